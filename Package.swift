@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+// Swift 6 language mode: complete strict concurrency checking is on for every target.
+import PackageDescription
+
+let package = Package(
+    name: "account-health-fleet",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fleet-admin", targets: ["fleet-admin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C modules over the Debian libraries.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // The record contracts between the stages (pure, no I/O).
+        .target(name: "Contracts"),
+
+        // The Kafka layer: producer, consumer, admin, local mock broker.
+        .target(name: "Kafka", dependencies: [
+            "CRdKafka",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // The worker runtime shared by the three stages.
+        .target(name: "WorkerRuntime", dependencies: [
+            "Kafka",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+
+        // Pure domain cores.
+        .target(name: "HealthModel", dependencies: [
+            "Contracts",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "AlertRules", dependencies: [
+            "Contracts",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "SlackDelivery", dependencies: [
+            "Contracts",
+            "CCurl",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // A local HTTP server that answers like Slack's incoming webhooks (tests, benchmarks, the demo sink).
+        .target(name: "SlackSink", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+
+        // The admin executable: local broker, topics, benchmarks, replay, rules tests, send-test.
+        .executableTarget(name: "fleet-admin", dependencies: [
+            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "CRdKafka",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "CRdKafka"]),
+        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Kafka"]),
+        .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
+        .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
+        .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),
+    ]
+)

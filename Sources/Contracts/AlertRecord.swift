@@ -1,0 +1,149 @@
+/// Kind of alert the evaluator raises.
+public enum AlertType: String, Codable, Sendable, CaseIterable {
+    case customerAtRisk = "customer_at_risk"
+    case healthScoreDrop = "health_score_drop"
+    case billingRetryFailed = "billing_retry_failed"
+    case expansionSignal = "expansion_signal"
+    case upsellOpportunity = "upsell_opportunity"
+    case recovered
+    /// Several non-urgent alerts gathered into one message for a destination.
+    case digest
+}
+
+/// How bad an alert is. Ordered: low < medium < high < critical.
+public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
+    case low, medium, high, critical
+
+    public var rank: Int {
+        switch self {
+        case .low: 0
+        case .medium: 1
+        case .high: 2
+        case .critical: 3
+        }
+    }
+
+    public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// Priority P1 (most urgent) to P9, from severity x tier.
+public struct Priority: RawRepresentable, Codable, Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// 1...9.
+    public let level: Int
+
+    public init?(level: Int) {
+        guard (1...9).contains(level) else { return nil }
+        self.level = level
+    }
+
+    public init?(rawValue: String) {
+        guard rawValue.count == 2, rawValue.first == "P", let d = Int(rawValue.dropFirst()) else { return nil }
+        self.init(level: d)
+    }
+
+    public var rawValue: String { "P\(level)" }
+    public var description: String { rawValue }
+
+    /// P1 sorts first.
+    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.level < rhs.level }
+}
+
+/// One line of a digest: an account and what changed.
+public struct DigestItem: Codable, Sendable, Hashable {
+    public var alertId: String
+    public var type: AlertType
+    public var severity: Severity
+    public var accountId: String
+    public var accountName: String?
+    public var score: Int
+    public var delta: Int
+    public var zone: Zone
+    /// The top signal's text, e.g. "Logins down 62% vs 28-day baseline".
+    public var headline: String
+    public var url: String?
+    public var at: Timestamp
+
+    public init(alertId: String, type: AlertType, severity: Severity, accountId: String, accountName: String?, score: Int, delta: Int, zone: Zone, headline: String, url: String?, at: Timestamp) {
+        self.alertId = alertId
+        self.type = type
+        self.severity = severity
+        self.accountId = accountId
+        self.accountName = accountName
+        self.score = score
+        self.delta = delta
+        self.zone = zone
+        self.headline = headline
+        self.url = url
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case alertId = "alert_id", type, severity, accountId = "account_id", accountName = "account_name"
+        case score, delta, zone, headline, url, at
+    }
+}
+
+/// An `alerts` record (key = destination): the contract between evaluator and dispatcher.
+///
+/// One record per destination. `alertId` is deterministic (same account, type and episode give the
+/// same id); the dispatcher's delivery log is keyed by `alertId` + `destination`.
+public struct AlertRecord: Codable, Sendable, Hashable {
+    public var schema: Int
+    public var alertId: String
+    public var type: AlertType
+    public var severity: Severity
+    public var priority: Priority
+    /// Destination name (a Slack webhook or generic webhook configured in the dispatcher). Never a URL.
+    public var destination: String
+    public var accountId: String
+    /// Event time of the score record that raised the alert.
+    public var raisedAt: Timestamp
+    /// Deliver no earlier than this (quiet hours, digests); nil means at once.
+    public var notBefore: Timestamp?
+    /// The score record's facts: score, delta, zone, components, signals, profile.
+    public var score: ScoreRecord?
+    /// The business event behind the alert, if any (a failed billing retry, seats changed).
+    public var trigger: Trigger?
+    /// Slack user id of the owner to mention.
+    public var mention: String?
+    public var suggestedAction: String?
+    public var playbookURL: String?
+    /// Name of the rule that raised it, for the audit trail.
+    public var rule: String?
+    /// For `digest` alerts: the accounts and what changed.
+    public var digestItems: [DigestItem]?
+    /// For `digest` alerts: the period covered, e.g. "daily digest for 2026-11-20".
+    public var digestTitle: String?
+
+    public static let currentSchema = 1
+
+    public init(schema: Int = AlertRecord.currentSchema, alertId: String, type: AlertType, severity: Severity, priority: Priority, destination: String, accountId: String, raisedAt: Timestamp, notBefore: Timestamp? = nil, score: ScoreRecord? = nil, trigger: Trigger? = nil, mention: String? = nil, suggestedAction: String? = nil, playbookURL: String? = nil, rule: String? = nil, digestItems: [DigestItem]? = nil, digestTitle: String? = nil) {
+        self.schema = schema
+        self.alertId = alertId
+        self.type = type
+        self.severity = severity
+        self.priority = priority
+        self.destination = destination
+        self.accountId = accountId
+        self.raisedAt = raisedAt
+        self.notBefore = notBefore
+        self.score = score
+        self.trigger = trigger
+        self.mention = mention
+        self.suggestedAction = suggestedAction
+        self.playbookURL = playbookURL
+        self.rule = rule
+        self.digestItems = digestItems
+        self.digestTitle = digestTitle
+    }
+
+    /// Key of this alert's entry in the delivery log (`alerts-delivered`).
+    public var deliveryKey: String { "\(alertId)|\(destination)" }
+
+    enum CodingKeys: String, CodingKey {
+        case schema, alertId = "alert_id", type, severity, priority, destination, accountId = "account_id"
+        case raisedAt = "raised_at", notBefore = "not_before", score, trigger, mention
+        case suggestedAction = "suggested_action", playbookURL = "playbook_url", rule
+        case digestItems = "digest_items", digestTitle = "digest_title"
+    }
+}

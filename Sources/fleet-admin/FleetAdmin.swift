@@ -1,0 +1,35 @@
+import ArgumentParser
+
+/// The fleet's admin tool: local broker, topics, sample data, replay, rules as code, Slack checks,
+/// and the benchmarks.
+@main
+struct FleetAdmin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fleet-admin",
+        abstract: "Admin tool of the account-health alert fleet.",
+        subcommands: [
+            BrokerCommand.self,
+            TopicsCommand.self,
+            SampleCommand.self,
+            ReplayCommand.self,
+            RulesCommand.self,
+            SendTestCommand.self,
+            SlackSinkCommand.self,
+            BenchCommand.self,
+        ]
+    )
+}
+
+/// `fleet-admin bench ...`: commands that print measured figures.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that print figures (build with -c release).",
+        subcommands: [
+            KafkaBenchCommand.self,
+            HealthBenchCommand.self,
+            RulesBenchCommand.self,
+            SlackBenchCommand.self,
+        ]
+    )
+}
