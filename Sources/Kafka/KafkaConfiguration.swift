@@ -1,0 +1,68 @@
+import CRdKafka
+
+/// librdkafka properties for one client, passed through as they are, so TLS and SASL settings
+/// (`security.protocol`, `ssl.ca.location`, `sasl.mechanisms`, `sasl.username`, ...) reach
+/// real clusters (Strimzi, MSK, Confluent) unchanged.
+///
+/// Values of secret properties are never shown: `description` and every error redact them.
+public struct KafkaConfiguration: Sendable, CustomStringConvertible {
+    public private(set) var properties: [String: String]
+
+    public init(_ properties: [String: String] = [:]) {
+        self.properties = properties
+    }
+
+    public init(bootstrapServers: String, _ extra: [String: String] = [:]) {
+        self.properties = extra
+        self.properties["bootstrap.servers"] = bootstrapServers
+    }
+
+    public subscript(key: String) -> String? {
+        get { properties[key] }
+        set { properties[key] = newValue }
+    }
+
+    /// Sets `key` unless already set by the user.
+    public mutating func setDefault(_ key: String, _ value: String) {
+        if properties[key] == nil { properties[key] = value }
+    }
+
+    /// Returns a copy with `other`'s properties laid over this one's.
+    public func merging(_ other: [String: String]) -> KafkaConfiguration {
+        KafkaConfiguration(properties.merging(other) { _, new in new })
+    }
+
+    /// Whether a property holds a secret (a password, a key, a token, a JAAS line).
+    public static func isSecret(_ key: String) -> Bool {
+        let k = key.lowercased()
+        return k.contains("password") || k.contains("secret") || k.hasSuffix(".key.pem") || k == "ssl.key.pem"
+            || k.contains("jaas") || k.contains("token") || k == "sasl.oauthbearer.config"
+            || k.hasSuffix("credentials")
+    }
+
+    public var description: String {
+        properties.keys.sorted().map { key in
+            "\(key)=\(Self.isSecret(key) ? "<redacted>" : properties[key]!)"
+        }.joined(separator: ", ")
+    }
+
+    /// Builds an `rd_kafka_conf_t`; the caller owns it (it is consumed by `rd_kafka_new`).
+    func makeNativeConfiguration() throws(KafkaError) -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaError(kind: .fatal, message: "rd_kafka_conf_new failed")
+        }
+        var errstr = [CChar](repeating: 0, count: 512)
+        for key in properties.keys.sorted() {
+            let value = properties[key]!
+            let result = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                let reason = Self.isSecret(key)
+                    ? (result == RD_KAFKA_CONF_UNKNOWN ? "unknown property" : "invalid value")
+                    : errorText(errstr)
+                throw KafkaError(kind: .configuration, message: "property \(key): \(reason)")
+            }
+        }
+        return conf
+    }
+}

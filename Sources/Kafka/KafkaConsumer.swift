@@ -1,0 +1,303 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// What a consumer's owner does when the group moves partitions. Called on the thread that polls
+/// the consumer, inside the rebalance: the partitions change hands only after the call returns.
+public protocol RebalanceHandler: AnyObject, Sendable {
+    /// Partitions about to be consumed. Restore their state here: no record of theirs is
+    /// delivered before this returns.
+    func partitionsAssigned(_ partitions: [TopicPartition], by consumer: KafkaConsumer)
+    /// Partitions about to be given up in an orderly way: finish their in-flight work, store and
+    /// commit their offsets, drop their state.
+    func partitionsRevoked(_ partitions: [TopicPartition], by consumer: KafkaConsumer)
+    /// Partitions already taken away (session lost): drop their state, commit nothing.
+    func partitionsLost(_ partitions: [TopicPartition], by consumer: KafkaConsumer)
+}
+
+/// A Kafka consumer, in a consumer group (`subscribe`) or on fixed partitions (`assign`).
+///
+/// Offsets are stored only when the caller says so (`enable.auto.offset.store=false`): the owner
+/// stores a record's offset once everything it caused is acknowledged, and stored offsets are
+/// committed every `auto.commit.interval.ms` and on every revoke and close. The default
+/// assignment strategy is `cooperative-sticky`.
+///
+/// `poll` blocks: call it from a thread of your own, never from the cooperative pool.
+public final class KafkaConsumer: @unchecked Sendable {
+    let handle: OpaquePointer
+    private let context: ClientContext
+    private let closed = Atomic<Bool>(false)
+    private let rebalanceHandler: (any RebalanceHandler)?
+    public let groupId: String?
+
+    /// Defaults laid under the user's properties.
+    public static let defaults: [String: String] = [
+        "enable.auto.offset.store": "false",
+        "enable.auto.commit": "true",
+        "auto.commit.interval.ms": "1000",
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "enable.partition.eof": "false",
+    ]
+
+    /// - Parameters:
+    ///   - configuration: librdkafka properties; `group.id` makes it a group member.
+    ///   - rebalanceHandler: hooked into every rebalance of the group; held until the consumer is gone.
+    public init(configuration: KafkaConfiguration, name: String = "consumer", logger: Logger, rebalanceHandler: (any RebalanceHandler)? = nil) throws(KafkaError) {
+        var configuration = configuration
+        for (key, value) in Self.defaults { configuration.setDefault(key, value) }
+        if configuration["group.id"] == nil {
+            // librdkafka needs a group id for its consumer even when partitions are assigned by hand;
+            // such a consumer never joins the group nor commits.
+            configuration["group.id"] = "unused-\(name)"
+            configuration["enable.auto.commit"] = "false"
+            self.groupId = nil
+        } else {
+            self.groupId = configuration["group.id"]
+        }
+        let conf = try configuration.makeNativeConfiguration()
+        let context = ClientContext(name: name, logger: logger)
+        context.install(on: conf)
+        if rebalanceHandler != nil {
+            rd_kafka_conf_set_rebalance_cb(conf, consumerRebalanceCallback)
+        }
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(kind: .configuration, message: errorText(errstr))
+        }
+        rd_kafka_poll_set_consumer(rk)
+        self.handle = rk
+        self.context = context
+        self.rebalanceHandler = rebalanceHandler
+        context.consumer = self
+    }
+
+    deinit {
+        if !closed.exchange(true, ordering: .acquiringAndReleasing) {
+            rd_kafka_consumer_close(handle)
+            rd_kafka_destroy(handle)
+        }
+    }
+
+    /// The first fatal error the client raised, if any.
+    public var fatalError: KafkaError? { context.fatalError }
+
+    /// Joins the group on these topics.
+    public func subscribe(_ topics: [String]) throws(KafkaError) {
+        let list = NativePartitionList(capacity: topics.count)
+        for topic in topics { rd_kafka_topic_partition_list_add(list.pointer, topic, RD_KAFKA_PARTITION_UA) }
+        try KafkaError.check(rd_kafka_subscribe(handle, list.pointer), "subscribe to \(topics.joined(separator: ","))")
+    }
+
+    /// Consumes fixed partitions from the given offsets (no group membership). Use
+    /// `KafkaOffset.beginning` / `.end` or a concrete offset.
+    public func assign(_ partitions: [TopicPartition: Int64]) throws(KafkaError) {
+        let list = NativePartitionList(partitions.keys.sorted()) { partitions[$0] }
+        try KafkaError.check(rd_kafka_assign(handle, list.pointer), "assign")
+    }
+
+    /// Next record, or nil when none arrived within `timeout`. Serves rebalance callbacks.
+    /// Blocking: call from a thread of your own.
+    public func poll(timeout: Duration) throws(KafkaError) -> ConsumedRecord? {
+        if closed.load(ordering: .acquiring) { throw KafkaError.shutdown }
+        if let fatal = context.fatalError { throw fatal }
+        guard let m = rd_kafka_consumer_poll(handle, Int32(timeout.milliseconds)) else { return nil }
+        defer { rd_kafka_message_destroy(m) }
+        let err = m.pointee.err
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
+            let text = m.pointee.payload.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? ""
+            let error = KafkaError(code: err, context: text.isEmpty ? "consume" : "consume: \(text)")
+            if error.isFatal { context.recordFatal(error) }
+            context.logger.warning("consumer error", metadata: ["client": "\(context.name)", "error": "\(error)"])
+            if error.isFatal || err == RD_KAFKA_RESP_ERR__AUTHENTICATION { throw error }
+            return nil
+        }
+        return ConsumedRecord(copying: m)
+    }
+
+    /// Up to `max` records: waits up to `timeout` for the first, then takes what is already fetched.
+    public func poll(max: Int, timeout: Duration) throws(KafkaError) -> [ConsumedRecord] {
+        var batch: [ConsumedRecord] = []
+        guard let first = try poll(timeout: timeout) else { return batch }
+        batch.reserveCapacity(max)
+        batch.append(first)
+        while batch.count < max, let next = try poll(timeout: .zero) { batch.append(next) }
+        return batch
+    }
+
+    /// Async convenience for tests and tools: polls on a thread that is not the cooperative pool.
+    public func next(timeout: Duration) async throws(KafkaError) -> ConsumedRecord? {
+        try await Blocking.run { [self] () throws(KafkaError) in try self.poll(timeout: timeout) }
+    }
+
+    /// Marks records as done: `offsets` are the NEXT offsets to consume (last processed + 1).
+    /// They are committed with the next commit.
+    public func storeOffsets(_ offsets: [TopicPartition: Int64]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = NativePartitionList(offsets.keys.sorted()) { offsets[$0] }
+        try KafkaError.check(rd_kafka_offsets_store(handle, list.pointer), "store offsets")
+        for (tp, _, err) in list.entries where err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            // A partition no longer assigned: its offset belongs to its new owner now.
+            context.logger.debug("offset not stored", metadata: ["partition": "\(tp)", "code": "\(String(cString: rd_kafka_err2name(err)))"])
+        }
+    }
+
+    /// Commits `offsets` (next offsets to consume), or every stored offset when nil, and waits for
+    /// the broker. Blocking.
+    public func commit(_ offsets: [TopicPartition: Int64]? = nil) throws(KafkaError) {
+        let code: rd_kafka_resp_err_t
+        if let offsets {
+            guard !offsets.isEmpty else { return }
+            let list = NativePartitionList(offsets.keys.sorted()) { offsets[$0] }
+            code = rd_kafka_commit(handle, list.pointer, 0)
+        } else {
+            code = rd_kafka_commit(handle, nil, 0)
+        }
+        if code == RD_KAFKA_RESP_ERR__NO_OFFSET { return } // nothing new to commit
+        try KafkaError.check(code, "commit")
+    }
+
+    /// Stops fetching these partitions without leaving the group.
+    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+        guard !partitions.isEmpty else { return }
+        let list = NativePartitionList(partitions)
+        try KafkaError.check(rd_kafka_pause_partitions(handle, list.pointer), "pause")
+    }
+
+    /// Resumes fetching paused partitions from where they stopped.
+    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+        guard !partitions.isEmpty else { return }
+        let list = NativePartitionList(partitions)
+        try KafkaError.check(rd_kafka_resume_partitions(handle, list.pointer), "resume")
+    }
+
+    /// Moves the fetch position of an assigned partition (for example back to a retry record).
+    public func seek(_ partition: TopicPartition, to offset: Int64, timeout: Duration = .seconds(5)) throws(KafkaError) {
+        let list = NativePartitionList([partition]) { _ in offset }
+        if let error = rd_kafka_seek_partitions(handle, list.pointer, Int32(timeout.milliseconds)) {
+            throw KafkaError(consuming: error, context: "seek \(partition)")
+        }
+    }
+
+    /// The partitions currently assigned to this consumer.
+    public func assignment() throws(KafkaError) -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        try KafkaError.check(rd_kafka_assignment(handle, &list), "assignment")
+        guard let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return NativePartitionList.entries(of: list).map(\.0).sorted()
+    }
+
+    /// The consumer's fetch positions (next offset to fetch), nil where unknown.
+    public func positions(_ partitions: [TopicPartition]) throws(KafkaError) -> [TopicPartition: Int64?] {
+        let list = NativePartitionList(partitions)
+        try KafkaError.check(rd_kafka_position(handle, list.pointer), "position")
+        return Dictionary(uniqueKeysWithValues: list.entries.map { ($0.0, $0.1 >= 0 ? Optional($0.1) : nil) })
+    }
+
+    /// The group's committed offsets, nil where none. Blocking (asks the coordinator).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64?] {
+        let list = NativePartitionList(partitions)
+        try KafkaError.check(rd_kafka_committed(handle, list.pointer, Int32(timeout.milliseconds)), "committed")
+        return Dictionary(uniqueKeysWithValues: list.entries.map { ($0.0, $0.1 >= 0 ? Optional($0.1) : nil) })
+    }
+
+    /// Low and high watermarks from the broker. Blocking.
+    public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = 0, high: Int64 = 0
+        try KafkaError.check(rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high, Int32(timeout.milliseconds)), "watermarks \(partition)")
+        return (low, high)
+    }
+
+    /// Lag of the group on each partition: high watermark minus committed offset. Blocking.
+    public func lag(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [PartitionLag] {
+        let committed = try committed(partitions, timeout: timeout)
+        let positions = try positions(partitions)
+        return try partitions.map { tp throws(KafkaError) in
+            let (low, high) = try watermarks(tp, timeout: timeout)
+            return PartitionLag(topicPartition: tp, low: low, high: high, committed: committed[tp] ?? nil, position: positions[tp] ?? nil)
+        }
+    }
+
+    /// Leaves the group (the final revoke runs the handler, which commits) and destroys the handle.
+    /// Blocking; call from the thread that polls, or after polling stopped.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let code = rd_kafka_consumer_close(handle)
+        if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+            context.logger.warning("consumer close", metadata: ["error": "\(KafkaError(code: code, context: "close"))"])
+        }
+        rd_kafka_destroy(handle)
+    }
+
+    fileprivate func handleRebalance(_ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let partitions = NativePartitionList.entries(of: list).map(\.0).sorted()
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            context.logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
+            rebalanceHandler?.partitionsAssigned(partitions, by: self)
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(handle, list) {
+                    let e = KafkaError(consuming: error, context: "incremental assign")
+                    context.logger.error("assign failed", metadata: ["error": "\(e)"])
+                }
+            } else {
+                rd_kafka_assign(handle, list)
+            }
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let lost = rd_kafka_assignment_lost(handle) != 0
+            context.logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["partitions": "\(partitions)"])
+            if lost {
+                rebalanceHandler?.partitionsLost(partitions, by: self)
+            } else {
+                rebalanceHandler?.partitionsRevoked(partitions, by: self)
+            }
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(handle, list) {
+                    let e = KafkaError(consuming: error, context: "incremental unassign")
+                    context.logger.error("unassign failed", metadata: ["error": "\(e)"])
+                }
+            } else {
+                rd_kafka_assign(handle, nil)
+            }
+        default:
+            context.logger.error("rebalance error", metadata: ["error": "\(KafkaError(code: err, context: "rebalance"))"])
+            rd_kafka_assign(handle, nil)
+        }
+    }
+}
+
+/// Special offsets for `KafkaConsumer.assign`.
+public enum KafkaOffset {
+    public static let beginning = Int64(RD_KAFKA_OFFSET_BEGINNING)
+    public static let end = Int64(RD_KAFKA_OFFSET_END)
+    public static let stored = Int64(RD_KAFKA_OFFSET_STORED)
+}
+
+private func consumerRebalanceCallback(_ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, _ opaque: UnsafeMutableRawPointer?) {
+    guard let list, let consumer = ClientContext.from(opaque)?.consumer else {
+        // The owner is gone (closing from deinit): let go of the partitions without a handler.
+        guard let rk, let list else { return }
+        if String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE" {
+            let error = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? rd_kafka_incremental_assign(rk, list) : rd_kafka_incremental_unassign(rk, list)
+            if let error { rd_kafka_error_destroy(error) }
+        } else {
+            rd_kafka_assign(rk, err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? list : nil)
+        }
+        return
+    }
+    consumer.handleRebalance(err, list)
+}
+
+extension Duration {
+    /// Whole milliseconds, saturating at Int32 range for C timeouts.
+    var milliseconds: Int {
+        let (s, atto) = components
+        let ms = s * 1000 + atto / 1_000_000_000_000_000
+        return Int(max(min(ms, Int64(Int32.max)), 0))
+    }
+}

@@ -1,0 +1,48 @@
+import CRdKafka
+import Logging
+
+/// librdkafka's mock cluster: real Kafka protocol on 127.0.0.1, hosted in this process and reachable
+/// over TCP by other processes through `bootstrapServers`. Used as the local broker of the embedded
+/// default and by the integration tests. Its limits (no Admin API, no compaction, 5 MiB per
+/// partition, transactions not real) are listed in the README.
+public final class MockCluster: @unchecked Sendable {
+    private let owner: OpaquePointer
+    private let cluster: OpaquePointer
+    /// `host:port,...` of the mock brokers. Ports are chosen by the OS.
+    public let bootstrapServers: String
+    public let brokerCount: Int
+
+    public init(brokers: Int = 1) throws(KafkaError) {
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let conf = rd_kafka_conf_new() else { throw KafkaError(kind: .fatal, message: "rd_kafka_conf_new failed") }
+        rd_kafka_conf_set(conf, "log_level", "3", &errstr, errstr.count)
+        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError(kind: .fatal, message: errorText(errstr))
+        }
+        guard let cluster = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
+            rd_kafka_destroy(rk)
+            throw KafkaError(kind: .fatal, message: "could not start the mock cluster")
+        }
+        self.owner = rk
+        self.cluster = cluster
+        self.brokerCount = brokers
+        self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+    }
+
+    deinit {
+        rd_kafka_mock_cluster_destroy(cluster)
+        rd_kafka_destroy(owner)
+    }
+
+    /// Creates a topic (the mock has no CreateTopics API and takes no topic configs).
+    public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
+        try KafkaError.check(rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(min(replicationFactor, brokerCount))), "create topic \(name)")
+    }
+
+    /// Takes a broker down (connections refused) or brings it back, to test outages.
+    public func setBroker(_ id: Int32, up: Bool) throws(KafkaError) {
+        let code = up ? rd_kafka_mock_broker_set_up(cluster, id) : rd_kafka_mock_broker_set_down(cluster, id)
+        try KafkaError.check(code, up ? "broker up" : "broker down")
+    }
+}
