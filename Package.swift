@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "account-health-fleet",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "fleet-admin", targets: ["fleet-admin"]),
     ],
@@ -33,7 +33,7 @@ let package = Package(
 
         // The worker runtime shared by the three stages.
         .target(name: "WorkerRuntime", dependencies: [
-            "Kafka",
+            "Kafka", "Contracts",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -73,9 +73,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // A minimal worker on the runtime, driven as a separate process by the runtime's tests.
+        .executableTarget(name: "worker-probe", dependencies: ["WorkerRuntime", "Kafka"], path: "Tests/WorkerProbe"),
+
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "CRdKafka"]),
-        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Kafka"]),
+        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Kafka", "Contracts"]),
         .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
         .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),

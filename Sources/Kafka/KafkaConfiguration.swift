@@ -66,3 +66,12 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
         return conf
     }
 }
+
+extension KafkaConfiguration {
+    /// Checks every property against librdkafka without creating a client.
+    public func validate() throws(KafkaError) -> Bool {
+        let conf = try makeNativeConfiguration()
+        rd_kafka_conf_destroy(conf)
+        return true
+    }
+}

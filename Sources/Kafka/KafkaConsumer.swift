@@ -212,6 +212,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         return (low, high)
     }
 
+    /// Watermarks as last seen by the fetcher, without a network call; nil until the first fetch.
+    public func cachedWatermarks(_ partition: TopicPartition) -> (low: Int64, high: Int64)? {
+        var low: Int64 = -1, high: Int64 = -1
+        guard rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+              high >= 0 else { return nil }
+        return (low, high)
+    }
+
     /// Lag of the group on each partition: high watermark minus committed offset. Blocking.
     public func lag(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [PartitionLag] {
         let committed = try committed(partitions, timeout: timeout)

@@ -1,0 +1,118 @@
+import Foundation
+import Kafka
+
+/// Settings every worker takes from its environment, so a Helm chart can drive it.
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `KAFKA_BROKERS` | bootstrap servers (`host:port,...`) | required |
+/// | `KAFKA_<PROPERTY>` | any librdkafka property: upper case, `.` as `_`, `_` as `__` (`KAFKA_SECURITY_PROTOCOL=SASL_SSL` gives `security.protocol`, `KAFKA_SASL_PASSWORD` gives `sasl.password`) | |
+/// | `KAFKA_CONSUMER_<PROPERTY>` / `KAFKA_PRODUCER_<PROPERTY>` | the same, for one client only | |
+/// | `TOPIC_PREFIX` | prefix of every topic name (`prod.` gives `prod.account-events`) | empty |
+/// | `GROUP_ID` | consumer group | the stage name |
+/// | `HTTP_PORT` | port of `/healthz`, `/readyz`, `/metrics`; 0 picks a free port (logged) | 8080 |
+/// | `HTTP_HOST` | address to bind | `0.0.0.0` |
+/// | `LOG_LEVEL` | trace, debug, info, notice, warning, error, critical | info |
+/// | `LOG_FORMAT` | `json` or `text` | json |
+/// | `COMMIT_INTERVAL_MS` | how often state is flushed and offsets committed | 1000 |
+/// | `SHUTDOWN_TIMEOUT_MS` | bound on finishing in-flight work at stop | 30000 |
+public struct WorkerSettings: Sendable {
+    public var stage: String
+    /// Properties for both clients.
+    public var kafka: KafkaConfiguration
+    public var consumerOverrides: [String: String]
+    public var producerOverrides: [String: String]
+    public var topicPrefix: String
+    public var groupId: String
+    public var httpHost: String
+    public var httpPort: Int
+    public var logLevel: String
+    public var logFormat: String
+    public var commitInterval: Duration
+    public var shutdownTimeout: Duration
+
+    public init(stage: String, brokers: String, topicPrefix: String = "", groupId: String? = nil, httpHost: String = "0.0.0.0", httpPort: Int = 8080,
+                logLevel: String = "info", logFormat: String = "json", commitInterval: Duration = .seconds(1), shutdownTimeout: Duration = .seconds(30),
+                kafka: [String: String] = [:], consumerOverrides: [String: String] = [:], producerOverrides: [String: String] = [:]) {
+        self.stage = stage
+        self.kafka = KafkaConfiguration(bootstrapServers: brokers, kafka)
+        self.topicPrefix = topicPrefix
+        self.groupId = groupId ?? stage
+        self.httpHost = httpHost
+        self.httpPort = httpPort
+        self.logLevel = logLevel
+        self.logFormat = logFormat
+        self.commitInterval = commitInterval
+        self.shutdownTimeout = shutdownTimeout
+        self.consumerOverrides = consumerOverrides
+        self.producerOverrides = producerOverrides
+    }
+
+    /// A topic's full name with the prefix.
+    public func topic(_ name: String) -> String { topicPrefix + name }
+
+    public var consumerConfiguration: KafkaConfiguration {
+        var config = kafka.merging(consumerOverrides)
+        config["group.id"] = groupId
+        return config
+    }
+
+    public var producerConfiguration: KafkaConfiguration { kafka.merging(producerOverrides) }
+
+    /// Reads the settings from environment variables; a wrong value stops the worker with the
+    /// variable's name and what is wrong.
+    public static func fromEnvironment(stage: String, _ env: [String: String]) throws(WorkerError) -> WorkerSettings {
+        guard let brokers = env["KAFKA_BROKERS"], !brokers.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw .configuration(source: "environment", key: "KAFKA_BROKERS", reason: "missing: set it to the bootstrap servers, e.g. kafka:9092")
+        }
+        var shared: [String: String] = [:], consumer: [String: String] = [:], producer: [String: String] = [:]
+        for (name, value) in env where name.hasPrefix("KAFKA_") && name != "KAFKA_BROKERS" {
+            if name.hasPrefix("KAFKA_CONSUMER_") {
+                consumer[propertyName(String(name.dropFirst("KAFKA_CONSUMER_".count)))] = value
+            } else if name.hasPrefix("KAFKA_PRODUCER_") {
+                producer[propertyName(String(name.dropFirst("KAFKA_PRODUCER_".count)))] = value
+            } else {
+                shared[propertyName(String(name.dropFirst("KAFKA_".count)))] = value
+            }
+        }
+        func integer(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws(WorkerError) -> Int {
+            guard let text = env[key] else { return fallback }
+            guard let value = Int(text), range.contains(value) else {
+                throw .configuration(source: "environment", key: key, reason: "\"\(text)\" is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        let level = env["LOG_LEVEL"]?.lowercased() ?? "info"
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+            throw .configuration(source: "environment", key: "LOG_LEVEL", reason: "\"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        let format = env["LOG_FORMAT"]?.lowercased() ?? "json"
+        guard ["json", "text"].contains(format) else {
+            throw .configuration(source: "environment", key: "LOG_FORMAT", reason: "\"\(format)\" is not json or text")
+        }
+        let settings = WorkerSettings(
+            stage: stage, brokers: brokers, topicPrefix: env["TOPIC_PREFIX"] ?? "", groupId: env["GROUP_ID"],
+            httpHost: env["HTTP_HOST"] ?? "0.0.0.0", httpPort: try integer("HTTP_PORT", 8080, 0...65535),
+            logLevel: level, logFormat: format,
+            commitInterval: .milliseconds(try integer("COMMIT_INTERVAL_MS", 1000, 50...60_000)),
+            shutdownTimeout: .milliseconds(try integer("SHUTDOWN_TIMEOUT_MS", 30_000, 100...600_000)),
+            kafka: shared, consumerOverrides: consumer, producerOverrides: producer)
+        // Let librdkafka judge every property now, so a typo stops the worker at start.
+        for (label, config) in [("KAFKA_CONSUMER_", settings.consumerConfiguration), ("KAFKA_PRODUCER_", settings.producerConfiguration)] {
+            do {
+                _ = try config.validate()
+            } catch {
+                throw .configuration(source: "environment", key: "\(label)* / KAFKA_*", reason: error.message)
+            }
+        }
+        return settings
+    }
+
+    /// `SASL_MECHANISMS` -> `sasl.mechanisms`; a doubled underscore stands for a literal `_`.
+    static func propertyName(_ envSuffix: String) -> String {
+        envSuffix.lowercased()
+            .replacingOccurrences(of: "__", with: "\u{0}")
+            .replacingOccurrences(of: "_", with: ".")
+            .replacingOccurrences(of: "\u{0}", with: "_")
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Kafka
+import Logging
+import Testing
+
+/// The `worker-probe` executable (built beside the test bundle) run as a separate process against
+/// the test's mock cluster.
+final class ProbeProcess: @unchecked Sendable {
+    let process = Process()
+    private let stderrPipe = Pipe()
+    private let lines = LockedLines()
+
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("worker-probe")
+    }
+
+    init(cluster: MockCluster, topics: ProbeTopics, group: String, extra: [String: String] = [:]) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            throw ProbeError("worker-probe not built at \(Self.binary.path): run `swift build` first")
+        }
+        process.executableURL = Self.binary
+        var env = ProcessInfo.processInfo.environment
+        env.merge([
+            "KAFKA_BROKERS": cluster.bootstrapServers,
+            "KAFKA_CONSUMER_SESSION_TIMEOUT_MS": "6000",
+            "KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS": "300",
+            "KAFKA_PRODUCER_LINGER_MS": "2",
+            "GROUP_ID": group,
+            "HTTP_PORT": "0",
+            "HTTP_HOST": "127.0.0.1",
+            "COMMIT_INTERVAL_MS": "200",
+            "PROBE_INPUT": topics.input, "PROBE_OUTPUT": topics.output,
+            "PROBE_CHANGELOG": topics.changelog, "PROBE_DLT": topics.deadLetter,
+        ]) { _, new in new }
+        env.merge(extra) { _, new in new }
+        process.environment = env
+        process.standardError = stderrPipe
+        process.standardOutput = FileHandle.nullDevice
+        let lines = self.lines
+        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
+        }
+        try process.run()
+    }
+
+    /// Sends SIGTERM and waits (off the cooperative pool) for the exit code.
+    func terminate(timeout: Duration = .seconds(40)) async throws -> Int32 {
+        process.terminate()
+        return try await waitForExit(timeout: timeout)
+    }
+
+    func waitForExit(timeout: Duration) async throws -> Int32 {
+        let process = self.process
+        let exited: Bool = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds))
+                let semaphore = DispatchSemaphore(value: 0)
+                DispatchQueue.global().async { process.waitUntilExit(); semaphore.signal() }
+                continuation.resume(returning: semaphore.wait(timeout: .now() + deadline.timeIntervalSinceNow) == .success)
+            }
+        }
+        guard exited else {
+            process.interrupt()
+            throw ProbeError("probe did not exit within \(timeout); its log:\n\(log.suffix(3000))")
+        }
+        stderrPipe.fileHandleForReading.readabilityHandler = nil
+        return process.terminationStatus
+    }
+
+    var log: String { lines.text }
+
+    /// The HTTP port the probe bound (from its "http listening" log line), waited for up to `timeout`.
+    func httpPort(timeout: Duration) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let port = lines.waitForMatch(upTo: .milliseconds(500), { text in
+                text.range(of: #""port":"(\d+)""#, options: .regularExpression).map { Int(text[$0].dropFirst(8).dropLast(1))! }
+            }) { return port }
+        }
+        throw ProbeError("probe logged no http port within \(timeout):\n\(log.suffix(2000))")
+    }
+
+    deinit {
+        if process.isRunning { process.interrupt() }
+    }
+}
+
+struct ProbeTopics {
+    let input: String, output: String, changelog: String, deadLetter: String
+
+    init(_ cluster: MockCluster, partitions: Int = 4) throws {
+        let id = UInt32.random(in: 0...UInt32.max)
+        input = "in-\(id)"; output = "out-\(id)"; changelog = "state-\(id)"; deadLetter = "dlt-\(id)"
+        for t in [input, output, changelog] { try cluster.createTopic(t, partitions: partitions) }
+        try cluster.createTopic(deadLetter, partitions: 1)
+    }
+}
+
+struct ProbeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Text appended by one thread and waited on by another (a condition variable, not a sleep).
+final class LockedLines: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var buffer = ""
+
+    func append(_ text: String) {
+        condition.lock(); buffer += text; condition.broadcast(); condition.unlock()
+    }
+
+    var text: String { condition.lock(); defer { condition.unlock() }; return buffer }
+
+    func waitForMatch<T>(upTo timeout: Duration, _ match: (String) -> T?) -> T? {
+        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        condition.lock(); defer { condition.unlock() }
+        while true {
+            if let found = match(buffer) { return found }
+            if !condition.wait(until: deadline) { return match(buffer) }
+        }
+    }
+}
+
+enum TopicReader {
+    static let logger: Logger = { var l = Logger(label: "reader"); l.logLevel = .error; return l }()
+
+    /// Reads every partition of `topic` from the beginning until `count` records arrived or
+    /// `timeout` passed; returns what it read.
+    static func read(_ cluster: MockCluster, topic: String, partitions: Int, count: Int, timeout: Duration) async throws -> [ConsumedRecord] {
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), name: "reader", logger: logger)
+        defer { consumer.close() }
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, Int32($0)), KafkaOffset.beginning) }))
+        var records: [ConsumedRecord] = []
+        let deadline = ContinuousClock.now + timeout
+        while records.count < count, ContinuousClock.now < deadline {
+            if let r = try await consumer.next(timeout: .milliseconds(200)) { records.append(r) }
+        }
+        return records
+    }
+
+    /// Total records in a topic (sum of high watermarks; the mock starts every partition at 0).
+    static func size(_ cluster: MockCluster, topic: String, partitions: Int) throws -> Int64 {
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), name: "sizer", logger: logger)
+        defer { consumer.close() }
+        return try (0..<partitions).reduce(Int64(0)) { $0 + (try consumer.watermarks(TopicPartition(topic, Int32($1))).high) }
+    }
+}
