@@ -1,0 +1,106 @@
+import Contracts
+import Logging
+
+/// Delivers `alerts` records to named destinations: renders them (Block Kit for Slack, the record
+/// as JSON for generic webhooks), then posts them through one shared libcurl engine that keeps
+/// each destination inside its rate limit.
+///
+/// ```swift
+/// let deliverer = try SlackDeliverer(destinations: file.destinations, logger: logger)
+/// switch await deliverer.submit(alert) {            // to alert.destination
+/// case .delivered: ...                               // write the delivery log
+/// case let .retryLater(reason, notBefore): ...       // to a retry topic, due at notBefore
+/// case let .permanent(reason): ...                   // to the DLT with reason.code
+/// }
+/// await deliverer.shutdown()
+/// ```
+///
+/// Hundreds of deliveries progress at once on the engine's single thread (never the cooperative
+/// pool); the async `submit` is resumed from that thread, the callback form is called on it.
+/// Destinations are referred to by name everywhere; URLs never leave the engine.
+public final class SlackDeliverer: Sendable {
+    private let engine: CurlEngine
+    private let indexByName: [String: Int]
+    private let destinations: [Destination]
+    private let renderer: SlackMessageRenderer
+
+    /// The configured destination names, in configuration order.
+    public var destinationNames: [String] { destinations.map(\.name) }
+
+    /// Starts the engine thread. Destination names must be unique.
+    public init(destinations: [Destination], settings: EngineSettings = EngineSettings(), renderer: SlackMessageRenderer = SlackMessageRenderer(), logger: Logger = Logger(label: "slack-delivery")) throws(SlackDeliveryError) {
+        var index: [String: Int] = [:]
+        for (i, d) in destinations.enumerated() {
+            guard index[d.name] == nil else { throw .duplicateDestination(file: "<code>", name: d.name, line: nil) }
+            index[d.name] = i
+        }
+        self.indexByName = index
+        self.destinations = destinations
+        self.renderer = renderer
+        self.engine = try CurlEngine(destinations: destinations, settings: settings, logger: logger)
+    }
+
+    deinit { engine.requestStop() }
+
+    /// Whether the caller runs on the engine thread (for tests: completions must).
+    var isOnEngineThread: Bool { engine.isEngineThread }
+
+    /// Delivers `alert` to `alert.destination`.
+    public func submit(_ alert: AlertRecord) async -> DeliveryOutcome {
+        await submit(alert, to: alert.destination)
+    }
+
+    /// Delivers `alert` to the destination named `destination`.
+    public func submit(_ alert: AlertRecord, to destination: String) async -> DeliveryOutcome {
+        await withCheckedContinuation { (c: CheckedContinuation<DeliveryOutcome, Never>) in
+            submit(alert, to: destination) { c.resume(returning: $0) }
+        }
+    }
+
+    /// Callback form for high-rate callers (no task per message). `completion` runs on the
+    /// engine thread: keep it short and never block in it.
+    public func submit(_ alert: AlertRecord, to destination: String, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+        guard let i = indexByName[destination] else {
+            completion(.permanent(.unknownDestination(name: destination)))
+            return
+        }
+        let now = DeliveryClock.wallNow()
+        if let nb = alert.notBefore, nb > now {
+            completion(.retryLater(.notYetDue, notBefore: nb))
+            return
+        }
+        let d = destinations[i]
+        let body: [UInt8]
+        var headers: [String] = []
+        switch d.kind {
+        case .slack:
+            body = renderer.render(alert)
+        case .webhook:
+            do {
+                body = try GenericWebhookPayload.body(for: alert, renderer: renderer)
+            } catch {
+                completion(.permanent(.renderFailed(detail: "alert record could not be encoded as JSON")))
+                return
+            }
+            if let secret = d.signingSecret {
+                headers = GenericWebhookPayload.signingHeaders(body: body, unixSeconds: now.millisecondsSinceEpoch / 1000, secret: secret)
+            }
+        }
+        engine.submit(Transfer(slot: i, body: body, extraHeaders: headers, completion: completion))
+    }
+
+    /// Posts an already rendered body as it is (no rendering, no signing) to `destination`, with
+    /// the same rate limit and outcomes: for replaying a stored body or checking a raw payload.
+    public func post(body: [UInt8], to destination: String) async -> DeliveryOutcome {
+        guard let i = indexByName[destination] else { return .permanent(.unknownDestination(name: destination)) }
+        return await withCheckedContinuation { (c: CheckedContinuation<DeliveryOutcome, Never>) in
+            engine.submit(Transfer(slot: i, body: body, extraHeaders: [], completion: { c.resume(returning: $0) }))
+        }
+    }
+
+    /// Stops: queued messages come back as `retryLater(.shuttingDown)`, transfers in flight finish,
+    /// every curl handle is freed. Later submits complete at once with `shuttingDown`.
+    public func shutdown() async {
+        await engine.stop()
+    }
+}

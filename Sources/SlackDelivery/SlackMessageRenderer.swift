@@ -1,0 +1,312 @@
+import Contracts
+
+/// Renders an `alerts` record as a Slack incoming-webhook body: a plain `text` fallback for
+/// notifications, a header block, and the details as Block Kit inside one attachment whose
+/// sidebar colour gives the severity at a glance. Pure: no I/O, same alert gives same bytes.
+///
+/// Every limit of Block Kit is respected by cutting cleanly (see `BlockKitLimits`), and all text
+/// that comes from events is escaped.
+public struct SlackMessageRenderer: Sendable {
+    /// How many signals a risk or expansion alert lists.
+    public var maxSignals: Int
+    /// How many digest lines are shown before "…and N more".
+    public var maxDigestItems: Int
+
+    public init(maxSignals: Int = 5, maxDigestItems: Int = 40) {
+        self.maxSignals = maxSignals
+        self.maxDigestItems = min(maxDigestItems, BlockKitLimits.blocksPerMessage - 4)
+    }
+
+    /// The JSON body to POST to a Slack incoming webhook.
+    public func render(_ alert: AlertRecord) -> [UInt8] {
+        message(alert).serialized()
+    }
+
+    func message(_ alert: AlertRecord) -> JSONValue {
+        let details: [JSONValue]
+        switch alert.type {
+        case .digest: details = digestBlocks(alert)
+        case .recovered: details = recoveredBlocks(alert)
+        case .expansionSignal, .upsellOpportunity: details = accountBlocks(alert, positive: true)
+        case .customerAtRisk, .healthScoreDrop, .billingRetryFailed: details = accountBlocks(alert, positive: false)
+        }
+        let color = AlertColor.of(alert).rawValue
+        let fallback = fallbackText(alert)
+        return .object([
+            ("text", .string(fallback)),
+            ("blocks", .array([header(headerText(alert))])),
+            ("attachments", .array([.object([
+                ("color", .string(color)),
+                ("fallback", .string(fallback)),
+                ("blocks", .array(Array(details.prefix(BlockKitLimits.blocksPerMessage - 1)))),
+            ])])),
+        ])
+    }
+
+    // MARK: - Texts
+
+    /// The account's display name (raw, unescaped).
+    static func accountName(_ alert: AlertRecord) -> String {
+        if let n = alert.score?.profile.name, !n.isEmpty { return n }
+        return alert.accountId
+    }
+
+    static func signed(_ n: Int) -> String { n > 0 ? "+\(n)" : "\(n)" }
+
+    /// The header line (raw, before escaping), e.g. "Acme Corp: health 32 (-18)".
+    public func headerText(_ alert: AlertRecord) -> String {
+        let name = Self.accountName(alert)
+        let s = alert.score
+        switch alert.type {
+        case .digest:
+            if let t = alert.digestTitle, !t.isEmpty { return t }
+            let n = alert.digestItems?.count ?? 0
+            return "Digest: \(n) account\(n == 1 ? "" : "s")"
+        case .recovered:
+            guard let s else { return "\(name) recovered" }
+            return "\(name) recovered: health \(s.score) (\(Self.signed(s.delta)))"
+        case .expansionSignal, .upsellOpportunity:
+            let what = alert.type == .expansionSignal ? "expansion signal" : "upsell opportunity"
+            guard let s else { return "\(name): \(what)" }
+            return "\(name): \(what), health \(s.score) (\(Self.signed(s.delta)))"
+        case .customerAtRisk, .healthScoreDrop, .billingRetryFailed:
+            guard let s else { return "\(name): \(Self.title(alert.type).lowercased())" }
+            return "\(name): health \(s.score) (\(Self.signed(s.delta)))"
+        }
+    }
+
+    /// The plain notification text, escaped and at most `BlockKitLimits.fallbackText` long.
+    public func fallbackText(_ alert: AlertRecord) -> String {
+        var raw = "\(alert.priority) \(alert.severity.rawValue) \(Self.title(alert.type).lowercased()): \(headerText(alert))"
+        if alert.type == .digest {
+            if let first = alert.digestItems?.first {
+                raw += ". \(first.accountName ?? first.accountId): \(first.headline)"
+            }
+        } else if let top = topSignals(alert).first {
+            raw += ". \(top.text)"
+        }
+        return SlackText.escaped(SlackText.singleLine(raw), limit: BlockKitLimits.fallbackText)
+    }
+
+    static func title(_ type: AlertType) -> String {
+        switch type {
+        case .customerAtRisk: "Customer at risk"
+        case .healthScoreDrop: "Health score drop"
+        case .billingRetryFailed: "Billing retry failed"
+        case .expansionSignal: "Expansion signal"
+        case .upsellOpportunity: "Upsell opportunity"
+        case .recovered: "Recovered"
+        case .digest: "Digest"
+        }
+    }
+
+    static func zoneName(_ z: Zone) -> String {
+        switch z {
+        case .healthy: "Healthy"
+        case .atRisk: "At risk"
+        case .critical: "Critical"
+        }
+    }
+
+    static func tierName(_ t: Tier) -> String {
+        switch t {
+        case .enterprise: "Enterprise"
+        case .midMarket: "Mid-market"
+        case .smb: "SMB"
+        }
+    }
+
+    /// 12400.0 -> "12,400"; fractional amounts keep two decimals: "1,200.50".
+    static func grouped(_ value: Double, decimals: Bool) -> String {
+        guard value.isFinite else { return "?" }
+        let negative = value < 0
+        let cents = Int64((abs(value) * 100).rounded())
+        let whole = cents / 100
+        var digits = String(whole)
+        var groups: [Substring] = []
+        while digits.count > 3 {
+            groups.insert(Substring(digits.suffix(3)), at: 0)
+            digits.removeLast(3)
+        }
+        groups.insert(Substring(digits), at: 0)
+        var out = (negative ? "-" : "") + groups.joined(separator: ",")
+        if decimals {
+            let c = cents % 100
+            out += "." + (c < 10 ? "0\(c)" : "\(c)")
+        }
+        return out
+    }
+
+    func topSignals(_ alert: AlertRecord) -> [Signal] {
+        guard let s = alert.score, alert.type != .recovered else { return [] }
+        let positive = alert.type == .expansionSignal || alert.type == .upsellOpportunity
+        return Array((positive ? s.positiveSignals : s.signals).prefix(maxSignals))
+    }
+
+    // MARK: - Blocks
+
+    func header(_ raw: String) -> JSONValue {
+        .object([
+            ("type", .string("header")),
+            ("text", plain(SlackText.escaped(SlackText.singleLine(raw), limit: BlockKitLimits.headerText))),
+        ])
+    }
+
+    func plain(_ text: String) -> JSONValue {
+        .object([("type", .string("plain_text")), ("text", .string(text.isEmpty ? " " : text)), ("emoji", .bool(true))])
+    }
+
+    func mrkdwn(_ text: String) -> JSONValue {
+        .object([("type", .string("mrkdwn")), ("text", .string(text.isEmpty ? " " : text))])
+    }
+
+    func section(_ lines: [String]) -> JSONValue {
+        .object([("type", .string("section")), ("text", mrkdwn(SlackText.fitMarkup(lines, limit: BlockKitLimits.sectionText)))])
+    }
+
+    func fieldsSection(lead: [String], fields: [(String, String)]) -> JSONValue {
+        var entries: [(String, JSONValue)] = [("type", .string("section"))]
+        if !lead.isEmpty {
+            entries.append(("text", mrkdwn(SlackText.fitMarkup(lead, limit: BlockKitLimits.sectionText))))
+        }
+        let f = fields.prefix(BlockKitLimits.sectionFields).map { title, value in
+            mrkdwn(SlackText.fitMarkup(["*\(title)*", value], limit: BlockKitLimits.fieldText))
+        }
+        if !f.isEmpty { entries.append(("fields", .array(Array(f)))) }
+        return .object(entries)
+    }
+
+    func context(_ text: String) -> JSONValue {
+        .object([("type", .string("context")), ("elements", .array([mrkdwn(SlackText.fitMarkup([text], limit: BlockKitLimits.contextText))]))])
+    }
+
+    func buttons(_ alert: AlertRecord) -> JSONValue? {
+        var elements: [JSONValue] = []
+        func button(_ label: String, _ url: String?, _ actionId: String, primary: Bool) {
+            guard let url, SlackText.isSafeURL(url) else { return }
+            var e: [(String, JSONValue)] = [
+                ("type", .string("button")),
+                ("text", plain(SlackText.escaped(label, limit: BlockKitLimits.buttonText))),
+                ("url", .string(url)),
+                ("action_id", .string(actionId)),
+            ]
+            if primary { e.append(("style", .string("primary"))) }
+            elements.append(.object(e))
+        }
+        button("Open account", alert.score?.profile.url, "open_account", primary: true)
+        button("Open playbook", alert.playbookURL, "open_playbook", primary: false)
+        guard !elements.isEmpty else { return nil }
+        return .object([("type", .string("actions")), ("elements", .array(elements))])
+    }
+
+    func footer(_ alert: AlertRecord) -> JSONValue {
+        var raw = "Alert \(alert.alertId) · \(alert.priority) · raised \(alert.raisedAt.rfc3339)"
+        if let rule = alert.rule, !rule.isEmpty { raw += " · rule \(rule)" }
+        return context(SlackText.escaped(SlackText.singleLine(raw), limit: BlockKitLimits.contextText))
+    }
+
+    /// Owner, MRR, tier, renewal: the account facts shared by all single-account layouts.
+    func accountFields(_ alert: AlertRecord) -> [(String, String)] {
+        var fields: [(String, String)] = []
+        let p = alert.score?.profile
+        if let m = p?.mrr { fields.append(("MRR", Self.grouped(m, decimals: false))) }
+        if let t = p?.tier { fields.append(("Tier", Self.tierName(t))) }
+        let ownerId = alert.mention ?? p?.owner
+        if let mention = SlackText.mention(ownerId) {
+            fields.append(("Owner", mention))
+        } else if let o = ownerId, !o.isEmpty {
+            fields.append(("Owner", SlackText.escaped(SlackText.singleLine(o), limit: 100)))
+        }
+        if let r = p?.renewalDate, !r.isEmpty { fields.append(("Renewal", SlackText.escaped(SlackText.singleLine(r), limit: 40))) }
+        return fields
+    }
+
+    func signalLines(_ alert: AlertRecord) -> [String] {
+        topSignals(alert).map { s in
+            let pts = Int(s.impact.isFinite ? s.impact.rounded() : 0)
+            let text = SlackText.escaped(SlackText.singleLine(s.text), limit: 400)
+            return pts == 0 ? "• \(text)" : "• \(text) (\(Self.signed(pts)) pts)"
+        }
+    }
+
+    func triggerLine(_ t: Trigger) -> String {
+        var raw: String
+        switch t.type {
+        case .paymentFailed: raw = "Payment failed"
+        case .billingRetryFailed: raw = "Billing retry failed"
+        case .subscriptionCancelled: raw = "Subscription cancelled"
+        case .championLeft: raw = "Champion left"
+        case .seatsChanged: raw = "Seats changed"
+        }
+        if let a = t.amount { raw += ": \(Self.grouped(a, decimals: true))\(t.currency.map { " \($0)" } ?? "")" }
+        if let b = t.seatsBefore, let a = t.seatsAfter { raw += ": \(b) → \(a) seats" }
+        if let r = t.ref, !r.isEmpty { raw += " (ref \(r))" }
+        raw += " at \(t.occurredAt.rfc3339)"
+        return SlackText.escaped(SlackText.singleLine(raw), limit: 500)
+    }
+
+    func accountBlocks(_ alert: AlertRecord, positive: Bool) -> [JSONValue] {
+        let name = Self.accountName(alert)
+        let link = SlackText.link(alert.score?.profile.url, label: name)
+        var lead = ["*\(Self.title(alert.type))* · *\(link)*"]
+        var fields: [(String, String)] = []
+        if let s = alert.score {
+            fields.append(("Score", "\(s.score) (\(Self.signed(s.delta)))"))
+            var zone = Self.zoneName(s.zone)
+            if let prev = s.previousZone, prev != s.zone { zone += " (was \(Self.zoneName(prev)))" }
+            fields.append(("Zone", zone))
+        }
+        fields.append(("Severity", "\(alert.severity.rawValue.capitalized) · \(alert.priority)"))
+        fields += accountFields(alert)
+        if let t = alert.trigger { lead.append(triggerLine(t)) }
+        var blocks: [JSONValue] = [fieldsSection(lead: lead, fields: fields)]
+        let signals = signalLines(alert)
+        if !signals.isEmpty {
+            blocks.append(section([positive ? "*Expansion signals*" : "*Top signals*"] + signals))
+        }
+        if let a = alert.suggestedAction, !a.isEmpty {
+            blocks.append(section(["*Suggested action*", SlackText.escaped(a, limit: BlockKitLimits.sectionText - 30)]))
+        }
+        if let b = buttons(alert) { blocks.append(b) }
+        blocks.append(footer(alert))
+        return blocks
+    }
+
+    func recoveredBlocks(_ alert: AlertRecord) -> [JSONValue] {
+        let name = Self.accountName(alert)
+        let link = SlackText.link(alert.score?.profile.url, label: name)
+        var lead = "*\(link)* has recovered"
+        var fields: [(String, String)] = []
+        if let s = alert.score {
+            lead += ": back to *\(Self.zoneName(s.zone))*"
+            if let prev = s.previousZone, prev != s.zone { lead += " from \(Self.zoneName(prev))" }
+            fields.append(("Score", "\(s.score) (\(Self.signed(s.delta)))"))
+        }
+        fields += accountFields(alert)
+        var blocks: [JSONValue] = [fieldsSection(lead: [lead], fields: fields)]
+        if let a = alert.suggestedAction, !a.isEmpty {
+            blocks.append(section(["*Next step*", SlackText.escaped(a, limit: BlockKitLimits.sectionText - 30)]))
+        }
+        if let b = buttons(alert) { blocks.append(b) }
+        blocks.append(footer(alert))
+        return blocks
+    }
+
+    func digestBlocks(_ alert: AlertRecord) -> [JSONValue] {
+        let items = alert.digestItems ?? []
+        var blocks: [JSONValue] = []
+        for item in items.prefix(maxDigestItems) {
+            let name = item.accountName.flatMap { $0.isEmpty ? nil : $0 } ?? item.accountId
+            let line1 = "*\(SlackText.link(item.url, label: name))*: health \(item.score) (\(Self.signed(item.delta))) · \(Self.zoneName(item.zone)) · \(Self.title(item.type).lowercased())"
+            let line2 = SlackText.escaped(SlackText.singleLine(item.headline), limit: 500)
+            blocks.append(section(item.headline.isEmpty ? [line1] : [line1, line2]))
+        }
+        if items.count > maxDigestItems {
+            let more = items.count - maxDigestItems
+            blocks.append(context("…and \(more) more account\(more == 1 ? "" : "s")"))
+        }
+        if items.isEmpty { blocks.append(section(["No accounts in this digest."])) }
+        blocks.append(footer(alert))
+        return blocks
+    }
+}

@@ -1,0 +1,252 @@
+import Contracts
+import Foundation
+import Testing
+import SlackSink
+@testable import SlackDelivery
+
+@Suite("Delivery over libcurl against a local Slack-like server")
+struct DeliveryTests {
+    @Test("200 ok is delivered; the body is valid Block Kit JSON")
+    func delivered() async throws {
+        let h = try await SinkHarness.start(["a"])
+        let outcome = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
+        #expect(outcome == .delivered(status: 200))
+        let got = h.sink.requests(path: h.path("a"))
+        #expect(got.count == 1)
+        #expect(got.first?.method == "POST")
+        #expect(got.first?.headers["content-type"]?.hasPrefix("application/json") == true)
+        #expect(BlockKitValidator.validate(message: got.first?.body ?? []) == [])
+        await h.stop()
+    }
+
+    @Test("Slack's refusals are permanent, with the reason")
+    func permanent() async throws {
+        let cases: [(SinkResponse, DeliveryOutcome)] = [
+            (.invalidBlocks, .permanent(.invalidBlocks)),
+            (.invalidPayload, .permanent(.invalidPayload)),
+            (.forbidden, .permanent(.forbidden(slackError: "action_prohibited"))),
+            (.noService, .permanent(.noService)),
+            (.channelNotFound, .permanent(.channelNotFound)),
+            (.channelIsArchived, .permanent(.channelIsArchived)),
+        ]
+        let names = cases.indices.map { "d\($0)" }
+        let h = try await SinkHarness.start(names)
+        for (i, (response, _)) in cases.enumerated() { h.sink.script(path: h.path(names[i]), [response]) }
+        for (i, (_, expected)) in cases.enumerated() {
+            let outcome = await h.deliverer.submit(Fixtures.alert(.healthScoreDrop, destination: names[i]))
+            #expect(outcome == expected)
+        }
+        await h.stop()
+    }
+
+    @Test("500 is retried later with the reason and an earliest time")
+    func serverError() async throws {
+        let h = try await SinkHarness.start(["a"])
+        h.sink.script(path: h.path("a"), [.serverError])
+        let before = DeliveryClock.wallNow()
+        let outcome = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
+        guard case let .retryLater(reason, notBefore) = outcome else {
+            Issue.record("expected retryLater, got \(outcome)")
+            return
+        }
+        #expect(reason == .serverError(status: 500))
+        #expect(notBefore >= before)
+        // The destination is not blocked by a 5xx: the next message goes through.
+        #expect(await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a")) == .delivered(status: 200))
+        await h.stop()
+    }
+
+    @Test("no answer, or an answer too late, is a timeout to retry")
+    func timeouts() async throws {
+        let h = try await SinkHarness.start(["silent", "slow"], settings: SinkHarness.fastSettings(timeoutMs: 300))
+        h.sink.script(path: h.path("silent"), [.noResponse])
+        h.sink.script(path: h.path("slow"), [.delayed(milliseconds: 3_000, then: .ok)])
+        async let a = h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "silent"))
+        async let b = h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "slow"))
+        let (ra, rb) = await (a, b)
+        #expect(ra.code == "timeout")
+        #expect(rb.code == "timeout")
+        await h.stop()
+    }
+
+    @Test("a refused connection is retried later")
+    func connectionRefused() async throws {
+        let dead = SlackSink()
+        let port = try await dead.start()
+        await dead.stop()
+        let d = try Destination(name: "dead", url: "http://127.0.0.1:\(port)/services/T/B/x", allowInsecureHTTP: true)
+        let deliverer = try SlackDeliverer(destinations: [d], logger: SinkHarness.quietLogger)
+        let outcome = await deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "dead"))
+        #expect(outcome.code == "connection_failed")
+        await deliverer.shutdown()
+    }
+
+    @Test("429 pauses only that destination until Retry-After; others keep flowing")
+    func rateLimitedPausesOneDestination() async throws {
+        let h = try await SinkHarness.start(["a", "b"])
+        h.sink.script(path: h.path("a"), [.rateLimited(retryAfterSeconds: 1)])
+        let first = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
+        guard case let .retryLater(.rateLimited(seconds), notBefore) = first else {
+            Issue.record("expected rate limited, got \(first)")
+            return
+        }
+        #expect(seconds == 1)
+        #expect(notBefore > DeliveryClock.wallNow().adding(milliseconds: -1_000))
+        let limitedAt = try #require(h.sink.requests(path: h.path("a")).first?.arrivalNanos)
+
+        async let held = h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
+        var others: [DeliveryOutcome] = []
+        for _ in 0..<5 { others.append(await h.deliverer.submit(Fixtures.alert(.healthScoreDrop, destination: "b"))) }
+        let heldOutcome = await held
+        #expect(others.allSatisfy { $0 == .delivered(status: 200) })
+        #expect(heldOutcome == .delivered(status: 200))
+
+        let aTimes = h.sink.requests(path: h.path("a")).map(\.arrivalNanos)
+        let bTimes = h.sink.requests(path: h.path("b")).map(\.arrivalNanos)
+        #expect(aTimes.count == 2 && bTimes.count == 5)
+        // The held message waited for Retry-After (minus a little clock slack) ...
+        #expect(aTimes[1] - limitedAt >= 990_000_000, "held message came \(Double(aTimes[1] - limitedAt) / 1e9)s after the 429")
+        // ... while b's five went out during the pause.
+        #expect(bTimes.allSatisfy { $0 < aTimes[1] })
+        await h.stop()
+    }
+
+    @Test("a Retry-After longer than the hold limit hands queued messages back instead of holding them")
+    func longPauseHandsBack() async throws {
+        var settings = SinkHarness.fastSettings()
+        settings.maxHoldSeconds = 2
+        let h = try await SinkHarness.start(["a"], settings: settings)
+        h.sink.script(path: h.path("a"), [.rateLimited(retryAfterSeconds: 60)])
+        let first = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
+        #expect(first.code == "rate_limited")
+        let second = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
+        guard case let .retryLater(.backlogged, notBefore) = second else {
+            Issue.record("expected backlogged, got \(second)")
+            return
+        }
+        #expect(notBefore > DeliveryClock.wallNow().adding(seconds: 50))
+        #expect(h.sink.requests(path: h.path("a")).count == 1)
+        await h.stop()
+    }
+
+    @Test("1 message per second per destination holds over a burst (burst 3 + 3 more)")
+    func onePerSecondOverABurst() async throws {
+        let h = try await SinkHarness.start(["a"], rate: .slackDefault)
+        let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
+            for _ in 0..<6 { group.addTask { await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a")) } }
+            var all: [DeliveryOutcome] = []
+            for await o in group { all.append(o) }
+            return all
+        }
+        #expect(outcomes.allSatisfy { $0 == .delivered(status: 200) })
+        let t = h.sink.requests(path: h.path("a")).map(\.arrivalNanos)
+        #expect(t.count == 6)
+        guard t.count == 6 else { return }
+        let slack: UInt64 = 20_000_000
+        // The burst goes at once; then one per second.
+        #expect(t[2] - t[0] < 500_000_000)
+        for k in 3..<6 {
+            #expect(t[k] - t[0] + slack >= UInt64(k - 2) * 1_000_000_000, "message \(k) came \(Double(t[k] - t[0]) / 1e9)s after the first")
+        }
+        #expect(RateAudit.violations(arrivals: t, perSecond: 1, burst: 3, toleranceNanos: slack) == 0)
+        await h.stop()
+    }
+
+    @Test("a faster configured rate is held too (20/s, burst 2, 12 messages)")
+    func fasterRate() async throws {
+        let h = try await SinkHarness.start(["a"], rate: RateLimit(perSecond: 20, burst: 2))
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<12 { group.addTask { _ = await h.deliverer.submit(Fixtures.alert(.healthScoreDrop, destination: "a")) } }
+        }
+        let t = h.sink.requests(path: h.path("a")).map(\.arrivalNanos)
+        #expect(t.count == 12)
+        #expect(RateAudit.violations(arrivals: t, perSecond: 20, burst: 2, toleranceNanos: 5_000_000) == 0)
+        #expect((t.last ?? 0) - (t.first ?? 0) >= 480_000_000)   // 10 after the burst at 50 ms
+        await h.stop()
+    }
+
+    @Test("hundreds of destinations progress at once on the one engine thread")
+    func manyInFlight() async throws {
+        let names = (0..<300).map { "d\($0)" }
+        let h = try await SinkHarness.start(names)
+        h.sink.setDefault(.delayed(milliseconds: 400, then: .ok))
+        let start = DispatchTime.now().uptimeNanoseconds
+        let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
+            for n in names { group.addTask { await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: n)) } }
+            var all: [DeliveryOutcome] = []
+            for await o in group { all.append(o) }
+            return all
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        #expect(outcomes.count == 300 && outcomes.allSatisfy { $0 == .delivered(status: 200) })
+        // One after another would take 120 s.
+        #expect(elapsed < 10, "300 deliveries of 400 ms each took \(elapsed)s")
+        await h.stop()
+    }
+
+    @Test("completions come from the engine's own thread, not the cooperative pool")
+    func completionThread() async throws {
+        let h = try await SinkHarness.start(["a"])
+        let deliverer = h.deliverer
+        let onEngine = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"), to: "a") { _ in c.resume(returning: deliverer.isOnEngineThread) }
+        }
+        #expect(onEngine)
+        #expect(!deliverer.isOnEngineThread)
+        await h.stop()
+    }
+
+    @Test("keep-alive: sequential messages reuse one connection")
+    func connectionReuse() async throws {
+        let h = try await SinkHarness.start(["a", "b"])
+        for i in 0..<10 {
+            #expect(await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: i % 2 == 0 ? "a" : "b")) == .delivered(status: 200))
+        }
+        #expect(h.sink.requestCount == 10)
+        #expect(Set(h.sink.requests().map(\.connectionId)).count == 1)
+        await h.stop()
+    }
+
+    @Test("generic webhooks get the alert record as JSON with a verifiable HMAC signature")
+    func signedWebhook() async throws {
+        let h = try await SinkHarness.start(["crm"], kinds: ["crm": .webhook], secrets: ["crm": SigningSecret("topsecret")])
+        let alert = Fixtures.alert(.billingRetryFailed, destination: "crm")
+        #expect(await h.deliverer.submit(alert) == .delivered(status: 200))
+        let req = try #require(h.sink.requests(path: h.path("crm")).first)
+        let ts = try #require(req.headers["x-fleet-timestamp"])
+        let sig = try #require(req.headers["x-fleet-signature"])
+        let expected = "v1=" + HMACSHA256.hex(HMACSHA256.mac(key: Array("topsecret".utf8), message: Array("v1:\(ts):".utf8) + req.body))
+        #expect(sig == expected)
+        let alertObject = try #require(Fixtures.json(req.body)["alert"])
+        let decoded = try RecordCoding.decode(AlertRecord.self, from: Array(try JSONSerialization.data(withJSONObject: alertObject)))
+        #expect(decoded.alertId == alert.alertId && decoded.type == .billingRetryFailed && decoded.trigger == alert.trigger)
+        await h.stop()
+    }
+
+    @Test("unknown destinations and deferred alerts are answered without a request")
+    func noRequestCases() async throws {
+        let h = try await SinkHarness.start(["a"])
+        #expect(await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "nope")) == .permanent(.unknownDestination(name: "nope")))
+        var later = Fixtures.alert(.customerAtRisk, destination: "a")
+        let due = DeliveryClock.wallNow().adding(seconds: 3600)
+        later.notBefore = due
+        #expect(await h.deliverer.submit(later) == .retryLater(.notYetDue, notBefore: due))
+        #expect(h.sink.requestCount == 0)
+        await h.stop()
+    }
+
+    @Test("shutdown hands queued messages back and refuses new ones")
+    func shutdown() async throws {
+        let h = try await SinkHarness.start(["a"], rate: RateLimit(perSecond: 0.1, burst: 1))
+        #expect(await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a")) == .delivered(status: 200))
+        async let queued = h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
+        // The second one waits ~10 s for a token; wait until the sink has seen only the first, then stop.
+        #expect(await h.sink.waitForRequests(count: 1, timeoutSeconds: 5))
+        await h.deliverer.shutdown()
+        let q = await queued
+        #expect(q.code == "shutting_down")
+        #expect(await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a")).code == "shutting_down")
+        #expect(h.sink.requestCount == 1)
+        await h.sink.stop()
+    }
+}
