@@ -34,6 +34,7 @@ let package = Package(
         // The worker runtime shared by the three stages.
         .target(name: "WorkerRuntime", dependencies: [
             "Kafka", "Contracts",
+            .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -66,11 +67,15 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
 
+        // The benchmark's baseline: the pass-through loop written in C against librdkafka.
+        .target(name: "CPassThrough", dependencies: ["CRdKafka"]),
+
         // The admin executable: local broker, topics, benchmarks, replay, rules tests, send-test.
         .executableTarget(name: "fleet-admin", dependencies: [
-            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "CRdKafka",
+            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "CRdKafka", "CPassThrough",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
         ]),
 
         // A minimal worker on the runtime, driven as a separate process by the runtime's tests.

@@ -56,6 +56,8 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     private let failure = Mutex<WorkerError?>(nil)
     private let statusBox = Mutex(WorkerStatus(live: true, ready: false, assigned: [], detail: "starting"))
     private let heartbeat = Atomic<Int64>(0)
+    private let consumedTotal = Atomic<Int64>(0)
+    private let producedTotal = Atomic<Int64>(0)
     private let flushCondition = NSCondition()
 
     // Owned by the worker thread.
@@ -95,6 +97,11 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         if beat > 0, Self.nowMilliseconds() - beat > 30_000 { s.live = false; s.detail = "worker loop stalled" }
         if let f = failure.withLock({ $0 }) { s.live = false; s.ready = false; s.detail = "\(f)" }
         return s
+    }
+
+    /// Records consumed and outputs acknowledged since start (for benchmarks and tests).
+    public var progress: (consumed: Int64, produced: Int64) {
+        (consumedTotal.load(ordering: .relaxed), producedTotal.load(ordering: .relaxed))
     }
 
     /// Asks the loop to stop; `run()` returns once it has committed and left the group.
@@ -159,6 +166,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
 
     private func handle(_ record: ConsumedRecord) {
         consumedCounter.increment()
+        consumedTotal.add(1, ordering: .relaxed)
         let tp = record.topicPartition
         guard let runtime = partitions[record.partition] else {
             // Revoked between fetch and here: its new owner reads it again.
@@ -196,6 +204,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                 switch result {
                 case .success:
                     producedCounter.increment()
+                    self.producedTotal.add(1, ordering: .relaxed)
                     if let (tp, offset) = source { tracker.release(tp, offset: offset) }
                     runtime.epochs.end(epoch)
                 case .failure(let error):
