@@ -30,6 +30,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let closed = Atomic<Bool>(false)
     private let rebalanceHandler: (any RebalanceHandler)?
     public let groupId: String?
+    /// Topic name of the last record polled, so records of one topic share one String.
+    /// Touched only by the polling thread.
+    private var lastTopicHandle: OpaquePointer?
+    private var lastTopicName: String?
 
     /// Defaults laid under the user's properties.
     public static let defaults: [String: String] = [
@@ -115,7 +119,13 @@ public final class KafkaConsumer: @unchecked Sendable {
             if error.isFatal || err == RD_KAFKA_RESP_ERR__AUTHENTICATION { throw error }
             return nil
         }
-        return ConsumedRecord(copying: m)
+        return ConsumedRecord(copying: m) { rkt in
+            if let rkt, rkt == lastTopicHandle, let name = lastTopicName { return name }
+            let name = String(cString: rd_kafka_topic_name(rkt))
+            lastTopicHandle = rkt
+            lastTopicName = name
+            return name
+        }
     }
 
     /// Up to `max` records: waits up to `timeout` for the first, then takes what is already fetched.

@@ -152,12 +152,13 @@ public final class KafkaProducer: @unchecked Sendable {
     /// by the message and released by the delivery callback.
     private func enqueue(_ record: OutgoingRecord, completion: @escaping Completion) -> rd_kafka_resp_err_t {
         if closed.load(ordering: .acquiring) { return RD_KAFKA_RESP_ERR__DESTROY }
-        let box = Unmanaged.passRetained(DeliveryBox(completion)).toOpaque()
+        let box = Unmanaged.passRetained(DeliveryBox(topic: record.topic, completion)).toOpaque()
         let code = record.topic.withCString { topic in
             withOptionalBytes(record.key) { key in
                 withOptionalBytes(record.value) { value in
                     withHeaderFields(record.headers) { headerFields in
-                        var vus = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 5 + headerFields.count)
+                      withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + headerFields.count) { vus in
+                        vus.initialize(repeating: rd_kafka_vu_t())
                         vus[0].vtype = RD_KAFKA_VTYPE_TOPIC
                         vus[0].u.cstr = topic
                         vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
@@ -178,14 +179,13 @@ public final class KafkaProducer: @unchecked Sendable {
                             vus[i].u.header.size = field.size
                             i += 1
                         }
-                        var opaque = rd_kafka_vu_t()
-                        opaque.vtype = RD_KAFKA_VTYPE_OPAQUE
-                        opaque.u.ptr = box
-                        vus.append(opaque)
-                        guard let error = rd_kafka_produceva(handle, vus, vus.count) else { return RD_KAFKA_RESP_ERR_NO_ERROR }
+                        vus[i].vtype = RD_KAFKA_VTYPE_OPAQUE
+                        vus[i].u.ptr = box
+                        guard let error = rd_kafka_produceva(handle, vus.baseAddress, i + 1) else { return RD_KAFKA_RESP_ERR_NO_ERROR }
                         let code = rd_kafka_error_code(error)
                         rd_kafka_error_destroy(error)
                         return code
+                      }
                     }
                 }
             }
@@ -199,16 +199,19 @@ public final class KafkaProducer: @unchecked Sendable {
 
 /// The per-record completion, owned by librdkafka's message until its delivery report.
 final class DeliveryBox {
+    let topic: String
     let completion: KafkaProducer.Completion
-    init(_ completion: @escaping KafkaProducer.Completion) { self.completion = completion }
+    init(topic: String, _ completion: @escaping KafkaProducer.Completion) {
+        self.topic = topic
+        self.completion = completion
+    }
 }
 
 private func producerDeliveryCallback(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?) {
     guard let m = message?.pointee, let box = m._private else { return }
     let delivery = Unmanaged<DeliveryBox>.fromOpaque(box).takeRetainedValue()
     if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-        let topic = String(cString: rd_kafka_topic_name(m.rkt))
-        delivery.completion(.success(DeliveryReport(topic: topic, partition: m.partition, offset: m.offset)))
+        delivery.completion(.success(DeliveryReport(topic: delivery.topic, partition: m.partition, offset: m.offset)))
     } else {
         var error = KafkaError(code: m.err, context: "delivery")
         if m.err == RD_KAFKA_RESP_ERR__FATAL, let rk {

@@ -112,10 +112,11 @@ public struct PartitionLag: Sendable, Hashable {
 // MARK: - C helpers shared by the clients
 
 extension ConsumedRecord {
-    /// Copies a consumed message out of librdkafka. Does not destroy it.
-    init(copying m: UnsafeMutablePointer<rd_kafka_message_t>) {
+    /// Copies a consumed message out of librdkafka. Does not destroy it. `topicName` maps a
+    /// topic handle to its name (cached by the consumer: one String per topic, not per record).
+    init(copying m: UnsafeMutablePointer<rd_kafka_message_t>, topicName: (OpaquePointer?) -> String) {
         let msg = m.pointee
-        let topic = String(cString: rd_kafka_topic_name(msg.rkt))
+        let topic = topicName(msg.rkt)
         let key: [UInt8]? = msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) }
         let value: [UInt8]? = msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) }
         var headers: [KafkaHeader] = []

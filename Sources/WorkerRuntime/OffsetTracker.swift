@@ -7,23 +7,57 @@ import Synchronization
 /// its processing, a pending state flush). Holds are released in any order, from any thread.
 /// `committable()` gives, per partition, the offset up to which every record is finished: the
 /// lowest record still open bounds it.
-public final class OffsetTracker: Sendable {
-    private struct Partition {
-        /// Offsets in arrival order, from `head` on still tracked.
+public final class OffsetTracker: @unchecked Sendable {
+    /// Records of one partition in arrival (= offset) order, from `head` on still tracked.
+    /// Offsets only grow within a partition, so a record is found by binary search: no hashing
+    /// and no copying on the hot path.
+    private final class Partition {
         var offsets: [Int64] = []
-        var holds: [Int64: Int] = [:]
+        var holds: [Int32] = []
         var head = 0
+        var openCount = 0
         /// Next offset to commit (last finished + 1), once known.
         var committable: Int64?
         var lastReported: Int64?
 
-        mutating func advance() {
-            while head < offsets.count, holds[offsets[head]] == nil {
+        func index(of offset: Int64) -> Int? {
+            var low = head, high = offsets.count - 1
+            while low <= high {
+                let mid = (low + high) >> 1
+                let value = offsets[mid]
+                if value == offset { return mid }
+                if value < offset { low = mid + 1 } else { high = mid - 1 }
+            }
+            return nil
+        }
+
+        func open(_ offset: Int64, holds count: Int) {
+            if let last = offsets.last, offset <= last, head < offsets.count {
+                // A record seen again (seek back): track it after the others.
+                if let i = index(of: offset), holds[i] > 0 { holds[i] += Int32(count); return }
+            }
+            offsets.append(offset)
+            holds.append(Int32(count))
+            openCount += 1
+        }
+
+        func release(_ offset: Int64) {
+            guard let i = index(of: offset), holds[i] > 0 else { return }
+            holds[i] -= 1
+            if holds[i] == 0 {
+                openCount -= 1
+                if i == head { advance() }
+            }
+        }
+
+        func advance() {
+            while head < offsets.count, holds[head] == 0 {
                 committable = offsets[head] + 1
                 head += 1
             }
-            if head > 1024, head * 2 > offsets.count {
+            if head >= 4096, head * 2 >= offsets.count {
                 offsets.removeFirst(head)
+                holds.removeFirst(head)
                 head = 0
             }
         }
@@ -36,30 +70,27 @@ public final class OffsetTracker: Sendable {
     /// Starts tracking a record with `holds` open holds (at least 1).
     public func open(_ tp: TopicPartition, offset: Int64, holds: Int = 1) {
         partitions.withLock { all in
-            all[tp, default: Partition()].offsets.append(offset)
-            all[tp]!.holds[offset] = holds
+            if let p = all[tp] {
+                p.open(offset, holds: holds)
+            } else {
+                let p = Partition()
+                p.open(offset, holds: holds)
+                all[tp] = p
+            }
         }
     }
 
     /// Adds holds to an open record.
     public func hold(_ tp: TopicPartition, offset: Int64, count: Int = 1) {
         partitions.withLock { all in
-            if let current = all[tp]?.holds[offset] { all[tp]!.holds[offset] = current + count }
+            guard let p = all[tp], let i = p.index(of: offset), p.holds[i] > 0 else { return }
+            p.holds[i] += Int32(count)
         }
     }
 
     /// Releases one hold of a record; the record is finished when none is left.
     public func release(_ tp: TopicPartition, offset: Int64) {
-        partitions.withLock { all in
-            guard var p = all[tp], let current = p.holds[offset] else { return }
-            if current <= 1 {
-                p.holds[offset] = nil
-                p.advance()
-            } else {
-                p.holds[offset] = current - 1
-            }
-            all[tp] = p
-        }
+        partitions.withLock { all in all[tp]?.release(offset) }
     }
 
     /// New committable offsets since the last call (next offset to consume, per partition).
@@ -69,7 +100,7 @@ public final class OffsetTracker: Sendable {
             for (tp, p) in all {
                 if let c = p.committable, c != p.lastReported {
                     out[tp] = c
-                    all[tp]!.lastReported = c
+                    p.lastReported = c
                 }
             }
             return out
@@ -88,7 +119,7 @@ public final class OffsetTracker: Sendable {
     /// Records still open, over all partitions or the given ones.
     public func openCount(_ tps: [TopicPartition]? = nil) -> Int {
         partitions.withLock { all in
-            (tps ?? Array(all.keys)).reduce(0) { $0 + (all[$1]?.holds.count ?? 0) }
+            (tps ?? Array(all.keys)).reduce(0) { $0 + (all[$1]?.openCount ?? 0) }
         }
     }
 

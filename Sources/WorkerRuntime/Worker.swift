@@ -198,7 +198,8 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     private func send(_ output: OutgoingRecord, runtime: PartitionRuntime<State>, source: (TopicPartition, Int64)?) {
         let epoch = runtime.epochs.begin()
         if let (tp, offset) = source { tracker.hold(tp, offset: offset) }
-        let describe = source.map { "\($0.0)@\($0.1)" } ?? "tick of partition \(runtime.context.partition)"
+        let partition = runtime.context.partition
+        @Sendable func describe() -> String { source.map { "\($0.0)@\($0.1)" } ?? "tick of partition \(partition)" }
         do {
             try producer!.send(output) { [self, tracker, producedCounter] result in
                 switch result {
@@ -209,11 +210,11 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                     runtime.epochs.end(epoch)
                 case .failure(let error):
                     // Keep the hold: nothing after this record is committed; the worker stops.
-                    self.recordFailure(.deliveryFailed(record: describe, error: error))
+                    self.recordFailure(.deliveryFailed(record: describe(), error: error))
                 }
             }
         } catch {
-            recordFailure(.deliveryFailed(record: describe, error: error))
+            recordFailure(.deliveryFailed(record: describe(), error: error))
         }
     }
 
@@ -403,27 +404,40 @@ struct PendingFlush {
 
 /// Outputs in flight per epoch. A flush closes the current epoch; its changelog writes go out
 /// only when every output of that epoch and the ones before is acknowledged.
-final class EpochCounter: Sendable {
-    private struct Counts { var current = 0; var inFlight: [Int: Int] = [:] }
+final class EpochCounter: @unchecked Sendable {
+    /// In-flight counts of epochs `base...current`, oldest first.
+    private struct Counts { var base = 0; var current = 0; var inFlight: [Int] = [0] }
     private let counts = Mutex(Counts())
 
     func begin() -> Int {
-        counts.withLock { c in c.inFlight[c.current, default: 0] += 1; return c.current }
+        counts.withLock { c in c.inFlight[c.current - c.base] += 1; return c.current }
     }
 
     func end(_ epoch: Int) {
         counts.withLock { c in
-            let left = (c.inFlight[epoch] ?? 1) - 1
-            c.inFlight[epoch] = left == 0 ? nil : left
+            let i = epoch - c.base
+            guard i >= 0, i < c.inFlight.count, c.inFlight[i] > 0 else { return }
+            c.inFlight[i] -= 1
+            // Forget finished epochs at the front.
+            while c.inFlight.count > 1, c.inFlight[0] == 0 { c.inFlight.removeFirst(); c.base += 1 }
         }
     }
 
     /// Closes the current epoch and returns it.
     func close() -> Int {
-        counts.withLock { c in c.current += 1; return c.current - 1 }
+        counts.withLock { c in
+            c.current += 1
+            c.inFlight.append(0)
+            while c.inFlight.count > 1, c.inFlight[0] == 0 { c.inFlight.removeFirst(); c.base += 1 }
+            return c.current - 1
+        }
     }
 
     func allDone(through epoch: Int) -> Bool {
-        counts.withLock { c in !c.inFlight.keys.contains { $0 <= epoch } }
+        counts.withLock { c in
+            let last = min(epoch - c.base, c.inFlight.count - 1)
+            guard last >= 0 else { return true }
+            return c.inFlight[0...last].allSatisfy { $0 == 0 }
+        }
     }
 }
