@@ -1,0 +1,294 @@
+import Contracts
+
+/// The binary form of `AccountState` (the `ingest-scorer-state` changelog value).
+///
+/// Layout, version 1: a version byte, then varints (zigzag for signed values) and length-prefixed
+/// UTF-8. Days are written relative to the state's current day, so they stay one byte. The day ring
+/// is sparse: a bitmap of days with data, then per such day a mask of non-zero fields and their values.
+extension AccountState {
+    /// Version written by `encode()`. `init(decoding:)` refuses versions it does not know.
+    public static let encodingVersion: UInt8 = 1
+
+    /// The compact binary form; decodes to an equal state.
+    public func encode() -> [UInt8] {
+        var w = ByteWriter()
+        w.out.reserveCapacity(512)
+        w.byte(Self.encodingVersion)
+        w.string(accountId)
+        w.uvarint(UInt64(horizonDays))
+        w.uvarint(UInt64(dedupDays))
+        w.svarint(clockMs)
+        guard !isEmpty else { return w.out }
+        let today = clockDay
+        w.svarint(Int64(today) - Int64(firstDay))
+        w.svarint(lastActivityDay == .min ? -1 : Int64(today) - Int64(lastActivityDay))
+        // Day ring, oldest day first.
+        let h = Int(horizonDays)
+        var bitmap = [UInt8](repeating: 0, count: (h + 7) / 8)
+        for k in 0..<h {
+            let day = today - Int32(h - 1 - k)
+            let s = slot(day)
+            var any = false
+            for f in 0..<Self.smallFields where small[s * Self.smallFields + f] != 0 { any = true }
+            for f in 0..<Self.apiFields where api[s * Self.apiFields + f] != 0 { any = true }
+            if any { bitmap[k / 8] |= 1 << UInt8(k % 8) }
+        }
+        w.out.append(contentsOf: bitmap)
+        for k in 0..<h where bitmap[k / 8] & (1 << UInt8(k % 8)) != 0 {
+            let s = slot(today - Int32(h - 1 - k))
+            var mask: UInt8 = 0
+            for f in 0..<Self.smallFields where small[s * Self.smallFields + f] != 0 { mask |= 1 << UInt8(f) }
+            for f in 0..<Self.apiFields where api[s * Self.apiFields + f] != 0 { mask |= 1 << UInt8(Self.smallFields + f) }
+            w.byte(mask)
+            for f in 0..<Self.smallFields where small[s * Self.smallFields + f] != 0 { w.uvarint(UInt64(small[s * Self.smallFields + f])) }
+            for f in 0..<Self.apiFields where api[s * Self.apiFields + f] != 0 { w.uvarint(UInt64(api[s * Self.apiFields + f])) }
+        }
+        // Distinct-user sets of the dedup window, in slot order.
+        var userMask: UInt64 = 0
+        for (k, word) in userBits.enumerated() where word != 0 { userMask |= 1 << UInt64(k) }
+        w.uvarint(userMask)
+        for word in userBits where word != 0 { w.fixed64(word) }
+        // Event-id fingerprints: runs of the same day.
+        w.uvarint(UInt64(seen.count))
+        var k = 0
+        while k < seen.count {
+            var end = k + 1
+            while end < seen.count, seen[end].day == seen[k].day { end += 1 }
+            w.uvarint(UInt64(end - k))
+            w.svarint(Int64(today) - Int64(seen[k].day))
+            for j in k..<end { w.fixed32(seen[j].fingerprint) }
+            k = end
+        }
+        w.uvarint(UInt64(rare.count))
+        for e in rare {
+            w.svarint(Int64(today) - Int64(e.day))
+            w.uvarint(UInt64(e.minute))
+            w.byte(e.kind.rawValue)
+            w.svarint(Int64(e.value))
+        }
+        w.uvarint(UInt64(features.count))
+        for f in features {
+            w.fixed32(f.fingerprint)
+            w.uvarint(UInt64(f.count))
+            w.svarint(Int64(today) - Int64(f.firstDay))
+            w.svarint(Int64(today) - Int64(f.lastDay))
+        }
+        w.uvarint(UInt64(seatHistory.count))
+        for p in seatHistory {
+            w.svarint(Int64(today) - Int64(p.day))
+            w.uvarint(UInt64(max(0, p.seats)))
+        }
+        // Profile: a presence mask, then the fields present.
+        let texts = [profile.name, profile.owner, profile.url, profile.renewalDate, profile.timezone]
+        var pmask: UInt8 = 0
+        for (j, t) in texts.enumerated() where t != nil { pmask |= 1 << UInt8(j) }
+        if profile.tier != nil { pmask |= 1 << 5 }
+        if profile.mrr != nil { pmask |= 1 << 6 }
+        w.byte(pmask)
+        for t in texts { if let t { w.string(t) } }
+        if let tier = profile.tier { w.byte(UInt8(Tier.allCases.firstIndex(of: tier)!)) }
+        if let mrr = profile.mrr { w.fixed64(mrr.bitPattern) }
+        w.svarint(profileAtMs == .min ? 0 : clockMs - profileAtMs + 1)
+        w.byte(cancellationScheduled ? 1 : 0)
+        w.svarint(cancellationAtMs == .min ? 0 : clockMs - cancellationAtMs + 1)
+        w.svarint(Int64(lastScore))
+        w.byte(lastZone)
+        w.uvarint(UInt64(lastSignalMask))
+        w.uvarint(UInt64(lastPositiveMask))
+        w.uvarint(UInt64(pendingEventIds.count))
+        for id in pendingEventIds { w.string(id) }
+        return w.out
+    }
+
+    /// Decodes `encode()`'s output. Throws `HealthModelError.stateDecoding` for truncated, corrupt or
+    /// unknown-version input; never traps.
+    public init(decoding bytes: [UInt8]) throws(HealthModelError) {
+        var r = ByteReader(bytes: bytes)
+        let version = try r.byte()
+        guard version == Self.encodingVersion else {
+            throw .stateDecoding(reason: "unknown encoding version \(version) (this build reads \(Self.encodingVersion))")
+        }
+        let accountId = try r.string()
+        let horizon = try r.uvarint()
+        let dedup = try r.uvarint()
+        guard (8...366).contains(horizon), (1...31).contains(dedup) else { throw .stateDecoding(reason: "bad horizon or dedup days") }
+        self.init(accountId: accountId, horizonDays: Int(horizon), dedupDays: Int(dedup))
+        let clock = try r.svarint()
+        guard clock != .min else {
+            guard r.atEnd else { throw .stateDecoding(reason: "trailing bytes") }
+            return
+        }
+        guard abs(clock) < Int64(1) << 50 else { throw .stateDecoding(reason: "clock out of range") }
+        clockMs = clock
+        let today = clockDay
+        func day(_ offset: Int64) throws(HealthModelError) -> Int32 {
+            let (d, overflow) = Int64(today).subtractingReportingOverflow(offset)
+            guard !overflow, d > Int64(Int32.min), d < Int64(Int32.max) else { throw .stateDecoding(reason: "day out of range") }
+            return Int32(d)
+        }
+        firstDay = try day(try r.svarint())
+        let lastActivity = try r.svarint()
+        lastActivityDay = lastActivity == -1 ? .min : try day(lastActivity)
+        let h = Int(horizonDays)
+        var bitmap = [UInt8]()
+        for _ in 0..<((h + 7) / 8) { bitmap.append(try r.byte()) }
+        for k in 0..<h where bitmap[k / 8] & (1 << UInt8(k % 8)) != 0 {
+            let s = slot(today - Int32(h - 1 - k))
+            let mask = try r.byte()
+            for f in 0..<Self.smallFields where mask & (1 << UInt8(f)) != 0 {
+                small[s * Self.smallFields + f] = UInt16(min(UInt64(UInt16.max), try r.uvarint()))
+            }
+            for f in 0..<Self.apiFields where mask & (1 << UInt8(Self.smallFields + f)) != 0 {
+                api[s * Self.apiFields + f] = UInt32(min(UInt64(UInt32.max), try r.uvarint()))
+            }
+        }
+        let userMask = try r.uvarint()
+        for k in 0..<userBits.count where userMask & (1 << UInt64(k)) != 0 { userBits[k] = try r.fixed64() }
+        let seenCount = try r.count(limit: 1 << 20)
+        seen.reserveCapacity(seenCount)
+        while seen.count < seenCount {
+            let run = try r.count(limit: seenCount - seen.count)
+            guard run > 0 else { throw .stateDecoding(reason: "empty run of event ids") }
+            let d = try day(try r.svarint())
+            for _ in 0..<run { seen.append(SeenId(day: d, fingerprint: try r.fixed32())) }
+        }
+        let rareCount = try r.count(limit: 1 << 16)
+        for _ in 0..<rareCount {
+            let d = try day(try r.svarint())
+            let minute = try r.uvarint()
+            guard minute < 1440, let kind = RareKind(rawValue: try r.byte()) else { throw .stateDecoding(reason: "bad rare event") }
+            let value = try r.svarint()
+            guard value >= Int64(Int32.min), value <= Int64(Int32.max) else { throw .stateDecoding(reason: "bad rare event value") }
+            rare.append(RareEvent(day: d, minute: Int16(minute), kind: kind, value: Int32(value)))
+        }
+        let featureCount = try r.count(limit: 1024)
+        for _ in 0..<featureCount {
+            let fp = try r.fixed32()
+            let count = UInt32(min(UInt64(UInt32.max), try r.uvarint()))
+            features.append(FeatureUse(fingerprint: fp, count: count, firstDay: try day(try r.svarint()), lastDay: try day(try r.svarint())))
+        }
+        let seatCount = try r.count(limit: 1024)
+        for _ in 0..<seatCount {
+            let d = try day(try r.svarint())
+            seatHistory.append(SeatPoint(day: d, seats: Int32(min(UInt64(Int32.max), try r.uvarint()))))
+        }
+        let pmask = try r.byte()
+        var texts: [String?] = []
+        for j in 0..<5 { texts.append(pmask & (1 << UInt8(j)) != 0 ? try r.string() : nil) }
+        profile.name = texts[0]
+        profile.owner = texts[1]
+        profile.url = texts[2]
+        profile.renewalDate = texts[3]
+        profile.timezone = texts[4]
+        if pmask & (1 << 5) != 0 {
+            let t = Int(try r.byte())
+            guard t < Tier.allCases.count else { throw .stateDecoding(reason: "bad tier") }
+            profile.tier = Tier.allCases[t]
+        }
+        if pmask & (1 << 6) != 0 { profile.mrr = Double(bitPattern: try r.fixed64()) }
+        func instant(_ offset: Int64) throws(HealthModelError) -> Int64 {
+            guard offset != 0 else { return .min }
+            guard offset > 0, offset < Int64(1) << 50 else { throw .stateDecoding(reason: "time out of range") }
+            return clockMs - (offset - 1)
+        }
+        profileAtMs = try instant(try r.svarint())
+        cancellationScheduled = try r.byte() != 0
+        cancellationAtMs = try instant(try r.svarint())
+        let score = try r.svarint()
+        guard (-1...100).contains(score) else { throw .stateDecoding(reason: "bad last score") }
+        lastScore = Int16(score)
+        lastZone = try r.byte()
+        lastSignalMask = UInt32(truncatingIfNeeded: try r.uvarint())
+        lastPositiveMask = UInt32(truncatingIfNeeded: try r.uvarint())
+        let pending = try r.count(limit: 1024)
+        for _ in 0..<pending { pendingEventIds.append(try r.string()) }
+        guard r.atEnd else { throw .stateDecoding(reason: "trailing bytes") }
+    }
+}
+
+struct ByteWriter {
+    var out: [UInt8] = []
+
+    @inline(__always) mutating func byte(_ b: UInt8) { out.append(b) }
+
+    @inline(__always) mutating func uvarint(_ v: UInt64) {
+        var v = v
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    @inline(__always) mutating func svarint(_ v: Int64) {
+        uvarint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
+    }
+
+    mutating func fixed32(_ v: UInt32) {
+        for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(k)))) }
+    }
+
+    mutating func fixed64(_ v: UInt64) {
+        for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(k)))) }
+    }
+
+    mutating func string(_ s: String) {
+        uvarint(UInt64(s.utf8.count))
+        out.append(contentsOf: s.utf8)
+    }
+}
+
+struct ByteReader {
+    let bytes: [UInt8]
+    var i = 0
+
+    var atEnd: Bool { i == bytes.count }
+
+    mutating func byte() throws(HealthModelError) -> UInt8 {
+        guard i < bytes.count else { throw .stateDecoding(reason: "truncated") }
+        defer { i += 1 }
+        return bytes[i]
+    }
+
+    mutating func uvarint() throws(HealthModelError) -> UInt64 {
+        var v: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try byte()
+            guard shift < 64 else { throw .stateDecoding(reason: "varint too long") }
+            v |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return v }
+            shift += 7
+        }
+    }
+
+    mutating func svarint() throws(HealthModelError) -> Int64 {
+        let u = try uvarint()
+        return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
+    }
+
+    mutating func count(limit: Int) throws(HealthModelError) -> Int {
+        let v = try uvarint()
+        guard v <= UInt64(limit) else { throw .stateDecoding(reason: "count \(v) over limit \(limit)") }
+        return Int(v)
+    }
+
+    mutating func fixed32() throws(HealthModelError) -> UInt32 {
+        var v: UInt32 = 0
+        for k in 0..<4 { v |= UInt32(try byte()) << (8 * UInt32(k)) }
+        return v
+    }
+
+    mutating func fixed64() throws(HealthModelError) -> UInt64 {
+        var v: UInt64 = 0
+        for k in 0..<8 { v |= UInt64(try byte()) << (8 * UInt64(k)) }
+        return v
+    }
+
+    mutating func string() throws(HealthModelError) -> String {
+        let n = try count(limit: 1 << 20)
+        guard bytes.count - i >= n else { throw .stateDecoding(reason: "truncated") }
+        defer { i += n }
+        return String(decoding: bytes[i..<(i + n)], as: UTF8.self)
+    }
+}

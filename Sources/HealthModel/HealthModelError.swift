@@ -1,0 +1,18 @@
+/// The one error type of the health model. Each case says what a caller can do about it.
+public enum HealthModelError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A scoring file is wrong: fix `key` (at `line`, when known) in `file`.
+    case config(file: String, key: String, line: Int?, reason: String)
+    /// A stored `AccountState` value cannot be decoded (corrupt, truncated or from a newer version):
+    /// drop it and rebuild the account from events, or upgrade the reader.
+    case stateDecoding(reason: String)
+
+    public var description: String {
+        switch self {
+        case let .config(file, key, line, reason):
+            let at = line.map { ":\($0)" } ?? ""
+            return "\(file)\(at): \(key): \(reason)"
+        case let .stateDecoding(reason):
+            return "account state: \(reason)"
+        }
+    }
+}

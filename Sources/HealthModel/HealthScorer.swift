@@ -1,0 +1,635 @@
+import Contracts
+import Foundation // pow() for the baseline weights table only
+
+/// Scores accounts: applies events to an `AccountState`, re-scores idle accounts when time advances,
+/// and decides when a `health-scores` record is due.
+///
+/// Pure and deterministic: no clock, no I/O, no randomness; time comes in as event time
+/// (`occurred_at`) or as the `Timestamp` given to `advance(to:state:)`. The same events in the same
+/// order give byte-identical records.
+///
+/// How the score is made: each of the four families starts at 100 and loses the points of its
+/// signals (the largest counts fully, the next half, the next a quarter, ...; at most 100). The
+/// score is the weighted mean of the families (weights from `ScoringConfig`), capped while a
+/// cancellation is scheduled. Usage and engagement compare the last `recentDays` complete days
+/// (leaving out the worst of them, so one holiday or outage day is not a trend) with
+/// the account's own baseline: exponentially weighted weekday means over `baselineDays` before them,
+/// with the spread of the residuals around those weekday means plus a count-noise floor (the
+/// expected count, in lumps for minutes and API calls), so small noisy accounts need a bigger drop. A drop
+/// counts only when it is at least `minDrop` and at least `zStart` spreads below normal, fully from
+/// `zFull`. Support and commercial signals also see today's events. Positive signals (expansion,
+/// upsell) do not raise the score: their impact is their strength in points.
+public struct HealthScorer: Sendable {
+    public let config: ScoringConfig
+    /// decay[age] = 0.5^(age / halfLife), the weight of a baseline day `age` days before the recent window.
+    let decay: [Double]
+    let shares: FamilyScores
+
+    /// Testing aid: evaluate after every event, without the exact skip of quiet activity.
+    var alwaysEvaluate = false
+
+    public init(config: ScoringConfig = ScoringConfig()) {
+        self.config = config
+        decay = (0..<max(config.baselineDays, 1)).map { Foundation.pow(0.5, Double($0) / config.halfLifeDays) }
+        let w = config.weights
+        let sum = w.productUsage + w.engagement + w.support + w.commercial
+        shares = FamilyScores(productUsage: w.productUsage / sum, engagement: w.engagement / sum,
+                              support: w.support / sum, commercial: w.commercial / sum)
+    }
+
+    /// A fresh state sized by this configuration.
+    public func makeState(accountId: String) -> AccountState {
+        AccountState(accountId: accountId, horizonDays: config.horizonDays, dedupDays: config.dedupDays)
+    }
+
+    /// What happened to an event.
+    public enum Disposition: String, Sendable, Hashable {
+        /// Counted.
+        case applied
+        /// Its `event_id` was already counted (a redelivery or re-publication).
+        case duplicate
+        /// Older than the dedup window (`dedupDays` before the account's current day): it cannot be
+        /// checked for duplicates, so it is not counted.
+        case tooLate = "too_late"
+    }
+
+    /// The result of `apply`: what happened to the event and the record it caused, if any.
+    public struct Outcome: Sendable {
+        /// Whether the event was counted, or why not.
+        public var disposition: Disposition
+        /// The `health-scores` record the event caused, if one is due.
+        public var record: ScoreRecord?
+    }
+
+    /// Applies one event (of `state`'s account) and returns the record it causes, if one is due.
+    public func apply(_ event: AccountEvent, to state: inout AccountState) -> Outcome {
+        let ms = event.occurredAt.millisecondsSinceEpoch
+        let day = Int32(clamping: event.occurredAt.epochDay)
+        if !state.isEmpty, day < state.clockDay - state.dedupDays + 1 {
+            return Outcome(disposition: .tooLate, record: nil)
+        }
+        let fp = fingerprint32(event.eventId)
+        for s in state.seen where s.fingerprint == fp {
+            return Outcome(disposition: .duplicate, record: nil)
+        }
+        let dayBefore = state.clockDay
+        let activityBefore = state.lastActivityDay
+        let featuresBefore = state.featureGeneration
+        state.moveClock(to: ms)
+        var k = state.seen.count
+        while k > 0, state.seen[k - 1].day > day { k -= 1 }
+        state.seen.insert(SeenId(day: day, fingerprint: fp), at: k)
+        if day < state.firstDay { state.firstDay = day }
+        if day < state.clockDay { state.cache = nil } // a late event changes a complete day
+        let trigger = record(event, day: day, ms: ms, into: &state)
+        if config.maxEventIds > 0 {
+            if state.pendingEventIds.count >= config.maxEventIds { state.pendingEventIds.removeFirst() }
+            state.pendingEventIds.append(event.eventId)
+        }
+        // Product activity of today changes nothing the score reads (today's buckets count from
+        // tomorrow on) unless it ends a silence or brings a new feature: skip the evaluation then.
+        // Exact, not an approximation: the last evaluation saw the same inputs.
+        if !alwaysEvaluate, trigger == nil, event.type.isQuiet, day == dayBefore, state.clockDay == dayBefore,
+           state.lastActivityDay == activityBefore || activityChangeIsNeutral(from: activityBefore, today: dayBefore),
+           state.featureGeneration == featuresBefore, state.lastScore >= 0 {
+            return Outcome(disposition: .applied, record: nil)
+        }
+        let record = emitIfDue(&state, triggers: trigger.map { [$0] } ?? [])
+        return Outcome(disposition: .applied, record: record)
+    }
+
+    /// Moves the account's time forward without events (idle re-scoring). Returns a record when a new
+    /// day began and the score, zone or top signals changed: silence is a signal.
+    public func advance(to time: Timestamp, state: inout AccountState) -> ScoreRecord? {
+        guard !state.isEmpty, time.millisecondsSinceEpoch > state.clockMs else { return nil }
+        let oldDay = state.clockDay
+        state.moveClock(to: time.millisecondsSinceEpoch)
+        guard state.clockDay != oldDay else { return nil }
+        return emitIfDue(&state, triggers: [])
+    }
+
+    /// The current score of an account with its explanations (no emission bookkeeping).
+    public func evaluation(of state: inout AccountState) -> HealthEvaluation {
+        let e = evaluate(&state)
+        return HealthEvaluation(score: e.score, zone: config.zone(of: e.score), components: e.components,
+                                signals: e.signals.map(signal), positiveSignals: e.positives.map(signal))
+    }
+
+    /// Whether moving the last activity day from `old` to today leaves the score's inputs alone: no
+    /// inactivity signal before either, and the baseline anchor (the recent window) unchanged.
+    @inline(__always) func activityChangeIsNeutral(from old: Int32, today: Int32) -> Bool {
+        old != .min && Int(today) - Int(old) <= config.inactivityAfterDays && old >= today - Int32(config.recentDays) - 1
+    }
+
+    // MARK: Recording
+
+    private func record(_ e: AccountEvent, day: Int32, ms: Int64, into s: inout AccountState) -> Trigger? {
+        let minute = Int16((ms - Int64(day) * Timestamp.millisecondsPerDay) / 60_000)
+        let p = e.properties
+        var trigger: Trigger?
+        func rare(_ kind: RareKind, _ value: Int32 = 0) {
+            s.rare.append(RareEvent(day: day, minute: minute, kind: kind, value: value))
+            if s.rare.count > config.maxRareEvents, let oldest = s.rare.indices.min(by: { s.rare[$0].day < s.rare[$1].day }) {
+                s.rare.remove(at: oldest)
+            }
+        }
+        let sentiment = p.sentiment.map { Int32(($0 * 100).rounded()) } ?? RareEvent.noSentiment
+        switch e.type {
+        case .login:
+            s.add(.logins, 1, day: day)
+        case .featureUsed:
+            s.add(.featureUses, 1, day: day)
+            if config.maxFeatures > 0, let name = p.feature {
+                let fp = fingerprint32(name)
+                if let k = s.features.firstIndex(where: { $0.fingerprint == fp }) {
+                    s.features[k].count &+= 1
+                    s.features[k].firstDay = min(s.features[k].firstDay, day)
+                    s.features[k].lastDay = max(s.features[k].lastDay, day)
+                } else {
+                    if s.features.count >= config.maxFeatures, let stale = s.features.indices.min(by: { s.features[$0].lastDay < s.features[$1].lastDay }) {
+                        s.features.remove(at: stale)
+                    }
+                    s.features.append(FeatureUse(fingerprint: fp, count: 1, firstDay: day, lastDay: day))
+                    s.featureGeneration &+= 1
+                }
+            }
+        case .session:
+            s.add(.minutes, Int((p.minutes ?? 0).rounded()), day: day)
+        case .apiCall:
+            s.addAPI(0, p.count ?? 1, day: day)
+            s.addAPI(1, p.errors ?? 0, day: day)
+        case .npsResponse:
+            rare(.npsResponse, Int32(p.score ?? 0))
+        case .ticketOpened:
+            rare(.ticketOpened, sentiment)
+        case .ticketEscalated:
+            rare(.ticketEscalated, sentiment)
+        case .ticketClosed, .other:
+            break
+        case .paymentFailed:
+            rare(.paymentFailed)
+            trigger = Trigger(type: .paymentFailed, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, amount: p.amount, currency: p.currency)
+        case .paymentSucceeded:
+            rare(.paymentSucceeded)
+        case .billingRetryFailed:
+            rare(.billingRetryFailed)
+            trigger = Trigger(type: .billingRetryFailed, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, amount: p.amount, currency: p.currency)
+        case .championLeft:
+            rare(.championLeft)
+            trigger = Trigger(type: .championLeft, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref)
+        case .subscriptionCancelled:
+            if ms >= s.cancellationAtMs {
+                s.cancellationScheduled = true
+                s.cancellationAtMs = ms
+            }
+            trigger = Trigger(type: .subscriptionCancelled, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, amount: p.amount, currency: p.currency)
+        case .seatsChanged:
+            let before = s.seats
+            let seats = Int32(min(p.seats ?? 0, Int(Int32.max)))
+            var k = s.seatHistory.count
+            while k > 0, s.seatHistory[k - 1].day > day { k -= 1 }
+            s.seatHistory.insert(SeatPoint(day: day, seats: seats), at: k)
+            if s.seatHistory.count > 8 { s.seatHistory.removeFirst() }
+            trigger = Trigger(type: .seatsChanged, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, seatsBefore: before, seatsAfter: Int(seats))
+        case .accountUpdated:
+            if ms >= s.profileAtMs {
+                s.profileAtMs = ms
+                if let v = p.name { s.profile.name = v }
+                if let v = p.tier { s.profile.tier = v }
+                if let v = p.mrr { s.profile.mrr = v }
+                if let v = p.owner { s.profile.owner = v }
+                if let v = p.url { s.profile.url = v }
+                if let v = p.renewalDate { s.profile.renewalDate = v }
+                if let v = p.timezone { s.profile.timezone = v }
+            }
+            if ms >= s.cancellationAtMs {
+                if p.cancellationScheduled == false || p.status == "active" {
+                    s.cancellationScheduled = false
+                    s.cancellationAtMs = ms
+                } else if p.cancellationScheduled == true {
+                    s.cancellationScheduled = true
+                    s.cancellationAtMs = ms
+                }
+            }
+        }
+        if e.type.isActivity {
+            if day > s.lastActivityDay {
+                // The baseline is anchored before a silence: a silence that ends moves it.
+                if !activityChangeIsNeutral(from: s.lastActivityDay, today: s.clockDay) { s.cache = nil }
+                s.lastActivityDay = day
+            }
+            if let u = e.userId { s.addUser(stableHash(u), day: day) }
+        }
+        return trigger
+    }
+
+    // MARK: Emission
+
+    private func emitIfDue(_ s: inout AccountState, triggers: [Trigger]) -> ScoreRecord? {
+        let e = evaluate(&s)
+        let zone = config.zone(of: e.score)
+        var reasons: [EmitReason] = []
+        let previous = s.lastScore >= 0 ? Int(s.lastScore) : nil
+        let previousZone = previous.map { _ in Zone.allCases[Int(min(s.lastZone, 2))] }
+        if let previous, let previousZone {
+            if abs(e.score - previous) >= config.scoreStep { reasons.append(.scoreStep) }
+            if zone != previousZone { reasons.append(.zoneChange) }
+            if e.signalMask != s.lastSignalMask || e.positiveMask != s.lastPositiveMask { reasons.append(.signalsChanged) }
+        } else {
+            reasons.append(.first)
+        }
+        if !triggers.isEmpty { reasons.append(.businessEvent) }
+        guard !reasons.isEmpty, let validAt = s.validAt else { return nil }
+        let record = ScoreRecord(
+            accountId: s.accountId, validAt: validAt, score: e.score, previousScore: previous,
+            delta: previous.map { e.score - $0 } ?? 0, zone: zone, previousZone: previousZone,
+            components: e.components, signals: e.signals.map(signal), positiveSignals: e.positives.map(signal),
+            profile: s.profile, triggers: triggers, eventIds: s.pendingEventIds, reasons: reasons,
+            cancellationScheduled: s.cancellationScheduled)
+        s.lastScore = Int16(e.score)
+        s.lastZone = UInt8(Zone.allCases.firstIndex(of: zone)!)
+        s.lastSignalMask = e.signalMask
+        s.lastPositiveMask = e.positiveMask
+        s.pendingEventIds.removeAll(keepingCapacity: true)
+        return record
+    }
+
+    private func signal(_ r: RawSignal) -> Signal {
+        Signal(code: r.kind.code, family: r.kind.family, text: SignalText.text(r, baselineDays: config.baselineDays),
+               impact: r.impact, value: round3(r.value), baseline: r.baseline.map(round3))
+    }
+
+    // MARK: Evaluation
+
+    struct RawEvaluation {
+        var score: Int
+        var components: FamilyScores
+        var signals: [RawSignal]
+        var positives: [RawSignal]
+        var signalMask: UInt32
+        var positiveMask: UInt32
+    }
+
+    func evaluate(_ s: inout AccountState) -> RawEvaluation {
+        let today = s.clockDay
+        if s.cache?.day != today { s.cache = judgeSeries(s, today) }
+        var negatives: [RawSignal] = []
+        negatives.reserveCapacity(16)
+        var positives: [RawSignal] = []
+        if let cache = s.cache {
+            negatives.append(contentsOf: cache.negatives)
+            positives.append(contentsOf: cache.positives)
+        }
+        // Inactivity.
+        if s.lastActivityDay != .min {
+            let idle = Int(today) - Int(s.lastActivityDay)
+            if idle > config.inactivityAfterDays {
+                let points = min(config.inactivityMax, Double(idle - config.inactivityAfterDays) * config.inactivityPerDay)
+                negatives.append(RawSignal(kind: .inactivity, points: points, value: Double(idle), count: idle))
+            }
+        }
+        // Feature adoption.
+        if s.firstDay != .max, today - s.firstDay >= Int32(config.baselineDays) {
+            var newOnes = 0
+            for f in s.features where f.firstDay > today - 14 && f.firstDay > s.firstDay + 7 { newOnes += 1 }
+            if newOnes >= 2 {
+                positives.append(RawSignal(kind: .featureAdoption, points: min(10, 3 * Double(newOnes)), value: Double(newOnes), count: newOnes, days: 14))
+            }
+        }
+        supportAndCommercial(s, today: today, negatives: &negatives, positives: &positives)
+
+        // Combine: per family, largest penalty first, each next one counting half as much.
+        negatives.sort {
+            let fa = $0.kind.family, fb = $1.kind.family
+            if fa != fb { return familyIndex(fa) < familyIndex(fb) }
+            return $0.points != $1.points ? $0.points > $1.points : $0.kind.rawValue < $1.kind.rawValue
+        }
+        var total = 0.0
+        var components = FamilyScores(productUsage: 100, engagement: 100, support: 100, commercial: 100)
+        var k = 0
+        while k < negatives.count {
+            let family = negatives[k].kind.family
+            var end = k
+            var sum = 0.0
+            var factor = 1.0
+            while end < negatives.count, negatives[end].kind.family == family {
+                negatives[end].impact = negatives[end].points * factor
+                sum += negatives[end].impact
+                factor *= 0.5
+                end += 1
+            }
+            let scale = sum > 100 ? 100 / sum : 1
+            components[family] = 100 - min(100, sum)
+            for j in k..<end { negatives[j].impact = -(negatives[j].impact * scale * shares[family]) }
+            k = end
+        }
+        for family in SignalFamily.allCases {
+            total += shares[family] * components[family]
+            components[family] = round1(components[family])
+        }
+        if s.cancellationScheduled, total > Double(config.cancellationScoreCap) {
+            let extra = total - Double(config.cancellationScoreCap)
+            total = Double(config.cancellationScoreCap)
+            if let j = negatives.firstIndex(where: { $0.kind == .cancellationScheduled }) { negatives[j].impact -= extra }
+        }
+        let score = max(0, min(100, Int(total.rounded())))
+        for j in negatives.indices { negatives[j].impact = round1(negatives[j].impact) }
+        negatives.removeAll { -$0.impact < config.minSignalImpact }
+        negatives.sort { $0.impact != $1.impact ? $0.impact < $1.impact : $0.kind.rawValue < $1.kind.rawValue }
+        if negatives.count > config.maxSignals { negatives.removeLast(negatives.count - config.maxSignals) }
+        for j in positives.indices { positives[j].impact = round1(positives[j].points * shares[positives[j].kind.family]) }
+        positives.removeAll { $0.impact < config.minSignalImpact }
+        if positives.count > 1 {
+            positives.sort { $0.impact != $1.impact ? $0.impact > $1.impact : $0.kind.rawValue < $1.kind.rawValue }
+        }
+        if positives.count > config.maxSignals { positives.removeLast(positives.count - config.maxSignals) }
+        var mask: UInt32 = 0
+        for r in negatives { mask |= r.kind.bit }
+        var pmask: UInt32 = 0
+        for r in positives { pmask |= r.kind.bit }
+        return RawEvaluation(score: score, components: components, signals: negatives, positives: positives, signalMask: mask, positiveMask: pmask)
+    }
+
+    @inline(__always) private func familyIndex(_ f: SignalFamily) -> Int {
+        switch f {
+        case .productUsage: 0
+        case .engagement: 1
+        case .support: 2
+        case .commercial: 3
+        }
+    }
+
+    private func supportAndCommercial(_ s: AccountState, today: Int32, negatives: inout [RawSignal], positives: inout [RawSignal]) {
+        let c = config
+        var week = 0, prior = 0, escalations = 0
+        var sentimentSum = 0, sentimentCount = 0, npsSum = 0, npsCount = 0
+        var failures = 0
+        var lastFailure: (Int32, Int16)?
+        var lastRetryFailure: (Int32, Int16)?
+        var lastSuccess: (Int32, Int16)?
+        var championDay: Int32?
+        func later(_ a: (Int32, Int16)?, _ b: (Int32, Int16)) -> Bool {
+            guard let a else { return true }
+            return b.0 > a.0 || (b.0 == a.0 && b.1 >= a.1)
+        }
+        for e in s.rare {
+            let age = today - e.day
+            switch e.kind {
+            case .ticketOpened, .ticketEscalated:
+                if e.kind == .ticketOpened {
+                    if age < 7 { week += 1 } else if age < 35 { prior += 1 }
+                } else if age < Int32(c.escalationDays) {
+                    escalations += 1
+                }
+                if age < Int32(c.sentimentDays), e.value != RareEvent.noSentiment {
+                    sentimentSum += Int(e.value)
+                    sentimentCount += 1
+                }
+            case .npsResponse:
+                if age < Int32(c.npsDays) { npsSum += Int(e.value); npsCount += 1 }
+            case .paymentFailed:
+                if age < Int32(c.paymentDays) { failures += 1 }
+                if later(lastFailure, (e.day, e.minute)) { lastFailure = (e.day, e.minute) }
+            case .billingRetryFailed:
+                if age < Int32(c.billingRetryDays), later(lastRetryFailure, (e.day, e.minute)) { lastRetryFailure = (e.day, e.minute) }
+            case .paymentSucceeded:
+                if later(lastSuccess, (e.day, e.minute)) { lastSuccess = (e.day, e.minute) }
+            case .championLeft:
+                if age < Int32(c.championDays), championDay.map({ e.day > $0 }) ?? true { championDay = e.day }
+            }
+        }
+        // Tickets against the account's own weekly normal.
+        if week >= c.ticketMinCount {
+            let historyStart = max(s.firstDay, today - 34)
+            let priorDays = max(0, min(28, Int(today - 7 - historyStart) + 1))
+            let normal = priorDays >= 7 ? Double(prior) * 7 / Double(priorDays) : 0
+            let expected = max(normal, 0.5)
+            let ratio = Double(week) / expected
+            if ratio >= c.ticketMinRatio {
+                let points = min(c.ticketMax, 10 * (Double(week) - expected) / expected.squareRoot())
+                negatives.append(RawSignal(kind: .ticketSpike, points: points, value: Double(week), baseline: round3(expected), count: week, days: 7))
+            }
+        }
+        if escalations > 0 {
+            negatives.append(RawSignal(kind: .escalations, points: min(c.escalationMax, Double(escalations) * c.escalationPenalty), value: Double(escalations), count: escalations, days: c.escalationDays))
+        }
+        if sentimentCount > 0 {
+            let avg = Double(sentimentSum) / Double(sentimentCount) / 100
+            if avg <= c.sentimentBelow {
+                let points = c.sentimentPenalty * min(1, max(0.5, -avg / 0.8))
+                negatives.append(RawSignal(kind: .negativeSentiment, points: points, value: avg, count: sentimentCount, days: c.sentimentDays))
+            }
+        }
+        if npsCount > 0 {
+            let avg = Double(npsSum) / Double(npsCount)
+            if avg <= Double(c.npsDetractorAtMost) {
+                negatives.append(RawSignal(kind: .npsDetractor, points: c.npsPenalty, value: avg, count: npsCount, days: c.npsDays))
+            } else if avg >= Double(c.npsPromoterAtLeast) {
+                positives.append(RawSignal(kind: .npsPromoter, points: 5, value: avg, count: npsCount, days: c.npsDays))
+            }
+        }
+        if failures > 0, let lastFailure {
+            let paid = lastSuccess.map { later(lastFailure, $0) && $0 != lastFailure } ?? false
+            let points = min(c.paymentMax, Double(failures) * c.paymentPenalty) * (paid ? 0.25 : 1)
+            negatives.append(RawSignal(kind: .paymentFailures, points: points, value: Double(failures), count: failures, days: c.paymentDays, before: paid ? 1 : 0))
+        }
+        if let retry = lastRetryFailure {
+            let paid = lastSuccess.map { later(retry, $0) && $0 != retry } ?? false
+            negatives.append(RawSignal(kind: .billingRetryFailed, points: c.billingRetryPenalty * (paid ? 0.25 : 1), value: 1, count: 1, days: Int(today - retry.0), before: paid ? 1 : 0))
+        }
+        // Seats over the last `seatsDays`.
+        if s.seatHistory.count >= 2, let current = s.seatHistory.last {
+            let cutoff = today - Int32(c.seatsDays)
+            let base = s.seatHistory.last(where: { $0.day <= cutoff }) ?? s.seatHistory[0]
+            if base.seats > 0, base != current {
+                let change = Double(current.seats) / Double(base.seats) - 1
+                if change >= c.seatsMinChange {
+                    positives.append(RawSignal(kind: .seatsGrowth, points: min(20, change * 20), value: change, baseline: Double(base.seats), days: c.seatsDays, before: Int(base.seats), after: Int(current.seats)))
+                } else if change <= -c.seatsMinChange {
+                    negatives.append(RawSignal(kind: .seatsDown, points: min(c.seatsDownMax, -change * 100), value: change, baseline: Double(base.seats), days: c.seatsDays, before: Int(base.seats), after: Int(current.seats)))
+                }
+            }
+        }
+        if let date = s.profile.renewalDate, let renewal = RenewalDate.epochDay(date) {
+            let days = Int(renewal - Int64(today))
+            if days >= 0, days <= c.renewalDays {
+                negatives.append(RawSignal(kind: .renewalSoon, points: c.renewalPenalty, value: Double(days), count: days))
+            }
+        }
+        if s.cancellationScheduled {
+            negatives.append(RawSignal(kind: .cancellationScheduled, points: c.cancellationPenalty, value: 1))
+        }
+        if let championDay {
+            negatives.append(RawSignal(kind: .championLeft, points: c.championPenalty, value: 1, days: Int(today - championDay)))
+        }
+    }
+
+    // MARK: Baselines of the daily series
+
+    /// How one daily series compares with its baseline.
+    struct Judgement {
+        var drop: Double
+        var growth: Double
+        var z: Double
+        var observed: Double
+        var expected: Double
+        var penalty: Double
+        /// Days compared (the recent window without its worst day).
+        var days: Double
+
+        /// The expected daily figure.
+        var dailyBaseline: Double { round1(expected / max(days, 1)) }
+    }
+
+    /// Where a daily series lives in the state.
+    enum Source {
+        case small(AccountState.Small)
+        case api(Int)
+    }
+
+    func judge(_ s: AccountState, today: Int32, lump: Double = 1, _ source: Source) -> Judgement? {
+        let c = config
+        let recent = Int32(c.recentDays)
+        // The baseline ends before the recent window, or before the account went silent, whichever
+        // is earlier: silent days must not become the new normal.
+        var baseEnd = today - recent - 1
+        if s.lastActivityDay != .min, s.lastActivityDay < baseEnd { baseEnd = s.lastActivityDay }
+        guard s.firstDay != .max, !s.isEmpty else { return nil }
+        let baseStart = max(baseEnd - Int32(c.baselineDays) + 1, s.firstDay)
+        guard baseEnd - baseStart + 1 >= Int32(c.minHistoryDays) else { return nil }
+        let ringStart = s.clockDay - s.horizonDays + 1
+        let horizon = Int(s.horizonDays)
+        @inline(__always) func v(_ d: Int32) -> Double {
+            guard d >= ringStart, d <= s.clockDay else { return 0 }
+            var k = Int(d % s.horizonDays)
+            if k < 0 { k += horizon }
+            switch source {
+            case .small(let field): return Double(s.small[k &* AccountState.smallFields &+ field.rawValue])
+            case .api(let field): return Double(s.api[k &* AccountState.apiFields &+ field])
+            }
+        }
+        @inline(__always) func weekday(_ d: Int32) -> Int { Int(((Int64(d) + 3) % 7 + 7) % 7) }
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 21) { t -> Judgement? in
+            for k in 0..<21 { t[k] = 0 }
+            // t[0..<7]: weights per weekday, t[7..<14]: weighted sums, t[14..<21]: weekday means.
+            var totalWeight = 0.0, total = 0.0
+            for d in baseStart...baseEnd {
+                let weight = decay[Int(baseEnd - d)]
+                let k = weekday(d)
+                let x = weight * v(d)
+                t[k] += weight
+                t[7 + k] += x
+                totalWeight += weight
+                total += x
+            }
+            let mean = total / totalWeight
+            guard mean > 0 else { return nil }
+            let prior = 0.5
+            for k in 0..<7 { t[14 + k] = (t[7 + k] + prior * mean) / (t[k] + prior) }
+            var squares = 0.0
+            for d in baseStart...baseEnd {
+                let r = v(d) - t[14 + weekday(d)]
+                squares += decay[Int(baseEnd - d)] * r * r
+            }
+            let variance = squares / totalWeight
+            // The recent window without its worst day: one holiday or outage day is not a trend.
+            var expected = 0.0, observed = 0.0
+            var worstResidual = Double.infinity, worstExpected = 0.0, worstObserved = 0.0
+            for d in (today - recent)...(today - 1) {
+                let e = t[14 + weekday(d)], o = v(d)
+                expected += e
+                observed += o
+                if o - e < worstResidual { worstResidual = o - e; worstExpected = e; worstObserved = o }
+            }
+            var days = Double(recent)
+            if recent >= 3 {
+                expected -= worstExpected
+                observed -= worstObserved
+                days -= 1
+            }
+            guard expected > 0 else { return nil }
+            let spread = (days * variance + expected * lump).squareRoot()
+            let z = (observed - expected) / spread
+            let ratio = observed / expected - 1
+            let drop = max(0, -ratio)
+            let confidence = min(1, max(0, (-z - c.zStart) / (c.zFull - c.zStart)))
+            let penalty = drop >= c.minDrop ? min(100, drop * 100 * confidence) : 0
+            let growth = ratio > 0 && z >= c.zStart ? ratio : 0
+            return Judgement(drop: drop, growth: growth, z: z, observed: observed, expected: expected, penalty: penalty, days: days)
+        }
+    }
+
+    func judgeSeries(_ s: AccountState, _ today: Int32) -> SeriesCache {
+        var negatives: [RawSignal] = []
+        var positives: [RawSignal] = []
+        func signal(_ kind: SignalKind, _ series: UsageSeries, _ j: Judgement) -> RawSignal {
+            RawSignal(kind: kind, points: j.penalty, value: -j.drop, baseline: j.dailyBaseline, series: series)
+        }
+        // Product usage: the worst of feature use, session minutes and API calls.
+        var worst: RawSignal?
+        var best: RawSignal?
+        // Lumps: the noise floor of a series counts its units in lumps (a session is ~20 minutes,
+        // an api_call event carries hundreds of calls), not one by one.
+        for series in [UsageSeries.featureUses, .sessionMinutes, .apiCalls] {
+            let j: Judgement?
+            switch series {
+            case .sessionMinutes: j = judge(s, today: today, lump: 20, .small(.minutes))
+            case .apiCalls: j = judge(s, today: today, lump: 200, .api(0))
+            default: j = judge(s, today: today, lump: 1, .small(.featureUses))
+            }
+            guard let j else { continue }
+            if j.penalty > 0, j.penalty > (worst?.points ?? 0) { worst = signal(.usageDown, series, j) }
+            if j.growth >= config.usageGrowthMinRatio, j.growth > (best?.value ?? 0) {
+                best = RawSignal(kind: .usageGrowth, points: min(10, j.growth * 10), value: j.growth, baseline: j.dailyBaseline, series: series)
+            }
+        }
+        if let worst { negatives.append(worst) }
+        if let best { positives.append(best) }
+        // Engagement: logins and distinct users.
+        if let j = judge(s, today: today, .small(.logins)), j.penalty > 0 {
+            negatives.append(signal(.loginsDown, .logins, j))
+        }
+        if let j = judge(s, today: today, .small(.users)), j.penalty > 0 {
+            negatives.append(signal(.activeUsersDown, .activeUsers, j))
+        }
+        // API error rate against the account's own normal rate.
+        let recentStart = today - Int32(config.recentDays)
+        var calls = 0.0, errors = 0.0, baseCalls = 0.0, baseErrors = 0.0
+        for d in (recentStart - Int32(config.baselineDays))..<today {
+            if d >= recentStart {
+                calls += s.apiValue(0, day: d)
+                errors += s.apiValue(1, day: d)
+            } else {
+                baseCalls += s.apiValue(0, day: d)
+                baseErrors += s.apiValue(1, day: d)
+            }
+        }
+        if calls >= 100 {
+            let rate = errors / calls
+            let normal = baseCalls > 0 ? baseErrors / baseCalls : 0
+            if rate >= config.apiErrorMinRate, rate >= 2 * normal {
+                negatives.append(RawSignal(kind: .apiErrors, points: min(config.apiErrorMax, rate * 200), value: rate, baseline: round3(normal)))
+            }
+        }
+        return SeriesCache(day: today, negatives: negatives, positives: positives)
+    }
+}
+
+/// The day's judgement of the daily series (derived; recomputed after a day change or a late event).
+struct SeriesCache: Sendable {
+    var day: Int32
+    var negatives: [RawSignal]
+    var positives: [RawSignal]
+}
+
+/// A score with its explanation, as `HealthScorer.evaluation(of:)` sees it now.
+public struct HealthEvaluation: Sendable, Hashable {
+    public var score: Int
+    public var zone: Zone
+    public var components: FamilyScores
+    public var signals: [Signal]
+    public var positiveSignals: [Signal]
+}
+
+@inline(__always) func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
+@inline(__always) func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }

@@ -1,0 +1,161 @@
+import Contracts
+
+/// Scores a stream of `account-events` JSON lines in event time, as `fleet-admin replay` does,
+/// without I/O: lines in, records out.
+///
+/// The watermark: the largest `occurred_at` seen minus `allowedLateness`. Each time it passes the
+/// start of a UTC day, every known account is advanced to that midnight (idle re-scoring), so an
+/// account that went quiet loses health day by day even though it sends nothing. Accounts are
+/// advanced in the order they were first seen, so the output is deterministic.
+public struct Replay: Sendable {
+    /// What a replay saw.
+    public struct Summary: Sendable, Hashable {
+        /// Non-blank lines read.
+        public var events = 0
+        public var applied = 0
+        public var duplicates = 0
+        public var tooLate = 0
+        /// Rejected lines by reason ("occurred_at: not RFC 3339": 3).
+        public var rejected: [String: Int] = [:]
+        public var accounts = 0
+        /// Accounts by the zone of their latest record.
+        public var zones: [Zone: Int] = [:]
+        public var records = 0
+
+        public var rejectedTotal: Int { rejected.values.reduce(0, +) }
+
+        /// A readable report, one fact per line, in a fixed order.
+        public var lines: [String] {
+            var out = ["events: \(events)", "applied: \(applied)", "duplicates: \(duplicates)", "too late: \(tooLate)",
+                       "rejected: \(rejectedTotal)"]
+            for (reason, n) in rejected.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+                out.append("  \(reason): \(n)")
+            }
+            out.append("accounts: \(accounts)")
+            out.append("zones: " + Zone.allCases.map { "\($0.rawValue) \(zones[$0] ?? 0)" }.joined(separator: ", "))
+            out.append("records: \(records)")
+            return out
+        }
+    }
+
+    public let scorer: HealthScorer
+    public let parser: EventParser
+    public let allowedLatenessMs: Int64
+    private var counts = Summary()
+
+    /// What the replay saw so far (zones from each account's latest record).
+    public var summary: Summary {
+        var s = counts
+        for state in states { if let zone = state.lastEmittedZone { s.zones[zone, default: 0] += 1 } }
+        return s
+    }
+    private var index: [String: Int] = [:]
+    private var states: [AccountState] = []
+    private var maxSeenMs: Int64 = .min
+    private var nextBoundaryDay: Int64 = .max
+
+    public init(scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(), allowedLatenessMs: Int64 = 3_600_000) {
+        self.scorer = scorer
+        self.parser = parser
+        self.allowedLatenessMs = allowedLatenessMs
+    }
+
+    /// Non-blank lines read so far (cheap; `summary` walks every account).
+    public var eventsRead: Int { counts.events }
+
+    /// Ids of the accounts seen, in first-seen order.
+    public var accountIds: [String] { states.map(\.accountId) }
+
+    /// The state of an account.
+    public func state(of accountId: String) -> AccountState? { index[accountId].map { states[$0] } }
+
+    /// Processes one line (blank lines are skipped); `emit` gets the records it causes, in order.
+    public mutating func process(line: UnsafeBufferPointer<UInt8>, emit: (ScoreRecord) -> Void) {
+        var blank = true
+        for c in line where c != 0x20 && c != 0x0A && c != 0x0D && c != 0x09 { blank = false; break }
+        guard !blank else { return }
+        counts.events += 1
+        let event: AccountEvent
+        do {
+            event = try parser.parse(line)
+        } catch {
+            counts.rejected[error.reason, default: 0] += 1
+            return
+        }
+        apply(event, emit: emit)
+    }
+
+    /// Processes an already parsed event.
+    public mutating func apply(_ event: AccountEvent, emit: (ScoreRecord) -> Void) {
+        let slot: Int
+        if let k = index[event.accountId] {
+            slot = k
+        } else {
+            slot = states.count
+            index[event.accountId] = slot
+            states.append(scorer.makeState(accountId: event.accountId))
+            counts.accounts += 1
+        }
+        let outcome = scorer.apply(event, to: &states[slot])
+        switch outcome.disposition {
+        case .applied: counts.applied += 1
+        case .duplicate: counts.duplicates += 1
+        case .tooLate: counts.tooLate += 1
+        }
+        if let record = outcome.record { count(record); emit(record) }
+        let ms = event.occurredAt.millisecondsSinceEpoch
+        if ms > maxSeenMs {
+            maxSeenMs = ms
+            if nextBoundaryDay == .max { nextBoundaryDay = event.occurredAt.epochDay + 1 }
+            advanceWatermark(emit: emit)
+        }
+    }
+
+    /// Advances every account to `time` (for example the end of the replayed period).
+    public mutating func advanceAll(to time: Timestamp, emit: (ScoreRecord) -> Void) {
+        for k in states.indices {
+            if let record = scorer.advance(to: time, state: &states[k]) { count(record); emit(record) }
+        }
+    }
+
+    private mutating func advanceWatermark(emit: (ScoreRecord) -> Void) {
+        let watermark = maxSeenMs - allowedLatenessMs
+        while nextBoundaryDay != .max, Timestamp.startOfDay(nextBoundaryDay).millisecondsSinceEpoch <= watermark {
+            advanceAll(to: Timestamp.startOfDay(nextBoundaryDay), emit: emit)
+            nextBoundaryDay += 1
+        }
+    }
+
+    private mutating func count(_ record: ScoreRecord) {
+        counts.records += 1
+    }
+
+    /// Replays complete in-memory input and returns the records as JSON lines (the bytes of
+    /// `RecordCoding`, sorted keys, written by `ScoreRecordWriter`) with the summary. The core of `fleet-admin replay`, callable from tests.
+    public static func run(_ input: [UInt8], scorer: HealthScorer = HealthScorer(), allowedLatenessMs: Int64 = 3_600_000) throws -> (output: [UInt8], summary: Summary) {
+        var replay = Replay(scorer: scorer, allowedLatenessMs: allowedLatenessMs)
+        var output: [UInt8] = []
+        var records: [ScoreRecord] = []
+        input.withUnsafeBufferPointer { buffer in
+            var start = 0
+            while start < buffer.count {
+                var end = start
+                while end < buffer.count, buffer[end] != 0x0A { end += 1 }
+                replay.process(line: UnsafeBufferPointer(rebasing: buffer[start..<end])) { records.append($0) }
+                start = end + 1
+            }
+        }
+        for record in records {
+            try ScoreRecordWriter.appendLine(record, to: &output)
+        }
+        return (output, replay.summary)
+    }
+}
+
+extension AccountState {
+    /// The zone of the latest emitted record (nil before the first record).
+    public var lastEmittedZone: Zone? { lastScore >= 0 ? Zone.allCases[Int(min(lastZone, 2))] : nil }
+
+    /// The score of the latest emitted record.
+    public var lastEmittedScore: Int? { lastScore >= 0 ? Int(lastScore) : nil }
+}

@@ -1,0 +1,233 @@
+import Contracts
+import Yams
+
+/// Everything that tunes the health model: family weights, zones, when to emit, state bounds, the
+/// baseline and each signal's thresholds and penalties. `ScoringConfig()` is the built-in default;
+/// `/config/scoring.yaml` writes the same defaults out with comments. Penalties are points off a
+/// family's 0-100 score.
+public struct ScoringConfig: Sendable, Hashable {
+    /// Family weights (any positive scale; normalised by their sum).
+    public var weights = FamilyScores(productUsage: 0.30, engagement: 0.25, support: 0.20, commercial: 0.25)
+    /// A score at or above this is `healthy`.
+    public var healthyAtLeast = 70
+    /// A score at or above this (and below `healthyAtLeast`) is `at_risk`; below it is `critical`.
+    public var atRiskAtLeast = 40
+
+    // emit
+    /// Emit when the score moved at least this much since the last record.
+    public var scoreStep = 1
+    /// Most signals (and most positive signals) named on a record.
+    public var maxSignals = 5
+    /// Most event ids carried on a record.
+    public var maxEventIds = 8
+    /// Signals that move the overall score less than this (points) are left off.
+    public var minSignalImpact = 0.5
+
+    // state
+    /// Days of daily buckets kept per account.
+    public var horizonDays = 90
+    /// Event ids are remembered for this many days of event time; older events are refused as too late.
+    public var dedupDays = 3
+    /// Distinct features remembered per account (least recently seen is forgotten).
+    public var maxFeatures = 12
+    /// Support and commercial events remembered per account (oldest is forgotten).
+    public var maxRareEvents = 96
+
+    // baseline
+    /// Days of history the baseline is learned from.
+    public var baselineDays = 28
+    /// Recent complete days compared with the baseline.
+    public var recentDays = 7
+    /// Days of history needed before drops are judged.
+    public var minHistoryDays = 14
+    /// Half-life of the exponential weights of the baseline, in days.
+    public var halfLifeDays = 14.0
+    /// Drops smaller than this fraction are ignored.
+    public var minDrop = 0.15
+    /// A drop starts to count at this many standard deviations below normal...
+    public var zStart = 2.0
+    /// ...and counts fully from this many.
+    public var zFull = 3.5
+
+    // signals
+    public var inactivityAfterDays = 3
+    public var inactivityPerDay = 10.0
+    public var inactivityMax = 60.0
+    public var apiErrorMinRate = 0.05
+    public var apiErrorMax = 40.0
+    public var ticketMinCount = 3
+    public var ticketMinRatio = 2.0
+    public var ticketMax = 60.0
+    public var escalationDays = 14
+    public var escalationPenalty = 15.0
+    public var escalationMax = 45.0
+    public var sentimentDays = 14
+    public var sentimentBelow = -0.3
+    public var sentimentPenalty = 30.0
+    public var npsDays = 30
+    public var npsDetractorAtMost = 6
+    public var npsPromoterAtLeast = 9
+    public var npsPenalty = 20.0
+    public var paymentDays = 7
+    public var paymentPenalty = 25.0
+    public var paymentMax = 60.0
+    public var billingRetryDays = 14
+    public var billingRetryPenalty = 50.0
+    public var seatsDays = 14
+    public var seatsMinChange = 0.10
+    public var seatsDownMax = 40.0
+    public var renewalDays = 30
+    public var renewalPenalty = 10.0
+    public var cancellationPenalty = 70.0
+    /// While a cancellation is scheduled the score is at most this.
+    public var cancellationScoreCap = 45
+    public var championDays = 30
+    public var championPenalty = 30.0
+    public var usageGrowthMinRatio = 0.30
+
+    /// The built-in defaults.
+    public init() {}
+
+    /// The zone of a score under these thresholds.
+    public func zone(of score: Int) -> Zone {
+        score >= healthyAtLeast ? .healthy : (score >= atRiskAtLeast ? .atRisk : .critical)
+    }
+
+    /// Loads a scoring file. Keys left out keep their defaults; unknown keys, wrong types and values
+    /// out of range fail with the file, the key, its line and what is wrong.
+    public init(yaml text: String, file: String) throws(HealthModelError) {
+        self.init()
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw .config(file: file, key: "(document)", line: nil, reason: "not valid YAML: \(error)")
+        }
+        guard let root else { return } // empty file: defaults
+        var flat: [(key: String, value: String, line: Int?)] = []
+        try Self.flatten(root, prefix: "", file: file, into: &flat)
+        var seen = Set<String>()
+        let ints = Self.intKeys()
+        let doubles = Self.doubleKeys()
+        for (key, value, line) in flat {
+            guard seen.insert(key).inserted else {
+                throw .config(file: file, key: key, line: line, reason: "given twice")
+            }
+            if let entry = ints.first(where: { $0.0 == key }) {
+                guard let v = Int(value) else { throw .config(file: file, key: key, line: line, reason: "expected an integer, got '\(value.prefix(40))'") }
+                guard entry.2.contains(v) else { throw .config(file: file, key: key, line: line, reason: "\(v) is outside \(entry.2.lowerBound)...\(entry.2.upperBound)") }
+                self[keyPath: entry.1] = v
+            } else if let entry = doubles.first(where: { $0.0 == key }) {
+                guard let v = Double(value), v.isFinite else { throw .config(file: file, key: key, line: line, reason: "expected a number, got '\(value.prefix(40))'") }
+                guard entry.2.contains(v) else { throw .config(file: file, key: key, line: line, reason: "\(value) is outside \(entry.2.lowerBound)...\(entry.2.upperBound)") }
+                self[keyPath: entry.1] = v
+            } else {
+                throw .config(file: file, key: key, line: line, reason: "unknown key")
+            }
+        }
+        let lineOf = { (key: String) in flat.first { $0.key == key }?.line }
+        let w = weights
+        guard w.productUsage + w.engagement + w.support + w.commercial > 0 else {
+            throw .config(file: file, key: "weights", line: lineOf("weights.product_usage"), reason: "weights must not all be zero")
+        }
+        guard atRiskAtLeast <= healthyAtLeast else {
+            throw .config(file: file, key: "zones.at_risk", line: lineOf("zones.at_risk"), reason: "must not be above zones.healthy (\(healthyAtLeast))")
+        }
+        guard zStart < zFull else {
+            throw .config(file: file, key: "baseline.z_start", line: lineOf("baseline.z_start"), reason: "must be below baseline.z_full (\(zFull))")
+        }
+        let needed = baselineDays + recentDays + 1
+        guard horizonDays >= needed, horizonDays >= max(npsDays, championDays, escalationDays, sentimentDays, billingRetryDays, seatsDays) + 1 else {
+            throw .config(file: file, key: "state.horizon_days", line: lineOf("state.horizon_days"), reason: "must cover the baseline, the recent window and every signal's days (at least \(needed))")
+        }
+        guard minHistoryDays <= baselineDays else {
+            throw .config(file: file, key: "baseline.min_history_days", line: lineOf("baseline.min_history_days"), reason: "must not exceed baseline.days (\(baselineDays))")
+        }
+    }
+
+    private static func flatten(_ node: Node, prefix: String, file: String, into out: inout [(key: String, value: String, line: Int?)]) throws(HealthModelError) {
+        switch node {
+        case .mapping(let mapping):
+            for (k, v) in mapping {
+                guard let name = k.string else {
+                    throw .config(file: file, key: prefix.isEmpty ? "(document)" : prefix, line: k.mark?.line, reason: "keys must be plain names")
+                }
+                let key = prefix.isEmpty ? name : "\(prefix).\(name)"
+                try flatten(v, prefix: key, file: file, into: &out)
+            }
+        case .scalar(let scalar):
+            guard !prefix.isEmpty else {
+                throw .config(file: file, key: "(document)", line: scalar.mark?.line, reason: "expected a mapping of sections")
+            }
+            out.append((prefix, scalar.string, scalar.mark?.line))
+        case .sequence(let seq):
+            throw .config(file: file, key: prefix.isEmpty ? "(document)" : prefix, line: seq.mark?.line, reason: "expected a value or a mapping, not a list")
+        case .alias(let alias):
+            throw .config(file: file, key: prefix.isEmpty ? "(document)" : prefix, line: alias.mark?.line, reason: "aliases are not supported")
+        }
+    }
+
+    private static func intKeys() -> [(String, WritableKeyPath<ScoringConfig, Int>, ClosedRange<Int>)] {
+        [
+            ("zones.healthy", \.healthyAtLeast, 1...100),
+            ("zones.at_risk", \.atRiskAtLeast, 1...100),
+            ("emit.score_step", \.scoreStep, 1...100),
+            ("emit.max_signals", \.maxSignals, 1...20),
+            ("emit.max_event_ids", \.maxEventIds, 0...100),
+            ("state.horizon_days", \.horizonDays, 8...366),
+            ("state.dedup_days", \.dedupDays, 1...31),
+            ("state.max_features", \.maxFeatures, 0...64),
+            ("state.max_rare_events", \.maxRareEvents, 8...1024),
+            ("baseline.days", \.baselineDays, 7...120),
+            ("baseline.recent_days", \.recentDays, 1...28),
+            ("baseline.min_history_days", \.minHistoryDays, 1...120),
+            ("signals.inactivity.after_days", \.inactivityAfterDays, 1...60),
+            ("signals.ticket_spike.min_tickets", \.ticketMinCount, 1...1000),
+            ("signals.escalations.days", \.escalationDays, 1...90),
+            ("signals.negative_sentiment.days", \.sentimentDays, 1...90),
+            ("signals.nps.days", \.npsDays, 1...365),
+            ("signals.nps.detractor_at_most", \.npsDetractorAtMost, 0...10),
+            ("signals.nps.promoter_at_least", \.npsPromoterAtLeast, 0...10),
+            ("signals.payment_failures.days", \.paymentDays, 1...90),
+            ("signals.billing_retry_failed.days", \.billingRetryDays, 1...90),
+            ("signals.seats.days", \.seatsDays, 1...90),
+            ("signals.renewal_soon.days", \.renewalDays, 0...365),
+            ("signals.cancellation.score_cap", \.cancellationScoreCap, 0...100),
+            ("signals.champion_left.days", \.championDays, 1...365),
+        ]
+    }
+
+    private static func doubleKeys() -> [(String, WritableKeyPath<ScoringConfig, Double>, ClosedRange<Double>)] {
+        [
+            ("weights.product_usage", \.weights.productUsage, 0...100),
+            ("weights.engagement", \.weights.engagement, 0...100),
+            ("weights.support", \.weights.support, 0...100),
+            ("weights.commercial", \.weights.commercial, 0...100),
+            ("emit.min_signal_impact", \.minSignalImpact, 0...100),
+            ("baseline.half_life_days", \.halfLifeDays, 0.5...365),
+            ("baseline.min_drop", \.minDrop, 0...0.99),
+            ("baseline.z_start", \.zStart, 0...20),
+            ("baseline.z_full", \.zFull, 0...20),
+            ("signals.inactivity.per_day", \.inactivityPerDay, 0...100),
+            ("signals.inactivity.max", \.inactivityMax, 0...100),
+            ("signals.api_errors.min_rate", \.apiErrorMinRate, 0...1),
+            ("signals.api_errors.max", \.apiErrorMax, 0...100),
+            ("signals.ticket_spike.min_ratio", \.ticketMinRatio, 1...100),
+            ("signals.ticket_spike.max", \.ticketMax, 0...100),
+            ("signals.escalations.per_escalation", \.escalationPenalty, 0...100),
+            ("signals.escalations.max", \.escalationMax, 0...100),
+            ("signals.negative_sentiment.below", \.sentimentBelow, -1...1),
+            ("signals.negative_sentiment.penalty", \.sentimentPenalty, 0...100),
+            ("signals.nps.penalty", \.npsPenalty, 0...100),
+            ("signals.payment_failures.per_failure", \.paymentPenalty, 0...100),
+            ("signals.payment_failures.max", \.paymentMax, 0...100),
+            ("signals.billing_retry_failed.penalty", \.billingRetryPenalty, 0...100),
+            ("signals.seats.min_change", \.seatsMinChange, 0...10),
+            ("signals.seats.down_max", \.seatsDownMax, 0...100),
+            ("signals.renewal_soon.penalty", \.renewalPenalty, 0...100),
+            ("signals.cancellation.penalty", \.cancellationPenalty, 0...100),
+            ("signals.champion_left.penalty", \.championPenalty, 0...100),
+            ("signals.usage_growth.min_ratio", \.usageGrowthMinRatio, 0...100),
+        ]
+    }
+}

@@ -1,0 +1,75 @@
+import Contracts
+import Testing
+@testable import HealthModel
+
+@Suite struct ReplayTests {
+    @Test func replayTwiceGivesByteIdenticalOutput() throws {
+        let input = Array(Fixtures.sampleBytes.prefix(2_000_000))
+        let first = try Replay.run(input)
+        let second = try Replay.run(input)
+        #expect(first.output.count > 10_000)
+        #expect(first.output == second.output)
+        #expect(first.summary == second.summary)
+        let lines = first.output.split(separator: 0x0A)
+        #expect(lines.count == first.summary.records)
+        let decoded = try RecordCoding.decode(ScoreRecord.self, from: lines[0])
+        #expect(try RecordCoding.encode(decoded) == Array(lines[0]), "records are RecordCoding JSON")
+    }
+
+    @Test func skippingTheEvaluationOfQuietActivityIsExact() throws {
+        var thorough = HealthScorer()
+        thorough.alwaysEvaluate = true
+        let input = Fixtures.sampleBytes
+        let fast = try Replay.run(input)
+        let slow = try Replay.run(input, scorer: thorough)
+        #expect(fast.summary.records > 200)
+        #expect(fast.output == slow.output)
+    }
+
+    @Test func aLargerScoreStepEmitsFewerRecords() throws {
+        var config = ScoringConfig()
+        config.scoreStep = 5
+        let input = Fixtures.sampleBytes
+        let coarse = try Replay.run(input, scorer: HealthScorer(config: config))
+        let fine = Fixtures.replayed.records.count
+        #expect(coarse.summary.records < fine)
+        #expect(coarse.summary.records > 0)
+    }
+
+    @Test func summaryCountsEventsRejectionsAccountsZonesAndRecords() throws {
+        var input = Array(#"{"event_id":"e1","account_id":"a","type":"login","occurred_at":"2026-11-20T10:00:00Z","user_id":"u"}"#.utf8)
+        input += Array("\n\nnot json\n".utf8)
+        input += Array(#"{"event_id":"e2","account_id":"b","type":"login","occurred_at":"later"}"#.utf8) + [0x0A]
+        input += Array(#"{"event_id":"e3","account_id":"b","type":"payment_failed","occurred_at":"2026-11-20T11:00:00Z"}"#.utf8) + [0x0A]
+        input += Array(#"{"event_id":"e1","account_id":"a","type":"login","occurred_at":"2026-11-20T10:00:00Z","user_id":"u"}"#.utf8) + [0x0A]
+        input += Array(#"{"event_id":"e4","account_id":"a","type":"login","occurred_at":"2026-11-22T10:00:00Z","user_id":"u"}"#.utf8)
+        let (output, s) = try Replay.run(input, allowedLatenessMs: 0)
+        #expect(s.events == 6)
+        #expect(s.applied == 3)
+        #expect(s.duplicates == 1)
+        #expect(s.rejected == ["invalid JSON: not a JSON document": 1, "occurred_at: not RFC 3339": 1])
+        #expect(s.accounts == 2)
+        #expect(s.zones == [.healthy: 2])
+        #expect(s.records == output.split(separator: 0x0A).count)
+        #expect(s.lines.contains("  occurred_at: not RFC 3339: 1"))
+        #expect(s.lines.contains("zones: healthy 2, at_risk 0, critical 0"))
+    }
+
+    @Test func theWatermarkReScoresIdleAccountsAtEachMidnight() throws {
+        let replay = Fixtures.replayed.replay
+        let silent = try #require(Fixtures.generator.stories.silent)
+        let state = try #require(replay.state(of: silent))
+        let lastDay = Fixtures.day(Fixtures.sampleOptions.days - 1)
+        #expect(state.validAt == lastDay, "advanced to the last midnight the watermark passed, with no events of its own")
+    }
+
+    @Test func sampleIsDeterministicAndSeedDependent() {
+        let a = SampleGenerator(options: .init(seed: 9, accounts: 12, days: 3)).allLines()
+        let b = SampleGenerator(options: .init(seed: 9, accounts: 12, days: 3)).allLines()
+        let c = SampleGenerator(options: .init(seed: 10, accounts: 12, days: 3)).allLines()
+        #expect(a == b)
+        #expect(a != c)
+        let parser = EventParser()
+        #expect(a.allSatisfy { (try? parser.parse($0)) != nil }, "every sample line is a valid event")
+    }
+}
