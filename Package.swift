@@ -67,12 +67,15 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
 
+        // The stages' processors on the worker runtime (thin adapters over the domain cores).
+        .target(name: "Stages", dependencies: ["Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules"]),
+
         // The benchmark's baseline: the pass-through loop written in C against librdkafka.
         .target(name: "CPassThrough", dependencies: ["CRdKafka"]),
 
         // The admin executable: local broker, topics, benchmarks, replay, rules tests, send-test.
         .executableTarget(name: "fleet-admin", dependencies: [
-            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "CRdKafka", "CPassThrough",
+            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),

@@ -8,6 +8,7 @@ struct FleetAdmin: AsyncParsableCommand {
         commandName: "fleet-admin",
         abstract: "Admin tool of the account-health alert fleet.",
         subcommands: [
+            DemoCommand.self,
             BrokerCommand.self,
             TopicsCommand.self,
             SampleCommand.self,
