@@ -84,6 +84,9 @@ let package = Package(
         // A minimal worker on the runtime, driven as a separate process by the runtime's tests.
         .executableTarget(name: "worker-probe", dependencies: ["WorkerRuntime", "Kafka"], path: "Tests/WorkerProbe"),
 
+        // A produce/consume and worker cycle that scripts/leak-check runs under LeakSanitizer.
+        .executableTarget(name: "leak-check", dependencies: ["Kafka", "WorkerRuntime"], path: "Tests/LeakCheck"),
+
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "CRdKafka"]),
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Kafka", "Contracts"]),

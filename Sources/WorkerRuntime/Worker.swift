@@ -134,6 +134,12 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             try consumer!.subscribe(topology.inputs)
         } catch {
             setStatus(detail: "failed to start: \(error)")
+            // The consumer holds this worker as its rebalance handler: without closing it here the
+            // two keep each other alive, with both librdkafka handles and the producer's poll thread.
+            consumer?.close()
+            consumer = nil
+            producer?.shutdownBlocking(timeout: settings.shutdownTimeout)
+            producer = nil
             return .failure(.kafka(error))
         }
         setStatus(detail: "joining group \(settings.groupId)")
