@@ -1,0 +1,221 @@
+import Contracts
+
+/// The changelog encoding of `AccountAlertState`: compact, versioned binary.
+///
+/// Layout (version 1): a version byte, then the last score, the score peaks (times as deltas), open
+/// episodes, per-type last alerts, seen trigger refs, and the rare deferred alerts and digest items
+/// as length-prefixed JSON (`RecordCoding`, so they carry the full score facts). Integers are LEB128
+/// varints (signed ones zig-zag), fixed-width fields little-endian.
+extension AccountAlertState {
+    public static let encodingVersion: UInt8 = 1
+
+    /// The changelog value for this state.
+    public func encoded() throws -> [UInt8] {
+        var w = ByteWriter()
+        w.byte(Self.encodingVersion)
+        w.varint(UInt64(lastScore.map { $0 + 1 } ?? 0))
+        w.varint(UInt64(peaks.count))
+        var previousAt: Int64 = 0
+        for p in peaks {
+            w.signed(p.at - previousAt)
+            previousAt = p.at
+            w.varint(UInt64(max(0, p.score)))
+        }
+        w.varint(UInt64(episodes.count))
+        for e in episodes {
+            w.fixed32(e.ruleKey)
+            w.signed(e.openedAt)
+            w.varint(UInt64(e.sent))
+            w.signed(e.lastSentAt - e.openedAt)
+            w.fixed64(e.lastMetric.bitPattern)
+            w.byte(UInt8(e.lastSeverity.rank))
+        }
+        w.varint(UInt64(lastAlertAt.count))
+        for (at, severity) in zip(lastAlertAt, lastAlertSeverity) {
+            if let at {
+                w.byte(1)
+                w.signed(at)
+                w.byte(UInt8(severity.rank))
+            } else {
+                w.byte(0)
+            }
+        }
+        w.varint(UInt64(seenRefs.count))
+        for r in seenRefs {
+            w.fixed64(r.hash)
+            w.signed(r.at)
+        }
+        w.varint(UInt64(deferred.count))
+        for alert in deferred { w.blob(try RecordCoding.encode(alert)) }
+        w.varint(UInt64(digestQueue.count))
+        for q in digestQueue {
+            w.blob(Array(q.destination.utf8))
+            w.signed(q.due.millisecondsSinceEpoch)
+            w.byte(UInt8(q.priority.level))
+            w.blob(try RecordCoding.encode(q.item))
+        }
+        return w.bytes
+    }
+
+    /// Decodes a changelog value written by `encoded()`.
+    public init(decoding bytes: some Collection<UInt8>) throws {
+        var r = ByteReader(Array(bytes))
+        let version = try r.byte()
+        guard version == 1 else {
+            if version > Self.encodingVersion { throw AlertRulesError.unsupportedStateVersion(Int(version)) }
+            throw AlertRulesError.corruptState(reason: "unknown version \(version)")
+        }
+        self.init()
+        let score = try r.varint()
+        lastScore = score == 0 ? nil : Int(score) - 1
+        var previousAt: Int64 = 0
+        for _ in 0..<(try r.count()) {
+            let at = previousAt + (try r.signed())
+            previousAt = at
+            peaks.append(Peak(at: at, score: Int(try r.varint())))
+        }
+        for _ in 0..<(try r.count()) {
+            let key = try r.fixed32()
+            let openedAt = try r.signed()
+            let sent = UInt32(truncatingIfNeeded: try r.varint())
+            let lastSentAt = openedAt + (try r.signed())
+            let metric = Double(bitPattern: try r.fixed64())
+            let severity = try r.severity()
+            episodes.append(Episode(ruleKey: key, openedAt: openedAt, sent: sent, lastSentAt: lastSentAt, lastMetric: metric, lastSeverity: severity))
+        }
+        let types = try r.count()
+        guard types == 0 || types == AlertType.allCases.count else {
+            throw AlertRulesError.corruptState(reason: "\(types) alert types, expected \(AlertType.allCases.count)")
+        }
+        for _ in 0..<types {
+            if try r.byte() == 1 {
+                lastAlertAt.append(try r.signed())
+                lastAlertSeverity.append(try r.severity())
+            } else {
+                lastAlertAt.append(nil)
+                lastAlertSeverity.append(.low)
+            }
+        }
+        for _ in 0..<(try r.count()) {
+            let hash = try r.fixed64()
+            seenRefs.append(SeenRef(hash: hash, at: try r.signed()))
+        }
+        do {
+            for _ in 0..<(try r.count()) {
+                deferred.append(try RecordCoding.decode(AlertRecord.self, from: try r.blob()))
+            }
+            for _ in 0..<(try r.count()) {
+                let destination = String(decoding: try r.blob(), as: UTF8.self)
+                let due = Timestamp(millisecondsSinceEpoch: try r.signed())
+                guard let priority = Priority(level: Int(try r.byte())) else {
+                    throw AlertRulesError.corruptState(reason: "bad digest priority")
+                }
+                let item = try RecordCoding.decode(DigestItem.self, from: try r.blob())
+                digestQueue.append(QueuedDigestItem(destination: destination, due: due, priority: priority, item: item))
+            }
+        } catch let error as AlertRulesError {
+            throw error
+        } catch {
+            throw AlertRulesError.corruptState(reason: "bad embedded record: \(error)")
+        }
+        guard r.atEnd else { throw AlertRulesError.corruptState(reason: "\(r.remaining) trailing bytes") }
+    }
+}
+
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    mutating func byte(_ b: UInt8) { bytes.append(b) }
+
+    mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    mutating func signed(_ value: Int64) {
+        varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
+    mutating func fixed32(_ value: UInt32) {
+        for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * i))) }
+    }
+
+    mutating func fixed64(_ value: UInt64) {
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * i))) }
+    }
+
+    mutating func blob(_ data: [UInt8]) {
+        varint(UInt64(data.count))
+        bytes.append(contentsOf: data)
+    }
+}
+
+struct ByteReader {
+    let bytes: [UInt8]
+    var position = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var atEnd: Bool { position == bytes.count }
+    var remaining: Int { bytes.count - position }
+
+    mutating func byte() throws -> UInt8 {
+        guard position < bytes.count else { throw AlertRulesError.corruptState(reason: "truncated at byte \(position)") }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func varint() throws -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try byte()
+            guard shift < 64 else { throw AlertRulesError.corruptState(reason: "varint too long at byte \(position)") }
+            result |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return result }
+            shift += 7
+        }
+    }
+
+    /// A count that must fit in what is left (guards against absurd lengths in corrupt input).
+    mutating func count() throws -> Int {
+        let n = try varint()
+        guard n <= UInt64(remaining) else { throw AlertRulesError.corruptState(reason: "count \(n) beyond the data") }
+        return Int(n)
+    }
+
+    mutating func signed() throws -> Int64 {
+        let v = try varint()
+        return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)
+    }
+
+    mutating func fixed32() throws -> UInt32 {
+        var v: UInt32 = 0
+        for i in 0..<4 { v |= UInt32(try byte()) << (8 * UInt32(i)) }
+        return v
+    }
+
+    mutating func fixed64() throws -> UInt64 {
+        var v: UInt64 = 0
+        for i in 0..<8 { v |= UInt64(try byte()) << (8 * UInt64(i)) }
+        return v
+    }
+
+    mutating func severity() throws -> Severity {
+        let rank = try byte()
+        guard let s = Severity.allCases.first(where: { $0.rank == Int(rank) }) else {
+            throw AlertRulesError.corruptState(reason: "bad severity \(rank)")
+        }
+        return s
+    }
+
+    mutating func blob() throws -> [UInt8] {
+        let n = try count()
+        defer { position += n }
+        return Array(bytes[position..<(position + n)])
+    }
+}

@@ -1,0 +1,265 @@
+import Contracts
+
+extension RulesConfig {
+    /// Parses and validates a rules file. Errors name the file, the line, the key and the reason.
+    ///
+    /// - Parameters:
+    ///   - yaml: the file's text.
+    ///   - file: the name to put in errors (usually the path).
+    public static func parse(yaml: String, file: String) throws -> RulesConfig {
+        let root = try YAMLValue.document(yaml: yaml, file: file)
+        let top = try root.map(allowed: ["version", "defaults", "rules", "routes", "destinations", "inhibit", "suppress", "priorities"])
+        let version = try top.require("version")
+        guard try version.int() == 1 else { throw version.error("unsupported version; this build reads version 1") }
+
+        var defaults = RuleDefaults()
+        if let d = top["defaults"] {
+            let m = try d.map(allowed: ["cooldown", "repeat_interval", "repeat_when_worse_by", "dedup_window", "tier"])
+            if let v = m["cooldown"] { defaults.cooldownMs = try v.duration() }
+            if let v = m["repeat_interval"] { defaults.repeatIntervalMs = try positive(v) }
+            if let v = m["repeat_when_worse_by"] { defaults.repeatWhenWorseBy = try v.double() }
+            if let v = m["dedup_window"] { defaults.dedupWindowMs = try positive(v) }
+            if let v = m["tier"] { defaults.tier = try v.oneOf(Tier.self, allowed: Tier.allCases) }
+        }
+
+        var destinations: [String: DestinationPolicy] = [:]
+        var destinationOrder: [String] = []
+        for (name, value) in try top.require("destinations").namedEntries() {
+            destinations[name] = try parseDestination(value)
+            destinationOrder.append(name)
+        }
+
+        var rules: [AlertRule] = []
+        for item in try top.require("rules").list() {
+            let rule = try parseRule(item, defaults: defaults)
+            if rules.contains(where: { $0.name == rule.name }) {
+                throw (try item.map(allowed: ruleKeys).require("name")).error("duplicate rule name \"\(rule.name)\"")
+            }
+            rules.append(rule)
+        }
+        for (i, item) in try top.require("rules").list().enumerated() {
+            guard case let .episodeEnded(target) = rules[i].condition else { continue }
+            let whenValue = try item.map(allowed: ruleKeys).require("when")
+            let source = try whenValue.map(allowed: ["episode_ended"]).require("episode_ended")
+            guard let targetRule = rules.first(where: { $0.name == target }) else {
+                throw source.error("no rule named \"\(target)\"")
+            }
+            switch targetRule.condition {
+            case .trigger, .episodeEnded: throw source.error("rule \"\(target)\" has no episodes to end")
+            default: break
+            }
+        }
+
+        var routes: [Route] = []
+        for (i, item) in try top.require("routes").list().enumerated() {
+            let m = try item.map(allowed: ["name", "destination", "match", "continue"])
+            let destinationValue = try m.require("destination")
+            let destination = try destinationValue.nonEmptyString()
+            guard destinations[destination] != nil else {
+                throw destinationValue.error("destination \"\(destination)\" is not declared under destinations (declared: \(destinationOrder.joined(separator: ", ")))")
+            }
+            let matcher = try m["match"].map(parseMatcher) ?? RouteMatcher()
+            routes.append(Route(name: try m["name"]?.nonEmptyString() ?? "route-\(i + 1)", match: matcher,
+                                destination: destination, continueMatching: try m["continue"]?.bool() ?? false))
+        }
+
+        var inhibitions: [Inhibition] = []
+        if let list = top["inhibit"] {
+            for (i, item) in try list.list().enumerated() {
+                let m = try item.map(allowed: ["name", "when", "mute"])
+                let when = try m.require("when").oneOf(Inhibition.Source.self, allowed: [.cancellationScheduled, .openCriticalAlert])
+                let mute = try m.require("mute").map(allowed: ["types", "max_severity"])
+                let types = try mute["types"].map { try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) }) }
+                let maxSeverity = try mute["max_severity"]?.oneOf(Severity.self, allowed: [.low, .medium, .high])
+                inhibitions.append(Inhibition(name: try m["name"]?.nonEmptyString() ?? "inhibit-\(i + 1)", when: when,
+                                              muteTypes: types, muteMaxSeverity: maxSeverity))
+            }
+        }
+
+        var suppressions: [SuppressionWindow] = []
+        if let list = top["suppress"] {
+            for (i, item) in try list.list().enumerated() {
+                let m = try item.map(allowed: ["name", "from", "to", "accounts", "types"])
+                let from = try m.require("from").timestamp()
+                let toValue = try m.require("to")
+                let to = try toValue.timestamp()
+                guard to > from else { throw toValue.error("must be after from") }
+                suppressions.append(SuppressionWindow(
+                    name: try m["name"]?.nonEmptyString() ?? "suppress-\(i + 1)", from: from, to: to,
+                    accounts: try m["accounts"].map { try Set($0.stringList().map { try $0.nonEmptyString() }) },
+                    types: try m["types"].map { try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) }) }))
+            }
+        }
+
+        var priorities = PriorityMatrix.standard
+        if let p = top["priorities"] {
+            let bySeverity = try p.map(allowed: Severity.allCases.map(\.rawValue))
+            for (severityName, row) in bySeverity.entries {
+                let severity = Severity(rawValue: severityName)!
+                let byTier = try row.map(allowed: Tier.allCases.map(\.rawValue))
+                for (tierName, cell) in byTier.entries {
+                    guard let priority = Priority(rawValue: try cell.string()) else {
+                        throw cell.error("expected a priority P1 to P9, got \(cell.describe)")
+                    }
+                    priorities.set(priority.level, severity: severity, tier: Tier(rawValue: tierName)!)
+                }
+            }
+        }
+
+        return RulesConfig(defaults: defaults, rules: rules, routes: routes, destinations: destinations,
+                           inhibitions: inhibitions, suppressions: suppressions, priorities: priorities)
+    }
+
+    static let ruleKeys = ["name", "type", "when", "severity", "severity_by_zone", "cooldown", "repeat_interval",
+                           "repeat_when_worse_by", "for", "action", "playbook"]
+    static let alertTypes = AlertType.allCases.filter { $0 != .digest }
+
+    private static func positive(_ v: YAMLValue) throws -> Int64 {
+        let d = try v.duration()
+        guard d > 0 else { throw v.error("must be longer than 0") }
+        return d
+    }
+
+    private static func parseRule(_ item: YAMLValue, defaults: RuleDefaults) throws -> AlertRule {
+        let m = try item.map(allowed: ruleKeys)
+        let name = try m.require("name").nonEmptyString()
+        let type = try m.require("type").oneOf(AlertType.self, allowed: alertTypes)
+        let whenValue = try m.require("when")
+        let condition: RuleCondition
+        switch type {
+        case .customerAtRisk:
+            let w = try whenValue.map(allowed: ["zone_in", "recover_at_score"])
+            let zonesValue = try w.require("zone_in")
+            let zones = try Set(zonesValue.stringList().map { try $0.oneOf(Zone.self, allowed: [.atRisk, .critical]) })
+            guard !zones.isEmpty else { throw zonesValue.error("list at least one zone") }
+            condition = .zoneIn(zones: zones, recoverAtScore: try w["recover_at_score"]?.int(in: 1...100))
+        case .healthScoreDrop:
+            let w = try whenValue.map(allowed: ["drop", "crosses_below"])
+            if let drop = w["drop"], w["crosses_below"] == nil {
+                let d = try drop.map(allowed: ["points", "within"])
+                condition = .scoreDrop(points: try d.require("points").int(in: 1...100), withinMs: try positive(d.require("within")))
+            } else if let line = w["crosses_below"], w["drop"] == nil {
+                condition = .crossesBelow(line: try line.int(in: 1...100))
+            } else {
+                throw whenValue.error("set exactly one of drop or crosses_below")
+            }
+        case .billingRetryFailed:
+            let w = try whenValue.map(allowed: ["trigger"])
+            let types = try Set(w.require("trigger").stringList().map { try $0.oneOf(TriggerType.self, allowed: TriggerType.allCases) })
+            condition = .trigger(types: types)
+        case .expansionSignal, .upsellOpportunity:
+            let w = try whenValue.map(allowed: ["signal"])
+            let s = try w.require("signal").map(allowed: ["code", "at_least", "min_score"])
+            condition = .signal(code: try s.require("code").nonEmptyString(), atLeast: try s.require("at_least").double(),
+                                minScore: try s["min_score"]?.int(in: 0...100))
+        case .recovered:
+            let w = try whenValue.map(allowed: ["episode_ended"])
+            condition = .episodeEnded(rule: try w.require("episode_ended").nonEmptyString())
+        case .digest:
+            throw m.value.error("digest is not a rule type")
+        }
+        var byZone: [Zone: Severity] = [:]
+        if let z = m["severity_by_zone"] {
+            for (zoneName, value) in try z.map(allowed: Zone.allCases.map(\.rawValue)).entries {
+                byZone[Zone(rawValue: zoneName)!] = try value.oneOf(Severity.self, allowed: Severity.allCases)
+            }
+        }
+        let isSignal: Bool
+        if case .signal = condition { isSignal = true } else { isSignal = false }
+        return AlertRule(
+            name: name, type: type, condition: condition,
+            severity: try m.require("severity").oneOf(Severity.self, allowed: Severity.allCases),
+            severityByZone: byZone,
+            cooldownMs: try m["cooldown"]?.duration() ?? defaults.cooldownMs,
+            repeatIntervalMs: try m["repeat_interval"].map(positive) ?? defaults.repeatIntervalMs,
+            repeatWhenWorseBy: try m["repeat_when_worse_by"]?.double() ?? (isSignal ? nil : defaults.repeatWhenWorseBy),
+            holdForMs: try m["for"]?.duration() ?? 0,
+            suggestedAction: try m["action"]?.string(),
+            playbookURL: try m["playbook"]?.string())
+    }
+
+    private static func parseMatcher(_ value: YAMLValue) throws -> RouteMatcher {
+        let m = try value.map(allowed: ["types", "min_severity", "tiers", "zones", "min_mrr", "accounts", "owners"])
+        return RouteMatcher(
+            types: try m["types"].map { try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) }) },
+            minSeverity: try m["min_severity"]?.oneOf(Severity.self, allowed: Severity.allCases),
+            tiers: try m["tiers"].map { try Set($0.stringList().map { try $0.oneOf(Tier.self, allowed: Tier.allCases) }) },
+            zones: try m["zones"].map { try Set($0.stringList().map { try $0.oneOf(Zone.self, allowed: Zone.allCases) }) },
+            minMRR: try m["min_mrr"]?.double(),
+            accounts: try m["accounts"].map { try Set($0.stringList().map { try $0.nonEmptyString() }) },
+            owners: try m["owners"].map { try Set($0.stringList().map { try $0.nonEmptyString() }) })
+    }
+
+    private static func parseDestination(_ value: YAMLValue) throws -> DestinationPolicy {
+        if case .scalar = value.node, (try? value.string()) == "" { return DestinationPolicy() }
+        let m = try value.map(allowed: ["quiet_hours", "digest"])
+        var policy = DestinationPolicy()
+        if let q = m["quiet_hours"] {
+            let qm = try q.map(allowed: ["timezone", "windows"])
+            let zoneValue = try qm.require("timezone")
+            var windows: [QuietHours.Window] = []
+            for w in try qm.require("windows").list() {
+                let wm = try w.map(allowed: ["days", "from", "to"])
+                let fromValue = try wm.require("from"), toValue = try wm.require("to")
+                let from = try fromValue.timeOfDay(allowEndOfDay: false)
+                let to = try toValue.timeOfDay(allowEndOfDay: true)
+                guard from != to else { throw toValue.error("a window must not start and end at the same time") }
+                windows.append(QuietHours.Window(days: try parseDays(wm.require("days")), fromMinute: from, toMinute: to))
+            }
+            guard let quiet = QuietHours(timeZone: try zoneValue.string(), windows: windows) else {
+                throw zoneValue.error("unknown IANA time zone \(zoneValue.describe)")
+            }
+            policy.quietHours = quiet
+        }
+        if let d = m["digest"] {
+            let dm = try d.map(allowed: ["every", "at", "weekday", "timezone", "max_severity"])
+            let period = try dm.require("every").oneOf(DigestSchedule.Period.self, allowed: [.day, .week])
+            var weekday = 0
+            if let w = dm["weekday"] {
+                guard let i = Weekday.names.firstIndex(of: try w.string()) else { throw w.error("expected one of \(Weekday.names.joined(separator: ", "))") }
+                weekday = i
+            } else if period == .week {
+                throw (try dm.require("weekday")).error("a weekly digest needs a weekday")
+            }
+            let zoneValue = dm["timezone"]
+            let zoneName = try zoneValue?.string() ?? policy.quietHours?.timeZone ?? "UTC"
+            guard let schedule = DigestSchedule(period: period, atMinute: try dm.require("at").timeOfDay(allowEndOfDay: false),
+                                                weekday: weekday, timeZone: zoneName,
+                                                maxSeverity: try dm["max_severity"]?.oneOf(Severity.self, allowed: [.low, .medium, .high]) ?? .medium)
+            else { throw (zoneValue ?? d).error("unknown IANA time zone \"\(zoneName)\"") }
+            policy.digest = schedule
+        }
+        return policy
+    }
+
+    /// `[mon, tue]`, `mon-fri`, `weekdays`, `weekends`, `every_day`.
+    private static func parseDays(_ value: YAMLValue) throws -> Set<Int> {
+        var days = Set<Int>()
+        for item in try value.stringList() {
+            let text = try item.string().lowercased()
+            switch text {
+            case "weekdays": days.formUnion(0...4)
+            case "weekends": days.formUnion(5...6)
+            case "every_day", "daily": days.formUnion(0...6)
+            default:
+                let parts = text.split(separator: "-").map(String.init)
+                let indices = parts.compactMap { Weekday.names.firstIndex(of: $0) }
+                guard indices.count == parts.count, (1...2).contains(parts.count) else {
+                    throw item.error("expected days such as mon, mon-fri, weekdays or weekends, got \(item.describe)")
+                }
+                if indices.count == 1 {
+                    days.insert(indices[0])
+                } else {
+                    var d = indices[0]
+                    while true {
+                        days.insert(d)
+                        if d == indices[1] { break }
+                        d = (d + 1) % 7
+                    }
+                }
+            }
+        }
+        guard !days.isEmpty else { throw value.error("list at least one day") }
+        return days
+    }
+}

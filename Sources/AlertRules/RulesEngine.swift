@@ -1,0 +1,363 @@
+import Contracts
+
+/// The evaluator's brain: score records in, alerts out, pure and deterministic.
+///
+/// - `evaluate(_:state:)` applies every rule to one score record of one account and returns the
+///   alerts to send now (one record per destination). Alerts deferred by quiet hours and items for
+///   digests stay in the account's state.
+/// - `tick(now:state:)` releases the account's deferred alerts whose time has come, with their
+///   `notBefore` set. Deferral is held here rather than emitted at once so that the `alerts` topic
+///   only carries what is due: a dispatcher never has to park records, and a destination's retry
+///   and rate-limit queue is not clogged by a night's worth of waiting alerts.
+/// - `takeDueDigestItems(now:state:)` and `assembleDigests(_:)` gather due digest items from many
+///   accounts into one digest record per destination and period (see `PartitionEvaluator`).
+///
+/// Time only comes in as values (`ScoreRecord.validAt`, `now`).
+public struct RulesEngine: Sendable {
+    public let config: RulesConfig
+    /// The rules in a lean form for the per-record loop (no sets or dictionaries to hash or retain).
+    let compiled: [CompiledRule]
+    /// The longest drop window: how long score peaks are kept.
+    let peakWindowMs: Int64
+    /// Recovery rules (indices) by the index of the rule whose episode end they announce.
+    let recoveryRules: [[Int]]
+
+    struct CompiledRule: Sendable {
+        enum Kind: Sendable {
+            case zoneIn(mask: UInt8, recoverAt: Int)
+            case scoreDrop(points: Int, withinMs: Int64)
+            case crossesBelow(line: Int)
+            case trigger(mask: UInt8)
+            case signal(code: String, atLeast: Double, minScore: Int)
+            case episodeEnded
+        }
+
+        var kind: Kind
+        var key: UInt32
+        /// Severity by zone (`Zone.badness` index).
+        var severities: [Severity]
+        var holdForMs: Int64
+        var repeatWhenWorseBy: Double
+        var repeatIntervalMs: Int64
+
+        static func zoneBit(_ zone: Zone) -> UInt8 { 1 << UInt8(zone.badness) }
+
+        static func triggerBit(_ type: TriggerType) -> UInt8 {
+            UInt8(1) << UInt8(TriggerType.allCases.firstIndex(of: type)!)
+        }
+
+        init(_ rule: AlertRule) {
+            switch rule.condition {
+            case let .zoneIn(zones, recoverAt):
+                kind = .zoneIn(mask: zones.reduce(0) { $0 | Self.zoneBit($1) }, recoverAt: recoverAt ?? 0)
+            case let .scoreDrop(points, within): kind = .scoreDrop(points: points, withinMs: within)
+            case let .crossesBelow(line): kind = .crossesBelow(line: line)
+            case let .trigger(types): kind = .trigger(mask: types.reduce(0) { $0 | Self.triggerBit($1) })
+            case let .signal(code, atLeast, minScore): kind = .signal(code: code, atLeast: atLeast, minScore: minScore ?? Int.min)
+            case .episodeEnded: kind = .episodeEnded
+            }
+            key = rule.key
+            severities = Zone.allCases.sorted { $0.badness < $1.badness }.map { rule.severity(in: $0) }
+            holdForMs = rule.holdForMs
+            repeatWhenWorseBy = rule.repeatWhenWorseBy ?? .infinity
+            repeatIntervalMs = rule.repeatIntervalMs
+        }
+
+        @inline(__always) func severity(in zone: Zone) -> Severity { severities[zone.badness] }
+    }
+
+    public init(config: RulesConfig) {
+        self.config = config
+        compiled = config.rules.map(CompiledRule.init)
+        var window: Int64 = 0
+        var recovery = [[Int]](repeating: [], count: config.rules.count)
+        for (i, rule) in config.rules.enumerated() {
+            switch rule.condition {
+            case let .scoreDrop(_, within): window = max(window, within)
+            case let .episodeEnded(target):
+                if let t = config.rules.firstIndex(where: { $0.name == target }) { recovery[t].append(i) }
+            default: break
+            }
+        }
+        peakWindowMs = window
+        recoveryRules = recovery
+    }
+
+    enum CandidateKind {
+        case episode(openedAt: Int64, seq: UInt32)
+        case trigger(Trigger, refKey: String)
+        case recovery(openedAt: Int64)
+    }
+
+    struct Candidate {
+        var rule: Int
+        var severity: Severity
+        var metric: Double
+        var kind: CandidateKind
+    }
+
+    // MARK: - Evaluate
+
+    /// Applies the rules to `record` and returns the alerts to deliver now.
+    public func evaluate(_ record: ScoreRecord, state: inout AccountAlertState) -> [AlertRecord] {
+        let now = record.validAt.millisecondsSinceEpoch
+        let score = record.score
+        let previous = state.lastScore ?? record.previousScore
+        if peakWindowMs > 0 { updatePeaks(&state, at: now, score: score) }
+
+        var candidates: [Candidate] = []
+        let zoneBit = CompiledRule.zoneBit(record.zone)
+        for i in compiled.indices {
+            let rule = compiled[i]
+            switch rule.kind {
+            case let .zoneIn(mask, recoverAt):
+                let active = mask & zoneBit != 0
+                let holds = active || score < recoverAt
+                episode(rule: i, active: active, holds: holds, canOpen: active,
+                        severity: rule.severity(in: record.zone), metric: Double(100 - score),
+                        now: now, state: &state, candidates: &candidates)
+            case let .scoreDrop(points, within):
+                var peak = score
+                for p in state.peaks where p.at >= now - within { peak = max(peak, p.score); break }
+                let drop = peak - score
+                let active = drop >= points
+                episode(rule: i, active: active, holds: active, canOpen: active,
+                        severity: rule.severity(in: record.zone), metric: Double(drop),
+                        now: now, state: &state, candidates: &candidates)
+            case let .crossesBelow(line):
+                let below = score < line
+                let crossed = below && (previous.map { $0 >= line } ?? false)
+                episode(rule: i, active: below, holds: below, canOpen: crossed,
+                        severity: rule.severity(in: record.zone), metric: Double(line - score),
+                        now: now, state: &state, candidates: &candidates)
+            case let .trigger(mask):
+                for trigger in record.triggers where mask & CompiledRule.triggerBit(trigger.type) != 0 {
+                    let refKey = "\(trigger.type.rawValue):\(trigger.ref ?? trigger.eventId)"
+                    guard markSeen(refKey, at: now, state: &state) else { continue }
+                    candidates.append(Candidate(rule: i, severity: rule.severity(in: record.zone), metric: 0,
+                                                kind: .trigger(trigger, refKey: refKey)))
+                }
+            case let .signal(code, atLeast, minScore):
+                var value: Double?
+                for s in record.positiveSignals where s.code == code { value = s.value; break }
+                let active = (value.map { $0 >= atLeast } ?? false) && score >= minScore
+                episode(rule: i, active: active, holds: active, canOpen: active,
+                        severity: rule.severity(in: record.zone), metric: value ?? 0,
+                        now: now, state: &state, candidates: &candidates)
+            case .episodeEnded:
+                break
+            }
+        }
+        state.lastScore = score
+        guard !candidates.isEmpty else { return [] }
+        return raise(candidates, record: record, now: now, state: &state)
+    }
+
+    /// Opens, continues or closes the episode of rule `i` and adds a candidate alert when one is due.
+    /// `active`: the condition fires now; `holds`: the episode stays open; `canOpen`: a new one may open.
+    private func episode(rule i: Int, active: Bool, holds: Bool, canOpen: Bool, severity: Severity, metric: Double, now: Int64, state: inout AccountAlertState, candidates: inout [Candidate]) {
+        let rule = compiled[i]
+        guard let e = state.episodeIndex(rule.key) else {
+            guard canOpen else { return }
+            state.episodes.append(.init(ruleKey: rule.key, openedAt: now, sent: 0, lastSentAt: now, lastMetric: metric, lastSeverity: severity))
+            if rule.holdForMs == 0 {
+                candidates.append(Candidate(rule: i, severity: severity, metric: metric, kind: .episode(openedAt: now, seq: 0)))
+            }
+            return
+        }
+        let ep = state.episodes[e]
+        guard holds else {
+            state.episodes.remove(at: e)
+            if ep.sent > 0 {
+                for r in recoveryRules[i] {
+                    candidates.append(Candidate(rule: r, severity: config.rules[r].severity, metric: 0, kind: .recovery(openedAt: ep.openedAt)))
+                }
+            }
+            return
+        }
+        guard active else { return }
+        let due: Bool
+        if ep.sent == 0 {
+            due = now - ep.openedAt >= rule.holdForMs
+        } else {
+            due = severity > ep.lastSeverity
+                || metric >= ep.lastMetric + rule.repeatWhenWorseBy
+                || now - ep.lastSentAt >= rule.repeatIntervalMs
+        }
+        if due {
+            candidates.append(Candidate(rule: i, severity: severity, metric: metric, kind: .episode(openedAt: ep.openedAt, seq: ep.sent)))
+        }
+    }
+
+    private func updatePeaks(_ state: inout AccountAlertState, at now: Int64, score: Int) {
+        while let last = state.peaks.last, last.score <= score { state.peaks.removeLast() }
+        state.peaks.append(.init(at: now, score: score))
+        var drop = 0
+        while drop < state.peaks.count - 1, state.peaks[drop].at < now - peakWindowMs { drop += 1 }
+        if drop > 0 { state.peaks.removeFirst(drop) }
+    }
+
+    /// Remembers a trigger ref; false if it was already seen within the dedup window.
+    private func markSeen(_ refKey: String, at now: Int64, state: inout AccountAlertState) -> Bool {
+        let hash = AlertId.fnv1a64([refKey])
+        let horizon = now - config.defaults.dedupWindowMs
+        state.seenRefs.removeAll { $0.at < horizon }
+        if state.seenRefs.contains(where: { $0.hash == hash }) { return false }
+        if state.seenRefs.count >= 128 { state.seenRefs.removeFirst() }
+        state.seenRefs.append(.init(hash: hash, at: now))
+        return true
+    }
+
+    // MARK: - Raise and deliver
+
+    private func raise(_ candidates: [Candidate], record: ScoreRecord, now: Int64, state: inout AccountAlertState) -> [AlertRecord] {
+        let criticalOpen = candidates.contains { $0.severity == .critical }
+            || state.episodes.contains { $0.sent > 0 && $0.lastSeverity == .critical }
+        var out: [AlertRecord] = []
+        for c in candidates {
+            let rule = config.rules[c.rule]
+            if config.suppressions.contains(where: { $0.suppresses(account: record.accountId, type: rule.type, at: record.validAt) }) {
+                continue
+            }
+            var trigger: Trigger?
+            let idParts: [String]
+            switch c.kind {
+            case let .recovery(openedAt):
+                guard !inCooldown(rule, c.severity, state: state, now: now) else { continue }
+                idParts = [record.accountId, rule.type.rawValue, rule.name, String(openedAt)]
+            case let .episode(openedAt, seq):
+                guard !inhibited(rule, c.severity, record: record, criticalOpen: criticalOpen) else { continue }
+                idParts = [record.accountId, rule.type.rawValue, rule.name, String(openedAt), String(seq)]
+                let cooling = inCooldown(rule, c.severity, state: state, now: now)
+                if let e = state.episodeIndex(compiled[c.rule].key) {
+                    // Sent, or covered by the alert that started the cooldown: either way the episode
+                    // has spoken, and repeats follow from here.
+                    state.episodes[e].sent += 1
+                    state.episodes[e].lastSentAt = now
+                    state.episodes[e].lastMetric = c.metric
+                    state.episodes[e].lastSeverity = c.severity
+                }
+                if cooling { continue }
+            case let .trigger(t, refKey):
+                guard !inhibited(rule, c.severity, record: record, criticalOpen: criticalOpen),
+                      !inCooldown(rule, c.severity, state: state, now: now) else { continue }
+                idParts = [record.accountId, rule.type.rawValue, rule.name, refKey]
+                trigger = t
+            }
+            state.recordAlert(of: rule.type, at: now, severity: c.severity)
+            deliver(rule: rule, severity: c.severity, alertId: AlertId.make(idParts), trigger: trigger, record: record, state: &state, into: &out)
+        }
+        return out
+    }
+
+    /// Muted by an inhibition rule.
+    private func inhibited(_ rule: AlertRule, _ severity: Severity, record: ScoreRecord, criticalOpen: Bool) -> Bool {
+        for inhibition in config.inhibitions {
+            let source: Bool
+            switch inhibition.when {
+            case .cancellationScheduled: source = record.cancellationScheduled
+            case .openCriticalAlert: source = criticalOpen
+            }
+            if source, inhibition.mutes(rule.type, severity) { return true }
+        }
+        return false
+    }
+
+    /// An alert of the same type went to this account within the rule's cooldown, and this one is
+    /// not more severe.
+    private func inCooldown(_ rule: AlertRule, _ severity: Severity, state: AccountAlertState, now: Int64) -> Bool {
+        guard let last = state.lastAlert(of: rule.type) else { return false }
+        return now - last.at < rule.cooldownMs && severity <= last.severity
+    }
+
+    private func deliver(rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, record: ScoreRecord, state: inout AccountAlertState, into out: inout [AlertRecord]) {
+        let tier = record.profile.tier ?? config.defaults.tier
+        let facts = RoutingFacts(type: rule.type, severity: severity, tier: tier, zone: record.zone, mrr: record.profile.mrr,
+                                 accountId: record.accountId, owner: record.profile.owner)
+        let destinations = config.destinations(for: facts)
+        guard !destinations.isEmpty else { return }
+        let priority = config.priorities.priority(severity: severity, tier: tier)
+        for destination in destinations {
+            let alert = AlertRecord(alertId: alertId, type: rule.type, severity: severity, priority: priority,
+                                    destination: destination, accountId: record.accountId, raisedAt: record.validAt,
+                                    score: record, trigger: trigger, mention: record.profile.owner,
+                                    suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name)
+            let policy = config.destinations[destination]
+            if let digest = policy?.digest, severity <= digest.maxSeverity, severity < .critical {
+                state.digestQueue.append(.init(destination: destination, due: digest.nextDue(after: record.validAt),
+                                               priority: priority, item: Self.digestItem(of: alert, record: record)))
+            } else if severity < .critical, let quiet = policy?.quietHours, let end = quiet.end(containing: record.validAt) {
+                var held = alert
+                held.notBefore = end
+                state.deferred.append(held)
+            } else {
+                out.append(alert)
+            }
+        }
+    }
+
+    static func digestItem(of alert: AlertRecord, record: ScoreRecord) -> DigestItem {
+        let headline: String
+        switch alert.type {
+        case .expansionSignal, .upsellOpportunity:
+            headline = record.positiveSignals.first?.text ?? "Growth signal"
+        case .recovered:
+            headline = "Back to \(record.zone.rawValue) at score \(record.score)"
+        case .billingRetryFailed:
+            headline = record.signals.first { $0.code == SignalCode.billingRetryFailed || $0.code == SignalCode.paymentFailures }?.text
+                ?? "Billing retry failed"
+        default:
+            headline = record.signals.first?.text ?? "Score \(record.score) (\(record.delta))"
+        }
+        return DigestItem(alertId: alert.alertId, type: alert.type, severity: alert.severity, accountId: record.accountId,
+                          accountName: record.profile.name, score: record.score, delta: record.delta, zone: record.zone,
+                          headline: headline, url: record.profile.url, at: record.validAt)
+    }
+
+    // MARK: - Time
+
+    /// Releases the account's deferred alerts due at `now` (their `notBefore` is set), in time order.
+    public func tick(now: Timestamp, state: inout AccountAlertState) -> [AlertRecord] {
+        guard state.deferred.contains(where: { $0.notBefore.map { $0 <= now } ?? true }) else { return [] }
+        var due: [AlertRecord] = []
+        var keep: [AlertRecord] = []
+        for alert in state.deferred {
+            if alert.notBefore.map({ $0 <= now }) ?? true { due.append(alert) } else { keep.append(alert) }
+        }
+        state.deferred = keep
+        return due.sorted {
+            ($0.notBefore!.millisecondsSinceEpoch, $0.alertId, $0.destination) < ($1.notBefore!.millisecondsSinceEpoch, $1.alertId, $1.destination)
+        }
+    }
+
+    /// Removes and returns the account's digest items due at `now`.
+    public func takeDueDigestItems(now: Timestamp, state: inout AccountAlertState) -> [AccountAlertState.QueuedDigestItem] {
+        guard state.digestQueue.contains(where: { $0.due <= now }) else { return [] }
+        let due = state.digestQueue.filter { $0.due <= now }
+        state.digestQueue.removeAll { $0.due <= now }
+        return due
+    }
+
+    /// One digest record per destination and due time, listing its items (most severe first).
+    ///
+    /// The id is a hash of the destination, the due time and the item ids: a replay gives the same
+    /// id, and digests assembled by different partitions for the same destination do not collide.
+    public func assembleDigests(_ items: [AccountAlertState.QueuedDigestItem]) -> [AlertRecord] {
+        struct Key: Hashable { var destination: String; var due: Timestamp }
+        let groups = Dictionary(grouping: items) { Key(destination: $0.destination, due: $0.due) }
+        var out: [AlertRecord] = []
+        for key in groups.keys.sorted(by: { ($0.due, $0.destination) < ($1.due, $1.destination) }) {
+            let group = groups[key]!.sorted {
+                ($1.item.severity.rank, $0.item.accountId, $0.item.alertId) < ($0.item.severity.rank, $1.item.accountId, $1.item.alertId)
+            }
+            let severity = group.map(\.item.severity).max()!
+            let priority = group.map(\.priority).min()!
+            let id = AlertId.make(["digest", key.destination, String(key.due.millisecondsSinceEpoch)] + group.map(\.item.alertId).sorted())
+            let title = config.destinations[key.destination]?.digest?.title(due: key.due) ?? "Digest"
+            out.append(AlertRecord(alertId: id, type: .digest, severity: severity, priority: priority, destination: key.destination,
+                                   accountId: "*", raisedAt: key.due, notBefore: key.due, rule: "digest",
+                                   digestItems: group.map(\.item), digestTitle: title))
+        }
+        return out
+    }
+}

@@ -1,0 +1,116 @@
+import AlertRules
+import Contracts
+import Testing
+
+/// The changelog encoding: round-trips, and a restore neither repeats nor forgets an alert.
+@Suite struct StateEncodingTests {
+    typealias T = TestSupport
+
+    static let rules = T.atRiskRule + """
+
+      - name: drop
+        type: health_score_drop
+        when: {drop: {points: 10, within: 7d}}
+        severity: medium
+        cooldown: 0
+      - name: billing
+        type: billing_retry_failed
+        when: {trigger: [billing_retry_failed]}
+        severity: high
+        cooldown: 0
+      - name: seats
+        type: expansion_signal
+        when: {signal: {code: seats_growth, at_least: 0.2}}
+        severity: low
+      - name: back
+        type: recovered
+        when: {episode_ended: at-risk}
+        severity: low
+    """
+
+    static let destinations = """
+      team:
+        quiet_hours:
+          timezone: America/New_York
+          windows: [{days: every_day, from: "19:00", to: "08:00"}]
+        digest: {every: day, at: "09:00", max_severity: low}
+    """
+
+    static func story() -> [ScoreRecord] {
+        let t1 = T.trigger(.billingRetryFailed, ref: "inv-1", at: "2026-11-03T02:00:00Z", event: "e1")
+        return [
+            T.record(at: "2026-11-02T15:00:00Z", score: 85),
+            T.record(at: "2026-11-02T16:00:00Z", score: 88, positive: [T.signal("seats_growth", 0.3)]),
+            T.record(at: "2026-11-03T02:00:00Z", score: 66, signals: [T.signal("logins_down", -0.6)], triggers: [t1]),
+            T.record(at: "2026-11-03T03:00:00Z", score: 64, triggers: [t1]),
+            T.record(at: "2026-11-03T15:00:00Z", score: 50),
+            T.record(at: "2026-11-04T15:00:00Z", score: 35),
+            T.record(at: "2026-11-06T15:00:00Z", score: 80),
+            T.record(at: "2026-11-07T15:00:00Z", score: 81),
+        ]
+    }
+
+    static let engineYAML = T.rules(rules, destinations: destinations, routes: "  - {destination: team, match: {types: [customer_at_risk, health_score_drop, billing_retry_failed, expansion_signal, recovered]}}")
+
+    /// Alerts of the story, with the state encoded and decoded before every step when `restoring`.
+    static func play(restoring: Bool) throws -> (alerts: [AlertRecord], sizes: [Int]) {
+        let engine = try T.engine(engineYAML)
+        var state = AccountAlertState()
+        var out: [AlertRecord] = []
+        var sizes: [Int] = []
+        for record in story() {
+            if restoring {
+                let bytes = try state.encoded()
+                sizes.append(bytes.count)
+                let restored = try AccountAlertState(decoding: bytes)
+                #expect(restored == state)
+                state = restored
+            }
+            out += engine.tick(now: record.validAt, state: &state)
+            for item in engine.takeDueDigestItems(now: record.validAt, state: &state) {
+                out += engine.assembleDigests([item])
+            }
+            out += engine.evaluate(record, state: &state)
+        }
+        return (out, sizes)
+    }
+
+    @Test func restoringBeforeEveryRecordNeitherRepeatsNorForgets() throws {
+        let straight = try Self.play(restoring: false)
+        let restored = try Self.play(restoring: true)
+        // The story raises alerts of every kind, deferred ones and a digest included.
+        let types = Set(straight.alerts.map(\.type))
+        #expect(types.isSuperset(of: [.customerAtRisk, .healthScoreDrop, .billingRetryFailed, .digest]))
+        #expect(straight.alerts.contains { $0.notBefore != nil && $0.type != .digest })
+        #expect(restored.alerts == straight.alerts)
+        #expect(Set(straight.alerts.map(\.deliveryKey)).count == straight.alerts.count)
+        // Compact: a few dozen bytes without deferred alerts.
+        #expect(restored.sizes[1] < 64)
+    }
+
+    @Test func roundTripOfAStateHoldingEverything() throws {
+        let engine = try T.engine(Self.engineYAML)
+        var state = AccountAlertState()
+        for record in Self.story().prefix(4) { _ = engine.evaluate(record, state: &state) }
+        #expect(!state.deferred.isEmpty)
+        #expect(!state.digestQueue.isEmpty)
+        let bytes = try state.encoded()
+        #expect(bytes.first == AccountAlertState.encodingVersion)
+        #expect(try AccountAlertState(decoding: bytes) == state)
+        #expect(try AccountAlertState(decoding: AccountAlertState().encoded()) == AccountAlertState())
+        #expect(AccountAlertState().isEmpty)
+    }
+
+    @Test func corruptOrNewerBytesAreRejectedWithAReason() throws {
+        let engine = try T.engine(Self.engineYAML)
+        var state = AccountAlertState()
+        for record in Self.story().prefix(3) { _ = engine.evaluate(record, state: &state) }
+        let bytes = try state.encoded()
+        #expect(throws: AlertRulesError.unsupportedStateVersion(9)) { try AccountAlertState(decoding: [9] + bytes.dropFirst()) }
+        for cut in [1, 5, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: AlertRulesError.self) { try AccountAlertState(decoding: bytes.prefix(cut)) }
+        }
+        #expect(throws: AlertRulesError.self) { try AccountAlertState(decoding: bytes + [0]) }
+        #expect(throws: AlertRulesError.self) { try AccountAlertState(decoding: []) }
+    }
+}
