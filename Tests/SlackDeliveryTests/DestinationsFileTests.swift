@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Destinations file: names to webhooks, env references, https required")
 struct DestinationsFileTests {
-    let env = ["SLACK_CS": "https://hooks.slack.com/services/T000/B111/SECRETTOKEN", "CRM_URL": "https://crm.example.com/hook", "CRM_SECRET": "s3cr3t"]
+    let env = ["SLACK_CS": "https://hooks.slack.invalid/services/T000/B111/SECRETTOKEN", "CRM_URL": "https://crm.example.com/hook", "CRM_SECRET": "s3cr3t"]
 
     @Test func parsesSlackWebhookAndLocalSinkDestinations() throws {
         let yaml = """
@@ -27,7 +27,7 @@ struct DestinationsFileTests {
         """
         let file = try DestinationsFile.parse(yaml: yaml, file: "destinations.yaml", environment: env)
         #expect(file.destinations.map(\.name) == ["cs-enterprise", "crm-sync", "local-sink"])
-        #expect(file["cs-enterprise"]?.url.secret == "https://hooks.slack.com/services/T000/B111/SECRETTOKEN")
+        #expect(file["cs-enterprise"]?.url.secret == "https://hooks.slack.invalid/services/T000/B111/SECRETTOKEN")
         #expect(file["cs-enterprise"]?.rateLimit == RateLimit(perSecond: 2, burst: 4))
         #expect(file["crm-sync"]?.kind == .webhook)
         #expect(file["crm-sync"]?.signingSecret == SigningSecret("s3cr3t"))
@@ -67,7 +67,7 @@ struct DestinationsFileTests {
     }
 
     @Test func aSyntaxErrorNeverQuotesTheFile() {
-        let e = error("destinations:\n  a:\n    url: https://hooks.slack.com/services/T/B/SECRETTOKEN\n   bad: [\n")
+        let e = error("destinations:\n  a:\n    url: https://hooks.slack.invalid/services/T/B/SECRETTOKEN\n   bad: [\n")
         #expect(e != nil)
         #expect(!(e?.description.contains("SECRETTOKEN") ?? true))
     }
@@ -76,9 +76,9 @@ struct DestinationsFileTests {
         // The package root, through any symlinked test folder.
         let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = root.appendingPathComponent("config/destinations.yaml").path
-        let env = ["SLACK_WEBHOOK_CS_ENTERPRISE": "https://hooks.slack.com/services/T1/B1/x",
-                   "SLACK_WEBHOOK_CS_MIDMARKET": "https://hooks.slack.com/services/T1/B2/x",
-                   "SLACK_WEBHOOK_CS_DIGEST": "https://hooks.slack.com/services/T1/B3/x",
+        let env = ["SLACK_WEBHOOK_CS_ENTERPRISE": "https://hooks.slack.invalid/services/T1/B1/x",
+                   "SLACK_WEBHOOK_CS_MIDMARKET": "https://hooks.slack.invalid/services/T1/B2/x",
+                   "SLACK_WEBHOOK_CS_DIGEST": "https://hooks.slack.invalid/services/T1/B3/x",
                    "CRM_WEBHOOK_URL": "https://crm.example.com/hooks/alerts", "CRM_WEBHOOK_SECRET": "k"]
         let file = try DestinationsFile.load(path: path, environment: env)
         #expect(file.destinations.count >= 3)
