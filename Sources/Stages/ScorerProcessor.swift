@@ -48,7 +48,16 @@ public final class ScorerProcessor: RecordProcessor {
         let id = event.accountId
         var state = context.state[id] ?? scorer.makeState(accountId: id)
         let outcome = scorer.apply(event, to: &state)
-        if outcome.disposition == .applied { context.state[id] = state }
+        switch outcome.disposition {
+        case .applied:
+            context.state[id] = state
+        case .duplicate:
+            break // counted once already: a redelivery or a re-publication
+        case .tooLate:
+            // Older than the window of remembered event ids: it cannot be checked for duplicates,
+            // so it is not counted; it goes to the DLT rather than vanish.
+            throw Rejection(code: "too_late", reason: "occurred_at: older than the \(scorer.config.dedupDays)-day dedup window of account \(id)")
+        }
         if let score = outcome.record { emit(score, context: context) }
         advanceWatermark(event.occurredAt.millisecondsSinceEpoch, context: context)
     }
