@@ -92,6 +92,7 @@ let package = Package(
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Kafka", "Contracts"]),
         .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
+        .testTarget(name: "DemoTests"),
         .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),
     ]
 )
