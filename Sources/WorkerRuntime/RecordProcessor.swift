@@ -7,7 +7,8 @@ public protocol RecordProcessor: AnyObject, SendableMetatype {
 
     /// Handles one record: read and write the partition's state, emit outputs. Throw a
     /// `Rejection` to send the record to the dead-letter topic with its reason; the outputs
-    /// emitted before the throw are dropped.
+    /// emitted before the throw are dropped, but state already written is kept, so validate
+    /// before writing state.
     func process(_ record: ConsumedRecord, context: ProcessingContext<State>) throws(Rejection)
 
     /// Called about every tick interval for each assigned partition of the primary input, with
