@@ -93,6 +93,17 @@ public final class OffsetTracker: @unchecked Sendable {
         partitions.withLock { all in all[tp]?.release(offset) }
     }
 
+    /// Stops tracking a record that will be delivered again (its partition was rewound to it):
+    /// the commit stays below it.
+    public func abandon(_ tp: TopicPartition, offset: Int64) {
+        partitions.withLock { all in
+            guard let p = all[tp], let i = p.index(of: offset) else { return }
+            if p.holds[i] > 0 { p.openCount -= 1 }
+            p.offsets.remove(at: i)
+            p.holds.remove(at: i)
+        }
+    }
+
     /// New committable offsets since the last call (next offset to consume, per partition).
     public func takeCommittable() -> [TopicPartition: Int64] {
         partitions.withLock { all in

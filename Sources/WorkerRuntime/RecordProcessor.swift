@@ -27,6 +27,11 @@ public final class ProcessingContext<State: StateValue> {
     /// The partition number (the same for the input and the changelog).
     public var partition: Int32 { state.partition }
     var outputs: [OutgoingRecord] = []
+    /// The record being processed (nil during ticks).
+    var current: ConsumedRecord?
+    /// Set by `retryLater`.
+    var retryAt: Int64?
+    var makePending: ((ConsumedRecord) -> PendingRecord)?
 
     init(state: PartitionState<State>) {
         self.state = state
@@ -35,5 +40,24 @@ public final class ProcessingContext<State: StateValue> {
     /// Emits an output record. Its input's offset is committed only once it is acknowledged.
     public func emit(_ record: OutgoingRecord) {
         outputs.append(record)
+    }
+
+    /// Keeps the current record open after `process` returns: it finishes when the returned
+    /// `PendingRecord` is finished (from any thread). Records after it may finish first; the
+    /// commit never passes an open record. Only valid inside `process`.
+    public func deferCompletion() -> PendingRecord {
+        guard let record = current, let makePending else {
+            preconditionFailure("deferCompletion() is only valid inside process(_:context:)")
+        }
+        return makePending(record)
+    }
+
+    /// The current record is not due yet: its partition is paused and rewound to it, and it is
+    /// delivered again at `milliseconds` (wall clock, since the epoch). Other partitions keep
+    /// flowing; nothing is committed past it. Outputs emitted for it are dropped; state written
+    /// is kept, so decide before writing state. Only valid inside `process`.
+    public func retryLater(atMilliseconds milliseconds: Int64) {
+        precondition(current != nil, "retryLater(atMilliseconds:) is only valid inside process(_:context:)")
+        retryAt = milliseconds
     }
 }

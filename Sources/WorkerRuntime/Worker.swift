@@ -63,6 +63,9 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     // Owned by the worker thread.
     private var consumer: KafkaConsumer?
     private var producer: KafkaProducer?
+    private var sender: OutputSender?
+    /// Partitions paused by `ProcessingContext.retryLater`, with the wall-clock time to resume.
+    private var pausedUntil: [TopicPartition: Int64] = [:]
     private var partitions: [Int32: PartitionRuntime<State>] = [:]
     private var assigned: Set<TopicPartition> = []
     private var joined = false
@@ -129,7 +132,11 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
 
     private func runLoop() -> Result<Void, WorkerError> {
         do {
-            producer = try KafkaProducer(configuration: settings.producerConfiguration, name: "\(settings.stage)-producer", logger: logger)
+            let producer = try KafkaProducer(configuration: settings.producerConfiguration, name: "\(settings.stage)-producer", logger: logger)
+            self.producer = producer
+            sender = OutputSender(producer: producer, tracker: tracker,
+                                  onDelivered: { [producedCounter, self] in producedCounter.increment(); self.producedTotal.add(1, ordering: .relaxed) },
+                                  onFailure: { [self] in self.recordFailure($0) })
             consumer = try KafkaConsumer(configuration: settings.consumerConfiguration, name: "\(settings.stage)-consumer", logger: logger, rebalanceHandler: self)
             try consumer!.subscribe(topology.inputs)
         } catch {
@@ -157,6 +164,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                 continue
             }
             for record in batch { handle(record) }
+            resumeDuePartitions()
             let now = ContinuousClock.now
             if now >= nextTick {
                 nextTick = now + tickInterval
@@ -178,11 +186,21 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             // Revoked between fetch and here: its new owner reads it again.
             return
         }
+        // Fetched before its partition was paused: it is read again on resume.
+        if pausedUntil[tp] != nil { return }
         tracker.open(tp, offset: record.offset)
         let context = runtime.context
         context.outputs.removeAll(keepingCapacity: true)
+        context.current = record
+        context.retryAt = nil
+        defer { context.current = nil }
         do throws(Rejection) {
             try processor.process(record, context: context)
+            if let due = context.retryAt {
+                context.outputs.removeAll(keepingCapacity: true)
+                pause(tp, at: record.offset, until: due)
+                return
+            }
         } catch {
             context.outputs.removeAll(keepingCapacity: true)
             context.outputs.append(DeadLetter.record(for: record, rejection: error, stage: settings.stage, topic: topology.deadLetter))
@@ -202,26 +220,33 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     }
 
     private func send(_ output: OutgoingRecord, runtime: PartitionRuntime<State>, source: (TopicPartition, Int64)?) {
-        let epoch = runtime.epochs.begin()
-        if let (tp, offset) = source { tracker.hold(tp, offset: offset) }
         let partition = runtime.context.partition
-        @Sendable func describe() -> String { source.map { "\($0.0)@\($0.1)" } ?? "tick of partition \(partition)" }
-        do {
-            try producer!.send(output) { [self, tracker, producedCounter] result in
-                switch result {
-                case .success:
-                    producedCounter.increment()
-                    self.producedTotal.add(1, ordering: .relaxed)
-                    if let (tp, offset) = source { tracker.release(tp, offset: offset) }
-                    runtime.epochs.end(epoch)
-                case .failure(let error):
-                    // Keep the hold: nothing after this record is committed; the worker stops.
-                    self.recordFailure(.deliveryFailed(record: describe(), error: error))
-                }
-            }
-        } catch {
-            recordFailure(.deliveryFailed(record: describe(), error: error))
+        sender?.send(output, epochs: runtime.epochs, source: source) {
+            source.map { "\($0.0)@\($0.1)" } ?? "tick of partition \(partition)"
         }
+    }
+
+    /// Pauses a partition and rewinds it to `offset`, so that record is delivered again once the
+    /// partition resumes at `due` (wall clock, ms). Nothing is committed past it meanwhile.
+    private func pause(_ tp: TopicPartition, at offset: Int64, until due: Int64) {
+        tracker.abandon(tp, offset: offset)
+        pausedUntil[tp] = due
+        do {
+            try consumer?.pause([tp])
+            try consumer?.seek(tp, to: offset)
+        } catch {
+            logger.error("pause for retry failed", metadata: ["partition": "\(tp)", "error": "\(error)"])
+            recordFailure(.kafka(error))
+        }
+    }
+
+    private func resumeDuePartitions() {
+        guard !pausedUntil.isEmpty else { return }
+        let now = Self.nowMilliseconds()
+        let due = pausedUntil.filter { $0.value <= now }.map(\.key)
+        guard !due.isEmpty else { return }
+        for tp in due { pausedUntil[tp] = nil }
+        do { try consumer?.resume(due) } catch { logger.warning("resume failed", metadata: ["error": "\(error)"]) }
     }
 
     private func runTicks() {
@@ -314,6 +339,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         consumer = nil
         producer?.shutdownBlocking(timeout: settings.shutdownTimeout)
         producer = nil
+        sender = nil
         partitions.removeAll()
         if let error = failure.withLock({ $0 }) {
             logger.error("worker stopped on error", metadata: ["error": "\(error)"])
@@ -358,7 +384,14 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                 }
             }
             for p in newIndices {
-                partitions[p] = PartitionRuntime(state: PartitionState(partition: p, values: restored[p] ?? [:]))
+                let runtime = PartitionRuntime(state: PartitionState(partition: p, values: restored[p] ?? [:]))
+                if let sender {
+                    let epochs = runtime.epochs, stage = settings.stage, deadLetter = topology.deadLetter
+                    runtime.context.makePending = { record in
+                        PendingRecord(record: record, sender: sender, epochs: epochs, stage: stage, deadLetterTopic: deadLetter)
+                    }
+                }
+                partitions[p] = runtime
             }
             restoring = false
         }
@@ -375,6 +408,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         let committable = tracker.committable(tps)
         do { try consumer.commit(committable) } catch { logger.warning("commit on revoke failed", metadata: ["error": "\(error)"]) }
         tracker.drop(tps)
+        for tp in tps { pausedUntil[tp] = nil }
         for p in leaving { partitions[p] = nil }
         setStatus(detail: "processing \(assigned.count) partitions")
     }
@@ -383,6 +417,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         rebalanceCounter.increment()
         assigned.subtract(tps)
         tracker.drop(tps)
+        for tp in tps { pausedUntil[tp] = nil }
         for p in Set(tps.map(\.partition)) where !assigned.contains(where: { $0.partition == p }) { partitions[p] = nil }
         setStatus(detail: "partitions lost: \(tps)")
     }

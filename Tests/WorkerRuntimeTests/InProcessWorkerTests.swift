@@ -1,0 +1,138 @@
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+import Testing
+@testable import WorkerRuntime
+
+/// The runtime's processor API for the dispatcher's needs, with a worker hosted in the test:
+/// out-of-order completion with in-order commit, and pausing one partition until a record is due.
+@Suite(.serialized) struct InProcessWorkerTests {
+    struct NoState: StateValue {
+        init(stateBytes: [UInt8]) throws(Rejection) {}
+        var stateBytes: [UInt8] { [] }
+    }
+
+    static let logger: Logger = { var l = Logger(label: "worker-test"); l.logLevel = .error; return l }()
+
+    static func settings(_ cluster: MockCluster, group: String) -> WorkerSettings {
+        WorkerSettings(stage: "test", brokers: cluster.bootstrapServers, groupId: group, commitInterval: .milliseconds(200),
+                       consumerOverrides: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "300"])
+    }
+
+    static func produce(_ cluster: MockCluster, topic: String, _ records: [(Int32, String)]) async throws {
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "1"]), logger: logger)
+        for (partition, value) in records {
+            _ = try await producer.send(OutgoingRecord(topic: topic, partition: partition, key: nil, value: Array(value.utf8)))
+        }
+        await producer.shutdown()
+    }
+
+    static func committed(_ cluster: MockCluster, group: String, topic: String, partitions: Int) throws -> [Int64] {
+        let checker = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": group]), logger: logger)
+        defer { checker.close() }
+        let c = try checker.committed((0..<partitions).map { TopicPartition(topic, Int32($0)) })
+        return (0..<partitions).map { c[TopicPartition(topic, Int32($0))]! ?? -1 }
+    }
+
+    /// Defers every record; a completer thread finishes them in batches of 10 or more (the last
+    /// batch when all `total` arrived), newest first.
+    final class DeferringProcessor: RecordProcessor, @unchecked Sendable {
+        let output: String
+        private let condition = NSCondition()
+        private var waiting: [PendingRecord] = []
+        private var received = 0
+        private var stopped = false
+
+        init(output: String, total: Int) {
+            self.output = output
+            Thread { [self] in
+                while true {
+                    condition.lock()
+                    while waiting.count < 10 && !(received == total && !waiting.isEmpty) && !stopped { condition.wait() }
+                    let batch = waiting
+                    waiting.removeAll()
+                    let done = stopped
+                    condition.unlock()
+                    for pending in batch.reversed() {
+                        pending.emit(OutgoingRecord(topic: output, key: nil, value: pending.record.value))
+                        pending.finish()
+                    }
+                    if done { return }
+                }
+            }.start()
+        }
+
+        func process(_ record: ConsumedRecord, context: ProcessingContext<NoState>) throws(Rejection) {
+            let pending = context.deferCompletion()
+            condition.lock(); waiting.append(pending); received += 1; condition.broadcast(); condition.unlock()
+        }
+
+        func stop() { condition.lock(); stopped = true; condition.broadcast(); condition.unlock() }
+    }
+
+    @Test func deferredRecordsFinishOutOfOrderAndCommitInOrder() async throws {
+        let cluster = try MockCluster()
+        let id = UInt32.random(in: 0...UInt32.max)
+        let input = "defer-in-\(id)", output = "defer-out-\(id)", group = "g-defer-\(id)"
+        try cluster.createTopic(input, partitions: 2)
+        try cluster.createTopic(output, partitions: 1)
+        try await Self.produce(cluster, topic: input, (0..<100).map { (Int32($0 % 2), "v\($0)") })
+        let processor = DeferringProcessor(output: output, total: 100)
+        let worker = Worker(settings: Self.settings(cluster, group: group),
+                            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
+                            processor: processor, logger: Self.logger)
+        let run = Task { try await worker.run() }
+        let outputs = try await TopicReader.read(cluster, topic: output, partitions: 1, count: 100, timeout: .seconds(40))
+        worker.requestStop()
+        try await run.value
+        processor.stop()
+        let values = outputs.map { String(decoding: $0.value!, as: UTF8.self) }
+        #expect(Set(values) == Set((0..<100).map { "v\($0)" }), "every deferred record emitted once")
+        #expect(values != (0..<100).map { "v\($0)" }, "completions were out of order")
+        #expect(try Self.committed(cluster, group: group, topic: input, partitions: 2) == [50, 50])
+    }
+
+    /// Records on partition 0 carry a due time; until then their partition is paused and rewound.
+    final class DueProcessor: RecordProcessor {
+        let output: String
+        init(output: String) { self.output = output }
+
+        func process(_ record: ConsumedRecord, context: ProcessingContext<NoState>) throws(Rejection) {
+            let text = String(decoding: record.value ?? [], as: UTF8.self)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            if text.hasPrefix("due:"), let due = Int64(text.split(separator: ":")[1]), now < due {
+                context.retryLater(atMilliseconds: due)
+                return
+            }
+            context.emit(OutgoingRecord(topic: output, key: nil, value: Array("\(text)@\(now)".utf8)))
+        }
+    }
+
+    @Test func aRecordNotDueYetPausesOnlyItsPartition() async throws {
+        let cluster = try MockCluster()
+        let id = UInt32.random(in: 0...UInt32.max)
+        let input = "due-in-\(id)", output = "due-out-\(id)", group = "g-due-\(id)"
+        try cluster.createTopic(input, partitions: 2)
+        try cluster.createTopic(output, partitions: 1)
+        let worker = Worker(settings: Self.settings(cluster, group: group),
+                            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
+                            processor: DueProcessor(output: output), logger: Self.logger)
+        let run = Task { try await worker.run() }
+        let due = Int64(Date().timeIntervalSince1970 * 1000) + 8000 // after the group join
+        try await Self.produce(cluster, topic: input, [(0, "due:\(due)"), (0, "after-due")] + (0..<5).map { (1, "free\($0)") })
+        let outputs = try await TopicReader.read(cluster, topic: output, partitions: 1, count: 7, timeout: .seconds(40))
+        worker.requestStop()
+        try await run.value
+        let stamped = outputs.map { String(decoding: $0.value!, as: UTF8.self) }.map { line -> (String, Int64) in
+            let parts = line.split(separator: "@")
+            return (String(parts[0]), Int64(parts[1])!)
+        }
+        try #require(stamped.count == 7, "outputs: \(stamped)")
+        let dueAt = try #require(stamped.first { $0.0.hasPrefix("due:") }?.1)
+        #expect(dueAt >= due, "delivered before it was due")
+        #expect(stamped.filter { $0.0.hasPrefix("free") }.allSatisfy { $0.1 < due }, "the other partition waited: \(stamped)")
+        #expect(stamped.map(\.0).filter { !$0.hasPrefix("free") } == ["due:\(due)", "after-due"], "order within the paused partition")
+        #expect(try Self.committed(cluster, group: group, topic: input, partitions: 2) == [2, 5])
+    }
+}
