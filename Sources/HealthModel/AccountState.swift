@@ -10,25 +10,23 @@ import Foundation // log() for the distinct-user estimate table only
 /// The horizon and dedup window are fixed when the state is created (from `ScoringConfig`); a
 /// decoded state keeps its own.
 public struct AccountState: Sendable {
+    // Stored properties are ordered to leave little padding (the inline size counts per account).
     public internal(set) var accountId: String
-    /// Days of daily buckets (fixed when the state is created).
-    public internal(set) var horizonDays: Int32
-    /// Days of event ids remembered (the lateness window).
-    public internal(set) var dedupDays: Int32
     /// The event time the state is valid at: the latest `occurred_at` seen or the time advanced to.
     var clockMs: Int64 = .min
-    /// First day with any event (the start of this account's history).
-    var firstDay: Int32 = .max
-    /// Last day with product activity (login, feature use, session, API call or an unknown event type).
-    var lastActivityDay: Int32 = .min
-    /// Per day (slot = day mod horizon): logins, distinct users (estimate), feature uses, session minutes.
-    var small: [UInt16]
-    /// Per day: API calls, API errors.
-    var api: [UInt32]
-    /// Per day of the dedup window (slot = day mod dedupDays): a 128-bit set of user-id hashes.
-    var userBits: [UInt64]
+    /// Per day (slot = day mod horizon): logins, distinct users (estimate), feature uses, session
+    /// minutes (each saturating at `UInt16.max`), API calls, API errors (saturating at `UInt32.max`).
+    /// Its extra words: per day of the dedup window (slot = day mod dedupDays), a 128-bit set of
+    /// user-id hashes (two words).
+    var ring: DayRing
+    /// Days of daily buckets (fixed when the state is created).
+    public internal(set) var horizonDays: Int32
+    /// Ids of the events applied since the last emitted record (bounded, most recent kept).
+    var pending = PendingEventIds()
+    /// Days of event ids remembered (the lateness window).
+    public internal(set) var dedupDays: Int32
     /// Event-id fingerprints remembered over the dedup window.
-    var seen: [SeenId] = []
+    var seen = SeenIds()
     /// Support and commercial events over the horizon (bounded).
     var rare: [RareEvent] = []
     /// Features used (bounded; least recently seen forgotten first).
@@ -37,22 +35,29 @@ public struct AccountState: Sendable {
     var seatHistory: [SeatPoint] = []
     public internal(set) var profile = AccountProfile()
     var profileAtMs: Int64 = .min
+    var cancellationAtMs: Int64 = .min
+    /// Derived, not encoded: the day's judgement of the daily series (recomputed when absent).
+    var cache: SeriesCache?
+    /// First day with any event (the start of this account's history).
+    var firstDay: Int32 = .max
+    /// Last day with product activity (login, feature use, session, API call or an unknown event type).
+    var lastActivityDay: Int32 = .min
+    // What the last emitted record said.
+    var lastSignalMask: UInt32 = 0
+    var lastPositiveMask: UInt32 = 0
+    /// Derived, not encoded: bumped when a new feature is remembered.
+    var featureGeneration: UInt32 = 0
+    var lastScore: Int16 = -1
+    var lastZone: UInt8 = 0
     /// A cancellation is scheduled: set by `subscription_cancelled`, cleared by a later `account_updated`
     /// with `status: active` or `cancellation_scheduled: false`.
     public internal(set) var cancellationScheduled = false
-    var cancellationAtMs: Int64 = .min
-    // What the last emitted record said.
-    var lastScore: Int16 = -1
-    var lastZone: UInt8 = 0
-    var lastSignalMask: UInt32 = 0
-    var lastPositiveMask: UInt32 = 0
-    /// Ids of the events applied since the last emitted record (bounded, most recent kept).
-    var pendingEventIds: [String] = []
 
-    /// Derived, not encoded: the day's judgement of the daily series (recomputed when absent).
-    var cache: SeriesCache?
-    /// Derived, not encoded: bumped when a new feature is remembered.
-    var featureGeneration: UInt32 = 0
+    /// Ids of the events applied since the last emitted record, oldest first.
+    var pendingEventIds: [String] { pending.ids }
+
+    /// The distinct-user sets of the dedup window (two words per slot).
+    var userBits: [UInt64] { ring.extras }
 
     static let smallFields = 4
     static let apiFields = 2
@@ -63,9 +68,7 @@ public struct AccountState: Sendable {
         self.accountId = accountId
         self.horizonDays = Int32(max(8, horizonDays))
         self.dedupDays = Int32(max(1, dedupDays))
-        small = Array(repeating: 0, count: Int(self.horizonDays) * Self.smallFields)
-        api = Array(repeating: 0, count: Int(self.horizonDays) * Self.apiFields)
-        userBits = Array(repeating: 0, count: Int(self.dedupDays) * 2)
+        ring = DayRing(days: self.horizonDays, extraWords: Int(self.dedupDays) * 2)
     }
 
     /// Whether the state has seen any event.
@@ -93,21 +96,19 @@ public struct AccountState: Sendable {
 
     /// A daily figure (0 outside the ring).
     func value(_ field: Small, day: Int32) -> Double {
-        inRing(day) ? Double(small[slot(day) * Self.smallFields + field.rawValue]) : 0
+        inRing(day) ? Double(ring.value(field.rawValue, slot: slot(day))) : 0
     }
 
     func apiValue(_ field: Int, day: Int32) -> Double {
-        inRing(day) ? Double(api[slot(day) * Self.apiFields + field]) : 0
+        inRing(day) ? Double(ring.value(Self.smallFields + field, slot: slot(day))) : 0
     }
 
     @inline(__always) mutating func add(_ field: Small, _ amount: Int, day: Int32) {
-        let k = slot(day) * Self.smallFields + field.rawValue
-        small[k] = UInt16(min(Int(UInt16.max), Int(small[k]) + amount))
+        ring.add(field.rawValue, slot: slot(day), amount)
     }
 
     @inline(__always) mutating func addAPI(_ field: Int, _ amount: Int, day: Int32) {
-        let k = slot(day) * Self.apiFields + field
-        api[k] = UInt32(min(Int(UInt32.max), Int(api[k]) + amount))
+        ring.add(Self.smallFields + field, slot: slot(day), amount)
     }
 
     /// Moves the clock to `ms` (never backwards); clears the buckets of the days that come into the ring.
@@ -120,17 +121,16 @@ public struct AccountState: Sendable {
         let clearDays = Int(min(Int64(new) - Int64(old), Int64(horizonDays)))
         for k in 1...clearDays {
             let s = slot(new - Int32(clearDays) + Int32(k))
-            for f in 0..<Self.smallFields { small[s * Self.smallFields + f] = 0 }
-            for f in 0..<Self.apiFields { api[s * Self.apiFields + f] = 0 }
+            ring.clear(slot: s)
         }
         let userDays = Int(min(Int64(new) - Int64(old), Int64(dedupDays)))
         for k in 1...userDays {
             let s = userSlot(new - Int32(userDays) + Int32(k))
-            userBits[s] = 0
-            userBits[s + 1] = 0
+            ring.setExtra(s, 0)
+            ring.setExtra(s + 1, 0)
         }
         let dedupStart = new - dedupDays + 1
-        if let first = seen.first, first.day < dedupStart { seen.removeAll { $0.day < dedupStart } }
+        if let first = seen.firstDay, first < dedupStart { seen.removeDays(before: dedupStart) }
         let horizonStart = new - horizonDays + 1
         if rare.contains(where: { $0.day < horizonStart }) { rare.removeAll { $0.day < horizonStart } }
     }
@@ -144,10 +144,9 @@ public struct AccountState: Sendable {
     mutating func addUser(_ hash: UInt64, day: Int32) {
         let s = userSlot(day)
         let bit = Int(hash & 127)
-        if bit < 64 { userBits[s] |= 1 << UInt64(bit) } else { userBits[s + 1] |= 1 << UInt64(bit - 64) }
-        let zeros = 128 - userBits[s].nonzeroBitCount - userBits[s + 1].nonzeroBitCount
-        let k = slot(day) * Self.smallFields + Small.users.rawValue
-        small[k] = Self.distinctEstimate[zeros]
+        if bit < 64 { ring.setExtra(s, ring.extra(s) | 1 << UInt64(bit)) } else { ring.setExtra(s + 1, ring.extra(s + 1) | 1 << UInt64(bit - 64)) }
+        let zeros = 128 - ring.extra(s).nonzeroBitCount - ring.extra(s + 1).nonzeroBitCount
+        ring.set(Small.users.rawValue, slot: slot(day), UInt32(Self.distinctEstimate[zeros]))
     }
 
     /// Linear-counting estimate of distinct users from the number of zero bits of a 128-bit set:
@@ -155,12 +154,6 @@ public struct AccountState: Sendable {
     static let distinctEstimate: [UInt16] = (0...128).map { zeros in
         zeros == 0 ? 621 : UInt16((-128 * Foundation.log(Double(zeros) / 128)).rounded())
     }
-}
-
-/// An event id remembered for dedup: its day and a 32-bit fingerprint.
-struct SeenId: Sendable, Hashable {
-    var day: Int32
-    var fingerprint: UInt32
 }
 
 /// Kinds of rare events kept individually.
@@ -198,12 +191,12 @@ extension AccountState: Equatable {
     public static func == (a: AccountState, b: AccountState) -> Bool {
         a.accountId == b.accountId && a.horizonDays == b.horizonDays && a.dedupDays == b.dedupDays
             && a.clockMs == b.clockMs && a.firstDay == b.firstDay && a.lastActivityDay == b.lastActivityDay
-            && a.small == b.small && a.api == b.api && a.userBits == b.userBits && a.seen == b.seen
+            && a.ring == b.ring && a.seen == b.seen
             && a.rare == b.rare && a.features == b.features && a.seatHistory == b.seatHistory
             && a.profile == b.profile && a.profileAtMs == b.profileAtMs
             && a.cancellationScheduled == b.cancellationScheduled && a.cancellationAtMs == b.cancellationAtMs
             && a.lastScore == b.lastScore && a.lastZone == b.lastZone && a.lastSignalMask == b.lastSignalMask
-            && a.lastPositiveMask == b.lastPositiveMask && a.pendingEventIds == b.pendingEventIds
+            && a.lastPositiveMask == b.lastPositiveMask && a.pending == b.pending
     }
 }
 

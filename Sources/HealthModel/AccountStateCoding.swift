@@ -24,24 +24,22 @@ extension AccountState {
         w.svarint(lastActivityDay == .min ? -1 : Int64(today) - Int64(lastActivityDay))
         // Day ring, oldest day first.
         let h = Int(horizonDays)
+        let fields = DayRing.fieldCount
+        let values = ring.values // [slot * fields + field]
         var bitmap = [UInt8](repeating: 0, count: (h + 7) / 8)
         for k in 0..<h {
-            let day = today - Int32(h - 1 - k)
-            let s = slot(day)
+            let s = slot(today - Int32(h - 1 - k))
             var any = false
-            for f in 0..<Self.smallFields where small[s * Self.smallFields + f] != 0 { any = true }
-            for f in 0..<Self.apiFields where api[s * Self.apiFields + f] != 0 { any = true }
+            for f in 0..<fields where values[s * fields + f] != 0 { any = true }
             if any { bitmap[k / 8] |= 1 << UInt8(k % 8) }
         }
         w.out.append(contentsOf: bitmap)
         for k in 0..<h where bitmap[k / 8] & (1 << UInt8(k % 8)) != 0 {
             let s = slot(today - Int32(h - 1 - k))
             var mask: UInt8 = 0
-            for f in 0..<Self.smallFields where small[s * Self.smallFields + f] != 0 { mask |= 1 << UInt8(f) }
-            for f in 0..<Self.apiFields where api[s * Self.apiFields + f] != 0 { mask |= 1 << UInt8(Self.smallFields + f) }
+            for f in 0..<fields where values[s * fields + f] != 0 { mask |= 1 << UInt8(f) }
             w.byte(mask)
-            for f in 0..<Self.smallFields where small[s * Self.smallFields + f] != 0 { w.uvarint(UInt64(small[s * Self.smallFields + f])) }
-            for f in 0..<Self.apiFields where api[s * Self.apiFields + f] != 0 { w.uvarint(UInt64(api[s * Self.apiFields + f])) }
+            for f in 0..<fields where values[s * fields + f] != 0 { w.uvarint(UInt64(values[s * fields + f])) }
         }
         // Distinct-user sets of the dedup window, in slot order.
         var userMask: UInt64 = 0
@@ -50,14 +48,10 @@ extension AccountState {
         for word in userBits where word != 0 { w.fixed64(word) }
         // Event-id fingerprints: runs of the same day.
         w.uvarint(UInt64(seen.count))
-        var k = 0
-        while k < seen.count {
-            var end = k + 1
-            while end < seen.count, seen[end].day == seen[k].day { end += 1 }
-            w.uvarint(UInt64(end - k))
-            w.svarint(Int64(today) - Int64(seen[k].day))
-            for j in k..<end { w.fixed32(seen[j].fingerprint) }
-            k = end
+        for run in seen.runs {
+            w.uvarint(UInt64(run.fingerprints.count))
+            w.svarint(Int64(today) - Int64(run.day))
+            for fp in run.fingerprints { w.fixed32(fp) }
         }
         w.uvarint(UInt64(rare.count))
         for e in rare {
@@ -132,27 +126,37 @@ extension AccountState {
         let h = Int(horizonDays)
         var bitmap = [UInt8]()
         for _ in 0..<((h + 7) / 8) { bitmap.append(try r.byte()) }
+        let fields = DayRing.fieldCount
+        var values = [UInt32](repeating: 0, count: h * fields)
         for k in 0..<h where bitmap[k / 8] & (1 << UInt8(k % 8)) != 0 {
             let s = slot(today - Int32(h - 1 - k))
             let mask = try r.byte()
-            for f in 0..<Self.smallFields where mask & (1 << UInt8(f)) != 0 {
-                small[s * Self.smallFields + f] = UInt16(min(UInt64(UInt16.max), try r.uvarint()))
-            }
-            for f in 0..<Self.apiFields where mask & (1 << UInt8(Self.smallFields + f)) != 0 {
-                api[s * Self.apiFields + f] = UInt32(min(UInt64(UInt32.max), try r.uvarint()))
+            for f in 0..<fields where mask & (1 << UInt8(f)) != 0 {
+                values[s * fields + f] = UInt32(min(UInt64(DayRing.limit(f)), try r.uvarint()))
             }
         }
+        let userWords = Int(dedupDays) * 2
         let userMask = try r.uvarint()
-        for k in 0..<userBits.count where userMask & (1 << UInt64(k)) != 0 { userBits[k] = try r.fixed64() }
+        var userBits = [UInt64](repeating: 0, count: userWords)
+        for k in 0..<userWords where userMask & (1 << UInt64(k)) != 0 { userBits[k] = try r.fixed64() }
+        ring = DayRing(days: horizonDays, values: values, extra: userBits)
         let seenCount = try r.count(limit: 1 << 20)
-        seen.reserveCapacity(seenCount)
-        while seen.count < seenCount {
-            let run = try r.count(limit: seenCount - seen.count)
+        var runs: [(day: Int32, fingerprints: [UInt32])] = []
+        var read = 0
+        while read < seenCount {
+            let run = try r.count(limit: seenCount - read)
             guard run > 0 else { throw .stateDecoding(reason: "empty run of event ids") }
             let d = try day(try r.svarint())
-            for _ in 0..<run { seen.append(SeenId(day: d, fingerprint: try r.fixed32())) }
+            var fps: [UInt32] = []
+            fps.reserveCapacity(run)
+            for _ in 0..<run { fps.append(try r.fixed32()) }
+            runs.append((d, fps))
+            read += run
         }
+        seen.reserveCapacity(ids: seenCount, runs: runs.count)
+        for run in runs { seen.appendRun(day: run.day, run.fingerprints) }
         let rareCount = try r.count(limit: 1 << 16)
+        rare.reserveCapacity(rareCount)
         for _ in 0..<rareCount {
             let d = try day(try r.svarint())
             let minute = try r.uvarint()
@@ -162,12 +166,14 @@ extension AccountState {
             rare.append(RareEvent(day: d, minute: Int16(minute), kind: kind, value: Int32(value)))
         }
         let featureCount = try r.count(limit: 1024)
+        features.reserveCapacity(featureCount)
         for _ in 0..<featureCount {
             let fp = try r.fixed32()
             let count = UInt32(min(UInt64(UInt32.max), try r.uvarint()))
             features.append(FeatureUse(fingerprint: fp, count: count, firstDay: try day(try r.svarint()), lastDay: try day(try r.svarint())))
         }
         let seatCount = try r.count(limit: 1024)
+        seatHistory.reserveCapacity(seatCount)
         for _ in 0..<seatCount {
             let d = try day(try r.svarint())
             seatHistory.append(SeatPoint(day: d, seats: Int32(min(UInt64(Int32.max), try r.uvarint()))))
@@ -201,7 +207,10 @@ extension AccountState {
         lastSignalMask = UInt32(truncatingIfNeeded: try r.uvarint())
         lastPositiveMask = UInt32(truncatingIfNeeded: try r.uvarint())
         let pending = try r.count(limit: 1024)
-        for _ in 0..<pending { pendingEventIds.append(try r.string()) }
+        var ids: [String] = []
+        for _ in 0..<pending { ids.append(try r.string()) }
+        self.pending.reserveCapacity(bytes: ids.reduce(0) { $0 + $1.utf8.count + 2 })
+        for id in ids { self.pending.append(id) }
         guard r.atEnd else { throw .stateDecoding(reason: "trailing bytes") }
     }
 }

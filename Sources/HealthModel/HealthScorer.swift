@@ -69,22 +69,20 @@ public struct HealthScorer: Sendable {
             return Outcome(disposition: .tooLate, record: nil)
         }
         let fp = fingerprint32(event.eventId)
-        for s in state.seen where s.fingerprint == fp {
+        if state.seen.contains(fp) {
             return Outcome(disposition: .duplicate, record: nil)
         }
         let dayBefore = state.clockDay
         let activityBefore = state.lastActivityDay
         let featuresBefore = state.featureGeneration
         state.moveClock(to: ms)
-        var k = state.seen.count
-        while k > 0, state.seen[k - 1].day > day { k -= 1 }
-        state.seen.insert(SeenId(day: day, fingerprint: fp), at: k)
+        state.seen.insert(day: day, fingerprint: fp)
         if day < state.firstDay { state.firstDay = day }
         if day < state.clockDay { state.cache = nil } // a late event changes a complete day
         let trigger = record(event, day: day, ms: ms, into: &state)
         if config.maxEventIds > 0 {
-            if state.pendingEventIds.count >= config.maxEventIds { state.pendingEventIds.removeFirst() }
-            state.pendingEventIds.append(event.eventId)
+            if Int(state.pending.count) >= config.maxEventIds { state.pending.removeFirst() }
+            state.pending.append(event.eventId)
         }
         // Product activity of today changes nothing the score reads (today's buckets count from
         // tomorrow on) unless it ends a silence or brings a new feature: skip the evaluation then.
@@ -250,7 +248,7 @@ public struct HealthScorer: Sendable {
         s.lastZone = UInt8(Zone.allCases.firstIndex(of: zone)!)
         s.lastSignalMask = e.signalMask
         s.lastPositiveMask = e.positiveMask
-        s.pendingEventIds.removeAll(keepingCapacity: true)
+        s.pending.removeAll(keepingCapacity: true)
         return record
     }
 
@@ -499,14 +497,16 @@ public struct HealthScorer: Sendable {
         guard baseEnd - baseStart + 1 >= Int32(c.minHistoryDays) else { return nil }
         let ringStart = s.clockDay - s.horizonDays + 1
         let horizon = Int(s.horizonDays)
+        let column: DayRing.Column
+        switch source {
+        case .small(let field): column = s.ring.column(field.rawValue)
+        case .api(let field): column = s.ring.column(AccountState.smallFields + field)
+        }
         @inline(__always) func v(_ d: Int32) -> Double {
             guard d >= ringStart, d <= s.clockDay else { return 0 }
             var k = Int(d % s.horizonDays)
             if k < 0 { k += horizon }
-            switch source {
-            case .small(let field): return Double(s.small[k &* AccountState.smallFields &+ field.rawValue])
-            case .api(let field): return Double(s.api[k &* AccountState.apiFields &+ field])
-            }
+            return Double(s.ring.value(in: column, slot: k))
         }
         @inline(__always) func weekday(_ d: Int32) -> Int { Int(((Int64(d) + 3) % 7 + 7) % 7) }
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: 21) { t -> Judgement? in
@@ -616,10 +616,17 @@ public struct HealthScorer: Sendable {
 }
 
 /// The day's judgement of the daily series (derived; recomputed after a day change or a late event).
-struct SeriesCache: Sendable {
-    var day: Int32
-    var negatives: [RawSignal]
-    var positives: [RawSignal]
+/// Immutable and boxed (a class), so that an account state holds one reference, not three fields.
+final class SeriesCache: Sendable {
+    let day: Int32
+    let negatives: [RawSignal]
+    let positives: [RawSignal]
+
+    init(day: Int32, negatives: [RawSignal], positives: [RawSignal]) {
+        self.day = day
+        self.negatives = negatives
+        self.positives = positives
+    }
 }
 
 /// A score with its explanation, as `HealthScorer.evaluation(of:)` sees it now.

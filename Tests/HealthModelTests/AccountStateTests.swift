@@ -101,8 +101,9 @@ import Testing
         #expect(state.apiValue(0, day: first) == 500)
         _ = scorer.apply(f.make(.login, at: noon.adding(days: 95), user: "u1"), to: &state)
         #expect(state.value(.logins, day: first) == 0)
-        #expect(state.small.reduce(0) { $0 + Int($1) } == 2, "only the new day's login and user remain")
-        #expect(state.api.allSatisfy { $0 == 0 })
+        let values = state.ring.values // [slot * 6 + field]: 4 product fields, then 2 API fields
+        #expect(values.enumerated().filter { $0.offset % 6 < 4 }.reduce(0) { $0 + Int($1.element) } == 2, "only the new day's login and user remain")
+        #expect(values.enumerated().allSatisfy { $0.offset % 6 < 4 || $0.element == 0 })
     }
 
     @Test func distinctUsersAreCountedNotLogins() {
@@ -112,5 +113,116 @@ import Testing
         let day = Int32(noon.epochDay)
         #expect(state.value(.logins, day: day) == 30)
         #expect(abs(state.value(.users, day: day) - 10) <= 1, "10 distinct users (estimate)")
+    }
+}
+
+@Suite struct CompactStateStorageTests {
+    @Test func dayRingHoldsExactValuesAndSaturatesLikeFixedWidthCounters() {
+        var ring = DayRing(days: 10, extraWords: 4)
+        var plain = [UInt32](repeating: 0, count: 10 * DayRing.fieldCount)
+        let amounts = [0, 1, 3, 200, 255, 256, 70_000, 1 << 20, Int(UInt32.max), 5]
+        for (k, amount) in amounts.enumerated() {
+            for f in 0..<DayRing.fieldCount {
+                let slot = (k * 3 + f) % 10
+                ring.add(f, slot: slot, amount)
+                let i = slot * DayRing.fieldCount + f
+                plain[i] = UInt32(min(Int(DayRing.limit(f)), Int(plain[i]) + amount))
+            }
+        }
+        ring.setExtra(1, 0xDEAD_BEEF_0000_0001)
+        #expect(ring.values == plain, "every value as in a plain array of counters")
+        #expect(plain.contains(UInt32(UInt16.max)) && plain.contains(UInt32.max), "both limits were reached")
+        #expect(ring.extras == [0, 0xDEAD_BEEF_0000_0001, 0, 0], "extra words survive widening")
+        let rebuilt = DayRing(days: 10, values: plain, extra: ring.extras)
+        #expect(rebuilt == ring, "narrowest rebuild is equal")
+        ring.clear(slot: 3)
+        #expect(ring.values[3 * DayRing.fieldCount..<4 * DayRing.fieldCount].allSatisfy { $0 == 0 })
+        #expect(ring != rebuilt)
+    }
+
+    @Test func seenIdsKeepTheOrderOfInsertionByDay() {
+        var seen = SeenIds()
+        var plain: [(Int32, UInt32)] = []
+        let inserts: [(Int32, UInt32)] = [(10, 1), (10, 2), (12, 3), (11, 4), (12, 5), (9, 6), (11, 7)]
+        for (day, fp) in inserts {
+            seen.insert(day: day, fingerprint: fp)
+            var k = plain.count
+            while k > 0, plain[k - 1].0 > day { k -= 1 }
+            plain.insert((day, fp), at: k)
+        }
+        let flat = seen.runs.flatMap { run in run.fingerprints.map { (run.day, $0) } }
+        #expect(flat.map(\.0) == plain.map(\.0) && flat.map(\.1) == plain.map(\.1))
+        #expect(seen.count == 7 && seen.contains(4) && !seen.contains(8))
+        seen.removeDays(before: 11)
+        #expect(seen.runs.map(\.day) == [11, 12] && seen.count == 4 && !seen.contains(1))
+    }
+
+    @Test func pendingEventIdsKeepTheMostRecent() {
+        var pending = PendingEventIds()
+        let long = String(repeating: "x", count: 200)
+        for id in ["a", long, "acct-0001-d12-184"] { pending.append(id) }
+        pending.removeFirst()
+        #expect(pending.ids == [long, "acct-0001-d12-184"] && pending.count == 2)
+        pending.removeAll()
+        #expect(pending.ids.isEmpty && pending.count == 0)
+    }
+
+    @Test func compactStatesRoundTripThroughTheVersion1Encoding() throws {
+        let gen = SampleGenerator(options: .init(seed: 3, accounts: 12, days: 20, activity: 3))
+        var replay = Replay()
+        for day in 0..<20 {
+            for line in gen.lines(forDay: day) { line.withUnsafeBufferPointer { replay.process(line: $0) { _ in } } }
+        }
+        let states = replay.accountIds.compactMap { replay.state(of: $0) }
+        #expect(states.count == 12)
+        for state in states {
+            let bytes = state.encode()
+            #expect(bytes.first == 1, "version 1 layout")
+            let decoded = try AccountState(decoding: bytes)
+            #expect(decoded == state)
+            #expect(decoded.encode() == bytes, "re-encoding gives the same bytes")
+            #expect(decoded.userBits == state.userBits && decoded.seen == state.seen && decoded.pendingEventIds == state.pendingEventIds)
+        }
+        #expect(states.contains { $0.seen.count > 50 && $0.pending.count > 0 }, "the sample exercises ids")
+    }
+}
+
+@Suite struct StateEncodingVersion1Tests {
+    /// A state of `acct-0035` (sample seed 5, 40 days) as encoded by the code before the compact
+    /// in-memory storage (fixed-width day arrays): the version 1 layout, which is still the one written.
+    static let version1Hex = [
+        "0109616363742d303033355a03a0b7ecd4a4684e00000000000000fc9fcfffff033f04040678f00d083f0202021fb60c",
+        "073f0404065d9d0c073f0404078e01bc0d0830ad030230af03023f010102069202013f04040768cc0d083f0303043485",
+        "0e083f04040868ba0b073f0303055c910d083f03030664cf0e093f02020370f90b073f04040666820c073f04040552bd",
+        "0c073f0404077c9c0c073f0404056de40e093f040404c6018f0c073f03030544cc0c083f04040764a80d083f04040691",
+        "01bd0d080f02020373309903023f0404079201e80c083f0404063acd0b073f04040676c10e093f0202032cd80c083f03",
+        "03055ee00c0830c70302308f03013f0404079901940e093f0404066fe30b073f040405a501f70c083f0404065ade0b07",
+        "3f0303053a910c070f010102153e00000001000000001001200000000000000000010000000000012000000000000000",
+        "0001000000001f0f041d64b5b03948abe74ffbdeacdf09a559e7c0f0ee207553150e49a2463ef89da80bd6046c00da75",
+        "0f9ab54d925fa8d70643d06673a96e55009cfaedfa0c02ef05658d9729939f5678dabb613a99a7ba1a95a7033071ff79",
+        "1623f8380fb3638846f00631e049131c99360908f2b24604001a5aa58050206ba3018d74e313bf03fb0336c00403142c",
+        "f001050022ab07013b043c36b5782e4e002efc84271e4e026af3470a2c4e00927423f72a4a02014e067f104163636f75",
+        "6e742030303335204c4c43065530313033352a68747470733a2f2f63726d2e6578616d706c652e636f6d2f6163636f75",
+        "6e74732f616363742d303033350a323032372d30352d303610416d65726963612f4e65775f596f726b02000000000040",
+        "7f40a2ebff9b190000c8010000808010080f616363742d303033352d6433382d360f616363742d303033352d6433382d",
+        "300f616363742d303033352d6433382d310f616363742d303033352d6433382d320f616363742d303033352d6433392d",
+        "300f616363742d303033352d6433392d310f616363742d303033352d6433392d320f616363742d303033352d6433392d",
+        "33",
+    ].joined()
+
+    static var version1Bytes: [UInt8] {
+        let hex = Array(version1Hex.utf8)
+        return stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
+    }
+
+    @Test func aVersion1StateDecodesAndReEncodesToTheSameBytes() throws {
+        let bytes = Self.version1Bytes
+        #expect(bytes.count == 769 && bytes.first == 1)
+        let state = try AccountState(decoding: bytes)
+        #expect(state.accountId == "acct-0035" && !state.isEmpty)
+        #expect(state.seen.count > 0, "event-id fingerprints decoded")
+        #expect(state.ring.values.contains { $0 > 255 }, "wide day counters decoded")
+        #expect(state.encode() == bytes)
+        #expect(try AccountState(decoding: state.encode()) == state)
     }
 }
