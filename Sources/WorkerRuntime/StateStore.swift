@@ -43,3 +43,9 @@ public final class PartitionState<Value: StateValue> {
         return dirty.sorted().map { ($0, values[$0]?.stateBytes) }
     }
 }
+
+/// The state of a stateless processor (give its worker no changelog topic).
+public struct NoState: StateValue {
+    public init(stateBytes: [UInt8]) throws(Rejection) {}
+    public var stateBytes: [UInt8] { [] }
+}

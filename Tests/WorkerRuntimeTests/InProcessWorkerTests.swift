@@ -8,10 +8,6 @@ import Testing
 /// The runtime's processor API for the dispatcher's needs, with a worker hosted in the test:
 /// out-of-order completion with in-order commit, and pausing one partition until a record is due.
 @Suite(.serialized) struct InProcessWorkerTests {
-    struct NoState: StateValue {
-        init(stateBytes: [UInt8]) throws(Rejection) {}
-        var stateBytes: [UInt8] { [] }
-    }
 
     static let logger: Logger = { var l = Logger(label: "worker-test"); l.logLevel = .error; return l }()
 

@@ -114,10 +114,6 @@ struct DemoCommand: AsyncParsableCommand {
 /// The demo's delivery step: posts each alert through the Slack engine and waits for the answer.
 /// (The dispatcher stage proper, with retry topics and the delivery log, is a later issue.)
 final class DemoDeliveryProcessor: RecordProcessor {
-    struct NoState: StateValue {
-        init(stateBytes: [UInt8]) throws(Rejection) {}
-        var stateBytes: [UInt8] { [] }
-    }
 
     let deliverer: SlackDeliverer
     let delivered = Atomic<Int>(0)

@@ -141,10 +141,6 @@ final class AtomicCount: Sendable {
 
 /// Forwards every record unchanged (stateless).
 final class PassThroughProcessor: RecordProcessor {
-    struct NoState: StateValue {
-        init(stateBytes: [UInt8]) throws(Rejection) {}
-        var stateBytes: [UInt8] { [] }
-    }
 
     let output: String
     init(output: String) { self.output = output }
