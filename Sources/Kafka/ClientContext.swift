@@ -31,6 +31,22 @@ final class ClientContext: @unchecked Sendable {
         rd_kafka_conf_set_log_cb(conf, kafkaLogCallback)
     }
 
+    /// Creates a librdkafka client with a new context's callbacks installed. `prepare` adds the
+    /// client kind's own callbacks to the configuration before the client takes it.
+    static func makeClient(_ type: rd_kafka_type_t, configuration: KafkaConfiguration, name: String, logger: Logger,
+                           prepare: (OpaquePointer) -> Void = { _ in }) throws(KafkaError) -> (handle: OpaquePointer, context: ClientContext) {
+        let conf = try configuration.makeNativeConfiguration()
+        let context = ClientContext(name: name, logger: logger)
+        context.install(on: conf)
+        prepare(conf)
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(type, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf) // on failure the configuration is still ours
+            throw KafkaError(kind: .configuration, message: errorText(errstr))
+        }
+        return (rk, context)
+    }
+
     static func from(_ opaque: UnsafeMutableRawPointer?) -> ClientContext? {
         opaque.map { Unmanaged<ClientContext>.fromOpaque($0).takeUnretainedValue() }
     }

@@ -26,14 +26,7 @@ public final class KafkaAdmin: @unchecked Sendable {
     private let timeout: Duration
 
     public init(configuration: KafkaConfiguration, logger: Logger, timeout: Duration = .seconds(30)) throws(KafkaError) {
-        let conf = try configuration.makeNativeConfiguration()
-        let context = ClientContext(name: "admin", logger: logger)
-        context.install(on: conf)
-        var errstr = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(kind: .configuration, message: errorText(errstr))
-        }
+        let (rk, context) = try ClientContext.makeClient(RD_KAFKA_PRODUCER, configuration: configuration, name: "admin", logger: logger)
         self.handle = rk
         self.context = context
         self.timeout = timeout

@@ -60,16 +60,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         } else {
             self.groupId = configuration["group.id"]
         }
-        let conf = try configuration.makeNativeConfiguration()
-        let context = ClientContext(name: name, logger: logger)
-        context.install(on: conf)
-        if rebalanceHandler != nil {
-            rd_kafka_conf_set_rebalance_cb(conf, consumerRebalanceCallback)
-        }
-        var errstr = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(kind: .configuration, message: errorText(errstr))
+        let (rk, context) = try ClientContext.makeClient(RD_KAFKA_CONSUMER, configuration: configuration, name: name, logger: logger) {
+            if rebalanceHandler != nil { rd_kafka_conf_set_rebalance_cb($0, consumerRebalanceCallback) }
         }
         rd_kafka_poll_set_consumer(rk)
         self.handle = rk

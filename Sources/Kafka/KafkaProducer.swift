@@ -33,14 +33,8 @@ public final class KafkaProducer: @unchecked Sendable {
     public init(configuration: KafkaConfiguration, name: String = "producer", logger: Logger) throws(KafkaError) {
         var configuration = configuration
         for (key, value) in Self.defaults { configuration.setDefault(key, value) }
-        let conf = try configuration.makeNativeConfiguration()
-        let context = ClientContext(name: name, logger: logger)
-        context.install(on: conf)
-        rd_kafka_conf_set_dr_msg_cb(conf, producerDeliveryCallback)
-        var errstr = [CChar](repeating: 0, count: 512)
-        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
-            rd_kafka_conf_destroy(conf)
-            throw KafkaError(kind: .configuration, message: errorText(errstr))
+        let (rk, context) = try ClientContext.makeClient(RD_KAFKA_PRODUCER, configuration: configuration, name: name, logger: logger) {
+            rd_kafka_conf_set_dr_msg_cb($0, producerDeliveryCallback)
         }
         self.handle = rk
         self.context = context
