@@ -26,34 +26,24 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var fields = metadata
         if let extra = event.metadata { fields.merge(extra) { _, new in new } }
-        var line = "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(event.level.rawValue)\",\"logger\":\(Self.quote(label)),\"msg\":\(Self.quote("\(event.message)"))"
-        for key in fields.keys.sorted() {
-            line += ",\(Self.quote(key)):\(Self.quote("\(fields[key]!)"))"
+        var line = [UInt8]()
+        line.reserveCapacity(256)
+        func field(_ key: String, _ value: String) {
+            line.append(line.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            JSONText.appendQuoted(key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            JSONText.appendQuoted(value, to: &line)
         }
-        line += "}\n"
-        write(line)
+        field("ts", Self.timestamp())
+        field("level", event.level.rawValue)
+        field("logger", label)
+        field("msg", "\(event.message)")
+        for key in fields.keys.sorted() { field(key, "\(fields[key]!)") }
+        line.append(contentsOf: "}\n".utf8)
+        write(String(decoding: line, as: UTF8.self))
     }
 
     static func timestamp() -> String {
         Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)).rfc3339
-    }
-
-    /// A JSON string literal.
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
