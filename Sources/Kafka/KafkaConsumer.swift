@@ -6,7 +6,16 @@ import Synchronization
 /// What a consumer's owner does when the group moves partitions. Called on the thread that polls
 /// the consumer, inside the rebalance: the partitions change hands only after the call returns.
 public protocol RebalanceHandler: AnyObject, Sendable {
-    /// Partitions about to be consumed. Restore their state here: no record of theirs is
+    /// Partitions of other topics that always go with these (co-partitioned inputs such as
+    /// `alerts-retry-1` partition p with `alerts` partition p). The consumer assigns and revokes
+    /// them together with the group's partitions, so one member always owns all of them; they
+    /// start at the group's committed offsets. Default: none.
+    func followers(of partitions: [TopicPartition]) -> [TopicPartition]
+    /// When true, newly assigned partitions are paused before any record of theirs is fetched;
+    /// the owner resumes them when it is ready (for example after restoring their state outside
+    /// the rebalance). Default: false.
+    var pausesAssignedPartitions: Bool { get }
+    /// Partitions about to be consumed (the group's and their followers). No record of theirs is
     /// delivered before this returns.
     func partitionsAssigned(_ partitions: [TopicPartition], by consumer: KafkaConsumer)
     /// Partitions about to be given up in an orderly way: finish their in-flight work, store and
@@ -14,6 +23,11 @@ public protocol RebalanceHandler: AnyObject, Sendable {
     func partitionsRevoked(_ partitions: [TopicPartition], by consumer: KafkaConsumer)
     /// Partitions already taken away (session lost): drop their state, commit nothing.
     func partitionsLost(_ partitions: [TopicPartition], by consumer: KafkaConsumer)
+}
+
+extension RebalanceHandler {
+    public func followers(of partitions: [TopicPartition]) -> [TopicPartition] { [] }
+    public var pausesAssignedPartitions: Bool { false }
 }
 
 /// A Kafka consumer, in a consumer group (`subscribe`) or on fixed partitions (`assign`).
@@ -244,19 +258,30 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     fileprivate func handleRebalance(_ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
-        let partitions = NativePartitionList.entries(of: list).map(\.0).sorted()
+        let given = NativePartitionList.entries(of: list).map(\.0)
+        // The group's partitions plus the followers that always go with them.
+        let extra = rebalanceHandler?.followers(of: given) ?? []
+        let partitions = Array(Set(given + extra)).sorted()
+        let all = NativePartitionList(partitions) // offsets INVALID: start at the committed offset
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             context.logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
             rebalanceHandler?.partitionsAssigned(partitions, by: self)
             if cooperative {
-                if let error = rd_kafka_incremental_assign(handle, list) {
+                if let error = rd_kafka_incremental_assign(handle, all.pointer) {
                     let e = KafkaError(consuming: error, context: "incremental assign")
                     context.logger.error("assign failed", metadata: ["error": "\(e)"])
                 }
             } else {
-                rd_kafka_assign(handle, list)
+                rd_kafka_assign(handle, all.pointer)
+            }
+            if rebalanceHandler?.pausesAssignedPartitions == true {
+                // Paused before the first fetch: the owner resumes them when it is ready.
+                let code = rd_kafka_pause_partitions(handle, all.pointer)
+                if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    context.logger.error("pause of assigned partitions failed", metadata: ["error": "\(KafkaError(code: code, context: "pause"))"])
+                }
             }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(handle) != 0
@@ -266,8 +291,10 @@ public final class KafkaConsumer: @unchecked Sendable {
             } else {
                 rebalanceHandler?.partitionsRevoked(partitions, by: self)
             }
+            // A partition given up keeps no pause of ours: whoever gets it back starts clean.
+            rd_kafka_resume_partitions(handle, all.pointer)
             if cooperative {
-                if let error = rd_kafka_incremental_unassign(handle, list) {
+                if let error = rd_kafka_incremental_unassign(handle, all.pointer) {
                     let e = KafkaError(consuming: error, context: "incremental unassign")
                     context.logger.error("unassign failed", metadata: ["error": "\(e)"])
                 }

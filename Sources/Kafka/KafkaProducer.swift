@@ -17,8 +17,12 @@ public final class KafkaProducer: @unchecked Sendable {
     private let context: ClientContext
     private var pollThread: ServiceThread?
     private let closed = Atomic<Bool>(false)
+    /// Callers inside `enqueue` right now: the handle is destroyed only once this is back to 0.
+    private let users = Atomic<Int>(0)
     /// Signalled whenever delivery reports free room in librdkafka's queue.
     private let room = NSCondition()
+    /// One thread for records that met a full queue and must not block their caller.
+    private let overflow: DispatchQueue
 
     /// Defaults laid under the user's properties.
     public static let defaults: [String: String] = [
@@ -38,6 +42,7 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         self.handle = rk
         self.context = context
+        self.overflow = DispatchQueue(label: "kafka-\(name)-overflow")
         self.pollThread = ServiceThread(name: "kafka-\(name)-poll") { [handle = NativeHandle(pointer: rk), room] thread in
             while !thread.isStopping {
                 if rd_kafka_poll(handle.pointer, 50) > 0 {
@@ -82,22 +87,30 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// Enqueues a record without ever blocking the caller: when librdkafka's queue is full, the
+    /// record waits for room on the producer's one overflow thread. `completion` runs exactly once
+    /// (with a failure if the producer shut down first). For threads that must not stall, such as
+    /// an HTTP client's event loop.
+    public func sendWithoutBlocking(_ record: OutgoingRecord, completion: @escaping Completion) {
+        let code = enqueue(record, completion: completion)
+        if code == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+        if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+            overflow.async { [self] in
+                do throws(KafkaError) {
+                    try self.send(record, completion: completion)
+                } catch {
+                    completion(.failure(error))
+                }
+            }
+        } else {
+            completion(.failure(KafkaError(code: code, context: "produce to \(record.topic)")))
+        }
+    }
+
     /// Enqueues a record and waits for the broker's acknowledgement.
     public func send(_ record: OutgoingRecord) async throws(KafkaError) -> DeliveryReport {
         let result: Result<DeliveryReport, KafkaError> = await withCheckedContinuation { continuation in
-            let code = enqueue(record) { continuation.resume(returning: $0) }
-            if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-                // Rare: wait for room on a thread of our own, then enqueue.
-                Thread.detachNewThread { [self] in
-                    do throws(KafkaError) {
-                        try self.send(record) { continuation.resume(returning: $0) }
-                    } catch {
-                        continuation.resume(returning: .failure(error))
-                    }
-                }
-            } else if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-                continuation.resume(returning: .failure(KafkaError(code: code, context: "produce to \(record.topic)")))
-            }
+            sendWithoutBlocking(record) { continuation.resume(returning: $0) }
         }
         return try result.get()
     }
@@ -133,7 +146,11 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     /// Flushes; on timeout fails what is left so every completion runs exactly once; destroys.
+    /// `closed` is already set: no new enqueue starts, and the ones under way finish first.
     private func drainAndDestroy(flushMilliseconds ms: Int32) {
+        while users.load(ordering: .acquiring) > 0 { sched_yield() }
+        room.broadcast() // wakes senders waiting for room: they see `closed` and fail
+        overflow.sync {} // records waiting for room have failed by now
         if rd_kafka_flush(handle, ms) != RD_KAFKA_RESP_ERR_NO_ERROR {
             rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             rd_kafka_flush(handle, 1000) // serves the purge reports
@@ -145,6 +162,8 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Hands a record to librdkafka. Returns its error code; on success the completion box is owned
     /// by the message and released by the delivery callback.
     private func enqueue(_ record: OutgoingRecord, completion: @escaping Completion) -> rd_kafka_resp_err_t {
+        users.add(1, ordering: .acquiringAndReleasing)
+        defer { users.subtract(1, ordering: .acquiringAndReleasing) }
         if closed.load(ordering: .acquiring) { return RD_KAFKA_RESP_ERR__DESTROY }
         let box = Unmanaged.passRetained(DeliveryBox(topic: record.topic, completion)).toOpaque()
         let code = record.topic.withCString { topic in

@@ -12,23 +12,40 @@ extension AccountAlertState: StateValue {
         }
     }
 
+    /// Empty only if encoding failed: the runtime then refuses to write it (and says so).
     public var stateBytes: [UInt8] { (try? encoded()) ?? [] }
 }
 
 /// evaluator's processor: `health-scores` in, `alerts` out (keyed by destination), per-account
 /// alert state (episodes, cooldowns, deferred alerts, digest items) in the changelog.
 ///
-/// Time is event time: the partition's clock is the latest `valid_at` seen; deferred alerts and
-/// digests due by then are released before the record is evaluated, so a replay of history gives
-/// the same alerts.
+/// Time is event time: the partition's watermark (saved with its state by the runtime) is the
+/// latest `valid_at` seen; deferred alerts and digests due by then are released before the record
+/// is evaluated, so a replay of history gives the same alerts. Live, timers also release them on
+/// the wall clock. Due work is found through a `DueIndex` of due times, never by scanning every
+/// account of the partition.
 public final class EvaluatorProcessor: RecordProcessor {
     public let engine: RulesEngine
     public let alertsTopic: String
-    private var clock: [Int32: Timestamp] = [:]
+    public let live: Bool
+    private var due: [Int32: DueIndex] = [:]
 
-    public init(engine: RulesEngine, alertsTopic: String) {
+    public init(engine: RulesEngine, alertsTopic: String, live: Bool = true) {
         self.engine = engine
         self.alertsTopic = alertsTopic
+        self.live = live
+    }
+
+    public func partitionAssigned(context: ProcessingContext<AccountAlertState>) {
+        var index = DueIndex()
+        for (id, state) in context.state.values {
+            if let next = state.nextDue { index.insert(id, due: next.millisecondsSinceEpoch) }
+        }
+        due[context.partition] = index
+    }
+
+    public func partitionRevoked(context: ProcessingContext<AccountAlertState>) {
+        due[context.partition] = nil
     }
 
     public func process(_ record: ConsumedRecord, context: ProcessingContext<AccountAlertState>) throws(Rejection) {
@@ -38,34 +55,57 @@ public final class EvaluatorProcessor: RecordProcessor {
         } catch {
             throw Rejection(code: "invalid_score_record", reason: "not a health-scores record: \(String(describing: error).prefix(200))")
         }
-        let p = context.partition
-        if clock[p].map({ score.validAt > $0 }) ?? true {
-            clock[p] = score.validAt
-            release(until: score.validAt, context: context)
-        }
+        try context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")
+        if let watermark = context.watermark { release(until: watermark, context: context) }
         var state = context.state[score.accountId] ?? AccountAlertState()
         let alerts = engine.evaluate(score, state: &state)
+        // Encode before the state records them as raised: an alert that cannot be encoded rejects
+        // the record (to the DLT, with its reason) instead of vanishing.
+        var outputs: [OutgoingRecord] = []
+        for alert in alerts { outputs.append(try encode(alert)) }
         context.state[score.accountId] = state
-        for alert in alerts { emit(alert, context: context) }
+        if let next = state.nextDue { due[context.partition, default: DueIndex()].insert(score.accountId, due: next.millisecondsSinceEpoch) }
+        for output in outputs { context.emit(output) }
     }
 
-    /// Releases deferred alerts and digests due by `now` across the partition's accounts.
-    private func release(until now: Timestamp, context: ProcessingContext<AccountAlertState>) {
+    public func tick(nowMilliseconds: Int64, context: ProcessingContext<AccountAlertState>) {
+        guard live else { return }
+        release(until: max(context.watermark ?? nowMilliseconds, nowMilliseconds), context: context)
+    }
+
+    /// Releases deferred alerts and digests due by `now` (ms), from the accounts the index names.
+    private func release(until now: Int64, context: ProcessingContext<AccountAlertState>) {
+        let p = context.partition
+        guard let earliest = due[p]?.earliest, earliest <= now else { return }
+        let entries = due[p]!.popDue(through: now)
+        let time = Timestamp(millisecondsSinceEpoch: now)
         var digestItems: [AccountAlertState.QueuedDigestItem] = []
-        for id in context.state.keys.sorted() {
-            guard var state = context.state[id], !state.deferred.isEmpty || !state.digestQueue.isEmpty else { continue }
-            let due = engine.tick(now: now, state: &state)
-            let items = engine.takeDueDigestItems(now: now, state: &state)
-            guard !due.isEmpty || !items.isEmpty else { continue }
-            digestItems += items
+        var released: [AlertRecord] = []
+        for id in Set(entries.map(\.account)).sorted() {
+            guard var state = context.state[id], let next = state.nextDue else { continue }
+            guard next.millisecondsSinceEpoch <= now else {
+                due[p]!.insert(id, due: next.millisecondsSinceEpoch) // a stale entry: keep the real one
+                continue
+            }
+            released += engine.tick(now: time, state: &state)
+            digestItems += engine.takeDueDigestItems(now: time, state: &state)
             context.state[id] = state
-            for alert in due { emit(alert, context: context) }
+            if let later = state.nextDue { due[p]!.insert(id, due: later.millisecondsSinceEpoch) }
         }
-        for digest in engine.assembleDigests(digestItems) { emit(digest, context: context) }
+        for alert in released + engine.assembleDigests(digestItems) {
+            do {
+                context.emit(try encode(alert))
+            } catch {
+                context.emitDeadLetter(key: Array(alert.destination.utf8), value: Array(alert.alertId.utf8), rejection: error)
+            }
+        }
     }
 
-    private func emit(_ alert: AlertRecord, context: ProcessingContext<AccountAlertState>) {
-        guard let bytes = try? RecordCoding.encode(alert) else { return }
-        context.emit(OutgoingRecord(topic: alertsTopic, key: alert.destination, value: bytes))
+    private func encode(_ alert: AlertRecord) throws(Rejection) -> OutgoingRecord {
+        do {
+            return OutgoingRecord(topic: alertsTopic, key: alert.destination, value: try RecordCoding.encode(alert))
+        } catch {
+            throw Rejection(code: "output_not_encodable", reason: "alert \(alert.alertId) could not be encoded: \(error)")
+        }
     }
 }

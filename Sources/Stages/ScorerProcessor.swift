@@ -16,25 +16,43 @@ extension AccountState: StateValue {
 }
 
 /// ingest-scorer's processor: `account-events` in, `health-scores` out, per-account state in the
-/// changelog. Bad events are rejected with the parser's reason (to `account-events-dlt`).
+/// changelog. Bad events are rejected with the parser's reason (to `account-events-dlt`), and so
+/// is an event dated beyond the wall clock plus the allowed skew: it never moves time.
 ///
-/// Idle accounts are re-scored in event time: the partition's watermark is the largest
-/// `occurred_at` seen minus `allowedLateness`; each time it passes a UTC midnight, every account of
-/// the partition is advanced to it (silence is a signal), as `fleet-admin replay` does.
+/// Time: the partition's event-time watermark (saved with its state by the runtime) is the largest
+/// `occurred_at` seen. Idle accounts are re-scored at each UTC midnight that the partition's time
+/// passes: in `live` mode that time is `max(watermark, wall clock - allowedLateness)`, so an
+/// account that goes quiet loses health even when its whole partition is quiet; in replay
+/// (`live == false`) it is the watermark minus `allowedLateness` only, as `fleet-admin replay` does.
+/// One record never triggers more than `maxMidnightsPerStep` re-scorings of the partition.
 public final class ScorerProcessor: RecordProcessor {
     public let scorer: HealthScorer
     public let parser: EventParser
     public let scoresTopic: String
     public let allowedLatenessMs: Int64
+    public let live: Bool
+    /// Bound on the midnights re-scored in one step (the day ring holds no more history than this).
+    public let maxMidnightsPerStep: Int64
     /// Per partition: the next UTC day whose midnight triggers idle re-scoring.
     private var nextBoundaryDay: [Int32: Int64] = [:]
-    private var maxSeen: [Int32: Int64] = [:]
 
-    public init(scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(), scoresTopic: String, allowedLatenessMs: Int64 = 3_600_000) {
+    public init(scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(), scoresTopic: String,
+                allowedLatenessMs: Int64 = 3_600_000, live: Bool = true, maxMidnightsPerStep: Int64 = 35) {
         self.scorer = scorer
         self.parser = parser
         self.scoresTopic = scoresTopic
         self.allowedLatenessMs = allowedLatenessMs
+        self.live = live
+        self.maxMidnightsPerStep = maxMidnightsPerStep
+    }
+
+    public func partitionAssigned(context: ProcessingContext<AccountState>) {
+        // Resume where the last owner's saved watermark left time.
+        nextBoundaryDay[context.partition] = context.watermark.map { Timestamp(millisecondsSinceEpoch: $0 - allowedLatenessMs).epochDay + 1 }
+    }
+
+    public func partitionRevoked(context: ProcessingContext<AccountState>) {
+        nextBoundaryDay[context.partition] = nil
     }
 
     public func process(_ record: ConsumedRecord, context: ProcessingContext<AccountState>) throws(Rejection) {
@@ -45,9 +63,12 @@ public final class ScorerProcessor: RecordProcessor {
         } catch {
             throw Rejection(code: error.code.rawValue, reason: error.reason)
         }
+        try context.observeEventTime(event.occurredAt.millisecondsSinceEpoch)
         let id = event.accountId
         var state = context.state[id] ?? scorer.makeState(accountId: id)
         let outcome = scorer.apply(event, to: &state)
+        var encoded: [UInt8]?
+        if let score = outcome.record { encoded = try Self.encode(score) }
         switch outcome.disposition {
         case .applied:
             context.state[id] = state
@@ -58,26 +79,45 @@ public final class ScorerProcessor: RecordProcessor {
             // so it is not counted; it goes to the DLT rather than vanish.
             throw Rejection(code: "too_late", reason: "occurred_at: older than the \(scorer.config.dedupDays)-day dedup window of account \(id)")
         }
-        if let score = outcome.record { emit(score, context: context) }
-        advanceWatermark(event.occurredAt.millisecondsSinceEpoch, context: context)
+        if let encoded { context.emit(OutgoingRecord(topic: scoresTopic, key: id, value: encoded)) }
+        rescoreIdle(until: partitionTime(context), context: context)
     }
 
-    private func advanceWatermark(_ occurredAt: Int64, context: ProcessingContext<AccountState>) {
+    public func tick(nowMilliseconds: Int64, context: ProcessingContext<AccountState>) {
+        guard live else { return }
+        rescoreIdle(until: partitionTime(context), context: context)
+    }
+
+    /// The time up to which idle accounts are re-scored.
+    private func partitionTime(_ context: ProcessingContext<AccountState>) -> Int64? {
+        let eventTime = context.watermark.map { $0 - allowedLatenessMs }
+        guard live else { return eventTime }
+        let wall = context.wallClockMilliseconds - allowedLatenessMs
+        return max(eventTime ?? wall, wall)
+    }
+
+    private func rescoreIdle(until time: Int64?, context: ProcessingContext<AccountState>) {
+        guard let time else { return }
         let p = context.partition
-        let seen = max(maxSeen[p] ?? .min, occurredAt)
-        maxSeen[p] = seen
-        let watermark = seen - allowedLatenessMs
         guard let boundary = nextBoundaryDay[p] else {
-            nextBoundaryDay[p] = Timestamp(millisecondsSinceEpoch: watermark).epochDay + 1
+            nextBoundaryDay[p] = Timestamp(millisecondsSinceEpoch: time).epochDay + 1
             return
         }
-        var day = boundary
-        while Timestamp.startOfDay(day).millisecondsSinceEpoch <= watermark {
+        let lastDue = Timestamp(millisecondsSinceEpoch: time).epochDay
+        guard lastDue >= boundary else { return }
+        // After a long pause only the latest midnights matter: older ones are past the day ring.
+        var day = max(boundary, lastDue - maxMidnightsPerStep + 1)
+        while day <= lastDue {
             let midnight = Timestamp.startOfDay(day)
             for id in context.state.keys.sorted() {
                 guard var state = context.state[id] else { continue }
                 if let score = scorer.advance(to: midnight, state: &state) {
-                    emit(score, context: context)
+                    do {
+                        context.emit(OutgoingRecord(topic: scoresTopic, key: id, value: try Self.encode(score)))
+                    } catch {
+                        context.emitDeadLetter(key: Array(id.utf8), value: nil, rejection: error)
+                        continue // state not advanced, so the score is tried again at the next midnight
+                    }
                 }
                 context.state[id] = state
             }
@@ -86,8 +126,11 @@ public final class ScorerProcessor: RecordProcessor {
         nextBoundaryDay[p] = day
     }
 
-    private func emit(_ score: ScoreRecord, context: ProcessingContext<AccountState>) {
-        guard let bytes = try? ScoreRecordWriter.encode(score) else { return }
-        context.emit(OutgoingRecord(topic: scoresTopic, key: score.accountId, value: bytes))
+    static func encode(_ score: ScoreRecord) throws(Rejection) -> [UInt8] {
+        do {
+            return try ScoreRecordWriter.encode(score)
+        } catch {
+            throw Rejection(code: "output_not_encodable", reason: "score record of \(score.accountId) could not be encoded: \(error)")
+        }
     }
 }

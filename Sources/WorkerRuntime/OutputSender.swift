@@ -1,40 +1,49 @@
 import Kafka
 import Synchronization
 
-/// Produces outputs on behalf of records: each output holds its record's offset in the tracker
-/// and its partition's current epoch until the broker acknowledges it. Used by the worker thread
-/// and by `PendingRecord`s completed on other threads.
+/// Produces outputs on behalf of records: each output holds its record's offset in its owner's
+/// tracker and its owner's current epoch until the broker acknowledges it. Used by the worker
+/// thread and by `PendingRecord`s completed on other threads.
+///
+/// Trackers and epoch counters belong to one assignment of a partition (one `PartitionOwner`):
+/// a late acknowledgement from an earlier assignment releases holds in that assignment's objects,
+/// never in the current one's.
 final class OutputSender: Sendable {
     let producer: KafkaProducer
-    let tracker: OffsetTracker
     let onDelivered: @Sendable () -> Void
     let onFailure: @Sendable (WorkerError) -> Void
 
-    init(producer: KafkaProducer, tracker: OffsetTracker, onDelivered: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (WorkerError) -> Void) {
+    init(producer: KafkaProducer, onDelivered: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (WorkerError) -> Void) {
         self.producer = producer
-        self.tracker = tracker
         self.onDelivered = onDelivered
         self.onFailure = onFailure
     }
 
-    /// `describe` names the source for an error message; it runs only on failure.
-    func send(_ output: OutgoingRecord, epochs: EpochCounter, source: (TopicPartition, Int64)?, describe: @escaping @Sendable () -> String) {
+    /// `describe` names the source for an error message; it runs only on failure. The worker
+    /// thread may block while librdkafka's queue is full (`blocking`); other threads never do.
+    func send(_ output: OutgoingRecord, tracker: OffsetTracker, epochs: EpochCounter, source: (TopicPartition, Int64)?, blocking: Bool,
+              describe: @escaping @Sendable () -> String) {
         let epoch = epochs.begin()
         if let (tp, offset) = source { tracker.hold(tp, offset: offset) }
-        do {
-            try producer.send(output) { [tracker, onDelivered, onFailure] result in
-                switch result {
-                case .success:
-                    onDelivered()
-                    if let (tp, offset) = source { tracker.release(tp, offset: offset) }
-                    epochs.end(epoch)
-                case .failure(let error):
-                    // Keep the hold: nothing after this record is committed; the worker stops.
-                    onFailure(.deliveryFailed(record: describe(), error: error))
-                }
+        let completion: KafkaProducer.Completion = { [onDelivered, onFailure] result in
+            switch result {
+            case .success:
+                onDelivered()
+                if let (tp, offset) = source { tracker.release(tp, offset: offset) }
+                epochs.end(epoch)
+            case .failure(let error):
+                // Keep the hold: nothing after this record is committed; the worker stops.
+                onFailure(.deliveryFailed(record: describe(), error: error))
             }
-        } catch {
-            onFailure(.deliveryFailed(record: describe(), error: error))
+        }
+        if blocking {
+            do {
+                try producer.send(output, completion: completion)
+            } catch {
+                onFailure(.deliveryFailed(record: describe(), error: error))
+            }
+        } else {
+            producer.sendWithoutBlocking(output, completion: completion)
         }
     }
 }
@@ -42,34 +51,43 @@ final class OutputSender: Sendable {
 /// A record whose processing finishes later, on any thread (for example once a Slack post
 /// answered). Its offset is committed only after `finish()` (or `reject`) and after every output
 /// it emitted is acknowledged; records after it may finish first (out-of-order completion,
-/// in-order commit).
+/// in-order commit). Neither `emit` nor `finish` ever blocks the calling thread.
+///
+/// It belongs to one assignment of its partition: finished after the partition was revoked (or
+/// after a drain timed out), it changes nothing in a later assignment.
 public final class PendingRecord: Sendable {
     public let record: ConsumedRecord
     private let sender: OutputSender
+    private let tracker: OffsetTracker
     private let epochs: EpochCounter
     private let stage: String
     private let deadLetterTopic: String
+    private let onFinish: @Sendable () -> Void
     private let finished = Atomic<Bool>(false)
 
-    init(record: ConsumedRecord, sender: OutputSender, epochs: EpochCounter, stage: String, deadLetterTopic: String) {
+    init(record: ConsumedRecord, sender: OutputSender, tracker: OffsetTracker, epochs: EpochCounter, stage: String, deadLetterTopic: String,
+         onFinish: @escaping @Sendable () -> Void) {
         self.record = record
         self.sender = sender
+        self.tracker = tracker
         self.epochs = epochs
         self.stage = stage
         self.deadLetterTopic = deadLetterTopic
-        sender.tracker.hold(record.topicPartition, offset: record.offset)
+        self.onFinish = onFinish
+        tracker.hold(record.topicPartition, offset: record.offset)
     }
 
     /// Emits an output of this record; it is acknowledged before the record's offset is committed.
     public func emit(_ output: OutgoingRecord) {
         let tp = record.topicPartition, offset = record.offset
-        sender.send(output, epochs: epochs, source: (tp, offset)) { "\(tp)@\(offset)" }
+        sender.send(output, tracker: tracker, epochs: epochs, source: (tp, offset), blocking: false) { "\(tp)@\(offset)" }
     }
 
     /// Marks the record done (its emitted outputs may still be in flight). Idempotent.
     public func finish() {
         guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        sender.tracker.release(record.topicPartition, offset: record.offset)
+        onFinish()
+        tracker.release(record.topicPartition, offset: record.offset)
     }
 
     /// Sends the record to the dead-letter topic with its reason, then finishes it.

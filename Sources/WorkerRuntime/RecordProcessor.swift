@@ -11,13 +11,24 @@ public protocol RecordProcessor: AnyObject, SendableMetatype {
     /// before writing state.
     func process(_ record: ConsumedRecord, context: ProcessingContext<State>) throws(Rejection)
 
-    /// Called about every tick interval for each assigned partition of the primary input, with
-    /// the wall clock in milliseconds: timers (idle re-scoring, deferred alerts) live here.
+    /// Called about every tick interval for each active partition, with the wall clock in
+    /// milliseconds: timers (idle re-scoring, deferred alerts, digests) live here. A live stage
+    /// lets time move on the wall clock too (`max(context.watermark, now - lateness)`), so silence
+    /// is seen even when the whole partition is quiet; replay uses `context.watermark` only.
     func tick(nowMilliseconds: Int64, context: ProcessingContext<State>)
+
+    /// The partition's state is restored and its records are about to flow: build indexes over
+    /// the state, reset per-partition memory (`context.watermark` is already restored).
+    func partitionAssigned(context: ProcessingContext<State>)
+
+    /// The partition is going away (revoked or lost): forget everything kept for it.
+    func partitionRevoked(context: ProcessingContext<State>)
 }
 
 extension RecordProcessor {
     public func tick(nowMilliseconds: Int64, context: ProcessingContext<State>) {}
+    public func partitionAssigned(context: ProcessingContext<State>) {}
+    public func partitionRevoked(context: ProcessingContext<State>) {}
 }
 
 /// The processor's view of one partition while it handles a record or a tick.
@@ -32,14 +43,48 @@ public final class ProcessingContext<State: StateValue> {
     /// Set by `retryLater`.
     var retryAt: Int64?
     var makePending: ((ConsumedRecord) -> PendingRecord)?
+    /// The partition's event-time watermark (ms), saved with its state.
+    public private(set) var watermark: Int64?
+    var watermarkChanged = false
+    /// Wall clock (ms) when the current batch was polled.
+    public internal(set) var wallClockMilliseconds: Int64 = 0
+    /// How far ahead of the wall clock an event time may be.
+    let maxClockSkewMilliseconds: Int64
+    var stage = ""
+    var deadLetterTopic = ""
 
-    init(state: PartitionState<State>) {
+    init(state: PartitionState<State>, watermark: Int64? = nil, maxClockSkewMilliseconds: Int64 = 600_000) {
         self.state = state
+        self.watermark = watermark
+        self.maxClockSkewMilliseconds = maxClockSkewMilliseconds
+    }
+
+    /// Takes an event's time into the partition's watermark. An event time beyond the wall clock
+    /// plus the allowed skew (`MAX_CLOCK_SKEW_MS`, default 10 minutes) is refused with the reason
+    /// "occurred_at in the future" and never moves time: one event dated years ahead must not
+    /// re-score every account through every midnight nor make real events "too late".
+    /// Call it before writing state.
+    public func observeEventTime(_ milliseconds: Int64, field: String = "occurred_at") throws(Rejection) {
+        let limit = wallClockMilliseconds + maxClockSkewMilliseconds
+        if milliseconds > limit {
+            throw Rejection(code: "future_event_time", reason: "\(field) in the future: more than \(maxClockSkewMilliseconds / 1000) s ahead of the wall clock")
+        }
+        if milliseconds > watermark ?? .min {
+            watermark = milliseconds
+            watermarkChanged = true
+        }
     }
 
     /// Emits an output record. Its input's offset is committed only once it is acknowledged.
     public func emit(_ record: OutgoingRecord) {
         outputs.append(record)
+    }
+
+    /// Sends something that is not the current record to the dead-letter topic with its reason,
+    /// for example an output a timer could not encode: nothing is dropped silently.
+    public func emitDeadLetter(key: [UInt8]?, value: [UInt8]?, rejection: Rejection) {
+        outputs.append(DeadLetter.letter(topic: deadLetterTopic, key: key, value: value, rejection: rejection,
+                                         source: (stage, current?.topic ?? "timer", partition, current?.offset)))
     }
 
     /// Keeps the current record open after `process` returns: it finishes when the returned

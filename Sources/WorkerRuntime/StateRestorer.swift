@@ -1,14 +1,68 @@
+import Foundation
 import Kafka
 import Logging
+import Synchronization
 
-/// Reads changelog partitions from the beginning to their current end into memory.
-enum StateRestorer {
-    static func restore<Value: StateValue>(
-        _ type: Value.Type, changelog: String, partitions: [Int32], configuration: KafkaConfiguration,
-        logger: Logger, timeout: Duration
-    ) throws(WorkerError) -> [Int32: [String: Value]] {
-        var result = Dictionary(uniqueKeysWithValues: partitions.map { ($0, [String: Value]()) })
-        guard !partitions.isEmpty else { return result }
+/// What a restore read from one changelog partition.
+struct RestoredPartition<Value: StateValue>: Sendable {
+    var values: [String: Value] = [:]
+    /// Per key: the input offsets its value already reflects (see `ChangelogEnvelope`).
+    var applied: [String: [UInt8: Int64]] = [:]
+    var metadata = PartitionMetadata()
+    /// The highest owner epoch found; the new owner writes above it.
+    var maxEpoch: Int64 = 0
+    /// Keys whose latest value could not be decoded: left out of the state, copied to the DLT.
+    var quarantined: [QuarantinedValue] = []
+    var records = 0
+}
+
+/// A changelog value that could not be decoded (corrupt, or written by a newer version).
+struct QuarantinedValue: Sendable {
+    var key: String
+    var value: [UInt8]
+    var offset: Int64
+    var reason: Rejection
+}
+
+/// Reads changelog partitions from the beginning to their end on a thread of its own, while the
+/// worker keeps polling (its partitions stay paused until the restore is applied).
+///
+/// The timeout is on progress, not on the whole restore: a long changelog tail restores as long as
+/// records keep arriving; the restore fails only when no record arrived for `stallTimeout` while
+/// the end was not reached. Per key the value with the highest owner epoch wins (ties: the later
+/// offset), which fences writes of an earlier owner that land late. A value that cannot be decoded
+/// is quarantined, never fatal: one bad key does not take down every replica in turn.
+final class RestoreJob<Value: StateValue>: @unchecked Sendable {
+    typealias Result = Swift.Result<[Int32: RestoredPartition<Value>], WorkerError>
+
+    let partitions: [Int32]
+    let generations: [Int32: Int]
+    private let cancelled = Atomic<Bool>(false)
+    private let outcome = Mutex<Result?>(nil)
+
+    init(partitions: [Int32], generations: [Int32: Int]) {
+        self.partitions = partitions
+        self.generations = generations
+    }
+
+    /// Stops reading as soon as possible; the result is then discarded.
+    func cancel() { cancelled.store(true, ordering: .releasing) }
+
+    /// The result once the job is done, taken once.
+    func take() -> Result? { outcome.withLock { r in defer { r = nil }; return r } }
+
+    func start(changelog: String, configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration, onDone: @escaping @Sendable () -> Void) {
+        let thread = Thread { [self] in
+            let result = run(changelog: changelog, configuration: configuration, logger: logger, stallTimeout: stallTimeout)
+            outcome.withLock { $0 = result }
+            onDone()
+        }
+        thread.name = "restore-\(changelog)"
+        thread.start()
+    }
+
+    private func run(changelog: String, configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration) -> Result {
+        var result = Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) })
         var config = configuration
         for key in ["group.id", "group.instance.id", "partition.assignment.strategy"] { config[key] = nil }
         config["enable.auto.commit"] = "false"
@@ -18,43 +72,75 @@ enum StateRestorer {
             defer { consumer.close() }
             var ends: [Int32: Int64] = [:]
             for p in partitions {
-                let (low, high) = try consumer.watermarks(TopicPartition(changelog, p), timeout: timeout)
+                let (low, high) = try consumer.watermarks(TopicPartition(changelog, p), timeout: stallTimeout)
                 if high > low { ends[p] = high }
             }
-            guard !ends.isEmpty else { return result }
-            try consumer.assign(Dictionary(uniqueKeysWithValues: ends.keys.map { (TopicPartition(changelog, $0), KafkaOffset.beginning) }))
-            let deadline = ContinuousClock.now + timeout
-            var records = 0
+            if !ends.isEmpty {
+                try consumer.assign(Dictionary(uniqueKeysWithValues: ends.keys.map { (TopicPartition(changelog, $0), KafkaOffset.beginning) }))
+            }
+            // Per partition and key: the epoch and offset of the value kept so far.
+            var winners: [Int32: [String: (epoch: Int64, offset: Int64)]] = [:]
+            var lastProgress = ContinuousClock.now
             while !ends.isEmpty {
-                guard ContinuousClock.now < deadline else {
-                    throw WorkerError.restoreFailed(partition: ends.keys.min()!, reason: "changelog \(changelog) not read to its end within \(timeout)")
-                }
-                guard let record = try consumer.poll(timeout: .milliseconds(200)) else { continue }
-                records += 1
-                if let key = record.keyString {
-                    if let value = record.value {
-                        do {
-                            result[record.partition, default: [:]][key] = try Value(stateBytes: value)
-                        } catch {
-                            throw WorkerError.restoreFailed(partition: record.partition, reason: "key \(key) at offset \(record.offset): \(error.reason)")
-                        }
-                    } else {
-                        result[record.partition]?[key] = nil
+                if cancelled.load(ordering: .acquiring) { return .failure(.restoreFailed(partition: partitions[0], reason: "cancelled")) }
+                guard let record = try consumer.poll(timeout: .milliseconds(200)) else {
+                    if ContinuousClock.now - lastProgress > stallTimeout {
+                        let p = ends.keys.min()!
+                        return .failure(.restoreFailed(partition: p, reason: "changelog \(changelog) made no progress for \(stallTimeout) before its end (offset \(ends[p]!))"))
                     }
+                    continue
                 }
-                if let end = ends[record.partition], record.offset + 1 >= end { ends[record.partition] = nil }
+                lastProgress = ContinuousClock.now
+                let p = record.partition
+                result[p]?.records += 1
+                if let end = ends[p], record.offset + 1 >= end { ends[p] = nil }
+                guard let key = record.keyString else { continue }
+                guard let value = record.value else {
+                    // A tombstone (written by compaction tooling or an older version): delete.
+                    result[p]?.values[key] = nil
+                    result[p]?.applied[key] = nil
+                    winners[p]?[key] = nil
+                    continue
+                }
+                let envelope: ChangelogEnvelope
+                do {
+                    envelope = try ChangelogEnvelope(decoding: value)
+                } catch {
+                    result[p]?.quarantined.append(QuarantinedValue(key: key, value: value, offset: record.offset, reason: error))
+                    continue
+                }
+                result[p]!.maxEpoch = max(result[p]!.maxEpoch, envelope.epoch)
+                if let previous = winners[p]?[key], previous.epoch > envelope.epoch { continue } // a stale owner's write
+                winners[p, default: [:]][key] = (envelope.epoch, record.offset)
+                if key == PartitionMetadata.key {
+                    if let metadata = try? PartitionMetadata(decoding: envelope.payload) { result[p]!.metadata = metadata }
+                    continue
+                }
+                if envelope.deleted {
+                    result[p]!.values[key] = nil
+                    result[p]!.applied[key] = nil
+                    continue
+                }
+                do {
+                    result[p]!.values[key] = try Value(stateBytes: envelope.payload)
+                    result[p]!.applied[key] = envelope.applied.isEmpty ? nil : envelope.applied
+                    result[p]!.quarantined.removeAll { $0.key == key }
+                } catch {
+                    result[p]!.values[key] = nil
+                    result[p]!.applied[key] = nil
+                    result[p]!.quarantined.removeAll { $0.key == key }
+                    result[p]!.quarantined.append(QuarantinedValue(key: key, value: value, offset: record.offset, reason: error))
+                }
             }
             logger.info("state restored", metadata: [
-                "changelog": "\(changelog)", "partitions": "\(partitions)", "records": "\(records)",
-                "keys": "\(result.values.reduce(0) { $0 + $1.count })",
+                "changelog": "\(changelog)", "partitions": "\(partitions)",
+                "records": "\(result.values.reduce(0) { $0 + $1.records })",
+                "keys": "\(result.values.reduce(0) { $0 + $1.values.count })",
+                "quarantined": "\(result.values.reduce(0) { $0 + $1.quarantined.count })",
             ])
-            return result
-        } catch let error as KafkaError {
-            throw .kafka(error)
-        } catch let error as WorkerError {
-            throw error
+            return .success(result)
         } catch {
-            throw .restoreFailed(partition: partitions[0], reason: "\(error)")
+            return .failure(.kafka(error))
         }
     }
 }

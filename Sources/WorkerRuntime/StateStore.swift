@@ -10,17 +10,25 @@ public protocol StateValue: Sendable {
 
 /// Keyed state of one partition, in memory, backed by a compacted changelog topic with the same
 /// partitioning as the input. Writes are coalesced: the last value per key per commit interval
-/// reaches the changelog.
+/// reaches the changelog, framed with the owner's epoch and the input offset it reflects
+/// (`ChangelogEnvelope`).
 ///
 /// Only the worker thread touches it.
 public final class PartitionState<Value: StateValue> {
     public let partition: Int32
     public private(set) var values: [String: Value]
     private(set) var dirty: Set<String> = []
+    /// Per key: the last input offset (per input index) whose effect its value holds.
+    private(set) var applied: [String: [UInt8: Int64]]
+    /// The record being processed: a write to its own key records its offset.
+    var current: (input: UInt8, offset: Int64, key: String)?
+    /// Writes so far (to tell whether a record changed state).
+    private(set) var writeCount = 0
 
-    init(partition: Int32, values: [String: Value] = [:]) {
+    init(partition: Int32, values: [String: Value] = [:], applied: [String: [UInt8: Int64]] = [:]) {
         self.partition = partition
         self.values = values
+        self.applied = applied
     }
 
     /// The value of `key`; setting it (nil deletes) marks it for the next changelog flush.
@@ -29,6 +37,8 @@ public final class PartitionState<Value: StateValue> {
         set {
             values[key] = newValue
             dirty.insert(key)
+            writeCount &+= 1
+            if let current, current.key == key { applied[key, default: [:]][current.input] = current.offset }
         }
     }
 
@@ -37,11 +47,25 @@ public final class PartitionState<Value: StateValue> {
     public var count: Int { values.count }
     var hasChanges: Bool { !dirty.isEmpty }
 
-    /// The changed entries since the last call (nil = deleted), in key order for determinism.
-    func takeChanges() -> [(String, [UInt8]?)] {
-        defer { dirty.removeAll(keepingCapacity: true) }
-        return dirty.sorted().map { ($0, values[$0]?.stateBytes) }
+    /// Whether the value of `key` already holds the effect of the record at `offset` of input
+    /// `input` (read again after a crash): such a record is not applied twice.
+    func alreadyApplied(key: String, input: UInt8, offset: Int64) -> Bool {
+        guard let last = applied[key]?[input] else { return false }
+        return offset <= last
     }
+
+    /// The changed entries since the last call (nil = deleted), in key order for determinism.
+    func takeChanges() -> [StateChange<Value>] {
+        defer { dirty.removeAll(keepingCapacity: true) }
+        return dirty.sorted().map { StateChange(key: $0, value: values[$0], applied: applied[$0] ?? [:]) }
+    }
+}
+
+/// One key's change, as a flush writes it.
+struct StateChange<Value: StateValue> {
+    var key: String
+    var value: Value?
+    var applied: [UInt8: Int64]
 }
 
 /// The state of a stateless processor (give its worker no changelog topic).

@@ -15,7 +15,10 @@ import Kafka
 /// | `LOG_LEVEL` | trace, debug, info, notice, warning, error, critical | info |
 /// | `LOG_FORMAT` | `json` or `text` | json |
 /// | `COMMIT_INTERVAL_MS` | how often state is flushed and offsets committed | 1000 |
-/// | `SHUTDOWN_TIMEOUT_MS` | bound on finishing in-flight work at stop | 30000 |
+/// | `SHUTDOWN_TIMEOUT_MS` | the whole stop budget from SIGTERM to exit (drain, commit, leave, flush); keep Kubernetes' grace period above it | 25000 |
+/// | `MAX_RECORD_BYTES` | larger input records go to the DLT (`too_large`) unread | 1048576 |
+/// | `MAX_CLOCK_SKEW_MS` | event times further ahead of the wall clock go to the DLT | 600000 |
+/// | `RESTORE_STALL_TIMEOUT_MS` | a restore fails (and is retried) after this long without progress | 30000 |
 public struct WorkerSettings: Sendable {
     public var stage: String
     /// Properties for both clients.
@@ -30,9 +33,13 @@ public struct WorkerSettings: Sendable {
     public var logFormat: String
     public var commitInterval: Duration
     public var shutdownTimeout: Duration
+    public var maxRecordBytes: Int
+    public var maxClockSkew: Duration
+    public var restoreStallTimeout: Duration
 
     public init(stage: String, brokers: String, topicPrefix: String = "", groupId: String? = nil, httpHost: String = "0.0.0.0", httpPort: Int = 8080,
-                logLevel: String = "info", logFormat: String = "json", commitInterval: Duration = .seconds(1), shutdownTimeout: Duration = .seconds(30),
+                logLevel: String = "info", logFormat: String = "json", commitInterval: Duration = .seconds(1), shutdownTimeout: Duration = .seconds(25),
+                maxRecordBytes: Int = 1_048_576, maxClockSkew: Duration = .seconds(600), restoreStallTimeout: Duration = .seconds(30),
                 kafka: [String: String] = [:], consumerOverrides: [String: String] = [:], producerOverrides: [String: String] = [:]) {
         self.stage = stage
         self.kafka = KafkaConfiguration(bootstrapServers: brokers, kafka)
@@ -44,6 +51,9 @@ public struct WorkerSettings: Sendable {
         self.logFormat = logFormat
         self.commitInterval = commitInterval
         self.shutdownTimeout = shutdownTimeout
+        self.maxRecordBytes = maxRecordBytes
+        self.maxClockSkew = maxClockSkew
+        self.restoreStallTimeout = restoreStallTimeout
         self.consumerOverrides = consumerOverrides
         self.producerOverrides = producerOverrides
     }
@@ -95,7 +105,10 @@ public struct WorkerSettings: Sendable {
             httpHost: env["HTTP_HOST"] ?? "0.0.0.0", httpPort: try integer("HTTP_PORT", 8080, 0...65535),
             logLevel: level, logFormat: format,
             commitInterval: .milliseconds(try integer("COMMIT_INTERVAL_MS", 1000, 50...60_000)),
-            shutdownTimeout: .milliseconds(try integer("SHUTDOWN_TIMEOUT_MS", 30_000, 100...600_000)),
+            shutdownTimeout: .milliseconds(try integer("SHUTDOWN_TIMEOUT_MS", 25_000, 100...600_000)),
+            maxRecordBytes: try integer("MAX_RECORD_BYTES", 1_048_576, 1024...100_000_000),
+            maxClockSkew: .milliseconds(try integer("MAX_CLOCK_SKEW_MS", 600_000, 0...31_536_000_000)),
+            restoreStallTimeout: .milliseconds(try integer("RESTORE_STALL_TIMEOUT_MS", 30_000, 1000...3_600_000)),
             kafka: shared, consumerOverrides: consumer, producerOverrides: producer)
         // Let librdkafka judge every property now, so a typo stops the worker at start.
         for (label, config) in [("KAFKA_CONSUMER_", settings.consumerConfiguration), ("KAFKA_PRODUCER_", settings.producerConfiguration)] {
@@ -114,5 +127,13 @@ public struct WorkerSettings: Sendable {
             .replacingOccurrences(of: "__", with: "\u{0}")
             .replacingOccurrences(of: "_", with: ".")
             .replacingOccurrences(of: "\u{0}", with: "_")
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var inMilliseconds: Int64 {
+        let (s, atto) = components
+        return s * 1000 + atto / 1_000_000_000_000_000
     }
 }
