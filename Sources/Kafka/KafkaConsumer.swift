@@ -42,6 +42,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     let handle: OpaquePointer
     private let context: ClientContext
     private let closed = Atomic<Bool>(false)
+    /// Joined a group by `subscribe`, and whether an assignment ever arrived since.
+    private let subscribed = Atomic<Bool>(false)
+    private let everAssigned = Atomic<Bool>(false)
     private let rebalanceHandler: (any RebalanceHandler)?
     public let groupId: String?
     /// Topic name of the last record polled, so records of one topic share one String.
@@ -57,6 +60,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         "auto.offset.reset": "earliest",
         "partition.assignment.strategy": "cooperative-sticky",
         "enable.partition.eof": "false",
+        // An alerting pipeline wants records within milliseconds, not librdkafka's 500 ms
+        // long-poll; on the local mock broker a waiting fetch also holds back produce acks.
+        "fetch.wait.max.ms": "100",
     ]
 
     /// - Parameters:
@@ -87,8 +93,19 @@ public final class KafkaConsumer: @unchecked Sendable {
     deinit {
         if !closed.exchange(true, ordering: .acquiringAndReleasing) {
             rd_kafka_consumer_close(handle)
-            rd_kafka_destroy(handle)
+            destroyHandle()
         }
+    }
+
+    /// librdkafka before 2.3 asserts (and aborts the process) when a `cooperative-sticky` member
+    /// is destroyed after joining but before its first assignment (librdkafka issue 4312). Such a
+    /// handle is left to the process's end instead; every other handle is destroyed.
+    private func destroyHandle() {
+        if subscribed.load(ordering: .acquiring), !everAssigned.load(ordering: .acquiring), rd_kafka_version() < 0x0203_0000 {
+            context.logger.debug("consumer handle kept until exit: it never received an assignment (librdkafka < 2.3)", metadata: ["client": "\(context.name)"])
+            return
+        }
+        rd_kafka_destroy(handle)
     }
 
     /// The first fatal error the client raised, if any.
@@ -99,6 +116,12 @@ public final class KafkaConsumer: @unchecked Sendable {
         let list = NativePartitionList(capacity: topics.count)
         for topic in topics { rd_kafka_topic_partition_list_add(list.pointer, topic, RD_KAFKA_PARTITION_UA) }
         try KafkaError.check(rd_kafka_subscribe(handle, list.pointer), "subscribe to \(topics.joined(separator: ","))")
+        subscribed.store(true, ordering: .releasing)
+    }
+
+    /// Leaves the group's subscription (the handler hears of the revoke on the next poll).
+    public func unsubscribe() throws(KafkaError) {
+        try KafkaError.check(rd_kafka_unsubscribe(handle), "unsubscribe")
     }
 
     /// Consumes fixed partitions from the given offsets (no group membership). Use
@@ -254,7 +277,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         if code != RD_KAFKA_RESP_ERR_NO_ERROR {
             context.logger.warning("consumer close", metadata: ["error": "\(KafkaError(code: code, context: "close"))"])
         }
-        rd_kafka_destroy(handle)
+        destroyHandle()
     }
 
     fileprivate func handleRebalance(_ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
@@ -266,6 +289,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            everAssigned.store(true, ordering: .releasing)
             context.logger.info("partitions assigned", metadata: ["partitions": "\(partitions)"])
             rebalanceHandler?.partitionsAssigned(partitions, by: self)
             if cooperative {

@@ -115,6 +115,22 @@ public final class KafkaProducer: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Learns the partitions and leaders of `topics` now, so the first record to each is sent at
+    /// once instead of waiting for librdkafka's next scan of unknown topics (up to a second).
+    /// Blocking; topics that do not exist (yet) are skipped.
+    public func warmUp(topics: [String], timeout: Duration = .seconds(5)) {
+        for topic in Set(topics) {
+            guard let rkt = rd_kafka_topic_new(handle, topic, nil) else { continue }
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let code = rd_kafka_metadata(handle, 0, rkt, &metadata, Int32(timeout.milliseconds))
+            if let metadata { rd_kafka_metadata_destroy(metadata) }
+            rd_kafka_topic_destroy(rkt)
+            if code != RD_KAFKA_RESP_ERR_NO_ERROR {
+                context.logger.debug("no metadata yet", metadata: ["topic": "\(topic)", "code": "\(String(cString: rd_kafka_err2name(code)))"])
+            }
+        }
+    }
+
     /// Waits until every queued record is acknowledged or `timeout` passes.
     public func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
         let ms = Int32(timeout.milliseconds)

@@ -31,6 +31,8 @@ public struct PartitionLifecycle: Sendable, Equatable {
         case process
         /// Ignore the record (it is read again later).
         case drop
+        /// Ignore the record and pause its topic-partition (read again from it later); also
+        /// the pause of a retry.
         case pause([TopicPartition])
         case resume([TopicPartition])
         case seek(TopicPartition, Int64)
@@ -57,7 +59,10 @@ public struct PartitionLifecycle: Sendable, Equatable {
         self.partitions = partitions.sorted()
     }
 
-    /// Assigned (the consumer already paused every topic-partition): restore first.
+    /// Assigned: restore first. Records that arrive meanwhile are dropped, their topic-partition
+    /// paused at the first one (an active fetch pauses reliably; librdkafka 2.0.2 can leave a
+    /// partition paused in the rebalance callback, before its first fetch, stuck after resume),
+    /// and read again from there once restored.
     public func assigned() -> [Action] { [.startRestore] }
 
     /// The state is in memory: resume everything not held by a retry, after seeking back to any
@@ -98,8 +103,12 @@ public struct PartitionLifecycle: Sendable, Equatable {
             // Fetched before its partition was paused for a retry: read again on resume.
             return retryPauses[tp] == nil ? .process : .drop
         case .restoring:
-            rewinds[tp] = min(rewinds[tp] ?? offset, offset)
-            return .drop
+            if let first = rewinds[tp] {
+                rewinds[tp] = min(first, offset)
+                return .drop
+            }
+            rewinds[tp] = offset
+            return .pause([tp])
         case .gone:
             return .drop
         }

@@ -16,11 +16,14 @@ public struct WorkerTopology: Sendable {
     public var changelog: String?
     /// Where rejected records go with their reason.
     public var deadLetter: String
+    /// Topics the processor writes to (known up front, so the producer is ready for them).
+    public var outputs: [String]
 
-    public init(inputs: [String], changelog: String?, deadLetter: String) {
+    public init(inputs: [String], changelog: String?, deadLetter: String, outputs: [String] = []) {
         self.inputs = inputs
         self.changelog = changelog
         self.deadLetter = deadLetter
+        self.outputs = outputs
     }
 }
 
@@ -158,7 +161,9 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         return partitions.filter { $0.topic == primary }.flatMap { tp in topology.inputs.dropFirst().map { TopicPartition($0, tp.partition) } }
     }
 
-    public var pausesAssignedPartitions: Bool { true }
+    /// Partitions are paused lazily, at their first record during the restore (see
+    /// `PartitionLifecycle.assigned()`).
+    public var pausesAssignedPartitions: Bool { false }
 
     // MARK: - The loop (worker thread)
 
@@ -172,6 +177,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             consumer = try KafkaConsumer(configuration: settings.consumerConfiguration, name: "\(settings.stage)-consumer", logger: logger, rebalanceHandler: self)
             // Only the primary input is subscribed: its followers come with each of its partitions.
             try consumer!.subscribe([topology.inputs[0]])
+            producer.warmUp(topics: topology.outputs + [topology.deadLetter] + (topology.changelog.map { [$0] } ?? []))
         } catch {
             setStatus(detail: "failed to start: \(error)")
             // The consumer holds this worker as its rebalance handler: without closing it here the
@@ -218,7 +224,12 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         consumedTotal.add(1, ordering: .relaxed)
         let tp = record.topicPartition
         // Revoked between fetch and here (its new owner reads it again), or not accepting yet.
-        guard let owner = owners[record.partition], owner.lifecycle.recordArrived(tp, offset: record.offset) == .process else { return }
+        guard let owner = owners[record.partition] else { return }
+        let arrival = owner.lifecycle.recordArrived(tp, offset: record.offset)
+        guard arrival == .process else {
+            if case .pause = arrival { perform([arrival], owner: owner) }
+            return
+        }
         let input = inputIndex[record.topic] ?? 0
         let tracker = owner.tracker
         tracker.open(tp, offset: record.offset)

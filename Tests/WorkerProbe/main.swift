@@ -1,6 +1,7 @@
 // A minimal worker on the runtime, run as its own process by WorkerRuntimeTests.
 // It counts records per key in its state store, forwards each record with its count, and rejects
-// records whose value is "poison". Topics come from PROBE_INPUT, PROBE_OUTPUT, PROBE_CHANGELOG,
+// records whose value is "poison". Its state values are version 1 (a version byte and 8 bytes);
+// any other version is refused as a newer version would be. Topics come from PROBE_INPUT, PROBE_OUTPUT, PROBE_CHANGELOG,
 // PROBE_DLT; everything else from the runtime's usual environment variables.
 import Foundation
 import Kafka
@@ -42,9 +43,12 @@ do {
     exit(2)
 }
 let logger = WorkerApp.bootstrap(settings: settings)
-let topology = WorkerTopology(inputs: [settings.topic(env["PROBE_INPUT"] ?? "probe-in")],
+// PROBE_FOLLOWERS: co-partitioned inputs (comma-separated) that follow the primary's partitions.
+let followers = (env["PROBE_FOLLOWERS"] ?? "").split(separator: ",").map { settings.topic(String($0)) }
+let topology = WorkerTopology(inputs: [settings.topic(env["PROBE_INPUT"] ?? "probe-in")] + followers,
                               changelog: settings.topic(env["PROBE_CHANGELOG"] ?? "probe-state"),
-                              deadLetter: settings.topic(env["PROBE_DLT"] ?? "probe-in-dlt"))
+                              deadLetter: settings.topic(env["PROBE_DLT"] ?? "probe-in-dlt"),
+                              outputs: [settings.topic(env["PROBE_OUTPUT"] ?? "probe-out")])
 let worker = Worker(settings: settings, topology: topology, processor: CountingProcessor(output: settings.topic(env["PROBE_OUTPUT"] ?? "probe-out")), logger: logger)
 do {
     try await WorkerApp.run(worker, settings: settings, logger: logger)

@@ -24,6 +24,8 @@ final class ProbeProcess: @unchecked Sendable {
             "KAFKA_BROKERS": cluster.bootstrapServers,
             "KAFKA_CONSUMER_SESSION_TIMEOUT_MS": "6000",
             "KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS": "300",
+            // The mock broker holds produce acks while a fetch long-polls: keep polls short.
+            "KAFKA_CONSUMER_FETCH_WAIT_MAX_MS": "10",
             "KAFKA_PRODUCER_LINGER_MS": "2",
             "GROUP_ID": group,
             "HTTP_PORT": "0",
@@ -43,6 +45,17 @@ final class ProbeProcess: @unchecked Sendable {
         }
         try process.run()
     }
+
+    /// kill -9: no drain, no commit, no goodbye to the group.
+    func killHard() async throws {
+        kill(process.processIdentifier, SIGKILL)
+        _ = try await waitForExit(timeout: .seconds(10))
+    }
+
+    /// SIGSTOP / SIGCONT: the process freezes (its session lapses, its queued writes wait) and
+    /// later resumes as if nothing happened.
+    func freeze() { kill(process.processIdentifier, SIGSTOP) }
+    func thaw() { kill(process.processIdentifier, SIGCONT) }
 
     /// Sends SIGTERM and waits (off the cooperative pool) for the exit code.
     func terminate(timeout: Duration = .seconds(40)) async throws -> Int32 {
@@ -70,6 +83,11 @@ final class ProbeProcess: @unchecked Sendable {
 
     var log: String { lines.text }
 
+    /// Waits (on a condition, not a sleep) until the log satisfies `match`, at most `timeout`.
+    func waitForLog(timeout: Duration, _ match: (String) -> Bool) -> Bool {
+        lines.waitForMatch(upTo: timeout) { match($0) ? true : nil } ?? false
+    }
+
     /// The HTTP port the probe bound (from its "http listening" log line), waited for up to `timeout`.
     func httpPort(timeout: Duration) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
@@ -89,10 +107,12 @@ final class ProbeProcess: @unchecked Sendable {
 struct ProbeTopics {
     let input: String, output: String, changelog: String, deadLetter: String
 
+    let follower: String
+
     init(_ cluster: MockCluster, partitions: Int = 4) throws {
         let id = UInt32.random(in: 0...UInt32.max)
-        input = "in-\(id)"; output = "out-\(id)"; changelog = "state-\(id)"; deadLetter = "dlt-\(id)"
-        for t in [input, output, changelog] { try cluster.createTopic(t, partitions: partitions) }
+        input = "in-\(id)"; output = "out-\(id)"; changelog = "state-\(id)"; deadLetter = "dlt-\(id)"; follower = "in-\(id)-retry"
+        for t in [input, output, changelog, follower] { try cluster.createTopic(t, partitions: partitions) }
         try cluster.createTopic(deadLetter, partitions: 1)
     }
 }
@@ -129,12 +149,26 @@ enum TopicReader {
     /// Reads every partition of `topic` from the beginning until `count` records arrived or
     /// `timeout` passed; returns what it read.
     static func read(_ cluster: MockCluster, topic: String, partitions: Int, count: Int, timeout: Duration) async throws -> [ConsumedRecord] {
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), name: "reader", logger: logger)
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "10"]), name: "reader", logger: logger)
         defer { consumer.close() }
         try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, Int32($0)), KafkaOffset.beginning) }))
         var records: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + timeout
         while records.count < count, ContinuousClock.now < deadline {
+            if let r = try await consumer.next(timeout: .milliseconds(200)) { records.append(r) }
+        }
+        return records
+    }
+
+    /// Reads every partition of `topic` from the beginning until `done` holds for what was read
+    /// or `timeout` passed; returns what it read.
+    static func readUntil(_ cluster: MockCluster, topic: String, partitions: Int, timeout: Duration, done: ([ConsumedRecord]) -> Bool) async throws -> [ConsumedRecord] {
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.message.max.bytes": "2000000", "fetch.wait.max.ms": "10"]), name: "reader", logger: logger)
+        defer { consumer.close() }
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, Int32($0)), KafkaOffset.beginning) }))
+        var records: [ConsumedRecord] = []
+        let deadline = ContinuousClock.now + timeout
+        while !done(records), ContinuousClock.now < deadline {
             if let r = try await consumer.next(timeout: .milliseconds(200)) { records.append(r) }
         }
         return records
