@@ -357,17 +357,23 @@ public struct RulesEngine: Sendable {
         let groups = Dictionary(grouping: items) { Key(destination: $0.destination, due: $0.due) }
         var out: [AlertRecord] = []
         for key in groups.keys.sorted(by: { ($0.due, $0.destination) < ($1.due, $1.destination) }) {
-            let group = groups[key]!.sorted {
-                ($1.item.severity.rank, $0.item.accountId, $0.item.alertId) < ($0.item.severity.rank, $1.item.accountId, $1.item.alertId)
-            }
-            let severity = group.map(\.item.severity).max()!
-            let priority = group.map(\.priority).min()!
+            let group = groups[key]!
             let id = AlertId.make(["digest", key.destination, String(key.due.millisecondsSinceEpoch)] + group.map(\.item.alertId).sorted())
             let title = config.destinations[key.destination]?.digest?.title(due: key.due) ?? "Digest"
-            out.append(AlertRecord(alertId: id, type: .digest, severity: severity, priority: priority, destination: key.destination,
-                                   accountId: "*", raisedAt: key.due, notBefore: key.due, rule: "digest",
-                                   digestItems: group.map(\.item), digestTitle: title))
+            out.append(Self.digestRecord(id: id, destination: key.destination, due: key.due, title: title,
+                                         items: group.map { ($0.priority, $0.item) }))
         }
         return out
+    }
+
+    /// A digest record listing `items` most severe first (then by account and id); its severity is
+    /// the worst item's, its priority the most urgent one's. `items` must not be empty.
+    static func digestRecord(id: String, destination: String, due: Timestamp, title: String, items: [(priority: Priority, item: DigestItem)]) -> AlertRecord {
+        let sorted = items.sorted {
+            ($1.item.severity.rank, $0.item.accountId, $0.item.alertId) < ($0.item.severity.rank, $1.item.accountId, $1.item.alertId)
+        }
+        return AlertRecord(alertId: id, type: .digest, severity: sorted.map(\.item.severity).max()!, priority: sorted.map(\.priority).min()!,
+                           destination: destination, accountId: "*", raisedAt: due, notBefore: due, rule: "digest",
+                           digestItems: sorted.map(\.item), digestTitle: title)
     }
 }
