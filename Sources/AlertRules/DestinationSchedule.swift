@@ -65,7 +65,11 @@ public struct DestinationSchedule: Sendable {
     /// Decides and keeps what waits in `state`, the state of `alert.destination`. Admitting the
     /// same alert again (a redelivered record) keeps one copy.
     public func admit(_ alert: AlertRecord, now: Timestamp, state: inout DestinationScheduleState) -> Decision {
-        let decision = decide(alert, now: now)
+        var decision = decide(alert, now: now)
+        if case let .digest(due) = decision, let last = state.lastDigestDue, due <= last,
+           let next = policies[alert.destination]?.digest?.nextDue(after: last) {
+            decision = .digest(due: next)
+        }
         switch decision {
         case .deliverNow:
             break
@@ -97,7 +101,9 @@ public struct DestinationSchedule: Sendable {
         if state.digestEntries.contains(where: { $0.due <= now }) {
             let due = state.digestEntries.filter { $0.due <= now }
             state.digestEntries.removeAll { $0.due <= now }
-            for time in Set(due.map(\.due)).sorted() {
+            let times = Set(due.map(\.due)).sorted()
+            state.lastDigestDue = max(state.lastDigestDue ?? times.last!, times.last!)
+            for time in times {
                 let items = due.filter { $0.due == time }.map { ($0.priority, $0.item) }
                 let id = AlertId.make(["digest", destination, String(time.millisecondsSinceEpoch)])
                 let title = policies[destination]?.digest?.title(due: time) ?? "Digest"

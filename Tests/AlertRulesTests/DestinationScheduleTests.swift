@@ -59,6 +59,47 @@ import Testing
         #expect(state.nextDue == nil)
     }
 
+    @Test func anItemLateForADigestAlreadySentGoesToTheNextOne() {
+        let s = Self.schedule
+        var state = DestinationScheduleState()
+        _ = s.admit(Self.alert("x", .expansionSignal, severity: .low), now: Self.night, state: &state)
+        #expect(s.takeDue(now: Self.digestTime, destination: "team", state: &state).digests.count == 1)
+        #expect(state.lastDigestDue == Self.digestTime)
+        // A clock a little behind (another dispatcher after a rebalance) must not make a second
+        // digest for 14:00Z: it would carry the same id and the delivery log would drop it.
+        let next = T.time("2026-11-19T14:00:00Z")
+        #expect(s.admit(Self.alert("y", .expansionSignal, severity: .low), now: Self.digestTime.adding(seconds: -5), state: &state) == .digest(due: next))
+        #expect(s.takeDue(now: Self.digestTime, destination: "team", state: &state).isEmpty)
+        #expect(state.nextDue == next)
+        #expect(!state.isEmpty)
+    }
+
+    @Test func aVersion1ValueStillDecodes() throws {
+        // Version 1 as documented: version byte, held alerts, digest entries (no last-digest time).
+        let held = Self.alert("a", notBefore: "2026-11-18T13:00:00Z")
+        let item = DigestItem(alertId: "x", type: .expansionSignal, severity: .low, accountId: "acme", accountName: "Acme", score: 80, delta: 2,
+                              zone: .healthy, headline: "Seats up 30%", url: nil, at: Self.night)
+        let heldJSON = try RecordCoding.encode(held), itemJSON = try RecordCoding.encode(item)
+        func varint(_ v: Int) -> [UInt8] {
+            var out: [UInt8] = [], n = v
+            while n >= 0x80 { out.append(UInt8(n & 0x7F) | 0x80); n >>= 7 }
+            return out + [UInt8(n)]
+        }
+        let due = Self.digestTime.millisecondsSinceEpoch
+        let v1: [UInt8] = [1] + varint(1) + varint(heldJSON.count) + heldJSON
+            + varint(1) + varint(Int(due << 1)) + [9] + varint(itemJSON.count) + itemJSON
+        let state = try DestinationScheduleState(decoding: v1)
+        #expect(state.held == [held])
+        #expect(state.digestEntries.map(\.item) == [item])
+        #expect(state.digestEntries.first?.due == Self.digestTime)
+        #expect(state.digestEntries.first?.priority == Priority(level: 9))
+        #expect(state.lastDigestDue == nil)
+        // Written back, it is the current version and reads the same.
+        let current = try state.encoded()
+        #expect(current.first == 2)
+        #expect(try DestinationScheduleState(decoding: current) == state)
+    }
+
     @Test func oneDigestPerDestinationPerDueTimeHoweverManySourcesFedIt() throws {
         let s = Self.schedule
         // Items from accounts that different evaluator partitions own, arriving in any order.
@@ -94,6 +135,9 @@ import Testing
         var state = DestinationScheduleState()
         _ = Self.schedule.admit(Self.alert("a"), now: Self.night, state: &state)
         _ = Self.schedule.admit(Self.alert("x", .expansionSignal, severity: .low), now: Self.night, state: &state)
+        _ = Self.schedule.takeDue(now: Self.digestTime, destination: "team", state: &state)
+        _ = Self.schedule.admit(Self.alert("y", .expansionSignal, severity: .low), now: Self.night, state: &state)
+        #expect(state.lastDigestDue != nil)
         let bytes = try state.encoded()
         #expect(try DestinationScheduleState(decoding: bytes) == state)
         #expect(throws: AlertRulesError.self) { try DestinationScheduleState(decoding: bytes.dropLast()) }
