@@ -6,8 +6,11 @@ import Contracts
 public struct DestinationScheduleState: Sendable, Equatable {
     /// An item waiting for the digest due at `due`.
     public struct DigestEntry: Sendable, Equatable {
+        /// When the digest it waits for is due.
         public var due: Timestamp
+        /// The alert's priority (the digest takes its most urgent item's).
         public var priority: Priority
+        /// The line the digest shows.
         public var item: DigestItem
     }
 

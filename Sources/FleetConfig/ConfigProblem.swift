@@ -5,10 +5,13 @@ import SlackDelivery
 /// One thing wrong in the fleet's configuration: which file, which line (when known), which key,
 /// and what is wrong. Never holds a secret value: a missing variable is named, a URL is not quoted.
 public struct ConfigProblem: Sendable, Hashable, CustomStringConvertible {
+    /// The file, as given (usually its path).
     public var file: String
+    /// 1-based line, where the YAML parser gives one.
     public var line: Int?
     /// The key path, e.g. `routes[3].destination` or `destinations.cs-enterprise.url`.
     public var key: String
+    /// What is wrong, for a person.
     public var message: String
 
     public init(file: String, line: Int?, key: String, message: String) {

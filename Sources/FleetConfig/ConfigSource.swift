@@ -2,7 +2,9 @@ import Foundation
 
 /// A configuration file's text and the name to report it under (usually its path).
 public struct ConfigSource: Sendable, Hashable {
+    /// The name problems are reported under.
     public var path: String
+    /// The YAML text.
     public var text: String
 
     public init(path: String, text: String) {
@@ -26,8 +28,11 @@ public struct ConfigSource: Sendable, Hashable {
 /// destinations (for the cross-file check), the dispatcher its destinations and the rules (for
 /// the quiet hours and digests it falls back to).
 public struct FleetConfigFiles: Sendable, Hashable {
+    /// The scoring file; nil: the built-in defaults.
     public var scoring: ConfigSource?
+    /// The rules file; nil: not checked.
     public var rules: ConfigSource?
+    /// The destinations file; nil: not checked (nor the routes against it).
     public var destinations: ConfigSource?
 
     public init(scoring: ConfigSource? = nil, rules: ConfigSource? = nil, destinations: ConfigSource? = nil) {

@@ -7,7 +7,9 @@ import Yams
 public struct FleetConfiguration: Sendable {
     /// The scoring file's settings, or the built-in defaults when no scoring file was given.
     public var scoring: ScoringConfig
+    /// The rules, when a rules file was given.
     public var rules: RulesConfig?
+    /// The destinations with their webhooks, when a destinations file was given.
     public var destinations: DestinationsFile?
     /// Quiet hours, digest and group wait per destination, as the dispatcher applies them: each
     /// field from the destinations file where it is set there, else from the rules file.

@@ -49,7 +49,9 @@ public struct AlertGroup: Sendable, Hashable, CustomStringConvertible {
 
     /// The alert that leads the message (the most severe).
     public var lead: AlertRecord { alerts[0] }
+    /// The destination every alert of the group goes to.
     public var destination: String { lead.destination }
+    /// The account every alert of the group is about.
     public var accountId: String { lead.accountId }
     /// The worst severity in the group.
     public var severity: Severity { lead.severity }
