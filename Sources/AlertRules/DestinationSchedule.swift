@@ -113,6 +113,26 @@ public struct DestinationSchedule: Sendable {
         return release
     }
 
+    /// What is due at `now` across the destinations a dispatcher partition owns (`states` by
+    /// destination name), destinations in name order; states left empty stay in the dictionary
+    /// (the caller tombstones the keys whose `isEmpty` is true).
+    public func takeDue(now: Timestamp, states: inout [String: DestinationScheduleState]) -> Release {
+        var all = Release(released: [], digests: [])
+        for name in states.keys.sorted() {
+            guard let next = states[name]?.nextDue, next <= now else { continue }
+            let release = takeDue(now: now, destination: name, state: &states[name]!)
+            all.released += release.released
+            all.digests += release.digests
+        }
+        return all
+    }
+
+    /// The earliest time anything in `states` is due: when the dispatcher's wall-clock timer
+    /// should call `takeDue` next.
+    public static func nextDue(_ states: [String: DestinationScheduleState]) -> Timestamp? {
+        states.values.compactMap(\.nextDue).min()
+    }
+
     /// The digest line of an alert, from the facts it carries.
     static func digestItem(of alert: AlertRecord) -> DigestItem {
         guard let record = alert.score else {

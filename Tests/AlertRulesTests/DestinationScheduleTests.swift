@@ -59,6 +59,22 @@ import Testing
         #expect(state.nextDue == nil)
     }
 
+    @Test func aPartitionReleasesEveryDestinationDueAtOnce() {
+        let s = DestinationSchedule(policies: Self.schedule.policies.merging([
+            "billing": DestinationPolicy(quietHours: QuietHours(timeZone: "Europe/Berlin", windows: [.init(days: Set(0...6), fromMinute: 20 * 60, toMinute: 7 * 60 + 30)])),
+        ]) { $1 })
+        var states: [String: DestinationScheduleState] = [:]
+        _ = s.admit(Self.alert("t", destination: "team"), now: Self.night, state: &states["team", default: .init()])
+        _ = s.admit(Self.alert("b", destination: "billing"), now: Self.night, state: &states["billing", default: .init()])
+        // 07:30 in Berlin (06:30Z) comes before 08:00 in New York (13:00Z).
+        #expect(DestinationSchedule.nextDue(states) == T.time("2026-11-18T06:30:00Z"))
+        #expect(s.takeDue(now: T.time("2026-11-18T06:30:00Z"), states: &states).released.map(\.destination) == ["billing"])
+        #expect(DestinationSchedule.nextDue(states) == Self.morning)
+        #expect(s.takeDue(now: Self.morning, states: &states).released.map(\.destination) == ["team"])
+        #expect(states.values.allSatisfy { $0.isEmpty })
+        #expect(DestinationSchedule.nextDue(states) == nil)
+    }
+
     @Test func anItemLateForADigestAlreadySentGoesToTheNextOne() {
         let s = Self.schedule
         var state = DestinationScheduleState()
