@@ -62,6 +62,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // The fleet's configuration checked across files (scoring, rules, destinations, environment).
+        .target(name: "FleetConfig", dependencies: [
+            "AlertRules", "SlackDelivery", "HealthModel",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+
         // A local HTTP server that answers like Slack's incoming webhooks (tests, benchmarks, the demo sink).
         .target(name: "SlackSink", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
@@ -77,7 +83,7 @@ let package = Package(
 
         // The admin executable: local broker, topics, benchmarks, replay, rules tests, send-test.
         .executableTarget(name: "fleet-admin", dependencies: [
-            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough",
+            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough", "FleetConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
@@ -96,5 +102,6 @@ let package = Package(
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
         .testTarget(name: "DemoTests"),
         .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),
+        .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "AlertRules", "SlackDelivery", "HealthModel"]),
     ]
 )

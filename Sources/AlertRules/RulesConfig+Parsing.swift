@@ -192,8 +192,17 @@ extension RulesConfig {
 
     private static func parseDestination(_ value: YAMLValue) throws -> DestinationPolicy {
         if case .scalar = value.node, (try? value.string()) == "" { return DestinationPolicy() }
-        let m = try value.map(allowed: ["quiet_hours", "digest"])
+        return try parsePolicy(value.map(allowed: ["quiet_hours", "digest"]))
+    }
+
+    /// The `quiet_hours` and `digest` keys of `m` (and `group_wait`, where the caller allows it).
+    static func parsePolicy(_ m: YAMLMap) throws -> DestinationPolicy {
         var policy = DestinationPolicy()
+        if let g = m["group_wait"] {
+            let wait = try g.duration()
+            guard wait <= 600_000 else { throw g.error("must be at most 10m (a group wait is seconds)") }
+            policy.groupWaitMs = wait
+        }
         if let q = m["quiet_hours"] {
             let qm = try q.map(allowed: ["timezone", "windows"])
             let zoneValue = try qm.require("timezone")

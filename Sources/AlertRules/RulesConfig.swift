@@ -146,15 +146,19 @@ public struct Route: Sendable, Equatable {
     }
 }
 
-/// Delivery policy of a destination: quiet hours and an optional digest. The URL lives in the
-/// dispatcher's config, never here.
+/// Delivery policy of a destination: quiet hours, an optional digest and, in the destinations
+/// file, how long alerts wait to be grouped. The URL lives in the dispatcher's config, never here.
 public struct DestinationPolicy: Sendable, Equatable {
     public var quietHours: QuietHours?
     public var digest: DigestSchedule?
+    /// How long the first alert for an account waits for others raised with it (milliseconds);
+    /// nil: the dispatcher's default. Set only in the destinations file.
+    public var groupWaitMs: Int64?
 
-    public init(quietHours: QuietHours? = nil, digest: DigestSchedule? = nil) {
+    public init(quietHours: QuietHours? = nil, digest: DigestSchedule? = nil, groupWaitMs: Int64? = nil) {
         self.quietHours = quietHours
         self.digest = digest
+        self.groupWaitMs = groupWaitMs
     }
 }
 

@@ -94,6 +94,8 @@ public struct RulesEngine: Sendable {
         var severity: Severity
         var metric: Double
         var kind: CandidateKind
+        /// For drop rules: the drop measured by this evaluation.
+        var drop: ScoreDrop? = nil
     }
 
     // MARK: - Evaluate
@@ -117,18 +119,26 @@ public struct RulesEngine: Sendable {
                         severity: rule.severity(in: record.zone), metric: Double(100 - score),
                         now: now, state: &state, candidates: &candidates)
             case let .scoreDrop(points, within):
+                // The first peak inside the window is its highest score (peaks strictly decrease).
                 var peak = score
-                for p in state.peaks where p.at >= now - within { peak = max(peak, p.score); break }
+                var peakAt = now
+                for p in state.peaks where p.at >= now - within {
+                    if p.score > peak { (peak, peakAt) = (p.score, p.at) }
+                    break
+                }
                 let drop = peak - score
                 let active = drop >= points
                 episode(rule: i, active: active, holds: active, canOpen: active,
                         severity: rule.severity(in: record.zone), metric: Double(drop),
+                        drop: ScoreDrop(points: drop, fromScore: peak, fromAt: Timestamp(millisecondsSinceEpoch: peakAt), windowMs: within),
                         now: now, state: &state, candidates: &candidates)
             case let .crossesBelow(line):
                 let below = score < line
                 let crossed = below && (previous.map { $0 >= line } ?? false)
+                let from = previous ?? score
                 episode(rule: i, active: below, holds: below, canOpen: crossed,
                         severity: rule.severity(in: record.zone), metric: Double(line - score),
+                        drop: ScoreDrop(points: max(0, from - score), fromScore: from, line: line),
                         now: now, state: &state, candidates: &candidates)
             case let .trigger(mask):
                 for trigger in record.triggers where mask & CompiledRule.triggerBit(trigger.type) != 0 {
@@ -155,13 +165,13 @@ public struct RulesEngine: Sendable {
 
     /// Opens, continues or closes the episode of rule `i` and adds a candidate alert when one is due.
     /// `active`: the condition fires now; `holds`: the episode stays open; `canOpen`: a new one may open.
-    private func episode(rule i: Int, active: Bool, holds: Bool, canOpen: Bool, severity: Severity, metric: Double, now: Int64, state: inout AccountAlertState, candidates: inout [Candidate]) {
+    private func episode(rule i: Int, active: Bool, holds: Bool, canOpen: Bool, severity: Severity, metric: Double, drop: ScoreDrop? = nil, now: Int64, state: inout AccountAlertState, candidates: inout [Candidate]) {
         let rule = compiled[i]
         guard let e = state.episodeIndex(rule.key) else {
             guard canOpen else { return }
             state.episodes.append(.init(ruleKey: rule.key, openedAt: now, sent: 0, lastSentAt: now, lastMetric: metric, lastSeverity: severity))
             if rule.holdForMs == 0 {
-                candidates.append(Candidate(rule: i, severity: severity, metric: metric, kind: .episode(openedAt: now, seq: 0)))
+                candidates.append(Candidate(rule: i, severity: severity, metric: metric, kind: .episode(openedAt: now, seq: 0), drop: drop))
             }
             return
         }
@@ -185,7 +195,7 @@ public struct RulesEngine: Sendable {
                 || now - ep.lastSentAt >= rule.repeatIntervalMs
         }
         if due {
-            candidates.append(Candidate(rule: i, severity: severity, metric: metric, kind: .episode(openedAt: ep.openedAt, seq: ep.sent)))
+            candidates.append(Candidate(rule: i, severity: severity, metric: metric, kind: .episode(openedAt: ep.openedAt, seq: ep.sent), drop: drop))
         }
     }
 
@@ -245,7 +255,7 @@ public struct RulesEngine: Sendable {
                 trigger = t
             }
             state.recordAlert(of: rule.type, at: now, severity: c.severity)
-            deliver(rule: rule, severity: c.severity, alertId: AlertId.make(idParts), trigger: trigger, record: record, state: &state, into: &out)
+            deliver(rule: rule, severity: c.severity, alertId: AlertId.make(idParts), trigger: trigger, drop: c.drop, record: record, state: &state, into: &out)
         }
         return out
     }
@@ -270,7 +280,7 @@ public struct RulesEngine: Sendable {
         return now - last.at < rule.cooldownMs && severity <= last.severity
     }
 
-    private func deliver(rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, record: ScoreRecord, state: inout AccountAlertState, into out: inout [AlertRecord]) {
+    private func deliver(rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, drop: ScoreDrop?, record: ScoreRecord, state: inout AccountAlertState, into out: inout [AlertRecord]) {
         let tier = record.profile.tier ?? config.defaults.tier
         let facts = RoutingFacts(type: rule.type, severity: severity, tier: tier, zone: record.zone, mrr: record.profile.mrr,
                                  accountId: record.accountId, owner: record.profile.owner)
@@ -281,7 +291,7 @@ public struct RulesEngine: Sendable {
             let alert = AlertRecord(alertId: alertId, type: rule.type, severity: severity, priority: priority,
                                     destination: destination, accountId: record.accountId, raisedAt: record.validAt,
                                     score: record, trigger: trigger, mention: record.profile.owner,
-                                    suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name)
+                                    suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name, drop: drop)
             let policy = config.destinations[destination]
             if let digest = policy?.digest, severity <= digest.maxSeverity, severity < .critical {
                 state.digestQueue.append(.init(destination: destination, due: digest.nextDue(after: record.validAt),
@@ -307,11 +317,11 @@ public struct RulesEngine: Sendable {
             headline = record.signals.first { $0.code == SignalCode.billingRetryFailed || $0.code == SignalCode.paymentFailures }?.text
                 ?? "Billing retry failed"
         default:
-            headline = record.signals.first?.text ?? "Score \(record.score) (\(record.delta))"
+            headline = record.signals.first?.text ?? "Score \(record.score) (\(alert.drop?.summary ?? String(record.delta)))"
         }
         return DigestItem(alertId: alert.alertId, type: alert.type, severity: alert.severity, accountId: record.accountId,
                           accountName: record.profile.name, score: record.score, delta: record.delta, zone: record.zone,
-                          headline: headline, url: record.profile.url, at: record.validAt)
+                          headline: headline, url: record.profile.url, at: record.validAt, drop: alert.drop)
     }
 
     // MARK: - Time
@@ -347,17 +357,23 @@ public struct RulesEngine: Sendable {
         let groups = Dictionary(grouping: items) { Key(destination: $0.destination, due: $0.due) }
         var out: [AlertRecord] = []
         for key in groups.keys.sorted(by: { ($0.due, $0.destination) < ($1.due, $1.destination) }) {
-            let group = groups[key]!.sorted {
-                ($1.item.severity.rank, $0.item.accountId, $0.item.alertId) < ($0.item.severity.rank, $1.item.accountId, $1.item.alertId)
-            }
-            let severity = group.map(\.item.severity).max()!
-            let priority = group.map(\.priority).min()!
+            let group = groups[key]!
             let id = AlertId.make(["digest", key.destination, String(key.due.millisecondsSinceEpoch)] + group.map(\.item.alertId).sorted())
             let title = config.destinations[key.destination]?.digest?.title(due: key.due) ?? "Digest"
-            out.append(AlertRecord(alertId: id, type: .digest, severity: severity, priority: priority, destination: key.destination,
-                                   accountId: "*", raisedAt: key.due, notBefore: key.due, rule: "digest",
-                                   digestItems: group.map(\.item), digestTitle: title))
+            out.append(Self.digestRecord(id: id, destination: key.destination, due: key.due, title: title,
+                                         items: group.map { ($0.priority, $0.item) }))
         }
         return out
+    }
+
+    /// A digest record listing `items` most severe first (then by account and id); its severity is
+    /// the worst item's, its priority the most urgent one's. `items` must not be empty.
+    static func digestRecord(id: String, destination: String, due: Timestamp, title: String, items: [(priority: Priority, item: DigestItem)]) -> AlertRecord {
+        let sorted = items.sorted {
+            ($1.item.severity.rank, $0.item.accountId, $0.item.alertId) < ($0.item.severity.rank, $1.item.accountId, $1.item.alertId)
+        }
+        return AlertRecord(alertId: id, type: .digest, severity: sorted.map(\.item.severity).max()!, priority: sorted.map(\.priority).min()!,
+                           destination: destination, accountId: "*", raisedAt: due, notBefore: due, rule: "digest",
+                           digestItems: sorted.map(\.item), digestTitle: title)
     }
 }

@@ -64,7 +64,7 @@ public struct RulesTestFixture: Sendable {
                 } catch let error as AlertRulesError {
                     throw error
                 } catch {
-                    throw json.error("not a health-scores record: \(error)")
+                    throw json.error("not a health-scores record: \(RecordCoding.describe(error))")
                 }
                 if let lastTime, record.validAt < lastTime { throw json.error("time goes backwards (previous step at \(lastTime))") }
                 lastTime = record.validAt

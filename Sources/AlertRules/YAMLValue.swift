@@ -24,12 +24,25 @@ struct YAMLValue {
         } catch let error as AlertRulesError {
             throw error
         } catch let error as YamlError {
-            var line: Int?
-            if case let .scanner(_, _, mark, _) = error { line = mark.line }
-            if case let .parser(_, _, mark, _) = error { line = mark.line }
-            throw AlertRulesError.invalidConfig(file: file, line: line, key: "(syntax)", reason: "not valid YAML: \(error)")
+            throw syntaxError(error, file: file)
         } catch {
-            throw AlertRulesError.invalidConfig(file: file, line: nil, key: "(syntax)", reason: "not valid YAML: \(error)")
+            throw AlertRulesError.invalidConfig(file: file, line: nil, key: "(syntax)", reason: "not valid YAML")
+        }
+    }
+
+    /// A YAML syntax error with its line, without quoting the document (Yams' own description
+    /// repeats the whole text).
+    static func syntaxError(_ error: YamlError, file: String) -> AlertRulesError {
+        switch error {
+        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+            let during = context.map { " (\($0.text))" } ?? ""
+            return .invalidConfig(file: file, line: mark.line, key: "(syntax)", reason: "not valid YAML: \(problem)\(during)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return .invalidConfig(file: file, line: context.mark.line, key: duplicates.joined(separator: ", "), reason: "duplicate key")
+        case let .reader(problem, _, _, _):
+            return .invalidConfig(file: file, line: nil, key: "(syntax)", reason: "not valid YAML: \(problem)")
+        default:
+            return .invalidConfig(file: file, line: nil, key: "(syntax)", reason: "not valid YAML")
         }
     }
 
@@ -135,6 +148,18 @@ struct YAMLValue {
                 throw YAMLValue(node: keyNode, path: childPath + key, file: file).error("duplicate key")
             }
             entries.append((key, value))
+        }
+        return YAMLMap(value: self, entries: entries)
+    }
+
+    /// A mapping whose other keys belong to another reader: unknown keys are let through (only
+    /// the keys asked for are read); duplicates still fail.
+    func lenientMap() throws -> YAMLMap {
+        guard case let .mapping(mapping) = node else { throw error("expected a mapping of keys to values") }
+        var entries: [(String, YAMLValue)] = []
+        for (keyNode, valueNode) in mapping {
+            guard let key = keyNode.string, !entries.contains(where: { $0.0 == key }) else { continue }
+            entries.append((key, YAMLValue(node: valueNode, path: path.isEmpty ? key : "\(path).\(key)", file: file)))
         }
         return YAMLMap(value: self, entries: entries)
     }

@@ -62,8 +62,10 @@ public struct DigestItem: Codable, Sendable, Hashable {
     public var headline: String
     public var url: String?
     public var at: Timestamp
+    /// For a `health_score_drop` item: the drop over its rule's window (absent in older records).
+    public var drop: ScoreDrop?
 
-    public init(alertId: String, type: AlertType, severity: Severity, accountId: String, accountName: String?, score: Int, delta: Int, zone: Zone, headline: String, url: String?, at: Timestamp) {
+    public init(alertId: String, type: AlertType, severity: Severity, accountId: String, accountName: String?, score: Int, delta: Int, zone: Zone, headline: String, url: String?, at: Timestamp, drop: ScoreDrop? = nil) {
         self.alertId = alertId
         self.type = type
         self.severity = severity
@@ -75,11 +77,12 @@ public struct DigestItem: Codable, Sendable, Hashable {
         self.headline = headline
         self.url = url
         self.at = at
+        self.drop = drop
     }
 
     enum CodingKeys: String, CodingKey {
         case alertId = "alert_id", type, severity, accountId = "account_id", accountName = "account_name"
-        case score, delta, zone, headline, url, at
+        case score, delta, zone, headline, url, at, drop
     }
 }
 
@@ -114,10 +117,13 @@ public struct AlertRecord: Codable, Sendable, Hashable {
     public var digestItems: [DigestItem]?
     /// For `digest` alerts: the period covered, e.g. "daily digest for 2026-11-20".
     public var digestTitle: String?
+    /// For `health_score_drop` alerts: the drop over the rule's window ("-26 in 7 days"), which
+    /// `score.delta` (the last step only) does not show. Absent in records written before it existed.
+    public var drop: ScoreDrop?
 
     public static let currentSchema = 1
 
-    public init(schema: Int = AlertRecord.currentSchema, alertId: String, type: AlertType, severity: Severity, priority: Priority, destination: String, accountId: String, raisedAt: Timestamp, notBefore: Timestamp? = nil, score: ScoreRecord? = nil, trigger: Trigger? = nil, mention: String? = nil, suggestedAction: String? = nil, playbookURL: String? = nil, rule: String? = nil, digestItems: [DigestItem]? = nil, digestTitle: String? = nil) {
+    public init(schema: Int = AlertRecord.currentSchema, alertId: String, type: AlertType, severity: Severity, priority: Priority, destination: String, accountId: String, raisedAt: Timestamp, notBefore: Timestamp? = nil, score: ScoreRecord? = nil, trigger: Trigger? = nil, mention: String? = nil, suggestedAction: String? = nil, playbookURL: String? = nil, rule: String? = nil, digestItems: [DigestItem]? = nil, digestTitle: String? = nil, drop: ScoreDrop? = nil) {
         self.schema = schema
         self.alertId = alertId
         self.type = type
@@ -135,6 +141,7 @@ public struct AlertRecord: Codable, Sendable, Hashable {
         self.rule = rule
         self.digestItems = digestItems
         self.digestTitle = digestTitle
+        self.drop = drop
     }
 
     /// Key of this alert's entry in the delivery log (`alerts-delivered`).
@@ -144,6 +151,6 @@ public struct AlertRecord: Codable, Sendable, Hashable {
         case schema, alertId = "alert_id", type, severity, priority, destination, accountId = "account_id"
         case raisedAt = "raised_at", notBefore = "not_before", score, trigger, mention
         case suggestedAction = "suggested_action", playbookURL = "playbook_url", rule
-        case digestItems = "digest_items", digestTitle = "digest_title"
+        case digestItems = "digest_items", digestTitle = "digest_title", drop
     }
 }

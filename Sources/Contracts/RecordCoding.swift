@@ -20,4 +20,38 @@ public enum RecordCoding {
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
         try makeDecoder().decode(type, from: Data(bytes))
     }
+
+    /// A decoding failure for people (logs, DLT reasons, fixture errors), e.g.
+    /// `missing key "valid_at"` or `wrong type at score: expected a number`, instead of Swift's
+    /// debug description of `DecodingError`.
+    public static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "not valid JSON" }
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+                .replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            let parent = path(context)
+            return "missing key \"\(key.stringValue)\"" + (parent.isEmpty ? "" : " in \(parent)")
+        case let .typeMismatch(type, context), let .valueNotFound(type, context):
+            let at = path(context)
+            return "wrong type\(at.isEmpty ? "" : " at \(at)"): expected \(typeName(type))"
+        case let .dataCorrupted(context):
+            let at = path(context)
+            return at.isEmpty ? "not valid JSON" : "bad value at \(at)"
+        @unknown default:
+            return "not a valid record"
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "text"
+        case is Int.Type, is Int64.Type, is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is [Any].Type: "a list"
+        default: "an object"
+        }
+    }
 }

@@ -45,151 +45,199 @@ public struct DestinationsFile: Sendable {
 
     private static let destinationKeys: Set<String> = ["type", "url", "allow_insecure_http", "rate_per_second", "burst", "signing_secret"]
 
+    /// Per-destination keys that belong to the destination's schedule (quiet hours, digest, group
+    /// wait). They are read by `AlertRules` (`DestinationPolicy.parseAll(destinationsYAML:file:)`);
+    /// this parser lets them through.
+    public static let scheduleKeys: Set<String> = ["quiet_hours", "digest", "group_wait"]
+
     /// Parses the YAML text of a destinations file. Pure: the environment comes in as a value.
+    /// Throws the first problem that `check(yaml:file:environment:)` finds.
     public static func parse(yaml: String, file: String, environment: [String: String]) throws(SlackDeliveryError) -> DestinationsFile {
+        let result = check(yaml: yaml, file: file, environment: environment)
+        if let first = result.problems.first { throw first }
+        return result.file
+    }
+
+    /// Parses a destinations file and lists EVERY problem (each destination and each `${VAR}` on
+    /// its own), in file order, with the destinations that are valid. Pure.
+    public static func check(yaml: String, file: String, environment: [String: String]) -> (file: DestinationsFile, problems: [SlackDeliveryError]) {
+        var problems: [SlackDeliveryError] = []
+        let empty = DestinationsFile(destinations: [])
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
-                throw SlackDeliveryError.configInvalid(file: file, key: "destinations", line: nil, problem: "file is empty")
+                return (empty, [.configInvalid(file: file, key: "destinations", line: nil, problem: "file is empty")])
             }
             root = node
-        } catch let error as SlackDeliveryError {
-            throw error
         } catch let error as YamlError {
-            throw syntaxError(error, file: file)
+            return (empty, [syntaxError(error, file: file)])
         } catch {
-            throw .configInvalid(file: file, key: "(document)", line: nil, problem: "not valid YAML")
+            return (empty, [.configInvalid(file: file, key: "(document)", line: nil, problem: "not valid YAML")])
         }
         guard let top = root.mapping else {
-            throw .configInvalid(file: file, key: "(document)", line: root.mark?.line, problem: "expected a mapping with 'destinations'")
+            return (empty, [.configInvalid(file: file, key: "(document)", line: root.mark?.line, problem: "expected a mapping with 'destinations'")])
         }
-        for (key, value) in top {
+        for (key, _) in top {
             let k = key.string ?? ""
             if k != "defaults" && k != "destinations" {
-                throw .configInvalid(file: file, key: k, line: key.mark?.line, problem: "unknown key (expected 'defaults' or 'destinations')")
+                problems.append(.configInvalid(file: file, key: k, line: key.mark?.line, problem: "unknown key (expected 'defaults' or 'destinations')"))
             }
-            _ = value
         }
         var defaults = RateLimit.slackDefault
         if let d = top["defaults"] {
-            guard let m = d.mapping else {
-                throw .configInvalid(file: file, key: "defaults", line: d.mark?.line, problem: "expected a mapping")
+            if let m = d.mapping {
+                for (key, _) in m where !["rate_per_second", "burst"].contains(key.string ?? "") {
+                    problems.append(.configInvalid(file: file, key: "defaults.\(key.string ?? "?")", line: key.mark?.line, problem: "unknown key (expected rate_per_second, burst)"))
+                }
+                defaults = rateLimit(in: m, keyPrefix: "defaults", file: file, fallback: defaults, problems: &problems)
+            } else {
+                problems.append(.configInvalid(file: file, key: "defaults", line: d.mark?.line, problem: "expected a mapping"))
             }
-            for (key, _) in m where !["rate_per_second", "burst"].contains(key.string ?? "") {
-                throw .configInvalid(file: file, key: "defaults.\(key.string ?? "?")", line: key.mark?.line, problem: "unknown key (expected rate_per_second, burst)")
-            }
-            defaults = try rateLimit(in: m, keyPrefix: "defaults", file: file, fallback: defaults)
         }
         guard let destinationsNode = top["destinations"] else {
-            throw .configInvalid(file: file, key: "destinations", line: nil, problem: "missing")
+            problems.append(.configInvalid(file: file, key: "destinations", line: root.mark?.line, problem: "missing"))
+            return (empty, problems)
         }
         guard let list = destinationsNode.mapping else {
-            throw .configInvalid(file: file, key: "destinations", line: destinationsNode.mark?.line, problem: "expected a mapping of destination names")
+            problems.append(.configInvalid(file: file, key: "destinations", line: destinationsNode.mark?.line, problem: "expected a mapping of destination names"))
+            return (empty, problems)
         }
         var result: [Destination] = []
         var seen: Set<String> = []
         for (nameNode, body) in list {
             guard let name = nameNode.string, !name.isEmpty else {
-                throw .configInvalid(file: file, key: "destinations", line: nameNode.mark?.line, problem: "destination name must be a non-empty string")
+                problems.append(.configInvalid(file: file, key: "destinations", line: nameNode.mark?.line, problem: "destination name must be a non-empty string"))
+                continue
             }
             guard seen.insert(name).inserted else {
-                throw .duplicateDestination(file: file, name: name, line: nameNode.mark?.line)
+                problems.append(.duplicateDestination(file: file, name: name, line: nameNode.mark?.line))
+                continue
             }
-            let prefix = "destinations.\(name)"
-            guard let m = body.mapping else {
-                throw .configInvalid(file: file, key: prefix, line: body.mark?.line, problem: "expected a mapping with at least 'url'")
+            let before = problems.count
+            if let destination = parseDestination(name: name, nameNode: nameNode, body: body, file: file, defaults: defaults,
+                                                  environment: environment, problems: &problems), problems.count == before {
+                result.append(destination)
             }
-            for (key, _) in m where !destinationKeys.contains(key.string ?? "") {
-                throw .configInvalid(file: file, key: "\(prefix).\(key.string ?? "?")", line: key.mark?.line,
-                                     problem: "unknown key (expected one of \(destinationKeys.sorted().joined(separator: ", ")))")
-            }
-            var kind = Destination.Kind.slack
-            if let t = m["type"] {
-                guard let s = t.string, let k = Destination.Kind(rawValue: s) else {
-                    throw .configInvalid(file: file, key: "\(prefix).type", line: t.mark?.line, problem: "expected 'slack' or 'webhook'")
-                }
-                kind = k
-            }
-            var allowHTTP = false
-            if let a = m["allow_insecure_http"] {
-                guard let b = a.bool else {
-                    throw .configInvalid(file: file, key: "\(prefix).allow_insecure_http", line: a.mark?.line, problem: "expected true or false")
-                }
-                allowHTTP = b
-            }
-            guard let urlNode = m["url"] else {
-                throw .configInvalid(file: file, key: "\(prefix).url", line: nameNode.mark?.line, problem: "missing")
-            }
-            guard let rawURL = urlNode.scalar?.string else {
-                throw .configInvalid(file: file, key: "\(prefix).url", line: urlNode.mark?.line, problem: "expected a string")
-            }
-            let urlText = try expand(rawURL, key: "\(prefix).url", line: urlNode.mark?.line, file: file, environment: environment)
-            let url: WebhookURL
-            switch WebhookURL.validate(urlText, allowInsecureHTTP: allowHTTP) {
-            case let .success(u): url = u
-            case let .failure(problem):
-                throw .configInvalid(file: file, key: "\(prefix).url", line: urlNode.mark?.line, problem: problem.description)
-            }
-            var secret: SigningSecret?
-            if let s = m["signing_secret"] {
-                guard kind == .webhook else {
-                    throw .configInvalid(file: file, key: "\(prefix).signing_secret", line: s.mark?.line, problem: "only 'webhook' destinations are signed")
-                }
-                guard let raw = s.scalar?.string else {
-                    throw .configInvalid(file: file, key: "\(prefix).signing_secret", line: s.mark?.line, problem: "expected a string")
-                }
-                let value = try expand(raw, key: "\(prefix).signing_secret", line: s.mark?.line, file: file, environment: environment)
-                guard !value.isEmpty else {
-                    throw .configInvalid(file: file, key: "\(prefix).signing_secret", line: s.mark?.line, problem: "empty")
-                }
-                secret = SigningSecret(value)
-            }
-            let rate = try rateLimit(in: m, keyPrefix: prefix, file: file, fallback: defaults)
-            result.append(Destination(name: name, kind: kind, url: url, rateLimit: rate, signingSecret: secret))
         }
-        return DestinationsFile(destinations: result)
+        return (DestinationsFile(destinations: result), problems)
     }
 
-    private static func rateLimit(in m: Node.Mapping, keyPrefix: String, file: String, fallback: RateLimit) throws(SlackDeliveryError) -> RateLimit {
+    /// One destination; adds each of its problems and returns nil if it has any.
+    private static func parseDestination(name: String, nameNode: Node, body: Node, file: String, defaults: RateLimit,
+                                         environment: [String: String], problems: inout [SlackDeliveryError]) -> Destination? {
+        let prefix = "destinations.\(name)"
+        guard let m = body.mapping else {
+            problems.append(.configInvalid(file: file, key: prefix, line: body.mark?.line, problem: "expected a mapping with at least 'url'"))
+            return nil
+        }
+        let before = problems.count
+        for (key, _) in m where !destinationKeys.contains(key.string ?? "") && !scheduleKeys.contains(key.string ?? "") {
+            let known = (destinationKeys.union(scheduleKeys)).sorted().joined(separator: ", ")
+            problems.append(.configInvalid(file: file, key: "\(prefix).\(key.string ?? "?")", line: key.mark?.line,
+                                           problem: "unknown key (expected one of \(known))"))
+        }
+        var kind = Destination.Kind.slack
+        if let t = m["type"] {
+            if let s = t.string, let k = Destination.Kind(rawValue: s) {
+                kind = k
+            } else {
+                problems.append(.configInvalid(file: file, key: "\(prefix).type", line: t.mark?.line, problem: "expected 'slack' or 'webhook'"))
+            }
+        }
+        var allowHTTP = false
+        if let a = m["allow_insecure_http"] {
+            if let b = a.bool {
+                allowHTTP = b
+            } else {
+                problems.append(.configInvalid(file: file, key: "\(prefix).allow_insecure_http", line: a.mark?.line, problem: "expected true or false"))
+            }
+        }
+        var url: WebhookURL?
+        if let urlNode = m["url"] {
+            if let rawURL = urlNode.scalar?.string {
+                if let urlText = expand(rawURL, key: "\(prefix).url", line: urlNode.mark?.line, file: file, environment: environment, problems: &problems) {
+                    switch WebhookURL.validate(urlText, allowInsecureHTTP: allowHTTP) {
+                    case let .success(u): url = u
+                    case let .failure(problem):
+                        problems.append(.configInvalid(file: file, key: "\(prefix).url", line: urlNode.mark?.line, problem: problem.description))
+                    }
+                }
+            } else {
+                problems.append(.configInvalid(file: file, key: "\(prefix).url", line: urlNode.mark?.line, problem: "expected a string"))
+            }
+        } else {
+            problems.append(.configInvalid(file: file, key: "\(prefix).url", line: nameNode.mark?.line, problem: "missing"))
+        }
+        var secret: SigningSecret?
+        if let s = m["signing_secret"] {
+            let key = "\(prefix).signing_secret"
+            if kind != .webhook {
+                problems.append(.configInvalid(file: file, key: key, line: s.mark?.line, problem: "only 'webhook' destinations are signed"))
+            } else if let raw = s.scalar?.string {
+                if let value = expand(raw, key: key, line: s.mark?.line, file: file, environment: environment, problems: &problems) {
+                    if value.isEmpty {
+                        problems.append(.configInvalid(file: file, key: key, line: s.mark?.line, problem: "empty"))
+                    } else {
+                        secret = SigningSecret(value)
+                    }
+                }
+            } else {
+                problems.append(.configInvalid(file: file, key: key, line: s.mark?.line, problem: "expected a string"))
+            }
+        }
+        let rate = rateLimit(in: m, keyPrefix: prefix, file: file, fallback: defaults, problems: &problems)
+        guard problems.count == before, let url else { return nil }
+        return Destination(name: name, kind: kind, url: url, rateLimit: rate, signingSecret: secret)
+    }
+
+    private static func rateLimit(in m: Node.Mapping, keyPrefix: String, file: String, fallback: RateLimit, problems: inout [SlackDeliveryError]) -> RateLimit {
         var rate = fallback
         if let r = m["rate_per_second"] {
-            guard let v = r.float, v > 0, v.isFinite else {
-                throw .configInvalid(file: file, key: "\(keyPrefix).rate_per_second", line: r.mark?.line, problem: "expected a number > 0")
+            if let v = r.float, v > 0, v.isFinite {
+                rate.perSecond = v
+            } else {
+                problems.append(.configInvalid(file: file, key: "\(keyPrefix).rate_per_second", line: r.mark?.line, problem: "expected a number > 0"))
             }
-            rate.perSecond = v
         }
         if let b = m["burst"] {
-            guard let v = b.int, v >= 1 else {
-                throw .configInvalid(file: file, key: "\(keyPrefix).burst", line: b.mark?.line, problem: "expected an integer >= 1")
+            if let v = b.int, v >= 1 {
+                rate.burst = v
+            } else {
+                problems.append(.configInvalid(file: file, key: "\(keyPrefix).burst", line: b.mark?.line, problem: "expected an integer >= 1"))
             }
-            rate.burst = v
         }
         return rate
     }
 
-    /// Replaces every `${NAME}` in `text` with the environment's value. A missing or empty variable
-    /// is an error naming the variable (a name, not a secret).
-    static func expand(_ text: String, key: String, line: Int?, file: String, environment: [String: String]) throws(SlackDeliveryError) -> String {
+    /// Replaces every `${NAME}` in `text` with the environment's value. Each missing or empty
+    /// variable is a problem naming the variable (a name, never a value); nil if there is any.
+    static func expand(_ text: String, key: String, line: Int?, file: String, environment: [String: String], problems: inout [SlackDeliveryError]) -> String? {
         guard text.contains("${") else { return text }
         var out = ""
+        var complete = true
         var rest = Substring(text)
         while let open = rest.range(of: "${") {
             out += rest[..<open.lowerBound]
             guard let close = rest[open.upperBound...].firstIndex(of: "}") else {
-                throw .configInvalid(file: file, key: key, line: line, problem: "unterminated ${ reference")
+                problems.append(.configInvalid(file: file, key: key, line: line, problem: "unterminated ${ reference"))
+                return nil
             }
             let name = String(rest[open.upperBound..<close])
+            rest = rest[rest.index(after: close)...]
             guard !name.isEmpty, name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) else {
-                throw .configInvalid(file: file, key: key, line: line, problem: "bad environment variable name in ${...}")
+                problems.append(.configInvalid(file: file, key: key, line: line, problem: "bad environment variable name in ${...}"))
+                complete = false
+                continue
             }
             guard let value = environment[name], !value.isEmpty else {
-                throw .missingEnvironmentVariable(file: file, key: key, line: line, variable: name)
+                problems.append(.missingEnvironmentVariable(file: file, key: key, line: line, variable: name))
+                complete = false
+                continue
             }
             out += value
-            rest = rest[rest.index(after: close)...]
         }
         out += rest
-        return out
+        return complete ? out : nil
     }
 
     /// A YAML syntax error without the YAML text (the text may hold a literal URL).
@@ -197,6 +245,8 @@ public struct DestinationsFile: Sendable {
         switch error {
         case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
             return .configInvalid(file: file, key: "(syntax)", line: mark.line, problem: "YAML syntax error: \(problem)")
+        case let .duplicatedKeysInMapping(duplicates, context):
+            return .configInvalid(file: file, key: duplicates.joined(separator: ", "), line: context.mark.line, problem: "duplicate key")
         default:
             return .configInvalid(file: file, key: "(syntax)", line: nil, problem: "YAML syntax error")
         }

@@ -22,6 +22,21 @@ public enum GenericWebhookPayload {
         return out
     }
 
+    /// The JSON body for a group: a group of one is `body(for:)` of its alert; several alerts are
+    /// `{"event":"alert_group","text":<notification text>,"alerts":[<alerts records, lead first>]}`.
+    public static func body(for group: AlertGroup, renderer: SlackMessageRenderer = SlackMessageRenderer()) throws -> [UInt8] {
+        guard group.alerts.count > 1 else { return try body(for: group.lead, renderer: renderer) }
+        var out: [UInt8] = Array(#"{"event":"alert_group","text":"#.utf8)
+        JSONValue.writeString(renderer.fallbackText(group), into: &out)
+        out += Array(#","alerts":["#.utf8)
+        for (i, alert) in group.alerts.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += try RecordCoding.encode(alert)
+        }
+        out += Array("]}".utf8)
+        return out
+    }
+
     /// The signature header value for `body` sent at `unixSeconds`.
     public static func signature(body: [UInt8], unixSeconds: Int64, secret: SigningSecret) -> String {
         let message = Array("v1:\(unixSeconds):".utf8) + body

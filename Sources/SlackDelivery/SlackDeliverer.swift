@@ -69,15 +69,22 @@ public final class SlackDeliverer: Sendable {
             completion(.retryLater(.notYetDue, notBefore: nb))
             return
         }
+        send(to: i, now: now, slack: { renderer.render(alert) },
+             webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, completion: completion)
+    }
+
+    /// Renders for the destination's kind (signing generic webhook bodies) and hands the transfer
+    /// to the engine.
+    private func send(to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8], completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         let d = destinations[i]
         let body: [UInt8]
         var headers: [String] = []
         switch d.kind {
         case .slack:
-            body = renderer.render(alert)
+            body = slack()
         case .webhook:
             do {
-                body = try GenericWebhookPayload.body(for: alert, renderer: renderer)
+                body = try webhook()
             } catch {
                 completion(.permanent(.renderFailed(detail: "alert record could not be encoded as JSON")))
                 return
@@ -87,6 +94,33 @@ public final class SlackDeliverer: Sendable {
             }
         }
         engine.submit(Transfer(slot: i, body: body, extraHeaders: headers, completion: completion))
+    }
+
+    /// Delivers a group of alerts about one account as one message to `group.destination`. The
+    /// outcome is the outcome of every alert in it: on `.delivered`, log each of `group.deliveryKeys`.
+    public func submit(_ group: AlertGroup) async -> DeliveryOutcome {
+        await withCheckedContinuation { (c: CheckedContinuation<DeliveryOutcome, Never>) in
+            submit(group) { c.resume(returning: $0) }
+        }
+    }
+
+    /// Callback form of `submit(_:)` for a group; `completion` runs on the engine thread.
+    public func submit(_ group: AlertGroup, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+        guard group.alerts.count > 1 else {
+            submit(group.lead, to: group.destination, completion: completion)
+            return
+        }
+        guard let i = indexByName[group.destination] else {
+            completion(.permanent(.unknownDestination(name: group.destination)))
+            return
+        }
+        let now = DeliveryClock.wallNow()
+        if let nb = group.alerts.compactMap(\.notBefore).max(), nb > now {
+            completion(.retryLater(.notYetDue, notBefore: nb))
+            return
+        }
+        send(to: i, now: now, slack: { renderer.render(group) },
+             webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, completion: completion)
     }
 
     /// Posts an already rendered body as it is (no rendering, no signing) to `destination`, with

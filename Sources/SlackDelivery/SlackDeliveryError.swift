@@ -13,6 +13,9 @@ public enum SlackDeliveryError: Error, Sendable, Hashable, CustomStringConvertib
     case duplicateDestination(file: String, name: String, line: Int?)
     /// The delivery engine could not start (libcurl refused to initialise).
     case engineStartFailed(reason: String)
+    /// Alerts that cannot be one message: none at all, several accounts or destinations, or a
+    /// digest with other alerts.
+    case invalidGroup(reason: String)
 
     public var description: String {
         switch self {
@@ -26,6 +29,8 @@ public enum SlackDeliveryError: Error, Sendable, Hashable, CustomStringConvertib
             return "\(Self.location(file, line)) destinations.\(name): destination defined twice"
         case let .engineStartFailed(reason):
             return "Slack delivery engine failed to start: \(reason)"
+        case let .invalidGroup(reason):
+            return "alerts cannot be grouped into one message: \(reason)"
         }
     }
 

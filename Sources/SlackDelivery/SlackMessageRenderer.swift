@@ -53,6 +53,12 @@ public struct SlackMessageRenderer: Sendable {
 
     static func signed(_ n: Int) -> String { n > 0 ? "+\(n)" : "\(n)" }
 
+    /// How the score moved, in the terms of the alert: a drop alert shows the drop over its rule's
+    /// window ("-26 in 7 days"), every other alert the last step ("-2").
+    static func movement(_ alert: AlertRecord, delta: Int) -> String {
+        alert.drop?.summary ?? signed(delta)
+    }
+
     /// The header line (raw, before escaping), e.g. "Acme Corp: health 32 (-18)".
     public func headerText(_ alert: AlertRecord) -> String {
         let name = Self.accountName(alert)
@@ -71,7 +77,7 @@ public struct SlackMessageRenderer: Sendable {
             return "\(name): \(what), health \(s.score) (\(Self.signed(s.delta)))"
         case .customerAtRisk, .healthScoreDrop, .billingRetryFailed:
             guard let s else { return "\(name): \(Self.title(alert.type).lowercased())" }
-            return "\(name): health \(s.score) (\(Self.signed(s.delta)))"
+            return "\(name): health \(s.score) (\(Self.movement(alert, delta: s.delta)))"
         }
     }
 
@@ -251,7 +257,9 @@ public struct SlackMessageRenderer: Sendable {
         var lead = ["*\(Self.title(alert.type))* · *\(link)*"]
         var fields: [(String, String)] = []
         if let s = alert.score {
-            fields.append(("Score", "\(s.score) (\(Self.signed(s.delta)))"))
+            var movement = Self.movement(alert, delta: s.delta)
+            if let d = alert.drop, d.windowMs != nil { movement += ", from \(d.fromScore)" }
+            fields.append(("Score", "\(s.score) (\(movement))"))
             var zone = Self.zoneName(s.zone)
             if let prev = s.previousZone, prev != s.zone { zone += " (was \(Self.zoneName(prev)))" }
             fields.append(("Zone", zone))
@@ -297,7 +305,7 @@ public struct SlackMessageRenderer: Sendable {
         var blocks: [JSONValue] = []
         for item in items.prefix(maxDigestItems) {
             let name = item.accountName.flatMap { $0.isEmpty ? nil : $0 } ?? item.accountId
-            let line1 = "*\(SlackText.link(item.url, label: name))*: health \(item.score) (\(Self.signed(item.delta))) · \(Self.zoneName(item.zone)) · \(Self.title(item.type).lowercased())"
+            let line1 = "*\(SlackText.link(item.url, label: name))*: health \(item.score) (\(item.drop?.summary ?? Self.signed(item.delta))) · \(Self.zoneName(item.zone)) · \(Self.title(item.type).lowercased())"
             let line2 = SlackText.escaped(SlackText.singleLine(item.headline), limit: 500)
             blocks.append(section(item.headline.isEmpty ? [line1] : [line1, line2]))
         }

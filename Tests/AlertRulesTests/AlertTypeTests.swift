@@ -33,6 +33,9 @@ import Testing
         #expect(alerts.map(\.type) == [.healthScoreDrop])
         #expect(alerts.first?.severity == .medium)
 
+        // The alert carries the drop over the rule's window, not the last step (76 -> 75).
+        #expect(alerts.first?.drop == ScoreDrop(points: 15, fromScore: 90, fromAt: T.time("2026-11-01T12:00:00Z"), windowMs: 7 * 86_400_000))
+
         // The same fall spread over more than the window does not alert.
         var slow = Run(try T.engine(T.rules(rule)))
         #expect(slow.feed(T.record("slow", at: "2026-11-01T12:00:00Z", score: 90)).isEmpty)
@@ -49,7 +52,9 @@ import Testing
         """
         var run = Run(try T.engine(T.rules(rule)))
         #expect(run.feed(T.record(at: "2026-11-01T12:00:00Z", score: 45)).isEmpty)
-        #expect(run.feed(T.record(at: "2026-11-02T12:00:00Z", score: 39)).map(\.type) == [.healthScoreDrop])
+        let crossing = run.feed(T.record(at: "2026-11-02T12:00:00Z", score: 39))
+        #expect(crossing.map(\.type) == [.healthScoreDrop])
+        #expect(crossing.first?.drop == ScoreDrop(points: 6, fromScore: 45, line: 40))
         // Staying below is the same episode; going back above and crossing again is a new one.
         #expect(run.feed(T.record(at: "2026-11-03T12:00:00Z", score: 38)).isEmpty)
         #expect(run.feed(T.record(at: "2026-11-04T12:00:00Z", score: 41)).isEmpty)

@@ -48,6 +48,7 @@ import Testing
         #expect(digest.notBefore == T.time("2026-11-19T14:00:00Z"))
         #expect(digest.digestItems?.map(\.accountId) == ["c", "a", "b"])
         #expect(digest.digestItems?.first?.type == .healthScoreDrop)
+        #expect(digest.digestItems?.first?.drop?.summary == "-12 in 7 days")
         #expect(digest.severity == .medium)
         #expect(digest.priority.rawValue == "P3") // the most urgent item: medium x enterprise
         #expect(digest.digestTitle == "Daily digest for 2026-11-19")

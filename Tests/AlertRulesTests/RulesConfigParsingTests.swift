@@ -114,6 +114,18 @@ import Testing
         #expect(error("") == .invalidConfig(file: "team/rules.yaml", line: nil, key: "(top level)", reason: "the file is empty"))
     }
 
+    @Test func aDuplicateKeyOrAnUnclosedMappingIsNamedWithItsLineWithoutDumpingTheFile() {
+        #expect(error("version: 1\nrules: []\nversion: 2\n") == .invalidConfig(file: "team/rules.yaml", line: 1, key: "version", reason: "duplicate key"))
+        let unclosed = error("version: 1\nroutes:\n  - {destination: team\nrules: []\n")
+        guard case let .invalidConfig(_, line, key, reason) = unclosed else {
+            Issue.record("expected a syntax error")
+            return
+        }
+        #expect(key == "(syntax)")
+        #expect(line == 4)
+        #expect(!reason.contains("routes:"), "the YAML text is not repeated: \(reason)")
+    }
+
     @Test func theErrorReadsFileLineKeyReason() {
         let e = AlertRulesError.invalidConfig(file: "rules.yaml", line: 12, key: "routes[0].destination", reason: "bad")
         #expect(e.description == "rules.yaml:12: routes[0].destination: bad")

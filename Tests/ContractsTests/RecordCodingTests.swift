@@ -34,6 +34,24 @@ import Foundation
         #expect(alert.deliveryKey == "a-1|cs-escalations")
     }
 
+    @Test func decodingFailuresReadForPeople() {
+        func failure(_ json: String) -> String {
+            do {
+                _ = try RecordCoding.decode(AlertRecord.self, from: Array(json.utf8))
+                return "decoded"
+            } catch {
+                return RecordCoding.describe(error)
+            }
+        }
+        #expect(failure("{") == "not valid JSON")
+        #expect(failure(#"{"alert_id":"a"}"#).hasPrefix("missing key \""))
+        #expect(failure(#"{"schema":"one","alert_id":"a","type":"recovered","severity":"low","priority":"P9","destination":"d","account_id":"x","raised_at":"2026-11-20T10:00:00Z"}"#)
+                == "wrong type at schema: expected a number")
+        #expect(failure(#"{"schema":1,"alert_id":"a","type":"recovered","severity":"low","priority":"P9","destination":"d","account_id":"x","raised_at":"2026-11-20T10:00:00Z","score":{"schema":1,"account_id":7}}"#)
+                == "wrong type at score.account_id: expected text")
+        #expect(!failure(#"{"alert_id":"a"}"#).contains("CodingKeys"))
+    }
+
     @Test func orderings() {
         #expect(Severity.critical > Severity.high)
         #expect(Zone.critical > Zone.atRisk)

@@ -76,13 +76,48 @@ struct DestinationsFileTests {
         // The package root, through any symlinked test folder.
         let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let path = root.appendingPathComponent("config/destinations.yaml").path
-        let env = ["SLACK_WEBHOOK_CS_ENTERPRISE": "https://hooks.slack.invalid/services/T1/B1/x",
-                   "SLACK_WEBHOOK_CS_MIDMARKET": "https://hooks.slack.invalid/services/T1/B2/x",
-                   "SLACK_WEBHOOK_CS_DIGEST": "https://hooks.slack.invalid/services/T1/B3/x",
-                   "CRM_WEBHOOK_URL": "https://crm.example.com/hooks/alerts", "CRM_WEBHOOK_SECRET": "k"]
+        let env = ["SLACK_WEBHOOK_CUSTOMER_HEALTH": "https://hooks.slack.invalid/services/T1/B1/x",
+                   "SLACK_WEBHOOK_CS_ESCALATIONS": "https://hooks.slack.invalid/services/T1/B2/x",
+                   "SLACK_WEBHOOK_REVENUE_SIGNALS": "https://hooks.slack.invalid/services/T1/B3/x",
+                   "SLACK_WEBHOOK_BILLING_ALERTS": "https://hooks.slack.invalid/services/T1/B4/x"]
         let file = try DestinationsFile.load(path: path, environment: env)
-        #expect(file.destinations.count >= 3)
-        #expect(file.destinations.contains { $0.kind == .webhook && $0.signingSecret != nil })
-        #expect(file.destinations.contains { $0.url.scheme == "http" })
+        #expect(file.destinations.map(\.name) == ["customer-health", "cs-escalations", "revenue-signals", "billing-alerts"])
+        #expect(file.destinations.allSatisfy { $0.kind == .slack && $0.url.scheme == "https" && $0.rateLimit == .slackDefault })
+    }
+
+    @Test func checkListsEveryProblemOfEveryDestination() {
+        let yaml = """
+        destinations:
+          a:
+            url: ${HOOK_A}
+          b:
+            type: webhook
+            url: https://${HOST_B}/hook/${PATH_B}
+            signing_secret: ${SECRET_B}
+          c:
+            url: https://x.example/h
+            burst: 0
+            colour: red
+          ok:
+            url: ${HOOK_OK}
+            group_wait: 2s
+            quiet_hours: {timezone: UTC, windows: [{days: weekends, from: "00:00", to: "24:00"}]}
+        """
+        let result = DestinationsFile.check(yaml: yaml, file: "d.yaml", environment: ["HOOK_OK": "https://hooks.slack.invalid/T/B/ok", "HOST_B": "crm.example"])
+        #expect(result.problems == [
+            .missingEnvironmentVariable(file: "d.yaml", key: "destinations.a.url", line: 3, variable: "HOOK_A"),
+            .missingEnvironmentVariable(file: "d.yaml", key: "destinations.b.url", line: 6, variable: "PATH_B"),
+            .missingEnvironmentVariable(file: "d.yaml", key: "destinations.b.signing_secret", line: 7, variable: "SECRET_B"),
+            .configInvalid(file: "d.yaml", key: "destinations.c.colour", line: 11,
+                           problem: "unknown key (expected one of allow_insecure_http, burst, digest, group_wait, quiet_hours, rate_per_second, signing_secret, type, url)"),
+            .configInvalid(file: "d.yaml", key: "destinations.c.burst", line: 10, problem: "expected an integer >= 1"),
+        ])
+        // The valid destination is still there; the schedule keys are let through for AlertRules.
+        #expect(result.file.destinations.map(\.name) == ["ok"])
+    }
+
+    @Test func aDuplicateKeyIsNamedWithItsLineWithoutQuotingTheFile() {
+        let e = error("destinations:\n  a:\n    url: https://hooks.slack.invalid/services/T/B/SECRETTOKEN\n  a:\n    url: https://x.example/h\n")
+        #expect(e?.description == "d.yaml:2: a: duplicate key")
     }
 }

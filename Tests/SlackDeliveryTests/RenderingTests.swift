@@ -57,6 +57,27 @@ struct RenderingTests {
         #expect((msg["text"] as? String)?.contains("Acme Corp: health 32 (-18)") == true)
     }
 
+    @Test("a drop alert shows the drop over its rule's window, not the last step")
+    func dropOverTheRuleWindow() {
+        var alert = Fixtures.alert(.healthScoreDrop, severity: .medium, score: Fixtures.score(score: 53, delta: -2, zone: .atRisk, previousZone: .atRisk))
+        alert.drop = ScoreDrop(points: 26, fromScore: 79, fromAt: Fixtures.raisedAt.adding(days: -6), windowMs: 7 * 86_400_000)
+        #expect(renderer.headerText(alert) == "Acme Corp: health 53 (-26 in 7 days)")
+        let bytes = renderer.render(alert)
+        #expect(BlockKitValidator.validate(message: bytes) == [])
+        let texts = Fixtures.allTexts(Fixtures.json(bytes)).joined(separator: "\n")
+        #expect(texts.contains("53 (-26 in 7 days, from 79)"))
+        #expect(!texts.contains("(-2)"))
+
+        var crossing = alert
+        crossing.drop = ScoreDrop(points: 5, fromScore: 43, line: 40)
+        #expect(renderer.headerText(crossing) == "Acme Corp: health 53 (was 43, crossed below 40)")
+
+        var digest = Fixtures.alert(.digest)
+        digest.digestItems?[1].drop = alert.drop
+        let digestTexts = Fixtures.allTexts(Fixtures.json(renderer.render(digest))).joined(separator: "\n")
+        #expect(digestTexts.contains("health 51 (-26 in 7 days)"))
+    }
+
     @Test("billing retry shows the amount; recovery and expansion have their own headers")
     func otherLayouts() {
         let billing = Fixtures.allTexts(Fixtures.json(renderer.render(Fixtures.alert(.billingRetryFailed)))).joined(separator: "\n")

@@ -67,7 +67,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         try await producer.flush()
         await producer.shutdown()
-        say("produced \(lines.count) events for \(accounts) accounts over \(days) days; stories: \(generator.stories)")
+        say("produced \(lines.count) events for \(accounts) accounts over \(days) days; stories: \(generator.stories.summary)")
 
         // 4. The stages, each its own consumer group, on the worker runtime.
         func settings(_ stage: String) -> WorkerSettings {

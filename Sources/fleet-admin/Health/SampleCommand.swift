@@ -58,11 +58,7 @@ struct SampleCommand: ParsableCommand {
         let s = generator.stories
         var report = "sample: \(lines) events, \(accounts) accounts, \(days) days from \(start), seed \(seed)\n"
         report += "holidays: " + generator.holidays.map { Timestamp.startOfDay($0).dateString }.joined(separator: " ") + "\n"
-        let named: [(String, String?)] = [("collapse", s.collapse), ("billing retry", s.billingRetry), ("expansion", s.expansion),
-                                          ("silent", s.silent), ("re-published ticket", s.republished), ("cancellation", s.cancellation)]
-        for (story, account) in named where account != nil {
-            report += "story \(story): \(account!) (from day \(s.startDay), \(Timestamp.startOfDay(first.epochDay + Int64(s.startDay)).dateString))\n"
-        }
+        report += "stories (from day \(s.startDay), \(Timestamp.startOfDay(first.epochDay + Int64(s.startDay)).dateString)): \(s.summary)\n"
         FileHandle.standardError.write(Data(report.utf8))
     }
 }

@@ -1,0 +1,32 @@
+import ArgumentParser
+import FleetConfig
+import Foundation
+
+/// `fleet-admin check-config`: the scoring, rules and destinations files checked together, with
+/// the environment, exactly as each stage checks them at start (`--check-config`).
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check the scoring, rules and destinations files together: prints every problem as file:line: key: what is wrong, exits 1 if any.",
+        discussion: """
+        Checks each file as its stage reads it, every ${VAR} in the destinations file against the \
+        environment (a missing or empty variable is named, its value is never printed), that every \
+        destination a route names is defined in the destinations file, and that no destination has \
+        quiet hours or a digest in both files.
+        """)
+
+    @Option(help: "Scoring file (default: the built-in scoring defaults).") var scoring: String?
+    @Option(help: "Rules file.") var rules: String
+    @Option(help: "Destinations file.") var destinations: String
+
+    func run() throws {
+        let read = FleetConfigFiles.read(scoring: scoring, rules: rules, destinations: destinations)
+        let problems = read.problems + FleetConfigCheck.check(read.files, environment: ProcessInfo.processInfo.environment)
+        for problem in problems { print(problem.description) }
+        guard problems.isEmpty else {
+            FileHandle.standardError.write(Data("\(problems.count) problem\(problems.count == 1 ? "" : "s") found\n".utf8))
+            throw ExitCode(1)
+        }
+        print("OK: \(scoring ?? "built-in scoring defaults"), \(rules), \(destinations)")
+    }
+}
