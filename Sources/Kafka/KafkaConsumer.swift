@@ -103,6 +103,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private func destroyHandle() {
         if subscribed.load(ordering: .acquiring), !everAssigned.load(ordering: .acquiring), rd_kafka_version() < 0x0203_0000 {
             context.logger.debug("consumer handle kept until exit: it never received an assignment (librdkafka < 2.3)", metadata: ["client": "\(context.name)"])
+            // Its threads still call back through the opaque pointer: keep what it points to.
+            _ = Unmanaged.passRetained(context)
             return
         }
         rd_kafka_destroy(handle)
