@@ -101,6 +101,7 @@ let package = Package(
         .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
         .testTarget(name: "DemoTests"),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka"]),
         .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "AlertRules", "SlackDelivery", "HealthModel"]),
     ]

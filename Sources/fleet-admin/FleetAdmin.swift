@@ -31,6 +31,7 @@ struct BenchCommand: AsyncParsableCommand {
             KafkaBenchCommand.self,
             HealthBenchCommand.self,
             RulesBenchCommand.self,
+            EvaluatorStageBenchCommand.self,
             SlackBenchCommand.self,
         ]
     )

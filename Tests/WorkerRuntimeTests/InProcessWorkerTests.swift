@@ -131,4 +131,47 @@ import Testing
         #expect(stamped.map(\.0).filter { !$0.hasPrefix("free") } == ["due:\(due)", "after-due"], "order within the paused partition")
         #expect(try Self.committed(cluster, group: group, topic: input, partitions: 2) == [2, 5])
     }
+
+    /// Defers every record and never finishes it (a Slack post that never answers).
+    final class StuckProcessor: RecordProcessor, @unchecked Sendable {
+        private let condition = NSCondition()
+        private var held: [PendingRecord] = []
+        func process(_ record: ConsumedRecord, context: ProcessingContext<NoState>) throws(Rejection) {
+            let pending = context.deferCompletion()
+            condition.lock(); held.append(pending); condition.broadcast(); condition.unlock()
+        }
+        func waitForFirst(timeout: Duration) -> Bool {
+            condition.lock(); defer { condition.unlock() }
+            let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds))
+            while held.isEmpty { if !condition.wait(until: deadline) { return !held.isEmpty } }
+            return true
+        }
+        /// Finishes everything after the stop: the late completions must change nothing.
+        func finishLate() { condition.lock(); let all = held; condition.unlock(); all.forEach { $0.finish() } }
+    }
+
+    // Guards defect 8 of "Runtime under faults": a stop fits one budget (SHUTDOWN_TIMEOUT_MS),
+    // even with work in flight that never finishes, and commits nothing past that work.
+    @Test func aStopWithWorkThatNeverFinishesFitsItsBudget() async throws {
+        let cluster = try MockCluster()
+        let id = UInt32.random(in: 0...UInt32.max)
+        let input = "stuck-in-\(id)", group = "g-stuck-\(id)"
+        try cluster.createTopic(input, partitions: 1)
+        var settings = Self.settings(cluster, group: group)
+        settings.shutdownTimeout = .seconds(3)
+        let processor = StuckProcessor()
+        let worker = Worker(settings: settings, topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
+                            processor: processor, logger: Self.logger)
+        let run = Task { try await worker.run() }
+        try await Self.produce(cluster, topic: input, [(0, "a"), (0, "b")])
+        let waited = await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: processor.waitForFirst(timeout: .seconds(40))) } }
+        try #require(waited, "the worker never received a record")
+        let stopAt = ContinuousClock.now
+        worker.requestStop()
+        try await run.value
+        let took = ContinuousClock.now - stopAt
+        processor.finishLate()
+        #expect(took < .seconds(3) + .seconds(3), "stop took \(took) for a 3 s budget")
+        #expect(try Self.committed(cluster, group: group, topic: input, partitions: 1) == [-1], "nothing committed past the unfinished record")
+    }
 }
