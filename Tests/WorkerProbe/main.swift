@@ -28,6 +28,8 @@ final class CountingProcessor: RecordProcessor {
         guard let key = record.keyString else { throw Rejection(code: "missing_key", reason: "record has no key") }
         let text = String(decoding: record.value ?? [], as: UTF8.self)
         if text == "poison" { throw Rejection(code: "poison", reason: "value is poison") }
+        // An "event-time" header (ms) moves the partition's watermark, as a stage's occurred_at does.
+        if let header = record.headers.last(named: "event-time")?.text, let ms = Int64(header) { try context.observeEventTime(ms) }
         let count = (context.state[key]?.value ?? 0) + 1
         context.state[key] = Count(value: count)
         context.emit(OutgoingRecord(topic: output, key: record.key, value: Array("\(text)#\(count)".utf8), headers: record.headers))

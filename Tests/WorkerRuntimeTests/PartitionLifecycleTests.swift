@@ -111,3 +111,24 @@ import Testing
         #expect(SHA256Hex.digest(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
+
+/// Defect 2: completions of an earlier assignment never unlock commits in a later one.
+@Suite struct AssignmentGenerationTests {
+    @Test func aLateCompletionOfAnEarlierAssignmentChangesNothingInTheNext() {
+        let tp = TopicPartition("alerts", 0)
+        let old = PartitionOwner<NoState>(generation: 1, partition: 0, partitions: [tp], maxClockSkewMilliseconds: 0)
+        old.tracker.open(tp, offset: 100)
+        old.tracker.hold(tp, offset: 100) // a changelog write or a deferred record of offset 100
+        // The partition is lost and assigned again: a new owner re-opens offset 100.
+        let new = PartitionOwner<NoState>(generation: 2, partition: 0, partitions: [tp], maxClockSkewMilliseconds: 0)
+        new.tracker.open(tp, offset: 100)
+        new.tracker.hold(tp, offset: 100)
+        new.tracker.release(tp, offset: 100) // its processing is done; its own hold remains
+        // The old assignment's late report arrives.
+        old.tracker.release(tp, offset: 100)
+        old.tracker.release(tp, offset: 100)
+        #expect(new.tracker.takeCommittable().isEmpty, "committable past a record whose write is unacknowledged")
+        new.tracker.release(tp, offset: 100)
+        #expect(new.tracker.takeCommittable() == [tp: 101])
+    }
+}

@@ -41,7 +41,10 @@ import Testing
         let topics = try ProbeTopics(cluster)
         let group = "g-\(topics.input)"
         let first = try ProbeProcess(cluster: cluster, topics: topics, group: group)
-        try await produce(cluster, topic: topics.input, (0..<10).map { ("acct-1", "a\($0)") } + (0..<3).map { ("acct-2", "x\($0)") })
+        // Event time moves the watermark, saved with the state: 2026-11-20T10:00:00Z at most.
+        let eventTime: Int64 = 1_795_168_800_000
+        try await produce(cluster, topic: topics.input, (0..<10).map { ("acct-1", "a\($0)") } + (0..<3).map { ("acct-2", "x\($0)") },
+                          headers: [KafkaHeader(name: "event-time", text: String(eventTime))])
         let before = try await TopicReader.read(cluster, topic: topics.output, partitions: 4, count: 13, timeout: .seconds(40))
         try #require(before.count == 13, "first probe forwarded \(before.count) of 13; log:\n\(first.log.suffix(2000))")
         #expect(try await first.terminate() == 0)
@@ -53,6 +56,7 @@ import Testing
         let values = after.map { String(decoding: $0.value!, as: UTF8.self) }
         #expect(values.filter { $0.hasPrefix("b") } == (0..<5).map { "b\($0)#\(11 + $0)" }, "counts continue from the restored state: \(values)")
         #expect(values.count == 18, "nothing processed twice across the restart")
+        #expect(second.log.contains(#""watermark":"\#(eventTime)""#), "the watermark resumed from the changelog:\n\(second.log.suffix(2000))")
     }
 
     @Test func sigtermMidStreamCommitsAndExitsZero() async throws {

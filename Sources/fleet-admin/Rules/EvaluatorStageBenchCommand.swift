@@ -19,7 +19,7 @@ struct EvaluatorStageBenchCommand: ParsableCommand {
     var accounts = "1000,10000,100000"
 
     @Option(help: "Score records per account (rounds of one record per account an hour).")
-    var roundsPerAccount = 4
+    var roundsPerAccount = 12
 
     @Option(help: "Timed runs per size; the best is printed.")
     var runs = 3
