@@ -246,4 +246,34 @@ import Testing
         #expect(dead[0].value?.count == DeadLetter.truncatedPrefixBytes)
         #expect(out.map { String(decoding: $0.value!, as: UTF8.self) } == ["after#1"])
     }
+
+    // Guards defect 7: a long changelog tail restores outside the rebalance with a timeout on
+    // progress, not one deadline for the whole restore (here SHUTDOWN_TIMEOUT_MS, the old
+    // deadline, is far shorter than reading 120,000 records takes).
+    @Test func aLongChangelogTailRestoresUnderAProgressTimeout() async throws {
+        let cluster = try MockCluster()
+        let topics = try ProbeTopics(cluster)
+        let producer = try Self.producer(cluster)
+        let total = 120_000
+        let writes = (0..<total).map { i -> (key: String, value: [UInt8]) in
+            let n = UInt64(i / 1000 + 1)
+            return ("k\(i % 1000)", [1] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: n >> (8 * UInt64($0))) })
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for chunk in stride(from: 0, to: total, by: 500) {
+                for (key, value) in writes[chunk..<min(chunk + 500, total)] {
+                    group.addTask { _ = try await producer.send(OutgoingRecord(topic: topics.changelog, partition: 2, key: key, value: value)) }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let probe = try ProbeProcess(cluster: cluster, topics: topics, group: "g-\(topics.input)",
+                                     extra: ["SHUTDOWN_TIMEOUT_MS": "100", "RESTORE_STALL_TIMEOUT_MS": "5000"])
+        _ = try await producer.send(OutgoingRecord(topic: topics.input, partition: 2, key: "k7", value: Array("x".utf8)))
+        await producer.shutdown()
+        let out = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(60)) { !$0.isEmpty }
+        _ = try await probe.terminate()
+        #expect(probe.log.contains(#""records":"\#(total)""#), "the whole tail was read:\n\(probe.log.suffix(2000))")
+        #expect(out.map { String(decoding: $0.value!, as: UTF8.self) } == ["x#121"], "the key continues from its restored count")
+    }
 }
