@@ -55,44 +55,44 @@ public struct WorkerStatus: Sendable {
 public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler, @unchecked Sendable {
     public typealias State = Processor.State
 
-    private let settings: WorkerSettings
-    private let topology: WorkerTopology
-    private let processor: Processor
-    private let logger: Logger
-    private let tickInterval: Duration
-    private let inputIndex: [String: UInt8]
+    let settings: WorkerSettings
+    let topology: WorkerTopology
+    let processor: Processor
+    let logger: Logger
+    let tickInterval: Duration
+    let inputIndex: [String: UInt8]
 
     // Shared with other threads.
-    private let stopRequested = Atomic<Bool>(false)
+    let stopRequested = Atomic<Bool>(false)
     /// Wall-clock ms by which the stop must be done (set with the stop request).
-    private let stopDeadline = Atomic<Int64>(0)
-    private let failure = Mutex<WorkerError?>(nil)
-    private let statusBox = Mutex(WorkerStatus(live: true, ready: false, assigned: [], detail: "starting"))
-    private let heartbeat = Atomic<Int64>(0)
-    private let consumedTotal = Atomic<Int64>(0)
-    private let producedTotal = Atomic<Int64>(0)
-    private let flushCondition = NSCondition()
-    private let restoreFinished = Atomic<Bool>(false)
+    let stopDeadline = Atomic<Int64>(0)
+    let failure = Mutex<WorkerError?>(nil)
+    let statusBox = Mutex(WorkerStatus(live: true, ready: false, assigned: [], detail: "starting"))
+    let heartbeat = Atomic<Int64>(0)
+    let consumedTotal = Atomic<Int64>(0)
+    let producedTotal = Atomic<Int64>(0)
+    let flushCondition = NSCondition()
+    let restoreFinished = Atomic<Bool>(false)
 
     // Owned by the worker thread.
-    private var consumer: KafkaConsumer?
-    private var producer: KafkaProducer?
-    private var sender: OutputSender?
-    private var owners: [Int32: PartitionOwner<State>] = [:]
-    private var nextGeneration = 1
-    private var joined = false
-    private var wallClock: Int64 = 0
+    var consumer: KafkaConsumer?
+    var producer: KafkaProducer?
+    var sender: OutputSender?
+    var owners: [Int32: PartitionOwner<State>] = [:]
+    var nextGeneration = 1
+    var joined = false
+    var wallClock: Int64 = 0
 
-    private let consumedCounter: Counter
-    private let producedCounter: Counter
-    private let deadLetterCounter: Counter
-    private let commitCounter: Counter
-    private let rebalanceCounter: Counter
-    private let quarantineCounter: Counter
-    private let skippedCounter: Counter
-    private let restoreFailureCounter: Counter
-    private let stateKeysGauge: Gauge
-    private let restoringGauge: Gauge
+    let consumedCounter: Counter
+    let producedCounter: Counter
+    let deadLetterCounter: Counter
+    let commitCounter: Counter
+    let rebalanceCounter: Counter
+    let quarantineCounter: Counter
+    let skippedCounter: Counter
+    let restoreFailureCounter: Counter
+    let stateKeysGauge: Gauge
+    let restoringGauge: Gauge
 
     public init(settings: WorkerSettings, topology: WorkerTopology, processor: Processor, logger: Logger, tickInterval: Duration = .seconds(1)) {
         self.settings = settings
@@ -167,7 +167,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
 
     // MARK: - The loop (worker thread)
 
-    private func runLoop() -> Result<Void, WorkerError> {
+    func runLoop() -> Result<Void, WorkerError> {
         do {
             let producer = try KafkaProducer(configuration: settings.producerConfiguration, name: "\(settings.stage)-producer", logger: logger)
             self.producer = producer
@@ -219,7 +219,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         return shutdown()
     }
 
-    private func handle(_ record: ConsumedRecord) {
+    func handle(_ record: ConsumedRecord) {
         consumedCounter.increment()
         consumedTotal.add(1, ordering: .relaxed)
         let tp = record.topicPartition
@@ -280,7 +280,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         tracker.release(tp, offset: record.offset)
     }
 
-    private func send(_ output: OutgoingRecord, owner: PartitionOwner<State>, source: (TopicPartition, Int64)?) {
+    func send(_ output: OutgoingRecord, owner: PartitionOwner<State>, source: (TopicPartition, Int64)?) {
         let partition = owner.partition
         sender?.send(output, tracker: owner.tracker, epochs: owner.epochs, source: source, blocking: true) {
             source.map { "\($0.0)@\($0.1)" } ?? "timer of partition \(partition)"
@@ -288,7 +288,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     }
 
     /// Carries out a lifecycle's actions on the consumer and the processor.
-    private func perform(_ actions: [PartitionLifecycle.Action], owner: PartitionOwner<State>) {
+    func perform(_ actions: [PartitionLifecycle.Action], owner: PartitionOwner<State>) {
         for action in actions {
             do {
                 switch action {
@@ -306,337 +306,5 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                 recordFailure(.kafka(error))
             }
         }
-    }
-
-    // MARK: - Restore (outside the rebalance)
-
-    /// Starts one restore for every owner waiting for one (new, or failed and due for a retry).
-    private func startRestores() {
-        let now = ContinuousClock.now
-        let waiting = owners.values.filter { owner in
-            owner.lifecycle.phase == .restoring && owner.restoreJob == nil
-                && (owner.restoreFailedAt == nil || owner.lifecycle.shouldRetryRestore(elapsedSinceFailure: now - owner.restoreFailedAt!))
-        }
-        guard !waiting.isEmpty else { return }
-        guard let changelog = topology.changelog else {
-            // Stateless: nothing to read.
-            for owner in waiting { activate(owner, with: RestoredPartition<State>()) }
-            updateStatus()
-            return
-        }
-        let job = RestoreJob<State>(partitions: waiting.map(\.partition).sorted(),
-                                    generations: Dictionary(uniqueKeysWithValues: waiting.map { ($0.partition, $0.generation) }))
-        for owner in waiting { owner.restoreJob = job }
-        restoringGauge.record(owners.values.filter { $0.lifecycle.phase == .restoring }.count)
-        setStatus(detail: "restoring state of partitions \(job.partitions)")
-        job.start(changelog: changelog, configuration: settings.consumerConfiguration, logger: logger, stallTimeout: settings.restoreStallTimeout) { [self] in
-            self.restoreFinished.store(true, ordering: .releasing)
-        }
-    }
-
-    private func applyFinishedRestores() {
-        guard restoreFinished.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        // Each job's result is taken once, then handed to each of its owners still of its generation.
-        var results: [ObjectIdentifier: RestoreJob<State>.Result] = [:]
-        for owner in owners.values {
-            guard let job = owner.restoreJob else { continue }
-            let id = ObjectIdentifier(job)
-            if results[id] == nil, let result = job.take() { results[id] = result }
-            guard let result = results[id] else { continue }
-            owner.restoreJob = nil
-            guard job.generations[owner.partition] == owner.generation else { continue }
-            switch result {
-            case .success(let restored):
-                activate(owner, with: restored[owner.partition] ?? RestoredPartition())
-            case .failure(let error):
-                restoreFailureCounter.increment()
-                _ = owner.lifecycle.restoreFailed()
-                owner.restoreFailedAt = .now
-                logger.error("state restore failed; the partition stays paused and is retried", metadata: [
-                    "partition": "\(owner.partition)", "error": "\(error)",
-                    "retry_in": "\(PartitionLifecycle.restoreBackoff(failures: owner.lifecycle.restoreFailures))",
-                ])
-            }
-        }
-        restoringGauge.record(owners.values.filter { $0.lifecycle.phase == .restoring }.count)
-        updateStatus()
-    }
-
-    /// Puts restored state in place, quarantines what could not be read, and resumes.
-    private func activate(_ owner: PartitionOwner<State>, with restored: RestoredPartition<State>) {
-        let context = ProcessingContext(state: PartitionState(partition: owner.partition, values: restored.values, applied: restored.applied),
-                                        watermark: restored.metadata.watermark,
-                                        maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds)
-        context.stage = settings.stage
-        context.deadLetterTopic = topology.deadLetter
-        if let sender {
-            let tracker = owner.tracker, epochs = owner.epochs, deferred = owner.deferred
-            let stage = settings.stage, deadLetter = topology.deadLetter, inputIndex = self.inputIndex
-            context.makePending = { record in
-                let key = record.keyString, input = inputIndex[record.topic] ?? 0
-                if let key { deferred.add(key: key, input: input, offset: record.offset) }
-                return PendingRecord(record: record, sender: sender, tracker: tracker, epochs: epochs, stage: stage, deadLetterTopic: deadLetter) {
-                    if let key { deferred.remove(key: key, input: input, offset: record.offset) }
-                }
-            }
-        }
-        owner.context = context
-        owner.ownerEpoch = max(restored.maxEpoch + 1, Self.nowMilliseconds())
-        owner.catchUp = restored.applied.values.reduce(into: [:]) { bound, offsets in
-            for (input, offset) in offsets { bound[input] = max(bound[input] ?? .min, offset) }
-        }
-        for bad in restored.quarantined { quarantine(bad, partition: owner.partition, owner: owner) }
-        perform(owner.lifecycle.restored(), owner: owner)
-        logger.info("partition ready", metadata: [
-            "partition": "\(owner.partition)", "generation": "\(owner.generation)", "keys": "\(restored.values.count)",
-            "watermark": "\(restored.metadata.watermark.map(String.init) ?? "none")",
-        ])
-    }
-
-    /// One changelog value that could not be read: the key starts from nothing, the bytes go to
-    /// the dead-letter topic with the reason, and an operator sees it in the log and the metrics.
-    private func quarantine(_ bad: QuarantinedValue, partition: Int32, owner: PartitionOwner<State>) {
-        quarantineCounter.increment()
-        logger.error("state value quarantined", metadata: [
-            "partition": "\(partition)", "key": "\(bad.key)", "offset": "\(bad.offset)", "code": "\(bad.reason.code)", "reason": "\(bad.reason.reason)",
-        ])
-        let letter = DeadLetter.letter(topic: topology.deadLetter, key: Array(bad.key.utf8), value: bad.value,
-                                       rejection: Rejection(code: "state_quarantined", reason: "changelog value not readable: \(bad.reason.reason)"),
-                                       source: (settings.stage, topology.changelog ?? "", partition, bad.offset))
-        send(letter, owner: owner, source: nil)
-    }
-
-    // MARK: - Timers
-
-    private func runTicks() {
-        let now = Self.nowMilliseconds()
-        var keys = 0
-        for p in owners.keys.sorted() {
-            guard let owner = owners[p], owner.isActive else { continue }
-            perform(owner.lifecycle.tick(nowMilliseconds: now), owner: owner)
-            let context = owner.context
-            context.outputs.removeAll(keepingCapacity: true)
-            context.wallClockMilliseconds = now
-            processor.tick(nowMilliseconds: now, context: context)
-            for output in context.outputs { send(output, owner: owner, source: nil) }
-            context.outputs.removeAll(keepingCapacity: true)
-            keys += context.state.count
-        }
-        stateKeysGauge.record(keys)
-        // Failed restores whose back-off has passed.
-        startRestores()
-    }
-
-    // MARK: - Flushes and commits
-
-    /// Closes a flush of each owner with changes (when `force`), and writes queued flushes whose
-    /// preceding outputs are all acknowledged.
-    private func driveFlushes(force: Bool, owners selected: [PartitionOwner<State>]) {
-        guard let changelog = topology.changelog else {
-            // Stateless: nothing to write; release holds at once.
-            for owner in selected {
-                for (tp, offset) in owner.flushHolds { owner.tracker.release(tp, offset: offset) }
-                owner.flushHolds = [:]
-            }
-            return
-        }
-        for owner in selected where owner.isActive {
-            if force, owner.context.state.hasChanges || owner.context.watermarkChanged {
-                closeFlush(owner, changelog: changelog)
-            }
-            while let flush = owner.pending.first, owner.epochs.allDone(through: flush.epoch) {
-                owner.pending.removeFirst()
-                write(flush, owner: owner)
-            }
-        }
-    }
-
-    /// Encodes the changes since the last flush into framed changelog records.
-    private func closeFlush(_ owner: PartitionOwner<State>, changelog: String) {
-        let context = owner.context
-        var writes: [OutgoingRecord] = []
-        for change in context.state.takeChanges() {
-            let applied = owner.deferred.cap(change.applied, key: change.key)
-            let envelope: ChangelogEnvelope
-            if let value = change.value {
-                let payload = value.stateBytes
-                guard !payload.isEmpty else {
-                    // Never write an empty value: keep the last good one in the changelog.
-                    let rejection = Rejection(code: "state_not_encodable", reason: "state of key \(change.key) encoded to no bytes; not written")
-                    logger.error("state value not written", metadata: ["partition": "\(owner.partition)", "key": "\(change.key)"])
-                    quarantineCounter.increment()
-                    send(DeadLetter.letter(topic: topology.deadLetter, key: Array(change.key.utf8), value: nil, rejection: rejection,
-                                           source: (settings.stage, changelog, owner.partition, nil)), owner: owner, source: nil)
-                    continue
-                }
-                envelope = ChangelogEnvelope(epoch: owner.ownerEpoch, applied: applied, payload: payload)
-            } else {
-                envelope = ChangelogEnvelope(epoch: owner.ownerEpoch, deleted: true, applied: applied, payload: [])
-            }
-            writes.append(OutgoingRecord(topic: changelog, partition: owner.partition, key: change.key, value: envelope.bytes))
-        }
-        if context.watermarkChanged {
-            context.watermarkChanged = false
-            let metadata = PartitionMetadata(watermark: context.watermark)
-            writes.append(OutgoingRecord(topic: changelog, partition: owner.partition, key: PartitionMetadata.key,
-                                         value: ChangelogEnvelope(epoch: owner.ownerEpoch, payload: metadata.bytes).bytes))
-        }
-        let holds = owner.flushHolds.map { ($0.key, $0.value) }
-        owner.flushHolds = [:]
-        owner.pending.append(PendingFlush(epoch: owner.epochs.close(), writes: writes, holds: holds))
-    }
-
-    private func write(_ flush: PendingFlush, owner: PartitionOwner<State>) {
-        let tracker = owner.tracker
-        guard !flush.writes.isEmpty else {
-            for (tp, offset) in flush.holds { tracker.release(tp, offset: offset) }
-            return
-        }
-        let remaining = Atomic<Int>(flush.writes.count)
-        let holds = flush.holds
-        for record in flush.writes {
-            let describe = "changelog \(record.topic)[\(owner.partition)]"
-            do {
-                try producer!.send(record) { [self] result in
-                    if case .failure(let error) = result {
-                        self.recordFailure(.deliveryFailed(record: describe, error: error))
-                        return
-                    }
-                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-                        for (tp, offset) in holds { tracker.release(tp, offset: offset) }
-                    }
-                    self.flushCondition.broadcast()
-                }
-            } catch {
-                recordFailure(.deliveryFailed(record: describe, error: error))
-            }
-        }
-    }
-
-    private func storeOffsets() {
-        var committable: [TopicPartition: Int64] = [:]
-        for owner in owners.values where owner.isActive {
-            committable.merge(owner.tracker.takeCommittable()) { $1 }
-        }
-        guard !committable.isEmpty else { return }
-        do {
-            try consumer?.storeOffsets(committable)
-            commitCounter.increment(by: committable.count)
-        } catch {
-            logger.warning("store offsets failed", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Drives the owners' flushes until nothing of theirs is open, or the deadline (wall ms) passes.
-    private func drain(_ selected: [PartitionOwner<State>], deadline: Int64) -> Bool {
-        driveFlushes(force: true, owners: selected)
-        while true {
-            driveFlushes(force: false, owners: selected)
-            if selected.allSatisfy({ $0.tracker.openCount() == 0 && $0.pending.isEmpty }) { return true }
-            if failure.withLock({ $0 }) != nil || Self.nowMilliseconds() >= deadline { return false }
-            flushCondition.lock()
-            _ = flushCondition.wait(until: Date(timeIntervalSinceNow: 0.01))
-            flushCondition.unlock()
-        }
-    }
-
-    /// The deadline of work done now: the stop budget's end when stopping, else one budget from now.
-    private var workDeadline: Int64 {
-        stopRequested.load(ordering: .acquiring) ? stopDeadline.load(ordering: .acquiring)
-            : Self.nowMilliseconds() + settings.shutdownTimeout.inMilliseconds
-    }
-
-    private func shutdown() -> Result<Void, WorkerError> {
-        if !stopRequested.load(ordering: .acquiring) { requestStop() } // stopping on an error: same budget
-        let deadline = stopDeadline.load(ordering: .acquiring)
-        setStatus(ready: false, detail: "stopping")
-        for owner in owners.values { owner.restoreJob?.cancel() }
-        // The drain gets the budget less a reserve for leaving the group and flushing.
-        let reserve = min(settings.shutdownTimeout.inMilliseconds / 5, 5_000)
-        let active = owners.values.filter(\.isActive)
-        let drained = failure.withLock({ $0 }) == nil ? drain(Array(active), deadline: deadline - reserve) : false
-        if !drained { logger.warning("stopping with records still in flight; they will be read again") }
-        storeOffsets()
-        do { try consumer?.commit() } catch { logger.warning("final commit failed", metadata: ["error": "\(error)"]) }
-        consumer?.close() // leaves the group; the final revoke finds nothing left to do
-        consumer = nil
-        let left = max(deadline - Self.nowMilliseconds(), 500)
-        producer?.shutdownBlocking(timeout: .milliseconds(left))
-        producer = nil
-        sender = nil
-        owners.removeAll()
-        if let error = failure.withLock({ $0 }) {
-            logger.error("worker stopped on error", metadata: ["error": "\(error)"])
-            return .failure(error)
-        }
-        logger.info("worker stopped", metadata: ["stage": "\(settings.stage)"])
-        return .success(())
-    }
-
-    private func recordFailure(_ error: WorkerError) {
-        failure.withLock { if $0 == nil { $0 = error } }
-        flushCondition.broadcast()
-    }
-
-    private func updateStatus() {
-        let restoring = owners.values.filter { $0.lifecycle.phase == .restoring }.map(\.partition).sorted()
-        setStatus(detail: restoring.isEmpty ? "processing \(owners.count) partitions" : "restoring state of partitions \(restoring)")
-    }
-
-    private func setStatus(ready: Bool? = nil, detail: String) {
-        let assignedNow = owners.values.flatMap(\.topicPartitions).sorted()
-        let restoring = owners.values.contains { $0.lifecycle.phase == .restoring }
-        let isReady = ready ?? (joined && !restoring && !stopRequested.load(ordering: .relaxed))
-        statusBox.withLock { $0 = WorkerStatus(live: true, ready: isReady, assigned: assignedNow, detail: detail) }
-    }
-
-    static func nowMilliseconds() -> Int64 {
-        Int64(Date().timeIntervalSince1970 * 1000)
-    }
-
-    // MARK: - Rebalances (called on the worker thread, inside poll)
-
-    public func partitionsAssigned(_ tps: [TopicPartition], by consumer: KafkaConsumer) {
-        rebalanceCounter.increment()
-        joined = true
-        for (p, group) in Dictionary(grouping: tps, by: \.partition) where owners[p] == nil {
-            let owner = PartitionOwner<State>(generation: nextGeneration, partition: p, partitions: group,
-                                              maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds)
-            nextGeneration += 1
-            owners[p] = owner
-        }
-        // Restores start from the loop, after the consumer has assigned and paused these.
-        updateStatus()
-    }
-
-    public func partitionsRevoked(_ tps: [TopicPartition], by consumer: KafkaConsumer) {
-        rebalanceCounter.increment()
-        let leaving = Set(tps.map(\.partition)).compactMap { owners[$0] }
-        for owner in leaving { owner.restoreJob?.cancel() }
-        let active = leaving.filter(\.isActive)
-        if !active.isEmpty {
-            let drained = drain(active, deadline: workDeadline)
-            if !drained { logger.warning("revoking with records in flight; the new owner reads them again", metadata: ["partitions": "\(tps)"]) }
-            storeOffsets()
-            var committable: [TopicPartition: Int64] = [:]
-            for owner in active { committable.merge(owner.tracker.committable(owner.topicPartitions)) { $1 } }
-            do { try consumer.commit(committable) } catch { logger.warning("commit on revoke failed", metadata: ["error": "\(error)"]) }
-        }
-        for owner in leaving { give(owner) }
-        updateStatus()
-    }
-
-    public func partitionsLost(_ tps: [TopicPartition], by consumer: KafkaConsumer) {
-        rebalanceCounter.increment()
-        for owner in Set(tps.map(\.partition)).compactMap({ owners[$0] }) {
-            owner.restoreJob?.cancel()
-            give(owner)
-        }
-        updateStatus()
-    }
-
-    private func give(_ owner: PartitionOwner<State>) {
-        perform(owner.lifecycle.gone(), owner: owner)
-        owners[owner.partition] = nil
     }
 }

@@ -1,0 +1,127 @@
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+
+/// Restoring assigned partitions outside the rebalance, quarantining what cannot be read, and
+/// the timers of active partitions.
+extension Worker {
+    // MARK: - Restore (outside the rebalance)
+
+    /// Starts one restore for every owner waiting for one (new, or failed and due for a retry).
+    func startRestores() {
+        let now = ContinuousClock.now
+        let waiting = owners.values.filter { owner in
+            owner.lifecycle.phase == .restoring && owner.restoreJob == nil
+                && (owner.restoreFailedAt == nil || owner.lifecycle.shouldRetryRestore(elapsedSinceFailure: now - owner.restoreFailedAt!))
+        }
+        guard !waiting.isEmpty else { return }
+        guard let changelog = topology.changelog else {
+            // Stateless: nothing to read.
+            for owner in waiting { activate(owner, with: RestoredPartition<State>()) }
+            updateStatus()
+            return
+        }
+        let job = RestoreJob<State>(partitions: waiting.map(\.partition).sorted(),
+                                    generations: Dictionary(uniqueKeysWithValues: waiting.map { ($0.partition, $0.generation) }))
+        for owner in waiting { owner.restoreJob = job }
+        restoringGauge.record(owners.values.filter { $0.lifecycle.phase == .restoring }.count)
+        setStatus(detail: "restoring state of partitions \(job.partitions)")
+        job.start(changelog: changelog, configuration: settings.consumerConfiguration, logger: logger, stallTimeout: settings.restoreStallTimeout) { [self] in
+            self.restoreFinished.store(true, ordering: .releasing)
+        }
+    }
+
+    func applyFinishedRestores() {
+        guard restoreFinished.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        // Each job's result is taken once, then handed to each of its owners still of its generation.
+        var results: [ObjectIdentifier: RestoreJob<State>.Result] = [:]
+        for owner in owners.values {
+            guard let job = owner.restoreJob else { continue }
+            let id = ObjectIdentifier(job)
+            if results[id] == nil, let result = job.take() { results[id] = result }
+            guard let result = results[id] else { continue }
+            owner.restoreJob = nil
+            guard job.generations[owner.partition] == owner.generation else { continue }
+            switch result {
+            case .success(let restored):
+                activate(owner, with: restored[owner.partition] ?? RestoredPartition())
+            case .failure(let error):
+                restoreFailureCounter.increment()
+                _ = owner.lifecycle.restoreFailed()
+                owner.restoreFailedAt = .now
+                logger.error("state restore failed; the partition stays paused and is retried", metadata: [
+                    "partition": "\(owner.partition)", "error": "\(error)",
+                    "retry_in": "\(PartitionLifecycle.restoreBackoff(failures: owner.lifecycle.restoreFailures))",
+                ])
+            }
+        }
+        restoringGauge.record(owners.values.filter { $0.lifecycle.phase == .restoring }.count)
+        updateStatus()
+    }
+
+    /// Puts restored state in place, quarantines what could not be read, and resumes.
+    func activate(_ owner: PartitionOwner<State>, with restored: RestoredPartition<State>) {
+        let context = ProcessingContext(state: PartitionState(partition: owner.partition, values: restored.values, applied: restored.applied),
+                                        watermark: restored.metadata.watermark,
+                                        maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds)
+        context.stage = settings.stage
+        context.deadLetterTopic = topology.deadLetter
+        if let sender {
+            let tracker = owner.tracker, epochs = owner.epochs, deferred = owner.deferred
+            let stage = settings.stage, deadLetter = topology.deadLetter, inputIndex = self.inputIndex
+            context.makePending = { record in
+                let key = record.keyString, input = inputIndex[record.topic] ?? 0
+                if let key { deferred.add(key: key, input: input, offset: record.offset) }
+                return PendingRecord(record: record, sender: sender, tracker: tracker, epochs: epochs, stage: stage, deadLetterTopic: deadLetter) {
+                    if let key { deferred.remove(key: key, input: input, offset: record.offset) }
+                }
+            }
+        }
+        owner.context = context
+        owner.ownerEpoch = max(restored.maxEpoch + 1, Self.nowMilliseconds())
+        owner.catchUp = restored.applied.values.reduce(into: [:]) { bound, offsets in
+            for (input, offset) in offsets { bound[input] = max(bound[input] ?? .min, offset) }
+        }
+        for bad in restored.quarantined { quarantine(bad, partition: owner.partition, owner: owner) }
+        perform(owner.lifecycle.restored(), owner: owner)
+        logger.info("partition ready", metadata: [
+            "partition": "\(owner.partition)", "generation": "\(owner.generation)", "keys": "\(restored.values.count)",
+            "watermark": "\(restored.metadata.watermark.map(String.init) ?? "none")",
+        ])
+    }
+
+    /// One changelog value that could not be read: the key starts from nothing, the bytes go to
+    /// the dead-letter topic with the reason, and an operator sees it in the log and the metrics.
+    func quarantine(_ bad: QuarantinedValue, partition: Int32, owner: PartitionOwner<State>) {
+        quarantineCounter.increment()
+        logger.error("state value quarantined", metadata: [
+            "partition": "\(partition)", "key": "\(bad.key)", "offset": "\(bad.offset)", "code": "\(bad.reason.code)", "reason": "\(bad.reason.reason)",
+        ])
+        let letter = DeadLetter.letter(topic: topology.deadLetter, key: Array(bad.key.utf8), value: bad.value,
+                                       rejection: Rejection(code: "state_quarantined", reason: "changelog value not readable: \(bad.reason.reason)"),
+                                       source: (settings.stage, topology.changelog ?? "", partition, bad.offset))
+        send(letter, owner: owner, source: nil)
+    }
+
+    // MARK: - Timers
+
+    func runTicks() {
+        let now = Self.nowMilliseconds()
+        var keys = 0
+        for p in owners.keys.sorted() {
+            guard let owner = owners[p], owner.isActive else { continue }
+            perform(owner.lifecycle.tick(nowMilliseconds: now), owner: owner)
+            let context = owner.context
+            context.outputs.removeAll(keepingCapacity: true)
+            context.wallClockMilliseconds = now
+            processor.tick(nowMilliseconds: now, context: context)
+            for output in context.outputs { send(output, owner: owner, source: nil) }
+            context.outputs.removeAll(keepingCapacity: true)
+            keys += context.state.count
+        }
+        stateKeysGauge.record(keys)
+        // Failed restores whose back-off has passed.
+        startRestores()
+    }
+}
