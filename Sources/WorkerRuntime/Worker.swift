@@ -427,6 +427,16 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         startRestores()
     }
 
+    /// Lets the processor finish what only its timers would (no tick runs during a drain).
+    private func notifyDraining(_ owner: PartitionOwner<State>) {
+        let context = owner.context
+        context.outputs.removeAll(keepingCapacity: true)
+        context.wallClockMilliseconds = Self.nowMilliseconds()
+        processor.partitionDraining(context: context)
+        for output in context.outputs { send(output, owner: owner, source: nil) }
+        context.outputs.removeAll(keepingCapacity: true)
+    }
+
     // MARK: - Flushes and commits
 
     /// Closes a flush of each owner with changes (when `force`), and writes queued flushes whose
@@ -529,6 +539,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
 
     /// Drives the owners' flushes until nothing of theirs is open, or the deadline (wall ms) passes.
     private func drain(_ selected: [PartitionOwner<State>], deadline: Int64) -> Bool {
+        for owner in selected where owner.isActive { notifyDraining(owner) }
         driveFlushes(force: true, owners: selected)
         while true {
             driveFlushes(force: false, owners: selected)
