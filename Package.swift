@@ -113,6 +113,8 @@ let package = Package(
         .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
         .testTarget(name: "DemoTests"),
+        // The fleet end to end: broker, the three stage executables as processes, a Slack-like sink with faults.
+        .testTarget(name: "FleetTests", dependencies: ["Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel"]),
         .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "AlertRules", "SlackDelivery", "HealthModel"]),
     ]
