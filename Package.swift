@@ -7,6 +7,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "fleet-admin", targets: ["fleet-admin"]),
+        .executable(name: "ingest-scorer", targets: ["ingest-scorer"]),
+        .executable(name: "evaluator", targets: ["evaluator"]),
+        .executable(name: "dispatcher", targets: ["dispatcher"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -76,7 +79,16 @@ let package = Package(
         ]),
 
         // The stages' processors on the worker runtime (thin adapters over the domain cores).
-        .target(name: "Stages", dependencies: ["Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules"]),
+        .target(name: "Stages", dependencies: [
+            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "FleetConfig",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+
+        // The three stages as the executables that ship: each a short main over its stage factory.
+        .executableTarget(name: "ingest-scorer", dependencies: ["Stages"]),
+        .executableTarget(name: "evaluator", dependencies: ["Stages"]),
+        .executableTarget(name: "dispatcher", dependencies: ["Stages"]),
 
         // The benchmark's baseline: the pass-through loop written in C against librdkafka.
         .target(name: "CPassThrough", dependencies: ["CRdKafka"]),
@@ -102,6 +114,8 @@ let package = Package(
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
         .testTarget(name: "DemoTests"),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka"]),
+        // The fleet end to end: broker, the three stage executables as processes, a Slack-like sink with faults.
+        .testTarget(name: "FleetTests", dependencies: ["Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel"]),
         .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "AlertRules", "SlackDelivery", "HealthModel"]),
     ]

@@ -11,10 +11,9 @@ import Contracts
 /// clock of the process that posts (the evaluator's time is event time and only moves with
 /// records), and a policy that sits with the webhook it governs, as Alertmanager keeps grouping,
 /// muting and its notification log in the notification pipeline. The rules decide WHAT is worth
-/// saying and to WHOM; the destination decides WHEN. Until the lead switches the stages over, the
-/// evaluator keeps deferring with the rules file's policies; the dispatcher then sees alerts that
-/// already carry `not_before` (held until then) and digest records (sent as they come). After the
-/// switch the evaluator runs on `RulesConfig.leavingTimeToTheDispatcher()`.
+/// saying and to WHOM; the destination decides WHEN. The `evaluator` executable runs on
+/// `RulesConfig.leavingTimeToTheDispatcher()`, and the `dispatcher` applies this schedule; alerts
+/// that already carry a future `not_before` are held until then, digest records are sent as they come.
 ///
 /// Pure: `now` is the dispatcher's wall clock, passed in. State is per destination
 /// (`DestinationScheduleState`, the changelog value under the destination's name).

@@ -21,6 +21,11 @@ public protocol RecordProcessor: AnyObject, SendableMetatype {
     /// the state, reset per-partition memory (`context.watermark` is already restored).
     func partitionAssigned(context: ProcessingContext<State>)
 
+    /// The partition's in-flight work is about to be drained (it is being revoked, or the worker
+    /// is stopping): finish or hand over what only a timer would finish (group waits, parked
+    /// records), since no tick runs during the drain. Outputs emitted here are sent as a tick's are.
+    func partitionDraining(context: ProcessingContext<State>)
+
     /// The partition is going away (revoked or lost): forget everything kept for it.
     func partitionRevoked(context: ProcessingContext<State>)
 }
@@ -28,6 +33,7 @@ public protocol RecordProcessor: AnyObject, SendableMetatype {
 extension RecordProcessor {
     public func tick(nowMilliseconds: Int64, context: ProcessingContext<State>) {}
     public func partitionAssigned(context: ProcessingContext<State>) {}
+    public func partitionDraining(context: ProcessingContext<State>) {}
     public func partitionRevoked(context: ProcessingContext<State>) {}
 }
 

@@ -7,6 +7,16 @@ import Synchronization
 extension Worker {
     // MARK: - Flushes and commits
 
+    /// Lets the processor finish what only its timers would (no tick runs during a drain).
+    func notifyDraining(_ owner: PartitionOwner<State>) {
+        let context = owner.context
+        context.outputs.removeAll(keepingCapacity: true)
+        context.wallClockMilliseconds = Self.nowMilliseconds()
+        processor.partitionDraining(context: context)
+        for output in context.outputs { send(output, owner: owner, source: nil) }
+        context.outputs.removeAll(keepingCapacity: true)
+    }
+
     /// Closes a flush of each owner with changes (when `force`), and writes queued flushes whose
     /// preceding outputs are all acknowledged.
     func driveFlushes(force: Bool, owners selected: [PartitionOwner<State>]) {
@@ -107,6 +117,7 @@ extension Worker {
 
     /// Drives the owners' flushes until nothing of theirs is open, or the deadline (wall ms) passes.
     func drain(_ selected: [PartitionOwner<State>], deadline: Int64) -> Bool {
+        for owner in selected where owner.isActive { notifyDraining(owner) }
         driveFlushes(force: true, owners: selected)
         while true {
             driveFlushes(force: false, owners: selected)

@@ -23,6 +23,9 @@ struct SlackSinkCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not print each message (benchmarks).")
     var quiet = false
 
+    @Flag(name: .long, help: "End each printed line with the alert ids the message carries (`| ids: a,b`), to count duplicates.")
+    var ids = false
+
     @Option(name: .long, help: "Every N seconds print requests/s and a rate audit (0 = never).")
     var reportEvery: Int = 0
 
@@ -37,14 +40,15 @@ struct SlackSinkCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let response = Self.parse(respond) else { throw ValidationError("unknown --respond '\(respond)'") }
-        let printLines = !quiet
+        let printLines = !quiet, printIds = ids
         let sink = SlackSink(recordRequests: false, recordBodies: printLines) { request in
             guard printLines else { return }
-            print(Self.line(request))
+            let line = Self.line(request) + (printIds ? " | ids: " + Self.alertIds(in: request.body).joined(separator: ",") : "")
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }
         sink.setDefault(response)
         let bound = try await sink.start(host: host, port: port)
-        print("slack-sink listening on http://\(host):\(bound) (answers: \(response)); webhook URLs look like http://\(host):\(bound)/services/T000/B000/xxxx")
+        FileHandle.standardOutput.write(Data("slack-sink listening on http://\(host):\(bound) (answers: \(response)); webhook URLs look like http://\(host):\(bound)/services/T000/B000/xxxx\n".utf8))
         let started = Date()
         var last = 0
         var lastReport = Date()
@@ -77,6 +81,23 @@ struct SlackSinkCommand: AsyncParsableCommand {
         case "delay": return .delayed(milliseconds: Int(parts.last ?? "") ?? 1000, then: .ok)
         default: return nil
         }
+    }
+
+    /// The alert ids a rendered message names in its footer ("Alert <id> ·" for one alert,
+    /// "Alerts <type> <id>, <type> <id> ·" for a group), in order.
+    static func alertIds(in body: [UInt8]) -> [String] {
+        let text = String(decoding: body, as: UTF8.self)
+        var out: [String] = []
+        var rest = text[...]
+        while let start = rest.range(of: "Alert") {
+            let after = rest[start.upperBound...]
+            let segment = after.prefix { $0 != "\u{00B7}" && $0 != "\"" }
+            for token in segment.split(whereSeparator: { $0 == " " || $0 == "," }) where token.count >= 8 && token.allSatisfy(\.isHexDigit) {
+                out.append(String(token))
+            }
+            rest = after
+        }
+        return out
     }
 
     /// `10:00:01.234 /services/T000/B000/x -> 200 | [#D0021B] Acme Corp: health 32 (-18) | P2 critical customer at risk: ...`

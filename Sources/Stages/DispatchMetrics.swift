@@ -1,0 +1,34 @@
+import Metrics
+
+/// The dispatcher's metrics, per destination NAME (never a URL): messages delivered, alerts sent
+/// to a retry topic, alerts dead-lettered, waits on a rate limit (429 or a held destination),
+/// alerts skipped because the delivery log already holds them, and post latency (a histogram).
+public struct DispatchMetrics: Sendable {
+    public init() {}
+
+    func delivered(_ destination: String, alerts: Int) {
+        Counter(label: "fleet_dispatch_messages_delivered_total", dimensions: [("destination", destination)]).increment()
+        Counter(label: "fleet_dispatch_alerts_delivered_total", dimensions: [("destination", destination)]).increment(by: alerts)
+    }
+
+    func retried(_ destination: String, code: String) {
+        Counter(label: "fleet_dispatch_alerts_retried_total", dimensions: [("destination", destination), ("code", code)]).increment()
+    }
+
+    func deadLettered(_ destination: String, code: String) {
+        Counter(label: "fleet_dispatch_alerts_dead_lettered_total", dimensions: [("destination", destination), ("code", code)]).increment()
+    }
+
+    func rateLimitWait(_ destination: String) {
+        Counter(label: "fleet_dispatch_rate_limit_waits_total", dimensions: [("destination", destination)]).increment()
+    }
+
+    func duplicateSkipped(_ destination: String) {
+        Counter(label: "fleet_dispatch_duplicates_skipped_total", dimensions: [("destination", destination)]).increment()
+    }
+
+    func postLatency(_ destination: String, nanoseconds: UInt64) {
+        Timer(label: "fleet_dispatch_post_duration_seconds", dimensions: [("destination", destination)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(Int64(clamping: nanoseconds))
+    }
+}

@@ -1,0 +1,184 @@
+import Contracts
+import Foundation
+import Kafka
+import SlackDelivery
+import Synchronization
+import WorkerRuntime
+
+/// The topics the dispatcher reads and writes (full names, with `TOPIC_PREFIX`).
+public struct DispatcherTopics: Sendable {
+    public var alerts: String
+    /// `alerts-retry-1`, `-2`, `-3`.
+    public var retries: [String]
+    public var deadLetter: String
+    public var delivered: String
+    public var state: String
+
+    /// The catalog's names with `prefix`.
+    public init(prefix: String = "") {
+        alerts = prefix + FleetTopics.alerts
+        retries = FleetTopics.alertsRetry.map { prefix + $0 }
+        deadLetter = prefix + FleetTopics.alertsDLT
+        delivered = prefix + FleetTopics.alertsDelivered
+        state = prefix + FleetTopics.dispatcherState
+    }
+}
+
+/// The headers the dispatcher puts on records of the retry topics and its dead letters.
+public enum RetryHeaders {
+    /// Failed delivery attempts so far (the record on `alerts-retry-N` has made N).
+    public static let attempt = "fleet.retry.attempt"
+    /// Wall-clock ms before which the record is not tried again.
+    public static let due = "fleet.retry.due"
+    /// Every attempt so far: `1 http_503 2026-11-20T10:00:01Z; 2 timeout ...`.
+    public static let history = "fleet.retry.history"
+    /// On `alerts`: released by the dispatcher's own schedule (quiet hours over, a digest due), so
+    /// the schedule does not hold it again.
+    public static let released = "fleet.released"
+}
+
+/// One alert waiting in a group or in a post: its record stays open until it is delivered,
+/// routed to a retry topic, or dead-lettered.
+struct WaitingAlert: Sendable {
+    var alert: AlertRecord
+    var pending: PendingRecord
+    /// Failed attempts so far.
+    var attempt: Int
+    var history: String
+}
+
+/// One message on its way: a group and the open records of its alerts.
+struct Post: Sendable {
+    var group: AlertGroup
+    var members: [WaitingAlert]
+    var partition: Int32
+    /// Parked until then (rate limited), wall ms.
+    var due: Int64 = 0
+}
+
+/// What happens once the destination answered, on the delivery engine's thread: write the
+/// delivery log then finish (delivered), route to the next retry topic or the dead-letter topic,
+/// or park the post while its destination is rate limited (no attempt consumed). Never blocks.
+final class DispatchRouter: Sendable {
+    let topics: DispatcherTopics
+    let settings: DispatcherSettings
+    let log: DeliveryLog
+    let metrics: DispatchMetrics
+    private let holds = Mutex<[String: Int64]>([:])
+    private let parked = Mutex<[Post]>([])
+
+    init(topics: DispatcherTopics, settings: DispatcherSettings, log: DeliveryLog, metrics: DispatchMetrics) {
+        self.topics = topics
+        self.settings = settings
+        self.log = log
+        self.metrics = metrics
+    }
+
+    /// Until when (wall ms) the destination is held by a rate limit, if it is.
+    func heldUntil(_ destination: String, now: Int64) -> Int64? {
+        holds.withLock { h in
+            guard let until = h[destination] else { return nil }
+            if until <= now { h[destination] = nil; return nil }
+            return until
+        }
+    }
+
+    /// Parked posts of `partition` whose time has come (or all of them with `all`).
+    func takeParked(partition: Int32, now: Int64, all: Bool = false) -> [Post] {
+        parked.withLock { list in
+            let due = list.filter { $0.partition == partition && (all || $0.due <= now) }
+            list.removeAll { $0.partition == partition && (all || $0.due <= now) }
+            return due
+        }
+    }
+
+    func complete(_ post: Post, outcome: DeliveryOutcome, nanoseconds: UInt64) {
+        let destination = post.group.destination
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        switch outcome {
+        case let .delivered(status):
+            metrics.postLatency(destination, nanoseconds: nanoseconds)
+            metrics.delivered(destination, alerts: post.members.count)
+            let ids = post.group.alertIds
+            for m in post.members {
+                let entry = DeliveryLogEntry(alertId: m.alert.alertId, destination: destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
+                                             deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: status, retries: m.attempt, messageAlertIds: ids)
+                let value = (try? RecordCoding.encode(entry)) ?? Array(m.alert.alertId.utf8)
+                m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
+                m.pending.finish()
+            }
+            log.delivered(post.members.map(\.alert.deliveryKey), partition: post.partition)
+        case let .retryLater(reason, notBefore):
+            switch reason {
+            case .rateLimited, .backlogged, .notYetDue:
+                // Hold only this destination; no attempt is used up.
+                if case .rateLimited = reason { metrics.rateLimitWait(destination) }
+                let until = max(notBefore.millisecondsSinceEpoch, now + 50)
+                holds.withLock { $0[destination] = max($0[destination] ?? 0, until) }
+                var later = post
+                later.due = until
+                parked.withLock { $0.append(later) }
+            case .shuttingDown:
+                // Not sent: the records stay open and are read again after the restart.
+                log.end(post.members.map(\.alert.deliveryKey))
+            case .serverError, .timeout, .connectionFailed, .tlsFailed:
+                metrics.postLatency(destination, nanoseconds: nanoseconds)
+                for m in post.members { retry(m, partition: post.partition, code: reason.code, detail: reason.description, now: now) }
+                log.end(post.members.map(\.alert.deliveryKey))
+            }
+        case let .permanent(reason):
+            metrics.postLatency(destination, nanoseconds: nanoseconds)
+            for m in post.members {
+                deadLetter(m, code: reason.code, reason: "\(destination): \(reason.description)", history: Self.appending(m.history, m.attempt + 1, reason.code, now))
+            }
+            log.end(post.members.map(\.alert.deliveryKey))
+        }
+    }
+
+    /// Sends a parked post to a retry topic (same attempt count, due when its hold ends): the
+    /// partition is going away and its records must be finished.
+    func handOver(_ post: Post) {
+        for m in post.members {
+            let index = max(m.attempt, 1) - 1
+            m.pending.emit(retryRecord(m, topic: topics.retries[index], partition: post.partition, attempt: m.attempt, due: post.due, history: m.history))
+            m.pending.finish()
+        }
+        log.end(post.members.map(\.alert.deliveryKey))
+    }
+
+    private func retry(_ m: WaitingAlert, partition: Int32, code: String, detail: String, now: Int64) {
+        let attempt = m.attempt + 1
+        let history = Self.appending(m.history, attempt, code, now)
+        guard attempt <= topics.retries.count else {
+            deadLetter(m, code: "retries_exhausted", reason: "\(m.alert.destination): not delivered after \(attempt) attempts; last: \(detail)", history: history)
+            return
+        }
+        metrics.retried(m.alert.destination, code: code)
+        let due = now + settings.retryDelaysMs[attempt - 1]
+        m.pending.emit(retryRecord(m, topic: topics.retries[attempt - 1], partition: partition, attempt: attempt, due: due, history: history))
+        m.pending.finish()
+    }
+
+    private func retryRecord(_ m: WaitingAlert, topic: String, partition: Int32, attempt: Int, due: Int64, history: String) -> OutgoingRecord {
+        let value = m.pending.record.value ?? ((try? RecordCoding.encode(m.alert)) ?? [])
+        return OutgoingRecord(topic: topic, partition: partition, key: m.alert.destination, value: value, headers: [
+            KafkaHeader(name: RetryHeaders.attempt, text: String(attempt)),
+            KafkaHeader(name: RetryHeaders.due, text: String(due)),
+            KafkaHeader(name: RetryHeaders.history, text: history),
+        ])
+    }
+
+    private func deadLetter(_ m: WaitingAlert, code: String, reason: String, history: String) {
+        metrics.deadLettered(m.alert.destination, code: code)
+        var letter = DeadLetter.record(for: m.pending.record, rejection: Rejection(code: code, reason: reason), stage: "dispatcher", topic: topics.deadLetter)
+        letter.headers.removeAll { $0.name == RetryHeaders.history || $0.name == RetryHeaders.due }
+        letter.headers.append(KafkaHeader(name: RetryHeaders.history, text: history))
+        m.pending.emit(letter)
+        m.pending.finish()
+    }
+
+    static func appending(_ history: String, _ attempt: Int, _ code: String, _ now: Int64) -> String {
+        let entry = "\(attempt) \(code) \(Timestamp(millisecondsSinceEpoch: now).rfc3339)"
+        return history.isEmpty ? entry : history + "; " + entry
+    }
+}

@@ -1,0 +1,195 @@
+import AlertRules
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import SlackDelivery
+import WorkerRuntime
+
+extension DestinationScheduleState: StateValue {
+    public init(stateBytes: [UInt8]) throws(Rejection) {
+        do {
+            try self.init(decoding: stateBytes)
+        } catch {
+            throw Rejection(code: "bad_state", reason: "destination schedule: \(error)")
+        }
+    }
+
+    /// Empty only if encoding failed: the runtime then refuses to write it (and says so).
+    public var stateBytes: [UInt8] { (try? encoded()) ?? [] }
+}
+
+/// dispatcher's processor: `alerts` (keyed by destination) and its co-partitioned followers
+/// `alerts-retry-1..3` in, Slack out; per-destination time (`DestinationScheduleState`: alerts held
+/// for quiet hours, digest items) in its changelog; the delivery log in `alerts-delivered`.
+///
+/// For each alert, on the worker thread:
+/// 1. a retry record not due yet, or a destination held by a rate limit, pauses its
+///    topic-partition until then (`retryLater`): the input is keyed by destination;
+/// 2. an alert the delivery log holds (or that is being delivered) is done at once;
+/// 3. the destination's schedule may hold it (quiet hours) or queue it for a digest: it is then
+///    kept in the state, written durably before the record's offset is committed; the timer
+///    re-emits it to `alerts` when due (marked released), so nothing is held only in memory;
+/// 4. else its record is kept open (`deferCompletion`) and it waits a short group wait for alerts
+///    about the same account raised with it; the group leaves as ONE message.
+///
+/// On the delivery engine's thread (`DispatchRouter`): 2xx writes one delivery-log record per
+/// alert then finishes each record, so an offset is committed only once its log write is
+/// acknowledged; 429 parks the message and holds only its destination, no attempt used; 5xx,
+/// timeouts and connection errors go to the next retry topic with attempt, due time and history
+/// headers; 400/403/404/410 and exhausted retries go to `alerts-dlt` with the reason and the history.
+public final class DispatcherProcessor: RecordProcessor {
+    public typealias State = DestinationScheduleState
+
+    public let deliverer: SlackDeliverer
+    public let schedule: DestinationSchedule
+    public let settings: DispatcherSettings
+    public let topics: DispatcherTopics
+    public let log: DeliveryLog
+    let router: DispatchRouter
+    let logger: Logger
+    /// Reads the delivery log of a partition at assignment.
+    let readLog: @Sendable (Int32) throws -> Set<String>
+
+    /// Per partition and destination: the group waits.
+    private var groupers: [Int32: [String: AlertGrouper]] = [:]
+    /// Per partition: the open alerts waiting in groups, by delivery key.
+    private var waiting: [Int32: [String: WaitingAlert]] = [:]
+
+    public init(deliverer: SlackDeliverer, schedule: DestinationSchedule, settings: DispatcherSettings, topics: DispatcherTopics,
+                logger: Logger, metrics: DispatchMetrics = DispatchMetrics(), readLog: @escaping @Sendable (Int32) throws -> Set<String>) {
+        self.deliverer = deliverer
+        self.schedule = schedule
+        self.settings = settings
+        self.topics = topics
+        self.logger = logger
+        self.readLog = readLog
+        let log = DeliveryLog()
+        self.log = log
+        self.router = DispatchRouter(topics: topics, settings: settings, log: log, metrics: metrics)
+    }
+
+    public func partitionAssigned(context: ProcessingContext<DestinationScheduleState>) {
+        let p = context.partition
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            do {
+                let keys = try readLog(p)
+                log.load(partition: p, keys: keys)
+                logger.info("delivery log restored", metadata: ["partition": "\(p)", "keys": "\(keys.count)"])
+                return
+            } catch {
+                lastError = error
+            }
+        }
+        logger.error("delivery log not readable: alerts of this partition read again may be posted again",
+                     metadata: ["partition": "\(p)", "error": "\(lastError.map { "\($0)" } ?? "")"])
+        log.load(partition: p, keys: [])
+    }
+
+    public func partitionDraining(context: ProcessingContext<DestinationScheduleState>) {
+        let p = context.partition
+        // Group waits end now; parked messages go to a retry topic due when their hold ends.
+        for name in (groupers[p] ?? [:]).keys.sorted() {
+            for group in groupers[p]![name]!.takeAll() { post(group, partition: p) }
+        }
+        for parked in router.takeParked(partition: p, now: 0, all: true) { router.handOver(parked) }
+    }
+
+    public func partitionRevoked(context: ProcessingContext<DestinationScheduleState>) {
+        let p = context.partition
+        groupers[p] = nil
+        if let open = waiting.removeValue(forKey: p) { log.end(Array(open.keys)) }
+        _ = router.takeParked(partition: p, now: 0, all: true)
+        log.drop(partition: p)
+    }
+
+    public func process(_ record: ConsumedRecord, context: ProcessingContext<DestinationScheduleState>) throws(Rejection) {
+        let alert: AlertRecord
+        do {
+            alert = try RecordCoding.decode(AlertRecord.self, from: record.value ?? [])
+        } catch {
+            throw Rejection(code: "invalid_alert", reason: "not an alerts record: \(String(describing: error).prefix(200))")
+        }
+        let now = context.wallClockMilliseconds
+        let p = context.partition
+        let fromRetry = record.topic != topics.alerts
+        if let due = record.headers.last(named: RetryHeaders.due)?.text.flatMap({ Int64($0) }), due > now {
+            context.retryLater(atMilliseconds: due)
+            return
+        }
+        if let until = router.heldUntil(alert.destination, now: now) {
+            context.retryLater(atMilliseconds: until)
+            return
+        }
+        let key = alert.deliveryKey
+        if log.isDelivered(key, partition: p) || log.isInFlight(key) {
+            router.metrics.duplicateSkipped(alert.destination)
+            return
+        }
+        if settings.schedule, !fromRetry, record.headers.last(named: RetryHeaders.released) == nil {
+            var state = context.state[alert.destination] ?? DestinationScheduleState()
+            let before = state
+            if schedule.admit(alert, now: Timestamp(millisecondsSinceEpoch: now), state: &state) != .deliverNow {
+                if state != before { context.state[alert.destination] = state }
+                return
+            }
+        }
+        let attempt = record.headers.last(named: RetryHeaders.attempt)?.text.flatMap { Int($0) } ?? 0
+        let history = record.headers.last(named: RetryHeaders.history)?.text ?? ""
+        let pending = context.deferCompletion()
+        log.start(key)
+        waiting[p, default: [:]][key] = WaitingAlert(alert: alert, pending: pending, attempt: attempt, history: history)
+        let wait = schedule.policies[alert.destination]?.groupWaitMs ?? settings.defaultGroupWaitMs
+        var grouper = groupers[p]?[alert.destination] ?? AlertGrouper(groupWaitMs: wait)
+        let ready = grouper.add(alert, now: Timestamp(millisecondsSinceEpoch: now))
+        groupers[p, default: [:]][alert.destination] = grouper
+        for group in ready { post(group, partition: p) }
+    }
+
+    public func tick(nowMilliseconds now: Int64, context: ProcessingContext<DestinationScheduleState>) {
+        let p = context.partition
+        if settings.schedule { releaseDue(now: now, context: context) }
+        for parked in router.takeParked(partition: p, now: now) { submit(parked) }
+        guard var byDestination = groupers[p] else { return }
+        for name in byDestination.keys.sorted() {
+            for group in byDestination[name]!.takeDue(now: Timestamp(millisecondsSinceEpoch: now)) { post(group, partition: p) }
+        }
+        groupers[p] = byDestination.filter { $0.value.waitingAlerts > 0 }
+    }
+
+    /// Held alerts whose time came and digests due go back to `alerts` (marked released), keyed
+    /// and partitioned as before; the state drops them in the same flush, after they are acknowledged.
+    private func releaseDue(now: Int64, context: ProcessingContext<DestinationScheduleState>) {
+        let time = Timestamp(millisecondsSinceEpoch: now)
+        for name in context.state.keys.sorted() {
+            guard var state = context.state[name], let next = state.nextDue, next <= time else { continue }
+            let release = schedule.takeDue(now: time, destination: name, state: &state)
+            for alert in release.released + release.digests {
+                do {
+                    context.emit(OutgoingRecord(topic: topics.alerts, partition: context.partition, key: name, value: try RecordCoding.encode(alert),
+                                                headers: [KafkaHeader(name: RetryHeaders.released, text: "1")]))
+                } catch {
+                    context.emitDeadLetter(key: Array(name.utf8), value: Array(alert.alertId.utf8),
+                                           rejection: Rejection(code: "output_not_encodable", reason: "alert \(alert.alertId) could not be encoded"))
+                }
+            }
+            context.state[name] = state
+        }
+    }
+
+    /// Takes the group's open alerts out of the waiting list and posts them as one message.
+    private func post(_ group: AlertGroup, partition p: Int32) {
+        let members = group.deliveryKeys.compactMap { waiting[p]?.removeValue(forKey: $0) }
+        guard !members.isEmpty else { return }
+        submit(Post(group: group, members: members, partition: p))
+    }
+
+    private func submit(_ post: Post) {
+        let router = self.router
+        let started = DispatchTime.now().uptimeNanoseconds
+        deliverer.submit(post.group) { outcome in
+            router.complete(post, outcome: outcome, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
+        }
+    }
+}

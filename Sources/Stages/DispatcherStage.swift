@@ -1,0 +1,60 @@
+import AlertRules
+import FleetConfig
+import Kafka
+import Logging
+import SlackDelivery
+import WorkerRuntime
+
+/// Builds the `dispatcher` worker: `alerts` with its co-partitioned followers `alerts-retry-1..3`,
+/// the per-destination schedule in `dispatcher-state`, the delivery log `alerts-delivered`,
+/// dead letters to `alerts-dlt` (all with `TOPIC_PREFIX`), posting through one libcurl engine with
+/// a token bucket per destination.
+public enum DispatcherStage {
+    /// The worker and the deliverer it posts through (shut the deliverer down after the worker stopped).
+    public struct Built: Sendable {
+        public let worker: Worker<DispatcherProcessor>
+        public let deliverer: SlackDeliverer
+    }
+
+    /// The worker for `settings`, with the destinations of `DESTINATIONS_FILE` (required) and the
+    /// rules of `RULES_FILE` (optional: its destinations' quiet hours and digests apply where the
+    /// destinations file sets none). Throws `StageStartError` with every problem.
+    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError) -> Built {
+        let config: FleetConfiguration
+        switch FleetStage.dispatcher.loadConfiguration(env: env) {
+        case let .success(c): config = c
+        case let .failure(error): throw StageStartError(error.problems)
+        }
+        guard let destinations = config.destinations else {
+            throw StageStartError([ConfigProblem(file: "environment", line: nil, key: "DESTINATIONS_FILE", message: "missing: the dispatcher needs a destinations file")])
+        }
+        let own: DispatcherSettings
+        let tick: Duration
+        do {
+            own = try DispatcherSettings.fromEnvironment(env)
+            tick = try FleetStage.dispatcher.tickInterval(env: env)
+        } catch {
+            throw StageStartError(error)
+        }
+        var engine = EngineSettings()
+        engine.totalTimeoutMilliseconds = own.postTimeoutMs
+        engine.maxInFlight = own.maxInFlight
+        let deliverer: SlackDeliverer
+        do {
+            deliverer = try SlackDeliverer(destinations: destinations.destinations, settings: engine, logger: logger)
+        } catch {
+            throw StageStartError([ConfigProblem(file: env["DESTINATIONS_FILE"] ?? "destinations", line: nil, key: "destinations", message: "\(error)")])
+        }
+        let topics = DispatcherTopics(prefix: settings.topicPrefix)
+        let readerConfig = settings.kafka.merging(settings.consumerOverrides)
+        let readerLogger = logger
+        let processor = DispatcherProcessor(
+            deliverer: deliverer, schedule: DestinationSchedule(policies: config.destinationPolicies), settings: own, topics: topics, logger: logger,
+            readLog: { partition in
+                try DeliveryLogReader.read(topic: topics.delivered, partition: partition, configuration: readerConfig, logger: readerLogger)
+            })
+        let topology = WorkerTopology(inputs: [topics.alerts] + topics.retries, changelog: topics.state, deadLetter: topics.deadLetter,
+                                      outputs: [topics.alerts, topics.delivered] + topics.retries)
+        return Built(worker: Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick), deliverer: deliverer)
+    }
+}

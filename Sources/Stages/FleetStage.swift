@@ -1,0 +1,137 @@
+import FleetConfig
+import Foundation
+import WorkerRuntime
+
+/// The three stages of the fleet, each its own executable, consumer group and Deployment.
+public enum FleetStage: String, Sendable, CaseIterable {
+    case ingestScorer = "ingest-scorer"
+    case evaluator
+    case dispatcher
+
+    /// The executable's name, also the default consumer group and the stage label in logs and metrics.
+    public var name: String { rawValue }
+
+    /// One line on what the stage does.
+    public var summary: String {
+        switch self {
+        case .ingestScorer: "account-events -> health-scores: validates events, keeps per-account state, scores health 0-100"
+        case .evaluator: "health-scores -> alerts: thresholds, episodes, routing, cooldowns, suppression (keyed by destination)"
+        case .dispatcher: "alerts (+ alerts-retry-1..3) -> Slack: quiet hours, digests, grouping, retries, dead letters, the delivery log"
+        }
+    }
+
+    /// Which configuration files the stage reads: (variable, required).
+    public var files: [(variable: String, required: Bool)] {
+        switch self {
+        case .ingestScorer: [("SCORING_FILE", false)]
+        case .evaluator: [("RULES_FILE", true), ("DESTINATIONS_FILE", false)]
+        case .dispatcher: [("DESTINATIONS_FILE", true), ("RULES_FILE", false)]
+        }
+    }
+
+    /// The environment variables of the stage beyond the worker settings, with their meaning.
+    public var stageVariables: [(name: String, meaning: String)] {
+        var out: [(String, String)] = []
+        for (variable, required) in files {
+            switch variable {
+            case "SCORING_FILE": out.append((variable, "scoring file (YAML); the built-in scoring defaults when unset"))
+            case "RULES_FILE":
+                out.append((variable, required ? "rules file (YAML), required" : "rules file: its destinations' quiet hours and digests apply where the destinations file sets none"))
+            default:
+                out.append((variable, required ? "destinations file (YAML; webhook URLs from ${VAR}), required"
+                                               : "destinations file: when set, checked with the rules (every routed destination defined, every ${VAR} set)"))
+            }
+        }
+        if self == .dispatcher { out += DispatcherSettings.variables }
+        out.append(("TICK_INTERVAL_MS", "how often timers run per partition (default \(self == .dispatcher ? 100 : 1000))"))
+        return out
+    }
+
+    /// `--help`: every variable the stage reads.
+    public var helpText: String {
+        var lines = ["\(name): \(summary)", "",
+                     "usage: \(name) [--check-config | --help]",
+                     "  --check-config   check the configuration files and the environment, print file:line: key: problem lines, exit 0 or 1",
+                     "  --help           this text", "",
+                     "Settings come from the environment:"]
+        let worker: [(String, String)] = [
+            ("KAFKA_BROKERS", "bootstrap servers (host:port,...), required"),
+            ("KAFKA_<PROPERTY>", "any librdkafka property: upper case, '.' as '_', a literal '_' as '__' (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_PASSWORD, ...)"),
+            ("KAFKA_CONSUMER_<PROPERTY>, KAFKA_PRODUCER_<PROPERTY>", "the same, for one client only"),
+            ("TOPIC_PREFIX", "put before every topic name (default empty)"),
+            ("GROUP_ID", "consumer group (default \(name))"),
+            ("HTTP_PORT, HTTP_HOST", "/healthz, /readyz, /metrics; port 0 picks a free one and logs it (default 8080, 0.0.0.0)"),
+            ("LOG_LEVEL, LOG_FORMAT", "trace...critical (default info); json or text (default json)"),
+            ("COMMIT_INTERVAL_MS", "state flush and offset store interval (default 1000)"),
+            ("SHUTDOWN_TIMEOUT_MS", "the whole stop budget from SIGTERM to exit (default 25000)"),
+            ("MAX_RECORD_BYTES", "larger input records go to the dead-letter topic (default 1048576)"),
+            ("MAX_CLOCK_SKEW_MS", "event times further ahead of the wall clock go to the dead-letter topic (default 600000)"),
+            ("RESTORE_STALL_TIMEOUT_MS", "a state restore without progress for this long fails and is retried (default 30000)"),
+        ]
+        let width = (worker + stageVariables).map(\.0.count).max() ?? 20
+        for (variable, meaning) in worker + stageVariables {
+            lines.append("  " + variable.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + meaning)
+        }
+        lines.append("")
+        lines.append("Topics (with TOPIC_PREFIX): " + topics.joined(separator: ", "))
+        return lines.joined(separator: "\n")
+    }
+
+    /// The topics the stage reads or writes (unprefixed catalog names).
+    public var topics: [String] {
+        switch self {
+        case .ingestScorer: [FleetTopics.accountEvents, FleetTopics.accountEventsDLT, FleetTopics.healthScores, FleetTopics.scorerState]
+        case .evaluator: [FleetTopics.healthScores, FleetTopics.evaluatorState, FleetTopics.alerts, FleetTopics.healthScoresDLT]
+        case .dispatcher: [FleetTopics.alerts] + FleetTopics.alertsRetry + [FleetTopics.dispatcherState, FleetTopics.alertsDelivered, FleetTopics.alertsDLT]
+        }
+    }
+
+    /// The configuration files the environment names, read and checked across files. Every problem
+    /// comes back as `file:line: key: problem`; a required variable that is unset is one too.
+    public func loadConfiguration(env: [String: String]) -> Result<FleetConfiguration, FleetConfigError> {
+        var missing: [ConfigProblem] = []
+        for (variable, required) in files where required && (env[variable]?.isEmpty ?? true) {
+            missing.append(ConfigProblem(file: "environment", line: nil, key: variable, message: "missing: set it to the path of the \(name)'s file"))
+        }
+        func path(_ variable: String) -> String? {
+            guard files.contains(where: { $0.variable == variable }), let value = env[variable], !value.isEmpty else { return nil }
+            return value
+        }
+        let read = FleetConfigFiles.read(scoring: path("SCORING_FILE"), rules: path("RULES_FILE"), destinations: path("DESTINATIONS_FILE"))
+        let problems = missing + read.problems + FleetConfigCheck.check(read.files, environment: env)
+        guard problems.isEmpty else { return .failure(FleetConfigError(problems)) }
+        do throws(FleetConfigError) {
+            return .success(try FleetConfigCheck.load(read.files, environment: env))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The tick interval from `TICK_INTERVAL_MS` (the dispatcher defaults to 100 ms, so deferred
+    /// alerts and group waits are released well within a second).
+    public func tickInterval(env: [String: String]) throws(WorkerError) -> Duration {
+        let fallback = self == .dispatcher ? 100 : 1000
+        guard let text = env["TICK_INTERVAL_MS"] else { return .milliseconds(fallback) }
+        guard let value = Int(text), (10...60_000).contains(value) else {
+            throw .configuration(source: "environment", key: "TICK_INTERVAL_MS", reason: "\"\(text)\" is not a whole number in 10...60000")
+        }
+        return .milliseconds(value)
+    }
+}
+
+/// The topic names of `topics/topics.yaml` (before `TOPIC_PREFIX`).
+public enum FleetTopics {
+    public static let accountEvents = "account-events"
+    public static let accountEventsDLT = "account-events-dlt"
+    public static let healthScores = "health-scores"
+    /// Where the evaluator's rejected score records go (not in the catalog: auto-created by the broker).
+    public static let healthScoresDLT = "health-scores-dlt"
+    public static let scorerState = "ingest-scorer-state"
+    public static let evaluatorState = "evaluator-state"
+    public static let alerts = "alerts"
+    public static let alertsRetry = ["alerts-retry-1", "alerts-retry-2", "alerts-retry-3"]
+    public static let alertsDLT = "alerts-dlt"
+    public static let alertsDelivered = "alerts-delivered"
+    /// The dispatcher's per-destination schedule state (held alerts, digest items).
+    public static let dispatcherState = "dispatcher-state"
+}

@@ -1,0 +1,24 @@
+import FleetConfig
+import HealthModel
+import Logging
+import WorkerRuntime
+
+/// Builds the `ingest-scorer` worker: `account-events` in, `health-scores` out, per-account state
+/// in `ingest-scorer-state`, bad events to `account-events-dlt` (all with `TOPIC_PREFIX`).
+public enum ScorerStage {
+    /// The worker for `settings`, with the scoring file of `SCORING_FILE` (built-in defaults when
+    /// unset). Throws `StageStartError` with every problem when the configuration is wrong.
+    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError) -> Worker<ScorerProcessor> {
+        let config: FleetConfiguration
+        switch FleetStage.ingestScorer.loadConfiguration(env: env) {
+        case let .success(c): config = c
+        case let .failure(error): throw StageStartError(error.problems)
+        }
+        let tick: Duration
+        do { tick = try FleetStage.ingestScorer.tickInterval(env: env) } catch { throw StageStartError(error) }
+        let processor = ScorerProcessor(scorer: HealthScorer(config: config.scoring), scoresTopic: settings.topic(FleetTopics.healthScores))
+        let topology = WorkerTopology(inputs: [settings.topic(FleetTopics.accountEvents)], changelog: settings.topic(FleetTopics.scorerState),
+                                      deadLetter: settings.topic(FleetTopics.accountEventsDLT), outputs: [settings.topic(FleetTopics.healthScores)])
+        return Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick)
+    }
+}

@@ -1,0 +1,84 @@
+import FleetConfig
+import Foundation
+import Logging
+import WorkerRuntime
+
+/// The whole `main` of each stage executable: `--help`, `--check-config`, or run the worker until
+/// SIGTERM. Returns the process exit code: 0 after a clean stop or a clean check, 1 on a problem
+/// (each printed to stderr as `file:line: key: problem`), 2 on an unknown argument.
+public enum StageMain {
+    public static func run(_ stage: FleetStage, arguments: [String] = Array(CommandLine.arguments.dropFirst()),
+                           env: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(stage.helpText)
+            return 0
+        }
+        if let unknown = arguments.first(where: { $0 != "--check-config" }) {
+            printError("\(stage.name): unknown argument \(unknown) (see --help)")
+            return 2
+        }
+        if arguments.contains("--check-config") {
+            switch stage.loadConfiguration(env: env) {
+            case .success:
+                print("OK: \(stage.name) configuration (" + stage.files.map { "\($0.variable)=\(env[$0.variable] ?? "unset")" }.joined(separator: ", ") + ")")
+                return 0
+            case let .failure(error):
+                for problem in error.problems { print(problem.description) }
+                printError("\(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") found")
+                return 1
+            }
+        }
+        let settings: WorkerSettings
+        do {
+            settings = try WorkerSettings.fromEnvironment(stage: stage.name, env)
+        } catch {
+            printError("\(stage.name): \(error)")
+            return 1
+        }
+        let logger = WorkerApp.bootstrap(settings: settings)
+        do {
+            switch stage {
+            case .ingestScorer:
+                let worker = try ScorerStage.make(settings: settings, env: env, logger: logger)
+                try await WorkerApp.run(worker, settings: settings, logger: logger)
+            case .evaluator:
+                let worker = try EvaluatorStage.make(settings: settings, env: env, logger: logger)
+                try await WorkerApp.run(worker, settings: settings, logger: logger)
+            case .dispatcher:
+                let stageWorker = try DispatcherStage.make(settings: settings, env: env, logger: logger)
+                try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger)
+                await stageWorker.deliverer.shutdown()
+            }
+            return 0
+        } catch let error as StageStartError {
+            logger.critical("configuration refused", metadata: ["problems": "\(error.description)"])
+            printError("\(stage.name) did not start:\n\(error.description)")
+            return 1
+        } catch {
+            logger.critical("worker stopped", metadata: ["error": "\(error)"])
+            return 1
+        }
+    }
+
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+/// A stage refused to start: its configuration files or settings are wrong. `description` lists
+/// every problem as `file:line: key: problem`, never a secret.
+public struct StageStartError: Error, Sendable, CustomStringConvertible {
+    public var problems: [ConfigProblem]
+
+    public init(_ problems: [ConfigProblem]) { self.problems = problems }
+
+    init(_ error: WorkerError) {
+        if case let .configuration(source, key, reason) = error {
+            problems = [ConfigProblem(file: source, line: nil, key: key, message: reason)]
+        } else {
+            problems = [ConfigProblem(file: "environment", line: nil, key: "(settings)", message: "\(error)")]
+        }
+    }
+
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}

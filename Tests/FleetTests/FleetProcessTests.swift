@@ -1,0 +1,118 @@
+import Contracts
+import Foundation
+import HealthModel
+import Kafka
+import SlackSink
+import Testing
+
+/// The fleet end to end, as it runs in production: a Kafka-protocol broker on 127.0.0.1, the
+/// stage executables `ingest-scorer`, `evaluator` and `dispatcher` as separate processes, and a
+/// Slack-like server with faults. Every wait is bounded and says what it waited for.
+@Suite(.serialized) struct FleetProcessTests {
+    /// Sample events through all three stages: each story reaches its channel, once.
+    @Test func storiesLandInTheirChannelsOnce() async throws {
+        let names = ["customer-health", "cs-escalations", "revenue-signals", "billing-alerts"]
+        let fleet = try await FleetHarness(destinations: names)
+        let stages = try ["ingest-scorer", "evaluator", "dispatcher"].map { try StageProcess($0, env: fleet.env()) }
+        defer { for s in stages { s.stop() } }
+        let generator = SampleGenerator(options: .init(seed: 7, accounts: 24, days: 40))
+        let parser = EventParser()
+        let producer = try fleet.producer()
+        for day in 0..<40 {
+            for line in generator.lines(forDay: day) {
+                let key = (try? parser.parse(line).accountId) ?? "unkeyed"
+                try producer.send(OutgoingRecord(topic: fleet.prefix + "account-events", key: key, value: line)) { _ in }
+            }
+        }
+        try await producer.flush()
+        await producer.shutdown()
+        func has(_ d: [String: [String: Int]], _ channel: String, _ text: String) -> Bool {
+            fleet.sink.requests(path: fleet.path(channel)).contains { String(decoding: $0.body, as: UTF8.self).contains(text) }
+        }
+        let arrived = await fleet.waitForDeliveries(timeout: .seconds(90), watching: stages) { d in
+            has(d, "cs-escalations", "Account 0000") && has(d, "billing-alerts", "Account 0001") && has(d, "revenue-signals", "Account 0002")
+        }
+        let log = stages.map { "\($0.name):\n\($0.log.suffix(1500))" }.joined(separator: "\n")
+        #expect(arrived, "the stories did not all reach their channels within 90 s; sink saw \(fleet.sink.requestCount) requests\n\(log)")
+        // Every alert the evaluator wrote reaches the sink; none twice.
+        let total = try fleet.size("alerts", partitions: 12)
+        let written = try await fleet.read("alerts", partitions: 12, timeout: .seconds(10)) { $0.count >= total }
+        let expected = Set(written.compactMap { try? RecordCoding.decode(AlertRecord.self, from: $0.value ?? []) }.map { "\($0.destination) \($0.alertId)" })
+        let all = await fleet.waitForDeliveries(timeout: .seconds(30)) { d in
+            expected.allSatisfy { key in let p = key.split(separator: " "); return d[String(p[0])]?[String(p[1])] != nil }
+        }
+        #expect(all, "not every alert was delivered: \(expected.count) written, delivered \(fleet.delivered().mapValues(\.count))")
+        let twice = fleet.posted().filter { $0.value > 1 }
+        #expect(twice.isEmpty, "posted more than once: \(twice)")
+        await fleet.shutdown()
+    }
+
+    /// kill -9 of the dispatcher three times mid-burst: no alert lost; duplicates only where a post
+    /// was in flight at the kill (a webhook has no idempotency key), counted and reported.
+    @Test func dispatcherKilledMidBurstLosesNothing() async throws {
+        let names = ["d1", "d2", "d3", "d4"]
+        let fleet = try await FleetHarness(destinations: names, rate: 10, burst: 2)
+        let alerts = (0..<160).map { FleetHarness.alert($0, destination: names[$0 % 4], tag: "burst") }
+        try await fleet.produce(alerts)
+        var kills = 0
+        var dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
+        for threshold in [25, 60, 95] {
+            let reached = await fleet.sink.waitForRequests(count: threshold, timeoutSeconds: 30)
+            #expect(reached, "only \(fleet.sink.requestCount) posts before kill \(kills + 1):\n\(dispatcher.log.suffix(2000))")
+            dispatcher.killHard()
+            kills += 1
+            dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
+        }
+        defer { dispatcher.stop() }
+        let ids = Set(alerts.map { "\($0.destination) \($0.alertId)" })
+        let complete = await fleet.waitForDeliveries(timeout: .seconds(90), watching: [dispatcher]) { d in
+            ids.allSatisfy { key in let p = key.split(separator: " "); return d[String(p[0])]?[String(p[1])] != nil }
+        }
+        let delivered = fleet.delivered()
+        let lost = ids.filter { key in let p = key.split(separator: " "); return delivered[String(p[0])]?[String(p[1])] == nil }
+        #expect(complete && lost.isEmpty, "\(lost.count) alerts lost after \(kills) kills: \(lost.sorted().prefix(10))\n\(dispatcher.log.suffix(2000))")
+        let duplicates = fleet.posted().values.reduce(0) { $0 + max(0, $1 - 1) }
+        // At most the posts in flight at each kill (2 per destination with burst 2).
+        #expect(duplicates <= kills * names.count * 2, "\(duplicates) duplicate posts after \(kills) kills")
+        print("dispatcher kill -9 x\(kills): \(ids.count) alerts, 0 lost, \(duplicates) duplicate posts")
+    }
+
+    /// A 410 goes to alerts-dlt with its reason; a 5xx burst on one destination is retried through
+    /// the retry topics while the other destinations flow.
+    @Test func archivedChannelAndServerErrorsStayWithTheirDestination() async throws {
+        let names = ["archived", "flaky", "calm1", "calm2"]
+        let fleet = try await FleetHarness(destinations: names)
+        fleet.sink.setDefault(.channelIsArchived, path: fleet.path("archived"))
+        fleet.sink.script(path: fleet.path("flaky"), Array(repeating: .serverError, count: 6))
+        let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["RETRY_DELAYS_MS": "500,1000,2000"]))
+        defer { dispatcher.stop() }
+        let flaky = (0..<4).map { FleetHarness.alert($0, destination: "flaky", tag: "flaky") }
+        let archived = (0..<3).map { FleetHarness.alert($0, destination: "archived", tag: "archived") }
+        let calm = (0..<20).map { FleetHarness.alert($0, destination: $0 % 2 == 0 ? "calm1" : "calm2", tag: "calm") }
+        try await fleet.produce(flaky + archived + calm)
+
+        // The calm destinations are all delivered while flaky still fails.
+        let calmDone = await fleet.waitForDeliveries(timeout: .seconds(30), watching: [dispatcher]) { d in (d["calm1"]?.count ?? 0) + (d["calm2"]?.count ?? 0) == 20 }
+        #expect(calmDone, "calm destinations: \(fleet.delivered().mapValues(\.count))\n\(dispatcher.log.suffix(2000))")
+        // Flaky recovers through the retry topics, each alert once.
+        let flakyDone = await fleet.waitForDeliveries(timeout: .seconds(40), watching: [dispatcher]) { d in d["flaky"]?.count == 4 }
+        #expect(flakyDone, "flaky: \(fleet.delivered()["flaky"] ?? [:])\n\(dispatcher.log.suffix(2000))")
+        #expect(fleet.delivered()["flaky"]?.values.allSatisfy { $0 == 1 } == true)
+        let retries = try await fleet.read("alerts-retry-1", partitions: 12, timeout: .seconds(10)) { $0.count >= 1 }
+        #expect(retries.first?.headers.last(named: "fleet.retry.attempt")?.text == "1")
+        #expect(retries.first?.headers.last(named: "fleet.retry.history")?.text?.contains("http_500") == true)
+
+        // 410: dead-lettered with its reason, not retried.
+        let letters = try await fleet.read("alerts-dlt", partitions: 3, timeout: .seconds(20)) { $0.count >= 3 }
+        #expect(letters.count == 3, "alerts-dlt holds \(letters.count) records")
+        for letter in letters {
+            #expect(letter.headers.last(named: "dlt.code")?.text == "channel_is_archived")
+            #expect(letter.headers.last(named: "dlt.reason")?.text?.contains("410") == true)
+            #expect(letter.keyString == "archived")
+        }
+        #expect(fleet.sink.requests(path: fleet.path("archived")).count == 3, "a 410 is not retried")
+        // No URL in the dispatcher's log.
+        #expect(!dispatcher.log.contains("127.0.0.1:\(fleet.port)"), "a webhook URL reached the log")
+        await fleet.shutdown()
+    }
+}
