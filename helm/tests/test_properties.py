@@ -275,7 +275,8 @@ def test_a_changed_file_rolls_only_its_stage():
     after = {d["metadata"]["name"]: d["spec"]["template"]["metadata"]["annotations"]
              for d in of_kind(manifests(merge(REQUIRED, {"config": {"rules": rules}})), "Deployment")}
     changed = {name for name in before if before[name]["checksum/config"] != after[name]["checksum/config"]}
-    assert changed == {"fleet-account-health-fleet-evaluator"}
+    # The rules file holds the team's quiet hours and digests too, which the dispatcher applies.
+    assert changed == {"fleet-account-health-fleet-evaluator", "fleet-account-health-fleet-dispatcher"}
     env_changed = of_kind(manifests(merge(REQUIRED, {"logging": {"format": "text"}})), "Deployment")
     assert all(d["spec"]["template"]["metadata"]["annotations"]["checksum/env"] != before[d["metadata"]["name"]]["checksum/env"]
                for d in env_changed), "a changed shared setting must roll every stage"
@@ -292,6 +293,9 @@ def test_each_stage_reads_its_file_from_its_configmap(scenario):
         volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
         data = configmap_env(docs, volume["configMap"]["name"])
         assert path.rsplit("/", 1)[1] in data, f"{name}: {c['name']} reads {path}, absent from its ConfigMap"
+        if c["name"] == "dispatcher":
+            rules = container_env(docs, c)["RULES_FILE"]
+            assert rules.rsplit("/", 1)[1] in data, f"{name}: the dispatcher reads quiet hours and digests from {rules}, absent from its ConfigMap"
 
 
 def test_dispatcher_gets_the_webhook_secret_and_nobody_else(scenario):
