@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C modules over the Debian libraries.
@@ -56,9 +57,14 @@ let package = Package(
         .target(name: "SlackDelivery", dependencies: [
             "Contracts",
             "CCurl",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+
+        // History: backtests (events -> scores -> alerts in event time, what-if comparisons, the HTML
+        // report) and the precision of rules from feedback and outcomes (pure, no I/O).
+        .target(name: "Backtest", dependencies: ["Contracts", "HealthModel", "AlertRules"]),
 
         // A local HTTP server that answers like Slack's incoming webhooks (tests, benchmarks, the demo sink).
         .target(name: "SlackSink", dependencies: [
@@ -75,7 +81,7 @@ let package = Package(
 
         // The admin executable: local broker, topics, benchmarks, replay, rules tests, send-test.
         .executableTarget(name: "fleet-admin", dependencies: [
-            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough",
+            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "Backtest", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
@@ -92,6 +98,7 @@ let package = Package(
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Kafka", "Contracts"]),
         .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
+        .testTarget(name: "BacktestTests", dependencies: ["Backtest", "AlertRules", "HealthModel", "Contracts"]),
         .testTarget(name: "DemoTests"),
         .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),
     ]

@@ -100,6 +100,13 @@ public struct RulesEngine: Sendable {
 
     /// Applies the rules to `record` and returns the alerts to deliver now.
     public func evaluate(_ record: ScoreRecord, state: inout AccountAlertState) -> [AlertRecord] {
+        evaluate(record, state: &state) { _, _ in }
+    }
+
+    /// Applies the rules to `record` and returns the alerts to deliver now, as `evaluate(_:state:)`
+    /// does; `observe` also sees every alert raised, one per destination, with where it went: sent
+    /// now, held by quiet hours, or queued for a digest (a backtest reports all three).
+    public func evaluate(_ record: ScoreRecord, state: inout AccountAlertState, observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
         let now = record.validAt.millisecondsSinceEpoch
         let score = record.score
         let previous = state.lastScore ?? record.previousScore
@@ -150,7 +157,7 @@ public struct RulesEngine: Sendable {
         }
         state.lastScore = score
         guard !candidates.isEmpty else { return [] }
-        return raise(candidates, record: record, now: now, state: &state)
+        return raise(candidates, record: record, now: now, state: &state, observe: observe)
     }
 
     /// Opens, continues or closes the episode of rule `i` and adds a candidate alert when one is due.
@@ -210,7 +217,7 @@ public struct RulesEngine: Sendable {
 
     // MARK: - Raise and deliver
 
-    private func raise(_ candidates: [Candidate], record: ScoreRecord, now: Int64, state: inout AccountAlertState) -> [AlertRecord] {
+    private func raise(_ candidates: [Candidate], record: ScoreRecord, now: Int64, state: inout AccountAlertState, observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
         let criticalOpen = candidates.contains { $0.severity == .critical }
             || state.episodes.contains { $0.sent > 0 && $0.lastSeverity == .critical }
         var out: [AlertRecord] = []
@@ -245,7 +252,7 @@ public struct RulesEngine: Sendable {
                 trigger = t
             }
             state.recordAlert(of: rule.type, at: now, severity: c.severity)
-            deliver(rule: rule, severity: c.severity, alertId: AlertId.make(idParts), trigger: trigger, record: record, state: &state, into: &out)
+            deliver(rule: rule, severity: c.severity, alertId: AlertId.make(idParts), trigger: trigger, record: record, state: &state, into: &out, observe: observe)
         }
         return out
     }
@@ -270,7 +277,7 @@ public struct RulesEngine: Sendable {
         return now - last.at < rule.cooldownMs && severity <= last.severity
     }
 
-    private func deliver(rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, record: ScoreRecord, state: inout AccountAlertState, into out: inout [AlertRecord]) {
+    private func deliver(rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, record: ScoreRecord, state: inout AccountAlertState, into out: inout [AlertRecord], observe: (AlertRecord, AlertDisposition) -> Void) {
         let tier = record.profile.tier ?? config.defaults.tier
         let facts = RoutingFacts(type: rule.type, severity: severity, tier: tier, zone: record.zone, mrr: record.profile.mrr,
                                  accountId: record.accountId, owner: record.profile.owner)
@@ -284,14 +291,18 @@ public struct RulesEngine: Sendable {
                                     suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name)
             let policy = config.destinations[destination]
             if let digest = policy?.digest, severity <= digest.maxSeverity, severity < .critical {
-                state.digestQueue.append(.init(destination: destination, due: digest.nextDue(after: record.validAt),
+                let due = digest.nextDue(after: record.validAt)
+                state.digestQueue.append(.init(destination: destination, due: due,
                                                priority: priority, item: Self.digestItem(of: alert, record: record)))
+                observe(alert, .digest(due: due))
             } else if severity < .critical, let quiet = policy?.quietHours, let end = quiet.end(containing: record.validAt) {
                 var held = alert
                 held.notBefore = end
                 state.deferred.append(held)
+                observe(alert, .deferred(until: end))
             } else {
                 out.append(alert)
+                observe(alert, .now)
             }
         }
     }

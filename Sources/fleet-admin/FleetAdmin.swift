@@ -14,6 +14,7 @@ struct FleetAdmin: AsyncParsableCommand {
             SampleCommand.self,
             ReplayCommand.self,
             RulesCommand.self,
+            BacktestCommand.self,
             SendTestCommand.self,
             SlackSinkCommand.self,
             BenchCommand.self,
