@@ -70,7 +70,7 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         let watcher = progress.watch { counter.pointer.pointee }
         let n = c_passthrough_run(bootstrap, group, input, output, Int64(records), counter.pointer, &errbuf, Int32(errbuf.count))
         watcher.stop()
-        guard n == Int64(records) else { throw ValidationError("C loop failed: \(String(cString: errbuf))") }
+        guard n == Int64(records) else { throw ValidationError("C loop failed: \(String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))") }
         return progress.elapsed
     }
 
