@@ -162,7 +162,7 @@ public struct HealthScorer: Sendable {
             rare(.ticketOpened, sentiment)
         case .ticketEscalated:
             rare(.ticketEscalated, sentiment)
-        case .ticketClosed, .other:
+        case .ticketClosed, .other, .accountChurned, .accountRenewed:
             break
         case .paymentFailed:
             rare(.paymentFailed)

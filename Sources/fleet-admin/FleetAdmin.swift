@@ -15,6 +15,7 @@ struct FleetAdmin: AsyncParsableCommand {
             ReplayCommand.self,
             RulesCommand.self,
             BacktestCommand.self,
+            ReportCommand.self,
             SendTestCommand.self,
             SlackSinkCommand.self,
             BenchCommand.self,
