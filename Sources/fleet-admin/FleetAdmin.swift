@@ -33,6 +33,7 @@ struct BenchCommand: AsyncParsableCommand {
             HealthBenchCommand.self,
             RulesBenchCommand.self,
             SlackBenchCommand.self,
+            DetectionBenchCommand.self,
         ]
     )
 }
