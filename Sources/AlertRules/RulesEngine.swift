@@ -110,7 +110,13 @@ public struct RulesEngine: Sendable {
         let now = record.validAt.millisecondsSinceEpoch
         let score = record.score
         let previous = state.lastScore ?? record.previousScore
-        if peakWindowMs > 0 { updatePeaks(&state, at: now, score: score) }
+        if peakWindowMs > 0 {
+            // Scores are steps: the previous record's score held until just before now, however
+            // long ago it came (an account whose score does not move sends no records). Stamp it so
+            // first, so a drop from a score held for weeks is measured from that score.
+            if let held = state.lastScore { updatePeaks(&state, at: now - 1, score: held) }
+            updatePeaks(&state, at: now, score: score)
+        }
 
         var candidates: [Candidate] = []
         let zoneBit = CompiledRule.zoneBit(record.zone)
