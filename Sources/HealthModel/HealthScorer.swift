@@ -17,7 +17,12 @@ import Foundation // pow() for the baseline weights table only
 /// with the spread of the residuals around those weekday means plus a count-noise floor (the
 /// expected count, in lumps for minutes and API calls), so small noisy accounts need a bigger drop. A drop
 /// counts only when it is at least `minDrop` and at least `zStart` spreads below normal, fully from
-/// `zFull`. Support and commercial signals also see today's events. Positive signals (expansion,
+/// `zFull`. A dark spell is also judged on the last `shortDays` complete days alone (without their
+/// worst day, against the spread without the baseline's most stray day, and only when a working day
+/// is left in them), so a steady account that stops is at risk after two working days while a holiday,
+/// a quiet weekend or a small noisy account is not. Growth (usage_growth) counts only beyond doubt
+/// (`zFull` spreads) and when it holds without the window's best day as well, so one burst day is not
+/// growth. Support and commercial signals also see today's events. Positive signals (expansion,
 /// upsell) do not raise the score: their impact is their strength in points.
 public struct HealthScorer: Sendable {
     public let config: ScoringConfig

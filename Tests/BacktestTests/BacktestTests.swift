@@ -151,3 +151,23 @@ import Testing
             == ["2026-W52", "2026-W53", "2027-W01", "2027-W02"])
     }
 }
+
+@Suite struct StoryDetectionTests {
+    @Test func theSampleStoriesAreDetectedWithinDaysAndOrdinaryAccountsNever() throws {
+        let detection = StoryDetection(generator: Fixtures.generator, result: Backtest.run(Fixtures.sample, engines: [try Fixtures.rules()],
+                                                                                      options: .init(to: Fixtures.day(60))))
+        #expect(detection.stories.map(\.story) == ["collapse", "silent"])
+        for story in detection.stories {
+            let hours = try #require(story.hoursToAtRisk, "\(story.story) detected")
+            #expect(hours >= 0 && hours <= 72, "\(story.story): at risk \(hours) h after going dark")
+            #expect(story.alertAt != nil && story.alertAt! >= story.atRiskAt!, "a churn-risk alert follows")
+        }
+        let collapse = try #require(detection.stories.first)
+        #expect(collapse.tier == .enterprise && collapse.darkAt == Fixtures.day(50))
+        #expect(collapse.criticalAt != nil)
+        #expect(detection.ordinaryAccounts == 14)
+        #expect(detection.ordinaryNotHealthy.isEmpty && detection.ordinaryAlerts.isEmpty)
+        #expect(detection.upsellAt != nil, "the expanding account's lasting usage growth is an upsell opportunity")
+        #expect(detection.lines.last == "false positives: 0 of 14 ordinary accounts left healthy; 0 alerts on ordinary accounts")
+    }
+}
