@@ -25,6 +25,7 @@ public struct Backtest: Sendable {
         /// How many bad lines are kept with their numbers (all are counted).
         public var maxBadLinesKept: Int
 
+        /// The whole history, the stage's lateness and up to 1,000 bad lines kept, unless told otherwise.
         public init(from: Timestamp? = nil, to: Timestamp? = nil, allowedLatenessMs: Int64 = 3_600_000, maxBadLinesKept: Int = 1000) {
             self.from = from
             self.to = to
@@ -33,6 +34,7 @@ public struct Backtest: Sendable {
         }
     }
 
+    /// The period and limits of this backtest.
     public let options: Options
     private var replay: Replay
     private var evaluators: [PartitionEvaluator]

@@ -4,15 +4,25 @@ import Contracts
 /// One alert of a backtest as a person reads it: the alert id with every destination it went to,
 /// and the signals behind it (an `alerts` record exists per destination; this is one per alert id).
 public struct BacktestAlert: Sendable, Hashable {
+    /// The deterministic alert id (the same on every destination).
     public var alertId: String
+    /// The alert type.
     public var type: AlertType
+    /// Its severity.
     public var severity: Severity
+    /// Its priority (severity x tier).
     public var priority: Priority
+    /// The rule that raised it.
     public var rule: String
+    /// The account.
     public var accountId: String
+    /// The account's name, from the score record.
     public var accountName: String?
+    /// Event time of the score record that raised it.
     public var raisedAt: Timestamp
+    /// The score then.
     public var score: Int?
+    /// The zone then.
     public var zone: Zone?
     /// Destination name -> where it went there (at once, after quiet hours, in a digest).
     public var destinations: [String: AlertDisposition]

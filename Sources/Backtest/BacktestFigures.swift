@@ -7,12 +7,15 @@ import Contracts
 public struct BacktestFigures: Sendable {
     /// One destination's load.
     public struct DestinationLoad: Sendable, Hashable {
+        /// The destination's name.
         public var destination: String
         /// Alerts raised for it (one record each).
         public var alerts: Int
-        /// Of which delivered at once, after quiet hours, or as lines of a digest.
+        /// Of which delivered at once.
         public var now: Int
+        /// Held by quiet hours and delivered at their end.
         public var deferred: Int
+        /// Delivered as lines of a digest.
         public var digested: Int
         /// Digest messages it received.
         public var digests: Int
@@ -22,8 +25,11 @@ public struct BacktestFigures: Sendable {
 
     /// An account's alerts.
     public struct AccountNoise: Sendable {
+        /// The account.
         public var accountId: String
+        /// Its name, from its latest profile.
         public var name: String?
+        /// Alerts (one per alert id).
         public var alerts: Int
         /// Alerts by type, most first.
         public var types: [(AlertType, Int)]
@@ -31,16 +37,23 @@ public struct BacktestFigures: Sendable {
 
     /// A rule's alerts.
     public struct RuleNoise: Sendable, Hashable {
+        /// The rule's name.
         public var rule: String
+        /// Alerts (one per alert id).
         public var alerts: Int
         /// Distinct accounts it alerted on.
         public var accounts: Int
     }
 
+    /// Every alert (one per alert id), in the order raised, with the signals behind it.
     public var alerts: [BacktestAlert]
+    /// Destinations by alerts, most first (ties by name).
     public var destinations: [DestinationLoad]
+    /// Alerts per type, in `AlertType` order (types without alerts left out).
     public var byType: [(AlertType, Int)]
+    /// Alerts per priority, P1 first.
     public var byPriority: [(Priority, Int)]
+    /// Alerts per severity, critical first.
     public var bySeverity: [(Severity, Int)]
     /// Every ISO week of the period (weeks without alerts included), with its alert count.
     public var byWeek: [(ISOWeek, Int)]

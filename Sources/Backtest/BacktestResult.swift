@@ -9,6 +9,7 @@ public struct BadLine: Sendable, Hashable {
     /// The parser's fixed reason ("occurred_at: not RFC 3339"); it never echoes the input.
     public var reason: String
 
+    /// A bad line by number and reason.
     public init(number: Int, reason: String) {
         self.number = number
         self.reason = reason
@@ -17,10 +18,14 @@ public struct BadLine: Sendable, Hashable {
 
 /// One point of an account's score over time.
 public struct ScorePoint: Sendable, Hashable {
+    /// When the score record is valid.
     public var at: Timestamp
+    /// The score, 0-100.
     public var score: Int
+    /// Its zone.
     public var zone: Zone
 
+    /// A point from its parts.
     public init(at: Timestamp, score: Int, zone: Zone) {
         self.at = at
         self.score = score
@@ -30,10 +35,14 @@ public struct ScorePoint: Sendable, Hashable {
 
 /// An account's score records over the backtested period, with its latest profile.
 public struct AccountSeries: Sendable, Hashable {
+    /// The account.
     public var accountId: String
+    /// Its latest profile (name, tier...).
     public var profile: AccountProfile
+    /// Its score records in time order.
     public var points: [ScorePoint]
 
+    /// A series from its parts.
     public init(accountId: String, profile: AccountProfile = AccountProfile(), points: [ScorePoint] = []) {
         self.accountId = accountId
         self.profile = profile
@@ -45,8 +54,10 @@ public struct AccountSeries: Sendable, Hashable {
 public struct RaisedAlert: Sendable, Hashable {
     /// The alert as raised (`notBefore` is nil; the disposition says when it is delivered).
     public var alert: AlertRecord
+    /// At once, after quiet hours, or in a digest.
     public var disposition: AlertDisposition
 
+    /// A raised alert from its parts.
     public init(alert: AlertRecord, disposition: AlertDisposition) {
         self.alert = alert
         self.disposition = disposition
@@ -63,6 +74,7 @@ public struct RulesRun: Sendable {
     /// Deferred alerts and digest lines still waiting at the end of the period (not in `alerts`).
     public var heldAtEnd = 0
 
+    /// A run from its parts (empty by default).
     public init(alerts: [AlertRecord] = [], raised: [RaisedAlert] = [], heldAtEnd: Int = 0) {
         self.alerts = alerts
         self.raised = raised
@@ -82,10 +94,13 @@ public struct BacktestResult: Sendable {
     public var badLineCount = 0
     /// Valid events after `to` (not applied).
     public var eventsAfterPeriod = 0
+    /// The earliest `occurred_at` applied.
     public var firstEventAt: Timestamp?
+    /// The latest `occurred_at` applied.
     public var lastEventAt: Timestamp?
-    /// The period alerts are reported for (nil: open-ended).
+    /// The start of the period alerts are reported for (nil: the first event).
     public var from: Timestamp?
+    /// The end of the period alerts are reported for (nil: the latest event).
     public var to: Timestamp?
     /// Score records emitted (the `health-scores` topic), the warm-up before `from` included.
     public var scoreRecords = 0
@@ -94,6 +109,7 @@ public struct BacktestResult: Sendable {
     /// One run per rule set, in the order given (the first is the primary; the second, if any, the comparison).
     public var runs: [RulesRun] = []
 
+    /// An empty result.
     public init() {}
 
     /// The primary rule set's run.

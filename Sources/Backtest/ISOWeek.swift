@@ -8,6 +8,7 @@ public struct ISOWeek: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// 1...53.
     public var week: Int
 
+    /// An ISO week by its numbers (not checked: week 53 of a 52-week year is the next year's first).
     public init(year: Int, week: Int) {
         self.year = year
         self.week = week
@@ -41,6 +42,7 @@ public struct ISOWeek: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// `2026-W43`.
     public var description: String { "\(year)-W\(week < 10 ? "0" : "")\(week)" }
 
+    /// Earlier weeks first.
     public static func < (a: ISOWeek, b: ISOWeek) -> Bool { (a.year, a.week) < (b.year, b.week) }
 
     /// Every week from `first` to `last`, both included (empty when `last` is before `first`).

@@ -17,17 +17,23 @@ import Contracts
 public struct PrecisionReport: Sendable {
     /// One rule's figures.
     public struct RuleFigures: Sendable, Hashable {
+        /// The rule's name (the alert's `rule`, else its type).
         public var rule: String
         /// Alerts sent (distinct alert ids) in the period.
         public var alerts = 0
+        /// Alerts whose latest verdict is useful.
         public var useful = 0
+        /// Alerts whose latest verdict is not useful.
         public var notUseful = 0
         /// Alerts whose account churned after them.
         public var churnedAfter = 0
         /// Alerts whose account renewed after them.
         public var renewedAfter = 0
+        /// Marked not useful, and the account did not churn.
         public var falsePositives = 0
+        /// Marked useful, and the account did not churn.
         public var truePositivesResolved = 0
+        /// The account churned after the alert, whatever its verdict.
         public var escalatedToChurn = 0
         /// Alerts marked not useful whose account churned anyway.
         public var notUsefulButChurned = 0
@@ -36,12 +42,15 @@ public struct PrecisionReport: Sendable {
 
         /// Alerts with a verdict.
         public var rated: Int { useful + notUseful }
+        /// Alerts without a verdict.
         public var unrated: Int { alerts - rated }
         /// useful / rated; nil before any verdict.
         public var precision: Double? { rated > 0 ? Double(useful) / Double(rated) : nil }
     }
 
+    /// Alerts raised from this time on are counted.
     public var since: Timestamp
+    /// ...up to this time; feedback and outcomes up to it too.
     public var until: Timestamp
     /// Rules by alerts sent, most first (ties by name).
     public var rules: [RuleFigures]

@@ -12,7 +12,9 @@ import Contracts
 public struct RuleSetComparison: Sendable {
     /// An alert both rule sets raise, as each raises it.
     public struct Pair: Sendable, Hashable {
+        /// The alert as rule set A raises it.
         public var a: BacktestAlert
+        /// The alert as rule set B raises it.
         public var b: BacktestAlert
 
         /// Priority differs.

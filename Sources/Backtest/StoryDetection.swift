@@ -11,7 +11,9 @@ public struct StoryDetection: Sendable {
     public struct Story: Sendable, Hashable {
         /// `collapse` or `silent`.
         public var story: String
+        /// The story's account.
         public var accountId: String
+        /// Its tier, from its latest profile.
         public var tier: Tier?
         /// The first day of the story (the collapse declines for two days before it is dark).
         public var startedAt: Timestamp
@@ -26,14 +28,19 @@ public struct StoryDetection: Sendable {
 
         /// Hours from dark to not healthy (negative: before it was fully dark).
         public var hoursToAtRisk: Double? { atRiskAt.map { Double($0.millisecondsSinceEpoch - darkAt.millisecondsSinceEpoch) / 3_600_000 } }
+        /// Hours from dark to critical.
         public var hoursToCritical: Double? { criticalAt.map { Double($0.millisecondsSinceEpoch - darkAt.millisecondsSinceEpoch) / 3_600_000 } }
+        /// Hours from dark to the first churn-risk alert.
         public var hoursToAlert: Double? { alertAt.map { Double($0.millisecondsSinceEpoch - darkAt.millisecondsSinceEpoch) / 3_600_000 } }
     }
 
+    /// The collapse and the silent account, when the sample has them.
     public var stories: [Story]
     /// The expanding account (users +60% from the story day): its first upsell alert after the story began.
     public var expansionAccount: String?
+    /// The expanding account's first upsell alert after the story began, if any.
     public var upsellAt: Timestamp?
+    /// When the expansion began (the story day).
     public var expansionStartedAt: Timestamp
     /// Accounts without a story.
     public var ordinaryAccounts: Int

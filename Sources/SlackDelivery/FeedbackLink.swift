@@ -8,13 +8,18 @@ import Foundation
 /// sign the same bytes; it is written in base64url without padding. A link works from an incoming
 /// webhook's message as a plain URL button: no Slack app or interactivity endpoint is needed.
 public struct FeedbackLink: Sendable, Hashable {
+    /// The alert the verdict is about.
     public var alertId: String
+    /// Useful or not useful.
     public var verdict: FeedbackVerdict
+    /// The destination whose message carried the link.
     public var destination: String
+    /// The rule that raised the alert.
     public var rule: String
     /// The link is refused from this time on (whole seconds).
     public var expiresAt: Timestamp
 
+    /// A link from its fields; the expiry is cut to whole seconds (as it travels in the URL).
     public init(alertId: String, verdict: FeedbackVerdict, destination: String, rule: String, expiresAt: Timestamp) {
         self.alertId = alertId
         self.verdict = verdict
@@ -53,6 +58,7 @@ public enum FeedbackLinkRefusal: Error, Sendable, Hashable, CustomStringConverti
     /// Already used (see `FeedbackReplayGuard`).
     case replayed
 
+    /// Why the link was refused, in words.
     public var description: String {
         switch self {
         case let .malformed(why): "malformed link: \(why)"
@@ -72,6 +78,7 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
     public let lifetimeMs: Int64
     private let secret: SigningSecret
 
+    /// A signer for links under `baseURL`, valid `lifetimeMs` after delivery (30 days by default).
     public init(baseURL: String, secret: SigningSecret, lifetimeMs: Int64 = 30 * 86_400_000) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
@@ -80,6 +87,7 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
         self.lifetimeMs = lifetimeMs
     }
 
+    /// Why the link was refused, in words.
     public var description: String { "FeedbackLinkSigner(\(baseURL), <redacted secret>)" }
 
     /// The signature of `link` (base64url, no padding).

@@ -8,10 +8,12 @@ import Contracts
 /// A value type with no clock: `now` comes in with each call. Not shared across threads by itself;
 /// the dispatcher keeps one per process behind its lock.
 public struct FeedbackReplayGuard: Sendable {
+    /// Most links remembered at once.
     public let capacity: Int
     /// Signature -> expiry (ms).
     private var seen: [String: Int64] = [:]
 
+    /// A guard remembering at most `capacity` links (at least 1).
     public init(capacity: Int = 100_000) {
         self.capacity = max(1, capacity)
     }
