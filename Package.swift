@@ -61,6 +61,7 @@ let package = Package(
         .target(name: "SlackDelivery", dependencies: [
             "Contracts",
             "CCurl",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -70,6 +71,9 @@ let package = Package(
             "AlertRules", "SlackDelivery", "HealthModel",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // History: backtests (events -> scores -> alerts in event time, what-if comparisons, the HTML
+        // report) and the precision of rules from feedback and outcomes (pure, no I/O).
+        .target(name: "Backtest", dependencies: ["Contracts", "HealthModel", "AlertRules"]),
 
         // A local HTTP server that answers like Slack's incoming webhooks (tests, benchmarks, the demo sink).
         .target(name: "SlackSink", dependencies: [
@@ -95,7 +99,7 @@ let package = Package(
 
         // The admin executable: local broker, topics, benchmarks, replay, rules tests, send-test.
         .executableTarget(name: "fleet-admin", dependencies: [
-            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough", "FleetConfig",
+            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough", "FleetConfig", "Backtest",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
@@ -112,6 +116,7 @@ let package = Package(
         .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Kafka", "Contracts"]),
         .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
+        .testTarget(name: "BacktestTests", dependencies: ["Backtest", "AlertRules", "HealthModel", "Contracts"]),
         .testTarget(name: "DemoTests"),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka"]),
         // The fleet end to end: broker, the three stage executables as processes, a Slack-like sink with faults.

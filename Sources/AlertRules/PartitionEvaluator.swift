@@ -68,8 +68,14 @@ public struct PartitionEvaluator: Sendable {
 
     /// Evaluates one score record. Call `advance(to:)` first when time has moved (the worker's timer).
     public mutating func process(_ record: ScoreRecord) -> [AlertRecord] {
+        process(record) { _, _ in }
+    }
+
+    /// Evaluates one score record as `process(_:)` does; `observe` also sees every alert raised (see
+    /// `RulesEngine.evaluate(_:state:observe:)`).
+    public mutating func process(_ record: ScoreRecord, observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
         let k = slot(for: record.accountId)
-        let alerts = engine.evaluate(record, state: &slots[k])
+        let alerts = engine.evaluate(record, state: &slots[k], observe: observe)
         markChanged(k)
         if !slots[k].deferred.isEmpty || !slots[k].digestQueue.isEmpty { noteDue(k) }
         return alerts

@@ -102,10 +102,23 @@ public struct RulesEngine: Sendable {
 
     /// Applies the rules to `record` and returns the alerts to deliver now.
     public func evaluate(_ record: ScoreRecord, state: inout AccountAlertState) -> [AlertRecord] {
+        evaluate(record, state: &state) { _, _ in }
+    }
+
+    /// Applies the rules to `record` and returns the alerts to deliver now, as `evaluate(_:state:)`
+    /// does; `observe` also sees every alert raised, one per destination, with where it went: sent
+    /// now, held by quiet hours, or queued for a digest (a backtest reports all three).
+    public func evaluate(_ record: ScoreRecord, state: inout AccountAlertState, observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
         let now = record.validAt.millisecondsSinceEpoch
         let score = record.score
         let previous = state.lastScore ?? record.previousScore
-        if peakWindowMs > 0 { updatePeaks(&state, at: now, score: score) }
+        if peakWindowMs > 0 {
+            // Scores are steps: the previous record's score held until just before now, however
+            // long ago it came (an account whose score does not move sends no records). Stamp it so
+            // first, so a drop from a score held for weeks is measured from that score.
+            if let held = state.lastScore { updatePeaks(&state, at: now - 1, score: held) }
+            updatePeaks(&state, at: now, score: score)
+        }
 
         var candidates: [Candidate] = []
         let zoneBit = CompiledRule.zoneBit(record.zone)
@@ -160,7 +173,7 @@ public struct RulesEngine: Sendable {
         }
         state.lastScore = score
         guard !candidates.isEmpty else { return [] }
-        return raise(candidates, record: record, now: now, state: &state)
+        return raise(candidates, record: record, now: now, state: &state, observe: observe)
     }
 
     /// Opens, continues or closes the episode of rule `i` and adds a candidate alert when one is due.
@@ -220,7 +233,7 @@ public struct RulesEngine: Sendable {
 
     // MARK: - Raise and deliver
 
-    private func raise(_ candidates: [Candidate], record: ScoreRecord, now: Int64, state: inout AccountAlertState) -> [AlertRecord] {
+    private func raise(_ candidates: [Candidate], record: ScoreRecord, now: Int64, state: inout AccountAlertState, observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
         let criticalOpen = candidates.contains { $0.severity == .critical }
             || state.episodes.contains { $0.sent > 0 && $0.lastSeverity == .critical }
         var out: [AlertRecord] = []
@@ -255,7 +268,7 @@ public struct RulesEngine: Sendable {
                 trigger = t
             }
             state.recordAlert(of: rule.type, at: now, severity: c.severity)
-            deliver(rule: rule, severity: c.severity, alertId: AlertId.make(idParts), trigger: trigger, drop: c.drop, record: record, state: &state, into: &out)
+            deliver(rule: rule, severity: c.severity, alertId: AlertId.make(idParts), trigger: trigger, drop: c.drop, record: record, state: &state, into: &out, observe: observe)
         }
         return out
     }
@@ -280,7 +293,7 @@ public struct RulesEngine: Sendable {
         return now - last.at < rule.cooldownMs && severity <= last.severity
     }
 
-    private func deliver(rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, drop: ScoreDrop?, record: ScoreRecord, state: inout AccountAlertState, into out: inout [AlertRecord]) {
+    private func deliver(rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, drop: ScoreDrop?, record: ScoreRecord, state: inout AccountAlertState, into out: inout [AlertRecord], observe: (AlertRecord, AlertDisposition) -> Void) {
         let tier = record.profile.tier ?? config.defaults.tier
         let facts = RoutingFacts(type: rule.type, severity: severity, tier: tier, zone: record.zone, mrr: record.profile.mrr,
                                  accountId: record.accountId, owner: record.profile.owner)
@@ -294,14 +307,18 @@ public struct RulesEngine: Sendable {
                                     suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name, drop: drop)
             let policy = config.destinations[destination]
             if let digest = policy?.digest, severity <= digest.maxSeverity, severity < .critical {
-                state.digestQueue.append(.init(destination: destination, due: digest.nextDue(after: record.validAt),
+                let due = digest.nextDue(after: record.validAt)
+                state.digestQueue.append(.init(destination: destination, due: due,
                                                priority: priority, item: Self.digestItem(of: alert, record: record)))
+                observe(alert, .digest(due: due))
             } else if severity < .critical, let quiet = policy?.quietHours, let end = quiet.end(containing: record.validAt) {
                 var held = alert
                 held.notBefore = end
                 state.deferred.append(held)
+                observe(alert, .deferred(until: end))
             } else {
                 out.append(alert)
+                observe(alert, .now)
             }
         }
     }

@@ -17,6 +17,10 @@ public enum EventType: UInt8, Sendable, CaseIterable, Hashable {
     case subscriptionCancelled
     case championLeft
     case accountUpdated
+    /// Outcome events: the account churned or renewed. They feed the precision report; the score
+    /// does not read them, and they are not product activity.
+    case accountChurned
+    case accountRenewed
     /// An event type the model does not know: counted as activity, otherwise neutral.
     case other
 
@@ -38,6 +42,8 @@ public enum EventType: UInt8, Sendable, CaseIterable, Hashable {
         case .subscriptionCancelled: "subscription_cancelled"
         case .championLeft: "champion_left"
         case .accountUpdated: "account_updated"
+        case .accountChurned: "account_churned"
+        case .accountRenewed: "account_renewed"
         case .other: "other"
         }
     }

@@ -17,7 +17,12 @@ import Foundation // pow() for the baseline weights table only
 /// with the spread of the residuals around those weekday means plus a count-noise floor (the
 /// expected count, in lumps for minutes and API calls), so small noisy accounts need a bigger drop. A drop
 /// counts only when it is at least `minDrop` and at least `zStart` spreads below normal, fully from
-/// `zFull`. Support and commercial signals also see today's events. Positive signals (expansion,
+/// `zFull`. A dark spell is also judged on the last `shortDays` complete days alone (without their
+/// worst day, against the spread without the baseline's most stray day, and only when a working day
+/// is left in them), so a steady account that stops is at risk after two working days while a holiday,
+/// a quiet weekend or a small noisy account is not. Growth (usage_growth) counts only beyond doubt
+/// (`zFull` spreads) and when it holds without the window's best day as well, so one burst day is not
+/// growth. Support and commercial signals also see today's events. Positive signals (expansion,
 /// upsell) do not raise the score: their impact is their strength in points.
 public struct HealthScorer: Sendable {
     public let config: ScoringConfig
@@ -162,7 +167,7 @@ public struct HealthScorer: Sendable {
             rare(.ticketOpened, sentiment)
         case .ticketEscalated:
             rare(.ticketEscalated, sentiment)
-        case .ticketClosed, .other:
+        case .ticketClosed, .other, .accountChurned, .accountRenewed:
             break
         case .paymentFailed:
             rare(.paymentFailed)
@@ -474,6 +479,8 @@ public struct HealthScorer: Sendable {
         var penalty: Double
         /// Days compared (the recent window without its worst day).
         var days: Double
+        /// The drop is that of the short window (`shortDays`), worse than the whole recent window's.
+        var shortWindow = false
 
         /// The expected daily figure.
         var dailyBaseline: Double { round1(expected / max(days, 1)) }
@@ -526,36 +533,84 @@ public struct HealthScorer: Sendable {
             guard mean > 0 else { return nil }
             let prior = 0.5
             for k in 0..<7 { t[14 + k] = (t[7 + k] + prior * mean) / (t[k] + prior) }
-            var squares = 0.0
+            // The spread around the weekday means; and without the day that strays most (one holiday
+            // or outage day in the baseline is not the account's normal day-to-day spread).
+            var squares = 0.0, widest = 0.0, widestWeight = 0.0
             for d in baseStart...baseEnd {
                 let r = v(d) - t[14 + weekday(d)]
-                squares += decay[Int(baseEnd - d)] * r * r
+                let w = decay[Int(baseEnd - d)]
+                squares += w * r * r
+                if w * r * r > widest { widest = w * r * r; widestWeight = w }
             }
             let variance = squares / totalWeight
-            // The recent window without its worst day: one holiday or outage day is not a trend.
-            var expected = 0.0, observed = 0.0
-            var worstResidual = Double.infinity, worstExpected = 0.0, worstObserved = 0.0
-            for d in (today - recent)...(today - 1) {
-                let e = t[14 + weekday(d)], o = v(d)
-                expected += e
-                observed += o
-                if o - e < worstResidual { worstResidual = o - e; worstExpected = e; worstObserved = o }
+            let robustVariance = (squares - widest) / max(totalWeight - widestWeight, .leastNonzeroMagnitude)
+            /// The last `length` complete days against the weekday means, without their worst day
+            /// (one holiday or outage day is not a trend) and, with `trimBest`, their best day too
+            /// (one burst day is not growth).
+            func window(_ length: Int32, trimBest: Bool, variance: Double) -> (drop: Double, ratio: Double, z: Double, observed: Double, expected: Double, days: Double, busiestKept: Double) {
+                var expected = 0.0, observed = 0.0
+                var worstResidual = Double.infinity, worstDay = Int32.min
+                var bestResidual = -Double.infinity, bestDay = Int32.min
+                for d in (today - length)...(today - 1) {
+                    let e = t[14 + weekday(d)], o = v(d)
+                    expected += e
+                    observed += o
+                    if o - e < worstResidual { worstResidual = o - e; worstDay = d }
+                    if o - e >= bestResidual { bestResidual = o - e; bestDay = d }
+                }
+                var days = Double(length)
+                if length >= 3 {
+                    expected -= t[14 + weekday(worstDay)]
+                    observed -= v(worstDay)
+                    days -= 1
+                } else {
+                    worstDay = Int32.min
+                }
+                if trimBest, length >= 4, bestDay != worstDay {
+                    expected -= t[14 + weekday(bestDay)]
+                    observed -= v(bestDay)
+                    days -= 1
+                } else {
+                    bestDay = Int32.min
+                }
+                var busiestKept = 0.0
+                for d in (today - length)...(today - 1) where d != worstDay && d != bestDay {
+                    busiestKept = max(busiestKept, t[14 + weekday(d)])
+                }
+                guard expected > 0 else { return (0, 0, 0, observed, 0, days, busiestKept) }
+                let spread = (days * variance + expected * lump).squareRoot()
+                let ratio = observed / expected - 1
+                return (max(0, -ratio), ratio, (observed - expected) / spread, observed, expected, days, busiestKept)
             }
-            var days = Double(recent)
-            if recent >= 3 {
-                expected -= worstExpected
-                observed -= worstObserved
-                days -= 1
+            func penalty(drop: Double, z: Double) -> Double {
+                let confidence = min(1, max(0, (-z - c.zStart) / (c.zFull - c.zStart)))
+                return drop >= c.minDrop ? min(100, drop * 100 * confidence) : 0
             }
-            guard expected > 0 else { return nil }
-            let spread = (days * variance + expected * lump).squareRoot()
-            let z = (observed - expected) / spread
-            let ratio = observed / expected - 1
-            let drop = max(0, -ratio)
-            let confidence = min(1, max(0, (-z - c.zStart) / (c.zFull - c.zStart)))
-            let penalty = drop >= c.minDrop ? min(100, drop * 100 * confidence) : 0
-            let growth = ratio > 0 && z >= c.zStart ? ratio : 0
-            return Judgement(drop: drop, growth: growth, z: z, observed: observed, expected: expected, penalty: penalty, days: days)
+            let main = window(recent, trimBest: false, variance: variance)
+            guard main.expected > 0 else { return nil }
+            // Growth: beyond doubt (z_full against the whole spread), and still there without the
+            // best day, so one burst day (a batch import, a training day) is not growth.
+            let trimmed = window(recent, trimBest: true, variance: variance)
+            let growth = main.ratio > 0 && main.z >= c.zFull && trimmed.ratio > 0 && trimmed.z >= c.zFull ? min(main.ratio, trimmed.ratio) : 0
+            var judgement = Judgement(drop: main.drop, growth: growth, z: main.z, observed: main.observed, expected: main.expected,
+                                      penalty: penalty(drop: main.drop, z: main.z), days: main.days)
+            // A dark spell: the last `shortDays` complete days judged on their own, against the same
+            // weekday means and the robust spread (a holiday in the baseline must not hide an account
+            // that stopped).
+            // Days that are quiet anyway (a weekend) say little: the short window counts only when it
+            // keeps a working day (a weekday at least half as busy as the account's busiest).
+            if c.shortDays >= 3, c.shortDays < c.recentDays {
+                let short = window(Int32(c.shortDays), trimBest: false, variance: robustVariance)
+                var busiest = 0.0
+                for k in 0..<7 { busiest = max(busiest, t[14 + k]) }
+                let enough = short.expected > 0 && short.busiestKept >= 0.5 * busiest
+                let p = enough ? penalty(drop: short.drop, z: short.z) : 0
+                if p > judgement.penalty {
+                    judgement = Judgement(drop: short.drop, growth: growth, z: short.z, observed: short.observed, expected: short.expected,
+                                          penalty: p, days: short.days, shortWindow: true)
+                }
+            }
+            return judgement
         }
     }
 
@@ -563,17 +618,19 @@ public struct HealthScorer: Sendable {
         var negatives: [RawSignal] = []
         var positives: [RawSignal] = []
         func signal(_ kind: SignalKind, _ series: UsageSeries, _ j: Judgement) -> RawSignal {
-            RawSignal(kind: kind, points: j.penalty, value: -j.drop, baseline: j.dailyBaseline, series: series)
+            RawSignal(kind: kind, points: j.penalty, value: -j.drop, baseline: j.dailyBaseline, days: j.shortWindow ? Int(j.days) : 0, series: series)
         }
         // Product usage: the worst of feature use, session minutes and API calls.
         var worst: RawSignal?
         var best: RawSignal?
-        // Lumps: the noise floor of a series counts its units in lumps (a session is ~20 minutes,
-        // an api_call event carries hundreds of calls), not one by one.
+        // Lumps: the noise floor of a series counts its units in lumps, not one by one: a day's
+        // minutes are a sum of sessions of very different lengths (its variance is about the
+        // minutes times E[m^2]/E[m], some 40 minutes for sessions of 5 to 60), an api_call event
+        // carries hundreds of calls.
         for series in [UsageSeries.featureUses, .sessionMinutes, .apiCalls] {
             let j: Judgement?
             switch series {
-            case .sessionMinutes: j = judge(s, today: today, lump: 20, .small(.minutes))
+            case .sessionMinutes: j = judge(s, today: today, lump: 40, .small(.minutes))
             case .apiCalls: j = judge(s, today: today, lump: 200, .api(0))
             default: j = judge(s, today: today, lump: 1, .small(.featureUses))
             }

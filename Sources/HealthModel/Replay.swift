@@ -24,6 +24,9 @@ public struct Replay: Sendable {
 
         public var rejectedTotal: Int { rejected.values.reduce(0, +) }
 
+        /// An empty summary.
+        public init() {}
+
         /// A readable report, one fact per line, in a fixed order.
         public var lines: [String] {
             var out = ["events: \(events)", "applied: \(applied)", "duplicates: \(duplicates)", "too late: \(tooLate)",

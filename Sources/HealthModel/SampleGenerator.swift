@@ -15,15 +15,20 @@ public struct SampleGenerator: Sendable {
         public var activity: Double
         /// Put the stories on the first accounts (needs at least 6 accounts).
         public var stories: Bool
+        /// The tier of the account that goes dark (the silent story); nil: drawn like any account's.
+        /// `.enterprise` makes it a steady enterprise account, like the collapse's.
+        public var silentTier: Tier?
 
         public init(seed: UInt64 = 42, accounts: Int = 100, days: Int = 60,
-                    start: Timestamp = Timestamp(year: 2026, month: 9, day: 1), activity: Double = 1, stories: Bool = true) {
+                    start: Timestamp = Timestamp(year: 2026, month: 9, day: 1), activity: Double = 1, stories: Bool = true,
+                    silentTier: Tier? = nil) {
             self.seed = seed
             self.accounts = max(1, accounts)
             self.days = max(1, days)
             self.start = Timestamp.startOfDay(start.epochDay)
             self.activity = max(0.01, activity)
             self.stories = stories
+            self.silentTier = silentTier
         }
     }
 
@@ -45,6 +50,14 @@ public struct SampleGenerator: Sendable {
         public var startDay: Int
         /// The event id of the re-published ticket.
         public var republishedEventId: String?
+
+        /// When a story account goes dark (no product activity from then on): the silent account on
+        /// the story day, the collapsing one two days later (after a day at half and a day at a tenth).
+        public func darkFrom(_ account: String, start: Timestamp) -> Timestamp? {
+            if account == silent { return start.adding(days: Int64(startDay)) }
+            if account == collapse { return start.adding(days: Int64(startDay + 2)) }
+            return nil
+        }
 
         /// All story accounts.
         public var all: [String] {
@@ -85,6 +98,15 @@ public struct SampleGenerator: Sendable {
                     plans[k].noise = 0.03
                     stories.expansion = plans[k].id
                 case .silent:
+                    if options.silentTier == .enterprise {
+                        plans[k].tier = .enterprise
+                        plans[k].users = max(40, Int(50 * options.activity))
+                        plans[k].activeProbability = 0.9
+                        plans[k].weekendFactor = 0.1
+                        plans[k].noise = 0.05
+                    } else if let tier = options.silentTier {
+                        plans[k].tier = tier
+                    }
                     plans[k].users = max(10, plans[k].users)
                     stories.silent = plans[k].id
                 case .republished:

@@ -38,6 +38,10 @@ public struct ScoringConfig: Sendable, Hashable {
     public var baselineDays = 28
     /// Recent complete days compared with the baseline.
     public var recentDays = 7
+    /// The last this many complete days are also judged on their own (without their worst day) against
+    /// the same baseline, so a steady account that goes dark is seen in two working days, not a week;
+    /// the spread still protects small and noisy accounts. 0 turns it off; else 3 or more, below `recentDays`.
+    public var shortDays = 3
     /// Days of history needed before drops are judged.
     public var minHistoryDays = 14
     /// Half-life of the exponential weights of the baseline, in days.
@@ -133,6 +137,9 @@ public struct ScoringConfig: Sendable, Hashable {
         guard atRiskAtLeast <= healthyAtLeast else {
             throw .config(file: file, key: "zones.at_risk", line: lineOf("zones.at_risk"), reason: "must not be above zones.healthy (\(healthyAtLeast))")
         }
+        guard shortDays == 0 || (shortDays >= 3 && shortDays < recentDays) else {
+            throw .config(file: file, key: "baseline.short_days", line: lineOf("baseline.short_days"), reason: "must be 0 (off), or 3 or more and below baseline.recent_days (\(recentDays))")
+        }
         guard zStart < zFull else {
             throw .config(file: file, key: "baseline.z_start", line: lineOf("baseline.z_start"), reason: "must be below baseline.z_full (\(zFull))")
         }
@@ -181,6 +188,7 @@ public struct ScoringConfig: Sendable, Hashable {
             ("baseline.days", \.baselineDays, 7...120),
             ("baseline.recent_days", \.recentDays, 1...28),
             ("baseline.min_history_days", \.minHistoryDays, 1...120),
+            ("baseline.short_days", \.shortDays, 0...27),
             ("signals.inactivity.after_days", \.inactivityAfterDays, 1...60),
             ("signals.ticket_spike.min_tickets", \.ticketMinCount, 1...1000),
             ("signals.escalations.days", \.escalationDays, 1...90),

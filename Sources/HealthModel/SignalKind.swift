@@ -99,7 +99,9 @@ enum SignalText {
         switch s.kind {
         case .loginsDown, .activeUsersDown, .usageDown:
             let label = s.kind == .loginsDown ? "Logins" : (s.kind == .activeUsersDown ? "Active users" : s.series.label)
-            return "\(label) down \(percent(s.value))% vs \(baselineDays)-day baseline"
+            // `days` is set when the drop is that of the last few days (a dark spell), not the week's.
+            let recent = s.days > 0 ? " over the last \(s.days) days" : ""
+            return "\(label) down \(percent(s.value))%\(recent) vs \(baselineDays)-day baseline"
         case .usageGrowth:
             return "\(s.series.label) up \(percent(s.value))% vs \(baselineDays)-day baseline"
         case .inactivity:

@@ -11,10 +11,14 @@ public struct SlackMessageRenderer: Sendable {
     public var maxSignals: Int
     /// How many digest lines are shown before "…and N more".
     public var maxDigestItems: Int
+    /// When set, every single-account alert carries "Useful" / "Not useful" link buttons to signed
+    /// feedback URLs (see `FeedbackLinkSigner`); digests carry none.
+    public var feedback: FeedbackLinkSigner?
 
-    public init(maxSignals: Int = 5, maxDigestItems: Int = 40) {
+    public init(maxSignals: Int = 5, maxDigestItems: Int = 40, feedback: FeedbackLinkSigner? = nil) {
         self.maxSignals = maxSignals
         self.maxDigestItems = min(maxDigestItems, BlockKitLimits.blocksPerMessage - 4)
+        self.feedback = feedback
     }
 
     /// The JSON body to POST to a Slack incoming webhook.
@@ -205,6 +209,23 @@ public struct SlackMessageRenderer: Sendable {
         return .object([("type", .string("actions")), ("elements", .array(elements))])
     }
 
+    /// "Useful" / "Not useful" link buttons to the alert's signed feedback URLs, if configured.
+    func feedbackButtons(_ alert: AlertRecord) -> JSONValue? {
+        guard let feedback, alert.type != .digest else { return nil }
+        var elements: [JSONValue] = []
+        for (verdict, url) in feedback.links(for: alert) where SlackText.isSafeURL(url) {
+            let label = verdict == .useful ? "Useful" : "Not useful"
+            elements.append(.object([
+                ("type", .string("button")),
+                ("text", plain(label)),
+                ("url", .string(url)),
+                ("action_id", .string("feedback_\(verdict.rawValue)")),
+            ]))
+        }
+        guard !elements.isEmpty else { return nil }
+        return .object([("type", .string("actions")), ("block_id", .string("feedback")), ("elements", .array(elements))])
+    }
+
     func footer(_ alert: AlertRecord) -> JSONValue {
         var raw = "Alert \(alert.alertId) · \(alert.priority) · raised \(alert.raisedAt.rfc3339)"
         if let rule = alert.rule, !rule.isEmpty { raw += " · rule \(rule)" }
@@ -276,6 +297,7 @@ public struct SlackMessageRenderer: Sendable {
             blocks.append(section(["*Suggested action*", SlackText.escaped(a, limit: BlockKitLimits.sectionText - 30)]))
         }
         if let b = buttons(alert) { blocks.append(b) }
+        if let f = feedbackButtons(alert) { blocks.append(f) }
         blocks.append(footer(alert))
         return blocks
     }
@@ -296,6 +318,7 @@ public struct SlackMessageRenderer: Sendable {
             blocks.append(section(["*Next step*", SlackText.escaped(a, limit: BlockKitLimits.sectionText - 30)]))
         }
         if let b = buttons(alert) { blocks.append(b) }
+        if let f = feedbackButtons(alert) { blocks.append(f) }
         blocks.append(footer(alert))
         return blocks
     }

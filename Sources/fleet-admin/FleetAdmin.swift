@@ -15,6 +15,8 @@ struct FleetAdmin: AsyncParsableCommand {
             ReplayCommand.self,
             RulesCommand.self,
             CheckConfigCommand.self,
+            BacktestCommand.self,
+            ReportCommand.self,
             SendTestCommand.self,
             SlackSinkCommand.self,
             BenchCommand.self,
@@ -33,6 +35,7 @@ struct BenchCommand: AsyncParsableCommand {
             RulesBenchCommand.self,
             EvaluatorStageBenchCommand.self,
             SlackBenchCommand.self,
+            DetectionBenchCommand.self,
         ]
     )
 }

@@ -41,6 +41,12 @@ import Testing
         #expect(slow.feed(T.record("slow", at: "2026-11-01T12:00:00Z", score: 90)).isEmpty)
         #expect(slow.feed(T.record("slow", at: "2026-11-06T12:00:00Z", score: 82)).isEmpty)
         #expect(slow.feed(T.record("slow", at: "2026-11-13T12:00:00Z", score: 74)).isEmpty)
+
+        // A score held for weeks sends no records: a fall from it is still a fall from it.
+        var steady = Run(try T.engine(T.rules(rule)))
+        #expect(steady.feed(T.record("steady", at: "2026-11-01T12:00:00Z", score: 100)).isEmpty)
+        #expect(steady.feed(T.record("steady", at: "2026-11-22T05:00:00Z", score: 94)).isEmpty)
+        #expect(steady.feed(T.record("steady", at: "2026-11-25T05:00:00Z", score: 84)).map(\.type) == [.healthScoreDrop])
     }
 
     @Test func healthScoreDropOnCrossingALine() throws {

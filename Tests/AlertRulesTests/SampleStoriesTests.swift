@@ -73,29 +73,38 @@ import Testing
         #expect(noisy.isEmpty, "ordinary accounts alerted: \(noisy.map(Self.line))")
 
         // The exact alerts (as a sorted list: account, type, destination, priority, severity), with
-        // HealthModel as of 2026-11-24 07:52 UTC. acct-0000 collapses (enterprise: P1, critical in
-        // cs-escalations, weekly reminders while critical), acct-0001's billing retry fails (smb: P4,
-        // once per channel), acct-0002 expands (mid_market: P8 in revenue-signals, the team's digest),
-        // acct-0003 goes dark (smb), acct-0005 schedules its cancellation (risk, no usage alerts).
+        // HealthModel as of the time-to-detect change (short dark-spell window, growth judged beyond
+        // doubt and without its best day) and the upsell rule without its 2-day hold. acct-0000
+        // collapses (enterprise: P1, critical in cs-escalations the day after it went dark, again when
+        // 10 points worse, then weekly), acct-0001's billing retry fails (smb: P4, once per channel, and a
+        // 16-point drop from the 100 it held for weeks), acct-0002 expands (mid_market: seats, then usage:
+        // P8 in revenue-signals and the team's digests), acct-0003 goes dark (smb: at risk after 3 days,
+        // reminded as it worsens), acct-0005 schedules its cancellation (risk, no usage alerts).
         let expected = """
             acct-0000 customer_at_risk cs-escalations P1 critical
             acct-0000 customer_at_risk cs-escalations P1 critical
-            acct-0000 customer_at_risk cs-escalations P1 high
+            acct-0000 customer_at_risk cs-escalations P1 critical
             acct-0000 customer_at_risk customer-health P1 critical
             acct-0000 customer_at_risk customer-health P1 critical
-            acct-0000 customer_at_risk customer-health P1 high
+            acct-0000 customer_at_risk customer-health P1 critical
+            acct-0000 health_score_drop cs-escalations P1 high
+            acct-0000 health_score_drop cs-escalations P1 high
             acct-0000 health_score_drop cs-escalations P1 high
             acct-0000 health_score_drop cs-escalations P1 high
             acct-0000 health_score_drop customer-health P1 high
             acct-0000 health_score_drop customer-health P1 high
-            acct-0000 health_score_drop customer-health P3 medium
+            acct-0000 health_score_drop customer-health P1 high
+            acct-0000 health_score_drop customer-health P1 high
             acct-0000 health_score_drop customer-health P3 medium
             acct-0001 billing_retry_failed billing-alerts P4 high
             acct-0001 billing_retry_failed customer-health P4 high
             acct-0001 health_score_drop customer-health P7 medium
             acct-0002 expansion_signal revenue-signals P8 low
+            acct-0002 upsell_opportunity revenue-signals P8 low
             acct-0003 customer_at_risk cs-escalations P4 high
             acct-0003 customer_at_risk cs-escalations P4 high
+            acct-0003 customer_at_risk cs-escalations P4 high
+            acct-0003 customer_at_risk customer-health P4 high
             acct-0003 customer_at_risk customer-health P4 high
             acct-0003 customer_at_risk customer-health P4 high
             acct-0003 health_score_drop customer-health P7 medium
@@ -103,6 +112,7 @@ import Testing
             acct-0005 customer_at_risk cs-escalations P4 high
             acct-0005 customer_at_risk customer-health P4 high
             digest customer-health P8 [acct-0002 expansion_signal]
+            digest customer-health P8 [acct-0002 upsell_opportunity]
             """.split(separator: "\n").map(String.init)
         if ProcessInfo.processInfo.environment["SAMPLE_DUMP"] != nil {
             // SAMPLE_DUMP=1 swift test --filter SampleStoriesTests: the alerts with times and rules, and
@@ -119,6 +129,8 @@ import Testing
         let billing = alerts.filter { $0.accountId == stories.billingRetry && $0.type == .billingRetryFailed }
         #expect(billing.map(\.destination).sorted() == ["billing-alerts", "customer-health"]) // once per channel: the invoice is deduplicated
         #expect(alerts.contains { $0.accountId == stories.expansion && $0.type == .expansionSignal && $0.destination == "revenue-signals" })
+        #expect(alerts.contains { $0.accountId == stories.expansion && $0.type == .upsellOpportunity && $0.destination == "revenue-signals" },
+                "usage growth that lasts is an upsell opportunity, with no hold in the rule")
         #expect(alerts.contains { $0.accountId == stories.silent && $0.type == .customerAtRisk && $0.destination == "cs-escalations" })
         // The cancelling account: a churn-risk alert, but no usage-based alerts (inhibited).
         let cancelling = alerts.filter { $0.accountId == stories.cancellation }

@@ -13,7 +13,13 @@ import Testing
         let before = records.filter { $0.validAt < Fixtures.day(stories.startDay) }
         #expect(!before.isEmpty && before.suffix(5).allSatisfy { $0.zone == .healthy }, "healthy before the collapse")
         let critical = try #require(records.first { $0.zone == .critical }, "goes critical")
-        #expect(critical.validAt <= Fixtures.day(stories.startDay + 6), "within days, not weeks: \(critical.validAt)")
+        // Dark from the story day + 2 (after a day at half and a day at a tenth): at risk within 3 days
+        // of going dark (measured: the day after), critical within 4.
+        let collapse = try #require(stories.collapse)
+        let dark = try #require(stories.darkFrom(collapse, start: Fixtures.sampleOptions.start))
+        let atRisk = try #require(records.first { $0.zone != .healthy && $0.validAt >= Fixtures.day(stories.startDay) })
+        #expect(atRisk.validAt <= dark.adding(days: 3), "at risk within 3 days of going dark: \(atRisk.validAt)")
+        #expect(critical.validAt <= dark.adding(days: 4), "critical within days, not weeks: \(critical.validAt)")
         let worst = try #require(records.min { $0.score < $1.score })
         #expect(worst.score < 40)
         let top = Set(codes(worst).prefix(5))
@@ -45,6 +51,33 @@ import Testing
             }
         }
         #expect(lowest < 100, "ordinary accounts do move a little")
+    }
+
+    @Test func anEnterpriseAccountThatGoesDarkIsAtRiskWithinThreeDays() throws {
+        let options = SampleGenerator.Options(seed: 42, accounts: 40, days: 60, silentTier: .enterprise)
+        let generator = SampleGenerator(options: options)
+        var replay = Replay()
+        var records: [ScoreRecord] = []
+        for line in generator.allLines() { line.withUnsafeBufferPointer { replay.process(line: $0) { records.append($0) } } }
+        let silent = try #require(generator.stories.silent)
+        let dark = try #require(generator.stories.darkFrom(silent, start: options.start))
+        let mine = records.filter { $0.accountId == silent }
+        #expect(mine.last?.profile.tier == .enterprise)
+        #expect(mine.filter { $0.validAt < dark }.allSatisfy { $0.zone == .healthy }, "healthy before")
+        let atRisk = try #require(mine.first { $0.zone != .healthy }, "goes at risk")
+        #expect(atRisk.validAt <= dark.adding(days: 3), "within 3 days of going dark (measured: 2): \(atRisk.validAt)")
+        #expect(atRisk.signals.contains { $0.code == SignalCode.loginsDown || $0.code == SignalCode.usageDown })
+        let ordinary = Set(generator.ordinaryAccounts)
+        let strays = records.filter { ordinary.contains($0.accountId) && $0.zone != .healthy }
+        #expect(strays.isEmpty, "ordinary accounts stay healthy: \(strays.map { "\($0.accountId) \($0.validAt) \($0.score)" })")
+    }
+
+    @Test func ordinaryAccountsShowNoUsageGrowthSpikes() {
+        let ordinary = Set(Fixtures.generator.ordinaryAccounts)
+        let spikes = Fixtures.replayed.records.filter { r in
+            ordinary.contains(r.accountId) && r.positiveSignals.contains { $0.code == SignalCode.usageGrowth && ($0.value ?? 0) >= 0.5 }
+        }
+        #expect(spikes.isEmpty, "usage growth of 50% on ordinary accounts: \(spikes.map { "\($0.accountId) \($0.validAt)" })")
     }
 
     @Test func seatsAndUsageGrowthShowAnExpansionSignal() throws {

@@ -21,6 +21,7 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "First day (YYYY-MM-DD).") var start = "2026-09-01"
     @Option(help: "Scales users and events per account.") var activity = 1.0
     @Flag(help: "No stories: every account is ordinary.") var noStories = false
+    @Option(help: "Tier of the account that goes dark (enterprise, mid_market, smb); default: drawn like any account's.") var silentTier: String?
     @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
 
     func run() throws {
@@ -28,8 +29,13 @@ struct SampleCommand: ParsableCommand {
             throw ValidationError("--start: not YYYY-MM-DD")
         }
         guard accounts > 0, days > 0 else { throw ValidationError("--accounts and --days must be positive") }
+        var tier: Tier?
+        if let silentTier {
+            guard let t = Tier(rawValue: silentTier) else { throw ValidationError("--silent-tier: enterprise, mid_market or smb") }
+            tier = t
+        }
         let generator = SampleGenerator(options: .init(seed: seed, accounts: accounts, days: days, start: first,
-                                                       activity: activity, stories: !noStories))
+                                                       activity: activity, stories: !noStories, silentTier: tier))
         let handle: FileHandle
         if let output {
             guard FileManager.default.createFile(atPath: output, contents: nil) else {

@@ -1,0 +1,25 @@
+/// Escaping for text and attribute values in the HTML report.
+enum HTMLText {
+    /// `s` with `&`, `<`, `>`, `"` and `'` as character references (safe in text and in quoted attributes).
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// A number for SVG coordinates: at most one decimal.
+    static func coord(_ x: Double) -> String {
+        let r = (x * 10).rounded() / 10
+        return r == r.rounded() ? String(Int(r)) : String(r)
+    }
+}

@@ -1,0 +1,51 @@
+import Contracts
+
+/// Remembers the feedback links already used, so that a replayed link is refused. Bounded: it keeps
+/// at most `capacity` links; a link is forgotten once it has expired (it is refused as expired from
+/// then on anyway) or, when the guard is full of live links, the one that expires soonest is
+/// forgotten first. Size `capacity` to the clicks expected within a link's lifetime.
+///
+/// A value type with no clock: `now` comes in with each call. Not shared across threads by itself;
+/// the dispatcher keeps one per process behind its lock.
+public struct FeedbackReplayGuard: Sendable {
+    /// Most links remembered at once.
+    public let capacity: Int
+    /// Signature -> expiry (ms).
+    private var seen: [String: Int64] = [:]
+
+    /// A guard remembering at most `capacity` links (at least 1).
+    public init(capacity: Int = 100_000) {
+        self.capacity = max(1, capacity)
+    }
+
+    /// Links remembered now.
+    public var count: Int { seen.count }
+
+    /// Admits a verified link the first time it is used (and remembers it); false for a replay.
+    /// `signature` identifies the link (see `FeedbackLinkSigner.signature(of:)`).
+    public mutating func admit(_ link: FeedbackLink, signature: String, now: Timestamp) -> Bool {
+        if seen[signature] != nil { return false }
+        if seen.count >= capacity {
+            let t = now.millisecondsSinceEpoch
+            seen = seen.filter { $0.value > t }
+            if seen.count >= capacity, let soonest = seen.min(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
+                seen.removeValue(forKey: soonest.key)
+            }
+        }
+        seen[signature] = link.expiresAt.millisecondsSinceEpoch
+        return true
+    }
+}
+
+extension FeedbackLinkSigner {
+    /// Verifies a link's query at `now` and admits it through `guard` (first use only): the whole
+    /// check a feedback endpoint makes before it records anything.
+    public func accept(query: String, now: Timestamp, guard replayGuard: inout FeedbackReplayGuard) -> Result<FeedbackLink, FeedbackLinkRefusal> {
+        switch verify(query: query, now: now) {
+        case let .failure(refusal):
+            return .failure(refusal)
+        case let .success(link):
+            return replayGuard.admit(link, signature: signature(of: link), now: now) ? .success(link) : .failure(.replayed)
+        }
+    }
+}
