@@ -33,8 +33,9 @@ import Testing
         #expect(alerts.map(\.type) == [.healthScoreDrop])
         #expect(alerts.first?.severity == .medium)
 
-        // The alert carries the drop over the rule's window, not the last step (76 -> 75).
-        #expect(alerts.first?.drop == ScoreDrop(points: 15, fromScore: 90, fromAt: T.time("2026-11-01T12:00:00Z"), windowMs: 7 * 86_400_000))
+        // The alert carries the drop over the rule's window, not the last step (76 -> 75); the 90
+        // counts from the last moment it was held (just before the 76 arrived).
+        #expect(alerts.first?.drop == ScoreDrop(points: 15, fromScore: 90, fromAt: Timestamp(millisecondsSinceEpoch: T.time("2026-11-03T12:00:00Z").millisecondsSinceEpoch - 1), windowMs: 7 * 86_400_000))
 
         // The same fall spread over more than the window does not alert.
         var slow = Run(try T.engine(T.rules(rule)))

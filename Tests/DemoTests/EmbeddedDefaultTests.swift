@@ -35,10 +35,12 @@ import Testing
         #expect(slack.count >= 6, "only \(slack.count) messages reached the sink:\n\(text.suffix(2000))")
         #expect(slack.allSatisfy { $0.contains(" -> 200 ok") }, "\(slack)")
         // The collapse: critical, P1, in the escalation channel, the at-risk alert and the score drop
-        // raised together as ONE message.
+        // raised together as ONE message; a later message is a reminder because it got worse.
         let collapse = slack.filter { $0.hasPrefix("slack #cs-escalations ") && $0.contains("P1 critical") && $0.contains("Account 0000") }
-        #expect(collapse.count == 1, "collapse messages in #cs-escalations: \(collapse)")
+        #expect((1...2).contains(collapse.count), "collapse messages in #cs-escalations: \(collapse)")
         #expect(collapse.first.map { $0.contains("customer at risk, health score drop") } == true, "not grouped: \(collapse)")
+        let healths = collapse.compactMap { line in line.range(of: #"health \d+"#, options: .regularExpression).map { Int(line[$0].dropFirst(7))! } }
+        #expect(healths == healths.sorted(by: >) && Set(healths).count == healths.count, "a second collapse message only as a reminder of a worse score: \(collapse)")
         // The failed billing retry, in the billing channel, once.
         #expect(slack.filter { $0.hasPrefix("slack #billing-alerts ") && $0.contains("Account 0001") }.count == 1)
         // The expansion, in the revenue channel, once.
