@@ -74,7 +74,10 @@ private func kafkaLogCallback(_ rk: OpaquePointer?, _ level: Int32, _ fac: Unsaf
     guard let rk, let context = ClientContext.from(rd_kafka_opaque(rk)) else { return }
     let message = buf.map { String(cString: $0) } ?? ""
     let facility = fac.map { String(cString: $0) } ?? ""
-    let swiftLevel: Logger.Level = level <= 3 ? .error : level == 4 ? .warning : level <= 6 ? .info : .debug
+    var swiftLevel: Logger.Level = level <= 3 ? .error : level == 4 ? .warning : level <= 6 ? .info : .debug
+    // Expected and retried by librdkafka: a commit refused while the group rebalances, and a
+    // broker connection failure (reported once more, as a warning, by the error callback).
+    if facility == "FAIL" || (facility == "COMMITFAIL" && message.contains("rebalance in progress")) { swiftLevel = .debug }
     context.logger.log(level: swiftLevel, "\(message)", metadata: ["client": "\(context.name)", "facility": "\(facility)"])
 }
 
