@@ -24,7 +24,6 @@ extension Worker {
     public func partitionsRevoked(_ tps: [TopicPartition], by consumer: KafkaConsumer) {
         rebalanceCounter.increment()
         let leaving = Set(tps.map(\.partition)).compactMap { owners[$0] }
-        for owner in leaving { owner.restoreJob?.cancel() }
         let active = leaving.filter(\.isActive)
         if !active.isEmpty {
             let drained = drain(active, deadline: workDeadline)
@@ -40,15 +39,15 @@ extension Worker {
 
     public func partitionsLost(_ tps: [TopicPartition], by consumer: KafkaConsumer) {
         rebalanceCounter.increment()
-        for owner in Set(tps.map(\.partition)).compactMap({ owners[$0] }) {
-            owner.restoreJob?.cancel()
-            give(owner)
-        }
+        for owner in Set(tps.map(\.partition)).compactMap({ owners[$0] }) { give(owner) }
         updateStatus()
     }
 
+    /// Gives a partition up. A restore it shared with partitions that stay goes on for them; its
+    /// result for this one is ignored (the generation no longer matches).
     func give(_ owner: PartitionOwner<State>) {
         perform(owner.lifecycle.gone(), owner: owner)
         owners[owner.partition] = nil
+        if let job = owner.restoreJob, !owners.values.contains(where: { $0.restoreJob === job }) { job.cancel() }
     }
 }
