@@ -46,7 +46,13 @@ public enum StageMain {
                 try await WorkerApp.run(worker, settings: settings, logger: logger)
             case .dispatcher:
                 let stageWorker = try DispatcherStage.make(settings: settings, env: env, logger: logger)
-                try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger)
+                do {
+                    try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger, routes: stageWorker.routes)
+                } catch {
+                    await stageWorker.feedbackProducer?.shutdown(timeout: .seconds(5))
+                    throw error
+                }
+                await stageWorker.feedbackProducer?.shutdown(timeout: .seconds(5))
                 await stageWorker.deliverer.shutdown()
             }
             return 0
