@@ -19,7 +19,7 @@ import WorkerRuntime
 /// Never blocks the calling thread (the HTTP event loop): verification is a few microseconds under
 /// a lock, the record is handed to `recorder`, which answers later from any thread. The replay
 /// guard is per process: with several dispatcher replicas a link replayed on another replica is
-/// recorded again (the precision report counts one verdict per alert and verdict).
+/// recorded again (the precision report keeps only the latest verdict per alert).
 public final class FeedbackEndpoint: Sendable {
     /// Writes a record and calls back once with whether it was acknowledged.
     public typealias Recorder = @Sendable (FeedbackRecord, @escaping @Sendable (Bool) -> Void) -> Void

@@ -55,7 +55,29 @@ import Testing
         #expect(!metrics.body.contains(Self.secret))
         #expect(dispatcher.stop() == 0)
         #expect(!dispatcher.log.contains(Self.secret), "the secret appeared in the log")
+
+        // The precision report reads the same topics from the cluster: one alert sent, marked useful.
+        let report = try Self.run("fleet-admin", ["report", "precision", "--from-kafka", "--since", "1d"],
+                                  env: ["KAFKA_BROKERS": fleet.cluster.bootstrapServers, "TOPIC_PREFIX": fleet.prefix])
+        #expect(report.status == 0, "report: \(report.output)")
+        let row = report.output.split(separator: "\n").first { $0.hasPrefix("customer_at_risk") }
+        #expect(row.map { Array($0.split(separator: " ").prefix(6)) } == ["customer_at_risk", "1", "1", "0", "0", "100%"], "report:\n\(report.output)")
         await fleet.shutdown()
+    }
+
+    /// Runs a sibling executable to its end; its exit status and standard output and error.
+    static func run(_ name: String, _ arguments: [String], env: [String: String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Every string in a JSON body that is a feedback URL.
