@@ -107,6 +107,20 @@ public enum FleetStage: String, Sendable, CaseIterable {
         }
     }
 
+    /// Problems of the stage's own settings beyond its files (the dispatcher's feedback links:
+    /// `FEEDBACK_BASE_URL` without `FEEDBACK_SECRET`, ...), as `--check-config` reports them; never a
+    /// secret's value.
+    public func settingsProblems(env: [String: String]) -> [ConfigProblem] {
+        guard self == .dispatcher else { return [] }
+        do {
+            _ = try FeedbackSettings.fromEnvironment(env)
+            return []
+        } catch {
+            if case let .configuration(source, key, reason) = error { return [ConfigProblem(file: source, line: nil, key: key, message: reason)] }
+            return [ConfigProblem(file: "environment", line: nil, key: "FEEDBACK_*", message: "\(error)")]
+        }
+    }
+
     /// The tick interval from `TICK_INTERVAL_MS` (the dispatcher defaults to 100 ms, so deferred
     /// alerts and group waits are released well within a second).
     public func tickInterval(env: [String: String]) throws(WorkerError) -> Duration {

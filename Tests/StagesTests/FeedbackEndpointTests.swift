@@ -189,3 +189,13 @@ import WorkerRuntime
         }
     }
 }
+
+/// `dispatcher --check-config` (the chart's preflight) sees a feedback URL without its key.
+@Suite struct FeedbackCheckConfigTests {
+    @Test func aBaseURLWithoutTheSecretIsAProblem() {
+        let problems = FleetStage.dispatcher.settingsProblems(env: ["FEEDBACK_BASE_URL": "https://fleet.example.com/feedback"])
+        #expect(problems.map(\.key) == ["FEEDBACK_SECRET"])
+        #expect(FleetStage.dispatcher.settingsProblems(env: [:]).isEmpty)
+        #expect(FleetStage.evaluator.settingsProblems(env: ["FEEDBACK_BASE_URL": "https://fleet.example.com/feedback"]).isEmpty)
+    }
+}
