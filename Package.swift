@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "AlertRules", "HealthModel", "Contracts"]),
         .testTarget(name: "DemoTests"),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka", "SlackDelivery"]),
         // The fleet end to end: broker, the three stage executables as processes, a Slack-like sink with faults.
         .testTarget(name: "FleetTests", dependencies: ["Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel"]),
         .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),

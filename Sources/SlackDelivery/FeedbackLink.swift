@@ -87,7 +87,7 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
         self.lifetimeMs = lifetimeMs
     }
 
-    /// Why the link was refused, in words.
+    /// The signer in words, with the secret redacted.
     public var description: String { "FeedbackLinkSigner(\(baseURL), <redacted secret>)" }
 
     /// The signature of `link` (base64url, no padding).

@@ -35,6 +35,12 @@ public struct FeedbackReplayGuard: Sendable {
         seen[signature] = link.expiresAt.millisecondsSinceEpoch
         return true
     }
+
+    /// Forgets a link admitted earlier, so that it may be used again: for a click whose record
+    /// could not be written (the person is told to try again).
+    public mutating func forget(signature: String) {
+        seen.removeValue(forKey: signature)
+    }
 }
 
 extension FeedbackLinkSigner {

@@ -13,6 +13,8 @@ public struct DispatcherTopics: Sendable {
     public var deadLetter: String
     public var delivered: String
     public var state: String
+    /// `alert-feedback`: the verdicts of the feedback links (key = alert id).
+    public var feedback: String
 
     /// The catalog's names with `prefix`.
     public init(prefix: String = "") {
@@ -21,6 +23,7 @@ public struct DispatcherTopics: Sendable {
         deadLetter = prefix + FleetTopics.alertsDLT
         delivered = prefix + FleetTopics.alertsDelivered
         state = prefix + FleetTopics.dispatcherState
+        feedback = prefix + FleetTopics.alertFeedback
     }
 }
 

@@ -8,12 +8,22 @@ import WorkerRuntime
 /// Builds the `dispatcher` worker: `alerts` with its co-partitioned followers `alerts-retry-1..3`,
 /// the per-destination schedule in `dispatcher-state`, the delivery log `alerts-delivered`,
 /// dead letters to `alerts-dlt` (all with `TOPIC_PREFIX`), posting through one libcurl engine with
-/// a token bucket per destination.
+/// a token bucket per destination. With `FEEDBACK_BASE_URL` and `FEEDBACK_SECRET` its messages carry
+/// signed "Useful" / "Not useful" buttons, and its HTTP port serves `/feedback`, recording each
+/// verdict to `alert-feedback` (see `FeedbackSettings`, `FeedbackEndpoint`).
 public enum DispatcherStage {
     /// The worker and the deliverer it posts through (shut the deliverer down after the worker stopped).
     public struct Built: Sendable {
         public let worker: Worker<DispatcherProcessor>
         public let deliverer: SlackDeliverer
+        /// The `/feedback` path when feedback links are on.
+        public let feedback: FeedbackEndpoint?
+        /// The producer of `alert-feedback` records when feedback links are on (shut it down after
+        /// the HTTP server stopped).
+        public let feedbackProducer: KafkaProducer?
+
+        /// The extra routes of the dispatcher's HTTP port.
+        public var routes: [HTTPRoute] { feedback.map { [$0.route] } ?? [] }
     }
 
     /// The worker for `settings`, with the destinations of `DESTINATIONS_FILE` (required) and the
@@ -29,9 +39,11 @@ public enum DispatcherStage {
             throw StageStartError([ConfigProblem(file: "environment", line: nil, key: "DESTINATIONS_FILE", message: "missing: the dispatcher needs a destinations file")])
         }
         let own: DispatcherSettings
+        let feedback: FeedbackSettings?
         let tick: Duration
         do {
             own = try DispatcherSettings.fromEnvironment(env)
+            feedback = try FeedbackSettings.fromEnvironment(env)
             tick = try FleetStage.dispatcher.tickInterval(env: env)
         } catch {
             throw StageStartError(error)
@@ -41,11 +53,27 @@ public enum DispatcherStage {
         engine.maxInFlight = own.maxInFlight
         let deliverer: SlackDeliverer
         do {
-            deliverer = try SlackDeliverer(destinations: destinations.destinations, settings: engine, logger: logger)
+            deliverer = try SlackDeliverer(destinations: destinations.destinations, settings: engine,
+                                           renderer: SlackMessageRenderer(feedback: feedback?.signer), logger: logger)
         } catch {
             throw StageStartError([ConfigProblem(file: env["DESTINATIONS_FILE"] ?? "destinations", line: nil, key: "destinations", message: "\(error)")])
         }
         let topics = DispatcherTopics(prefix: settings.topicPrefix)
+        var endpoint: FeedbackEndpoint?
+        var feedbackProducer: KafkaProducer?
+        if let feedback {
+            do {
+                let producer = try KafkaProducer(configuration: settings.producerConfiguration, name: "feedback-producer", logger: logger)
+                feedbackProducer = producer
+                endpoint = FeedbackEndpoint(signer: feedback.signer, logger: logger,
+                                            recorder: FeedbackEndpoint.kafkaRecorder(producer: producer, topic: topics.feedback))
+                logger.info("feedback links on", metadata: ["settings": "\(feedback)"])
+            } catch {
+                throw StageStartError([ConfigProblem(file: "environment", line: nil, key: "KAFKA_*", message: "feedback producer: \(error)")])
+            }
+        } else if !(env["FEEDBACK_SECRET"] ?? "").isEmpty {
+            logger.warning("FEEDBACK_SECRET is set without FEEDBACK_BASE_URL: no feedback buttons")
+        }
         let readerConfig = settings.kafka.merging(settings.consumerOverrides)
         let readerLogger = logger
         let processor = DispatcherProcessor(
@@ -55,6 +83,7 @@ public enum DispatcherStage {
             })
         let topology = WorkerTopology(inputs: [topics.alerts] + topics.retries, changelog: topics.state, deadLetter: topics.deadLetter,
                                       outputs: [topics.alerts, topics.delivered] + topics.retries)
-        return Built(worker: Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick), deliverer: deliverer)
+        return Built(worker: Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick),
+                     deliverer: deliverer, feedback: endpoint, feedbackProducer: feedbackProducer)
     }
 }

@@ -42,7 +42,7 @@ public enum FleetStage: String, Sendable, CaseIterable {
                                                : "destinations file: when set, checked with the rules (every routed destination defined, every ${VAR} set)"))
             }
         }
-        if self == .dispatcher { out += DispatcherSettings.variables }
+        if self == .dispatcher { out += DispatcherSettings.variables + FeedbackSettings.variables }
         out.append(("TICK_INTERVAL_MS", "how often timers run per partition (default \(self == .dispatcher ? 100 : 1000))"))
         return out
     }
@@ -60,7 +60,7 @@ public enum FleetStage: String, Sendable, CaseIterable {
             ("KAFKA_CONSUMER_<PROPERTY>, KAFKA_PRODUCER_<PROPERTY>", "the same, for one client only"),
             ("TOPIC_PREFIX", "put before every topic name (default empty)"),
             ("GROUP_ID", "consumer group (default \(name))"),
-            ("HTTP_PORT, HTTP_HOST", "/healthz, /readyz, /metrics; port 0 picks a free one and logs it (default 8080, 0.0.0.0)"),
+            ("HTTP_PORT, HTTP_HOST", "/healthz, /readyz, /metrics\(self == .dispatcher ? ", /feedback" : ""); port 0 picks a free one and logs it (default 8080, 0.0.0.0)"),
             ("LOG_LEVEL, LOG_FORMAT", "trace...critical (default info); json or text (default json)"),
             ("COMMIT_INTERVAL_MS", "state flush and offset store interval (default 1000)"),
             ("SHUTDOWN_TIMEOUT_MS", "the whole stop budget from SIGTERM to exit (default 25000)"),
@@ -82,7 +82,7 @@ public enum FleetStage: String, Sendable, CaseIterable {
         switch self {
         case .ingestScorer: [FleetTopics.accountEvents, FleetTopics.accountEventsDLT, FleetTopics.healthScores, FleetTopics.scorerState]
         case .evaluator: [FleetTopics.healthScores, FleetTopics.evaluatorState, FleetTopics.alerts, FleetTopics.healthScoresDLT]
-        case .dispatcher: [FleetTopics.alerts] + FleetTopics.alertsRetry + [FleetTopics.dispatcherState, FleetTopics.alertsDelivered, FleetTopics.alertsDLT]
+        case .dispatcher: [FleetTopics.alerts] + FleetTopics.alertsRetry + [FleetTopics.dispatcherState, FleetTopics.alertsDelivered, FleetTopics.alertsDLT, FleetTopics.alertFeedback]
         }
     }
 
@@ -104,6 +104,20 @@ public enum FleetStage: String, Sendable, CaseIterable {
             return .success(try FleetConfigCheck.load(read.files, environment: env))
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// Problems of the stage's own settings beyond its files (the dispatcher's feedback links:
+    /// `FEEDBACK_BASE_URL` without `FEEDBACK_SECRET`, ...), as `--check-config` reports them; never a
+    /// secret's value.
+    public func settingsProblems(env: [String: String]) -> [ConfigProblem] {
+        guard self == .dispatcher else { return [] }
+        do {
+            _ = try FeedbackSettings.fromEnvironment(env)
+            return []
+        } catch {
+            if case let .configuration(source, key, reason) = error { return [ConfigProblem(file: source, line: nil, key: key, message: reason)] }
+            return [ConfigProblem(file: "environment", line: nil, key: "FEEDBACK_*", message: "\(error)")]
         }
     }
 
@@ -134,4 +148,6 @@ public enum FleetTopics {
     public static let alertsDelivered = "alerts-delivered"
     /// The dispatcher's per-destination schedule state (held alerts, digest items).
     public static let dispatcherState = "dispatcher-state"
+    /// Verdicts from the alerts' feedback links (key = alert id), written by the dispatcher's `/feedback` path.
+    public static let alertFeedback = "alert-feedback"
 }

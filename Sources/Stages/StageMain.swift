@@ -18,15 +18,15 @@ public enum StageMain {
             return 2
         }
         if arguments.contains("--check-config") {
-            switch stage.loadConfiguration(env: env) {
-            case .success:
+            var problems = stage.settingsProblems(env: env)
+            if case let .failure(error) = stage.loadConfiguration(env: env) { problems = error.problems + problems }
+            guard !problems.isEmpty else {
                 print("OK: \(stage.name) configuration (" + stage.files.map { "\($0.variable)=\(env[$0.variable] ?? "unset")" }.joined(separator: ", ") + ")")
                 return 0
-            case let .failure(error):
-                for problem in error.problems { print(problem.description) }
-                printError("\(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") found")
-                return 1
             }
+            for problem in problems { print(problem.description) }
+            printError("\(problems.count) problem\(problems.count == 1 ? "" : "s") found")
+            return 1
         }
         let settings: WorkerSettings
         do {
@@ -46,7 +46,13 @@ public enum StageMain {
                 try await WorkerApp.run(worker, settings: settings, logger: logger)
             case .dispatcher:
                 let stageWorker = try DispatcherStage.make(settings: settings, env: env, logger: logger)
-                try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger)
+                do {
+                    try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger, routes: stageWorker.routes)
+                } catch {
+                    await stageWorker.feedbackProducer?.shutdown(timeout: .seconds(5))
+                    throw error
+                }
+                await stageWorker.feedbackProducer?.shutdown(timeout: .seconds(5))
                 await stageWorker.deliverer.shutdown()
             }
             return 0

@@ -26,14 +26,15 @@ public enum WorkerApp {
         return logger
     }
 
-    /// Runs a worker with its HTTP surface until SIGTERM/SIGINT, then stops it gracefully.
+    /// Runs a worker with its HTTP surface (health, metrics and the stage's own `routes`) until
+    /// SIGTERM/SIGINT, then stops it gracefully.
     /// Throws if the worker stopped on an error (the process should exit non-zero).
-    public static func run<P: RecordProcessor>(_ worker: Worker<P>, settings: WorkerSettings, logger: Logger) async throws {
+    public static func run<P: RecordProcessor>(_ worker: Worker<P>, settings: WorkerSettings, logger: Logger, routes: [HTTPRoute] = []) async throws {
         let server = try await HealthServer(host: settings.httpHost, port: settings.httpPort, status: { worker.status }, metrics: {
             var buffer = [UInt8]()
             registry.emit(into: &buffer)
             return String(decoding: buffer, as: UTF8.self)
-        })
+        }, routes: routes)
         logger.info("http listening", metadata: ["port": "\(server.port)"])
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],

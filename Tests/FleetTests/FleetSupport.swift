@@ -32,6 +32,14 @@ final class StageProcess: @unchecked Sendable {
 
     var log: String { lines.text }
 
+    /// The HTTP port the stage bound (from its "http listening" log line), waited for on the log's
+    /// condition up to `timeout`; nil if it logged none.
+    func httpPort(timeout: Duration) -> Int? {
+        lines.waitForMatch(upTo: timeout) { text in
+            text.range(of: #""port":"(\d+)""#, options: .regularExpression).map { Int(text[$0].dropFirst(8).dropLast(1))! }
+        }
+    }
+
     /// kill -9: no drain, no commit, no goodbye to the group.
     func killHard() {
         kill(process.processIdentifier, SIGKILL)
@@ -200,10 +208,20 @@ struct FleetTestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Text appended by one thread and read by another.
+/// Text appended by one thread and read, or waited on (a condition variable, not a sleep), by another.
 final class FleetLines: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var buffer = ""
-    func append(_ text: String) { lock.lock(); buffer += text; lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return buffer }
+    func append(_ text: String) { condition.lock(); buffer += text; condition.broadcast(); condition.unlock() }
+    var text: String { condition.lock(); defer { condition.unlock() }; return buffer }
+
+    /// The first non-nil `match` of the text, waiting for more text up to `timeout`.
+    func waitForMatch<T>(upTo timeout: Duration, _ match: (String) -> T?) -> T? {
+        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        condition.lock(); defer { condition.unlock() }
+        while true {
+            if let found = match(buffer) { return found }
+            guard condition.wait(until: deadline) else { return match(buffer) }
+        }
+    }
 }

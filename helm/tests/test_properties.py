@@ -48,7 +48,9 @@ def test_no_secret_value_in_any_configmap(scenario):
                 assert text.startswith("/etc/kafka/tls/"), where
             else:
                 assert not SECRET_NAME.search(key), f"{where}: a secret-looking setting in a ConfigMap"
-                assert not URL.search(text) or key == "KAFKA_BROKERS", f"{where}: a URL in a plain setting"
+                # KAFKA_BROKERS and FEEDBACK_BASE_URL (the public address of the feedback links) are
+                # addresses, not credentials; every other URL is refused.
+                assert not URL.search(text) or key in ("KAFKA_BROKERS", "FEEDBACK_BASE_URL"), f"{where}: a URL in a plain setting"
 
 
 def check_destinations_file(text, where):
@@ -185,7 +187,7 @@ def test_services_and_monitors_select_their_stage(all_rendered):
         assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
     ingress = of_kind(docs, "Ingress")[0]
     paths = ingress["spec"]["rules"][0]["http"]["paths"]
-    assert [p["path"] for p in paths] == ["/feedback/"], "the Ingress must expose the feedback links only"
+    assert [p["path"] for p in paths] == ["/feedback"], "the Ingress must expose the feedback links only"
 
 
 # ---- scaling and the partition cap ----
@@ -306,6 +308,35 @@ def test_dispatcher_gets_the_webhook_secret_and_nobody_else(scenario):
             refs = [s["secretRef"]["name"] for s in c.get("envFrom", []) if "secretRef" in s]
             wants = c["name"] in ("dispatcher", "check-dispatcher")
             assert refs == ([secret] if wants else []), f"{name}: {obj} {c['name']} {refs}"
+
+
+# ---- feedback links ----
+
+def env_configmap(docs):
+    return next(d["data"] for d in of_kind(docs, "ConfigMap") if d["metadata"]["name"].endswith("-env"))
+
+
+def test_feedback_is_off_by_default():
+    env = env_configmap(manifests(REQUIRED))
+    assert "FEEDBACK_BASE_URL" not in env and "FEEDBACK_LINK_TTL" not in env
+
+
+def test_feedback_base_url_and_lifetime_reach_the_dispatcher():
+    docs = manifests(merge(REQUIRED, {"feedback": {"baseUrl": "https://fleet.example.com/feedback", "linkTtl": "7d"}}))
+    dispatcher = next(c for _, spec in pod_specs(docs) for c in containers(spec) if c["name"] == "dispatcher")
+    env = container_env(docs, dispatcher)
+    assert env["FEEDBACK_BASE_URL"] == "https://fleet.example.com/feedback"
+    assert env["FEEDBACK_LINK_TTL"] == "7d"
+    # The key comes only from the webhook Secret (envFrom), never as a value.
+    assert "FEEDBACK_SECRET" not in env
+
+
+def test_feedback_base_url_follows_the_ingress(all_rendered):
+    docs = all_rendered["monitoring-values.yaml"]
+    ingress = of_kind(docs, "Ingress")[0]
+    host = ingress["spec"]["rules"][0]["host"]
+    path = ingress["spec"]["rules"][0]["http"]["paths"][0]["path"]
+    assert env_configmap(docs)["FEEDBACK_BASE_URL"] == f"https://{host}{path}"
 
 
 # ---- the preflight Job ----

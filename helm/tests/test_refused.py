@@ -97,3 +97,16 @@ def test_scaling_to_zero_is_refused():
                               "stages": {"evaluator": {"autoscaling": {"minReplicas": 0, "maxReplicas": 6, "targetCPUUtilizationPercentage": 70,
                                                                        "lagThreshold": 1, "activationLagThreshold": 0}}}})
     assert "minReplicas" in render_error(values)
+
+
+def test_a_bad_feedback_lifetime_or_base_url_fails():
+    for feedback in ({"linkTtl": "2 weeks"}, {"linkTtl": "0d"}, {"baseUrl": "fleet.example.com/feedback"},
+                     {"baseUrl": "https://fleet.example.com/feedback?x=1"}):
+        message = render_error(merge(REQUIRED, {"feedback": feedback}))
+        assert "feedback" in message, message
+
+
+def test_the_feedback_secret_is_refused_as_a_plain_value():
+    message = render_error(merge(REQUIRED, {"stages": {"dispatcher": {"extraEnv": {"FEEDBACK_SECRET": "not-here"}}}}))
+    assert "FEEDBACK_SECRET" in message, message
+    assert "not-here" not in message

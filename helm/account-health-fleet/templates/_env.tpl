@@ -26,6 +26,24 @@ HTTP_HOST: "0.0.0.0"
 HTTP_PORT: {{ $v.httpPort | quote }}
 LOG_FORMAT: {{ $v.logging.format | quote }}
 SHUTDOWN_TIMEOUT_MS: {{ $v.shutdown.timeoutMs | quote }}
+{{- with (include "fleet.feedbackBaseUrl" .) }}
+FEEDBACK_BASE_URL: {{ . | quote }}
+FEEDBACK_LINK_TTL: {{ $v.feedback.linkTtl | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The public URL of the dispatcher's /feedback path: feedback.baseUrl, else https://<the Ingress
+host>/feedback when the feedback Ingress is on, else empty (no feedback buttons). The links' key,
+FEEDBACK_SECRET, is a key of webhooks.existingSecret, never a value.
+*/}}
+{{- define "fleet.feedbackBaseUrl" -}}
+{{- $f := .Values.feedback -}}
+{{- if $f.baseUrl -}}
+{{- $f.baseUrl -}}
+{{- else if and $f.ingress.enabled $f.ingress.host -}}
+{{- printf "https://%s/feedback" $f.ingress.host -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Environment entries of a container that come from Secrets. */}}

@@ -1,0 +1,54 @@
+import Contracts
+import SlackDelivery
+import WorkerRuntime
+
+/// The short HTML pages the feedback path answers with: a confirmation, or why a link was refused.
+/// Every value shown is HTML-escaped; nothing from the query is echoed except the fields of a
+/// verified link.
+enum FeedbackPage {
+    /// 200: the verdict was recorded.
+    static func recorded(_ record: FeedbackRecord) -> HTTPReply {
+        let verdict = record.verdict == .useful ? "useful" : "not useful"
+        return reply(status: 200, title: "Thank you",
+                     message: "Recorded: alert \(record.alertId) (\(record.rule), \(record.destination)) marked \(verdict).")
+    }
+
+    /// 4xx: a refused link, recorded nowhere.
+    static func refused(_ refusal: FeedbackLinkRefusal) -> HTTPReply {
+        switch refusal {
+        case .malformed: reply(status: 400, title: "Link not valid", message: "This feedback link is incomplete. Nothing was recorded.")
+        case .badSignature: reply(status: 403, title: "Link not valid", message: "This feedback link is not valid. Nothing was recorded.")
+        case .expired: reply(status: 410, title: "Link expired", message: "This feedback link has expired. Nothing was recorded.")
+        case .replayed: reply(status: 409, title: "Already recorded", message: "This feedback link was already used. Nothing more was recorded.")
+        }
+    }
+
+    /// A minimal page with `title` and one paragraph.
+    static func reply(status: Int, title: String, message: String) -> HTTPReply {
+        let body = """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+        <meta name="robots" content="noindex"><title>\(escaped(title))</title></head>
+        <body style="font-family: sans-serif; max-width: 36em; margin: 3em auto"><h1>\(escaped(title))</h1><p>\(escaped(message))</p></body></html>
+
+        """
+        return HTTPReply(status: status, contentType: "text/html; charset=utf-8", body: body)
+    }
+
+    /// `text` with the five HTML special characters escaped.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for c in text {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}

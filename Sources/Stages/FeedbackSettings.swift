@@ -1,0 +1,77 @@
+import SlackDelivery
+import WorkerRuntime
+
+/// The dispatcher's feedback links, from its environment: when `FEEDBACK_BASE_URL` and
+/// `FEEDBACK_SECRET` are both set, each alert message carries "Useful" / "Not useful" buttons to
+/// signed URLs served on the dispatcher's HTTP port at `/feedback`.
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `FEEDBACK_BASE_URL` | the public URL the dispatcher's `/feedback` path is reached at, e.g. `https://fleet.example.com/feedback` (the path may be left off) | unset: no buttons |
+/// | `FEEDBACK_SECRET` | the HMAC key of the links (from a Secret, at least 32 characters); never logged | unset: no buttons |
+/// | `FEEDBACK_LINK_TTL` | how long a link works after the alert is delivered: `<n>d`, `<n>h` or `<n>m` | `14d` |
+///
+/// The secret is held only inside the `FeedbackLinkSigner` (redacted in every description).
+public struct FeedbackSettings: Sendable, CustomStringConvertible {
+    /// Signs and verifies the links.
+    public let signer: FeedbackLinkSigner
+
+    /// Shortest secret accepted (characters): a short key is guessable offline from one link.
+    public static let minimumSecretLength = 32
+    /// Default link lifetime: 14 days.
+    public static let defaultLifetimeMs: Int64 = 14 * 86_400_000
+
+    /// Settings signing with `secret` under `baseURL` (a trailing `/feedback` is dropped: the
+    /// signer appends the path itself).
+    public init(baseURL: String, secret: SigningSecret, lifetimeMs: Int64 = FeedbackSettings.defaultLifetimeMs) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix(FeedbackLink.path) { base.removeLast(FeedbackLink.path.count) }
+        signer = FeedbackLinkSigner(baseURL: base, secret: secret, lifetimeMs: lifetimeMs)
+    }
+
+    /// The settings in words, without the secret.
+    public var description: String { "feedback links under \(signer.baseURL)\(FeedbackLink.path), valid \(signer.lifetimeMs / 3_600_000) h" }
+
+    /// The variables `--help` lists.
+    public static let variables: [(name: String, meaning: String)] = [
+        ("FEEDBACK_BASE_URL", "public URL of the dispatcher's /feedback path, e.g. https://fleet.example.com/feedback; with FEEDBACK_SECRET, alerts carry Useful / Not useful buttons (default unset: none)"),
+        ("FEEDBACK_SECRET", "HMAC key of the feedback links, from a Secret (at least \(minimumSecretLength) characters; never logged)"),
+        ("FEEDBACK_LINK_TTL", "how long a feedback link works after delivery: <n>d, <n>h or <n>m (default 14d)"),
+    ]
+
+    /// The settings, or nil when feedback is off (`FEEDBACK_BASE_URL` unset or empty). A base URL
+    /// without a secret, a short secret, a bad URL or a bad lifetime is refused, naming the
+    /// variable and never the secret's value.
+    public static func fromEnvironment(_ env: [String: String]) throws(WorkerError) -> FeedbackSettings? {
+        let lifetime = try lifetimeMs(env["FEEDBACK_LINK_TTL"])
+        guard let base = env["FEEDBACK_BASE_URL"], !base.isEmpty else { return nil }
+        let lower = base.lowercased()
+        guard lower.hasPrefix("https://") || lower.hasPrefix("http://"), !base.contains("?"), !base.contains("#"),
+              SlackText.isSafeURL(base + FeedbackLink.path) else {
+            throw .configuration(source: "environment", key: "FEEDBACK_BASE_URL", reason: "\"\(base.prefix(200))\" is not an http(s) URL without query or fragment")
+        }
+        guard let secret = env["FEEDBACK_SECRET"], !secret.isEmpty else {
+            throw .configuration(source: "environment", key: "FEEDBACK_SECRET", reason: "missing: FEEDBACK_BASE_URL is set, so the links need their signing key (from a Secret)")
+        }
+        guard secret.count >= minimumSecretLength else {
+            throw .configuration(source: "environment", key: "FEEDBACK_SECRET", reason: "too short: at least \(minimumSecretLength) characters (its value is not shown)")
+        }
+        return FeedbackSettings(baseURL: base, secret: SigningSecret(secret), lifetimeMs: lifetime)
+    }
+
+    /// `FEEDBACK_LINK_TTL` in ms: `<n>d`, `<n>h` or `<n>m`, from 1 minute to 90 days.
+    static func lifetimeMs(_ text: String?) throws(WorkerError) -> Int64 {
+        guard let text, !text.isEmpty else { return defaultLifetimeMs }
+        let unit: Int64? = switch text.last {
+        case "d": 86_400_000
+        case "h": 3_600_000
+        case "m": 60_000
+        default: nil
+        }
+        guard let unit, let n = Int64(text.dropLast()), n > 0, n <= 90 * 86_400_000 / unit else {
+            throw .configuration(source: "environment", key: "FEEDBACK_LINK_TTL", reason: "\"\(text.prefix(40))\" is not a lifetime such as 14d, 36h or 90m (1m...90d)")
+        }
+        return n * unit
+    }
+}

@@ -1,0 +1,101 @@
+import Contracts
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Kafka
+import Testing
+
+/// The feedback loop on the `dispatcher` executable: an alert delivered with its signed buttons,
+/// a click on "Useful" served by the dispatcher's HTTP port, one record in `alert-feedback`.
+@Suite(.serialized) struct FeedbackProcessTests {
+    static let secret = "process-test-feedback-secret-0123456789"
+    /// The public base the links are signed under; the test reaches the same path on 127.0.0.1.
+    static let publicBase = "http://feedback.invalid/feedback"
+
+    @Test func aClickIsRecordedOnceAndItsReplayRefused() async throws {
+        let fleet = try await FleetHarness(destinations: ["fb"])
+        let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv([
+            "FEEDBACK_BASE_URL": Self.publicBase, "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "1h",
+        ]))
+        defer { dispatcher.stop() }
+        let port = try #require(dispatcher.httpPort(timeout: .seconds(30)), "no http port logged:\n\(dispatcher.log.suffix(2000))")
+        #expect(!dispatcher.log.contains(Self.secret), "the secret appeared in the log")
+
+        // An alert raised now, so its links are alive for the hour.
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let alert = AlertRecord(alertId: "fbfbfbfb00000001", type: .customerAtRisk, severity: .high, priority: Priority(level: 3)!,
+                                destination: "fb", accountId: "acct-fb", raisedAt: Timestamp(millisecondsSinceEpoch: now))
+        try await fleet.produce([alert])
+        let delivered = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [dispatcher]) { $0["fb"]?[alert.alertId] != nil }
+        #expect(delivered, "the alert was not delivered:\n\(dispatcher.log.suffix(2000))")
+        let body = try #require(fleet.sink.requests(path: fleet.path("fb")).first?.body)
+        let useful = try #require(Self.urls(in: body).first { $0.contains("v=useful") }, "no Useful button in \(String(decoding: body, as: UTF8.self))")
+        #expect(useful.hasPrefix(Self.publicBase + "?"))
+        let local = "http://127.0.0.1:\(port)/feedback" + useful.dropFirst(Self.publicBase.count)
+
+        let first = try await Self.get(local)
+        #expect(first.status == 200, "first click: \(first.status) \(first.body)")
+        let records = try await fleet.read("alert-feedback", partitions: 3, timeout: .seconds(10)) { $0.count >= 1 }
+        #expect(records.count == 1)
+        let record = try RecordCoding.decode(FeedbackRecord.self, from: records.first?.value ?? [])
+        #expect(record.alertId == alert.alertId && record.destination == "fb" && record.verdict == .useful)
+        #expect(records.first?.key.map { String(decoding: $0, as: UTF8.self) } == alert.alertId)
+
+        // The same URL again: refused, and still one record (the 200 came after the broker's ack).
+        let second = try await Self.get(local)
+        #expect(second.status == 409, "replay: \(second.status) \(second.body)")
+        // A forged one: refused too.
+        let forged = try await Self.get(local.replacingOccurrences(of: "v=useful", with: "v=not_useful"))
+        #expect(forged.status == 403)
+        #expect(try fleet.size("alert-feedback", partitions: 3) == 1)
+        // Health and metrics stay where they were, and metrics never show the secret.
+        let metrics = try await Self.get("http://127.0.0.1:\(port)/metrics")
+        #expect(metrics.status == 200 && metrics.body.contains("fleet_feedback_requests_total"))
+        #expect(!metrics.body.contains(Self.secret))
+        #expect(dispatcher.stop() == 0)
+        #expect(!dispatcher.log.contains(Self.secret), "the secret appeared in the log")
+
+        // The precision report reads the same topics from the cluster: one alert sent, marked useful.
+        let report = try Self.run("fleet-admin", ["report", "precision", "--from-kafka", "--since", "1d"],
+                                  env: ["KAFKA_BROKERS": fleet.cluster.bootstrapServers, "TOPIC_PREFIX": fleet.prefix])
+        #expect(report.status == 0, "report: \(report.output)")
+        let row = report.output.split(separator: "\n").first { $0.hasPrefix("customer_at_risk") }
+        #expect(row.map { Array($0.split(separator: " ").prefix(6)) } == ["customer_at_risk", "1", "1", "0", "0", "100%"], "report:\n\(report.output)")
+        await fleet.shutdown()
+    }
+
+    /// Runs a sibling executable to its end; its exit status and standard output and error.
+    static func run(_ name: String, _ arguments: [String], env: [String: String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Every string in a JSON body that is a feedback URL.
+    static func urls(in body: [UInt8]) -> [String] {
+        var out: [String] = []
+        func walk(_ value: Any) {
+            if let s = value as? String, s.contains("/feedback?") { out.append(s) }
+            if let a = value as? [Any] { a.forEach(walk) }
+            if let o = value as? [String: Any] { o.values.forEach(walk) }
+        }
+        if let json = try? JSONSerialization.jsonObject(with: Data(body)) { walk(json) }
+        return out
+    }
+
+    static func get(_ url: String) async throws -> (status: Int, body: String) {
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.finishTasksAndInvalidate() }
+        let (data, response) = try await session.data(from: URL(string: url)!)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+}
