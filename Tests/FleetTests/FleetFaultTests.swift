@@ -175,6 +175,7 @@ import Testing
         guard delivered, drained else {
             throw FleetTestError("\(fault): not every alert written was delivered and committed (delivered \(delivered), committed \(drained)): written \(written.count), delivered \(fleet.delivered().mapValues(\.count))\n\(logs())")
         }
+        note += "; account-events-dlt \(try fleet.size("account-events-dlt", partitions: 3)), health-scores \(try fleet.size("health-scores", partitions: 12))"
         let run = Run(delivered: fleet.delivered(), repeated: fleet.posted().filter { $0.value > 1 }, written: written,
                       failedSends: failed.value, note: note,
                       seconds: Double((ContinuousClock.now - started).components.seconds), log: logs())
