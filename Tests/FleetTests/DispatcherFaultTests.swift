@@ -195,7 +195,8 @@ import Testing
         #expect(drained, "the dispatcher did not commit all of alerts within 40 s of the broker's return\n\(dispatcher.log.suffix(2000))")
         let twice = fleet.posted().filter { $0.value > 1 }
         #expect(twice.isEmpty, "\(twice.count) alerts posted more than once across the outage: \(twice.sorted { $0.key < $1.key }.prefix(10))\n\(dispatcher.log.suffix(3000))")
-        print("broker down 10 s mid-burst: \(ids.count) alerts, \(duringOutage) posts during the outage; \(lost.count) lost, \(twice.count) posted twice")
+        let assignments = dispatcher.log.components(separatedBy: "delivery log restored").count - 1
+        print("broker down 10 s mid-burst: \(ids.count) alerts, \(duringOutage) posts during the outage, \(assignments) partition assignments (12 before it); \(lost.count) lost, \(twice.count) posted twice")
         await fleet.shutdown()
     }
 }
