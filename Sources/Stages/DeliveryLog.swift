@@ -43,7 +43,13 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
 /// assigned, and on every delivery. Shared by the worker thread and the delivery engine's thread.
 public final class DeliveryLog: Sendable {
     private struct Memory {
-        var delivered: [Int32: Set<String>] = [:]
+        /// Per partition: the keys read from `alerts-delivered` at its assignment.
+        var logged: [Int32: Set<String>] = [:]
+        /// Per partition: the keys this process delivered itself (Slack answered 2xx). Kept when
+        /// the partition goes away: its log writes may still be on their way when it comes back
+        /// (a broker outage longer than the session: partitions lost and assigned again while the
+        /// writes wait in the producer), and reading the log alone would post them again.
+        var deliveredHere: [Int32: Set<String>] = [:]
         var inFlight: Set<String> = []
     }
 
@@ -51,19 +57,20 @@ public final class DeliveryLog: Sendable {
 
     public init() {}
 
-    /// Replaces what is known of `partition` with the keys read from its log.
+    /// Replaces what is known from the log of `partition` with the keys read from it (what this
+    /// process delivered itself is kept).
     public func load(partition: Int32, keys: Set<String>) {
-        memory.withLock { $0.delivered[partition] = keys }
+        memory.withLock { $0.logged[partition] = keys }
     }
 
-    /// Forgets a partition given away.
+    /// Forgets the log of a partition given away (not what this process delivered itself).
     public func drop(partition: Int32) {
-        memory.withLock { $0.delivered[partition] = nil }
+        memory.withLock { $0.logged[partition] = nil }
     }
 
     /// Whether `key` (`alert_id|destination`) was delivered.
     public func isDelivered(_ key: String, partition: Int32) -> Bool {
-        memory.withLock { $0.delivered[partition]?.contains(key) ?? false }
+        memory.withLock { ($0.logged[partition]?.contains(key) ?? false) || ($0.deliveredHere[partition]?.contains(key) ?? false) }
     }
 
     /// Whether `key` is being delivered now (waiting in a group or posted without an answer yet).
@@ -79,13 +86,15 @@ public final class DeliveryLog: Sendable {
         memory.withLock { m in
             for k in keys {
                 m.inFlight.remove(k)
-                m.delivered[partition, default: []].insert(k)
+                m.deliveredHere[partition, default: []].insert(k)
             }
         }
     }
 
     /// Keys known as delivered in `partition`.
-    public func count(partition: Int32) -> Int { memory.withLock { $0.delivered[partition]?.count ?? 0 } }
+    public func count(partition: Int32) -> Int {
+        memory.withLock { ($0.logged[partition] ?? []).union($0.deliveredHere[partition] ?? []).count }
+    }
 }
 
 /// Reads one partition of the delivery log from its start to its end (a tombstone removes its key).

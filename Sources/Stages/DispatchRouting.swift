@@ -86,6 +86,18 @@ final class DispatchRouter: Sendable {
         }
     }
 
+    /// Parks a post of a destination held by a rate limit until `until` (wall ms).
+    func park(_ post: Post, until: Int64) {
+        var later = post
+        later.due = until
+        parked.withLock { $0.append(later) }
+    }
+
+    /// Alerts parked for `destination`.
+    func parkedAlerts(_ destination: String) -> Int {
+        parked.withLock { list in list.reduce(0) { $0 + ($1.group.destination == destination ? $1.members.count : 0) } }
+    }
+
     /// Parked posts of `partition` whose time has come (or all of them with `all`).
     func takeParked(partition: Int32, now: Int64, all: Bool = false) -> [Post] {
         parked.withLock { list in
@@ -118,9 +130,7 @@ final class DispatchRouter: Sendable {
                 if case .rateLimited = reason { metrics.rateLimitWait(destination) }
                 let until = max(notBefore.millisecondsSinceEpoch, now + 50)
                 holds.withLock { $0[destination] = max($0[destination] ?? 0, until) }
-                var later = post
-                later.due = until
-                parked.withLock { $0.append(later) }
+                park(post, until: until)
             case .shuttingDown:
                 // Not sent: the records stay open and are read again after the restart.
                 log.end(post.members.map(\.alert.deliveryKey))

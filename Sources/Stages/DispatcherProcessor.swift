@@ -24,8 +24,10 @@ extension DestinationScheduleState: StateValue {
 /// for quiet hours, digest items) in its changelog; the delivery log in `alerts-delivered`.
 ///
 /// For each alert, on the worker thread:
-/// 1. a retry record not due yet, or a destination held by a rate limit, pauses its
-///    topic-partition until then (`retryLater`): the input is keyed by destination;
+/// 1. a retry record not due yet pauses its topic-partition until then (`retryLater`); an alert
+///    of a destination held by a rate limit is parked until the hold ends, so the partition's
+///    other destinations keep flowing (only past `maxParkedPerDestination` parked alerts does the
+///    partition wait for the hold);
 /// 2. an alert the delivery log holds (or that is being delivered) is done at once;
 /// 3. the destination's schedule may hold it (quiet hours) or queue it for a digest: it is then
 ///    kept in the state, written durably before the record's offset is committed; the timer
@@ -118,7 +120,10 @@ public final class DispatcherProcessor: RecordProcessor {
             context.retryLater(atMilliseconds: due)
             return
         }
-        if let until = router.heldUntil(alert.destination, now: now) {
+        // A destination held by a rate limit: its alerts are parked (below, in `submit`) so the
+        // other destinations of this partition keep flowing; past `maxParkedPerDestination` of
+        // them the partition waits instead, which bounds what a long hold keeps in memory.
+        if let until = router.heldUntil(alert.destination, now: now), router.parkedAlerts(alert.destination) >= settings.maxParkedPerDestination {
             context.retryLater(atMilliseconds: until)
             return
         }
@@ -187,6 +192,10 @@ public final class DispatcherProcessor: RecordProcessor {
 
     private func submit(_ post: Post) {
         let router = self.router
+        if let until = router.heldUntil(post.group.destination, now: Int64(Date().timeIntervalSince1970 * 1000)) {
+            router.park(post, until: until) // posted by the tick once the hold ends
+            return
+        }
         let started = DispatchTime.now().uptimeNanoseconds
         deliverer.submit(post.group) { outcome in
             router.complete(post, outcome: outcome, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)

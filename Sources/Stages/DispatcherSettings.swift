@@ -20,6 +20,9 @@ public struct DispatcherSettings: Sendable, Equatable {
     public var postTimeoutMs = 10_000
     /// Posts in flight at once.
     public var maxInFlight = 1_024
+    /// Alerts of one destination parked while a rate limit holds it; past this many, its
+    /// partition of `alerts` waits for the hold instead (bounds memory during a long hold).
+    public var maxParkedPerDestination = 1_000
 
     public init() {}
 

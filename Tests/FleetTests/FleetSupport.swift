@@ -40,6 +40,12 @@ final class StageProcess: @unchecked Sendable {
         }
     }
 
+    /// Waits (on the log's condition, not a sleep) until the log satisfies `match`; false after
+    /// `timeout` or when the process has exited.
+    func waitForLog(timeout: Duration, _ match: (String) -> Bool) -> Bool {
+        lines.waitFor(timeout: timeout) { text in match(text) || !process.isRunning } && match(lines.text)
+    }
+
     /// kill -9: no drain, no commit, no goodbye to the group.
     func killHard() {
         kill(process.processIdentifier, SIGKILL)
@@ -190,6 +196,40 @@ final class FleetHarness: @unchecked Sendable {
         return done(delivered())
     }
 
+    /// Waits until `done` holds, re-checking each time the sink receives a request and at least
+    /// every 0.5 s (the sink's own condition, not a sleep); false after `timeout`, or early when
+    /// one of `watching` has exited.
+    func waitUntil(timeout: Duration, watching: [StageProcess] = [], _ done: () throws -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, watching.allSatisfy({ $0.process.isRunning }) {
+            if (try? done()) == true { return true }
+            _ = await sink.waitForRequests(count: sink.requestCount + 1, timeoutSeconds: 0.5)
+        }
+        return (try? done()) == true
+    }
+
+    /// Records of `topic` (all partitions) that consumer group `group` has committed (an offset
+    /// per partition, 0 where none; the mock starts every partition at 0).
+    func committed(group: String, topic: String, partitions: Int) throws -> Int64 {
+        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": group]),
+                                         name: "committed", logger: Self.logger)
+        defer { consumer.close() }
+        let tps = (0..<partitions).map { TopicPartition(prefix + topic, Int32($0)) }
+        let committed = try consumer.committed(tps)
+        return tps.reduce(Int64(0)) { $0 + ((committed[$1] ?? nil) ?? 0) }
+    }
+
+    /// Records of `topic` that consumer group `group` has not committed yet.
+    func lag(group: String, topic: String, partitions: Int) throws -> Int64 {
+        Int64(try size(topic, partitions: partitions)) - (try committed(group: group, topic: topic, partitions: partitions))
+    }
+
+    /// The entries of the delivery log `alerts-delivered` (12 partitions), read to its end.
+    func deliveryLog() async throws -> [ConsumedRecord] {
+        let total = try size("alerts-delivered", partitions: 12)
+        return try await read("alerts-delivered", partitions: 12, timeout: .seconds(20)) { $0.count >= total }
+    }
+
     func shutdown() async {
         await sink.stop()
         try? FileManager.default.removeItem(at: directory)
@@ -223,5 +263,17 @@ final class FleetLines: @unchecked Sendable {
             if let found = match(buffer) { return found }
             guard condition.wait(until: deadline) else { return match(buffer) }
         }
+    }
+
+    /// True once `match` holds for the text, false after `timeout`. Re-checked on every append
+    /// and at least every 200 ms (for conditions that also look outside the text).
+    func waitFor(timeout: Duration, _ match: (String) -> Bool) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        condition.lock(); defer { condition.unlock() }
+        while !match(buffer) {
+            if Date() >= deadline { return false }
+            _ = condition.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.2)))
+        }
+        return true
     }
 }
