@@ -43,6 +43,9 @@ public enum FleetStage: String, Sendable, CaseIterable {
             }
         }
         if self == .dispatcher { out += DispatcherSettings.variables + FeedbackSettings.variables }
+        if self == .ingestScorer {
+            out.append(("TIME_MODE", "live (default: timers also re-score quiet accounts on the wall clock once caught up) or replay (event time only: for feeding history, such as the demo's sample)"))
+        }
         out.append(("TICK_INTERVAL_MS", "how often timers run per partition (default \(self == .dispatcher ? 100 : 1000))"))
         return out
     }

@@ -21,9 +21,10 @@ extension AccountState: StateValue {
 ///
 /// Time: the partition's event-time watermark (saved with its state by the runtime) is the largest
 /// `occurred_at` seen. Idle accounts are re-scored at each UTC midnight that the partition's time
-/// passes: in `live` mode that time is `max(watermark, wall clock - allowedLateness)`, so an
+/// passes. Records move that time by event time only (the watermark minus `allowedLateness`); in
+/// `live` mode the timer also moves it on the wall clock once the partition has caught up, so an
 /// account that goes quiet loses health even when its whole partition is quiet; in replay
-/// (`live == false`) it is the watermark minus `allowedLateness` only, as `fleet-admin replay` does.
+/// (`live == false`, `TIME_MODE=replay`) time is event time only, as `fleet-admin replay` does.
 /// One record never triggers more than `maxMidnightsPerStep` re-scorings of the partition.
 public final class ScorerProcessor: RecordProcessor {
     public let scorer: HealthScorer
@@ -80,20 +81,19 @@ public final class ScorerProcessor: RecordProcessor {
             throw Rejection(code: "too_late", reason: "occurred_at: older than the \(scorer.config.dedupDays)-day dedup window of account \(id)")
         }
         if let encoded { context.emit(OutgoingRecord(topic: scoresTopic, key: id, value: encoded)) }
-        rescoreIdle(until: partitionTime(context), context: context)
+        // Records move time by their own event time only: a backlog (after a restart, a rebalance,
+        // an outage) is scored as it happened, never jumped to today and then refused as late.
+        rescoreIdle(until: context.watermark.map { $0 - allowedLatenessMs }, context: context)
     }
 
+    /// Live, the timer lets the wall clock move time too, so a partition that went quiet still
+    /// sees its accounts' silence: up to `max(watermark, wall clock) - allowedLateness`, and only
+    /// once the partition has caught up with its input (while a backlog is read, time follows the
+    /// events, or every account would jump to today and the rest of the backlog be "too late").
     public func tick(nowMilliseconds: Int64, context: ProcessingContext<AccountState>) {
-        guard live else { return }
-        rescoreIdle(until: partitionTime(context), context: context)
-    }
-
-    /// The time up to which idle accounts are re-scored.
-    private func partitionTime(_ context: ProcessingContext<AccountState>) -> Int64? {
-        let eventTime = context.watermark.map { $0 - allowedLatenessMs }
-        guard live else { return eventTime }
-        let wall = context.wallClockMilliseconds - allowedLatenessMs
-        return max(eventTime ?? wall, wall)
+        guard live, context.caughtUp else { return }
+        let wall = nowMilliseconds - allowedLatenessMs
+        rescoreIdle(until: max(context.watermark.map { $0 - allowedLatenessMs } ?? wall, wall), context: context)
     }
 
     private func rescoreIdle(until time: Int64?, context: ProcessingContext<AccountState>) {

@@ -16,7 +16,13 @@ public enum ScorerStage {
         }
         let tick: Duration
         do { tick = try FleetStage.ingestScorer.tickInterval(env: env) } catch { throw StageStartError(error) }
-        let processor = ScorerProcessor(scorer: HealthScorer(config: config.scoring), scoresTopic: settings.topic(FleetTopics.healthScores))
+        let live: Bool
+        switch env["TIME_MODE"]?.lowercased() ?? "live" {
+        case "live": live = true
+        case "replay": live = false
+        case let other: throw StageStartError(WorkerError.configuration(source: "environment", key: "TIME_MODE", reason: "\"\(other)\" is not live or replay"))
+        }
+        let processor = ScorerProcessor(scorer: HealthScorer(config: config.scoring), scoresTopic: settings.topic(FleetTopics.healthScores), live: live)
         let topology = WorkerTopology(inputs: [settings.topic(FleetTopics.accountEvents)], changelog: settings.topic(FleetTopics.scorerState),
                                       deadLetter: settings.topic(FleetTopics.accountEventsDLT), outputs: [settings.topic(FleetTopics.healthScores)])
         return Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick)

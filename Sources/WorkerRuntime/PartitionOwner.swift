@@ -27,11 +27,14 @@ final class PartitionOwner<State: StateValue>: @unchecked Sendable {
     var catchUp: [UInt8: Int64] = [:]
     /// Records deferred (`deferCompletion`) and not finished yet, per key.
     let deferred = DeferredRecords()
+    /// Wall clock (ms) of the last record per input index (for `caughtUp` at ticks).
+    var lastRecordAt: [Int64]
     var restoreJob: RestoreJob<State>?
     var restoreFailedAt: ContinuousClock.Instant?
 
     init(generation: Int, partition: Int32, partitions: [TopicPartition], maxClockSkewMilliseconds: Int64) {
         self.partition = partition
+        self.lastRecordAt = Array(repeating: 0, count: max(Set(partitions.map(\.topic)).count, 1))
         self.lifecycle = PartitionLifecycle(generation: generation, partitions: partitions)
         self.context = ProcessingContext(state: PartitionState(partition: partition), maxClockSkewMilliseconds: maxClockSkewMilliseconds)
     }

@@ -27,11 +27,13 @@ public final class ProcessorHarness<Processor: RecordProcessor> {
     /// The partition's state.
     public var state: PartitionState<Processor.State> { context.state }
 
-    /// Handles one record as the worker would at wall-clock time `now` (ms since the epoch).
-    public func process(_ record: ConsumedRecord, now: Int64) -> Outcome {
+    /// Handles one record as the worker would at wall-clock time `now` (ms since the epoch);
+    /// `caughtUp` false says more records of its partition wait behind it (a backlog).
+    public func process(_ record: ConsumedRecord, now: Int64, caughtUp: Bool = true) -> Outcome {
         context.outputs.removeAll(keepingCapacity: true)
         context.current = record
         context.wallClockMilliseconds = now
+        context.caughtUp = caughtUp
         defer { context.current = nil; context.outputs.removeAll(keepingCapacity: true) }
         do {
             try processor.process(record, context: context)
@@ -42,9 +44,10 @@ public final class ProcessorHarness<Processor: RecordProcessor> {
     }
 
     /// Runs the processor's timer at wall-clock time `now` (ms); returns what it emitted.
-    public func tick(now: Int64) -> [OutgoingRecord] {
+    public func tick(now: Int64, caughtUp: Bool = true) -> [OutgoingRecord] {
         context.outputs.removeAll(keepingCapacity: true)
         context.wallClockMilliseconds = now
+        context.caughtUp = caughtUp
         processor.tick(nowMilliseconds: now, context: context)
         defer { context.outputs.removeAll(keepingCapacity: true) }
         return context.outputs

@@ -54,6 +54,11 @@ public final class ProcessingContext<State: StateValue> {
     var watermarkChanged = false
     /// Wall clock (ms) when the current batch was polled.
     public internal(set) var wallClockMilliseconds: Int64 = 0
+    /// Whether the partition has caught up with its input: inside `process`, the record is the
+    /// latest its topic-partition holds; in `tick`, every input of the partition is consumed to its
+    /// end (or has been quiet for a while). While a backlog is read (after a restart, a rebalance,
+    /// an outage) time must follow the events, not the wall clock, or the backlog becomes "late".
+    public internal(set) var caughtUp = true
     /// How far ahead of the wall clock an event time may be.
     let maxClockSkewMilliseconds: Int64
     var stage = ""

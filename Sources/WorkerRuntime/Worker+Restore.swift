@@ -109,12 +109,15 @@ extension Worker {
     func runTicks() {
         let now = Self.nowMilliseconds()
         var keys = 0
+        let tps = owners.values.filter(\.isActive).flatMap(\.topicPartitions)
+        let positions = tps.isEmpty ? [:] : ((try? consumer?.positions(tps)) ?? [:])
         for p in owners.keys.sorted() {
             guard let owner = owners[p], owner.isActive else { continue }
             perform(owner.lifecycle.tick(nowMilliseconds: now), owner: owner)
             let context = owner.context
             context.outputs.removeAll(keepingCapacity: true)
             context.wallClockMilliseconds = now
+            context.caughtUp = caughtUp(owner, positions: positions, now: now)
             processor.tick(nowMilliseconds: now, context: context)
             for output in context.outputs { send(output, owner: owner, source: nil) }
             context.outputs.removeAll(keepingCapacity: true)
@@ -123,5 +126,18 @@ extension Worker {
         stateKeysGauge.record(keys)
         // Failed restores whose back-off has passed.
         startRestores()
+    }
+
+    /// Every input of the partition consumed to its end as the fetcher last saw it, or quiet for
+    /// two seconds (a partition with nothing new has no position until its first record).
+    func caughtUp(_ owner: PartitionOwner<State>, positions: [TopicPartition: Int64?], now: Int64) -> Bool {
+        owner.topicPartitions.allSatisfy { tp in
+            let input = Int(inputIndex[tp.topic] ?? 0)
+            if input < owner.lastRecordAt.count, now - owner.lastRecordAt[input] >= 2_000 { return true }
+            guard let (low, high) = consumer?.cachedWatermarks(tp) else { return false }
+            if high <= low { return true }
+            guard let position = positions[tp] ?? nil else { return false }
+            return position >= high
+        }
     }
 }

@@ -203,7 +203,14 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                 continue
             }
             wallClock = Self.nowMilliseconds()
-            for record in batch { handle(record) }
+            var high: (TopicPartition, Int64)?
+            for record in batch {
+                // The end of the record's topic-partition as the fetcher last saw it (no broker call).
+                if high?.0 != record.topicPartition {
+                    high = (record.topicPartition, consumer!.cachedWatermarks(record.topicPartition)?.high ?? .max)
+                }
+                handle(record, caughtUp: record.offset + 1 >= high!.1)
+            }
             applyFinishedRestores()
             startRestores()
             let now = ContinuousClock.now
@@ -219,7 +226,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         return shutdown()
     }
 
-    func handle(_ record: ConsumedRecord) {
+    func handle(_ record: ConsumedRecord, caughtUp: Bool = true) {
         consumedCounter.increment()
         consumedTotal.add(1, ordering: .relaxed)
         let tp = record.topicPartition
@@ -247,6 +254,8 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         context.current = record
         context.retryAt = nil
         context.wallClockMilliseconds = wallClock
+        context.caughtUp = caughtUp
+        if Int(input) < owner.lastRecordAt.count { owner.lastRecordAt[Int(input)] = wallClock }
         state.current = key.map { (input, record.offset, $0) }
         let writesBefore = state.writeCount
         defer { context.current = nil; state.current = nil }

@@ -112,6 +112,8 @@ final class FleetHarness: @unchecked Sendable {
             "RULES_FILE": Self.root.appendingPathComponent("config/rules.yaml").path,
             "DESTINATIONS_FILE": directory.appendingPathComponent("destinations.yaml").path,
             "DISPATCHER_SCHEDULE": "off", "GROUP_WAIT_MS": "200",
+            // The tests feed weeks-old history: the scorer follows its event time, not today's clock.
+            "TIME_MODE": "replay",
         ].merging(extra) { _, new in new }
     }
 

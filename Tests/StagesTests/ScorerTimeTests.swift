@@ -79,4 +79,24 @@ import WorkerRuntime
         let emitted = harness.tick(now: Self.start + 200 * Self.day)
         #expect(emitted.count <= 3 * 5, "200 days of midnights for 3 accounts gave \(emitted.count) records")
     }
+
+    // Defect found by the fleet's fault tests: a backlog read after a restart (weeks old) was
+    // moved to today by the wall clock at its first record, and the rest refused as too late.
+    // Records move time by event time only; the timer uses the wall clock once caught up.
+    @Test func aBacklogIsScoredInEventTimeAndTheWallClockWaitsUntilItIsRead() {
+        let now = Self.start + 60 * Self.day
+        let harness = ProcessorHarness(processor: ScorerProcessor(scoresTopic: "health-scores", live: true))
+        var tooLate = 0
+        for d in 0..<20 {
+            // Half-way the partition is assigned again (a restart): its saved watermark resumes.
+            if d == 10 { harness.processor.partitionAssigned(context: harness.context) }
+            for a in 0..<5 {
+                let outcome = harness.process(Self.event("e\(a)-\(d)", account: "acct-\(a)", at: Self.start + Int64(d) * Self.day + 3_600_000), now: now, caughtUp: a == 4)
+                if case .rejected(let r) = outcome, r.code == "too_late" { tooLate += 1 }
+            }
+            #expect(harness.tick(now: now, caughtUp: false).isEmpty, "the timer moved time while a backlog was read")
+        }
+        #expect(tooLate == 0, "\(tooLate) backlog events were refused as too late")
+        #expect(!harness.tick(now: now, caughtUp: true).isEmpty, "caught up, the timer re-scores the quiet accounts up to today")
+    }
 }

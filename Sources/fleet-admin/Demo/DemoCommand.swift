@@ -107,12 +107,14 @@ struct DemoCommand: AsyncParsableCommand {
             // The sample replays weeks of history in seconds: quiet hours and digests on today's wall
             // clock would hold its alerts until tomorrow morning.
             "DISPATCHER_SCHEDULE": "off", "GROUP_WAIT_MS": "300",
+            // History is scored in its own time: the wall clock must not move its accounts to today.
+            "TIME_MODE": "replay",
         ]) { _, new in new }
         if let scoring { env["SCORING_FILE"] = scoring }
         for stage in FleetStage.allCases {
             children.append(try ChildProcess(name: stage.name, binary: stage.name, environment: env, logFile: run.appendingPathComponent("\(stage.name).log")))
         }
-        say("stages: ingest-scorer, evaluator, dispatcher (logs in \(run.path)/); quiet hours and digests off: the sample replays history")
+        say("stages: ingest-scorer, evaluator, dispatcher (logs in \(run.path)/); quiet hours and digests off, the scorer in event time: the sample replays history")
 
         // 5. The sample, day by day, paced against the scorer.
         let lag = try LagReader(brokers: brokers, prefix: topicPrefix, catalog: topics)
