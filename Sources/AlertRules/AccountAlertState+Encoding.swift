@@ -2,12 +2,15 @@ import Contracts
 
 /// The changelog encoding of `AccountAlertState`: compact, versioned binary.
 ///
+/// Version 2 appends the event time of the last evaluated score record (a presence byte, then a
+/// zig-zag varint); version 1 values are still read (without it).
+///
 /// Layout (version 1): a version byte, then the last score, the score peaks (times as deltas), open
 /// episodes, per-type last alerts, seen trigger refs, and the rare deferred alerts and digest items
 /// as length-prefixed JSON (`RecordCoding`, so they carry the full score facts). Integers are LEB128
 /// varints (signed ones zig-zag), fixed-width fields little-endian.
 extension AccountAlertState {
-    public static let encodingVersion: UInt8 = 1
+    public static let encodingVersion: UInt8 = 2
 
     /// The changelog value for this state.
     public func encoded() throws -> [UInt8] {
@@ -54,6 +57,12 @@ extension AccountAlertState {
             w.byte(UInt8(q.priority.level))
             w.blob(try RecordCoding.encode(q.item))
         }
+        if let lastEvaluatedAt {
+            w.byte(1)
+            w.signed(lastEvaluatedAt)
+        } else {
+            w.byte(0)
+        }
         return w.bytes
     }
 
@@ -61,7 +70,7 @@ extension AccountAlertState {
     public init(decoding bytes: some Collection<UInt8>) throws {
         var r = ByteReader(Array(bytes))
         let version = try r.byte()
-        guard version == 1 else {
+        guard version == 1 || version == 2 else {
             if version > Self.encodingVersion { throw AlertRulesError.unsupportedStateVersion(Int(version)) }
             throw AlertRulesError.corruptState(reason: "unknown version \(version)")
         }
@@ -118,6 +127,7 @@ extension AccountAlertState {
         } catch {
             throw AlertRulesError.corruptState(reason: "bad embedded record: \(error)")
         }
+        if version >= 2, try r.byte() == 1 { lastEvaluatedAt = try r.signed() }
         guard r.atEnd else { throw AlertRulesError.corruptState(reason: "\(r.remaining) trailing bytes") }
     }
 }

@@ -40,6 +40,9 @@ public struct AccountAlertState: Sendable, Equatable {
     }
 
     var lastScore: Int?
+    /// Event time (ms) of the last score record evaluated: an older record, or the same one again
+    /// (at-least-once delivery upstream), is not evaluated twice.
+    var lastEvaluatedAt: Int64?
     var peaks: [Peak] = []
     var episodes: [Episode] = []
     /// Per `AlertType.allCases` index: event time (ms) of the last alert of that type, or nil.
@@ -63,7 +66,7 @@ public struct AccountAlertState: Sendable, Equatable {
 
     /// True when nothing is remembered: the changelog may delete (tombstone) the key.
     public var isEmpty: Bool {
-        episodes.isEmpty && deferred.isEmpty && digestQueue.isEmpty && seenRefs.isEmpty
+        episodes.isEmpty && deferred.isEmpty && digestQueue.isEmpty && seenRefs.isEmpty && lastEvaluatedAt == nil
             && lastAlertAt.allSatisfy { $0 == nil } && peaks.isEmpty && lastScore == nil
     }
 

@@ -111,6 +111,10 @@ public struct RulesEngine: Sendable {
     public func evaluate(_ record: ScoreRecord, state: inout AccountAlertState, observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
         let now = record.validAt.millisecondsSinceEpoch
         let score = record.score
+        // A record older than the last one evaluated, or the same one again, is a repeat of
+        // at-least-once delivery upstream (a scorer restarted from an older offset): not news.
+        if let last = state.lastEvaluatedAt, now < last || (now == last && score == state.lastScore) { return [] }
+        state.lastEvaluatedAt = now
         let previous = state.lastScore ?? record.previousScore
         if peakWindowMs > 0 {
             // Scores are steps: the previous record's score held until just before now, however

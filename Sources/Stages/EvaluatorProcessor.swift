@@ -68,6 +68,13 @@ public final class EvaluatorProcessor: RecordProcessor {
         for output in outputs { context.emit(output) }
     }
 
+    /// Read again after a crash and already in its account's state: only its time counts.
+    public func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<AccountAlertState>) {
+        guard let score = try? RecordCoding.decode(ScoreRecord.self, from: record.value ?? []) else { return }
+        guard (try? context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")) != nil else { return }
+        if let watermark = context.watermark { release(until: watermark, context: context) }
+    }
+
     public func tick(nowMilliseconds: Int64, context: ProcessingContext<AccountAlertState>) {
         guard live else { return }
         release(until: max(context.watermark ?? nowMilliseconds, nowMilliseconds), context: context)

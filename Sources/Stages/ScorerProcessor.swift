@@ -86,6 +86,13 @@ public final class ScorerProcessor: RecordProcessor {
         rescoreIdle(until: context.watermark.map { $0 - allowedLatenessMs }, context: context)
     }
 
+    /// Read again after a crash and already in its account's state: only its time counts.
+    public func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<AccountState>) {
+        guard let value = record.value, let event = try? parser.parse(value) else { return }
+        guard (try? context.observeEventTime(event.occurredAt.millisecondsSinceEpoch)) != nil else { return }
+        rescoreIdle(until: context.watermark.map { $0 - allowedLatenessMs }, context: context)
+    }
+
     /// Live, the timer lets the wall clock move time too, so a partition that went quiet still
     /// sees its accounts' silence: up to `max(watermark, wall clock) - allowedLateness`, and only
     /// once the partition has caught up with its input (while a backlog is read, time follows the

@@ -26,6 +26,12 @@ public protocol RecordProcessor: AnyObject, SendableMetatype {
     /// records), since no tick runs during the drain. Outputs emitted here are sent as a tick's are.
     func partitionDraining(context: ProcessingContext<State>)
 
+    /// A record read again after a crash whose effect on its key is already in the restored
+    /// state (its outputs were acknowledged before that state was written): do not apply it or
+    /// emit its outputs again, but let it move time as it did the first time (the partition's
+    /// watermark and what a timer releases by it), so the records after it see the same state.
+    func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<State>)
+
     /// The partition is going away (revoked or lost): forget everything kept for it.
     func partitionRevoked(context: ProcessingContext<State>)
 }
@@ -35,6 +41,7 @@ extension RecordProcessor {
     public func partitionAssigned(context: ProcessingContext<State>) {}
     public func partitionDraining(context: ProcessingContext<State>) {}
     public func partitionRevoked(context: ProcessingContext<State>) {}
+    public func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<State>) {}
 }
 
 /// The processor's view of one partition while it handles a record or a tick.

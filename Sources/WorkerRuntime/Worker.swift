@@ -243,19 +243,23 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         let context = owner.context
         let state = context.state
         let key = record.keyString
-        if let bound = owner.catchUp[input], record.offset <= bound, let key, state.alreadyApplied(key: key, input: input, offset: record.offset) {
-            // Read again after a crash: its effect is in the restored state and its outputs were
-            // acknowledged before that state was written.
-            skippedCounter.increment()
-            tracker.release(tp, offset: record.offset)
-            return
-        }
         context.outputs.removeAll(keepingCapacity: true)
         context.current = record
         context.retryAt = nil
         context.wallClockMilliseconds = wallClock
         context.caughtUp = caughtUp
         if Int(input) < owner.lastRecordAt.count { owner.lastRecordAt[Int(input)] = wallClock }
+        if let bound = owner.catchUp[input], record.offset <= bound, let key, state.alreadyApplied(key: key, input: input, offset: record.offset) {
+            // Read again after a crash: its effect is in the restored state and its outputs were
+            // acknowledged before that state was written. The processor only lets it move time.
+            skippedCounter.increment()
+            processor.alreadyApplied(record, context: context)
+            for output in context.outputs { send(output, owner: owner, source: (tp, record.offset)) }
+            context.outputs.removeAll(keepingCapacity: true)
+            context.current = nil
+            tracker.release(tp, offset: record.offset)
+            return
+        }
         state.current = key.map { (input, record.offset, $0) }
         let writesBefore = state.writeCount
         defer { context.current = nil; state.current = nil }

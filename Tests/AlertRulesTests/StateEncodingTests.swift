@@ -113,4 +113,30 @@ import Testing
         #expect(throws: AlertRulesError.self) { try AccountAlertState(decoding: bytes + [0]) }
         #expect(throws: AlertRulesError.self) { try AccountAlertState(decoding: []) }
     }
+
+    // Version N-1 is read: a rolling deploy restores values the previous version wrote.
+    @Test func aVersionOneValueIsStillRead() throws {
+        var run = Run(try T.engine(T.rules(Self.rules)))
+        _ = run.feed(T.record(at: "2026-11-01T12:00:00Z", score: 90))
+        let v2 = try run.state.encoded()
+        #expect(v2.first == 2, "written as version 2")
+        #expect(try AccountAlertState(decoding: v2).encoded() == v2, "version 2 round-trips, with the last evaluation time")
+        // The same state as version 1 wrote it: no trailing evaluation time.
+        var fresh = AccountAlertState()
+        let empty2 = try fresh.encoded()
+        let empty1: [UInt8] = [1] + empty2.dropFirst().dropLast()
+        fresh = try AccountAlertState(decoding: empty1)
+        #expect(try fresh.encoded() == empty2, "a version-1 value decodes to the same state")
+    }
+
+    // At-least-once upstream: a score record seen again, or an older one, raises nothing.
+    @Test func aRepeatedOrOlderScoreRecordIsNotEvaluatedAgain() throws {
+        var run = Run(try T.engine(T.rules(Self.rules)))
+        let first = T.record(at: "2026-11-01T12:00:00Z", score: 90)
+        let drop = T.record(at: "2026-11-02T12:00:00Z", score: 70)
+        _ = run.feed(first)
+        #expect(!run.feed(drop).isEmpty, "the drop alerts")
+        #expect(run.feed(first).isEmpty, "an older record again raises nothing")
+        #expect(run.feed(drop).isEmpty, "the same record again raises nothing")
+    }
 }
