@@ -19,6 +19,8 @@ struct FleetAdmin: AsyncParsableCommand {
             ReportCommand.self,
             SendTestCommand.self,
             SlackSinkCommand.self,
+            DLTCommand.self,
+            DeliveryLogCommand.self,
             BenchCommand.self,
         ]
     )
