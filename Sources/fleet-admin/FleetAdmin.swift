@@ -33,6 +33,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks that print figures (build with -c release).",
         subcommands: [
             KafkaBenchCommand.self,
+            FleetBenchCommand.self,
             HealthBenchCommand.self,
             RulesBenchCommand.self,
             EvaluatorStageBenchCommand.self,
