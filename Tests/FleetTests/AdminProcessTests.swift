@@ -70,6 +70,21 @@ import Testing
         #expect(passed, "the sentinel: \(fleet.delivered()["archived"] ?? [:])")
         #expect(fleet.delivered()["archived"]?.values.allSatisfy { $0 == 1 } == true, "posted twice: \(fleet.delivered()["archived"] ?? [:])")
 
+        // The dispatcher's metrics: every answer per destination name, consumer lag per input
+        // partition, and no URL.
+        let port = try #require(dispatcher.log.range(of: #""port":"(\d+)""#, options: .regularExpression)
+            .flatMap { Int(dispatcher.log[$0].dropFirst(8).dropLast(1)) }, "no http port in the dispatcher's log")
+        let metrics = try await HTTPGet.body(port: port, path: "/metrics")
+        let lines = metrics.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("fleet_deliveries_total{") && $0.contains(#"destination="archived""#) && $0.contains(#"outcome="channel_is_archived""#) && $0.hasSuffix(" 3") },
+                "\(lines.filter { $0.hasPrefix("fleet_deliveries_total") })")
+        // 3 replayed and the sentinel: the second replay posted nothing.
+        #expect(lines.contains { $0.hasPrefix("fleet_deliveries_total{") && $0.contains(#"destination="archived""#) && $0.contains(#"outcome="delivered""#) && $0.hasSuffix(" 4") })
+        #expect(lines.contains { $0.hasPrefix("fleet_deliveries_total{") && $0.contains(#"destination="calm""#) && $0.contains(#"outcome="delivered""#) })
+        #expect(lines.contains { $0.hasPrefix("fleet_consumer_lag{") && $0.contains(#"stage="dispatcher""#) && $0.contains(#"topic="t.alerts""#) })
+        #expect(lines.contains { $0.hasPrefix("fleet_dispatch_post_duration_seconds") && $0.contains(#"destination="archived""#) })
+        #expect(!metrics.contains("127.0.0.1:\(fleet.port)") && !metrics.contains("/services/"), "a webhook URL reached /metrics")
+
         // The delivery log says what was posted where, with Slack's answer.
         let log = try Self.admin(["delivery-log", "--destination", "archived"], env: env)
         #expect(log.status == 0, "\(log.output)")
