@@ -41,19 +41,53 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
 /// delivered right now: checked before posting, so an alert read again (a restart, a rebalance, a
 /// re-published record) is not posted twice. Filled from `alerts-delivered` when a partition is
 /// assigned, and on every delivery. Shared by the worker thread and the delivery engine's thread.
+///
+/// Bounded like the topic: an entry older than `horizonMilliseconds` (the dedup horizon, the log's
+/// `retention.ms` of 30 days) is forgotten by `prune`, as the broker deletes it from the topic, so
+/// a long-lived dispatcher's memory does not grow with everything it ever delivered.
 public final class DeliveryLog: Sendable {
     private struct Memory {
-        var delivered: [Int32: Set<String>] = [:]
+        /// Per partition: key -> wall ms of the delivery (of the log record).
+        var delivered: [Int32: [String: Int64]] = [:]
         var inFlight: Set<String> = []
     }
 
     private let memory = Mutex(Memory())
+    /// How long a delivery is remembered (the delivery log's retention).
+    public let horizonMilliseconds: Int64
 
-    public init() {}
+    /// The dedup horizon of `topics/topics.yaml`: `alerts-delivered` keeps 30 days.
+    public static let defaultHorizonMilliseconds: Int64 = 30 * 86_400_000
 
-    /// Replaces what is known of `partition` with the keys read from its log.
+    public init(horizonMilliseconds: Int64 = DeliveryLog.defaultHorizonMilliseconds) {
+        self.horizonMilliseconds = horizonMilliseconds
+    }
+
+    /// Replaces what is known of `partition` with the keys read from its log, each with the wall
+    /// ms it was logged at.
+    public func load(partition: Int32, entries: [String: Int64]) {
+        memory.withLock { $0.delivered[partition] = entries }
+    }
+
+    /// Replaces what is known of `partition` with `keys`, remembered as logged now.
     public func load(partition: Int32, keys: Set<String>) {
-        memory.withLock { $0.delivered[partition] = keys }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        load(partition: partition, entries: Dictionary(uniqueKeysWithValues: keys.map { ($0, now) }))
+    }
+
+    /// Forgets deliveries logged before `now` minus the horizon; returns how many were forgotten.
+    @discardableResult
+    public func prune(now: Int64) -> Int {
+        let cutoff = now - horizonMilliseconds
+        return memory.withLock { m in
+            var forgotten = 0
+            for (p, entries) in m.delivered {
+                let kept = entries.filter { $0.value >= cutoff }
+                forgotten += entries.count - kept.count
+                if kept.count != entries.count { m.delivered[p] = kept }
+            }
+            return forgotten
+        }
     }
 
     /// Forgets a partition given away.
@@ -63,7 +97,7 @@ public final class DeliveryLog: Sendable {
 
     /// Whether `key` (`alert_id|destination`) was delivered.
     public func isDelivered(_ key: String, partition: Int32) -> Bool {
-        memory.withLock { $0.delivered[partition]?.contains(key) ?? false }
+        memory.withLock { $0.delivered[partition]?[key] != nil }
     }
 
     /// Whether `key` is being delivered now (waiting in a group or posted without an answer yet).
@@ -75,11 +109,11 @@ public final class DeliveryLog: Sendable {
 
     func end(_ keys: [String]) { memory.withLock { m in for k in keys { m.inFlight.remove(k) } } }
 
-    func delivered(_ keys: [String], partition: Int32) {
+    func delivered(_ keys: [String], partition: Int32, at now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) {
         memory.withLock { m in
             for k in keys {
                 m.inFlight.remove(k)
-                m.delivered[partition, default: []].insert(k)
+                m.delivered[partition, default: [:]][k] = now
             }
         }
     }
@@ -93,6 +127,14 @@ public enum DeliveryLogReader {
     /// The keys logged in `partition` of `topic`; fails after `timeout` without reaching the end.
     public static func read(topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
                             timeout: Duration = .seconds(30)) throws(KafkaError) -> Set<String> {
+        Set(try readEntries(topic: topic, partition: partition, configuration: configuration, logger: logger, timeout: timeout).keys)
+    }
+
+    /// The keys logged in `partition` of `topic`, each with its record's timestamp (wall ms; now
+    /// when the record has none); fails after `timeout` without reaching the end.
+    public static func readEntries(topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
+                                   timeout: Duration = .seconds(30)) throws(KafkaError) -> [String: Int64] {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
         var config = configuration
         config["group.id"] = nil
         config["enable.auto.commit"] = "false"
@@ -100,9 +142,9 @@ public enum DeliveryLogReader {
         defer { consumer.close() }
         let tp = TopicPartition(topic, partition)
         let (low, high) = try consumer.watermarks(tp)
-        guard high > low else { return [] }
+        guard high > low else { return [:] }
         try consumer.assign([tp: KafkaOffset.beginning])
-        var keys = Set<String>()
+        var keys: [String: Int64] = [:]
         let deadline = ContinuousClock.now + timeout
         var next = low
         while next < high {
@@ -112,7 +154,7 @@ public enum DeliveryLogReader {
             for record in try consumer.poll(max: 1000, timeout: .milliseconds(100)) {
                 next = max(next, record.offset + 1)
                 guard let key = record.keyString else { continue }
-                if record.value == nil { keys.remove(key) } else { keys.insert(key) }
+                if record.value == nil { keys[key] = nil } else { keys[key] = record.timestamp ?? now }
             }
         }
         return keys
