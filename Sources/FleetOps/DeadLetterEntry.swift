@@ -25,8 +25,11 @@ public struct DeadLetterEntry: Sendable {
     public var reason: String
     /// `dlt.stage`: the stage that rejected it.
     public var stage: String
+    /// `dlt.source.topic`: the topic the rejected record was read from.
     public var sourceTopic: String?
+    /// `dlt.source.partition`.
     public var sourcePartition: Int32?
+    /// `dlt.source.offset` (absent for what was not a consumed record, e.g. a timer's output).
     public var sourceOffset: Int64?
     /// The dispatcher's attempts (`fleet.retry.history`), oldest first: `1 http_503 2026-...`.
     public var history: [String]
@@ -34,6 +37,7 @@ public struct DeadLetterEntry: Sendable {
     public var truncated: Bool
     /// Size of the original value in bytes (`dlt.original.size` when truncated).
     public var originalSize: Int
+    /// What the dead letter is about, when its value could be read (never for a truncated one).
     public var subject: Subject?
 
     /// When the dead letter was written (the record's timestamp), if known.
@@ -119,6 +123,7 @@ public struct DeadLetterFilter: Sendable {
     /// Only alerts for this destination.
     public var destination: String?
 
+    /// A filter; nil or empty parts take everything.
     public init(codes: Set<String> = [], since: Timestamp? = nil, key: String? = nil, destination: String? = nil) {
         self.codes = codes
         self.since = since

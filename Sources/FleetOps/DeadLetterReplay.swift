@@ -6,6 +6,7 @@ import WorkerRuntime
 /// What replaying one dead letter would do: the record to send, or why it is refused, and what
 /// keeps the replay idempotent.
 public struct ReplayItem: Sendable {
+    /// The dead letter.
     public var entry: DeadLetterEntry
     /// The record to send; nil when refused.
     public var record: OutgoingRecord?

@@ -4,11 +4,14 @@ import Stages
 
 /// Which lines of the delivery log `fleet-admin delivery-log` shows: all filters given must hold.
 public struct DeliveryLogQuery: Sendable {
+    /// Only this account id.
     public var account: String?
+    /// Only this destination name.
     public var destination: String?
     /// Only deliveries at or after this time.
     public var since: Timestamp?
 
+    /// A query; nil parts take everything.
     public init(account: String? = nil, destination: String? = nil, since: Timestamp? = nil) {
         self.account = account
         self.destination = destination
