@@ -89,6 +89,12 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
 
+        // Operations on a running fleet: dead letters (inspect, replay) and the delivery log, read
+        // from the cluster without a consumer group.
+        .target(name: "FleetOps", dependencies: ["Contracts", "Kafka", "WorkerRuntime", "Stages",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // The three stages as the executables that ship: each a short main over its stage factory.
         .executableTarget(name: "ingest-scorer", dependencies: ["Stages"]),
         .executableTarget(name: "evaluator", dependencies: ["Stages"]),
@@ -99,7 +105,7 @@ let package = Package(
 
         // The admin executable: local broker, topics, benchmarks, replay, rules tests, send-test.
         .executableTarget(name: "fleet-admin", dependencies: [
-            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough", "FleetConfig", "Backtest",
+            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough", "FleetConfig", "Backtest", "FleetOps",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
@@ -121,6 +127,7 @@ let package = Package(
         .testTarget(name: "StagesTests", dependencies: ["Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka", "SlackDelivery"]),
         // The fleet end to end: broker, the three stage executables as processes, a Slack-like sink with faults.
         .testTarget(name: "FleetTests", dependencies: ["Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel"]),
+        .testTarget(name: "FleetOpsTests", dependencies: ["FleetOps", "Stages", "WorkerRuntime", "Kafka", "Contracts"]),
         .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "AlertRules", "SlackDelivery", "HealthModel"]),
     ]

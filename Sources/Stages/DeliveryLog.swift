@@ -41,36 +41,74 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
 /// delivered right now: checked before posting, so an alert read again (a restart, a rebalance, a
 /// re-published record) is not posted twice. Filled from `alerts-delivered` when a partition is
 /// assigned, and on every delivery. Shared by the worker thread and the delivery engine's thread.
+///
+/// Bounded like the topic: an entry older than `horizonMilliseconds` (the dedup horizon, the log's
+/// `retention.ms` of 30 days) is forgotten by `prune`, as the broker deletes it from the topic, so
+/// a long-lived dispatcher's memory does not grow with everything it ever delivered.
 public final class DeliveryLog: Sendable {
     private struct Memory {
-        /// Per partition: the keys read from `alerts-delivered` at its assignment.
-        var logged: [Int32: Set<String>] = [:]
-        /// Per partition: the keys this process delivered itself (Slack answered 2xx). Kept when
-        /// the partition goes away: its log writes may still be on their way when it comes back
-        /// (a broker outage longer than the session: partitions lost and assigned again while the
-        /// writes wait in the producer), and reading the log alone would post them again.
-        var deliveredHere: [Int32: Set<String>] = [:]
+        /// Per partition: key -> wall ms of the delivery, as read from `alerts-delivered` at the
+        /// partition's assignment.
+        var logged: [Int32: [String: Int64]] = [:]
+        /// Per partition: the keys this process delivered itself (Slack answered 2xx), with when.
+        /// Kept when the partition goes away: its log writes may still be on their way when it
+        /// comes back (a broker outage longer than the session: partitions lost and assigned again
+        /// while the writes wait in the producer), and reading the log alone would post them again.
+        var deliveredHere: [Int32: [String: Int64]] = [:]
         var inFlight: Set<String> = []
     }
 
     private let memory = Mutex(Memory())
+    /// How long a delivery is remembered (the delivery log's retention).
+    public let horizonMilliseconds: Int64
 
-    public init() {}
+    /// The dedup horizon of `topics/topics.yaml`: `alerts-delivered` keeps 30 days.
+    public static let defaultHorizonMilliseconds: Int64 = 30 * 86_400_000
 
-    /// Replaces what is known from the log of `partition` with the keys read from it (what this
-    /// process delivered itself is kept).
-    public func load(partition: Int32, keys: Set<String>) {
-        memory.withLock { $0.logged[partition] = keys }
+    public init(horizonMilliseconds: Int64 = DeliveryLog.defaultHorizonMilliseconds) {
+        self.horizonMilliseconds = horizonMilliseconds
     }
 
-    /// Forgets the log of a partition given away (not what this process delivered itself).
+    /// Replaces what is known of `partition` with the keys read from its log, each with the wall
+    /// ms it was logged at.
+    /// What this process delivered itself is kept.
+    public func load(partition: Int32, entries: [String: Int64]) {
+        memory.withLock { $0.logged[partition] = entries }
+    }
+
+    /// Replaces what is known of `partition` with `keys`, remembered as logged now.
+    public func load(partition: Int32, keys: Set<String>) {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        load(partition: partition, entries: Dictionary(uniqueKeysWithValues: keys.map { ($0, now) }))
+    }
+
+    /// Forgets deliveries logged before `now` minus the horizon; returns how many were forgotten.
+    @discardableResult
+    public func prune(now: Int64) -> Int {
+        let cutoff = now - horizonMilliseconds
+        return memory.withLock { m in
+            var forgotten = 0
+            for (p, entries) in m.logged {
+                let kept = entries.filter { $0.value >= cutoff }
+                forgotten += entries.count - kept.count
+                if kept.count != entries.count { m.logged[p] = kept }
+            }
+            for (p, entries) in m.deliveredHere {
+                let kept = entries.filter { $0.value >= cutoff }
+                if kept.count != entries.count { m.deliveredHere[p] = kept }
+            }
+            return forgotten
+        }
+    }
+
+    /// Forgets a partition given away.
     public func drop(partition: Int32) {
         memory.withLock { $0.logged[partition] = nil }
     }
 
     /// Whether `key` (`alert_id|destination`) was delivered.
     public func isDelivered(_ key: String, partition: Int32) -> Bool {
-        memory.withLock { ($0.logged[partition]?.contains(key) ?? false) || ($0.deliveredHere[partition]?.contains(key) ?? false) }
+        memory.withLock { $0.logged[partition]?[key] != nil || $0.deliveredHere[partition]?[key] != nil }
     }
 
     /// Whether `key` is being delivered now (waiting in a group or posted without an answer yet).
@@ -82,18 +120,18 @@ public final class DeliveryLog: Sendable {
 
     func end(_ keys: [String]) { memory.withLock { m in for k in keys { m.inFlight.remove(k) } } }
 
-    func delivered(_ keys: [String], partition: Int32) {
+    func delivered(_ keys: [String], partition: Int32, at now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) {
         memory.withLock { m in
             for k in keys {
                 m.inFlight.remove(k)
-                m.deliveredHere[partition, default: []].insert(k)
+                m.deliveredHere[partition, default: [:]][k] = now
             }
         }
     }
 
     /// Keys known as delivered in `partition`.
     public func count(partition: Int32) -> Int {
-        memory.withLock { ($0.logged[partition] ?? []).union($0.deliveredHere[partition] ?? []).count }
+        memory.withLock { Set(($0.logged[partition] ?? [:]).keys).union(($0.deliveredHere[partition] ?? [:]).keys).count }
     }
 }
 
@@ -102,6 +140,14 @@ public enum DeliveryLogReader {
     /// The keys logged in `partition` of `topic`; fails after `timeout` without reaching the end.
     public static func read(topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
                             timeout: Duration = .seconds(30)) throws(KafkaError) -> Set<String> {
+        Set(try readEntries(topic: topic, partition: partition, configuration: configuration, logger: logger, timeout: timeout).keys)
+    }
+
+    /// The keys logged in `partition` of `topic`, each with its record's timestamp (wall ms; now
+    /// when the record has none); fails after `timeout` without reaching the end.
+    public static func readEntries(topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
+                                   timeout: Duration = .seconds(30)) throws(KafkaError) -> [String: Int64] {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
         var config = configuration
         config["group.id"] = nil
         config["enable.auto.commit"] = "false"
@@ -109,9 +155,9 @@ public enum DeliveryLogReader {
         defer { consumer.close() }
         let tp = TopicPartition(topic, partition)
         let (low, high) = try consumer.watermarks(tp)
-        guard high > low else { return [] }
+        guard high > low else { return [:] }
         try consumer.assign([tp: KafkaOffset.beginning])
-        var keys = Set<String>()
+        var keys: [String: Int64] = [:]
         let deadline = ContinuousClock.now + timeout
         var next = low
         while next < high {
@@ -121,7 +167,7 @@ public enum DeliveryLogReader {
             for record in try consumer.poll(max: 1000, timeout: .milliseconds(100)) {
                 next = max(next, record.offset + 1)
                 guard let key = record.keyString else { continue }
-                if record.value == nil { keys.remove(key) } else { keys.insert(key) }
+                if record.value == nil { keys[key] = nil } else { keys[key] = record.timestamp ?? now }
             }
         }
         return keys

@@ -2,9 +2,16 @@ import Metrics
 
 /// The dispatcher's metrics, per destination NAME (never a URL): messages delivered, alerts sent
 /// to a retry topic, alerts dead-lettered, waits on a rate limit (429 or a held destination),
-/// alerts skipped because the delivery log already holds them, and post latency (a histogram).
+/// alerts skipped because the delivery log already holds them, post latency (a histogram), and
+/// every answer by outcome code (`fleet_deliveries_total{destination, outcome}`: `delivered`,
+/// `rate_limited`, `http_503`, `timeout`, `channel_is_archived`, ...; the PrometheusRule's
+/// FleetDeliveriesFailing and FleetDestinationArchived read it).
 public struct DispatchMetrics: Sendable {
     public init() {}
+
+    func outcome(_ destination: String, code: String) {
+        Counter(label: "fleet_deliveries_total", dimensions: [("destination", destination), ("outcome", code)]).increment()
+    }
 
     func delivered(_ destination: String, alerts: Int) {
         Counter(label: "fleet_dispatch_messages_delivered_total", dimensions: [("destination", destination)]).increment()

@@ -110,6 +110,7 @@ final class DispatchRouter: Sendable {
     func complete(_ post: Post, outcome: DeliveryOutcome, nanoseconds: UInt64) {
         let destination = post.group.destination
         let now = Int64(Date().timeIntervalSince1970 * 1000)
+        metrics.outcome(destination, code: outcome.code)
         switch outcome {
         case let .delivered(status):
             metrics.postLatency(destination, nanoseconds: nanoseconds)

@@ -50,8 +50,10 @@ public final class DispatcherProcessor: RecordProcessor {
     public let log: DeliveryLog
     let router: DispatchRouter
     let logger: Logger
-    /// Reads the delivery log of a partition at assignment.
-    let readLog: @Sendable (Int32) throws -> Set<String>
+    /// Reads the delivery log of a partition at assignment: key -> wall ms it was logged at.
+    let readLog: @Sendable (Int32) throws -> [String: Int64]
+    /// When the delivery log's memory was last pruned to its horizon (wall ms).
+    private var lastPrune: Int64 = 0
 
     /// Per partition and destination: the group waits.
     private var groupers: [Int32: [String: AlertGrouper]] = [:]
@@ -59,7 +61,7 @@ public final class DispatcherProcessor: RecordProcessor {
     private var waiting: [Int32: [String: WaitingAlert]] = [:]
 
     public init(deliverer: SlackDeliverer, schedule: DestinationSchedule, settings: DispatcherSettings, topics: DispatcherTopics,
-                logger: Logger, metrics: DispatchMetrics = DispatchMetrics(), readLog: @escaping @Sendable (Int32) throws -> Set<String>) {
+                logger: Logger, metrics: DispatchMetrics = DispatchMetrics(), readLog: @escaping @Sendable (Int32) throws -> [String: Int64]) {
         self.deliverer = deliverer
         self.schedule = schedule
         self.settings = settings
@@ -77,7 +79,7 @@ public final class DispatcherProcessor: RecordProcessor {
         for _ in 0..<3 {
             do {
                 let keys = try readLog(p)
-                log.load(partition: p, keys: keys)
+                log.load(partition: p, entries: keys)
                 logger.info("delivery log restored", metadata: ["partition": "\(p)", "keys": "\(keys.count)"])
                 return
             } catch {
@@ -86,7 +88,7 @@ public final class DispatcherProcessor: RecordProcessor {
         }
         logger.error("delivery log not readable: alerts of this partition read again may be posted again",
                      metadata: ["partition": "\(p)", "error": "\(lastError.map { "\($0)" } ?? "")"])
-        log.load(partition: p, keys: [])
+        log.load(partition: p, entries: [:])
     }
 
     public func partitionDraining(context: ProcessingContext<DestinationScheduleState>) {
@@ -154,6 +156,10 @@ public final class DispatcherProcessor: RecordProcessor {
 
     public func tick(nowMilliseconds now: Int64, context: ProcessingContext<DestinationScheduleState>) {
         let p = context.partition
+        if now - lastPrune >= 60_000 {
+            lastPrune = now
+            log.prune(now: now)
+        }
         if settings.schedule { releaseDue(now: now, context: context) }
         for parked in router.takeParked(partition: p, now: now) { submit(parked) }
         guard var byDestination = groupers[p] else { return }

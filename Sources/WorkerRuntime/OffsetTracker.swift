@@ -127,6 +127,19 @@ public final class OffsetTracker: @unchecked Sendable {
         }
     }
 
+    /// Where work stands per partition: the lowest record still open, else the next offset to
+    /// commit; partitions with neither (nothing read since assignment) are left out.
+    public func processedUpTo(_ tps: [TopicPartition]) -> [TopicPartition: Int64] {
+        partitions.withLock { all in
+            var out: [TopicPartition: Int64] = [:]
+            for tp in tps {
+                guard let p = all[tp] else { continue }
+                if p.head < p.offsets.count { out[tp] = p.offsets[p.head] } else if let c = p.committable { out[tp] = c }
+            }
+            return out
+        }
+    }
+
     /// Records still open, over all partitions or the given ones.
     public func openCount(_ tps: [TopicPartition]? = nil) -> Int {
         partitions.withLock { all in

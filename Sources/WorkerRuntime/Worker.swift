@@ -82,6 +82,10 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     var nextGeneration = 1
     var joined = false
     var wallClock: Int64 = 0
+    /// Input partitions whose lag gauge was set (zeroed when they go away).
+    var lagReported: Set<TopicPartition> = []
+    /// The last lag figures, for `consumerLag`.
+    let lagSnapshot = Mutex<[TopicPartition: Int64]>([:])
 
     let consumedCounter: Counter
     let producedCounter: Counter
@@ -222,6 +226,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             if due { nextFlush = now + settings.commitInterval }
             driveFlushes(force: due, owners: Array(owners.values))
             storeOffsets()
+            if due { reportLag() }
         }
         return shutdown()
     }

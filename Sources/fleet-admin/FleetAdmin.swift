@@ -19,6 +19,8 @@ struct FleetAdmin: AsyncParsableCommand {
             ReportCommand.self,
             SendTestCommand.self,
             SlackSinkCommand.self,
+            DLTCommand.self,
+            DeliveryLogCommand.self,
             BenchCommand.self,
         ]
     )
@@ -31,6 +33,7 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks that print figures (build with -c release).",
         subcommands: [
             KafkaBenchCommand.self,
+            FleetBenchCommand.self,
             HealthBenchCommand.self,
             RulesBenchCommand.self,
             EvaluatorStageBenchCommand.self,

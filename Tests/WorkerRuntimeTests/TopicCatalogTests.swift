@@ -21,9 +21,11 @@ import Testing
             #expect(t.configs["min.insync.replicas"] == "2", "\(t.name) min.insync.replicas")
             #expect(t.replicationFactor == 3)
         }
-        for name in ["ingest-scorer-state", "evaluator-state", "alerts-delivered"] {
+        for name in ["ingest-scorer-state", "evaluator-state"] {
             #expect(catalog.topics.first { $0.name == name }?.configs["cleanup.policy"] == "compact")
         }
+        // The delivery log is compacted and bounded by time (its dedup horizon).
+        #expect(catalog.topics.first { $0.name == "alerts-delivered" }?.configs["cleanup.policy"] == "compact,delete")
         #expect(catalog.prefixed("prod.").topics.first { $0.name == "prod.evaluator-state" }?.partitionedLike == "prod.health-scores")
     }
 

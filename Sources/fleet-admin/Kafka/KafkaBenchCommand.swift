@@ -168,6 +168,11 @@ final class Progress: @unchecked Sendable {
         }
     }
 
+    /// When the counter first and last grew (nil before it grew).
+    var span: (first: ContinuousClock.Instant, last: ContinuousClock.Instant)? {
+        lock.withLock { first.flatMap { f in last.map { (f, $0) } } }
+    }
+
     /// Samples `read` every millisecond on its own thread until stopped.
     func watch(_ read: @escaping @Sendable () -> Int64) -> Watcher {
         Watcher(progress: self, read: read)

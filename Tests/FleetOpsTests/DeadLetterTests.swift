@@ -1,0 +1,123 @@
+import Contracts
+import FleetOps
+import Foundation
+import Kafka
+import Stages
+import Testing
+import WorkerRuntime
+
+/// `fleet-admin dlt inspect|replay` against the mock cluster: dead letters written through the
+/// runtime's one dead-letter path, read back, filtered and re-driven.
+@Suite struct DeadLetterTests {
+    /// Three dead letters as the stages write them: an alert the dispatcher gave up on after its
+    /// retries (from alerts-retry-2, partition 3), a bad event from the scorer, and a truncated one.
+    static func letters(dlt: String, alerts: String, events: String) throws -> [OutgoingRecord] {
+        let alert = try RecordCoding.encode(OpsTestKafka.alert(id: "al-risk-acme-1"))
+        var fromRetry = DeadLetter.letter(
+            topic: dlt, key: Array("cs-escalations".utf8), value: alert,
+            headers: [KafkaHeader(name: RetryHeaders.attempt, text: "3"), KafkaHeader(name: "trace", text: "t-1")],
+            rejection: Rejection(code: "retries_exhausted", reason: "cs-escalations: not delivered after 4 attempts; last: HTTP 503 from https://hooks.slack.com/services/T000/B000/SECRET"),
+            source: ("dispatcher", alerts + "-retry-2", 3, 41))
+        fromRetry.headers.append(KafkaHeader(name: RetryHeaders.history, text: "1 http_503 2026-11-20T10:00:01Z; 2 timeout 2026-11-20T10:00:12Z"))
+        let badEvent = DeadLetter.letter(
+            topic: dlt, key: Array("globex".utf8), value: Array(#"{"event_id":"e-7","account_id":"globex","type":"login","occurred_at":"not a time"}"#.utf8),
+            rejection: Rejection(code: "bad_timestamp", reason: "occurred_at: not RFC 3339"), source: ("ingest-scorer", events, 5, 900))
+        let huge = DeadLetter.letter(
+            topic: dlt, key: Array("initech".utf8), value: [UInt8](repeating: 0x7B, count: 1_200_000),
+            rejection: Rejection(code: "too_large", reason: "1200000 bytes over MAX_RECORD_BYTES"), source: ("ingest-scorer", events, 1, 7))
+        return [fromRetry, badEvent, huge]
+    }
+
+    @Test func inspectShowsReasonSourceHistoryAndSizeButNoURL() async throws {
+        let cluster = try MockCluster()
+        let dlt = OpsTestKafka.topic("alerts-dlt")
+        try cluster.createTopic(dlt, partitions: 3)
+        try await OpsTestKafka.produce(try Self.letters(dlt: dlt, alerts: "alerts", events: "account-events"), cluster: cluster)
+
+        let records = try await TopicReader.readAll(topic: dlt, configuration: OpsTestKafka.config(cluster), logger: OpsTestKafka.logger)
+        let entries = records.map(DeadLetterEntry.init)
+        #expect(entries.count == 3)
+
+        let alert = try #require(entries.first { $0.code == "retries_exhausted" })
+        #expect(alert.stage == "dispatcher")
+        #expect(alert.sourceTopic == "alerts-retry-2" && alert.sourcePartition == 3 && alert.sourceOffset == 41)
+        #expect(alert.history == ["1 http_503 2026-11-20T10:00:01Z", "2 timeout 2026-11-20T10:00:12Z"])
+        #expect(alert.subject == .alert(id: "al-risk-acme-1", type: "customer_at_risk", accountId: "acme", destination: "cs-escalations"))
+        #expect(alert.originalSize == alert.record.value?.count)
+        #expect(!alert.description.contains("hooks.slack.com") && !alert.description.contains("SECRET"))
+        #expect(alert.reason.contains("<url>"))
+
+        let event = try #require(entries.first { $0.code == "bad_timestamp" })
+        #expect(event.subject == .event(id: "e-7", accountId: "globex"))
+        #expect(event.reason == "occurred_at: not RFC 3339")
+
+        let truncated = try #require(entries.first { $0.code == "too_large" })
+        #expect(truncated.truncated && truncated.originalSize == 1_200_000)
+        #expect(truncated.record.value?.count == DeadLetter.truncatedPrefixBytes)
+        #expect(truncated.description.contains("not replayable"))
+    }
+
+    @Test func filtersTakeCodeKeyDestinationAndSince() throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let entries = try Self.letters(dlt: "dlt", alerts: "alerts", events: "account-events").enumerated().map { i, r in
+            DeadLetterEntry(ConsumedRecord(topic: r.topic, partition: 0, offset: Int64(i), key: r.key, value: r.value, headers: r.headers, timestamp: now - Int64(i) * 3_600_000))
+        }
+        #expect(entries.filter(DeadLetterFilter(codes: ["bad_timestamp", "too_large"]).matches).map(\.code) == ["bad_timestamp", "too_large"])
+        #expect(entries.filter(DeadLetterFilter(key: "globex").matches).map(\.code) == ["bad_timestamp"])
+        #expect(entries.filter(DeadLetterFilter(destination: "cs-escalations").matches).map(\.code) == ["retries_exhausted"])
+        let since = Timestamp(millisecondsSinceEpoch: now - 90 * 60_000)
+        #expect(entries.filter(DeadLetterFilter(since: since).matches).map(\.code) == ["retries_exhausted", "bad_timestamp"])
+    }
+
+    @Test func replayRedrivesToTheSourcePartitionAndRefusesTruncated() async throws {
+        let cluster = try MockCluster()
+        let dlt = OpsTestKafka.topic("dlt"), alerts = OpsTestKafka.topic("alerts"), events = OpsTestKafka.topic("account-events")
+        try cluster.createTopic(dlt, partitions: 3)
+        try cluster.createTopic(alerts, partitions: 12)
+        try cluster.createTopic(events, partitions: 12)
+        let letters = try Self.letters(dlt: dlt, alerts: alerts, events: events)
+        try await OpsTestKafka.produce(letters, cluster: cluster)
+        let config = OpsTestKafka.config(cluster)
+        let entries = try await TopicReader.readAll(topic: dlt, configuration: config, logger: OpsTestKafka.logger).map(DeadLetterEntry.init)
+
+        // The dry run: the plan alone, nothing sent.
+        let plan = DeadLetterReplay.plan(entries)
+        let refused = try #require(plan.first { $0.refusal != nil })
+        #expect(refused.entry.code == "too_large" && refused.refusal!.contains("truncated"))
+        let alertItem = try #require(plan.first { $0.entry.code == "retries_exhausted" })
+        #expect(alertItem.record?.topic == alerts && alertItem.record?.partition == 3)
+        #expect(alertItem.note.contains("al-risk-acme-1|cs-escalations"))
+        #expect(alertItem.description.contains("-> \(alerts)[3]"))
+        #expect(try await TopicReader.readAll(topic: alerts, configuration: config, logger: OpsTestKafka.logger).isEmpty)
+
+        let producer = try KafkaProducer(configuration: config, logger: OpsTestKafka.logger)
+        #expect(try await DeadLetterReplay.send(plan, producer: producer) == 2)
+        await producer.shutdown()
+
+        let replayedAlert = try #require(try await TopicReader.readAll(topic: alerts, configuration: config, logger: OpsTestKafka.logger).first)
+        #expect(replayedAlert.partition == 3)
+        #expect(replayedAlert.keyString == "cs-escalations")
+        #expect(replayedAlert.value == letters[0].value)
+        #expect(try RecordCoding.decode(AlertRecord.self, from: replayedAlert.value!).alertId == "al-risk-acme-1")
+        #expect(!replayedAlert.headers.contains { $0.name.hasPrefix("dlt.") || $0.name.hasPrefix("fleet.retry.") })
+        #expect(replayedAlert.headers.last(named: "trace")?.text == "t-1")
+        #expect(replayedAlert.headers.last(named: DeadLetterReplay.replayedFromHeader)?.text == "\(dlt)[\(alertItem.entry.record.partition)]@\(alertItem.entry.record.offset)")
+
+        let replayedEvent = try #require(try await TopicReader.readAll(topic: events, configuration: config, logger: OpsTestKafka.logger).first)
+        #expect(replayedEvent.partition == 5 && replayedEvent.keyString == "globex" && replayedEvent.value == letters[1].value)
+    }
+
+    @Test func replayToAnotherTopicPartitionsByKey() throws {
+        let letter = try Self.letters(dlt: "dlt", alerts: "alerts", events: "account-events")[1]
+        let entry = DeadLetterEntry(ConsumedRecord(topic: "dlt", partition: 0, offset: 0, key: letter.key, value: letter.value, headers: letter.headers, timestamp: nil))
+        let item = DeadLetterReplay.plan(entry, to: "account-events-fixed")
+        #expect(item.record?.topic == "account-events-fixed" && item.record?.partition == nil)
+        #expect(DeadLetterReplay.mainTopic(of: "prod.alerts-retry-3") == "prod.alerts")
+        #expect(DeadLetterReplay.mainTopic(of: "account-events") == "account-events")
+    }
+
+    @Test func urlsAreMaskedInReasons() {
+        #expect(DeadLetterEntry.maskingURLs("posting to https://hooks.slack.com/x/y failed (http://a.b/c)") == "posting to <url> failed (<url>)")
+        #expect(DeadLetterEntry.maskingURLs("http_410 httpish") == "http_410 httpish")
+    }
+}

@@ -1,0 +1,107 @@
+import Contracts
+import Foundation
+import Kafka
+import SlackSink
+import Testing
+
+/// `fleet-admin dlt` and `delivery-log` as an operator runs them, against a dispatcher process:
+/// dead letters of an archived channel inspected, replayed once the channel is back (each alert
+/// delivered once), and replayed again without a second post.
+@Suite(.serialized) struct AdminProcessTests {
+    /// Runs `fleet-admin` with `arguments` and the fleet's environment; its exit status and stdout.
+    static func admin(_ arguments: [String], env: [String: String]) throws -> (status: Int32, output: String) {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fleet-admin")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw FleetTestError("fleet-admin not built at \(binary.path): run `swift build --build-tests` first")
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func deadLettersAreInspectedReplayedOnceAndNotPostedTwice() async throws {
+        let fleet = try await FleetHarness(destinations: ["archived", "calm"])
+        fleet.sink.setDefault(.channelIsArchived, path: fleet.path("archived"))
+        let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
+        defer { dispatcher.stop() }
+        let archived = (0..<3).map { FleetHarness.alert($0, destination: "archived", tag: "replay-archived") }
+        let calm = (0..<2).map { FleetHarness.alert($0, destination: "calm", account: "acme", tag: "replay-calm") }
+        try await fleet.produce(archived + calm)
+        _ = try await fleet.read("alerts-dlt", partitions: 3, timeout: .seconds(30)) { $0.count >= 3 }
+        let calmDone = await fleet.waitForDeliveries(timeout: .seconds(30), watching: [dispatcher]) { $0["calm"]?.count == 2 }
+        #expect(calmDone, "calm: \(fleet.delivered()["calm"] ?? [:])\n\(dispatcher.log.suffix(2000))")
+        let env = fleet.env()
+
+        // Inspect: the reason and the source, never the URL.
+        let inspect = try Self.admin(["dlt", "inspect", "alerts-dlt"], env: env)
+        #expect(inspect.status == 0, "\(inspect.output)")
+        #expect(inspect.output.components(separatedBy: "code channel_is_archived").count - 1 == 3, "\(inspect.output)")
+        #expect(inspect.output.contains("from t.alerts["))
+        for alert in archived { #expect(inspect.output.contains("alert \(alert.alertId) (customer_at_risk) account \(alert.accountId) -> archived")) }
+        #expect(!inspect.output.contains("127.0.0.1:\(fleet.port)"), "a webhook URL reached the output")
+
+        // The channel is back. A dry run sends nothing.
+        fleet.sink.setDefault(.ok, path: fleet.path("archived"))
+        let dry = try Self.admin(["dlt", "replay", "alerts-dlt", "--destination", "archived", "--dry-run"], env: env)
+        #expect(dry.status == 0 && dry.output.contains("3 of 3 matching dead letters") && dry.output.contains("nothing sent"), "\(dry.output)")
+        #expect(try fleet.size("alerts", partitions: 12) == 5, "the dry run sent something")
+
+        // The replay: each alert delivered once.
+        let replay = try Self.admin(["dlt", "replay", "alerts-dlt", "--destination", "archived"], env: env)
+        #expect(replay.status == 0 && replay.output.contains("sent 3, refused 0"), "\(replay.output)")
+        let replayed = await fleet.waitForDeliveries(timeout: .seconds(30), watching: [dispatcher]) { $0["archived"]?.count == 3 }
+        #expect(replayed, "archived after the replay: \(fleet.delivered()["archived"] ?? [:])\n\(dispatcher.log.suffix(2000))")
+
+        // Again: the delivery log skips them. A new alert behind them on the same partition shows
+        // the dispatcher has read past them.
+        let again = try Self.admin(["dlt", "replay", "alerts-dlt", "--destination", "archived"], env: env)
+        #expect(again.status == 0 && again.output.contains("sent 3"), "\(again.output)")
+        let sentinel = FleetHarness.alert(99, destination: "archived", tag: "replay-sentinel")
+        try await fleet.produce([sentinel])
+        let passed = await fleet.waitForDeliveries(timeout: .seconds(30), watching: [dispatcher]) { $0["archived"]?[sentinel.alertId] == 1 }
+        #expect(passed, "the sentinel: \(fleet.delivered()["archived"] ?? [:])")
+        #expect(fleet.delivered()["archived"]?.values.allSatisfy { $0 == 1 } == true, "posted twice: \(fleet.delivered()["archived"] ?? [:])")
+
+        // The dispatcher's metrics: every answer per destination name, consumer lag per input
+        // partition, and no URL.
+        let port = try #require(dispatcher.log.range(of: #""port":"(\d+)""#, options: .regularExpression)
+            .flatMap { Int(dispatcher.log[$0].dropFirst(8).dropLast(1)) }, "no http port in the dispatcher's log")
+        // The sink records a post before the dispatcher has read its answer: scrape until the
+        // sentinel's answer is counted (a deadline, not a sleep).
+        func deliveredToArchived(_ lines: [Substring]) -> Int? {
+            lines.first { $0.hasPrefix("fleet_deliveries_total{") && $0.contains(#"destination="archived""#) && $0.contains(#"outcome="delivered""#) }
+                .flatMap { Int($0.split(separator: " ").last ?? "") }
+        }
+        var metrics = try await HTTPGet.body(port: port, path: "/metrics")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while (deliveredToArchived(metrics.split(separator: "\n")) ?? 0) < 4, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            metrics = try await HTTPGet.body(port: port, path: "/metrics")
+        }
+        let lines = metrics.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("fleet_deliveries_total{") && $0.contains(#"destination="archived""#) && $0.contains(#"outcome="channel_is_archived""#) && $0.hasSuffix(" 3") },
+                "\(lines.filter { $0.hasPrefix("fleet_deliveries_total") })")
+        // 3 replayed and the sentinel: the second replay posted nothing.
+        #expect(deliveredToArchived(lines) == 4, "\(lines.filter { $0.hasPrefix("fleet_deliveries_total") })")
+        #expect(lines.contains { $0.hasPrefix("fleet_deliveries_total{") && $0.contains(#"destination="calm""#) && $0.contains(#"outcome="delivered""#) })
+        #expect(lines.contains { $0.hasPrefix("fleet_consumer_lag{") && $0.contains(#"stage="dispatcher""#) && $0.contains(#"topic="t.alerts""#) })
+        #expect(lines.contains { $0.hasPrefix("fleet_dispatch_post_duration_seconds") && $0.contains(#"destination="archived""#) })
+        #expect(!metrics.contains("127.0.0.1:\(fleet.port)") && !metrics.contains("/services/"), "a webhook URL reached /metrics")
+
+        // The delivery log says what was posted where, with Slack's answer.
+        let log = try Self.admin(["delivery-log", "--destination", "archived"], env: env)
+        #expect(log.status == 0, "\(log.output)")
+        for alert in archived + [sentinel] { #expect(log.output.contains("-> archived  Slack answered 200 ok  retries 0  alert \(alert.alertId)"), "\(log.output)") }
+        let acme = try Self.admin(["delivery-log", "--account", "acme"], env: env)
+        #expect(acme.output.contains("2 alerts delivered"), "\(acme.output)")
+        await fleet.shutdown()
+    }
+}
