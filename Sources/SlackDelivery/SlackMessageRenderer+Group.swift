@@ -126,15 +126,8 @@ extension SlackMessageRenderer {
     func groupButtons(_ group: AlertGroup, accountURL: String?) -> JSONValue? {
         var elements: [JSONValue] = []
         func button(_ label: String, _ url: String?, _ actionId: String, primary: Bool) {
-            guard let url, SlackText.isSafeURL(url), elements.count < BlockKitLimits.actionsElements else { return }
-            var e: [(String, JSONValue)] = [
-                ("type", .string("button")),
-                ("text", plain(SlackText.escaped(label, limit: BlockKitLimits.buttonText))),
-                ("url", .string(url)),
-                ("action_id", .string(actionId)),
-            ]
-            if primary { e.append(("style", .string("primary"))) }
-            elements.append(.object(e))
+            guard elements.count < BlockKitLimits.actionsElements, let b = linkButton(label, url, actionId, primary: primary) else { return }
+            elements.append(b)
         }
         button("Open account", accountURL, "open_account", primary: true)
         var playbooks: [String] = []

@@ -190,18 +190,23 @@ public struct SlackMessageRenderer: Sendable {
         .object([("type", .string("context")), ("elements", .array([mrkdwn(SlackText.fitMarkup([text], limit: BlockKitLimits.contextText))]))])
     }
 
+    /// A link button (Block Kit `button` with a `url`), or nil for a missing or unsafe URL.
+    func linkButton(_ label: String, _ url: String?, _ actionId: String, primary: Bool) -> JSONValue? {
+        guard let url, SlackText.isSafeURL(url) else { return nil }
+        var e: [(String, JSONValue)] = [
+            ("type", .string("button")),
+            ("text", plain(SlackText.escaped(label, limit: BlockKitLimits.buttonText))),
+            ("url", .string(url)),
+            ("action_id", .string(actionId)),
+        ]
+        if primary { e.append(("style", .string("primary"))) }
+        return .object(e)
+    }
+
     func buttons(_ alert: AlertRecord) -> JSONValue? {
         var elements: [JSONValue] = []
         func button(_ label: String, _ url: String?, _ actionId: String, primary: Bool) {
-            guard let url, SlackText.isSafeURL(url) else { return }
-            var e: [(String, JSONValue)] = [
-                ("type", .string("button")),
-                ("text", plain(SlackText.escaped(label, limit: BlockKitLimits.buttonText))),
-                ("url", .string(url)),
-                ("action_id", .string(actionId)),
-            ]
-            if primary { e.append(("style", .string("primary"))) }
-            elements.append(.object(e))
+            if let b = linkButton(label, url, actionId, primary: primary) { elements.append(b) }
         }
         button("Open account", alert.score?.profile.url, "open_account", primary: true)
         button("Open playbook", alert.playbookURL, "open_playbook", primary: false)
@@ -212,15 +217,8 @@ public struct SlackMessageRenderer: Sendable {
     /// "Useful" / "Not useful" link buttons to the alert's signed feedback URLs, if configured.
     func feedbackButtons(_ alert: AlertRecord) -> JSONValue? {
         guard let feedback, alert.type != .digest else { return nil }
-        var elements: [JSONValue] = []
-        for (verdict, url) in feedback.links(for: alert) where SlackText.isSafeURL(url) {
-            let label = verdict == .useful ? "Useful" : "Not useful"
-            elements.append(.object([
-                ("type", .string("button")),
-                ("text", plain(label)),
-                ("url", .string(url)),
-                ("action_id", .string("feedback_\(verdict.rawValue)")),
-            ]))
+        let elements = feedback.links(for: alert).compactMap { verdict, url in
+            linkButton(verdict == .useful ? "Useful" : "Not useful", url, "feedback_\(verdict.rawValue)", primary: false)
         }
         guard !elements.isEmpty else { return nil }
         return .object([("type", .string("actions")), ("block_id", .string("feedback")), ("elements", .array(elements))])
