@@ -119,14 +119,16 @@ let package = Package(
 
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "CRdKafka"]),
-        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Kafka", "Contracts"]),
+        // Helpers shared by the process tests: a child's log lines, HTTP GET, bounded waits.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Kafka", "Contracts", "TestSupport"]),
         .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "AlertRules", "HealthModel", "Contracts"]),
         .testTarget(name: "DemoTests"),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka", "SlackDelivery"]),
         // The fleet end to end: broker, the three stage executables as processes, a Slack-like sink with faults.
-        .testTarget(name: "FleetTests", dependencies: ["Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel"]),
+        .testTarget(name: "FleetTests", dependencies: ["Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel", "TestSupport"]),
         .testTarget(name: "FleetOpsTests", dependencies: ["FleetOps", "Stages", "WorkerRuntime", "Kafka", "Contracts"]),
         .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts"]),
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "AlertRules", "SlackDelivery", "HealthModel"]),

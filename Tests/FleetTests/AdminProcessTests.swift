@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import TestSupport
 import Kafka
 import SlackSink
 import Testing
@@ -80,11 +81,10 @@ import Testing
             lines.first { $0.hasPrefix("fleet_deliveries_total{") && $0.contains(#"destination="archived""#) && $0.contains(#"outcome="delivered""#) }
                 .flatMap { Int($0.split(separator: " ").last ?? "") }
         }
-        var metrics = try await HTTPGet.body(port: port, path: "/metrics")
-        let deadline = ContinuousClock.now + .seconds(10)
-        while (deliveredToArchived(metrics.split(separator: "\n")) ?? 0) < 4, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
+        var metrics = ""
+        _ = try await BoundedWait.until(.seconds(10)) {
             metrics = try await HTTPGet.body(port: port, path: "/metrics")
+            return (deliveredToArchived(metrics.split(separator: "\n")) ?? 0) >= 4
         }
         let lines = metrics.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("fleet_deliveries_total{") && $0.contains(#"destination="archived""#) && $0.contains(#"outcome="channel_is_archived""#) && $0.hasSuffix(" 3") },

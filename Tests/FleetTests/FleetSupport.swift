@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import TestSupport
 import Kafka
 import Logging
 import SlackSink
@@ -10,7 +11,7 @@ final class StageProcess: @unchecked Sendable {
     let name: String
     let process = Process()
     private let stderrPipe = Pipe()
-    private let lines = FleetLines()
+    private let lines = LogLines()
 
     init(_ name: String, env extra: [String: String]) throws {
         self.name = name
@@ -248,34 +249,4 @@ final class FleetHarness: @unchecked Sendable {
 struct FleetTestError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Text appended by one thread and read, or waited on (a condition variable, not a sleep), by another.
-final class FleetLines: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var buffer = ""
-    func append(_ text: String) { condition.lock(); buffer += text; condition.broadcast(); condition.unlock() }
-    var text: String { condition.lock(); defer { condition.unlock() }; return buffer }
-
-    /// The first non-nil `match` of the text, waiting for more text up to `timeout`.
-    func waitForMatch<T>(upTo timeout: Duration, _ match: (String) -> T?) -> T? {
-        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
-        condition.lock(); defer { condition.unlock() }
-        while true {
-            if let found = match(buffer) { return found }
-            guard condition.wait(until: deadline) else { return match(buffer) }
-        }
-    }
-
-    /// True once `match` holds for the text, false after `timeout`. Re-checked on every append
-    /// and at least every 200 ms (for conditions that also look outside the text).
-    func waitFor(timeout: Duration, _ match: (String) -> Bool) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
-        condition.lock(); defer { condition.unlock() }
-        while !match(buffer) {
-            if Date() >= deadline { return false }
-            _ = condition.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.2)))
-        }
-        return true
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Kafka
 import Logging
 import Synchronization
@@ -25,14 +26,9 @@ import Testing
         }
     }
 
-    /// Checks `condition` every 20 ms until it holds or `timeout` passes (a deadline, not a sleep).
+    /// Re-checks `condition` (a gauge: no event announces it) until it holds or `timeout` passes.
     static func eventually(_ timeout: Duration, _ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
+        try await BoundedWait.until(timeout, every: .milliseconds(20)) { condition() }
     }
 
     @Test func lagCountsUnfinishedRecordsAndFallsToZeroWhenDone() async throws {

@@ -2,13 +2,14 @@ import Foundation
 import Kafka
 import Logging
 import Testing
+import TestSupport
 
 /// The `worker-probe` executable (built beside the test bundle) run as a separate process against
 /// the test's mock cluster.
 final class ProbeProcess: @unchecked Sendable {
     let process = Process()
     private let stderrPipe = Pipe()
-    private let lines = LockedLines()
+    private let lines = LogLines()
 
     static var binary: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("worker-probe")
@@ -120,27 +121,6 @@ struct ProbeTopics {
 struct ProbeError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Text appended by one thread and waited on by another (a condition variable, not a sleep).
-final class LockedLines: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var buffer = ""
-
-    func append(_ text: String) {
-        condition.lock(); buffer += text; condition.broadcast(); condition.unlock()
-    }
-
-    var text: String { condition.lock(); defer { condition.unlock() }; return buffer }
-
-    func waitForMatch<T>(upTo timeout: Duration, _ match: (String) -> T?) -> T? {
-        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
-        condition.lock(); defer { condition.unlock() }
-        while true {
-            if let found = match(buffer) { return found }
-            if !condition.wait(until: deadline) { return match(buffer) }
-        }
-    }
 }
 
 enum TopicReader {

@@ -1,8 +1,14 @@
 import Foundation
 
-/// A tiny HTTP GET over a raw socket, for a stage's `/metrics`.
-enum HTTPGet {
-    static func body(port: Int, path: String) async throws -> String {
+/// A tiny HTTP GET over a raw socket, for a worker's `/healthz`, `/readyz`, `/metrics` and other
+/// paths, on 127.0.0.1.
+public enum HTTPGet {
+    public struct Response: Sendable { public var status: Int; public var body: String }
+
+    public struct Failure: Error, CustomStringConvertible { public let description: String }
+
+    /// GETs `path` off the cooperative pool.
+    public static func fetch(port: Int, path: String) async throws -> Response {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 do { continuation.resume(returning: try fetchBlocking(port: port, path: path)) } catch { continuation.resume(throwing: error) }
@@ -10,9 +16,12 @@ enum HTTPGet {
         }
     }
 
-    static func fetchBlocking(port: Int, path: String) throws -> String {
+    /// The body of a GET.
+    public static func body(port: Int, path: String) async throws -> String { try await fetch(port: port, path: path).body }
+
+    public static func fetchBlocking(port: Int, path: String) throws -> Response {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FleetTestError("socket failed") }
+        guard fd >= 0 else { throw Failure(description: "socket failed") }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -23,7 +32,7 @@ enum HTTPGet {
         let connected = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw FleetTestError("connect to 127.0.0.1:\(port) failed") }
+        guard connected == 0 else { throw Failure(description: "connect to 127.0.0.1:\(port) failed") }
         let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
         var data = [UInt8]()
@@ -33,6 +42,9 @@ enum HTTPGet {
             if n <= 0 { break }
             data.append(contentsOf: buffer[0..<n])
         }
-        return String(decoding: data, as: UTF8.self).components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        let text = String(decoding: data, as: UTF8.self)
+        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        return Response(status: status, body: body)
     }
 }
