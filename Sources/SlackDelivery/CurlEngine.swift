@@ -15,12 +15,37 @@ final class Transfer: @unchecked Sendable {
     var retryAfter: String?
     var startedAt: UInt64 = 0
 
+    /// A Web API request: its path (and query) after the destination's base URL, its method, the
+    /// room kept for the answer, and who gets the raw answer (a `conversations.history` page).
+    var api: APIRequest?
+
     init(slot: Int, body: [UInt8], extraHeaders: [String], completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         self.slot = slot
         self.body = body
         self.extraHeaders = extraHeaders
         self.completion = completion
     }
+
+    /// A Slack Web API call on the destination's base URL (`slack_app` destinations).
+    convenience init(slot: Int, api: APIRequest, body: [UInt8], completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+        self.init(slot: slot, body: body, extraHeaders: [], completion: completion)
+        self.api = api
+    }
+
+    /// Bytes of the answer kept.
+    var responseRoom: Int { api?.maxResponseBytes ?? 1024 }
+}
+
+/// A Slack Web API call of a `slack_app` destination: `POST <base>/chat.postMessage` or
+/// `GET <base>/conversations.history?...`.
+struct APIRequest: Sendable {
+    /// `/chat.postMessage`, `/conversations.history?channel=...`.
+    var pathAndQuery: String
+    var isGet: Bool
+    /// The answer is kept up to this many bytes.
+    var maxResponseBytes: Int
+    /// Called on the engine thread with the raw answer, before `completion` gets its outcome.
+    var onResult: (@Sendable (TransportResult) -> Void)?
 }
 
 /// Settings of the HTTP engine.
@@ -62,6 +87,8 @@ final class CurlEngine: @unchecked Sendable {
         let name: String
         let url: String
         let kind: Destination.Kind
+        /// `Authorization: Bearer <token>` of a `slack_app` destination (a secret; engine only).
+        var authorization: String? = nil
         var bucket: TokenBucket
         var pausedUntil: UInt64 = 0
         var queue: [Transfer] = []
@@ -113,7 +140,11 @@ final class CurlEngine: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         let now = DeliveryClock.monotonicNanos()
-        self.slots = destinations.map { Slot(name: $0.name, url: $0.url.secret, kind: $0.kind, bucket: TokenBucket(limit: $0.rateLimit, now: now)) }
+        self.slots = destinations.map {
+            var slot = Slot(name: $0.name, url: $0.url.secret, kind: $0.kind, bucket: TokenBucket(limit: $0.rateLimit, now: now))
+            if $0.kind == .slackApp, let token = $0.botToken { slot.authorization = "Authorization: Bearer " + token.secret }
+            return slot
+        }
         _ = ccurl_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, settings.connectionCacheSize)
         if settings.maxConnectionsPerHost > 0 {
             _ = ccurl_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, settings.maxConnectionsPerHost)
@@ -320,7 +351,7 @@ final class CurlEngine: @unchecked Sendable {
             let n = size * count
             guard let user, let data else { return n }
             let t = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
-            let room = 1024 - t.response.count
+            let room = t.responseRoom - t.response.count
             if room > 0 {
                 data.withMemoryRebound(to: UInt8.self, capacity: n) { p in
                     t.response.append(contentsOf: UnsafeBufferPointer(start: p, count: min(room, n)))
@@ -352,11 +383,25 @@ final class CurlEngine: @unchecked Sendable {
             return
         }
         // Only the destination's scheme is allowed: https, or http where the destination allows it.
-        _ = slots[i].url.withCString { ccurl_easy_setopt_ptr(easy, CURLOPT_URL, $0) }
+        let url = t.api.map { slots[i].url + $0.pathAndQuery } ?? slots[i].url
+        _ = url.withCString { ccurl_easy_setopt_ptr(easy, CURLOPT_URL, $0) }
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_PROTOCOLS_STR, slots[i].url.hasPrefix("https") ? "https" : "http")
-        _ = ccurl_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(t.body.count))
-        _ = t.body.withUnsafeBytes { ccurl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
-        if t.extraHeaders.isEmpty {
+        if t.api?.isGet == true {
+            _ = ccurl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
+        } else {
+            _ = ccurl_easy_setopt_long(easy, CURLOPT_POST, 1)
+            _ = ccurl_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(t.body.count))
+            _ = t.body.withUnsafeBytes { ccurl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
+        }
+        if let auth = slots[i].authorization {
+            // Only a slack_app destination has one; the token goes in this header and nowhere else.
+            var list: UnsafeMutablePointer<curl_slist>? = nil
+            for h in ["Content-Type: application/json; charset=utf-8", "Expect:", auth] + t.extraHeaders {
+                if let next = curl_slist_append(list, h) { list = next }
+            }
+            t.headerList = list
+            _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, list)
+        } else if t.extraHeaders.isEmpty {
             _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, slackHeaders)
         } else {
             var list: UnsafeMutablePointer<curl_slist>? = nil
@@ -430,6 +475,7 @@ final class CurlEngine: @unchecked Sendable {
                 pause(t.slot, seconds: seconds, now: now)
             }
             log(t, outcome, now: now)
+            t.api?.onResult?(result)
             complete(t, outcome)
             pump(t.slot, now: now)
         }

@@ -52,6 +52,10 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
     case notYetDue
     /// The deliverer is shutting down; the message was not sent.
     case shuttingDown
+    /// A Slack Web API answer `{"ok":false,"error":...}` that may pass (`internal_error`,
+    /// `fatal_error`, `service_unavailable`, `request_timeout`, `ratelimited`); `error` is Slack's
+    /// code (`[a-z0-9_]`).
+    case slackAPIError(error: String)
 
     public var code: String {
         switch self {
@@ -63,6 +67,7 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
         case .backlogged: "backlogged"
         case .notYetDue: "not_yet_due"
         case .shuttingDown: "shutting_down"
+        case let .slackAPIError(e): e
         }
     }
 
@@ -76,6 +81,7 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
         case .backlogged: "destination backlogged (paused or queue full)"
         case .notYetDue: "not yet due"
         case .shuttingDown: "deliverer shutting down"
+        case let .slackAPIError(e): "Slack Web API error \(e)"
         }
     }
 }
@@ -102,6 +108,10 @@ public enum PermanentReason: Sendable, Hashable, CustomStringConvertible {
     case invalidURL
     /// The alert could not be turned into a body.
     case renderFailed(detail: String)
+    /// A Slack Web API answer `{"ok":false,"error":...}` that retrying cannot fix
+    /// (`not_in_channel`, `invalid_auth`, `token_revoked`, `msg_too_long`, ...); `error` is Slack's
+    /// code (`[a-z0-9_]`), used as the dead letter's code.
+    case slackAPIError(error: String)
 
     public var code: String {
         switch self {
@@ -115,6 +125,7 @@ public enum PermanentReason: Sendable, Hashable, CustomStringConvertible {
         case .unknownDestination: "unknown_destination"
         case .invalidURL: "invalid_url"
         case .renderFailed: "render_failed"
+        case let .slackAPIError(e): e
         }
     }
 
@@ -130,6 +141,7 @@ public enum PermanentReason: Sendable, Hashable, CustomStringConvertible {
         case let .unknownDestination(n): "no destination named '\(n)' is configured"
         case .invalidURL: "the destination URL was refused by libcurl"
         case let .renderFailed(d): "could not render the alert: \(d)"
+        case let .slackAPIError(e): "Slack Web API error \(e)"
         }
     }
 }

@@ -24,6 +24,10 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
         case slack
         /// A generic JSON webhook (CRM sync, automation): the alert record as JSON, optionally signed.
         case webhook
+        /// A Slack app (bot token): `chat.postMessage` to one channel, each message carrying its
+        /// alert ids in Slack message metadata, so an alert in doubt after a crash can be looked up
+        /// with `conversations.history` instead of being posted again (exactly once).
+        case slackApp = "slack_app"
     }
 
     public var name: String
@@ -32,6 +36,10 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
     public var rateLimit: RateLimit
     /// For `webhook` destinations: signs each body with HMAC-SHA256 (`X-Fleet-Signature`).
     public var signingSecret: SigningSecret?
+    /// For `slack_app` destinations: the bot token, sent only as `Authorization: Bearer`.
+    public var botToken: BotToken?
+    /// For `slack_app` destinations: the channel id (`C...`) posted to and looked up in.
+    public var channel: String?
 
     public init(name: String, kind: Kind = .slack, url: WebhookURL, rateLimit: RateLimit = .slackDefault, signingSecret: SigningSecret? = nil) {
         self.name = name
@@ -39,6 +47,14 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
         self.url = url
         self.rateLimit = rateLimit
         self.signingSecret = signingSecret
+    }
+
+    /// A Slack app destination: `chat.postMessage` to `channel` with `token`; `apiURL` is the Web
+    /// API's base (`https://slack.com/api`; a local sink's `http://127.0.0.1:<port>/api` in tests).
+    public init(name: String, apiURL: WebhookURL, token: BotToken, channel: String, rateLimit: RateLimit = .slackDefault) {
+        self.init(name: name, kind: .slackApp, url: apiURL, rateLimit: rateLimit)
+        self.botToken = token
+        self.channel = channel
     }
 
     /// Builds a destination from a URL text, validating it (https unless `allowInsecureHTTP`).

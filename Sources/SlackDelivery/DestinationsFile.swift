@@ -43,7 +43,12 @@ public struct DestinationsFile: Sendable {
         return try parse(yaml: text, file: path, environment: environment)
     }
 
-    private static let destinationKeys: Set<String> = ["type", "url", "allow_insecure_http", "rate_per_second", "burst", "signing_secret"]
+    private static let destinationKeys: Set<String> = ["type", "url", "allow_insecure_http", "rate_per_second", "burst", "signing_secret",
+                                                       "token", "channel", "api_url"]
+
+    /// The Slack Web API's base URL, used by `slack_app` destinations without `api_url` (the
+    /// environment variable `SLACK_API_URL` overrides it for all of them, for tests and proxies).
+    public static let defaultSlackAPIURL = "https://slack.com/api"
 
     /// Per-destination keys that belong to the destination's schedule (quiet hours, digest, group
     /// wait). They are read by `AlertRules` (`DestinationPolicy.parseAll(destinationsYAML:file:)`);
@@ -141,7 +146,7 @@ public struct DestinationsFile: Sendable {
             if let s = t.string, let k = Destination.Kind(rawValue: s) {
                 kind = k
             } else {
-                problems.append(.configInvalid(file: file, key: "\(prefix).type", line: t.mark?.line, problem: "expected 'slack' or 'webhook'"))
+                problems.append(.configInvalid(file: file, key: "\(prefix).type", line: t.mark?.line, problem: "expected 'slack', 'slack_app' or 'webhook'"))
             }
         }
         var allowHTTP = false
@@ -153,7 +158,16 @@ public struct DestinationsFile: Sendable {
             }
         }
         var url: WebhookURL?
-        if let urlNode = m["url"] {
+        var app: (token: BotToken, channel: String)?
+        if kind == .slackApp {
+            if let u = m["url"] {
+                problems.append(.configInvalid(file: file, key: "\(prefix).url", line: u.mark?.line,
+                                               problem: "a slack_app destination posts with 'token' and 'channel' (use 'api_url' to change the Web API base)"))
+            }
+            let parsed = parseSlackApp(m, prefix: prefix, nameNode: nameNode, file: file, allowHTTP: allowHTTP, environment: environment, problems: &problems)
+            url = parsed?.apiURL
+            app = parsed.map { ($0.token, $0.channel) }
+        } else if let urlNode = m["url"] {
             if let rawURL = urlNode.scalar?.string {
                 if let urlText = expand(rawURL, key: "\(prefix).url", line: urlNode.mark?.line, file: file, environment: environment, problems: &problems) {
                     switch WebhookURL.validate(urlText, allowInsecureHTTP: allowHTTP) {
@@ -167,6 +181,13 @@ public struct DestinationsFile: Sendable {
             }
         } else {
             problems.append(.configInvalid(file: file, key: "\(prefix).url", line: nameNode.mark?.line, problem: "missing"))
+        }
+        if kind != .slackApp {
+            for key in ["token", "channel", "api_url"] {
+                if let n = m[key] {
+                    problems.append(.configInvalid(file: file, key: "\(prefix).\(key)", line: n.mark?.line, problem: "only 'slack_app' destinations take '\(key)'"))
+                }
+            }
         }
         var secret: SigningSecret?
         if let s = m["signing_secret"] {
@@ -187,7 +208,72 @@ public struct DestinationsFile: Sendable {
         }
         let rate = rateLimit(in: m, keyPrefix: prefix, file: file, fallback: defaults, problems: &problems)
         guard problems.count == before, let url else { return nil }
+        if let app { return Destination(name: name, apiURL: url, token: app.token, channel: app.channel, rateLimit: rate) }
         return Destination(name: name, kind: kind, url: url, rateLimit: rate, signingSecret: secret)
+    }
+
+    /// The keys of a `slack_app` destination: `token` (required, usually `${SLACK_BOT_TOKEN}`),
+    /// `channel` (required, a channel id such as `C0123ABCD`), `api_url` (optional, else
+    /// `SLACK_API_URL` from the environment, else `defaultSlackAPIURL`).
+    private static func parseSlackApp(_ m: Node.Mapping, prefix: String, nameNode: Node, file: String, allowHTTP: Bool,
+                                      environment: [String: String], problems: inout [SlackDeliveryError]) -> (apiURL: WebhookURL, token: BotToken, channel: String)? {
+        let before = problems.count
+        var token: BotToken?
+        if let t = m["token"] {
+            if let raw = t.scalar?.string {
+                if let value = expand(raw, key: "\(prefix).token", line: t.mark?.line, file: file, environment: environment, problems: &problems) {
+                    if value.isEmpty || value.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) {
+                        problems.append(.configInvalid(file: file, key: "\(prefix).token", line: t.mark?.line, problem: "empty or contains whitespace"))
+                    } else {
+                        token = BotToken(value)
+                    }
+                }
+            } else {
+                problems.append(.configInvalid(file: file, key: "\(prefix).token", line: t.mark?.line, problem: "expected a string"))
+            }
+        } else {
+            problems.append(.configInvalid(file: file, key: "\(prefix).token", line: nameNode.mark?.line, problem: "missing (the bot token, e.g. ${SLACK_BOT_TOKEN})"))
+        }
+        var channel: String?
+        if let c = m["channel"] {
+            if let raw = c.scalar?.string,
+               let value = expand(raw, key: "\(prefix).channel", line: c.mark?.line, file: file, environment: environment, problems: &problems) {
+                if isChannelId(value) {
+                    channel = value
+                } else {
+                    problems.append(.configInvalid(file: file, key: "\(prefix).channel", line: c.mark?.line,
+                                                   problem: "expected a channel id such as C0123ABCD (not a #name: conversations.history needs the id)"))
+                }
+            } else if c.scalar?.string == nil {
+                problems.append(.configInvalid(file: file, key: "\(prefix).channel", line: c.mark?.line, problem: "expected a string"))
+            }
+        } else {
+            problems.append(.configInvalid(file: file, key: "\(prefix).channel", line: nameNode.mark?.line, problem: "missing (a channel id such as C0123ABCD)"))
+        }
+        var apiText = environment["SLACK_API_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultSlackAPIURL
+        var apiLine = nameNode.mark?.line
+        if let a = m["api_url"] {
+            apiLine = a.mark?.line
+            if let raw = a.scalar?.string, let value = expand(raw, key: "\(prefix).api_url", line: a.mark?.line, file: file, environment: environment, problems: &problems) {
+                apiText = value
+            } else if a.scalar?.string == nil {
+                problems.append(.configInvalid(file: file, key: "\(prefix).api_url", line: a.mark?.line, problem: "expected a string"))
+            }
+        }
+        while apiText.hasSuffix("/") { apiText.removeLast() }
+        var apiURL: WebhookURL?
+        switch WebhookURL.validate(apiText, allowInsecureHTTP: allowHTTP) {
+        case let .success(u): apiURL = u
+        case let .failure(problem): problems.append(.configInvalid(file: file, key: "\(prefix).api_url", line: apiLine, problem: problem.description))
+        }
+        guard problems.count == before, let apiURL, let token, let channel else { return nil }
+        return (apiURL, token, channel)
+    }
+
+    /// A Slack conversation id: `C`, `G` or `D` then upper-case letters and digits.
+    static func isChannelId(_ text: String) -> Bool {
+        guard let first = text.first, "CGD".contains(first), text.count >= 2, text.count <= 32 else { return false }
+        return text.dropFirst().allSatisfy { ($0.isASCII && $0.isUppercase) || ($0.isASCII && $0.isNumber) }
     }
 
     private static func rateLimit(in m: Node.Mapping, keyPrefix: String, file: String, fallback: RateLimit, problems: inout [SlackDeliveryError]) -> RateLimit {

@@ -48,6 +48,7 @@ public struct ResponseClassifier: Sendable {
             case .badURL: return .permanent(.invalidURL)
             }
         case let .response(status, body, retryAfter):
+            if kind == .slackApp, status == 200 { return classifyWebAPI(body, now: now) }
             let slackError = Self.errorCode(body)
             switch status {
             case 200..<300:
@@ -79,6 +80,28 @@ public struct ResponseClassifier: Sendable {
             default:
                 return .permanent(.rejected(status: status, slackError: slackError))
             }
+        }
+    }
+
+    /// Slack Web API errors that may pass when tried again; any other `ok: false` is permanent.
+    public static let retryableWebAPIErrors: Set<String> = ["internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"]
+
+    /// An HTTP 200 answer of the Slack Web API: `{"ok":true,...}` delivered; `{"ok":false,"error":e}`
+    /// a retry for `retryableWebAPIErrors`, else permanent (`channel_not_found`, `is_archived`,
+    /// `invalid_blocks` map to their webhook equivalents; `not_in_channel`, `invalid_auth`,
+    /// `token_revoked`, `account_inactive`, `msg_too_long`, ... keep Slack's code). A body that is
+    /// not a Web API answer is retried (a proxy's page, a cut answer).
+    public func classifyWebAPI(_ body: [UInt8], now: Timestamp) -> DeliveryOutcome {
+        let backoff = now.adding(milliseconds: Int64(transientBackoffSeconds * 1000))
+        guard let answer = WebAPIAnswer(body) else { return .retryLater(.slackAPIError(error: "unreadable_answer"), notBefore: backoff) }
+        if answer.ok { return .delivered(status: 200) }
+        let error = answer.error ?? "unknown_error"
+        if Self.retryableWebAPIErrors.contains(error) { return .retryLater(.slackAPIError(error: error), notBefore: backoff) }
+        switch error {
+        case "channel_not_found": return .permanent(.channelNotFound)
+        case "is_archived", "channel_is_archived": return .permanent(.channelIsArchived)
+        case "invalid_blocks", "invalid_blocks_format", "invalid_attachments": return .permanent(.invalidBlocks)
+        default: return .permanent(.slackAPIError(error: error))
         }
     }
 

@@ -69,6 +69,10 @@ public final class SlackDeliverer: Sendable {
             completion(.retryLater(.notYetDue, notBefore: nb))
             return
         }
+        if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
+            postWebAPI(to: i, body: renderer.renderForWebAPI(alert, channel: channel), completion: completion)
+            return
+        }
         send(to: i, now: now, slack: { renderer.render(alert) },
              webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, completion: completion)
     }
@@ -80,7 +84,7 @@ public final class SlackDeliverer: Sendable {
         let body: [UInt8]
         var headers: [String] = []
         switch d.kind {
-        case .slack:
+        case .slack, .slackApp:
             body = slack()
         case .webhook:
             do {
@@ -119,6 +123,10 @@ public final class SlackDeliverer: Sendable {
             completion(.retryLater(.notYetDue, notBefore: nb))
             return
         }
+        if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
+            postWebAPI(to: i, body: renderer.renderForWebAPI(group, channel: channel), completion: completion)
+            return
+        }
         send(to: i, now: now, slack: { renderer.render(group) },
              webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, completion: completion)
     }
@@ -131,6 +139,15 @@ public final class SlackDeliverer: Sendable {
             engine.submit(Transfer(slot: i, body: body, extraHeaders: [], completion: { c.resume(returning: $0) }))
         }
     }
+
+    /// The index of destination `name` in the engine, nil if none is configured.
+    func index(of name: String) -> Int? { indexByName[name] }
+
+    /// The destination named `name`.
+    func destination(named name: String) -> Destination? { indexByName[name].map { destinations[$0] } }
+
+    /// Hands a transfer to the engine.
+    func submitTransfer(_ t: Transfer) { engine.submit(t) }
 
     /// Stops: queued messages come back as `retryLater(.shuttingDown)`, transfers in flight finish,
     /// every curl handle is freed. Later submits complete at once with `shuttingDown`.

@@ -1,0 +1,74 @@
+import Contracts
+
+/// Slack app destinations (`slack_app`): posting through `chat.postMessage` and finding out, for
+/// alerts in doubt after a crash, whether a message carrying them is already in the channel
+/// (`conversations.history` with `include_all_metadata`). Both are requests of the one libcurl
+/// engine, on its thread, within the destination's rate limit; nothing blocks the caller.
+extension SlackDeliverer {
+    /// Messages per `conversations.history` page asked for.
+    public static let historyPageLimit = 200
+    /// Pages read at most by one look-up (bounded: 2,000 messages back from now).
+    public static let historyMaxPages = 10
+
+    /// The kind of the destination named `name`, nil if none is configured.
+    public func kind(of name: String) -> Destination.Kind? {
+        destination(named: name)?.kind
+    }
+
+    /// Posts a rendered `chat.postMessage` body to destination `i`.
+    func postWebAPI(to i: Int, body: [UInt8], completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+        submitTransfer(Transfer(slot: i, api: APIRequest(pathAndQuery: "/chat.postMessage", isGet: false, maxResponseBytes: 16 * 1024), body: body,
+                                completion: completion))
+    }
+
+    /// Looks in the channel of Slack app destination `destination` for messages posted since
+    /// `oldestMilliseconds` (wall ms) whose metadata names any of `alertIds`, page by page (at most
+    /// `historyMaxPages`), newest first. `completion` runs on the engine thread once: `found` with
+    /// the ids seen, `notFound`, or `failed` with the outcome of the failing page (429 holds the
+    /// destination like a post does). Not a Slack app destination: `failed(.permanent)`.
+    public func findPosted(alertIds: Set<String>, destination: String, oldestMilliseconds: Int64,
+                           completion: @escaping @Sendable (PostedMessageLookup) -> Void) {
+        guard let i = index(of: destination), let d = self.destination(named: destination), d.kind == .slackApp, let channel = d.channel else {
+            completion(.failed(.permanent(.unknownDestination(name: destination))))
+            return
+        }
+        historyPage(slot: i, channel: channel, wanted: alertIds, oldest: oldestMilliseconds, cursor: nil, page: 1, completion: completion)
+    }
+
+    private func historyPage(slot i: Int, channel: String, wanted: Set<String>, oldest: Int64, cursor: String?, page: Int,
+                             completion: @escaping @Sendable (PostedMessageLookup) -> Void) {
+        let box = ResultBox()
+        let query = HistoryPage.query(channel: channel, oldestMilliseconds: oldest, limit: Self.historyPageLimit, cursor: cursor)
+        let request = APIRequest(pathAndQuery: query, isGet: true, maxResponseBytes: 8 * 1024 * 1024) { box.result = $0 }
+        submitTransfer(Transfer(slot: i, api: request, body: [], completion: { [self] outcome in
+            guard case .delivered = outcome else {
+                completion(.failed(outcome))
+                return
+            }
+            guard case let .response(_, body, _)? = box.result, let parsed = HistoryPage.parse(body) else {
+                completion(.failed(.retryLater(.slackAPIError(error: "unreadable_history"), notBefore: DeliveryClock.wallNow().adding(milliseconds: 1000))))
+                return
+            }
+            let seen = Set(parsed.messageAlertIds.joined())
+            let hits = wanted.intersection(seen)
+            if !hits.isEmpty {
+                // The whole message is there: every alert it carried was posted.
+                completion(.found(hits.union(parsed.messageAlertIds.filter { !wanted.isDisjoint(with: $0) }.joined())))
+            } else if let next = parsed.nextCursor {
+                if page >= Self.historyMaxPages {
+                    completion(.notFound(pages: page, complete: false))
+                } else {
+                    historyPage(slot: i, channel: channel, wanted: wanted, oldest: oldest, cursor: next, page: page + 1, completion: completion)
+                }
+            } else {
+                completion(.notFound(pages: page, complete: true))
+            }
+        }))
+    }
+}
+
+/// The raw answer of one Web API call, set on the engine thread just before its completion runs
+/// on the same thread.
+private final class ResultBox: @unchecked Sendable {
+    var result: TransportResult?
+}
