@@ -47,6 +47,13 @@ public struct AlertGroup: Sendable, Hashable, CustomStringConvertible {
         return a.alertId < b.alertId
     }
 
+    /// The group of the alerts whose delivery key is in `keys` (the rest of a message once some of
+    /// it is known to be delivered); nil when none is.
+    public func keeping(_ keys: Set<String>) -> AlertGroup? {
+        let kept = alerts.filter { keys.contains($0.deliveryKey) }
+        return kept.isEmpty ? nil : AlertGroup(checked: kept)
+    }
+
     /// The alert that leads the message (the most severe).
     public var lead: AlertRecord { alerts[0] }
     /// The destination every alert of the group goes to.

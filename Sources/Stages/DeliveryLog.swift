@@ -19,8 +19,13 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
     public var retries: Int
     /// Every alert id the message carried (alerts grouped into one message).
     public var messageAlertIds: [String]
+    /// True when the alert was in doubt (an intent without a delivery after a crash) and found
+    /// already posted in its Slack app channel (`conversations.history`): logged, not posted again.
+    /// Absent in entries of a normal post.
+    public var reconciled: Bool?
 
-    public init(alertId: String, destination: String, accountId: String, type: String, deliveredAt: Timestamp, status: Int, retries: Int, messageAlertIds: [String]) {
+    public init(alertId: String, destination: String, accountId: String, type: String, deliveredAt: Timestamp, status: Int, retries: Int, messageAlertIds: [String],
+                reconciled: Bool? = nil) {
         self.alertId = alertId
         self.destination = destination
         self.accountId = accountId
@@ -29,11 +34,12 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
         self.status = status
         self.retries = retries
         self.messageAlertIds = messageAlertIds
+        self.reconciled = reconciled
     }
 
     enum CodingKeys: String, CodingKey {
         case alertId = "alert_id", destination, accountId = "account_id", type, deliveredAt = "delivered_at", status, retries
-        case messageAlertIds = "message_alert_ids"
+        case messageAlertIds = "message_alert_ids", reconciled
     }
 }
 
@@ -56,6 +62,10 @@ public final class DeliveryLog: Sendable {
         /// while the writes wait in the producer), and reading the log alone would post them again.
         var deliveredHere: [Int32: [String: Int64]] = [:]
         var inFlight: Set<String> = []
+        /// Per partition: keys in doubt (an intent to post without a delivery), with the wall ms
+        /// the post was about to start: from the log at assignment, or marked by this process
+        /// after an answer that leaves it open (timeout, 5xx).
+        var inDoubt: [Int32: [String: Int64]] = [:]
     }
 
     private let memory = Mutex(Memory())
@@ -74,6 +84,39 @@ public final class DeliveryLog: Sendable {
     /// What this process delivered itself is kept.
     public func load(partition: Int32, entries: [String: Int64]) {
         memory.withLock { $0.logged[partition] = entries }
+    }
+
+    /// Replaces what is known of `partition` with what its log says: delivered keys and keys in
+    /// doubt. What this process delivered itself is kept (and is never in doubt).
+    public func load(partition: Int32, snapshot: DeliveryLogSnapshot) {
+        memory.withLock { m in
+            m.logged[partition] = snapshot.delivered
+            let here = m.deliveredHere[partition] ?? [:]
+            m.inDoubt[partition] = snapshot.inDoubt.filter { here[$0.key] == nil }
+        }
+    }
+
+    /// When the post of `key` that left it in doubt was about to start (wall ms), nil if it is not
+    /// in doubt.
+    public func inDoubtSince(_ key: String, partition: Int32) -> Int64? {
+        memory.withLock { $0.inDoubt[partition]?[key] }
+    }
+
+    /// Keys in doubt in `partition`.
+    public func inDoubtCount(partition: Int32) -> Int {
+        memory.withLock { $0.inDoubt[partition]?.count ?? 0 }
+    }
+
+    /// Marks `keys` in doubt since `since` (wall ms; an earlier mark is kept).
+    func markInDoubt(_ keys: [String], partition: Int32, since: Int64) {
+        memory.withLock { m in
+            for k in keys { m.inDoubt[partition, default: [:]][k] = min(m.inDoubt[partition]?[k] ?? since, since) }
+        }
+    }
+
+    /// No longer in doubt (looked up and not found, or posted again knowingly).
+    func clearInDoubt(_ keys: [String], partition: Int32) {
+        memory.withLock { m in for k in keys { m.inDoubt[partition]?[k] = nil } }
     }
 
     /// Replaces what is known of `partition` with `keys`, remembered as logged now.
@@ -103,7 +146,10 @@ public final class DeliveryLog: Sendable {
 
     /// Forgets a partition given away.
     public func drop(partition: Int32) {
-        memory.withLock { $0.logged[partition] = nil }
+        memory.withLock {
+            $0.logged[partition] = nil
+            $0.inDoubt[partition] = nil
+        }
     }
 
     /// Whether `key` (`alert_id|destination`) was delivered.
@@ -125,6 +171,7 @@ public final class DeliveryLog: Sendable {
             for k in keys {
                 m.inFlight.remove(k)
                 m.deliveredHere[partition, default: [:]][k] = now
+                m.inDoubt[partition]?[k] = nil
             }
         }
     }
@@ -147,6 +194,14 @@ public enum DeliveryLogReader {
     /// when the record has none); fails after `timeout` without reaching the end.
     public static func readEntries(topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
                                    timeout: Duration = .seconds(30)) throws(KafkaError) -> [String: Int64] {
+        try readSnapshot(topic: topic, partition: partition, configuration: configuration, logger: logger, timeout: timeout).delivered
+    }
+
+    /// What `partition` of `topic` says, read to its end: the keys delivered (each with its
+    /// record's timestamp, wall ms; now when the record has none) and the keys in doubt (an intent
+    /// to post is their last value); fails after `timeout` without reaching the end.
+    public static func readSnapshot(topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
+                                    timeout: Duration = .seconds(30)) throws(KafkaError) -> DeliveryLogSnapshot {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var config = configuration
         config["group.id"] = nil
@@ -155,9 +210,9 @@ public enum DeliveryLogReader {
         defer { consumer.close() }
         let tp = TopicPartition(topic, partition)
         let (low, high) = try consumer.watermarks(tp)
-        guard high > low else { return [:] }
+        guard high > low else { return DeliveryLogSnapshot() }
         try consumer.assign([tp: KafkaOffset.beginning])
-        var keys: [String: Int64] = [:]
+        var snapshot = DeliveryLogSnapshot()
         let deadline = ContinuousClock.now + timeout
         var next = low
         while next < high {
@@ -167,9 +222,9 @@ public enum DeliveryLogReader {
             for record in try consumer.poll(max: 1000, timeout: .milliseconds(100)) {
                 next = max(next, record.offset + 1)
                 guard let key = record.keyString else { continue }
-                if record.value == nil { keys[key] = nil } else { keys[key] = record.timestamp ?? now }
+                snapshot.apply(key: key, value: record.value, timestamp: record.timestamp ?? now)
             }
         }
-        return keys
+        return snapshot
     }
 }

@@ -38,4 +38,16 @@ public struct DispatchMetrics: Sendable {
         Timer(label: "fleet_dispatch_post_duration_seconds", dimensions: [("destination", destination)], preferredDisplayUnit: .seconds)
             .recordNanoseconds(Int64(clamping: nanoseconds))
     }
+
+    /// An alert in doubt (an intent to post without a delivery) about to be checked (Slack app) or
+    /// posted again (incoming webhook: at-least-once).
+    func inDoubt(_ destination: String) {
+        Counter(label: "fleet_deliveries_in_doubt_total", dimensions: [("destination", destination)]).increment()
+    }
+
+    /// Alerts in doubt looked up in a Slack app channel: `found` (logged, not posted again),
+    /// `not_found` (posted), `failed` (the look-up is retried).
+    func reconciled(_ destination: String, result: String, alerts: Int) {
+        Counter(label: "fleet_deliveries_reconciled_total", dimensions: [("destination", destination), ("result", result)]).increment(by: alerts)
+    }
 }

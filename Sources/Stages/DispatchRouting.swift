@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Kafka
+import Logging
 import SlackDelivery
 import Synchronization
 import WorkerRuntime
@@ -57,6 +58,9 @@ struct Post: Sendable {
     var partition: Int32
     /// Parked until then (rate limited), wall ms.
     var due: Int64 = 0
+    /// When its intents were written (wall ms; 0 before): an answer that leaves the post open
+    /// (timeout, 5xx) puts its alerts in doubt since then.
+    var intentAt: Int64 = 0
 }
 
 /// What happens once the destination answered, on the delivery engine's thread: write the
@@ -67,10 +71,13 @@ final class DispatchRouter: Sendable {
     let settings: DispatcherSettings
     let log: DeliveryLog
     let metrics: DispatchMetrics
+    /// Logs alerts in doubt (never a URL or a token).
+    let logger: Logger?
     private let holds = Mutex<[String: Int64]>([:])
     private let parked = Mutex<[Post]>([])
 
-    init(topics: DispatcherTopics, settings: DispatcherSettings, log: DeliveryLog, metrics: DispatchMetrics) {
+    init(topics: DispatcherTopics, settings: DispatcherSettings, log: DeliveryLog, metrics: DispatchMetrics, logger: Logger? = nil) {
+        self.logger = logger
         self.topics = topics
         self.settings = settings
         self.log = log
@@ -135,8 +142,10 @@ final class DispatchRouter: Sendable {
             case .shuttingDown:
                 // Not sent: the records stay open and are read again after the restart.
                 log.end(post.members.map(\.alert.deliveryKey))
-            case .serverError, .timeout, .connectionFailed, .tlsFailed:
+            case .serverError, .timeout, .connectionFailed, .tlsFailed, .slackAPIError:
                 metrics.postLatency(destination, nanoseconds: nanoseconds)
+                // The destination may have posted it: whoever sends it next checks first.
+                if post.intentAt > 0 { log.markInDoubt(post.members.map(\.alert.deliveryKey), partition: post.partition, since: post.intentAt) }
                 for m in post.members { retry(m, partition: post.partition, code: reason.code, detail: reason.description, now: now) }
                 log.end(post.members.map(\.alert.deliveryKey))
             }

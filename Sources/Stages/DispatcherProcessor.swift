@@ -52,6 +52,9 @@ public final class DispatcherProcessor: RecordProcessor {
     let logger: Logger
     /// Reads the delivery log of a partition at assignment: key -> wall ms it was logged at.
     let readLog: @Sendable (Int32) throws -> [String: Int64]
+    /// Reads the delivery log of a partition at assignment with its intents (keys in doubt);
+    /// preferred to `readLog` when set.
+    let readLogSnapshot: (@Sendable (Int32) throws -> DeliveryLogSnapshot)?
     /// When the delivery log's memory was last pruned to its horizon (wall ms).
     private var lastPrune: Int64 = 0
 
@@ -61,16 +64,18 @@ public final class DispatcherProcessor: RecordProcessor {
     private var waiting: [Int32: [String: WaitingAlert]] = [:]
 
     public init(deliverer: SlackDeliverer, schedule: DestinationSchedule, settings: DispatcherSettings, topics: DispatcherTopics,
-                logger: Logger, metrics: DispatchMetrics = DispatchMetrics(), readLog: @escaping @Sendable (Int32) throws -> [String: Int64]) {
+                logger: Logger, metrics: DispatchMetrics = DispatchMetrics(), readLog: @escaping @Sendable (Int32) throws -> [String: Int64],
+                readLogSnapshot: (@Sendable (Int32) throws -> DeliveryLogSnapshot)? = nil) {
         self.deliverer = deliverer
         self.schedule = schedule
         self.settings = settings
         self.topics = topics
         self.logger = logger
         self.readLog = readLog
+        self.readLogSnapshot = readLogSnapshot
         let log = DeliveryLog()
         self.log = log
-        self.router = DispatchRouter(topics: topics, settings: settings, log: log, metrics: metrics)
+        self.router = DispatchRouter(topics: topics, settings: settings, log: log, metrics: metrics, logger: logger)
     }
 
     public func partitionAssigned(context: ProcessingContext<DestinationScheduleState>) {
@@ -78,6 +83,12 @@ public final class DispatcherProcessor: RecordProcessor {
         var lastError: (any Error)?
         for _ in 0..<3 {
             do {
+                if let readLogSnapshot {
+                    let snapshot = try readLogSnapshot(p)
+                    log.load(partition: p, snapshot: snapshot)
+                    logger.info("delivery log restored", metadata: ["partition": "\(p)", "keys": "\(snapshot.delivered.count)", "in_doubt": "\(snapshot.inDoubt.count)"])
+                    return
+                }
                 let keys = try readLog(p)
                 log.load(partition: p, entries: keys)
                 logger.info("delivery log restored", metadata: ["partition": "\(p)", "keys": "\(keys.count)"])
@@ -202,9 +213,6 @@ public final class DispatcherProcessor: RecordProcessor {
             router.park(post, until: until) // posted by the tick once the hold ends
             return
         }
-        let started = DispatchTime.now().uptimeNanoseconds
-        deliverer.submit(post.group) { outcome in
-            router.complete(post, outcome: outcome, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
-        }
+        router.deliver(post, via: deliverer) // intents first, in-doubt alerts checked, then the post
     }
 }

@@ -80,6 +80,9 @@ public enum DispatcherStage {
             deliverer: deliverer, schedule: DestinationSchedule(policies: config.destinationPolicies), settings: own, topics: topics, logger: logger,
             readLog: { partition in
                 try DeliveryLogReader.readEntries(topic: topics.delivered, partition: partition, configuration: readerConfig, logger: readerLogger)
+            },
+            readLogSnapshot: { partition in
+                try DeliveryLogReader.readSnapshot(topic: topics.delivered, partition: partition, configuration: readerConfig, logger: readerLogger)
             })
         let topology = WorkerTopology(inputs: [topics.alerts] + topics.retries, changelog: topics.state, deadLetter: topics.deadLetter,
                                       outputs: [topics.alerts, topics.delivered] + topics.retries)

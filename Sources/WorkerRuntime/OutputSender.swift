@@ -21,8 +21,10 @@ final class OutputSender: Sendable {
 
     /// `describe` names the source for an error message; it runs only on failure. The worker
     /// thread may block while librdkafka's queue is full (`blocking`); other threads never do.
+    /// `acknowledged`, when given, is called with the broker's verdict (true: acknowledged) after
+    /// the worker's own bookkeeping, on the producer's thread.
     func send(_ output: OutgoingRecord, tracker: OffsetTracker, epochs: EpochCounter, source: (TopicPartition, Int64)?, blocking: Bool,
-              describe: @escaping @Sendable () -> String) {
+              acknowledged: (@Sendable (Bool) -> Void)? = nil, describe: @escaping @Sendable () -> String) {
         let epoch = epochs.begin()
         if let (tp, offset) = source { tracker.hold(tp, offset: offset) }
         let completion: KafkaProducer.Completion = { [onDelivered, onFailure] result in
@@ -31,9 +33,11 @@ final class OutputSender: Sendable {
                 onDelivered()
                 if let (tp, offset) = source { tracker.release(tp, offset: offset) }
                 epochs.end(epoch)
+                acknowledged?(true)
             case .failure(let error):
                 // Keep the hold: nothing after this record is committed; the worker stops.
                 onFailure(.deliveryFailed(record: describe(), error: error))
+                acknowledged?(false)
             }
         }
         if blocking {
@@ -41,6 +45,7 @@ final class OutputSender: Sendable {
                 try producer.send(output, completion: completion)
             } catch {
                 onFailure(.deliveryFailed(record: describe(), error: error))
+                acknowledged?(false)
             }
         } else {
             producer.sendWithoutBlocking(output, completion: completion)
@@ -81,6 +86,16 @@ public final class PendingRecord: Sendable {
     public func emit(_ output: OutgoingRecord) {
         let tp = record.topicPartition, offset = record.offset
         sender.send(output, tracker: tracker, epochs: epochs, source: (tp, offset), blocking: false) { "\(tp)@\(offset)" }
+    }
+
+    /// Emits an output of this record and calls `acknowledged` once the broker answered for it
+    /// (true: acknowledged with the producer's acks; false: it could not be delivered, and the
+    /// worker stops without committing past this record). For a write-ahead record (the
+    /// dispatcher's intent to post): act only once it is durable. `acknowledged` runs on the
+    /// producer's thread: keep it short and never block in it.
+    public func emit(_ output: OutgoingRecord, acknowledged: @escaping @Sendable (Bool) -> Void) {
+        let tp = record.topicPartition, offset = record.offset
+        sender.send(output, tracker: tracker, epochs: epochs, source: (tp, offset), blocking: false, acknowledged: acknowledged) { "\(tp)@\(offset)" }
     }
 
     /// Marks the record done (its emitted outputs may still be in flight). Idempotent.

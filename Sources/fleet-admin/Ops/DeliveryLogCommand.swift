@@ -25,6 +25,9 @@ struct DeliveryLogCommand: AsyncParsableCommand {
         let (entries, unreadable) = query.entries(from: records)
         for entry in entries { print(DeliveryLogQuery.line(entry)) }
         let messages = Set(entries.map { "\($0.destination)|\($0.messageAlertIds.joined(separator: ","))" }).count
-        print("\(entries.count) alerts delivered in \(messages) messages\(unreadable > 0 ? ", \(unreadable) unreadable log records skipped" : "") (\(topic), \(records.count) records)")
+        let doubtful = query.inDoubt(from: records)
+        for intent in doubtful { print(DeliveryLogQuery.line(intent)) }
+        let inDoubt = doubtful.isEmpty ? "" : ", \(doubtful.count) in doubt (a post started, no delivery logged)"
+        print("\(entries.count) alerts delivered in \(messages) messages\(inDoubt)\(unreadable > 0 ? ", \(unreadable) unreadable log records skipped" : "") (\(topic), \(records.count) records)")
     }
 }

@@ -1,0 +1,150 @@
+import Contracts
+import Foundation
+import Kafka
+import Logging
+import SlackDelivery
+import Synchronization
+import WorkerRuntime
+
+/// Write-ahead intents and alerts in doubt: how a message leaves the dispatcher.
+///
+/// 1. Alerts of the message in doubt (an intent without a delivery, read from the log at
+///    assignment or left by a timeout or a 5xx here): on a Slack app destination, the channel's
+///    history is searched for a message carrying their ids (`conversations.history` with
+///    `include_all_metadata`, from the earliest intent minus `reconcileMarginMs`). Found: the
+///    delivery is logged (marked reconciled) and not posted. Not found: posted. An incoming
+///    webhook cannot be asked: the alert is posted again (at-least-once), counted in
+///    `fleet_deliveries_in_doubt_total{destination}` and logged at info with its id.
+/// 2. One intent per alert (`DeliveryIntent`, key `alert_id|destination`) is written to the log;
+///    the post starts once every one of them is acknowledged: one produce round trip per message,
+///    and many messages do this at once (nothing waits for another message's intents).
+/// 3. The post; its answer goes to `complete(_:outcome:nanoseconds:)` as before.
+extension DispatchRouter {
+    /// How far before an intent's time the channel's history is searched (clocks of two hosts
+    /// and Slack's own timestamps differ a little).
+    static let reconcileMarginMs: Int64 = 60_000
+
+    /// Sends `post` through `deliverer`: reconciles what is in doubt, writes the intents, posts.
+    /// Never blocks; runs on the worker thread or the engine thread.
+    func deliver(_ post: Post, via deliverer: SlackDeliverer) {
+        let p = post.partition
+        let destination = post.group.destination
+        let doubtful = post.members.compactMap { m in log.inDoubtSince(m.alert.deliveryKey, partition: p).map { (member: m, since: $0) } }
+        guard !doubtful.isEmpty else {
+            writeIntentsThenPost(post, via: deliverer)
+            return
+        }
+        for _ in doubtful { metrics.inDoubt(destination) }
+        guard deliverer.kind(of: destination) == .slackApp else {
+            for d in doubtful {
+                logger?.info("delivery in doubt: posting again (an incoming webhook cannot be asked; at-least-once)", metadata: [
+                    "alert_id": "\(d.member.alert.alertId)", "destination": "\(destination)", "intent_at": "\(Timestamp(millisecondsSinceEpoch: d.since).rfc3339)",
+                ])
+            }
+            log.clearInDoubt(doubtful.map(\.member.alert.deliveryKey), partition: p)
+            writeIntentsThenPost(post, via: deliverer)
+            return
+        }
+        let oldest = doubtful.map(\.since).min()! - Self.reconcileMarginMs
+        let wanted = Set(doubtful.map(\.member.alert.alertId))
+        deliverer.findPosted(alertIds: wanted, destination: destination, oldestMilliseconds: oldest) { [self] result in
+            switch result {
+            case let .found(ids):
+                let (posted, rest) = (post.members.filter { ids.contains($0.alert.alertId) }, post.members.filter { !ids.contains($0.alert.alertId) })
+                metrics.reconciled(destination, result: "found", alerts: posted.count)
+                for m in posted {
+                    logger?.info("delivery in doubt: found in the channel, logged without posting again", metadata: [
+                        "alert_id": "\(m.alert.alertId)", "destination": "\(destination)",
+                    ])
+                }
+                logReconciled(posted, post: post)
+                guard !rest.isEmpty else { return }
+                // The others of the message were not in the found message: they are posted now.
+                log.clearInDoubt(rest.map(\.alert.deliveryKey), partition: p)
+                guard let group = post.group.keeping(Set(rest.map(\.alert.deliveryKey))) else { return }
+                var remaining = post
+                remaining.members = rest
+                remaining.group = group
+                writeIntentsThenPost(remaining, via: deliverer)
+            case let .notFound(pages, complete):
+                metrics.reconciled(destination, result: "not_found", alerts: doubtful.count)
+                for d in doubtful {
+                    logger?.info("delivery in doubt: not in the channel, posting", metadata: [
+                        "alert_id": "\(d.member.alert.alertId)", "destination": "\(destination)", "pages": "\(pages)", "complete": "\(complete)",
+                    ])
+                }
+                log.clearInDoubt(doubtful.map(\.member.alert.deliveryKey), partition: p)
+                writeIntentsThenPost(post, via: deliverer)
+            case let .failed(outcome):
+                // The look-up is retried like a post (429 holds the destination, 5xx to a retry
+                // topic); the alerts stay in doubt.
+                metrics.reconciled(destination, result: "failed", alerts: doubtful.count)
+                logger?.info("delivery in doubt: channel look-up failed", metadata: ["destination": "\(destination)", "reason": "\(outcome.code)"])
+                complete(post, outcome: outcome, nanoseconds: 0)
+            }
+        }
+    }
+
+    /// Logs each of `members` as delivered (found in the channel) and finishes its record once
+    /// the entry is written.
+    private func logReconciled(_ members: [WaitingAlert], post: Post) {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let ids = post.group.alertIds
+        for m in members {
+            let entry = DeliveryLogEntry(alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
+                                         deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: 200, retries: m.attempt, messageAlertIds: ids, reconciled: true)
+            let value = (try? RecordCoding.encode(entry)) ?? Array(m.alert.alertId.utf8)
+            m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
+            m.pending.finish()
+        }
+        log.delivered(members.map(\.alert.deliveryKey), partition: post.partition)
+    }
+
+    /// Writes one intent per alert and posts once all are acknowledged. A refused intent (the
+    /// worker then stops without committing) means no post: the records stay open.
+    func writeIntentsThenPost(_ post: Post, via deliverer: SlackDeliverer) {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var post = post
+        post.intentAt = now
+        let ids = post.group.alertIds
+        let countdown = IntentCountdown(post.members.count)
+        let sending = post
+        for m in post.members {
+            let intent = DeliveryIntent(alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
+                                        postingAt: Timestamp(millisecondsSinceEpoch: now), messageAlertIds: ids)
+            let value = (try? RecordCoding.encode(intent)) ?? []
+            m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value)) { [self] ok in
+                switch countdown.arrive(ok) {
+                case .waiting: return
+                case .allAcknowledged: postNow(sending, via: deliverer)
+                case .refused: log.end(sending.members.map(\.alert.deliveryKey))
+                }
+            }
+        }
+    }
+
+    private func postNow(_ post: Post, via deliverer: SlackDeliverer) {
+        let started = DispatchTime.now().uptimeNanoseconds
+        deliverer.submit(post.group) { [self] outcome in
+            complete(post, outcome: outcome, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
+        }
+    }
+}
+
+/// Counts the acknowledgements of one message's intents.
+final class IntentCountdown: Sendable {
+    enum Arrival { case waiting, allAcknowledged, refused }
+    private let state: Mutex<(left: Int, refused: Bool)>
+
+    init(_ count: Int) { state = Mutex((count, false)) }
+
+    /// One answer; the last one says whether all were acknowledged.
+    func arrive(_ ok: Bool) -> Arrival {
+        state.withLock { s in
+            s.left -= 1
+            if !ok { s.refused = true }
+            guard s.left == 0 else { return .waiting }
+            return s.refused ? .refused : .allAcknowledged
+        }
+    }
+}
