@@ -27,7 +27,7 @@ final class SinkHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             bodyLength = 0
         case var .body(buffer):
             bodyLength += buffer.readableBytes
-            if state.recordBodies, let bytes = buffer.readBytes(length: buffer.readableBytes) { body += bytes }
+            if state.recordBodies || head?.uri.contains("/chat.postMessage") == true, let bytes = buffer.readBytes(length: buffer.readableBytes) { body += bytes }
         case .end:
             guard let h = head else { return }
             head = nil
@@ -39,7 +39,8 @@ final class SinkHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             var headers: [String: String] = [:]
             for (name, value) in h.headers { headers[name.lowercased()] = value }
-            let response = state.record(method: h.method.rawValue, path: path, headers: headers, body: body, bodyLength: bodyLength, connectionId: connectionId)
+            let query = parts.count > 1 ? String(parts[1]) : ""
+            let response = state.record(method: h.method.rawValue, path: path, query: query, headers: headers, body: body, bodyLength: bodyLength, connectionId: connectionId)
             answer(context: context, response, keepAlive: h.isKeepAlive)
         }
     }

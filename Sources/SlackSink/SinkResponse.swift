@@ -24,6 +24,9 @@ public indirect enum SinkResponse: Sendable, Hashable, CustomStringConvertible {
     case noResponse
     /// Any status, body and headers.
     case custom(status: Int, body: String, headers: [String: String])
+    /// A Slack Web API refusal: 200 `{"ok":false,"error":"<error>"}` (`channel_not_found`,
+    /// `not_in_channel`, `invalid_auth`, `internal_error`, ...). On a webhook path it is the same body.
+    case apiError(String)
 
     /// Status, body and headers sent (nil for `noResponse`).
     var wire: (status: Int, body: String, headers: [String: String])? {
@@ -40,6 +43,7 @@ public indirect enum SinkResponse: Sendable, Hashable, CustomStringConvertible {
         case let .delayed(_, then): then.wire
         case .noResponse: nil
         case let .custom(status, body, headers): (status, body, headers)
+        case let .apiError(e): (200, #"{"ok":false,"error":"\#(e)"}"#, ["Content-Type": "application/json; charset=utf-8"])
         }
     }
 

@@ -17,6 +17,7 @@ final class SinkState: @unchecked Sendable {
     private var waiters: [Int: Waiter] = [:]
     private var nextWaiterId = 0
     private var connections = 0
+    private var webAPI = SinkWebAPI()
 
     /// A new connection's id (1, 2, ...).
     func newConnection() -> Int {
@@ -54,7 +55,7 @@ final class SinkState: @unchecked Sendable {
     }
 
     /// Records a request and returns the answer scripted for its path.
-    func record(method: String, path: String, headers: [String: String], body: [UInt8], bodyLength: Int, connectionId: Int) -> SinkResponse {
+    func record(method: String, path: String, query: String = "", headers: [String: String], body: [UInt8], bodyLength: Int, connectionId: Int) -> SinkResponse {
         let now = Self.monotonicNanos()
         let wall = Int64(Date().timeIntervalSince1970 * 1000)
         lock.lock()
@@ -65,8 +66,14 @@ final class SinkState: @unchecked Sendable {
         } else {
             response = defaults[path] ?? fallback
         }
+        var answer = response
+        if response == .ok, SinkWebAPI.isPostMessage(path) {
+            answer = webAPI.postMessage(headers: headers, body: body, wallMilliseconds: wall)
+        } else if response == .ok, SinkWebAPI.isHistory(path) {
+            answer = webAPI.history(headers: headers, query: query)
+        }
         let request = ReceivedRequest(method: method, path: path, headers: headers, body: recordBodies ? body : [], bodyLength: bodyLength,
-                                      arrivalNanos: now, arrivalWallMilliseconds: wall, connectionId: connectionId, response: response)
+                                      arrivalNanos: now, arrivalWallMilliseconds: wall, connectionId: connectionId, response: answer)
         if recordRequests { records.append(request) }
         arrivals[path, default: []].append(now)
         total += 1
@@ -78,7 +85,18 @@ final class SinkState: @unchecked Sendable {
         lock.unlock()
         for c in ready { c.resume(returning: true) }
         onRequest?(request)
-        return response
+        return answer
+    }
+
+    /// Messages stored by `chat.postMessage`, in posting order.
+    var storedMessages: [StoredMessage] {
+        lock.lock(); defer { lock.unlock() }
+        return webAPI.messages
+    }
+
+    func setExpectedToken(_ token: String?) {
+        lock.lock(); defer { lock.unlock() }
+        webAPI.expectedToken = token
     }
 
     private func satisfied(_ w: Waiter) -> Bool {

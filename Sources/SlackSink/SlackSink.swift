@@ -3,8 +3,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A local HTTP server that answers like Slack's incoming webhooks, for tests, the benchmark and
-/// the demo. Every path is a webhook; each answers `ok` unless scripted otherwise (429 with
+/// A local HTTP server that answers like Slack's incoming webhooks and, under `/api/`, like the
+/// Slack Web API's `chat.postMessage` and `conversations.history` (see `SinkWebAPI`), for tests,
+/// the benchmark and the demo. Every other path is a webhook; each answers `ok` unless scripted otherwise (429 with
 /// Retry-After, 400 invalid_blocks, 404 no_service, 410 channel_is_archived, 500, delays, no
 /// answer at all). Every request is recorded with its arrival time.
 ///
@@ -112,6 +113,14 @@ public final class SlackSink: Sendable {
     public func audit(perSecond: Double, burst: Int, toleranceMilliseconds: Double = 20) -> RateAudit.Report {
         state.audit(perSecond: perSecond, burst: burst, toleranceNanos: UInt64(toleranceMilliseconds * 1e6))
     }
+
+    /// Messages posted through the Web API path (`POST .../chat.postMessage`), in posting order,
+    /// with their channel, ts and metadata alert ids (what `conversations.history` answers from).
+    public func storedMessages() -> [StoredMessage] { state.storedMessages }
+
+    /// The bot token `chat.postMessage` and `conversations.history` accept (`invalid_auth` for
+    /// another); nil (the default) accepts any `Bearer` token.
+    public func expectBotToken(_ token: String?) { state.setExpectedToken(token) }
 
     /// Closes the server and its event loop.
     public func stop() async {
