@@ -56,12 +56,14 @@ import Testing
         try await fleet.produce(alerts)
         var kills = 0
         var dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
+        var processes = [dispatcher]
         for threshold in [25, 60, 95] {
             let reached = await fleet.sink.waitForRequests(count: threshold, timeoutSeconds: 30)
             #expect(reached, "only \(fleet.sink.requestCount) posts before kill \(kills + 1):\n\(dispatcher.log.suffix(2000))")
             dispatcher.killHard()
             kills += 1
             dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
+            processes.append(dispatcher)
         }
         defer { dispatcher.stop() }
         let ids = Set(alerts.map { "\($0.destination) \($0.alertId)" })
@@ -74,7 +76,52 @@ import Testing
         let duplicates = fleet.posted().values.reduce(0) { $0 + max(0, $1 - 1) }
         // At most the posts in flight at each kill (2 per destination with burst 2).
         #expect(duplicates <= kills * names.count * 2, "\(duplicates) duplicate posts after \(kills) kills")
-        print("dispatcher kill -9 x\(kills): \(ids.count) alerts, 0 lost, \(duplicates) duplicate posts")
+        // Every repeated post was an alert in doubt (an intent without a delivery), logged as such.
+        let inDoubt = processes.reduce(0) { $0 + $1.log.components(separatedBy: "delivery in doubt: posting again").count - 1 }
+        #expect(duplicates <= inDoubt, "\(duplicates) duplicate posts but only \(inDoubt) alerts logged in doubt")
+        print("dispatcher kill -9 x\(kills): \(ids.count) alerts, 0 lost, \(duplicates) duplicate posts, \(inDoubt) alerts in doubt posted again (webhooks: at-least-once)")
+    }
+
+    /// The same kills with Slack app destinations: an alert in doubt after a kill is looked up in
+    /// its channel (`conversations.history`, by the alert ids in the message metadata) before it
+    /// is posted again, so nothing is lost and nothing is posted twice (exactly once).
+    @Test func dispatcherKilledMidBurstPostsEachAlertOnceToASlackApp() async throws {
+        let names = ["d1", "d2", "d3", "d4"]
+        let fleet = try await FleetHarness(destinations: names, rate: 10, burst: 2, slackApp: true)
+        fleet.sink.expectBotToken(FleetHarness.botToken)
+        let alerts = (0..<160).map { FleetHarness.alert($0, destination: names[$0 % 4], tag: "app-burst") }
+        try await fleet.produce(alerts)
+        var kills = 0
+        var dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
+        var processes = [dispatcher]
+        for threshold in [25, 60, 95] {
+            let reached = await fleet.sink.waitForRequests(count: threshold, timeoutSeconds: 30)
+            #expect(reached, "only \(fleet.sink.requestCount) requests before kill \(kills + 1):\n\(dispatcher.log.suffix(2000))")
+            dispatcher.killHard()
+            kills += 1
+            dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
+            processes.append(dispatcher)
+        }
+        defer { dispatcher.stop() }
+        let wanted = Set(alerts.map { "\(FleetHarness.channel($0.destination)) \($0.alertId)" })
+        func missing(_ posted: [String: [String: Int]]) -> [String] {
+            wanted.filter { key in let p = key.split(separator: " "); return posted[String(p[0])]?[String(p[1])] == nil }.sorted()
+        }
+        let complete = await fleet.waitUntil(timeout: .seconds(90), watching: [dispatcher]) { missing(fleet.postedToChannels()).isEmpty }
+        let posted = fleet.postedToChannels()
+        let lost = missing(posted)
+        #expect(complete && lost.isEmpty, "\(lost.count) alerts lost after \(kills) kills: \(lost.prefix(10))\n\(dispatcher.log.suffix(2000))")
+        let twice = posted.flatMap { channel, counts in counts.filter { $0.value > 1 }.map { "\(channel) \($0.key) x\($0.value)" } }.sorted()
+        #expect(twice.isEmpty, "posted more than once to a Slack app channel: \(twice)")
+        let logs = processes.map(\.log)
+        let reconciled = logs.reduce(0) { $0 + $1.components(separatedBy: "found in the channel, logged without posting again").count - 1 }
+        let reposted = logs.reduce(0) { $0 + $1.components(separatedBy: "delivery in doubt: not in the channel, posting").count - 1 }
+        let lookups = fleet.sink.requests().filter { $0.path.hasSuffix("/conversations.history") }.count
+        #expect(!logs.contains { $0.contains(FleetHarness.botToken) }, "the bot token reached a log")
+        #expect(fleet.sink.requests().allSatisfy { $0.response != .apiError("invalid_auth") && $0.response != .apiError("not_authed") })
+        print("dispatcher kill -9 x\(kills) (Slack app): \(wanted.count) alerts, \(lost.count) lost, \(twice.count) duplicate posts, "
+              + "\(reconciled) in doubt found in the channel (logged, not posted), \(reposted) in doubt not found (posted), \(lookups) history requests")
+        await fleet.shutdown()
     }
 
     /// A 410 goes to alerts-dlt with its reason; a 5xx burst on one destination is retried through

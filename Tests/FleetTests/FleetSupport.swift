@@ -81,7 +81,12 @@ final class FleetHarness: @unchecked Sendable {
     let directory: URL
     let prefix: String
 
-    init(destinations: [String], rate: Double = 50, burst: Int = 10, prefix: String = "t.") async throws {
+    /// The bot token the Slack app destinations send (obviously fake).
+    static let botToken = "fake-bot-token-for-fleet-tests"
+
+    /// With `slackApp`, every destination is a Slack app (`chat.postMessage` to channel
+    /// `channel(name)` on the sink's `/api`), else an incoming webhook on `path(name)`.
+    init(destinations: [String], rate: Double = 50, burst: Int = 10, prefix: String = "t.", slackApp: Bool = false) async throws {
         self.prefix = prefix
         cluster = try MockCluster()
         let path = Self.root.appendingPathComponent("topics/topics.yaml").path
@@ -92,7 +97,12 @@ final class FleetHarness: @unchecked Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var yaml = "destinations:\n"
-        for name in destinations {
+        for name in destinations where slackApp {
+            yaml += "  \(name):\n    type: slack_app\n    token: ${FLEET_TEST_BOT_TOKEN}\n    channel: \(Self.channel(name))\n"
+            yaml += "    api_url: http://127.0.0.1:\(port)/api\n    allow_insecure_http: true\n"
+            yaml += "    rate_per_second: \(rate)\n    burst: \(burst)\n"
+        }
+        for name in destinations where !slackApp {
             yaml += "  \(name):\n    url: http://127.0.0.1:\(port)/services/test/\(name)\n    allow_insecure_http: true\n"
             yaml += "    rate_per_second: \(rate)\n    burst: \(burst)\n"
         }
@@ -115,10 +125,26 @@ final class FleetHarness: @unchecked Sendable {
             "DISPATCHER_SCHEDULE": "off", "GROUP_WAIT_MS": "200",
             // The tests feed weeks-old history: the scorer follows its event time, not today's clock.
             "TIME_MODE": "replay",
+            "FLEET_TEST_BOT_TOKEN": Self.botToken,
         ].merging(extra) { _, new in new }
     }
 
     func path(_ destination: String) -> String { "/services/test/\(destination)" }
+
+    /// The channel id of a Slack app destination: `C` + the name in upper case, letters and digits.
+    static func channel(_ destination: String) -> String {
+        "CTEST" + destination.uppercased().filter { ($0.isASCII && $0.isLetter) || ($0.isASCII && $0.isNumber) }
+    }
+
+    /// Slack app destinations: per channel, alert id -> how many stored messages carry it in their
+    /// metadata (what Slack holds: a post answered `ok`).
+    func postedToChannels() -> [String: [String: Int]] {
+        var out: [String: [String: Int]] = [:]
+        for m in sink.storedMessages() {
+            for id in m.alertIds { out[m.channel, default: [:]][id, default: 0] += 1 }
+        }
+        return out
+    }
 
     /// Per destination: alert id -> how many 2xx posts named it.
     func delivered() -> [String: [String: Int]] {
