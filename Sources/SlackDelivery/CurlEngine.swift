@@ -34,6 +34,13 @@ final class Transfer: @unchecked Sendable {
 
     /// Bytes of the answer kept.
     var responseRoom: Int { api?.maxResponseBytes ?? 1024 }
+
+    /// Called on the engine thread when the transfer is about to start (its destination's turn,
+    /// a token taken), with a function to call once it may really start (true) or must not
+    /// (false: completed as `shuttingDown`, not sent). The destination waits meanwhile. The
+    /// dispatcher writes its delivery intents here, so only posts that start are in doubt after a
+    /// crash, not those still queued behind the rate limit.
+    var gate: (@Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void)?
 }
 
 /// A Slack Web API call of a `slack_app` destination: `POST <base>/chat.postMessage` or
@@ -105,6 +112,8 @@ final class CurlEngine: @unchecked Sendable {
     // Shared with submitters, under `lock`.
     private let lock = NSLock()
     private var inbox: [Transfer] = []
+    /// Gated transfers whose gate answered (see `Transfer.gate`).
+    private var reopened: [(Transfer, Bool)] = []
     private var stopRequested = false
     private var finished = false
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
@@ -118,6 +127,8 @@ final class CurlEngine: @unchecked Sendable {
     private var ready: [Int] = []
     private var readyHead = 0
     private var inFlight: [UnsafeMutableRawPointer: Transfer] = [:]
+    /// Transfers waiting for their gate, their destination busy meanwhile.
+    private var gated: [ObjectIdentifier: Transfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
     private var stopHandled = false
 
@@ -171,6 +182,19 @@ final class CurlEngine: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// A gate answered (any thread): the engine starts the transfer, or completes it unsent.
+    func reopen(_ t: Transfer, proceed: Bool) {
+        lock.lock()
+        if finished {
+            lock.unlock()
+            return // completed as shutting down by the stop
+        }
+        let wasEmpty = inbox.isEmpty && reopened.isEmpty
+        reopened.append((t, proceed))
+        if wasEmpty { curl_multi_wakeup(multi) }
+        lock.unlock()
+    }
+
     /// Stops taking work, hands queued messages back as `shuttingDown`, lets transfers in flight
     /// finish (bounded by the total timeout), frees every curl handle, and returns.
     func stop() async {
@@ -212,12 +236,18 @@ final class CurlEngine: @unchecked Sendable {
         engineThread = pthread_self()
         lock.unlock()
         var batch: [Transfer] = []
+        var opened: [(Transfer, Bool)] = []
         while true {
             lock.lock()
             swap(&batch, &inbox)
+            swap(&opened, &reopened)
             let stop = stopRequested
             lock.unlock()
             var now = DeliveryClock.monotonicNanos()
+            if !opened.isEmpty {
+                for (t, proceed) in opened { passGate(t, proceed: proceed, now: now) }
+                opened.removeAll(keepingCapacity: true)
+            }
             if !batch.isEmpty {
                 let wall = DeliveryClock.wallNow()
                 for t in batch { enqueue(t, now: now, wall: wall) }
@@ -232,7 +262,7 @@ final class CurlEngine: @unchecked Sendable {
             var running: Int32 = 0
             _ = curl_multi_perform(multi, &running)
             collectFinished()
-            if stopHandled && inFlight.isEmpty { break }
+            if stopHandled && inFlight.isEmpty && gated.isEmpty { break }
 
             var waitMs = 1000
             var curlWait = -1
@@ -244,7 +274,7 @@ final class CurlEngine: @unchecked Sendable {
             }
             if waitMs > 0 {
                 lock.lock()
-                if !inbox.isEmpty || (stopRequested && !stopHandled) { waitMs = 0 }
+                if !inbox.isEmpty || !reopened.isEmpty || (stopRequested && !stopHandled) { waitMs = 0 }
                 lock.unlock()
             }
             if waitMs > 0 {
@@ -315,7 +345,25 @@ final class CurlEngine: @unchecked Sendable {
             slots[i].queue.removeFirst(slots[i].head)
             slots[i].head = 0
         }
+        if let gate = t.gate {
+            t.gate = nil
+            slots[i].busy = true
+            gated[ObjectIdentifier(t)] = t
+            gate { [weak self] proceed in self?.reopen(t, proceed: proceed) }
+            return
+        }
         start(t, now: now)
+    }
+
+    /// A gated transfer's gate answered: start it, or complete it unsent.
+    private func passGate(_ t: Transfer, proceed: Bool, now: UInt64) {
+        guard gated.removeValue(forKey: ObjectIdentifier(t)) != nil else { return }
+        slots[t.slot].busy = false
+        if proceed && !stopHandled {
+            start(t, now: now)
+        } else {
+            finishWithoutTransfer(t, .retryLater(.shuttingDown, notBefore: DeliveryClock.wallNow()))
+        }
     }
 
     private func pumpReady(now: UInt64) {
@@ -535,6 +583,13 @@ final class CurlEngine: @unchecked Sendable {
         timers.removeAll()
         ready.removeAll()
         readyHead = 0
+        // Waiting for their gate: not sent, handed back (a late answer of the gate is ignored).
+        let waiting = gated.values
+        gated.removeAll()
+        for t in waiting {
+            slots[t.slot].busy = false
+            complete(t, .retryLater(.shuttingDown, notBefore: wall))
+        }
     }
 
     private func cleanup() {

@@ -16,9 +16,11 @@ extension SlackDeliverer {
     }
 
     /// Posts a rendered `chat.postMessage` body to destination `i`.
-    func postWebAPI(to i: Int, body: [UInt8], completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
-        submitTransfer(Transfer(slot: i, api: APIRequest(pathAndQuery: "/chat.postMessage", isGet: false, maxResponseBytes: 16 * 1024), body: body,
-                                completion: completion))
+    func postWebAPI(to i: Int, body: [UInt8], gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+        let transfer = Transfer(slot: i, api: APIRequest(pathAndQuery: "/chat.postMessage", isGet: false, maxResponseBytes: 16 * 1024), body: body,
+                                completion: completion)
+        transfer.gate = gate
+        submitTransfer(transfer)
     }
 
     /// Looks in the channel of Slack app destination `destination` for messages posted since

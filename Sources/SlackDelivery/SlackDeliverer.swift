@@ -60,6 +60,18 @@ public final class SlackDeliverer: Sendable {
     /// Callback form for high-rate callers (no task per message). `completion` runs on the
     /// engine thread: keep it short and never block in it.
     public func submit(_ alert: AlertRecord, to destination: String, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+        submit(alert, to: destination, beforePosting: nil, completion: completion)
+    }
+
+    /// What a caller runs as a message is about to be posted (its destination's turn, within the
+    /// rate limit), on the engine thread; the post starts once it calls `proceed(true)` from any
+    /// thread (`false`: not posted, completed as `retryLater(.shuttingDown)`). The destination's
+    /// later messages wait meanwhile; other destinations do not. The dispatcher writes its
+    /// delivery intents here.
+    public typealias BeforePosting = @Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void
+
+    /// Callback form with a step before the post (`BeforePosting`).
+    public func submit(_ alert: AlertRecord, to destination: String, beforePosting gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         guard let i = indexByName[destination] else {
             completion(.permanent(.unknownDestination(name: destination)))
             return
@@ -70,16 +82,17 @@ public final class SlackDeliverer: Sendable {
             return
         }
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
-            postWebAPI(to: i, body: renderer.renderForWebAPI(alert, channel: channel), completion: completion)
+            postWebAPI(to: i, body: renderer.renderForWebAPI(alert, channel: channel), gate: gate, completion: completion)
             return
         }
         send(to: i, now: now, slack: { renderer.render(alert) },
-             webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, completion: completion)
+             webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, gate: gate, completion: completion)
     }
 
     /// Renders for the destination's kind (signing generic webhook bodies) and hands the transfer
     /// to the engine.
-    private func send(to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8], completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    private func send(to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8], gate: BeforePosting? = nil,
+                      completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         let d = destinations[i]
         let body: [UInt8]
         var headers: [String] = []
@@ -97,7 +110,9 @@ public final class SlackDeliverer: Sendable {
                 headers = GenericWebhookPayload.signingHeaders(body: body, unixSeconds: now.millisecondsSinceEpoch / 1000, secret: secret)
             }
         }
-        engine.submit(Transfer(slot: i, body: body, extraHeaders: headers, completion: completion))
+        let transfer = Transfer(slot: i, body: body, extraHeaders: headers, completion: completion)
+        transfer.gate = gate
+        engine.submit(transfer)
     }
 
     /// Delivers a group of alerts about one account as one message to `group.destination`. The
@@ -110,8 +125,13 @@ public final class SlackDeliverer: Sendable {
 
     /// Callback form of `submit(_:)` for a group; `completion` runs on the engine thread.
     public func submit(_ group: AlertGroup, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+        submit(group, beforePosting: nil, completion: completion)
+    }
+
+    /// Callback form for a group with a step before the post (`BeforePosting`).
+    public func submit(_ group: AlertGroup, beforePosting gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         guard group.alerts.count > 1 else {
-            submit(group.lead, to: group.destination, completion: completion)
+            submit(group.lead, to: group.destination, beforePosting: gate, completion: completion)
             return
         }
         guard let i = indexByName[group.destination] else {
@@ -124,11 +144,11 @@ public final class SlackDeliverer: Sendable {
             return
         }
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
-            postWebAPI(to: i, body: renderer.renderForWebAPI(group, channel: channel), completion: completion)
+            postWebAPI(to: i, body: renderer.renderForWebAPI(group, channel: channel), gate: gate, completion: completion)
             return
         }
         send(to: i, now: now, slack: { renderer.render(group) },
-             webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, completion: completion)
+             webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, gate: gate, completion: completion)
     }
 
     /// Posts an already rendered body as it is (no rendering, no signing) to `destination`, with

@@ -100,35 +100,45 @@ extension DispatchRouter {
         log.delivered(members.map(\.alert.deliveryKey), partition: post.partition)
     }
 
-    /// Writes one intent per alert and posts once all are acknowledged. A refused intent (the
-    /// worker then stops without committing) means no post: the records stay open.
+    /// Posts `post`, writing one intent per alert when the engine is about to start it (its
+    /// destination's turn, within the rate limit) and starting it once every intent is
+    /// acknowledged: one produce round trip per message; other destinations' messages go on
+    /// meanwhile. A refused intent (the worker then stops without committing) means no post: the
+    /// records stay open. Only messages that start can be in doubt after a crash.
     func writeIntentsThenPost(_ post: Post, via deliverer: SlackDeliverer) {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        var post = post
-        post.intentAt = now
         let ids = post.group.alertIds
-        let countdown = IntentCountdown(post.members.count)
-        let sending = post
-        for m in post.members {
-            let intent = DeliveryIntent(alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
-                                        postingAt: Timestamp(millisecondsSinceEpoch: now), messageAlertIds: ids)
-            let value = (try? RecordCoding.encode(intent)) ?? []
-            m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value)) { [self] ok in
-                switch countdown.arrive(ok) {
-                case .waiting: return
-                case .allAcknowledged: postNow(sending, via: deliverer)
-                case .refused: log.end(sending.members.map(\.alert.deliveryKey))
+        let intentAt = IntentClock()
+        let started = DispatchTime.now().uptimeNanoseconds
+        let gate: SlackDeliverer.BeforePosting = { [self] proceed in
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            intentAt.set(now)
+            let countdown = IntentCountdown(post.members.count)
+            for m in post.members {
+                let intent = DeliveryIntent(alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
+                                            postingAt: Timestamp(millisecondsSinceEpoch: now), messageAlertIds: ids)
+                let value = (try? RecordCoding.encode(intent)) ?? []
+                m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value)) { ok in
+                    switch countdown.arrive(ok) {
+                    case .waiting: return
+                    case .allAcknowledged: proceed(true)
+                    case .refused: proceed(false)
+                    }
                 }
             }
         }
-    }
-
-    private func postNow(_ post: Post, via deliverer: SlackDeliverer) {
-        let started = DispatchTime.now().uptimeNanoseconds
-        deliverer.submit(post.group) { [self] outcome in
-            complete(post, outcome: outcome, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
+        deliverer.submit(post.group, beforePosting: gate) { [self] outcome in
+            var answered = post
+            answered.intentAt = intentAt.value
+            complete(answered, outcome: outcome, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
         }
     }
+}
+
+/// When a message's intents were written (wall ms; 0 before).
+final class IntentClock: Sendable {
+    private let ms = Atomic<Int64>(0)
+    func set(_ value: Int64) { ms.store(value, ordering: .releasing) }
+    var value: Int64 { ms.load(ordering: .acquiring) }
 }
 
 /// Counts the acknowledgements of one message's intents.
