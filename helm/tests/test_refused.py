@@ -87,6 +87,19 @@ def test_a_literal_webhook_url_in_the_destinations_file_is_refused():
     assert "hooks.slack.invalid" not in message, "the message must not repeat the URL"
 
 
+@pytest.mark.parametrize("token", ["fake-literal-token", "xoxb-not-a-real-token"])
+def test_a_literal_bot_token_in_the_destinations_file_is_refused(token):
+    destinations = f"destinations:\n  team:\n    type: slack_app\n    channel: C0123ABCD\n    token: {token}\n"
+    message = render_error(merge(REQUIRED, {"config": {"destinations": destinations}}))
+    assert "literal token on line 5" in message, message
+    assert token not in message, "the message must not repeat the token"
+
+
+def test_a_slack_app_destination_with_its_token_from_the_secret_renders():
+    destinations = "destinations:\n  team:\n    type: slack_app\n    token: ${SLACK_BOT_TOKEN}\n    channel: C0123ABCD\n"
+    render(merge(REQUIRED, {"config": {"destinations": destinations}}))
+
+
 def test_a_url_in_a_comment_of_the_destinations_file_is_fine():
     destinations = "# see https://api.slack.com/messaging/webhooks\ndestinations:\n  team:\n    url: ${SLACK_WEBHOOK_TEAM}\n"
     render(merge(REQUIRED, {"config": {"destinations": destinations}}))

@@ -201,6 +201,9 @@ Checks across values that a JSON schema cannot express. Each failure names the v
 {{- if regexMatch "(?i)(https?://|hooks\\.slack)" $code -}}
 {{- fail (printf "the destinations file has a literal URL on line %d: webhook URLs are secrets, write url: ${SOME_VARIABLE} and put the URL in the Secret webhooks.existingSecret" (add1 $i)) -}}
 {{- end -}}
+{{- if or (regexMatch "(?i)xox[a-z]-" $code) (regexMatch "^\\s*token\\s*:\\s*[^$\\s]" $code) -}}
+{{- fail (printf "the destinations file has a literal token on line %d: a Slack app's bot token is a secret, write token: ${SLACK_BOT_TOKEN} and put the token in the Secret webhooks.existingSecret" (add1 $i)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if and $v.feedback.ingress.enabled (not $v.stages.dispatcher.enabled) -}}
