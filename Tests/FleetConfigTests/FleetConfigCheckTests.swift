@@ -57,6 +57,29 @@ import Testing
         #expect(throws: FleetConfigError.self) { try FleetConfigCheck.load(files, environment: env) }
     }
 
+    /// The shipped destinations with cs-escalations moved to a Slack app: checked like a webhook
+    /// (the token's variable named, never its value; token and channel required).
+    @Test func aSlackAppDestinationIsCheckedWithItsTokenAndChannel() throws {
+        var files = try Self.examples()
+        let webhook = "    type: slack\n    url: ${SLACK_WEBHOOK_CS_ESCALATIONS}\n"
+        let text = files.destinations!.text
+        #expect(text.contains("  cs-escalations:\n" + webhook))
+        let app = text.replacingOccurrences(of: "  cs-escalations:\n" + webhook, with: "  cs-escalations:\n    type: slack_app\n    token: ${SLACK_BOT_TOKEN}\n    channel: C0123ABCD\n")
+        files.destinations = ConfigSource(path: "config/destinations.yaml", text: app)
+        var env = Self.environment
+        env["SLACK_BOT_TOKEN"] = "fake-bot-token-for-config-tests"
+        #expect(FleetConfigCheck.check(files, environment: env) == [])
+        #expect(try FleetConfigCheck.load(files, environment: env).destinations?["cs-escalations"]?.kind == .slackApp)
+        env["SLACK_BOT_TOKEN"] = nil
+        let line = try #require(Self.line(of: "    token: ${SLACK_BOT_TOKEN}", in: app))
+        #expect(FleetConfigCheck.check(files, environment: env).map(\.description) == [
+            "config/destinations.yaml:\(line): destinations.cs-escalations.token: environment variable SLACK_BOT_TOKEN is not set or is empty",
+        ])
+        files.destinations = ConfigSource(path: "config/destinations.yaml", text: app.replacingOccurrences(of: "    channel: C0123ABCD\n", with: ""))
+        env["SLACK_BOT_TOKEN"] = "fake-bot-token-for-config-tests"
+        #expect(FleetConfigCheck.check(files, environment: env).map(\.key) == ["destinations.cs-escalations.channel"])
+    }
+
     @Test func aRouteToAnUndefinedDestinationIsNamedWithTheKnownOnes() throws {
         var files = try Self.examples()
         // The team renames a channel in the rules file only.

@@ -42,6 +42,36 @@ import WorkerRuntime
 
     /// The delivery log is bounded by time, and remembers at least as long as an alert can come
     /// back: from `alerts` or a retry topic (reprocessing) or from `alerts-dlt` (a replay).
+    /// Intents to post (written before each post) are not deliveries: one followed by its delivery
+    /// disappears behind it, one left last is listed as in doubt, and neither is "unreadable".
+    @Test func intentsAreShownInDoubtOnlyWithoutALaterDelivery() throws {
+        func record(_ key: String, _ value: [UInt8], offset: Int64) -> ConsumedRecord {
+            ConsumedRecord(topic: "alerts-delivered", partition: 0, offset: offset, key: Array(key.utf8), value: value, headers: [], timestamp: nil)
+        }
+        func intent(_ id: String, hour: Int64) throws -> [UInt8] {
+            try RecordCoding.encode(DeliveryIntent(alertId: id, destination: "cs-escalations", accountId: "acme", type: "customer_at_risk",
+                                                   postingAt: Timestamp(year: 2026, month: 11, day: 20, hour: hour), messageAlertIds: [id]))
+        }
+        var reconciled = Self.entry("a2", account: "acme", destination: "cs-escalations", at: 10)
+        reconciled.reconciled = true
+        let records = [
+            record("a1|cs-escalations", try intent("a1", hour: 9), offset: 0),
+            record("a1|cs-escalations", try RecordCoding.encode(Self.entry("a1", account: "acme", destination: "cs-escalations", at: 9)), offset: 1),
+            record("a2|cs-escalations", try intent("a2", hour: 10), offset: 2),
+            record("a2|cs-escalations", try RecordCoding.encode(reconciled), offset: 3),
+            record("a3|cs-escalations", try intent("a3", hour: 11), offset: 4),
+        ]
+        let query = DeliveryLogQuery(account: "acme")
+        let (entries, unreadable) = query.entries(from: records)
+        #expect(unreadable == 0)
+        #expect(entries.map(\.alertId) == ["a1", "a2"])
+        #expect(DeliveryLogQuery.line(entries[1]).hasSuffix("(in doubt after a crash, found in the channel: not posted again)"))
+        let doubtful = query.inDoubt(from: records)
+        #expect(doubtful.map(\.alertId) == ["a3"])
+        #expect(DeliveryLogQuery.line(doubtful[0]) == "2026-11-20T11:00:00Z  acme  customer_at_risk  -> cs-escalations  posting, no delivery logged (in doubt)  alert a3")
+        #expect(DeliveryLogQuery(account: "globex").inDoubt(from: records).isEmpty)
+    }
+
     @Test func deliveryLogRetentionCoversEveryWayAnAlertComesBack() throws {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("topics/topics.yaml").path

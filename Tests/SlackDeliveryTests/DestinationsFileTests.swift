@@ -58,7 +58,7 @@ struct DestinationsFileTests {
 
     @Test func otherMistakesAreNamed() {
         #expect(error("destinations:\n  a:\n    url: https://x.example/h\n    typo: 1\n")?.description.contains("destinations.a.typo") == true)
-        #expect(error("destinations:\n  a:\n    url: https://x.example/h\n    type: teams\n")?.description.contains("expected 'slack' or 'webhook'") == true)
+        #expect(error("destinations:\n  a:\n    url: https://x.example/h\n    type: teams\n")?.description.contains("expected 'slack', 'slack_app' or 'webhook'") == true)
         #expect(error("destinations:\n  a:\n    url: https://x.example/h\n    burst: 0\n")?.description.contains("d.yaml:4: destinations.a.burst") == true)
         #expect(error("destinations:\n  a:\n    url: ftp://x.example/h\n")?.description.contains("scheme 'ftp'") == true)
         #expect(error("destinations:\n  a:\n    url: https://x.example/h\n    signing_secret: x\n")?.description.contains("only 'webhook'") == true)
@@ -109,7 +109,7 @@ struct DestinationsFileTests {
             .missingEnvironmentVariable(file: "d.yaml", key: "destinations.b.url", line: 6, variable: "PATH_B"),
             .missingEnvironmentVariable(file: "d.yaml", key: "destinations.b.signing_secret", line: 7, variable: "SECRET_B"),
             .configInvalid(file: "d.yaml", key: "destinations.c.colour", line: 11,
-                           problem: "unknown key (expected one of allow_insecure_http, burst, digest, group_wait, quiet_hours, rate_per_second, signing_secret, type, url)"),
+                           problem: "unknown key (expected one of allow_insecure_http, api_url, burst, channel, digest, group_wait, quiet_hours, rate_per_second, signing_secret, token, type, url)"),
             .configInvalid(file: "d.yaml", key: "destinations.c.burst", line: 10, problem: "expected an integer >= 1"),
         ])
         // The valid destination is still there; the schedule keys are let through for AlertRules.
