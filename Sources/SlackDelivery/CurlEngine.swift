@@ -10,17 +10,23 @@ final class Transfer: @unchecked Sendable {
     /// Extra header lines (signatures); empty for Slack, which uses the shared header list.
     let extraHeaders: [String]
     let completion: @Sendable (DeliveryOutcome) -> Void
+    /// Withdraws the message while it has not started.
+    let cancellation: DeliveryCancellation?
     var headerList: UnsafeMutablePointer<curl_slist>?
     var response: [UInt8] = []
     var retryAfter: String?
     var startedAt: UInt64 = 0
 
-    init(slot: Int, body: [UInt8], extraHeaders: [String], completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    init(slot: Int, body: [UInt8], extraHeaders: [String], cancellation: DeliveryCancellation? = nil,
+         completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         self.slot = slot
         self.body = body
         self.extraHeaders = extraHeaders
+        self.cancellation = cancellation
         self.completion = completion
     }
+
+    var isWithdrawn: Bool { cancellation?.isCancelled ?? false }
 }
 
 /// Settings of the HTTP engine.
@@ -79,6 +85,7 @@ final class CurlEngine: @unchecked Sendable {
     private let lock = NSLock()
     private var inbox: [Transfer] = []
     private var stopRequested = false
+    private var sweepRequested = false
     private var finished = false
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
     private var engineThread: pthread_t?
@@ -157,6 +164,17 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
+    /// Asks the engine to complete every queued message whose cancellation was cancelled with
+    /// `retryLater(.withdrawn)` now, rather than when it reaches the head of its queue.
+    func sweepWithdrawn() {
+        lock.lock()
+        if !stopRequested && !finished {
+            sweepRequested = true
+            curl_multi_wakeup(multi)
+        }
+        lock.unlock()
+    }
+
     /// Asks the engine to stop without waiting.
     func requestStop() {
         lock.lock()
@@ -185,6 +203,8 @@ final class CurlEngine: @unchecked Sendable {
             lock.lock()
             swap(&batch, &inbox)
             let stop = stopRequested
+            let sweep = sweepRequested
+            sweepRequested = false
             lock.unlock()
             var now = DeliveryClock.monotonicNanos()
             if !batch.isEmpty {
@@ -193,6 +213,7 @@ final class CurlEngine: @unchecked Sendable {
                 batch.removeAll(keepingCapacity: true)
             }
             if stop && !stopHandled { handleStop() }
+            if sweep { removeWithdrawn() }
             while let due = timers.popDue(now: now) {
                 guard slots[due.slot].timerAt == due.at else { continue }
                 slots[due.slot].timerAt = 0
@@ -213,7 +234,7 @@ final class CurlEngine: @unchecked Sendable {
             }
             if waitMs > 0 {
                 lock.lock()
-                if !inbox.isEmpty || (stopRequested && !stopHandled) { waitMs = 0 }
+                if !inbox.isEmpty || sweepRequested || (stopRequested && !stopHandled) { waitMs = 0 }
                 lock.unlock()
             }
             if waitMs > 0 {
@@ -233,6 +254,10 @@ final class CurlEngine: @unchecked Sendable {
             complete(t, .retryLater(.shuttingDown, notBefore: wall))
             return
         }
+        if t.isWithdrawn {
+            complete(t, .retryLater(.withdrawn, notBefore: wall))
+            return
+        }
         let pausedFor = slots[i].pausedUntil > now ? Double(slots[i].pausedUntil - now) / 1e9 : 0
         if pausedFor > settings.maxHoldSeconds {
             complete(t, .retryLater(.backlogged, notBefore: DeliveryClock.wall(atMonotonic: slots[i].pausedUntil, monotonicNow: now, wallNow: wall)))
@@ -248,6 +273,21 @@ final class CurlEngine: @unchecked Sendable {
         pump(i, now: now)
     }
 
+    /// Completes every queued message that was withdrawn; the queues keep their order.
+    private func removeWithdrawn() {
+        let wall = DeliveryClock.wallNow()
+        for i in slots.indices where slots[i].queued > 0 {
+            var kept: [Transfer] = [], withdrawn: [Transfer] = []
+            for t in slots[i].queue[slots[i].head...] {
+                if t.isWithdrawn { withdrawn.append(t) } else { kept.append(t) }
+            }
+            guard !withdrawn.isEmpty else { continue }
+            slots[i].queue = kept
+            slots[i].head = 0
+            for t in withdrawn { complete(t, .retryLater(.withdrawn, notBefore: wall)) }
+        }
+    }
+
     private func schedule(_ i: Int, at: UInt64) {
         if slots[i].timerAt != 0 && slots[i].timerAt <= at { return }
         slots[i].timerAt = at
@@ -257,6 +297,15 @@ final class CurlEngine: @unchecked Sendable {
     /// Starts the destination's next message if it is not busy, not paused, has a token and the
     /// engine has room; otherwise arms its timer or puts it on the ready list.
     private func pump(_ i: Int, now: UInt64) {
+        while slots[i].queued > 0, slots[i].queue[slots[i].head].isWithdrawn {
+            let t = slots[i].queue[slots[i].head]
+            slots[i].head += 1
+            complete(t, .retryLater(.withdrawn, notBefore: DeliveryClock.wallNow()))
+        }
+        if slots[i].queued == 0, slots[i].head > 0 {
+            slots[i].queue.removeAll(keepingCapacity: true)
+            slots[i].head = 0
+        }
         guard !slots[i].busy, slots[i].queued > 0 else { return }
         if slots[i].pausedUntil > now {
             schedule(i, at: slots[i].pausedUntil)

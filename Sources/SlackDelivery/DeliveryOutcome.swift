@@ -52,6 +52,9 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
     case notYetDue
     /// The deliverer is shutting down; the message was not sent.
     case shuttingDown
+    /// Its `DeliveryCancellation` was cancelled before it started (its partition went to another
+    /// owner); the message was not sent.
+    case withdrawn
 
     public var code: String {
         switch self {
@@ -63,6 +66,7 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
         case .backlogged: "backlogged"
         case .notYetDue: "not_yet_due"
         case .shuttingDown: "shutting_down"
+        case .withdrawn: "withdrawn"
         }
     }
 
@@ -76,6 +80,7 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
         case .backlogged: "destination backlogged (paused or queue full)"
         case .notYetDue: "not yet due"
         case .shuttingDown: "deliverer shutting down"
+        case .withdrawn: "withdrawn before it was sent"
         }
     }
 }

@@ -59,7 +59,8 @@ public final class SlackDeliverer: Sendable {
 
     /// Callback form for high-rate callers (no task per message). `completion` runs on the
     /// engine thread: keep it short and never block in it.
-    public func submit(_ alert: AlertRecord, to destination: String, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    public func submit(_ alert: AlertRecord, to destination: String, cancellation: DeliveryCancellation? = nil,
+                       completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         guard let i = indexByName[destination] else {
             completion(.permanent(.unknownDestination(name: destination)))
             return
@@ -70,12 +71,13 @@ public final class SlackDeliverer: Sendable {
             return
         }
         send(to: i, now: now, slack: { renderer.render(alert) },
-             webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, completion: completion)
+             webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, cancellation: cancellation, completion: completion)
     }
 
     /// Renders for the destination's kind (signing generic webhook bodies) and hands the transfer
     /// to the engine.
-    private func send(to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8], completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    private func send(to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8], cancellation: DeliveryCancellation?,
+                      completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         let d = destinations[i]
         let body: [UInt8]
         var headers: [String] = []
@@ -93,7 +95,7 @@ public final class SlackDeliverer: Sendable {
                 headers = GenericWebhookPayload.signingHeaders(body: body, unixSeconds: now.millisecondsSinceEpoch / 1000, secret: secret)
             }
         }
-        engine.submit(Transfer(slot: i, body: body, extraHeaders: headers, completion: completion))
+        engine.submit(Transfer(slot: i, body: body, extraHeaders: headers, cancellation: cancellation, completion: completion))
     }
 
     /// Delivers a group of alerts about one account as one message to `group.destination`. The
@@ -104,10 +106,12 @@ public final class SlackDeliverer: Sendable {
         }
     }
 
-    /// Callback form of `submit(_:)` for a group; `completion` runs on the engine thread.
-    public func submit(_ group: AlertGroup, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    /// Callback form of `submit(_:)` for a group; `completion` runs on the engine thread. A
+    /// message whose `cancellation` is cancelled before it starts completes with
+    /// `retryLater(.withdrawn)` and is not sent.
+    public func submit(_ group: AlertGroup, cancellation: DeliveryCancellation? = nil, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         guard group.alerts.count > 1 else {
-            submit(group.lead, to: group.destination, completion: completion)
+            submit(group.lead, to: group.destination, cancellation: cancellation, completion: completion)
             return
         }
         guard let i = indexByName[group.destination] else {
@@ -120,7 +124,13 @@ public final class SlackDeliverer: Sendable {
             return
         }
         send(to: i, now: now, slack: { renderer.render(group) },
-             webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, completion: completion)
+             webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, cancellation: cancellation, completion: completion)
+    }
+
+    /// Completes at once, with `retryLater(.withdrawn)`, every queued message whose cancellation
+    /// is cancelled (instead of when it reaches the head of its destination's queue).
+    public func withdrawCancelled() {
+        engine.sweepWithdrawn()
     }
 
     /// Posts an already rendered body as it is (no rendering, no signing) to `destination`, with
