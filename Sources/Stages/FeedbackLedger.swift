@@ -134,7 +134,7 @@ public final class FeedbackLedger: @unchecked Sendable {
             do throws(KafkaError) {
                 if reader == nil {
                     reader = try Reader(topic: topic, configuration: configuration, logger: logger)
-                    logger.log(level: failures > 0 ? .info : .debug, "feedback ledger reading",
+                    logger.info("feedback ledger reading",
                                metadata: ["topic": "\(topic)", "partitions": "\(reader!.partitions.count)"])
                 }
                 try step(reader!)
