@@ -26,7 +26,7 @@ import Synchronization
 /// What it cannot close: two clicks of the same link on two replicas within the few milliseconds
 /// between one replica's barrier and the other's write both pass. Their records carry the same
 /// `link_id`, and the precision report counts one verdict per link (see `FeedbackRecord`).
-public final class FeedbackLedger: @unchecked Sendable {
+public final class FeedbackLedger: Sendable {
     /// Receives every record read, on the reader's thread.
     public typealias Sink = @Sendable (FeedbackRecord) -> Void
 
