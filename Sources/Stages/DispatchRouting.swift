@@ -126,7 +126,8 @@ final class DispatchRouter: Sendable {
             let ids = post.group.alertIds
             for m in post.members {
                 let entry = DeliveryLogEntry(alertId: m.alert.alertId, destination: destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
-                                             deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: status, retries: m.attempt, messageAlertIds: ids)
+                                             deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: status,
+                                             retries: max(m.attempt, RetryHeaders.attempts(inHistory: m.history)), messageAlertIds: ids)
                 let value = (try? RecordCoding.encode(entry)) ?? Array(m.alert.alertId.utf8)
                 m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
                 m.pending.finish()
