@@ -6,6 +6,9 @@ import Contracts
 ///
 /// Per alert (one alert id, whatever the number of channels it went to):
 /// - its verdict is the latest feedback given on it (a change of mind counts, not the clicks);
+///   records with the same `link_id` are one click (two dispatcher replicas may both accept the
+///   same link within milliseconds of each other): counted once, so the report is idempotent for
+///   such duplicates;
 /// - it is **escalated to churn** if its account churned after it (within `churnWindowMs`), whatever
 ///   its verdict: the alert was right, and not enough was done;
 /// - else a **true positive, resolved** if it was marked useful (the team acted; `renewed` counts
@@ -79,7 +82,9 @@ public struct PrecisionReport: Sendable {
         // The latest verdict per alert.
         var verdicts: [String: FeedbackRecord] = [:]
         var unmatched = 0, matched = 0
+        var links: Set<String> = []
         for f in feedback where f.recordedAt <= until {
+            if let link = f.linkId, !links.insert(link).inserted { continue }
             guard firstSeen[f.alertId] != nil else { unmatched += 1; continue }
             matched += 1
             if let known = verdicts[f.alertId], known.recordedAt > f.recordedAt { continue }

@@ -9,6 +9,14 @@ public enum FeedbackVerdict: String, Codable, Sendable, CaseIterable {
 ///
 /// Written only for a link whose signature, expiry and freshness were checked: the alert id, rule
 /// and destination are the ones the link was signed for.
+///
+/// `link_id` and `link_expires_at` name the link that was clicked (a digest of its signed fields,
+/// not its signature, so the topic holds no usable link) and when it stops working. Every
+/// dispatcher replica reads them back from `alert-feedback` to refuse a replay of the same link on
+/// any replica or after a restart. Both are optional: records written before they existed decode
+/// without them (and simply guard nothing). Consumers count one verdict per link: two records with
+/// the same `link_id` (two replicas accepting the same link within milliseconds of each other, the
+/// one race the shared guard leaves open) are the same verdict, and `PrecisionReport` counts it once.
 public struct FeedbackRecord: Codable, Sendable, Hashable {
     /// Version of this contract.
     public var schema: Int
@@ -22,21 +30,29 @@ public struct FeedbackRecord: Codable, Sendable, Hashable {
     public var verdict: FeedbackVerdict
     /// When the verdict was given (the click).
     public var recordedAt: Timestamp
+    /// The identity of the link clicked (`FeedbackLink.id`); nil in records from before it existed.
+    public var linkId: String?
+    /// When that link expires (it is refused from then on, so it need not be remembered longer).
+    public var linkExpiresAt: Timestamp?
 
     /// The version written now.
     public static let currentSchema = 1
 
     /// A record from its fields.
-    public init(schema: Int = FeedbackRecord.currentSchema, alertId: String, rule: String, destination: String, verdict: FeedbackVerdict, recordedAt: Timestamp) {
+    public init(schema: Int = FeedbackRecord.currentSchema, alertId: String, rule: String, destination: String, verdict: FeedbackVerdict, recordedAt: Timestamp,
+                linkId: String? = nil, linkExpiresAt: Timestamp? = nil) {
         self.schema = schema
         self.alertId = alertId
         self.rule = rule
         self.destination = destination
         self.verdict = verdict
         self.recordedAt = recordedAt
+        self.linkId = linkId
+        self.linkExpiresAt = linkExpiresAt
     }
 
     enum CodingKeys: String, CodingKey {
         case schema, alertId = "alert_id", rule, destination, verdict, recordedAt = "recorded_at"
+        case linkId = "link_id", linkExpiresAt = "link_expires_at"
     }
 }

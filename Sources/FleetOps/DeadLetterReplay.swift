@@ -28,8 +28,14 @@ public struct ReplayItem: Sendable {
 /// Re-drives dead letters to their source topic (or another) once the cause is fixed.
 ///
 /// - The original key, value and headers are sent; the `dlt.*` headers and the dispatcher's retry
-///   headers (`fleet.retry.attempt`, `.due`, `.history`) are removed, so the record is a fresh
-///   input; `fleet.replayed.from` names the dead letter it came from.
+///   counters (`fleet.retry.attempt`, `.due`) are removed, so the record is a fresh input with a
+///   fresh retry budget (attempt 0, due now); `fleet.replayed.from` names the dead letter it came from.
+/// - The attempt history is kept: the dead letter's `fleet.retry.history` (every attempt, the last
+///   one included) is carried with a `replayed from <dead letter>` mark appended, so the dispatcher
+///   continues it (new attempts are appended after the mark, numbered from 1 again), a dead letter
+///   of the replay shows the whole story, and the delivery log's `retries` counts the earlier
+///   attempts too (`RetryHeaders.attempts(inHistory:)`): a replayed alert delivered at once logs
+///   the attempts it took before it was dead-lettered, not 0.
 /// - A dead letter from a retry topic (`alerts-retry-N`) goes back to the main input (`alerts`).
 /// - To its own topic it keeps its source partition: `alerts` and `alerts-delivered` are
 ///   co-partitioned, so the dispatcher that reads the alert holds its delivery log. To another
@@ -67,8 +73,13 @@ public enum DeadLetterReplay {
             return ReplayItem(entry: entry, refusal: "no dlt.source.topic header: name a topic with --to", note: note)
         }
         let samePartitioning = entry.sourceTopic.map { destinationTopic == $0 || destinationTopic == mainTopic(of: $0) } ?? false
+        let from = "\(entry.record.topic)[\(entry.record.partition)]@\(entry.record.offset)"
+        let history = entry.record.headers.last(named: RetryHeaders.history)?.text ?? ""
         var headers = entry.record.headers.filter { !$0.name.hasPrefix("dlt.") && !$0.name.hasPrefix("fleet.retry.") && $0.name != replayedFromHeader }
-        headers.append(KafkaHeader(name: replayedFromHeader, text: "\(entry.record.topic)[\(entry.record.partition)]@\(entry.record.offset)"))
+        if !history.isEmpty {
+            headers.append(KafkaHeader(name: RetryHeaders.history, text: history + "; " + RetryHeaders.replayMark(from: from)))
+        }
+        headers.append(KafkaHeader(name: replayedFromHeader, text: from))
         let record = OutgoingRecord(topic: destinationTopic, partition: samePartitioning ? entry.sourcePartition : nil,
                                     key: entry.record.key, value: entry.record.value, headers: headers)
         return ReplayItem(entry: entry, record: record, note: note)

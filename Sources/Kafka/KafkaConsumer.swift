@@ -253,6 +253,24 @@ public final class KafkaConsumer: @unchecked Sendable {
         return (low, high)
     }
 
+    /// How many partitions `topic` has, from the broker's metadata; nil when the cluster does not
+    /// know the topic. Blocking.
+    public func partitionCount(of topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> Int? {
+        guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
+            throw KafkaError(kind: .configuration, message: "topic handle for \(topic)")
+        }
+        defer { rd_kafka_topic_destroy(rkt) }
+        var md: UnsafePointer<rd_kafka_metadata>?
+        try KafkaError.check(rd_kafka_metadata(handle, 0, rkt, &md, Int32(timeout.milliseconds)), "metadata \(topic)")
+        guard let md else { return nil }
+        defer { rd_kafka_metadata_destroy(md) }
+        for i in 0..<Int(md.pointee.topic_cnt) {
+            let t = md.pointee.topics[i]
+            if String(cString: t.topic) == topic, t.err == RD_KAFKA_RESP_ERR_NO_ERROR, t.partition_cnt > 0 { return Int(t.partition_cnt) }
+        }
+        return nil
+    }
+
     /// Watermarks as last seen by the fetcher, without a network call; nil until the first fetch.
     public func cachedWatermarks(_ partition: TopicPartition) -> (low: Int64, high: Int64)? {
         var low: Int64 = -1, high: Int64 = -1

@@ -10,6 +10,8 @@ final class Transfer: @unchecked Sendable {
     /// Extra header lines (signatures); empty for Slack, which uses the shared header list.
     let extraHeaders: [String]
     let completion: @Sendable (DeliveryOutcome) -> Void
+    /// Withdraws the message while it has not started.
+    let cancellation: DeliveryCancellation?
     var headerList: UnsafeMutablePointer<curl_slist>?
     var response: [UInt8] = []
     var retryAfter: String?
@@ -19,16 +21,21 @@ final class Transfer: @unchecked Sendable {
     /// room kept for the answer, and who gets the raw answer (a `conversations.history` page).
     var api: APIRequest?
 
-    init(slot: Int, body: [UInt8], extraHeaders: [String], completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    init(slot: Int, body: [UInt8], extraHeaders: [String], cancellation: DeliveryCancellation? = nil,
+         completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         self.slot = slot
         self.body = body
         self.extraHeaders = extraHeaders
+        self.cancellation = cancellation
         self.completion = completion
     }
 
+    var isWithdrawn: Bool { cancellation?.isCancelled ?? false }
+
     /// A Slack Web API call on the destination's base URL (`slack_app` destinations).
-    convenience init(slot: Int, api: APIRequest, body: [UInt8], completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
-        self.init(slot: slot, body: body, extraHeaders: [], completion: completion)
+    convenience init(slot: Int, api: APIRequest, body: [UInt8], cancellation: DeliveryCancellation? = nil,
+                     completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+        self.init(slot: slot, body: body, extraHeaders: [], cancellation: cancellation, completion: completion)
         self.api = api
     }
 
@@ -115,6 +122,7 @@ final class CurlEngine: @unchecked Sendable {
     /// Gated transfers whose gate answered (see `Transfer.gate`).
     private var reopened: [(Transfer, Bool)] = []
     private var stopRequested = false
+    private var sweepRequested = false
     private var finished = false
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
     private var engineThread: pthread_t?
@@ -212,6 +220,17 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
+    /// Asks the engine to complete every queued message whose cancellation was cancelled with
+    /// `retryLater(.withdrawn)` now, rather than when it reaches the head of its queue.
+    func sweepWithdrawn() {
+        lock.lock()
+        if !stopRequested && !finished {
+            sweepRequested = true
+            curl_multi_wakeup(multi)
+        }
+        lock.unlock()
+    }
+
     /// Asks the engine to stop without waiting.
     func requestStop() {
         lock.lock()
@@ -242,6 +261,8 @@ final class CurlEngine: @unchecked Sendable {
             swap(&batch, &inbox)
             swap(&opened, &reopened)
             let stop = stopRequested
+            let sweep = sweepRequested
+            sweepRequested = false
             lock.unlock()
             var now = DeliveryClock.monotonicNanos()
             if !opened.isEmpty {
@@ -254,6 +275,7 @@ final class CurlEngine: @unchecked Sendable {
                 batch.removeAll(keepingCapacity: true)
             }
             if stop && !stopHandled { handleStop() }
+            if sweep { removeWithdrawn() }
             while let due = timers.popDue(now: now) {
                 guard slots[due.slot].timerAt == due.at else { continue }
                 slots[due.slot].timerAt = 0
@@ -274,7 +296,7 @@ final class CurlEngine: @unchecked Sendable {
             }
             if waitMs > 0 {
                 lock.lock()
-                if !inbox.isEmpty || !reopened.isEmpty || (stopRequested && !stopHandled) { waitMs = 0 }
+                if !inbox.isEmpty || !reopened.isEmpty || sweepRequested || (stopRequested && !stopHandled) { waitMs = 0 }
                 lock.unlock()
             }
             if waitMs > 0 {
@@ -294,6 +316,10 @@ final class CurlEngine: @unchecked Sendable {
             complete(t, .retryLater(.shuttingDown, notBefore: wall))
             return
         }
+        if t.isWithdrawn {
+            complete(t, .retryLater(.withdrawn, notBefore: wall))
+            return
+        }
         let pausedFor = slots[i].pausedUntil > now ? Double(slots[i].pausedUntil - now) / 1e9 : 0
         if pausedFor > settings.maxHoldSeconds {
             complete(t, .retryLater(.backlogged, notBefore: DeliveryClock.wall(atMonotonic: slots[i].pausedUntil, monotonicNow: now, wallNow: wall)))
@@ -309,6 +335,21 @@ final class CurlEngine: @unchecked Sendable {
         pump(i, now: now)
     }
 
+    /// Completes every queued message that was withdrawn; the queues keep their order.
+    private func removeWithdrawn() {
+        let wall = DeliveryClock.wallNow()
+        for i in slots.indices where slots[i].queued > 0 {
+            var kept: [Transfer] = [], withdrawn: [Transfer] = []
+            for t in slots[i].queue[slots[i].head...] {
+                if t.isWithdrawn { withdrawn.append(t) } else { kept.append(t) }
+            }
+            guard !withdrawn.isEmpty else { continue }
+            slots[i].queue = kept
+            slots[i].head = 0
+            for t in withdrawn { complete(t, .retryLater(.withdrawn, notBefore: wall)) }
+        }
+    }
+
     private func schedule(_ i: Int, at: UInt64) {
         if slots[i].timerAt != 0 && slots[i].timerAt <= at { return }
         slots[i].timerAt = at
@@ -318,6 +359,15 @@ final class CurlEngine: @unchecked Sendable {
     /// Starts the destination's next message if it is not busy, not paused, has a token and the
     /// engine has room; otherwise arms its timer or puts it on the ready list.
     private func pump(_ i: Int, now: UInt64) {
+        while slots[i].queued > 0, slots[i].queue[slots[i].head].isWithdrawn {
+            let t = slots[i].queue[slots[i].head]
+            slots[i].head += 1
+            complete(t, .retryLater(.withdrawn, notBefore: DeliveryClock.wallNow()))
+        }
+        if slots[i].queued == 0, slots[i].head > 0 {
+            slots[i].queue.removeAll(keepingCapacity: true)
+            slots[i].head = 0
+        }
         guard !slots[i].busy, slots[i].queued > 0 else { return }
         if slots[i].pausedUntil > now {
             schedule(i, at: slots[i].pausedUntil)
@@ -359,7 +409,9 @@ final class CurlEngine: @unchecked Sendable {
     private func passGate(_ t: Transfer, proceed: Bool, now: UInt64) {
         guard gated.removeValue(forKey: ObjectIdentifier(t)) != nil else { return }
         slots[t.slot].busy = false
-        if proceed && !stopHandled {
+        if t.isWithdrawn {
+            finishWithoutTransfer(t, .retryLater(.withdrawn, notBefore: DeliveryClock.wallNow()))
+        } else if proceed && !stopHandled {
             start(t, now: now)
         } else {
             finishWithoutTransfer(t, .retryLater(.shuttingDown, notBefore: DeliveryClock.wallNow()))

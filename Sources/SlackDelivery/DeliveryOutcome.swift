@@ -56,6 +56,9 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
     /// `fatal_error`, `service_unavailable`, `request_timeout`, `ratelimited`); `error` is Slack's
     /// code (`[a-z0-9_]`).
     case slackAPIError(error: String)
+    /// Its `DeliveryCancellation` was cancelled before it started (its partition went to another
+    /// owner); the message was not sent.
+    case withdrawn
 
     public var code: String {
         switch self {
@@ -68,6 +71,7 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
         case .notYetDue: "not_yet_due"
         case .shuttingDown: "shutting_down"
         case let .slackAPIError(e): e
+        case .withdrawn: "withdrawn"
         }
     }
 
@@ -82,6 +86,7 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
         case .notYetDue: "not yet due"
         case .shuttingDown: "deliverer shutting down"
         case let .slackAPIError(e): "Slack Web API error \(e)"
+        case .withdrawn: "withdrawn before it was sent"
         }
     }
 }

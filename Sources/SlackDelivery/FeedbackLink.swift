@@ -1,4 +1,5 @@
 import Contracts
+import Crypto
 import Foundation
 
 /// A signed "was this alert useful?" link: `<base>/feedback?a=<alert id>&v=<verdict>&d=<destination>&r=<rule>&exp=<unix seconds>&sig=<signature>`.
@@ -41,9 +42,18 @@ public struct FeedbackLink: Sendable, Hashable {
         return out
     }
 
-    /// The feedback record this link stands for, at the time of the click.
+    /// The link's identity: SHA-256 of its signed fields (base64url, no padding). The same link
+    /// has the same id under any secret (so a rotation keeps the memory of used links), and the id
+    /// is not the signature: a record carrying it cannot be turned back into a working link.
+    public var id: String {
+        Base64URL.encode(Array(SHA256.hash(data: signedBytes)))
+    }
+
+    /// The feedback record this link stands for, at the time of the click (with the link's id and
+    /// expiry, which every dispatcher reads back to refuse a replay).
     public func record(at time: Timestamp) -> FeedbackRecord {
-        FeedbackRecord(alertId: alertId, rule: rule, destination: destination, verdict: verdict, recordedAt: time)
+        FeedbackRecord(alertId: alertId, rule: rule, destination: destination, verdict: verdict, recordedAt: time,
+                       linkId: id, linkExpiresAt: expiresAt)
     }
 }
 
@@ -69,7 +79,10 @@ public enum FeedbackLinkRefusal: Error, Sendable, Hashable, CustomStringConverti
     }
 }
 
-/// Signs and verifies feedback links with one secret. Pure: time comes in as a value.
+/// Signs and verifies feedback links. Pure: time comes in as a value.
+///
+/// Signs with the current secret only; verifies with the current secret or, during a rotation, the
+/// previous one, so links already posted keep working until they expire (`FEEDBACK_SECRET_PREVIOUS`).
 public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
     /// The public base of the dispatcher's feedback endpoint, e.g. `https://fleet.example.com` (no
     /// trailing slash needed).
@@ -77,15 +90,21 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
     /// How long a link works after the alert is delivered.
     public let lifetimeMs: Int64
     private let secret: SigningSecret
+    private let previousSecret: SigningSecret?
 
-    /// A signer for links under `baseURL`, valid `lifetimeMs` after delivery (30 days by default).
-    public init(baseURL: String, secret: SigningSecret, lifetimeMs: Int64 = 30 * 86_400_000) {
+    /// A signer for links under `baseURL`, valid `lifetimeMs` after delivery (30 days by default),
+    /// signing with `secret` and also accepting links signed with `previousSecret` (a rotation).
+    public init(baseURL: String, secret: SigningSecret, previousSecret: SigningSecret? = nil, lifetimeMs: Int64 = 30 * 86_400_000) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.secret = secret
+        self.previousSecret = previousSecret
         self.lifetimeMs = lifetimeMs
     }
+
+    /// Whether links signed with a previous secret are accepted too.
+    public var acceptsPreviousSecret: Bool { previousSecret != nil }
 
     /// The signer in words, with the secret redacted.
     public var description: String { "FeedbackLinkSigner(\(baseURL), <redacted secret>)" }
@@ -113,7 +132,8 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
     }
 
     /// Checks the query string of a request to the feedback path (`a=...&v=...`, without `?`) at
-    /// `now`: well formed, signed by this secret (compared in constant time), not expired. Replays
+    /// `now`: well formed, signed by this secret or the previous one (compared in constant time),
+    /// not expired. Replays
     /// are the caller's to refuse with a `FeedbackReplayGuard`.
     public func verify(query: String, now: Timestamp) -> Result<FeedbackLink, FeedbackLinkRefusal> {
         var values: [String: String] = [:]
@@ -135,7 +155,9 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
         let link = FeedbackLink(alertId: values["a"]!, verdict: verdict, destination: values["d"]!, rule: values["r"]!,
                                 expiresAt: Timestamp(millisecondsSinceEpoch: seconds * 1000))
         // The signature first: an attacker learns nothing about expiry from a forged link.
-        guard HMACSHA256.isValid(mac, key: secret.bytes, message: link.signedBytes) else { return .failure(.badSignature) }
+        let message = link.signedBytes
+        guard HMACSHA256.isValid(mac, key: secret.bytes, message: message)
+            || previousSecret.map({ HMACSHA256.isValid(mac, key: $0.bytes, message: message) }) == true else { return .failure(.badSignature) }
         guard now < link.expiresAt else { return .failure(.expired) }
         return .success(link)
     }

@@ -16,9 +16,9 @@ extension SlackDeliverer {
     }
 
     /// Posts a rendered `chat.postMessage` body to destination `i`.
-    func postWebAPI(to i: Int, body: [UInt8], gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    func postWebAPI(to i: Int, body: [UInt8], cancellation: DeliveryCancellation?, gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         let transfer = Transfer(slot: i, api: APIRequest(pathAndQuery: "/chat.postMessage", isGet: false, maxResponseBytes: 16 * 1024), body: body,
-                                completion: completion)
+                                cancellation: cancellation, completion: completion)
         transfer.gate = gate
         submitTransfer(transfer)
     }

@@ -59,19 +59,10 @@ public final class SlackDeliverer: Sendable {
 
     /// Callback form for high-rate callers (no task per message). `completion` runs on the
     /// engine thread: keep it short and never block in it.
-    public func submit(_ alert: AlertRecord, to destination: String, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
-        submit(alert, to: destination, beforePosting: nil, completion: completion)
-    }
-
-    /// What a caller runs as a message is about to be posted (its destination's turn, within the
-    /// rate limit), on the engine thread; the post starts once it calls `proceed(true)` from any
-    /// thread (`false`: not posted, completed as `retryLater(.shuttingDown)`). The destination's
-    /// later messages wait meanwhile; other destinations do not. The dispatcher writes its
-    /// delivery intents here.
-    public typealias BeforePosting = @Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void
-
-    /// Callback form with a step before the post (`BeforePosting`).
-    public func submit(_ alert: AlertRecord, to destination: String, beforePosting gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    ///
+    /// `beforePosting` runs as the message is about to be posted (`BeforePosting`).
+    public func submit(_ alert: AlertRecord, to destination: String, cancellation: DeliveryCancellation? = nil, beforePosting gate: BeforePosting? = nil,
+                       completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         guard let i = indexByName[destination] else {
             completion(.permanent(.unknownDestination(name: destination)))
             return
@@ -82,17 +73,17 @@ public final class SlackDeliverer: Sendable {
             return
         }
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
-            postWebAPI(to: i, body: renderer.renderForWebAPI(alert, channel: channel), gate: gate, completion: completion)
+            postWebAPI(to: i, body: renderer.renderForWebAPI(alert, channel: channel), cancellation: cancellation, gate: gate, completion: completion)
             return
         }
         send(to: i, now: now, slack: { renderer.render(alert) },
-             webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, gate: gate, completion: completion)
+             webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, cancellation: cancellation, gate: gate, completion: completion)
     }
 
     /// Renders for the destination's kind (signing generic webhook bodies) and hands the transfer
     /// to the engine.
-    private func send(to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8], gate: BeforePosting? = nil,
-                      completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    private func send(to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8], cancellation: DeliveryCancellation?,
+                      gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         let d = destinations[i]
         let body: [UInt8]
         var headers: [String] = []
@@ -110,7 +101,7 @@ public final class SlackDeliverer: Sendable {
                 headers = GenericWebhookPayload.signingHeaders(body: body, unixSeconds: now.millisecondsSinceEpoch / 1000, secret: secret)
             }
         }
-        let transfer = Transfer(slot: i, body: body, extraHeaders: headers, completion: completion)
+        let transfer = Transfer(slot: i, body: body, extraHeaders: headers, cancellation: cancellation, completion: completion)
         transfer.gate = gate
         engine.submit(transfer)
     }
@@ -123,15 +114,14 @@ public final class SlackDeliverer: Sendable {
         }
     }
 
-    /// Callback form of `submit(_:)` for a group; `completion` runs on the engine thread.
-    public func submit(_ group: AlertGroup, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
-        submit(group, beforePosting: nil, completion: completion)
-    }
-
-    /// Callback form for a group with a step before the post (`BeforePosting`).
-    public func submit(_ group: AlertGroup, beforePosting gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    /// Callback form of `submit(_:)` for a group; `completion` runs on the engine thread. A
+    /// message whose `cancellation` is cancelled before it starts completes with
+    /// `retryLater(.withdrawn)` and is not sent.
+    /// `beforePosting` runs as the message is about to be posted (`BeforePosting`).
+    public func submit(_ group: AlertGroup, cancellation: DeliveryCancellation? = nil, beforePosting gate: BeforePosting? = nil,
+                       completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         guard group.alerts.count > 1 else {
-            submit(group.lead, to: group.destination, beforePosting: gate, completion: completion)
+            submit(group.lead, to: group.destination, cancellation: cancellation, beforePosting: gate, completion: completion)
             return
         }
         guard let i = indexByName[group.destination] else {
@@ -144,11 +134,17 @@ public final class SlackDeliverer: Sendable {
             return
         }
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
-            postWebAPI(to: i, body: renderer.renderForWebAPI(group, channel: channel), gate: gate, completion: completion)
+            postWebAPI(to: i, body: renderer.renderForWebAPI(group, channel: channel), cancellation: cancellation, gate: gate, completion: completion)
             return
         }
         send(to: i, now: now, slack: { renderer.render(group) },
-             webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, gate: gate, completion: completion)
+             webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, cancellation: cancellation, gate: gate, completion: completion)
+    }
+
+    /// Completes at once, with `retryLater(.withdrawn)`, every queued message whose cancellation
+    /// is cancelled (instead of when it reaches the head of its destination's queue).
+    public func withdrawCancelled() {
+        engine.sweepWithdrawn()
     }
 
     /// Posts an already rendered body as it is (no rendering, no signing) to `destination`, with
@@ -159,6 +155,13 @@ public final class SlackDeliverer: Sendable {
             engine.submit(Transfer(slot: i, body: body, extraHeaders: [], completion: { c.resume(returning: $0) }))
         }
     }
+
+    /// What a caller runs as a message is about to be posted (its destination's turn, within the
+    /// rate limit), on the engine thread; the post starts once it calls `proceed(true)` from any
+    /// thread (`false`: not posted, completed as `retryLater(.shuttingDown)`). The destination's
+    /// later messages wait meanwhile; other destinations do not. The dispatcher writes its
+    /// delivery intents here.
+    public typealias BeforePosting = @Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void
 
     /// The index of destination `name` in the engine, nil if none is configured.
     func index(of name: String) -> Int? { indexByName[name] }

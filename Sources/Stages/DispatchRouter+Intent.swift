@@ -126,7 +126,7 @@ extension DispatchRouter {
                 }
             }
         }
-        deliverer.submit(post.group, beforePosting: gate) { [self] outcome in
+        deliverer.submit(post.group, cancellation: post.cancellation, beforePosting: gate) { [self] outcome in
             var answered = post
             answered.intentAt = intentAt.value
             complete(answered, outcome: outcome, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)

@@ -56,6 +56,8 @@ struct Post: Sendable {
     var group: AlertGroup
     var members: [WaitingAlert]
     var partition: Int32
+    /// Cancelled when the partition is revoked: a post not started by then is withdrawn.
+    var cancellation: DeliveryCancellation
     /// Parked until then (rate limited), wall ms.
     var due: Int64 = 0
     /// When its intents were written (wall ms; 0 before): an answer that leaves the post open
@@ -118,6 +120,12 @@ final class DispatchRouter: Sendable {
         let destination = post.group.destination
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         metrics.outcome(destination, code: outcome.code)
+        if post.cancellation.isCancelled, case let .retryLater(reason, _) = outcome, reason.wasNotSent {
+            // The partition is going to another owner and this post was not sent (withdrawn, held
+            // back, or answered 429 while leaving): the next owner reads its records again.
+            giveUp(post)
+            return
+        }
         switch outcome {
         case let .delivered(status):
             metrics.postLatency(destination, nanoseconds: nanoseconds)
@@ -125,7 +133,8 @@ final class DispatchRouter: Sendable {
             let ids = post.group.alertIds
             for m in post.members {
                 let entry = DeliveryLogEntry(alertId: m.alert.alertId, destination: destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
-                                             deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: status, retries: m.attempt, messageAlertIds: ids)
+                                             deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: status,
+                                             retries: max(m.attempt, RetryHeaders.attempts(inHistory: m.history)), messageAlertIds: ids)
                 let value = (try? RecordCoding.encode(entry)) ?? Array(m.alert.alertId.utf8)
                 m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
                 m.pending.finish()
@@ -139,9 +148,9 @@ final class DispatchRouter: Sendable {
                 let until = max(notBefore.millisecondsSinceEpoch, now + 50)
                 holds.withLock { $0[destination] = max($0[destination] ?? 0, until) }
                 park(post, until: until)
-            case .shuttingDown:
-                // Not sent: the records stay open and are read again after the restart.
-                log.end(post.members.map(\.alert.deliveryKey))
+            case .shuttingDown, .withdrawn:
+                // Not sent: read again by the next owner (or after the restart).
+                giveUp(post)
             case .serverError, .timeout, .connectionFailed, .tlsFailed, .slackAPIError:
                 metrics.postLatency(destination, nanoseconds: nanoseconds)
                 // The destination may have posted it: whoever sends it next checks first.
@@ -158,15 +167,16 @@ final class DispatchRouter: Sendable {
         }
     }
 
-    /// Sends a parked post to a retry topic (same attempt count, due when its hold ends): the
-    /// partition is going away and its records must be finished.
-    func handOver(_ post: Post) {
-        for m in post.members {
-            let index = max(m.attempt, 1) - 1
-            m.pending.emit(retryRecord(m, topic: topics.retries[index], partition: post.partition, attempt: m.attempt, due: post.due, history: m.history))
-            m.pending.finish()
-        }
-        log.end(post.members.map(\.alert.deliveryKey))
+    /// Hands a post that was not sent back unfinished: its offsets are not committed, so the
+    /// partition's next owner (or this process after a restart) reads its alerts again.
+    func giveUp(_ post: Post) {
+        giveUp(post.members)
+    }
+
+    /// Hands alerts that were not sent back unfinished (see `giveUp(_ post:)`).
+    func giveUp(_ members: [WaitingAlert]) {
+        for m in members { m.pending.giveUp() }
+        log.end(members.map(\.alert.deliveryKey))
     }
 
     private func retry(_ m: WaitingAlert, partition: Int32, code: String, detail: String, now: Int64) {
@@ -203,5 +213,16 @@ final class DispatchRouter: Sendable {
     static func appending(_ history: String, _ attempt: Int, _ code: String, _ now: Int64) -> String {
         let entry = "\(attempt) \(code) \(Timestamp(millisecondsSinceEpoch: now).rfc3339)"
         return history.isEmpty ? entry : history + "; " + entry
+    }
+}
+
+extension RetryReason {
+    /// The message did not reach the destination's handler (held locally, or refused with 429
+    /// before it was processed): posting it again cannot repeat it.
+    var wasNotSent: Bool {
+        switch self {
+        case .rateLimited, .backlogged, .notYetDue, .shuttingDown, .withdrawn: true
+        case .serverError, .timeout, .connectionFailed, .tlsFailed, .slackAPIError: false
+        }
     }
 }

@@ -62,6 +62,10 @@ public final class DispatcherProcessor: RecordProcessor {
     private var groupers: [Int32: [String: AlertGrouper]] = [:]
     /// Per partition: the open alerts waiting in groups, by delivery key.
     private var waiting: [Int32: [String: WaitingAlert]] = [:]
+    /// Per partition (this assignment): cancelled when it is revoked, which withdraws its posts
+    /// that have not started (queued behind a rate limit), so a leaving owner never posts what
+    /// the next owner will post.
+    private var cancellations: [Int32: DeliveryCancellation] = [:]
 
     public init(deliverer: SlackDeliverer, schedule: DestinationSchedule, settings: DispatcherSettings, topics: DispatcherTopics,
                 logger: Logger, metrics: DispatchMetrics = DispatchMetrics(), readLog: @escaping @Sendable (Int32) throws -> [String: Int64],
@@ -80,6 +84,7 @@ public final class DispatcherProcessor: RecordProcessor {
 
     public func partitionAssigned(context: ProcessingContext<DestinationScheduleState>) {
         let p = context.partition
+        cancellations[p] = DeliveryCancellation()
         var lastError: (any Error)?
         for _ in 0..<3 {
             do {
@@ -102,21 +107,28 @@ public final class DispatcherProcessor: RecordProcessor {
         log.load(partition: p, entries: [:])
     }
 
+    /// The partition is being revoked: only posts already on the wire are waited for. Everything
+    /// not sent yet (alerts in a group wait, posts queued behind a rate limit or parked by a 429)
+    /// is handed back unfinished, uncommitted, for the next owner to post — so the drain ends
+    /// within one request's time, and a leaving owner never posts what the next one posts too.
     public func partitionDraining(context: ProcessingContext<DestinationScheduleState>) {
-        let p = context.partition
-        // Group waits end now; parked messages go to a retry topic due when their hold ends.
-        for name in (groupers[p] ?? [:]).keys.sorted() {
-            for group in groupers[p]![name]!.takeAll() { post(group, partition: p) }
-        }
-        for parked in router.takeParked(partition: p, now: 0, all: true) { router.handOver(parked) }
+        handBack(partition: context.partition)
     }
 
     public func partitionRevoked(context: ProcessingContext<DestinationScheduleState>) {
         let p = context.partition
+        handBack(partition: p) // a lost partition is revoked without a drain
+        cancellations[p] = nil
         groupers[p] = nil
-        if let open = waiting.removeValue(forKey: p) { log.end(Array(open.keys)) }
-        _ = router.takeParked(partition: p, now: 0, all: true)
         log.drop(partition: p)
+    }
+
+    private func handBack(partition p: Int32) {
+        cancellations[p]?.cancel()
+        deliverer.withdrawCancelled()
+        groupers[p] = nil
+        if let open = waiting.removeValue(forKey: p) { router.giveUp(Array(open.values)) }
+        for parked in router.takeParked(partition: p, now: 0, all: true) { router.giveUp(parked) }
     }
 
     public func process(_ record: ConsumedRecord, context: ProcessingContext<DestinationScheduleState>) throws(Rejection) {
@@ -204,7 +216,9 @@ public final class DispatcherProcessor: RecordProcessor {
     private func post(_ group: AlertGroup, partition p: Int32) {
         let members = group.deliveryKeys.compactMap { waiting[p]?.removeValue(forKey: $0) }
         guard !members.isEmpty else { return }
-        submit(Post(group: group, members: members, partition: p))
+        let cancellation = cancellations[p] ?? DeliveryCancellation()
+        cancellations[p] = cancellation
+        submit(Post(group: group, members: members, partition: p, cancellation: cancellation))
     }
 
     private func submit(_ post: Post) {
@@ -213,6 +227,6 @@ public final class DispatcherProcessor: RecordProcessor {
             router.park(post, until: until) // posted by the tick once the hold ends
             return
         }
-        router.deliver(post, via: deliverer) // intents first, in-doubt alerts checked, then the post
+        router.deliver(post, via: deliverer) // in-doubt alerts checked, intents written as it starts, then the post
     }
 }

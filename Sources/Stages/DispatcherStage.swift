@@ -21,6 +21,9 @@ public enum DispatcherStage {
         /// The producer of `alert-feedback` records when feedback links are on (shut it down after
         /// the HTTP server stopped).
         public let feedbackProducer: KafkaProducer?
+        /// The reader of `alert-feedback` feeding the replay guard when feedback links are on
+        /// (started; stop it after the HTTP server stopped).
+        public let feedbackLedger: FeedbackLedger?
 
         /// The extra routes of the dispatcher's HTTP port.
         public var routes: [HTTPRoute] { feedback.map { [$0.route] } ?? [] }
@@ -61,12 +64,19 @@ public enum DispatcherStage {
         let topics = DispatcherTopics(prefix: settings.topicPrefix)
         var endpoint: FeedbackEndpoint?
         var feedbackProducer: KafkaProducer?
+        var feedbackLedger: FeedbackLedger?
         if let feedback {
             do {
                 let producer = try KafkaProducer(configuration: settings.producerConfiguration, name: "feedback-producer", logger: logger)
                 feedbackProducer = producer
-                endpoint = FeedbackEndpoint(signer: feedback.signer, logger: logger,
-                                            recorder: FeedbackEndpoint.kafkaRecorder(producer: producer, topic: topics.feedback))
+                // Every replica reads every verdict back: a link used anywhere, before or after a
+                // restart, is a replay here too.
+                let ledger = FeedbackLedger(topic: topics.feedback, configuration: settings.kafka.merging(settings.consumerOverrides), logger: logger)
+                let built = FeedbackEndpoint(signer: feedback.signer, logger: logger, catchUp: { ledger.whenCaughtUp($0) },
+                                             recorder: FeedbackEndpoint.kafkaRecorder(producer: producer, topic: topics.feedback))
+                ledger.start { built.remember($0) }
+                endpoint = built
+                feedbackLedger = ledger
                 logger.info("feedback links on", metadata: ["settings": "\(feedback)"])
             } catch {
                 throw StageStartError([ConfigProblem(file: "environment", line: nil, key: "KAFKA_*", message: "feedback producer: \(error)")])
@@ -87,6 +97,6 @@ public enum DispatcherStage {
         let topology = WorkerTopology(inputs: [topics.alerts] + topics.retries, changelog: topics.state, deadLetter: topics.deadLetter,
                                       outputs: [topics.alerts, topics.delivered] + topics.retries)
         return Built(worker: Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick),
-                     deliverer: deliverer, feedback: endpoint, feedbackProducer: feedbackProducer)
+                     deliverer: deliverer, feedback: endpoint, feedbackProducer: feedbackProducer, feedbackLedger: feedbackLedger)
     }
 }

@@ -9,34 +9,49 @@ import WorkerRuntime
 
 /// The dispatcher's `/feedback` path: a click on a signed "Useful" / "Not useful" link.
 ///
-/// A `GET` whose query verifies (`FeedbackLinkSigner.verify`: well formed, signed by the secret,
-/// not expired) and is used for the first time (`FeedbackReplayGuard`) is recorded as one
-/// `FeedbackRecord` (alert id, rule, destination, verdict, time of the click) through `recorder`,
-/// and answered with a short confirmation page once the record is acknowledged. A forged,
-/// altered, expired or replayed link is refused with a 4xx page and recorded nowhere; a record
-/// that could not be written is answered 503 and the link may be used again.
+/// A `GET` whose query verifies (`FeedbackLinkSigner.verify`: well formed, signed by the secret or
+/// the previous one, not expired) and whose link was never used, on this replica or any other,
+/// before or after a restart, is recorded as one `FeedbackRecord` (alert id, rule, destination,
+/// verdict, time of the click, link id and expiry) through `recorder`, and answered with a short
+/// confirmation page once the record is acknowledged. A forged, altered, expired or replayed link
+/// is refused with a 4xx page and recorded nowhere; a record that could not be written is answered
+/// 503 and the link may be used again.
+///
+/// "Never used anywhere": the replay guard is fed by `FeedbackLedger`, which reads every record of
+/// `alert-feedback` back, whoever wrote it. Before a verified link is accepted, `catchUp` makes sure
+/// the ledger has read the topic up to its end as of the click (bounded wait, 2 s by default); if
+/// not, the click is answered 503 "try again" and recorded nowhere. Then the guard checks and
+/// remembers the link under its lock, and the record is written. The one race left, the same link
+/// clicked on two replicas within the few milliseconds between one's barrier and the other's write,
+/// gives two records with the same `link_id` (same alert, same verdict): the precision report
+/// counts one verdict per link, so the duplicate changes no figure.
 ///
 /// Never blocks the calling thread (the HTTP event loop): verification is a few microseconds under
-/// a lock, the record is handed to `recorder`, which answers later from any thread. The replay
-/// guard is per process: with several dispatcher replicas a link replayed on another replica is
-/// recorded again (the precision report keeps only the latest verdict per alert).
+/// a lock; the wait for the ledger happens on the ledger's thread, and the record is handed to
+/// `recorder`, which answers later from any thread.
 public final class FeedbackEndpoint: Sendable {
     /// Writes a record and calls back once with whether it was acknowledged.
     public typealias Recorder = @Sendable (FeedbackRecord, @escaping @Sendable (Bool) -> Void) -> Void
+    /// Calls back once, on any thread but the caller's event loop, with whether everything
+    /// recorded before the call has been fed to the guard (`FeedbackLedger.whenCaughtUp`).
+    public typealias CatchUp = @Sendable (@escaping @Sendable (Bool) -> Void) -> Void
 
     let signer: FeedbackLinkSigner
     let recorder: Recorder
+    let catchUp: CatchUp?
     let now: @Sendable () -> Timestamp
     let logger: Logger
     private let replayGuard: Mutex<FeedbackReplayGuard>
 
-    /// An endpoint verifying with `signer`, remembering up to `guardCapacity` used links, writing
-    /// through `recorder`, with `now` as its clock.
+    /// An endpoint verifying with `signer`, remembering up to `guardCapacity` live used links,
+    /// waiting for `catchUp` (the ledger of every replica's records; nil: this process's memory
+    /// only) before it accepts a link, writing through `recorder`, with `now` as its clock.
     public init(signer: FeedbackLinkSigner, guardCapacity: Int = 100_000, logger: Logger,
                 now: @escaping @Sendable () -> Timestamp = { Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)) },
-                recorder: @escaping Recorder) {
+                catchUp: CatchUp? = nil, recorder: @escaping Recorder) {
         self.signer = signer
         self.recorder = recorder
+        self.catchUp = catchUp
         self.now = now
         self.logger = logger
         self.replayGuard = Mutex(FeedbackReplayGuard(capacity: guardCapacity))
@@ -55,20 +70,55 @@ public final class FeedbackEndpoint: Sendable {
             return
         }
         let time = now()
-        let outcome = replayGuard.withLock { used in signer.accept(query: query, now: time, guard: &used) }
         let link: FeedbackLink
-        switch outcome {
+        switch signer.verify(query: query, now: time) {
         case let .failure(refusal):
-            count(Self.outcomeName(refusal))
-            // The reason only: never the query, which carries the signature.
-            logger.notice("feedback link refused", metadata: ["reason": "\(Self.outcomeName(refusal))"])
-            reply(FeedbackPage.refused(refusal))
+            refuse(refusal, reply: reply)
             return
-        case let .success(admitted):
-            link = admitted
+        case let .success(verified):
+            link = verified
+        }
+        let id = link.id
+        // Known already: no need to wait for the ledger.
+        if replayGuard.withLock({ $0.contains(id: id) }) {
+            refuse(.replayed, reply: reply)
+            return
+        }
+        guard let catchUp else {
+            admitAndRecord(link, id: id, at: time, reply: reply)
+            return
+        }
+        catchUp { [self] caughtUp in
+            guard caughtUp else {
+                count("not_caught_up")
+                logger.warning("feedback not recorded: the record of earlier clicks could not be read in time; the link may be used again",
+                               metadata: ["alert_id": "\(link.alertId)"])
+                reply(FeedbackPage.reply(status: 503, title: "Try again", message: "Your answer could not be checked just now. Please try the link again in a minute."))
+                return
+            }
+            admitAndRecord(link, id: id, at: time, reply: reply)
+        }
+    }
+
+    /// Remembers a link recorded by any replica (a record read back from `alert-feedback` by the
+    /// ledger): a later click on it is refused as a replay. Records without a link id (written
+    /// before links had one) and links already expired are ignored.
+    public func remember(_ record: FeedbackRecord) {
+        guard let id = record.linkId, let expiresAt = record.linkExpiresAt else { return }
+        let time = now()
+        replayGuard.withLock { $0.remember(id: id, expiresAt: expiresAt, now: time) }
+    }
+
+    /// Links the guard holds now.
+    public var rememberedLinks: Int { replayGuard.withLock { $0.count } }
+
+    /// The check-and-remember under the lock, then the write.
+    private func admitAndRecord(_ link: FeedbackLink, id: String, at time: Timestamp, reply: @escaping @Sendable (HTTPReply) -> Void) {
+        guard replayGuard.withLock({ $0.admit(link, id: id, now: time) }) else {
+            refuse(.replayed, reply: reply)
+            return
         }
         let record = link.record(at: time)
-        let signature = signer.signature(of: link)
         recorder(record) { [self] written in
             if written {
                 count("recorded")
@@ -76,7 +126,7 @@ public final class FeedbackEndpoint: Sendable {
                                                            "destination": "\(record.destination)", "verdict": "\(record.verdict.rawValue)"])
                 reply(FeedbackPage.recorded(record))
             } else {
-                replayGuard.withLock { $0.forget(signature: signature) }
+                replayGuard.withLock { $0.forget(id: id) }
                 count("not_written")
                 logger.error("feedback not written: the link may be used again", metadata: ["alert_id": "\(record.alertId)"])
                 reply(FeedbackPage.reply(status: 503, title: "Not recorded", message: "Your answer could not be recorded just now. Please try the link again in a minute."))
@@ -84,7 +134,16 @@ public final class FeedbackEndpoint: Sendable {
         }
     }
 
-    /// A recorder producing each record to `topic` (key = alert id) without blocking the caller.
+    private func refuse(_ refusal: FeedbackLinkRefusal, reply: @escaping @Sendable (HTTPReply) -> Void) {
+        count(Self.outcomeName(refusal))
+        // The reason only: never the query, which carries the signature.
+        logger.notice("feedback link refused", metadata: ["reason": "\(Self.outcomeName(refusal))"])
+        reply(FeedbackPage.refused(refusal))
+    }
+
+    /// A recorder producing each record to `topic` (key = alert id, as the contract says: every
+    /// verdict on one alert in one partition, in order) without blocking the caller. The record
+    /// carries its link's id, which is what makes a duplicate (the two-replica race) recognisable.
     public static func kafkaRecorder(producer: KafkaProducer, topic: String) -> Recorder {
         { record, done in
             let value: [UInt8]

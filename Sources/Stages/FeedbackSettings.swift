@@ -9,9 +9,15 @@ import WorkerRuntime
 /// |---|---|---|
 /// | `FEEDBACK_BASE_URL` | the public URL the dispatcher's `/feedback` path is reached at, e.g. `https://fleet.example.com/feedback` (the path may be left off) | unset: no buttons |
 /// | `FEEDBACK_SECRET` | the HMAC key of the links (from a Secret, at least 32 characters); never logged | unset: no buttons |
-/// | `FEEDBACK_LINK_TTL` | how long a link works after the alert is delivered: `<n>d`, `<n>h` or `<n>m` | `14d` |
+/// | `FEEDBACK_SECRET_PREVIOUS` | during a rotation, the secret before `FEEDBACK_SECRET`: links signed with it are still accepted (new links are signed with `FEEDBACK_SECRET` only); never logged | unset |
+/// | `FEEDBACK_LINK_TTL` | how long a link works after the alert is delivered: `<n>d`, `<n>h` or `<n>m`, at most 90d | `14d` |
 ///
-/// The secret is held only inside the `FeedbackLinkSigner` (redacted in every description).
+/// The secrets are held only inside the `FeedbackLinkSigner` (redacted in every description).
+///
+/// The lifetime is capped at `maximumLifetimeMs` (90 days) because the memory of used links is the
+/// `alert-feedback` topic itself (`FeedbackLedger`): a link must expire before its record can leave
+/// the topic, and `topics/topics.yaml` keeps `alert-feedback` a year (`minimumFeedbackRetentionMs`;
+/// a test holds the catalog to it). A longer lifetime is refused at start.
 public struct FeedbackSettings: Sendable, CustomStringConvertible {
     /// Signs and verifies the links.
     public let signer: FeedbackLinkSigner
@@ -20,24 +26,33 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
     public static let minimumSecretLength = 32
     /// Default link lifetime: 14 days.
     public static let defaultLifetimeMs: Int64 = 14 * 86_400_000
+    /// Longest link lifetime accepted: 90 days, under the retention of `alert-feedback`.
+    public static let maximumLifetimeMs: Int64 = 90 * 86_400_000
+    /// The retention `alert-feedback` must have at least (the catalog keeps a year): longer than
+    /// any link lives, so the record of a used link outlives the link.
+    public static let minimumFeedbackRetentionMs: Int64 = maximumLifetimeMs
 
     /// Settings signing with `secret` under `baseURL` (a trailing `/feedback` is dropped: the
     /// signer appends the path itself).
-    public init(baseURL: String, secret: SigningSecret, lifetimeMs: Int64 = FeedbackSettings.defaultLifetimeMs) {
+    public init(baseURL: String, secret: SigningSecret, previousSecret: SigningSecret? = nil, lifetimeMs: Int64 = FeedbackSettings.defaultLifetimeMs) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         if base.hasSuffix(FeedbackLink.path) { base.removeLast(FeedbackLink.path.count) }
-        signer = FeedbackLinkSigner(baseURL: base, secret: secret, lifetimeMs: lifetimeMs)
+        signer = FeedbackLinkSigner(baseURL: base, secret: secret, previousSecret: previousSecret, lifetimeMs: lifetimeMs)
     }
 
     /// The settings in words, without the secret.
-    public var description: String { "feedback links under \(signer.baseURL)\(FeedbackLink.path), valid \(signer.lifetimeMs / 3_600_000) h" }
+    public var description: String {
+        "feedback links under \(signer.baseURL)\(FeedbackLink.path), valid \(signer.lifetimeMs / 3_600_000) h"
+            + (signer.acceptsPreviousSecret ? ", also accepting the previous secret" : "")
+    }
 
     /// The variables `--help` lists.
     public static let variables: [(name: String, meaning: String)] = [
         ("FEEDBACK_BASE_URL", "public URL of the dispatcher's /feedback path, e.g. https://fleet.example.com/feedback; with FEEDBACK_SECRET, alerts carry Useful / Not useful buttons (default unset: none)"),
         ("FEEDBACK_SECRET", "HMAC key of the feedback links, from a Secret (at least \(minimumSecretLength) characters; never logged)"),
-        ("FEEDBACK_LINK_TTL", "how long a feedback link works after delivery: <n>d, <n>h or <n>m (default 14d)"),
+        ("FEEDBACK_SECRET_PREVIOUS", "during a rotation, the previous FEEDBACK_SECRET: links signed with it still work, new links use FEEDBACK_SECRET (optional; never logged)"),
+        ("FEEDBACK_LINK_TTL", "how long a feedback link works after delivery: <n>d, <n>h or <n>m, at most 90d, under alert-feedback's retention (default 14d)"),
     ]
 
     /// The settings, or nil when feedback is off (`FEEDBACK_BASE_URL` unset or empty). A base URL
@@ -57,10 +72,18 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
         guard secret.count >= minimumSecretLength else {
             throw .configuration(source: "environment", key: "FEEDBACK_SECRET", reason: "too short: at least \(minimumSecretLength) characters (its value is not shown)")
         }
-        return FeedbackSettings(baseURL: base, secret: SigningSecret(secret), lifetimeMs: lifetime)
+        var previous: SigningSecret?
+        if let old = env["FEEDBACK_SECRET_PREVIOUS"], !old.isEmpty {
+            guard old.count >= minimumSecretLength else {
+                throw .configuration(source: "environment", key: "FEEDBACK_SECRET_PREVIOUS", reason: "too short: at least \(minimumSecretLength) characters (its value is not shown)")
+            }
+            if old != secret { previous = SigningSecret(old) }
+        }
+        return FeedbackSettings(baseURL: base, secret: SigningSecret(secret), previousSecret: previous, lifetimeMs: lifetime)
     }
 
-    /// `FEEDBACK_LINK_TTL` in ms: `<n>d`, `<n>h` or `<n>m`, from 1 minute to 90 days.
+    /// `FEEDBACK_LINK_TTL` in ms: `<n>d`, `<n>h` or `<n>m`, from 1 minute to 90 days
+    /// (`maximumLifetimeMs`: a used link's record must outlive the link on `alert-feedback`).
     static func lifetimeMs(_ text: String?) throws(WorkerError) -> Int64 {
         guard let text, !text.isEmpty else { return defaultLifetimeMs }
         let unit: Int64? = switch text.last {
@@ -69,8 +92,12 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
         case "m": 60_000
         default: nil
         }
-        guard let unit, let n = Int64(text.dropLast()), n > 0, n <= 90 * 86_400_000 / unit else {
+        guard let unit, let n = Int64(text.dropLast()), n > 0 else {
             throw .configuration(source: "environment", key: "FEEDBACK_LINK_TTL", reason: "\"\(text.prefix(40))\" is not a lifetime such as 14d, 36h or 90m (1m...90d)")
+        }
+        guard n <= maximumLifetimeMs / unit else {
+            throw .configuration(source: "environment", key: "FEEDBACK_LINK_TTL",
+                                 reason: "\"\(text.prefix(40))\" is longer than 90d: the record of a used link must outlive the link on alert-feedback (retention a year), or a replay could pass after the record is deleted")
         }
         return n * unit
     }

@@ -49,10 +49,10 @@ public enum StageMain {
                 do {
                     try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger, routes: stageWorker.routes)
                 } catch {
-                    await stageWorker.feedbackProducer?.shutdown(timeout: .seconds(5))
+                    await stopFeedback(stageWorker)
                     throw error
                 }
-                await stageWorker.feedbackProducer?.shutdown(timeout: .seconds(5))
+                await stopFeedback(stageWorker)
                 await stageWorker.deliverer.shutdown()
             }
             return 0
@@ -64,6 +64,17 @@ public enum StageMain {
             logger.critical("worker stopped", metadata: ["error": "\(error)"])
             return 1
         }
+    }
+
+    /// After the HTTP server stopped: the ledger's reader (off the cooperative pool: it joins a
+    /// thread), then the producer of `alert-feedback`.
+    static func stopFeedback(_ built: DispatcherStage.Built) async {
+        if let ledger = built.feedbackLedger {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                Thread.detachNewThread { ledger.stop(); done.resume() }
+            }
+        }
+        await built.feedbackProducer?.shutdown(timeout: .seconds(5))
     }
 
     static func printError(_ text: String) {

@@ -42,7 +42,7 @@ public final class OffsetTracker: @unchecked Sendable {
         }
 
         func release(_ offset: Int64) {
-            guard let i = index(of: offset), holds[i] > 0 else { return }
+            guard let i = index(of: offset), holds[i] > 0 else { return }  // given up (-1): stays
             holds[i] -= 1
             if holds[i] == 0 {
                 openCount -= 1
@@ -91,6 +91,17 @@ public final class OffsetTracker: @unchecked Sendable {
     /// Releases one hold of a record; the record is finished when none is left.
     public func release(_ tp: TopicPartition, offset: Int64) {
         partitions.withLock { all in all[tp]?.release(offset) }
+    }
+
+    /// Gives a record up for this assignment: it no longer counts as open (a drain does not wait
+    /// for it) but it is never finished either, so the commit stays below it and the partition's
+    /// next owner reads it again. Later releases of its holds change nothing.
+    public func giveUp(_ tp: TopicPartition, offset: Int64) {
+        partitions.withLock { all in
+            guard let p = all[tp], let i = p.index(of: offset), p.holds[i] > 0 else { return }
+            p.openCount -= 1
+            p.holds[i] = -1
+        }
     }
 
     /// Stops tracking a record that will be delivered again (its partition was rewound to it):

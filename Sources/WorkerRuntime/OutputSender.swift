@@ -105,6 +105,15 @@ public final class PendingRecord: Sendable {
         tracker.release(record.topicPartition, offset: record.offset)
     }
 
+    /// Hands the record back unfinished: its partition is going to another owner before the work
+    /// started (say, a post still queued behind a rate limit when the partition is revoked). The
+    /// drain stops waiting for it, its offset is not committed, and the next owner reads it again.
+    /// It also keeps its key's state from claiming it as applied. Idempotent; no-op once finished.
+    public func giveUp() {
+        guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        tracker.giveUp(record.topicPartition, offset: record.offset)
+    }
+
     /// Sends the record to the dead-letter topic with its reason, then finishes it.
     public func reject(_ rejection: Rejection) {
         emit(DeadLetter.record(for: record, rejection: rejection, stage: stage, topic: deadLetterTopic))

@@ -61,6 +61,25 @@ import Testing
         #expect(text.contains("suggestions") && text.contains("upsell: Mostly marked not useful"))
     }
 
+    /// Two dispatcher replicas may both accept one link clicked twice within milliseconds: two
+    /// records with the same link id are one click, counted once.
+    @Test func recordsOfTheSameLinkAreOneClick() {
+        let alerts = [Self.alert("a1", rule: "at-risk", account: "acme", day: 0)]
+        var first = Self.vote("a1", .useful, rule: "at-risk", day: 0)
+        first.linkId = "link-a1-useful"
+        var duplicate = first
+        duplicate.recordedAt = first.recordedAt.adding(milliseconds: 4)
+        var older = Self.vote("a1", .notUseful, rule: "at-risk", day: 0) // written before links had an id
+        older.recordedAt = first.recordedAt.adding(milliseconds: -60_000)
+        let report = PrecisionReport(alerts: alerts, feedback: [older, first, duplicate], outcomes: [],
+                                     since: Self.t0.adding(days: -1), until: Self.t0.adding(days: 1), minRated: 1)
+        #expect(report.feedbackCount == 2)
+        #expect(report.rules.first?.useful == 1 && report.rules.first?.notUseful == 0)
+        let once = PrecisionReport(alerts: alerts, feedback: [older, first], outcomes: [],
+                                   since: Self.t0.adding(days: -1), until: Self.t0.adding(days: 1), minRated: 1)
+        #expect(once.rules == report.rules && once.feedbackCount == report.feedbackCount)
+    }
+
     @Test func noSuggestionBeforeEnoughVerdicts() {
         let alerts = (0..<4).map { Self.alert("n\($0)", rule: "noisy", account: "acct-\($0)", day: Int64($0)) }
         let feedback = (0..<4).map { Self.vote("n\($0)", .notUseful, rule: "noisy", day: Int64($0)) }

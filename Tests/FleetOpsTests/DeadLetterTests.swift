@@ -99,12 +99,20 @@ import WorkerRuntime
         #expect(replayedAlert.keyString == "cs-escalations")
         #expect(replayedAlert.value == letters[0].value)
         #expect(try RecordCoding.decode(AlertRecord.self, from: replayedAlert.value!).alertId == "al-risk-acme-1")
-        #expect(!replayedAlert.headers.contains { $0.name.hasPrefix("dlt.") || $0.name.hasPrefix("fleet.retry.") })
+        // A fresh retry budget (no attempt, no due time), the attempt history carried on with a mark.
+        #expect(!replayedAlert.headers.contains { $0.name.hasPrefix("dlt.") || $0.name == RetryHeaders.attempt || $0.name == RetryHeaders.due })
+        let from = "\(dlt)[\(alertItem.entry.record.partition)]@\(alertItem.entry.record.offset)"
+        #expect(replayedAlert.headers.filter { $0.name == RetryHeaders.history }.map(\.text) == [
+            "1 http_503 2026-11-20T10:00:01Z; 2 timeout 2026-11-20T10:00:12Z; replayed from \(from)",
+        ])
+        #expect(RetryHeaders.attempts(inHistory: replayedAlert.headers.last(named: RetryHeaders.history)?.text ?? "") == 2)
         #expect(replayedAlert.headers.last(named: "trace")?.text == "t-1")
         #expect(replayedAlert.headers.last(named: DeadLetterReplay.replayedFromHeader)?.text == "\(dlt)[\(alertItem.entry.record.partition)]@\(alertItem.entry.record.offset)")
 
         let replayedEvent = try #require(try await TopicReader.readAll(topic: events, configuration: config, logger: OpsTestKafka.logger).first)
         #expect(replayedEvent.partition == 5 && replayedEvent.keyString == "globex" && replayedEvent.value == letters[1].value)
+        // A dead letter with no dispatcher history gets none.
+        #expect(replayedEvent.headers.last(named: RetryHeaders.history) == nil)
     }
 
     @Test func replayToAnotherTopicPartitionsByKey() throws {
@@ -114,6 +122,20 @@ import WorkerRuntime
         #expect(item.record?.topic == "account-events-fixed" && item.record?.partition == nil)
         #expect(DeadLetterReplay.mainTopic(of: "prod.alerts-retry-3") == "prod.alerts")
         #expect(DeadLetterReplay.mainTopic(of: "account-events") == "account-events")
+    }
+
+    /// The history a replayed alert carries counts its earlier attempts, whatever runs it went
+    /// through; the replay marks are not attempts.
+    @Test func attemptsAreCountedOverReplays() {
+        #expect(RetryHeaders.attempts(inHistory: "") == 0)
+        #expect(RetryHeaders.attempts(inHistory: "1 http_503 2026-11-20T10:00:01Z") == 1)
+        let twice = "1 http_503 2026-11-20T10:00:01Z; 2 timeout 2026-11-20T10:00:12Z; 3 http_503 2026-11-20T10:01:12Z; 4 http_503 2026-11-20T10:06:12Z; "
+            + RetryHeaders.replayMark(from: "alerts-dlt[2]@7") + "; 1 http_404 2026-11-21T09:00:00Z; " + RetryHeaders.replayMark(from: "alerts-dlt[2]@9")
+        #expect(RetryHeaders.attempts(inHistory: twice) == 5)
+        let entry = DeadLetterEntry(ConsumedRecord(topic: "alerts-dlt", partition: 2, offset: 9, key: Array("cs".utf8), value: Array("{}".utf8),
+                                                   headers: [KafkaHeader(name: RetryHeaders.history, text: "1 http_503 2026-11-20T10:00:01Z")], timestamp: nil))
+        let again = DeadLetterReplay.plan(entry, to: "alerts")
+        #expect(again.record?.headers.last(named: RetryHeaders.history)?.text == "1 http_503 2026-11-20T10:00:01Z; replayed from alerts-dlt[2]@9")
     }
 
     @Test func urlsAreMaskedInReasons() {

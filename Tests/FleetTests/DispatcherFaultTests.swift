@@ -156,6 +156,46 @@ import Testing
         await fleet.shutdown()
     }
 
+    /// A rebalance while the dispatcher holds more queued posts than its drain budget can send
+    /// (12 destinations at 1 post/s, 30 alerts each already waiting, `SHUTDOWN_TIMEOUT_MS` 5 s):
+    /// a second dispatcher joins and takes about half the partitions. Guards the hand-back of
+    /// unsent work: the leaving owner withdraws the posts it had not started (they are neither
+    /// posted nor committed) and the new owner posts them, so the drain ends at once without
+    /// running out of its budget, and nothing is posted twice. Before the withdrawal the leaving
+    /// engine kept posting its queue while the new owner posted the same alerts (72 twice).
+    @Test func aRebalanceWithABacklogBeyondTheDrainBudgetPostsNothingTwice() async throws {
+        let names = (0..<12).map { "lane\($0)" }
+        let fleet = try await FleetHarness(destinations: names, rate: 1, burst: 1)
+        let alerts = (0..<(names.count * 30)).map { FleetHarness.alert($0, destination: names[$0 % names.count], tag: "backlog") }
+        try await fleet.produce(alerts)
+        let first = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["SHUTDOWN_TIMEOUT_MS": "5000"]))
+        defer { first.stop() }
+        let began = await fleet.sink.waitForRequests(count: 2 * names.count, timeoutSeconds: 30)
+        #expect(began, "only \(fleet.sink.requestCount) posts from the first dispatcher within 30 s\n\(first.log.suffix(2000))")
+
+        let second = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["SHUTDOWN_TIMEOUT_MS": "5000"]))
+        defer { second.stop() }
+        let joined = second.waitForLog(timeout: .seconds(40)) { $0.contains("partition ready") }
+        let postsAtJoin = fleet.sink.requestCount
+        #expect(joined, "the second dispatcher was given no partition within 40 s\n\(second.log.suffix(2000))")
+        // More left per destination than the drain budget (4 s at 1 post/s) could post.
+        #expect(postsAtJoin < alerts.count - 8 * names.count, "\(postsAtJoin) of \(alerts.count) posted before the rebalance: too little backlog left to test the hand-over")
+
+        let ids = Set(alerts.map { "\($0.destination) \($0.alertId)" })
+        let complete = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [first, second]) { d in
+            ids.allSatisfy { key in let p = key.split(separator: " "); return d[String(p[0])]?[String(p[1])] != nil }
+        }
+        let delivered = fleet.delivered()
+        let lost = ids.filter { key in let p = key.split(separator: " "); return delivered[String(p[0])]?[String(p[1])] == nil }
+        #expect(complete && lost.isEmpty, "\(lost.count) alerts lost across the rebalance: \(lost.sorted().prefix(10))\n\(second.log.suffix(2000))")
+        let twice = fleet.posted().filter { $0.value > 1 }
+        #expect(twice.isEmpty, "\(twice.count) alerts posted more than once across a rebalance with a backlog: \(twice.sorted { $0.key < $1.key }.prefix(10))")
+        let ranOut = first.log.contains("revoking with records in flight")
+        #expect(!ranOut, "the leaving dispatcher's drain ran out of its budget instead of handing its unsent posts back\n\(first.log.suffix(3000))")
+        print("rebalance with a backlog: \(alerts.count) alerts, \(postsAtJoin) posted before the second dispatcher joined; \(lost.count) lost, \(twice.count) posted twice")
+        await fleet.shutdown()
+    }
+
     /// The broker down for 10 s mid-burst (`rd_kafka_mock_broker_set_down`): the dispatcher keeps
     /// posting what it holds while its delivery-log writes and commits wait, and its member goes
     /// 10 s without a heartbeat (its session is 6 s). Guards

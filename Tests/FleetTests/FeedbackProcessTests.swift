@@ -4,6 +4,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Kafka
+import TestSupport
 import Testing
 
 /// The feedback loop on the `dispatcher` executable: an alert delivered with its signed buttons,
@@ -63,6 +64,69 @@ import Testing
         let row = report.output.split(separator: "\n").first { $0.hasPrefix("customer_at_risk") }
         #expect(row.map { Array($0.split(separator: " ").prefix(6)) } == ["customer_at_risk", "1", "1", "0", "0", "100%"], "report:\n\(report.output)")
         await fleet.shutdown()
+    }
+
+    /// The replay guard holds across replicas and restarts: a link clicked on one dispatcher is
+    /// refused by a second dispatcher process, and by the first one restarted, with exactly one
+    /// record on `alert-feedback` (each replica reads the topic back before it accepts a click).
+    @Test func aLinkUsedOnOneReplicaIsRefusedOnAnotherAndAfterARestart() async throws {
+        let fleet = try await FleetHarness(destinations: ["fb"])
+        let env = fleet.dispatcherEnv([
+            "FEEDBACK_BASE_URL": Self.publicBase, "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "1h",
+        ])
+        let first = try StageProcess("dispatcher", env: env)
+        defer { first.stop() }
+        let firstPort = try #require(first.httpPort(timeout: .seconds(30)), "no http port logged:\n\(first.log.suffix(2000))")
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let alert = AlertRecord(alertId: "fbfbfbfb00000002", type: .customerAtRisk, severity: .high, priority: Priority(level: 3)!,
+                                destination: "fb", accountId: "acct-fb", raisedAt: Timestamp(millisecondsSinceEpoch: now))
+        try await fleet.produce([alert])
+        let delivered = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [first]) { $0["fb"]?[alert.alertId] != nil }
+        #expect(delivered, "the alert was not delivered:\n\(first.log.suffix(2000))")
+        let body = try #require(fleet.sink.requests(path: fleet.path("fb")).first?.body)
+        let useful = try #require(Self.urls(in: body).first { $0.contains("v=useful") })
+        let path = "/feedback" + useful.dropFirst(Self.publicBase.count)
+
+        let click = try await Self.click(port: firstPort, path)
+        #expect(click.status == 200, "first click: \(click.status) \(click.body)")
+
+        // A second replica, started after the click: it has never seen the link itself.
+        let second = try StageProcess("dispatcher", env: env)
+        defer { second.stop() }
+        let secondPort = try #require(second.httpPort(timeout: .seconds(30)), "no http port logged:\n\(second.log.suffix(2000))")
+        let onSecond = try await Self.click(port: secondPort, path)
+        #expect(onSecond.status == 409, "replay on another replica: \(onSecond.status) \(onSecond.body)\n\(second.log.suffix(2000))")
+
+        // The first replica restarted: its memory is gone, the topic's is not.
+        #expect(first.stop() == 0)
+        let restarted = try StageProcess("dispatcher", env: env)
+        defer { restarted.stop() }
+        let restartedPort = try #require(restarted.httpPort(timeout: .seconds(30)), "no http port logged:\n\(restarted.log.suffix(2000))")
+        let afterRestart = try await Self.click(port: restartedPort, path)
+        #expect(afterRestart.status == 409, "replay after a restart: \(afterRestart.status) \(afterRestart.body)\n\(restarted.log.suffix(2000))")
+
+        #expect(try fleet.size("alert-feedback", partitions: 3) == 1)
+        let records = try await fleet.read("alert-feedback", partitions: 3, timeout: .seconds(10)) { $0.count >= 1 }
+        let record = try RecordCoding.decode(FeedbackRecord.self, from: records.first?.value ?? [])
+        #expect(record.alertId == alert.alertId && record.verdict == .useful && record.linkId != nil && record.linkExpiresAt != nil)
+        #expect(second.stop() == 0)
+        #expect(restarted.stop() == 0)
+        for process in [first, second, restarted] {
+            #expect(!process.log.contains(Self.secret), "the secret appeared in the log")
+        }
+        await fleet.shutdown()
+    }
+
+    /// A click, again while the replica answers 503 "try again" (its ledger still loading): what a
+    /// person does; each attempt waits at most the ledger's bounded catch-up.
+    static func click(port: Int, _ path: String, attempts: Int = 10) async throws -> HTTPGet.Response {
+        var response = try await HTTPGet.fetch(port: port, path: path)
+        var left = attempts - 1
+        while response.status == 503, left > 0 {
+            left -= 1
+            response = try await HTTPGet.fetch(port: port, path: path)
+        }
+        return response
     }
 
     /// Runs a sibling executable to its end; its exit status and standard output and error.

@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Synchronization
 import Testing
 import SlackSink
 @testable import SlackDelivery
@@ -36,6 +37,37 @@ struct DeliveryTests {
             let outcome = await h.deliverer.submit(Fixtures.alert(.healthScoreDrop, destination: names[i]))
             #expect(outcome == expected)
         }
+        await h.stop()
+    }
+
+    @Test("A cancelled message that has not started is withdrawn, not posted; other messages are untouched")
+    func withdrawal() async throws {
+        let h = try await SinkHarness.start(["slow", "other"], rate: RateLimit(perSecond: 0.2, burst: 1))
+        let owned = DeliveryCancellation()
+        let outcomes = Mutex<[DeliveryOutcome]>([])
+        let first = AsyncStream<Void>.makeStream()
+        let all = AsyncStream<Void>.makeStream()
+        for _ in 0..<4 {
+            h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "slow"), to: "slow", cancellation: owned) { outcome in
+                let count = outcomes.withLock { $0.append(outcome); return $0.count }
+                if count == 1 { first.continuation.yield() }
+                if count == 4 { all.continuation.yield() }
+            }
+        }
+        for await _ in first.stream { break } // the burst's one token: posted
+        owned.cancel()
+        h.deliverer.withdrawCancelled()
+        for await _ in all.stream { break } // the other three: withdrawn at once, not in 15 s
+        let got = outcomes.withLock { $0 }
+        #expect(got.first == .delivered(status: 200))
+        #expect(got.dropFirst().allSatisfy { if case .retryLater(.withdrawn, _) = $0 { true } else { false } }, "\(got)")
+        #expect(h.sink.requests(path: h.path("slow")).count == 1, "only the message that started reached Slack")
+        // Other messages, and later ones without that cancellation, are untouched.
+        #expect(await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "other")) == .delivered(status: 200))
+        let late = await withCheckedContinuation { (c: CheckedContinuation<DeliveryOutcome, Never>) in
+            h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "slow"), to: "slow", cancellation: owned) { c.resume(returning: $0) }
+        }
+        #expect(late.code == "withdrawn", "a message submitted with a cancelled token is never sent")
         await h.stop()
     }
 

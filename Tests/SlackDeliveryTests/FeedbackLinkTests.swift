@@ -19,7 +19,52 @@ struct FeedbackLinkTests {
         #expect(url.hasPrefix("https://fleet.example.com/feedback?a=8f3c1af3e2f71128&v=useful&d=cs-escalations&r=account-at-risk&exp=1795262400&sig="))
         let verified = try signer.verify(query: query(url), now: now).get()
         #expect(verified == link())
-        #expect(verified.record(at: now) == FeedbackRecord(alertId: "8f3c1af3e2f71128", rule: "account-at-risk", destination: "cs-escalations", verdict: .useful, recordedAt: now))
+        #expect(verified.record(at: now) == FeedbackRecord(alertId: "8f3c1af3e2f71128", rule: "account-at-risk", destination: "cs-escalations", verdict: .useful,
+                                                           recordedAt: now, linkId: link().id, linkExpiresAt: now.adding(days: 1)))
+    }
+
+    /// The link id is SHA-256 of the signed bytes, as an independent implementation computes it (Python):
+    /// `base64.urlsafe_b64encode(hashlib.sha256(b"fleet-feedback-v1|16:8f3c1af3e2f71128|6:useful|14:cs-escalations|15:account-at-risk|10:1795262400").digest()).rstrip(b"=")`.
+    /// It does not depend on the secret and is not the signature.
+    @Test func theLinkIdIsADigestOfTheFieldsNotTheSignature() {
+        #expect(link().id == Self.pythonLinkId)
+        #expect(link().id != signer.signature(of: link()))
+        #expect(link().id != link(.notUseful).id)
+    }
+
+    static let pythonLinkId = "YqQL8nECDRfWOe1SkPzmLzgIJD_i9FJizDrTweAoAWo"
+
+    @Test func aRotationAcceptsThePreviousSecretAndSignsWithTheCurrentOne() throws {
+        let old = signer
+        let rotated = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("feedback-secret-2"),
+                                         previousSecret: SigningSecret("feedback-secret"), lifetimeMs: 86_400_000)
+        // A link posted before the rotation still works, as the same link (same id).
+        let posted = query(old.url(for: link()))
+        #expect(try rotated.verify(query: posted, now: now).get().id == link().id)
+        // New links are signed with the new secret: the old signer no longer accepts them.
+        let fresh = query(rotated.url(for: link()))
+        #expect(rotated.signature(of: link()) != old.signature(of: link()))
+        #expect(old.verify(query: fresh, now: now) == .failure(.badSignature))
+        #expect(try rotated.verify(query: fresh, now: now).get() == link())
+        // A third secret is still forged; and a link used before the rotation is still a replay after it.
+        let stranger = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("guess"))
+        #expect(rotated.verify(query: query(stranger.url(for: link())), now: now) == .failure(.badSignature))
+        var seen = FeedbackReplayGuard()
+        #expect(old.accept(query: posted, now: now, guard: &seen) == .success(link()))
+        #expect(rotated.accept(query: posted, now: now, guard: &seen) == .failure(.replayed))
+        #expect(rotated.accept(query: fresh, now: now, guard: &seen) == .failure(.replayed))
+        #expect(!"\(rotated)".contains("feedback-secret") && !String(reflecting: rotated).contains("feedback-secret"))
+    }
+
+    @Test func theGuardRemembersLinksUsedElsewhereUntilTheyExpire() {
+        var seen = FeedbackReplayGuard()
+        seen.remember(id: link().id, expiresAt: link().expiresAt, now: now)
+        seen.remember(id: link().id, expiresAt: link().expiresAt, now: now)
+        #expect(seen.count == 1)
+        #expect(signer.accept(query: query(signer.url(for: link())), now: now, guard: &seen) == .failure(.replayed))
+        // An expired link read back is not kept (it is refused as expired anyway).
+        seen.remember(id: "old", expiresAt: now.adding(milliseconds: -1), now: now)
+        #expect(!seen.contains(id: "old") && seen.count == 1)
     }
 
     /// The signature as an independent implementation computes it (Python):
@@ -86,7 +131,7 @@ struct FeedbackLinkTests {
 
     /// `guard.admit` outside the #expect macro (which cannot call a mutating method).
     func admit(_ g: inout FeedbackReplayGuard, _ link: FeedbackLink, signature: String, now: Timestamp) -> Bool {
-        g.admit(link, signature: signature, now: now)
+        g.admit(link, id: signature, now: now)
     }
 
     @Test func theGuardIsBounded() {

@@ -61,7 +61,8 @@ import WorkerRuntime
         #expect(first.contentType.hasPrefix("text/html"))
         #expect(first.body.contains("not useful"))
         #expect(recorded.all == [FeedbackRecord(alertId: "a1b2c3d4e5f60708", rule: "enterprise_at_risk", destination: "cs-escalations",
-                                                verdict: .notUseful, recordedAt: Self.now)])
+                                                verdict: .notUseful, recordedAt: Self.now, linkId: Self.link(.notUseful).id,
+                                                linkExpiresAt: Self.now.adding(days: 14))])
         let again = Self.get(endpoint, Self.query(of: url))
         #expect(again.status == 409)
         #expect(recorded.all.count == 1)
@@ -135,6 +136,99 @@ import WorkerRuntime
         #expect(!"\(Self.signer)".contains(Self.secretText))
     }
 
+    /// A stand-in for the ledger: what the other replicas recorded, fed to the endpoint when a
+    /// click waits for the catch-up, and whether the catch-up succeeds.
+    final class OtherReplicas: Sendable {
+        let pending = Mutex<[FeedbackRecord]>([])
+        let caughtUp = Mutex(true)
+        let waits = Mutex(0)
+
+        func catchUp(feeding endpoint: @escaping @Sendable () -> FeedbackEndpoint?) -> FeedbackEndpoint.CatchUp {
+            { done in
+                self.waits.withLock { $0 += 1 }
+                guard self.caughtUp.withLock({ $0 }) else { done(false); return }
+                let records = self.pending.withLock { p in defer { p = [] }; return p }
+                if let endpoint = endpoint() { for r in records { endpoint.remember(r) } }
+                done(true)
+            }
+        }
+    }
+
+    static func sharedEndpoint(_ recorded: Recorded, _ others: OtherReplicas) -> FeedbackEndpoint {
+        let box = Mutex<FeedbackEndpoint?>(nil)
+        let endpoint = FeedbackEndpoint(signer: signer, logger: logger, now: { now }, catchUp: others.catchUp { box.withLock { $0 } },
+                                        recorder: recorded.recorder())
+        box.withLock { $0 = endpoint }
+        return endpoint
+    }
+
+    @Test func aLinkRecordedByAnotherReplicaIsRefusedOnceTheLedgerCaughtUp() {
+        let recorded = Recorded()
+        let others = OtherReplicas()
+        let endpoint = Self.sharedEndpoint(recorded, others)
+        // Another replica (or this one before a restart) recorded the click; the record reaches
+        // this replica's ledger only while the click waits for the catch-up.
+        others.pending.withLock { $0 = [Self.link(.useful).record(at: Self.now.adding(seconds: -5))] }
+        let valid = Self.query(of: Self.signer.url(for: Self.link(.useful)))
+        #expect(Self.get(endpoint, valid).status == 409)
+        #expect(recorded.all.isEmpty)
+        // The other verdict is another link: accepted, after its own catch-up.
+        #expect(Self.get(endpoint, Self.query(of: Self.signer.url(for: Self.link(.notUseful)))).status == 200)
+        #expect(recorded.all.map(\.verdict) == [.notUseful])
+        #expect(others.waits.withLock { $0 } == 2)
+        // A link known already is refused without waiting for the ledger.
+        #expect(Self.get(endpoint, valid).status == 409)
+        #expect(others.waits.withLock { $0 } == 2)
+    }
+
+    @Test func notCaughtUpInTimeIsTryAgainAndRecordsNothing() {
+        let recorded = Recorded()
+        let others = OtherReplicas()
+        others.caughtUp.withLock { $0 = false }
+        let endpoint = Self.sharedEndpoint(recorded, others)
+        let valid = Self.query(of: Self.signer.url(for: Self.link()))
+        let busy = Self.get(endpoint, valid)
+        #expect(busy.status == 503 && busy.body.contains("try the link again"))
+        #expect(recorded.all.isEmpty && endpoint.rememberedLinks == 0)
+        // Forged and expired links are refused before any wait.
+        let forger = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
+        #expect(Self.get(endpoint, Self.query(of: forger.url(for: Self.link()))).status == 403)
+        #expect(Self.get(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now)))).status == 410)
+        #expect(others.waits.withLock { $0 } == 1)
+        // Once the ledger is back, the same link works, once.
+        others.caughtUp.withLock { $0 = true }
+        #expect(Self.get(endpoint, valid).status == 200)
+        #expect(Self.get(endpoint, valid).status == 409)
+        #expect(recorded.all.count == 1)
+    }
+
+    @Test func recordsWithoutALinkIdOrOfExpiredLinksAreNotRemembered() {
+        let endpoint = Self.endpoint(Recorded())
+        endpoint.remember(FeedbackRecord(alertId: "a", rule: "r", destination: "d", verdict: .useful, recordedAt: Self.now))
+        endpoint.remember(Self.link(expires: Self.now.adding(seconds: -1)).record(at: Self.now.adding(days: -1)))
+        #expect(endpoint.rememberedLinks == 0)
+        endpoint.remember(Self.link().record(at: Self.now))
+        endpoint.remember(Self.link().record(at: Self.now))
+        #expect(endpoint.rememberedLinks == 1)
+    }
+
+    /// A link signed before a rotation (now `FEEDBACK_SECRET_PREVIOUS`) still works, once.
+    @Test func aRotatedEndpointAcceptsLinksSignedWithThePreviousSecret() throws {
+        let settings = try #require(try FeedbackSettings.fromEnvironment([
+            "FEEDBACK_BASE_URL": "https://fleet.example.com", "FEEDBACK_SECRET": "rotated-feedback-secret-0123456789-ABC",
+            "FEEDBACK_SECRET_PREVIOUS": Self.secretText,
+        ]))
+        let recorded = Recorded()
+        let endpoint = FeedbackEndpoint(signer: settings.signer, logger: Self.logger, now: { Self.now }, recorder: recorded.recorder())
+        let posted = Self.query(of: Self.signer.url(for: Self.link()))
+        #expect(Self.get(endpoint, posted).status == 200)
+        #expect(Self.get(endpoint, posted).status == 409)
+        // The same link signed with the new secret is the same link: a replay.
+        #expect(Self.get(endpoint, Self.query(of: settings.signer.url(for: Self.link()))).status == 409)
+        #expect(recorded.all.count == 1)
+        #expect(!"\(settings)".contains(Self.secretText) && !"\(settings)".contains("rotated-feedback-secret"))
+    }
+
     @Test func theRouteServesTheFeedbackPathOnly() {
         let route = Self.endpoint(Recorded()).route
         #expect(route.matches("/feedback"))
@@ -169,6 +263,8 @@ import WorkerRuntime
             (["FEEDBACK_BASE_URL": "ftp://x.example", "FEEDBACK_SECRET": Self.secret], "FEEDBACK_BASE_URL"),
             (["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "14"], "FEEDBACK_LINK_TTL"),
             (["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "91d"], "FEEDBACK_LINK_TTL"),
+            (["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "2200h"], "FEEDBACK_LINK_TTL"),
+            (["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_SECRET_PREVIOUS": "short-secret-value"], "FEEDBACK_SECRET_PREVIOUS"),
         ]
         for (env, key) in cases {
             do {
@@ -184,9 +280,23 @@ import WorkerRuntime
 
     @Test func theDispatcherHelpListsThem() {
         let help = FleetStage.dispatcher.helpText
-        for name in ["FEEDBACK_BASE_URL", "FEEDBACK_SECRET", "FEEDBACK_LINK_TTL", "/feedback", "alert-feedback"] {
+        for name in ["FEEDBACK_BASE_URL", "FEEDBACK_SECRET", "FEEDBACK_SECRET_PREVIOUS", "FEEDBACK_LINK_TTL", "/feedback", "alert-feedback"] {
             #expect(help.contains(name))
         }
+    }
+
+    /// The memory of used links is `alert-feedback` itself: its retention in the catalog must
+    /// exceed the longest link lifetime the dispatcher accepts (a longer one is refused at start).
+    @Test func theFeedbackTopicOutlivesEveryLink() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("topics/topics.yaml").path
+        let catalog = try TopicCatalog.parse(String(contentsOfFile: path, encoding: .utf8), file: path)
+        let topic = try #require(catalog.topics.first { $0.name == "alert-feedback" })
+        let retention = try #require(topic.configs["retention.ms"].flatMap { Int64($0) })
+        #expect(retention > FeedbackSettings.maximumLifetimeMs)
+        #expect(FeedbackSettings.minimumFeedbackRetentionMs >= FeedbackSettings.maximumLifetimeMs)
+        #expect(try FeedbackSettings.fromEnvironment(["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "90d"])?
+            .signer.lifetimeMs == FeedbackSettings.maximumLifetimeMs)
     }
 }
 

@@ -22,6 +22,20 @@ import Testing
         #expect(tracker.openCount() == 0)
     }
 
+    @Test func aRecordGivenUpIsNotWaitedForAndNeverCommitted() {
+        let tracker = OffsetTracker()
+        for offset in Int64(0)..<4 { tracker.open(tp, offset: offset) }
+        tracker.release(tp, offset: 0)
+        tracker.giveUp(tp, offset: 1)   // not sent: the next owner reads it again
+        tracker.release(tp, offset: 2)
+        #expect(tracker.openCount() == 1, "only 3 is still open; 1 is given up")
+        tracker.release(tp, offset: 3)
+        #expect(tracker.openCount() == 0, "a drain waits for nothing more")
+        #expect(tracker.takeCommittable() == [tp: 1], "the commit stops below the record given up")
+        tracker.release(tp, offset: 1) // a late completion changes nothing
+        #expect(tracker.committable([tp]) == [tp: 1])
+    }
+
     @Test func aRecordWithSeveralOutputsWaitsForAll() {
         let tracker = OffsetTracker()
         tracker.open(tp, offset: 0)

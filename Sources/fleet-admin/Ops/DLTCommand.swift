@@ -54,8 +54,10 @@ struct DLTCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Re-drive dead letters to their source topic (or --to) once the cause is fixed.",
             discussion: """
-            Each record goes back with its original key, value and headers (without the dlt.* and \
-            fleet.retry.* headers, with fleet.replayed.from), to its source partition when it goes \
+            Each record goes back with its original key, value and headers (without the dlt.* headers \
+            and the retry counters fleet.retry.attempt and .due, so the retry budget starts again; \
+            with its attempt history fleet.retry.history, marked "replayed from", so the delivery \
+            log's retries still count the earlier attempts; with fleet.replayed.from), to its source partition when it goes \
             back to its own topic; a dead letter from alerts-retry-N goes back to alerts. Safe to \
             repeat: a replayed alert keeps its alert id, so the dispatcher's delivery log skips one \
             already delivered; a replayed event keeps its event id, counted once by the scorer. \

@@ -35,7 +35,8 @@ FEEDBACK_LINK_TTL: {{ $v.feedback.linkTtl | quote }}
 {{/*
 The public URL of the dispatcher's /feedback path: feedback.baseUrl, else https://<the Ingress
 host>/feedback when the feedback Ingress is on, else empty (no feedback buttons). The links' key,
-FEEDBACK_SECRET, is a key of webhooks.existingSecret, never a value.
+FEEDBACK_SECRET (and, during a rotation, FEEDBACK_SECRET_PREVIOUS), is a key of
+webhooks.existingSecret, never a value.
 */}}
 {{- define "fleet.feedbackBaseUrl" -}}
 {{- $f := .Values.feedback -}}
