@@ -91,7 +91,9 @@ import Testing
         }
         let log = try await fleet.deliveryLog()
         let stormyEntries = log.compactMap { r -> [String: Any]? in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(r.value ?? [])) as? [String: Any], o["destination"] as? String == "stormy" else { return nil }
+            // Deliveries only: the intents written before each post (`"state":"posting"`) are not.
+            guard let o = try? JSONSerialization.jsonObject(with: Data(r.value ?? [])) as? [String: Any], o["destination"] as? String == "stormy",
+                  o["state"] == nil else { return nil }
             return o
         }
         #expect(stormyEntries.count == expected["stormy"]!.count, "delivery log holds \(stormyEntries.count) stormy entries")
