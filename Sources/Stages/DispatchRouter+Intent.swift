@@ -11,7 +11,7 @@ import WorkerRuntime
 /// 1. Alerts of the message in doubt (an intent without a delivery, read from the log at
 ///    assignment or left by a timeout or a 5xx here): on a Slack app destination, the channel's
 ///    history is searched for a message carrying their ids (`conversations.history` with
-///    `include_all_metadata`, from the earliest intent minus `reconcileMarginMs`). Found: the
+///    `include_all_metadata`, from the earliest intent minus `InDoubtDecision.reconcileMarginMs`). Found: the
 ///    delivery is logged (marked reconciled) and not posted. Not found: posted. An incoming
 ///    webhook cannot be asked: the alert is posted again (at-least-once), counted in
 ///    `fleet_deliveries_in_doubt_total{destination}` and logged at info with its id.
@@ -20,22 +20,19 @@ import WorkerRuntime
 ///    and many messages do this at once (nothing waits for another message's intents).
 /// 3. The post; its answer goes to `complete(_:outcome:nanoseconds:)` as before.
 extension DispatchRouter {
-    /// How far before an intent's time the channel's history is searched (clocks of two hosts
-    /// and Slack's own timestamps differ a little).
-    static let reconcileMarginMs: Int64 = 60_000
-
-    /// Sends `post` through `deliverer`: reconciles what is in doubt, writes the intents, posts.
-    /// Never blocks; runs on the worker thread or the engine thread.
+    /// Sends `post` through `deliverer`: reconciles what is in doubt (`InDoubtDecision`), writes
+    /// the intents as the post starts, posts. Never blocks; runs on the worker thread or the
+    /// engine thread.
     func deliver(_ post: Post, via deliverer: SlackDeliverer) {
         let p = post.partition
         let destination = post.group.destination
         let doubtful = post.members.compactMap { m in log.inDoubtSince(m.alert.deliveryKey, partition: p).map { (member: m, since: $0) } }
-        guard !doubtful.isEmpty else {
-            writeIntentsThenPost(post, via: deliverer)
-            return
-        }
+        let decision = InDoubtDecision.decide(inDoubt: doubtful.map { ($0.member.alert.alertId, $0.since) }, kind: deliverer.kind(of: destination))
         for _ in doubtful { metrics.inDoubt(destination) }
-        guard deliverer.kind(of: destination) == .slackApp else {
+        switch decision {
+        case .post:
+            writeIntentsThenPost(post, via: deliverer)
+        case .postAgain:
             for d in doubtful {
                 logger?.info("delivery in doubt: posting again (an incoming webhook cannot be asked; at-least-once)", metadata: [
                     "alert_id": "\(d.member.alert.alertId)", "destination": "\(destination)", "intent_at": "\(Timestamp(millisecondsSinceEpoch: d.since).rfc3339)",
@@ -43,45 +40,51 @@ extension DispatchRouter {
             }
             log.clearInDoubt(doubtful.map(\.member.alert.deliveryKey), partition: p)
             writeIntentsThenPost(post, via: deliverer)
-            return
-        }
-        let oldest = doubtful.map(\.since).min()! - Self.reconcileMarginMs
-        let wanted = Set(doubtful.map(\.member.alert.alertId))
-        deliverer.findPosted(alertIds: wanted, destination: destination, oldestMilliseconds: oldest) { [self] result in
-            switch result {
-            case let .found(ids):
-                let (posted, rest) = (post.members.filter { ids.contains($0.alert.alertId) }, post.members.filter { !ids.contains($0.alert.alertId) })
-                metrics.reconciled(destination, result: "found", alerts: posted.count)
-                for m in posted {
-                    logger?.info("delivery in doubt: found in the channel, logged without posting again", metadata: [
-                        "alert_id": "\(m.alert.alertId)", "destination": "\(destination)",
-                    ])
-                }
-                logReconciled(posted, post: post)
-                guard !rest.isEmpty else { return }
-                // The others of the message were not in the found message: they are posted now.
-                log.clearInDoubt(rest.map(\.alert.deliveryKey), partition: p)
-                guard let group = post.group.keeping(Set(rest.map(\.alert.deliveryKey))) else { return }
-                var remaining = post
-                remaining.members = rest
-                remaining.group = group
-                writeIntentsThenPost(remaining, via: deliverer)
-            case let .notFound(pages, complete):
-                metrics.reconciled(destination, result: "not_found", alerts: doubtful.count)
-                for d in doubtful {
-                    logger?.info("delivery in doubt: not in the channel, posting", metadata: [
-                        "alert_id": "\(d.member.alert.alertId)", "destination": "\(destination)", "pages": "\(pages)", "complete": "\(complete)",
-                    ])
-                }
-                log.clearInDoubt(doubtful.map(\.member.alert.deliveryKey), partition: p)
-                writeIntentsThenPost(post, via: deliverer)
-            case let .failed(outcome):
-                // The look-up is retried like a post (429 holds the destination, 5xx to a retry
-                // topic); the alerts stay in doubt.
-                metrics.reconciled(destination, result: "failed", alerts: doubtful.count)
-                logger?.info("delivery in doubt: channel look-up failed", metadata: ["destination": "\(destination)", "reason": "\(outcome.code)"])
-                complete(post, outcome: outcome, nanoseconds: 0)
+        case let .lookUp(wanted, oldest):
+            deliverer.findPosted(alertIds: wanted, destination: destination, oldestMilliseconds: oldest) { [self] result in
+                reconciled(post, doubtful: doubtful.map(\.member), result: result, via: deliverer)
             }
+        }
+    }
+
+    /// Acts on the look-up of a message's alerts in doubt in its Slack app channel.
+    private func reconciled(_ post: Post, doubtful: [WaitingAlert], result: PostedMessageLookup, via deliverer: SlackDeliverer) {
+        let p = post.partition
+        let destination = post.group.destination
+        switch result {
+        case let .found(ids):
+            let (logged, toPost) = InDoubtDecision.split(post.members.map(\.alert.alertId), found: ids)
+            let posted = post.members.filter { logged.contains($0.alert.alertId) }
+            let rest = post.members.filter { toPost.contains($0.alert.alertId) }
+            metrics.reconciled(destination, result: "found", alerts: posted.count)
+            for m in posted {
+                logger?.info("delivery in doubt: found in the channel, logged without posting again", metadata: [
+                    "alert_id": "\(m.alert.alertId)", "destination": "\(destination)",
+                ])
+            }
+            logReconciled(posted, post: post)
+            // The others of the message were not in the found message: they are posted now.
+            guard !rest.isEmpty, let group = post.group.keeping(Set(rest.map(\.alert.deliveryKey))) else { return }
+            log.clearInDoubt(rest.map(\.alert.deliveryKey), partition: p)
+            var remaining = post
+            remaining.members = rest
+            remaining.group = group
+            writeIntentsThenPost(remaining, via: deliverer)
+        case let .notFound(pages, complete):
+            metrics.reconciled(destination, result: "not_found", alerts: doubtful.count)
+            for m in doubtful {
+                logger?.info("delivery in doubt: not in the channel, posting", metadata: [
+                    "alert_id": "\(m.alert.alertId)", "destination": "\(destination)", "pages": "\(pages)", "complete": "\(complete)",
+                ])
+            }
+            log.clearInDoubt(doubtful.map(\.alert.deliveryKey), partition: p)
+            writeIntentsThenPost(post, via: deliverer)
+        case let .failed(outcome):
+            // The look-up is retried like a post (429 holds the destination, 5xx to a retry
+            // topic); the alerts stay in doubt.
+            metrics.reconciled(destination, result: "failed", alerts: doubtful.count)
+            logger?.info("delivery in doubt: channel look-up failed", metadata: ["destination": "\(destination)", "reason": "\(outcome.code)"])
+            complete(post, outcome: outcome, nanoseconds: 0)
         }
     }
 

@@ -79,3 +79,28 @@ import Testing
         #expect(refused.arrive(false) == .waiting && refused.arrive(true) == .refused)
     }
 }
+
+/// What the dispatcher does with a message whose alerts are in doubt, by destination kind.
+@Suite struct InDoubtDecisionTests {
+    @Test func nothingInDoubtIsPostedAsUsual() {
+        #expect(InDoubtDecision.decide(inDoubt: [], kind: .slack) == .post)
+        #expect(InDoubtDecision.decide(inDoubt: [], kind: .slackApp) == .post)
+    }
+
+    @Test func aWebhookCannotBeAskedSoItsAlertsArePostedAgain() {
+        #expect(InDoubtDecision.decide(inDoubt: [("a", 1_000), ("b", 2_000)], kind: .slack) == .postAgain(alertIds: ["a", "b"]))
+        #expect(InDoubtDecision.decide(inDoubt: [("a", 1_000)], kind: .webhook) == .postAgain(alertIds: ["a"]))
+    }
+
+    @Test func aSlackAppIsAskedFromTheEarliestIntentMinusTheMargin() {
+        let t: Int64 = 1_800_000_000_000
+        #expect(InDoubtDecision.decide(inDoubt: [("a", t + 5_000), ("b", t)], kind: .slackApp)
+            == .lookUp(alertIds: ["a", "b"], oldestMilliseconds: t - InDoubtDecision.reconcileMarginMs))
+    }
+
+    @Test func whatWasFoundIsLoggedTheRestOfTheMessagePosted() {
+        let split = InDoubtDecision.split(["a", "b", "c"], found: ["a", "c", "zz"])
+        #expect(split.logged == ["a", "c"] && split.toPost == ["b"])
+        #expect(InDoubtDecision.split(["a"], found: []).toPost == ["a"])
+    }
+}

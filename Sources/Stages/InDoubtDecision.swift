@@ -1,0 +1,31 @@
+import SlackDelivery
+
+/// What the dispatcher does with a message some of whose alerts are in doubt (an intent to post
+/// without a delivery). Pure: the router acts on it (`DispatchRouter.deliver`).
+enum InDoubtDecision: Sendable, Hashable {
+    /// Nothing in doubt: write the intents and post.
+    case post
+    /// An incoming or generic webhook cannot be asked: post again (at-least-once), counting and
+    /// logging these alert ids.
+    case postAgain(alertIds: [String])
+    /// A Slack app: look for these alert ids in the channel's history from `oldestMilliseconds`.
+    case lookUp(alertIds: Set<String>, oldestMilliseconds: Int64)
+
+    /// How far before an intent's time the channel's history is searched (clocks of two hosts and
+    /// Slack's own timestamps differ a little).
+    static let reconcileMarginMs: Int64 = 60_000
+
+    /// The decision for the alerts in doubt of one message (`since`: when each one's earlier post
+    /// was about to start, wall ms) on a destination of `kind`.
+    static func decide(inDoubt: [(alertId: String, since: Int64)], kind: Destination.Kind?) -> InDoubtDecision {
+        guard let earliest = inDoubt.map(\.since).min() else { return .post }
+        guard kind == .slackApp else { return .postAgain(alertIds: inDoubt.map(\.alertId)) }
+        return .lookUp(alertIds: Set(inDoubt.map(\.alertId)), oldestMilliseconds: earliest - reconcileMarginMs)
+    }
+
+    /// After a look-up found `found` in the channel: the alerts of the message (`alertIds`) to log
+    /// as delivered without a post, and those still to post (the rest of the message).
+    static func split(_ alertIds: [String], found: Set<String>) -> (logged: [String], toPost: [String]) {
+        (alertIds.filter { found.contains($0) }, alertIds.filter { !found.contains($0) })
+    }
+}
