@@ -33,6 +33,7 @@ public struct DispatcherSettings: Sendable, Equatable {
         ("DISPATCHER_SCHEDULE", "on: quiet hours and digests per destination on the wall clock; off: deliver at once, for replays of history (default on)"),
         ("POST_TIMEOUT_MS", "a post taking longer is a timeout, retried through the retry topics (default 10000)"),
         ("MAX_IN_FLIGHT", "posts in flight at once across destinations (default 1024)"),
+        ("SLACK_API_URL", "Slack Web API base of slack_app destinations without api_url (default https://slack.com/api; a local sink's in tests)"),
     ]
 
     /// Reads the settings; a wrong value names its variable and what is wrong.
