@@ -152,7 +152,12 @@ public final class SlackDeliverer: Sendable {
     public func post(body: [UInt8], to destination: String) async -> DeliveryOutcome {
         guard let i = indexByName[destination] else { return .permanent(.unknownDestination(name: destination)) }
         return await withCheckedContinuation { (c: CheckedContinuation<DeliveryOutcome, Never>) in
-            engine.submit(Transfer(slot: i, body: body, extraHeaders: [], completion: { c.resume(returning: $0) }))
+            if destinations[i].kind == .slackApp {
+                // A `chat.postMessage` body (with its channel) for a Slack app destination.
+                postWebAPI(to: i, body: body, cancellation: nil, gate: nil, completion: { c.resume(returning: $0) })
+            } else {
+                engine.submit(Transfer(slot: i, body: body, extraHeaders: [], completion: { c.resume(returning: $0) }))
+            }
         }
     }
 
