@@ -17,7 +17,7 @@ struct SlackSinkCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Port to bind.")
     var port: Int = 9099
 
-    @Option(name: .long, help: "Answer to every request: ok, rate-limited:<seconds>, server-error, invalid-blocks, no-service, channel-not-found, archived, forbidden, delay:<ms>.")
+    @Option(name: .long, help: "Answer to every request: ok, rate-limited:<seconds>, server-error, invalid-blocks, no-service, channel-not-found, archived, forbidden, delay:<ms>, api-error:<slack error> (Web API paths: {\"ok\":false,\"error\":...}).")
     var respond: String = "ok"
 
     @Flag(name: .long, help: "Do not print each message (benchmarks).")
@@ -48,7 +48,7 @@ struct SlackSinkCommand: AsyncParsableCommand {
         }
         sink.setDefault(response)
         let bound = try await sink.start(host: host, port: port)
-        FileHandle.standardOutput.write(Data("slack-sink listening on http://\(host):\(bound) (answers: \(response)); webhook URLs look like http://\(host):\(bound)/services/T000/B000/xxxx\n".utf8))
+        FileHandle.standardOutput.write(Data("slack-sink listening on http://\(host):\(bound) (answers: \(response)); webhook URLs look like http://\(host):\(bound)/services/T000/B000/xxxx, a Slack app's api_url http://\(host):\(bound)/api\n".utf8))
         let started = Date()
         var last = 0
         var lastReport = Date()
@@ -79,6 +79,9 @@ struct SlackSinkCommand: AsyncParsableCommand {
         case "archived": return .channelIsArchived
         case "forbidden": return .forbidden
         case "delay": return .delayed(milliseconds: Int(parts.last ?? "") ?? 1000, then: .ok)
+        case "api-error":
+            guard parts.count == 2, !parts[1].isEmpty, parts[1].allSatisfy({ ($0.isASCII && $0.isLowercase) || ($0.isASCII && $0.isNumber) || $0 == "_" }) else { return nil }
+            return .apiError(parts[1])
         default: return nil
         }
     }
@@ -109,8 +112,10 @@ struct SlackSinkCommand: AsyncParsableCommand {
             let header = ((json["blocks"] as? [[String: Any]])?.first?["text"] as? [String: Any])?["text"] as? String
             let color = (json["attachments"] as? [[String: Any]])?.first?["color"] as? String
             let text = json["text"] as? String ?? ""
-            summary = "[\(color ?? "-")] \(header ?? "") | \(text)"
+            let channel = (json["channel"] as? String).map { "channel \($0) " } ?? ""   // a Slack app's chat.postMessage
+            summary = "\(channel)[\(color ?? "-")] \(header ?? "") | \(text)"
         }
-        return "\(time) \(r.method) \(r.path) -> \(r.response) | \(summary)"
+        let answer = "\(r.response)".hasPrefix("200 {\"ok\":true") ? "200 ok" : "\(r.response)"
+        return "\(time) \(r.method) \(r.path) -> \(answer) | \(summary)"
     }
 }
