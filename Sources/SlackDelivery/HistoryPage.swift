@@ -31,14 +31,21 @@ public struct HistoryPage: Sendable, Hashable {
         return HistoryPage(messageAlertIds: ids, nextCursor: cursor)
     }
 
-    /// The `conversations.history` path and query: `channel`, `oldest` (seconds with
-    /// microseconds), `include_all_metadata=true`, `limit`, and `cursor` when given (escaped).
-    public static func query(channel: String, oldestMilliseconds: Int64, limit: Int, cursor: String?) -> String {
-        let oldest = max(0, oldestMilliseconds)
-        let seconds = "\(oldest / 1000).\(String(format: "%06d", Int(oldest % 1000) * 1000))"
-        var q = "/conversations.history?channel=\(escape(channel))&oldest=\(seconds)&include_all_metadata=true&limit=\(limit)"
+    /// The `conversations.history` path and query: `channel`, `oldest` and `latest` when given
+    /// (seconds with microseconds), `include_all_metadata=true`, `limit`, and `cursor` when given
+    /// (escaped).
+    public static func query(channel: String, oldestMilliseconds: Int64, latestMilliseconds: Int64? = nil, limit: Int, cursor: String?) -> String {
+        var q = "/conversations.history?channel=\(escape(channel))&oldest=\(slackTime(oldestMilliseconds))"
+        if let latestMilliseconds { q += "&latest=\(slackTime(latestMilliseconds))" }
+        q += "&include_all_metadata=true&limit=\(limit)"
         if let cursor { q += "&cursor=\(escape(cursor))" }
         return q
+    }
+
+    /// Wall ms as Slack's `"<seconds>.<microseconds>"`.
+    static func slackTime(_ milliseconds: Int64) -> String {
+        let ms = max(0, milliseconds)
+        return "\(ms / 1000).\(String(format: "%06d", Int(ms % 1000) * 1000))"
     }
 
     static func escape(_ text: String) -> String {

@@ -24,23 +24,26 @@ extension SlackDeliverer {
     }
 
     /// Looks in the channel of Slack app destination `destination` for messages posted since
-    /// `oldestMilliseconds` (wall ms) whose metadata names any of `alertIds`, page by page (at most
+    /// `oldestMilliseconds` (and up to `latestMilliseconds` when given; wall ms) whose metadata
+    /// names any of `alertIds`, page by page (at most
     /// `historyMaxPages`), newest first. `completion` runs on the engine thread once: `found` with
     /// the ids seen, `notFound`, or `failed` with the outcome of the failing page (429 holds the
     /// destination like a post does). Not a Slack app destination: `failed(.permanent)`.
-    public func findPosted(alertIds: Set<String>, destination: String, oldestMilliseconds: Int64,
+    public func findPosted(alertIds: Set<String>, destination: String, oldestMilliseconds: Int64, latestMilliseconds: Int64? = nil,
                            completion: @escaping @Sendable (PostedMessageLookup) -> Void) {
         guard let i = index(of: destination), let d = self.destination(named: destination), d.kind == .slackApp, let channel = d.channel else {
             completion(.failed(.permanent(.unknownDestination(name: destination))))
             return
         }
-        historyPage(slot: i, channel: channel, wanted: alertIds, oldest: oldestMilliseconds, cursor: nil, page: 1, completion: completion)
+        let window = HistoryWindow(channel: channel, oldest: oldestMilliseconds, latest: latestMilliseconds)
+        historyPage(slot: i, window: window, wanted: alertIds, cursor: nil, page: 1, completion: completion)
     }
 
-    private func historyPage(slot i: Int, channel: String, wanted: Set<String>, oldest: Int64, cursor: String?, page: Int,
+    private func historyPage(slot i: Int, window: HistoryWindow, wanted: Set<String>, cursor: String?, page: Int,
                              completion: @escaping @Sendable (PostedMessageLookup) -> Void) {
         let box = ResultBox()
-        let query = HistoryPage.query(channel: channel, oldestMilliseconds: oldest, limit: Self.historyPageLimit, cursor: cursor)
+        let query = HistoryPage.query(channel: window.channel, oldestMilliseconds: window.oldest, latestMilliseconds: window.latest,
+                                      limit: Self.historyPageLimit, cursor: cursor)
         let request = APIRequest(pathAndQuery: query, isGet: true, maxResponseBytes: 8 * 1024 * 1024) { box.result = $0 }
         submitTransfer(Transfer(slot: i, api: request, body: [], completion: { [self] outcome in
             guard case .delivered = outcome else {
@@ -60,13 +63,20 @@ extension SlackDeliverer {
                 if page >= Self.historyMaxPages {
                     completion(.notFound(pages: page, complete: false))
                 } else {
-                    historyPage(slot: i, channel: channel, wanted: wanted, oldest: oldest, cursor: next, page: page + 1, completion: completion)
+                    historyPage(slot: i, window: window, wanted: wanted, cursor: next, page: page + 1, completion: completion)
                 }
             } else {
                 completion(.notFound(pages: page, complete: true))
             }
         }))
     }
+}
+
+/// Where a look-up searches: a channel between two wall times (ms).
+private struct HistoryWindow: Sendable {
+    var channel: String
+    var oldest: Int64
+    var latest: Int64?
 }
 
 /// The raw answer of one Web API call, set on the engine thread just before its completion runs

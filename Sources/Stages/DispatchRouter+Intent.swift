@@ -27,7 +27,8 @@ extension DispatchRouter {
         let p = post.partition
         let destination = post.group.destination
         let doubtful = post.members.compactMap { m in log.inDoubtSince(m.alert.deliveryKey, partition: p).map { (member: m, since: $0) } }
-        let decision = InDoubtDecision.decide(inDoubt: doubtful.map { ($0.member.alert.alertId, $0.since) }, kind: deliverer.kind(of: destination))
+        let decision = InDoubtDecision.decide(inDoubt: doubtful.map { ($0.member.alert.alertId, $0.since) }, kind: deliverer.kind(of: destination),
+                                              postTimeoutMs: Int64(settings.postTimeoutMs))
         for _ in doubtful { metrics.inDoubt(destination) }
         switch decision {
         case .post:
@@ -40,8 +41,8 @@ extension DispatchRouter {
             }
             log.clearInDoubt(doubtful.map(\.member.alert.deliveryKey), partition: p)
             writeIntentsThenPost(post, via: deliverer)
-        case let .lookUp(wanted, oldest):
-            deliverer.findPosted(alertIds: wanted, destination: destination, oldestMilliseconds: oldest) { [self] result in
+        case let .lookUp(wanted, oldest, latest):
+            deliverer.findPosted(alertIds: wanted, destination: destination, oldestMilliseconds: oldest, latestMilliseconds: latest) { [self] result in
                 reconciled(post, doubtful: doubtful.map(\.member), result: result, via: deliverer)
             }
         }

@@ -8,19 +8,24 @@ enum InDoubtDecision: Sendable, Hashable {
     /// An incoming or generic webhook cannot be asked: post again (at-least-once), counting and
     /// logging these alert ids.
     case postAgain(alertIds: [String])
-    /// A Slack app: look for these alert ids in the channel's history from `oldestMilliseconds`.
-    case lookUp(alertIds: Set<String>, oldestMilliseconds: Int64)
+    /// A Slack app: look for these alert ids in the channel's history between
+    /// `oldestMilliseconds` and `latestMilliseconds` (the earliest intent minus the margin, the
+    /// latest intent plus the post timeout and the margin: a post that started then cannot have
+    /// reached Slack later; so a busy channel since the crash costs no extra pages).
+    case lookUp(alertIds: Set<String>, oldestMilliseconds: Int64, latestMilliseconds: Int64)
 
     /// How far before an intent's time the channel's history is searched (clocks of two hosts and
     /// Slack's own timestamps differ a little).
     static let reconcileMarginMs: Int64 = 60_000
 
     /// The decision for the alerts in doubt of one message (`since`: when each one's earlier post
-    /// was about to start, wall ms) on a destination of `kind`.
-    static func decide(inDoubt: [(alertId: String, since: Int64)], kind: Destination.Kind?) -> InDoubtDecision {
-        guard let earliest = inDoubt.map(\.since).min() else { return .post }
+    /// was about to start, wall ms) on a destination of `kind` whose posts time out after
+    /// `postTimeoutMs`.
+    static func decide(inDoubt: [(alertId: String, since: Int64)], kind: Destination.Kind?, postTimeoutMs: Int64) -> InDoubtDecision {
+        guard let earliest = inDoubt.map(\.since).min(), let latest = inDoubt.map(\.since).max() else { return .post }
         guard kind == .slackApp else { return .postAgain(alertIds: inDoubt.map(\.alertId)) }
-        return .lookUp(alertIds: Set(inDoubt.map(\.alertId)), oldestMilliseconds: earliest - reconcileMarginMs)
+        return .lookUp(alertIds: Set(inDoubt.map(\.alertId)), oldestMilliseconds: earliest - reconcileMarginMs,
+                       latestMilliseconds: latest + postTimeoutMs + reconcileMarginMs)
     }
 
     /// After a look-up found `found` in the channel: the alerts of the message (`alertIds`) to log

@@ -76,6 +76,8 @@ struct SlackAppTests {
         #expect(HistoryPage.parse(Array(#"{"ok":false,"error":"not_in_channel"}"#.utf8)) == nil)
         let q = HistoryPage.query(channel: "C1", oldestMilliseconds: 1_800_000_000_123, limit: 200, cursor: "a+b/c=")
         #expect(q == "/conversations.history?channel=C1&oldest=1800000000.123000&include_all_metadata=true&limit=200&cursor=a%2Bb%2Fc%3D")
+        #expect(HistoryPage.query(channel: "C1", oldestMilliseconds: 1_000, latestMilliseconds: 2_500, limit: 5, cursor: nil)
+            == "/conversations.history?channel=C1&oldest=1.000000&latest=2.500000&include_all_metadata=true&limit=5")
     }
 
     @Test("destinations file: slack_app needs token and channel id; the token is a secret; other kinds refuse the keys")
@@ -140,14 +142,19 @@ struct SlackAppTests {
         // Another token: invalid_auth, permanent with Slack's code.
         #expect(await deliverer.submit(alert, to: "wrong") == .permanent(.slackAPIError(error: "invalid_auth")))
 
-        func lookUp(_ ids: Set<String>, oldest: Int64 = 0) async -> PostedMessageLookup {
-            await withCheckedContinuation { c in deliverer.findPosted(alertIds: ids, destination: "app", oldestMilliseconds: oldest) { c.resume(returning: $0) } }
+        func lookUp(_ ids: Set<String>, oldest: Int64 = 0, latest: Int64? = nil) async -> PostedMessageLookup {
+            await withCheckedContinuation { c in
+                deliverer.findPosted(alertIds: ids, destination: "app", oldestMilliseconds: oldest, latestMilliseconds: latest) { c.resume(returning: $0) }
+            }
         }
         #expect(await lookUp([alert.alertId, "other"]) == .found([alert.alertId]))
         #expect(await lookUp(["never-posted"]) == .notFound(pages: 1, complete: true))
         // Only messages after `oldest`.
         let later = Int64(Date().timeIntervalSince1970 * 1000) + 60_000
         #expect(await lookUp([alert.alertId], oldest: later) == .notFound(pages: 1, complete: true))
+        // Only messages up to `latest`.
+        #expect(await lookUp([alert.alertId], latest: 1_000) == .notFound(pages: 1, complete: true))
+        #expect(await lookUp([alert.alertId], latest: later) == .found([alert.alertId]))
         // Paginated: 450 more messages (3 pages of 200) and the first one is still found.
         for n in 0..<450 {
             var filler = Fixtures.alert(.healthScoreDrop, destination: "app")

@@ -83,19 +83,20 @@ import Testing
 /// What the dispatcher does with a message whose alerts are in doubt, by destination kind.
 @Suite struct InDoubtDecisionTests {
     @Test func nothingInDoubtIsPostedAsUsual() {
-        #expect(InDoubtDecision.decide(inDoubt: [], kind: .slack) == .post)
-        #expect(InDoubtDecision.decide(inDoubt: [], kind: .slackApp) == .post)
+        #expect(InDoubtDecision.decide(inDoubt: [], kind: .slack, postTimeoutMs: 10_000) == .post)
+        #expect(InDoubtDecision.decide(inDoubt: [], kind: .slackApp, postTimeoutMs: 10_000) == .post)
     }
 
     @Test func aWebhookCannotBeAskedSoItsAlertsArePostedAgain() {
-        #expect(InDoubtDecision.decide(inDoubt: [("a", 1_000), ("b", 2_000)], kind: .slack) == .postAgain(alertIds: ["a", "b"]))
-        #expect(InDoubtDecision.decide(inDoubt: [("a", 1_000)], kind: .webhook) == .postAgain(alertIds: ["a"]))
+        #expect(InDoubtDecision.decide(inDoubt: [("a", 1_000), ("b", 2_000)], kind: .slack, postTimeoutMs: 10_000) == .postAgain(alertIds: ["a", "b"]))
+        #expect(InDoubtDecision.decide(inDoubt: [("a", 1_000)], kind: .webhook, postTimeoutMs: 10_000) == .postAgain(alertIds: ["a"]))
     }
 
-    @Test func aSlackAppIsAskedFromTheEarliestIntentMinusTheMargin() {
+    @Test func aSlackAppIsAskedBetweenTheIntentsWithMargins() {
         let t: Int64 = 1_800_000_000_000
-        #expect(InDoubtDecision.decide(inDoubt: [("a", t + 5_000), ("b", t)], kind: .slackApp)
-            == .lookUp(alertIds: ["a", "b"], oldestMilliseconds: t - InDoubtDecision.reconcileMarginMs))
+        let margin = InDoubtDecision.reconcileMarginMs
+        #expect(InDoubtDecision.decide(inDoubt: [("a", t + 5_000), ("b", t)], kind: .slackApp, postTimeoutMs: 10_000)
+            == .lookUp(alertIds: ["a", "b"], oldestMilliseconds: t - margin, latestMilliseconds: t + 5_000 + 10_000 + margin))
     }
 
     @Test func whatWasFoundIsLoggedTheRestOfTheMessagePosted() {
