@@ -21,6 +21,7 @@ public final class ProcessorHarness<Processor: RecordProcessor> {
         self.context = ProcessingContext(state: PartitionState(partition: partition), maxClockSkewMilliseconds: maxClockSkew.inMilliseconds)
         context.stage = "harness"
         context.deadLetterTopic = "dead-letters"
+        if let reader = processor.assignmentReader { context.assignmentData = try? reader(partition) }
         processor.partitionAssigned(context: context)
     }
 

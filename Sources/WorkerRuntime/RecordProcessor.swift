@@ -22,8 +22,9 @@ public protocol RecordProcessor: AnyObject, SendableMetatype {
     func partitionAssigned(context: ProcessingContext<State>)
 
     /// The partition's in-flight work is about to be drained (it is being revoked, or the worker
-    /// is stopping): finish or hand over what only a timer would finish (group waits, parked
-    /// records), since no tick runs during the drain. Outputs emitted here are sent as a tick's are.
+    /// is stopping): finish what only a timer would finish (group waits, parked records), since no
+    /// tick runs during the drain, or hand it back unfinished (`PendingRecord.giveUp`) for the next
+    /// owner. Outputs emitted here are sent as a tick's are.
     func partitionDraining(context: ProcessingContext<State>)
 
     /// A record read again after a crash whose effect on its key is already in the restored
@@ -34,6 +35,13 @@ public protocol RecordProcessor: AnyObject, SendableMetatype {
 
     /// The partition is going away (revoked or lost): forget everything kept for it.
     func partitionRevoked(context: ProcessingContext<State>)
+
+    /// What a partition needs read before its records flow, besides its state (the dispatcher's
+    /// delivery log): called with the partition number on the restore thread, where blocking
+    /// reads belong (never the worker thread, which keeps serving the other partitions). Its
+    /// result is in `context.assignmentData` when `partitionAssigned` is called. A throw fails the
+    /// restore: the partition stays paused and the restore is retried with back-off.
+    var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? { get }
 }
 
 extension RecordProcessor {
@@ -42,6 +50,7 @@ extension RecordProcessor {
     public func partitionDraining(context: ProcessingContext<State>) {}
     public func partitionRevoked(context: ProcessingContext<State>) {}
     public func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<State>) {}
+    public var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? { nil }
 }
 
 /// The processor's view of one partition while it handles a record or a tick.
@@ -56,6 +65,8 @@ public final class ProcessingContext<State: StateValue> {
     /// Set by `retryLater`.
     var retryAt: Int64?
     var makePending: ((ConsumedRecord) -> PendingRecord)?
+    /// What the processor's `assignmentReader` read for this partition at its assignment.
+    public internal(set) var assignmentData: (any Sendable)?
     /// The partition's event-time watermark (ms), saved with its state.
     public private(set) var watermark: Int64?
     var watermarkChanged = false

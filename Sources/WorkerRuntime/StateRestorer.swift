@@ -14,6 +14,8 @@ struct RestoredPartition<Value: StateValue>: Sendable {
     /// Keys whose latest value could not be decoded: left out of the state, copied to the DLT.
     var quarantined: [QuarantinedValue] = []
     var records = 0
+    /// What the processor's `assignmentReader` read.
+    var assignmentData: (any Sendable)?
 }
 
 /// A changelog value that could not be decoded (corrupt, or written by a newer version).
@@ -51,14 +53,34 @@ final class RestoreJob<Value: StateValue>: @unchecked Sendable {
     /// The result once the job is done, taken once.
     func take() -> Result? { outcome.withLock { r in defer { r = nil }; return r } }
 
-    func start(changelog: String, configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration, onDone: @escaping @Sendable () -> Void) {
+    /// Reads `changelog` (nil: a stateless stage) then, per partition, what `reader` reads, on a
+    /// thread of its own; `onDone` is called there once the result can be taken.
+    func start(changelog: String?, reader: (@Sendable (Int32) throws -> any Sendable)?, configuration: KafkaConfiguration, logger: Logger,
+               stallTimeout: Duration, onDone: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
-            let result = run(changelog: changelog, configuration: configuration, logger: logger, stallTimeout: stallTimeout)
+            var result = changelog.map { run(changelog: $0, configuration: configuration, logger: logger, stallTimeout: stallTimeout) }
+                ?? .success(Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) }))
+            if let reader, case .success(var restored) = result {
+                result = readAssignmentData(reader, into: &restored).map { restored }
+            }
             outcome.withLock { $0 = result }
             onDone()
         }
-        thread.name = "restore-\(changelog)"
+        thread.name = "restore-\(changelog ?? "inputs")"
         thread.start()
+    }
+
+    private func readAssignmentData(_ reader: @Sendable (Int32) throws -> any Sendable,
+                                    into restored: inout [Int32: RestoredPartition<Value>]) -> Swift.Result<Void, WorkerError> {
+        for p in partitions {
+            if cancelled.load(ordering: .acquiring) { return .failure(.restoreFailed(partition: p, reason: "cancelled")) }
+            do {
+                restored[p, default: RestoredPartition()].assignmentData = try reader(p)
+            } catch {
+                return .failure(.restoreFailed(partition: p, reason: "reading what the partition needs at assignment: \(error)"))
+            }
+        }
+        return .success(())
     }
 
     private func run(changelog: String, configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration) -> Result {

@@ -16,8 +16,9 @@ extension Worker {
                 && (owner.restoreFailedAt == nil || owner.lifecycle.shouldRetryRestore(elapsedSinceFailure: now - owner.restoreFailedAt!))
         }
         guard !waiting.isEmpty else { return }
-        guard let changelog = topology.changelog else {
-            // Stateless: nothing to read.
+        let reader = processor.assignmentReader
+        guard topology.changelog != nil || reader != nil else {
+            // Stateless, nothing to read.
             for owner in waiting { activate(owner, with: RestoredPartition<State>()) }
             updateStatus()
             return
@@ -27,7 +28,7 @@ extension Worker {
         for owner in waiting { owner.restoreJob = job }
         restoringGauge.record(owners.values.filter { $0.lifecycle.phase == .restoring }.count)
         setStatus(detail: "restoring state of partitions \(job.partitions)")
-        job.start(changelog: changelog, configuration: settings.consumerConfiguration, logger: logger, stallTimeout: settings.restoreStallTimeout) { [self] in
+        job.start(changelog: topology.changelog, reader: reader, configuration: settings.consumerConfiguration, logger: logger, stallTimeout: settings.restoreStallTimeout) { [self] in
             self.restoreFinished.store(true, ordering: .releasing)
         }
     }
@@ -78,6 +79,7 @@ extension Worker {
                 }
             }
         }
+        context.assignmentData = restored.assignmentData
         owner.context = context
         owner.ownerEpoch = max(restored.maxEpoch + 1, Self.nowMilliseconds())
         owner.catchUp = restored.applied.values.reduce(into: [:]) { bound, offsets in

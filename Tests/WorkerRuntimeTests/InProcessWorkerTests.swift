@@ -132,6 +132,64 @@ import Testing
         #expect(try Self.committed(cluster, group: group, topic: input, partitions: 2) == [2, 5])
     }
 
+    /// Reads something per partition at assignment (as the dispatcher reads its delivery log); the
+    /// first read of each partition fails. Emits each record with what was read.
+    final class ReadingProcessor: RecordProcessor {
+        let output: String
+        final class Reads: Sendable {
+            let count = Mutex<[Int32: Int]>([:])
+            let threads = Mutex<Set<UInt>>([])
+        }
+        let reads = Reads()
+        private var seen: [Int32: String] = [:]
+        private(set) var workerThread: UInt = 0
+        init(output: String) { self.output = output }
+
+        var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? {
+            { [reads] p in
+                let n = reads.count.withLock { r in r[p, default: 0] += 1; return r[p]! }
+                reads.threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+                if n == 1 { throw Rejection(code: "not_yet", reason: "the first read of partition \(p) fails") }
+                return "read \(n) of \(p)"
+            }
+        }
+
+        func partitionAssigned(context: ProcessingContext<NoState>) {
+            seen[context.partition] = context.assignmentData as? String ?? "nothing"
+        }
+
+        func process(_ record: ConsumedRecord, context: ProcessingContext<NoState>) throws(Rejection) {
+            workerThread = UInt(pthread_self())
+            context.emit(OutgoingRecord(topic: output, key: nil, value: Array((seen[context.partition] ?? "unassigned").utf8)))
+        }
+    }
+
+    /// Guards the assignment reader: it runs on the restore thread (not the worker's), a failure
+    /// keeps the partition paused and is retried, and the records flow only with what it read.
+    @Test func whatAPartitionNeedsAtAssignmentIsReadOffTheWorkerThreadAndRetried() async throws {
+        let cluster = try MockCluster()
+        let id = UInt32.random(in: 0...UInt32.max)
+        let input = "read-in-\(id)", output = "read-out-\(id)", group = "g-read-\(id)"
+        try cluster.createTopic(input, partitions: 2)
+        try cluster.createTopic(output, partitions: 1)
+        let processor = ReadingProcessor(output: output)
+        let worker = Worker(settings: Self.settings(cluster, group: group),
+                            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
+                            processor: processor, logger: Self.logger)
+        let run = Task { try await worker.run() }
+        try await Self.produce(cluster, topic: input, [(0, "a"), (1, "b"), (0, "c")])
+        let outputs = try await TopicReader.read(cluster, topic: output, partitions: 1, count: 3, timeout: .seconds(40))
+        worker.requestStop()
+        try await run.value
+        let texts = outputs.map { String(decoding: $0.value!, as: UTF8.self) }
+        // A restore covers the partitions assigned together: one failed read fails it for all,
+        // and the retry reads each again.
+        #expect(texts.allSatisfy { $0.hasPrefix("read ") && !$0.hasPrefix("read 1 ") }, "records flowed without a successful read: \(texts)")
+        let reads = processor.reads.count.withLock { $0 }
+        #expect(reads.keys.sorted() == [0, 1] && reads.values.allSatisfy { $0 >= 2 }, "each partition: a failed read, then retries: \(reads)")
+        #expect(!processor.reads.threads.withLock { $0 }.contains(processor.workerThread), "read on the worker thread")
+    }
+
     /// Defers every record and never finishes it (a Slack post that never answers).
     final class StuckProcessor: RecordProcessor, @unchecked Sendable {
         private let condition = NSCondition()
