@@ -66,12 +66,17 @@ final class SinkState: @unchecked Sendable {
         } else {
             response = defaults[path] ?? fallback
         }
-        var answer = response
-        if response == .ok, SinkWebAPI.isPostMessage(path) {
-            answer = webAPI.postMessage(headers: headers, body: body, wallMilliseconds: wall)
-        } else if response == .ok, SinkWebAPI.isHistory(path) {
-            answer = webAPI.history(headers: headers, query: query)
+        // On the Web API, `ok` (also after a delay) is answered from what the sink stores: a
+        // delayed `chat.postMessage` is in the channel at once, its answer comes later.
+        func webAnswer(_ response: SinkResponse) -> SinkResponse {
+            switch response {
+            case let .delayed(ms, then): .delayed(milliseconds: ms, then: webAnswer(then))
+            case .ok where SinkWebAPI.isPostMessage(path): webAPI.postMessage(headers: headers, body: body, wallMilliseconds: wall)
+            case .ok where SinkWebAPI.isHistory(path): webAPI.history(headers: headers, query: query)
+            default: response
+            }
         }
+        let answer = webAnswer(response)
         let request = ReceivedRequest(method: method, path: path, headers: headers, body: recordBodies ? body : [], bodyLength: bodyLength,
                                       arrivalNanos: now, arrivalWallMilliseconds: wall, connectionId: connectionId, response: answer)
         if recordRequests { records.append(request) }

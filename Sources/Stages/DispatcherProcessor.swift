@@ -50,11 +50,9 @@ public final class DispatcherProcessor: RecordProcessor {
     public let log: DeliveryLog
     let router: DispatchRouter
     let logger: Logger
-    /// Reads the delivery log of a partition at assignment: key -> wall ms it was logged at.
-    let readLog: @Sendable (Int32) throws -> [String: Int64]
-    /// Reads the delivery log of a partition at assignment with its intents (keys in doubt);
-    /// preferred to `readLog` when set.
-    let readLogSnapshot: (@Sendable (Int32) throws -> DeliveryLogSnapshot)?
+    /// Reads a partition's delivery log (what was delivered, what is in doubt) at its assignment,
+    /// on the runtime's restore thread (`assignmentReader`).
+    let readLog: @Sendable (Int32) throws -> DeliveryLogSnapshot
     /// When the delivery log's memory was last pruned to its horizon (wall ms).
     private var lastPrune: Int64 = 0
 
@@ -68,43 +66,32 @@ public final class DispatcherProcessor: RecordProcessor {
     private var cancellations: [Int32: DeliveryCancellation] = [:]
 
     public init(deliverer: SlackDeliverer, schedule: DestinationSchedule, settings: DispatcherSettings, topics: DispatcherTopics,
-                logger: Logger, metrics: DispatchMetrics = DispatchMetrics(), readLog: @escaping @Sendable (Int32) throws -> [String: Int64],
-                readLogSnapshot: (@Sendable (Int32) throws -> DeliveryLogSnapshot)? = nil) {
+                logger: Logger, metrics: DispatchMetrics = DispatchMetrics(), readLog: @escaping @Sendable (Int32) throws -> DeliveryLogSnapshot) {
         self.deliverer = deliverer
         self.schedule = schedule
         self.settings = settings
         self.topics = topics
         self.logger = logger
         self.readLog = readLog
-        self.readLogSnapshot = readLogSnapshot
         let log = DeliveryLog()
         self.log = log
         self.router = DispatchRouter(topics: topics, settings: settings, log: log, metrics: metrics, logger: logger)
     }
 
+    /// The delivery log is read on the restore thread, before the partition's records flow: a
+    /// log that cannot be read keeps the partition paused (the restore is retried), so an alert is
+    /// never posted without its log in memory.
+    public var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? {
+        { [readLog] partition in try readLog(partition) }
+    }
+
     public func partitionAssigned(context: ProcessingContext<DestinationScheduleState>) {
         let p = context.partition
         cancellations[p] = DeliveryCancellation()
-        var lastError: (any Error)?
-        for _ in 0..<3 {
-            do {
-                if let readLogSnapshot {
-                    let snapshot = try readLogSnapshot(p)
-                    log.load(partition: p, snapshot: snapshot)
-                    logger.info("delivery log restored", metadata: ["partition": "\(p)", "keys": "\(snapshot.delivered.count)", "in_doubt": "\(snapshot.inDoubt.count)"])
-                    return
-                }
-                let keys = try readLog(p)
-                log.load(partition: p, entries: keys)
-                logger.info("delivery log restored", metadata: ["partition": "\(p)", "keys": "\(keys.count)"])
-                return
-            } catch {
-                lastError = error
-            }
-        }
-        logger.error("delivery log not readable: alerts of this partition read again may be posted again",
-                     metadata: ["partition": "\(p)", "error": "\(lastError.map { "\($0)" } ?? "")"])
-        log.load(partition: p, entries: [:])
+        // Nothing read only where no reader ran (a `ProcessorHarness` whose reader failed).
+        let snapshot = context.assignmentData as? DeliveryLogSnapshot ?? DeliveryLogSnapshot()
+        log.load(partition: p, snapshot: snapshot)
+        logger.info("delivery log restored", metadata: ["partition": "\(p)", "keys": "\(snapshot.delivered.count)", "in_doubt": "\(snapshot.inDoubt.count)"])
     }
 
     /// The partition is being revoked: only posts already on the wire are waited for. Everything

@@ -89,9 +89,6 @@ public enum DispatcherStage {
         let processor = DispatcherProcessor(
             deliverer: deliverer, schedule: DestinationSchedule(policies: config.destinationPolicies), settings: own, topics: topics, logger: logger,
             readLog: { partition in
-                try DeliveryLogReader.readEntries(topic: topics.delivered, partition: partition, configuration: readerConfig, logger: readerLogger)
-            },
-            readLogSnapshot: { partition in
                 try DeliveryLogReader.readSnapshot(topic: topics.delivered, partition: partition, configuration: readerConfig, logger: readerLogger)
             })
         let topology = WorkerTopology(inputs: [topics.alerts] + topics.retries, changelog: topics.state, deadLetter: topics.deadLetter,

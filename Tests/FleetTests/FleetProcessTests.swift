@@ -47,8 +47,9 @@ import Testing
         await fleet.shutdown()
     }
 
-    /// kill -9 of the dispatcher three times mid-burst: no alert lost; duplicates only where a post
-    /// was in flight at the kill (a webhook has no idempotency key), counted and reported.
+    /// kill -9 of the dispatcher three times mid-burst, each time with a post Slack received but not
+    /// yet answered: no alert lost; a webhook cannot be asked what it received, so an alert in
+    /// doubt is posted again: duplicates never exceed the alerts logged in doubt (at-least-once).
     @Test func dispatcherKilledMidBurstLosesNothing() async throws {
         let names = ["d1", "d2", "d3", "d4"]
         let fleet = try await FleetHarness(destinations: names, rate: 10, burst: 2)
@@ -60,6 +61,9 @@ import Testing
         for threshold in [25, 60, 95] {
             let reached = await fleet.sink.waitForRequests(count: threshold, timeoutSeconds: 30)
             #expect(reached, "only \(fleet.sink.requestCount) posts before kill \(kills + 1):\n\(dispatcher.log.suffix(2000))")
+            // At least one post is in flight at each kill: Slack has it, the answer is held.
+            let holding = await fleet.holdNextPost(path: fleet.path(names[kills % names.count]), watching: [dispatcher])
+            #expect(holding, "no post to hold before kill \(kills + 1):\n\(dispatcher.log.suffix(2000))")
             dispatcher.killHard()
             kills += 1
             dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
@@ -79,12 +83,14 @@ import Testing
         // Every repeated post was an alert in doubt (an intent without a delivery), logged as such.
         let inDoubt = processes.reduce(0) { $0 + $1.log.components(separatedBy: "delivery in doubt: posting again").count - 1 }
         #expect(duplicates <= inDoubt, "\(duplicates) duplicate posts but only \(inDoubt) alerts logged in doubt")
+        #expect(inDoubt >= kills, "\(inDoubt) alerts in doubt after \(kills) kills, each with a post held in flight")
         print("dispatcher kill -9 x\(kills): \(ids.count) alerts, 0 lost, \(duplicates) duplicate posts, \(inDoubt) alerts in doubt posted again (webhooks: at-least-once)")
     }
 
-    /// The same kills with Slack app destinations: an alert in doubt after a kill is looked up in
-    /// its channel (`conversations.history`, by the alert ids in the message metadata) before it
-    /// is posted again, so nothing is lost and nothing is posted twice (exactly once).
+    /// The same kills with Slack app destinations, each with a message in the channel whose answer
+    /// is held: an alert in doubt after a kill is looked up in its channel (`conversations.history`,
+    /// by the alert ids in the message metadata) before it is posted again, so nothing is lost and
+    /// nothing is posted twice (exactly once), and each held message is found.
     @Test func dispatcherKilledMidBurstPostsEachAlertOnceToASlackApp() async throws {
         let names = ["d1", "d2", "d3", "d4"]
         let fleet = try await FleetHarness(destinations: names, rate: 10, burst: 2, slackApp: true)
@@ -97,6 +103,9 @@ import Testing
         for threshold in [25, 60, 95] {
             let reached = await fleet.sink.waitForRequests(count: threshold, timeoutSeconds: 30)
             #expect(reached, "only \(fleet.sink.requestCount) requests before kill \(kills + 1):\n\(dispatcher.log.suffix(2000))")
+            // At least one message is in flight at each kill: in the channel, its answer held.
+            let holding = await fleet.holdNextPost(path: "/api/chat.postMessage", watching: [dispatcher])
+            #expect(holding, "no message to hold before kill \(kills + 1):\n\(dispatcher.log.suffix(2000))")
             dispatcher.killHard()
             kills += 1
             dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
@@ -117,6 +126,7 @@ import Testing
         let reconciled = logs.reduce(0) { $0 + $1.components(separatedBy: "found in the channel, logged without posting again").count - 1 }
         let reposted = logs.reduce(0) { $0 + $1.components(separatedBy: "delivery in doubt: not in the channel, posting").count - 1 }
         let lookups = fleet.sink.requests().filter { $0.path.hasSuffix("/conversations.history") }.count
+        #expect(reconciled >= kills, "\(reconciled) alerts found in the channel after \(kills) kills, each with a message held in flight")
         #expect(!logs.contains { $0.contains(FleetHarness.botToken) }, "the bot token reached a log")
         #expect(fleet.sink.requests().allSatisfy { $0.response != .apiError("invalid_auth") && $0.response != .apiError("not_authed") })
         print("dispatcher kill -9 x\(kills) (Slack app): \(wanted.count) alerts, \(lost.count) lost, \(twice.count) duplicate posts, "

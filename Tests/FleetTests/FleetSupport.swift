@@ -225,6 +225,16 @@ final class FleetHarness: @unchecked Sendable {
         return done(delivered())
     }
 
+    /// Holds Slack's answer to the next post on `path` for `milliseconds` and waits until that
+    /// post arrived: a kill now leaves a message Slack received while the dispatcher never heard
+    /// back, so its alert is in doubt for the next owner. False if no post came within 30 s.
+    func holdNextPost(path: String, milliseconds: Int = 15_000, watching: [StageProcess]) async -> Bool {
+        func held() -> Int { sink.requests(path: path).filter { if case .delayed = $0.response { true } else { false } }.count }
+        let before = held()
+        sink.script(path: path, [.delayed(milliseconds: milliseconds, then: .ok)])
+        return await waitUntil(timeout: .seconds(30), watching: watching) { held() > before }
+    }
+
     /// Waits until `done` holds, re-checking each time the sink receives a request and at least
     /// every 0.5 s (the sink's own condition, not a sleep); false after `timeout`, or early when
     /// one of `watching` has exited.
