@@ -30,12 +30,12 @@ extension SlackDeliverer {
     /// the ids seen, `notFound`, or `failed` with the outcome of the failing page (429 holds the
     /// destination like a post does). Not a Slack app destination: `failed(.permanent)`.
     public func findPosted(alertIds: Set<String>, destination: String, oldestMilliseconds: Int64, latestMilliseconds: Int64? = nil,
-                           completion: @escaping @Sendable (PostedMessageLookup) -> Void) {
+                           cancellation: DeliveryCancellation? = nil, completion: @escaping @Sendable (PostedMessageLookup) -> Void) {
         guard let i = index(of: destination), let d = self.destination(named: destination), d.kind == .slackApp, let channel = d.channel else {
             completion(.failed(.permanent(.unknownDestination(name: destination))))
             return
         }
-        let window = HistoryWindow(channel: channel, oldest: oldestMilliseconds, latest: latestMilliseconds)
+        let window = HistoryWindow(channel: channel, oldest: oldestMilliseconds, latest: latestMilliseconds, cancellation: cancellation)
         historyPage(slot: i, window: window, wanted: alertIds, cursor: nil, page: 1, completion: completion)
     }
 
@@ -45,7 +45,7 @@ extension SlackDeliverer {
         let query = HistoryPage.query(channel: window.channel, oldestMilliseconds: window.oldest, latestMilliseconds: window.latest,
                                       limit: Self.historyPageLimit, cursor: cursor)
         let request = APIRequest(pathAndQuery: query, isGet: true, maxResponseBytes: 8 * 1024 * 1024) { box.result = $0 }
-        submitTransfer(Transfer(slot: i, api: request, body: [], completion: { [self] outcome in
+        submitTransfer(Transfer(slot: i, api: request, body: [], cancellation: window.cancellation, completion: { [self] outcome in
             guard case .delivered = outcome else {
                 completion(.failed(outcome))
                 return
@@ -77,6 +77,8 @@ private struct HistoryWindow: Sendable {
     var channel: String
     var oldest: Int64
     var latest: Int64?
+    /// Withdraws the pages not started yet (the partition was revoked).
+    var cancellation: DeliveryCancellation?
 }
 
 /// The raw answer of one Web API call, set on the engine thread just before its completion runs

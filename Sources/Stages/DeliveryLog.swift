@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import Kafka
 import Logging
+import SlackDelivery
 import Synchronization
 
 /// One line of the delivery log `alerts-delivered` (compacted; key `alert_id|destination`, the
@@ -61,7 +62,9 @@ public final class DeliveryLog: Sendable {
         /// comes back (a broker outage longer than the session: partitions lost and assigned again
         /// while the writes wait in the producer), and reading the log alone would post them again.
         var deliveredHere: [Int32: [String: Int64]] = [:]
-        var inFlight: Set<String> = []
+        /// Keys being delivered now, each with its assignment's cancellation (cancelled once that
+        /// assignment of its partition is revoked: its post may still be finishing).
+        var inFlight: [String: DeliveryCancellation] = [:]
         /// Per partition: keys in doubt (an intent to post without a delivery), with the wall ms
         /// the post was about to start: from the log at assignment, or marked by this process
         /// after an answer that leaves it open (timeout, 5xx).
@@ -140,6 +143,10 @@ public final class DeliveryLog: Sendable {
                 let kept = entries.filter { $0.value >= cutoff }
                 if kept.count != entries.count { m.deliveredHere[p] = kept }
             }
+            for (p, entries) in m.inDoubt {
+                let kept = entries.filter { $0.value >= cutoff }
+                if kept.count != entries.count { m.inDoubt[p] = kept }
+            }
             return forgotten
         }
     }
@@ -157,19 +164,32 @@ public final class DeliveryLog: Sendable {
         memory.withLock { $0.logged[partition]?[key] != nil || $0.deliveredHere[partition]?[key] != nil }
     }
 
-    /// Whether `key` is being delivered now (waiting in a group or posted without an answer yet).
-    public func isInFlight(_ key: String) -> Bool {
-        memory.withLock { $0.inFlight.contains(key) }
+    /// Whose delivery of a key is under way.
+    public enum InFlight: Sendable, Hashable {
+        /// This assignment of the partition's: the alert read again is a duplicate.
+        case thisAssignment
+        /// An earlier assignment's, revoked since: its post may still be finishing (delivered, then
+        /// logged here, or handed back). Wait for it rather than skip or post.
+        case earlierAssignment
     }
 
-    func start(_ key: String) { memory.withLock { _ = $0.inFlight.insert(key) } }
+    /// Whether `key` is being delivered now (waiting in a group, posted without an answer yet, or
+    /// looked up in its channel), and by which assignment.
+    public func inFlight(_ key: String) -> InFlight? {
+        memory.withLock { m in m.inFlight[key].map { $0.isCancelled ? .earlierAssignment : .thisAssignment } }
+    }
 
-    func end(_ keys: [String]) { memory.withLock { m in for k in keys { m.inFlight.remove(k) } } }
+    /// Whether `key` is being delivered now, by any assignment.
+    public func isInFlight(_ key: String) -> Bool { inFlight(key) != nil }
+
+    func start(_ key: String, owner: DeliveryCancellation) { memory.withLock { $0.inFlight[key] = owner } }
+
+    func end(_ keys: [String]) { memory.withLock { m in for k in keys { m.inFlight[k] = nil } } }
 
     func delivered(_ keys: [String], partition: Int32, at now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) {
         memory.withLock { m in
             for k in keys {
-                m.inFlight.remove(k)
+                m.inFlight[k] = nil
                 m.deliveredHere[partition, default: [:]][k] = now
                 m.inDoubt[partition]?[k] = nil
             }

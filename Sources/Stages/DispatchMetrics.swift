@@ -39,8 +39,9 @@ public struct DispatchMetrics: Sendable {
             .recordNanoseconds(Int64(clamping: nanoseconds))
     }
 
-    /// An alert in doubt (an intent to post without a delivery) about to be checked (Slack app) or
-    /// posted again (incoming webhook: at-least-once).
+    /// An alert in doubt (an intent to post without a delivery) settled: found in its Slack app
+    /// channel, not found there and posted, or posted again unchecked (a webhook, or a channel
+    /// that refused the look-up: at-least-once). Counted once per alert, when it leaves doubt.
     func inDoubt(_ destination: String) {
         Counter(label: "fleet_deliveries_in_doubt_total", dimensions: [("destination", destination)]).increment()
     }

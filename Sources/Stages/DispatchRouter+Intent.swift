@@ -29,12 +29,12 @@ extension DispatchRouter {
         let doubtful = post.members.compactMap { m in log.inDoubtSince(m.alert.deliveryKey, partition: p).map { (member: m, since: $0) } }
         let decision = InDoubtDecision.decide(inDoubt: doubtful.map { ($0.member.alert.alertId, $0.since) }, kind: deliverer.kind(of: destination),
                                               postTimeoutMs: Int64(settings.postTimeoutMs))
-        for _ in doubtful { metrics.inDoubt(destination) }
         switch decision {
         case .post:
             writeIntentsThenPost(post, via: deliverer)
         case .postAgain:
             for d in doubtful {
+                metrics.inDoubt(destination)
                 logger?.info("delivery in doubt: posting again (an incoming webhook cannot be asked; at-least-once)", metadata: [
                     "alert_id": "\(d.member.alert.alertId)", "destination": "\(destination)", "intent_at": "\(Timestamp(millisecondsSinceEpoch: d.since).rfc3339)",
                 ])
@@ -42,7 +42,8 @@ extension DispatchRouter {
             log.clearInDoubt(doubtful.map(\.member.alert.deliveryKey), partition: p)
             writeIntentsThenPost(post, via: deliverer)
         case let .lookUp(wanted, oldest, latest):
-            deliverer.findPosted(alertIds: wanted, destination: destination, oldestMilliseconds: oldest, latestMilliseconds: latest) { [self] result in
+            deliverer.findPosted(alertIds: wanted, destination: destination, oldestMilliseconds: oldest, latestMilliseconds: latest,
+                                 cancellation: post.cancellation) { [self] result in
                 reconciled(post, doubtful: doubtful.map(\.member), result: result, via: deliverer)
             }
         }
@@ -58,6 +59,7 @@ extension DispatchRouter {
             let posted = post.members.filter { logged.contains($0.alert.alertId) }
             let rest = post.members.filter { toPost.contains($0.alert.alertId) }
             metrics.reconciled(destination, result: "found", alerts: posted.count)
+            for _ in doubtful { metrics.inDoubt(destination) }
             for m in posted {
                 logger?.info("delivery in doubt: found in the channel, logged without posting again", metadata: [
                     "alert_id": "\(m.alert.alertId)", "destination": "\(destination)",
@@ -73,9 +75,23 @@ extension DispatchRouter {
             writeIntentsThenPost(remaining, via: deliverer)
         case let .notFound(pages, complete):
             metrics.reconciled(destination, result: "not_found", alerts: doubtful.count)
+            for _ in doubtful { metrics.inDoubt(destination) }
             for m in doubtful {
                 logger?.info("delivery in doubt: not in the channel, posting", metadata: [
                     "alert_id": "\(m.alert.alertId)", "destination": "\(destination)", "pages": "\(pages)", "complete": "\(complete)",
+                ])
+            }
+            log.clearInDoubt(doubtful.map(\.alert.deliveryKey), partition: p)
+            writeIntentsThenPost(post, via: deliverer)
+        case let .failed(.permanent(reason)):
+            // The channel cannot be read (say `not_in_channel` for a bot posting with
+            // `chat:write.public`, or `missing_scope`): losing the alerts is worse than a repeat,
+            // so post again, at-least-once, as for a webhook; counted and logged.
+            metrics.reconciled(destination, result: "refused", alerts: doubtful.count)
+            for d in doubtful {
+                metrics.inDoubt(destination)
+                logger?.warning("delivery in doubt: channel look-up refused, posting again (at-least-once)", metadata: [
+                    "alert_id": "\(d.alert.alertId)", "destination": "\(destination)", "reason": "\(reason.code)",
                 ])
             }
             log.clearInDoubt(doubtful.map(\.alert.deliveryKey), partition: p)
@@ -114,26 +130,43 @@ extension DispatchRouter {
         let intentAt = IntentClock()
         let started = DispatchTime.now().uptimeNanoseconds
         let gate: SlackDeliverer.BeforePosting = { [self] proceed in
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            intentAt.set(now)
-            let countdown = IntentCountdown(post.members.count)
-            for m in post.members {
-                let intent = DeliveryIntent(alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
-                                            postingAt: Timestamp(millisecondsSinceEpoch: now), messageAlertIds: ids)
-                let value = (try? RecordCoding.encode(intent)) ?? []
-                m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value)) { ok in
-                    switch countdown.arrive(ok) {
-                    case .waiting: return
-                    case .allAcknowledged: proceed(true)
-                    case .refused: proceed(false)
-                    }
-                }
-            }
+            writeIntents(post, ids: ids, clock: intentAt, then: proceed)
         }
         deliverer.submit(post.group, cancellation: post.cancellation, beforePosting: gate) { [self] outcome in
             var answered = post
             answered.intentAt = intentAt.value
             complete(answered, outcome: outcome, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
+        }
+    }
+}
+
+extension DispatchRouter {
+    /// Writes one intent per alert of `post`, then lets the post start. If their acknowledgement
+    /// took longer than `InDoubtDecision.maxIntentWaitMs` (a leader election, a slow broker), they
+    /// are written again first: a post starts at most that long after its intents' time, which
+    /// the channel look-up's window relies on.
+    fileprivate func writeIntents(_ post: Post, ids: [String], clock: IntentClock, then proceed: @escaping @Sendable (Bool) -> Void) {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        clock.set(now)
+        let countdown = IntentCountdown(post.members.count)
+        for m in post.members {
+            let intent = DeliveryIntent(alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
+                                        postingAt: Timestamp(millisecondsSinceEpoch: now), messageAlertIds: ids)
+            let value = (try? RecordCoding.encode(intent)) ?? []
+            m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value)) { [self] ok in
+                switch countdown.arrive(ok) {
+                case .waiting:
+                    return
+                case .allAcknowledged:
+                    if Int64(Date().timeIntervalSince1970 * 1000) - now > InDoubtDecision.maxIntentWaitMs {
+                        writeIntents(post, ids: ids, clock: clock, then: proceed)
+                    } else {
+                        proceed(true)
+                    }
+                case .refused:
+                    proceed(false)
+                }
+            }
         }
     }
 }

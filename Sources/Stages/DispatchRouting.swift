@@ -99,7 +99,14 @@ final class DispatchRouter: Sendable {
     func park(_ post: Post, until: Int64) {
         var later = post
         later.due = until
-        parked.withLock { $0.append(later) }
+        // Checked under the lock `takeParked` takes: a post parked after its partition's hand-back
+        // would wait for a tick that never comes (none runs during a drain).
+        let kept = parked.withLock { list -> Bool in
+            guard !post.cancellation.isCancelled else { return false }
+            list.append(later)
+            return true
+        }
+        if !kept { giveUp(post) }
     }
 
     /// Alerts parked for `destination`.
@@ -203,6 +210,7 @@ final class DispatchRouter: Sendable {
 
     private func deadLetter(_ m: WaitingAlert, code: String, reason: String, history: String) {
         metrics.deadLettered(m.alert.destination, code: code)
+        log.clearInDoubt([m.alert.deliveryKey], partition: m.pending.record.partition)
         var letter = DeadLetter.record(for: m.pending.record, rejection: Rejection(code: code, reason: reason), stage: "dispatcher", topic: topics.deadLetter)
         letter.headers.removeAll { $0.name == RetryHeaders.history || $0.name == RetryHeaders.due }
         letter.headers.append(KafkaHeader(name: RetryHeaders.history, text: history))

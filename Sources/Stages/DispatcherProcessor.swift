@@ -140,9 +140,20 @@ public final class DispatcherProcessor: RecordProcessor {
             return
         }
         let key = alert.deliveryKey
-        if log.isDelivered(key, partition: p) || log.isInFlight(key) {
+        switch log.inFlight(key) {
+        case .earlierAssignment?:
+            // This process owned the partition before and its post of this alert is still ending
+            // (delivered, or handed back): read it again once that is settled.
+            context.retryLater(atMilliseconds: now + 200)
+            return
+        case .thisAssignment?:
             router.metrics.duplicateSkipped(alert.destination)
             return
+        case nil:
+            if log.isDelivered(key, partition: p) {
+                router.metrics.duplicateSkipped(alert.destination)
+                return
+            }
         }
         if settings.schedule, !fromRetry, record.headers.last(named: RetryHeaders.released) == nil {
             var state = context.state[alert.destination] ?? DestinationScheduleState()
@@ -155,7 +166,7 @@ public final class DispatcherProcessor: RecordProcessor {
         let attempt = record.headers.last(named: RetryHeaders.attempt)?.text.flatMap { Int($0) } ?? 0
         let history = record.headers.last(named: RetryHeaders.history)?.text ?? ""
         let pending = context.deferCompletion()
-        log.start(key)
+        log.start(key, owner: cancellation(of: p))
         waiting[p, default: [:]][key] = WaitingAlert(alert: alert, pending: pending, attempt: attempt, history: history)
         let wait = schedule.policies[alert.destination]?.groupWaitMs ?? settings.defaultGroupWaitMs
         var grouper = groupers[p]?[alert.destination] ?? AlertGrouper(groupWaitMs: wait)
@@ -203,9 +214,15 @@ public final class DispatcherProcessor: RecordProcessor {
     private func post(_ group: AlertGroup, partition p: Int32) {
         let members = group.deliveryKeys.compactMap { waiting[p]?.removeValue(forKey: $0) }
         guard !members.isEmpty else { return }
-        let cancellation = cancellations[p] ?? DeliveryCancellation()
-        cancellations[p] = cancellation
-        submit(Post(group: group, members: members, partition: p, cancellation: cancellation))
+        submit(Post(group: group, members: members, partition: p, cancellation: cancellation(of: p)))
+    }
+
+    /// This assignment's cancellation of partition `p` (cancelled when it is revoked).
+    private func cancellation(of p: Int32) -> DeliveryCancellation {
+        if let c = cancellations[p] { return c }
+        let c = DeliveryCancellation()
+        cancellations[p] = c
+        return c
     }
 
     private func submit(_ post: Post) {

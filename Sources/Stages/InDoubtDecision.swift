@@ -10,13 +10,17 @@ enum InDoubtDecision: Sendable, Hashable {
     case postAgain(alertIds: [String])
     /// A Slack app: look for these alert ids in the channel's history between
     /// `oldestMilliseconds` and `latestMilliseconds` (the earliest intent minus the margin, the
-    /// latest intent plus the post timeout and the margin: a post that started then cannot have
+    /// latest intent plus the longest intent wait, the post timeout and the margin: a post that started then cannot have
     /// reached Slack later; so a busy channel since the crash costs no extra pages).
     case lookUp(alertIds: Set<String>, oldestMilliseconds: Int64, latestMilliseconds: Int64)
 
     /// How far before an intent's time the channel's history is searched (clocks of two hosts and
     /// Slack's own timestamps differ a little).
     static let reconcileMarginMs: Int64 = 60_000
+
+    /// The longest a post starts after its intents' time: intents acknowledged later than this are
+    /// written again before the post starts (`DispatchRouter.writeIntents`).
+    static let maxIntentWaitMs: Int64 = 30_000
 
     /// The decision for the alerts in doubt of one message (`since`: when each one's earlier post
     /// was about to start, wall ms) on a destination of `kind` whose posts time out after
@@ -25,7 +29,7 @@ enum InDoubtDecision: Sendable, Hashable {
         guard let earliest = inDoubt.map(\.since).min(), let latest = inDoubt.map(\.since).max() else { return .post }
         guard kind == .slackApp else { return .postAgain(alertIds: inDoubt.map(\.alertId)) }
         return .lookUp(alertIds: Set(inDoubt.map(\.alertId)), oldestMilliseconds: earliest - reconcileMarginMs,
-                       latestMilliseconds: latest + postTimeoutMs + reconcileMarginMs)
+                       latestMilliseconds: latest + maxIntentWaitMs + postTimeoutMs + reconcileMarginMs)
     }
 
     /// After a look-up found `found` in the channel: the alerts of the message (`alertIds`) to log

@@ -225,14 +225,18 @@ final class FleetHarness: @unchecked Sendable {
         return done(delivered())
     }
 
-    /// Holds Slack's answer to the next post on `path` for `milliseconds` and waits until that
-    /// post arrived: a kill now leaves a message Slack received while the dispatcher never heard
-    /// back, so its alert is in doubt for the next owner. False if no post came within 30 s.
-    func holdNextPost(path: String, milliseconds: Int = 15_000, watching: [StageProcess]) async -> Bool {
-        func held() -> Int { sink.requests(path: path).filter { if case .delayed = $0.response { true } else { false } }.count }
-        let before = held()
-        sink.script(path: path, [.delayed(milliseconds: milliseconds, then: .ok)])
-        return await waitUntil(timeout: .seconds(30), watching: watching) { held() > before }
+    /// A script of `holds` rounds of eight answered posts then one whose answer is held for 15 s
+    /// (Slack received it; the dispatcher never hears back if it is killed meanwhile).
+    static func holdingEveryNinth(_ holds: Int) -> [SinkResponse] {
+        Array((0..<holds).map { _ in Array(repeating: SinkResponse.ok, count: 8) + [.delayed(milliseconds: 15_000, then: .ok)] }.joined())
+    }
+
+    /// Waits until `count` posts on `path` have had their answer held (see `holdingEveryNinth`);
+    /// false after 60 s or when one of `watching` exits.
+    func waitForHeldPosts(path: String, count: Int, watching: [StageProcess]) async -> Bool {
+        await waitUntil(timeout: .seconds(60), watching: watching) {
+            sink.requests(path: path).filter { if case .delayed = $0.response { true } else { false } }.count >= count
+        }
     }
 
     /// Waits until `done` holds, re-checking each time the sink receives a request and at least
