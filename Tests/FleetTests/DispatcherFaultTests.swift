@@ -13,10 +13,18 @@ import Testing
     /// for every acknowledgement.
     static func produce(_ fleet: FleetHarness, _ alerts: [(alert: AlertRecord, partition: Int32)]) async throws {
         let producer = try fleet.producer()
+        // All at once, then every acknowledgement: one round trip, not one per record (a wave must
+        // land quickly even on a busy machine).
+        let failures = Atomic<Int>(0)
         for (alert, partition) in alerts {
-            _ = try await producer.send(OutgoingRecord(topic: fleet.prefix + "alerts", partition: partition, key: alert.destination, value: try RecordCoding.encode(alert)))
+            try producer.send(OutgoingRecord(topic: fleet.prefix + "alerts", partition: partition, key: alert.destination, value: try RecordCoding.encode(alert))) { result in
+                if case .failure = result { failures.add(1, ordering: .relaxed) }
+            }
         }
+        try await producer.flush()
         await producer.shutdown()
+        let failed = failures.load(ordering: .relaxed)
+        guard failed == 0 else { throw FleetTestError("\(failed) of \(alerts.count) alerts not acknowledged") }
     }
 
     /// A 429 storm on one destination (three 429s in a row, Retry-After 2 s; one post in flight

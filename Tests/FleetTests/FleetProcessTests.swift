@@ -57,19 +57,8 @@ import Testing
         try await fleet.produce(alerts)
         // Every kill is made while Slack holds the answer to a post it received (the 9th, 18th and
         // 27th post to d1, whatever the machine's speed): each leaves an alert in doubt.
-        let held = fleet.path(names[0])
-        fleet.sink.script(path: held, FleetHarness.holdingEveryNinth(3))
-        var kills = 0
-        var dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
-        var processes = [dispatcher]
-        for _ in 0..<3 {
-            let holding = await fleet.waitForHeldPosts(path: held, count: kills + 1, watching: [dispatcher])
-            #expect(holding, "no held post before kill \(kills + 1) (\(fleet.sink.requestCount) posts):\n\(dispatcher.log.suffix(2000))")
-            dispatcher.killHard()
-            kills += 1
-            dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
-            processes.append(dispatcher)
-        }
+        let processes = try await fleet.killDispatcherWhileHolding(path: fleet.path(names[0]), kills: 3)
+        let dispatcher = processes.last!, kills = processes.count - 1
         defer { dispatcher.stop() }
         let ids = Set(alerts.map { "\($0.destination) \($0.alertId)" })
         let complete = await fleet.waitForDeliveries(timeout: .seconds(90), watching: [dispatcher]) { d in
@@ -100,19 +89,8 @@ import Testing
         try await fleet.produce(alerts)
         // Every kill is made while Slack holds the answer to a message it stored (the 9th, 18th
         // and 27th `chat.postMessage`, whatever the machine's speed): each leaves an alert in doubt.
-        let held = "/api/chat.postMessage"
-        fleet.sink.script(path: held, FleetHarness.holdingEveryNinth(3))
-        var kills = 0
-        var dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
-        var processes = [dispatcher]
-        for _ in 0..<3 {
-            let holding = await fleet.waitForHeldPosts(path: held, count: kills + 1, watching: [dispatcher])
-            #expect(holding, "no held message before kill \(kills + 1) (\(fleet.sink.requestCount) requests):\n\(dispatcher.log.suffix(2000))")
-            dispatcher.killHard()
-            kills += 1
-            dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
-            processes.append(dispatcher)
-        }
+        let processes = try await fleet.killDispatcherWhileHolding(path: "/api/chat.postMessage", kills: 3)
+        let dispatcher = processes.last!, kills = processes.count - 1
         defer { dispatcher.stop() }
         let wanted = Set(alerts.map { "\(FleetHarness.channel($0.destination)) \($0.alertId)" })
         func missing(_ posted: [String: [String: Int]]) -> [String] {

@@ -4,6 +4,7 @@ import TestSupport
 import Kafka
 import Logging
 import SlackSink
+import Testing
 import WorkerRuntime
 
 /// One stage executable (built beside the test bundle) run as a process against the test's broker.
@@ -229,6 +230,22 @@ final class FleetHarness: @unchecked Sendable {
     /// (Slack received it; the dispatcher never hears back if it is killed meanwhile).
     static func holdingEveryNinth(_ holds: Int) -> [SinkResponse] {
         Array((0..<holds).map { _ in Array(repeating: SinkResponse.ok, count: 8) + [.delayed(milliseconds: 15_000, then: .ok)] }.joined())
+    }
+
+    /// Starts a dispatcher and kills it with kill -9 `kills` times, each time while Slack holds the
+    /// answer to a post on `path` (its 9th, 18th, 27th ... request: `holdingEveryNinth`), starting
+    /// a new one after each kill. Returns every process started; the last one is running.
+    func killDispatcherWhileHolding(path: String, kills: Int) async throws -> [StageProcess] {
+        sink.script(path: path, Self.holdingEveryNinth(kills))
+        var processes = [try StageProcess("dispatcher", env: dispatcherEnv())]
+        for kill in 1...kills {
+            let dispatcher = processes.last!
+            let holding = await waitForHeldPosts(path: path, count: kill, watching: [dispatcher])
+            #expect(holding, "no held post before kill \(kill) (\(sink.requestCount) requests):\n\(dispatcher.log.suffix(2000))")
+            dispatcher.killHard()
+            processes.append(try StageProcess("dispatcher", env: dispatcherEnv()))
+        }
+        return processes
     }
 
     /// Waits until `count` posts on `path` have had their answer held (see `holdingEveryNinth`);
