@@ -122,12 +122,6 @@ public final class DeliveryLog: Sendable {
         memory.withLock { m in for k in keys { m.inDoubt[partition]?[k] = nil } }
     }
 
-    /// Replaces what is known of `partition` with `keys`, remembered as logged now.
-    public func load(partition: Int32, keys: Set<String>) {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        load(partition: partition, entries: Dictionary(uniqueKeysWithValues: keys.map { ($0, now) }))
-    }
-
     /// Forgets deliveries logged before `now` minus the horizon; returns how many were forgotten.
     @discardableResult
     public func prune(now: Int64) -> Int {
@@ -179,9 +173,6 @@ public final class DeliveryLog: Sendable {
         memory.withLock { m in m.inFlight[key].map { $0.isCancelled ? .earlierAssignment : .thisAssignment } }
     }
 
-    /// Whether `key` is being delivered now, by any assignment.
-    public func isInFlight(_ key: String) -> Bool { inFlight(key) != nil }
-
     func start(_ key: String, owner: DeliveryCancellation) { memory.withLock { $0.inFlight[key] = owner } }
 
     func end(_ keys: [String]) { memory.withLock { m in for k in keys { m.inFlight[k] = nil } } }
@@ -204,19 +195,6 @@ public final class DeliveryLog: Sendable {
 
 /// Reads one partition of the delivery log from its start to its end (a tombstone removes its key).
 public enum DeliveryLogReader {
-    /// The keys logged in `partition` of `topic`; fails after `timeout` without reaching the end.
-    public static func read(topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
-                            timeout: Duration = .seconds(30)) throws(KafkaError) -> Set<String> {
-        Set(try readEntries(topic: topic, partition: partition, configuration: configuration, logger: logger, timeout: timeout).keys)
-    }
-
-    /// The keys logged in `partition` of `topic`, each with its record's timestamp (wall ms; now
-    /// when the record has none); fails after `timeout` without reaching the end.
-    public static func readEntries(topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
-                                   timeout: Duration = .seconds(30)) throws(KafkaError) -> [String: Int64] {
-        try readSnapshot(topic: topic, partition: partition, configuration: configuration, logger: logger, timeout: timeout).delivered
-    }
-
     /// What `partition` of `topic` says, read to its end: the keys delivered (each with its
     /// record's timestamp, wall ms; now when the record has none) and the keys in doubt (an intent
     /// to post is their last value); fails after `timeout` without reaching the end.
