@@ -6,6 +6,7 @@ import Synchronization
 
 /// State a librdkafka handle reaches through its opaque pointer from C callbacks: the logger,
 /// the first fatal error, and (for consumers) the rebalance handler.
+// @unchecked: `consumer` is a weak reference set once before the handle polls; the rest is immutable or a Mutex.
 final class ClientContext: @unchecked Sendable {
     let logger: Logger
     let name: String
@@ -106,6 +107,7 @@ enum Blocking {
 }
 
 /// A dedicated thread that loops until stopped. Used to serve librdkafka's callbacks.
+// @unchecked: `thread` is written in init and by the one caller of `join`, after the loop has ended.
 final class ServiceThread: @unchecked Sendable {
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
@@ -134,6 +136,7 @@ final class ServiceThread: @unchecked Sendable {
 
 /// A librdkafka handle to capture in `@Sendable` closures that must not keep their owner alive.
 /// librdkafka handles are thread-safe; the owner guarantees the handle outlives the closure.
+// @unchecked: librdkafka handles are thread-safe and the owner keeps the handle alive (see above).
 struct NativeHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 }

@@ -20,6 +20,7 @@ public struct TopicDescription: Sendable, Hashable {
 
 /// Topic administration over Kafka's Admin API: create topics with partitions, replication and
 /// configs; describe them; add partitions. Every call is blocking work run off the cooperative pool.
+// @unchecked: holds an immutable, thread-safe librdkafka handle; calls run on a queue of their own.
 public final class KafkaAdmin: @unchecked Sendable {
     let handle: OpaquePointer
     private let context: ClientContext

@@ -38,6 +38,7 @@ extension RebalanceHandler {
 /// assignment strategy is `cooperative-sticky`.
 ///
 /// `poll` blocks: call it from a thread of your own, never from the cooperative pool.
+// @unchecked: the librdkafka handle is thread-safe and every mutable field is an Atomic.
 public final class KafkaConsumer: @unchecked Sendable {
     let handle: OpaquePointer
     private let context: ClientContext

@@ -9,6 +9,7 @@ import Synchronization
 /// Delivery reports are served by a dedicated thread, never Swift's cooperative pool. `shutdown()`
 /// flushes what is queued, then destroys the handle; records that could not be delivered in time
 /// are reported as failed, so no completion is ever lost.
+// @unchecked: the librdkafka handle is thread-safe; `pollThread` is set in init and cleared once at shutdown.
 public final class KafkaProducer: @unchecked Sendable {
     /// Called once per record with where it landed or why it was not delivered.
     public typealias Completion = @Sendable (Result<DeliveryReport, KafkaError>) -> Void

@@ -5,6 +5,7 @@ import Logging
 /// over TCP by other processes through `bootstrapServers`. Used as the local broker of the embedded
 /// default and by the integration tests. Its limits (no Admin API, no compaction, 5 MiB per
 /// partition, transactions not real) are listed in the README.
+// @unchecked: immutable pointers to a thread-safe librdkafka mock cluster, destroyed once in deinit.
 public final class MockCluster: @unchecked Sendable {
     private let owner: OpaquePointer
     private let cluster: OpaquePointer

@@ -2,6 +2,7 @@ import Foundation
 
 /// The sink's shared state: scripts, recorded requests, arrival times per path, and waiters.
 /// Touched from the NIO event loop and from callers, under one lock.
+// @unchecked: every mutable field is read and written under `lock` only.
 final class SinkState: @unchecked Sendable {
     let recordRequests: Bool
     let recordBodies: Bool

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// A local HTTP server that answers like Slack's incoming webhooks and, under `/api/`, like the
 /// Slack Web API's `chat.postMessage` and `conversations.history` (see `SinkWebAPI`), for tests,
@@ -21,28 +22,21 @@ public final class SlackSink: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let box = ChannelBox()
 
-    private final class ChannelBox: @unchecked Sendable {
-        private let lock = NSLock()
-        private var channel: Channel?
-        private var port = 0
+    private final class ChannelBox: Sendable {
+        private let bound = Mutex<(channel: Channel?, port: Int)>((nil, 0))
 
         func set(_ c: Channel, port p: Int) {
-            lock.lock(); defer { lock.unlock() }
-            channel = c
-            port = p
+            bound.withLock { $0 = (c, p) }
         }
 
         func take() -> Channel? {
-            lock.lock(); defer { lock.unlock() }
-            let c = channel
-            channel = nil
-            return c
+            bound.withLock { b in
+                defer { b.channel = nil }
+                return b.channel
+            }
         }
 
-        var boundPort: Int {
-            lock.lock(); defer { lock.unlock() }
-            return port
-        }
+        var boundPort: Int { bound.withLock { $0.port } }
     }
 
     /// - Parameters:

@@ -7,7 +7,7 @@ import Synchronization
 /// its processing, a pending state flush). Holds are released in any order, from any thread.
 /// `committable()` gives, per partition, the offset up to which every record is finished: the
 /// lowest record still open bounds it.
-public final class OffsetTracker: @unchecked Sendable {
+public final class OffsetTracker: Sendable {
     /// Records of one partition in arrival (= offset) order, from `head` on still tracked.
     /// Offsets only grow within a partition, so a record is found by binary search: no hashing
     /// and no copying on the hot path.

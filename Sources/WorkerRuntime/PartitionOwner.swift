@@ -9,6 +9,7 @@ import Synchronization
 ///
 /// Owned by the worker thread; the tracker, the epoch counter and the open deferred records are
 /// also touched by delivery callbacks and other threads, and are thread-safe.
+// @unchecked: its mutable fields are touched on the worker thread only; what other threads reach is thread-safe.
 final class PartitionOwner<State: StateValue>: @unchecked Sendable {
     var lifecycle: PartitionLifecycle
     var partition: Int32
@@ -82,7 +83,7 @@ final class DeferredRecords: Sendable {
 
 /// Outputs in flight per epoch. A flush closes the current epoch; its changelog writes go out
 /// only when every output of that epoch and the ones before is acknowledged.
-final class EpochCounter: @unchecked Sendable {
+final class EpochCounter: Sendable {
     /// In-flight counts of epochs `base...current`, oldest first.
     private struct Counts { var base = 0; var current = 0; var inFlight: [Int] = [0] }
     private let counts = Mutex(Counts())

@@ -34,7 +34,7 @@ struct QuarantinedValue: Sendable {
 /// the end was not reached. Per key the value with the highest owner epoch wins (ties: the later
 /// offset), which fences writes of an earlier owner that land late. A value that cannot be decoded
 /// is quarantined, never fatal: one bad key does not take down every replica in turn.
-final class RestoreJob<Value: StateValue>: @unchecked Sendable {
+final class RestoreJob<Value: StateValue>: Sendable {
     typealias Result = Swift.Result<[Int32: RestoredPartition<Value>], WorkerError>
 
     let partitions: [Int32]

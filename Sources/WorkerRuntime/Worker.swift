@@ -52,6 +52,7 @@ public struct WorkerStatus: Sendable {
 /// Conforms to `Service`: `run()` returns after a graceful stop (SIGTERM/SIGINT through a
 /// `ServiceGroup`): stop fetching, finish in-flight work, commit, leave the group, flush, all
 /// within one budget (`SHUTDOWN_TIMEOUT_MS`).
+// @unchecked: the loop state is owned by the worker thread; fields other threads touch are atomics or mutexes.
 public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler, @unchecked Sendable {
     public typealias State = Processor.State
 

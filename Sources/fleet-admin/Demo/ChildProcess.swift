@@ -2,6 +2,7 @@ import Foundation
 
 /// A child process of the demo: its stdout lines go to a callback (and are kept for waits), its
 /// stderr to a log file. Stopped with SIGTERM, or killed if it does not exit in time.
+// @unchecked: `lines` and `partial` are read and written under `condition` only; `Process` is thread-safe.
 final class ChildProcess: @unchecked Sendable {
     let name: String
     let process = Process()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Contracts
 import Foundation
 import HealthModel
+import Synchronization
 
 /// `fleet-admin replay`: scores a JSON-lines file of account-events in event time and writes the
 /// `health-scores` records as JSON lines.
@@ -105,7 +106,7 @@ struct HealthCommandError: Error, CustomStringConvertible {
 struct ReplayProgressBar {
     let total: UInt64
     let enabled: Bool
-    private final class Shown: @unchecked Sendable { var percent = -1 }
+    private final class Shown: Sendable { let percent = Atomic<Int>(-1) }
     private let shown = Shown()
 
     init(total: UInt64, enabled: Bool) {
@@ -116,8 +117,7 @@ struct ReplayProgressBar {
     func update(_ done: UInt64, events: Int) {
         guard enabled else { return }
         let percent = Int(min(100, done * 100 / max(total, 1)))
-        guard percent != shown.percent else { return }
-        shown.percent = percent
+        guard shown.percent.exchange(percent, ordering: .relaxed) != percent else { return }
         let width = 40
         let filled = width * percent / 100
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)

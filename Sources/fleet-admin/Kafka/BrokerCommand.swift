@@ -51,6 +51,7 @@ func waitForTermination() async {
     }
 }
 
+// @unchecked: both mutable fields are read and written under `lock` only.
 private final class SignalOnce: @unchecked Sendable {
     private let lock = NSLock()
     private var continuation: CheckedContinuation<Void, Never>?

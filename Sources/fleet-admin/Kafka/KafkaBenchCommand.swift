@@ -129,6 +129,7 @@ struct KafkaBenchCommand: AsyncParsableCommand {
 }
 
 /// The C loop's progress counter (written by C with relaxed atomic stores, sampled here).
+// @unchecked: the C loop stores to the counter with relaxed atomics; Swift only samples it.
 struct CCounter: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Int64> = {
         let p = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
@@ -154,6 +155,7 @@ final class PassThroughProcessor: RecordProcessor {
 }
 
 /// Acknowledged outputs over time: from the first to the last.
+// @unchecked: `first` and `last` are read and written under `lock` only; `done` is an Atomic.
 final class Progress: @unchecked Sendable {
     let done = Atomic<Int64>(0)
     private let lock = NSLock()
@@ -188,7 +190,7 @@ final class Progress: @unchecked Sendable {
         }
     }
 
-    final class Watcher: @unchecked Sendable {
+    final class Watcher: Sendable {
         private let stopped = Atomic<Bool>(false)
         private let ended = DispatchSemaphore(value: 0)
 
@@ -212,7 +214,7 @@ final class Progress: @unchecked Sendable {
 }
 
 /// Produces the input on its own thread, at most `window` records ahead of the loop's progress.
-final class Feeder: @unchecked Sendable {
+final class Feeder: Sendable {
     private let producer: KafkaProducer
     private let finished = DispatchSemaphore(value: 0)
 

@@ -143,6 +143,7 @@ struct SlackBenchCommand: AsyncParsableCommand {
 }
 
 /// Counters of the benchmark, touched from the engine thread (completions) and read by the main task.
+// @unchecked: every mutable field is read and written under `lock` only.
 final class SlackBenchCounters: @unchecked Sendable {
     private let lock = NSLock()
     private var delivered = 0
@@ -204,6 +205,7 @@ final class SlackBenchCounters: @unchecked Sendable {
 }
 
 /// Start times of every request per destination, recorded on the engine thread.
+// @unchecked: written on the engine thread only, read after the deliverer has shut down.
 final class SlackBenchStartLog: @unchecked Sendable {
     private var times: [[UInt64]]
     private(set) var total = 0
