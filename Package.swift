@@ -26,18 +26,21 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
+        // The one way blocking C work runs: threads of its own, never the cooperative pool.
+        .target(name: "BlockingWork"),
+
         // The record contracts between the stages (pure, no I/O).
         .target(name: "Contracts"),
 
         // The Kafka layer: producer, consumer, admin, local mock broker.
         .target(name: "Kafka", dependencies: [
-            "CRdKafka",
+            "CRdKafka", "BlockingWork",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The worker runtime shared by the three stages.
         .target(name: "WorkerRuntime", dependencies: [
-            "Kafka", "Contracts",
+            "Kafka", "Contracts", "BlockingWork",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -91,7 +94,7 @@ let package = Package(
 
         // Operations on a running fleet: dead letters (inspect, replay) and the delivery log, read
         // from the cluster without a consumer group.
-        .target(name: "FleetOps", dependencies: ["Contracts", "Kafka", "WorkerRuntime", "Stages",
+        .target(name: "FleetOps", dependencies: ["Contracts", "Kafka", "WorkerRuntime", "Stages", "BlockingWork",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -105,7 +108,7 @@ let package = Package(
 
         // The admin executable: local broker, topics, benchmarks, replay, rules tests, send-test.
         .executableTarget(name: "fleet-admin", dependencies: [
-            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough", "FleetConfig", "Backtest", "FleetOps",
+            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough", "FleetConfig", "Backtest", "FleetOps", "BlockingWork",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),

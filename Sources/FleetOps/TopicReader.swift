@@ -1,3 +1,4 @@
+import BlockingWork
 import Dispatch
 import Kafka
 import Logging
@@ -16,12 +17,8 @@ public enum TopicReader {
         let admin = try KafkaAdmin(configuration: adminConfig, logger: logger)
         guard let description = try await admin.listTopics()[topic] else { throw OpsError.noSuchTopic(topic) }
         let partitions = (0..<description.partitions).map { TopicPartition(topic, Int32($0)) }
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { () throws(KafkaError) in
-                    try read(partitions, configuration: configuration, logger: logger, timeout: timeout)
-                })
-            }
+        return try await BlockingThread.run { () throws(KafkaError) in
+            try read(partitions, configuration: configuration, logger: logger, timeout: timeout)
         }
     }
 

@@ -1,3 +1,4 @@
+import BlockingWork
 import CRdKafka
 import Dispatch
 import Foundation
@@ -82,55 +83,28 @@ private func kafkaLogCallback(_ rk: OpaquePointer?, _ level: Int32, _ fac: Unsaf
     context.logger.log(level: swiftLevel, "\(message)", metadata: ["client": "\(context.name)", "facility": "\(facility)"])
 }
 
-/// Runs blocking librdkafka calls on threads that are not Swift's cooperative pool.
-enum Blocking {
-    private static let queue = DispatchQueue(label: "kafka.blocking", attributes: .concurrent)
-
-    static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: body()) }
-        }
-    }
-
-    static func run<T: Sendable>(_ body: @escaping @Sendable () throws(KafkaError) -> T) async throws(KafkaError) -> T {
-        let result: Result<T, KafkaError> = await withCheckedContinuation { continuation in
-            queue.async {
-                do throws(KafkaError) {
-                    continuation.resume(returning: .success(try body()))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-        }
-        return try result.get()
-    }
-}
-
 /// A dedicated thread that loops until stopped. Used to serve librdkafka's callbacks.
-// @unchecked: `thread` is written in init and by the one caller of `join`, after the loop has ended.
+// @unchecked: `running` is written only by the one caller of `stopAndJoin`, after the loop has ended.
 final class ServiceThread: @unchecked Sendable {
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
-    private var thread: Thread?
+    private var running = true
 
     init(name: String, body: @escaping @Sendable (ServiceThread) -> Void) {
-        let thread = Thread { [unowned self] in
+        BlockingThread.start(name: name) { [unowned self] in
             body(self)
             self.done.signal()
         }
-        thread.name = name
-        self.thread = thread
-        thread.start()
     }
 
     var isStopping: Bool { stopped.load(ordering: .acquiring) }
 
     /// Asks the loop to stop and waits for it. Call from a thread that is not the loop's own.
     func stopAndJoin() {
-        guard thread != nil else { return }
+        guard running else { return }
         stopped.store(true, ordering: .releasing)
         done.wait()
-        thread = nil
+        running = false
     }
 }
 

@@ -1,3 +1,4 @@
+import BlockingWork
 import CRdKafka
 import Logging
 
@@ -37,13 +38,13 @@ public final class KafkaAdmin: @unchecked Sendable {
 
     /// Topic names and their partition counts and replication factors, from cluster metadata.
     public func listTopics() async throws(KafkaError) -> [String: TopicDescription] {
-        try await Blocking.run { [self] () throws(KafkaError) in try self.metadata() }
+        try await BlockingThread.run { [self] () throws(KafkaError) in try self.metadata() }
     }
 
     /// Creates the topics; a topic that already exists is reported as such in the result, not
     /// thrown. Returns each topic's error, nil where it was created.
     public func createTopics(_ topics: [TopicDescription]) async throws(KafkaError) -> [String: KafkaError?] {
-        try await Blocking.run { [self] () throws(KafkaError) in
+        try await BlockingThread.run { [self] () throws(KafkaError) in
             var errstr = [CChar](repeating: 0, count: 512)
             var newTopics: [OpaquePointer?] = []
             defer { newTopics.forEach { rd_kafka_NewTopic_destroy($0) } }
@@ -69,7 +70,7 @@ public final class KafkaAdmin: @unchecked Sendable {
 
     /// Raises a topic's partition count to `total`.
     public func addPartitions(topic: String, total: Int) async throws(KafkaError) {
-        let results: [String: KafkaError?] = try await Blocking.run { [self] () throws(KafkaError) in
+        let results: [String: KafkaError?] = try await BlockingThread.run { [self] () throws(KafkaError) in
             var errstr = [CChar](repeating: 0, count: 512)
             guard let np = rd_kafka_NewPartitions_new(topic, total, &errstr, errstr.count) else {
                 throw KafkaError(kind: .permanent, message: "topic \(topic): \(errorText(errstr))")
@@ -89,7 +90,7 @@ public final class KafkaAdmin: @unchecked Sendable {
 
     /// Partitions, replication factor and the configs the broker reports as set on each topic.
     public func describeTopics(_ names: [String]) async throws(KafkaError) -> [String: TopicDescription] {
-        try await Blocking.run { [self] () throws(KafkaError) in
+        try await BlockingThread.run { [self] () throws(KafkaError) in
             var found = try self.metadata().filter { names.contains($0.key) }
             var resources: [OpaquePointer?] = found.keys.sorted().map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
             defer { resources.forEach { rd_kafka_ConfigResource_destroy($0) } }

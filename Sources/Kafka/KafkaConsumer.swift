@@ -1,3 +1,4 @@
+import BlockingWork
 import CRdKafka
 import Foundation
 import Logging
@@ -172,7 +173,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Async convenience for tests and tools: polls on a thread that is not the cooperative pool.
     public func next(timeout: Duration) async throws(KafkaError) -> ConsumedRecord? {
-        try await Blocking.run { [self] () throws(KafkaError) in try self.poll(timeout: timeout) }
+        try await BlockingThread.run { [self] () throws(KafkaError) in try self.poll(timeout: timeout) }
     }
 
     /// Marks records as done: `offsets` are the NEXT offsets to consume (last processed + 1).

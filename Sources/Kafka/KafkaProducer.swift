@@ -1,3 +1,4 @@
+import BlockingWork
 import CRdKafka
 import Foundation
 import Logging
@@ -135,7 +136,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Waits until every queued record is acknowledged or `timeout` passes.
     public func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
         let ms = Int32(timeout.milliseconds)
-        let code = await Blocking.run { [handle = NativeHandle(pointer: handle)] in rd_kafka_flush(handle.pointer, ms) }
+        let code = await BlockingThread.run { [handle = NativeHandle(pointer: handle)] in rd_kafka_flush(handle.pointer, ms) }
         try KafkaError.check(code, "flush")
     }
 
@@ -146,7 +147,7 @@ public final class KafkaProducer: @unchecked Sendable {
         let ms = Int32(timeout.milliseconds)
         let thread = pollThread
         pollThread = nil
-        await Blocking.run { [self] in
+        await BlockingThread.run { [self] in
             thread?.stopAndJoin()
             self.drainAndDestroy(flushMilliseconds: ms)
         }

@@ -1,3 +1,4 @@
+import BlockingWork
 import Foundation
 import Kafka
 import Logging
@@ -57,7 +58,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
     /// thread of its own; `onDone` is called there once the result can be taken.
     func start(changelog: String?, reader: (@Sendable (Int32) throws -> any Sendable)?, configuration: KafkaConfiguration, logger: Logger,
                stallTimeout: Duration, onDone: @escaping @Sendable () -> Void) {
-        let thread = Thread { [self] in
+        BlockingThread.start(name: "restore-\(changelog ?? "inputs")") { [self] in
             var result = changelog.map { run(changelog: $0, configuration: configuration, logger: logger, stallTimeout: stallTimeout) }
                 ?? .success(Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) }))
             if let reader, case .success(var restored) = result {
@@ -66,8 +67,6 @@ final class RestoreJob<Value: StateValue>: Sendable {
             outcome.withLock { $0 = result }
             onDone()
         }
-        thread.name = "restore-\(changelog ?? "inputs")"
-        thread.start()
     }
 
     private func readAssignmentData(_ reader: @Sendable (Int32) throws -> any Sendable,

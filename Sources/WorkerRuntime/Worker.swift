@@ -1,3 +1,4 @@
+import BlockingWork
 import Foundation
 import Kafka
 import Logging
@@ -144,13 +145,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
 
     public func run() async throws {
         let result: Result<Void, WorkerError> = await withTaskCancellationOrGracefulShutdownHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, WorkerError>, Never>) in
-                let thread = Thread { [self] in
-                    continuation.resume(returning: self.runLoop())
-                }
-                thread.name = "worker-\(settings.stage)"
-                thread.start()
-            }
+            await BlockingThread.runOnOwnThread(name: "worker-\(settings.stage)") { [self] in self.runLoop() }
         } onCancelOrGracefulShutdown: { [self] in
             logger.info("stop requested", metadata: ["stage": "\(settings.stage)"])
             self.requestStop()

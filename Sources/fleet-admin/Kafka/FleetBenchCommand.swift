@@ -1,5 +1,6 @@
 import AlertRules
 import ArgumentParser
+import BlockingWork
 import CPassThrough
 import Contracts
 import Foundation
@@ -215,9 +216,7 @@ struct FleetBenchCommand: AsyncParsableCommand {
         let topic = prefix + FleetTopics.accountEvents
         // Without it the first events wait up to 1 s for librdkafka's scan of unknown topics, and
         // the first probes' latency measures that instead of the fleet. Blocking: off the pool.
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { producer.warmUp(topics: [topic]); c.resume() }
-        }
+        await BlockingThread.run { producer.warmUp(topics: [topic]) }
         let failed = Atomic<Int>(0)
         let every = max(1, rate / max(1, probesPerSecond))
         let offeredCount = rate * seconds

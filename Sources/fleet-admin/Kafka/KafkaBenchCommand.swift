@@ -1,4 +1,5 @@
 import ArgumentParser
+import BlockingWork
 import CPassThrough
 import Foundation
 import Kafka
@@ -117,11 +118,10 @@ struct KafkaBenchCommand: AsyncParsableCommand {
                             processor: PassThroughProcessor(output: output), logger: logger)
         let target = Int64(records)
         let watcher = progress.watch { min(worker.progress.produced, target) }
-        let stopper = Thread {
+        BlockingThread.start(name: "bench-stopper") {
             while worker.progress.produced < target { usleep(1000) }
             worker.requestStop()
         }
-        stopper.start()
         try await worker.run()
         watcher.stop()
         return progress.elapsed
@@ -195,7 +195,7 @@ final class Progress: @unchecked Sendable {
         private let ended = DispatchSemaphore(value: 0)
 
         fileprivate init(progress: Progress, read: @escaping @Sendable () -> Int64) {
-            let thread = Thread { [self] in
+            BlockingThread.start(name: "bench-watcher") { [self] in
                 while !self.stopped.load(ordering: .relaxed) {
                     progress.observe(read())
                     usleep(1000)
@@ -203,7 +203,6 @@ final class Progress: @unchecked Sendable {
                 progress.observe(read())
                 self.ended.signal()
             }
-            thread.start()
         }
 
         func stop() {
@@ -223,7 +222,7 @@ final class Feeder: Sendable {
         let producer = self.producer
         let value = [UInt8](repeating: 0x61, count: valueBytes)
         let keys = (0..<10_000).map { Array("account-\($0)".utf8) }
-        let thread = Thread { [finished] in
+        BlockingThread.start(name: "bench-feeder") { [finished] in
             var i = 0
             while i < records {
                 if i - Int(progress.done.load(ordering: .relaxed)) >= window {
@@ -240,7 +239,6 @@ final class Feeder: Sendable {
             }
             finished.signal()
         }
-        thread.start()
     }
 
     func finish() {
