@@ -12,6 +12,7 @@ struct FleetAdmin: AsyncParsableCommand {
             BrokerCommand.self,
             TopicsCommand.self,
             SampleCommand.self,
+            EventsCommand.self,
             ReplayCommand.self,
             RulesCommand.self,
             CheckConfigCommand.self,

@@ -28,6 +28,29 @@ import Testing
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// `events validate` on a file with one good and two bad lines: the bad ones with their line
+    /// and code, a summary, exit 1; the seeded sample passes with exit 0.
+    @Test func eventsValidatePrintsEachRefusedLineAndExitsOneWhenAnyIsRefused() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("events-\(UInt32.random(in: 0...UInt32.max)).jsonl")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let lines = [
+            #"{"event_id":"e1","account_id":"acme","type":"login","occurred_at":"2026-11-17T10:00:00Z"}"#,
+            #"{"event_id":"e2","account_id":"acme","type":"nps_response","occurred_at":"2026-11-17T10:00:00Z","properties":{}}"#,
+            #"{"event_id":"e3","account_id":"acme","type":"login","occurred_at":"2099-01-01T00:00:00Z"}"#,
+        ]
+        try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let bad = try Self.admin(["events", "validate", file.path], env: [:])
+        #expect(bad.status == 1, "\(bad.output)")
+        #expect(bad.output.contains("\(file.path):2: missing_field: properties.score: missing for nps_response"), "\(bad.output)")
+        #expect(bad.output.contains("\(file.path):3: future_event_time: "), "\(bad.output)")
+        #expect(bad.output.contains("3 events checked: 1 accepted, 2 refused"), "\(bad.output)")
+        let missing = try Self.admin(["events", "validate", file.path + ".absent"], env: [:])
+        #expect(missing.status == 2, "\(missing.output)")
+        try lines[0].write(to: file, atomically: true, encoding: .utf8)
+        let good = try Self.admin(["events", "validate", file.path], env: [:])
+        #expect(good.status == 0 && good.output.contains("1 events checked: 1 accepted, 0 refused"), "\(good.output)")
+    }
+
     @Test func deadLettersAreInspectedReplayedOnceAndNotPostedTwice() async throws {
         let fleet = try await FleetHarness(destinations: ["archived", "calm"])
         fleet.sink.setDefault(.channelIsArchived, path: fleet.path("archived"))
