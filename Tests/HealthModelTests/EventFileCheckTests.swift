@@ -3,7 +3,7 @@ import Testing
 
 /// `fleet-admin events validate`'s core: each line judged as the ingest-scorer would.
 @Suite struct EventFileCheckTests {
-    static let now: Int64 = 1_795_000_000_000  // 2026-11-18T22:13:20Z
+    static let now: Int64 = 1_795_000_000_000  // 2026-11-18T11:06:40Z
 
     static func run(_ lines: [String], keep: Int = 100) -> EventFileCheck {
         var check = EventFileCheck(nowMilliseconds: now, maxClockSkewMilliseconds: 600_000, keepProblems: keep)
@@ -22,9 +22,9 @@ import Testing
         ("[1]", "not_an_object"),
         (login("e1", at: "2026-11-18T00:00:00"), "bad_timestamp"),
         (login("e1", at: "2026-11-17T23:59:00Z"), nil),
-        (login("e1", at: "2026-11-17T22:19:00Z"), nil),
-        // 11 minutes ahead of `now` (2026-11-18T22:13:20Z): beyond the 10-minute skew.
-        (login("e1", at: "2026-11-18T22:24:21Z"), "future_event_time"),
+        // 9 minutes ahead of `now`: within the 10-minute skew; 11 minutes ahead: beyond it.
+        (login("e1", at: "2026-11-18T11:15:40Z"), nil),
+        (login("e1", at: "2026-11-18T11:17:41Z"), "future_event_time"),
         (login("e1", at: "2029-01-01T00:00:00Z"), "future_event_time"),
     ] as [(String, String?)])
     func aLineIsAcceptedOrRefusedWithTheDeadLetterCode(line: String, code: String?) {
