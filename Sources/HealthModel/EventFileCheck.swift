@@ -46,26 +46,28 @@ public struct EventFileCheck: Sendable {
     /// Refused lines in all.
     public var refused: Int { refusedByCode.values.reduce(0, +) }
 
-    /// Checks the next line (without its newline). Blank lines are skipped, as the tools skip them.
-    public mutating func check(_ line: UnsafeBufferPointer<UInt8>) {
+    /// Checks the next line (without its newline): the event when it is accepted, nil when it is
+    /// refused or blank (blank lines are skipped, as the tools skip them).
+    @discardableResult
+    public mutating func check(_ line: UnsafeBufferPointer<UInt8>) -> AccountEvent? {
         lines += 1
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
             blankLines += 1
-            return
+            return nil
         }
         let event: AccountEvent
         do {
             event = try parser.parse(line)
         } catch {
             refuse(error.code.rawValue, error.description)
-            return
+            return nil
         }
         let (limit, overflow) = nowMilliseconds.addingReportingOverflow(maxClockSkewMilliseconds)
         if !overflow, event.occurredAt.millisecondsSinceEpoch > limit {
             refuse(
                 "future_event_time",
                 "occurred_at in the future: more than \(maxClockSkewMilliseconds / 1000) s ahead of the wall clock")
-            return
+            return nil
         }
         accepted += 1
         if event.type == .other {
@@ -74,10 +76,12 @@ public struct EventFileCheck: Sendable {
             types[event.typeName, default: 0] += 1
         }
         if !seenIds.insert(event.eventId).inserted { duplicateIds += 1 }
+        return event
     }
 
     /// Checks a line given as bytes.
-    public mutating func check(_ line: [UInt8]) {
+    @discardableResult
+    public mutating func check(_ line: [UInt8]) -> AccountEvent? {
         line.withUnsafeBufferPointer { check($0) }
     }
 

@@ -13,6 +13,7 @@ struct FleetAdmin: AsyncParsableCommand {
             TopicsCommand.self,
             SampleCommand.self,
             EventsCommand.self,
+            ProduceCommand.self,
             ReplayCommand.self,
             RulesCommand.self,
             CheckConfigCommand.self,

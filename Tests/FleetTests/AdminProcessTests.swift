@@ -51,6 +51,31 @@ import Testing
         #expect(good.status == 0 && good.output.contains("1 events checked: 1 accepted, 0 refused"), "\(good.output)")
     }
 
+    /// `produce` puts a file of events on the cluster with the stages' own settings, each keyed by
+    /// its account id; a refused line is reported with its line number and not sent (exit 1).
+    @Test func produceSendsEachEventKeyedByItsAccountAndSkipsRefusedLines() async throws {
+        let fleet = try await FleetHarness(destinations: [])
+        let file = fleet.directory.appendingPathComponent("events.jsonl")
+        let events = (0..<40).map { n in
+            #"{"event_id":"p-\#(n)","account_id":"acct-\#(n % 7)","type":"login","occurred_at":"2026-11-17T10:00:00Z"}"#
+        }
+        try (events[..<20] + ["{broken"] + events[20...]).joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let run = try Self.admin(["produce", file.path, "--rate", "500"], env: fleet.env())
+        #expect(run.status == 1, "\(run.output)")
+        #expect(run.output.contains("\(file.path):21: invalid_json: "), "\(run.output)")
+        #expect(run.output.contains("40 of 40 events acknowledged by t.account-events"), "\(run.output)")
+        let records = try await fleet.read("account-events", partitions: 12, timeout: .seconds(20)) { $0.count >= 40 }
+        #expect(records.count == 40)
+        for record in records {
+            let value = String(decoding: record.value ?? [], as: UTF8.self)
+            #expect(record.keyString.map { value.contains(#""account_id":"\#($0)""#) } == true, "key \(record.keyString ?? "nil") of \(value)")
+        }
+        // One account, one partition.
+        let partitions = Dictionary(grouping: records, by: { $0.keyString ?? "" }).mapValues { Set($0.map(\.partition)) }
+        #expect(partitions.values.allSatisfy { $0.count == 1 }, "\(partitions)")
+        await fleet.shutdown()
+    }
+
     @Test func deadLettersAreInspectedReplayedOnceAndNotPostedTwice() async throws {
         let fleet = try await FleetHarness(destinations: ["archived", "calm"])
         fleet.sink.setDefault(.channelIsArchived, path: fleet.path("archived"))
