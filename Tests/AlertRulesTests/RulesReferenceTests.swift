@@ -1,0 +1,60 @@
+import AlertRules
+import Foundation
+import Testing
+
+/// docs/rules.md cannot drift from the parser: every YAML block in it is a complete rules file
+/// that `RulesConfig.parse` reads, and every top-level key the parser knows is documented.
+@Suite struct RulesReferenceTests {
+    static let doc: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return (try? String(contentsOf: root.appendingPathComponent("docs/rules.md"), encoding: .utf8)) ?? ""
+    }()
+
+    /// The fenced ```yaml blocks of the page, with the line each starts on.
+    static func yamlBlocks() -> [(line: Int, text: String)] {
+        var blocks: [(Int, String)] = []
+        var current: [String]?
+        var start = 0
+        for (n, line) in doc.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if current == nil, line.trimmingCharacters(in: .whitespaces) == "```yaml" {
+                current = []
+                start = n + 2
+            } else if current != nil, line.trimmingCharacters(in: .whitespaces) == "```" {
+                blocks.append((start, current!.joined(separator: "\n")))
+                current = nil
+            } else if current != nil {
+                current!.append(String(line))
+            }
+        }
+        return blocks
+    }
+
+    @Test func everyExampleIsAFileTheParserReads() throws {
+        let blocks = Self.yamlBlocks()
+        #expect(blocks.count >= 6, "docs/rules.md has \(blocks.count) yaml examples")
+        for block in blocks {
+            #expect(throws: Never.self, "docs/rules.md example at line \(block.line)") {
+                _ = try RulesConfig.parse(yaml: block.text, file: "docs/rules.md:\(block.line)")
+            }
+        }
+    }
+
+    @Test func everyKeyOfTheParserIsDocumented() {
+        let keys = [
+            "version", "defaults", "rules", "routes", "destinations", "inhibit", "suppress", "priorities",
+            "cooldown", "repeat_interval", "repeat_when_worse_by", "dedup_window", "tier", "severity_by_zone", "for",
+            "action", "playbook", "zone_in", "recover_at_score", "drop", "crosses_below", "trigger", "signal",
+            "min_score", "at_least", "episode_ended", "continue", "min_severity", "tiers", "zones", "min_mrr",
+            "accounts", "owners", "quiet_hours", "windows", "digest", "weekday", "max_severity", "mute",
+        ]
+        for key in keys { #expect(Self.doc.contains("`\(key)") || Self.doc.contains(".\(key)`"), "\(key) undocumented") }
+    }
+
+    @Test func theExampleRulesFileOfTheRepositoryStillParses() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let path = root.appendingPathComponent("config/rules.yaml").path
+        _ = try RulesConfig.parse(yaml: try String(contentsOfFile: path, encoding: .utf8), file: path)
+    }
+}
