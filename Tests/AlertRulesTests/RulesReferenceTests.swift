@@ -12,7 +12,7 @@ import Testing
     }()
 
     /// The fenced ```yaml blocks of the page, with the line each starts on.
-    static func yamlBlocks() -> [(line: Int, text: String)] {
+    static func yamlBlocks(of doc: String = doc) -> [(line: Int, text: String)] {
         var blocks: [(Int, String)] = []
         var current: [String]?
         var start = 0
@@ -49,6 +49,21 @@ import Testing
             "accounts", "owners", "quiet_hours", "windows", "digest", "weekday", "max_severity", "mute",
         ]
         for key in keys { #expect(Self.doc.contains("`\(key)") || Self.doc.contains(".\(key)`"), "\(key) undocumented") }
+    }
+
+    /// The time keys of docs/destinations.md's examples are read by the dispatcher's schedule parser.
+    @Test func theTimePoliciesOfTheDestinationsReferenceParse() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/destinations.md"), encoding: .utf8)
+        let blocks = Self.yamlBlocks(of: doc)
+        #expect(blocks.count >= 3)
+        var policies = 0
+        for block in blocks {
+            let parsed = try DestinationPolicy.parseAll(destinationsYAML: block.text, file: "docs/destinations.md:\(block.line)")
+            policies += parsed.values.filter { $0.quietHours != nil || $0.digest != nil || $0.groupWaitMs != nil }.count
+        }
+        #expect(policies >= 2, "the examples' time policies were not read")
     }
 
     @Test func theExampleRulesFileOfTheRepositoryStillParses() throws {
