@@ -44,3 +44,11 @@ struct BenchCommand: AsyncParsableCommand {
         ]
     )
 }
+
+/// A command that failed for a reason that is not a usage error: printed as `Error: <message>`,
+/// exit status 1, no usage text.
+struct AdminError: Error, CustomStringConvertible {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}

@@ -76,6 +76,21 @@ import Testing
         await fleet.shutdown()
     }
 
+    /// `topics diff` against a broker without the Admin API (the local mock) answers within its
+    /// --timeout with the reason and the flag that helps, instead of hanging; with that flag it
+    /// reports the drift (the mock's replication factor 1).
+    @Test func topicsDiffSaysWhyABrokerWithoutAdminAPIDoesNotAnswer() async throws {
+        let fleet = try await FleetHarness(destinations: [])
+        let started = ContinuousClock.now
+        let diff = try Self.admin(["topics", "diff", "--timeout", "2"], env: fleet.env())
+        #expect(ContinuousClock.now - started < .seconds(20), "topics diff took \(ContinuousClock.now - started)")
+        #expect(diff.status == 1, "\(diff.output)")
+        #expect(diff.output.contains("did not answer DescribeConfigs") && diff.output.contains("--skip-configs"), "\(diff.output)")
+        let skip = try Self.admin(["topics", "diff", "--skip-configs"], env: fleet.env())
+        #expect(skip.status == 1 && skip.output.contains("t.account-events: replication factor 1, defined 3"), "\(skip.output)")
+        await fleet.shutdown()
+    }
+
     @Test func deadLettersAreInspectedReplayedOnceAndNotPostedTwice() async throws {
         let fleet = try await FleetHarness(destinations: ["archived", "calm"])
         fleet.sink.setDefault(.channelIsArchived, path: fleet.path("archived"))

@@ -30,6 +30,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Directory for the bootstrap file, the destinations file and the processes' logs.") var runDirectory = "run/demo"
     @Option(help: "Most events waiting for the scorer at any time (the local broker's partitions hold 5 MiB each).") var maxLag = 100_000
     @Flag(help: "Do not print each Slack message.") var quiet = false
+    @Option(help: "Log level of the stages' logs in the run directory (trace, debug, info, warning, error).")
+    var logLevel = "info"
 
     /// Bytes of one account's scorer state in the changelog (measured: about 1 KiB, with margin).
     static let stateBytesPerAccount = 1_400
@@ -102,7 +104,7 @@ struct DemoCommand: AsyncParsableCommand {
             "KAFKA_CONSUMER_SESSION_TIMEOUT_MS": "6000", "KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS": "300",
             "KAFKA_CONSUMER_FETCH_WAIT_MAX_MS": "10", "KAFKA_CONSUMER_AUTO_COMMIT_INTERVAL_MS": "500",
             "KAFKA_CONSUMER_QUEUED_MIN_MESSAGES": "200000",
-            "HTTP_PORT": "0", "HTTP_HOST": "127.0.0.1", "LOG_LEVEL": "warning", "LOG_FORMAT": "json",
+            "HTTP_PORT": "0", "HTTP_HOST": "127.0.0.1", "LOG_LEVEL": logLevel, "LOG_FORMAT": "json",
             "COMMIT_INTERVAL_MS": "1000", "RULES_FILE": rules, "DESTINATIONS_FILE": destinationsFile.path,
             // The sample replays weeks of history in seconds: quiet hours and digests on today's wall
             // clock would hold its alerts until tomorrow morning.

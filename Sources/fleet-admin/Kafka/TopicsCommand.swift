@@ -12,18 +12,24 @@ struct TopicsCommand: AsyncParsableCommand {
         subcommands: [Apply.self, Diff.self])
 
     struct Options: ParsableArguments {
+        @OptionGroup var cluster: ClusterOptions
         @Option(help: "Topic catalog.") var file = "topics/topics.yaml"
-        @Option(help: "Prefix before every name (default: TOPIC_PREFIX).") var prefix: String?
         @Flag(help: "Skip comparing topic configs (for brokers without DescribeConfigs).") var skipConfigs = false
+        @Option(help: "Seconds to wait for each answer of the cluster.") var timeout: Int = 30
 
-        /// Settings from the environment: KAFKA_BROKERS and any KAFKA_* property (TLS, SASL).
+        /// Settings from the environment (KAFKA_BROKERS and any KAFKA_* property for TLS and SASL,
+        /// TOPIC_PREFIX), with --brokers and --prefix over them.
         func load() throws -> (TopicCatalog, KafkaAdmin, Bool) {
-            let settings = try WorkerSettings.fromEnvironment(stage: "fleet-admin", ProcessInfo.processInfo.environment)
+            let settings = try cluster.settings()
             let text = try String(contentsOfFile: file, encoding: .utf8)
-            let catalog = try TopicCatalog.parse(text, file: file).prefixed(prefix ?? settings.topicPrefix)
-            var logger = Logger(label: "fleet-admin")
-            logger.logLevel = .error
-            return (catalog, try KafkaAdmin(configuration: settings.producerConfiguration, logger: logger), !skipConfigs)
+            let catalog = try TopicCatalog.parse(text, file: file).prefixed(settings.topicPrefix)
+            let admin = try KafkaAdmin(configuration: settings.producerConfiguration, logger: ClusterOptions.quietLogger,
+                                       timeout: .seconds(max(1, timeout)))
+            return (catalog, admin, !skipConfigs)
+        }
+
+        func validate() throws {
+            guard timeout > 0 else { throw ValidationError("--timeout must be at least 1 second") }
         }
     }
 
@@ -69,7 +75,12 @@ struct TopicsCommand: AsyncParsableCommand {
     }
 
     static func report(_ catalog: TopicCatalog, admin: KafkaAdmin, checkConfigs: Bool) async throws -> [String: [TopicDrift]] {
-        let actual = try await checkConfigs ? admin.describeTopics(catalog.topics.map(\.name)) : admin.listTopics()
+        let actual: [String: TopicDescription]
+        do {
+            actual = try await checkConfigs ? admin.describeTopics(catalog.topics.map(\.name)) : admin.listTopics()
+        } catch {
+            throw explained(error, checkConfigs: checkConfigs)
+        }
         var out: [String: [TopicDrift]] = [:]
         for topic in catalog.topics {
             let drift = TopicDrift.compare(topic, actual: actual[topic.name], checkConfigs: checkConfigs)
@@ -77,5 +88,16 @@ struct TopicsCommand: AsyncParsableCommand {
             print(drift.isEmpty ? "\(topic.name): ok" : drift.map { "\(topic.name): \($0)" }.joined(separator: "\n"))
         }
         return out
+    }
+
+    /// A timeout says what usually causes it: a broker without the Admin API (librdkafka's mock
+    /// broker, `fleet-admin broker`) never answers DescribeConfigs.
+    static func explained(_ error: any Error, checkConfigs: Bool) -> any Error {
+        guard let kafka = error as? KafkaError, kafka.codeName == "_TIMED_OUT" else { return error }
+        let hint = checkConfigs
+            ? "A broker without the Admin API (the local `fleet-admin broker`) never does: rerun with --skip-configs."
+            : "Check KAFKA_BROKERS and the network."
+        return AdminError(
+            "the cluster did not answer \(checkConfigs ? "DescribeConfigs" : "Metadata") in time (\(kafka)). \(hint)")
     }
 }
