@@ -91,6 +91,24 @@ import Testing
         await fleet.shutdown()
     }
 
+    /// One vocabulary: the files come from the flag, else the variable the stages read (as in a pod,
+    /// where the runbook's `kubectl exec ... fleet-admin send-test` finds DESTINATIONS_FILE), and a
+    /// command without one names both; a dry run renders without any secret.
+    @Test func adminCommandsReadTheStagesEnvironmentAndNameWhatIsMissing() throws {
+        let root = FleetHarness.root.path
+        let noSecrets = ["SLACK_WEBHOOK_CUSTOMER_HEALTH": "", "SLACK_WEBHOOK_CS_ESCALATIONS": "", "SLACK_WEBHOOK_REVENUE_SIGNALS": "",
+                         "SLACK_WEBHOOK_BILLING_ALERTS": ""]
+        let files = ["RULES_FILE": root + "/config/rules.yaml", "DESTINATIONS_FILE": root + "/config/destinations.yaml"]
+        let dry = try Self.admin(["send-test", "billing-alerts", "--dry-run"], env: noSecrets.merging(files) { $1 })
+        #expect(dry.status == 0 && dry.output.contains("destination: billing-alerts") && dry.output.contains("placeholder"), "\(dry.output)")
+        let check = try Self.admin(["rules", "check"], env: files)
+        #expect(check.status == 0 && check.output.contains("OK \(root)/config/rules.yaml"), "\(check.output)")
+        let test = try Self.admin(["rules", "test", root + "/config/rules-tests"], env: files)
+        #expect(test.status == 0 && test.output.contains("fixtures passed"), "\(test.output)")
+        let none = try Self.admin(["check-config"], env: ["RULES_FILE": "", "DESTINATIONS_FILE": ""])
+        #expect(none.status != 0 && none.output.contains("give --rules or set RULES_FILE"), "\(none.output)")
+    }
+
     @Test func deadLettersAreInspectedReplayedOnceAndNotPostedTwice() async throws {
         let fleet = try await FleetHarness(destinations: ["archived", "calm"])
         fleet.sink.setDefault(.channelIsArchived, path: fleet.path("archived"))

@@ -15,11 +15,16 @@ struct CheckConfigCommand: ParsableCommand {
         quiet hours or a digest in both files.
         """)
 
-    @Option(help: "Scoring file (default: the built-in scoring defaults).") var scoring: String?
-    @Option(help: "Rules file.") var rules: String
-    @Option(help: "Destinations file.") var destinations: String
+    @Option(help: "Scoring file (default: SCORING_FILE, else the built-in scoring defaults).") var scoring: String?
+    @Option(help: "Rules file (default: RULES_FILE).") var rules: String?
+    @Option(help: "Destinations file (default: DESTINATIONS_FILE).") var destinations: String?
 
     func run() throws {
+        let scoring = SettingSource.resolve(scoring, variable: SettingSource.scoringVariable)
+        let rules = try SettingSource.require(rules, flagName: "--rules", variable: SettingSource.rulesVariable,
+                                              what: "rules file")
+        let destinations = try SettingSource.require(destinations, flagName: "--destinations",
+                                                     variable: SettingSource.destinationsVariable, what: "destinations file")
         let read = FleetConfigFiles.read(scoring: scoring, rules: rules, destinations: destinations)
         let problems = read.problems + FleetConfigCheck.check(read.files, environment: ProcessInfo.processInfo.environment)
         for problem in problems { print(problem.description) }

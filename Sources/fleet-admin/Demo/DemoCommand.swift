@@ -25,7 +25,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Rules file.") var rules = "config/rules.yaml"
     @Option(help: "Scoring file (default: the built-in scoring defaults).") var scoring: String?
     @Option(help: "Topic catalog.") var topics = "topics/topics.yaml"
-    @Option(help: "Prefix before every topic name.") var topicPrefix = "demo."
+    @Option(name: [.customLong("prefix"), .customLong("topic-prefix", withSingleDash: false)],
+            help: "Prefix before every topic name (as TOPIC_PREFIX).") var topicPrefix = "demo."
     @Option(help: "Messages per second per destination (Slack allows 1; the demo goes faster).") var perSecond = 20.0
     @Option(help: "Directory for the bootstrap file, the destinations file and the processes' logs.") var runDirectory = "run/demo"
     @Option(help: "Most events waiting for the scorer at any time (the local broker's partitions hold 5 MiB each).") var maxLag = 100_000

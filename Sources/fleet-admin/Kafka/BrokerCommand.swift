@@ -15,7 +15,8 @@ struct BrokerCommand: AsyncParsableCommand {
         Admin API, no compaction, and keeps at most 5 MiB per partition (see README).
         """)
 
-    @Option(help: "Number of mock brokers.") var brokers = 1
+    @Option(name: [.customLong("broker-count"), .customLong("brokers")],
+            help: "Number of mock brokers (--brokers names bootstrap servers everywhere else).") var brokers = 1
     @Option(help: "Topic catalog to create.") var topics = "topics/topics.yaml"
     @Option(help: "Prefix before every topic name.") var prefix = ""
     @Option(help: "Where to write the bootstrap string.") var bootstrapFile = "run/bootstrap.txt"

@@ -31,10 +31,15 @@ struct RulesCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate a rules file: exits 0 if it is valid, else prints file:line: key: reason and exits 1.")
 
-        @Argument(help: "The rules file (YAML).")
-        var rulesFile: String
+        @Argument(help: "The rules file (YAML); default: --rules, else RULES_FILE.")
+        var file: String?
+
+        @Option(help: "The rules file (default: RULES_FILE).")
+        var rules: String?
 
         func run() throws {
+            let rulesFile = try SettingSource.require(file ?? rules, flagName: "a file argument or --rules",
+                                                      variable: SettingSource.rulesVariable, what: "rules file")
             let config = try RulesCommand.loadRules(rulesFile)
             let destinations = config.destinations.keys.sorted()
             print("OK \(rulesFile): \(config.rules.count) rules, \(config.routes.count) routes, \(destinations.count) destinations (\(destinations.joined(separator: ", "))), \(config.inhibitions.count) inhibitions, \(config.suppressions.count) suppressions")
@@ -45,19 +50,36 @@ struct RulesCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a rules file against fixtures (files or folders of *.yaml): prints a diff and exits 1 on any mismatch.")
 
-        @Argument(help: "The rules file (YAML).")
-        var rulesFile: String
+        @Argument(help: """
+            The rules file, then fixture files or folders of *.yaml fixtures. With --rules (or with one \
+            path and RULES_FILE set) every path is a fixture.
+            """)
+        var paths: [String] = []
 
-        @Argument(help: "Fixture files or folders holding *.yaml fixtures.")
-        var fixtures: [String]
+        @Option(help: "The rules file (default: the first path, else RULES_FILE).")
+        var rules: String?
 
         @Flag(name: .shortAndLong, help: "Also list every alert raised.")
         var verbose = false
 
+        /// The rules file and the fixture paths: --rules, else the first of two or more paths, else
+        /// RULES_FILE with every path a fixture.
+        func split() throws -> (rules: String, fixtures: [String]) {
+            if let rules { return (rules, paths) }
+            if paths.count >= 2 { return (paths[0], Array(paths.dropFirst())) }
+            let file = try SettingSource.require(nil, flagName: "the rules file before the fixtures or --rules",
+                                                 variable: SettingSource.rulesVariable, what: "rules file")
+            return (file, paths)
+        }
+
         func run() throws {
+            let (rulesFile, fixtures) = try split()
+            guard !fixtures.isEmpty else { throw ValidationError("no fixtures: give fixture files or folders after the rules file") }
             let config = try RulesCommand.loadRules(rulesFile)
-            let files = try fixtureFiles()
-            guard !files.isEmpty else { throw ValidationError("no fixtures (*.yaml) found in \(fixtures.joined(separator: ", "))") }
+            let files = try fixtureFiles(fixtures)
+            guard !files.isEmpty else {
+                throw ValidationError("no fixtures (*.yaml) found in \(fixtures.joined(separator: ", "))")
+            }
             var failed = 0
             for file in files {
                 let fixture: RulesTestFixture
@@ -79,7 +101,7 @@ struct RulesCommand: ParsableCommand {
             if failed > 0 { throw ExitCode(1) }
         }
 
-        func fixtureFiles() throws -> [String] {
+        func fixtureFiles(_ fixtures: [String]) throws -> [String] {
             var out: [String] = []
             for path in fixtures {
                 var isDirectory: ObjCBool = false

@@ -15,8 +15,11 @@ struct SendTestCommand: AsyncParsableCommand {
     @Argument(help: "Destination name from the destinations file.")
     var destination: String
 
-    @Option(name: .long, help: "Destinations file (values may reference ${ENV_VAR}).")
-    var config: String = "config/destinations.yaml"
+    @Option(name: .long, help: "Destinations file (default: DESTINATIONS_FILE, else config/destinations.yaml).")
+    var destinations: String?
+
+    @Option(name: .long, help: ArgumentHelp("The same as --destinations (older name).", visibility: .hidden))
+    var config: String?
 
     @Option(name: .long, help: "Alert type of the sample: \(AlertType.allCases.map(\.rawValue).joined(separator: ", ")).")
     var type: String = AlertType.customerAtRisk.rawValue
@@ -33,12 +36,9 @@ struct SendTestCommand: AsyncParsableCommand {
     func run() async throws {
         guard let alertType = AlertType(rawValue: type) else { throw ValidationError("unknown --type '\(type)'") }
         guard let sev = Severity(rawValue: severity) else { throw ValidationError("unknown --severity '\(severity)'") }
-        let file: DestinationsFile
-        do {
-            file = try DestinationsFile.load(path: config)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let config = SettingSource.resolve(destinations ?? self.config, variable: SettingSource.destinationsVariable,
+                                           fallback: "config/destinations.yaml")!
+        let file = try Self.load(config, dryRun: dryRun)
         guard let dest = file[destination] else {
             throw ValidationError("no destination named '\(destination)' in \(config) (known: \(file.destinations.map(\.name).joined(separator: ", ")))")
         }
@@ -66,6 +66,31 @@ struct SendTestCommand: AsyncParsableCommand {
         print("answer after \(ms) ms: \(outcome)")
         print(Self.advice(outcome))
         if !outcome.isDelivered { throw ExitCode(2) }
+    }
+
+    /// The destinations file with the environment's variables. A dry run renders without secrets:
+    /// each variable the environment lacks gets a placeholder (never sent anywhere), and says so.
+    static func load(_ path: String, dryRun: Bool) throws -> DestinationsFile {
+        var environment = ProcessInfo.processInfo.environment
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot read destinations file \(path) (--destinations or DESTINATIONS_FILE): \(error.localizedDescription)")
+        }
+        if dryRun {
+            for case let .missingEnvironmentVariable(_, key, _, variable) in
+                DestinationsFile.check(yaml: text, file: path, environment: environment).problems {
+                environment[variable] = key.hasSuffix(".token") ? "xoxb-dry-run-placeholder"
+                    : key.hasSuffix(".url") ? "https://dry-run.invalid/\(variable)" : "dry-run-placeholder-\(variable)-0123456789abcdef"
+                print("dry run: \(variable) is not set; a placeholder stands in (nothing is posted)")
+            }
+        }
+        do {
+            return try DestinationsFile.parse(yaml: text, file: path, environment: environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     static func now() -> Timestamp {
