@@ -9,18 +9,23 @@ import HealthModel
 struct DetectionBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detection",
-        abstract: "Time to detect the sample's dark accounts, and false positives, measured with a backtest of generated samples.",
+        abstract: "Time to detect and false alerts, measured with backtests of generated, labelled histories.",
         discussion: """
-        For each seed: generates the sample (fleet-admin sample), backtests it with the rules file, and \
-        prints, for the collapsing and the silent account, how long after going dark the score left \
-        healthy, went critical, and the first churn-risk alert was raised; then the ordinary accounts that \
-        left healthy or alerted (false positives).
+        By default (--history labelled): for each seed a labelled history (nine story types with random \
+        onsets, seven kinds of noise on ordinary accounts, a holiday every account shares) is backtested \
+        with the rules file, and it prints per story type the hours from onset to the first expected alert \
+        (p50, p90, max, missed) and per kind of noise the risk alerts on ordinary accounts per 1,000 \
+        accounts per month. With --history sample: the seeded demo sample's collapsing and silent accounts, \
+        how long after going dark the score left healthy, went critical and alerted, and the ordinary \
+        accounts that left healthy or alerted.
         """
     )
 
+    @Option(help: "labelled (story types and noise, the benchmark) or sample (the demo's seeded sample).")
+    var history: String = "labelled"
     @Option(help: "Seeds, comma-separated (each a sample).") var seeds: String = "42"
-    @Option(help: "Accounts per sample.") var accounts: Int = 100
-    @Option(help: "Days per sample.") var days: Int = 60
+    @Option(help: "Accounts per sample (default: 300 labelled, 100 sample).") var accounts: Int?
+    @Option(help: "Days per sample (default: 75 labelled, 60 sample).") var days: Int?
     @Option(help: "Rules file.") var rules: String = "config/rules.yaml"
     @Option(help: "Scoring file; default: the built-in defaults.") var scoring: String?
     @Option(help: "Tier of the silent account (enterprise, mid_market, smb); default: drawn.") var silentTier: String?
@@ -32,6 +37,12 @@ struct DetectionBenchCommand: ParsableCommand {
             do { config = try ScoringConfig(yaml: text, file: scoring) } catch { throw HistoryCommandError(message: error.description) }
         }
         let engine = RulesEngine(config: try RulesCommand.loadRules(rules))
+        if history == "labelled" {
+            try runLabelled(config: config, engine: engine)
+            return
+        }
+        guard history == "sample" else { throw ValidationError("--history: labelled or sample") }
+        let accounts = self.accounts ?? 100, days = self.days ?? 60
         var tier: Tier?
         if let silentTier {
             guard let t = Tier(rawValue: silentTier) else { throw ValidationError("--silent-tier: enterprise, mid_market or smb") }
@@ -65,5 +76,46 @@ struct DetectionBenchCommand: ParsableCommand {
             }
             print("  false positives: \(falsePositives) of \(ordinary) ordinary accounts left healthy; \(ordinaryAlerts) alerts on ordinary accounts")
         }
+    }
+
+    /// The labelled benchmark: per seed and over all seeds, time to detect per story type and false
+    /// alerts per kind of noise.
+    func runLabelled(config: ScoringConfig, engine: RulesEngine) throws {
+        let seedList = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard !seedList.isEmpty else { throw ValidationError("--seeds: numbers, comma-separated") }
+        let options = LabelledHistory.Options(accounts: accounts ?? 300, days: days ?? 75)
+        var all: [DetectionFigures] = []
+        for seed in seedList {
+            var o = options
+            o.seed = seed
+            let history = LabelledHistory(options: o)
+            var backtest = Backtest(scorer: HealthScorer(config: config), engines: [engine],
+                                    options: .init(to: Timestamp(millisecondsSinceEpoch: history.endMs)))
+            for day in 0..<o.days {
+                for line in history.lines(forDay: day) { line.withUnsafeBufferPointer { backtest.process(line: $0) } }
+            }
+            let figures = DetectionFigures(history: history, result: backtest.finish())
+            print("seed \(seed): \(o.accounts) accounts, \(o.days) days from "
+                  + "\(Timestamp(millisecondsSinceEpoch: history.startMs).rfc3339)")
+            for line in figures.lines { print("  " + line) }
+            all.append(figures)
+        }
+        guard all.count > 1 else { return }
+        var hours: [LabelledHistory.Story: (accounts: Int, hours: [Double])] = [:]
+        for f in all {
+            for s in f.stories { hours[s.story, default: (0, [])].accounts += s.accounts; hours[s.story]!.hours += s.hours }
+        }
+        let merged = LabelledHistory.Story.allCases.compactMap { story in
+            hours[story].map { DetectionFigures.StoryFigures(story: story, accounts: $0.accounts, hours: $0.hours.sorted()) }
+        }
+        print("over \(all.count) seeds:")
+        for s in merged {
+            let q = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "-" }
+            print("  \(s.story.rawValue): \(s.hours.count) of \(s.accounts) detected; hours p50 \(q(s.quantile(0.5))), "
+                  + "p90 \(q(s.quantile(0.9))), max \(q(s.hours.last))")
+        }
+        let perMonth = all.map(\.falseAlertsPerThousandPerMonth).reduce(0, +) / Double(all.count)
+        print("  false alerts per 1,000 ordinary accounts per month: " + String(format: "%.1f", perMonth)
+              + "; during the shared holiday: \(all.map(\.holidayFalseAlerts).reduce(0, +)) in all")
     }
 }

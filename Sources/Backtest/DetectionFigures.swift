@@ -1,0 +1,172 @@
+import Contracts
+import HealthModel
+
+/// Time to detect and false alerts of a backtest over a `LabelledHistory`: per story type, how
+/// many hours after its onset the first alert of an expected type was raised (p50, p90, max, and
+/// how many were never detected); per kind of noise, the risk alerts raised on ordinary accounts
+/// after the warm-up, per 1,000 accounts per month; and the risk alerts raised on ordinary accounts
+/// around the holiday every account shares. Pure.
+public struct DetectionFigures: Sendable {
+    /// One story type's figures.
+    public struct StoryFigures: Sendable, Hashable {
+        public var story: LabelledHistory.Story
+        public var accounts: Int
+        /// Hours from onset to the first expected alert, sorted, of the detected accounts.
+        public var hours: [Double]
+        public var missed: Int { accounts - hours.count }
+
+        public init(story: LabelledHistory.Story, accounts: Int, hours: [Double]) {
+            self.story = story
+            self.accounts = accounts
+            self.hours = hours
+        }
+
+        /// The `q` quantile (0...1) of the detected accounts' hours (nearest rank), nil if none.
+        public func quantile(_ q: Double) -> Double? {
+            guard !hours.isEmpty else { return nil }
+            let rank = Int((q * Double(hours.count)).rounded(.up)) - 1
+            return hours[min(max(rank, 0), hours.count - 1)]
+        }
+    }
+
+    /// One kind of noise's false alerts.
+    public struct NoiseFigures: Sendable, Hashable {
+        public var noise: LabelledHistory.Noise
+        public var accounts: Int
+        /// Distinct risk alerts (`customer_at_risk`, `health_score_drop`) raised after the warm-up.
+        public var falseAlerts: Int
+        /// Accounts with at least one.
+        public var accountsAlerted: Int
+        /// Per 1,000 accounts per 30-day month.
+        public var perThousandPerMonth: Double
+    }
+
+    public var stories: [StoryFigures]
+    public var noise: [NoiseFigures]
+    /// Ordinary accounts in all.
+    public var ordinaryAccounts: Int
+    /// Risk alerts on ordinary accounts raised from the shared holiday's first day to two days after it.
+    public var holidayFalseAlerts: Int
+    /// Months observed after the warm-up.
+    public var months: Double
+    /// Days counted as the shared holiday's window (0 without one).
+    public var holidayWindowDays: Int
+    /// False alerts on ordinary accounts by rule (the rule that raised them).
+    public var falseAlertsByRule: [String: Int] = [:]
+
+    static let riskTypes: Set<AlertType> = [.customerAtRisk, .healthScoreDrop]
+
+    public init(history: LabelledHistory, result: BacktestResult) {
+        let raised = result.primary.raised.map(\.alert)
+        var firstByAccount: [String: [AlertRecord]] = [:]
+        var seen: Set<String> = []
+        for alert in raised where seen.insert(alert.alertId).inserted {
+            firstByAccount[alert.accountId, default: []].append(alert)
+        }
+        let warmUpEnd = history.startMs + Int64(history.options.warmUpDays) * Timestamp.millisecondsPerDay
+        let observed = max(0, Double(history.endMs - warmUpEnd)) / Double(30 * Timestamp.millisecondsPerDay)
+        months = observed
+        holidayWindowDays = history.sharedHolidayDays.isEmpty ? 0 : 4
+        let holiday = history.sharedHolidayDays.first.map {
+            ($0 * Timestamp.millisecondsPerDay, ($0 + 4) * Timestamp.millisecondsPerDay)
+        }
+
+        var byStory: [LabelledHistory.Story: StoryFigures] = [:]
+        var byNoise: [LabelledHistory.Noise: NoiseFigures] = [:]
+        var ordinary = 0
+        var holidayAlerts = 0
+        for account in history.accounts {
+            let alerts = firstByAccount[account.id] ?? []
+            if let story = account.story, let onset = account.onsetMs {
+                var figures = byStory[story] ?? StoryFigures(story: story, accounts: 0, hours: [])
+                figures.accounts += 1
+                let expected = story.expectedAlerts
+                if let first = alerts.filter({ expected.contains($0.type) && $0.raisedAt.millisecondsSinceEpoch >= onset })
+                    .map(\.raisedAt.millisecondsSinceEpoch).min() {
+                    figures.hours.append(Double(first - onset) / 3_600_000)
+                }
+                byStory[story] = figures
+            } else {
+                ordinary += 1
+                let risk = alerts.filter {
+                    Self.riskTypes.contains($0.type) && $0.raisedAt.millisecondsSinceEpoch >= warmUpEnd
+                }
+                var figures = byNoise[account.noise]
+                    ?? NoiseFigures(noise: account.noise, accounts: 0, falseAlerts: 0, accountsAlerted: 0, perThousandPerMonth: 0)
+                figures.accounts += 1
+                figures.falseAlerts += risk.count
+                for alert in risk { falseAlertsByRule[alert.rule ?? alert.type.rawValue, default: 0] += 1 }
+                figures.accountsAlerted += risk.isEmpty ? 0 : 1
+                byNoise[account.noise] = figures
+                if let (from, to) = holiday {
+                    holidayAlerts += risk.filter {
+                        $0.raisedAt.millisecondsSinceEpoch >= from && $0.raisedAt.millisecondsSinceEpoch < to
+                    }.count
+                }
+            }
+        }
+        stories = LabelledHistory.Story.allCases.compactMap { story in
+            byStory[story].map { var f = $0; f.hours.sort(); return f }
+        }
+        noise = LabelledHistory.Noise.allCases.compactMap { kind in
+            byNoise[kind].map { f in
+                var f = f
+                f.perThousandPerMonth = observed > 0 && f.accounts > 0
+                    ? Double(f.falseAlerts) / Double(f.accounts) * 1000 / observed : 0
+                return f
+            }
+        }
+        ordinaryAccounts = ordinary
+        holidayFalseAlerts = holidayAlerts
+    }
+
+    /// The same, without the alerts raised around the shared holiday (the holiday's four days are
+    /// left out of the months too).
+    public var falseAlertsOutsideHolidayPerThousandPerMonth: Double {
+        let alerts = noise.reduce(0) { $0 + $1.falseAlerts } - holidayFalseAlerts
+        let monthsOutside = months - Double(holidayWindowDays) / 30
+        return monthsOutside > 0 && ordinaryAccounts > 0 ? Double(alerts) / Double(ordinaryAccounts) * 1000 / monthsOutside : 0
+    }
+
+    /// Risk alerts on ordinary accounts per 1,000 accounts per month, over every kind of noise.
+    public var falseAlertsPerThousandPerMonth: Double {
+        let alerts = noise.reduce(0) { $0 + $1.falseAlerts }
+        return months > 0 && ordinaryAccounts > 0 ? Double(alerts) / Double(ordinaryAccounts) * 1000 / months : 0
+    }
+
+    /// The figures as a table, one line per story type and per kind of noise.
+    public var lines: [String] {
+        func h(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
+        var out = ["story               accounts  detected  p50 h   p90 h   max h"]
+        for s in stories {
+            out.append(
+                s.story.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
+                    + "\(s.accounts)".leftPadded(8) + "\(s.hours.count)".leftPadded(10)
+                    + h(s.quantile(0.5)).leftPadded(7) + h(s.quantile(0.9)).leftPadded(8) + h(s.hours.last).leftPadded(8))
+        }
+        out.append("noise               accounts  false alerts  accounts alerted  per 1,000 accounts per month")
+        for n in noise {
+            out.append(
+                n.noise.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0) + "\(n.accounts)".leftPadded(8)
+                    + "\(n.falseAlerts)".leftPadded(14) + "\(n.accountsAlerted)".leftPadded(18)
+                    + String(format: "%.1f", n.perThousandPerMonth).leftPadded(30))
+        }
+        if !falseAlertsByRule.isEmpty {
+            out.append("false alerts by rule: " + falseAlertsByRule.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+                .map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        out.append(
+            "all ordinary accounts: \(ordinaryAccounts), "
+                + String(format: "%.1f", falseAlertsPerThousandPerMonth) + " false alerts per 1,000 accounts per month over "
+                + String(format: "%.1f", months) + " months (outside the shared holiday: "
+                + String(format: "%.1f", falseAlertsOutsideHolidayPerThousandPerMonth) + "); \(holidayFalseAlerts) risk alerts "
+                + "on them during the holiday all accounts share")
+        return out
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
