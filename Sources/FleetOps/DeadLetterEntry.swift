@@ -116,7 +116,8 @@ public struct DeadLetterEntry: Sendable {
         }
         if !history.isEmpty { lines.append("  attempts: " + history.joined(separator: "; ")) }
         if let since = inDoubtSince {
-            lines.append("  in doubt since \(since.rfc3339): its last post may have landed; a replay looks it up in a Slack app channel first")
+            lines.append("  in doubt since \(since.rfc3339): its last post may have landed; "
+                         + "a replay looks it up in a Slack app channel first")
         }
         if truncated { lines.append("  truncated: only a prefix of the original is kept; not replayable") }
         return lines.joined(separator: "\n")

@@ -62,7 +62,8 @@ public enum DeadLetterReplay {
 
     /// The replay of `entries` to the input of the stage owning their dead-letter topic, or to
     /// `target` when given (full names, with `prefix`, the `TOPIC_PREFIX`).
-    public static func plan(_ entries: [DeadLetterEntry], prefix: String = "", to target: String? = nil) -> [ReplayItem] {
+    public static func plan(_ entries: [DeadLetterEntry], prefix: String = "",
+                            to target: String? = nil) -> [ReplayItem] {
         entries.map { plan($0, prefix: prefix, to: target) }
     }
 
@@ -86,15 +87,23 @@ public enum DeadLetterReplay {
         let destinationTopic: String
         if let target {
             if let why = internalTopicReason(target, prefix: prefix) {
-                return ReplayItem(entry: entry, refusal: "--to \(target): \(why); a replay never writes there", note: note)
+                return ReplayItem(
+                    entry: entry, refusal: "--to \(target): \(why); a replay never writes there", note: note)
             }
             destinationTopic = target
         } else {
             guard let input = inputTopic(ofDeadLetterTopic: entry.record.topic, prefix: prefix) else {
-                return ReplayItem(entry: entry, refusal: "\(entry.record.topic) is not a dead-letter topic of the catalog: name a topic with --to", note: note)
+                return ReplayItem(
+                    entry: entry,
+                    refusal: "\(entry.record.topic) is not a dead-letter topic of the catalog: name a topic with --to",
+                    note: note)
             }
             if let source = entry.sourceTopic, mainTopic(of: source) != input {
-                return ReplayItem(entry: entry, refusal: "dlt.source.topic \(source) is not \(input), the input of the stage whose dead letters \(entry.record.topic) holds: name a topic with --to", note: note)
+                return ReplayItem(
+                    entry: entry,
+                    refusal: "dlt.source.topic \(source) is not \(input), the input of the stage whose dead letters "
+                        + "\(entry.record.topic) holds: name a topic with --to",
+                    note: note)
             }
             destinationTopic = input
         }
@@ -107,7 +116,9 @@ public enum DeadLetterReplay {
             headers.append(KafkaHeader(name: RetryHeaders.history, text: history + "; " + RetryHeaders.replayMark(from: from)))
         }
         headers.append(KafkaHeader(name: replayedFromHeader, text: from))
-        let record = OutgoingRecord(topic: destinationTopic, partition: partition, key: entry.record.key, value: entry.record.value, headers: headers)
+        let record = OutgoingRecord(
+            topic: destinationTopic, partition: partition, key: entry.record.key, value: entry.record.value,
+            headers: headers)
         return ReplayItem(entry: entry, record: record, note: note)
     }
 
@@ -134,9 +145,13 @@ public enum DeadLetterReplay {
             return "\(topic) is a state changelog"
         }
         if name == FleetTopics.alertsDelivered { return "\(topic) is the dispatcher's delivery log" }
-        if mainTopic(of: name) != name { return "\(topic) is a retry topic (its records carry the dispatcher's retry headers)" }
+        if mainTopic(of: name) != name {
+            return "\(topic) is a retry topic (its records carry the dispatcher's retry headers)"
+        }
         if name.hasSuffix("-dlt") { return "\(topic) is a dead-letter topic" }
-        if name == FleetTopics.alertFeedback { return "\(topic) holds the verdicts of the feedback links (written by the dispatcher alone)" }
+        if name == FleetTopics.alertFeedback {
+            return "\(topic) holds the verdicts of the feedback links (written by the dispatcher alone)"
+        }
         return nil
     }
 

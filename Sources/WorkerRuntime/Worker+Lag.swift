@@ -52,7 +52,9 @@ extension Worker {
     }
 
     private func pauseGauge(_ tp: TopicPartition) -> Gauge {
-        Gauge(label: "fleet_partition_paused_until_seconds", dimensions: [("stage", settings.stage), ("topic", tp.topic), ("partition", String(tp.partition))])
+        Gauge(
+            label: "fleet_partition_paused_until_seconds",
+            dimensions: [("stage", settings.stage), ("topic", tp.topic), ("partition", String(tp.partition))])
     }
 
     private func lagGauge(_ tp: TopicPartition) -> Gauge {

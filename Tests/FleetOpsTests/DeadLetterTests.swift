@@ -83,7 +83,8 @@ import WorkerRuntime
         let config = OpsTestKafka.config(cluster)
         var entries: [DeadLetterEntry] = []
         for topic in [dlt, eventsDLT] {
-            entries += try await TopicReader.readAll(topic: topic, configuration: config, logger: OpsTestKafka.logger).map(DeadLetterEntry.init)
+            entries += try await TopicReader.readAll(topic: topic, configuration: config, logger: OpsTestKafka.logger)
+                .map(DeadLetterEntry.init)
         }
 
         // The dry run: the plan alone, nothing sent.
@@ -175,13 +176,21 @@ import WorkerRuntime
     ] as [(String, String?, String?, String?, String?)])
     func replayTargets(dlt: String, source: String?, to: String?, expected: String?, refusal: String?) throws {
         let alert = try RecordCoding.encode(OpsTestKafka.alert(id: "al-1"))
-        let letter = DeadLetter.letter(topic: dlt, key: Array("cs".utf8), value: alert, rejection: Rejection(code: "http_410", reason: "gone"),
+        let letter = DeadLetter.letter(
+            topic: dlt, key: Array("cs".utf8), value: alert, rejection: Rejection(code: "http_410", reason: "gone"),
                                        source: ("dispatcher", source ?? "", 4, 7))
         let headers = source == nil ? letter.headers.filter { $0.name != DeadLetter.topicHeader } : letter.headers
-        let entry = DeadLetterEntry(ConsumedRecord(topic: dlt, partition: 1, offset: 9, key: letter.key, value: letter.value, headers: headers, timestamp: nil))
+        let entry = DeadLetterEntry(
+            ConsumedRecord(
+                topic: dlt, partition: 1, offset: 9, key: letter.key, value: letter.value, headers: headers,
+                timestamp: nil))
         let item = DeadLetterReplay.plan(entry, prefix: "t.", to: to)
         #expect(item.record?.topic == expected, "\(item.description)")
-        if let refusal { #expect(item.refusal?.contains(refusal) == true, "\(item.description)") } else { #expect(item.refusal == nil) }
+        if let refusal {
+            #expect(item.refusal?.contains(refusal) == true, "\(item.description)")
+        } else {
+            #expect(item.refusal == nil)
+        }
         if let record = item.record, let source, DeadLetterReplay.mainTopic(of: source) == record.topic {
             #expect(record.partition == 4) // back to its source partition (co-partitioned with the delivery log)
         } else if let record = item.record {
@@ -194,9 +203,16 @@ import WorkerRuntime
     @Test func replayKeepsTheInDoubtMark() throws {
         let alert = try RecordCoding.encode(OpsTestKafka.alert(id: "al-2"))
         let letter = DeadLetter.letter(topic: "alerts-dlt", key: Array("cs".utf8), value: alert,
-                                       headers: [KafkaHeader(name: RetryHeaders.attempt, text: "3"), KafkaHeader(name: RetryHeaders.inDoubtSince, text: "1800000000000")],
-                                       rejection: Rejection(code: "retries_exhausted", reason: "timeouts"), source: ("dispatcher", "alerts-retry-3", 2, 5))
-        let entry = DeadLetterEntry(ConsumedRecord(topic: "alerts-dlt", partition: 0, offset: 3, key: letter.key, value: letter.value, headers: letter.headers, timestamp: nil))
+            headers: [
+                KafkaHeader(name: RetryHeaders.attempt, text: "3"),
+                KafkaHeader(name: RetryHeaders.inDoubtSince, text: "1800000000000"),
+            ],
+            rejection: Rejection(code: "retries_exhausted", reason: "timeouts"),
+            source: ("dispatcher", "alerts-retry-3", 2, 5))
+        let entry = DeadLetterEntry(
+            ConsumedRecord(
+                topic: "alerts-dlt", partition: 0, offset: 3, key: letter.key, value: letter.value,
+                headers: letter.headers, timestamp: nil))
         let record = try #require(DeadLetterReplay.plan(entry).record)
         #expect(record.topic == "alerts" && record.partition == 2)
         #expect(record.headers.last(named: RetryHeaders.inDoubtSince)?.text == "1800000000000")

@@ -44,7 +44,9 @@ struct HostileValueRenderingTests {
 
     /// Every alert type with a hostile MRR, billing amount and signal impact renders a message that
     /// passes the Block Kit checker and shows the documented form.
-    @Test("an alert with mrr, amount and impact out of any range renders", arguments: [1e17, 9.3e18, -9.3e18, 1e300, .infinity, .nan, -0.0])
+    @Test(
+        "an alert with mrr, amount and impact out of any range renders",
+        arguments: [1e17, 9.3e18, -9.3e18, 1e300, .infinity, .nan, -0.0])
     func hostileAlertRenders(value: Double) throws {
         for type in AlertType.allCases {
             var alert = Fixtures.alert(type)
@@ -58,7 +60,9 @@ struct HostileValueRenderingTests {
             #expect(!web.isEmpty)
             // A generic webhook carries the record as JSON, which has no NaN or infinity: the
             // deliverer dead-letters such an alert (`render_failed`), it never traps.
-            if value.isFinite || (alert.score == nil && alert.trigger == nil) { _ = try GenericWebhookPayload.body(for: alert) } else {
+            if value.isFinite || (alert.score == nil && alert.trigger == nil) {
+                _ = try GenericWebhookPayload.body(for: alert)
+            } else {
                 #expect(throws: (any Error).self) { try GenericWebhookPayload.body(for: alert) }
             }
         }
@@ -96,15 +100,19 @@ struct HostileValueRenderingTests {
     /// lengths are cut within Block Kit's limits without trapping.
     @Test("odd Unicode and huge texts are cut within the limits")
     func oddUnicode() {
-        let odd = ["\u{301}\u{301}\u{301}", String(repeating: "🇫🇷", count: 4000), String(repeating: "👩‍👩‍👧‍👦", count: 3000),
-                   String(repeating: "e\u{301}", count: 5000) + "\u{2028}<&>", String(repeating: "&", count: 10_000), ""]
+        let odd = [
+            "\u{301}\u{301}\u{301}", String(repeating: "🇫🇷", count: 4000), String(repeating: "👩‍👩‍👧‍👦", count: 3000),
+            String(repeating: "e\u{301}", count: 5000) + "\u{2028}<&>", String(repeating: "&", count: 10_000), "",
+        ]
         for text in odd {
             var alert = Fixtures.alert(.healthScoreDrop)
             alert.score?.profile.name = text
             alert.suggestedAction = text
             alert.rule = text
             alert.score?.signals = [Signal(code: "x", family: .commercial, text: text, impact: -3)]
-            #expect(BlockKitValidator.validate(message: renderer.render(alert)) == [], "text of \(text.unicodeScalars.count) scalars")
+            #expect(
+                BlockKitValidator.validate(message: renderer.render(alert)) == [],
+                "text of \(text.unicodeScalars.count) scalars")
         }
     }
 }

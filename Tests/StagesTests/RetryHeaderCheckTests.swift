@@ -8,12 +8,17 @@ import Testing
     static let longest: Int64 = 600_000
     static let horizon: Int64 = 30 * 86_400_000
 
-    static func check(attempt: String? = nil, due: String? = nil, inDoubt: String? = nil, topicAttempt: Int) -> RetryHeaderCheck {
-        RetryHeaderCheck.read(attempt: attempt, due: due, inDoubtSince: inDoubt, topicAttempt: topicAttempt, maxAttempts: 3,
+    static func check(attempt: String? = nil, due: String? = nil, inDoubt: String? = nil, topicAttempt: Int)
+        -> RetryHeaderCheck
+    {
+        RetryHeaderCheck.read(
+            attempt: attempt, due: due, inDoubtSince: inDoubt, topicAttempt: topicAttempt, maxAttempts: 3,
                               longestDelayMs: longest, horizonMs: horizon, now: now)
     }
 
-    typealias Row = (attempt: String?, due: String?, topicAttempt: Int, expectAttempt: Int, expectDue: Int64?, refused: [String])
+    typealias Row = (
+        attempt: String?, due: String?, topicAttempt: Int, expectAttempt: Int, expectDue: Int64?, refused: [String]
+    )
 
     @Test("attempt and due: accepted within the policy, else the topic's attempt and due now", arguments: [
         // What the dispatcher writes.
@@ -48,7 +53,9 @@ import Testing
         #expect(c.inDoubtSince == nil)
     }
 
-    @Test("the in-doubt mark of a dead letter: accepted within the delivery log's horizon, not ahead of now", arguments: [
+    @Test(
+        "the in-doubt mark of a dead letter: accepted within the delivery log's horizon, not ahead of now",
+        arguments: [
         (String(now - 1_000), now - 1_000, []),
         (String(now - horizon), now - horizon, []),
         (String(now - horizon - 1), nil, ["in_doubt_since out_of_range"]),
@@ -69,7 +76,8 @@ import Testing
     @Test func extremeNowAndDelaysDoNotTrap() {
         for now in [Int64.max, Int64.min, 0] {
             for delay in [Int64.max, Int64.min, 0] {
-                let c = RetryHeaderCheck.read(attempt: "1", due: "9223372036854775807", inDoubtSince: "-9223372036854775808", topicAttempt: 1,
+                let c = RetryHeaderCheck.read(
+                    attempt: "1", due: "9223372036854775807", inDoubtSince: "-9223372036854775808", topicAttempt: 1,
                                               maxAttempts: 3, longestDelayMs: delay, horizonMs: delay, now: now)
                 #expect(c.attempt == 1)
             }

@@ -43,7 +43,9 @@ public struct DispatchMetrics: Sendable {
     /// `attempt`, `due` or `in_doubt_since`; `reason` is `unreadable`, `out_of_range`, `too_far`
     /// or `not_on_retry_topic`.
     func retryHeaderRefused(header: String, reason: String) {
-        Counter(label: "fleet_dispatch_retry_headers_refused_total", dimensions: [("header", header), ("reason", reason)]).increment()
+        Counter(
+            label: "fleet_dispatch_retry_headers_refused_total", dimensions: [("header", header), ("reason", reason)]
+        ).increment()
     }
 
     /// An alert in doubt (an intent to post without a delivery) settled: found in its Slack app

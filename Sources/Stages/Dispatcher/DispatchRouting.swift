@@ -177,7 +177,9 @@ final class DispatchRouter: Sendable {
         case let .permanent(reason):
             metrics.postLatency(destination, nanoseconds: nanoseconds)
             for m in post.members {
-                deadLetter(m, code: reason.code, reason: "\(destination): \(reason.description)", history: Self.appending(m.history, m.thisAttempt, reason.code, now))
+                deadLetter(
+                    m, code: reason.code, reason: "\(destination): \(reason.description)",
+                    history: Self.appending(m.history, m.thisAttempt, reason.code, now))
             }
             log.end(post.members.map(\.alert.deliveryKey))
         }
@@ -224,9 +226,13 @@ final class DispatchRouter: Sendable {
         let inDoubtSince = log.inDoubtSince(m.alert.deliveryKey, partition: m.pending.record.partition)
         log.clearInDoubt([m.alert.deliveryKey], partition: m.pending.record.partition)
         var letter = DeadLetter.record(for: m.pending.record, rejection: Rejection(code: code, reason: reason), stage: "dispatcher", topic: topics.deadLetter)
-        letter.headers.removeAll { $0.name == RetryHeaders.history || $0.name == RetryHeaders.due || $0.name == RetryHeaders.inDoubtSince }
+        letter.headers.removeAll {
+            $0.name == RetryHeaders.history || $0.name == RetryHeaders.due || $0.name == RetryHeaders.inDoubtSince
+        }
         letter.headers.append(KafkaHeader(name: RetryHeaders.history, text: history))
-        if let inDoubtSince { letter.headers.append(KafkaHeader(name: RetryHeaders.inDoubtSince, text: String(inDoubtSince))) }
+        if let inDoubtSince {
+            letter.headers.append(KafkaHeader(name: RetryHeaders.inDoubtSince, text: String(inDoubtSince)))
+        }
         m.pending.emit(letter)
         m.pending.finish()
     }

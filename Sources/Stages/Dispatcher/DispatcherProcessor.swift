@@ -187,9 +187,11 @@ public final class DispatcherProcessor: RecordProcessor {
     private func readRetryHeaders(_ record: ConsumedRecord, now: Int64) -> RetryHeaderCheck {
         let topicAttempt = topics.retries.firstIndex(of: record.topic).map { $0 + 1 } ?? 0
         let check = RetryHeaderCheck.read(
-            attempt: record.headers.last(named: RetryHeaders.attempt)?.text, due: record.headers.last(named: RetryHeaders.due)?.text,
+            attempt: record.headers.last(named: RetryHeaders.attempt)?.text,
+            due: record.headers.last(named: RetryHeaders.due)?.text,
             inDoubtSince: record.headers.last(named: RetryHeaders.inDoubtSince)?.text, topicAttempt: topicAttempt,
-            maxAttempts: topics.retries.count, longestDelayMs: settings.retryDelaysMs.max() ?? 0, horizonMs: log.horizonMilliseconds, now: now)
+            maxAttempts: topics.retries.count, longestDelayMs: settings.retryDelaysMs.max() ?? 0,
+            horizonMs: log.horizonMilliseconds, now: now)
         for refusal in check.refusals {
             router.metrics.retryHeaderRefused(header: refusal.header, reason: refusal.reason)
             logger.notice("retry header refused", metadata: [

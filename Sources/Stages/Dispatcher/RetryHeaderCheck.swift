@@ -1,15 +1,18 @@
-/// The retry headers of a record (`fleet.retry.attempt`, `fleet.retry.due`, `fleet.delivery.in_doubt_since`)
-/// as the dispatcher trusts them: validated where they are read, because any producer can write
-/// any header. Pure: the topic, the policy and the wall clock come in as values.
+/// The retry headers of a record (`fleet.retry.attempt`, `fleet.retry.due`,
+/// `fleet.delivery.in_doubt_since`) as the dispatcher trusts them: validated where they are read,
+/// because any producer can write any header. Pure: the topic, the policy and the wall clock come
+/// in as values.
 ///
 /// The documented rules (README, "Retries and dead letters"):
 ///
-/// | header | accepted | otherwise |
-/// |---|---|---|
-/// | `fleet.retry.attempt` | on `alerts-retry-N`: a whole number in `0...retries` | the attempt the topic implies (`N`) |
-/// | `fleet.retry.due` | on `alerts-retry-N`: wall ms, at most the longest retry delay (plus `clockSkewAllowanceMs`) from now | due now |
-/// | both, on `alerts` | never (the dispatcher writes them only on its retry topics) | attempt 0, due now |
-/// | `fleet.delivery.in_doubt_since` | wall ms within the delivery log's horizon, not ahead of now (plus the allowance) | not in doubt |
+/// - `fleet.retry.attempt`, on `alerts-retry-N`: a whole number in `0...retries` is taken;
+///   otherwise the attempt the topic implies (`N`).
+/// - `fleet.retry.due`, on `alerts-retry-N`: wall ms at most the longest retry delay (plus
+///   `clockSkewAllowanceMs`) from now is taken; otherwise (unreadable, too far) it is due now.
+/// - Both, on `alerts`: never taken (the dispatcher writes them only on its retry topics):
+///   attempt 0, due now.
+/// - `fleet.delivery.in_doubt_since`: wall ms within the delivery log's horizon and not ahead of
+///   now (plus the allowance) is taken; otherwise the alert is not in doubt.
 ///
 /// Each value not accepted is counted in `fleet_dispatch_retry_headers_refused_total{header, reason}`
 /// (reasons in `Refusal`). "Due now" rather than a clamp: a clamped due time would be read again
@@ -44,7 +47,8 @@ struct RetryHeaderCheck: Sendable, Equatable {
     ///   - longestDelayMs: the longest delay of the retry policy (`RETRY_DELAYS_MS`).
     ///   - horizonMs: how long the delivery log remembers (an older in-doubt mark is not read).
     ///   - now: the wall clock, ms.
-    static func read(attempt attemptText: String?, due dueText: String?, inDoubtSince doubtText: String?, topicAttempt: Int,
+    static func read(
+        attempt attemptText: String?, due dueText: String?, inDoubtSince doubtText: String?, topicAttempt: Int,
                      maxAttempts: Int, longestDelayMs: Int64, horizonMs: Int64, now: Int64) -> RetryHeaderCheck {
         var check = RetryHeaderCheck(attempt: topicAttempt, due: nil, inDoubtSince: nil)
         let ahead = now.addingClamped(max(0, longestDelayMs)).addingClamped(clockSkewAllowanceMs)

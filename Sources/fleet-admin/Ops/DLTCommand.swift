@@ -73,13 +73,15 @@ struct DLTCommand: AsyncParsableCommand {
         @Argument(help: "The dead-letter topic, e.g. alerts-dlt (TOPIC_PREFIX is added when missing).") var topic: String
         @OptionGroup var cluster: ClusterOptions
         @OptionGroup var filters: Filters
-        @Option(help: "Send to this topic instead of the stage's input topic (never an internal topic).") var to: String?
+        @Option(help: "Send to this topic instead of the stage's input topic (never an internal topic).") var to:
+            String?
         @Flag(help: "Show what would be sent; send nothing.") var dryRun = false
 
         func run() async throws {
             let (topic, entries, total) = try await DLTCommand.read(topic, cluster: cluster, filters: filters)
             let settings = try cluster.settings()
-            let items = DeadLetterReplay.plan(entries, prefix: settings.topicPrefix, to: to.map { cluster.topic($0, settings: settings) })
+            let items = DeadLetterReplay.plan(
+                entries, prefix: settings.topicPrefix, to: to.map { cluster.topic($0, settings: settings) })
             for item in items { print((dryRun ? "would send " : "") + item.description) }
             let refused = items.filter { $0.refusal != nil }.count
             let planned = items.count - refused
