@@ -59,6 +59,14 @@ public struct DeadLetterEntry: Sendable {
         subject = truncated ? nil : Self.subject(of: record.value)
     }
 
+    /// When the alert's last post was about to start, if it was in doubt when dead-lettered
+    /// (`fleet.delivery.in_doubt_since`; a value outside the years 1970-9999 is not shown).
+    public var inDoubtSince: Timestamp? {
+        guard let ms = record.headers.last(named: RetryHeaders.inDoubtSince)?.text.flatMap({ Int64($0) }),
+              (0...253_402_300_799_999).contains(ms) else { return nil }
+        return Timestamp(millisecondsSinceEpoch: ms)
+    }
+
     /// The alert's destination, for alerts.
     public var destination: String? {
         if case let .alert(_, _, _, destination) = subject { return destination }
@@ -107,6 +115,10 @@ public struct DeadLetterEntry: Sendable {
         case nil: break
         }
         if !history.isEmpty { lines.append("  attempts: " + history.joined(separator: "; ")) }
+        if let since = inDoubtSince {
+            lines.append("  in doubt since \(since.rfc3339): its last post may have landed; "
+                         + "a replay looks it up in a Slack app channel first")
+        }
         if truncated { lines.append("  truncated: only a prefix of the original is kept; not replayable") }
         return lines.joined(separator: "\n")
     }

@@ -126,12 +126,22 @@ public struct SlackMessageRenderer: Sendable {
         }
     }
 
-    /// 12400.0 -> "12,400"; fractional amounts keep two decimals: "1,200.50".
+    /// The magnitude from which amounts are no longer shown with grouped digits: 2^53, where
+    /// doubles stop holding every whole number; far beyond any real MRR or invoice.
+    static let largestGroupedAmount = 9_007_199_254_740_992.0
+
+    /// 12400.0 -> "12,400"; fractional amounts keep two decimals: "1,200.50". Total, for any value
+    /// a record carries: at or beyond `largestGroupedAmount` in magnitude the value is shown in
+    /// Swift's plain form ("1e+17", "-9.3e+18"), NaN and infinities as "?", and a value shown as
+    /// zero has no sign ("0", "0.00" for -0.001).
     static func grouped(_ value: Double, decimals: Bool) -> String {
         guard value.isFinite else { return "?" }
-        let negative = value < 0
-        let cents = Int64((abs(value) * 100).rounded())
-        let whole = cents / 100
+        guard abs(value) < largestGroupedAmount else { return "\(value)" }
+        // Exact below 2^53: the whole part converts exactly, the fraction is rounded to cents.
+        let magnitude = abs(value), wholePart = magnitude.rounded(.down)
+        var whole = Int64(wholePart), cents = Int64(((magnitude - wholePart) * 100).rounded())
+        if cents == 100 { whole += 1; cents = 0 }
+        let negative = value < 0 && (whole > 0 || (decimals && cents > 0))
         var digits = String(whole)
         var groups: [Substring] = []
         while digits.count > 3 {
@@ -140,10 +150,7 @@ public struct SlackMessageRenderer: Sendable {
         }
         groups.insert(Substring(digits), at: 0)
         var out = (negative ? "-" : "") + groups.joined(separator: ",")
-        if decimals {
-            let c = cents % 100
-            out += "." + (c < 10 ? "0\(c)" : "\(c)")
-        }
+        if decimals { out += "." + (cents < 10 ? "0\(cents)" : "\(cents)") }
         return out
     }
 
@@ -246,9 +253,14 @@ public struct SlackMessageRenderer: Sendable {
         return fields
     }
 
+    /// The most points a signal line shows: a signal's impact is in points of the 0-100 score, so
+    /// an impact beyond the scale (a hostile record) is shown as ±100.
+    static let largestShownImpact = 100.0
+
     func signalLines(_ alert: AlertRecord) -> [String] {
         topSignals(alert).map { s in
-            let pts = Int(s.impact.isFinite ? s.impact.rounded() : 0)
+            let limit = Self.largestShownImpact
+            let pts = s.impact.isFinite ? Int(min(limit, max(-limit, s.impact)).rounded()) : 0
             let text = SlackText.escaped(SlackText.singleLine(s.text), limit: 400)
             return pts == 0 ? "• \(text)" : "• \(text) (\(Self.signed(pts)) pts)"
         }

@@ -34,6 +34,27 @@ extension Worker {
         for (tp, value) in lag { lagGauge(tp).record(value) }
         lagReported = Set(lag.keys)
         lagSnapshot.withLock { $0 = lag }
+        reportPauses()
+    }
+
+    /// Sets the gauge `fleet_partition_paused_until_seconds{stage, topic, partition}`: for each
+    /// topic-partition paused by `retryLater` (a retry topic whose head is not due yet), the wall
+    /// time (Unix seconds) it is due to resume; 0 once it is not paused (resumed, or gone). A
+    /// partition that stays paused far ahead is visible here, not only as a lag that never moves.
+    func reportPauses() {
+        var pauses: [TopicPartition: Int64] = [:]
+        for owner in owners.values where owner.isActive {
+            pauses.merge(owner.lifecycle.retryPauses) { $1 }
+        }
+        for tp in pausesReported.subtracting(pauses.keys) { pauseGauge(tp).record(0) }
+        for (tp, due) in pauses { pauseGauge(tp).record(Double(due) / 1000) }
+        pausesReported = Set(pauses.keys)
+    }
+
+    private func pauseGauge(_ tp: TopicPartition) -> Gauge {
+        Gauge(
+            label: "fleet_partition_paused_until_seconds",
+            dimensions: [("stage", settings.stage), ("topic", tp.topic), ("partition", String(tp.partition))])
     }
 
     private func lagGauge(_ tp: TopicPartition) -> Gauge {

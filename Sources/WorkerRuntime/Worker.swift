@@ -86,6 +86,8 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     var wallClock: Int64 = 0
     /// Input partitions whose lag gauge was set (zeroed when they go away).
     var lagReported: Set<TopicPartition> = []
+    /// Topic-partitions whose `fleet_partition_paused_until_seconds` was last set above 0.
+    var pausesReported: Set<TopicPartition> = []
     /// The last lag figures, for `consumerLag`.
     let lagSnapshot = Mutex<[TopicPartition: Int64]>([:])
 

@@ -71,17 +71,24 @@ import WorkerRuntime
 
     @Test func replayRedrivesToTheSourcePartitionAndRefusesTruncated() async throws {
         let cluster = try MockCluster()
-        let dlt = OpsTestKafka.topic("dlt"), alerts = OpsTestKafka.topic("alerts"), events = OpsTestKafka.topic("account-events")
-        try cluster.createTopic(dlt, partitions: 3)
+        let prefix = OpsTestKafka.topic("p") + "."
+        let dlt = prefix + "alerts-dlt", eventsDLT = prefix + "account-events-dlt"
+        let alerts = prefix + "alerts", events = prefix + "account-events"
+        for topic in [dlt, eventsDLT] { try cluster.createTopic(topic, partitions: 3) }
         try cluster.createTopic(alerts, partitions: 12)
         try cluster.createTopic(events, partitions: 12)
-        let letters = try Self.letters(dlt: dlt, alerts: alerts, events: events)
+        var letters = try Self.letters(dlt: dlt, alerts: alerts, events: events)
+        letters[1].topic = eventsDLT // the scorer's dead letter, in the scorer's dead-letter topic
         try await OpsTestKafka.produce(letters, cluster: cluster)
         let config = OpsTestKafka.config(cluster)
-        let entries = try await TopicReader.readAll(topic: dlt, configuration: config, logger: OpsTestKafka.logger).map(DeadLetterEntry.init)
+        var entries: [DeadLetterEntry] = []
+        for topic in [dlt, eventsDLT] {
+            entries += try await TopicReader.readAll(topic: topic, configuration: config, logger: OpsTestKafka.logger)
+                .map(DeadLetterEntry.init)
+        }
 
         // The dry run: the plan alone, nothing sent.
-        let plan = DeadLetterReplay.plan(entries)
+        let plan = DeadLetterReplay.plan(entries, prefix: prefix)
         let refused = try #require(plan.first { $0.refusal != nil })
         #expect(refused.entry.code == "too_large" && refused.refusal!.contains("truncated"))
         let alertItem = try #require(plan.first { $0.entry.code == "retries_exhausted" })
@@ -136,6 +143,81 @@ import WorkerRuntime
                                                    headers: [KafkaHeader(name: RetryHeaders.history, text: "1 http_503 2026-11-20T10:00:01Z")], timestamp: nil))
         let again = DeadLetterReplay.plan(entry, to: "alerts")
         #expect(again.record?.headers.last(named: RetryHeaders.history)?.text == "1 http_503 2026-11-20T10:00:01Z; replayed from alerts-dlt[2]@9")
+    }
+
+    /// Issue 22, row 10: `dlt.source.topic` is a header any producer can write. A replay goes to the
+    /// input of the stage owning the dead-letter topic (from the catalog), never where the header
+    /// points; `--to` never names an internal topic.
+    @Test("replay targets come from the catalog, not from dlt.source.topic", arguments: [
+        // (dead-letter topic, dlt.source.topic, --to, expected target or nil when refused, refusal contains)
+        ("t.alerts-dlt", "t.alerts-retry-2", nil, "t.alerts", nil),
+        ("t.alerts-dlt", "t.alerts", nil, "t.alerts", nil),
+        ("t.alerts-dlt", nil, nil, "t.alerts", nil),
+        ("t.account-events-dlt", "t.account-events", nil, "t.account-events", nil),
+        ("t.health-scores-dlt", "t.health-scores", nil, "t.health-scores", nil),
+        // The header points at internal state or another stage's topic: refused.
+        ("t.alerts-dlt", "t.dispatcher-state", nil, nil, "is not t.alerts"),
+        ("t.alerts-dlt", "t.alerts-delivered", nil, nil, "is not t.alerts"),
+        ("t.health-scores-dlt", "t.evaluator-state", nil, nil, "is not t.health-scores"),
+        ("t.account-events-dlt", "t.alerts", nil, nil, "is not t.account-events"),
+        // A topic that is no dead-letter topic of the catalog: only with --to.
+        ("t.my-dlt", "t.alerts", nil, nil, "not a dead-letter topic"),
+        ("t.alerts-dlt", "t.alerts", "t.alerts-copy", "t.alerts-copy", nil),
+        ("t.alerts-dlt", "t.dispatcher-state", "t.alerts", "t.alerts", nil),
+        // --to an internal topic: never.
+        ("t.alerts-dlt", "t.alerts", "t.dispatcher-state", nil, "state changelog"),
+        ("t.account-events-dlt", "t.account-events", "t.ingest-scorer-state", nil, "state changelog"),
+        ("t.health-scores-dlt", "t.health-scores", "t.evaluator-state", nil, "state changelog"),
+        ("t.alerts-dlt", "t.alerts", "t.alerts-delivered", nil, "delivery log"),
+        ("t.alerts-dlt", "t.alerts", "t.alerts-retry-1", nil, "retry topic"),
+        ("t.alerts-dlt", "t.alerts", "t.alerts-dlt", nil, "dead-letter topic"),
+        ("t.alerts-dlt", "t.alerts", "t.alert-feedback", nil, "verdicts"),
+        ("t.alerts-dlt", "t.alerts", "billing-changelog", nil, "state changelog"),
+    ] as [(String, String?, String?, String?, String?)])
+    func replayTargets(dlt: String, source: String?, to: String?, expected: String?, refusal: String?) throws {
+        let alert = try RecordCoding.encode(OpsTestKafka.alert(id: "al-1"))
+        let letter = DeadLetter.letter(
+            topic: dlt, key: Array("cs".utf8), value: alert, rejection: Rejection(code: "http_410", reason: "gone"),
+                                       source: ("dispatcher", source ?? "", 4, 7))
+        let headers = source == nil ? letter.headers.filter { $0.name != DeadLetter.topicHeader } : letter.headers
+        let entry = DeadLetterEntry(
+            ConsumedRecord(
+                topic: dlt, partition: 1, offset: 9, key: letter.key, value: letter.value, headers: headers,
+                timestamp: nil))
+        let item = DeadLetterReplay.plan(entry, prefix: "t.", to: to)
+        #expect(item.record?.topic == expected, "\(item.description)")
+        if let refusal {
+            #expect(item.refusal?.contains(refusal) == true, "\(item.description)")
+        } else {
+            #expect(item.refusal == nil)
+        }
+        if let record = item.record, let source, DeadLetterReplay.mainTopic(of: source) == record.topic {
+            #expect(record.partition == 4) // back to its source partition (co-partitioned with the delivery log)
+        } else if let record = item.record {
+            #expect(record.partition == nil) // elsewhere: by key
+        }
+    }
+
+    /// Issue 22, row 11: an alert dead-lettered while in doubt keeps the fact through the replay, so
+    /// the dispatcher looks it up in its Slack app channel before posting it again.
+    @Test func replayKeepsTheInDoubtMark() throws {
+        let alert = try RecordCoding.encode(OpsTestKafka.alert(id: "al-2"))
+        let letter = DeadLetter.letter(topic: "alerts-dlt", key: Array("cs".utf8), value: alert,
+            headers: [
+                KafkaHeader(name: RetryHeaders.attempt, text: "3"),
+                KafkaHeader(name: RetryHeaders.inDoubtSince, text: "1800000000000"),
+            ],
+            rejection: Rejection(code: "retries_exhausted", reason: "timeouts"),
+            source: ("dispatcher", "alerts-retry-3", 2, 5))
+        let entry = DeadLetterEntry(
+            ConsumedRecord(
+                topic: "alerts-dlt", partition: 0, offset: 3, key: letter.key, value: letter.value,
+                headers: letter.headers, timestamp: nil))
+        let record = try #require(DeadLetterReplay.plan(entry).record)
+        #expect(record.topic == "alerts" && record.partition == 2)
+        #expect(record.headers.last(named: RetryHeaders.inDoubtSince)?.text == "1800000000000")
+        #expect(record.headers.last(named: RetryHeaders.attempt) == nil)
+        #expect(entry.description.contains("in doubt since 2027-01-15T08:00:00Z"), "\(entry.description)")
     }
 
     @Test func urlsAreMaskedInReasons() {

@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import SlackSink
 import Synchronization
+import TestSupport
 import Testing
 
 /// The dispatcher executable under a rate-limit storm and a rebalance, against the broker hosted
@@ -247,6 +248,206 @@ import Testing
         #expect(twice.isEmpty, "\(twice.count) alerts posted more than once across the outage: \(twice.sorted { $0.key < $1.key }.prefix(10))\n\(dispatcher.log.suffix(3000))")
         let assignments = dispatcher.log.components(separatedBy: "delivery log restored").count - 1
         print("broker down 10 s mid-burst: \(ids.count) alerts, \(duringOutage) posts during the outage, \(assignments) partition assignments (12 before it); \(lost.count) lost, \(twice.count) posted twice")
+        await fleet.shutdown()
+    }
+}
+
+// MARK: - Hostile records (issue 22)
+
+extension DispatcherFaultTests {
+    /// Produces records as they are given (topic without the prefix, partition, headers) and waits
+    /// for every acknowledgement.
+    static func produceRaw(
+        _ fleet: FleetHarness,
+        _ records: [(topic: String, partition: Int32, alert: AlertRecord, headers: [KafkaHeader])]
+    ) async throws {
+        let producer = try fleet.producer()
+        for r in records {
+            _ = try await producer.send(
+                OutgoingRecord(
+                    topic: fleet.prefix + r.topic, partition: r.partition, key: r.alert.destination,
+                                                       value: try RecordCoding.encode(r.alert), headers: r.headers))
+        }
+        await producer.shutdown()
+    }
+
+    /// The value of one metric line of `/metrics` (labels as written), nil when absent.
+    static func metric(_ text: String, _ nameAndLabels: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(nameAndLabels + " ") }.flatMap {
+            Double($0.split(separator: " ").last ?? "")
+        }
+    }
+
+    /// Issue 22, row 1: an account with `mrr: 1e17` and a billing event with `amount: 9.3e18` used to
+    /// trap the renderer (`Int64(...)` of the amount in cents): the dispatcher died on the alert,
+    /// read it again after each restart, and every alert of its partition stopped. Guards: the
+    /// alert is posted (with the documented plain rendering), the dispatcher keeps running, and an
+    /// ordinary alert after it on the same partition is posted too.
+    @Test func anAlertWithHugeAmountsIsPostedAndItsPartitionFlows() async throws {
+        let fleet = try await FleetHarness(destinations: ["rich"])
+        let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
+        defer { dispatcher.stop() }
+        var huge = FleetHarness.alert(1, destination: "rich", account: "whale", tag: "huge")
+        huge.type = .billingRetryFailed
+        huge.score = ScoreRecord(
+            accountId: "whale", validAt: huge.raisedAt, score: 20, previousScore: 40, delta: -20, zone: .critical,
+            previousZone: .atRisk,
+                                 components: FamilyScores(productUsage: 1, engagement: 1, support: 1, commercial: 1),
+            signals: [Signal(code: "billing", family: .commercial, text: "Invoice unpaid", impact: -9.3e18)],
+            positiveSignals: [],
+            profile: AccountProfile(name: "Whale Inc", tier: .enterprise, mrr: 1e17), triggers: [], eventIds: ["e-1"],
+                                 reasons: [.zoneChange], cancellationScheduled: false)
+        huge.trigger = Trigger(
+            type: .billingRetryFailed, eventId: "e-1", occurredAt: huge.raisedAt, amount: 9.3e18, currency: "USD")
+        let ordinary = FleetHarness.alert(2, destination: "rich", tag: "huge")
+        try await Self.produce(fleet, [(huge, 4), (ordinary, 4)])
+        let done = await fleet.waitForDeliveries(timeout: .seconds(30), watching: [dispatcher]) {
+            $0["rich"]?.count == 2
+        }
+        let running = dispatcher.process.isRunning
+        let rich = fleet.delivered()["rich"] ?? [:]
+        #expect(done, "delivered \(rich) of 2; running: \(running)\n\(dispatcher.log.suffix(2000))")
+        #expect(
+            dispatcher.process.isRunning,
+            "the dispatcher exited (status \(dispatcher.process.isRunning ? 0 : dispatcher.process.terminationStatus))")
+        let body = fleet.sink.requests(path: fleet.path("rich")).compactMap { r -> String? in
+            let text = String(decoding: r.body, as: UTF8.self)
+            return text.contains(huge.alertId) ? text : nil
+        }.first ?? ""
+        #expect(
+            body.contains("1e+17") && body.contains("9.3e+18 USD"),
+            "the huge amounts are not rendered as documented: \(body.prefix(600))")
+        await fleet.shutdown()
+    }
+
+    /// Issue 22, rows 6 and 8: retry headers are untrusted. `fleet.retry.due: Int64.max` on a valid
+    /// alert used to pause its retry partition for ever (nothing reported it); `fleet.retry.attempt`
+    /// `Int64.max` or `-5` trapped in the router's arithmetic after a 5xx. Each alert here gets one
+    /// 503 first (its own destination), so the retry path runs. Guards: every alert is delivered
+    /// once, none is dead-lettered, the dispatcher keeps running, the refusals are counted, and a
+    /// legitimately paused retry partition shows its due time in
+    /// `fleet_partition_paused_until_seconds`.
+    @Test func hostileRetryHeadersNeitherTrapNorPauseForEverNorLose() async throws {
+        let names = ["due-max", "attempt-max", "attempt-neg-retry", "attempt-neg-alerts"]
+        let fleet = try await FleetHarness(destinations: names + ["paused"])
+        for name in names { fleet.sink.script(path: fleet.path(name), [.serverError]) }
+        let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["RETRY_DELAYS_MS": "300,300,300"]))
+        defer { dispatcher.stop() }
+        let port = try #require(
+            dispatcher.httpPort(timeout: .seconds(30)), "no http port logged:\n\(dispatcher.log.suffix(2000))")
+        func alert(_ n: Int, _ destination: String) -> AlertRecord {
+            FleetHarness.alert(n, destination: destination, tag: "headers")
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let pausedDue = now + 45_000 // within the policy bound (longest delay + a minute): honoured
+        let producedAt = ContinuousClock.now
+        try await Self.produceRaw(fleet, [
+            ("alerts-retry-1", 3, alert(0, "due-max"), [KafkaHeader(name: "fleet.retry.attempt", text: "1"),
+                                                        KafkaHeader(name: "fleet.retry.due", text: String(Int64.max))]),
+                (
+                    "alerts-retry-2", 3, alert(1, "attempt-max"),
+                    [KafkaHeader(name: "fleet.retry.attempt", text: String(Int64.max))]
+                ),
+                (
+                    "alerts-retry-1", 3, alert(2, "attempt-neg-retry"),
+                    [KafkaHeader(name: "fleet.retry.attempt", text: "-5")]
+                ),
+            ("alerts", 3, alert(3, "attempt-neg-alerts"), [KafkaHeader(name: "fleet.retry.attempt", text: "-5")]),
+            ("alerts-retry-1", 7, alert(4, "paused"), [KafkaHeader(name: "fleet.retry.attempt", text: "1"),
+                                                       KafkaHeader(name: "fleet.retry.due", text: String(pausedDue))]),
+        ])
+        let done = await fleet.waitForDeliveries(timeout: .seconds(40), watching: [dispatcher]) { d in
+            names.allSatisfy { d[$0]?.count == 1 }
+        }
+        let took = ContinuousClock.now - producedAt
+        let delivered = fleet.delivered()
+        let got = delivered.filter { names.contains($0.key) }
+        let running = dispatcher.process.isRunning
+        #expect(done, "delivered \(got) of \(names); running: \(running)\n\(dispatcher.log.suffix(3000))")
+        #expect(took < .seconds(60), "the alert with due Int64.max took \(took): beyond the retry policy's bound")
+        #expect(dispatcher.process.isRunning, "the dispatcher exited")
+        for name in names {
+            #expect(delivered[name]?.values.allSatisfy { $0 == 1 } == true, "\(name): \(delivered[name] ?? [:])")
+            #expect(
+                fleet.sink.requests(path: fleet.path(name)).count == 2, "\(name): one 503 then one delivery expected")
+        }
+        #expect(
+            try fleet.size("alerts-dlt", partitions: 3) == 0, "an alert with hostile retry headers was dead-lettered")
+        #expect(fleet.delivered()["paused"] == nil, "the alert due in 45 s was posted at once")
+
+        var metrics = ""
+        let gauge = #"fleet_partition_paused_until_seconds{stage="dispatcher",topic="t.alerts-retry-1",partition="7"}"#
+        let seen = await fleet.waitUntil(timeout: .seconds(10), watching: [dispatcher]) {
+            metrics = (try? HTTPGet.fetchBlocking(port: port, path: "/metrics").body) ?? ""
+            return Self.metric(metrics, gauge) != nil
+        }
+        #expect(
+            seen,
+            "no paused-partition gauge: \(metrics.split(separator: "\n").filter { $0.contains("retry_headers") })")
+        let until = Self.metric(metrics, gauge) ?? 0
+        #expect(abs(until - Double(pausedDue) / 1000) < 1, "paused until \(until), due \(Double(pausedDue) / 1000)")
+        let refused = { (header: String, reason: String) in
+            Self.metric(
+                metrics, "fleet_dispatch_retry_headers_refused_total{header=\"\(header)\",reason=\"\(reason)\"}") ?? 0
+        }
+        #expect(
+            refused("due", "too_far") >= 1 && refused("attempt", "out_of_range") >= 2
+                && refused("attempt", "not_on_retry_topic") >= 1,
+                "refusals not counted:\n\(metrics.split(separator: "\n").filter { $0.contains("retry_headers") })")
+        print(
+            "hostile retry headers: \(names.count) alerts delivered once each in \(took); "
+                + "paused partition visible until \(until)")
+        await fleet.shutdown()
+    }
+
+    /// Issue 22, row 11: a Slack app alert whose last post timed out (it may have landed) and that
+    /// ran out of retries is dead-lettered in doubt; `fleet-admin dlt replay` then used to post it
+    /// without the channel look-up (the in-doubt mark was cleared on the dead-letter path): posted
+    /// twice. Guards: the dead letter carries `fleet.delivery.in_doubt_since`; replayed, the alert
+    /// whose post landed is found in the channel and logged, not posted again; the one whose posts
+    /// all failed is posted once.
+    @Test func aDeadLetterInDoubtIsLookedUpWhenReplayed() async throws {
+        let fleet = try await FleetHarness(destinations: ["app"], slackApp: true)
+        fleet.sink.expectBotToken(FleetHarness.botToken)
+        let post = "/api/chat.postMessage"
+        let dispatcher = try StageProcess(
+            "dispatcher", env: fleet.dispatcherEnv(["RETRY_DELAYS_MS": "200,200,200", "POST_TIMEOUT_MS": "1000"]))
+        defer { dispatcher.stop() }
+        let landed = FleetHarness.alert(1, destination: "app", account: "acme", tag: "in-doubt")
+        let lost = FleetHarness.alert(2, destination: "app", account: "globex", tag: "in-doubt")
+        // `landed`: three 500s, then a post Slack stores but answers only after the timeout.
+        fleet.sink.script(
+            path: post, [.serverError, .serverError, .serverError, .delayed(milliseconds: 4_000, then: .ok)])
+        try await Self.produce(fleet, [(landed, 6)])
+        var letters = try await fleet.read("alerts-dlt", partitions: 3, timeout: .seconds(40)) { $0.count >= 1 }
+        #expect(letters.count == 1, "landed was not dead-lettered within 40 s\n\(dispatcher.log.suffix(3000))")
+        // `lost`: four 500s, nothing stored.
+        fleet.sink.script(path: post, [.serverError, .serverError, .serverError, .serverError])
+        try await Self.produce(fleet, [(lost, 6)])
+        letters = try await fleet.read("alerts-dlt", partitions: 3, timeout: .seconds(40)) { $0.count >= 2 }
+        #expect(letters.count == 2, "lost was not dead-lettered within 40 s\n\(dispatcher.log.suffix(3000))")
+        #expect(letters.allSatisfy { $0.headers.last(named: "fleet.delivery.in_doubt_since") != nil },
+                "a dead letter in doubt does not say so: \(letters.map { $0.headers.map(\.name) })")
+        let channel = FleetHarness.channel("app")
+        #expect(
+            fleet.postedToChannels()[channel]?[landed.alertId] == 1
+                && fleet.postedToChannels()[channel]?[lost.alertId] == nil)
+
+        let replay = try AdminProcessTests.admin(["dlt", "replay", "alerts-dlt"], env: fleet.env())
+        #expect(replay.status == 0, "\(replay.output)")
+        let settled = await fleet.waitUntil(timeout: .seconds(30), watching: [dispatcher]) {
+            fleet.postedToChannels()[channel]?[lost.alertId] == 1
+                && dispatcher.log.contains("found in the channel, logged without posting again")
+        }
+        let posted = fleet.postedToChannels()[channel] ?? [:]
+        #expect(settled, "replay not settled within 30 s: \(posted)\n\(dispatcher.log.suffix(3000))")
+        #expect(
+            posted[landed.alertId] == 1, "the alert whose post landed was posted \(posted[landed.alertId] ?? 0) times")
+        #expect(
+            posted[lost.alertId] == 1, "the alert whose posts all failed was posted \(posted[lost.alertId] ?? 0) times")
+        print(
+            "dlt replay in doubt: landed posted \(posted[landed.alertId] ?? 0)x, "
+                + "lost posted \(posted[lost.alertId] ?? 0)x")
         await fleet.shutdown()
     }
 }

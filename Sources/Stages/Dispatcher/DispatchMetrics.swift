@@ -39,6 +39,15 @@ public struct DispatchMetrics: Sendable {
             .recordNanoseconds(Int64(clamping: nanoseconds))
     }
 
+    /// A retry header value the dispatcher did not accept (`RetryHeaderCheck`): `header` is
+    /// `attempt`, `due` or `in_doubt_since`; `reason` is `unreadable`, `out_of_range`, `too_far`
+    /// or `not_on_retry_topic`.
+    func retryHeaderRefused(header: String, reason: String) {
+        Counter(
+            label: "fleet_dispatch_retry_headers_refused_total", dimensions: [("header", header), ("reason", reason)]
+        ).increment()
+    }
+
     /// An alert in doubt (an intent to post without a delivery) settled: found in its Slack app
     /// channel, not found there and posted, or posted again unchecked (a webhook, or a channel
     /// that refused the look-up: at-least-once). Counted once per alert, when it leaves doubt.

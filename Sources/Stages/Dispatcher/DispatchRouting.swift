@@ -39,6 +39,11 @@ public enum RetryHeaders {
     /// On `alerts`: released by the dispatcher's own schedule (quiet hours over, a digest due), so
     /// the schedule does not hold it again.
     public static let released = "fleet.released"
+    /// On a dead letter (and so on its replay): the alert was in doubt when it was dead-lettered
+    /// (an earlier post timed out or failed after it may have reached Slack), since this wall ms.
+    /// The dispatcher reading it back looks the alert up in its Slack app channel before posting
+    /// (`fleet-admin dlt replay` keeps the header).
+    public static let inDoubtSince = "fleet.delivery.in_doubt_since"
 }
 
 /// One alert waiting in a group or in a post: its record stays open until it is delivered,
@@ -49,6 +54,10 @@ struct WaitingAlert: Sendable {
     /// Failed attempts so far.
     var attempt: Int
     var history: String
+
+    /// The number of the attempt being answered: one more than `attempt`, never below 1 and
+    /// never trapping (the attempt is validated when read, see `RetryHeaderCheck`).
+    var thisAttempt: Int { attempt < 1 ? 1 : (attempt == Int.max ? Int.max : attempt + 1) }
 }
 
 /// One message on its way: a group and the open records of its alerts.
@@ -168,7 +177,9 @@ final class DispatchRouter: Sendable {
         case let .permanent(reason):
             metrics.postLatency(destination, nanoseconds: nanoseconds)
             for m in post.members {
-                deadLetter(m, code: reason.code, reason: "\(destination): \(reason.description)", history: Self.appending(m.history, m.attempt + 1, reason.code, now))
+                deadLetter(
+                    m, code: reason.code, reason: "\(destination): \(reason.description)",
+                    history: Self.appending(m.history, m.thisAttempt, reason.code, now))
             }
             log.end(post.members.map(\.alert.deliveryKey))
         }
@@ -187,9 +198,9 @@ final class DispatchRouter: Sendable {
     }
 
     private func retry(_ m: WaitingAlert, partition: Int32, code: String, detail: String, now: Int64) {
-        let attempt = m.attempt + 1
+        let attempt = m.thisAttempt
         let history = Self.appending(m.history, attempt, code, now)
-        guard attempt <= topics.retries.count else {
+        guard attempt <= topics.retries.count, attempt <= settings.retryDelaysMs.count else {
             deadLetter(m, code: "retries_exhausted", reason: "\(m.alert.destination): not delivered after \(attempt) attempts; last: \(detail)", history: history)
             return
         }
@@ -210,10 +221,18 @@ final class DispatchRouter: Sendable {
 
     private func deadLetter(_ m: WaitingAlert, code: String, reason: String, history: String) {
         metrics.deadLettered(m.alert.destination, code: code)
+        // The mark leaves memory, and its fact goes with the dead letter: a replay of it is looked
+        // up in its Slack app channel before it is posted (an earlier post may have landed).
+        let inDoubtSince = log.inDoubtSince(m.alert.deliveryKey, partition: m.pending.record.partition)
         log.clearInDoubt([m.alert.deliveryKey], partition: m.pending.record.partition)
         var letter = DeadLetter.record(for: m.pending.record, rejection: Rejection(code: code, reason: reason), stage: "dispatcher", topic: topics.deadLetter)
-        letter.headers.removeAll { $0.name == RetryHeaders.history || $0.name == RetryHeaders.due }
+        letter.headers.removeAll {
+            $0.name == RetryHeaders.history || $0.name == RetryHeaders.due || $0.name == RetryHeaders.inDoubtSince
+        }
         letter.headers.append(KafkaHeader(name: RetryHeaders.history, text: history))
+        if let inDoubtSince {
+            letter.headers.append(KafkaHeader(name: RetryHeaders.inDoubtSince, text: String(inDoubtSince)))
+        }
         m.pending.emit(letter)
         m.pending.finish()
     }

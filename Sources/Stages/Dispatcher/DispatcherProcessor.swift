@@ -128,7 +128,9 @@ public final class DispatcherProcessor: RecordProcessor {
         let now = context.wallClockMilliseconds
         let p = context.partition
         let fromRetry = record.topic != topics.alerts
-        if let due = record.headers.last(named: RetryHeaders.due)?.text.flatMap({ Int64($0) }), due > now {
+        // Untrusted like the value: validated here, by the rules of `RetryHeaderCheck`.
+        let headers = readRetryHeaders(record, now: now)
+        if let due = headers.due {
             context.retryLater(atMilliseconds: due)
             return
         }
@@ -155,6 +157,11 @@ public final class DispatcherProcessor: RecordProcessor {
                 return
             }
         }
+        if let since = headers.inDoubtSince {
+            // Its dead letter recorded that an earlier post may have landed (a replayed dead
+            // letter): a Slack app channel is looked up before it is posted again.
+            log.markInDoubt([key], partition: p, since: since)
+        }
         if settings.schedule, !fromRetry, record.headers.last(named: RetryHeaders.released) == nil {
             var state = context.state[alert.destination] ?? DestinationScheduleState()
             let before = state
@@ -163,7 +170,7 @@ public final class DispatcherProcessor: RecordProcessor {
                 return
             }
         }
-        let attempt = record.headers.last(named: RetryHeaders.attempt)?.text.flatMap { Int($0) } ?? 0
+        let attempt = headers.attempt
         let history = record.headers.last(named: RetryHeaders.history)?.text ?? ""
         let pending = context.deferCompletion()
         log.start(key, owner: cancellation(of: p))
@@ -173,6 +180,26 @@ public final class DispatcherProcessor: RecordProcessor {
         let ready = grouper.add(alert, now: Timestamp(millisecondsSinceEpoch: now))
         groupers[p, default: [:]][alert.destination] = grouper
         for group in ready { post(group, partition: p) }
+    }
+
+    /// The record's retry headers as `RetryHeaderCheck` accepts them; each value refused is
+    /// counted and logged with the record's place (never its value).
+    private func readRetryHeaders(_ record: ConsumedRecord, now: Int64) -> RetryHeaderCheck {
+        let topicAttempt = topics.retries.firstIndex(of: record.topic).map { $0 + 1 } ?? 0
+        let check = RetryHeaderCheck.read(
+            attempt: record.headers.last(named: RetryHeaders.attempt)?.text,
+            due: record.headers.last(named: RetryHeaders.due)?.text,
+            inDoubtSince: record.headers.last(named: RetryHeaders.inDoubtSince)?.text, topicAttempt: topicAttempt,
+            maxAttempts: topics.retries.count, longestDelayMs: settings.retryDelaysMs.max() ?? 0,
+            horizonMs: log.horizonMilliseconds, now: now)
+        for refusal in check.refusals {
+            router.metrics.retryHeaderRefused(header: refusal.header, reason: refusal.reason)
+            logger.notice("retry header refused", metadata: [
+                "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)",
+                "header": "\(refusal.header)", "reason": "\(refusal.reason)",
+            ])
+        }
+        return check
     }
 
     public func tick(nowMilliseconds now: Int64, context: ProcessingContext<DestinationScheduleState>) {

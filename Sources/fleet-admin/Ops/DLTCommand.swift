@@ -52,12 +52,19 @@ struct DLTCommand: AsyncParsableCommand {
 
     struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-drive dead letters to their source topic (or --to) once the cause is fixed.",
+            abstract: "Re-drive dead letters to their stage's input topic (or --to) once the cause is fixed.",
             discussion: """
+            Each record goes to the input of the stage whose dead-letter topic holds it (alerts-dlt -> \
+            alerts, account-events-dlt -> account-events, health-scores-dlt -> health-scores), never \
+            where its dlt.source.topic header points: one whose source is not that input (or its \
+            retry topics) is refused, and needs --to. --to never names an internal topic (a state \
+            changelog, alerts-delivered, a retry or dead-letter topic, alert-feedback): refused. \
             Each record goes back with its original key, value and headers (without the dlt.* headers \
             and the retry counters fleet.retry.attempt and .due, so the retry budget starts again; \
             with its attempt history fleet.retry.history, marked "replayed from", so the delivery \
-            log's retries still count the earlier attempts; with fleet.replayed.from), to its source partition when it goes \
+            log's retries still count the earlier attempts; with fleet.delivery.in_doubt_since, so \
+            an alert that may have been posted is looked up in its Slack app channel first; with \
+            fleet.replayed.from), to its source partition when it goes \
             back to its own topic; a dead letter from alerts-retry-N goes back to alerts. Safe to \
             repeat: a replayed alert keeps its alert id, so the dispatcher's delivery log skips one \
             already delivered; a replayed event keeps its event id, counted once by the scorer. \
@@ -66,13 +73,15 @@ struct DLTCommand: AsyncParsableCommand {
         @Argument(help: "The dead-letter topic, e.g. alerts-dlt (TOPIC_PREFIX is added when missing).") var topic: String
         @OptionGroup var cluster: ClusterOptions
         @OptionGroup var filters: Filters
-        @Option(help: "Send to this topic instead of each record's source topic.") var to: String?
+        @Option(help: "Send to this topic instead of the stage's input topic (never an internal topic).") var to:
+            String?
         @Flag(help: "Show what would be sent; send nothing.") var dryRun = false
 
         func run() async throws {
             let (topic, entries, total) = try await DLTCommand.read(topic, cluster: cluster, filters: filters)
             let settings = try cluster.settings()
-            let items = DeadLetterReplay.plan(entries, to: to.map { cluster.topic($0, settings: settings) })
+            let items = DeadLetterReplay.plan(
+                entries, prefix: settings.topicPrefix, to: to.map { cluster.topic($0, settings: settings) })
             for item in items { print((dryRun ? "would send " : "") + item.description) }
             let refused = items.filter { $0.refusal != nil }.count
             let planned = items.count - refused
