@@ -11,16 +11,19 @@ final class HTTPConnection: ChannelInboundHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     /// Adds the connection's handlers to a freshly accepted channel (on its event loop).
-    static func configure(_ pipeline: ChannelPipeline.SynchronousOperations, limits: HTTPLimits, tally: HTTPListenerTally,
-                          routes: [HTTPRoute]) throws {
+    static func configure(
+        _ pipeline: ChannelPipeline.SynchronousOperations, limits: HTTPLimits, tally: HTTPListenerTally,
+        routes: [HTTPRoute]
+    ) throws {
         try pipeline.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout.timeAmount))
         try pipeline.addHandler(RequestByteCap(limit: limits.maxRequestBytes, tally: tally))
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
-                                                 withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
-                                                 withDecoderLimitConfiguration: decoderLimits)
+        try pipeline.configureHTTPServerPipeline(
+            withPipeliningAssistance: false, withErrorHandling: false,
+            withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
+            withDecoderLimitConfiguration: decoderLimits)
         try pipeline.addHandler(HTTPConnection(limits: limits, tally: tally, routes: routes))
     }
 
@@ -77,13 +80,13 @@ final class HTTPConnection: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .reading = state else { return }
         switch unwrapInboundIn(data) {
-        case let .head(requestHead):
+        case .head(let requestHead):
             head = requestHead
             let declared = requestHead.headers.first(name: "content-length").flatMap { Int($0) } ?? 0
             if declared > limits.maxBodyBytes {
                 refuseTooLarge(context, status: .payloadTooLarge, version: requestHead.version)
             }
-        case var .body(buffer):
+        case .body(var buffer):
             guard buffer.readableBytes <= limits.maxBodyBytes - body.count else {
                 refuseTooLarge(context, status: .payloadTooLarge, version: head?.version ?? .http1_1)
                 return
@@ -108,8 +111,9 @@ final class HTTPConnection: ChannelInboundHandler {
             refuseTooLarge(context, status: .requestHeaderFieldsTooLarge, version: .http1_1)
         } else if error is HTTPParserError {
             state = .answering
-            Self.respond(context, version: .http1_1, head: false,
-                         reply: HTTPReply(status: 400, contentType: "text/plain", body: "bad request\n"))
+            Self.respond(
+                context, version: .http1_1, head: false,
+                reply: HTTPReply(status: 400, contentType: "text/plain", body: "bad request\n"))
         } else {
             context.close(promise: nil)
         }
@@ -118,8 +122,9 @@ final class HTTPConnection: ChannelInboundHandler {
     private func refuseTooLarge(_ context: ChannelHandlerContext, status: HTTPResponseStatus, version: HTTPVersion) {
         state = .answering
         tally.refusedTooLarge()
-        Self.respond(context, version: version, head: false,
-                     reply: HTTPReply(status: Int(status.code), contentType: "text/plain", body: "\(status.reasonPhrase)\n"))
+        Self.respond(
+            context, version: version, head: false,
+            reply: HTTPReply(status: Int(status.code), contentType: "text/plain", body: "\(status.reasonPhrase)\n"))
     }
 
     /// Hands the whole request to its route (or answers 404) and writes the answer once, on the
@@ -128,12 +133,14 @@ final class HTTPConnection: ChannelInboundHandler {
         let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let path = parts.first.map(String.init) ?? head.uri
         guard let route = routes.first(where: { $0.matches(path) }) else {
-            Self.respond(context, version: head.version, head: head.method == .HEAD,
-                         reply: HTTPReply(status: 404, contentType: "text/plain", body: "not found\n"))
+            Self.respond(
+                context, version: head.version, head: head.method == .HEAD,
+                reply: HTTPReply(status: 404, contentType: "text/plain", body: "not found\n"))
             return
         }
-        let request = HTTPRequest(method: head.method.rawValue, path: path, query: parts.count > 1 ? String(parts[1]) : "",
-                                  contentType: head.headers.first(name: "content-type"), body: body)
+        let request = HTTPRequest(
+            method: head.method.rawValue, path: path, query: parts.count > 1 ? String(parts[1]) : "",
+            contentType: head.headers.first(name: "content-type"), body: body)
         body = []
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let loop = context.eventLoop
@@ -160,18 +167,24 @@ final class HTTPConnection: ChannelInboundHandler {
     static func respond(_ context: ChannelHandlerContext, version: HTTPVersion, head isHead: Bool, reply: HTTPReply) {
         guard context.channel.isActive else { return }
         var headers = HTTPHeaders(standardHeaders)
-        for (name, value) in reply.headers.sorted(by: { $0.key < $1.key }) { headers.replaceOrAdd(name: name, value: value) }
+        for (name, value) in reply.headers.sorted(by: { $0.key < $1.key }) {
+            headers.replaceOrAdd(name: name, value: value)
+        }
         headers.replaceOrAdd(name: "content-type", value: reply.contentType)
         headers.replaceOrAdd(name: "content-length", value: String(reply.body.utf8.count))
         headers.replaceOrAdd(name: "connection", value: "close")
         let status = HTTPResponseStatus(statusCode: reply.status)
-        context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: headers))),
-                      promise: nil)
+        context.write(
+            NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: headers))),
+            promise: nil)
         if !isHead {
-            context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: reply.body)))), promise: nil)
+            context.write(
+                NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: reply.body)))), promise: nil)
         }
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
+            bound.value.close(promise: nil)
+        }
     }
 }
 

@@ -8,13 +8,14 @@ import Synchronization
 /// The limits of one HTTP listener, which hold whatever a client does (issue 22: 300 idle TCP
 /// connections were held forever, until the process ran out of file descriptors).
 ///
-/// | variable | meaning | default |
-/// |---|---|---|
-/// | `HTTP_IDLE_TIMEOUT_MS` | a connection that sends nothing for this long while its request is unfinished is closed | 10000 |
-/// | `HTTP_REQUEST_TIMEOUT_MS` | the whole request (head and body) must arrive within this long of the connection's accept, else it is closed (a client trickling bytes under the idle timeout) | 15000 |
-/// | `HTTP_MAX_CONNECTIONS` | open connections per listener; one more is closed at once (counted) | 128 |
-/// | `HTTP_MAX_HEADER_BYTES` | request line and headers; larger: 431 | 16384 |
-/// | `HTTP_MAX_BODY_BYTES` | request body; larger: 413 | 16384 |
+/// - `HTTP_IDLE_TIMEOUT_MS` (10000): a connection that sends nothing for this long while its
+///   request is unfinished is closed.
+/// - `HTTP_REQUEST_TIMEOUT_MS` (15000): the whole request (head and body) must arrive within this
+///   long of the accept, else the connection is closed (a client trickling bytes under the idle
+///   timeout).
+/// - `HTTP_MAX_CONNECTIONS` (128): open connections per listener; one more is closed at once.
+/// - `HTTP_MAX_HEADER_BYTES` (16384): request line and headers; larger: 431.
+/// - `HTTP_MAX_BODY_BYTES` (16384): request body; larger: 413.
 ///
 /// Every answer closes its connection (`connection: close`), so a connection is never idle
 /// between requests: the idle timeout bounds a client that connects and says nothing.
@@ -31,8 +32,10 @@ public struct HTTPLimits: Sendable, Equatable {
     public var maxBodyBytes: Int
 
     /// Limits from their parts (the defaults are the documented ones).
-    public init(idleTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(15), maxConnections: Int = 128,
-                maxHeaderBytes: Int = 16384, maxBodyBytes: Int = 16384) {
+    public init(
+        idleTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(15), maxConnections: Int = 128,
+        maxHeaderBytes: Int = 16384, maxBodyBytes: Int = 16384
+    ) {
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
         self.maxConnections = maxConnections
@@ -81,7 +84,9 @@ public final class HTTPListener: Sendable {
     private let tally: HTTPListenerTally
 
     /// Binds `host:port` (port 0: a free one) and serves `routes` within `limits`.
-    public init(name: String, host: String, port: Int, limits: HTTPLimits = HTTPLimits(), routes: [HTTPRoute]) async throws {
+    public init(name: String, host: String, port: Int, limits: HTTPLimits = HTTPLimits(), routes: [HTTPRoute])
+        async throws
+    {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let tally = HTTPListenerTally(listener: name)
         let bootstrap = ServerBootstrap(group: group)
@@ -96,7 +101,8 @@ public final class HTTPListener: Sendable {
                 }
                 channel.closeFuture.whenComplete { _ in tally.closed() }
                 return channel.eventLoop.makeCompletedFuture {
-                    try HTTPConnection.configure(channel.pipeline.syncOperations, limits: limits, tally: tally, routes: routes)
+                    try HTTPConnection.configure(
+                        channel.pipeline.syncOperations, limits: limits, tally: tally, routes: routes)
                 }
             }
         do {
@@ -140,7 +146,8 @@ final class HTTPListenerTally: Sendable {
     func open(max: Int) -> Bool {
         var current = openNow.load(ordering: .relaxed)
         while current < max {
-            let (exchanged, original) = openNow.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            let (exchanged, original) = openNow.compareExchange(
+                expected: current, desired: current + 1, ordering: .relaxed)
             if exchanged {
                 Gauge(label: "fleet_http_connections_open", dimensions: [("listener", listener)]).record(current + 1)
                 return true
@@ -166,8 +173,10 @@ final class HTTPListenerTally: Sendable {
         } else {
             timedOutRequest.add(1, ordering: .relaxed)
         }
-        Counter(label: "fleet_http_connections_timed_out_total",
-                dimensions: [("listener", listener), ("timeout", timeout.rawValue)]).increment()
+        Counter(
+            label: "fleet_http_connections_timed_out_total",
+            dimensions: [("listener", listener), ("timeout", timeout.rawValue)]
+        ).increment()
     }
 
     func refusedTooLarge() {
@@ -176,10 +185,11 @@ final class HTTPListenerTally: Sendable {
     }
 
     var counts: HTTPListenerCounts {
-        HTTPListenerCounts(open: openNow.load(ordering: .relaxed), refused: refused.load(ordering: .relaxed),
-                           timedOutIdle: timedOutIdle.load(ordering: .relaxed),
-                           timedOutRequest: timedOutRequest.load(ordering: .relaxed),
-                           tooLarge: tooLarge.load(ordering: .relaxed))
+        HTTPListenerCounts(
+            open: openNow.load(ordering: .relaxed), refused: refused.load(ordering: .relaxed),
+            timedOutIdle: timedOutIdle.load(ordering: .relaxed),
+            timedOutRequest: timedOutRequest.load(ordering: .relaxed),
+            tooLarge: tooLarge.load(ordering: .relaxed))
     }
 }
 

@@ -42,8 +42,9 @@ public struct HTTPReply: Sendable, Equatable {
 
     /// 405 with the `allow` header listing `allowed`.
     public static func methodNotAllowed(_ allowed: [String]) -> HTTPReply {
-        HTTPReply(status: 405, contentType: "text/plain", body: "method not allowed\n",
-                  headers: ["allow": allowed.joined(separator: ", ")])
+        HTTPReply(
+            status: 405, contentType: "text/plain", body: "method not allowed\n",
+            headers: ["allow": allowed.joined(separator: ", ")])
     }
 }
 
@@ -53,9 +54,11 @@ public struct HTTPReply: Sendable, Equatable {
 /// from any thread (the listener hops back to its loop).
 public struct HTTPRoute: Sendable {
     /// Answers one request through `reply`.
-    public typealias Responder = @Sendable (_ request: HTTPRequest, _ reply: @escaping @Sendable (HTTPReply) -> Void) -> Void
+    public typealias Responder =
+        @Sendable (_ request: HTTPRequest, _ reply: @escaping @Sendable (HTTPReply) -> Void) -> Void
     /// Answers one request from its method and query string only.
-    public typealias Handler = @Sendable (_ method: String, _ query: String, _ reply: @escaping @Sendable (HTTPReply) -> Void) -> Void
+    public typealias Handler =
+        @Sendable (_ method: String, _ query: String, _ reply: @escaping @Sendable (HTTPReply) -> Void) -> Void
 
     /// The exact path served (`/feedback`); `/feedback/` is served too.
     public let path: String

@@ -16,10 +16,13 @@ public final class HealthServer: Sendable {
     public var counts: HTTPListenerCounts { listener.counts }
 
     /// Binds `host:port` (port 0: a free one) and serves health, metrics and `routes`.
-    public init(host: String, port: Int, status: @escaping StatusProvider, metrics: @escaping MetricsProvider,
-                routes: [HTTPRoute] = [], limits: HTTPLimits = HTTPLimits()) async throws {
-        listener = try await HTTPListener(name: "health", host: host, port: port, limits: limits,
-                                          routes: routes + Self.routes(status: status, metrics: metrics))
+    public init(
+        host: String, port: Int, status: @escaping StatusProvider, metrics: @escaping MetricsProvider,
+        routes: [HTTPRoute] = [], limits: HTTPLimits = HTTPLimits()
+    ) async throws {
+        listener = try await HTTPListener(
+            name: "health", host: host, port: port, limits: limits,
+            routes: routes + Self.routes(status: status, metrics: metrics))
     }
 
     /// `/healthz`, `/readyz` and `/metrics`: GET and HEAD only.
@@ -36,13 +39,15 @@ public final class HealthServer: Sendable {
         return [
             probe("/healthz") {
                 let s = status()
-                return HTTPReply(status: s.live ? 200 : 503, contentType: "text/plain",
-                                 body: s.live ? "ok\n" : "unhealthy: \(s.detail)\n")
+                return HTTPReply(
+                    status: s.live ? 200 : 503, contentType: "text/plain",
+                    body: s.live ? "ok\n" : "unhealthy: \(s.detail)\n")
             },
             probe("/readyz") {
                 let s = status()
-                return HTTPReply(status: s.ready ? 200 : 503, contentType: "text/plain",
-                                 body: s.ready ? "ready: \(s.detail)\n" : "not ready: \(s.detail)\n")
+                return HTTPReply(
+                    status: s.ready ? 200 : 503, contentType: "text/plain",
+                    body: s.ready ? "ready: \(s.detail)\n" : "not ready: \(s.detail)\n")
             },
             probe("/metrics") { HTTPReply(status: 200, contentType: "text/plain; version=0.0.4", body: metrics()) },
         ]

@@ -37,33 +37,39 @@ public enum WorkerApp {
     /// (stop fetching, finish in-flight work, commit, leave the group), the health listener, then
     /// the dependencies. Every listener holds `settings.httpLimits`.
     /// Throws if the worker stopped on an error (the process should exit non-zero).
-    public static func run<P: RecordProcessor>(_ worker: Worker<P>, settings: WorkerSettings, logger: Logger, routes: [HTTPRoute] = [],
-                                               listeners: [HTTPListenerSpec] = [],
+    public static func run<P: RecordProcessor>(_ worker: Worker<P>, settings: WorkerSettings, logger: Logger,
+                                               routes: [HTTPRoute] = [], listeners: [HTTPListenerSpec] = [],
                                                dependencies: [StopOnShutdownService] = []) async throws {
         var bound: [StopOnShutdownService] = []
         do {
-            let server = try await HealthServer(host: settings.httpHost, port: settings.httpPort, status: { worker.status }, metrics: {
+            let metrics: HealthServer.MetricsProvider = {
                 var buffer = [UInt8]()
                 registry.emit(into: &buffer)
                 return String(decoding: buffer, as: UTF8.self)
-            }, routes: routes, limits: settings.httpLimits)
+            }
+            let server = try await HealthServer(host: settings.httpHost, port: settings.httpPort, status: { worker.status },
+                                                metrics: metrics, routes: routes, limits: settings.httpLimits)
             logger.info("http listening", metadata: ["port": "\(server.port)"])
             bound.append(StopOnShutdownService("health listener", logger: logger) { await server.shutdown() })
             for spec in listeners {
-                let listener = try await HTTPListener(name: spec.name, host: spec.host, port: spec.port, limits: settings.httpLimits,
-                                                      routes: spec.routes)
+                let listener = try await HTTPListener(name: spec.name, host: spec.host, port: spec.port,
+                                                      limits: settings.httpLimits, routes: spec.routes)
                 logger.info("\(spec.name) listening", metadata: ["\(spec.name)_port": "\(listener.port)"])
-                bound.append(StopOnShutdownService("\(spec.name) listener", logger: logger) { await listener.shutdown() })
+                bound.append(StopOnShutdownService("\(spec.name) listener", logger: logger) {
+                    await listener.shutdown()
+                })
             }
         } catch {
             for service in (dependencies + bound).reversed() { await service.stop() }
             throw error
         }
         func entry(_ service: any Service) -> ServiceGroupConfiguration.ServiceConfiguration {
-            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
+                  failureTerminationBehavior: .gracefullyShutdownGroup)
         }
         let services = dependencies.map(entry) + [entry(bound[0]), entry(worker)] + bound.dropFirst().map(entry)
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
         try await group.run()
     }
 }

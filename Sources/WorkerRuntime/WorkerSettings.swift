@@ -137,7 +137,8 @@ public struct WorkerSettings: Sendable {
     /// setting the at-least-once design relies on (`KafkaPinnedSetting.all`), naming the variable
     /// and why.
     static func refusePinnedOverrides(_ env: [String: String]) throws(WorkerError) {
-        for (name, value) in env.sorted(by: { $0.key < $1.key }) where name.hasPrefix("KAFKA_") && name != "KAFKA_BROKERS" {
+        let variables = env.sorted { $0.key < $1.key }
+        for (name, value) in variables where name.hasPrefix("KAFKA_") && name != "KAFKA_BROKERS" {
             let clients: [KafkaPinnedSetting.Client]
             let suffix: Substring
             if name.hasPrefix("KAFKA_CONSUMER_") {
@@ -149,10 +150,12 @@ public struct WorkerSettings: Sendable {
             }
             let property = propertyName(String(suffix))
             for client in clients {
-                guard let pinned = KafkaPinnedSetting.violated(property: property, value: value, client: client) else { continue }
+                guard let pinned = KafkaPinnedSetting.violated(property: property, value: value, client: client) else {
+                    continue
+                }
                 throw .configuration(source: "environment", key: name,
-                                     reason: "\(property) is pinned to \(pinned.value) and cannot be \"\(value.prefix(40))\": "
-                                         + "\(pinned.reason). Remove \(name)")
+                                     reason: "\(property) is pinned to \(pinned.value) and cannot be "
+                                         + "\"\(value.prefix(40))\": \(pinned.reason). Remove \(name)")
             }
         }
     }

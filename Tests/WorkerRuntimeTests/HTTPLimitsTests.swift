@@ -1,10 +1,11 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import WorkerRuntime
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Issue 22 row 12: idle and slow connections to a worker's HTTP ports. Without limits, idle TCP
@@ -52,14 +53,18 @@ import Glibc
         /// Waits up to `timeout` for the server to close the connection (end of stream or a reset);
         /// returns what it answered before closing, or nil when the connection is still open.
         func closedByServer(within timeout: Duration) -> String? {
-            var limit = timeval(tv_sec: Int(timeout.components.seconds),
-                                tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+            var limit = timeval(
+                tv_sec: Int(timeout.components.seconds),
+                tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             var received = [UInt8]()
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
                 let n = recv(fd, &buffer, buffer.count, 0)
-                if n > 0 { received += buffer[0..<n]; continue }
+                if n > 0 {
+                    received += buffer[0..<n]
+                    continue
+                }
                 if n == 0 || errno == ECONNRESET { return String(decoding: received, as: UTF8.self) }
                 return nil
             }
@@ -92,8 +97,9 @@ import Glibc
         try await HealthServer(host: "127.0.0.1", port: 0, status: { alive }, metrics: { "m 1\n" }, limits: limits)
     }
 
-    static let small = HTTPLimits(idleTimeout: .milliseconds(300), requestTimeout: .seconds(1), maxConnections: 4,
-                                  maxHeaderBytes: 1024, maxBodyBytes: 256)
+    static let small = HTTPLimits(
+        idleTimeout: .milliseconds(300), requestTimeout: .seconds(1), maxConnections: 4,
+        maxHeaderBytes: 1024, maxBodyBytes: 256)
 
     /// 40 connections that send nothing: those beyond the cap are closed at once and counted, the
     /// others within the idle timeout (1 s); `/healthz` answers again as soon as they are gone.
@@ -107,7 +113,9 @@ import Glibc
         let started = ContinuousClock.now
         let closed = await Self.closed(idle, within: .seconds(5))
         let elapsed = ContinuousClock.now - started
-        #expect(closed.allSatisfy { $0 != nil }, "\(closed.filter { $0 == nil }.count) of 40 idle connections still open after 5 s")
+        #expect(
+            closed.allSatisfy { $0 != nil },
+            "\(closed.filter { $0 == nil }.count) of 40 idle connections still open after 5 s")
         #expect(elapsed < .seconds(4), "closing 40 idle connections took \(elapsed) with a 1 s idle timeout")
         #expect(server.counts.refused >= 36, "refused \(server.counts.refused) connections over a cap of 4")
         #expect(server.counts.timedOutIdle >= 1 && server.counts.timedOutIdle <= 4)
@@ -128,7 +136,8 @@ import Glibc
         let route = HTTPRoute(path: "/feedback") { _, reply in
             reply(HTTPReply(status: 200, contentType: "text/plain", body: "ok\n"))
         }
-        let feedback = try await HTTPListener(name: "feedback", host: "127.0.0.1", port: 0, limits: limits, routes: [route])
+        let feedback = try await HTTPListener(
+            name: "feedback", host: "127.0.0.1", port: 0, limits: limits, routes: [route])
         let idle = try await Self.open(30, port: feedback.port)
         for _ in 0..<3 {
             let answer = try await HTTPGet.fetch(port: health.port, path: "/healthz")
@@ -148,8 +157,9 @@ import Glibc
         var limits = Self.small
         limits.idleTimeout = .seconds(2)
         let server = try await Self.healthServer(limits: limits)
-        let slow = try await Self.open(1, port: server.port)[0]
+        // Taken before the connect: the server counts its timeout from the accept, after it.
         let started = ContinuousClock.now
+        let slow = try await Self.open(1, port: server.port)[0]
         let closedAt: Duration? = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 let request = Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + String(repeating: "a", count: 200))
@@ -175,18 +185,21 @@ import Glibc
         let route = HTTPRoute(path: "/echo") { request, reply in
             reply(HTTPReply(status: 200, contentType: "text/plain", body: "\(request.method) \(request.body.count)"))
         }
-        let server = try await HTTPListener(name: "test", host: "127.0.0.1", port: 0, limits: Self.small, routes: [route])
+        let server = try await HTTPListener(
+            name: "test", host: "127.0.0.1", port: 0, limits: Self.small, routes: [route])
         let header = try RawConnection(port: server.port)
         header.send("GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "h", count: 2000))\r\n\r\n")
         let headerAnswer = try #require(header.closedByServer(within: .seconds(5)))
         #expect(headerAnswer.hasPrefix("HTTP/1.1 431"), "\(headerAnswer.prefix(80))")
         let body = try RawConnection(port: server.port)
-        body.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + String(repeating: "b", count: 1000))
+        body.send(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + String(repeating: "b", count: 1000))
         let bodyAnswer = try #require(body.closedByServer(within: .seconds(5)))
         #expect(bodyAnswer.hasPrefix("HTTP/1.1 413"), "\(bodyAnswer.prefix(80))")
         let chunked = try RawConnection(port: server.port)
-        chunked.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n200\r\n"
-                     + String(repeating: "c", count: 512) + "\r\n0\r\n\r\n")
+        chunked.send(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n200\r\n"
+                + String(repeating: "c", count: 512) + "\r\n0\r\n\r\n")
         let chunkedAnswer = try #require(chunked.closedByServer(within: .seconds(5)))
         #expect(chunkedAnswer.hasPrefix("HTTP/1.1 413"), "\(chunkedAnswer.prefix(80))")
         let fine = try RawConnection(port: server.port)

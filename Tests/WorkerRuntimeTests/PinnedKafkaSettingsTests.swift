@@ -1,5 +1,6 @@
 import Kafka
 import Testing
+
 @testable import WorkerRuntime
 
 /// Issue 23: the librdkafka settings the at-least-once design relies on cannot be changed from
@@ -19,18 +20,23 @@ import Testing
         ("KAFKA_AUTO_OFFSET_RESET", "latest", "auto.offset.reset"),
         ("KAFKA_CONSUMER_AUTO_OFFSET_RESET", "largest", "auto.offset.reset"),
     ])
-    func anOverrideOfAPinnedSettingStopsTheWorkerNamingTheVariableAndWhy(variable: String, value: String, property: String) {
+    func anOverrideOfAPinnedSettingStopsTheWorkerNamingTheVariableAndWhy(
+        variable: String, value: String, property: String
+    ) {
         #expect {
-            _ = try WorkerSettings.fromEnvironment(stage: "s", Self.brokers.merging([variable: value]) { _, new in new })
+            _ = try WorkerSettings.fromEnvironment(
+                stage: "s", Self.brokers.merging([variable: value]) { _, new in new })
         } throws: { error in
             let text = "\(error)"
-            return text.contains(variable) && text.contains("\(property) is pinned") && text.contains("Remove \(variable)")
+            return text.contains(variable) && text.contains("\(property) is pinned")
+                && text.contains("Remove \(variable)")
         }
     }
 
     @Test func theSameValueOrASynonymIsAccepted() throws {
         let env = Self.brokers.merging([
-            "KAFKA_ACKS": "-1", "KAFKA_PRODUCER_ENABLE_IDEMPOTENCE": "TRUE", "KAFKA_CONSUMER_ENABLE_AUTO_OFFSET_STORE": "false",
+            "KAFKA_ACKS": "-1", "KAFKA_PRODUCER_ENABLE_IDEMPOTENCE": "TRUE",
+            "KAFKA_CONSUMER_ENABLE_AUTO_OFFSET_STORE": "false",
             "KAFKA_CONSUMER_AUTO_OFFSET_RESET": "smallest", "KAFKA_CONSUMER_ENABLE_AUTO_COMMIT": "true",
         ]) { _, new in new }
         let settings = try WorkerSettings.fromEnvironment(stage: "s", env)
@@ -40,14 +46,17 @@ import Testing
     /// Settings of a client the property does not concern are left to librdkafka (it ignores a
     /// producer property on a consumer).
     @Test func aPinnedPropertyOfTheOtherClientIsNotRefused() throws {
-        _ = try WorkerSettings.fromEnvironment(stage: "s", Self.brokers.merging(["KAFKA_CONSUMER_ACKS": "1"]) { _, new in new })
+        _ = try WorkerSettings.fromEnvironment(
+            stage: "s", Self.brokers.merging(["KAFKA_CONSUMER_ACKS": "1"]) { _, new in new })
     }
 
     /// The clients the worker builds carry the pinned values when the environment says nothing.
     @Test func theClientDefaultsAreThePinnedValues() {
         for pinned in KafkaPinnedSetting.all where pinned.property != "request.required.acks" {
             let defaults = pinned.client == .consumer ? KafkaConsumer.defaults : KafkaProducer.defaults
-            #expect(defaults[pinned.property].map(pinned.accepts) == true, "\(pinned.property) default \(defaults[pinned.property] ?? "unset")")
+            #expect(
+                defaults[pinned.property].map(pinned.accepts) == true,
+                "\(pinned.property) default \(defaults[pinned.property] ?? "unset")")
         }
     }
 }

@@ -31,7 +31,8 @@ public enum DispatcherStage {
         /// The listeners beside the health port: the feedback listener when feedback links are on.
         public var listeners: [HTTPListenerSpec] {
             guard let feedback, let feedbackSettings else { return [] }
-            return [HTTPListenerSpec(name: "feedback", host: feedbackSettings.host, port: feedbackSettings.port, routes: [feedback.route])]
+            return [HTTPListenerSpec(name: "feedback", host: feedbackSettings.host, port: feedbackSettings.port,
+                                     routes: [feedback.route])]
         }
     }
 
@@ -100,7 +101,7 @@ public enum DispatcherStage {
         let topology = WorkerTopology(inputs: [topics.alerts] + topics.retries, changelog: topics.state, deadLetter: topics.deadLetter,
                                       outputs: [topics.alerts, topics.delivered] + topics.retries)
         return Built(worker: Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick),
-                     deliverer: deliverer, feedback: endpoint, feedbackSettings: feedback, feedbackProducer: feedbackProducer,
-                     feedbackLedger: feedbackLedger)
+                     deliverer: deliverer, feedback: endpoint, feedbackSettings: feedback,
+                     feedbackProducer: feedbackProducer, feedbackLedger: feedbackLedger)
     }
 }

@@ -81,7 +81,8 @@ public final class FeedbackEndpoint: Sendable {
             record(fields: request.body.isEmpty ? request.query : Self.formFields(request.body), reply: reply)
         default:
             count("method_not_allowed")
-            var page = FeedbackPage.reply(status: 405, title: "Not allowed", message: "Open the link from the alert's message.")
+            var page = FeedbackPage.reply(status: 405, title: "Not allowed",
+                                          message: "Open the link from the alert's message.")
             page.headers["allow"] = Self.allowedMethods.joined(separator: ", ")
             reply(page)
         }

@@ -23,7 +23,8 @@ enum FeedbackPage {
         let form = "<form method=\"post\" action=\"\(escaped(action))\">\(inputs)"
             + "<button type=\"submit\">Mark it \(verdict)</button></form>"
         return page(status: 200, title: "Was this alert \(verdict)?",
-                    message: "Alert \(link.alertId) (\(link.rule), \(link.destination)): confirm to record it as \(verdict).",
+                    message: "Alert \(link.alertId) (\(link.rule), \(link.destination)): "
+                        + "confirm to record it as \(verdict).",
                     extra: form)
     }
 
@@ -42,6 +43,9 @@ enum FeedbackPage {
         page(status: status, title: title, message: message, extra: "")
     }
 
+    /// No script, no outside resource, styles inline only, never framed.
+    static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
     /// A minimal page with `title`, one paragraph and `extra` HTML (already escaped). No script,
     /// no outside resource, never framed (`content-security-policy`).
     private static func page(status: Int, title: String, message: String, extra: String) -> HTTPReply {
@@ -53,7 +57,7 @@ enum FeedbackPage {
 
         """
         return HTTPReply(status: status, contentType: "text/html; charset=utf-8", body: body,
-                         headers: ["content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"])
+                         headers: ["content-security-policy": contentSecurityPolicy])
     }
 
     /// `text` with the five HTML special characters escaped.

@@ -97,8 +97,8 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
         }
         let port = try listenerPort(env)
         let host = env["FEEDBACK_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? env["HTTP_HOST"] ?? "0.0.0.0"
-        return FeedbackSettings(baseURL: base, secret: SigningSecret(secret), previousSecret: previous, lifetimeMs: lifetime,
-                                port: port, host: host)
+        return FeedbackSettings(baseURL: base, secret: SigningSecret(secret), previousSecret: previous,
+                                lifetimeMs: lifetime, port: port, host: host)
     }
 
     /// `FEEDBACK_PORT`: 0...65535, and not the health port (`HTTP_PORT`, default 8080) unless both
@@ -106,12 +106,14 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
     static func listenerPort(_ env: [String: String]) throws(WorkerError) -> Int {
         guard let text = env["FEEDBACK_PORT"], !text.isEmpty else { return defaultPort }
         guard let port = Int(text), (0...65535).contains(port) else {
-            throw .configuration(source: "environment", key: "FEEDBACK_PORT", reason: "\"\(text.prefix(40))\" is not a whole number in 0...65535")
+            throw .configuration(source: "environment", key: "FEEDBACK_PORT",
+                                 reason: "\"\(text.prefix(40))\" is not a whole number in 0...65535")
         }
         let healthPort = env["HTTP_PORT"].flatMap { Int($0) } ?? 8080
         guard port == 0 || port != healthPort else {
             throw .configuration(source: "environment", key: "FEEDBACK_PORT",
-                                 reason: "\(port) is HTTP_PORT too: the feedback links need a port of their own, apart from the probes and metrics")
+                                 reason: "\(port) is HTTP_PORT too: the feedback links need a port of their own, "
+                                     + "apart from the probes and metrics")
         }
         return port
     }

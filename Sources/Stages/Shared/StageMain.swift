@@ -46,7 +46,8 @@ public enum StageMain {
                 try await WorkerApp.run(worker, settings: settings, logger: logger)
             case .dispatcher:
                 let stageWorker = try DispatcherStage.make(settings: settings, env: env, logger: logger)
-                try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger, listeners: stageWorker.listeners,
+                try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger,
+                                        listeners: stageWorker.listeners,
                                         dependencies: dependencies(of: stageWorker, logger: logger))
             }
             return 0
