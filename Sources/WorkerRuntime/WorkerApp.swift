@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// Process-wide setup shared by the executables: JSON-line logs, Prometheus metrics, the HTTP
 /// surface, and a service group that stops the worker gracefully on SIGTERM and SIGINT.
@@ -26,26 +27,80 @@ public enum WorkerApp {
         return logger
     }
 
-    /// Runs a worker with its HTTP surface (health, metrics and the stage's own `routes`) until
-    /// SIGTERM/SIGINT, then stops it gracefully.
+    /// Runs a worker with its HTTP surface until SIGTERM/SIGINT, as one swift-service-lifecycle
+    /// `ServiceGroup`: first `dependencies` (what the worker needs until it has stopped: the
+    /// dispatcher's feedback ledger, its Slack deliverer), then the health listener (`/healthz`,
+    /// `/readyz`, `/metrics` and the stage's own `routes`), then the worker, then each of
+    /// `listeners` on its own port. The listeners are bound before the group runs (a port in use
+    /// stops the process at start). On SIGTERM the group stops them in the reverse order, each
+    /// after the one started after it has finished: the extra listeners (no new clicks), the worker
+    /// (stop fetching, finish in-flight work, commit, leave the group), the health listener, then
+    /// the dependencies. Every listener holds `settings.httpLimits`.
     /// Throws if the worker stopped on an error (the process should exit non-zero).
-    public static func run<P: RecordProcessor>(_ worker: Worker<P>, settings: WorkerSettings, logger: Logger, routes: [HTTPRoute] = []) async throws {
-        let server = try await HealthServer(host: settings.httpHost, port: settings.httpPort, status: { worker.status }, metrics: {
-            var buffer = [UInt8]()
-            registry.emit(into: &buffer)
-            return String(decoding: buffer, as: UTF8.self)
-        }, routes: routes)
-        logger.info("http listening", metadata: ["port": "\(server.port)"])
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+    public static func run<P: RecordProcessor>(_ worker: Worker<P>, settings: WorkerSettings, logger: Logger,
+                                               routes: [HTTPRoute] = [], listeners: [HTTPListenerSpec] = [],
+                                               dependencies: [StopOnShutdownService] = []) async throws {
+        var bound: [StopOnShutdownService] = []
         do {
-            try await group.run()
+            let metrics: HealthServer.MetricsProvider = {
+                var buffer = [UInt8]()
+                registry.emit(into: &buffer)
+                return String(decoding: buffer, as: UTF8.self)
+            }
+            let server = try await HealthServer(host: settings.httpHost, port: settings.httpPort, status: { worker.status },
+                                                metrics: metrics, routes: routes, limits: settings.httpLimits)
+            logger.info("http listening", metadata: ["port": "\(server.port)"])
+            bound.append(StopOnShutdownService("health listener", logger: logger) { await server.shutdown() })
+            for spec in listeners {
+                let listener = try await HTTPListener(name: spec.name, host: spec.host, port: spec.port,
+                                                      limits: settings.httpLimits, routes: spec.routes)
+                logger.info("\(spec.name) listening", metadata: ["\(spec.name)_port": "\(listener.port)"])
+                bound.append(StopOnShutdownService("\(spec.name) listener", logger: logger) {
+                    await listener.shutdown()
+                })
+            }
         } catch {
-            await server.shutdown()
+            for service in (dependencies + bound).reversed() { await service.stop() }
             throw error
         }
-        await server.shutdown()
+        func entry(_ service: any Service) -> ServiceGroupConfiguration.ServiceConfiguration {
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
+                  failureTerminationBehavior: .gracefullyShutdownGroup)
+        }
+        let services = dependencies.map(entry) + [entry(bound[0]), entry(worker)] + bound.dropFirst().map(entry)
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
+        try await group.run()
+    }
+}
+
+/// A part of a process that has nothing to do while it runs, and is stopped in its turn when its
+/// `ServiceGroup` shuts down gracefully (an HTTP listener, the Slack deliverer, the feedback
+/// ledger): `run` waits for the graceful shutdown (or a cancellation), then calls `stop` once and
+/// logs `"<name> stopped"`.
+public final class StopOnShutdownService: Service, Sendable, CustomStringConvertible {
+    /// The name in logs.
+    public let description: String
+    private let logger: Logger
+    private let stopAction: @Sendable () async -> Void
+    private let stopped = Mutex(false)
+
+    /// A service named `name` whose `stop` runs once, at the group's graceful shutdown.
+    public init(_ name: String, logger: Logger, stop: @escaping @Sendable () async -> Void) {
+        description = name
+        self.logger = logger
+        stopAction = stop
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    /// Stops it now (once; later calls return at once).
+    public func stop() async {
+        guard !stopped.withLock({ done in defer { done = true }; return done }) else { return }
+        await stopAction()
+        logger.info("\(description) stopped")
     }
 }

@@ -12,6 +12,7 @@ import Kafka
 /// | `GROUP_ID` | consumer group | the stage name |
 /// | `HTTP_PORT` | port of `/healthz`, `/readyz`, `/metrics`; 0 picks a free port (logged) | 8080 |
 /// | `HTTP_HOST` | address to bind | `0.0.0.0` |
+/// | `HTTP_IDLE_TIMEOUT_MS`, `HTTP_REQUEST_TIMEOUT_MS`, `HTTP_MAX_CONNECTIONS`, `HTTP_MAX_HEADER_BYTES`, `HTTP_MAX_BODY_BYTES` | the limits of every HTTP listener (`HTTPLimits`) | 10000, 15000, 128, 16384, 16384 |
 /// | `LOG_LEVEL` | trace, debug, info, notice, warning, error, critical | info |
 /// | `LOG_FORMAT` | `json` or `text` | json |
 /// | `COMMIT_INTERVAL_MS` | how often state is flushed and offsets committed | 1000 |
@@ -36,11 +37,14 @@ public struct WorkerSettings: Sendable {
     public var maxRecordBytes: Int
     public var maxClockSkew: Duration
     public var restoreStallTimeout: Duration
+    /// The limits of every HTTP listener of the worker (health, and the dispatcher's feedback).
+    public var httpLimits: HTTPLimits
 
     public init(stage: String, brokers: String, topicPrefix: String = "", groupId: String? = nil, httpHost: String = "0.0.0.0", httpPort: Int = 8080,
                 logLevel: String = "info", logFormat: String = "json", commitInterval: Duration = .seconds(1), shutdownTimeout: Duration = .seconds(25),
                 maxRecordBytes: Int = 1_048_576, maxClockSkew: Duration = .seconds(600), restoreStallTimeout: Duration = .seconds(30),
-                kafka: [String: String] = [:], consumerOverrides: [String: String] = [:], producerOverrides: [String: String] = [:]) {
+                kafka: [String: String] = [:], consumerOverrides: [String: String] = [:], producerOverrides: [String: String] = [:],
+                httpLimits: HTTPLimits = HTTPLimits()) {
         self.stage = stage
         self.kafka = KafkaConfiguration(bootstrapServers: brokers, kafka)
         self.topicPrefix = topicPrefix
@@ -56,6 +60,7 @@ public struct WorkerSettings: Sendable {
         self.restoreStallTimeout = restoreStallTimeout
         self.consumerOverrides = consumerOverrides
         self.producerOverrides = producerOverrides
+        self.httpLimits = httpLimits
     }
 
     /// A topic's full name with the prefix.
@@ -85,6 +90,7 @@ public struct WorkerSettings: Sendable {
                 shared[propertyName(String(name.dropFirst("KAFKA_".count)))] = value
             }
         }
+        try refusePinnedOverrides(env)
         func integer(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws(WorkerError) -> Int {
             guard let text = env[key] else { return fallback }
             guard let value = Int(text), range.contains(value) else {
@@ -109,7 +115,13 @@ public struct WorkerSettings: Sendable {
             maxRecordBytes: try integer("MAX_RECORD_BYTES", 1_048_576, 1024...100_000_000),
             maxClockSkew: .milliseconds(try integer("MAX_CLOCK_SKEW_MS", 600_000, 0...31_536_000_000)),
             restoreStallTimeout: .milliseconds(try integer("RESTORE_STALL_TIMEOUT_MS", 30_000, 1000...3_600_000)),
-            kafka: shared, consumerOverrides: consumer, producerOverrides: producer)
+            kafka: shared, consumerOverrides: consumer, producerOverrides: producer,
+            httpLimits: HTTPLimits(
+                idleTimeout: .milliseconds(try integer("HTTP_IDLE_TIMEOUT_MS", 10_000, 100...600_000)),
+                requestTimeout: .milliseconds(try integer("HTTP_REQUEST_TIMEOUT_MS", 15_000, 100...600_000)),
+                maxConnections: try integer("HTTP_MAX_CONNECTIONS", 128, 1...100_000),
+                maxHeaderBytes: try integer("HTTP_MAX_HEADER_BYTES", 16_384, 1024...1_048_576),
+                maxBodyBytes: try integer("HTTP_MAX_BODY_BYTES", 16_384, 0...1_048_576)))
         // Let librdkafka judge every property now, so a typo stops the worker at start.
         for (label, config) in [("KAFKA_CONSUMER_", settings.consumerConfiguration), ("KAFKA_PRODUCER_", settings.producerConfiguration)] {
             do {
@@ -119,6 +131,33 @@ public struct WorkerSettings: Sendable {
             }
         }
         return settings
+    }
+
+    /// Refuses a `KAFKA_*`, `KAFKA_CONSUMER_*` or `KAFKA_PRODUCER_*` variable that would change a
+    /// setting the at-least-once design relies on (`KafkaPinnedSetting.all`), naming the variable
+    /// and why.
+    static func refusePinnedOverrides(_ env: [String: String]) throws(WorkerError) {
+        let variables = env.sorted { $0.key < $1.key }
+        for (name, value) in variables where name.hasPrefix("KAFKA_") && name != "KAFKA_BROKERS" {
+            let clients: [KafkaPinnedSetting.Client]
+            let suffix: Substring
+            if name.hasPrefix("KAFKA_CONSUMER_") {
+                (clients, suffix) = ([.consumer], name.dropFirst("KAFKA_CONSUMER_".count))
+            } else if name.hasPrefix("KAFKA_PRODUCER_") {
+                (clients, suffix) = ([.producer], name.dropFirst("KAFKA_PRODUCER_".count))
+            } else {
+                (clients, suffix) = ([.consumer, .producer], name.dropFirst("KAFKA_".count))
+            }
+            let property = propertyName(String(suffix))
+            for client in clients {
+                guard let pinned = KafkaPinnedSetting.violated(property: property, value: value, client: client) else {
+                    continue
+                }
+                throw .configuration(source: "environment", key: name,
+                                     reason: "\(property) is pinned to \(pinned.value) and cannot be "
+                                         + "\"\(value.prefix(40))\": \(pinned.reason). Remove \(name)")
+            }
+        }
     }
 
     /// `SASL_MECHANISMS` -> `sasl.mechanisms`; a doubled underscore stands for a literal `_`.

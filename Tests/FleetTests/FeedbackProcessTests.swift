@@ -8,19 +8,23 @@ import TestSupport
 import Testing
 
 /// The feedback loop on the `dispatcher` executable: an alert delivered with its signed buttons,
-/// a click on "Useful" served by the dispatcher's HTTP port, one record in `alert-feedback`.
+/// a click on "Useful" served by the dispatcher's feedback listener (a port of its own, apart from
+/// the probes and metrics): the GET shows the confirmation page, its POST records one record in
+/// `alert-feedback`.
 @Suite(.serialized) struct FeedbackProcessTests {
     static let secret = "process-test-feedback-secret-0123456789"
     /// The public base the links are signed under; the test reaches the same path on 127.0.0.1.
     static let publicBase = "http://feedback.invalid/feedback"
+    /// Feedback on, on a free port of its own.
+    static let feedbackEnv = ["FEEDBACK_BASE_URL": publicBase, "FEEDBACK_SECRET": secret, "FEEDBACK_LINK_TTL": "1h", "FEEDBACK_PORT": "0"]
 
     @Test func aClickIsRecordedOnceAndItsReplayRefused() async throws {
         let fleet = try await FleetHarness(destinations: ["fb"])
-        let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv([
-            "FEEDBACK_BASE_URL": Self.publicBase, "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "1h",
-        ]))
+        let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv(Self.feedbackEnv))
         defer { dispatcher.stop() }
         let port = try #require(dispatcher.httpPort(timeout: .seconds(30)), "no http port logged:\n\(dispatcher.log.suffix(2000))")
+        let feedbackPort = try #require(Self.feedbackPort(dispatcher), "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
+        #expect(feedbackPort != port)
         #expect(!dispatcher.log.contains(Self.secret), "the secret appeared in the log")
 
         // An alert raised now, so its links are alive for the hour.
@@ -33,9 +37,21 @@ import Testing
         let body = try #require(fleet.sink.requests(path: fleet.path("fb")).first?.body)
         let useful = try #require(Self.urls(in: body).first { $0.contains("v=useful") }, "no Useful button in \(String(decoding: body, as: UTF8.self))")
         #expect(useful.hasPrefix(Self.publicBase + "?"))
-        let local = "http://127.0.0.1:\(port)/feedback" + useful.dropFirst(Self.publicBase.count)
+        let query = useful.dropFirst(Self.publicBase.count)
+        let local = "http://127.0.0.1:\(feedbackPort)/feedback" + query
+        // The health port serves no feedback, the feedback port no metrics.
+        #expect(try await Self.get("http://127.0.0.1:\(port)/feedback" + query).status == 404)
+        #expect(try await Self.get("http://127.0.0.1:\(feedbackPort)/metrics").status == 404)
 
-        let first = try await Self.get(local)
+        // The GET (what a link unfurler or a mail scanner does too) records nothing: it shows the
+        // page whose button posts the signed fields.
+        let page = try await Self.get(local)
+        #expect(page.status == 200 && page.body.contains("<form method=\"post\""), "GET: \(page.status) \(page.body)")
+        let again = try await Self.get(local)
+        #expect(again.status == 200)
+        let form = Self.formBody(of: page.body)
+        #expect(form.contains("sig="), "no signed fields in the page: \(page.body)")
+        let first = try await Self.post("http://127.0.0.1:\(feedbackPort)/feedback", body: form)
         #expect(first.status == 200, "first click: \(first.status) \(first.body)")
         let records = try await fleet.read("alert-feedback", partitions: 3, timeout: .seconds(10)) { $0.count >= 1 }
         #expect(records.count == 1)
@@ -43,11 +59,13 @@ import Testing
         #expect(record.alertId == alert.alertId && record.destination == "fb" && record.verdict == .useful)
         #expect(records.first?.key.map { String(decoding: $0, as: UTF8.self) } == alert.alertId)
 
-        // The same URL again: refused, and still one record (the 200 came after the broker's ack).
-        let second = try await Self.get(local)
+        // The same form again: refused, and still one record (the 200 came after the broker's
+        // ack); the GET now says it was recorded.
+        let second = try await Self.post("http://127.0.0.1:\(feedbackPort)/feedback", body: form)
         #expect(second.status == 409, "replay: \(second.status) \(second.body)")
+        #expect(try await Self.get(local).status == 409)
         // A forged one: refused too.
-        let forged = try await Self.get(local.replacingOccurrences(of: "v=useful", with: "v=not_useful"))
+        let forged = try await Self.post(local.replacingOccurrences(of: "v=useful", with: "v=not_useful"), body: "")
         #expect(forged.status == 403)
         #expect(try fleet.size("alert-feedback", partitions: 3) == 1)
         // Health and metrics stay where they were, and metrics never show the secret.
@@ -71,12 +89,10 @@ import Testing
     /// record on `alert-feedback` (each replica reads the topic back before it accepts a click).
     @Test func aLinkUsedOnOneReplicaIsRefusedOnAnotherAndAfterARestart() async throws {
         let fleet = try await FleetHarness(destinations: ["fb"])
-        let env = fleet.dispatcherEnv([
-            "FEEDBACK_BASE_URL": Self.publicBase, "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "1h",
-        ])
+        let env = fleet.dispatcherEnv(Self.feedbackEnv)
         let first = try StageProcess("dispatcher", env: env)
         defer { first.stop() }
-        let firstPort = try #require(first.httpPort(timeout: .seconds(30)), "no http port logged:\n\(first.log.suffix(2000))")
+        let firstPort = try #require(Self.feedbackPort(first), "no feedback port logged:\n\(first.log.suffix(2000))")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let alert = AlertRecord(alertId: "fbfbfbfb00000002", type: .customerAtRisk, severity: .high, priority: Priority(level: 3)!,
                                 destination: "fb", accountId: "acct-fb", raisedAt: Timestamp(millisecondsSinceEpoch: now))
@@ -93,7 +109,7 @@ import Testing
         // A second replica, started after the click: it has never seen the link itself.
         let second = try StageProcess("dispatcher", env: env)
         defer { second.stop() }
-        let secondPort = try #require(second.httpPort(timeout: .seconds(30)), "no http port logged:\n\(second.log.suffix(2000))")
+        let secondPort = try #require(Self.feedbackPort(second), "no feedback port logged:\n\(second.log.suffix(2000))")
         let onSecond = try await Self.click(port: secondPort, path)
         #expect(onSecond.status == 409, "replay on another replica: \(onSecond.status) \(onSecond.body)\n\(second.log.suffix(2000))")
 
@@ -101,7 +117,7 @@ import Testing
         #expect(first.stop() == 0)
         let restarted = try StageProcess("dispatcher", env: env)
         defer { restarted.stop() }
-        let restartedPort = try #require(restarted.httpPort(timeout: .seconds(30)), "no http port logged:\n\(restarted.log.suffix(2000))")
+        let restartedPort = try #require(Self.feedbackPort(restarted), "no feedback port logged:\n\(restarted.log.suffix(2000))")
         let afterRestart = try await Self.click(port: restartedPort, path)
         #expect(afterRestart.status == 409, "replay after a restart: \(afterRestart.status) \(afterRestart.body)\n\(restarted.log.suffix(2000))")
 
@@ -117,16 +133,48 @@ import Testing
         await fleet.shutdown()
     }
 
-    /// A click, again while the replica answers 503 "try again" (its ledger still loading): what a
-    /// person does; each attempt waits at most the ledger's bounded catch-up.
-    static func click(port: Int, _ path: String, attempts: Int = 10) async throws -> HTTPGet.Response {
-        var response = try await HTTPGet.fetch(port: port, path: path)
+    /// A click (the POST of the link's fields), again while the replica answers 503 "try again"
+    /// (its ledger still loading): what a person does; each attempt waits at most the ledger's
+    /// bounded catch-up.
+    static func click(port: Int, _ path: String, attempts: Int = 10) async throws -> (status: Int, body: String) {
+        var response = try await post("http://127.0.0.1:\(port)\(path)", body: "")
         var left = attempts - 1
         while response.status == 503, left > 0 {
             left -= 1
-            response = try await HTTPGet.fetch(port: port, path: path)
+            response = try await post("http://127.0.0.1:\(port)\(path)", body: "")
         }
         return response
+    }
+
+    /// The feedback listener's port, from its "feedback listening" log line.
+    static func feedbackPort(_ process: StageProcess) -> Int? {
+        let pattern = #""feedback_port":"(\d+)""#
+        guard process.waitForLog(timeout: .seconds(30), { $0.range(of: pattern, options: .regularExpression) != nil }) else { return nil }
+        let log = process.log
+        return log.range(of: pattern, options: .regularExpression).flatMap { Int(log[$0].dropFirst(17).dropLast(1)) }
+    }
+
+    /// The confirmation page's hidden fields as the form body a browser sends.
+    static func formBody(of page: String) -> String {
+        let pattern = #"<input type="hidden" name="([a-z]+)" value="([^"]*)">"#
+        let regex = try! NSRegularExpression(pattern: pattern)
+        let text = page as NSString
+        return regex.matches(in: page, range: NSRange(location: 0, length: text.length)).map { match in
+            let name = text.substring(with: match.range(at: 1))
+            let value = text.substring(with: match.range(at: 2)).replacingOccurrences(of: "&amp;", with: "&")
+            return name + "=" + (value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        }.joined(separator: "&")
+    }
+
+    static func post(_ url: String, body: String) async throws -> (status: Int, body: String) {
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.finishTasksAndInvalidate() }
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = "POST"
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "content-type")
+        request.httpBody = Data(body.utf8)
+        let (data, response) = try await session.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
     /// Runs a sibling executable to its end; its exit status and standard output and error.

@@ -45,6 +45,11 @@ import WorkerRuntime
         String(url[url.index(after: url.firstIndex(of: "?")!)...])
     }
 
+    /// The reply to a click (the POST of the link's fields), given synchronously by the test recorder.
+    static func post(_ endpoint: FeedbackEndpoint, _ query: String) -> HTTPReply {
+        get(endpoint, query, method: "POST")
+    }
+
     /// The reply, given synchronously by the test recorder.
     static func get(_ endpoint: FeedbackEndpoint, _ query: String, method: String = "GET") -> HTTPReply {
         let box = Mutex<HTTPReply?>(nil)
@@ -56,14 +61,14 @@ import WorkerRuntime
         let recorded = Recorded()
         let endpoint = Self.endpoint(recorded)
         let url = Self.signer.url(for: Self.link(.notUseful))
-        let first = Self.get(endpoint, Self.query(of: url))
+        let first = Self.post(endpoint, Self.query(of: url))
         #expect(first.status == 200)
         #expect(first.contentType.hasPrefix("text/html"))
         #expect(first.body.contains("not useful"))
         #expect(recorded.all == [FeedbackRecord(alertId: "a1b2c3d4e5f60708", rule: "enterprise_at_risk", destination: "cs-escalations",
                                                 verdict: .notUseful, recordedAt: Self.now, linkId: Self.link(.notUseful).id,
                                                 linkExpiresAt: Self.now.adding(days: 14))])
-        let again = Self.get(endpoint, Self.query(of: url))
+        let again = Self.post(endpoint, Self.query(of: url))
         #expect(again.status == 409)
         #expect(recorded.all.count == 1)
     }
@@ -72,17 +77,17 @@ import WorkerRuntime
         let recorded = Recorded()
         let endpoint = Self.endpoint(recorded)
         let forger = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
-        let forged = Self.get(endpoint, Self.query(of: forger.url(for: Self.link())))
+        let forged = Self.post(endpoint, Self.query(of: forger.url(for: Self.link())))
         #expect(forged.status == 403)
         // A genuine "useful" link turned into "not useful".
         let altered = Self.query(of: Self.signer.url(for: Self.link(.useful))).replacingOccurrences(of: "v=useful", with: "v=not_useful")
-        #expect(Self.get(endpoint, altered).status == 403)
+        #expect(Self.post(endpoint, altered).status == 403)
         let expired = Self.signer.url(for: Self.link(expires: Self.now.adding(seconds: -1)))
-        #expect(Self.get(endpoint, Self.query(of: expired)).status == 410)
+        #expect(Self.post(endpoint, Self.query(of: expired)).status == 410)
         let exactlyAtExpiry = Self.signer.url(for: Self.link(expires: Self.now))
-        #expect(Self.get(endpoint, Self.query(of: exactlyAtExpiry)).status == 410)
-        #expect(Self.get(endpoint, "a=x&v=useful").status == 400)
-        #expect(Self.get(endpoint, "").status == 400)
+        #expect(Self.post(endpoint, Self.query(of: exactlyAtExpiry)).status == 410)
+        #expect(Self.post(endpoint, "a=x&v=useful").status == 400)
+        #expect(Self.post(endpoint, "").status == 400)
         #expect(recorded.all.isEmpty)
     }
 
@@ -92,10 +97,10 @@ import WorkerRuntime
         let valid = Self.query(of: Self.signer.url(for: Self.link()))
         let forger = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
         let statuses = [
-            Self.get(endpoint, Self.query(of: forger.url(for: Self.link()))).status,
-            Self.get(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now.adding(seconds: -60))))).status,
-            Self.get(endpoint, valid).status,
-            Self.get(endpoint, valid).status,
+            Self.post(endpoint, Self.query(of: forger.url(for: Self.link()))).status,
+            Self.post(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now.adding(seconds: -60))))).status,
+            Self.post(endpoint, valid).status,
+            Self.post(endpoint, valid).status,
         ]
         #expect(statuses == [403, 410, 200, 409])
         #expect(recorded.all.count == 1)
@@ -107,20 +112,96 @@ import WorkerRuntime
         recorded.failNext.withLock { $0 = true }
         let endpoint = Self.endpoint(recorded)
         let valid = Self.query(of: Self.signer.url(for: Self.link()))
-        #expect(Self.get(endpoint, valid).status == 503)
+        #expect(Self.post(endpoint, valid).status == 503)
         #expect(recorded.all.isEmpty)
-        #expect(Self.get(endpoint, valid).status == 200)
-        #expect(Self.get(endpoint, valid).status == 409)
+        #expect(Self.post(endpoint, valid).status == 200)
+        #expect(Self.post(endpoint, valid).status == 409)
         #expect(recorded.all.count == 1)
     }
 
-    @Test func onlyGetRecords() {
+    /// Issue 22 row 5: link unfurlers, mail scanners and previewers GET every link of a message.
+    /// A GET shows the confirmation page (a form posting the same signed fields) and records
+    /// nothing, however often; so does HEAD.
+    @Test func aGetShowsTheConfirmationPageAndRecordsNothing() {
+        let recorded = Recorded()
+        let endpoint = Self.endpoint(recorded)
+        let link = Self.link(.notUseful)
+        let valid = Self.query(of: Self.signer.url(for: link))
+        for method in ["GET", "GET", "HEAD"] {
+            let page = Self.get(endpoint, valid, method: method)
+            #expect(page.status == 200, "\(method): \(page.status)")
+            #expect(page.contentType.hasPrefix("text/html"))
+            #expect(page.body.contains("<form method=\"post\" action=\"https://fleet.example.com/feedback\">"), "\(page.body)")
+            for (name, value) in [("a", link.alertId), ("v", "not_useful"), ("d", link.destination), ("r", link.rule),
+                                  ("sig", Self.signer.signature(of: link))] {
+                #expect(page.body.contains("<input type=\"hidden\" name=\"\(name)\" value=\"\(value)\">"), "no \(name)")
+            }
+            #expect(page.body.contains("not useful"))
+        }
+        #expect(recorded.all.isEmpty, "a GET recorded \(recorded.all.count) verdicts")
+        #expect(endpoint.rememberedLinks == 0)
+        // A forged or expired link is refused on GET too, without a form.
+        let forger = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
+        let forged = Self.get(endpoint, Self.query(of: forger.url(for: Self.link())), method: "GET")
+        #expect(forged.status == 403 && !forged.body.contains("<form"))
+        #expect(Self.get(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now))), method: "GET").status == 410)
+    }
+
+    /// The POST the confirmation page's button sends records the verdict, once per link.
+    @Test func onlyAPostRecordsAndOnlyOnce() {
         let recorded = Recorded()
         let endpoint = Self.endpoint(recorded)
         let valid = Self.query(of: Self.signer.url(for: Self.link()))
-        #expect(Self.get(endpoint, valid, method: "POST").status == 405)
+        #expect(Self.get(endpoint, valid, method: "GET").status == 200)
         #expect(recorded.all.isEmpty)
-        #expect(Self.get(endpoint, valid).status == 200)
+        #expect(Self.get(endpoint, valid, method: "POST").status == 200)
+        #expect(recorded.all.count == 1)
+        #expect(Self.get(endpoint, valid, method: "POST").status == 409)
+        // Once used, the GET says so instead of offering the form again.
+        let after = Self.get(endpoint, valid, method: "GET")
+        #expect(after.status == 409 && !after.body.contains("<form"))
+        #expect(recorded.all.count == 1)
+    }
+
+    /// The form as a browser sends it: the hidden fields form-encoded in the body (a space as
+    /// `+`, a `+` as `%2B`), the URL without a query.
+    @Test func theConfirmationFormPostedAsABrowserDoesRecords() throws {
+        let recorded = Recorded()
+        let endpoint = Self.endpoint(recorded)
+        let link = FeedbackLink(alertId: "a1b2c3d4e5f60708", verdict: .useful, destination: "cs escalations",
+                                rule: "at+risk & more", expiresAt: Self.now.adding(days: 14))
+        let page = Self.get(endpoint, Self.query(of: Self.signer.url(for: link)), method: "GET")
+        #expect(page.status == 200)
+        let regex = try Regex(#"<input type="hidden" name="([a-z]+)" value="([^"]*)">"#)
+        var fields: [String] = []
+        for match in page.body.matches(of: regex) {
+            let name = String(match.output[1].substring ?? "")
+            let value = String(match.output[2].substring ?? "").replacingOccurrences(of: "&amp;", with: "&")
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(" ")
+            let encoded = (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "").replacingOccurrences(of: " ", with: "+")
+            fields.append("\(name)=\(encoded)")
+        }
+        #expect(fields.count == 6)
+        let box = Mutex<HTTPReply?>(nil)
+        endpoint.handle(HTTPRequest(method: "POST", path: "/feedback", contentType: "application/x-www-form-urlencoded",
+                                    body: Array(fields.joined(separator: "&").utf8))) { reply in box.withLock { $0 = reply } }
+        #expect(box.withLock { $0 }?.status == 200)
+        #expect(recorded.all.map(\.linkId) == [link.id])
+        #expect(recorded.all.first?.rule == "at+risk & more" && recorded.all.first?.destination == "cs escalations")
+    }
+
+    /// Any other method is 405 with `allow`, records nothing.
+    @Test func otherMethodsAreNotAllowed() {
+        let recorded = Recorded()
+        let endpoint = Self.endpoint(recorded)
+        let valid = Self.query(of: Self.signer.url(for: Self.link()))
+        for method in ["PUT", "DELETE", "PATCH", "OPTIONS"] {
+            let reply = Self.get(endpoint, valid, method: method)
+            #expect(reply.status == 405, "\(method)")
+            #expect(reply.headers["allow"] == "GET, HEAD, POST", "\(method)")
+        }
+        #expect(recorded.all.isEmpty)
     }
 
     @Test func noPageShowsTheSecretOrTheSignature() {
@@ -128,7 +209,12 @@ import WorkerRuntime
         let endpoint = Self.endpoint(recorded)
         let valid = Self.query(of: Self.signer.url(for: Self.link()))
         let signature = Self.signer.signature(of: Self.link())
-        let pages = [Self.get(endpoint, valid), Self.get(endpoint, valid), Self.get(endpoint, "a=1&v=useful&d=x&r=y&exp=1&sig=AAAA")]
+        // The confirmation page carries the link's own signature (the form posts it back, as the
+        // URL already did), never the secret.
+        let confirmation = Self.get(endpoint, valid, method: "GET")
+        #expect(!confirmation.body.contains(Self.secretText))
+        #expect(confirmation.body.components(separatedBy: signature).count == 2)
+        let pages = [Self.post(endpoint, valid), Self.post(endpoint, valid), Self.post(endpoint, "a=1&v=useful&d=x&r=y&exp=1&sig=AAAA")]
         for page in pages {
             #expect(!page.body.contains(Self.secretText))
             #expect(!page.body.contains(signature))
@@ -170,14 +256,14 @@ import WorkerRuntime
         // this replica's ledger only while the click waits for the catch-up.
         others.pending.withLock { $0 = [Self.link(.useful).record(at: Self.now.adding(seconds: -5))] }
         let valid = Self.query(of: Self.signer.url(for: Self.link(.useful)))
-        #expect(Self.get(endpoint, valid).status == 409)
+        #expect(Self.post(endpoint, valid).status == 409)
         #expect(recorded.all.isEmpty)
         // The other verdict is another link: accepted, after its own catch-up.
-        #expect(Self.get(endpoint, Self.query(of: Self.signer.url(for: Self.link(.notUseful)))).status == 200)
+        #expect(Self.post(endpoint, Self.query(of: Self.signer.url(for: Self.link(.notUseful)))).status == 200)
         #expect(recorded.all.map(\.verdict) == [.notUseful])
         #expect(others.waits.withLock { $0 } == 2)
         // A link known already is refused without waiting for the ledger.
-        #expect(Self.get(endpoint, valid).status == 409)
+        #expect(Self.post(endpoint, valid).status == 409)
         #expect(others.waits.withLock { $0 } == 2)
     }
 
@@ -187,18 +273,18 @@ import WorkerRuntime
         others.caughtUp.withLock { $0 = false }
         let endpoint = Self.sharedEndpoint(recorded, others)
         let valid = Self.query(of: Self.signer.url(for: Self.link()))
-        let busy = Self.get(endpoint, valid)
+        let busy = Self.post(endpoint, valid)
         #expect(busy.status == 503 && busy.body.contains("try the link again"))
         #expect(recorded.all.isEmpty && endpoint.rememberedLinks == 0)
         // Forged and expired links are refused before any wait.
         let forger = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
-        #expect(Self.get(endpoint, Self.query(of: forger.url(for: Self.link()))).status == 403)
-        #expect(Self.get(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now)))).status == 410)
+        #expect(Self.post(endpoint, Self.query(of: forger.url(for: Self.link()))).status == 403)
+        #expect(Self.post(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now)))).status == 410)
         #expect(others.waits.withLock { $0 } == 1)
         // Once the ledger is back, the same link works, once.
         others.caughtUp.withLock { $0 = true }
-        #expect(Self.get(endpoint, valid).status == 200)
-        #expect(Self.get(endpoint, valid).status == 409)
+        #expect(Self.post(endpoint, valid).status == 200)
+        #expect(Self.post(endpoint, valid).status == 409)
         #expect(recorded.all.count == 1)
     }
 
@@ -221,10 +307,10 @@ import WorkerRuntime
         let recorded = Recorded()
         let endpoint = FeedbackEndpoint(signer: settings.signer, logger: Self.logger, now: { Self.now }, recorder: recorded.recorder())
         let posted = Self.query(of: Self.signer.url(for: Self.link()))
-        #expect(Self.get(endpoint, posted).status == 200)
-        #expect(Self.get(endpoint, posted).status == 409)
+        #expect(Self.post(endpoint, posted).status == 200)
+        #expect(Self.post(endpoint, posted).status == 409)
         // The same link signed with the new secret is the same link: a replay.
-        #expect(Self.get(endpoint, Self.query(of: settings.signer.url(for: Self.link()))).status == 409)
+        #expect(Self.post(endpoint, Self.query(of: settings.signer.url(for: Self.link()))).status == 409)
         #expect(recorded.all.count == 1)
         #expect(!"\(settings)".contains(Self.secretText) && !"\(settings)".contains("rotated-feedback-secret"))
     }

@@ -339,6 +339,93 @@ def test_feedback_base_url_follows_the_ingress(all_rendered):
     assert env_configmap(docs)["FEEDBACK_BASE_URL"] == f"https://{host}{path}"
 
 
+FEEDBACK_ON = {"feedback": {"baseUrl": "https://fleet.example.com/feedback"}}
+
+
+def test_feedback_has_its_own_port_and_service(all_rendered):
+    """Issue 22: the feedback links on a listener of their own; the Service and Ingress that reach
+    them expose that port and nothing else (never /metrics or the probes)."""
+    docs = all_rendered["monitoring-values.yaml"]
+    env = env_configmap(docs)
+    assert env["FEEDBACK_PORT"] == "8081" and env["HTTP_PORT"] == "8080"
+    dispatcher = next(d for d in of_kind(docs, "Deployment") if d["metadata"]["name"].endswith("-dispatcher"))
+    ports = {p["name"]: p["containerPort"] for p in dispatcher["spec"]["template"]["spec"]["containers"][0]["ports"]}
+    assert ports == {"http": 8080, "feedback": 8081}
+    service = next(s for s in of_kind(docs, "Service") if s["metadata"]["name"] == "fleet-account-health-fleet-feedback")
+    assert [(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [("feedback", 8081, "feedback")]
+    assert service["spec"]["selector"].items() <= dispatcher["spec"]["template"]["metadata"]["labels"].items()
+    backend = of_kind(docs, "Ingress")[0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "fleet-account-health-fleet-feedback", "port": {"name": "feedback"}}
+    # The other stages listen on http only.
+    for d in of_kind(docs, "Deployment"):
+        if d is not dispatcher:
+            assert [p["name"] for p in d["spec"]["template"]["spec"]["containers"][0]["ports"]] == ["http"]
+
+
+def test_feedback_port_follows_its_value_and_is_absent_while_feedback_is_off():
+    docs = manifests(merge(REQUIRED, merge(FEEDBACK_ON, {"feedback": {"port": 9100}})))
+    assert env_configmap(docs)["FEEDBACK_PORT"] == "9100"
+    service = next(s for s in of_kind(docs, "Service") if s["metadata"]["name"].endswith("-feedback"))
+    assert service["spec"]["ports"][0]["port"] == 9100
+    off = manifests(REQUIRED)
+    assert "FEEDBACK_PORT" not in env_configmap(off)
+    assert not [s for s in of_kind(off, "Service") if s["metadata"]["name"].endswith("-feedback")]
+
+
+# ---- network policies ----
+
+def policies(docs):
+    return {p["metadata"]["labels"]["app.kubernetes.io/component"]: p for p in of_kind(docs, "NetworkPolicy")}
+
+
+def egress_ports(policy):
+    return sorted({(port["port"], port["protocol"]) for rule in policy["spec"]["egress"] for port in rule.get("ports", [])})
+
+
+def test_network_policies_are_off_by_default(scenario):
+    name, values, docs = scenario
+    expected = 3 if values.get("networkPolicy", {}).get("enabled") else 0
+    assert len(of_kind(docs, "NetworkPolicy")) == expected, name
+
+
+def test_network_policies_admit_metrics_from_monitoring_and_feedback_from_the_ingress(all_rendered):
+    docs = all_rendered["monitoring-values.yaml"]
+    pods = {d["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]: d["spec"]["template"]["metadata"]["labels"]
+            for d in of_kind(docs, "Deployment")}
+    for stage, policy in policies(docs).items():
+        spec = policy["spec"]
+        assert spec["policyTypes"] == ["Ingress", "Egress"]
+        # Each policy selects its stage's pods and no other stage's.
+        assert all((spec["podSelector"]["matchLabels"].items() <= labels.items()) == (s == stage) for s, labels in pods.items())
+        rules = {tuple(p["port"] for p in rule["ports"]): rule["from"] for rule in spec["ingress"]}
+        assert rules[("http",)] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+        if stage == "dispatcher":
+            assert set(rules) == {("http",), ("feedback",)}
+            assert rules[("feedback",)] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+        else:
+            assert set(rules) == {("http",)}
+
+
+def test_network_policies_let_out_only_dns_kafka_and_slack(all_rendered):
+    docs = all_rendered["monitoring-values.yaml"]
+    for stage, policy in policies(docs).items():
+        expected = [(53, "TCP"), (53, "UDP"), (9092, "TCP"), (9093, "TCP")] + ([(443, "TCP")] if stage == "dispatcher" else [])
+        assert egress_ports(policy) == sorted(expected), stage
+        kafka = next(rule for rule in policy["spec"]["egress"] if {"port": 9092, "protocol": "TCP"} in rule["ports"])
+        assert kafka["to"] == [{"ipBlock": {"cidr": "10.20.0.0/16"}},
+                               {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kafka"}}}]
+
+
+def test_network_policy_without_a_feedback_port_or_with_extra_rules():
+    values = merge(REQUIRED, {"networkPolicy": {"enabled": True, "kafka": {"cidrs": ["10.0.0.0/8"]},
+                                                "extraEgress": [{"to": [{"ipBlock": {"cidr": "169.254.20.10/32"}}],
+                                                                 "ports": [{"port": 53, "protocol": "UDP"}]}]}})
+    dispatcher = policies(manifests(values))["dispatcher"]
+    # Feedback off: no port is open to the ingress controller.
+    assert [[p["port"] for p in rule["ports"]] for rule in dispatcher["spec"]["ingress"]] == [["http"]]
+    assert dispatcher["spec"]["egress"][-1]["to"] == [{"ipBlock": {"cidr": "169.254.20.10/32"}}]
+
+
 # ---- the preflight Job ----
 
 def test_preflight_checks_every_stage_then_applies_topics(scenario):

@@ -123,3 +123,24 @@ def test_the_feedback_secret_is_refused_as_a_plain_value():
     message = render_error(merge(REQUIRED, {"stages": {"dispatcher": {"extraEnv": {"FEEDBACK_SECRET": "not-here"}}}}))
     assert "FEEDBACK_SECRET" in message, message
     assert "not-here" not in message
+
+
+def test_network_policy_without_a_way_to_kafka_fails_clearly():
+    message = render_error(merge(REQUIRED, {"networkPolicy": {"enabled": True}}))
+    assert "networkPolicy.kafka.cidrs (or networkPolicy.kafka.namespaceSelector) is required" in message, message
+
+
+def test_feedback_on_the_health_port_fails_clearly():
+    message = render_error(merge(REQUIRED, {"feedback": {"port": 8080}}))
+    assert "feedback.port (8080) must differ from httpPort" in message, message
+
+
+@pytest.mark.parametrize("group,name,value", [
+    ("properties", "acks", "1"),
+    ("producerProperties", "enable.idempotence", "false"),
+    ("consumerProperties", "enable.auto.offset.store", "true"),
+    ("consumerProperties", "auto.offset.reset", "latest"),
+])
+def test_a_pinned_kafka_setting_fails_clearly(group, name, value):
+    message = render_error(merge(REQUIRED, {"kafka": {group: {name: value}}}))
+    assert f"kafka.{group}.{name} is pinned by the fleet" in message, message

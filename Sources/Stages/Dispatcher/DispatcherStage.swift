@@ -9,8 +9,9 @@ import WorkerRuntime
 /// the per-destination schedule in `dispatcher-state`, the delivery log `alerts-delivered`,
 /// dead letters to `alerts-dlt` (all with `TOPIC_PREFIX`), posting through one libcurl engine with
 /// a token bucket per destination. With `FEEDBACK_BASE_URL` and `FEEDBACK_SECRET` its messages carry
-/// signed "Useful" / "Not useful" buttons, and its HTTP port serves `/feedback`, recording each
-/// verdict to `alert-feedback` (see `FeedbackSettings`, `FeedbackEndpoint`).
+/// signed "Useful" / "Not useful" buttons, and its feedback listener (`FEEDBACK_PORT`, apart from
+/// the health port) serves `/feedback`, recording each verdict to `alert-feedback` (see
+/// `FeedbackSettings`, `FeedbackEndpoint`).
 public enum DispatcherStage {
     /// The worker and the deliverer it posts through (shut the deliverer down after the worker stopped).
     public struct Built: Sendable {
@@ -18,6 +19,8 @@ public enum DispatcherStage {
         public let deliverer: SlackDeliverer
         /// The `/feedback` path when feedback links are on.
         public let feedback: FeedbackEndpoint?
+        /// Where the feedback listener binds when feedback links are on.
+        public let feedbackSettings: FeedbackSettings?
         /// The producer of `alert-feedback` records when feedback links are on (shut it down after
         /// the HTTP server stopped).
         public let feedbackProducer: KafkaProducer?
@@ -25,8 +28,12 @@ public enum DispatcherStage {
         /// (started; stop it after the HTTP server stopped).
         public let feedbackLedger: FeedbackLedger?
 
-        /// The extra routes of the dispatcher's HTTP port.
-        public var routes: [HTTPRoute] { feedback.map { [$0.route] } ?? [] }
+        /// The listeners beside the health port: the feedback listener when feedback links are on.
+        public var listeners: [HTTPListenerSpec] {
+            guard let feedback, let feedbackSettings else { return [] }
+            return [HTTPListenerSpec(name: "feedback", host: feedbackSettings.host, port: feedbackSettings.port,
+                                     routes: [feedback.route])]
+        }
     }
 
     /// The worker for `settings`, with the destinations of `DESTINATIONS_FILE` (required) and the
@@ -94,6 +101,7 @@ public enum DispatcherStage {
         let topology = WorkerTopology(inputs: [topics.alerts] + topics.retries, changelog: topics.state, deadLetter: topics.deadLetter,
                                       outputs: [topics.alerts, topics.delivered] + topics.retries)
         return Built(worker: Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick),
-                     deliverer: deliverer, feedback: endpoint, feedbackProducer: feedbackProducer, feedbackLedger: feedbackLedger)
+                     deliverer: deliverer, feedback: endpoint, feedbackSettings: feedback,
+                     feedbackProducer: feedbackProducer, feedbackLedger: feedbackLedger)
     }
 }

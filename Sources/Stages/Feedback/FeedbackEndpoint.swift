@@ -7,15 +7,20 @@ import SlackDelivery
 import Synchronization
 import WorkerRuntime
 
-/// The dispatcher's `/feedback` path: a click on a signed "Useful" / "Not useful" link.
+/// The dispatcher's `/feedback` path: a click on a signed "Useful" / "Not useful" link, served on
+/// the dispatcher's feedback listener (`FEEDBACK_PORT`, apart from its probes and metrics).
 ///
-/// A `GET` whose query verifies (`FeedbackLinkSigner.verify`: well formed, signed by the secret or
-/// the previous one, not expired) and whose link was never used, on this replica or any other,
-/// before or after a restart, is recorded as one `FeedbackRecord` (alert id, rule, destination,
-/// verdict, time of the click, link id and expiry) through `recorder`, and answered with a short
-/// confirmation page once the record is acknowledged. A forged, altered, expired or replayed link
-/// is refused with a 4xx page and recorded nowhere; a record that could not be written is answered
-/// 503 and the link may be used again.
+/// A `GET` (or `HEAD`) never records anything: link unfurlers, mail scanners and previewers fetch
+/// every link of a message (issue 22). A `GET` whose query verifies (`FeedbackLinkSigner.verify`:
+/// well formed, signed by the secret or the previous one, not expired) is answered with a
+/// confirmation page whose one button `POST`s the same signed fields as a form; a link this
+/// replica knows as used is answered 409 instead. A `POST` whose fields (the form body, else the
+/// query) verify and whose link was never used, on this replica or any other, before or after a
+/// restart, is recorded as one `FeedbackRecord` (alert id, rule, destination, verdict, time of the
+/// click, link id and expiry) through `recorder`, and answered with a short page once the record
+/// is acknowledged. A forged, altered, expired or replayed link is refused with a 4xx page and
+/// recorded nowhere; a record that could not be written is answered 503 and the link may be used
+/// again. Any other method: 405 with `allow: GET, HEAD, POST`.
 ///
 /// "Never used anywhere": the replay guard is fed by `FeedbackLedger`, which reads every record of
 /// `alert-feedback` back, whoever wrote it. Before a verified link is accepted, `catchUp` makes sure
@@ -57,18 +62,62 @@ public final class FeedbackEndpoint: Sendable {
         self.replayGuard = Mutex(FeedbackReplayGuard(capacity: guardCapacity))
     }
 
-    /// The route to hand to the worker's HTTP server.
+    /// The route to hand to the feedback listener.
     public var route: HTTPRoute {
-        HTTPRoute(path: FeedbackLink.path) { [self] method, query, reply in handle(method: method, query: query, reply: reply) }
+        HTTPRoute(path: FeedbackLink.path) { [self] request, reply in handle(request, reply: reply) }
     }
 
+    /// The methods the path answers.
+    public static let allowedMethods = ["GET", "HEAD", "POST"]
+
     /// Answers one request to the feedback path (see the type's description).
-    public func handle(method: String, query: String, reply: @escaping @Sendable (HTTPReply) -> Void) {
-        guard method == "GET" else {
+    public func handle(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPReply) -> Void) {
+        switch request.method {
+        case "GET", "HEAD":
+            confirm(query: request.query, reply: reply)
+        case "POST":
+            // The confirmation page's form sends the fields as its body; a POST to the link
+            // itself (curl -X POST) carries them in the query.
+            record(fields: request.body.isEmpty ? request.query : Self.formFields(request.body), reply: reply)
+        default:
             count("method_not_allowed")
-            reply(FeedbackPage.reply(status: 405, title: "Not allowed", message: "Open the link from the alert's message."))
-            return
+            var page = FeedbackPage.reply(status: 405, title: "Not allowed",
+                                          message: "Open the link from the alert's message.")
+            page.headers["allow"] = Self.allowedMethods.joined(separator: ", ")
+            reply(page)
         }
+    }
+
+    /// Answers a request from its method and query string alone (no body).
+    public func handle(method: String, query: String, reply: @escaping @Sendable (HTTPReply) -> Void) {
+        handle(HTTPRequest(method: method, path: FeedbackLink.path, query: query), reply: reply)
+    }
+
+    /// A form body (`application/x-www-form-urlencoded`) as a query string the signer reads: a
+    /// `+` stands for a space there (a literal `+` arrives as `%2B`).
+    static func formFields(_ body: [UInt8]) -> String {
+        String(decoding: body, as: UTF8.self).replacingOccurrences(of: "+", with: "%20")
+    }
+
+    /// GET and HEAD: the link verified, the confirmation page; nothing recorded, nothing waited for.
+    private func confirm(query: String, reply: @escaping @Sendable (HTTPReply) -> Void) {
+        switch signer.verify(query: query, now: now()) {
+        case let .failure(refusal):
+            refuse(refusal, reply: reply)
+        case let .success(link):
+            if replayGuard.withLock({ $0.contains(id: link.id) }) {
+                count("already_recorded_shown")
+                reply(FeedbackPage.refused(.replayed))
+                return
+            }
+            count("confirmation_shown")
+            reply(FeedbackPage.confirmation(link, action: signer.baseURL + FeedbackLink.path,
+                                            signature: signer.signature(of: link)))
+        }
+    }
+
+    /// POST: the verdict recorded once per link (see the type's description).
+    private func record(fields query: String, reply: @escaping @Sendable (HTTPReply) -> Void) {
         let time = now()
         let link: FeedbackLink
         switch signer.verify(query: query, now: time) {

@@ -3,7 +3,10 @@ import WorkerRuntime
 
 /// The dispatcher's feedback links, from its environment: when `FEEDBACK_BASE_URL` and
 /// `FEEDBACK_SECRET` are both set, each alert message carries "Useful" / "Not useful" buttons to
-/// signed URLs served on the dispatcher's HTTP port at `/feedback`.
+/// signed URLs served at `/feedback` on the dispatcher's feedback listener, a port of its own
+/// (`FEEDBACK_PORT`) apart from `/healthz`, `/readyz` and `/metrics` on `HTTP_PORT`: only that port
+/// is exposed to browsers (the chart's feedback Service and Ingress), and a flood on it never
+/// reaches the probes.
 ///
 /// | variable | meaning | default |
 /// |---|---|---|
@@ -11,6 +14,8 @@ import WorkerRuntime
 /// | `FEEDBACK_SECRET` | the HMAC key of the links (from a Secret, at least 32 characters); never logged | unset: no buttons |
 /// | `FEEDBACK_SECRET_PREVIOUS` | during a rotation, the secret before `FEEDBACK_SECRET`: links signed with it are still accepted (new links are signed with `FEEDBACK_SECRET` only); never logged | unset |
 /// | `FEEDBACK_LINK_TTL` | how long a link works after the alert is delivered: `<n>d`, `<n>h` or `<n>m`, at most 90d | `14d` |
+/// | `FEEDBACK_PORT` | port of the feedback listener (`/feedback` only), not `HTTP_PORT`; 0 picks a free one (logged as `feedback_port`) | 8081 |
+/// | `FEEDBACK_HOST` | address the feedback listener binds | `HTTP_HOST`, else `0.0.0.0` |
 ///
 /// The secrets are held only inside the `FeedbackLinkSigner` (redacted in every description).
 ///
@@ -21,6 +26,13 @@ import WorkerRuntime
 public struct FeedbackSettings: Sendable, CustomStringConvertible {
     /// Signs and verifies the links.
     public let signer: FeedbackLinkSigner
+    /// Port of the feedback listener (0: a free one).
+    public let port: Int
+    /// Address the feedback listener binds.
+    public let host: String
+
+    /// Default port of the feedback listener.
+    public static let defaultPort = 8081
 
     /// Shortest secret accepted (characters): a short key is guessable offline from one link.
     public static let minimumSecretLength = 32
@@ -34,7 +46,10 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
 
     /// Settings signing with `secret` under `baseURL` (a trailing `/feedback` is dropped: the
     /// signer appends the path itself).
-    public init(baseURL: String, secret: SigningSecret, previousSecret: SigningSecret? = nil, lifetimeMs: Int64 = FeedbackSettings.defaultLifetimeMs) {
+    public init(baseURL: String, secret: SigningSecret, previousSecret: SigningSecret? = nil, lifetimeMs: Int64 = FeedbackSettings.defaultLifetimeMs,
+                port: Int = FeedbackSettings.defaultPort, host: String = "0.0.0.0") {
+        self.port = port
+        self.host = host
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         if base.hasSuffix(FeedbackLink.path) { base.removeLast(FeedbackLink.path.count) }
@@ -43,7 +58,7 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
 
     /// The settings in words, without the secret.
     public var description: String {
-        "feedback links under \(signer.baseURL)\(FeedbackLink.path), valid \(signer.lifetimeMs / 3_600_000) h"
+        "feedback links under \(signer.baseURL)\(FeedbackLink.path), valid \(signer.lifetimeMs / 3_600_000) h, served on \(host):\(port)"
             + (signer.acceptsPreviousSecret ? ", also accepting the previous secret" : "")
     }
 
@@ -53,6 +68,7 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
         ("FEEDBACK_SECRET", "HMAC key of the feedback links, from a Secret (at least \(minimumSecretLength) characters; never logged)"),
         ("FEEDBACK_SECRET_PREVIOUS", "during a rotation, the previous FEEDBACK_SECRET: links signed with it still work, new links use FEEDBACK_SECRET (optional; never logged)"),
         ("FEEDBACK_LINK_TTL", "how long a feedback link works after delivery: <n>d, <n>h or <n>m, at most 90d, under alert-feedback's retention (default 14d)"),
+        ("FEEDBACK_PORT, FEEDBACK_HOST", "the feedback listener: /feedback only, apart from HTTP_PORT; port 0 picks a free one and logs it (default \(defaultPort), HTTP_HOST)"),
     ]
 
     /// The settings, or nil when feedback is off (`FEEDBACK_BASE_URL` unset or empty). A base URL
@@ -79,7 +95,27 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
             }
             if old != secret { previous = SigningSecret(old) }
         }
-        return FeedbackSettings(baseURL: base, secret: SigningSecret(secret), previousSecret: previous, lifetimeMs: lifetime)
+        let port = try listenerPort(env)
+        let host = env["FEEDBACK_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? env["HTTP_HOST"] ?? "0.0.0.0"
+        return FeedbackSettings(baseURL: base, secret: SigningSecret(secret), previousSecret: previous,
+                                lifetimeMs: lifetime, port: port, host: host)
+    }
+
+    /// `FEEDBACK_PORT`: 0...65535, and not the health port (`HTTP_PORT`, default 8080) unless both
+    /// pick a free one.
+    static func listenerPort(_ env: [String: String]) throws(WorkerError) -> Int {
+        guard let text = env["FEEDBACK_PORT"], !text.isEmpty else { return defaultPort }
+        guard let port = Int(text), (0...65535).contains(port) else {
+            throw .configuration(source: "environment", key: "FEEDBACK_PORT",
+                                 reason: "\"\(text.prefix(40))\" is not a whole number in 0...65535")
+        }
+        let healthPort = env["HTTP_PORT"].flatMap { Int($0) } ?? 8080
+        guard port == 0 || port != healthPort else {
+            throw .configuration(source: "environment", key: "FEEDBACK_PORT",
+                                 reason: "\(port) is HTTP_PORT too: the feedback links need a port of their own, "
+                                     + "apart from the probes and metrics")
+        }
+        return port
     }
 
     /// `FEEDBACK_LINK_TTL` in ms: `<n>d`, `<n>h` or `<n>m`, from 1 minute to 90 days

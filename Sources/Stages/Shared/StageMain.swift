@@ -46,14 +46,9 @@ public enum StageMain {
                 try await WorkerApp.run(worker, settings: settings, logger: logger)
             case .dispatcher:
                 let stageWorker = try DispatcherStage.make(settings: settings, env: env, logger: logger)
-                do {
-                    try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger, routes: stageWorker.routes)
-                } catch {
-                    await stopFeedback(stageWorker)
-                    throw error
-                }
-                await stopFeedback(stageWorker)
-                await stageWorker.deliverer.shutdown()
+                try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger,
+                                        listeners: stageWorker.listeners,
+                                        dependencies: dependencies(of: stageWorker, logger: logger))
             }
             return 0
         } catch let error as StageStartError {
@@ -66,8 +61,21 @@ public enum StageMain {
         }
     }
 
-    /// After the HTTP server stopped: the ledger's reader (off the cooperative pool: it joins a
-    /// thread), then the producer of `alert-feedback`.
+    /// What the dispatcher's worker and feedback listener need until they have stopped, in the
+    /// order the service group starts them (it stops them in the reverse order, after the worker
+    /// and the listeners): the feedback ledger with the producer of `alert-feedback`, then the
+    /// Slack deliverer.
+    static func dependencies(of built: DispatcherStage.Built, logger: Logger) -> [StopOnShutdownService] {
+        var services: [StopOnShutdownService] = []
+        if built.feedbackLedger != nil || built.feedbackProducer != nil {
+            services.append(StopOnShutdownService("feedback ledger", logger: logger) { await stopFeedback(built) })
+        }
+        services.append(StopOnShutdownService("slack deliverer", logger: logger) { await built.deliverer.shutdown() })
+        return services
+    }
+
+    /// After the feedback listener stopped: the ledger's reader (off the cooperative pool: it
+    /// joins a thread), then the producer of `alert-feedback`.
     static func stopFeedback(_ built: DispatcherStage.Built) async {
         if let ledger = built.feedbackLedger {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in

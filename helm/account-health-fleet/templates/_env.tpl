@@ -29,6 +29,7 @@ SHUTDOWN_TIMEOUT_MS: {{ $v.shutdown.timeoutMs | quote }}
 {{- with (include "fleet.feedbackBaseUrl" .) }}
 FEEDBACK_BASE_URL: {{ . | quote }}
 FEEDBACK_LINK_TTL: {{ $v.feedback.linkTtl | quote }}
+FEEDBACK_PORT: {{ $v.feedback.port | quote }}
 {{- end }}
 {{- end -}}
 

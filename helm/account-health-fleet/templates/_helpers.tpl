@@ -157,6 +157,9 @@ Checks across values that a JSON schema cannot express. Each failure names the v
 {{- if has $name (list "bootstrap.servers" "security.protocol" "sasl.mechanisms" "sasl.mechanism" "group.id") -}}
 {{- fail (printf "kafka.%s.%s is set by the chart: use the matching kafka.* or stages.*.groupId value" $group $name) -}}
 {{- end -}}
+{{- if has $name (list "acks" "request.required.acks" "enable.idempotence" "enable.auto.offset.store" "enable.auto.commit" "auto.offset.reset") -}}
+{{- fail (printf "kafka.%s.%s is pinned by the fleet (its at-least-once design relies on it) and the workers refuse to start when it is set: remove it (docs/operations.md, Settings that matter)" $group $name) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- $grace := int $v.shutdown.terminationGracePeriodSeconds -}}
@@ -211,5 +214,11 @@ Checks across values that a JSON schema cannot express. Each failure names the v
 {{- end -}}
 {{- if and $v.feedback.ingress.enabled (not $v.feedback.ingress.host) -}}
 {{- fail "feedback.ingress.host is required when feedback.ingress.enabled is true" -}}
+{{- end -}}
+{{- if eq (int $v.feedback.port) (int $v.httpPort) -}}
+{{- fail (printf "feedback.port (%d) must differ from httpPort: the feedback links have a listener of their own, apart from the probes and metrics" (int $v.feedback.port)) -}}
+{{- end -}}
+{{- if and $v.networkPolicy.enabled (not $v.networkPolicy.kafka.cidrs) (not $v.networkPolicy.kafka.namespaceSelector) -}}
+{{- fail "networkPolicy.kafka.cidrs (or networkPolicy.kafka.namespaceSelector) is required when networkPolicy.enabled is true: the stages must reach the brokers" -}}
 {{- end -}}
 {{- end -}}
