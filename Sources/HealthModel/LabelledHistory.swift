@@ -205,26 +205,33 @@ private struct Rhythm: Sendable {
             emit("seats_changed", history.startMs + 1000, props: "\"seats\":\(seats)")
         }
         let onset = a.onsetMs ?? .max
-        // Business hours in the account's zone, as UTC hours of this day.
-        let weekday = Int((epochDay + 3) % 7)
-        var level = weekday >= 5 ? weekendFactor : 1.0
-        if history.sharedHolidayDays.contains(epochDay) { level = min(level, weekendFactor) }
-        switch a.noise {
-        case .ordinary, .small: break
-        case .regionalHoliday: if epochDay == regionalHoliday { level = min(level, weekendFactor) }
-        case .seasonal: if epochDay >= noiseDay, epochDay < noiseDay + 28 { level *= 0.6 }
-        case .bursty:
+        // The day's own noise (a bursty account's day), drawn once per day.
+        var dayFactor = 1.0
+        if a.noise == .bursty {
             let roll = rng.unit()
-            if roll < 0.08 { level *= 3 } else if roll < 0.14 { level *= 0.15 }
-        case .onboarding: level *= min(1, 0.1 + 0.9 * Double(dayIndex) / 28)
-        case .trackingOutage: if epochDay >= noiseDay, epochDay < noiseDay + 2 { return }
+            if roll < 0.08 { dayFactor = 3 } else if roll < 0.14 { dayFactor = 0.15 }
+        }
+        /// The activity level of a local day: weekends, holidays, the account's kind of noise.
+        func level(localDay: Int64) -> Double {
+            let weekday = Int((localDay + 3) % 7)
+            var level = weekday >= 5 ? weekendFactor : 1.0
+            if history.sharedHolidayDays.contains(localDay) { level = min(level, weekendFactor) }
+            switch a.noise {
+            case .ordinary, .small, .bursty: break
+            case .regionalHoliday: if localDay == regionalHoliday { level = min(level, weekendFactor) }
+            case .seasonal: if localDay >= noiseDay, localDay < noiseDay + 28 { level *= 0.6 }
+            case .onboarding: level *= min(1, 0.1 + 0.9 * Double(dayIndex) / 28)
+            case .trackingOutage: if localDay >= noiseDay, localDay < noiseDay + 2 { level = 0 }
+            }
+            return level * dayFactor
         }
         var activeUsers = users
         for hour in 0..<24 {
             let hourStart = dayStart + Int64(hour) * 3_600_000
-            let localHour = (Int64(hour) + localOffsetHours + 24) % 24
+            let local = hourStart + localOffsetHours * 3_600_000
+            let localHour = (local % Timestamp.millisecondsPerDay) / 3_600_000
             let businessHour = localHour >= 8 && localHour < 18
-            var hourLevel = level * (businessHour ? 1.0 : 0.04)
+            var hourLevel = level(localDay: local / Timestamp.millisecondsPerDay) * (businessHour ? 1.0 : 0.04)
             let sinceOnset = hourStart - onset
             if sinceOnset >= 0, let story = a.story {
                 let days = Double(sinceOnset) / Double(Timestamp.millisecondsPerDay)
