@@ -153,12 +153,12 @@ public struct RulesEngine: Sendable {
             state.rememberRecord(identity)
             var candidates: [Candidate] = []
             for i in compiled.indices {
-                if case let .trigger(mask) = compiled[i].kind {
-                    triggerCandidates(rule: i, mask: mask, record: record, now: now, state: &state, candidates: &candidates)
-                }
+                guard case let .trigger(mask) = compiled[i].kind else { continue }
+                triggerCandidates(rule: i, mask: mask, record: record, now: now, state: &state, candidates: &candidates)
             }
             guard !candidates.isEmpty else { return Evaluation(news: .late, alerts: []) }
-            return Evaluation(news: .late, alerts: raise(candidates, record: record, now: now, state: &state, observe: observe))
+            let alerts = raise(candidates, record: record, now: now, state: &state, observe: observe)
+            return Evaluation(news: .late, alerts: alerts)
         }
         state.rememberRecord(identity)
         return Evaluation(news: .current, alerts: evaluateCurrent(record, now: now, state: &state, observe: observe))
@@ -231,8 +231,8 @@ public struct RulesEngine: Sendable {
 
     /// A candidate for each trigger of `record` that rule `i` (a trigger rule) takes and that was not
     /// seen before: a trigger is news until it was seen.
-    private func triggerCandidates(rule i: Int, mask: UInt8, record: ScoreRecord, now: Int64, state: inout AccountAlertState,
-                                   candidates: inout [Candidate]) {
+    private func triggerCandidates(rule i: Int, mask: UInt8, record: ScoreRecord, now: Int64,
+                                   state: inout AccountAlertState, candidates: inout [Candidate]) {
         let rule = compiled[i]
         for trigger in record.triggers where mask & CompiledRule.triggerBit(trigger.type) != 0 {
             let refKey = "\(trigger.type.rawValue):\(trigger.ref ?? trigger.eventId)"

@@ -18,7 +18,8 @@ import Testing
     """
 
     static func billing(_ invoice: String, at: String, score: Int = 76, event: String? = nil) -> ScoreRecord {
-        T.record(at: at, score: score, triggers: [T.trigger(.billingRetryFailed, ref: invoice, at: at, event: event ?? "e-\(invoice)")])
+        let trigger = T.trigger(.billingRetryFailed, ref: invoice, at: at, event: event ?? "e-\(invoice)")
+        return T.record(at: at, score: score, triggers: [trigger])
     }
 
     // Reproduced: the second invoice's record has the same valid_at and score as the first and was
@@ -73,7 +74,8 @@ import Testing
         // The newest score still rules: a later healthy record opens nothing, raises nothing.
         #expect(engine.evaluation(of: T.record(at: "2026-11-20T17:00:00Z", score: 81), state: &state).alerts.isEmpty)
         // The same trigger in another late record is not news: it was seen.
-        let seen = engine.evaluation(of: B.billing("inv-5", at: "2026-11-19T18:00:00Z", score: 50, event: "e-other"), state: &state)
+        let again = B.billing("inv-5", at: "2026-11-19T18:00:00Z", score: 50, event: "e-other")
+        let seen = engine.evaluation(of: again, state: &state)
         #expect(seen.news == .late && seen.alerts.isEmpty)
     }
 
@@ -113,7 +115,8 @@ import Testing
         let engine = try Self.engine()
         var state = AccountAlertState()
         #expect(engine.evaluation(of: s1, state: &state).news == .current)
-        #expect(engine.evaluation(of: s2, state: &state).news == .current, "same time, score and ids, next sequence: news")
+        #expect(engine.evaluation(of: s2, state: &state).news == .current,
+                "same time, score and ids, next sequence: news")
         #expect(engine.evaluation(of: s1, state: &state).news == .repeated)
     }
 

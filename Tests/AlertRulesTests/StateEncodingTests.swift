@@ -122,18 +122,21 @@ import Testing
         #expect(run.feed(atRisk).count == 1)
         let v3 = try run.state.encoded()
         #expect(v3.first == 3, "written as version 3")
-        #expect(try AccountAlertState(decoding: v3).encoded() == v3, "version 3 round-trips, with the records' identities")
+        #expect(try AccountAlertState(decoding: v3).encoded() == v3,
+                "version 3 round-trips, with the records' identities")
         // The same state as version 2 wrote it: no identities at the end (one here: 1 + 8 bytes).
         let v2: [UInt8] = [2] + v3.dropFirst().dropLast(9)
         var fromV2 = try AccountAlertState(decoding: v2)
-        #expect(try fromV2.encoded() == [3] + v2.dropFirst() + [0], "a version-2 value decodes to the same state, without identities")
+        #expect(try fromV2.encoded() == [3] + v2.dropFirst() + [0],
+                "a version-2 value decodes to the same state, without identities")
         // Without identities the last record again is evaluated, and raises nothing: its episode is
         // open and not due again at the same time.
         #expect(engine.evaluate(atRisk, state: &fromV2).isEmpty)
         // An empty state as version 1 wrote it: no evaluation time, no identities.
         let empty3 = try AccountAlertState().encoded()
         let empty1: [UInt8] = [1] + empty3.dropFirst().dropLast(2)
-        #expect(try AccountAlertState(decoding: empty1).encoded() == empty3, "a version-1 value decodes to the same state")
+        #expect(try AccountAlertState(decoding: empty1).encoded() == empty3,
+                "a version-1 value decodes to the same state")
     }
 
     // At-least-once upstream: a score record seen again raises nothing, the last one or an older one.

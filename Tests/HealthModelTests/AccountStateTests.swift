@@ -224,7 +224,8 @@ import Testing
         #expect(state.seen.count > 0, "event-id fingerprints decoded")
         #expect(state.ring.values.contains { $0 > 255 }, "wide day counters decoded")
         #expect(state.sequence == 0, "version 1 kept no sequence")
-        #expect(state.encode() == [2] + bytes.dropFirst() + [0], "re-encoded as version 2: the same layout and sequence 0")
+        #expect(state.encode() == [2] + bytes.dropFirst() + [0],
+                "re-encoded as version 2: the same layout and sequence 0")
         #expect(try AccountState(decoding: state.encode()) == state)
     }
 }

@@ -20,7 +20,8 @@ import Testing
         let id = Fixtures.generator.stories.collapse!
         let emitted = Fixtures.records(of: id).count
         var state = try AccountState(decoding: try #require(replay.state(of: id)).encode())
-        let next = try #require(HealthScorer().advance(to: state.validAt!.adding(days: 6), state: &state), "silence is a signal")
+        let later = state.validAt!.adding(days: 6)
+        let next = try #require(HealthScorer().advance(to: later, state: &state), "silence is a signal")
         #expect(next.sequence == emitted + 1)
     }
 

@@ -24,7 +24,8 @@ import WorkerRuntime
         }
 
         func log(event: LogEvent) {
-            let text = "\(event.message) \((event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
+            let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            let text = "\(event.message) \(fields.joined(separator: " "))"
             sink.lines.withLock { $0.append(text) }
         }
     }
@@ -36,19 +37,22 @@ import WorkerRuntime
         let processor = ScorerProcessor(scoresTopic: "health-scores", live: false)
         processor.misroutedEvents = MisroutedEvents(factory: metrics, logger: logger)
         let harness = ProcessorHarness(processor: processor, partition: 1)
-        let now = MisroutedEventTests.start + 60_000
-        func send(_ id: String, key: String?, headers: [KafkaHeader] = []) -> ProcessorHarness<ScorerProcessor>.Outcome {
-            harness.process(MisroutedEventTests.record(MisroutedEventTests.json(id, account: "acme", at: MisroutedEventTests.start),
-                                                       key: key, headers: headers), now: now)
+        typealias E = MisroutedEventTests
+        typealias Outcome = ProcessorHarness<ScorerProcessor>.Outcome
+        func send(_ id: String, key: String?, headers: [KafkaHeader] = []) -> Outcome {
+            let value = E.json(id, account: "acme", at: E.start)
+            return harness.process(E.record(value, key: key, headers: headers), now: E.start + 60_000)
         }
         for k in 0..<3 { _ = send("m\(k)", key: "T-\(k)") }
         for k in 0..<2 { _ = send("n\(k)", key: nil) }
-        let loop = send("l", key: "T-1", headers: [KafkaHeader(name: MisroutedEvents.repartitionedFromHeader, text: "account-events[0]@7")])
+        let mark = KafkaHeader(name: MisroutedEvents.repartitionedFromHeader, text: "account-events[0]@7")
+        let loop = send("l", key: "T-1", headers: [mark])
         if case .emitted = loop { Issue.record("a mis-keyed copy was re-published again") }
         _ = send("ok", key: "acme")
 
         func count(_ reason: String, _ outcome: String) throws -> Int64 {
-            try metrics.expectCounter("fleet_scorer_misrouted_events_total", [("reason", reason), ("outcome", outcome)]).totalValue
+            let dimensions = [("reason", reason), ("outcome", outcome)]
+            return try metrics.expectCounter("fleet_scorer_misrouted_events_total", dimensions).totalValue
         }
         #expect(try count("mismatched_key", "republished") == 3)
         #expect(try count("missing_key", "republished") == 2)

@@ -13,8 +13,9 @@ public struct EvaluatorMetrics: Sendable {
 
     /// - Parameter factory: where the counters are made (the process's metrics system by default).
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
-        repeats = Counter(label: "fleet_evaluator_score_records_skipped_total", dimensions: [("reason", "repeat")], factory: factory)
-        tooLate = Counter(label: "fleet_evaluator_score_records_skipped_total", dimensions: [("reason", "too_late")], factory: factory)
+        let skipped = "fleet_evaluator_score_records_skipped_total"
+        repeats = Counter(label: skipped, dimensions: [("reason", "repeat")], factory: factory)
+        tooLate = Counter(label: skipped, dimensions: [("reason", "too_late")], factory: factory)
         late = Counter(label: "fleet_evaluator_late_score_records_total", dimensions: [], factory: factory)
     }
 

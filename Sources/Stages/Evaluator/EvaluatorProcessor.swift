@@ -31,7 +31,8 @@ public final class EvaluatorProcessor: RecordProcessor {
     public let metrics: EvaluatorMetrics
     private var due: [Int32: DueIndex] = [:]
 
-    public init(engine: RulesEngine, alertsTopic: String, live: Bool = true, metrics: EvaluatorMetrics = EvaluatorMetrics()) {
+    public init(engine: RulesEngine, alertsTopic: String, live: Bool = true,
+                metrics: EvaluatorMetrics = EvaluatorMetrics()) {
         self.engine = engine
         self.alertsTopic = alertsTopic
         self.live = live

@@ -75,9 +75,10 @@ public final class MisroutedEvents {
             counters["\(reason.rawValue)/\(Outcome.deadLettered.rawValue)"]?.increment()
             logOnce(record, reason: reason, outcome: .deadLettered, accountId: accountId)
             let keyPart = keyText.map { "key \"\($0)\"" } ?? "no key"
+            let origin = earlier.text?.prefix(200) ?? "?"
             throw Rejection(code: "repartition_loop",
-                            reason: "\(keyPart), not its account_id \"\(accountId.prefix(128))\", on a copy already re-published"
-                                + " (from \(earlier.text?.prefix(200) ?? "?")): not re-published again")
+                            reason: "\(keyPart), not its account_id \"\(accountId.prefix(128))\", on a copy already"
+                                + " re-published (from \(origin)): not re-published again")
         }
         counters["\(reason.rawValue)/\(Outcome.republished.rawValue)"]?.increment()
         logOnce(record, reason: reason, outcome: .republished, accountId: accountId)
