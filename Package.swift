@@ -129,7 +129,10 @@ let package = Package(
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel"]),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "AlertRules", "HealthModel", "Contracts"]),
         .testTarget(name: "DemoTests"),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka", "SlackDelivery"]),
+        .testTarget(name: "StagesTests", dependencies: [
+            "Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka", "SlackDelivery",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ]),
         // The fleet end to end: broker, the three stage executables as processes, a Slack-like sink with faults.
         .testTarget(name: "FleetTests", dependencies: ["Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel", "TestSupport"]),
         .testTarget(name: "FleetOpsTests", dependencies: ["FleetOps", "Stages", "WorkerRuntime", "Kafka", "Contracts"]),

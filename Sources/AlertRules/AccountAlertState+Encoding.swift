@@ -3,14 +3,17 @@ import Contracts
 /// The changelog encoding of `AccountAlertState`: compact, versioned binary.
 ///
 /// Version 2 appends the event time of the last evaluated score record (a presence byte, then a
-/// zig-zag varint); version 1 values are still read (without it).
+/// zig-zag varint); version 3 then appends the identities of the last records evaluated (a count,
+/// then each as 8 bytes). Versions 1 and 2 are still read (without them: the first records after
+/// such a restore are evaluated, which a repeat of the last record survives: its triggers were seen
+/// and its episodes are not due again at the same time).
 ///
 /// Layout (version 1): a version byte, then the last score, the score peaks (times as deltas), open
 /// episodes, per-type last alerts, seen trigger refs, and the rare deferred alerts and digest items
 /// as length-prefixed JSON (`RecordCoding`, so they carry the full score facts). Integers are LEB128
 /// varints (signed ones zig-zag), fixed-width fields little-endian.
 extension AccountAlertState {
-    public static let encodingVersion: UInt8 = 2
+    public static let encodingVersion: UInt8 = 3
 
     /// The changelog value for this state.
     public func encoded() throws -> [UInt8] {
@@ -63,6 +66,8 @@ extension AccountAlertState {
         } else {
             w.byte(0)
         }
+        w.varint(UInt64(recentRecords.count))
+        for identity in recentRecords { w.fixed64(identity) }
         return w.bytes
     }
 
@@ -70,7 +75,7 @@ extension AccountAlertState {
     public init(decoding bytes: some Collection<UInt8>) throws {
         var r = ByteReader(Array(bytes))
         let version = try r.byte()
-        guard version == 1 || version == 2 else {
+        guard (1...3).contains(version) else {
             if version > Self.encodingVersion { throw AlertRulesError.unsupportedStateVersion(Int(version)) }
             throw AlertRulesError.corruptState(reason: "unknown version \(version)")
         }
@@ -128,6 +133,9 @@ extension AccountAlertState {
             throw AlertRulesError.corruptState(reason: "bad embedded record: \(error)")
         }
         if version >= 2, try r.byte() == 1 { lastEvaluatedAt = try r.signed() }
+        if version >= 3 {
+            for _ in 0..<(try r.count()) { rememberRecord(try r.fixed64()) }
+        }
         guard r.atEnd else { throw AlertRulesError.corruptState(reason: "\(r.remaining) trailing bytes") }
     }
 }

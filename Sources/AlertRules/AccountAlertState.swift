@@ -40,9 +40,12 @@ public struct AccountAlertState: Sendable, Equatable {
     }
 
     var lastScore: Int?
-    /// Event time (ms) of the last score record evaluated: an older record, or the same one again
-    /// (at-least-once delivery upstream), is not evaluated twice.
+    /// Event time (ms) of the latest score record evaluated: an older record is late (only its
+    /// triggers are evaluated, see `RulesEngine.RecordNews`).
     var lastEvaluatedAt: Int64?
+    /// `ScoreRecord.identity` of the last records evaluated (at most `recentRecordCapacity`, oldest
+    /// first): the same record again is recognised and skipped.
+    var recentRecords: [UInt64] = []
     var peaks: [Peak] = []
     var episodes: [Episode] = []
     /// Per `AlertType.allCases` index: event time (ms) of the last alert of that type, or nil.
@@ -54,7 +57,23 @@ public struct AccountAlertState: Sendable, Equatable {
     /// Items waiting for their destination's digest, released by `RulesEngine.takeDueDigestItems`.
     public internal(set) var digestQueue: [QueuedDigestItem] = []
 
+    /// How many record identities are remembered per account: a scorer that crashed emits again at
+    /// most the records of its last commit interval, a handful per account. An older repeat is
+    /// late, and its triggers were seen: it raises nothing either way.
+    public static let recentRecordCapacity = 8
+
     public init() {}
+
+    /// How many record identities are remembered (at most `recentRecordCapacity`).
+    public var recentRecordCount: Int { recentRecords.count }
+
+    /// Remembers a record's identity, forgetting the oldest beyond `recentRecordCapacity`.
+    mutating func rememberRecord(_ identity: UInt64) {
+        if recentRecords.count >= Self.recentRecordCapacity {
+            recentRecords.removeFirst(recentRecords.count - Self.recentRecordCapacity + 1)
+        }
+        recentRecords.append(identity)
+    }
 
     /// The earliest time at which `tick` has something to release, if any.
     public var nextDue: Timestamp? {
@@ -67,6 +86,7 @@ public struct AccountAlertState: Sendable, Equatable {
     /// True when nothing is remembered: the changelog may delete (tombstone) the key.
     public var isEmpty: Bool {
         episodes.isEmpty && deferred.isEmpty && digestQueue.isEmpty && seenRefs.isEmpty && lastEvaluatedAt == nil
+            && recentRecords.isEmpty
             && lastAlertAt.allSatisfy { $0 == nil } && peaks.isEmpty && lastScore == nil
     }
 
@@ -99,6 +119,8 @@ public struct AccountAlertState: Sendable, Equatable {
             lastAlertSeverity = Array(repeating: .low, count: AlertType.allCases.count)
         }
         let i = Self.typeIndex(type)
+        // A late record's alert does not take the cooldown's memory back in time.
+        if let later = lastAlertAt[i], later > at { return }
         lastAlertAt[i] = at
         lastAlertSeverity[i] = severity
     }

@@ -100,20 +100,74 @@ public struct RulesEngine: Sendable {
 
     // MARK: - Evaluate
 
+    /// What a score record is to its account's alert state: whether it is news is decided by its
+    /// identity (`ScoreRecord.identity`: the scorer's sequence, time, event ids and triggers), not
+    /// by its time and score, so two records of the same second and score are both news.
+    public enum RecordNews: String, Sendable, Hashable, CaseIterable {
+        /// At or after the time of the last record evaluated: every rule sees it.
+        case current
+        /// Older than the last record evaluated, by at most the trigger dedup window
+        /// (`defaults.dedup_window`): its triggers are evaluated (a business event is news until it
+        /// was seen); its score does not take the account's history back in time (episodes, drops
+        /// and crossings follow the newest score).
+        case late
+        /// The same record again (an identity among the last `AccountAlertState.recentRecordCapacity`
+        /// evaluated), such as a record a scorer emitted again after a crash: skipped.
+        case repeated
+        /// Older than the last record evaluated by more than the trigger dedup window, where its
+        /// triggers can no longer be told from ones already alerted on: skipped.
+        case tooLate = "too_late"
+    }
+
+    /// The result of `evaluation(of:state:observe:)`: what the record was, and the alerts to deliver now.
+    public struct Evaluation: Sendable {
+        public var news: RecordNews
+        public var alerts: [AlertRecord]
+    }
+
     /// Applies the rules to `record` and returns the alerts to deliver now.
     public func evaluate(_ record: ScoreRecord, state: inout AccountAlertState) -> [AlertRecord] {
-        evaluate(record, state: &state) { _, _ in }
+        evaluation(of: record, state: &state) { _, _ in }.alerts
     }
 
     /// Applies the rules to `record` and returns the alerts to deliver now, as `evaluate(_:state:)`
     /// does; `observe` also sees every alert raised, one per destination, with where it went: sent
     /// now, held by quiet hours, or queued for a digest (a backtest reports all three).
     public func evaluate(_ record: ScoreRecord, state: inout AccountAlertState, observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
+        evaluation(of: record, state: &state, observe: observe).alerts
+    }
+
+    /// Applies the rules to `record` as `evaluate(_:state:observe:)` does and also tells what the
+    /// record was (`RecordNews`): the evaluator counts the records it skips. A skipped record
+    /// (`repeated`, `tooLate`) leaves `state` unchanged.
+    public func evaluation(of record: ScoreRecord, state: inout AccountAlertState,
+                           observe: (AlertRecord, AlertDisposition) -> Void = { _, _ in }) -> Evaluation {
         let now = record.validAt.millisecondsSinceEpoch
+        let identity = record.identity
+        // The same record again (at-least-once delivery upstream: a scorer that crashed before its
+        // commit emits its records again): not news.
+        if state.recentRecords.contains(identity) { return Evaluation(news: .repeated, alerts: []) }
+        if let last = state.lastEvaluatedAt, now < last {
+            let (earliest, overflow) = last.subtractingReportingOverflow(config.defaults.dedupWindowMs)
+            if !overflow, now < earliest { return Evaluation(news: .tooLate, alerts: []) }
+            state.rememberRecord(identity)
+            var candidates: [Candidate] = []
+            for i in compiled.indices {
+                guard case let .trigger(mask) = compiled[i].kind else { continue }
+                triggerCandidates(rule: i, mask: mask, record: record, now: now, state: &state, candidates: &candidates)
+            }
+            guard !candidates.isEmpty else { return Evaluation(news: .late, alerts: []) }
+            let alerts = raise(candidates, record: record, now: now, state: &state, observe: observe)
+            return Evaluation(news: .late, alerts: alerts)
+        }
+        state.rememberRecord(identity)
+        return Evaluation(news: .current, alerts: evaluateCurrent(record, now: now, state: &state, observe: observe))
+    }
+
+    /// Every rule on a record at or after the last one's time.
+    private func evaluateCurrent(_ record: ScoreRecord, now: Int64, state: inout AccountAlertState,
+                                 observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
         let score = record.score
-        // A record older than the last one evaluated, or the same one again, is a repeat of
-        // at-least-once delivery upstream (a scorer restarted from an older offset): not news.
-        if let last = state.lastEvaluatedAt, now < last || (now == last && score == state.lastScore) { return [] }
         state.lastEvaluatedAt = now
         let previous = state.lastScore ?? record.previousScore
         if peakWindowMs > 0 {
@@ -158,12 +212,7 @@ public struct RulesEngine: Sendable {
                         drop: ScoreDrop(points: max(0, from - score), fromScore: from, line: line),
                         now: now, state: &state, candidates: &candidates)
             case let .trigger(mask):
-                for trigger in record.triggers where mask & CompiledRule.triggerBit(trigger.type) != 0 {
-                    let refKey = "\(trigger.type.rawValue):\(trigger.ref ?? trigger.eventId)"
-                    guard markSeen(refKey, at: now, state: &state) else { continue }
-                    candidates.append(Candidate(rule: i, severity: rule.severity(in: record.zone), metric: 0,
-                                                kind: .trigger(trigger, refKey: refKey)))
-                }
+                triggerCandidates(rule: i, mask: mask, record: record, now: now, state: &state, candidates: &candidates)
             case let .signal(code, atLeast, minScore):
                 var value: Double?
                 for s in record.positiveSignals where s.code == code { value = s.value; break }
@@ -178,6 +227,19 @@ public struct RulesEngine: Sendable {
         state.lastScore = score
         guard !candidates.isEmpty else { return [] }
         return raise(candidates, record: record, now: now, state: &state, observe: observe)
+    }
+
+    /// A candidate for each trigger of `record` that rule `i` (a trigger rule) takes and that was not
+    /// seen before: a trigger is news until it was seen.
+    private func triggerCandidates(rule i: Int, mask: UInt8, record: ScoreRecord, now: Int64,
+                                   state: inout AccountAlertState, candidates: inout [Candidate]) {
+        let rule = compiled[i]
+        for trigger in record.triggers where mask & CompiledRule.triggerBit(trigger.type) != 0 {
+            let refKey = "\(trigger.type.rawValue):\(trigger.ref ?? trigger.eventId)"
+            guard markSeen(refKey, at: now, state: &state) else { continue }
+            candidates.append(Candidate(rule: i, severity: rule.severity(in: record.zone), metric: 0,
+                                        kind: .trigger(trigger, refKey: refKey)))
+        }
     }
 
     /// Opens, continues or closes the episode of rule `i` and adds a candidate alert when one is due.
@@ -290,11 +352,13 @@ public struct RulesEngine: Sendable {
         return false
     }
 
-    /// An alert of the same type went to this account within the rule's cooldown, and this one is
-    /// not more severe.
+    /// An alert of the same type went to this account within the rule's cooldown (before or, for a
+    /// late record, after `now`), and this one is not more severe.
     private func inCooldown(_ rule: AlertRule, _ severity: Severity, state: AccountAlertState, now: Int64) -> Bool {
         guard let last = state.lastAlert(of: rule.type) else { return false }
-        return now - last.at < rule.cooldownMs && severity <= last.severity
+        let (gap, overflow) = now.subtractingReportingOverflow(last.at)
+        guard !overflow else { return false }
+        return gap.magnitude < UInt64(max(0, rule.cooldownMs)) && severity <= last.severity
     }
 
     private func deliver(rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, drop: ScoreDrop?, record: ScoreRecord, state: inout AccountAlertState, into out: inout [AlertRecord], observe: (AlertRecord, AlertDisposition) -> Void) {

@@ -221,10 +221,15 @@ public struct ScoreRecord: Codable, Sendable, Hashable {
     public var reasons: [EmitReason]
     /// A cancellation is scheduled: downstream inhibits usage alerts.
     public var cancellationScheduled: Bool
+    /// The scorer's sequence number of this record for its account (1, 2, 3, ...; kept in the
+    /// scorer's state, so a record emitted again after a crash carries the same number). With
+    /// `validAt`, `eventIds` and the triggers' event ids it is the record's identity (see
+    /// `identity`). Absent in records written before it existed (and in hand-made ones).
+    public var sequence: Int?
 
     public static let currentSchema = 1
 
-    public init(schema: Int = ScoreRecord.currentSchema, accountId: String, validAt: Timestamp, score: Int, previousScore: Int?, delta: Int, zone: Zone, previousZone: Zone?, components: FamilyScores, signals: [Signal], positiveSignals: [Signal], profile: AccountProfile, triggers: [Trigger], eventIds: [String], reasons: [EmitReason], cancellationScheduled: Bool) {
+    public init(schema: Int = ScoreRecord.currentSchema, accountId: String, validAt: Timestamp, score: Int, previousScore: Int?, delta: Int, zone: Zone, previousZone: Zone?, components: FamilyScores, signals: [Signal], positiveSignals: [Signal], profile: AccountProfile, triggers: [Trigger], eventIds: [String], reasons: [EmitReason], cancellationScheduled: Bool, sequence: Int? = nil) {
         self.schema = schema
         self.accountId = accountId
         self.validAt = validAt
@@ -241,11 +246,60 @@ public struct ScoreRecord: Codable, Sendable, Hashable {
         self.eventIds = eventIds
         self.reasons = reasons
         self.cancellationScheduled = cancellationScheduled
+        self.sequence = sequence
     }
 
     enum CodingKeys: String, CodingKey {
         case schema, accountId = "account_id", validAt = "valid_at", score, previousScore = "previous_score", delta
         case zone, previousZone = "previous_zone", components, signals, positiveSignals = "positive_signals"
         case profile, triggers, eventIds = "event_ids", reasons, cancellationScheduled = "cancellation_scheduled"
+        case sequence
+    }
+}
+
+extension ScoreRecord {
+    /// What makes this record itself: a 64-bit FNV-1a over the account, the scorer's `sequence`
+    /// (when present), `validAt`, the score, `eventIds` and each trigger's type, event id and ref.
+    ///
+    /// A record emitted again (a scorer that crashed before committing re-emits what it had
+    /// emitted, byte for byte) has the same identity; two records that differ in what produced them
+    /// (two invoices' billing retries failing in the same second) do not, even with the same
+    /// `validAt` and score. Records written before `sequence` existed fall back to the other fields:
+    /// two of them are the same record only when their time, score, event ids and triggers all match.
+    public var identity: UInt64 {
+        var h = RecordIdentityHash()
+        h.add(accountId)
+        h.add(Int64(sequence ?? -1))
+        h.add(validAt.millisecondsSinceEpoch)
+        h.add(Int64(score))
+        h.add(Int64(eventIds.count))
+        for id in eventIds { h.add(id) }
+        h.add(Int64(triggers.count))
+        for t in triggers {
+            h.add(t.type.rawValue)
+            h.add(t.eventId)
+            h.add(t.ref ?? "")
+        }
+        return h.value
+    }
+}
+
+/// FNV-1a 64 over length-prefixed fields (so `["ab", "c"]` and `["a", "bc"]` differ).
+struct RecordIdentityHash {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    private mutating func byte(_ b: UInt8) {
+        value ^= UInt64(b)
+        value = value &* 0x0000_0100_0000_01b3
+    }
+
+    mutating func add(_ v: Int64) {
+        let u = UInt64(bitPattern: v)
+        for k in 0..<8 { byte(UInt8(truncatingIfNeeded: u >> (8 * UInt64(k)))) }
+    }
+
+    mutating func add(_ s: String) {
+        add(Int64(s.utf8.count))
+        for b in s.utf8 { byte(b) }
     }
 }

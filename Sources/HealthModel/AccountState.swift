@@ -36,6 +36,8 @@ public struct AccountState: Sendable {
     public internal(set) var profile = AccountProfile()
     var profileAtMs: Int64 = .min
     var cancellationAtMs: Int64 = .min
+    /// Records emitted for this account so far: the last record's `ScoreRecord.sequence`.
+    var sequence: Int64 = 0
     /// Derived, not encoded: the day's judgement of the daily series (recomputed when absent).
     var cache: SeriesCache?
     /// First day with any event (the start of this account's history).
@@ -196,7 +198,7 @@ extension AccountState: Equatable {
             && a.profile == b.profile && a.profileAtMs == b.profileAtMs
             && a.cancellationScheduled == b.cancellationScheduled && a.cancellationAtMs == b.cancellationAtMs
             && a.lastScore == b.lastScore && a.lastZone == b.lastZone && a.lastSignalMask == b.lastSignalMask
-            && a.lastPositiveMask == b.lastPositiveMask && a.pending == b.pending
+            && a.lastPositiveMask == b.lastPositiveMask && a.pending == b.pending && a.sequence == b.sequence
     }
 }
 

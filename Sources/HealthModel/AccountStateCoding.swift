@@ -2,12 +2,15 @@ import Contracts
 
 /// The binary form of `AccountState` (the `ingest-scorer-state` changelog value).
 ///
+/// Version 2 appends the count of records emitted (`sequence`, a varint) to non-empty states;
+/// version 1 values are still read (as sequence 0: the next record is 1).
+///
 /// Layout, version 1: a version byte, then varints (zigzag for signed values) and length-prefixed
 /// UTF-8. Days are written relative to the state's current day, so they stay one byte. The day ring
 /// is sparse: a bitmap of days with data, then per such day a mask of non-zero fields and their values.
 extension AccountState {
     /// Version written by `encode()`. `init(decoding:)` refuses versions it does not know.
-    public static let encodingVersion: UInt8 = 1
+    public static let encodingVersion: UInt8 = 2
 
     /// The compact binary form; decodes to an equal state.
     public func encode() -> [UInt8] {
@@ -91,6 +94,7 @@ extension AccountState {
         w.uvarint(UInt64(lastPositiveMask))
         w.uvarint(UInt64(pendingEventIds.count))
         for id in pendingEventIds { w.string(id) }
+        w.uvarint(UInt64(max(0, sequence)))
         return w.out
     }
 
@@ -99,7 +103,7 @@ extension AccountState {
     public init(decoding bytes: [UInt8]) throws(HealthModelError) {
         var r = ByteReader(bytes: bytes)
         let version = try r.byte()
-        guard version == Self.encodingVersion else {
+        guard version == 1 || version == Self.encodingVersion else {
             throw .stateDecoding(reason: "unknown encoding version \(version) (this build reads \(Self.encodingVersion))")
         }
         let accountId = try r.string()
@@ -211,6 +215,7 @@ extension AccountState {
         for _ in 0..<pending { ids.append(try r.string()) }
         self.pending.reserveCapacity(bytes: ids.reduce(0) { $0 + $1.utf8.count + 2 })
         for id in ids { self.pending.append(id) }
+        if version >= 2 { sequence = Int64(clamping: try r.uvarint()) }
         guard r.atEnd else { throw .stateDecoding(reason: "trailing bytes") }
     }
 }

@@ -243,12 +243,13 @@ public struct HealthScorer: Sendable {
         }
         if !triggers.isEmpty { reasons.append(.businessEvent) }
         guard !reasons.isEmpty, let validAt = s.validAt else { return nil }
+        s.sequence = s.sequence == .max ? .max : s.sequence + 1
         let record = ScoreRecord(
             accountId: s.accountId, validAt: validAt, score: e.score, previousScore: previous,
             delta: previous.map { e.score - $0 } ?? 0, zone: zone, previousZone: previousZone,
             components: e.components, signals: e.signals.map(signal), positiveSignals: e.positives.map(signal),
             profile: s.profile, triggers: triggers, eventIds: s.pendingEventIds, reasons: reasons,
-            cancellationScheduled: s.cancellationScheduled)
+            cancellationScheduled: s.cancellationScheduled, sequence: Int(s.sequence))
         s.lastScore = Int16(e.score)
         s.lastZone = UInt8(Zone.allCases.firstIndex(of: zone)!)
         s.lastSignalMask = e.signalMask

@@ -172,6 +172,10 @@ struct JSONWriter {
         int(r.schema)
         raw(",\"score\":")
         int(r.score)
+        if let n = r.sequence {
+            raw(",\"sequence\":")
+            int(n)
+        }
         raw(",\"signals\":")
         guard signals(r.signals) else { return false }
         raw(",\"triggers\":[")

@@ -114,22 +114,32 @@ import Testing
         #expect(throws: AlertRulesError.self) { try AccountAlertState(decoding: []) }
     }
 
-    // Version N-1 is read: a rolling deploy restores values the previous version wrote.
-    @Test func aVersionOneValueIsStillRead() throws {
-        var run = Run(try T.engine(T.rules(Self.rules)))
-        _ = run.feed(T.record(at: "2026-11-01T12:00:00Z", score: 90))
-        let v2 = try run.state.encoded()
-        #expect(v2.first == 2, "written as version 2")
-        #expect(try AccountAlertState(decoding: v2).encoded() == v2, "version 2 round-trips, with the last evaluation time")
-        // The same state as version 1 wrote it: no trailing evaluation time.
-        var fresh = AccountAlertState()
-        let empty2 = try fresh.encoded()
-        let empty1: [UInt8] = [1] + empty2.dropFirst().dropLast()
-        fresh = try AccountAlertState(decoding: empty1)
-        #expect(try fresh.encoded() == empty2, "a version-1 value decodes to the same state")
+    // Versions N-1 and N-2 are read: a rolling deploy restores values the previous versions wrote.
+    @Test func versionOneAndTwoValuesAreStillRead() throws {
+        let engine = try T.engine(T.rules(Self.rules))
+        var run = Run(engine)
+        let atRisk = T.record(at: "2026-11-01T12:00:00Z", score: 60)
+        #expect(run.feed(atRisk).count == 1)
+        let v3 = try run.state.encoded()
+        #expect(v3.first == 3, "written as version 3")
+        #expect(try AccountAlertState(decoding: v3).encoded() == v3,
+                "version 3 round-trips, with the records' identities")
+        // The same state as version 2 wrote it: no identities at the end (one here: 1 + 8 bytes).
+        let v2: [UInt8] = [2] + v3.dropFirst().dropLast(9)
+        var fromV2 = try AccountAlertState(decoding: v2)
+        #expect(try fromV2.encoded() == [3] + v2.dropFirst() + [0],
+                "a version-2 value decodes to the same state, without identities")
+        // Without identities the last record again is evaluated, and raises nothing: its episode is
+        // open and not due again at the same time.
+        #expect(engine.evaluate(atRisk, state: &fromV2).isEmpty)
+        // An empty state as version 1 wrote it: no evaluation time, no identities.
+        let empty3 = try AccountAlertState().encoded()
+        let empty1: [UInt8] = [1] + empty3.dropFirst().dropLast(2)
+        #expect(try AccountAlertState(decoding: empty1).encoded() == empty3,
+                "a version-1 value decodes to the same state")
     }
 
-    // At-least-once upstream: a score record seen again, or an older one, raises nothing.
+    // At-least-once upstream: a score record seen again raises nothing, the last one or an older one.
     @Test func aRepeatedOrOlderScoreRecordIsNotEvaluatedAgain() throws {
         var run = Run(try T.engine(T.rules(Self.rules)))
         let first = T.record(at: "2026-11-01T12:00:00Z", score: 90)

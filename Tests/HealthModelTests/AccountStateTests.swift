@@ -49,7 +49,7 @@ import Testing
         }
         var wrongVersion = bytes
         wrongVersion[0] = 99
-        #expect(throws: HealthModelError.stateDecoding(reason: "unknown encoding version 99 (this build reads 1)")) {
+        #expect(throws: HealthModelError.stateDecoding(reason: "unknown encoding version 99 (this build reads 2)")) {
             _ = try AccountState(decoding: wrongVersion)
         }
         // Flipped bytes either decode to some state or throw; they never trap.
@@ -167,7 +167,7 @@ import Testing
         #expect(pending.ids.isEmpty && pending.count == 0)
     }
 
-    @Test func compactStatesRoundTripThroughTheVersion1Encoding() throws {
+    @Test func compactStatesRoundTripThroughTheVersion2Encoding() throws {
         let gen = SampleGenerator(options: .init(seed: 3, accounts: 12, days: 20, activity: 3))
         var replay = Replay()
         for day in 0..<20 {
@@ -177,7 +177,7 @@ import Testing
         #expect(states.count == 12)
         for state in states {
             let bytes = state.encode()
-            #expect(bytes.first == 1, "version 1 layout")
+            #expect(bytes.first == 2, "version 2 layout")
             let decoded = try AccountState(decoding: bytes)
             #expect(decoded == state)
             #expect(decoded.encode() == bytes, "re-encoding gives the same bytes")
@@ -189,7 +189,8 @@ import Testing
 
 @Suite struct StateEncodingVersion1Tests {
     /// A state of `acct-0035` (sample seed 5, 40 days) as encoded by the code before the compact
-    /// in-memory storage (fixed-width day arrays): the version 1 layout, which is still the one written.
+    /// in-memory storage (fixed-width day arrays): the version 1 layout, which version 2 extends with
+    /// the record sequence at the end.
     static let version1Hex = [
         "0109616363742d303033355a03a0b7ecd4a4684e00000000000000fc9fcfffff033f04040678f00d083f0202021fb60c",
         "073f0404065d9d0c073f0404078e01bc0d0830ad030230af03023f010102069202013f04040768cc0d083f0303043485",
@@ -222,7 +223,9 @@ import Testing
         #expect(state.accountId == "acct-0035" && !state.isEmpty)
         #expect(state.seen.count > 0, "event-id fingerprints decoded")
         #expect(state.ring.values.contains { $0 > 255 }, "wide day counters decoded")
-        #expect(state.encode() == bytes)
+        #expect(state.sequence == 0, "version 1 kept no sequence")
+        #expect(state.encode() == [2] + bytes.dropFirst() + [0],
+                "re-encoded as version 2: the same layout and sequence 0")
         #expect(try AccountState(decoding: state.encode()) == state)
     }
 }

@@ -28,12 +28,15 @@ public final class EvaluatorProcessor: RecordProcessor {
     public let engine: RulesEngine
     public let alertsTopic: String
     public let live: Bool
+    public let metrics: EvaluatorMetrics
     private var due: [Int32: DueIndex] = [:]
 
-    public init(engine: RulesEngine, alertsTopic: String, live: Bool = true) {
+    public init(engine: RulesEngine, alertsTopic: String, live: Bool = true,
+                metrics: EvaluatorMetrics = EvaluatorMetrics()) {
         self.engine = engine
         self.alertsTopic = alertsTopic
         self.live = live
+        self.metrics = metrics
     }
 
     public func partitionAssigned(context: ProcessingContext<AccountAlertState>) {
@@ -58,7 +61,11 @@ public final class EvaluatorProcessor: RecordProcessor {
         try context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")
         if let watermark = context.watermark { release(until: watermark, context: context) }
         var state = context.state[score.accountId] ?? AccountAlertState()
-        let alerts = engine.evaluate(score, state: &state)
+        let evaluation = engine.evaluation(of: score, state: &state)
+        metrics.count(evaluation.news)
+        // A repeat (the same record again) or a record too late to check: nothing changed.
+        guard evaluation.news == .current || evaluation.news == .late else { return }
+        let alerts = evaluation.alerts
         // Encode before the state records them as raised: an alert that cannot be encoded rejects
         // the record (to the DLT, with its reason) instead of vanishing.
         var outputs: [OutgoingRecord] = []

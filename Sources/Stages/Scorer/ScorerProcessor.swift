@@ -56,6 +56,9 @@ public final class ScorerProcessor: RecordProcessor {
         nextBoundaryDay[context.partition] = nil
     }
 
+    /// Events whose key is not their `account_id`: re-published keyed by it, not scored here.
+    public var misroutedEvents = MisroutedEvents()
+
     public func process(_ record: ConsumedRecord, context: ProcessingContext<AccountState>) throws(Rejection) {
         guard let value = record.value else { throw Rejection(code: "empty", reason: "record has no value") }
         let event: AccountEvent
@@ -63,6 +66,13 @@ public final class ScorerProcessor: RecordProcessor {
             event = try parser.parse(value)
         } catch {
             throw Rejection(code: error.code.rawValue, reason: error.reason)
+        }
+        // Not keyed by its account (another id, or none): scored here it would fork the account's
+        // state across partitions. Re-published keyed by its account id instead, as a repartition
+        // topic does; its offset is committed once the copy is acknowledged.
+        if let copy = try misroutedEvents.copy(of: record, accountId: event.accountId) {
+            context.emit(copy)
+            return
         }
         try context.observeEventTime(event.occurredAt.millisecondsSinceEpoch)
         let id = event.accountId
