@@ -220,7 +220,9 @@ struct ByteReader {
     }
 
     static func plausible(_ time: Int64) throws -> Int64 {
-        guard time > -(1 << 50), time < (1 << 50) else { throw AlertRulesError.corruptState(reason: "time \(time) out of range") }
+        guard time > -(1 << 50), time < (1 << 50) else {
+            throw AlertRulesError.corruptState(reason: "time \(time) out of range")
+        }
         return time
     }
 

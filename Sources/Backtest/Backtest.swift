@@ -34,7 +34,8 @@ public struct Backtest: Sendable {
         public var futureTimeBound: FutureTimeBound
 
         /// The whole history, the stage's lateness and up to 1,000 bad lines kept, unless told otherwise.
-        public init(from: Timestamp? = nil, to: Timestamp? = nil, allowedLatenessMs: Int64 = 3_600_000, maxBadLinesKept: Int = 1000,
+        public init(from: Timestamp? = nil, to: Timestamp? = nil, allowedLatenessMs: Int64 = 3_600_000,
+                    maxBadLinesKept: Int = 1000,
                     now: Timestamp? = nil, futureTimeBound: FutureTimeBound = FutureTimeBound()) {
             self.from = from
             self.to = to
@@ -99,7 +100,8 @@ public struct Backtest: Sendable {
 
     private func futureTimeViolation(_ event: AccountEvent) -> String? {
         guard let now = options.now else { return nil }
-        return options.futureTimeBound.violation(event.occurredAt.millisecondsSinceEpoch, now: now.millisecondsSinceEpoch)
+        return options.futureTimeBound.violation(event.occurredAt.millisecondsSinceEpoch,
+                                                 now: now.millisecondsSinceEpoch)
     }
 
     private mutating func reject(reason: String, shown: String) {

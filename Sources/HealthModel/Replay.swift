@@ -89,7 +89,8 @@ public struct Replay: Sendable {
     ///   - now: the reference time of the future-time bound (the wall clock at run time, or the
     ///     command's `--now`); nil applies no bound.
     ///   - futureTimeBound: the allowed skew (the runtime's `MAX_CLOCK_SKEW_MS`, 10 minutes).
-    public init(scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(), allowedLatenessMs: Int64 = 3_600_000,
+    public init(scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(),
+                allowedLatenessMs: Int64 = 3_600_000,
                 futureTimeBound: FutureTimeBound = FutureTimeBound(), now: Timestamp? = nil) {
         self.scorer = scorer
         self.parser = parser
@@ -198,8 +199,10 @@ public struct Replay: Sendable {
     /// Replays complete in-memory input and returns the records as JSON lines (the bytes of
     /// `RecordCoding`, sorted keys, written by `ScoreRecordWriter`) with the summary. The core of `fleet-admin replay`, callable from tests.
     public static func run(_ input: [UInt8], scorer: HealthScorer = HealthScorer(), allowedLatenessMs: Int64 = 3_600_000,
-                           futureTimeBound: FutureTimeBound = FutureTimeBound(), now: Timestamp? = nil) throws -> (output: [UInt8], summary: Summary) {
-        var replay = Replay(scorer: scorer, allowedLatenessMs: allowedLatenessMs, futureTimeBound: futureTimeBound, now: now)
+                           futureTimeBound: FutureTimeBound = FutureTimeBound(),
+                           now: Timestamp? = nil) throws -> (output: [UInt8], summary: Summary) {
+        var replay = Replay(scorer: scorer, allowedLatenessMs: allowedLatenessMs, futureTimeBound: futureTimeBound,
+                            now: now)
         var output: [UInt8] = []
         var records: [ScoreRecord] = []
         input.withUnsafeBufferPointer { buffer in

@@ -143,7 +143,8 @@ public struct ChangelogPlausibility: Sendable, Equatable {
     public init(now: Int64, futureTimeBound: FutureTimeBound, inputEnds: [UInt8: Int64] = [:]) {
         let (epochLimit, epochOverflow) = now.addingReportingOverflow(Self.maxEpochLeadMilliseconds)
         self.epochLimit = epochOverflow ? .max : epochLimit
-        let (watermarkLimit, overflow) = futureTimeBound.limit(now: now).addingReportingOverflow(Self.watermarkMarginMilliseconds)
+        let (watermarkLimit, overflow) = futureTimeBound.limit(now: now)
+            .addingReportingOverflow(Self.watermarkMarginMilliseconds)
         self.watermarkLimit = overflow ? .max : watermarkLimit
         self.inputEnds = inputEnds
     }

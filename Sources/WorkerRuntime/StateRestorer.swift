@@ -73,8 +73,8 @@ final class RestoreJob<Value: StateValue>: @unchecked Sendable {
                stallTimeout: Duration, onDone: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
             var result = changelog.map {
-                run(changelog: $0, inputs: inputs, futureTimeBound: futureTimeBound, configuration: configuration, logger: logger,
-                    stallTimeout: stallTimeout)
+                run(changelog: $0, inputs: inputs, futureTimeBound: futureTimeBound, configuration: configuration,
+                    logger: logger, stallTimeout: stallTimeout)
             }
                 ?? .success(Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) }))
             if let reader, case .success(var restored) = result {
@@ -100,8 +100,8 @@ final class RestoreJob<Value: StateValue>: @unchecked Sendable {
         return .success(())
     }
 
-    private func run(changelog: String, inputs: [String], futureTimeBound: FutureTimeBound, configuration: KafkaConfiguration,
-                     logger: Logger, stallTimeout: Duration) -> Result {
+    private func run(changelog: String, inputs: [String], futureTimeBound: FutureTimeBound,
+                     configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration) -> Result {
         var result = Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) })
         var config = configuration
         for key in ["group.id", "group.instance.id", "partition.assignment.strategy"] { config[key] = nil }
@@ -123,7 +123,8 @@ final class RestoreJob<Value: StateValue>: @unchecked Sendable {
                 for (index, input) in inputs.enumerated() where index <= Int(UInt8.max) {
                     // Read after the changelog's ends: every value read below was written after the
                     // input records it names existed. An end that cannot be read is not checked.
-                    if let (_, high) = try? consumer.watermarks(TopicPartition(input, p), timeout: min(stallTimeout, .seconds(5))) {
+                    let tp = TopicPartition(input, p)
+                    if let (_, high) = try? consumer.watermarks(tp, timeout: min(stallTimeout, .seconds(5))) {
                         inputEnds[UInt8(index)] = high
                     }
                 }

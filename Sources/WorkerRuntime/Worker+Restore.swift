@@ -32,7 +32,8 @@ extension Worker {
         setStatus(detail: "restoring state of partitions \(job.partitions)")
         job.start(changelog: topology.changelog, inputs: topology.inputs,
                   futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds),
-                  reader: reader, configuration: settings.consumerConfiguration, logger: logger, stallTimeout: settings.restoreStallTimeout) { [self] in
+                  reader: reader, configuration: settings.consumerConfiguration, logger: logger,
+                  stallTimeout: settings.restoreStallTimeout) { [self] in
             self.restoreFinished.store(true, ordering: .releasing)
         }
     }
@@ -105,7 +106,8 @@ extension Worker {
     func quarantine(_ bad: QuarantinedValue, partition: Int32, owner: PartitionOwner<State>) {
         quarantineCounter.increment()
         logger.error("state value quarantined", metadata: [
-            "topic": "\(topology.changelog ?? "")", "partition": "\(partition)", "key": "\(bad.key)", "offset": "\(bad.offset)",
+            "topic": "\(topology.changelog ?? "")", "partition": "\(partition)", "key": "\(bad.key)",
+            "offset": "\(bad.offset)",
             "code": "\(bad.reason.code)", "reason": "\(bad.reason.reason)",
         ])
         let letter = DeadLetter.letter(topic: topology.deadLetter, key: Array(bad.key.utf8), value: bad.value,
@@ -120,7 +122,8 @@ extension Worker {
     /// next record as a new key would.
     func reportCorrupt(_ bad: CorruptValue, partition: Int32) {
         let topic = topology.changelog ?? ""
-        Counter(label: "fleet_changelog_values_corrupt_total", dimensions: [("stage", settings.stage), ("topic", topic)]).increment()
+        Counter(label: "fleet_changelog_values_corrupt_total", dimensions: [("stage", settings.stage), ("topic", topic)])
+            .increment()
         logger.error("changelog value corrupt, skipped", metadata: [
             "topic": "\(topic)", "partition": "\(partition)", "offset": "\(bad.offset)",
             "key": "\(bad.key.prefix(200))", "reason": "\(bad.reason)",

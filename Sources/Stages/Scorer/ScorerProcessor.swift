@@ -113,7 +113,8 @@ public final class ScorerProcessor: RecordProcessor {
     public func tick(nowMilliseconds: Int64, context: ProcessingContext<AccountState>) {
         guard live, context.caughtUp else { return }
         let wall = Self.minus(context.evidenceBoundedNow(nowMilliseconds), allowedLatenessMs)
-        rescoreIdle(until: max(context.watermark.map { Self.minus($0, allowedLatenessMs) } ?? wall, wall), context: context)
+        let eventTime = context.watermark.map { Self.minus($0, allowedLatenessMs) } ?? wall
+        rescoreIdle(until: max(eventTime, wall), context: context)
     }
 
     /// `a - b`, saturating (a restored watermark is input: it must not trap).

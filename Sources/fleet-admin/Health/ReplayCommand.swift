@@ -23,9 +23,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
     @Option(help: "Scoring file (YAML); default: the built-in defaults.") var scoring: String?
     @Option(help: "Allowed lateness of the watermark, in seconds.") var lateness: Int64 = 3600
-    @Option(help: "Reference time of the future-time bound (RFC 3339 or YYYY-MM-DD); default: the wall clock. Give it for a history recorded ahead of this clock.")
+    @Option(help: "Reference time of the future-time bound (RFC 3339 or YYYY-MM-DD); default: the wall clock.")
     var now: String?
-    @Option(help: "How far ahead of --now an event may be dated, in seconds (the workers' MAX_CLOCK_SKEW_MS).") var maxClockSkew: Int64 = 600
+    @Option(help: "How far ahead of --now an event may be dated, in seconds (MAX_CLOCK_SKEW_MS).")
+    var maxClockSkew: Int64 = 600
     @Flag(help: "No progress bar.") var noProgress = false
 
     func run() throws {
@@ -101,8 +102,12 @@ struct ReplayCommand: ParsableCommand {
         progress.finish()
         let summary = replay.summary
         var report = summary.lines.joined(separator: "\n") + "\n"
-        for line in summary.rejectedLines.prefix(20) { report += "  line \(line.number): \(line.code): \(line.reason)\n" }
-        if summary.rejectedTotal > 20 { report += "  ... \(summary.rejectedTotal - min(20, summary.rejectedLines.count)) more refused lines\n" }
+        for line in summary.rejectedLines.prefix(20) {
+            report += "  line \(line.number): \(line.code): \(line.reason)\n"
+        }
+        if summary.rejectedTotal > 20 {
+            report += "  ... \(summary.rejectedTotal - min(20, summary.rejectedLines.count)) more refused lines\n"
+        }
         FileHandle.standardError.write(Data(report.utf8))
     }
 }

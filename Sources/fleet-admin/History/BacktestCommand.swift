@@ -36,9 +36,10 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Compare: alerts of the same account and type this close in time are the same alert (e.g. 3d, 12h).") var matchWindow: String = "3d"
     @Option(help: "Length of the noisiest lists.") var top: Int = 10
     @Option(help: "Allowed lateness of the scorer's watermark, in seconds.") var lateness: Int64 = 3600
-    @Option(help: "Reference time of the future-time bound (RFC 3339 or YYYY-MM-DD); default: the wall clock. Give it for a history recorded ahead of this clock.")
+    @Option(help: "Reference time of the future-time bound (RFC 3339 or YYYY-MM-DD); default: the wall clock.")
     var now: String?
-    @Option(help: "How far ahead of --now an event may be dated, in seconds (the workers' MAX_CLOCK_SKEW_MS).") var maxClockSkew: Int64 = 600
+    @Option(help: "How far ahead of --now an event may be dated, in seconds (MAX_CLOCK_SKEW_MS).")
+    var maxClockSkew: Int64 = 600
 
     func run() throws {
         var scoringConfig = ScoringConfig()
@@ -48,10 +49,10 @@ struct BacktestCommand: ParsableCommand {
         }
         var engines = [RulesEngine(config: try RulesCommand.loadRules(rules))]
         if let compare { engines.append(RulesEngine(config: try RulesCommand.loadRules(compare))) }
-        var options = Backtest.Options(allowedLatenessMs: try TimeArgument.milliseconds(seconds: lateness, option: "--lateness"),
-                                       now: try TimeArgument.reference(now),
-                                       futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: try TimeArgument.milliseconds(
-                                           seconds: maxClockSkew, option: "--max-clock-skew")))
+        let latenessMs = try TimeArgument.milliseconds(seconds: lateness, option: "--lateness")
+        let skewMs = try TimeArgument.milliseconds(seconds: maxClockSkew, option: "--max-clock-skew")
+        var options = Backtest.Options(allowedLatenessMs: latenessMs, now: try TimeArgument.reference(now),
+                                       futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: skewMs))
         if let from {
             guard let t = TimeArgument.parse(from) else { throw ValidationError("--from: not a time (RFC 3339 or YYYY-MM-DD): \(from)") }
             options.from = t

@@ -42,7 +42,7 @@ struct ReportCommand: AsyncParsableCommand {
         @Option(help: "The end of the period (RFC 3339 or YYYY-MM-DD); default: the latest time in the files.") var now: String?
         @Option(help: "A churn this long after an alert counts for it.") var churnWindow: String = "90d"
         @Option(help: "Verdicts a rule needs before a suggestion is made.") var minRated: Int = 5
-        @Option(help: "How far ahead of the wall clock (or --now, when later) a record may be dated, in seconds (MAX_CLOCK_SKEW_MS).")
+        @Option(help: "How far ahead of the wall clock (or a later --now) a record may be dated, in seconds.")
         var maxClockSkew: Int64 = 600
 
         func validate() throws {
@@ -57,15 +57,19 @@ struct ReportCommand: AsyncParsableCommand {
             var skipped: [String: Int] = [:]
             var periodEnd: Timestamp?
             if let now {
-                guard let t = TimeArgument.parse(now, endOfDay: true) else { throw ValidationError("--now: not a time: \(now)") }
+                guard let t = TimeArgument.parse(now, endOfDay: true) else {
+                    throw ValidationError("--now: not a time: \(now)")
+                }
                 periodEnd = t
             }
             // The future-time bound's reference: this machine's clock, or --now for records from its future.
             let reference = max(TimeArgument.wallClock(), periodEnd ?? TimeArgument.wallClock())
-            let bound = FutureTimeBound(maxClockSkewMilliseconds: try TimeArgument.milliseconds(seconds: maxClockSkew, option: "--max-clock-skew"))
+            let skewMs = try TimeArgument.milliseconds(seconds: maxClockSkew, option: "--max-clock-skew")
+            let bound = FutureTimeBound(maxClockSkewMilliseconds: skewMs)
             var refused: [String] = []
             func admitted(_ time: Timestamp, _ place: @autoclosure () -> String) -> Bool {
-                guard let reason = bound.violation(time.millisecondsSinceEpoch, now: reference.millisecondsSinceEpoch) else { return true }
+                let ms = time.millisecondsSinceEpoch
+                guard let reason = bound.violation(ms, now: reference.millisecondsSinceEpoch) else { return true }
                 if refused.count < 20 { refused.append("  refused \(place()): \(FutureTimeBound.code): \(reason)") }
                 skipped["\(FutureTimeBound.code) (dated in the future)", default: 0] += 1
                 return false
@@ -132,7 +136,8 @@ struct ReportCommand: AsyncParsableCommand {
                 try JSONLines.forEachLine(in: events) { number += 1; event($0, "line \(number) of \(events)") }
             } else {
                 let n = try await cluster!.read(FleetTopics.accountEvents) { r in
-                    if let v = r.value { v.withUnsafeBufferPointer { event($0, "\(r.topic)/\(r.partition)@\(r.offset)") } }
+                    let place = "\(r.topic)/\(r.partition)@\(r.offset)"
+                    if let v = r.value { v.withUnsafeBufferPointer { event($0, place) } }
                 }
                 sources.append("\(FleetTopics.accountEvents) (\(n) records)")
             }
@@ -149,11 +154,13 @@ struct ReportCommand: AsyncParsableCommand {
             var lines = report.lines
             lines.insert("read \(alertRecords.count) alert records, \(feedbackRecords.count) feedback records, \(outcomes.count) outcome events"
                          + (sources.isEmpty ? "" : "; from the cluster: " + sources.joined(separator: ", ")), at: 1)
-            for (path, n) in skipped.sorted(by: { $0.key < $1.key }) where path != "\(FutureTimeBound.code) (dated in the future)" {
+            let futureKey = "\(FutureTimeBound.code) (dated in the future)"
+            for (path, n) in skipped.sorted(by: { $0.key < $1.key }) where path != futureKey {
                 lines.insert("  skipped \(n) lines of \(path) that are not records", at: 2)
             }
-            if let n = skipped["\(FutureTimeBound.code) (dated in the future)"] {
-                lines.insert(contentsOf: ["  refused \(n) records dated more than \(maxClockSkew) s after \(reference)"] + refused, at: 2)
+            if let n = skipped[futureKey] {
+                let head = "  refused \(n) records dated more than \(maxClockSkew) s after \(reference)"
+                lines.insert(contentsOf: [head] + refused, at: 2)
             }
             print(lines.joined(separator: "\n"))
         }

@@ -39,7 +39,9 @@ enum TimeArgument {
     /// date for the end of that day), or the wall clock at run time.
     static func reference(_ text: String?) throws(ValidationError) -> Timestamp {
         guard let text else { return wallClock() }
-        guard let t = parse(text, endOfDay: true) else { throw ValidationError("--now: not a time (RFC 3339 or YYYY-MM-DD): \(text)") }
+        guard let t = parse(text, endOfDay: true) else {
+            throw ValidationError("--now: not a time (RFC 3339 or YYYY-MM-DD): \(text)")
+        }
         return t
     }
 
