@@ -81,18 +81,21 @@ extension AccountAlertState {
         }
         self.init()
         let score = try r.varint()
+        guard score <= 101 else { throw AlertRulesError.corruptState(reason: "bad last score") }
         lastScore = score == 0 ? nil : Int(score) - 1
         var previousAt: Int64 = 0
         for _ in 0..<(try r.count()) {
-            let at = previousAt + (try r.signed())
+            let at = try ByteReader.time(previousAt, plus: try r.signed())
             previousAt = at
-            peaks.append(Peak(at: at, score: Int(try r.varint())))
+            let peak = try r.varint()
+            guard peak <= 100 else { throw AlertRulesError.corruptState(reason: "bad peak score") }
+            peaks.append(Peak(at: at, score: Int(peak)))
         }
         for _ in 0..<(try r.count()) {
             let key = try r.fixed32()
-            let openedAt = try r.signed()
+            let openedAt = try r.time()
             let sent = UInt32(truncatingIfNeeded: try r.varint())
-            let lastSentAt = openedAt + (try r.signed())
+            let lastSentAt = try ByteReader.time(openedAt, plus: try r.signed())
             let metric = Double(bitPattern: try r.fixed64())
             let severity = try r.severity()
             episodes.append(Episode(ruleKey: key, openedAt: openedAt, sent: sent, lastSentAt: lastSentAt, lastMetric: metric, lastSeverity: severity))
@@ -103,7 +106,7 @@ extension AccountAlertState {
         }
         for _ in 0..<types {
             if try r.byte() == 1 {
-                lastAlertAt.append(try r.signed())
+                lastAlertAt.append(try r.time())
                 lastAlertSeverity.append(try r.severity())
             } else {
                 lastAlertAt.append(nil)
@@ -112,7 +115,7 @@ extension AccountAlertState {
         }
         for _ in 0..<(try r.count()) {
             let hash = try r.fixed64()
-            seenRefs.append(SeenRef(hash: hash, at: try r.signed()))
+            seenRefs.append(SeenRef(hash: hash, at: try r.time()))
         }
         do {
             for _ in 0..<(try r.count()) {
@@ -120,7 +123,7 @@ extension AccountAlertState {
             }
             for _ in 0..<(try r.count()) {
                 let destination = String(decoding: try r.blob(), as: UTF8.self)
-                let due = Timestamp(millisecondsSinceEpoch: try r.signed())
+                let due = Timestamp(millisecondsSinceEpoch: try r.time())
                 guard let priority = Priority(level: Int(try r.byte())) else {
                     throw AlertRulesError.corruptState(reason: "bad digest priority")
                 }
@@ -132,7 +135,7 @@ extension AccountAlertState {
         } catch {
             throw AlertRulesError.corruptState(reason: "bad embedded record: \(error)")
         }
-        if version >= 2, try r.byte() == 1 { lastEvaluatedAt = try r.signed() }
+        if version >= 2, try r.byte() == 1 { lastEvaluatedAt = try r.time() }
         if version >= 3 {
             for _ in 0..<(try r.count()) { rememberRecord(try r.fixed64()) }
         }
@@ -209,6 +212,26 @@ struct ByteReader {
     mutating func signed() throws -> Int64 {
         let v = try varint()
         return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)
+    }
+
+    /// A time (ms since the epoch) within 2^50 ms (35,000 years) of 1970: time arithmetic on a
+    /// decoded time (a cooldown, a due time, a window) can then never overflow.
+    mutating func time() throws -> Int64 {
+        try Self.plausible(try signed())
+    }
+
+    /// `base + delta` as a time: refused, not trapped, when it overflows or is not plausible.
+    static func time(_ base: Int64, plus delta: Int64) throws -> Int64 {
+        let (sum, overflow) = base.addingReportingOverflow(delta)
+        guard !overflow else { throw AlertRulesError.corruptState(reason: "time out of range") }
+        return try plausible(sum)
+    }
+
+    static func plausible(_ time: Int64) throws -> Int64 {
+        guard time > -(1 << 50), time < (1 << 50) else {
+            throw AlertRulesError.corruptState(reason: "time \(time) out of range")
+        }
+        return time
     }
 
     mutating func fixed32() throws -> UInt32 {

@@ -78,7 +78,7 @@ extension DestinationScheduleState {
         if version >= 2 {
             switch try r.byte() {
             case 0: break
-            case 1: lastDigestDue = Timestamp(millisecondsSinceEpoch: try r.signed())
+            case 1: lastDigestDue = Timestamp(millisecondsSinceEpoch: try r.time())
             case let flag: throw AlertRulesError.corruptState(reason: "bad last digest flag \(flag)")
             }
         }
@@ -87,7 +87,7 @@ extension DestinationScheduleState {
                 held.append(try RecordCoding.decode(AlertRecord.self, from: try r.blob()))
             }
             for _ in 0..<(try r.count()) {
-                let due = Timestamp(millisecondsSinceEpoch: try r.signed())
+                let due = Timestamp(millisecondsSinceEpoch: try r.time())
                 guard let priority = Priority(level: Int(try r.byte())) else {
                     throw AlertRulesError.corruptState(reason: "bad digest priority")
                 }

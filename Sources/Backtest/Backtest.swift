@@ -9,6 +9,9 @@ import HealthModel
 /// records exactly as the `alerts` topic carries them.
 ///
 /// Pure: lines in, a `BacktestResult` out; no clock, no I/O. The same input gives the same result.
+/// An event dated beyond `Options.now` plus the runtime's allowed skew (`FutureTimeBound`) is a bad
+/// line (`future_event_time`, with its number), as the ingest-scorer dead-letters it: it never
+/// moves time, and the rest of the history gives the alerts it gives without that line.
 /// Several rule sets can run over the same scores (a what-if comparison): each has its own evaluator.
 public struct Backtest: Sendable {
     /// The period and the limits of a backtest.
@@ -24,13 +27,22 @@ public struct Backtest: Sendable {
         public var allowedLatenessMs: Int64
         /// How many bad lines are kept with their numbers (all are counted).
         public var maxBadLinesKept: Int
+        /// The reference time of the future-time bound: the wall clock at run time for
+        /// `fleet-admin backtest`, or its `--now`. Nil: no bound (the library stays clock-free).
+        public var now: Timestamp?
+        /// The allowed skew beyond `now` (the runtime's `MAX_CLOCK_SKEW_MS`, 10 minutes).
+        public var futureTimeBound: FutureTimeBound
 
         /// The whole history, the stage's lateness and up to 1,000 bad lines kept, unless told otherwise.
-        public init(from: Timestamp? = nil, to: Timestamp? = nil, allowedLatenessMs: Int64 = 3_600_000, maxBadLinesKept: Int = 1000) {
+        public init(from: Timestamp? = nil, to: Timestamp? = nil, allowedLatenessMs: Int64 = 3_600_000,
+                    maxBadLinesKept: Int = 1000,
+                    now: Timestamp? = nil, futureTimeBound: FutureTimeBound = FutureTimeBound()) {
             self.from = from
             self.to = to
             self.allowedLatenessMs = allowedLatenessMs
             self.maxBadLinesKept = maxBadLinesKept
+            self.now = now
+            self.futureTimeBound = futureTimeBound
         }
     }
 
@@ -65,18 +77,42 @@ public struct Backtest: Sendable {
         do {
             event = try replay.parser.parse(line)
         } catch {
-            result.summary.rejected[error.reason, default: 0] += 1
-            result.badLineCount += 1
-            if result.badLines.count < options.maxBadLinesKept {
-                result.badLines.append(BadLine(number: result.lines, reason: error.description))
-            }
+            reject(reason: error.reason, shown: error.description)
             return
         }
-        apply(event)
+        if let reason = futureTimeViolation(event) {
+            reject(reason: reason, shown: "\(FutureTimeBound.code): \(reason)")
+            return
+        }
+        applyAdmitted(event)
     }
 
-    /// Applies one parsed event (as if read from the next line).
+    /// Applies one parsed event (as if read from the next line); one beyond the future-time bound
+    /// is counted as rejected (without a line number) and changes nothing.
     public mutating func apply(_ event: AccountEvent) {
+        if let reason = futureTimeViolation(event) {
+            result.summary.rejected[reason, default: 0] += 1
+            result.badLineCount += 1
+            return
+        }
+        applyAdmitted(event)
+    }
+
+    private func futureTimeViolation(_ event: AccountEvent) -> String? {
+        guard let now = options.now else { return nil }
+        return options.futureTimeBound.violation(event.occurredAt.millisecondsSinceEpoch,
+                                                 now: now.millisecondsSinceEpoch)
+    }
+
+    private mutating func reject(reason: String, shown: String) {
+        result.summary.rejected[reason, default: 0] += 1
+        result.badLineCount += 1
+        if result.badLines.count < options.maxBadLinesKept {
+            result.badLines.append(BadLine(number: result.lines, reason: shown))
+        }
+    }
+
+    private mutating func applyAdmitted(_ event: AccountEvent) {
         if let to = options.to, event.occurredAt > to {
             result.eventsAfterPeriod += 1
             return

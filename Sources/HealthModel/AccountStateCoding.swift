@@ -119,10 +119,11 @@ extension AccountState {
         guard abs(clock) < Int64(1) << 50 else { throw .stateDecoding(reason: "clock out of range") }
         clockMs = clock
         let today = clockDay
+        // Every day lies within 2^21 days (5,700 years) of the state's day, so the scorer's Int32 day
+        // arithmetic on decoded days (`today - firstDay`, `firstDay + 7`) can never overflow.
         func day(_ offset: Int64) throws(HealthModelError) -> Int32 {
-            let (d, overflow) = Int64(today).subtractingReportingOverflow(offset)
-            guard !overflow, d > Int64(Int32.min), d < Int64(Int32.max) else { throw .stateDecoding(reason: "day out of range") }
-            return Int32(d)
+            guard offset > -(1 << 21), offset < (1 << 21) else { throw .stateDecoding(reason: "day out of range") }
+            return Int32(Int64(today) - offset)
         }
         firstDay = try day(try r.svarint())
         let lastActivity = try r.svarint()
@@ -195,7 +196,11 @@ extension AccountState {
             guard t < Tier.allCases.count else { throw .stateDecoding(reason: "bad tier") }
             profile.tier = Tier.allCases[t]
         }
-        if pmask & (1 << 6) != 0 { profile.mrr = Double(bitPattern: try r.fixed64()) }
+        if pmask & (1 << 6) != 0 {
+            let mrr = Double(bitPattern: try r.fixed64())
+            guard mrr.isFinite else { throw .stateDecoding(reason: "mrr not a finite number") }
+            profile.mrr = mrr
+        }
         func instant(_ offset: Int64) throws(HealthModelError) -> Int64 {
             guard offset != 0 else { return .min }
             guard offset > 0, offset < Int64(1) << 50 else { throw .stateDecoding(reason: "time out of range") }

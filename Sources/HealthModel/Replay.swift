@@ -7,7 +7,25 @@ import Contracts
 /// start of a UTC day, every known account is advanced to that midnight (idle re-scoring), so an
 /// account that went quiet loses health day by day even though it sends nothing. Accounts are
 /// advanced in the order they were first seen, so the output is deterministic.
+///
+/// With a reference time (`now`, the offline stand-in for the wall clock), an event dated beyond it
+/// plus the allowed skew is refused as the ingest-scorer refuses it (`FutureTimeBound`: code
+/// `future_event_time`, the same reason) with its line number, and changes nothing: the rest of the
+/// history scores exactly as if that line were absent.
 public struct Replay: Sendable {
+    /// A line that was refused: its number (1-based, blank lines counted), code and reason.
+    public struct RejectedLine: Sendable, Hashable {
+        public var number: Int
+        public var code: String
+        public var reason: String
+
+        public init(number: Int, code: String, reason: String) {
+            self.number = number
+            self.code = code
+            self.reason = reason
+        }
+    }
+
     /// What a replay saw.
     public struct Summary: Sendable, Hashable {
         /// Non-blank lines read.
@@ -21,6 +39,9 @@ public struct Replay: Sendable {
         /// Accounts by the zone of their latest record.
         public var zones: [Zone: Int] = [:]
         public var records = 0
+        /// The first `maxRejectedLinesKept` refused lines, with their numbers (all are counted in
+        /// `rejected`); an event refused through `apply` has no line and is only counted.
+        public var rejectedLines: [RejectedLine] = []
 
         public var rejectedTotal: Int { rejected.values.reduce(0, +) }
 
@@ -44,7 +65,14 @@ public struct Replay: Sendable {
     public let scorer: HealthScorer
     public let parser: EventParser
     public let allowedLatenessMs: Int64
+    /// The future-time bound, applied when `now` is set.
+    public let futureTimeBound: FutureTimeBound
+    /// The reference time of the bound (nil: no bound, as in the library's tests and benchmarks).
+    public let now: Timestamp?
+    /// How many refused lines `summary.rejectedLines` keeps.
+    public static let maxRejectedLinesKept = 1000
     private var counts = Summary()
+    private var lineNumber = 0
 
     /// What the replay saw so far (zones from each account's latest record).
     public var summary: Summary {
@@ -57,10 +85,25 @@ public struct Replay: Sendable {
     private var maxSeenMs: Int64 = .min
     private var nextBoundaryDay: Int64 = .max
 
-    public init(scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(), allowedLatenessMs: Int64 = 3_600_000) {
+    /// - Parameters:
+    ///   - now: the reference time of the future-time bound (the wall clock at run time, or the
+    ///     command's `--now`); nil applies no bound.
+    ///   - futureTimeBound: the allowed skew (the runtime's `MAX_CLOCK_SKEW_MS`, 10 minutes).
+    public init(scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(),
+                allowedLatenessMs: Int64 = 3_600_000,
+                futureTimeBound: FutureTimeBound = FutureTimeBound(), now: Timestamp? = nil) {
         self.scorer = scorer
         self.parser = parser
         self.allowedLatenessMs = allowedLatenessMs
+        self.futureTimeBound = futureTimeBound
+        self.now = now
+    }
+
+    /// The bound's reason when `event` is dated beyond `now` plus the allowed skew, nil otherwise
+    /// (always nil without `now`).
+    public func futureTimeViolation(_ event: AccountEvent) -> String? {
+        guard let now else { return nil }
+        return futureTimeBound.violation(event.occurredAt.millisecondsSinceEpoch, now: now.millisecondsSinceEpoch)
     }
 
     /// Non-blank lines read so far (cheap; `summary` walks every account).
@@ -74,6 +117,7 @@ public struct Replay: Sendable {
 
     /// Processes one line (blank lines are skipped); `emit` gets the records it causes, in order.
     public mutating func process(line: UnsafeBufferPointer<UInt8>, emit: (ScoreRecord) -> Void) {
+        lineNumber += 1
         var blank = true
         for c in line where c != 0x20 && c != 0x0A && c != 0x0D && c != 0x09 { blank = false; break }
         guard !blank else { return }
@@ -82,14 +126,33 @@ public struct Replay: Sendable {
         do {
             event = try parser.parse(line)
         } catch {
-            counts.rejected[error.reason, default: 0] += 1
+            reject(code: error.code.rawValue, reason: error.reason, line: lineNumber)
             return
         }
-        apply(event, emit: emit)
+        if let reason = futureTimeViolation(event) {
+            reject(code: FutureTimeBound.code, reason: reason, line: lineNumber)
+            return
+        }
+        applyAdmitted(event, emit: emit)
     }
 
-    /// Processes an already parsed event.
+    /// Processes an already parsed event (refused, and only counted, beyond the future-time bound).
     public mutating func apply(_ event: AccountEvent, emit: (ScoreRecord) -> Void) {
+        if let reason = futureTimeViolation(event) {
+            reject(code: FutureTimeBound.code, reason: reason, line: nil)
+            return
+        }
+        applyAdmitted(event, emit: emit)
+    }
+
+    private mutating func reject(code: String, reason: String, line: Int?) {
+        counts.rejected[reason, default: 0] += 1
+        if let line, counts.rejectedLines.count < Self.maxRejectedLinesKept {
+            counts.rejectedLines.append(RejectedLine(number: line, code: code, reason: reason))
+        }
+    }
+
+    private mutating func applyAdmitted(_ event: AccountEvent, emit: (ScoreRecord) -> Void) {
         let slot: Int
         if let k = index[event.accountId] {
             slot = k
@@ -135,8 +198,11 @@ public struct Replay: Sendable {
 
     /// Replays complete in-memory input and returns the records as JSON lines (the bytes of
     /// `RecordCoding`, sorted keys, written by `ScoreRecordWriter`) with the summary. The core of `fleet-admin replay`, callable from tests.
-    public static func run(_ input: [UInt8], scorer: HealthScorer = HealthScorer(), allowedLatenessMs: Int64 = 3_600_000) throws -> (output: [UInt8], summary: Summary) {
-        var replay = Replay(scorer: scorer, allowedLatenessMs: allowedLatenessMs)
+    public static func run(_ input: [UInt8], scorer: HealthScorer = HealthScorer(), allowedLatenessMs: Int64 = 3_600_000,
+                           futureTimeBound: FutureTimeBound = FutureTimeBound(),
+                           now: Timestamp? = nil) throws -> (output: [UInt8], summary: Summary) {
+        var replay = Replay(scorer: scorer, allowedLatenessMs: allowedLatenessMs, futureTimeBound: futureTimeBound,
+                            now: now)
         var output: [UInt8] = []
         var records: [ScoreRecord] = []
         input.withUnsafeBufferPointer { buffer in

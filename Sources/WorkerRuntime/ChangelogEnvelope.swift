@@ -1,3 +1,5 @@
+import Contracts
+
 /// The runtime's frame around every changelog value: who wrote it and which input records it
 /// already reflects.
 ///
@@ -113,5 +115,57 @@ public struct PartitionMetadata: Sendable, Equatable {
         var u: UInt64 = 0
         for i in 2..<10 { u = u << 8 | UInt64(bytes[i]) }
         watermark = bytes[1] == 1 ? Int64(bitPattern: u) : nil
+    }
+}
+
+/// What a changelog value's numbers may be: the frame is input too (a bad write, a bit flip, a tool),
+/// and a number no owner could have written must not decide anything. An owner epoch is the wall
+/// clock (ms) at an assignment, or one above the highest restored: one far beyond the wall clock
+/// would win over every later write forever (and `+ 1` on `Int64.max` traps). An applied offset is
+/// the offset of an input record: one the input never reached (or a negative one) would mark every
+/// later record of its key as already applied. A watermark is an event time the future-time bound
+/// admitted. A value that breaks one of these is skipped at restore, as if it were not there.
+public struct ChangelogPlausibility: Sendable, Equatable {
+    /// How far beyond the wall clock at restore an owner epoch may be: a year.
+    public static let maxEpochLeadMilliseconds: Int64 = 366 * 86_400_000
+    /// How far beyond the future-time bound a saved watermark may be (clocks of earlier owners): a day.
+    public static let watermarkMarginMilliseconds: Int64 = 86_400_000
+
+    /// The highest believable owner epoch.
+    public var epochLimit: Int64
+    /// The highest believable watermark.
+    public var watermarkLimit: Int64
+    /// Per input index: the input partition's end offset at restore (an applied offset is below it);
+    /// an input missing here is not checked.
+    public var inputEnds: [UInt8: Int64]
+
+    /// The limits at wall clock `now` (ms) with the worker's future-time bound and its inputs' ends.
+    public init(now: Int64, futureTimeBound: FutureTimeBound, inputEnds: [UInt8: Int64] = [:]) {
+        let (epochLimit, epochOverflow) = now.addingReportingOverflow(Self.maxEpochLeadMilliseconds)
+        self.epochLimit = epochOverflow ? .max : epochLimit
+        let (watermarkLimit, overflow) = futureTimeBound.limit(now: now)
+            .addingReportingOverflow(Self.watermarkMarginMilliseconds)
+        self.watermarkLimit = overflow ? .max : watermarkLimit
+        self.inputEnds = inputEnds
+    }
+
+    /// Why `envelope` cannot be true, or nil.
+    public func problem(with envelope: ChangelogEnvelope) -> String? {
+        if envelope.epoch > epochLimit {
+            return "owner epoch \(envelope.epoch) is beyond the wall clock at restore plus a year"
+        }
+        for (input, offset) in envelope.applied.sorted(by: { $0.key < $1.key }) {
+            if offset < 0 { return "applied offset \(offset) of input \(input) is negative" }
+            if let end = inputEnds[input], offset >= end {
+                return "applied offset \(offset) of input \(input) is at or beyond the input's end (\(end))"
+            }
+        }
+        return nil
+    }
+
+    /// Why a partition's saved metadata cannot be true, or nil.
+    public func problem(with metadata: PartitionMetadata) -> String? {
+        guard let watermark = metadata.watermark, watermark > watermarkLimit else { return nil }
+        return "watermark \(watermark) is beyond the future-time bound at restore plus a day"
     }
 }

@@ -1,3 +1,4 @@
+import Contracts
 import Kafka
 
 /// What a stage does with its records. The runtime calls it on the worker thread only, one record
@@ -79,6 +80,12 @@ public final class ProcessingContext<State: StateValue> {
     public internal(set) var caughtUp = true
     /// How far ahead of the wall clock an event time may be.
     let maxClockSkewMilliseconds: Int64
+    /// The bound on event times, shared with the offline tools.
+    var futureTimeBound: FutureTimeBound { FutureTimeBound(maxClockSkewMilliseconds: maxClockSkewMilliseconds) }
+    /// The largest `Kafka timestamp - wall clock when read` among this assignment's records whose
+    /// event time was observed: how far the producers' (or the broker's) clock was seen ahead of this
+    /// worker's, negative when this worker's clock runs ahead. Nil before the first timestamped record.
+    public private(set) var recordClockLeadMilliseconds: Int64?
     var stage = ""
     var deadLetterTopic = ""
 
@@ -89,19 +96,45 @@ public final class ProcessingContext<State: StateValue> {
     }
 
     /// Takes an event's time into the partition's watermark. An event time beyond the wall clock
-    /// plus the allowed skew (`MAX_CLOCK_SKEW_MS`, default 10 minutes) is refused with the reason
-    /// "occurred_at in the future" and never moves time: one event dated years ahead must not
+    /// plus the allowed skew (`MAX_CLOCK_SKEW_MS`, default 10 minutes; `FutureTimeBound`, the
+    /// definition the offline tools share) is refused with the code `future_event_time` and the
+    /// reason "occurred_at in the future" and never moves time: one event dated years ahead must not
     /// re-score every account through every midnight nor make real events "too late".
+    /// It also notes the current record's Kafka timestamp for `evidenceBoundedNow(_:)`.
     /// Call it before writing state.
     public func observeEventTime(_ milliseconds: Int64, field: String = "occurred_at") throws(Rejection) {
-        let limit = wallClockMilliseconds + maxClockSkewMilliseconds
-        if milliseconds > limit {
-            throw Rejection(code: "future_event_time", reason: "\(field) in the future: more than \(maxClockSkewMilliseconds / 1000) s ahead of the wall clock")
+        noteRecordClock()
+        let bound = futureTimeBound
+        if let reason = bound.violation(milliseconds, now: wallClockMilliseconds, field: field) {
+            throw Rejection(code: FutureTimeBound.code, reason: reason)
         }
         if milliseconds > watermark ?? .min {
             watermark = milliseconds
             watermarkChanged = true
         }
+    }
+
+    /// The wall clock `now` for a live timer, bounded by what the partition's records show of the
+    /// clock the producers and the broker share: never further ahead of the newest Kafka record
+    /// timestamp seen (carried forward by the wall-clock time elapsed since it was read) than the
+    /// allowed skew. A worker whose clock runs hours ahead thus stamps nothing that a worker with a
+    /// right clock refuses as `future_event_time`; a quiet partition still sees time pass, since the
+    /// bound moves with the wall clock. Before the first timestamped record of the assignment, and
+    /// when a producer's clock runs further ahead than this worker's, `now` itself.
+    public func evidenceBoundedNow(_ now: Int64) -> Int64 {
+        guard let lead = recordClockLeadMilliseconds else { return now }
+        let (evidence, overflow) = now.addingReportingOverflow(lead)
+        guard !overflow else { return now }
+        return min(now, futureTimeBound.limit(now: evidence))
+    }
+
+    /// Notes how far the current record's Kafka timestamp is ahead of the wall clock (the largest
+    /// lead wins: the freshest reading of the producers' clock).
+    func noteRecordClock() {
+        guard let stamp = current?.timestamp, stamp > 0 else { return }
+        let (lead, overflow) = stamp.subtractingReportingOverflow(wallClockMilliseconds)
+        guard !overflow else { return }
+        recordClockLeadMilliseconds = max(recordClockLeadMilliseconds ?? .min, lead)
     }
 
     /// Emits an output record. Its input's offset is committed only once it is acknowledged.

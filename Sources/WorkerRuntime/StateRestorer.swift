@@ -1,4 +1,5 @@
 import BlockingWork
+import Contracts
 import Foundation
 import Kafka
 import Logging
@@ -14,6 +15,8 @@ struct RestoredPartition<Value: StateValue>: Sendable {
     var maxEpoch: Int64 = 0
     /// Keys whose latest value could not be decoded: left out of the state, copied to the DLT.
     var quarantined: [QuarantinedValue] = []
+    /// Values whose frame holds numbers no owner could have written: skipped, as if absent.
+    var corrupt: [CorruptValue] = []
     var records = 0
     /// What the processor's `assignmentReader` read.
     var assignmentData: (any Sendable)?
@@ -27,6 +30,14 @@ struct QuarantinedValue: Sendable {
     var reason: Rejection
 }
 
+/// A changelog value skipped at restore because its frame cannot be true (`ChangelogPlausibility`).
+/// Its bytes are not kept: only where it is and why.
+struct CorruptValue: Sendable {
+    var key: String
+    var offset: Int64
+    var reason: String
+}
+
 /// Reads changelog partitions from the beginning to their end on a thread of its own, while the
 /// worker keeps polling (its partitions stay paused until the restore is applied).
 ///
@@ -34,7 +45,9 @@ struct QuarantinedValue: Sendable {
 /// records keep arriving; the restore fails only when no record arrived for `stallTimeout` while
 /// the end was not reached. Per key the value with the highest owner epoch wins (ties: the later
 /// offset), which fences writes of an earlier owner that land late. A value that cannot be decoded
-/// is quarantined, never fatal: one bad key does not take down every replica in turn.
+/// is quarantined, never fatal: one bad key does not take down every replica in turn. A value whose
+/// frame cannot be true (an owner epoch far beyond the wall clock, an applied offset its input never
+/// reached, a watermark beyond the future-time bound) is skipped as if it were not there.
 final class RestoreJob<Value: StateValue>: Sendable {
     typealias Result = Swift.Result<[Int32: RestoredPartition<Value>], WorkerError>
 
@@ -56,10 +69,14 @@ final class RestoreJob<Value: StateValue>: Sendable {
 
     /// Reads `changelog` (nil: a stateless stage) then, per partition, what `reader` reads, on a
     /// thread of its own; `onDone` is called there once the result can be taken.
-    func start(changelog: String?, reader: (@Sendable (Int32) throws -> any Sendable)?, configuration: KafkaConfiguration, logger: Logger,
+    func start(changelog: String?, inputs: [String] = [], futureTimeBound: FutureTimeBound = FutureTimeBound(),
+               reader: (@Sendable (Int32) throws -> any Sendable)?, configuration: KafkaConfiguration, logger: Logger,
                stallTimeout: Duration, onDone: @escaping @Sendable () -> Void) {
         BlockingThread.start(name: "restore-\(changelog ?? "inputs")") { [self] in
-            var result = changelog.map { run(changelog: $0, configuration: configuration, logger: logger, stallTimeout: stallTimeout) }
+            var result = changelog.map {
+                run(changelog: $0, inputs: inputs, futureTimeBound: futureTimeBound, configuration: configuration,
+                    logger: logger, stallTimeout: stallTimeout)
+            }
                 ?? .success(Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) }))
             if let reader, case .success(var restored) = result {
                 result = readAssignmentData(reader, into: &restored).map { restored }
@@ -82,7 +99,8 @@ final class RestoreJob<Value: StateValue>: Sendable {
         return .success(())
     }
 
-    private func run(changelog: String, configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration) -> Result {
+    private func run(changelog: String, inputs: [String], futureTimeBound: FutureTimeBound,
+                     configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration) -> Result {
         var result = Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) })
         var config = configuration
         for key in ["group.id", "group.instance.id", "partition.assignment.strategy"] { config[key] = nil }
@@ -95,6 +113,21 @@ final class RestoreJob<Value: StateValue>: Sendable {
             for p in partitions {
                 let (low, high) = try consumer.watermarks(TopicPartition(changelog, p), timeout: stallTimeout)
                 if high > low { ends[p] = high }
+            }
+            // The limits of a believable frame: the wall clock now, and each input partition's end.
+            let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+            var limits: [Int32: ChangelogPlausibility] = [:]
+            for p in partitions where ends[p] != nil {
+                var inputEnds: [UInt8: Int64] = [:]
+                for (index, input) in inputs.enumerated() where index <= Int(UInt8.max) {
+                    // Read after the changelog's ends: every value read below was written after the
+                    // input records it names existed. An end that cannot be read is not checked.
+                    let tp = TopicPartition(input, p)
+                    if let (_, high) = try? consumer.watermarks(tp, timeout: min(stallTimeout, .seconds(5))) {
+                        inputEnds[UInt8(index)] = high
+                    }
+                }
+                limits[p] = ChangelogPlausibility(now: now, futureTimeBound: futureTimeBound, inputEnds: inputEnds)
             }
             if !ends.isEmpty {
                 try consumer.assign(Dictionary(uniqueKeysWithValues: ends.keys.map { (TopicPartition(changelog, $0), KafkaOffset.beginning) }))
@@ -130,11 +163,27 @@ final class RestoreJob<Value: StateValue>: Sendable {
                     result[p]?.quarantined.append(QuarantinedValue(key: key, value: value, offset: record.offset, reason: error))
                     continue
                 }
+                let limit = limits[p] ?? ChangelogPlausibility(now: .max, futureTimeBound: futureTimeBound)
+                var metadata: PartitionMetadata?
+                var problem = limit.problem(with: envelope)
+                if problem == nil, key == PartitionMetadata.key {
+                    do {
+                        let decoded = try PartitionMetadata(decoding: envelope.payload)
+                        problem = limit.problem(with: decoded)
+                        metadata = decoded
+                    } catch {
+                        problem = error.reason
+                    }
+                }
+                if let problem {
+                    result[p]!.corrupt.append(CorruptValue(key: key, offset: record.offset, reason: problem))
+                    continue
+                }
                 result[p]!.maxEpoch = max(result[p]!.maxEpoch, envelope.epoch)
                 if let previous = winners[p]?[key], previous.epoch > envelope.epoch { continue } // a stale owner's write
                 winners[p, default: [:]][key] = (envelope.epoch, record.offset)
-                if key == PartitionMetadata.key {
-                    if let metadata = try? PartitionMetadata(decoding: envelope.payload) { result[p]!.metadata = metadata }
+                if let metadata {
+                    result[p]!.metadata = metadata
                     continue
                 }
                 if envelope.deleted {
@@ -158,6 +207,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 "records": "\(result.values.reduce(0) { $0 + $1.records })",
                 "keys": "\(result.values.reduce(0) { $0 + $1.values.count })",
                 "quarantined": "\(result.values.reduce(0) { $0 + $1.quarantined.count })",
+                "corrupt": "\(result.values.reduce(0) { $0 + $1.corrupt.count })",
             ])
             return .success(result)
         } catch {

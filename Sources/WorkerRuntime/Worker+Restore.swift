@@ -1,6 +1,8 @@
+import Contracts
 import Foundation
 import Kafka
 import Logging
+import Metrics
 import Synchronization
 
 /// Restoring assigned partitions outside the rebalance, quarantining what cannot be read, and
@@ -28,7 +30,10 @@ extension Worker {
         for owner in waiting { owner.restoreJob = job }
         restoringGauge.record(owners.values.filter { $0.lifecycle.phase == .restoring }.count)
         setStatus(detail: "restoring state of partitions \(job.partitions)")
-        job.start(changelog: topology.changelog, reader: reader, configuration: settings.consumerConfiguration, logger: logger, stallTimeout: settings.restoreStallTimeout) { [self] in
+        job.start(changelog: topology.changelog, inputs: topology.inputs,
+                  futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds),
+                  reader: reader, configuration: settings.consumerConfiguration, logger: logger,
+                  stallTimeout: settings.restoreStallTimeout) { [self] in
             self.restoreFinished.store(true, ordering: .releasing)
         }
     }
@@ -81,11 +86,14 @@ extension Worker {
         }
         context.assignmentData = restored.assignmentData
         owner.context = context
-        owner.ownerEpoch = max(restored.maxEpoch + 1, Self.nowMilliseconds())
+        // Saturating: restored epochs are input (and `ChangelogPlausibility` keeps them near the clock).
+        let (above, overflow) = restored.maxEpoch.addingReportingOverflow(1)
+        owner.ownerEpoch = max(overflow ? .max : above, Self.nowMilliseconds())
         owner.catchUp = restored.applied.values.reduce(into: [:]) { bound, offsets in
             for (input, offset) in offsets { bound[input] = max(bound[input] ?? .min, offset) }
         }
         for bad in restored.quarantined { quarantine(bad, partition: owner.partition, owner: owner) }
+        for bad in restored.corrupt { reportCorrupt(bad, partition: owner.partition) }
         perform(owner.lifecycle.restored(), owner: owner)
         logger.info("partition ready", metadata: [
             "partition": "\(owner.partition)", "generation": "\(owner.generation)", "keys": "\(restored.values.count)",
@@ -98,12 +106,28 @@ extension Worker {
     func quarantine(_ bad: QuarantinedValue, partition: Int32, owner: PartitionOwner<State>) {
         quarantineCounter.increment()
         logger.error("state value quarantined", metadata: [
-            "partition": "\(partition)", "key": "\(bad.key)", "offset": "\(bad.offset)", "code": "\(bad.reason.code)", "reason": "\(bad.reason.reason)",
+            "topic": "\(topology.changelog ?? "")", "partition": "\(partition)", "key": "\(bad.key)",
+            "offset": "\(bad.offset)",
+            "code": "\(bad.reason.code)", "reason": "\(bad.reason.reason)",
         ])
         let letter = DeadLetter.letter(topic: topology.deadLetter, key: Array(bad.key.utf8), value: bad.value,
                                        rejection: Rejection(code: "state_quarantined", reason: "changelog value not readable: \(bad.reason.reason)"),
                                        source: (settings.stage, topology.changelog ?? "", partition, bad.offset))
         send(letter, owner: owner, source: nil)
+    }
+
+    /// One changelog value skipped because its frame cannot be true: counted per changelog topic
+    /// (`fleet_changelog_values_corrupt_total`) and logged once with topic, partition, offset and
+    /// reason (never its bytes). Its key keeps its last believable value, or starts afresh from its
+    /// next record as a new key would.
+    func reportCorrupt(_ bad: CorruptValue, partition: Int32) {
+        let topic = topology.changelog ?? ""
+        Counter(label: "fleet_changelog_values_corrupt_total", dimensions: [("stage", settings.stage), ("topic", topic)])
+            .increment()
+        logger.error("changelog value corrupt, skipped", metadata: [
+            "topic": "\(topic)", "partition": "\(partition)", "offset": "\(bad.offset)",
+            "key": "\(bad.key.prefix(200))", "reason": "\(bad.reason)",
+        ])
     }
 
     // MARK: - Timers

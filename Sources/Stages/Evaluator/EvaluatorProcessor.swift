@@ -82,9 +82,13 @@ public final class EvaluatorProcessor: RecordProcessor {
         if let watermark = context.watermark { release(until: watermark, context: context) }
     }
 
+    /// Live, what is due by the wall clock is released too; the wall clock is bounded by the score
+    /// records' Kafka timestamps (`evidenceBoundedNow`), so a pod whose clock runs ahead does not
+    /// release deferred alerts and digests early.
     public func tick(nowMilliseconds: Int64, context: ProcessingContext<AccountAlertState>) {
         guard live else { return }
-        release(until: max(context.watermark ?? nowMilliseconds, nowMilliseconds), context: context)
+        let now = context.evidenceBoundedNow(nowMilliseconds)
+        release(until: max(context.watermark ?? now, now), context: context)
     }
 
     /// Releases deferred alerts and digests due by `now` (ms), from the accounts the index names.

@@ -26,6 +26,15 @@ extension AccountState: StateValue {
 /// account that goes quiet loses health even when its whole partition is quiet; in replay
 /// (`live == false`, `TIME_MODE=replay`) time is event time only, as `fleet-admin replay` does.
 /// One record never triggers more than `maxMidnightsPerStep` re-scorings of the partition.
+///
+/// The live timer's clock is bounded by evidence (`ProcessingContext.evidenceBoundedNow`): the wall
+/// clock, but never more than `MAX_CLOCK_SKEW_MS` ahead of the newest Kafka timestamp of the
+/// partition's records (stamped by their producers or the broker), carried forward by the time
+/// elapsed since it was read. So a pod whose clock runs hours ahead re-scores idle accounts at the
+/// midnights the producers' clock has passed, less the lateness, and its score records are never
+/// dated further ahead than the evaluator's own `future_event_time` bound accepts; a quiet partition
+/// still sees silence, since the bound moves on with the clock. The clock is the runtime's `now`
+/// (the `ProcessorHarness` injects it in tests): the processor never reads the system clock.
 public final class ScorerProcessor: RecordProcessor {
     public let scorer: HealthScorer
     public let parser: EventParser
@@ -49,7 +58,9 @@ public final class ScorerProcessor: RecordProcessor {
 
     public func partitionAssigned(context: ProcessingContext<AccountState>) {
         // Resume where the last owner's saved watermark left time.
-        nextBoundaryDay[context.partition] = context.watermark.map { Timestamp(millisecondsSinceEpoch: $0 - allowedLatenessMs).epochDay + 1 }
+        nextBoundaryDay[context.partition] = context.watermark.map {
+            Timestamp(millisecondsSinceEpoch: Self.minus($0, allowedLatenessMs)).epochDay + 1
+        }
     }
 
     public func partitionRevoked(context: ProcessingContext<AccountState>) {
@@ -100,17 +111,26 @@ public final class ScorerProcessor: RecordProcessor {
     public func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<AccountState>) {
         guard let value = record.value, let event = try? parser.parse(value) else { return }
         guard (try? context.observeEventTime(event.occurredAt.millisecondsSinceEpoch)) != nil else { return }
-        rescoreIdle(until: context.watermark.map { $0 - allowedLatenessMs }, context: context)
+        rescoreIdle(until: context.watermark.map { Self.minus($0, allowedLatenessMs) }, context: context)
     }
 
     /// Live, the timer lets the wall clock move time too, so a partition that went quiet still
-    /// sees its accounts' silence: up to `max(watermark, wall clock) - allowedLateness`, and only
-    /// once the partition has caught up with its input (while a backlog is read, time follows the
-    /// events, or every account would jump to today and the rest of the backlog be "too late").
+    /// sees its accounts' silence: up to `max(watermark, bounded wall clock) - allowedLateness`, and
+    /// only once the partition has caught up with its input (while a backlog is read, time follows
+    /// the events, or every account would jump to today and the rest of the backlog be "too late").
+    /// The wall clock is bounded by the records' Kafka timestamps (`evidenceBoundedNow`), so a pod
+    /// whose clock runs ahead stamps no score record beyond what the evaluator accepts.
     public func tick(nowMilliseconds: Int64, context: ProcessingContext<AccountState>) {
         guard live, context.caughtUp else { return }
-        let wall = nowMilliseconds - allowedLatenessMs
-        rescoreIdle(until: max(context.watermark.map { $0 - allowedLatenessMs } ?? wall, wall), context: context)
+        let wall = Self.minus(context.evidenceBoundedNow(nowMilliseconds), allowedLatenessMs)
+        let eventTime = context.watermark.map { Self.minus($0, allowedLatenessMs) } ?? wall
+        rescoreIdle(until: max(eventTime, wall), context: context)
+    }
+
+    /// `a - b`, saturating (a restored watermark is input: it must not trap).
+    static func minus(_ a: Int64, _ b: Int64) -> Int64 {
+        let (difference, overflow) = a.subtractingReportingOverflow(b)
+        return overflow ? (b > 0 ? .min : .max) : difference
     }
 
     private func rescoreIdle(until time: Int64?, context: ProcessingContext<AccountState>) {

@@ -14,7 +14,9 @@ struct ReplayCommand: ParsableCommand {
         Events are applied in file order. The watermark is the largest occurred_at seen minus --lateness; \
         each time it passes a UTC midnight every account is advanced to that midnight and re-scored, so \
         silent accounts lose health day by day. The same file gives byte-identical output. A summary \
-        (events, rejected by reason, accounts, zones, records) goes to standard error.
+        (events, rejected by reason, accounts, zones, records) goes to standard error, with the refused lines \
+        and their numbers. An event dated more than --max-clock-skew after --now (default: the wall clock at \
+        run time) is refused as the ingest-scorer refuses it (future_event_time) and moves no time.
         """
     )
 
@@ -22,6 +24,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
     @Option(help: "Scoring file (YAML); default: the built-in defaults.") var scoring: String?
     @Option(help: "Allowed lateness of the watermark, in seconds.") var lateness: Int64 = 3600
+    @Option(help: "Reference time of the future-time bound (RFC 3339 or YYYY-MM-DD); default: the wall clock.")
+    var now: String?
+    @Option(help: "How far ahead of --now an event may be dated, in seconds (MAX_CLOCK_SKEW_MS).")
+    var maxClockSkew: Int64 = 600
     @Flag(help: "No progress bar.") var noProgress = false
 
     func run() throws {
@@ -47,7 +53,11 @@ struct ReplayCommand: ParsableCommand {
             writer = FileHandle.standardOutput
         }
         let progress = ReplayProgressBar(total: total, enabled: !noProgress && isatty(2) == 1 && total > 0)
-        var replay = Replay(scorer: HealthScorer(config: config), allowedLatenessMs: lateness * 1000)
+        var replay = Replay(scorer: HealthScorer(config: config),
+                            allowedLatenessMs: try TimeArgument.milliseconds(seconds: lateness, option: "--lateness"),
+                            futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: try TimeArgument.milliseconds(
+                                seconds: maxClockSkew, option: "--max-clock-skew")),
+                            now: try TimeArgument.reference(now))
         var out = [UInt8]()
         out.reserveCapacity(1 << 20)
         var encodeError: Error?
@@ -91,7 +101,14 @@ struct ReplayCommand: ParsableCommand {
         }
         if output != nil { try writer.close() }
         progress.finish()
-        let report = replay.summary.lines.joined(separator: "\n") + "\n"
+        let summary = replay.summary
+        var report = summary.lines.joined(separator: "\n") + "\n"
+        for line in summary.rejectedLines.prefix(20) {
+            report += "  line \(line.number): \(line.code): \(line.reason)\n"
+        }
+        if summary.rejectedTotal > 20 {
+            report += "  ... \(summary.rejectedTotal - min(20, summary.rejectedLines.count)) more refused lines\n"
+        }
         FileHandle.standardError.write(Data(report.utf8))
     }
 }

@@ -19,7 +19,9 @@ struct BacktestCommand: ParsableCommand {
         Bad lines are counted and listed with their numbers. --compare runs a second rules file over the \
         same scores and lists the alerts only in A, only in B, and those with another priority, channels \
         or time. --html writes a self-contained page (no network) with the figures and every account's \
-        score over time, alerts marked.
+        score over time, alerts marked. An event dated more than --max-clock-skew after --now (default: the \
+        wall clock at run time) is a bad line, as the ingest-scorer dead-letters it (future_event_time): it \
+        moves no time, and the rest of the history gives the alerts it gives without that line.
         """
     )
 
@@ -34,6 +36,10 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Compare: alerts of the same account and type this close in time are the same alert (e.g. 3d, 12h).") var matchWindow: String = "3d"
     @Option(help: "Length of the noisiest lists.") var top: Int = 10
     @Option(help: "Allowed lateness of the scorer's watermark, in seconds.") var lateness: Int64 = 3600
+    @Option(help: "Reference time of the future-time bound (RFC 3339 or YYYY-MM-DD); default: the wall clock.")
+    var now: String?
+    @Option(help: "How far ahead of --now an event may be dated, in seconds (MAX_CLOCK_SKEW_MS).")
+    var maxClockSkew: Int64 = 600
 
     func run() throws {
         var scoringConfig = ScoringConfig()
@@ -43,7 +49,10 @@ struct BacktestCommand: ParsableCommand {
         }
         var engines = [RulesEngine(config: try RulesCommand.loadRules(rules))]
         if let compare { engines.append(RulesEngine(config: try RulesCommand.loadRules(compare))) }
-        var options = Backtest.Options(allowedLatenessMs: lateness * 1000)
+        let latenessMs = try TimeArgument.milliseconds(seconds: lateness, option: "--lateness")
+        let skewMs = try TimeArgument.milliseconds(seconds: maxClockSkew, option: "--max-clock-skew")
+        var options = Backtest.Options(allowedLatenessMs: latenessMs, now: try TimeArgument.reference(now),
+                                       futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: skewMs))
         if let from {
             guard let t = TimeArgument.parse(from) else { throw ValidationError("--from: not a time (RFC 3339 or YYYY-MM-DD): \(from)") }
             options.from = t

@@ -26,7 +26,9 @@ struct ReportCommand: AsyncParsableCommand {
             is empty), alert-feedback and account-events, each whole, as far as it was written when reading began. \
             An alert's verdict is the latest feedback on it; it is escalated to churn if its account churned \
             after it (within --churn-window), a true positive resolved if marked useful, a false positive if \
-            marked not useful. Lines that are not records are counted and skipped.
+            marked not useful. Lines that are not records are counted and skipped. A record dated more than \
+            --max-clock-skew after the wall clock (or after --now, when later) is refused as the workers refuse \
+            it (future_event_time), with its line number: it moves no period.
             """
         )
 
@@ -40,6 +42,8 @@ struct ReportCommand: AsyncParsableCommand {
         @Option(help: "The end of the period (RFC 3339 or YYYY-MM-DD); default: the latest time in the files.") var now: String?
         @Option(help: "A churn this long after an alert counts for it.") var churnWindow: String = "90d"
         @Option(help: "Verdicts a rule needs before a suggestion is made.") var minRated: Int = 5
+        @Option(help: "How far ahead of the wall clock (or a later --now) a record may be dated, in seconds.")
+        var maxClockSkew: Int64 = 600
 
         func validate() throws {
             guard fromKafka || (alerts != nil && feedback != nil && events != nil) else {
@@ -51,12 +55,37 @@ struct ReportCommand: AsyncParsableCommand {
             guard let sinceMs = TimeArgument.duration(since) else { throw ValidationError("--since: not a duration like 30d: \(since)") }
             guard let windowMs = TimeArgument.duration(churnWindow) else { throw ValidationError("--churn-window: not a duration like 90d: \(churnWindow)") }
             var skipped: [String: Int] = [:]
+            var periodEnd: Timestamp?
+            if let now {
+                guard let t = TimeArgument.parse(now, endOfDay: true) else {
+                    throw ValidationError("--now: not a time: \(now)")
+                }
+                periodEnd = t
+            }
+            // The future-time bound's reference: this machine's clock, or --now for records from its future.
+            let reference = max(TimeArgument.wallClock(), periodEnd ?? TimeArgument.wallClock())
+            let skewMs = try TimeArgument.milliseconds(seconds: maxClockSkew, option: "--max-clock-skew")
+            let bound = FutureTimeBound(maxClockSkewMilliseconds: skewMs)
+            var refused: [String] = []
+            func admitted(_ time: Timestamp, _ place: @autoclosure () -> String) -> Bool {
+                let ms = time.millisecondsSinceEpoch
+                guard let reason = bound.violation(ms, now: reference.millisecondsSinceEpoch) else { return true }
+                if refused.count < 20 { refused.append("  refused \(place()): \(FutureTimeBound.code): \(reason)") }
+                skipped["\(FutureTimeBound.code) (dated in the future)", default: 0] += 1
+                return false
+            }
             let decoder = RecordCoding.makeDecoder()
-            func records<T: Decodable>(_ type: T.Type, in path: String) throws -> [T] {
+            func records<T: Decodable>(_ type: T.Type, in path: String, time: (T) -> Timestamp) throws -> [T] {
                 var out: [T] = []
+                var number = 0
                 try JSONLines.forEachLine(in: path) { line in
+                    number += 1
                     guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return }
-                    if let r = try? decoder.decode(T.self, from: Data(line)) { out.append(r) } else { skipped[path, default: 0] += 1 }
+                    if let r = try? decoder.decode(T.self, from: Data(line)) {
+                        if admitted(time(r), "line \(number) of \(path)") { out.append(r) }
+                    } else {
+                        skipped[path, default: 0] += 1
+                    }
                 }
                 return out
             }
@@ -78,40 +107,43 @@ struct ReportCommand: AsyncParsableCommand {
             }
             let feedbackRecords: [FeedbackRecord]
             if let feedback {
-                feedbackRecords = try records(FeedbackRecord.self, in: feedback)
+                feedbackRecords = try records(FeedbackRecord.self, in: feedback, time: \.recordedAt)
             } else {
                 feedbackRecords = try await topicRecords(FeedbackRecord.self, FleetTopics.alertFeedback)
+                    .filter { admitted($0.recordedAt, "feedback on \($0.alertId) from \(FleetTopics.alertFeedback)") }
             }
             let alertRecords: [AlertRecord]
             if let alerts {
-                alertRecords = try records(AlertRecord.self, in: alerts)
+                alertRecords = try records(AlertRecord.self, in: alerts, time: \.raisedAt)
             } else {
                 let raised = try await topicRecords(AlertRecord.self, FleetTopics.alerts)
                 let deliveries = try await topicRecords(DeliveryLogEntry.self, FleetTopics.alertsDelivered).map {
                     DeliveredAlert(alertId: $0.alertId, destination: $0.destination, accountId: $0.accountId, type: $0.type, deliveredAt: $0.deliveredAt)
                 }
                 alertRecords = SentAlerts.merge(alerts: raised, deliveries: deliveries, feedback: feedbackRecords)
+                    .filter { admitted($0.raisedAt, "alert \($0.alertId) from the cluster") }
             }
             var outcomes: [AccountOutcome] = []
             let parser = EventParser()
             var latestEvent: Timestamp?
-            func event(_ line: UnsafeBufferPointer<UInt8>) {
-                guard let event = try? parser.parse(line) else { return }
+            func event(_ line: UnsafeBufferPointer<UInt8>, _ place: @autoclosure () -> String) {
+                guard let event = try? parser.parse(line), admitted(event.occurredAt, place()) else { return }
                 latestEvent = max(latestEvent ?? event.occurredAt, event.occurredAt)
                 if let o = AccountOutcome(event: event) { outcomes.append(o) }
             }
             if let events {
-                try JSONLines.forEachLine(in: events) { event($0) }
+                var number = 0
+                try JSONLines.forEachLine(in: events) { number += 1; event($0, "line \(number) of \(events)") }
             } else {
                 let n = try await cluster!.read(FleetTopics.accountEvents) { r in
-                    if let v = r.value { v.withUnsafeBufferPointer { event($0) } }
+                    let place = "\(r.topic)/\(r.partition)@\(r.offset)"
+                    if let v = r.value { v.withUnsafeBufferPointer { event($0, place) } }
                 }
                 sources.append("\(FleetTopics.accountEvents) (\(n) records)")
             }
             let until: Timestamp
-            if let now {
-                guard let t = TimeArgument.parse(now, endOfDay: true) else { throw ValidationError("--now: not a time: \(now)") }
-                until = t
+            if let periodEnd {
+                until = periodEnd
             } else {
                 let times = alertRecords.map(\.raisedAt) + feedbackRecords.map(\.recordedAt) + [latestEvent].compactMap { $0 }
                 guard let latest = times.max() else { throw HistoryCommandError(message: "no records in the files") }
@@ -122,7 +154,14 @@ struct ReportCommand: AsyncParsableCommand {
             var lines = report.lines
             lines.insert("read \(alertRecords.count) alert records, \(feedbackRecords.count) feedback records, \(outcomes.count) outcome events"
                          + (sources.isEmpty ? "" : "; from the cluster: " + sources.joined(separator: ", ")), at: 1)
-            for (path, n) in skipped.sorted(by: { $0.key < $1.key }) { lines.insert("  skipped \(n) lines of \(path) that are not records", at: 2) }
+            let futureKey = "\(FutureTimeBound.code) (dated in the future)"
+            for (path, n) in skipped.sorted(by: { $0.key < $1.key }) where path != futureKey {
+                lines.insert("  skipped \(n) lines of \(path) that are not records", at: 2)
+            }
+            if let n = skipped[futureKey] {
+                let head = "  refused \(n) records dated more than \(maxClockSkew) s after \(reference)"
+                lines.insert(contentsOf: [head] + refused, at: 2)
+            }
             print(lines.joined(separator: "\n"))
         }
     }
