@@ -75,19 +75,19 @@ extension AccountAlertState {
             throw AlertRulesError.corruptState(reason: "unknown version \(version)")
         }
         self.init()
-        let score = try r.varint()
-        lastScore = score == 0 ? nil : Int(score) - 1
+        let score = try r.int()
+        lastScore = score == 0 ? nil : score - 1
         var previousAt: Int64 = 0
         for _ in 0..<(try r.count()) {
-            let at = previousAt + (try r.signed())
+            let at = try r.sum(previousAt, try r.signed())
             previousAt = at
-            peaks.append(Peak(at: at, score: Int(try r.varint())))
+            peaks.append(Peak(at: at, score: try r.int()))
         }
         for _ in 0..<(try r.count()) {
             let key = try r.fixed32()
             let openedAt = try r.signed()
             let sent = UInt32(truncatingIfNeeded: try r.varint())
-            let lastSentAt = openedAt + (try r.signed())
+            let lastSentAt = try r.sum(openedAt, try r.signed())
             let metric = Double(bitPattern: try r.fixed64())
             let severity = try r.severity()
             episodes.append(Episode(ruleKey: key, openedAt: openedAt, sent: sent, lastSentAt: lastSentAt, lastMetric: metric, lastSeverity: severity))
@@ -201,6 +201,20 @@ struct ByteReader {
     mutating func signed() throws -> Int64 {
         let v = try varint()
         return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)
+    }
+
+    /// A varint that must fit in `Int` (corrupt input otherwise, never a trap).
+    mutating func int() throws -> Int {
+        let v = try varint()
+        guard let n = Int(exactly: v) else { throw AlertRulesError.corruptState(reason: "number \(v) out of range") }
+        return n
+    }
+
+    /// `base + delta` for a time stored as a delta, refused when it overflows.
+    func sum(_ base: Int64, _ delta: Int64) throws -> Int64 {
+        let (value, overflow) = base.addingReportingOverflow(delta)
+        guard !overflow else { throw AlertRulesError.corruptState(reason: "time out of range at byte \(position)") }
+        return value
     }
 
     mutating func fixed32() throws -> UInt32 {
