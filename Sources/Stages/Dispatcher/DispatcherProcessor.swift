@@ -128,7 +128,7 @@ public final class DispatcherProcessor: RecordProcessor {
         let now = context.wallClockMilliseconds
         let p = context.partition
         let fromRetry = record.topic != topics.alerts
-        if let due = record.headers.last(named: RetryHeaders.due)?.text.flatMap({ Int64($0) }), due > now {
+        if let due = RetryHeaders.due(in: record.headers), due > now {
             context.retryLater(atMilliseconds: due)
             return
         }
@@ -163,7 +163,7 @@ public final class DispatcherProcessor: RecordProcessor {
                 return
             }
         }
-        let attempt = record.headers.last(named: RetryHeaders.attempt)?.text.flatMap { Int($0) } ?? 0
+        let attempt = RetryHeaders.attempt(in: record.headers)
         let history = record.headers.last(named: RetryHeaders.history)?.text ?? ""
         let pending = context.deferCompletion()
         log.start(key, owner: cancellation(of: p))
