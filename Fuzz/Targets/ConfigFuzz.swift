@@ -18,7 +18,8 @@ enum DestinationsFileFuzz {
         "FEEDBACK_SECRET": "0123456789abcdef0123456789abcdef",
     ]
 
-    static let target = FuzzTarget(name: "destinations-file", summary: "DestinationsFile.parse and schedule policies") { input in
+    static let target = FuzzTarget(name: "destinations-file", summary: "DestinationsFile.parse and schedule policies") {
+        input in
         let yaml = input.text
         _ = try? DestinationsFile.parse(yaml: yaml, file: "destinations.yaml", environment: environment)
         _ = DestinationsFile.check(yaml: yaml, file: "destinations.yaml", environment: environment)

@@ -4,7 +4,8 @@ import HealthModel
 /// `account-events` values: the parser never traps, and an event it accepts, written back as
 /// JSON, parses again to the same event (what it validated is what it keeps).
 enum EventParserFuzz {
-    static let target = FuzzTarget(name: "event-parser", summary: "EventParser.parse (account-events values)") { input in
+    static let target = FuzzTarget(name: "event-parser", summary: "EventParser.parse (account-events values)") {
+        input in
         let parser = EventParser()
         guard let event = try? parser.parse(input) else { return }
         let again: AccountEvent

@@ -1,6 +1,7 @@
 import CFuzzerDriver
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One fuzz target: a decoder of outside bytes and the properties checked on each input.
@@ -77,10 +78,11 @@ enum FleetFuzz {
         }
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-            selectedTarget?.run(UnsafeBufferPointer(start: data, count: size))
-            return 0
-        })
+        exit(
+            LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+                selectedTarget?.run(UnsafeBufferPointer(start: data, count: size))
+                return 0
+            })
     }
 }
 

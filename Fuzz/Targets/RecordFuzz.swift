@@ -8,7 +8,7 @@ enum RecordRoundTrip {
         do {
             record = try RecordCoding.decode(Record.self, from: input)
         } catch {
-            _ = RecordCoding.describe(error) // the reason a dead letter carries; must not trap either
+            _ = RecordCoding.describe(error)  // the reason a dead letter carries; must not trap either
             return
         }
         let bytes: [UInt8]
@@ -21,7 +21,8 @@ enum RecordRoundTrip {
         do {
             again = try RecordCoding.decode(Record.self, from: bytes)
         } catch {
-            FuzzCheck.fail("\(Record.self): re-encoded record unreadable: \(RecordCoding.describe(error)): \(bytes.text)")
+            FuzzCheck.fail(
+                "\(Record.self): re-encoded record unreadable: \(RecordCoding.describe(error)): \(bytes.text)")
         }
         FuzzCheck.require(again == record, "\(Record.self): decode(encode(x)) != x: \(bytes.text)")
         FuzzCheck.require((try? RecordCoding.encode(again)) == bytes, "\(Record.self): encoding is not deterministic")
@@ -35,14 +36,16 @@ enum ScoreRecordFuzz {
 }
 
 enum AlertRecordFuzz {
-    static let target = FuzzTarget(name: "alert-record", summary: "AlertRecord and DigestItem (alerts values)") { input in
+    static let target = FuzzTarget(name: "alert-record", summary: "AlertRecord and DigestItem (alerts values)") {
+        input in
         RecordRoundTrip.check(AlertRecord.self, input)
         RecordRoundTrip.check(DigestItem.self, input)
     }
 }
 
 enum FeedbackRecordFuzz {
-    static let target = FuzzTarget(name: "feedback-record", summary: "FeedbackRecord (alert-feedback values)") { input in
+    static let target = FuzzTarget(name: "feedback-record", summary: "FeedbackRecord (alert-feedback values)") {
+        input in
         RecordRoundTrip.check(FeedbackRecord.self, input)
     }
 }
@@ -52,11 +55,13 @@ enum FeedbackRecordFuzz {
 enum TimestampFuzz {
     static let target = FuzzTarget(name: "timestamp", summary: "Timestamp RFC 3339 parsing and formatting") { input in
         let parsed = Timestamp(rfc3339Bytes: input)
-        FuzzCheck.require(Timestamp(rfc3339: input.text) == parsed || !input.elementsEqual(input.text.utf8),
-                          "text and byte parsers disagree on \(input.text)")
+        FuzzCheck.require(
+            Timestamp(rfc3339: input.text) == parsed || !input.elementsEqual(input.text.utf8),
+            "text and byte parsers disagree on \(input.text)")
         guard let parsed else { return }
         let text = parsed.rfc3339
-        FuzzCheck.require(Timestamp(rfc3339: text) == parsed, "\(input.text) formats as \(text), which does not parse back")
+        FuzzCheck.require(
+            Timestamp(rfc3339: text) == parsed, "\(input.text) formats as \(text), which does not parse back")
     }
 }
 

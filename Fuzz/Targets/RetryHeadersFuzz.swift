@@ -1,4 +1,5 @@
 import Kafka
+
 @testable import Stages
 
 /// The retry headers the dispatcher reads from `alerts-retry-N` (any producer can write them):
@@ -10,7 +11,8 @@ import Kafka
 enum RetryHeadersFuzz {
     static let names = [RetryHeaders.attempt, RetryHeaders.due, RetryHeaders.history, RetryHeaders.released, "trace"]
 
-    static let target = FuzzTarget(name: "retry-headers", summary: "fleet.retry.attempt / due / history headers") { input in
+    static let target = FuzzTarget(name: "retry-headers", summary: "fleet.retry.attempt / due / history headers") {
+        input in
         let headers = input.split(separator: 0, omittingEmptySubsequences: true).map { chunk -> KafkaHeader in
             let name = names[Int(chunk.first! % UInt8(names.count))]
             return KafkaHeader(name: name, value: chunk.first == 0xFF ? nil : Array(chunk.dropFirst()))

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Testing
+
 @testable import Stages
 
 /// Inputs `scripts/fuzz` found, kept in `Tests/Fixtures/fuzz-regressions`.
