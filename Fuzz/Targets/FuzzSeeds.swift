@@ -106,11 +106,11 @@ enum FuzzSeeds {
         add("changelog-envelope", "partition", PartitionMetadata(watermark: at.millisecondsSinceEpoch).bytes)
         add("changelog-envelope", "unframed", Array("{\"v\":0}".utf8))
 
-        // Retry headers (NUL-separated; the first byte picks the name: 0 attempt, 1 due, 2 history).
-        text("retry-headers", "first-retry", "\u{0}1\u{0}\u{1}1800000010000\u{0}\u{2}1 http_503 2026-11-20T10:00:01Z")
+        // Retry headers (NUL-separated; the first byte modulo 5 picks the name: 5 attempt, 1 due, 2 history).
+        text("retry-headers", "first-retry", "\u{5}1\u{0}\u{1}1800000010000\u{0}\u{2}1 http_503 2026-11-20T10:00:01Z")
         text(
             "retry-headers", "third",
-            "\u{0}3\u{0}\u{1}1800000600000\u{0}\u{2}1 timeout 2026-11-20T10:00:01Z; 2 http_500 2026-11-20T10:00:11Z")
+            "\u{5}3\u{0}\u{1}1800000600000\u{0}\u{2}1 timeout 2026-11-20T10:00:01Z; 2 http_500 2026-11-20T10:00:11Z")
         text(
             "retry-headers", "replayed",
             "\u{2}1 http_503 2026-11-20T10:00:01Z; replayed from alerts-dlt[0]@17\u{0}\u{3}1")

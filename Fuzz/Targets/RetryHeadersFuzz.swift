@@ -6,7 +6,7 @@ import Kafka
 /// reading never traps, and what it reads is safe for the routing's arithmetic (the next attempt,
 /// the index of its delay, the due time, the history it appends to).
 ///
-/// Input: headers separated by NUL bytes; each one's first byte picks the name (attempt, due,
+/// Input: headers separated by NUL bytes; each one's first byte modulo 5 picks the name (attempt, due,
 /// history, released, other; 0xFF: a header without a value), the rest is its value.
 enum RetryHeadersFuzz {
     static let names = [RetryHeaders.attempt, RetryHeaders.due, RetryHeaders.history, RetryHeaders.released, "trace"]
