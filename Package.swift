@@ -140,3 +140,14 @@ let package = Package(
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "AlertRules", "SlackDelivery", "HealthModel"]),
     ]
 )
+
+// libFuzzer targets over every decoder of outside bytes (Fuzz/): built only by scripts/fuzz, which
+// sets FLEET_FUZZ=1 and builds in its own path with coverage instrumentation and libFuzzer linked in.
+if Context.environment["FLEET_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
+        .executableTarget(name: "fleet-fuzz", dependencies: [
+            "CFuzzerDriver", "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "Stages",
+        ], path: "Fuzz/Targets"),
+    ]
+}

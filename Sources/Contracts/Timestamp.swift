@@ -143,8 +143,15 @@ extension Timestamp {
         guard i == n else { return nil }
         let leap = second == 60 ? Int64(59) : second
         let base = Timestamp(year: year, month: month, day: day, hour: hour, minute: minute, second: leap, millisecond: millis)
-        self.init(millisecondsSinceEpoch: base.millisecondsSinceEpoch - offsetMinutes * 60_000)
+        let instant = base.millisecondsSinceEpoch - offsetMinutes * 60_000
+        // An offset can move the instant out of years 0000-9999, which `rfc3339` cannot write back.
+        guard Self.fourDigitYears.contains(instant) else { return nil }
+        self.init(millisecondsSinceEpoch: instant)
     }
+
+    /// The instants `rfc3339` writes: 0000-01-01T00:00:00Z through 9999-12-31T23:59:59.999Z.
+    static let fourDigitYears = epochDay(year: 0, month: 1, day: 1) * millisecondsPerDay
+        ..< epochDay(year: 10_000, month: 1, day: 1) * millisecondsPerDay
 
     static func daysInMonth(year: Int64, month: Int64) -> Int64 {
         switch month {
