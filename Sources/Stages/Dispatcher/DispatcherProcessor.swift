@@ -35,7 +35,7 @@ extension DestinationScheduleState: StateValue {
 /// 4. else its record is kept open (`deferCompletion`) and it waits a short group wait for alerts
 ///    about the same account raised with it; the group leaves as ONE message.
 ///
-/// On the delivery engine's thread (`DispatchRouter`): 2xx writes one delivery-log record per
+/// On the delivery engine's thread (`DeliveryRouter`): 2xx writes one delivery-log record per
 /// alert then finishes each record, so an offset is committed only once its log write is
 /// acknowledged; 429 parks the message and holds only its destination, no attempt used; 5xx,
 /// timeouts and connection errors go to the next retry topic with attempt, due time and history
@@ -48,7 +48,7 @@ public final class DispatcherProcessor: RecordProcessor {
     public let settings: DispatcherSettings
     public let topics: DispatcherTopics
     public let log: DeliveryLog
-    let router: DispatchRouter
+    let router: DeliveryRouter
     let logger: Logger
     /// Reads a partition's delivery log (what was delivered, what is in doubt) at its assignment,
     /// on the runtime's restore thread (`assignmentReader`).
@@ -66,7 +66,7 @@ public final class DispatcherProcessor: RecordProcessor {
     private var cancellations: [Int32: DeliveryCancellation] = [:]
 
     public init(deliverer: SlackDeliverer, schedule: DestinationSchedule, settings: DispatcherSettings, topics: DispatcherTopics,
-                logger: Logger, metrics: DispatchMetrics = DispatchMetrics(), readLog: @escaping @Sendable (Int32) throws -> DeliveryLogSnapshot) {
+                logger: Logger, metrics: DispatcherMetrics = DispatcherMetrics(), readLog: @escaping @Sendable (Int32) throws -> DeliveryLogSnapshot) {
         self.deliverer = deliverer
         self.schedule = schedule
         self.settings = settings
@@ -75,7 +75,7 @@ public final class DispatcherProcessor: RecordProcessor {
         self.readLog = readLog
         let log = DeliveryLog()
         self.log = log
-        self.router = DispatchRouter(topics: topics, settings: settings, log: log, metrics: metrics, logger: logger)
+        self.router = DeliveryRouter(topics: topics, settings: settings, log: log, metrics: metrics, logger: logger)
     }
 
     /// The delivery log is read on the restore thread, before the partition's records flow: a

@@ -6,70 +6,20 @@ import SlackDelivery
 import Synchronization
 import WorkerRuntime
 
-/// The topics the dispatcher reads and writes (full names, with `TOPIC_PREFIX`).
-public struct DispatcherTopics: Sendable {
-    public var alerts: String
-    /// `alerts-retry-1`, `-2`, `-3`.
-    public var retries: [String]
-    public var deadLetter: String
-    public var delivered: String
-    public var state: String
-    /// `alert-feedback`: the verdicts of the feedback links (key = alert id).
-    public var feedback: String
-
-    /// The catalog's names with `prefix`.
-    public init(prefix: String = "") {
-        alerts = prefix + FleetTopics.alerts
-        retries = FleetTopics.alertsRetry.map { prefix + $0 }
-        deadLetter = prefix + FleetTopics.alertsDLT
-        delivered = prefix + FleetTopics.alertsDelivered
-        state = prefix + FleetTopics.dispatcherState
-        feedback = prefix + FleetTopics.alertFeedback
-    }
-}
-
-/// One alert waiting in a group or in a post: its record stays open until it is delivered,
-/// routed to a retry topic, or dead-lettered.
-struct WaitingAlert: Sendable {
-    var alert: AlertRecord
-    var pending: PendingRecord
-    /// Failed attempts so far.
-    var attempt: Int
-    var history: String
-
-    /// The number of the attempt being answered: one more than `attempt`, never below 1 and
-    /// never trapping (the attempt is validated when read, see `RetryHeaderCheck`).
-    var thisAttempt: Int { attempt < 1 ? 1 : (attempt == Int.max ? Int.max : attempt + 1) }
-}
-
-/// One message on its way: a group and the open records of its alerts.
-struct Post: Sendable {
-    var group: AlertGroup
-    var members: [WaitingAlert]
-    var partition: Int32
-    /// Cancelled when the partition is revoked: a post not started by then is withdrawn.
-    var cancellation: DeliveryCancellation
-    /// Parked until then (rate limited), wall ms.
-    var due: Int64 = 0
-    /// When its intents were written (wall ms; 0 before): an answer that leaves the post open
-    /// (timeout, 5xx) puts its alerts in doubt since then.
-    var intentAt: Int64 = 0
-}
-
 /// What happens once the destination answered, on the delivery engine's thread: write the
 /// delivery log then finish (delivered), route to the next retry topic or the dead-letter topic,
 /// or park the post while its destination is rate limited (no attempt consumed). Never blocks.
-final class DispatchRouter: Sendable {
+final class DeliveryRouter: Sendable {
     let topics: DispatcherTopics
     let settings: DispatcherSettings
     let log: DeliveryLog
-    let metrics: DispatchMetrics
+    let metrics: DispatcherMetrics
     /// Logs alerts in doubt (never a URL or a token).
     let logger: Logger?
     private let holds = Mutex<[String: Int64]>([:])
     private let parked = Mutex<[Post]>([])
 
-    init(topics: DispatcherTopics, settings: DispatcherSettings, log: DeliveryLog, metrics: DispatchMetrics, logger: Logger? = nil) {
+    init(topics: DispatcherTopics, settings: DispatcherSettings, log: DeliveryLog, metrics: DispatcherMetrics, logger: Logger? = nil) {
         self.logger = logger
         self.topics = topics
         self.settings = settings
