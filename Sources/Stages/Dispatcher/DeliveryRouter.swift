@@ -64,17 +64,23 @@ final class DeliveryRouter: Sendable {
         }
     }
 
+    /// Carries out `OutcomeRouting`'s verdict for each alert of the answered post.
     func complete(_ post: Post, outcome: DeliveryOutcome, nanoseconds: UInt64) {
         let destination = post.group.destination
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         metrics.outcome(destination, code: outcome.code)
-        if post.cancellation.isCancelled, case let .retryLater(reason, _) = outcome, reason.wasNotSent {
-            // The partition is going to another owner and this post was not sent (withdrawn, held
-            // back, or answered 429 while leaving): the next owner reads its records again.
-            giveUp(post)
-            return
+        let policy = OutcomeRouting.Policy(retryTopics: topics.retries.count, retryDelaysMs: settings.retryDelaysMs)
+        func verdict(attempt: Int) -> OutcomeRouting.Verdict {
+            OutcomeRouting.decide(
+                OutcomeRouting.Facts(outcome: outcome, attempt: attempt, destination: destination,
+                                     cancelled: post.cancellation.isCancelled, now: now),
+                policy: policy)
         }
-        switch outcome {
+        // Delivered, park and hand back are the same for every alert of the post; retry and dead
+        // letter depend on each alert's attempt.
+        switch verdict(attempt: post.members.first?.thisAttempt ?? 1) {
+        case .handBack:
+            giveUp(post)
         case let .delivered(status):
             metrics.postLatency(destination, nanoseconds: nanoseconds)
             metrics.delivered(destination, alerts: post.members.count)
@@ -88,30 +94,27 @@ final class DeliveryRouter: Sendable {
                 m.pending.finish()
             }
             log.delivered(post.members.map(\.alert.deliveryKey), partition: post.partition)
-        case let .retryLater(reason, notBefore):
-            switch reason {
-            case .rateLimited, .backlogged, .notYetDue:
-                // Hold only this destination; no attempt is used up.
-                if case .rateLimited = reason { metrics.rateLimitWait(destination) }
-                let until = max(notBefore.millisecondsSinceEpoch, now + 50)
-                holds.withLock { $0[destination] = max($0[destination] ?? 0, until) }
-                park(post, until: until)
-            case .shuttingDown, .withdrawn:
-                // Not sent: read again by the next owner (or after the restart).
-                giveUp(post)
-            case .serverError, .timeout, .connectionFailed, .tlsFailed, .slackAPIError:
-                metrics.postLatency(destination, nanoseconds: nanoseconds)
-                // The destination may have posted it: whoever sends it next checks first.
-                if post.intentAt > 0 { log.markInDoubt(post.members.map(\.alert.deliveryKey), partition: post.partition, since: post.intentAt) }
-                for m in post.members { retry(m, partition: post.partition, code: reason.code, detail: reason.description, now: now) }
-                log.end(post.members.map(\.alert.deliveryKey))
-            }
-        case let .permanent(reason):
+        case let .park(until):
+            // Hold only this destination; no attempt is used up.
+            if case .retryLater(.rateLimited, _) = outcome { metrics.rateLimitWait(destination) }
+            holds.withLock { $0[destination] = max($0[destination] ?? 0, until) }
+            park(post, until: until)
+        case .retry, .deadLetter:
             metrics.postLatency(destination, nanoseconds: nanoseconds)
+            if case .retryLater = outcome, post.intentAt > 0 {
+                // The destination may have posted it: whoever sends it next checks first.
+                log.markInDoubt(post.members.map(\.alert.deliveryKey), partition: post.partition, since: post.intentAt)
+            }
             for m in post.members {
-                deadLetter(
-                    m, code: reason.code, reason: "\(destination): \(reason.description)",
-                    history: Self.appending(m.history, m.thisAttempt, reason.code, now))
+                let history = Self.appending(m.history, m.thisAttempt, outcome.code, now)
+                switch verdict(attempt: m.thisAttempt) {
+                case let .retry(topicIndex, due):
+                    retry(m, partition: post.partition, topicIndex: topicIndex, due: due, code: outcome.code, history: history)
+                case let .deadLetter(code, reason):
+                    deadLetter(m, code: code, reason: reason, history: history)
+                case .delivered, .park, .handBack:
+                    break // the same for every alert of the post: decided above
+                }
             }
             log.end(post.members.map(\.alert.deliveryKey))
         }
@@ -129,16 +132,10 @@ final class DeliveryRouter: Sendable {
         log.end(members.map(\.alert.deliveryKey))
     }
 
-    private func retry(_ m: WaitingAlert, partition: Int32, code: String, detail: String, now: Int64) {
-        let attempt = m.thisAttempt
-        let history = Self.appending(m.history, attempt, code, now)
-        guard attempt <= topics.retries.count, attempt <= settings.retryDelaysMs.count else {
-            deadLetter(m, code: "retries_exhausted", reason: "\(m.alert.destination): not delivered after \(attempt) attempts; last: \(detail)", history: history)
-            return
-        }
+    private func retry(_ m: WaitingAlert, partition: Int32, topicIndex: Int, due: Int64, code: String, history: String) {
         metrics.retried(m.alert.destination, code: code)
-        let due = now + settings.retryDelaysMs[attempt - 1]
-        m.pending.emit(retryRecord(m, topic: topics.retries[attempt - 1], partition: partition, attempt: attempt, due: due, history: history))
+        m.pending.emit(retryRecord(m, topic: topics.retries[topicIndex], partition: partition, attempt: topicIndex + 1, due: due,
+                                   history: history))
         m.pending.finish()
     }
 
