@@ -109,7 +109,8 @@ final class DeliveryRouter: Sendable {
                 let history = Self.appending(m.history, m.thisAttempt, outcome.code, now)
                 switch verdict(attempt: m.thisAttempt) {
                 case let .retry(topicIndex, due):
-                    retry(m, partition: post.partition, topicIndex: topicIndex, due: due, code: outcome.code, history: history)
+                    retry(m, partition: post.partition, topicIndex: topicIndex, due: due, code: outcome.code,
+                          history: history)
                 case let .deadLetter(code, reason):
                     deadLetter(m, code: code, reason: reason, history: history)
                 case .delivered, .park, .handBack:
@@ -132,10 +133,12 @@ final class DeliveryRouter: Sendable {
         log.end(members.map(\.alert.deliveryKey))
     }
 
-    private func retry(_ m: WaitingAlert, partition: Int32, topicIndex: Int, due: Int64, code: String, history: String) {
+    private func retry(
+        _ m: WaitingAlert, partition: Int32, topicIndex: Int, due: Int64, code: String, history: String
+    ) {
         metrics.retried(m.alert.destination, code: code)
-        m.pending.emit(retryRecord(m, topic: topics.retries[topicIndex], partition: partition, attempt: topicIndex + 1, due: due,
-                                   history: history))
+        m.pending.emit(retryRecord(m, topic: topics.retries[topicIndex], partition: partition, attempt: topicIndex + 1,
+                                   due: due, history: history))
         m.pending.finish()
     }
 

@@ -132,14 +132,16 @@ public final class DispatcherProcessor: RecordProcessor {
         let headers = readRetryHeaders(record, now: now)
         let key = alert.deliveryKey
         let holdUntil = router.heldUntil(alert.destination, now: now)
-        let consultSchedule = settings.schedule && !fromRetry && record.headers.last(named: RetryHeaders.released) == nil
+        let consultSchedule = settings.schedule && !fromRetry
+            && record.headers.last(named: RetryHeaders.released) == nil
         // The processor gathers the facts; `Admission` decides, in the order below.
         let facts = Admission.Facts(
             now: now, retryDue: headers.due, holdUntil: holdUntil,
             parkedAlerts: holdUntil == nil ? 0 : router.parkedAlerts(alert.destination),
             maxParkedPerDestination: settings.maxParkedPerDestination, inFlight: log.inFlight(key),
             delivered: log.isDelivered(key, partition: p),
-            heldBySchedule: consultSchedule && schedule.decide(alert, now: Timestamp(millisecondsSinceEpoch: now)) != .deliverNow)
+            heldBySchedule: consultSchedule
+                && schedule.decide(alert, now: Timestamp(millisecondsSinceEpoch: now)) != .deliverNow)
         switch Admission.decide(facts) {
         case let .notDueUntil(due):
             context.retryLater(atMilliseconds: due)

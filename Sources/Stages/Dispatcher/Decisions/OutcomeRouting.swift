@@ -64,7 +64,8 @@ enum OutcomeRouting {
                 guard attempt >= 1, attempt <= policy.retryTopics, attempt <= policy.retryDelaysMs.count else {
                     return .deadLetter(
                         code: "retries_exhausted",
-                        reason: "\(facts.destination): not delivered after \(attempt) attempts; last: \(reason.description)")
+                        reason: "\(facts.destination): not delivered after \(attempt) attempts; "
+                            + "last: \(reason.description)")
                 }
                 return .retry(topicIndex: attempt - 1, due: clampedSum(facts.now, policy.retryDelaysMs[attempt - 1]))
             }
