@@ -94,7 +94,7 @@ let package = Package(
 
         // Operations on a running fleet: dead letters (inspect, replay) and the delivery log, read
         // from the cluster without a consumer group.
-        .target(name: "FleetOps", dependencies: ["Contracts", "Kafka", "WorkerRuntime", "Stages", "BlockingWork",
+        .target(name: "FleetOps", dependencies: ["Contracts", "Kafka", "WorkerRuntime", "BlockingWork",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -1,7 +1,6 @@
 import Contracts
 import Foundation
 import Kafka
-import Stages
 import WorkerRuntime
 
 /// One record of a dead-letter topic, read back: why it was rejected (the `dlt.*` headers), where

@@ -1,5 +1,5 @@
+import Contracts
 import Kafka
-import Stages
 import Synchronization
 import WorkerRuntime
 

@@ -1,6 +1,5 @@
 import Contracts
 import Kafka
-import Stages
 
 /// Which lines of the delivery log `fleet-admin delivery-log` shows: all filters given must hold.
 public struct DeliveryLogQuery: Sendable {

@@ -11,20 +11,24 @@ import Testing
 
     /// `fleet.retry.attempt: 9223372036854775807` (1) or `-5` (2) on a retry record: after a failed
     /// post the router computed `attempt + 1` (overflow) or indexed its delays with `attempt`
-    /// (`retryDelaysMs[-5]`), a trap in the dispatcher. The attempt read is now within
-    /// `0...retry topics`: a larger one is exhausted (its next failure dead-letters it).
-    @Test(arguments: [("retry-headers-1", 3), ("retry-headers-2", 0)])
-    func anAttemptHeaderOutOfRangeIsReadWithinTheRetryTopics(name: String, expected: Int) throws {
+    /// (`retryDelaysMs[-5]`), a trap in the dispatcher. `RetryHeaderCheck` refuses both: the attempt
+    /// is the one the retry topic implies.
+    @Test(arguments: [("retry-headers-1", 1), ("retry-headers-1", 3), ("retry-headers-2", 2)])
+    func anAttemptHeaderOutOfRangeIsTheTopicsAttempt(name: String, topicAttempt: Int) throws {
         let value = try String(contentsOf: Self.fixtures.appendingPathComponent(name), encoding: .utf8)
-        let headers = [KafkaHeader(name: RetryHeaders.attempt, text: value)]
-        let attempt = RetryHeaders.attempt(in: headers)
-        #expect(attempt == expected)
-        #expect((0...DispatcherTopics().retries.count).contains(attempt))
+        let check = Self.read(attempt: value, topicAttempt: topicAttempt)
+        #expect(check.attempt == topicAttempt)
+        #expect(check.refusals == [RetryHeaderCheck.Refusal(header: "attempt", reason: "out_of_range")])
     }
 
     @Test func anOrdinaryAttemptHeaderIsReadAsIs() {
-        #expect(RetryHeaders.attempt(in: [KafkaHeader(name: RetryHeaders.attempt, text: "2")]) == 2)
-        #expect(RetryHeaders.attempt(in: [KafkaHeader(name: RetryHeaders.attempt, text: "x")]) == 0)
-        #expect(RetryHeaders.attempt(in: []) == 0)
+        #expect(Self.read(attempt: "2", topicAttempt: 2).attempt == 2)
+        #expect(Self.read(attempt: "x", topicAttempt: 1).attempt == 1)
+        #expect(Self.read(attempt: nil, topicAttempt: 3).attempt == 3)
+    }
+
+    static func read(attempt: String?, topicAttempt: Int) -> RetryHeaderCheck {
+        RetryHeaderCheck.read(attempt: attempt, due: nil, inDoubtSince: nil, topicAttempt: topicAttempt, maxAttempts: 3,
+                              longestDelayMs: 600_000, horizonMs: 86_400_000, now: 1_800_000_000_000)
     }
 }

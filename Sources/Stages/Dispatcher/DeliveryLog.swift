@@ -5,45 +5,6 @@ import Logging
 import SlackDelivery
 import Synchronization
 
-/// One line of the delivery log `alerts-delivered` (compacted; key `alert_id|destination`, the
-/// partition number of the alert it logs): what was posted, where, when, and Slack's answer.
-public struct DeliveryLogEntry: Codable, Sendable, Hashable {
-    public var alertId: String
-    public var destination: String
-    public var accountId: String
-    public var type: String
-    /// Wall-clock time of Slack's answer.
-    public var deliveredAt: Timestamp
-    /// The HTTP status Slack answered with.
-    public var status: Int
-    /// Delivery attempts before this one (0: delivered at the first try).
-    public var retries: Int
-    /// Every alert id the message carried (alerts grouped into one message).
-    public var messageAlertIds: [String]
-    /// True when the alert was in doubt (an intent without a delivery after a crash) and found
-    /// already posted in its Slack app channel (`conversations.history`): logged, not posted again.
-    /// Absent in entries of a normal post.
-    public var reconciled: Bool?
-
-    public init(alertId: String, destination: String, accountId: String, type: String, deliveredAt: Timestamp, status: Int, retries: Int, messageAlertIds: [String],
-                reconciled: Bool? = nil) {
-        self.alertId = alertId
-        self.destination = destination
-        self.accountId = accountId
-        self.type = type
-        self.deliveredAt = deliveredAt
-        self.status = status
-        self.retries = retries
-        self.messageAlertIds = messageAlertIds
-        self.reconciled = reconciled
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case alertId = "alert_id", destination, accountId = "account_id", type, deliveredAt = "delivered_at", status, retries
-        case messageAlertIds = "message_alert_ids", reconciled
-    }
-}
-
 /// The dispatcher's memory of what was delivered (per owned partition) and of what is being
 /// delivered right now: checked before posting, so an alert read again (a restart, a rebalance, a
 /// re-published record) is not posted twice. Filled from `alerts-delivered` when a partition is

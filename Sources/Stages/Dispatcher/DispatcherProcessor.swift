@@ -23,7 +23,7 @@ extension DestinationScheduleState: StateValue {
 /// `alerts-retry-1..3` in, Slack out; per-destination time (`DestinationScheduleState`: alerts held
 /// for quiet hours, digest items) in its changelog; the delivery log in `alerts-delivered`.
 ///
-/// For each alert, on the worker thread:
+/// For each alert, on the worker thread (steps 1 to 3 decided by `Admission`):
 /// 1. a retry record not due yet pauses its topic-partition until then (`retryLater`); an alert
 ///    of a destination held by a rate limit is parked until the hold ends, so the partition's
 ///    other destinations keep flowing (only past `maxParkedPerDestination` parked alerts does the
@@ -35,8 +35,8 @@ extension DestinationScheduleState: StateValue {
 /// 4. else its record is kept open (`deferCompletion`) and it waits a short group wait for alerts
 ///    about the same account raised with it; the group leaves as ONE message.
 ///
-/// On the delivery engine's thread (`DispatchRouter`): 2xx writes one delivery-log record per
-/// alert then finishes each record, so an offset is committed only once its log write is
+/// On the delivery engine's thread (`DeliveryRouter`, decided by `OutcomeRouting`): 2xx writes one
+/// delivery-log record per alert then finishes each record, so an offset is committed only once its log write is
 /// acknowledged; 429 parks the message and holds only its destination, no attempt used; 5xx,
 /// timeouts and connection errors go to the next retry topic with attempt, due time and history
 /// headers; 400/403/404/410 and exhausted retries go to `alerts-dlt` with the reason and the history.
@@ -48,7 +48,7 @@ public final class DispatcherProcessor: RecordProcessor {
     public let settings: DispatcherSettings
     public let topics: DispatcherTopics
     public let log: DeliveryLog
-    let router: DispatchRouter
+    let router: DeliveryRouter
     let logger: Logger
     /// Reads a partition's delivery log (what was delivered, what is in doubt) at its assignment,
     /// on the runtime's restore thread (`assignmentReader`).
@@ -66,7 +66,7 @@ public final class DispatcherProcessor: RecordProcessor {
     private var cancellations: [Int32: DeliveryCancellation] = [:]
 
     public init(deliverer: SlackDeliverer, schedule: DestinationSchedule, settings: DispatcherSettings, topics: DispatcherTopics,
-                logger: Logger, metrics: DispatchMetrics = DispatchMetrics(), readLog: @escaping @Sendable (Int32) throws -> DeliveryLogSnapshot) {
+                logger: Logger, metrics: DispatcherMetrics = DispatcherMetrics(), readLog: @escaping @Sendable (Int32) throws -> DeliveryLogSnapshot) {
         self.deliverer = deliverer
         self.schedule = schedule
         self.settings = settings
@@ -75,7 +75,7 @@ public final class DispatcherProcessor: RecordProcessor {
         self.readLog = readLog
         let log = DeliveryLog()
         self.log = log
-        self.router = DispatchRouter(topics: topics, settings: settings, log: log, metrics: metrics, logger: logger)
+        self.router = DeliveryRouter(topics: topics, settings: settings, log: log, metrics: metrics, logger: logger)
     }
 
     /// The delivery log is read on the restore thread, before the partition's records flow: a
@@ -130,45 +130,51 @@ public final class DispatcherProcessor: RecordProcessor {
         let fromRetry = record.topic != topics.alerts
         // Untrusted like the value: validated here, by the rules of `RetryHeaderCheck`.
         let headers = readRetryHeaders(record, now: now)
-        if let due = headers.due {
+        let key = alert.deliveryKey
+        let holdUntil = router.heldUntil(alert.destination, now: now)
+        let consultSchedule = settings.schedule && !fromRetry
+            && record.headers.last(named: RetryHeaders.released) == nil
+        // The processor gathers the facts; `Admission` decides, in the order below.
+        let facts = Admission.Facts(
+            now: now, retryDue: headers.due, holdUntil: holdUntil,
+            parkedAlerts: holdUntil == nil ? 0 : router.parkedAlerts(alert.destination),
+            maxParkedPerDestination: settings.maxParkedPerDestination, inFlight: log.inFlight(key),
+            delivered: log.isDelivered(key, partition: p),
+            heldBySchedule: consultSchedule
+                && schedule.decide(alert, now: Timestamp(millisecondsSinceEpoch: now)) != .deliverNow)
+        switch Admission.decide(facts) {
+        case let .notDueUntil(due):
             context.retryLater(atMilliseconds: due)
             return
-        }
-        // A destination held by a rate limit: its alerts are parked (below, in `submit`) so the
-        // other destinations of this partition keep flowing; past `maxParkedPerDestination` of
-        // them the partition waits instead, which bounds what a long hold keeps in memory.
-        if let until = router.heldUntil(alert.destination, now: now), router.parkedAlerts(alert.destination) >= settings.maxParkedPerDestination {
+        case let .waitForHold(until):
+            // A destination held by a rate limit: its alerts are parked (in `submit`) so the other
+            // destinations of this partition keep flowing; past `maxParkedPerDestination` of them
+            // the partition waits instead, which bounds what a long hold keeps in memory.
             context.retryLater(atMilliseconds: until)
             return
-        }
-        let key = alert.deliveryKey
-        switch log.inFlight(key) {
-        case .earlierAssignment?:
+        case let .waitForEarlierAssignment(retryAt):
             // This process owned the partition before and its post of this alert is still ending
             // (delivered, or handed back): read it again once that is settled.
-            context.retryLater(atMilliseconds: now + 200)
+            context.retryLater(atMilliseconds: retryAt)
             return
-        case .thisAssignment?:
+        case .alreadyDelivered:
             router.metrics.duplicateSkipped(alert.destination)
             return
-        case nil:
-            if log.isDelivered(key, partition: p) {
-                router.metrics.duplicateSkipped(alert.destination)
-                return
-            }
+        case .heldBySchedule, .send:
+            break
         }
         if let since = headers.inDoubtSince {
             // Its dead letter recorded that an earlier post may have landed (a replayed dead
             // letter): a Slack app channel is looked up before it is posted again.
             log.markInDoubt([key], partition: p, since: since)
         }
-        if settings.schedule, !fromRetry, record.headers.last(named: RetryHeaders.released) == nil {
+        if facts.heldBySchedule {
+            // Kept in the state (quiet hours, a digest), released by the timer.
             var state = context.state[alert.destination] ?? DestinationScheduleState()
             let before = state
-            if schedule.admit(alert, now: Timestamp(millisecondsSinceEpoch: now), state: &state) != .deliverNow {
-                if state != before { context.state[alert.destination] = state }
-                return
-            }
+            _ = schedule.admit(alert, now: Timestamp(millisecondsSinceEpoch: now), state: &state)
+            if state != before { context.state[alert.destination] = state }
+            return
         }
         let attempt = headers.attempt
         let history = record.headers.last(named: RetryHeaders.history)?.text ?? ""

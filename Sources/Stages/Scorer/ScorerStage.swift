@@ -1,3 +1,4 @@
+import Contracts
 import FleetConfig
 import HealthModel
 import Logging

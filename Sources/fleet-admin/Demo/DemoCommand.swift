@@ -1,3 +1,4 @@
+import Contracts
 import AlertRules
 import ArgumentParser
 import Foundation

@@ -1,4 +1,20 @@
-import Kafka
+/// The headers the dispatcher puts on records of the retry topics and its dead letters.
+public enum RetryHeaders {
+    /// Failed delivery attempts so far (the record on `alerts-retry-N` has made N).
+    public static let attempt = "fleet.retry.attempt"
+    /// Wall-clock ms before which the record is not tried again.
+    public static let due = "fleet.retry.due"
+    /// Every attempt so far: `1 http_503 2026-11-20T10:00:01Z; 2 timeout ...`.
+    public static let history = "fleet.retry.history"
+    /// On `alerts`: released by the dispatcher's own schedule (quiet hours over, a digest due), so
+    /// the schedule does not hold it again.
+    public static let released = "fleet.released"
+    /// On a dead letter (and so on its replay): the alert was in doubt when it was dead-lettered
+    /// (an earlier post timed out or failed after it may have reached Slack), since this wall ms.
+    /// The dispatcher reading it back looks the alert up in its Slack app channel before posting
+    /// (`fleet-admin dlt replay` keeps the header).
+    public static let inDoubtSince = "fleet.delivery.in_doubt_since"
+}
 
 extension RetryHeaders {
     /// Failed delivery attempts a `fleet.retry.history` text names: its entries that start with an
@@ -17,19 +33,4 @@ extension RetryHeaders {
 
     /// The history entry a dead-letter replay appends: `replayed from alerts-dlt[0]@17`.
     public static func replayMark(from deadLetter: String) -> String { "replayed from \(deadLetter)" }
-
-    /// The failed attempts a retry record's `fleet.retry.attempt` header counts (0 without one, or
-    /// when it is not a number), within `0...` the number of retry topics: any producer can write
-    /// the header, and the router adds to it and indexes its delays with it. A larger count is
-    /// exhausted (the next failure dead-letters the alert); a negative one counts as 0.
-    public static func attempt(in headers: [KafkaHeader]) -> Int {
-        let value = headers.last(named: attempt)?.text.flatMap { Int($0) } ?? 0
-        return min(max(value, 0), FleetTopics.alertsRetry.count)
-    }
-
-    /// The wall-clock ms a retry record's `fleet.retry.due` header names (nil without one, or when
-    /// it is not a number).
-    public static func due(in headers: [KafkaHeader]) -> Int64? {
-        headers.last(named: due)?.text.flatMap { Int64($0) }
-    }
 }

@@ -6,7 +6,7 @@ import Metrics
 /// every answer by outcome code (`fleet_deliveries_total{destination, outcome}`: `delivered`,
 /// `rate_limited`, `http_503`, `timeout`, `channel_is_archived`, ...; the PrometheusRule's
 /// FleetDeliveriesFailing and FleetDestinationArchived read it).
-public struct DispatchMetrics: Sendable {
+public struct DispatcherMetrics: Sendable {
     public init() {}
 
     func outcome(_ destination: String, code: String) {

@@ -1,5 +1,43 @@
-import Contracts
 import Foundation
+
+/// One line of the delivery log `alerts-delivered` (compacted; key `alert_id|destination`, the
+/// partition number of the alert it logs): what was posted, where, when, and Slack's answer.
+public struct DeliveryLogEntry: Codable, Sendable, Hashable {
+    public var alertId: String
+    public var destination: String
+    public var accountId: String
+    public var type: String
+    /// Wall-clock time of Slack's answer.
+    public var deliveredAt: Timestamp
+    /// The HTTP status Slack answered with.
+    public var status: Int
+    /// Delivery attempts before this one (0: delivered at the first try).
+    public var retries: Int
+    /// Every alert id the message carried (alerts grouped into one message).
+    public var messageAlertIds: [String]
+    /// True when the alert was in doubt (an intent without a delivery after a crash) and found
+    /// already posted in its Slack app channel (`conversations.history`): logged, not posted again.
+    /// Absent in entries of a normal post.
+    public var reconciled: Bool?
+
+    public init(alertId: String, destination: String, accountId: String, type: String, deliveredAt: Timestamp, status: Int, retries: Int, messageAlertIds: [String],
+                reconciled: Bool? = nil) {
+        self.alertId = alertId
+        self.destination = destination
+        self.accountId = accountId
+        self.type = type
+        self.deliveredAt = deliveredAt
+        self.status = status
+        self.retries = retries
+        self.messageAlertIds = messageAlertIds
+        self.reconciled = reconciled
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case alertId = "alert_id", destination, accountId = "account_id", type, deliveredAt = "delivered_at", status, retries
+        case messageAlertIds = "message_alert_ids", reconciled
+    }
+}
 
 /// A write-ahead line of the delivery log `alerts-delivered` (same key `alert_id|destination`,
 /// same partition as the `DeliveryLogEntry` that follows it): the dispatcher is about to post
@@ -64,36 +102,5 @@ public enum DeliveryLogValue: Sendable, Hashable {
         }
         if let entry = try? RecordCoding.decode(DeliveryLogEntry.self, from: bytes) { return .delivered(entry) }
         return .unreadable
-    }
-}
-
-/// What one partition of the delivery log says at assignment: the keys delivered (with the wall
-/// ms they were logged at) and the keys in doubt (an intent is their last value; with the wall ms
-/// the post was about to start).
-public struct DeliveryLogSnapshot: Sendable, Hashable {
-    public var delivered: [String: Int64]
-    public var inDoubt: [String: Int64]
-
-    public init(delivered: [String: Int64] = [:], inDoubt: [String: Int64] = [:]) {
-        self.delivered = delivered
-        self.inDoubt = inDoubt
-    }
-
-    /// Applies one record of the log in offset order: the last value of a key wins; a tombstone
-    /// forgets it. `timestamp` is the record's time (wall ms).
-    public mutating func apply(key: String, value: [UInt8]?, timestamp: Int64) {
-        guard let value else {
-            delivered[key] = nil
-            inDoubt[key] = nil
-            return
-        }
-        switch DeliveryLogValue.decode(value) {
-        case let .posting(intent):
-            delivered[key] = nil
-            inDoubt[key] = intent.postingAt.millisecondsSinceEpoch
-        case .delivered, .unreadable:
-            inDoubt[key] = nil
-            delivered[key] = timestamp
-        }
     }
 }

@@ -1,7 +1,7 @@
 import SlackDelivery
 
 /// What the dispatcher does with a message some of whose alerts are in doubt (an intent to post
-/// without a delivery). Pure: the router acts on it (`DispatchRouter.deliver`).
+/// without a delivery). Pure: the router acts on it (`DeliveryRouter.deliver`).
 enum InDoubtDecision: Sendable, Hashable {
     /// Nothing in doubt: write the intents and post.
     case post
@@ -19,7 +19,7 @@ enum InDoubtDecision: Sendable, Hashable {
     static let reconcileMarginMs: Int64 = 60_000
 
     /// The longest a post starts after its intents' time: intents acknowledged later than this are
-    /// written again before the post starts (`DispatchRouter.writeIntents`).
+    /// written again before the post starts (`DeliveryRouter.writeIntents`).
     static let maxIntentWaitMs: Int64 = 30_000
 
     /// The decision for the alerts in doubt of one message (`since`: when each one's earlier post

@@ -19,7 +19,7 @@ import WorkerRuntime
 ///    the post starts once every one of them is acknowledged: one produce round trip per message,
 ///    and many messages do this at once (nothing waits for another message's intents).
 /// 3. The post; its answer goes to `complete(_:outcome:nanoseconds:)` as before.
-extension DispatchRouter {
+extension DeliveryRouter {
     /// Sends `post` through `deliverer`: reconciles what is in doubt (`InDoubtDecision`), writes
     /// the intents as the post starts, posts. Never blocks; runs on the worker thread or the
     /// engine thread.
@@ -140,7 +140,7 @@ extension DispatchRouter {
     }
 }
 
-extension DispatchRouter {
+extension DeliveryRouter {
     /// Writes one intent per alert of `post`, then lets the post start. If their acknowledgement
     /// took longer than `InDoubtDecision.maxIntentWaitMs` (a leader election, a slow broker), they
     /// are written again first: a post starts at most that long after its intents' time, which

@@ -6,88 +6,20 @@ import SlackDelivery
 import Synchronization
 import WorkerRuntime
 
-/// The topics the dispatcher reads and writes (full names, with `TOPIC_PREFIX`).
-public struct DispatcherTopics: Sendable {
-    public var alerts: String
-    /// `alerts-retry-1`, `-2`, `-3`.
-    public var retries: [String]
-    public var deadLetter: String
-    public var delivered: String
-    public var state: String
-    /// `alert-feedback`: the verdicts of the feedback links (key = alert id).
-    public var feedback: String
-
-    /// The catalog's names with `prefix`.
-    public init(prefix: String = "") {
-        alerts = prefix + FleetTopics.alerts
-        retries = FleetTopics.alertsRetry.map { prefix + $0 }
-        deadLetter = prefix + FleetTopics.alertsDLT
-        delivered = prefix + FleetTopics.alertsDelivered
-        state = prefix + FleetTopics.dispatcherState
-        feedback = prefix + FleetTopics.alertFeedback
-    }
-}
-
-/// The headers the dispatcher puts on records of the retry topics and its dead letters.
-public enum RetryHeaders {
-    /// Failed delivery attempts so far (the record on `alerts-retry-N` has made N).
-    public static let attempt = "fleet.retry.attempt"
-    /// Wall-clock ms before which the record is not tried again.
-    public static let due = "fleet.retry.due"
-    /// Every attempt so far: `1 http_503 2026-11-20T10:00:01Z; 2 timeout ...`.
-    public static let history = "fleet.retry.history"
-    /// On `alerts`: released by the dispatcher's own schedule (quiet hours over, a digest due), so
-    /// the schedule does not hold it again.
-    public static let released = "fleet.released"
-    /// On a dead letter (and so on its replay): the alert was in doubt when it was dead-lettered
-    /// (an earlier post timed out or failed after it may have reached Slack), since this wall ms.
-    /// The dispatcher reading it back looks the alert up in its Slack app channel before posting
-    /// (`fleet-admin dlt replay` keeps the header).
-    public static let inDoubtSince = "fleet.delivery.in_doubt_since"
-}
-
-/// One alert waiting in a group or in a post: its record stays open until it is delivered,
-/// routed to a retry topic, or dead-lettered.
-struct WaitingAlert: Sendable {
-    var alert: AlertRecord
-    var pending: PendingRecord
-    /// Failed attempts so far.
-    var attempt: Int
-    var history: String
-
-    /// The number of the attempt being answered: one more than `attempt`, never below 1 and
-    /// never trapping (the attempt is validated when read, see `RetryHeaderCheck`).
-    var thisAttempt: Int { attempt < 1 ? 1 : (attempt == Int.max ? Int.max : attempt + 1) }
-}
-
-/// One message on its way: a group and the open records of its alerts.
-struct Post: Sendable {
-    var group: AlertGroup
-    var members: [WaitingAlert]
-    var partition: Int32
-    /// Cancelled when the partition is revoked: a post not started by then is withdrawn.
-    var cancellation: DeliveryCancellation
-    /// Parked until then (rate limited), wall ms.
-    var due: Int64 = 0
-    /// When its intents were written (wall ms; 0 before): an answer that leaves the post open
-    /// (timeout, 5xx) puts its alerts in doubt since then.
-    var intentAt: Int64 = 0
-}
-
 /// What happens once the destination answered, on the delivery engine's thread: write the
 /// delivery log then finish (delivered), route to the next retry topic or the dead-letter topic,
 /// or park the post while its destination is rate limited (no attempt consumed). Never blocks.
-final class DispatchRouter: Sendable {
+final class DeliveryRouter: Sendable {
     let topics: DispatcherTopics
     let settings: DispatcherSettings
     let log: DeliveryLog
-    let metrics: DispatchMetrics
+    let metrics: DispatcherMetrics
     /// Logs alerts in doubt (never a URL or a token).
     let logger: Logger?
     private let holds = Mutex<[String: Int64]>([:])
     private let parked = Mutex<[Post]>([])
 
-    init(topics: DispatcherTopics, settings: DispatcherSettings, log: DeliveryLog, metrics: DispatchMetrics, logger: Logger? = nil) {
+    init(topics: DispatcherTopics, settings: DispatcherSettings, log: DeliveryLog, metrics: DispatcherMetrics, logger: Logger? = nil) {
         self.logger = logger
         self.topics = topics
         self.settings = settings
@@ -132,17 +64,23 @@ final class DispatchRouter: Sendable {
         }
     }
 
+    /// Carries out `OutcomeRouting`'s verdict for each alert of the answered post.
     func complete(_ post: Post, outcome: DeliveryOutcome, nanoseconds: UInt64) {
         let destination = post.group.destination
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         metrics.outcome(destination, code: outcome.code)
-        if post.cancellation.isCancelled, case let .retryLater(reason, _) = outcome, reason.wasNotSent {
-            // The partition is going to another owner and this post was not sent (withdrawn, held
-            // back, or answered 429 while leaving): the next owner reads its records again.
-            giveUp(post)
-            return
+        let policy = OutcomeRouting.Policy(retryTopics: topics.retries.count, retryDelaysMs: settings.retryDelaysMs)
+        func verdict(attempt: Int) -> OutcomeRouting.Verdict {
+            OutcomeRouting.decide(
+                OutcomeRouting.Facts(outcome: outcome, attempt: attempt, destination: destination,
+                                     cancelled: post.cancellation.isCancelled, now: now),
+                policy: policy)
         }
-        switch outcome {
+        // Delivered, park and hand back are the same for every alert of the post; retry and dead
+        // letter depend on each alert's attempt.
+        switch verdict(attempt: post.members.first?.thisAttempt ?? 1) {
+        case .handBack:
+            giveUp(post)
         case let .delivered(status):
             metrics.postLatency(destination, nanoseconds: nanoseconds)
             metrics.delivered(destination, alerts: post.members.count)
@@ -156,30 +94,28 @@ final class DispatchRouter: Sendable {
                 m.pending.finish()
             }
             log.delivered(post.members.map(\.alert.deliveryKey), partition: post.partition)
-        case let .retryLater(reason, notBefore):
-            switch reason {
-            case .rateLimited, .backlogged, .notYetDue:
-                // Hold only this destination; no attempt is used up.
-                if case .rateLimited = reason { metrics.rateLimitWait(destination) }
-                let until = max(notBefore.millisecondsSinceEpoch, now + 50)
-                holds.withLock { $0[destination] = max($0[destination] ?? 0, until) }
-                park(post, until: until)
-            case .shuttingDown, .withdrawn:
-                // Not sent: read again by the next owner (or after the restart).
-                giveUp(post)
-            case .serverError, .timeout, .connectionFailed, .tlsFailed, .slackAPIError:
-                metrics.postLatency(destination, nanoseconds: nanoseconds)
-                // The destination may have posted it: whoever sends it next checks first.
-                if post.intentAt > 0 { log.markInDoubt(post.members.map(\.alert.deliveryKey), partition: post.partition, since: post.intentAt) }
-                for m in post.members { retry(m, partition: post.partition, code: reason.code, detail: reason.description, now: now) }
-                log.end(post.members.map(\.alert.deliveryKey))
-            }
-        case let .permanent(reason):
+        case let .park(until):
+            // Hold only this destination; no attempt is used up.
+            if case .retryLater(.rateLimited, _) = outcome { metrics.rateLimitWait(destination) }
+            holds.withLock { $0[destination] = max($0[destination] ?? 0, until) }
+            park(post, until: until)
+        case .retry, .deadLetter:
             metrics.postLatency(destination, nanoseconds: nanoseconds)
+            if case .retryLater = outcome, post.intentAt > 0 {
+                // The destination may have posted it: whoever sends it next checks first.
+                log.markInDoubt(post.members.map(\.alert.deliveryKey), partition: post.partition, since: post.intentAt)
+            }
             for m in post.members {
-                deadLetter(
-                    m, code: reason.code, reason: "\(destination): \(reason.description)",
-                    history: Self.appending(m.history, m.thisAttempt, reason.code, now))
+                let history = Self.appending(m.history, m.thisAttempt, outcome.code, now)
+                switch verdict(attempt: m.thisAttempt) {
+                case let .retry(topicIndex, due):
+                    retry(m, partition: post.partition, topicIndex: topicIndex, due: due, code: outcome.code,
+                          history: history)
+                case let .deadLetter(code, reason):
+                    deadLetter(m, code: code, reason: reason, history: history)
+                case .delivered, .park, .handBack:
+                    break // the same for every alert of the post: decided above
+                }
             }
             log.end(post.members.map(\.alert.deliveryKey))
         }
@@ -197,16 +133,12 @@ final class DispatchRouter: Sendable {
         log.end(members.map(\.alert.deliveryKey))
     }
 
-    private func retry(_ m: WaitingAlert, partition: Int32, code: String, detail: String, now: Int64) {
-        let attempt = m.thisAttempt
-        let history = Self.appending(m.history, attempt, code, now)
-        guard attempt <= topics.retries.count, attempt <= settings.retryDelaysMs.count else {
-            deadLetter(m, code: "retries_exhausted", reason: "\(m.alert.destination): not delivered after \(attempt) attempts; last: \(detail)", history: history)
-            return
-        }
+    private func retry(
+        _ m: WaitingAlert, partition: Int32, topicIndex: Int, due: Int64, code: String, history: String
+    ) {
         metrics.retried(m.alert.destination, code: code)
-        let due = now + settings.retryDelaysMs[attempt - 1]
-        m.pending.emit(retryRecord(m, topic: topics.retries[attempt - 1], partition: partition, attempt: attempt, due: due, history: history))
+        m.pending.emit(retryRecord(m, topic: topics.retries[topicIndex], partition: partition, attempt: topicIndex + 1,
+                                   due: due, history: history))
         m.pending.finish()
     }
 
