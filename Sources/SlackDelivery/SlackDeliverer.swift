@@ -101,7 +101,7 @@ public final class SlackDeliverer: Sendable {
                 headers = GenericWebhookPayload.signingHeaders(body: body, unixSeconds: now.millisecondsSinceEpoch / 1000, secret: secret)
             }
         }
-        let transfer = Transfer(slot: i, body: body, extraHeaders: headers, cancellation: cancellation, completion: completion)
+        var transfer = Transfer(slot: i, body: body, extraHeaders: headers, cancellation: cancellation, completion: completion)
         transfer.gate = gate
         engine.submit(transfer)
     }
