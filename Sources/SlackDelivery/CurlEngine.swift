@@ -21,10 +21,9 @@ final class CurlEngine: @unchecked Sendable {
         var authorization: String?
     }
 
-    /// A gate's answer for transfer `id` of destination `slot` (see `Transfer.gate`).
+    /// A gate's answer for `transfer` (see `Transfer.gate`).
     struct GateAnswer: Sendable {
-        let id: UInt64
-        let slot: Int
+        let transfer: Transfer
         let proceed: Bool
     }
 
@@ -37,7 +36,6 @@ final class CurlEngine: @unchecked Sendable {
         var finished = false
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
         var engineThread: pthread_t?
-        var nextId: UInt64 = 1
     }
 
     private let settings: EngineSettings
@@ -93,11 +91,8 @@ final class CurlEngine: @unchecked Sendable {
 
     /// Hands a transfer to the engine thread. Completes at once with `shuttingDown` after `stop`.
     func submit(_ t: Transfer) {
-        var t = t
         let taken = shared.withLock { s in
             guard !s.stopRequested else { return false }
-            t.id = s.nextId
-            s.nextId += 1
             let wasEmpty = s.inbox.isEmpty
             s.inbox.append(t)
             // Woken under the lock: the multi handle cannot be freed meanwhile (see `cleanup`).
@@ -175,8 +170,9 @@ final class CurlEngine: @unchecked Sendable {
             if !answers.isEmpty {
                 for a in answers {
                     let proceed = a.proceed && !stopHandled
-                    carry(scheduler.gateAnswered(a.id, destination: a.slot, proceed: proceed, now: now,
-                                                 isWithdrawn: Self.withdrawn), now: now)
+                    let actions = scheduler.gateAnswered(a.transfer.id, destination: a.transfer.slot, proceed: proceed,
+                                                         now: now, isWithdrawn: Self.withdrawn)
+                    carry(actions, now: now)
                 }
                 answers.removeAll(keepingCapacity: true)
             }
@@ -244,7 +240,7 @@ final class CurlEngine: @unchecked Sendable {
                 start(t, now: now)
             case let .openGate(t):
                 let answer: @Sendable (Bool) -> Void = { [weak self] proceed in
-                    self?.reopen(GateAnswer(id: t.id, slot: t.slot, proceed: proceed))
+                    self?.reopen(GateAnswer(transfer: t, proceed: proceed))
                 }
                 if let gate = t.gate { gate(answer) } else { answer(true) }
             case let .handBack(t, reason):

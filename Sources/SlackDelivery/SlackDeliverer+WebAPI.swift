@@ -18,9 +18,8 @@ extension SlackDeliverer {
 
     /// Posts a rendered `chat.postMessage` body to destination `i`.
     func postWebAPI(to i: Int, body: [UInt8], cancellation: DeliveryCancellation?, gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
-        var transfer = Transfer(slot: i, api: APIRequest(pathAndQuery: "/chat.postMessage", isGet: false, maxResponseBytes: 16 * 1024), body: body,
-                                cancellation: cancellation, completion: completion)
-        transfer.gate = gate
+        let transfer = Transfer(slot: i, api: APIRequest(pathAndQuery: "/chat.postMessage", isGet: false, maxResponseBytes: 16 * 1024), body: body,
+                                cancellation: cancellation, gate: gate, completion: completion)
         submitTransfer(transfer)
     }
 

@@ -1,9 +1,7 @@
 /// One POST (or Web API call) handed to the engine: what to send, where, and who hears the
-/// outcome. A value: a submitter builds it, the engine keeps it (queued in the scheduler, then on
-/// the wire as a `WireTransfer`).
-struct Transfer: Sendable, Identifiable {
-    /// Given by the engine as it takes the transfer; unique per engine.
-    var id: UInt64 = 0
+/// outcome. Immutable: a submitter builds it, the engine queues it (in its scheduler), then puts
+/// it on the wire (as a `WireTransfer`). A class so that queueing it moves one reference.
+final class Transfer: Sendable, Identifiable {
     let slot: Int
     let body: [UInt8]
     /// Extra header lines (signatures); empty for Slack, which uses the shared header list.
@@ -14,29 +12,34 @@ struct Transfer: Sendable, Identifiable {
 
     /// A Web API request: its path (and query) after the destination's base URL, its method, the
     /// room kept for the answer, and who gets the raw answer (a `conversations.history` page).
-    var api: APIRequest?
+    let api: APIRequest?
 
     /// Called on the engine thread when the transfer is about to start (its destination's turn,
     /// a token taken), with a function to call once it may really start (true) or must not
     /// (false: completed as `shuttingDown`, not sent). The destination waits meanwhile. The
     /// dispatcher writes its delivery intents here, so only posts that start are in doubt after a
     /// crash, not those still queued behind the rate limit.
-    var gate: (@Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void)?
+    let gate: (@Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void)?
 
-    init(slot: Int, body: [UInt8], extraHeaders: [String], cancellation: DeliveryCancellation? = nil,
+    init(slot: Int, body: [UInt8], extraHeaders: [String], api: APIRequest? = nil,
+         cancellation: DeliveryCancellation? = nil,
+         gate: (@Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void)? = nil,
          completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         self.slot = slot
         self.body = body
         self.extraHeaders = extraHeaders
+        self.api = api
         self.cancellation = cancellation
+        self.gate = gate
         self.completion = completion
     }
 
     /// A Slack Web API call on the destination's base URL (`slack_app` destinations).
-    init(slot: Int, api: APIRequest, body: [UInt8], cancellation: DeliveryCancellation? = nil,
-         completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
-        self.init(slot: slot, body: body, extraHeaders: [], cancellation: cancellation, completion: completion)
-        self.api = api
+    convenience init(slot: Int, api: APIRequest, body: [UInt8], cancellation: DeliveryCancellation? = nil,
+                     gate: (@Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void)? = nil,
+                     completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+        self.init(slot: slot, body: body, extraHeaders: [], api: api, cancellation: cancellation, gate: gate,
+                  completion: completion)
     }
 
     var isWithdrawn: Bool { cancellation?.isCancelled ?? false }
