@@ -22,7 +22,9 @@ enum DeliveryClock {
 
     /// The wall time at which the monotonic clock will read `target`.
     static func wall(atMonotonic target: UInt64, monotonicNow: UInt64, wallNow: Timestamp) -> Timestamp {
-        let deltaMs = target > monotonicNow ? Int64((target - monotonicNow + 999_999) / 1_000_000) : 0
-        return wallNow.adding(milliseconds: deltaMs)
+        guard target > monotonicNow else { return wallNow }
+        let delta = target - monotonicNow // rounded up to whole milliseconds, without overflow
+        let deltaMs = delta / 1_000_000 + (delta % 1_000_000 == 0 ? 0 : 1)
+        return wallNow.adding(milliseconds: Int64(clamping: deltaMs))
     }
 }

@@ -1,4 +1,5 @@
 import Contracts
+import Synchronization
 
 /// Slack app destinations (`slack_app`): posting through `chat.postMessage` and finding out, for
 /// alerts in doubt after a crash, whether a message carrying them is already in the channel
@@ -18,8 +19,7 @@ extension SlackDeliverer {
     /// Posts a rendered `chat.postMessage` body to destination `i`.
     func postWebAPI(to i: Int, body: [UInt8], cancellation: DeliveryCancellation?, gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
         let transfer = Transfer(slot: i, api: APIRequest(pathAndQuery: "/chat.postMessage", isGet: false, maxResponseBytes: 16 * 1024), body: body,
-                                cancellation: cancellation, completion: completion)
-        transfer.gate = gate
+                                cancellation: cancellation, gate: gate, completion: completion)
         submitTransfer(transfer)
     }
 
@@ -83,6 +83,11 @@ private struct HistoryWindow: Sendable {
 
 /// The raw answer of one Web API call, set on the engine thread just before its completion runs
 /// on the same thread.
-private final class ResultBox: @unchecked Sendable {
-    var result: TransportResult?
+private final class ResultBox: Sendable {
+    private let stored = Mutex<TransportResult?>(nil)
+
+    var result: TransportResult? {
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
+    }
 }

@@ -101,9 +101,8 @@ public final class SlackDeliverer: Sendable {
                 headers = GenericWebhookPayload.signingHeaders(body: body, unixSeconds: now.millisecondsSinceEpoch / 1000, secret: secret)
             }
         }
-        let transfer = Transfer(slot: i, body: body, extraHeaders: headers, cancellation: cancellation, completion: completion)
-        transfer.gate = gate
-        engine.submit(transfer)
+        engine.submit(Transfer(slot: i, body: body, extraHeaders: headers, cancellation: cancellation, gate: gate,
+                               completion: completion))
     }
 
     /// Delivers a group of alerts about one account as one message to `group.destination`. The

@@ -29,8 +29,9 @@ public struct TokenBucket: Sendable, Hashable {
     public mutating func nextTokenAt(now: UInt64) -> UInt64 {
         refill(now)
         if tokens >= 1 - 1e-9 { return now }
+        // Clamped: a vanishing configured rate waits very long instead of trapping.
         let wait = (1 - tokens) / limit.perSecond * 1e9
-        return now + UInt64(wait.rounded(.up))
+        return Nanoseconds.adding(now, Nanoseconds.clamped(wait.rounded(.up)))
     }
 
     /// Empties the bucket (after a 429: nothing goes out in a burst right after the pause).

@@ -32,6 +32,15 @@ struct RateAndOutcomeTests {
         #expect(takes == [true, false])
     }
 
+    @Test("a vanishing configured rate waits very long instead of trapping")
+    func vanishingRateDoesNotTrap() {
+        var b = TokenBucket(limit: RateLimit(perSecond: 1e-300, burst: 1), now: 5)
+        let took = b.tryTake(now: 5)
+        let next = b.nextTokenAt(now: 5)
+        #expect(took)
+        #expect(next > 5 + 1_000_000 * s && next < .max)
+    }
+
     @Test func rateAuditFlagsArrivalsOverTheLimit() {
         let ok: [UInt64] = [0, 1, 2, s, 2 * s, 3 * s]
         #expect(RateAudit.violations(arrivals: ok, perSecond: 1, burst: 3, toleranceNanos: 0) == 0)
