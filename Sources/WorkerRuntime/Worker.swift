@@ -147,7 +147,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
 
     public func run() async throws {
         let result: Result<Void, WorkerError> = await withTaskCancellationOrGracefulShutdownHandler {
-            await BlockingThread.runOnOwnThread(name: "worker-\(settings.stage)") { [self] in self.runLoop() }
+            await BlockingThread.run(name: "worker-\(settings.stage)") { [self] in self.runLoop() }
         } onCancelOrGracefulShutdown: { [self] in
             logger.info("stop requested", metadata: ["stage": "\(settings.stage)"])
             self.requestStop()

@@ -39,14 +39,14 @@ import Testing
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfig(cluster, group: "g-\(topic)"), name: "c", logger: TestKafka.logger, rebalanceHandler: handler)
         defer { consumer.close() }
         try consumer.subscribe([topic])
-        _ = try await Self.pollUntil(consumer, timeout: .seconds(20)) { _ in !handler.assigned.withLock { $0.isEmpty } }
+        _ = try await Self.pollUntil(consumer, timeout: .seconds(60)) { _ in !handler.assigned.withLock { $0.isEmpty } }
         try #require(!handler.assigned.withLock { $0.isEmpty }, "never assigned")
         let tp = TopicPartition(topic, 0)
         try consumer.pause([tp])
         try consumer.unsubscribe()
         _ = try await Self.pollUntil(consumer, timeout: .seconds(20)) { _ in handler.assigned.withLock { $0.isEmpty } }
         try consumer.subscribe([topic])
-        _ = try await Self.pollUntil(consumer, timeout: .seconds(30)) { _ in !handler.assigned.withLock { $0.isEmpty } }
+        _ = try await Self.pollUntil(consumer, timeout: .seconds(60)) { _ in !handler.assigned.withLock { $0.isEmpty } }
         try #require(handler.assigned.withLock { $0 } == [tp], "not assigned back")
         let producer = try TestKafka.producer(cluster)
         for i in 0..<5 { _ = try await producer.send(OutgoingRecord(topic: topic, partition: 0, key: nil, value: Array("r\(i)".utf8))) }
