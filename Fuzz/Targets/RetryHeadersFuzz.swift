@@ -1,3 +1,4 @@
+import Contracts
 import Kafka
 
 @testable import Stages
