@@ -92,7 +92,11 @@ struct YAMLValue {
         if text == "0" { return 0 }
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let n = Int64(text.dropLast(suffix.count)), n >= 0 { return n * factor }
+            if let n = Int64(text.dropLast(suffix.count)), n >= 0 {
+                let (ms, overflow) = n.multipliedReportingOverflow(by: factor)
+                guard !overflow else { throw error("duration \(describe) is too long") }
+                return ms
+            }
         }
         throw error("expected a duration such as 30m, 12h or 7d, got \(describe)")
     }

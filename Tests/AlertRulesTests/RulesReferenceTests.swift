@@ -66,6 +66,24 @@ import Testing
         #expect(policies >= 2, "the examples' time policies were not read")
     }
 
+    /// A duration no Int64 of milliseconds holds is a config error naming its line, not a trap.
+    @Test func anAbsurdDurationIsRefusedWithItsLine() {
+        let yaml = """
+            version: 1
+            defaults:
+              cooldown: 99999999999999w
+            rules: []
+            routes: []
+            destinations: {}
+            """
+        #expect(throws: (any Error).self) { _ = try RulesConfig.parse(yaml: yaml, file: "absurd.yaml") }
+        do {
+            _ = try RulesConfig.parse(yaml: yaml, file: "absurd.yaml")
+        } catch {
+            #expect("\(error)".contains("absurd.yaml:3") && "\(error)".contains("too long"), "\(error)")
+        }
+    }
+
     @Test func theExampleRulesFileOfTheRepositoryStillParses() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
