@@ -12,8 +12,8 @@ enum RulesFileFuzz {
 /// schedule policies never trap, whatever the YAML.
 enum DestinationsFileFuzz {
     static let environment = [
-        "SLACK_WEBHOOK_CUSTOMER_HEALTH": "https://hooks.slack.com/services/T0/B0/x",
-        "SLACK_WEBHOOK_CS_ESCALATIONS": "https://hooks.slack.com/services/T0/B1/y",
+        "SLACK_WEBHOOK_CUSTOMER_HEALTH": "https://slack-webhook.example.invalid/x",
+        "SLACK_WEBHOOK_CS_ESCALATIONS": "https://slack-webhook.example.invalid/y",
         "SLACK_BOT_TOKEN": "xoxb-fuzz",
         "FEEDBACK_SECRET": "0123456789abcdef0123456789abcdef",
     ]

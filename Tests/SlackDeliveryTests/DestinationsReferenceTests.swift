@@ -6,8 +6,8 @@ import Testing
 /// the dispatcher reads (variables set to test values), with no problem reported.
 @Suite struct DestinationsReferenceTests {
     static let environment = [
-        "SLACK_WEBHOOK_CUSTOMER_HEALTH": "https://hooks.slack.com/services/T000/B000/test",
-        "SLACK_WEBHOOK_BILLING_ALERTS": "https://hooks.slack.com/services/T000/B001/test",
+        "SLACK_WEBHOOK_CUSTOMER_HEALTH": "https://slack-webhook.example.invalid/customer-health",
+        "SLACK_WEBHOOK_BILLING_ALERTS": "https://slack-webhook.example.invalid/billing-alerts",
         "SLACK_BOT_TOKEN": "xoxb-test-token", "CRM_WEBHOOK_URL": "https://crm.example.com/hooks/fleet",
         "CRM_WEBHOOK_SECRET": "a-test-signing-secret-of-enough-length-0123456789",
     ]
