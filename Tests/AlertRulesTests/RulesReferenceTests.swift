@@ -1,5 +1,6 @@
 import AlertRules
 import Foundation
+import TestSupport
 import Testing
 
 /// docs/rules.md cannot drift from the parser: every YAML block in it is a complete rules file
@@ -11,23 +12,8 @@ import Testing
         return (try? String(contentsOf: root.appendingPathComponent("docs/rules.md"), encoding: .utf8)) ?? ""
     }()
 
-    /// The fenced ```yaml blocks of the page, with the line each starts on.
     static func yamlBlocks(of doc: String = doc) -> [(line: Int, text: String)] {
-        var blocks: [(Int, String)] = []
-        var current: [String]?
-        var start = 0
-        for (n, line) in doc.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if current == nil, line.trimmingCharacters(in: .whitespaces) == "```yaml" {
-                current = []
-                start = n + 2
-            } else if current != nil, line.trimmingCharacters(in: .whitespaces) == "```" {
-                blocks.append((start, current!.joined(separator: "\n")))
-                current = nil
-            } else if current != nil {
-                current!.append(String(line))
-            }
-        }
-        return blocks
+        MarkdownExamples.yamlBlocks(in: doc)
     }
 
     @Test func everyExampleIsAFileTheParserReads() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import SlackDelivery
+import TestSupport
 import Testing
 
 /// docs/destinations.md cannot drift from the parser: every YAML block in it is a destinations file
@@ -12,30 +13,8 @@ import Testing
         "CRM_WEBHOOK_SECRET": "a-test-signing-secret-of-enough-length-0123456789",
     ]
 
-    static func yamlBlocks() throws -> [(line: Int, text: String)] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let doc = try String(contentsOf: root.appendingPathComponent("docs/destinations.md"), encoding: .utf8)
-        var blocks: [(Int, String)] = []
-        var current: [String]?
-        var start = 0
-        for (n, line) in doc.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if current == nil, trimmed == "```yaml" {
-                current = []
-                start = n + 2
-            } else if current != nil, trimmed == "```" {
-                blocks.append((start, current!.joined(separator: "\n")))
-                current = nil
-            } else if current != nil {
-                current!.append(String(line))
-            }
-        }
-        return blocks
-    }
-
     @Test func everyExampleIsAFileTheDispatcherReads() throws {
-        let blocks = try Self.yamlBlocks()
+        let blocks = try MarkdownExamples.yamlBlocks(ofFile: "docs/destinations.md")
         #expect(blocks.count >= 3, "docs/destinations.md has \(blocks.count) yaml examples")
         for block in blocks {
             let result = DestinationsFile.check(yaml: block.text, file: "docs/destinations.md", environment: Self.environment)
