@@ -34,73 +34,92 @@ let package = Package(
         .target(name: "Contracts"),
 
         // The Kafka layer: producer, consumer, admin, local mock broker.
-        .target(name: "Kafka", dependencies: [
-            "CRdKafka", "BlockingWork",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "Kafka",
+            dependencies: [
+                "CRdKafka", "BlockingWork",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // The worker runtime shared by the three stages.
-        .target(name: "WorkerRuntime", dependencies: [
-            "Kafka", "Contracts", "BlockingWork",
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "WorkerRuntime",
+            dependencies: [
+                "Kafka", "Contracts", "BlockingWork",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
 
         // Pure domain cores.
-        .target(name: "HealthModel", dependencies: [
-            "Contracts",
-            .product(name: "Yams", package: "Yams"),
-        ]),
-        .target(name: "AlertRules", dependencies: [
-            "Contracts",
-            .product(name: "Yams", package: "Yams"),
-        ]),
-        .target(name: "SlackDelivery", dependencies: [
-            "Contracts",
-            "CCurl",
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Yams", package: "Yams"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "HeapModule", package: "swift-collections"),
-            .product(name: "DequeModule", package: "swift-collections"),
-        ]),
+        .target(
+            name: "HealthModel",
+            dependencies: [
+                "Contracts",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(
+            name: "AlertRules",
+            dependencies: [
+                "Contracts",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(
+            name: "SlackDelivery",
+            dependencies: [
+                "Contracts",
+                "CCurl",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]),
 
         // The fleet's configuration checked across files (scoring, rules, destinations, environment).
-        .target(name: "FleetConfig", dependencies: [
-            "AlertRules", "SlackDelivery", "HealthModel",
-            .product(name: "Yams", package: "Yams"),
-        ]),
+        .target(
+            name: "FleetConfig",
+            dependencies: [
+                "AlertRules", "SlackDelivery", "HealthModel",
+                .product(name: "Yams", package: "Yams"),
+            ]),
         // History: backtests (events -> scores -> alerts in event time, what-if comparisons, the HTML
         // report) and the precision of rules from feedback and outcomes (pure, no I/O).
         .target(name: "Backtest", dependencies: ["Contracts", "HealthModel", "AlertRules"]),
 
         // A local HTTP server that answers like Slack's incoming webhooks (tests, benchmarks, the demo sink).
-        .target(name: "SlackSink", dependencies: [
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
+        .target(
+            name: "SlackSink",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
 
         // The stages' processors on the worker runtime (thin adapters over the domain cores).
-        .target(name: "Stages", dependencies: [
-            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "FleetConfig",
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "HeapModule", package: "swift-collections"),
-        ]),
+        .target(
+            name: "Stages",
+            dependencies: [
+                "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "FleetConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]),
 
         // Operations on a running fleet: dead letters (inspect, replay) and the delivery log, read
         // from the cluster without a consumer group.
-        .target(name: "FleetOps", dependencies: ["Contracts", "Kafka", "WorkerRuntime", "BlockingWork",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "FleetOps",
+            dependencies: [
+                "Contracts", "Kafka", "WorkerRuntime", "BlockingWork",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         // The three stages as the executables that ship: each a short main over its stage factory.
         .executableTarget(name: "ingest-scorer", dependencies: ["Stages"]),
@@ -111,12 +130,15 @@ let package = Package(
         .target(name: "CPassThrough", dependencies: ["CRdKafka"]),
 
         // The admin executable: local broker, topics, benchmarks, replay, rules tests, send-test.
-        .executableTarget(name: "fleet-admin", dependencies: [
-            "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink", "Stages", "CRdKafka", "CPassThrough", "FleetConfig", "Backtest", "FleetOps", "BlockingWork",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Yams", package: "Yams"),
-        ]),
+        .executableTarget(
+            name: "fleet-admin",
+            dependencies: [
+                "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink",
+                "Stages", "CRdKafka", "CPassThrough", "FleetConfig", "Backtest", "FleetOps", "BlockingWork",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
 
         // A minimal worker on the runtime, driven as a separate process by the runtime's tests.
         .executableTarget(name: "worker-probe", dependencies: ["WorkerRuntime", "Kafka"], path: "Tests/WorkerProbe"),
@@ -133,15 +155,22 @@ let package = Package(
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel", "TestSupport"]),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "AlertRules", "HealthModel", "Contracts"]),
         .testTarget(name: "DemoTests"),
-        .testTarget(name: "StagesTests", dependencies: [
-            "Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka", "SlackDelivery",
-            .product(name: "MetricsTestKit", package: "swift-metrics"),
-        ]),
+        .testTarget(
+            name: "StagesTests",
+            dependencies: [
+                "Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka", "SlackDelivery",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]),
         // The fleet end to end: broker, the three stage executables as processes, a Slack-like sink with faults.
-        .testTarget(name: "FleetTests", dependencies: ["Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel", "TestSupport"]),
-        .testTarget(name: "FleetOpsTests", dependencies: ["FleetOps", "Stages", "WorkerRuntime", "Kafka", "Contracts"]),
-        .testTarget(name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts", "TestSupport"]),
-        .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "AlertRules", "SlackDelivery", "HealthModel"]),
+        .testTarget(
+            name: "FleetTests",
+            dependencies: ["Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel", "TestSupport"]),
+        .testTarget(
+            name: "FleetOpsTests", dependencies: ["FleetOps", "Stages", "WorkerRuntime", "Kafka", "Contracts"]),
+        .testTarget(
+            name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts", "TestSupport"]),
+        .testTarget(
+            name: "FleetConfigTests", dependencies: ["FleetConfig", "AlertRules", "SlackDelivery", "HealthModel"]),
     ]
 )
 
@@ -150,8 +179,11 @@ let package = Package(
 if Context.environment["FLEET_FUZZ"] == "1" {
     package.targets += [
         .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
-        .executableTarget(name: "fleet-fuzz", dependencies: [
-            "CFuzzerDriver", "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "Stages",
-        ], path: "Fuzz/Targets"),
+        .executableTarget(
+            name: "fleet-fuzz",
+            dependencies: [
+                "CFuzzerDriver", "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery",
+                "Stages",
+            ], path: "Fuzz/Targets"),
     ]
 }

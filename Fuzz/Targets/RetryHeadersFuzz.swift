@@ -12,13 +12,16 @@ import Kafka
 /// separated by NUL bytes; each one's first byte modulo 5 picks the name (attempt, due, history,
 /// in-doubt mark, other; 0xFF: a header without a value), the rest is its value.
 enum RetryHeadersFuzz {
-    static let names = [RetryHeaders.attempt, RetryHeaders.due, RetryHeaders.history, RetryHeaders.inDoubtSince, "trace"]
+    static let names = [
+        RetryHeaders.attempt, RetryHeaders.due, RetryHeaders.history, RetryHeaders.inDoubtSince, "trace",
+    ]
 
     static let target = FuzzTarget(name: "retry-headers", summary: "fleet.retry.attempt / due / history headers") {
         input in
         guard let first = input.first else { return }
         let topicAttempt = Int(first % 4)
-        let headers = input.dropFirst().split(separator: 0, omittingEmptySubsequences: true).map { chunk -> KafkaHeader in
+        let headers = input.dropFirst().split(separator: 0, omittingEmptySubsequences: true).map {
+            chunk -> KafkaHeader in
             let name = names[Int(chunk.first! % UInt8(names.count))]
             return KafkaHeader(name: name, value: chunk.first == 0xFF ? nil : Array(chunk.dropFirst()))
         }
@@ -32,7 +35,8 @@ enum RetryHeadersFuzz {
             now: now)
         FuzzCheck.require((0...retryTopics).contains(check.attempt), "attempt \(check.attempt) accepted")
         if let due = check.due {
-            FuzzCheck.require(due > now && due - now <= (settings.retryDelaysMs.max() ?? 0) + 60_000, "due \(due) accepted")
+            FuzzCheck.require(
+                due > now && due - now <= (settings.retryDelaysMs.max() ?? 0) + 60_000, "due \(due) accepted")
         }
         let history = headers.last(named: RetryHeaders.history)?.text ?? ""
         // What `DeliveryRouter.retry` and `complete` do with them after a failed post.

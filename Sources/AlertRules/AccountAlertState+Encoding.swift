@@ -98,7 +98,10 @@ extension AccountAlertState {
             let lastSentAt = try ByteReader.time(openedAt, plus: try r.signed())
             let metric = Double(bitPattern: try r.fixed64())
             let severity = try r.severity()
-            episodes.append(Episode(ruleKey: key, openedAt: openedAt, sent: sent, lastSentAt: lastSentAt, lastMetric: metric, lastSeverity: severity))
+            episodes.append(
+                Episode(
+                    ruleKey: key, openedAt: openedAt, sent: sent, lastSentAt: lastSentAt, lastMetric: metric,
+                    lastSeverity: severity))
         }
         let types = try r.count()
         guard types == 0 || types == AlertType.allCases.count else {
@@ -185,7 +188,9 @@ struct ByteReader {
     var remaining: Int { bytes.count - position }
 
     mutating func byte() throws -> UInt8 {
-        guard position < bytes.count else { throw AlertRulesError.corruptState(reason: "truncated at byte \(position)") }
+        guard position < bytes.count else {
+            throw AlertRulesError.corruptState(reason: "truncated at byte \(position)")
+        }
         defer { position += 1 }
         return bytes[position]
     }

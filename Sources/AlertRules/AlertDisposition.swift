@@ -14,8 +14,8 @@ public enum AlertDisposition: Sendable, Hashable {
     public func deliveredAt(raisedAt: Timestamp) -> Timestamp {
         switch self {
         case .now: raisedAt
-        case let .deferred(until): until
-        case let .digest(due): due
+        case .deferred(let until): until
+        case .digest(let due): due
         }
     }
 

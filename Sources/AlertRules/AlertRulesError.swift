@@ -9,12 +9,12 @@ public enum AlertRulesError: Error, Equatable, Sendable, CustomStringConvertible
 
     public var description: String {
         switch self {
-        case let .invalidConfig(file, line, key, reason):
+        case .invalidConfig(let file, let line, let key, let reason):
             let at = line.map { ":\($0)" } ?? ""
             return "\(file)\(at): \(key): \(reason)"
-        case let .corruptState(reason):
+        case .corruptState(let reason):
             return "corrupt alert state: \(reason)"
-        case let .unsupportedStateVersion(version):
+        case .unsupportedStateVersion(let version):
             return "alert state encoding version \(version) is newer than this build supports"
         }
     }

@@ -28,12 +28,15 @@ extension DestinationPolicy {
 
     /// The policy per destination that the dispatcher applies: each field from the destinations
     /// file where it is set there, else from the rules file.
-    public static func resolved(destinationsFile: [String: DestinationPolicy], rulesFile: [String: DestinationPolicy]) -> [String: DestinationPolicy] {
+    public static func resolved(destinationsFile: [String: DestinationPolicy], rulesFile: [String: DestinationPolicy])
+        -> [String: DestinationPolicy]
+    {
         var out = rulesFile
         for (name, own) in destinationsFile {
             let fallback = rulesFile[name] ?? DestinationPolicy()
-            out[name] = DestinationPolicy(quietHours: own.quietHours ?? fallback.quietHours, digest: own.digest ?? fallback.digest,
-                                          groupWaitMs: own.groupWaitMs)
+            out[name] = DestinationPolicy(
+                quietHours: own.quietHours ?? fallback.quietHours, digest: own.digest ?? fallback.digest,
+                groupWaitMs: own.groupWaitMs)
         }
         return out
     }

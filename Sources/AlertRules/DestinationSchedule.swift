@@ -51,7 +51,9 @@ public struct DestinationSchedule: Sendable {
     /// for their end; anything else goes now.
     public func decide(_ alert: AlertRecord, now: Timestamp) -> Decision {
         if let notBefore = alert.notBefore, notBefore > now { return .holdUntil(notBefore) }
-        guard alert.type != .digest, alert.severity < .critical, let policy = policies[alert.destination] else { return .deliverNow }
+        guard alert.type != .digest, alert.severity < .critical, let policy = policies[alert.destination] else {
+            return .deliverNow
+        }
         if let digest = policy.digest, alert.severity <= digest.maxSeverity {
             return .digest(due: digest.nextDue(after: now))
         }
@@ -65,19 +67,20 @@ public struct DestinationSchedule: Sendable {
     /// same alert again (a redelivered record) keeps one copy.
     public func admit(_ alert: AlertRecord, now: Timestamp, state: inout DestinationScheduleState) -> Decision {
         var decision = decide(alert, now: now)
-        if case let .digest(due) = decision, let last = state.lastDigestDue, due <= last,
-           let next = policies[alert.destination]?.digest?.nextDue(after: last) {
+        if case .digest(let due) = decision, let last = state.lastDigestDue, due <= last,
+            let next = policies[alert.destination]?.digest?.nextDue(after: last)
+        {
             decision = .digest(due: next)
         }
         switch decision {
         case .deliverNow:
             break
-        case let .holdUntil(time):
+        case .holdUntil(let time):
             guard !state.held.contains(where: { $0.deliveryKey == alert.deliveryKey }) else { break }
             var held = alert
             held.notBefore = time
             state.held.append(held)
-        case let .digest(due):
+        case .digest(let due):
             guard !state.digestEntries.contains(where: { $0.item.alertId == alert.alertId }) else { break }
             state.digestEntries.append(.init(due: due, priority: alert.priority, item: Self.digestItem(of: alert)))
         }
@@ -93,7 +96,9 @@ public struct DestinationSchedule: Sendable {
         var release = Release(released: [], digests: [])
         if state.held.contains(where: { $0.notBefore.map { $0 <= now } ?? true }) {
             release.released = state.held.filter { $0.notBefore.map { $0 <= now } ?? true }.sorted {
-                ($0.notBefore?.millisecondsSinceEpoch ?? 0, $0.alertId) < ($1.notBefore?.millisecondsSinceEpoch ?? 0, $1.alertId)
+                ($0.notBefore?.millisecondsSinceEpoch ?? 0, $0.alertId) < (
+                    $1.notBefore?.millisecondsSinceEpoch ?? 0, $1.alertId
+                )
             }
             state.held.removeAll { $0.notBefore.map { $0 <= now } ?? true }
         }
@@ -106,7 +111,8 @@ public struct DestinationSchedule: Sendable {
                 let items = due.filter { $0.due == time }.map { ($0.priority, $0.item) }
                 let id = AlertId.make(["digest", destination, String(time.millisecondsSinceEpoch)])
                 let title = policies[destination]?.digest?.title(due: time) ?? "Digest"
-                release.digests.append(RulesEngine.digestRecord(id: id, destination: destination, due: time, title: title, items: items))
+                release.digests.append(
+                    RulesEngine.digestRecord(id: id, destination: destination, due: time, title: title, items: items))
             }
         }
         return release
@@ -135,9 +141,12 @@ public struct DestinationSchedule: Sendable {
     /// The digest line of an alert, from the facts it carries.
     static func digestItem(of alert: AlertRecord) -> DigestItem {
         guard let record = alert.score else {
-            return DigestItem(alertId: alert.alertId, type: alert.type, severity: alert.severity, accountId: alert.accountId, accountName: nil,
-                              score: 0, delta: 0, zone: .healthy, headline: alert.rule ?? alert.type.rawValue, url: nil, at: alert.raisedAt,
-                              drop: alert.drop)
+            return DigestItem(
+                alertId: alert.alertId, type: alert.type, severity: alert.severity, accountId: alert.accountId,
+                accountName: nil,
+                score: 0, delta: 0, zone: .healthy, headline: alert.rule ?? alert.type.rawValue, url: nil,
+                at: alert.raisedAt,
+                drop: alert.drop)
         }
         return RulesEngine.digestItem(of: alert, record: record)
     }

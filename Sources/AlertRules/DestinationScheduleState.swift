@@ -91,7 +91,10 @@ extension DestinationScheduleState {
                 guard let priority = Priority(level: Int(try r.byte())) else {
                     throw AlertRulesError.corruptState(reason: "bad digest priority")
                 }
-                digestEntries.append(DigestEntry(due: due, priority: priority, item: try RecordCoding.decode(DigestItem.self, from: try r.blob())))
+                digestEntries.append(
+                    DigestEntry(
+                        due: due, priority: priority, item: try RecordCoding.decode(DigestItem.self, from: try r.blob())
+                    ))
             }
         } catch let error as AlertRulesError {
             throw error

@@ -29,7 +29,7 @@ struct LocalTime: Sendable, Equatable {
         // The offset in force a day before and after brackets the two candidates.
         let before = offsetMs(at: wall - 86_400_000)
         let after = offsetMs(at: wall + 86_400_000)
-        let first = wall - before // the earlier candidate when before > after (fall back)
+        let first = wall - before  // the earlier candidate when before > after (fall back)
         if offsetMs(at: first) == before { return first }
         let second = wall - after
         if offsetMs(at: second) == after { return second }

@@ -73,7 +73,9 @@ public struct PartitionEvaluator: Sendable {
 
     /// Evaluates one score record as `process(_:)` does; `observe` also sees every alert raised (see
     /// `RulesEngine.evaluate(_:state:observe:)`).
-    public mutating func process(_ record: ScoreRecord, observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
+    public mutating func process(_ record: ScoreRecord, observe: (AlertRecord, AlertDisposition) -> Void)
+        -> [AlertRecord]
+    {
         let k = slot(for: record.accountId)
         let alerts = engine.evaluate(record, state: &slots[k], observe: observe)
         markChanged(k)
@@ -95,7 +97,9 @@ public struct PartitionEvaluator: Sendable {
         }
         earliestDue = nextDue
         released.sort {
-            ($0.notBefore!.millisecondsSinceEpoch, $0.alertId, $0.destination) < ($1.notBefore!.millisecondsSinceEpoch, $1.alertId, $1.destination)
+            ($0.notBefore!.millisecondsSinceEpoch, $0.alertId, $0.destination) < (
+                $1.notBefore!.millisecondsSinceEpoch, $1.alertId, $1.destination
+            )
         }
         return released + engine.assembleDigests(digestItems)
     }

@@ -14,13 +14,11 @@ public struct PriorityMatrix: Sendable, Equatable {
     var levels: [[Int]]
 
     public static let standard = PriorityMatrix(levels: [
-        [6, 8, 9], // low
-        [3, 5, 7], // medium
-        [1, 2, 4], // high
-        [1, 2, 4], // critical
+        [6, 8, 9],  // low
+        [3, 5, 7],  // medium
+        [1, 2, 4],  // high
+        [1, 2, 4],  // critical
     ])
-
-    init(levels: [[Int]]) { self.levels = levels }
 
     static func tierIndex(_ tier: Tier) -> Int {
         switch tier {

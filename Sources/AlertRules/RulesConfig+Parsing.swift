@@ -8,7 +8,9 @@ extension RulesConfig {
     ///   - file: the name to put in errors (usually the path).
     public static func parse(yaml: String, file: String) throws -> RulesConfig {
         let root = try YAMLValue.document(yaml: yaml, file: file)
-        let top = try root.map(allowed: ["version", "defaults", "rules", "routes", "destinations", "inhibit", "suppress", "priorities"])
+        let top = try root.map(allowed: [
+            "version", "defaults", "rules", "routes", "destinations", "inhibit", "suppress", "priorities",
+        ])
         let version = try top.require("version")
         guard try version.int() == 1 else { throw version.error("unsupported version; this build reads version 1") }
 
@@ -38,7 +40,7 @@ extension RulesConfig {
             rules.append(rule)
         }
         for (i, item) in try top.require("rules").list().enumerated() {
-            guard case let .episodeEnded(target) = rules[i].condition else { continue }
+            guard case .episodeEnded(let target) = rules[i].condition else { continue }
             let whenValue = try item.map(allowed: ruleKeys).require("when")
             let source = try whenValue.map(allowed: ["episode_ended"]).require("episode_ended")
             guard let targetRule = rules.first(where: { $0.name == target }) else {
@@ -56,23 +58,32 @@ extension RulesConfig {
             let destinationValue = try m.require("destination")
             let destination = try destinationValue.nonEmptyString()
             guard destinations[destination] != nil else {
-                throw destinationValue.error("destination \"\(destination)\" is not declared under destinations (declared: \(destinationOrder.joined(separator: ", ")))")
+                throw destinationValue.error(
+                    "destination \"\(destination)\" is not declared under destinations (declared: \(destinationOrder.joined(separator: ", ")))"
+                )
             }
             let matcher = try m["match"].map(parseMatcher) ?? RouteMatcher()
-            routes.append(Route(name: try m["name"]?.nonEmptyString() ?? "route-\(i + 1)", match: matcher,
-                                destination: destination, continueMatching: try m["continue"]?.bool() ?? false))
+            routes.append(
+                Route(
+                    name: try m["name"]?.nonEmptyString() ?? "route-\(i + 1)", match: matcher,
+                    destination: destination, continueMatching: try m["continue"]?.bool() ?? false))
         }
 
         var inhibitions: [Inhibition] = []
         if let list = top["inhibit"] {
             for (i, item) in try list.list().enumerated() {
                 let m = try item.map(allowed: ["name", "when", "mute"])
-                let when = try m.require("when").oneOf(Inhibition.Source.self, allowed: [.cancellationScheduled, .openCriticalAlert])
+                let when = try m.require("when").oneOf(
+                    Inhibition.Source.self, allowed: [.cancellationScheduled, .openCriticalAlert])
                 let mute = try m.require("mute").map(allowed: ["types", "max_severity"])
-                let types = try mute["types"].map { try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) }) }
+                let types = try mute["types"].map {
+                    try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) })
+                }
                 let maxSeverity = try mute["max_severity"]?.oneOf(Severity.self, allowed: [.low, .medium, .high])
-                inhibitions.append(Inhibition(name: try m["name"]?.nonEmptyString() ?? "inhibit-\(i + 1)", when: when,
-                                              muteTypes: types, muteMaxSeverity: maxSeverity))
+                inhibitions.append(
+                    Inhibition(
+                        name: try m["name"]?.nonEmptyString() ?? "inhibit-\(i + 1)", when: when,
+                        muteTypes: types, muteMaxSeverity: maxSeverity))
             }
         }
 
@@ -84,10 +95,13 @@ extension RulesConfig {
                 let toValue = try m.require("to")
                 let to = try toValue.timestamp()
                 guard to > from else { throw toValue.error("must be after from") }
-                suppressions.append(SuppressionWindow(
-                    name: try m["name"]?.nonEmptyString() ?? "suppress-\(i + 1)", from: from, to: to,
-                    accounts: try m["accounts"].map { try Set($0.stringList().map { try $0.nonEmptyString() }) },
-                    types: try m["types"].map { try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) }) }))
+                suppressions.append(
+                    SuppressionWindow(
+                        name: try m["name"]?.nonEmptyString() ?? "suppress-\(i + 1)", from: from, to: to,
+                        accounts: try m["accounts"].map { try Set($0.stringList().map { try $0.nonEmptyString() }) },
+                        types: try m["types"].map {
+                            try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) })
+                        }))
             }
         }
 
@@ -106,12 +120,15 @@ extension RulesConfig {
             }
         }
 
-        return RulesConfig(defaults: defaults, rules: rules, routes: routes, destinations: destinations,
-                           inhibitions: inhibitions, suppressions: suppressions, priorities: priorities)
+        return RulesConfig(
+            defaults: defaults, rules: rules, routes: routes, destinations: destinations,
+            inhibitions: inhibitions, suppressions: suppressions, priorities: priorities)
     }
 
-    static let ruleKeys = ["name", "type", "when", "severity", "severity_by_zone", "cooldown", "repeat_interval",
-                           "repeat_when_worse_by", "for", "action", "playbook"]
+    static let ruleKeys = [
+        "name", "type", "when", "severity", "severity_by_zone", "cooldown", "repeat_interval",
+        "repeat_when_worse_by", "for", "action", "playbook",
+    ]
     static let alertTypes = AlertType.allCases.filter { $0 != .digest }
 
     private static func positive(_ v: YAMLValue) throws -> Int64 {
@@ -137,7 +154,8 @@ extension RulesConfig {
             let w = try whenValue.map(allowed: ["drop", "crosses_below"])
             if let drop = w["drop"], w["crosses_below"] == nil {
                 let d = try drop.map(allowed: ["points", "within"])
-                condition = .scoreDrop(points: try d.require("points").int(in: 1...100), withinMs: try positive(d.require("within")))
+                condition = .scoreDrop(
+                    points: try d.require("points").int(in: 1...100), withinMs: try positive(d.require("within")))
             } else if let line = w["crosses_below"], w["drop"] == nil {
                 condition = .crossesBelow(line: try line.int(in: 1...100))
             } else {
@@ -145,13 +163,15 @@ extension RulesConfig {
             }
         case .billingRetryFailed:
             let w = try whenValue.map(allowed: ["trigger"])
-            let types = try Set(w.require("trigger").stringList().map { try $0.oneOf(TriggerType.self, allowed: TriggerType.allCases) })
+            let types = try Set(
+                w.require("trigger").stringList().map { try $0.oneOf(TriggerType.self, allowed: TriggerType.allCases) })
             condition = .trigger(types: types)
         case .expansionSignal, .upsellOpportunity:
             let w = try whenValue.map(allowed: ["signal"])
             let s = try w.require("signal").map(allowed: ["code", "at_least", "min_score"])
-            condition = .signal(code: try s.require("code").nonEmptyString(), atLeast: try s.require("at_least").double(),
-                                minScore: try s["min_score"]?.int(in: 0...100))
+            condition = .signal(
+                code: try s.require("code").nonEmptyString(), atLeast: try s.require("at_least").double(),
+                minScore: try s["min_score"]?.int(in: 0...100))
         case .recovered:
             let w = try whenValue.map(allowed: ["episode_ended"])
             condition = .episodeEnded(rule: try w.require("episode_ended").nonEmptyString())
@@ -181,10 +201,16 @@ extension RulesConfig {
     private static func parseMatcher(_ value: YAMLValue) throws -> RouteMatcher {
         let m = try value.map(allowed: ["types", "min_severity", "tiers", "zones", "min_mrr", "accounts", "owners"])
         return RouteMatcher(
-            types: try m["types"].map { try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) }) },
+            types: try m["types"].map {
+                try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) })
+            },
             minSeverity: try m["min_severity"]?.oneOf(Severity.self, allowed: Severity.allCases),
-            tiers: try m["tiers"].map { try Set($0.stringList().map { try $0.oneOf(Tier.self, allowed: Tier.allCases) }) },
-            zones: try m["zones"].map { try Set($0.stringList().map { try $0.oneOf(Zone.self, allowed: Zone.allCases) }) },
+            tiers: try m["tiers"].map {
+                try Set($0.stringList().map { try $0.oneOf(Tier.self, allowed: Tier.allCases) })
+            },
+            zones: try m["zones"].map {
+                try Set($0.stringList().map { try $0.oneOf(Zone.self, allowed: Zone.allCases) })
+            },
             minMRR: try m["min_mrr"]?.double(),
             accounts: try m["accounts"].map { try Set($0.stringList().map { try $0.nonEmptyString() }) },
             owners: try m["owners"].map { try Set($0.stringList().map { try $0.nonEmptyString() }) })
@@ -209,11 +235,13 @@ extension RulesConfig {
             var windows: [QuietHours.Window] = []
             for w in try qm.require("windows").list() {
                 let wm = try w.map(allowed: ["days", "from", "to"])
-                let fromValue = try wm.require("from"), toValue = try wm.require("to")
+                let fromValue = try wm.require("from")
+                let toValue = try wm.require("to")
                 let from = try fromValue.timeOfDay(allowEndOfDay: false)
                 let to = try toValue.timeOfDay(allowEndOfDay: true)
                 guard from != to else { throw toValue.error("a window must not start and end at the same time") }
-                windows.append(QuietHours.Window(days: try parseDays(wm.require("days")), fromMinute: from, toMinute: to))
+                windows.append(
+                    QuietHours.Window(days: try parseDays(wm.require("days")), fromMinute: from, toMinute: to))
             }
             guard let quiet = QuietHours(timeZone: try zoneValue.string(), windows: windows) else {
                 throw zoneValue.error("unknown IANA time zone \(zoneValue.describe)")
@@ -225,16 +253,21 @@ extension RulesConfig {
             let period = try dm.require("every").oneOf(DigestSchedule.Period.self, allowed: [.day, .week])
             var weekday = 0
             if let w = dm["weekday"] {
-                guard let i = Weekday.names.firstIndex(of: try w.string()) else { throw w.error("expected one of \(Weekday.names.joined(separator: ", "))") }
+                guard let i = Weekday.names.firstIndex(of: try w.string()) else {
+                    throw w.error("expected one of \(Weekday.names.joined(separator: ", "))")
+                }
                 weekday = i
             } else if period == .week {
                 throw (try dm.require("weekday")).error("a weekly digest needs a weekday")
             }
             let zoneValue = dm["timezone"]
             let zoneName = try zoneValue?.string() ?? policy.quietHours?.timeZone ?? "UTC"
-            guard let schedule = DigestSchedule(period: period, atMinute: try dm.require("at").timeOfDay(allowEndOfDay: false),
-                                                weekday: weekday, timeZone: zoneName,
-                                                maxSeverity: try dm["max_severity"]?.oneOf(Severity.self, allowed: [.low, .medium, .high]) ?? .medium)
+            guard
+                let schedule = DigestSchedule(
+                    period: period, atMinute: try dm.require("at").timeOfDay(allowEndOfDay: false),
+                    weekday: weekday, timeZone: zoneName,
+                    maxSeverity: try dm["max_severity"]?.oneOf(Severity.self, allowed: [.low, .medium, .high])
+                        ?? .medium)
             else { throw (zoneValue ?? d).error("unknown IANA time zone \"\(zoneName)\"") }
             policy.digest = schedule
         }

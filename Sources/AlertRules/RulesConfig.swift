@@ -15,7 +15,11 @@ public struct RulesConfig: Sendable {
     public var suppressions: [SuppressionWindow]
     public var priorities: PriorityMatrix
 
-    public init(defaults: RuleDefaults = RuleDefaults(), rules: [AlertRule], routes: [Route], destinations: [String: DestinationPolicy], inhibitions: [Inhibition] = [], suppressions: [SuppressionWindow] = [], priorities: PriorityMatrix = .standard) {
+    public init(
+        defaults: RuleDefaults = RuleDefaults(), rules: [AlertRule], routes: [Route],
+        destinations: [String: DestinationPolicy], inhibitions: [Inhibition] = [],
+        suppressions: [SuppressionWindow] = [], priorities: PriorityMatrix = .standard
+    ) {
         self.defaults = defaults
         self.rules = rules
         self.routes = routes
@@ -41,7 +45,10 @@ public struct RuleDefaults: Sendable, Equatable {
     /// Tier assumed for an account whose profile has none.
     public var tier: Tier
 
-    public init(cooldownMs: Int64 = 12 * 3_600_000, repeatIntervalMs: Int64 = 7 * 86_400_000, repeatWhenWorseBy: Double = 10, dedupWindowMs: Int64 = 30 * 86_400_000, tier: Tier = .smb) {
+    public init(
+        cooldownMs: Int64 = 12 * 3_600_000, repeatIntervalMs: Int64 = 7 * 86_400_000, repeatWhenWorseBy: Double = 10,
+        dedupWindowMs: Int64 = 30 * 86_400_000, tier: Tier = .smb
+    ) {
         self.cooldownMs = cooldownMs
         self.repeatIntervalMs = repeatIntervalMs
         self.repeatWhenWorseBy = repeatWhenWorseBy
@@ -90,7 +97,11 @@ public struct AlertRule: Sendable, Equatable {
     /// Compact key of this rule's episodes in the account state.
     var key: UInt32 { AlertId.ruleKey(name) }
 
-    public init(name: String, type: AlertType, condition: RuleCondition, severity: Severity, severityByZone: [Zone: Severity] = [:], cooldownMs: Int64, repeatIntervalMs: Int64, repeatWhenWorseBy: Double?, holdForMs: Int64 = 0, suggestedAction: String? = nil, playbookURL: String? = nil) {
+    public init(
+        name: String, type: AlertType, condition: RuleCondition, severity: Severity,
+        severityByZone: [Zone: Severity] = [:], cooldownMs: Int64, repeatIntervalMs: Int64, repeatWhenWorseBy: Double?,
+        holdForMs: Int64 = 0, suggestedAction: String? = nil, playbookURL: String? = nil
+    ) {
         self.name = name
         self.type = type
         self.condition = condition
@@ -119,7 +130,10 @@ public struct RouteMatcher: Sendable, Equatable {
     /// Owners (Slack user ids).
     public var owners: Set<String>?
 
-    public init(types: Set<AlertType>? = nil, minSeverity: Severity? = nil, tiers: Set<Tier>? = nil, zones: Set<Zone>? = nil, minMRR: Double? = nil, accounts: Set<String>? = nil, owners: Set<String>? = nil) {
+    public init(
+        types: Set<AlertType>? = nil, minSeverity: Severity? = nil, tiers: Set<Tier>? = nil, zones: Set<Zone>? = nil,
+        minMRR: Double? = nil, accounts: Set<String>? = nil, owners: Set<String>? = nil
+    ) {
         self.types = types
         self.minSeverity = minSeverity
         self.tiers = tiers
@@ -203,7 +217,9 @@ public struct SuppressionWindow: Sendable, Equatable {
     /// nil: every type.
     public var types: Set<AlertType>?
 
-    public init(name: String, from: Timestamp, to: Timestamp, accounts: Set<String>? = nil, types: Set<AlertType>? = nil) {
+    public init(
+        name: String, from: Timestamp, to: Timestamp, accounts: Set<String>? = nil, types: Set<AlertType>? = nil
+    ) {
         self.name = name
         self.from = from
         self.to = to

@@ -48,12 +48,13 @@ public struct RulesEngine: Sendable {
 
         init(_ rule: AlertRule) {
             switch rule.condition {
-            case let .zoneIn(zones, recoverAt):
+            case .zoneIn(let zones, let recoverAt):
                 kind = .zoneIn(mask: zones.reduce(0) { $0 | Self.zoneBit($1) }, recoverAt: recoverAt ?? 0)
-            case let .scoreDrop(points, within): kind = .scoreDrop(points: points, withinMs: within)
-            case let .crossesBelow(line): kind = .crossesBelow(line: line)
-            case let .trigger(types): kind = .trigger(mask: types.reduce(0) { $0 | Self.triggerBit($1) })
-            case let .signal(code, atLeast, minScore): kind = .signal(code: code, atLeast: atLeast, minScore: minScore ?? Int.min)
+            case .scoreDrop(let points, let within): kind = .scoreDrop(points: points, withinMs: within)
+            case .crossesBelow(let line): kind = .crossesBelow(line: line)
+            case .trigger(let types): kind = .trigger(mask: types.reduce(0) { $0 | Self.triggerBit($1) })
+            case .signal(let code, let atLeast, let minScore):
+                kind = .signal(code: code, atLeast: atLeast, minScore: minScore ?? Int.min)
             case .episodeEnded: kind = .episodeEnded
             }
             key = rule.key
@@ -73,8 +74,8 @@ public struct RulesEngine: Sendable {
         var recovery = [[Int]](repeating: [], count: config.rules.count)
         for (i, rule) in config.rules.enumerated() {
             switch rule.condition {
-            case let .scoreDrop(_, within): window = max(window, within)
-            case let .episodeEnded(target):
+            case .scoreDrop(_, let within): window = max(window, within)
+            case .episodeEnded(let target):
                 if let t = config.rules.firstIndex(where: { $0.name == target }) { recovery[t].append(i) }
             default: break
             }
@@ -133,15 +134,19 @@ public struct RulesEngine: Sendable {
     /// Applies the rules to `record` and returns the alerts to deliver now, as `evaluate(_:state:)`
     /// does; `observe` also sees every alert raised, one per destination, with where it went: sent
     /// now, held by quiet hours, or queued for a digest (a backtest reports all three).
-    public func evaluate(_ record: ScoreRecord, state: inout AccountAlertState, observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
+    public func evaluate(
+        _ record: ScoreRecord, state: inout AccountAlertState, observe: (AlertRecord, AlertDisposition) -> Void
+    ) -> [AlertRecord] {
         evaluation(of: record, state: &state, observe: observe).alerts
     }
 
     /// Applies the rules to `record` as `evaluate(_:state:observe:)` does and also tells what the
     /// record was (`RecordNews`): the evaluator counts the records it skips. A skipped record
     /// (`repeated`, `tooLate`) leaves `state` unchanged.
-    public func evaluation(of record: ScoreRecord, state: inout AccountAlertState,
-                           observe: (AlertRecord, AlertDisposition) -> Void = { _, _ in }) -> Evaluation {
+    public func evaluation(
+        of record: ScoreRecord, state: inout AccountAlertState,
+        observe: (AlertRecord, AlertDisposition) -> Void = { _, _ in }
+    ) -> Evaluation {
         let now = record.validAt.millisecondsSinceEpoch
         let identity = record.identity
         // The same record again (at-least-once delivery upstream: a scorer that crashed before its
@@ -153,7 +158,7 @@ public struct RulesEngine: Sendable {
             state.rememberRecord(identity)
             var candidates: [Candidate] = []
             for i in compiled.indices {
-                guard case let .trigger(mask) = compiled[i].kind else { continue }
+                guard case .trigger(let mask) = compiled[i].kind else { continue }
                 triggerCandidates(rule: i, mask: mask, record: record, now: now, state: &state, candidates: &candidates)
             }
             guard !candidates.isEmpty else { return Evaluation(news: .late, alerts: []) }
@@ -165,8 +170,10 @@ public struct RulesEngine: Sendable {
     }
 
     /// Every rule on a record at or after the last one's time.
-    private func evaluateCurrent(_ record: ScoreRecord, now: Int64, state: inout AccountAlertState,
-                                 observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
+    private func evaluateCurrent(
+        _ record: ScoreRecord, now: Int64, state: inout AccountAlertState,
+        observe: (AlertRecord, AlertDisposition) -> Void
+    ) -> [AlertRecord] {
         let score = record.score
         state.lastEvaluatedAt = now
         let previous = state.lastScore ?? record.previousScore
@@ -183,13 +190,14 @@ public struct RulesEngine: Sendable {
         for i in compiled.indices {
             let rule = compiled[i]
             switch rule.kind {
-            case let .zoneIn(mask, recoverAt):
+            case .zoneIn(let mask, let recoverAt):
                 let active = mask & zoneBit != 0
                 let holds = active || score < recoverAt
-                episode(rule: i, active: active, holds: holds, canOpen: active,
-                        severity: rule.severity(in: record.zone), metric: Double(100 - score),
-                        now: now, state: &state, candidates: &candidates)
-            case let .scoreDrop(points, within):
+                episode(
+                    rule: i, active: active, holds: holds, canOpen: active,
+                    severity: rule.severity(in: record.zone), metric: Double(100 - score),
+                    now: now, state: &state, candidates: &candidates)
+            case .scoreDrop(let points, let within):
                 // The first peak inside the window is its highest score (peaks strictly decrease).
                 var peak = score
                 var peakAt = now
@@ -199,27 +207,35 @@ public struct RulesEngine: Sendable {
                 }
                 let drop = peak - score
                 let active = drop >= points
-                episode(rule: i, active: active, holds: active, canOpen: active,
-                        severity: rule.severity(in: record.zone), metric: Double(drop),
-                        drop: ScoreDrop(points: drop, fromScore: peak, fromAt: Timestamp(millisecondsSinceEpoch: peakAt), windowMs: within),
-                        now: now, state: &state, candidates: &candidates)
-            case let .crossesBelow(line):
+                episode(
+                    rule: i, active: active, holds: active, canOpen: active,
+                    severity: rule.severity(in: record.zone), metric: Double(drop),
+                    drop: ScoreDrop(
+                        points: drop, fromScore: peak, fromAt: Timestamp(millisecondsSinceEpoch: peakAt),
+                        windowMs: within),
+                    now: now, state: &state, candidates: &candidates)
+            case .crossesBelow(let line):
                 let below = score < line
                 let crossed = below && (previous.map { $0 >= line } ?? false)
                 let from = previous ?? score
-                episode(rule: i, active: below, holds: below, canOpen: crossed,
-                        severity: rule.severity(in: record.zone), metric: Double(line - score),
-                        drop: ScoreDrop(points: max(0, from - score), fromScore: from, line: line),
-                        now: now, state: &state, candidates: &candidates)
-            case let .trigger(mask):
+                episode(
+                    rule: i, active: below, holds: below, canOpen: crossed,
+                    severity: rule.severity(in: record.zone), metric: Double(line - score),
+                    drop: ScoreDrop(points: max(0, from - score), fromScore: from, line: line),
+                    now: now, state: &state, candidates: &candidates)
+            case .trigger(let mask):
                 triggerCandidates(rule: i, mask: mask, record: record, now: now, state: &state, candidates: &candidates)
-            case let .signal(code, atLeast, minScore):
+            case .signal(let code, let atLeast, let minScore):
                 var value: Double?
-                for s in record.positiveSignals where s.code == code { value = s.value; break }
+                for s in record.positiveSignals where s.code == code {
+                    value = s.value
+                    break
+                }
                 let active = (value.map { $0 >= atLeast } ?? false) && score >= minScore
-                episode(rule: i, active: active, holds: active, canOpen: active,
-                        severity: rule.severity(in: record.zone), metric: value ?? 0,
-                        now: now, state: &state, candidates: &candidates)
+                episode(
+                    rule: i, active: active, holds: active, canOpen: active,
+                    severity: rule.severity(in: record.zone), metric: value ?? 0,
+                    now: now, state: &state, candidates: &candidates)
             case .episodeEnded:
                 break
             }
@@ -231,26 +247,38 @@ public struct RulesEngine: Sendable {
 
     /// A candidate for each trigger of `record` that rule `i` (a trigger rule) takes and that was not
     /// seen before: a trigger is news until it was seen.
-    private func triggerCandidates(rule i: Int, mask: UInt8, record: ScoreRecord, now: Int64,
-                                   state: inout AccountAlertState, candidates: inout [Candidate]) {
+    private func triggerCandidates(
+        rule i: Int, mask: UInt8, record: ScoreRecord, now: Int64,
+        state: inout AccountAlertState, candidates: inout [Candidate]
+    ) {
         let rule = compiled[i]
         for trigger in record.triggers where mask & CompiledRule.triggerBit(trigger.type) != 0 {
             let refKey = "\(trigger.type.rawValue):\(trigger.ref ?? trigger.eventId)"
             guard markSeen(refKey, at: now, state: &state) else { continue }
-            candidates.append(Candidate(rule: i, severity: rule.severity(in: record.zone), metric: 0,
-                                        kind: .trigger(trigger, refKey: refKey)))
+            candidates.append(
+                Candidate(
+                    rule: i, severity: rule.severity(in: record.zone), metric: 0,
+                    kind: .trigger(trigger, refKey: refKey)))
         }
     }
 
     /// Opens, continues or closes the episode of rule `i` and adds a candidate alert when one is due.
     /// `active`: the condition fires now; `holds`: the episode stays open; `canOpen`: a new one may open.
-    private func episode(rule i: Int, active: Bool, holds: Bool, canOpen: Bool, severity: Severity, metric: Double, drop: ScoreDrop? = nil, now: Int64, state: inout AccountAlertState, candidates: inout [Candidate]) {
+    private func episode(
+        rule i: Int, active: Bool, holds: Bool, canOpen: Bool, severity: Severity, metric: Double,
+        drop: ScoreDrop? = nil, now: Int64, state: inout AccountAlertState, candidates: inout [Candidate]
+    ) {
         let rule = compiled[i]
         guard let e = state.episodeIndex(rule.key) else {
             guard canOpen else { return }
-            state.episodes.append(.init(ruleKey: rule.key, openedAt: now, sent: 0, lastSentAt: now, lastMetric: metric, lastSeverity: severity))
+            state.episodes.append(
+                .init(
+                    ruleKey: rule.key, openedAt: now, sent: 0, lastSentAt: now, lastMetric: metric,
+                    lastSeverity: severity))
             if rule.holdForMs == 0 {
-                candidates.append(Candidate(rule: i, severity: severity, metric: metric, kind: .episode(openedAt: now, seq: 0), drop: drop))
+                candidates.append(
+                    Candidate(
+                        rule: i, severity: severity, metric: metric, kind: .episode(openedAt: now, seq: 0), drop: drop))
             }
             return
         }
@@ -259,7 +287,10 @@ public struct RulesEngine: Sendable {
             state.episodes.remove(at: e)
             if ep.sent > 0 {
                 for r in recoveryRules[i] {
-                    candidates.append(Candidate(rule: r, severity: config.rules[r].severity, metric: 0, kind: .recovery(openedAt: ep.openedAt)))
+                    candidates.append(
+                        Candidate(
+                            rule: r, severity: config.rules[r].severity, metric: 0,
+                            kind: .recovery(openedAt: ep.openedAt)))
                 }
             }
             return
@@ -269,12 +300,16 @@ public struct RulesEngine: Sendable {
         if ep.sent == 0 {
             due = now - ep.openedAt >= rule.holdForMs
         } else {
-            due = severity > ep.lastSeverity
+            due =
+                severity > ep.lastSeverity
                 || metric >= ep.lastMetric + rule.repeatWhenWorseBy
                 || now - ep.lastSentAt >= rule.repeatIntervalMs
         }
         if due {
-            candidates.append(Candidate(rule: i, severity: severity, metric: metric, kind: .episode(openedAt: ep.openedAt, seq: ep.sent), drop: drop))
+            candidates.append(
+                Candidate(
+                    rule: i, severity: severity, metric: metric, kind: .episode(openedAt: ep.openedAt, seq: ep.sent),
+                    drop: drop))
         }
     }
 
@@ -299,22 +334,28 @@ public struct RulesEngine: Sendable {
 
     // MARK: - Raise and deliver
 
-    private func raise(_ candidates: [Candidate], record: ScoreRecord, now: Int64, state: inout AccountAlertState, observe: (AlertRecord, AlertDisposition) -> Void) -> [AlertRecord] {
-        let criticalOpen = candidates.contains { $0.severity == .critical }
+    private func raise(
+        _ candidates: [Candidate], record: ScoreRecord, now: Int64, state: inout AccountAlertState,
+        observe: (AlertRecord, AlertDisposition) -> Void
+    ) -> [AlertRecord] {
+        let criticalOpen =
+            candidates.contains { $0.severity == .critical }
             || state.episodes.contains { $0.sent > 0 && $0.lastSeverity == .critical }
         var out: [AlertRecord] = []
         for c in candidates {
             let rule = config.rules[c.rule]
-            if config.suppressions.contains(where: { $0.suppresses(account: record.accountId, type: rule.type, at: record.validAt) }) {
+            if config.suppressions.contains(where: {
+                $0.suppresses(account: record.accountId, type: rule.type, at: record.validAt)
+            }) {
                 continue
             }
             var trigger: Trigger?
             let idParts: [String]
             switch c.kind {
-            case let .recovery(openedAt):
+            case .recovery(let openedAt):
                 guard !inCooldown(rule, c.severity, state: state, now: now) else { continue }
                 idParts = [record.accountId, rule.type.rawValue, rule.name, String(openedAt)]
-            case let .episode(openedAt, seq):
+            case .episode(let openedAt, let seq):
                 guard !inhibited(rule, c.severity, record: record, criticalOpen: criticalOpen) else { continue }
                 idParts = [record.accountId, rule.type.rawValue, rule.name, String(openedAt), String(seq)]
                 let cooling = inCooldown(rule, c.severity, state: state, now: now)
@@ -327,14 +368,17 @@ public struct RulesEngine: Sendable {
                     state.episodes[e].lastSeverity = c.severity
                 }
                 if cooling { continue }
-            case let .trigger(t, refKey):
+            case .trigger(let t, let refKey):
                 guard !inhibited(rule, c.severity, record: record, criticalOpen: criticalOpen),
-                      !inCooldown(rule, c.severity, state: state, now: now) else { continue }
+                    !inCooldown(rule, c.severity, state: state, now: now)
+                else { continue }
                 idParts = [record.accountId, rule.type.rawValue, rule.name, refKey]
                 trigger = t
             }
             state.recordAlert(of: rule.type, at: now, severity: c.severity)
-            deliver(rule: rule, severity: c.severity, alertId: AlertId.make(idParts), trigger: trigger, drop: c.drop, record: record, state: &state, into: &out, observe: observe)
+            deliver(
+                rule: rule, severity: c.severity, alertId: AlertId.make(idParts), trigger: trigger, drop: c.drop,
+                record: record, state: &state, into: &out, observe: observe)
         }
         return out
     }
@@ -361,25 +405,34 @@ public struct RulesEngine: Sendable {
         return gap.magnitude < UInt64(max(0, rule.cooldownMs)) && severity <= last.severity
     }
 
-    private func deliver(rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, drop: ScoreDrop?, record: ScoreRecord, state: inout AccountAlertState, into out: inout [AlertRecord], observe: (AlertRecord, AlertDisposition) -> Void) {
+    private func deliver(
+        rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, drop: ScoreDrop?, record: ScoreRecord,
+        state: inout AccountAlertState, into out: inout [AlertRecord], observe: (AlertRecord, AlertDisposition) -> Void
+    ) {
         let tier = record.profile.tier ?? config.defaults.tier
-        let facts = RoutingFacts(type: rule.type, severity: severity, tier: tier, zone: record.zone, mrr: record.profile.mrr,
-                                 accountId: record.accountId, owner: record.profile.owner)
+        let facts = RoutingFacts(
+            type: rule.type, severity: severity, tier: tier, zone: record.zone, mrr: record.profile.mrr,
+            accountId: record.accountId, owner: record.profile.owner)
         let destinations = config.destinations(for: facts)
         guard !destinations.isEmpty else { return }
         let priority = config.priorities.priority(severity: severity, tier: tier)
         for destination in destinations {
-            let alert = AlertRecord(alertId: alertId, type: rule.type, severity: severity, priority: priority,
-                                    destination: destination, accountId: record.accountId, raisedAt: record.validAt,
-                                    score: record, trigger: trigger, mention: record.profile.owner,
-                                    suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name, drop: drop)
+            let alert = AlertRecord(
+                alertId: alertId, type: rule.type, severity: severity, priority: priority,
+                destination: destination, accountId: record.accountId, raisedAt: record.validAt,
+                score: record, trigger: trigger, mention: record.profile.owner,
+                suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name, drop: drop)
             let policy = config.destinations[destination]
             if let digest = policy?.digest, severity <= digest.maxSeverity, severity < .critical {
                 let due = digest.nextDue(after: record.validAt)
-                state.digestQueue.append(.init(destination: destination, due: due,
-                                               priority: priority, item: Self.digestItem(of: alert, record: record)))
+                state.digestQueue.append(
+                    .init(
+                        destination: destination, due: due,
+                        priority: priority, item: Self.digestItem(of: alert, record: record)))
                 observe(alert, .digest(due: due))
-            } else if severity < .critical, let quiet = policy?.quietHours, let end = quiet.end(containing: record.validAt) {
+            } else if severity < .critical, let quiet = policy?.quietHours,
+                let end = quiet.end(containing: record.validAt)
+            {
                 var held = alert
                 held.notBefore = end
                 state.deferred.append(held)
@@ -399,14 +452,19 @@ public struct RulesEngine: Sendable {
         case .recovered:
             headline = "Back to \(record.zone.rawValue) at score \(record.score)"
         case .billingRetryFailed:
-            headline = record.signals.first { $0.code == SignalCode.billingRetryFailed || $0.code == SignalCode.paymentFailures }?.text
+            headline =
+                record.signals.first {
+                    $0.code == SignalCode.billingRetryFailed || $0.code == SignalCode.paymentFailures
+                }?.text
                 ?? "Billing retry failed"
         default:
-            headline = record.signals.first?.text ?? "Score \(record.score) (\(alert.drop?.summary ?? String(record.delta)))"
+            headline =
+                record.signals.first?.text ?? "Score \(record.score) (\(alert.drop?.summary ?? String(record.delta)))"
         }
-        return DigestItem(alertId: alert.alertId, type: alert.type, severity: alert.severity, accountId: record.accountId,
-                          accountName: record.profile.name, score: record.score, delta: record.delta, zone: record.zone,
-                          headline: headline, url: record.profile.url, at: record.validAt, drop: alert.drop)
+        return DigestItem(
+            alertId: alert.alertId, type: alert.type, severity: alert.severity, accountId: record.accountId,
+            accountName: record.profile.name, score: record.score, delta: record.delta, zone: record.zone,
+            headline: headline, url: record.profile.url, at: record.validAt, drop: alert.drop)
     }
 
     // MARK: - Time
@@ -421,12 +479,16 @@ public struct RulesEngine: Sendable {
         }
         state.deferred = keep
         return due.sorted {
-            ($0.notBefore!.millisecondsSinceEpoch, $0.alertId, $0.destination) < ($1.notBefore!.millisecondsSinceEpoch, $1.alertId, $1.destination)
+            ($0.notBefore!.millisecondsSinceEpoch, $0.alertId, $0.destination) < (
+                $1.notBefore!.millisecondsSinceEpoch, $1.alertId, $1.destination
+            )
         }
     }
 
     /// Removes and returns the account's digest items due at `now`.
-    public func takeDueDigestItems(now: Timestamp, state: inout AccountAlertState) -> [AccountAlertState.QueuedDigestItem] {
+    public func takeDueDigestItems(now: Timestamp, state: inout AccountAlertState) -> [AccountAlertState
+        .QueuedDigestItem]
+    {
         guard state.digestQueue.contains(where: { $0.due <= now }) else { return [] }
         let due = state.digestQueue.filter { $0.due <= now }
         state.digestQueue.removeAll { $0.due <= now }
@@ -438,27 +500,40 @@ public struct RulesEngine: Sendable {
     /// The id is a hash of the destination, the due time and the item ids: a replay gives the same
     /// id, and digests assembled by different partitions for the same destination do not collide.
     public func assembleDigests(_ items: [AccountAlertState.QueuedDigestItem]) -> [AlertRecord] {
-        struct Key: Hashable { var destination: String; var due: Timestamp }
+        struct Key: Hashable {
+            var destination: String
+            var due: Timestamp
+        }
         let groups = Dictionary(grouping: items) { Key(destination: $0.destination, due: $0.due) }
         var out: [AlertRecord] = []
         for key in groups.keys.sorted(by: { ($0.due, $0.destination) < ($1.due, $1.destination) }) {
             let group = groups[key]!
-            let id = AlertId.make(["digest", key.destination, String(key.due.millisecondsSinceEpoch)] + group.map(\.item.alertId).sorted())
+            let id = AlertId.make(
+                ["digest", key.destination, String(key.due.millisecondsSinceEpoch)] + group.map(\.item.alertId).sorted()
+            )
             let title = config.destinations[key.destination]?.digest?.title(due: key.due) ?? "Digest"
-            out.append(Self.digestRecord(id: id, destination: key.destination, due: key.due, title: title,
-                                         items: group.map { ($0.priority, $0.item) }))
+            out.append(
+                Self.digestRecord(
+                    id: id, destination: key.destination, due: key.due, title: title,
+                    items: group.map { ($0.priority, $0.item) }))
         }
         return out
     }
 
     /// A digest record listing `items` most severe first (then by account and id); its severity is
     /// the worst item's, its priority the most urgent one's. `items` must not be empty.
-    static func digestRecord(id: String, destination: String, due: Timestamp, title: String, items: [(priority: Priority, item: DigestItem)]) -> AlertRecord {
+    static func digestRecord(
+        id: String, destination: String, due: Timestamp, title: String, items: [(priority: Priority, item: DigestItem)]
+    ) -> AlertRecord {
         let sorted = items.sorted {
-            ($1.item.severity.rank, $0.item.accountId, $0.item.alertId) < ($0.item.severity.rank, $1.item.accountId, $1.item.alertId)
+            ($1.item.severity.rank, $0.item.accountId, $0.item.alertId) < (
+                $0.item.severity.rank, $1.item.accountId, $1.item.alertId
+            )
         }
-        return AlertRecord(alertId: id, type: .digest, severity: sorted.map(\.item.severity).max()!, priority: sorted.map(\.priority).min()!,
-                           destination: destination, accountId: "*", raisedAt: due, notBefore: due, rule: "digest",
-                           digestItems: sorted.map(\.item), digestTitle: title)
+        return AlertRecord(
+            alertId: id, type: .digest, severity: sorted.map(\.item.severity).max()!,
+            priority: sorted.map(\.priority).min()!,
+            destination: destination, accountId: "*", raisedAt: due, notBefore: due, rule: "digest",
+            digestItems: sorted.map(\.item), digestTitle: title)
     }
 }

@@ -34,10 +34,10 @@ public enum RulesTestRunner {
         var produced: [AlertRecord] = []
         for step in fixture.steps {
             switch step {
-            case let .record(record):
+            case .record(let record):
                 produced += evaluator.advance(to: record.validAt)
                 produced += evaluator.process(record)
-            case let .advance(t):
+            case .advance(let t):
                 produced += evaluator.advance(to: t)
             }
         }
@@ -50,6 +50,7 @@ public enum RulesTestRunner {
                 missing.append(expected)
             }
         }
-        return RulesTestResult(name: fixture.name, file: fixture.file, produced: produced, missing: missing, unexpected: unmatched)
+        return RulesTestResult(
+            name: fixture.name, file: fixture.file, produced: produced, missing: missing, unexpected: unmatched)
     }
 }

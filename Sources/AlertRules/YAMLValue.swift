@@ -18,7 +18,8 @@ struct YAMLValue {
     static func document(yaml: String, file: String) throws -> YAMLValue {
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
-                throw AlertRulesError.invalidConfig(file: file, line: nil, key: "(top level)", reason: "the file is empty")
+                throw AlertRulesError.invalidConfig(
+                    file: file, line: nil, key: "(top level)", reason: "the file is empty")
             }
             return YAMLValue(node: node, path: "", file: file)
         } catch let error as AlertRulesError {
@@ -34,12 +35,15 @@ struct YAMLValue {
     /// repeats the whole text).
     static func syntaxError(_ error: YamlError, file: String) -> AlertRulesError {
         switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             let during = context.map { " (\($0.text))" } ?? ""
-            return .invalidConfig(file: file, line: mark.line, key: "(syntax)", reason: "not valid YAML: \(problem)\(during)")
-        case let .duplicatedKeysInMapping(duplicates, context):
-            return .invalidConfig(file: file, line: context.mark.line, key: duplicates.joined(separator: ", "), reason: "duplicate key")
-        case let .reader(problem, _, _, _):
+            return .invalidConfig(
+                file: file, line: mark.line, key: "(syntax)", reason: "not valid YAML: \(problem)\(during)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return .invalidConfig(
+                file: file, line: context.mark.line, key: duplicates.joined(separator: ", "), reason: "duplicate key")
+        case .reader(let problem, _, _, _):
             return .invalidConfig(file: file, line: nil, key: "(syntax)", reason: "not valid YAML: \(problem)")
         default:
             return .invalidConfig(file: file, line: nil, key: "(syntax)", reason: "not valid YAML")
@@ -47,7 +51,7 @@ struct YAMLValue {
     }
 
     private var scalarText: String? {
-        if case let .scalar(s) = node { return s.string }
+        if case .scalar(let s) = node { return s.string }
         return nil
     }
 
@@ -74,7 +78,9 @@ struct YAMLValue {
     }
 
     func double() throws -> Double {
-        guard let text = scalarText, let v = Double(text), v.isFinite else { throw error("expected a number, got \(describe)") }
+        guard let text = scalarText, let v = Double(text), v.isFinite else {
+            throw error("expected a number, got \(describe)")
+        }
         return v
     }
 
@@ -90,7 +96,9 @@ struct YAMLValue {
     func duration() throws -> Int64 {
         let text = try string()
         if text == "0" { return 0 }
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000)]
+        let units: [(String, Int64)] = [
+            ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000),
+        ]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             if let n = Int64(text.dropLast(suffix.count)), n >= 0 {
                 let (ms, overflow) = n.multipliedReportingOverflow(by: factor)
@@ -102,7 +110,9 @@ struct YAMLValue {
     }
 
     func timestamp() throws -> Timestamp {
-        guard let t = Timestamp(rfc3339: try string()) else { throw error("expected an RFC 3339 time such as 2026-12-24T00:00:00Z, got \(describe)") }
+        guard let t = Timestamp(rfc3339: try string()) else {
+            throw error("expected an RFC 3339 time such as 2026-12-24T00:00:00Z, got \(describe)")
+        }
         return t
     }
 
@@ -111,8 +121,10 @@ struct YAMLValue {
         let text = try string()
         let parts = text.split(separator: ":")
         guard parts.count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
-              (0...24).contains(h), (0...59).contains(m), h < 24 || (m == 0 && allowEndOfDay)
-        else { throw error("expected a local time HH:MM (00:00-\(allowEndOfDay ? "24:00" : "23:59")), got \(describe)") }
+            (0...24).contains(h), (0...59).contains(m), h < 24 || (m == 0 && allowEndOfDay)
+        else {
+            throw error("expected a local time HH:MM (00:00-\(allowEndOfDay ? "24:00" : "23:59")), got \(describe)")
+        }
         return h * 60 + m
     }
 
@@ -125,7 +137,7 @@ struct YAMLValue {
     }
 
     func list() throws -> [YAMLValue] {
-        guard case let .sequence(seq) = node else { throw error("expected a list") }
+        guard case .sequence(let seq) = node else { throw error("expected a list") }
         return seq.enumerated().map { YAMLValue(node: $1, path: "\(path)[\($0)]", file: file) }
     }
 
@@ -136,7 +148,7 @@ struct YAMLValue {
     }
 
     func map(allowed: [String]) throws -> YAMLMap {
-        guard case let .mapping(mapping) = node else { throw error("expected a mapping of keys to values") }
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values") }
         var entries: [(String, YAMLValue)] = []
         for (keyNode, valueNode) in mapping {
             let childPath = path.isEmpty ? "" : "\(path)."
@@ -159,7 +171,7 @@ struct YAMLValue {
     /// A mapping whose other keys belong to another reader: unknown keys are let through (only
     /// the keys asked for are read); duplicates still fail.
     func lenientMap() throws -> YAMLMap {
-        guard case let .mapping(mapping) = node else { throw error("expected a mapping of keys to values") }
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping of keys to values") }
         var entries: [(String, YAMLValue)] = []
         for (keyNode, valueNode) in mapping {
             guard let key = keyNode.string, !entries.contains(where: { $0.0 == key }) else { continue }
@@ -170,7 +182,7 @@ struct YAMLValue {
 
     /// A mapping whose keys are names chosen by the user (destinations).
     func namedEntries() throws -> [(String, YAMLValue)] {
-        guard case let .mapping(mapping) = node else { throw error("expected a mapping of names to settings") }
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping of names to settings") }
         var out: [(String, YAMLValue)] = []
         for (keyNode, valueNode) in mapping {
             guard let key = keyNode.string, !key.isEmpty else {
@@ -186,7 +198,7 @@ struct YAMLValue {
 
     var describe: String {
         switch node {
-        case let .scalar(s): return "\"\(s.string.prefix(60))\""
+        case .scalar(let s): return "\"\(s.string.prefix(60))\""
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         case .alias: return "an alias"
@@ -206,7 +218,8 @@ struct YAMLMap {
     func require(_ key: String) throws -> YAMLValue {
         guard let v = self[key] else {
             let prefix = value.path.isEmpty ? "" : "\(value.path)."
-            throw AlertRulesError.invalidConfig(file: value.file, line: value.line, key: prefix + key, reason: "missing required key")
+            throw AlertRulesError.invalidConfig(
+                file: value.file, line: value.line, key: prefix + key, reason: "missing required key")
         }
         return v
     }

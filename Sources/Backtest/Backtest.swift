@@ -34,9 +34,11 @@ public struct Backtest: Sendable {
         public var futureTimeBound: FutureTimeBound
 
         /// The whole history, the stage's lateness and up to 1,000 bad lines kept, unless told otherwise.
-        public init(from: Timestamp? = nil, to: Timestamp? = nil, allowedLatenessMs: Int64 = 3_600_000,
-                    maxBadLinesKept: Int = 1000,
-                    now: Timestamp? = nil, futureTimeBound: FutureTimeBound = FutureTimeBound()) {
+        public init(
+            from: Timestamp? = nil, to: Timestamp? = nil, allowedLatenessMs: Int64 = 3_600_000,
+            maxBadLinesKept: Int = 1000,
+            now: Timestamp? = nil, futureTimeBound: FutureTimeBound = FutureTimeBound()
+        ) {
             self.from = from
             self.to = to
             self.allowedLatenessMs = allowedLatenessMs
@@ -70,7 +72,10 @@ public struct Backtest: Sendable {
     public mutating func process(line: UnsafeBufferPointer<UInt8>) {
         result.lines += 1
         var blank = true
-        for c in line where c != 0x20 && c != 0x0D && c != 0x09 { blank = false; break }
+        for c in line where c != 0x20 && c != 0x0D && c != 0x09 {
+            blank = false
+            break
+        }
         guard !blank else { return }
         result.summary.events += 1
         let event: AccountEvent
@@ -100,8 +105,9 @@ public struct Backtest: Sendable {
 
     private func futureTimeViolation(_ event: AccountEvent) -> String? {
         guard let now = options.now else { return nil }
-        return options.futureTimeBound.violation(event.occurredAt.millisecondsSinceEpoch,
-                                                 now: now.millisecondsSinceEpoch)
+        return options.futureTimeBound.violation(
+            event.occurredAt.millisecondsSinceEpoch,
+            now: now.millisecondsSinceEpoch)
     }
 
     private mutating func reject(reason: String, shown: String) {
@@ -138,7 +144,9 @@ public struct Backtest: Sendable {
             }
             for k in evaluators.indices {
                 take(evaluators[k].advance(to: end), run: k)
-                result.runs[k].heldAtEnd = evaluators[k].states.values.reduce(0) { $0 + $1.deferred.count + $1.digestQueue.count }
+                result.runs[k].heldAtEnd = evaluators[k].states.values.reduce(0) {
+                    $0 + $1.deferred.count + $1.digestQueue.count
+                }
             }
         }
         let counts = replay.summary
@@ -153,7 +161,9 @@ public struct Backtest: Sendable {
     }
 
     /// Backtests complete in-memory input (JSON lines) and returns the result.
-    public static func run(_ input: [UInt8], scorer: HealthScorer = HealthScorer(), engines: [RulesEngine], options: Options = Options()) -> BacktestResult {
+    public static func run(
+        _ input: [UInt8], scorer: HealthScorer = HealthScorer(), engines: [RulesEngine], options: Options = Options()
+    ) -> BacktestResult {
         var backtest = Backtest(scorer: scorer, engines: engines, options: options)
         input.withUnsafeBufferPointer { buffer in
             var start = 0

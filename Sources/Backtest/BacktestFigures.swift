@@ -72,7 +72,8 @@ public struct BacktestFigures: Sendable {
 
         var loads: [String: DestinationLoad] = [:]
         func load(_ d: String) -> DestinationLoad {
-            loads[d] ?? DestinationLoad(destination: d, alerts: 0, now: 0, deferred: 0, digested: 0, digests: 0, messages: 0)
+            loads[d]
+                ?? DestinationLoad(destination: d, alerts: 0, now: 0, deferred: 0, digested: 0, digests: 0, messages: 0)
         }
         for r in run.raised {
             var l = load(r.alert.destination)
@@ -117,8 +118,10 @@ public struct BacktestFigures: Sendable {
         accounts = perAccount.map { id, list in
             var t: [AlertType: Int] = [:]
             for a in list { t[a.type, default: 0] += 1 }
-            return AccountNoise(accountId: id, name: list.last?.accountName, alerts: list.count,
-                                types: t.sorted { ($1.value, $0.key.rawValue) < ($0.value, $1.key.rawValue) }.map { ($0.key, $0.value) })
+            return AccountNoise(
+                accountId: id, name: list.last?.accountName, alerts: list.count,
+                types: t.sorted { ($1.value, $0.key.rawValue) < ($0.value, $1.key.rawValue) }.map { ($0.key, $0.value) }
+            )
         }.sorted { ($1.alerts, $0.accountId) < ($0.alerts, $1.accountId) }
 
         var perRule: [String: (Int, Set<String>)] = [:]

@@ -7,18 +7,24 @@ import HealthModel
 /// the signals behind it.
 public enum BacktestReport {
     /// The report's lines. `top` bounds the noisiest lists; `alertLimit` the alert list (nil: all).
-    public static func lines(_ result: BacktestResult, figures: BacktestFigures, top: Int = 10, alertLimit: Int? = nil) -> [String] {
+    public static func lines(_ result: BacktestResult, figures: BacktestFigures, top: Int = 10, alertLimit: Int? = nil)
+        -> [String]
+    {
         var out: [String] = []
         out += inputLines(result)
         let f = figures
         out.append("")
-        out.append("alerts: \(f.alerts.count) (\(f.destinationRecords) destination records); \(result.primary.alerts.count) records on the alerts topic; \(f.heldAtEnd) still held at the end")
+        out.append(
+            "alerts: \(f.alerts.count) (\(f.destinationRecords) destination records); \(result.primary.alerts.count) records on the alerts topic; \(f.heldAtEnd) still held at the end"
+        )
 
         out.append("")
         out.append("by destination" + pad("", 10) + "alerts    now  after quiet hours  in digest  digests  messages")
         for d in f.destinations {
-            out.append("  " + pad(d.destination, 22) + lpad(d.alerts, 6) + lpad(d.now, 7) + lpad(d.deferred, 19) + lpad(d.digested, 11)
-                       + lpad(d.digests, 9) + lpad(d.messages, 10))
+            out.append(
+                "  " + pad(d.destination, 22) + lpad(d.alerts, 6) + lpad(d.now, 7) + lpad(d.deferred, 19)
+                    + lpad(d.digested, 11)
+                    + lpad(d.digests, 9) + lpad(d.messages, 10))
         }
         out.append("")
         out.append("by type")
@@ -41,10 +47,13 @@ public enum BacktestReport {
         }
         out.append("noisiest rules")
         for r in f.rules.prefix(top) {
-            out.append("  " + pad(r.rule, 24) + lpad(r.alerts, 4) + " alerts on \(r.accounts) account\(r.accounts == 1 ? "" : "s")")
+            out.append(
+                "  " + pad(r.rule, 24) + lpad(r.alerts, 4)
+                    + " alerts on \(r.accounts) account\(r.accounts == 1 ? "" : "s")")
         }
         out.append("")
-        out.append("alerts (event time, account, type, severity, priority, rule -> destinations; the signals behind it)")
+        out.append(
+            "alerts (event time, account, type, severity, priority, rule -> destinations; the signals behind it)")
         let shown = alertLimit.map { Array(f.alerts.prefix($0)) } ?? f.alerts
         for a in shown {
             out.append("  " + alertLine(a))
@@ -57,8 +66,12 @@ public enum BacktestReport {
     /// The input part: lines, events, bad lines with their numbers, accounts, scores, period.
     public static func inputLines(_ result: BacktestResult, maxBadLines: Int = 20) -> [String] {
         let s = result.summary
-        var out = ["input: \(result.lines) lines, \(s.events) events, \(s.applied) applied, \(s.duplicates) duplicates, \(s.tooLate) too late, \(result.badLineCount) bad lines"]
-        if result.eventsAfterPeriod > 0 { out.append("  \(result.eventsAfterPeriod) events after the period (not applied)") }
+        var out = [
+            "input: \(result.lines) lines, \(s.events) events, \(s.applied) applied, \(s.duplicates) duplicates, \(s.tooLate) too late, \(result.badLineCount) bad lines"
+        ]
+        if result.eventsAfterPeriod > 0 {
+            out.append("  \(result.eventsAfterPeriod) events after the period (not applied)")
+        }
         if result.badLineCount > 0 {
             for (reason, n) in s.rejected.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
                 out.append("  bad: \(reason): \(n)")
@@ -69,8 +82,12 @@ public enum BacktestReport {
             }
         }
         let span = [result.firstEventAt?.rfc3339 ?? "-", result.lastEventAt?.rfc3339 ?? "-"].joined(separator: " .. ")
-        out.append("events from \(span); alerts reported from \(result.from?.rfc3339 ?? "the start") to \(result.to?.rfc3339 ?? "the end")")
-        out.append("accounts: \(s.accounts); zones at the end: " + Zone.allCases.map { "\($0.rawValue) \(s.zones[$0] ?? 0)" }.joined(separator: ", "))
+        out.append(
+            "events from \(span); alerts reported from \(result.from?.rfc3339 ?? "the start") to \(result.to?.rfc3339 ?? "the end")"
+        )
+        out.append(
+            "accounts: \(s.accounts); zones at the end: "
+                + Zone.allCases.map { "\($0.rawValue) \(s.zones[$0] ?? 0)" }.joined(separator: ", "))
         out.append("score records: \(result.scoreRecords)")
         return out
     }
@@ -81,12 +98,13 @@ public enum BacktestReport {
         let dests = a.destinationNames.map { d -> String in
             switch a.destinations[d]! {
             case .now: d
-            case let .deferred(until): "\(d) (held to \(until.rfc3339))"
-            case let .digest(due): "\(d) (digest \(due.rfc3339))"
+            case .deferred(let until): "\(d) (held to \(until.rfc3339))"
+            case .digest(let due): "\(d) (digest \(due.rfc3339))"
             }
         }.joined(separator: ", ")
         let score = a.score.map { " score \($0)" } ?? ""
-        return "\(a.raisedAt.rfc3339) \(a.accountId)\(name) \(a.type.rawValue) \(a.severity.rawValue) \(a.priority)\(score) \(a.rule) -> \(dests)"
+        return
+            "\(a.raisedAt.rfc3339) \(a.accountId)\(name) \(a.type.rawValue) \(a.severity.rawValue) \(a.priority)\(score) \(a.rule) -> \(dests)"
     }
 
     static func pad(_ s: String, _ width: Int) -> String {

@@ -81,8 +81,10 @@ public struct DetectionFigures: Sendable {
                 var figures = byStory[story] ?? StoryFigures(story: story, accounts: 0, hours: [])
                 figures.accounts += 1
                 let expected = story.expectedAlerts
-                if let first = alerts.filter({ expected.contains($0.type) && $0.raisedAt.millisecondsSinceEpoch >= onset })
-                    .map(\.raisedAt.millisecondsSinceEpoch).min() {
+                if let first = alerts.filter({
+                    expected.contains($0.type) && $0.raisedAt.millisecondsSinceEpoch >= onset
+                })
+                .map(\.raisedAt.millisecondsSinceEpoch).min() {
                     figures.hours.append(Double(first - onset) / 3_600_000)
                 }
                 byStory[story] = figures
@@ -91,27 +93,35 @@ public struct DetectionFigures: Sendable {
                 let risk = alerts.filter {
                     Self.riskTypes.contains($0.type) && $0.raisedAt.millisecondsSinceEpoch >= warmUpEnd
                 }
-                var figures = byNoise[account.noise]
-                    ?? NoiseFigures(noise: account.noise, accounts: 0, falseAlerts: 0, accountsAlerted: 0, perThousandPerMonth: 0)
+                var figures =
+                    byNoise[account.noise]
+                    ?? NoiseFigures(
+                        noise: account.noise, accounts: 0, falseAlerts: 0, accountsAlerted: 0, perThousandPerMonth: 0)
                 figures.accounts += 1
                 figures.falseAlerts += risk.count
                 for alert in risk { falseAlertsByRule[alert.rule ?? alert.type.rawValue, default: 0] += 1 }
                 figures.accountsAlerted += risk.isEmpty ? 0 : 1
                 byNoise[account.noise] = figures
                 if let (from, to) = holiday {
-                    holidayAlerts += risk.filter {
-                        $0.raisedAt.millisecondsSinceEpoch >= from && $0.raisedAt.millisecondsSinceEpoch < to
-                    }.count
+                    holidayAlerts +=
+                        risk.filter {
+                            $0.raisedAt.millisecondsSinceEpoch >= from && $0.raisedAt.millisecondsSinceEpoch < to
+                        }.count
                 }
             }
         }
         stories = LabelledHistory.Story.allCases.compactMap { story in
-            byStory[story].map { var f = $0; f.hours.sort(); return f }
+            byStory[story].map {
+                var f = $0
+                f.hours.sort()
+                return f
+            }
         }
         noise = LabelledHistory.Noise.allCases.compactMap { kind in
             byNoise[kind].map { f in
                 var f = f
-                f.perThousandPerMonth = observed > 0 && f.accounts > 0
+                f.perThousandPerMonth =
+                    observed > 0 && f.accounts > 0
                     ? Double(f.falseAlerts) / Double(f.accounts) * 1000 / observed : 0
                 return f
             }
@@ -125,7 +135,8 @@ public struct DetectionFigures: Sendable {
     public var falseAlertsOutsideHolidayPerThousandPerMonth: Double {
         let alerts = noise.reduce(0) { $0 + $1.falseAlerts } - holidayFalseAlerts
         let monthsOutside = months - Double(holidayWindowDays) / 30
-        return monthsOutside > 0 && ordinaryAccounts > 0 ? Double(alerts) / Double(ordinaryAccounts) * 1000 / monthsOutside : 0
+        return monthsOutside > 0 && ordinaryAccounts > 0
+            ? Double(alerts) / Double(ordinaryAccounts) * 1000 / monthsOutside : 0
     }
 
     /// Risk alerts on ordinary accounts per 1,000 accounts per month, over every kind of noise.
@@ -142,7 +153,8 @@ public struct DetectionFigures: Sendable {
             out.append(
                 s.story.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
                     + "\(s.accounts)".leftPadded(8) + "\(s.hours.count)".leftPadded(10)
-                    + h(s.quantile(0.5)).leftPadded(7) + h(s.quantile(0.9)).leftPadded(8) + h(s.hours.last).leftPadded(8))
+                    + h(s.quantile(0.5)).leftPadded(7) + h(s.quantile(0.9)).leftPadded(8)
+                    + h(s.hours.last).leftPadded(8))
         }
         out.append("noise               accounts  false alerts  accounts alerted  per 1,000 accounts per month")
         for n in noise {
@@ -152,14 +164,18 @@ public struct DetectionFigures: Sendable {
                     + String(format: "%.1f", n.perThousandPerMonth).leftPadded(30))
         }
         if !falseAlertsByRule.isEmpty {
-            out.append("false alerts by rule: " + falseAlertsByRule.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
-                .map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            out.append(
+                "false alerts by rule: "
+                    + falseAlertsByRule.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+                    .map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         out.append(
             "all ordinary accounts: \(ordinaryAccounts), "
-                + String(format: "%.1f", falseAlertsPerThousandPerMonth) + " false alerts per 1,000 accounts per month over "
+                + String(format: "%.1f", falseAlertsPerThousandPerMonth)
+                + " false alerts per 1,000 accounts per month over "
                 + String(format: "%.1f", months) + " months (outside the shared holiday: "
-                + String(format: "%.1f", falseAlertsOutsideHolidayPerThousandPerMonth) + "); \(holidayFalseAlerts) risk alerts "
+                + String(format: "%.1f", falseAlertsOutsideHolidayPerThousandPerMonth)
+                + "); \(holidayFalseAlerts) risk alerts "
                 + "on them during the holiday all accounts share")
         return out
     }

@@ -21,7 +21,7 @@ public struct ISOWeek: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// The ISO week of a day index since 1970-01-01.
     public init(epochDay day: Int64) {
-        let weekday = Timestamp.startOfDay(day).weekday // 0 = Monday
+        let weekday = Timestamp.startOfDay(day).weekday  // 0 = Monday
         let thursday = day - Int64(weekday) + 3
         let year = Timestamp.civilDate(epochDay: thursday).year
         let firstOfYear = Timestamp.epochDay(year: year, month: 1, day: 1)
@@ -49,7 +49,10 @@ public struct ISOWeek: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static func range(_ first: ISOWeek, _ last: ISOWeek) -> [ISOWeek] {
         var out: [ISOWeek] = []
         var w = first
-        while w <= last { out.append(w); w = w.next }
+        while w <= last {
+            out.append(w)
+            w = w.next
+        }
         return out
     }
 }

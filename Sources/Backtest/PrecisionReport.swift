@@ -69,8 +69,11 @@ public struct PrecisionReport: Sendable {
     ///   - since, until: alerts raised in `[since, until]` are counted; feedback and outcomes up to `until`.
     ///   - churnWindowMs: a churn counts for an alert raised at most this long before it.
     ///   - minRated: verdicts a rule needs before a suggestion is made.
-    public init(alerts: [AlertRecord], feedback: [FeedbackRecord], outcomes: [AccountOutcome], since: Timestamp, until: Timestamp,
-                churnWindowMs: Int64 = 90 * 86_400_000, minRated: Int = 5) {
+    public init(
+        alerts: [AlertRecord], feedback: [FeedbackRecord], outcomes: [AccountOutcome], since: Timestamp,
+        until: Timestamp,
+        churnWindowMs: Int64 = 90 * 86_400_000, minRated: Int = 5
+    ) {
         self.since = since
         self.until = until
         // One entry per alert id, the earliest record's facts.
@@ -81,11 +84,15 @@ public struct PrecisionReport: Sendable {
         }
         // The latest verdict per alert.
         var verdicts: [String: FeedbackRecord] = [:]
-        var unmatched = 0, matched = 0
+        var unmatched = 0
+        var matched = 0
         var links: Set<String> = []
         for f in feedback where f.recordedAt <= until {
             if let link = f.linkId, !links.insert(link).inserted { continue }
-            guard firstSeen[f.alertId] != nil else { unmatched += 1; continue }
+            guard firstSeen[f.alertId] != nil else {
+                unmatched += 1
+                continue
+            }
             matched += 1
             if let known = verdicts[f.alertId], known.recordedAt > f.recordedAt { continue }
             verdicts[f.alertId] = f
@@ -100,7 +107,9 @@ public struct PrecisionReport: Sendable {
             let rule = a.rule ?? a.type.rawValue
             var f = figures[rule] ?? RuleFigures(rule: rule)
             f.alerts += 1
-            let after = (byAccount[a.accountId] ?? []).filter { $0.at >= a.raisedAt && $0.at.millisecondsSinceEpoch - a.raisedAt.millisecondsSinceEpoch <= churnWindowMs }
+            let after = (byAccount[a.accountId] ?? []).filter {
+                $0.at >= a.raisedAt && $0.at.millisecondsSinceEpoch - a.raisedAt.millisecondsSinceEpoch <= churnWindowMs
+            }
             let churned = after.contains { $0.kind == .churned }
             if churned { f.churnedAfter += 1 }
             if after.contains(where: { $0.kind == .renewed }) { f.renewedAfter += 1 }
@@ -117,8 +126,12 @@ public struct PrecisionReport: Sendable {
             }
             figures[rule] = f
         }
-        rules = figures.values.map { var f = $0; f.suggestion = Self.suggestion(for: f, minRated: minRated); return f }
-            .sorted { ($1.alerts, $0.rule) < ($0.alerts, $1.rule) }
+        rules = figures.values.map {
+            var f = $0
+            f.suggestion = Self.suggestion(for: f, minRated: minRated)
+            return f
+        }
+        .sorted { ($1.alerts, $0.rule) < ($0.alerts, $1.rule) }
     }
 
     /// A plain suggestion for a rule, or nil when its feedback calls for none.
@@ -126,9 +139,11 @@ public struct PrecisionReport: Sendable {
         guard f.rated >= minRated, let precision = f.precision else { return nil }
         let percent = Int((precision * 100).rounded())
         if f.notUseful * 2 > f.rated {
-            var s = "Mostly marked not useful (\(f.notUseful) of \(f.rated), precision \(percent)%): make it stricter (a higher threshold, a longer hold) or send it to a digest instead of a channel; check the change with `fleet-admin backtest --compare` first."
+            var s =
+                "Mostly marked not useful (\(f.notUseful) of \(f.rated), precision \(percent)%): make it stricter (a higher threshold, a longer hold) or send it to a digest instead of a channel; check the change with `fleet-admin backtest --compare` first."
             if f.notUsefulButChurned > 0 {
-                s += " But \(f.notUsefulButChurned) of the alerts marked not useful were followed by the account's churn: look at those before loosening it."
+                s +=
+                    " But \(f.notUsefulButChurned) of the alerts marked not useful were followed by the account's churn: look at those before loosening it."
             }
             return s
         }
@@ -140,18 +155,29 @@ public struct PrecisionReport: Sendable {
 
     /// The report as text lines, one row per rule, then the suggestions.
     public var lines: [String] {
-        var out = ["precision of rules, alerts raised \(since.rfc3339) .. \(until.rfc3339)",
-                   "  \(rules.reduce(0) { $0 + $1.alerts }) alerts, \(feedbackCount) feedback records (\(unmatchedFeedback) on alerts outside the period)",
-                   ""]
-        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
-        func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? " " + s : String(repeating: " ", count: w - s.count) + s }
-        out.append(pad("rule", 24) + lpad("alerts", 7) + lpad("useful", 8) + lpad("not", 6) + lpad("unrated", 9) + lpad("precision", 11)
-                   + lpad("churned", 9) + lpad("false+", 8) + lpad("true+ resolved", 16) + lpad("to churn", 10))
+        var out = [
+            "precision of rules, alerts raised \(since.rfc3339) .. \(until.rfc3339)",
+            "  \(rules.reduce(0) { $0 + $1.alerts }) alerts, \(feedbackCount) feedback records (\(unmatchedFeedback) on alerts outside the period)",
+            "",
+        ]
+        func pad(_ s: String, _ w: Int) -> String {
+            s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count)
+        }
+        func lpad(_ s: String, _ w: Int) -> String {
+            s.count >= w ? " " + s : String(repeating: " ", count: w - s.count) + s
+        }
+        out.append(
+            pad("rule", 24) + lpad("alerts", 7) + lpad("useful", 8) + lpad("not", 6) + lpad("unrated", 9)
+                + lpad("precision", 11)
+                + lpad("churned", 9) + lpad("false+", 8) + lpad("true+ resolved", 16) + lpad("to churn", 10))
         for f in rules {
             let precision = f.precision.map { "\(Int(($0 * 100).rounded()))%" } ?? "-"
-            out.append(pad(f.rule, 24) + lpad("\(f.alerts)", 7) + lpad("\(f.useful)", 8) + lpad("\(f.notUseful)", 6) + lpad("\(f.unrated)", 9)
-                       + lpad(precision, 11) + lpad("\(f.churnedAfter)", 9) + lpad("\(f.falsePositives)", 8) + lpad("\(f.truePositivesResolved)", 16)
-                       + lpad("\(f.escalatedToChurn)", 10))
+            out.append(
+                pad(f.rule, 24) + lpad("\(f.alerts)", 7) + lpad("\(f.useful)", 8) + lpad("\(f.notUseful)", 6)
+                    + lpad("\(f.unrated)", 9)
+                    + lpad(precision, 11) + lpad("\(f.churnedAfter)", 9) + lpad("\(f.falsePositives)", 8)
+                    + lpad("\(f.truePositivesResolved)", 16)
+                    + lpad("\(f.escalatedToChurn)", 10))
         }
         let suggestions = rules.compactMap { f in f.suggestion.map { "  \(f.rule): \($0)" } }
         if !suggestions.isEmpty {

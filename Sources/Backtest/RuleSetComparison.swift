@@ -71,9 +71,14 @@ public struct RuleSetComparison: Sendable {
             }
         }
         // Second pass: account + type, the nearest raise time within the window.
-        struct Key: Hashable { var account: String; var type: AlertType }
+        struct Key: Hashable {
+            var account: String
+            var type: AlertType
+        }
         var candidates: [Key: [Int]] = [:]
-        for k in b.indices where !usedB[k] { candidates[Key(account: b[k].accountId, type: b[k].type), default: []].append(k) }
+        for k in b.indices where !usedB[k] {
+            candidates[Key(account: b[k].accountId, type: b[k].type), default: []].append(k)
+        }
         var onlyA: [BacktestAlert] = []
         for x in restA {
             let key = Key(account: x.accountId, type: x.type)
@@ -81,7 +86,10 @@ public struct RuleSetComparison: Sendable {
             var bestGap = Int64.max
             for k in candidates[key] ?? [] where !usedB[k] {
                 let gap = abs(b[k].raisedAt.millisecondsSinceEpoch - x.raisedAt.millisecondsSinceEpoch)
-                if gap <= windowMs, gap < bestGap { best = k; bestGap = gap }
+                if gap <= windowMs, gap < bestGap {
+                    best = k
+                    bestGap = gap
+                }
             }
             if let best {
                 usedB[best] = true
@@ -90,7 +98,9 @@ public struct RuleSetComparison: Sendable {
                 onlyA.append(x)
             }
         }
-        let order: (BacktestAlert, BacktestAlert) -> Bool = { ($0.raisedAt, $0.accountId, $0.alertId) < ($1.raisedAt, $1.accountId, $1.alertId) }
+        let order: (BacktestAlert, BacktestAlert) -> Bool = {
+            ($0.raisedAt, $0.accountId, $0.alertId) < ($1.raisedAt, $1.accountId, $1.alertId)
+        }
         onlyInA = onlyA.sorted(by: order)
         onlyInB = b.indices.filter { !usedB[$0] }.map { b[$0] }.sorted(by: order)
         pairs.sort { order($0.a, $1.a) }
@@ -100,9 +110,11 @@ public struct RuleSetComparison: Sendable {
 
     /// The comparison's report lines; `nameA` and `nameB` name the rule files.
     public func lines(nameA: String, nameB: String) -> [String] {
-        var out = ["compare: A = \(nameA), B = \(nameB)",
-                   "  alerts in A: \(onlyInA.count + same.count + changed.count), in B: \(onlyInB.count + same.count + changed.count)",
-                   "  same: \(same.count), changed: \(changed.count), only in A: \(onlyInA.count), only in B: \(onlyInB.count)"]
+        var out = [
+            "compare: A = \(nameA), B = \(nameB)",
+            "  alerts in A: \(onlyInA.count + same.count + changed.count), in B: \(onlyInB.count + same.count + changed.count)",
+            "  same: \(same.count), changed: \(changed.count), only in A: \(onlyInA.count), only in B: \(onlyInB.count)",
+        ]
         out.append("only in A (\(onlyInA.count))")
         for x in onlyInA { out.append("  " + BacktestReport.alertLine(x)) }
         out.append("only in B (\(onlyInB.count))")
@@ -118,7 +130,9 @@ public struct RuleSetComparison: Sendable {
     /// `2d 6h`, `5h`, `30m`.
     static func duration(_ ms: Int64) -> String {
         let minutes = ms / 60_000
-        let d = minutes / 1440, h = minutes % 1440 / 60, m = minutes % 60
+        let d = minutes / 1440
+        let h = minutes % 1440 / 60
+        let m = minutes % 60
         var parts: [String] = []
         if d > 0 { parts.append("\(d)d") }
         if h > 0 { parts.append("\(h)h") }

@@ -31,7 +31,9 @@ public enum SentAlerts {
     /// `alerts` record's facts where the topic still holds it (its rule and raise time), otherwise
     /// rebuilt from the delivery (its type; its rule from feedback on it when there is some, the
     /// rule the feedback link was signed for; raised at its delivery time).
-    public static func merge(alerts: [AlertRecord], deliveries: [DeliveredAlert], feedback: [FeedbackRecord]) -> [AlertRecord] {
+    public static func merge(alerts: [AlertRecord], deliveries: [DeliveredAlert], feedback: [FeedbackRecord])
+        -> [AlertRecord]
+    {
         guard !deliveries.isEmpty else { return alerts }
         var known: [String: AlertRecord] = [:]
         for a in alerts {
@@ -49,8 +51,11 @@ public enum SentAlerts {
             if let a = known[key] {
                 out.append(a)
             } else if let type = AlertType(rawValue: d.type) {
-                out.append(AlertRecord(alertId: d.alertId, type: type, severity: .medium, priority: Priority(level: 3)!, destination: d.destination,
-                                       accountId: d.accountId, raisedAt: d.deliveredAt, rule: ruleOf[d.alertId]))
+                out.append(
+                    AlertRecord(
+                        alertId: d.alertId, type: type, severity: .medium, priority: Priority(level: 3)!,
+                        destination: d.destination,
+                        accountId: d.accountId, raisedAt: d.deliveredAt, rule: ruleOf[d.alertId]))
             }
         }
         return out

@@ -27,11 +27,17 @@ public struct StoryDetection: Sendable {
         public var alertAt: Timestamp?
 
         /// Hours from dark to not healthy (negative: before it was fully dark).
-        public var hoursToAtRisk: Double? { atRiskAt.map { Double($0.millisecondsSinceEpoch - darkAt.millisecondsSinceEpoch) / 3_600_000 } }
+        public var hoursToAtRisk: Double? {
+            atRiskAt.map { Double($0.millisecondsSinceEpoch - darkAt.millisecondsSinceEpoch) / 3_600_000 }
+        }
         /// Hours from dark to critical.
-        public var hoursToCritical: Double? { criticalAt.map { Double($0.millisecondsSinceEpoch - darkAt.millisecondsSinceEpoch) / 3_600_000 } }
+        public var hoursToCritical: Double? {
+            criticalAt.map { Double($0.millisecondsSinceEpoch - darkAt.millisecondsSinceEpoch) / 3_600_000 }
+        }
         /// Hours from dark to the first churn-risk alert.
-        public var hoursToAlert: Double? { alertAt.map { Double($0.millisecondsSinceEpoch - darkAt.millisecondsSinceEpoch) / 3_600_000 } }
+        public var hoursToAlert: Double? {
+            alertAt.map { Double($0.millisecondsSinceEpoch - darkAt.millisecondsSinceEpoch) / 3_600_000 }
+        }
     }
 
     /// The collapse and the silent account, when the sample has them.
@@ -60,18 +66,26 @@ public struct StoryDetection: Sendable {
             guard let account, let dark = s.darkFrom(account, start: start) else { continue }
             let series = result.series.first { $0.accountId == account }
             let after = (series?.points ?? []).filter { $0.at >= begun }
-            list.append(Story(story: name, accountId: account, tier: series?.profile.tier, startedAt: begun, darkAt: dark,
-                              atRiskAt: after.first { $0.zone != .healthy }?.at,
-                              criticalAt: after.first { $0.zone == .critical }?.at,
-                              alertAt: alerts.first { $0.accountId == account && $0.type == .customerAtRisk && $0.raisedAt >= begun }?.raisedAt))
+            list.append(
+                Story(
+                    story: name, accountId: account, tier: series?.profile.tier, startedAt: begun, darkAt: dark,
+                    atRiskAt: after.first { $0.zone != .healthy }?.at,
+                    criticalAt: after.first { $0.zone == .critical }?.at,
+                    alertAt: alerts.first {
+                        $0.accountId == account && $0.type == .customerAtRisk && $0.raisedAt >= begun
+                    }?.raisedAt))
         }
         stories = list
         expansionAccount = s.expansion
         expansionStartedAt = begun
-        upsellAt = alerts.first { $0.accountId == s.expansion && $0.type == .upsellOpportunity && $0.raisedAt >= begun }?.raisedAt
+        upsellAt =
+            alerts.first { $0.accountId == s.expansion && $0.type == .upsellOpportunity && $0.raisedAt >= begun }?
+            .raisedAt
         let ordinary = Set(generator.ordinaryAccounts)
         ordinaryAccounts = ordinary.count
-        ordinaryNotHealthy = result.series.filter { ordinary.contains($0.accountId) && $0.points.contains { $0.zone != .healthy } }.map(\.accountId)
+        ordinaryNotHealthy = result.series.filter {
+            ordinary.contains($0.accountId) && $0.points.contains { $0.zone != .healthy }
+        }.map(\.accountId)
         ordinaryAlerts = alerts.filter { ordinary.contains($0.accountId) }
     }
 
@@ -85,11 +99,20 @@ public struct StoryDetection: Sendable {
             "\(st.story) \(st.accountId) (\(st.tier?.rawValue ?? "?")), dark from \(st.darkAt.rfc3339): not healthy after \(hours(st.hoursToAtRisk)), critical after \(hours(st.hoursToCritical)), first churn-risk alert after \(hours(st.hoursToAlert))"
         }
         if let account = expansionAccount {
-            let after = upsellAt.map { hours(Double($0.millisecondsSinceEpoch - expansionStartedAt.millisecondsSinceEpoch) / 3_600_000) } ?? "never"
-            out.append("expansion \(account), growing from \(expansionStartedAt.rfc3339): first upsell alert after \(after)")
+            let after =
+                upsellAt.map {
+                    hours(Double($0.millisecondsSinceEpoch - expansionStartedAt.millisecondsSinceEpoch) / 3_600_000)
+                } ?? "never"
+            out.append(
+                "expansion \(account), growing from \(expansionStartedAt.rfc3339): first upsell alert after \(after)")
         }
-        out.append("false positives: \(ordinaryNotHealthy.count) of \(ordinaryAccounts) ordinary accounts left healthy; \(ordinaryAlerts.count) alerts on ordinary accounts"
-                   + (ordinaryAlerts.isEmpty ? "" : " (" + ordinaryAlerts.prefix(8).map { "\($0.accountId) \($0.type.rawValue) \($0.raisedAt.rfc3339)" }.joined(separator: ", ") + ")"))
+        out.append(
+            "false positives: \(ordinaryNotHealthy.count) of \(ordinaryAccounts) ordinary accounts left healthy; \(ordinaryAlerts.count) alerts on ordinary accounts"
+                + (ordinaryAlerts.isEmpty
+                    ? ""
+                    : " ("
+                        + ordinaryAlerts.prefix(8).map { "\($0.accountId) \($0.type.rawValue) \($0.raisedAt.rfc3339)" }
+                        .joined(separator: ", ") + ")"))
         return out
     }
 }

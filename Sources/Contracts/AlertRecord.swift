@@ -65,7 +65,10 @@ public struct DigestItem: Codable, Sendable, Hashable {
     /// For a `health_score_drop` item: the drop over its rule's window (absent in older records).
     public var drop: ScoreDrop?
 
-    public init(alertId: String, type: AlertType, severity: Severity, accountId: String, accountName: String?, score: Int, delta: Int, zone: Zone, headline: String, url: String?, at: Timestamp, drop: ScoreDrop? = nil) {
+    public init(
+        alertId: String, type: AlertType, severity: Severity, accountId: String, accountName: String?, score: Int,
+        delta: Int, zone: Zone, headline: String, url: String?, at: Timestamp, drop: ScoreDrop? = nil
+    ) {
         self.alertId = alertId
         self.type = type
         self.severity = severity
@@ -81,7 +84,10 @@ public struct DigestItem: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case alertId = "alert_id", type, severity, accountId = "account_id", accountName = "account_name"
+        case alertId = "alert_id"
+        case type, severity
+        case accountId = "account_id"
+        case accountName = "account_name"
         case score, delta, zone, headline, url, at, drop
     }
 }
@@ -123,7 +129,13 @@ public struct AlertRecord: Codable, Sendable, Hashable {
 
     public static let currentSchema = 1
 
-    public init(schema: Int = AlertRecord.currentSchema, alertId: String, type: AlertType, severity: Severity, priority: Priority, destination: String, accountId: String, raisedAt: Timestamp, notBefore: Timestamp? = nil, score: ScoreRecord? = nil, trigger: Trigger? = nil, mention: String? = nil, suggestedAction: String? = nil, playbookURL: String? = nil, rule: String? = nil, digestItems: [DigestItem]? = nil, digestTitle: String? = nil, drop: ScoreDrop? = nil) {
+    public init(
+        schema: Int = AlertRecord.currentSchema, alertId: String, type: AlertType, severity: Severity,
+        priority: Priority, destination: String, accountId: String, raisedAt: Timestamp, notBefore: Timestamp? = nil,
+        score: ScoreRecord? = nil, trigger: Trigger? = nil, mention: String? = nil, suggestedAction: String? = nil,
+        playbookURL: String? = nil, rule: String? = nil, digestItems: [DigestItem]? = nil, digestTitle: String? = nil,
+        drop: ScoreDrop? = nil
+    ) {
         self.schema = schema
         self.alertId = alertId
         self.type = type
@@ -148,9 +160,18 @@ public struct AlertRecord: Codable, Sendable, Hashable {
     public var deliveryKey: String { "\(alertId)|\(destination)" }
 
     enum CodingKeys: String, CodingKey {
-        case schema, alertId = "alert_id", type, severity, priority, destination, accountId = "account_id"
-        case raisedAt = "raised_at", notBefore = "not_before", score, trigger, mention
-        case suggestedAction = "suggested_action", playbookURL = "playbook_url", rule
-        case digestItems = "digest_items", digestTitle = "digest_title", drop
+        case schema
+        case alertId = "alert_id"
+        case type, severity, priority, destination
+        case accountId = "account_id"
+        case raisedAt = "raised_at"
+        case notBefore = "not_before"
+        case score, trigger, mention
+        case suggestedAction = "suggested_action"
+        case playbookURL = "playbook_url"
+        case rule
+        case digestItems = "digest_items"
+        case digestTitle = "digest_title"
+        case drop
     }
 }

@@ -20,8 +20,11 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
     /// Absent in entries of a normal post.
     public var reconciled: Bool?
 
-    public init(alertId: String, destination: String, accountId: String, type: String, deliveredAt: Timestamp, status: Int, retries: Int, messageAlertIds: [String],
-                reconciled: Bool? = nil) {
+    public init(
+        alertId: String, destination: String, accountId: String, type: String, deliveredAt: Timestamp, status: Int,
+        retries: Int, messageAlertIds: [String],
+        reconciled: Bool? = nil
+    ) {
         self.alertId = alertId
         self.destination = destination
         self.accountId = accountId
@@ -34,8 +37,14 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case alertId = "alert_id", destination, accountId = "account_id", type, deliveredAt = "delivered_at", status, retries
-        case messageAlertIds = "message_alert_ids", reconciled
+        case alertId = "alert_id"
+        case destination
+        case accountId = "account_id"
+        case type
+        case deliveredAt = "delivered_at"
+        case status, retries
+        case messageAlertIds = "message_alert_ids"
+        case reconciled
     }
 }
 
@@ -71,7 +80,10 @@ public struct DeliveryIntent: Codable, Sendable, Hashable {
     /// Every alert id the message carries.
     public var messageAlertIds: [String]
 
-    public init(alertId: String, destination: String, accountId: String, type: String, postingAt: Timestamp, messageAlertIds: [String]) {
+    public init(
+        alertId: String, destination: String, accountId: String, type: String, postingAt: Timestamp,
+        messageAlertIds: [String]
+    ) {
         self.state = Self.posting
         self.alertId = alertId
         self.destination = destination
@@ -82,7 +94,12 @@ public struct DeliveryIntent: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case state, alertId = "alert_id", destination, accountId = "account_id", type, postingAt = "posting_at"
+        case state
+        case alertId = "alert_id"
+        case destination
+        case accountId = "account_id"
+        case type
+        case postingAt = "posting_at"
         case messageAlertIds = "message_alert_ids"
     }
 }
@@ -97,7 +114,9 @@ public enum DeliveryLogValue: Sendable, Hashable {
 
     /// Reads a value of `alerts-delivered`.
     public static func decode(_ bytes: [UInt8]) -> DeliveryLogValue {
-        if let intent = try? RecordCoding.decode(DeliveryIntent.self, from: bytes), intent.state == DeliveryIntent.posting {
+        if let intent = try? RecordCoding.decode(DeliveryIntent.self, from: bytes),
+            intent.state == DeliveryIntent.posting
+        {
             return .posting(intent)
         }
         if let entry = try? RecordCoding.decode(DeliveryLogEntry.self, from: bytes) { return .delivered(entry) }

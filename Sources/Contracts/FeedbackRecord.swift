@@ -39,8 +39,11 @@ public struct FeedbackRecord: Codable, Sendable, Hashable {
     public static let currentSchema = 1
 
     /// A record from its fields.
-    public init(schema: Int = FeedbackRecord.currentSchema, alertId: String, rule: String, destination: String, verdict: FeedbackVerdict, recordedAt: Timestamp,
-                linkId: String? = nil, linkExpiresAt: Timestamp? = nil) {
+    public init(
+        schema: Int = FeedbackRecord.currentSchema, alertId: String, rule: String, destination: String,
+        verdict: FeedbackVerdict, recordedAt: Timestamp,
+        linkId: String? = nil, linkExpiresAt: Timestamp? = nil
+    ) {
         self.schema = schema
         self.alertId = alertId
         self.rule = rule
@@ -52,7 +55,11 @@ public struct FeedbackRecord: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, alertId = "alert_id", rule, destination, verdict, recordedAt = "recorded_at"
-        case linkId = "link_id", linkExpiresAt = "link_expires_at"
+        case schema
+        case alertId = "alert_id"
+        case rule, destination, verdict
+        case recordedAt = "recorded_at"
+        case linkId = "link_id"
+        case linkExpiresAt = "link_expires_at"
     }
 }

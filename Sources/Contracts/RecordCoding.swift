@@ -31,13 +31,13 @@ public enum RecordCoding {
                 .replacingOccurrences(of: ".[", with: "[")
         }
         switch error {
-        case let .keyNotFound(key, context):
+        case .keyNotFound(let key, let context):
             let parent = path(context)
             return "missing key \"\(key.stringValue)\"" + (parent.isEmpty ? "" : " in \(parent)")
-        case let .typeMismatch(type, context), let .valueNotFound(type, context):
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
             let at = path(context)
             return "wrong type\(at.isEmpty ? "" : " at \(at)"): expected \(typeName(type))"
-        case let .dataCorrupted(context):
+        case .dataCorrupted(let context):
             let at = path(context)
             return at.isEmpty ? "not valid JSON" : "bad value at \(at)"
         @unknown default:

@@ -26,13 +26,19 @@ public struct ScoreDrop: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case points, fromScore = "from_score", fromAt = "from_at", windowMs = "window_ms", line
+        case points
+        case fromScore = "from_score"
+        case fromAt = "from_at"
+        case windowMs = "window_ms"
+        case line
     }
 
     /// A window for people: the largest unit that divides it exactly ("7 days", "36 hours",
     /// "90 minutes", "6 weeks"), else seconds. Windows under five weeks read in days ("14 days").
     public static func describe(windowMs ms: Int64) -> String {
-        let units: [(Int64, String)] = [(604_800_000, "week"), (86_400_000, "day"), (3_600_000, "hour"), (60_000, "minute")]
+        let units: [(Int64, String)] = [
+            (604_800_000, "week"), (86_400_000, "day"), (3_600_000, "hour"), (60_000, "minute"),
+        ]
         for (size, name) in units where ms >= size && ms % size == 0 {
             if name == "week", ms / size < 5 { continue }
             let n = ms / size

@@ -46,7 +46,9 @@ public struct Signal: Codable, Sendable, Hashable {
     /// The account's own normal for that figure, where one applies.
     public var baseline: Double?
 
-    public init(code: String, family: SignalFamily, text: String, impact: Double, value: Double? = nil, baseline: Double? = nil) {
+    public init(
+        code: String, family: SignalFamily, text: String, impact: Double, value: Double? = nil, baseline: Double? = nil
+    ) {
         self.code = code
         self.family = family
         self.text = text
@@ -114,7 +116,8 @@ public struct FamilyScores: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case productUsage = "product_usage", engagement, support, commercial
+        case productUsage = "product_usage"
+        case engagement, support, commercial
     }
 }
 
@@ -131,7 +134,10 @@ public struct AccountProfile: Codable, Sendable, Hashable {
     /// IANA time zone, e.g. `America/New_York`.
     public var timezone: String?
 
-    public init(name: String? = nil, tier: Tier? = nil, mrr: Double? = nil, owner: String? = nil, url: String? = nil, renewalDate: String? = nil, timezone: String? = nil) {
+    public init(
+        name: String? = nil, tier: Tier? = nil, mrr: Double? = nil, owner: String? = nil, url: String? = nil,
+        renewalDate: String? = nil, timezone: String? = nil
+    ) {
         self.name = name
         self.tier = tier
         self.mrr = mrr
@@ -142,7 +148,9 @@ public struct AccountProfile: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, tier, mrr, owner, url, renewalDate = "renewal_date", timezone
+        case name, tier, mrr, owner, url
+        case renewalDate = "renewal_date"
+        case timezone
     }
 }
 
@@ -168,7 +176,10 @@ public struct Trigger: Codable, Sendable, Hashable {
     public var seatsBefore: Int?
     public var seatsAfter: Int?
 
-    public init(type: TriggerType, eventId: String, occurredAt: Timestamp, ref: String? = nil, amount: Double? = nil, currency: String? = nil, seatsBefore: Int? = nil, seatsAfter: Int? = nil) {
+    public init(
+        type: TriggerType, eventId: String, occurredAt: Timestamp, ref: String? = nil, amount: Double? = nil,
+        currency: String? = nil, seatsBefore: Int? = nil, seatsAfter: Int? = nil
+    ) {
         self.type = type
         self.eventId = eventId
         self.occurredAt = occurredAt
@@ -180,8 +191,12 @@ public struct Trigger: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, eventId = "event_id", occurredAt = "occurred_at", ref, amount, currency
-        case seatsBefore = "seats_before", seatsAfter = "seats_after"
+        case type
+        case eventId = "event_id"
+        case occurredAt = "occurred_at"
+        case ref, amount, currency
+        case seatsBefore = "seats_before"
+        case seatsAfter = "seats_after"
     }
 }
 
@@ -229,7 +244,12 @@ public struct ScoreRecord: Codable, Sendable, Hashable {
 
     public static let currentSchema = 1
 
-    public init(schema: Int = ScoreRecord.currentSchema, accountId: String, validAt: Timestamp, score: Int, previousScore: Int?, delta: Int, zone: Zone, previousZone: Zone?, components: FamilyScores, signals: [Signal], positiveSignals: [Signal], profile: AccountProfile, triggers: [Trigger], eventIds: [String], reasons: [EmitReason], cancellationScheduled: Bool, sequence: Int? = nil) {
+    public init(
+        schema: Int = ScoreRecord.currentSchema, accountId: String, validAt: Timestamp, score: Int, previousScore: Int?,
+        delta: Int, zone: Zone, previousZone: Zone?, components: FamilyScores, signals: [Signal],
+        positiveSignals: [Signal], profile: AccountProfile, triggers: [Trigger], eventIds: [String],
+        reasons: [EmitReason], cancellationScheduled: Bool, sequence: Int? = nil
+    ) {
         self.schema = schema
         self.accountId = accountId
         self.validAt = validAt
@@ -250,9 +270,20 @@ public struct ScoreRecord: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, accountId = "account_id", validAt = "valid_at", score, previousScore = "previous_score", delta
-        case zone, previousZone = "previous_zone", components, signals, positiveSignals = "positive_signals"
-        case profile, triggers, eventIds = "event_ids", reasons, cancellationScheduled = "cancellation_scheduled"
+        case schema
+        case accountId = "account_id"
+        case validAt = "valid_at"
+        case score
+        case previousScore = "previous_score"
+        case delta
+        case zone
+        case previousZone = "previous_zone"
+        case components, signals
+        case positiveSignals = "positive_signals"
+        case profile, triggers
+        case eventIds = "event_ids"
+        case reasons
+        case cancellationScheduled = "cancellation_scheduled"
         case sequence
     }
 }

@@ -72,7 +72,10 @@ extension Timestamp {
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    public init(year: Int64, month: Int64, day: Int64, hour: Int64 = 0, minute: Int64 = 0, second: Int64 = 0, millisecond: Int64 = 0) {
+    public init(
+        year: Int64, month: Int64, day: Int64, hour: Int64 = 0, minute: Int64 = 0, second: Int64 = 0,
+        millisecond: Int64 = 0
+    ) {
         let days = Self.epochDay(year: year, month: month, day: day)
         self.init(millisecondsSinceEpoch: ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millisecond)
     }
@@ -106,16 +109,16 @@ extension Timestamp {
             return v
         }
         guard let year = number(0, 4), b[4] == 45, let month = number(5, 2), b[7] == 45,
-              let day = number(8, 2), b[10] == 84 || b[10] == 116 || b[10] == 32,
-              let hour = number(11, 2), b[13] == 58, let minute = number(14, 2), b[16] == 58,
-              let second = number(17, 2)
+            let day = number(8, 2), b[10] == 84 || b[10] == 116 || b[10] == 32,
+            let hour = number(11, 2), b[13] == 58, let minute = number(14, 2), b[16] == 58,
+            let second = number(17, 2)
         else { return nil }
         guard (1...12).contains(month), day >= 1, day <= Self.daysInMonth(year: year, month: month),
-              hour <= 23, minute <= 59, second <= 60
+            hour <= 23, minute <= 59, second <= 60
         else { return nil }
         var i = 19
         var millis: Int64 = 0
-        if b[i] == 46 { // fraction
+        if b[i] == 46 {  // fraction
             i += 1
             var digits = 0
             while i < n, let d = digit(i) {
@@ -124,16 +127,19 @@ extension Timestamp {
                 i += 1
             }
             guard digits > 0 else { return nil }
-            while digits < 3 { millis *= 10; digits += 1 }
+            while digits < 3 {
+                millis *= 10
+                digits += 1
+            }
         }
         guard i < n else { return nil }
         var offsetMinutes: Int64 = 0
         switch b[i] {
-        case 90, 122: // Z z
+        case 90, 122:  // Z z
             i += 1
-        case 43, 45: // + -
+        case 43, 45:  // + -
             guard n - i >= 6, let oh = number(i + 1, 2), b[i + 3] == 58, let om = number(i + 4, 2),
-                  oh <= 23, om <= 59
+                oh <= 23, om <= 59
             else { return nil }
             offsetMinutes = (oh * 60 + om) * (b[i] == 45 ? -1 : 1)
             i += 6
@@ -142,7 +148,8 @@ extension Timestamp {
         }
         guard i == n else { return nil }
         let leap = second == 60 ? Int64(59) : second
-        let base = Timestamp(year: year, month: month, day: day, hour: hour, minute: minute, second: leap, millisecond: millis)
+        let base = Timestamp(
+            year: year, month: month, day: day, hour: hour, minute: minute, second: leap, millisecond: millis)
         let instant = base.millisecondsSinceEpoch - offsetMinutes * 60_000
         // An offset can move the instant out of years 0000-9999, which `rfc3339` cannot write back.
         guard Self.fourDigitYears.contains(instant) else { return nil }
@@ -150,8 +157,9 @@ extension Timestamp {
     }
 
     /// The instants `rfc3339` writes: 0000-01-01T00:00:00Z through 9999-12-31T23:59:59.999Z.
-    static let fourDigitYears = epochDay(year: 0, month: 1, day: 1) * millisecondsPerDay
-        ..< epochDay(year: 10_000, month: 1, day: 1) * millisecondsPerDay
+    static let fourDigitYears =
+        epochDay(year: 0, month: 1, day: 1) * millisecondsPerDay..<epochDay(year: 10_000, month: 1, day: 1)
+        * millisecondsPerDay
 
     static func daysInMonth(year: Int64, month: Int64) -> Int64 {
         switch month {
@@ -167,19 +175,38 @@ extension Timestamp {
         let day = epochDay
         let (y, m, d) = Self.civilDate(epochDay: day)
         let msOfDay = ms - day * Self.millisecondsPerDay
-        let hh = msOfDay / 3_600_000, mm = (msOfDay / 60_000) % 60, ss = (msOfDay / 1000) % 60, frac = msOfDay % 1000
+        let hh = msOfDay / 3_600_000
+        let mm = (msOfDay / 60_000) % 60
+        let ss = (msOfDay / 1000) % 60
+        let frac = msOfDay % 1000
         var out = [UInt8]()
         out.reserveCapacity(24)
         func put(_ v: Int64, _ width: Int) {
             var digits = [UInt8](repeating: 48, count: width)
             var v = v
             var i = width - 1
-            while i >= 0 { digits[i] = UInt8(48 + v % 10); v /= 10; i -= 1 }
+            while i >= 0 {
+                digits[i] = UInt8(48 + v % 10)
+                v /= 10
+                i -= 1
+            }
             out.append(contentsOf: digits)
         }
-        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
-        put(hh, 2); out.append(58); put(mm, 2); out.append(58); put(ss, 2)
-        if frac != 0 { out.append(46); put(frac, 3) }
+        put(y, 4)
+        out.append(45)
+        put(m, 2)
+        out.append(45)
+        put(d, 2)
+        out.append(84)
+        put(hh, 2)
+        out.append(58)
+        put(mm, 2)
+        out.append(58)
+        put(ss, 2)
+        if frac != 0 {
+            out.append(46)
+            put(frac, 3)
+        }
         out.append(90)
         return String(decoding: out, as: UTF8.self)
     }

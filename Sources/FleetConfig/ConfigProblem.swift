@@ -28,7 +28,7 @@ public struct ConfigProblem: Sendable, Hashable, CustomStringConvertible {
 
     init(_ error: AlertRulesError) {
         switch error {
-        case let .invalidConfig(file, line, key, reason):
+        case .invalidConfig(let file, let line, let key, let reason):
             self.init(file: file, line: line, key: key, message: reason)
         case .corruptState, .unsupportedStateVersion:
             self.init(file: "(state)", line: nil, key: "(state)", message: error.description)
@@ -37,7 +37,7 @@ public struct ConfigProblem: Sendable, Hashable, CustomStringConvertible {
 
     init(_ error: HealthModelError) {
         switch error {
-        case let .config(file, key, line, reason):
+        case .config(let file, let key, let line, let reason):
             self.init(file: file, line: line, key: key, message: reason)
         case .stateDecoding:
             self.init(file: "(state)", line: nil, key: "(state)", message: error.description)
@@ -46,13 +46,14 @@ public struct ConfigProblem: Sendable, Hashable, CustomStringConvertible {
 
     init(_ error: SlackDeliveryError) {
         switch error {
-        case let .configUnreadable(file, reason):
+        case .configUnreadable(let file, let reason):
             self.init(file: file, line: nil, key: "(file)", message: "cannot read: \(reason)")
-        case let .configInvalid(file, key, line, problem):
+        case .configInvalid(let file, let key, let line, let problem):
             self.init(file: file, line: line, key: key, message: problem)
-        case let .missingEnvironmentVariable(file, key, line, variable):
-            self.init(file: file, line: line, key: key, message: "environment variable \(variable) is not set or is empty")
-        case let .duplicateDestination(file, name, line):
+        case .missingEnvironmentVariable(let file, let key, let line, let variable):
+            self.init(
+                file: file, line: line, key: key, message: "environment variable \(variable) is not set or is empty")
+        case .duplicateDestination(let file, let name, let line):
             self.init(file: file, line: line, key: "destinations.\(name)", message: "destination defined twice")
         case .engineStartFailed, .invalidGroup:
             self.init(file: "(delivery)", line: nil, key: "(delivery)", message: error.description)

@@ -18,7 +18,10 @@ public struct ConfigSource: Sendable, Hashable {
             return .success(ConfigSource(path: path, text: try String(contentsOfFile: path, encoding: .utf8)))
         } catch {
             let reason = (error as NSError).localizedDescription
-            return .failure(FleetConfigError([ConfigProblem(file: path, line: nil, key: "(file)", message: "cannot read: \(reason)")]))
+            return .failure(
+                FleetConfigError([
+                    ConfigProblem(file: path, line: nil, key: "(file)", message: "cannot read: \(reason)")
+                ]))
         }
     }
 }
@@ -42,14 +45,16 @@ public struct FleetConfigFiles: Sendable, Hashable {
     }
 
     /// Reads the files at the paths given (nil: not read). Unreadable files come back as problems.
-    public static func read(scoring: String?, rules: String?, destinations: String?) -> (files: FleetConfigFiles, problems: [ConfigProblem]) {
+    public static func read(scoring: String?, rules: String?, destinations: String?) -> (
+        files: FleetConfigFiles, problems: [ConfigProblem]
+    ) {
         var files = FleetConfigFiles()
         var problems: [ConfigProblem] = []
         func load(_ path: String?) -> ConfigSource? {
             guard let path else { return nil }
             switch ConfigSource.read(path) {
-            case let .success(source): return source
-            case let .failure(error):
+            case .success(let source): return source
+            case .failure(let error):
                 problems += error.problems
                 return nil
             }

@@ -35,13 +35,17 @@ public enum FleetConfigCheck {
     }
 
     /// The parsed configuration, or every problem as a `FleetConfigError`.
-    public static func load(_ files: FleetConfigFiles, environment: [String: String]) throws(FleetConfigError) -> FleetConfiguration {
+    public static func load(_ files: FleetConfigFiles, environment: [String: String]) throws(FleetConfigError)
+        -> FleetConfiguration
+    {
         let result = analyse(files, environment: environment)
         guard result.problems.isEmpty else { throw FleetConfigError(result.problems) }
         return result.configuration
     }
 
-    static func analyse(_ files: FleetConfigFiles, environment: [String: String]) -> (configuration: FleetConfiguration, problems: [ConfigProblem]) {
+    static func analyse(_ files: FleetConfigFiles, environment: [String: String]) -> (
+        configuration: FleetConfiguration, problems: [ConfigProblem]
+    ) {
         var problems: [ConfigProblem] = []
 
         var scoring = ScoringConfig()
@@ -87,35 +91,51 @@ public enum FleetConfigCheck {
         }
 
         if let rulesSource = files.rules, let destinationsSource = files.destinations,
-           let rulesOutline = YAMLOutline(rulesSource.text), let destinationsOutline = YAMLOutline(destinationsSource.text) {
-            problems += crossFileProblems(rules: rulesSource, rulesOutline: rulesOutline, destinations: destinationsSource,
-                                          destinationsOutline: destinationsOutline, rulesPolicies: rules?.destinations ?? [:],
-                                          filePolicies: filePolicies)
+            let rulesOutline = YAMLOutline(rulesSource.text),
+            let destinationsOutline = YAMLOutline(destinationsSource.text)
+        {
+            problems += crossFileProblems(
+                rules: rulesSource, rulesOutline: rulesOutline, destinations: destinationsSource,
+                destinationsOutline: destinationsOutline, rulesPolicies: rules?.destinations ?? [:],
+                filePolicies: filePolicies)
         }
 
         let policies = DestinationPolicy.resolved(destinationsFile: filePolicies, rulesFile: rules?.destinations ?? [:])
-        return (FleetConfiguration(scoring: scoring, rules: rules, destinations: destinations, destinationPolicies: policies), problems)
+        return (
+            FleetConfiguration(
+                scoring: scoring, rules: rules, destinations: destinations, destinationPolicies: policies), problems
+        )
     }
 
     /// Destinations named in the rules file but not defined in the destinations file, and time
     /// policies set in both.
-    static func crossFileProblems(rules: ConfigSource, rulesOutline: YAMLOutline, destinations: ConfigSource, destinationsOutline: YAMLOutline,
-                                  rulesPolicies: [String: DestinationPolicy], filePolicies: [String: DestinationPolicy]) -> [ConfigProblem] {
+    static func crossFileProblems(
+        rules: ConfigSource, rulesOutline: YAMLOutline, destinations: ConfigSource, destinationsOutline: YAMLOutline,
+        rulesPolicies: [String: DestinationPolicy], filePolicies: [String: DestinationPolicy]
+    ) -> [ConfigProblem] {
         var problems: [ConfigProblem] = []
         let defined = destinationsOutline.destinationNames.map(\.name)
         let known = defined.isEmpty ? "none" : defined.joined(separator: ", ")
         let named = rulesOutline.routeDestinations + rulesOutline.destinationNames
         for mention in named where !defined.contains(mention.name) {
-            problems.append(ConfigProblem(file: rules.path, line: mention.line, key: mention.key,
-                                          message: "\"\(mention.name)\" is not a destination in \(destinations.path) (known: \(known))"))
+            problems.append(
+                ConfigProblem(
+                    file: rules.path, line: mention.line, key: mention.key,
+                    message: "\"\(mention.name)\" is not a destination in \(destinations.path) (known: \(known))"))
         }
         for name in filePolicies.keys.sorted() {
             guard let own = filePolicies[name], let other = rulesPolicies[name] else { continue }
-            for (field, both) in [("quiet_hours", own.quietHours != nil && other.quietHours != nil),
-                                  ("digest", own.digest != nil && other.digest != nil)] where both {
-                problems.append(ConfigProblem(
-                    file: destinations.path, line: destinationsOutline.line(destination: name, field: field), key: "destinations.\(name).\(field)",
-                    message: "also set for \(name) in \(rules.path); set it in one file only (the destinations file's applies in the dispatcher)"))
+            for (field, both) in [
+                ("quiet_hours", own.quietHours != nil && other.quietHours != nil),
+                ("digest", own.digest != nil && other.digest != nil),
+            ] where both {
+                problems.append(
+                    ConfigProblem(
+                        file: destinations.path, line: destinationsOutline.line(destination: name, field: field),
+                        key: "destinations.\(name).\(field)",
+                        message:
+                            "also set for \(name) in \(rules.path); set it in one file only (the destinations file's applies in the dispatcher)"
+                    ))
             }
         }
         return problems
@@ -128,10 +148,14 @@ public enum FleetConfigCheck {
             return nil
         } catch let error as YamlError {
             switch error {
-            case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-                return ConfigProblem(file: source.path, line: mark.line, key: "(syntax)", message: "not valid YAML: \(problem)")
-            case let .duplicatedKeysInMapping(duplicates, context):
-                return ConfigProblem(file: source.path, line: context.mark.line, key: duplicates.joined(separator: ", "), message: "duplicate key")
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+                .composer(_, let problem, let mark, _):
+                return ConfigProblem(
+                    file: source.path, line: mark.line, key: "(syntax)", message: "not valid YAML: \(problem)")
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                return ConfigProblem(
+                    file: source.path, line: context.mark.line, key: duplicates.joined(separator: ", "),
+                    message: "duplicate key")
             default:
                 return ConfigProblem(file: source.path, line: nil, key: "(syntax)", message: "not valid YAML")
             }

@@ -52,9 +52,12 @@ public struct DeadLetterEntry: Sendable {
         sourceTopic = h.last(named: DeadLetter.topicHeader)?.text
         sourcePartition = h.last(named: DeadLetter.partitionHeader)?.text.flatMap { Int32($0) }
         sourceOffset = h.last(named: DeadLetter.offsetHeader)?.text.flatMap { Int64($0) }
-        history = (h.last(named: RetryHeaders.history)?.text ?? "").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        history = (h.last(named: RetryHeaders.history)?.text ?? "").split(separator: ";").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
         truncated = h.last(named: DeadLetter.truncatedHeader)?.text == "true"
-        originalSize = h.last(named: DeadLetter.originalSizeHeader)?.text.flatMap { Int($0) } ?? (record.value?.count ?? 0)
+        originalSize =
+            h.last(named: DeadLetter.originalSizeHeader)?.text.flatMap { Int($0) } ?? (record.value?.count ?? 0)
         subject = truncated ? nil : Self.subject(of: record.value)
     }
 
@@ -62,23 +65,27 @@ public struct DeadLetterEntry: Sendable {
     /// (`fleet.delivery.in_doubt_since`; a value outside the years 1970-9999 is not shown).
     public var inDoubtSince: Timestamp? {
         guard let ms = record.headers.last(named: RetryHeaders.inDoubtSince)?.text.flatMap({ Int64($0) }),
-              (0...253_402_300_799_999).contains(ms) else { return nil }
+            (0...253_402_300_799_999).contains(ms)
+        else { return nil }
         return Timestamp(millisecondsSinceEpoch: ms)
     }
 
     /// The alert's destination, for alerts.
     public var destination: String? {
-        if case let .alert(_, _, _, destination) = subject { return destination }
+        if case .alert(_, _, _, let destination) = subject { return destination }
         return nil
     }
 
     private static func subject(of value: [UInt8]?) -> Subject? {
         guard let value, !value.isEmpty else { return nil }
         if let alert = try? RecordCoding.decode(AlertRecord.self, from: value) {
-            return .alert(id: alert.alertId, type: alert.type.rawValue, accountId: alert.accountId, destination: alert.destination)
+            return .alert(
+                id: alert.alertId, type: alert.type.rawValue, accountId: alert.accountId, destination: alert.destination
+            )
         }
         guard let object = (try? JSONSerialization.jsonObject(with: Data(value))) as? [String: Any],
-              let id = object["event_id"] as? String else { return nil }
+            let id = object["event_id"] as? String
+        else { return nil }
         return .event(id: id, accountId: object["account_id"] as? String)
     }
 
@@ -104,19 +111,26 @@ public struct DeadLetterEntry: Sendable {
     /// Several lines for a person: where it is, why, where it came from, what it is about, attempts.
     public var description: String {
         var lines: [String] = []
-        let from = sourceTopic.map { "\($0)[\(sourcePartition.map(String.init) ?? "?")]@\(sourceOffset.map(String.init) ?? "?")" } ?? "unknown source"
+        let from =
+            sourceTopic.map {
+                "\($0)[\(sourcePartition.map(String.init) ?? "?")]@\(sourceOffset.map(String.init) ?? "?")"
+            } ?? "unknown source"
         let size = truncated ? "\(originalSize) B, truncated to \(record.value?.count ?? 0) B" : "\(originalSize) B"
-        lines.append("\(record.topic)[\(record.partition)]@\(record.offset)  \(time?.rfc3339 ?? "-")  code \(code)  stage \(stage)  from \(from)  size \(size)")
+        lines.append(
+            "\(record.topic)[\(record.partition)]@\(record.offset)  \(time?.rfc3339 ?? "-")  code \(code)  stage \(stage)  from \(from)  size \(size)"
+        )
         if !reason.isEmpty { lines.append("  reason: \(reason)") }
         switch subject {
-        case let .alert(id, type, account, destination)?: lines.append("  alert \(id) (\(type)) account \(account) -> \(destination)")
-        case let .event(id, account)?: lines.append("  event \(id)\(account.map { " account \($0)" } ?? "")")
+        case .alert(let id, let type, let account, let destination)?:
+            lines.append("  alert \(id) (\(type)) account \(account) -> \(destination)")
+        case .event(let id, let account)?: lines.append("  event \(id)\(account.map { " account \($0)" } ?? "")")
         case nil: break
         }
         if !history.isEmpty { lines.append("  attempts: " + history.joined(separator: "; ")) }
         if let since = inDoubtSince {
-            lines.append("  in doubt since \(since.rfc3339): its last post may have landed; "
-                         + "a replay looks it up in a Slack app channel first")
+            lines.append(
+                "  in doubt since \(since.rfc3339): its last post may have landed; "
+                    + "a replay looks it up in a Slack app channel first")
         }
         if truncated { lines.append("  truncated: only a prefix of the original is kept; not replayable") }
         return lines.joined(separator: "\n")

@@ -22,7 +22,8 @@ public struct ReplayItem: Sendable {
         if let refusal { return "\(id): refused: \(refusal)" }
         guard let record else { return "\(id): nothing to send" }
         let partition = record.partition.map { "[\($0)]" } ?? " (partition by key)"
-        return "\(id) -> \(record.topic)\(partition) key \(record.key.map { String(decoding: $0, as: UTF8.self) } ?? "-"), \(record.value?.count ?? 0) B: \(note)"
+        return
+            "\(id) -> \(record.topic)\(partition) key \(record.key.map { String(decoding: $0, as: UTF8.self) } ?? "-"), \(record.value?.count ?? 0) B: \(note)"
     }
 }
 
@@ -62,8 +63,10 @@ public enum DeadLetterReplay {
 
     /// The replay of `entries` to the input of the stage owning their dead-letter topic, or to
     /// `target` when given (full names, with `prefix`, the `TOPIC_PREFIX`).
-    public static func plan(_ entries: [DeadLetterEntry], prefix: String = "",
-                            to target: String? = nil) -> [ReplayItem] {
+    public static func plan(
+        _ entries: [DeadLetterEntry], prefix: String = "",
+        to target: String? = nil
+    ) -> [ReplayItem] {
         entries.map { plan($0, prefix: prefix, to: target) }
     }
 
@@ -71,15 +74,19 @@ public enum DeadLetterReplay {
     public static func plan(_ entry: DeadLetterEntry, prefix: String = "", to target: String? = nil) -> ReplayItem {
         let note: String
         switch entry.subject {
-        case let .alert(id, _, _, destination)?:
+        case .alert(let id, _, _, let destination)?:
             note = "keeps alert id \(id): the dispatcher skips it if alerts-delivered holds \(id)|\(destination)"
-        case let .event(id, _)?:
+        case .event(let id, _)?:
             note = "keeps event id \(id): the scorer counts it once"
         case nil:
             note = "sent as it was read"
         }
         if entry.truncated {
-            return ReplayItem(entry: entry, refusal: "truncated dead letter (dlt.truncated): only \(entry.record.value?.count ?? 0) of \(entry.originalSize) bytes were kept; the original must be re-published from its producer", note: note)
+            return ReplayItem(
+                entry: entry,
+                refusal:
+                    "truncated dead letter (dlt.truncated): only \(entry.record.value?.count ?? 0) of \(entry.originalSize) bytes were kept; the original must be re-published from its producer",
+                note: note)
         }
         guard entry.record.value != nil else {
             return ReplayItem(entry: entry, refusal: "no value to replay", note: note)
@@ -107,13 +114,17 @@ public enum DeadLetterReplay {
             }
             destinationTopic = input
         }
-        let samePartitioning = entry.sourceTopic.map { destinationTopic == $0 || destinationTopic == mainTopic(of: $0) } ?? false
+        let samePartitioning =
+            entry.sourceTopic.map { destinationTopic == $0 || destinationTopic == mainTopic(of: $0) } ?? false
         let partition = samePartitioning ? entry.sourcePartition.flatMap { $0 >= 0 ? $0 : nil } : nil
         let from = "\(entry.record.topic)[\(entry.record.partition)]@\(entry.record.offset)"
         let history = entry.record.headers.last(named: RetryHeaders.history)?.text ?? ""
-        var headers = entry.record.headers.filter { !$0.name.hasPrefix("dlt.") && !$0.name.hasPrefix("fleet.retry.") && $0.name != replayedFromHeader }
+        var headers = entry.record.headers.filter {
+            !$0.name.hasPrefix("dlt.") && !$0.name.hasPrefix("fleet.retry.") && $0.name != replayedFromHeader
+        }
         if !history.isEmpty {
-            headers.append(KafkaHeader(name: RetryHeaders.history, text: history + "; " + RetryHeaders.replayMark(from: from)))
+            headers.append(
+                KafkaHeader(name: RetryHeaders.history, text: history + "; " + RetryHeaders.replayMark(from: from)))
         }
         headers.append(KafkaHeader(name: replayedFromHeader, text: from))
         let record = OutgoingRecord(
@@ -141,7 +152,8 @@ public enum DeadLetterReplay {
     public static func internalTopicReason(_ topic: String, prefix: String) -> String? {
         let name = topic.hasPrefix(prefix) ? String(topic.dropFirst(prefix.count)) : topic
         if [FleetTopics.scorerState, FleetTopics.evaluatorState, FleetTopics.dispatcherState].contains(name)
-            || name.hasSuffix("-state") || name.hasSuffix("-changelog") {
+            || name.hasSuffix("-state") || name.hasSuffix("-changelog")
+        {
             return "\(topic) is a state changelog"
         }
         if name == FleetTopics.alertsDelivered { return "\(topic) is the dispatcher's delivery log" }
@@ -158,7 +170,8 @@ public enum DeadLetterReplay {
     /// `alerts` for `alerts-retry-N` (with any prefix); the topic itself otherwise.
     public static func mainTopic(of topic: String) -> String {
         guard let range = topic.range(of: "-retry-", options: .backwards),
-              !topic[range.upperBound...].isEmpty, topic[range.upperBound...].allSatisfy(\.isNumber) else { return topic }
+            !topic[range.upperBound...].isEmpty, topic[range.upperBound...].allSatisfy(\.isNumber)
+        else { return topic }
         return String(topic[..<range.lowerBound])
     }
 
@@ -169,7 +182,7 @@ public enum DeadLetterReplay {
         let failures = Mutex<[String]>([])
         for record in records {
             try producer.send(record) { result in
-                if case let .failure(error) = result { failures.withLock { $0.append("\(error)") } }
+                if case .failure(let error) = result { failures.withLock { $0.append("\(error)") } }
             }
         }
         try await producer.flush()

@@ -38,13 +38,16 @@ public struct DeliveryLogQuery: Sendable {
                 continue
             }
             switch DeliveryLogValue.decode(value) {
-            case let .delivered(entry): latest[key] = (record.offset, entry)
-            case .posting: latest[key] = (record.offset, nil) // an intent: no delivery (yet) for this key
+            case .delivered(let entry): latest[key] = (record.offset, entry)
+            case .posting: latest[key] = (record.offset, nil)  // an intent: no delivery (yet) for this key
             case .unreadable: unreadable += 1
             }
         }
         let kept = latest.values.compactMap(\.entry).filter(matches)
-        return (kept.sorted { ($0.deliveredAt, $0.destination, $0.alertId) < ($1.deliveredAt, $1.destination, $1.alertId) }, unreadable)
+        return (
+            kept.sorted { ($0.deliveredAt, $0.destination, $0.alertId) < ($1.deliveredAt, $1.destination, $1.alertId) },
+            unreadable
+        )
     }
 
     /// The intents to post that are still the last value of their key (filtered like deliveries,
@@ -54,15 +57,19 @@ public struct DeliveryLogQuery: Sendable {
         var latest: [String: DeliveryIntent?] = [:]
         for record in records {
             let key = record.keyString ?? "\(record.partition)@\(record.offset)"
-            guard let value = record.value else { latest[key] = .some(nil); continue }
+            guard let value = record.value else {
+                latest[key] = .some(nil)
+                continue
+            }
             switch DeliveryLogValue.decode(value) {
-            case let .posting(intent): latest[key] = .some(intent)
+            case .posting(let intent): latest[key] = .some(intent)
             case .delivered: latest[key] = .some(nil)
             case .unreadable: break
             }
         }
         let kept = latest.values.compactMap { $0 }.filter { i in
-            (account.map { i.accountId == $0 } ?? true) && (destination.map { i.destination == $0 } ?? true) && (since.map { i.postingAt >= $0 } ?? true)
+            (account.map { i.accountId == $0 } ?? true) && (destination.map { i.destination == $0 } ?? true)
+                && (since.map { i.postingAt >= $0 } ?? true)
         }
         return kept.sorted { ($0.postingAt, $0.destination, $0.alertId) < ($1.postingAt, $1.destination, $1.alertId) }
     }
@@ -75,8 +82,13 @@ public struct DeliveryLogQuery: Sendable {
     /// One line for a person: when, account, type, where, Slack's answer, retries, the message's alerts.
     public static func line(_ e: DeliveryLogEntry) -> String {
         let answer = (200..<300).contains(e.status) ? "\(e.status) ok" : "\(e.status)"
-        let grouped = e.messageAlertIds.count > 1 ? "  (one message with \(e.messageAlertIds.count) alerts: \(e.messageAlertIds.joined(separator: ", ")))" : ""
-        let reconciled = e.reconciled == true ? "  (in doubt after a crash, found in the channel: not posted again)" : ""
-        return "\(e.deliveredAt.rfc3339)  \(e.accountId)  \(e.type)  -> \(e.destination)  Slack answered \(answer)  retries \(e.retries)  alert \(e.alertId)\(grouped)\(reconciled)"
+        let grouped =
+            e.messageAlertIds.count > 1
+            ? "  (one message with \(e.messageAlertIds.count) alerts: \(e.messageAlertIds.joined(separator: ", ")))"
+            : ""
+        let reconciled =
+            e.reconciled == true ? "  (in doubt after a crash, found in the channel: not posted again)" : ""
+        return
+            "\(e.deliveredAt.rfc3339)  \(e.accountId)  \(e.type)  -> \(e.destination)  Slack answered \(answer)  retries \(e.retries)  alert \(e.alertId)\(grouped)\(reconciled)"
     }
 }

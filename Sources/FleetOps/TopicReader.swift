@@ -10,8 +10,10 @@ public enum TopicReader {
     /// Every record of `topic` up to the high watermarks at the start, in partition then offset
     /// order. Throws `OpsError.noSuchTopic` when the cluster does not know the topic, and a
     /// `KafkaError` when the end is not reached within `timeout` of no progress.
-    public static func readAll(topic: String, configuration: KafkaConfiguration, logger: Logger,
-                               timeout: Duration = .seconds(30)) async throws -> [ConsumedRecord] {
+    public static func readAll(
+        topic: String, configuration: KafkaConfiguration, logger: Logger,
+        timeout: Duration = .seconds(30)
+    ) async throws -> [ConsumedRecord] {
         var adminConfig = configuration
         adminConfig["group.id"] = nil
         let admin = try KafkaAdmin(configuration: adminConfig, logger: logger)
@@ -22,8 +24,10 @@ public enum TopicReader {
         }
     }
 
-    private static func read(_ partitions: [TopicPartition], configuration: KafkaConfiguration, logger: Logger,
-                             timeout: Duration) throws(KafkaError) -> [ConsumedRecord] {
+    private static func read(
+        _ partitions: [TopicPartition], configuration: KafkaConfiguration, logger: Logger,
+        timeout: Duration
+    ) throws(KafkaError) -> [ConsumedRecord] {
         var config = configuration
         config["group.id"] = nil
         config["enable.auto.commit"] = "false"
@@ -47,8 +51,11 @@ public enum TopicReader {
             let batch = try consumer.poll(max: 1000, timeout: .milliseconds(100))
             if batch.isEmpty {
                 guard ContinuousClock.now - lastProgress < timeout else {
-                    let left = end.filter { next[$0.key]! < $0.value }.keys.sorted().map { "\($0) at \(next[$0]!) of \(end[$0]!)" }
-                    throw KafkaError(kind: .retriable, message: "read stalled for \(timeout): \(left.joined(separator: ", "))")
+                    let left = end.filter { next[$0.key]! < $0.value }.keys.sorted().map {
+                        "\($0) at \(next[$0]!) of \(end[$0]!)"
+                    }
+                    throw KafkaError(
+                        kind: .retriable, message: "read stalled for \(timeout): \(left.joined(separator: ", "))")
                 }
                 continue
             }
@@ -73,8 +80,8 @@ public enum OpsError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .noSuchTopic(name): "no topic \(name) on the cluster (is TOPIC_PREFIX / --prefix right?)"
-        case let .sendFailed(sent, total, reason): "sent \(sent) of \(total): \(reason)"
+        case .noSuchTopic(let name): "no topic \(name) on the cluster (is TOPIC_PREFIX / --prefix right?)"
+        case .sendFailed(let sent, let total, let reason): "sent \(sent) of \(total): \(reason)"
         }
     }
 }

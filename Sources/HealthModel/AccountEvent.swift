@@ -95,11 +95,13 @@ public struct EventProperties: Sendable, Hashable {
     /// account_updated: `false` clears a scheduled cancellation.
     public var cancellationScheduled: Bool?
 
-    public init(feature: String? = nil, minutes: Double? = nil, count: Int? = nil, errors: Int? = nil, score: Int? = nil,
-                ticketId: String? = nil, priority: String? = nil, sentiment: Double? = nil, amount: Double? = nil,
-                currency: String? = nil, paymentId: String? = nil, invoiceId: String? = nil, seats: Int? = nil,
-                name: String? = nil, tier: Tier? = nil, mrr: Double? = nil, owner: String? = nil, renewalDate: String? = nil,
-                timezone: String? = nil, url: String? = nil, status: String? = nil, cancellationScheduled: Bool? = nil) {
+    public init(
+        feature: String? = nil, minutes: Double? = nil, count: Int? = nil, errors: Int? = nil, score: Int? = nil,
+        ticketId: String? = nil, priority: String? = nil, sentiment: Double? = nil, amount: Double? = nil,
+        currency: String? = nil, paymentId: String? = nil, invoiceId: String? = nil, seats: Int? = nil,
+        name: String? = nil, tier: Tier? = nil, mrr: Double? = nil, owner: String? = nil, renewalDate: String? = nil,
+        timezone: String? = nil, url: String? = nil, status: String? = nil, cancellationScheduled: Bool? = nil
+    ) {
         self.feature = feature
         self.minutes = minutes
         self.count = count
@@ -136,8 +138,10 @@ public struct AccountEvent: Sendable, Hashable {
     public var userId: String?
     public var properties: EventProperties
 
-    public init(eventId: String, accountId: String, type: EventType, typeName: String? = nil, occurredAt: Timestamp,
-                userId: String? = nil, properties: EventProperties = EventProperties()) {
+    public init(
+        eventId: String, accountId: String, type: EventType, typeName: String? = nil, occurredAt: Timestamp,
+        userId: String? = nil, properties: EventProperties = EventProperties()
+    ) {
         self.eventId = eventId
         self.accountId = accountId
         self.type = type

@@ -1,5 +1,5 @@
 import Contracts
-import Foundation // log() for the distinct-user estimate table only
+import Foundation  // log() for the distinct-user estimate table only
 
 /// Everything the model remembers about one account, in event time.
 ///
@@ -63,7 +63,10 @@ public struct AccountState: Sendable {
 
     static let smallFields = 4
     static let apiFields = 2
-    enum Small: Int { case logins = 0, users, featureUses, minutes }
+    enum Small: Int {
+        case logins = 0
+        case users, featureUses, minutes
+    }
 
     /// A fresh state for an account.
     public init(accountId: String, horizonDays: Int = 90, dedupDays: Int = 3) {
@@ -146,7 +149,11 @@ public struct AccountState: Sendable {
     mutating func addUser(_ hash: UInt64, day: Int32) {
         let s = userSlot(day)
         let bit = Int(hash & 127)
-        if bit < 64 { ring.setExtra(s, ring.extra(s) | 1 << UInt64(bit)) } else { ring.setExtra(s + 1, ring.extra(s + 1) | 1 << UInt64(bit - 64)) }
+        if bit < 64 {
+            ring.setExtra(s, ring.extra(s) | 1 << UInt64(bit))
+        } else {
+            ring.setExtra(s + 1, ring.extra(s + 1) | 1 << UInt64(bit - 64))
+        }
         let zeros = 128 - ring.extra(s).nonzeroBitCount - ring.extra(s + 1).nonzeroBitCount
         ring.set(Small.users.rawValue, slot: slot(day), UInt32(Self.distinctEstimate[zeros]))
     }
@@ -160,7 +167,8 @@ public struct AccountState: Sendable {
 
 /// Kinds of rare events kept individually.
 enum RareKind: UInt8, Sendable, CaseIterable {
-    case ticketOpened = 1, ticketEscalated, npsResponse, paymentFailed, paymentSucceeded, billingRetryFailed, championLeft
+    case ticketOpened = 1
+    case ticketEscalated, npsResponse, paymentFailed, paymentSucceeded, billingRetryFailed, championLeft
 }
 
 /// A support or commercial event: its day, minute of day, kind and one value

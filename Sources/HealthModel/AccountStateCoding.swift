@@ -28,7 +28,7 @@ extension AccountState {
         // Day ring, oldest day first.
         let h = Int(horizonDays)
         let fields = DayRing.fieldCount
-        let values = ring.values // [slot * fields + field]
+        let values = ring.values  // [slot * fields + field]
         var bitmap = [UInt8](repeating: 0, count: (h + 7) / 8)
         for k in 0..<h {
             let s = slot(today - Int32(h - 1 - k))
@@ -104,12 +104,15 @@ extension AccountState {
         var r = ByteReader(bytes: bytes)
         let version = try r.byte()
         guard version == 1 || version == Self.encodingVersion else {
-            throw .stateDecoding(reason: "unknown encoding version \(version) (this build reads \(Self.encodingVersion))")
+            throw .stateDecoding(
+                reason: "unknown encoding version \(version) (this build reads \(Self.encodingVersion))")
         }
         let accountId = try r.string()
         let horizon = try r.uvarint()
         let dedup = try r.uvarint()
-        guard (8...366).contains(horizon), (1...31).contains(dedup) else { throw .stateDecoding(reason: "bad horizon or dedup days") }
+        guard (8...366).contains(horizon), (1...31).contains(dedup) else {
+            throw .stateDecoding(reason: "bad horizon or dedup days")
+        }
         self.init(accountId: accountId, horizonDays: Int(horizon), dedupDays: Int(dedup))
         let clock = try r.svarint()
         guard clock != .min else {
@@ -165,9 +168,13 @@ extension AccountState {
         for _ in 0..<rareCount {
             let d = try day(try r.svarint())
             let minute = try r.uvarint()
-            guard minute < 1440, let kind = RareKind(rawValue: try r.byte()) else { throw .stateDecoding(reason: "bad rare event") }
+            guard minute < 1440, let kind = RareKind(rawValue: try r.byte()) else {
+                throw .stateDecoding(reason: "bad rare event")
+            }
             let value = try r.svarint()
-            guard value >= Int64(Int32.min), value <= Int64(Int32.max) else { throw .stateDecoding(reason: "bad rare event value") }
+            guard value >= Int64(Int32.min), value <= Int64(Int32.max) else {
+                throw .stateDecoding(reason: "bad rare event value")
+            }
             rare.append(RareEvent(day: d, minute: Int16(minute), kind: kind, value: Int32(value)))
         }
         let featureCount = try r.count(limit: 1024)
@@ -175,7 +182,10 @@ extension AccountState {
         for _ in 0..<featureCount {
             let fp = try r.fixed32()
             let count = UInt32(min(UInt64(UInt32.max), try r.uvarint()))
-            features.append(FeatureUse(fingerprint: fp, count: count, firstDay: try day(try r.svarint()), lastDay: try day(try r.svarint())))
+            features.append(
+                FeatureUse(
+                    fingerprint: fp, count: count, firstDay: try day(try r.svarint()), lastDay: try day(try r.svarint())
+                ))
         }
         let seatCount = try r.count(limit: 1024)
         seatHistory.reserveCapacity(seatCount)

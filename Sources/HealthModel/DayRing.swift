@@ -81,7 +81,8 @@ struct DayRing: Sendable {
     @inline(__always) func value(in c: Column, slot: Int) -> UInt32 {
         guard c.width > 0 else { return 0 }
         let p = c.start &+ slot &* c.width
-        let i = p >> 6, off = p & 63
+        let i = p >> 6
+        let off = p & 63
         var v = words[i] >> UInt64(off)
         if off &+ c.width > 64 { v |= words[i &+ 1] << UInt64(64 &- off) }
         return UInt32(truncatingIfNeeded: v & ((1 << UInt64(c.width)) &- 1))
@@ -98,7 +99,8 @@ struct DayRing: Sendable {
     @inline(__always) private mutating func write(_ value: UInt32, in c: Column, slot: Int) {
         guard c.width > 0 else { return }
         let p = c.start &+ slot &* c.width
-        let i = p >> 6, off = p & 63
+        let i = p >> 6
+        let off = p & 63
         let mask: UInt64 = (1 << UInt64(c.width)) &- 1
         let v = UInt64(value)
         words[i] = (words[i] & ~(mask << UInt64(off))) | (v << UInt64(off))

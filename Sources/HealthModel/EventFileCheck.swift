@@ -35,8 +35,10 @@ public struct EventFileCheck: Sendable {
     public private(set) var duplicateIds = 0
     private var seenIds: Set<String> = []
 
-    public init(parser: EventParser = EventParser(), nowMilliseconds: Int64, maxClockSkewMilliseconds: Int64 = 600_000,
-                keepProblems: Int = 100) {
+    public init(
+        parser: EventParser = EventParser(), nowMilliseconds: Int64, maxClockSkewMilliseconds: Int64 = 600_000,
+        keepProblems: Int = 100
+    ) {
         self.parser = parser
         self.nowMilliseconds = nowMilliseconds
         self.maxClockSkewMilliseconds = maxClockSkewMilliseconds
@@ -95,7 +97,9 @@ public struct EventFileCheck: Sendable {
         let checked = lines - blankLines
         var text = "\(checked) events checked: \(accepted) accepted, \(refused) refused"
         if !refusedByCode.isEmpty {
-            text += " (" + refusedByCode.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            text +=
+                " ("
+                + refusedByCode.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
                 .map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"
         }
         if !unknownTypes.isEmpty {

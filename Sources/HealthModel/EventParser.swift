@@ -36,7 +36,8 @@ public struct EventParser: Sendable {
     /// Parses the bytes in `buffer` without copying them.
     public func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(EventRejection) -> AccountEvent {
         guard buffer.count <= maxPayloadBytes else {
-            throw EventRejection(.tooLarge, maxPayloadBytes == 1 << 20 ? "payload over 1 MiB" : "payload over \(maxPayloadBytes) bytes")
+            throw EventRejection(
+                .tooLarge, maxPayloadBytes == 1 << 20 ? "payload over 1 MiB" : "payload over \(maxPayloadBytes) bytes")
         }
         var scanner = JSONScanner(bytes: buffer, maxDepth: maxDepth)
         var fields = RawFields()
@@ -71,30 +72,43 @@ public struct EventParser: Sendable {
             throw EventRejection(.badTimestamp, "occurred_at: not RFC 3339")
         }
         let year = Timestamp.civilDate(epochDay: occurredAt.epochDay).year
-        guard (2000...2199).contains(year) else { throw EventRejection(.badTimestamp, "occurred_at: year outside 2000-2199") }
+        guard (2000...2199).contains(year) else {
+            throw EventRejection(.badTimestamp, "occurred_at: year outside 2000-2199")
+        }
         var userId: String?
         if let u = f.userId { userId = try checkedId(u, "user_id", limit: maxIdBytes) }
         var p = f.properties
         switch type {
         case .npsResponse:
-            guard let score = p.score else { throw EventRejection(.missingField, "properties.score: missing for nps_response") }
+            guard let score = p.score else {
+                throw EventRejection(.missingField, "properties.score: missing for nps_response")
+            }
             guard (0...10).contains(score) else { throw EventRejection(.badValue, "properties.score: not 0-10") }
         case .seatsChanged:
-            guard p.seats != nil else { throw EventRejection(.missingField, "properties.seats: missing for seats_changed") }
+            guard p.seats != nil else {
+                throw EventRejection(.missingField, "properties.seats: missing for seats_changed")
+            }
         default:
             break
         }
-        if let m = p.minutes, !(0...1440).contains(m) { throw EventRejection(.badValue, "properties.minutes: not 0-1440") }
-        if let s = p.sentiment, !(-1...1).contains(s) { throw EventRejection(.badValue, "properties.sentiment: not -1..1") }
+        if let m = p.minutes, !(0...1440).contains(m) {
+            throw EventRejection(.badValue, "properties.minutes: not 0-1440")
+        }
+        if let s = p.sentiment, !(-1...1).contains(s) {
+            throw EventRejection(.badValue, "properties.sentiment: not -1..1")
+        }
         if let a = p.amount, a < 0 { throw EventRejection(.badValue, "properties.amount: negative") }
         if let m = p.mrr, m < 0 { throw EventRejection(.badValue, "properties.mrr: negative") }
-        if let c = p.count, let e = p.errors, e > c { throw EventRejection(.badValue, "properties.errors: more than count") }
+        if let c = p.count, let e = p.errors, e > c {
+            throw EventRejection(.badValue, "properties.errors: more than count")
+        }
         if let d = p.renewalDate, RenewalDate.epochDay(d) == nil {
             throw EventRejection(.badValue, "properties.renewal_date: not YYYY-MM-DD")
         }
         if type != .npsResponse { p.score = p.score.map { min(max($0, 0), 10) } }
-        return AccountEvent(eventId: eventId, accountId: accountId, type: type, typeName: typeName,
-                            occurredAt: occurredAt, userId: userId, properties: p)
+        return AccountEvent(
+            eventId: eventId, accountId: accountId, type: type, typeName: typeName,
+            occurredAt: occurredAt, userId: userId, properties: p)
     }
 }
 
@@ -112,7 +126,8 @@ enum RenewalDate {
             return v
         }
         guard let y = num(0..<4), let m = num(5..<7), let d = num(8..<10), (1...12).contains(m), d >= 1,
-              d <= Timestamp.daysInMonthForRenewal(year: y, month: m) else { return nil }
+            d <= Timestamp.daysInMonthForRenewal(year: y, month: m)
+        else { return nil }
         return Timestamp.epochDay(year: y, month: m, day: d)
     }
 }
@@ -195,7 +210,7 @@ struct JSONScanner {
 
     /// Scans a string starting at its opening quote; validates escapes and UTF-8.
     mutating func scanString() throws(EventRejection) -> Token {
-        i += 1 // opening quote
+        i += 1  // opening quote
         let start = i
         var escaped = false
         while i < n {
@@ -207,12 +222,18 @@ struct JSONScanner {
             }
             if c == 0x5C {
                 escaped = true
-                guard i + 1 < n else { i = n; throw syntax("") }
+                guard i + 1 < n else {
+                    i = n
+                    throw syntax("")
+                }
                 switch b[i + 1] {
                 case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74:
                     i += 2
                 case 0x75:
-                    guard i + 5 < n else { i = n; throw syntax("") }
+                    guard i + 5 < n else {
+                        i = n
+                        throw syntax("")
+                    }
                     for k in 2...5 where !Self.isHex(b[i + k]) { throw syntax("bad \\u escape") }
                     i += 6
                 default:
@@ -234,15 +255,24 @@ struct JSONScanner {
         let c = b[i]
         let bad = EventRejection(.notUTF8, "not UTF-8", offset: i)
         var need = 0
-        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+        var lo: UInt8 = 0x80
+        var hi: UInt8 = 0xBF
         switch c {
         case 0xC2...0xDF: need = 1
-        case 0xE0: need = 2; lo = 0xA0
+        case 0xE0:
+            need = 2
+            lo = 0xA0
         case 0xE1...0xEC, 0xEE, 0xEF: need = 2
-        case 0xED: need = 2; hi = 0x9F
-        case 0xF0: need = 3; lo = 0x90
+        case 0xED:
+            need = 2
+            hi = 0x9F
+        case 0xF0:
+            need = 3
+            lo = 0x90
         case 0xF1...0xF3: need = 3
-        case 0xF4: need = 3; hi = 0x8F
+        case 0xF4:
+            need = 3
+            hi = 0x8F
         default: throw bad
         }
         guard i + need < n else { throw bad }
@@ -274,14 +304,28 @@ struct JSONScanner {
         var k = t.start
         while k < t.end {
             let c = b[k]
-            guard c == 0x5C else { out.append(c); k += 1; continue }
+            guard c == 0x5C else {
+                out.append(c)
+                k += 1
+                continue
+            }
             let e = b[k + 1]
             switch e {
-            case 0x62: out.append(0x08); k += 2
-            case 0x66: out.append(0x0C); k += 2
-            case 0x6E: out.append(0x0A); k += 2
-            case 0x72: out.append(0x0D); k += 2
-            case 0x74: out.append(0x09); k += 2
+            case 0x62:
+                out.append(0x08)
+                k += 2
+            case 0x66:
+                out.append(0x0C)
+                k += 2
+            case 0x6E:
+                out.append(0x0A)
+                k += 2
+            case 0x72:
+                out.append(0x0D)
+                k += 2
+            case 0x74:
+                out.append(0x09)
+                k += 2
             case 0x75:
                 var scalar = hexValue(k + 2)
                 k += 6
@@ -302,7 +346,9 @@ struct JSONScanner {
                     throw EventRejection(.invalidJSON, "invalid JSON: bad \\u escape", offset: k)
                 }
                 out.append(contentsOf: UTF8.encode(u)!)
-            default: out.append(e); k += 2 // \" \\ \/
+            default:
+                out.append(e)
+                k += 2  // \" \\ \/
             }
         }
         return String(decoding: out, as: UTF8.self)
@@ -321,7 +367,10 @@ struct JSONScanner {
     mutating func scanNumber() throws(EventRejection) -> Double {
         let start = i
         var negative = false
-        if b[i] == 0x2D { negative = true; i += 1 }
+        if b[i] == 0x2D {
+            negative = true
+            i += 1
+        }
         guard i < n else { throw syntax("") }
         var mantissa: Int64 = 0
         var digits = 0
@@ -370,7 +419,10 @@ struct JSONScanner {
             guard depth + 1 <= maxDepth else { throw deep() }
             i += 1
             skipWhitespace()
-            if i < n, b[i] == 0x7D { i += 1; return }
+            if i < n, b[i] == 0x7D {
+                i += 1
+                return
+            }
             while true {
                 skipWhitespace()
                 guard i < n, b[i] == 0x22 else { throw syntax("expected a key") }
@@ -381,22 +433,37 @@ struct JSONScanner {
                 try skipValue(depth: depth + 1)
                 skipWhitespace()
                 guard i < n else { throw syntax("") }
-                if b[i] == 0x2C { i += 1; continue }
-                if b[i] == 0x7D { i += 1; return }
+                if b[i] == 0x2C {
+                    i += 1
+                    continue
+                }
+                if b[i] == 0x7D {
+                    i += 1
+                    return
+                }
                 throw syntax("expected ',' or '}'")
             }
         case 0x5B:
             guard depth + 1 <= maxDepth else { throw deep() }
             i += 1
             skipWhitespace()
-            if i < n, b[i] == 0x5D { i += 1; return }
+            if i < n, b[i] == 0x5D {
+                i += 1
+                return
+            }
             while true {
                 skipWhitespace()
                 try skipValue(depth: depth + 1)
                 skipWhitespace()
                 guard i < n else { throw syntax("") }
-                if b[i] == 0x2C { i += 1; continue }
-                if b[i] == 0x5D { i += 1; return }
+                if b[i] == 0x2C {
+                    i += 1
+                    continue
+                }
+                if b[i] == 0x5D {
+                    i += 1
+                    return
+                }
                 throw syntax("expected ',' or ']'")
             }
         case 0x74: try literal("true")
@@ -409,7 +476,10 @@ struct JSONScanner {
 
     mutating func literal(_ word: StaticString) throws(EventRejection) {
         let len = word.utf8CodeUnitCount
-        guard i + len <= n else { i = n; throw syntax("") }
+        guard i + len <= n else {
+            i = n
+            throw syntax("")
+        }
         let p = word.utf8Start
         for k in 0..<len where b[i + k] != p[k] { throw syntax("unexpected character") }
         i += len
@@ -426,12 +496,19 @@ struct JSONScanner {
         guard i < n else { throw syntax("") }
         if b[i] == 0x22 {
             let t = try scanString()
-            guard t.end - t.start <= limit * 6 else { throw EventRejection(.badValue, "\(key): longer than \(limit) bytes", offset: t.start) }
+            guard t.end - t.start <= limit * 6 else {
+                throw EventRejection(.badValue, "\(key): longer than \(limit) bytes", offset: t.start)
+            }
             let s = try string(t)
-            guard s.utf8.count <= limit else { throw EventRejection(.badValue, "\(key): longer than \(limit) bytes", offset: t.start) }
+            guard s.utf8.count <= limit else {
+                throw EventRejection(.badValue, "\(key): longer than \(limit) bytes", offset: t.start)
+            }
             return s
         }
-        if isNull() { i += 4; return nil }
+        if isNull() {
+            i += 4
+            return nil
+        }
         let at = i
         try skipValue(depth: 2)
         throw EventRejection(.wrongType, "\(key): expected a string", offset: at)
@@ -442,7 +519,9 @@ struct JSONScanner {
         guard i < n else { throw syntax("") }
         if b[i] == 0x2D || (b[i] >= 0x30 && b[i] <= 0x39) {
             let v = try numberValue(key)
-            guard let v, v == v.rounded(), abs(v) < 1e15 else { throw EventRejection(.wrongType, "\(key): expected a string", offset: i) }
+            guard let v, v == v.rounded(), abs(v) < 1e15 else {
+                throw EventRejection(.wrongType, "\(key): expected a string", offset: i)
+            }
             return String(Int64(v))
         }
         return try stringValue(key, limit: maxShort)
@@ -455,11 +534,16 @@ struct JSONScanner {
             do throws(EventRejection) {
                 return try scanNumber()
             } catch {
-                if error.code == .badValue { throw EventRejection(.badValue, "\(key): number out of range", offset: error.offset) }
+                if error.code == .badValue {
+                    throw EventRejection(.badValue, "\(key): number out of range", offset: error.offset)
+                }
                 throw error
             }
         }
-        if isNull() { i += 4; return nil }
+        if isNull() {
+            i += 4
+            return nil
+        }
         let at = i
         try skipValue(depth: 2)
         throw EventRejection(.wrongType, "\(key): expected a number", offset: at)
@@ -475,9 +559,18 @@ struct JSONScanner {
 
     mutating func boolValue(_ key: String) throws(EventRejection) -> Bool? {
         guard i < n else { throw syntax("") }
-        if b[i] == 0x74 { try literal("true"); return true }
-        if b[i] == 0x66 { try literal("false"); return false }
-        if isNull() { i += 4; return nil }
+        if b[i] == 0x74 {
+            try literal("true")
+            return true
+        }
+        if b[i] == 0x66 {
+            try literal("false")
+            return false
+        }
+        if isNull() {
+            i += 4
+            return nil
+        }
         let at = i
         try skipValue(depth: 2)
         throw EventRejection(.wrongType, "\(key): expected true or false", offset: at)
@@ -488,7 +581,8 @@ struct JSONScanner {
         ("nps_response", .npsResponse), ("ticket_opened", .ticketOpened), ("ticket_escalated", .ticketEscalated),
         ("ticket_closed", .ticketClosed), ("payment_failed", .paymentFailed), ("payment_succeeded", .paymentSucceeded),
         ("billing_retry_failed", .billingRetryFailed), ("seats_changed", .seatsChanged),
-        ("subscription_cancelled", .subscriptionCancelled), ("champion_left", .championLeft), ("account_updated", .accountUpdated),
+        ("subscription_cancelled", .subscriptionCancelled), ("champion_left", .championLeft),
+        ("account_updated", .accountUpdated),
     ]
 
     /// The known event type spelled by a string token, matched on its bytes (no allocation).
@@ -505,7 +599,7 @@ struct JSONScanner {
         guard b[i] == 0x7B else {
             let c = b[i]
             var isDocument = c == 0x5B || c == 0x22 || c == 0x2D || (c >= 0x30 && c <= 0x39)
-            if c == 0x74 || c == 0x66 || c == 0x6E { // true, false, null: only if the word is there
+            if c == 0x74 || c == 0x66 || c == 0x6E {  // true, false, null: only if the word is there
                 let at = i
                 isDocument = (try? literal(c == 0x74 ? "true" : (c == 0x66 ? "false" : "null"))) != nil
                 i = at
@@ -516,16 +610,20 @@ struct JSONScanner {
         }
         i += 1
         try members { (s: inout JSONScanner, key: Token) throws(EventRejection) in
-            if s.equals(key, "event_id") { f.eventId = try s.idValue("event_id") }
-            else if s.equals(key, "account_id") { f.accountId = try s.idValue("account_id") }
-            else if s.equals(key, "type") {
+            if s.equals(key, "event_id") {
+                f.eventId = try s.idValue("event_id")
+            } else if s.equals(key, "account_id") {
+                f.accountId = try s.idValue("account_id")
+            } else if s.equals(key, "type") {
                 if s.i < s.n, s.b[s.i] == 0x22 {
                     let t = try s.scanString()
                     if let known = s.knownType(t) {
                         f.knownType = known
                         f.type = nil
                     } else {
-                        guard t.end - t.start <= 64 * 6 else { throw EventRejection(.badValue, "type: longer than 64 bytes", offset: t.start) }
+                        guard t.end - t.start <= 64 * 6 else {
+                            throw EventRejection(.badValue, "type: longer than 64 bytes", offset: t.start)
+                        }
                         f.knownType = nil
                         f.type = try s.string(t)
                     }
@@ -546,9 +644,9 @@ struct JSONScanner {
                     f.occurredAtPresent = try s.stringValue("occurred_at", limit: 64) != nil
                     f.occurredAt = nil
                 }
-            }
-            else if s.equals(key, "user_id") { f.userId = try s.idValue("user_id") }
-            else if s.equals(key, "properties") {
+            } else if s.equals(key, "user_id") {
+                f.userId = try s.idValue("user_id")
+            } else if s.equals(key, "properties") {
                 guard s.i < s.n else { throw s.syntax("") }
                 if s.b[s.i] == 0x7B {
                     guard s.maxDepth >= 2 else { throw s.deep() }
@@ -572,7 +670,10 @@ struct JSONScanner {
     /// Walks the members of an object whose `{` was consumed, calling `body` with the scanner at each value.
     mutating func members(_ body: (inout JSONScanner, Token) throws(EventRejection) -> Void) throws(EventRejection) {
         skipWhitespace()
-        if i < n, b[i] == 0x7D { i += 1; return }
+        if i < n, b[i] == 0x7D {
+            i += 1
+            return
+        }
         while true {
             skipWhitespace()
             guard i < n, b[i] == 0x22 else { throw syntax("expected a key") }
@@ -592,8 +693,14 @@ struct JSONScanner {
             }
             skipWhitespace()
             guard i < n else { throw syntax("") }
-            if b[i] == 0x2C { i += 1; continue }
-            if b[i] == 0x7D { i += 1; return }
+            if b[i] == 0x2C {
+                i += 1
+                continue
+            }
+            if b[i] == 0x7D {
+                i += 1
+                return
+            }
             throw syntax("expected ',' or '}'")
         }
     }
@@ -617,13 +724,16 @@ struct JSONScanner {
             case 5 where s.equals(key, "score"):
                 let at = s.i
                 guard let v = try s.numberValue("properties.score") else { break }
-                guard v == v.rounded(), v >= -1e9, v <= 1e9 else { throw EventRejection(.badValue, "properties.score: not 0-10", offset: at) }
+                guard v == v.rounded(), v >= -1e9, v <= 1e9 else {
+                    throw EventRejection(.badValue, "properties.score: not 0-10", offset: at)
+                }
                 p.score = Int(v)
             case 5 where s.equals(key, "seats"): p.seats = try s.intValue("properties.seats", max: 10_000_000)
             case 6 where s.equals(key, "errors"): p.errors = try s.intValue("properties.errors")
             case 6 where s.equals(key, "amount"): p.amount = try s.numberValue("properties.amount")
             case 6 where s.equals(key, "status"): p.status = try s.stringValue("properties.status", limit: 64)
-            case 7 where s.equals(key, "feature"): p.feature = try s.stringValue("properties.feature", limit: s.maxShort)
+            case 7 where s.equals(key, "feature"):
+                p.feature = try s.stringValue("properties.feature", limit: s.maxShort)
             case 7 where s.equals(key, "minutes"): p.minutes = try s.numberValue("properties.minutes")
             case 8 where s.equals(key, "currency"): p.currency = try s.stringValue("properties.currency", limit: 16)
             case 8 where s.equals(key, "priority"):
@@ -637,8 +747,10 @@ struct JSONScanner {
             case 9 where s.equals(key, "sentiment"): p.sentiment = try s.numberValue("properties.sentiment")
             case 10 where s.equals(key, "payment_id"): p.paymentId = try s.idValue("properties.payment_id")
             case 10 where s.equals(key, "invoice_id"): p.invoiceId = try s.idValue("properties.invoice_id")
-            case 12 where s.equals(key, "renewal_date"): p.renewalDate = try s.stringValue("properties.renewal_date", limit: 64)
-            case 22 where s.equals(key, "cancellation_scheduled"): p.cancellationScheduled = try s.boolValue("properties.cancellation_scheduled")
+            case 12 where s.equals(key, "renewal_date"):
+                p.renewalDate = try s.stringValue("properties.renewal_date", limit: 64)
+            case 22 where s.equals(key, "cancellation_scheduled"):
+                p.cancellationScheduled = try s.boolValue("properties.cancellation_scheduled")
             default: try s.skipValue(depth: 2)
             }
         }

@@ -8,10 +8,10 @@ public enum HealthModelError: Error, Sendable, Hashable, CustomStringConvertible
 
     public var description: String {
         switch self {
-        case let .config(file, key, line, reason):
+        case .config(let file, let key, let line, let reason):
             let at = line.map { ":\($0)" } ?? ""
             return "\(file)\(at): \(key): \(reason)"
-        case let .stateDecoding(reason):
+        case .stateDecoding(let reason):
             return "account state: \(reason)"
         }
     }

@@ -1,5 +1,5 @@
 import Contracts
-import Foundation // pow() for the baseline weights table only
+import Foundation  // pow() for the baseline weights table only
 
 /// Scores accounts: applies events to an `AccountState`, re-scores idle accounts when time advances,
 /// and decides when a `health-scores` record is due.
@@ -38,8 +38,9 @@ public struct HealthScorer: Sendable {
         decay = (0..<max(config.baselineDays, 1)).map { Foundation.pow(0.5, Double($0) / config.halfLifeDays) }
         let w = config.weights
         let sum = w.productUsage + w.engagement + w.support + w.commercial
-        shares = FamilyScores(productUsage: w.productUsage / sum, engagement: w.engagement / sum,
-                              support: w.support / sum, commercial: w.commercial / sum)
+        shares = FamilyScores(
+            productUsage: w.productUsage / sum, engagement: w.engagement / sum,
+            support: w.support / sum, commercial: w.commercial / sum)
     }
 
     /// A fresh state sized by this configuration.
@@ -83,7 +84,7 @@ public struct HealthScorer: Sendable {
         state.moveClock(to: ms)
         state.seen.insert(day: day, fingerprint: fp)
         if day < state.firstDay { state.firstDay = day }
-        if day < state.clockDay { state.cache = nil } // a late event changes a complete day
+        if day < state.clockDay { state.cache = nil }  // a late event changes a complete day
         let trigger = record(event, day: day, ms: ms, into: &state)
         if config.maxEventIds > 0 {
             if Int(state.pending.count) >= config.maxEventIds { state.pending.removeFirst() }
@@ -93,8 +94,9 @@ public struct HealthScorer: Sendable {
         // tomorrow on) unless it ends a silence or brings a new feature: skip the evaluation then.
         // Exact, not an approximation: the last evaluation saw the same inputs.
         if !alwaysEvaluate, trigger == nil, event.type.isQuiet, day == dayBefore, state.clockDay == dayBefore,
-           state.lastActivityDay == activityBefore || activityChangeIsNeutral(from: activityBefore, today: dayBefore),
-           state.featureGeneration == featuresBefore, state.lastScore >= 0 {
+            state.lastActivityDay == activityBefore || activityChangeIsNeutral(from: activityBefore, today: dayBefore),
+            state.featureGeneration == featuresBefore, state.lastScore >= 0
+        {
             return Outcome(disposition: .applied, record: nil)
         }
         let record = emitIfDue(&state, triggers: trigger.map { [$0] } ?? [])
@@ -114,14 +116,16 @@ public struct HealthScorer: Sendable {
     /// The current score of an account with its explanations (no emission bookkeeping).
     public func evaluation(of state: inout AccountState) -> HealthEvaluation {
         let e = evaluate(&state)
-        return HealthEvaluation(score: e.score, zone: config.zone(of: e.score), components: e.components,
-                                signals: e.signals.map(signal), positiveSignals: e.positives.map(signal))
+        return HealthEvaluation(
+            score: e.score, zone: config.zone(of: e.score), components: e.components,
+            signals: e.signals.map(signal), positiveSignals: e.positives.map(signal))
     }
 
     /// Whether moving the last activity day from `old` to today leaves the score's inputs alone: no
     /// inactivity signal before either, and the baseline anchor (the recent window) unchanged.
     @inline(__always) func activityChangeIsNeutral(from old: Int32, today: Int32) -> Bool {
-        old != .min && Int(today) - Int(old) <= config.inactivityAfterDays && old >= today - Int32(config.recentDays) - 1
+        old != .min && Int(today) - Int(old) <= config.inactivityAfterDays
+            && old >= today - Int32(config.recentDays) - 1
     }
 
     // MARK: Recording
@@ -132,7 +136,9 @@ public struct HealthScorer: Sendable {
         var trigger: Trigger?
         func rare(_ kind: RareKind, _ value: Int32 = 0) {
             s.rare.append(RareEvent(day: day, minute: minute, kind: kind, value: value))
-            if s.rare.count > config.maxRareEvents, let oldest = s.rare.indices.min(by: { s.rare[$0].day < s.rare[$1].day }) {
+            if s.rare.count > config.maxRareEvents,
+                let oldest = s.rare.indices.min(by: { s.rare[$0].day < s.rare[$1].day })
+            {
                 s.rare.remove(at: oldest)
             }
         }
@@ -149,7 +155,9 @@ public struct HealthScorer: Sendable {
                     s.features[k].firstDay = min(s.features[k].firstDay, day)
                     s.features[k].lastDay = max(s.features[k].lastDay, day)
                 } else {
-                    if s.features.count >= config.maxFeatures, let stale = s.features.indices.min(by: { s.features[$0].lastDay < s.features[$1].lastDay }) {
+                    if s.features.count >= config.maxFeatures,
+                        let stale = s.features.indices.min(by: { s.features[$0].lastDay < s.features[$1].lastDay })
+                    {
                         s.features.remove(at: stale)
                     }
                     s.features.append(FeatureUse(fingerprint: fp, count: 1, firstDay: day, lastDay: day))
@@ -171,12 +179,16 @@ public struct HealthScorer: Sendable {
             break
         case .paymentFailed:
             rare(.paymentFailed)
-            trigger = Trigger(type: .paymentFailed, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, amount: p.amount, currency: p.currency)
+            trigger = Trigger(
+                type: .paymentFailed, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, amount: p.amount,
+                currency: p.currency)
         case .paymentSucceeded:
             rare(.paymentSucceeded)
         case .billingRetryFailed:
             rare(.billingRetryFailed)
-            trigger = Trigger(type: .billingRetryFailed, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, amount: p.amount, currency: p.currency)
+            trigger = Trigger(
+                type: .billingRetryFailed, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, amount: p.amount,
+                currency: p.currency)
         case .championLeft:
             rare(.championLeft)
             trigger = Trigger(type: .championLeft, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref)
@@ -185,7 +197,9 @@ public struct HealthScorer: Sendable {
                 s.cancellationScheduled = true
                 s.cancellationAtMs = ms
             }
-            trigger = Trigger(type: .subscriptionCancelled, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, amount: p.amount, currency: p.currency)
+            trigger = Trigger(
+                type: .subscriptionCancelled, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref,
+                amount: p.amount, currency: p.currency)
         case .seatsChanged:
             let before = s.seats
             let seats = Int32(min(p.seats ?? 0, Int(Int32.max)))
@@ -193,7 +207,9 @@ public struct HealthScorer: Sendable {
             while k > 0, s.seatHistory[k - 1].day > day { k -= 1 }
             s.seatHistory.insert(SeatPoint(day: day, seats: seats), at: k)
             if s.seatHistory.count > 8 { s.seatHistory.removeFirst() }
-            trigger = Trigger(type: .seatsChanged, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, seatsBefore: before, seatsAfter: Int(seats))
+            trigger = Trigger(
+                type: .seatsChanged, eventId: e.eventId, occurredAt: e.occurredAt, ref: e.ref, seatsBefore: before,
+                seatsAfter: Int(seats))
         case .accountUpdated:
             if ms >= s.profileAtMs {
                 s.profileAtMs = ms
@@ -237,7 +253,9 @@ public struct HealthScorer: Sendable {
         if let previous, let previousZone {
             if abs(e.score - previous) >= config.scoreStep { reasons.append(.scoreStep) }
             if zone != previousZone { reasons.append(.zoneChange) }
-            if e.signalMask != s.lastSignalMask || e.positiveMask != s.lastPositiveMask { reasons.append(.signalsChanged) }
+            if e.signalMask != s.lastSignalMask || e.positiveMask != s.lastPositiveMask {
+                reasons.append(.signalsChanged)
+            }
         } else {
             reasons.append(.first)
         }
@@ -259,8 +277,9 @@ public struct HealthScorer: Sendable {
     }
 
     private func signal(_ r: RawSignal) -> Signal {
-        Signal(code: r.kind.code, family: r.kind.family, text: SignalText.text(r, baselineDays: config.baselineDays),
-               impact: r.impact, value: round3(r.value), baseline: r.baseline.map(round3))
+        Signal(
+            code: r.kind.code, family: r.kind.family, text: SignalText.text(r, baselineDays: config.baselineDays),
+            impact: r.impact, value: round3(r.value), baseline: r.baseline.map(round3))
     }
 
     // MARK: Evaluation
@@ -288,7 +307,8 @@ public struct HealthScorer: Sendable {
         if s.lastActivityDay != .min {
             let idle = Int(today) - Int(s.lastActivityDay)
             if idle > config.inactivityAfterDays {
-                let points = min(config.inactivityMax, Double(idle - config.inactivityAfterDays) * config.inactivityPerDay)
+                let points = min(
+                    config.inactivityMax, Double(idle - config.inactivityAfterDays) * config.inactivityPerDay)
                 negatives.append(RawSignal(kind: .inactivity, points: points, value: Double(idle), count: idle))
             }
         }
@@ -297,14 +317,18 @@ public struct HealthScorer: Sendable {
             var newOnes = 0
             for f in s.features where f.firstDay > today - 14 && f.firstDay > s.firstDay + 7 { newOnes += 1 }
             if newOnes >= 2 {
-                positives.append(RawSignal(kind: .featureAdoption, points: min(10, 3 * Double(newOnes)), value: Double(newOnes), count: newOnes, days: 14))
+                positives.append(
+                    RawSignal(
+                        kind: .featureAdoption, points: min(10, 3 * Double(newOnes)), value: Double(newOnes),
+                        count: newOnes, days: 14))
             }
         }
         supportAndCommercial(s, today: today, negatives: &negatives, positives: &positives)
 
         // Combine: per family, largest penalty first, each next one counting half as much.
         negatives.sort {
-            let fa = $0.kind.family, fb = $1.kind.family
+            let fa = $0.kind.family
+            let fb = $1.kind.family
             if fa != fb { return familyIndex(fa) < familyIndex(fb) }
             return $0.points != $1.points ? $0.points > $1.points : $0.kind.rawValue < $1.kind.rawValue
         }
@@ -334,14 +358,18 @@ public struct HealthScorer: Sendable {
         if s.cancellationScheduled, total > Double(config.cancellationScoreCap) {
             let extra = total - Double(config.cancellationScoreCap)
             total = Double(config.cancellationScoreCap)
-            if let j = negatives.firstIndex(where: { $0.kind == .cancellationScheduled }) { negatives[j].impact -= extra }
+            if let j = negatives.firstIndex(where: { $0.kind == .cancellationScheduled }) {
+                negatives[j].impact -= extra
+            }
         }
         let score = max(0, min(100, Int(total.rounded())))
         for j in negatives.indices { negatives[j].impact = round1(negatives[j].impact) }
         negatives.removeAll { -$0.impact < config.minSignalImpact }
         negatives.sort { $0.impact != $1.impact ? $0.impact < $1.impact : $0.kind.rawValue < $1.kind.rawValue }
         if negatives.count > config.maxSignals { negatives.removeLast(negatives.count - config.maxSignals) }
-        for j in positives.indices { positives[j].impact = round1(positives[j].points * shares[positives[j].kind.family]) }
+        for j in positives.indices {
+            positives[j].impact = round1(positives[j].points * shares[positives[j].kind.family])
+        }
         positives.removeAll { $0.impact < config.minSignalImpact }
         if positives.count > 1 {
             positives.sort { $0.impact != $1.impact ? $0.impact > $1.impact : $0.kind.rawValue < $1.kind.rawValue }
@@ -351,7 +379,9 @@ public struct HealthScorer: Sendable {
         for r in negatives { mask |= r.kind.bit }
         var pmask: UInt32 = 0
         for r in positives { pmask |= r.kind.bit }
-        return RawEvaluation(score: score, components: components, signals: negatives, positives: positives, signalMask: mask, positiveMask: pmask)
+        return RawEvaluation(
+            score: score, components: components, signals: negatives, positives: positives, signalMask: mask,
+            positiveMask: pmask)
     }
 
     @inline(__always) private func familyIndex(_ f: SignalFamily) -> Int {
@@ -363,10 +393,17 @@ public struct HealthScorer: Sendable {
         }
     }
 
-    private func supportAndCommercial(_ s: AccountState, today: Int32, negatives: inout [RawSignal], positives: inout [RawSignal]) {
+    private func supportAndCommercial(
+        _ s: AccountState, today: Int32, negatives: inout [RawSignal], positives: inout [RawSignal]
+    ) {
         let c = config
-        var week = 0, prior = 0, escalations = 0
-        var sentimentSum = 0, sentimentCount = 0, npsSum = 0, npsCount = 0
+        var week = 0
+        var prior = 0
+        var escalations = 0
+        var sentimentSum = 0
+        var sentimentCount = 0
+        var npsSum = 0
+        var npsCount = 0
         var failures = 0
         var lastFailure: (Int32, Int16)?
         var lastRetryFailure: (Int32, Int16)?
@@ -390,12 +427,17 @@ public struct HealthScorer: Sendable {
                     sentimentCount += 1
                 }
             case .npsResponse:
-                if age < Int32(c.npsDays) { npsSum += Int(e.value); npsCount += 1 }
+                if age < Int32(c.npsDays) {
+                    npsSum += Int(e.value)
+                    npsCount += 1
+                }
             case .paymentFailed:
                 if age < Int32(c.paymentDays) { failures += 1 }
                 if later(lastFailure, (e.day, e.minute)) { lastFailure = (e.day, e.minute) }
             case .billingRetryFailed:
-                if age < Int32(c.billingRetryDays), later(lastRetryFailure, (e.day, e.minute)) { lastRetryFailure = (e.day, e.minute) }
+                if age < Int32(c.billingRetryDays), later(lastRetryFailure, (e.day, e.minute)) {
+                    lastRetryFailure = (e.day, e.minute)
+                }
             case .paymentSucceeded:
                 if later(lastSuccess, (e.day, e.minute)) { lastSuccess = (e.day, e.minute) }
             case .championLeft:
@@ -411,23 +453,33 @@ public struct HealthScorer: Sendable {
             let ratio = Double(week) / expected
             if ratio >= c.ticketMinRatio {
                 let points = min(c.ticketMax, 10 * (Double(week) - expected) / expected.squareRoot())
-                negatives.append(RawSignal(kind: .ticketSpike, points: points, value: Double(week), baseline: round3(expected), count: week, days: 7))
+                negatives.append(
+                    RawSignal(
+                        kind: .ticketSpike, points: points, value: Double(week), baseline: round3(expected),
+                        count: week, days: 7))
             }
         }
         if escalations > 0 {
-            negatives.append(RawSignal(kind: .escalations, points: min(c.escalationMax, Double(escalations) * c.escalationPenalty), value: Double(escalations), count: escalations, days: c.escalationDays))
+            negatives.append(
+                RawSignal(
+                    kind: .escalations, points: min(c.escalationMax, Double(escalations) * c.escalationPenalty),
+                    value: Double(escalations), count: escalations, days: c.escalationDays))
         }
         if sentimentCount > 0 {
             let avg = Double(sentimentSum) / Double(sentimentCount) / 100
             if avg <= c.sentimentBelow {
                 let points = c.sentimentPenalty * min(1, max(0.5, -avg / 0.8))
-                negatives.append(RawSignal(kind: .negativeSentiment, points: points, value: avg, count: sentimentCount, days: c.sentimentDays))
+                negatives.append(
+                    RawSignal(
+                        kind: .negativeSentiment, points: points, value: avg, count: sentimentCount,
+                        days: c.sentimentDays))
             }
         }
         if npsCount > 0 {
             let avg = Double(npsSum) / Double(npsCount)
             if avg <= Double(c.npsDetractorAtMost) {
-                negatives.append(RawSignal(kind: .npsDetractor, points: c.npsPenalty, value: avg, count: npsCount, days: c.npsDays))
+                negatives.append(
+                    RawSignal(kind: .npsDetractor, points: c.npsPenalty, value: avg, count: npsCount, days: c.npsDays))
             } else if avg >= Double(c.npsPromoterAtLeast) {
                 positives.append(RawSignal(kind: .npsPromoter, points: 5, value: avg, count: npsCount, days: c.npsDays))
             }
@@ -435,11 +487,17 @@ public struct HealthScorer: Sendable {
         if failures > 0, let lastFailure {
             let paid = lastSuccess.map { later(lastFailure, $0) && $0 != lastFailure } ?? false
             let points = min(c.paymentMax, Double(failures) * c.paymentPenalty) * (paid ? 0.25 : 1)
-            negatives.append(RawSignal(kind: .paymentFailures, points: points, value: Double(failures), count: failures, days: c.paymentDays, before: paid ? 1 : 0))
+            negatives.append(
+                RawSignal(
+                    kind: .paymentFailures, points: points, value: Double(failures), count: failures,
+                    days: c.paymentDays, before: paid ? 1 : 0))
         }
         if let retry = lastRetryFailure {
             let paid = lastSuccess.map { later(retry, $0) && $0 != retry } ?? false
-            negatives.append(RawSignal(kind: .billingRetryFailed, points: c.billingRetryPenalty * (paid ? 0.25 : 1), value: 1, count: 1, days: Int(today - retry.0), before: paid ? 1 : 0))
+            negatives.append(
+                RawSignal(
+                    kind: .billingRetryFailed, points: c.billingRetryPenalty * (paid ? 0.25 : 1), value: 1, count: 1,
+                    days: Int(today - retry.0), before: paid ? 1 : 0))
         }
         // Seats over the last `seatsDays`.
         if s.seatHistory.count >= 2, let current = s.seatHistory.last {
@@ -448,23 +506,33 @@ public struct HealthScorer: Sendable {
             if base.seats > 0, base != current {
                 let change = Double(current.seats) / Double(base.seats) - 1
                 if change >= c.seatsMinChange {
-                    positives.append(RawSignal(kind: .seatsGrowth, points: min(20, change * 20), value: change, baseline: Double(base.seats), days: c.seatsDays, before: Int(base.seats), after: Int(current.seats)))
+                    positives.append(
+                        RawSignal(
+                            kind: .seatsGrowth, points: min(20, change * 20), value: change,
+                            baseline: Double(base.seats), days: c.seatsDays, before: Int(base.seats),
+                            after: Int(current.seats)))
                 } else if change <= -c.seatsMinChange {
-                    negatives.append(RawSignal(kind: .seatsDown, points: min(c.seatsDownMax, -change * 100), value: change, baseline: Double(base.seats), days: c.seatsDays, before: Int(base.seats), after: Int(current.seats)))
+                    negatives.append(
+                        RawSignal(
+                            kind: .seatsDown, points: min(c.seatsDownMax, -change * 100), value: change,
+                            baseline: Double(base.seats), days: c.seatsDays, before: Int(base.seats),
+                            after: Int(current.seats)))
                 }
             }
         }
         if let date = s.profile.renewalDate, let renewal = RenewalDate.epochDay(date) {
             let days = Int(renewal - Int64(today))
             if days >= 0, days <= c.renewalDays {
-                negatives.append(RawSignal(kind: .renewalSoon, points: c.renewalPenalty, value: Double(days), count: days))
+                negatives.append(
+                    RawSignal(kind: .renewalSoon, points: c.renewalPenalty, value: Double(days), count: days))
             }
         }
         if s.cancellationScheduled {
             negatives.append(RawSignal(kind: .cancellationScheduled, points: c.cancellationPenalty, value: 1))
         }
         if let championDay {
-            negatives.append(RawSignal(kind: .championLeft, points: c.championPenalty, value: 1, days: Int(today - championDay)))
+            negatives.append(
+                RawSignal(kind: .championLeft, points: c.championPenalty, value: 1, days: Int(today - championDay)))
         }
     }
 
@@ -520,7 +588,8 @@ public struct HealthScorer: Sendable {
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: 21) { t -> Judgement? in
             for k in 0..<21 { t[k] = 0 }
             // t[0..<7]: weights per weekday, t[7..<14]: weighted sums, t[14..<21]: weekday means.
-            var totalWeight = 0.0, total = 0.0
+            var totalWeight = 0.0
+            var total = 0.0
             for d in baseStart...baseEnd {
                 let weight = decay[Int(baseEnd - d)]
                 let k = weekday(d)
@@ -536,28 +605,46 @@ public struct HealthScorer: Sendable {
             for k in 0..<7 { t[14 + k] = (t[7 + k] + prior * mean) / (t[k] + prior) }
             // The spread around the weekday means; and without the day that strays most (one holiday
             // or outage day in the baseline is not the account's normal day-to-day spread).
-            var squares = 0.0, widest = 0.0, widestWeight = 0.0
+            var squares = 0.0
+            var widest = 0.0
+            var widestWeight = 0.0
             for d in baseStart...baseEnd {
                 let r = v(d) - t[14 + weekday(d)]
                 let w = decay[Int(baseEnd - d)]
                 squares += w * r * r
-                if w * r * r > widest { widest = w * r * r; widestWeight = w }
+                if w * r * r > widest {
+                    widest = w * r * r
+                    widestWeight = w
+                }
             }
             let variance = squares / totalWeight
             let robustVariance = (squares - widest) / max(totalWeight - widestWeight, .leastNonzeroMagnitude)
             /// The last `length` complete days against the weekday means, without their worst day
             /// (one holiday or outage day is not a trend) and, with `trimBest`, their best day too
             /// (one burst day is not growth).
-            func window(_ length: Int32, trimBest: Bool, variance: Double) -> (drop: Double, ratio: Double, z: Double, observed: Double, expected: Double, days: Double, busiestKept: Double) {
-                var expected = 0.0, observed = 0.0
-                var worstResidual = Double.infinity, worstDay = Int32.min
-                var bestResidual = -Double.infinity, bestDay = Int32.min
+            func window(_ length: Int32, trimBest: Bool, variance: Double) -> (
+                drop: Double, ratio: Double, z: Double, observed: Double, expected: Double, days: Double,
+                busiestKept: Double
+            ) {
+                var expected = 0.0
+                var observed = 0.0
+                var worstResidual = Double.infinity
+                var worstDay = Int32.min
+                var bestResidual = -Double.infinity
+                var bestDay = Int32.min
                 for d in (today - length)...(today - 1) {
-                    let e = t[14 + weekday(d)], o = v(d)
+                    let e = t[14 + weekday(d)]
+                    let o = v(d)
                     expected += e
                     observed += o
-                    if o - e < worstResidual { worstResidual = o - e; worstDay = d }
-                    if o - e >= bestResidual { bestResidual = o - e; bestDay = d }
+                    if o - e < worstResidual {
+                        worstResidual = o - e
+                        worstDay = d
+                    }
+                    if o - e >= bestResidual {
+                        bestResidual = o - e
+                        bestDay = d
+                    }
                 }
                 var days = Double(length)
                 if length >= 3 {
@@ -592,9 +679,12 @@ public struct HealthScorer: Sendable {
             // Growth: beyond doubt (z_full against the whole spread), and still there without the
             // best day, so one burst day (a batch import, a training day) is not growth.
             let trimmed = window(recent, trimBest: true, variance: variance)
-            let growth = main.ratio > 0 && main.z >= c.zFull && trimmed.ratio > 0 && trimmed.z >= c.zFull ? min(main.ratio, trimmed.ratio) : 0
-            var judgement = Judgement(drop: main.drop, growth: growth, z: main.z, observed: main.observed, expected: main.expected,
-                                      penalty: penalty(drop: main.drop, z: main.z), days: main.days)
+            let growth =
+                main.ratio > 0 && main.z >= c.zFull && trimmed.ratio > 0 && trimmed.z >= c.zFull
+                ? min(main.ratio, trimmed.ratio) : 0
+            var judgement = Judgement(
+                drop: main.drop, growth: growth, z: main.z, observed: main.observed, expected: main.expected,
+                penalty: penalty(drop: main.drop, z: main.z), days: main.days)
             // A dark spell: the last `shortDays` complete days judged on their own, against the same
             // weekday means and the robust spread (a holiday in the baseline must not hide an account
             // that stopped).
@@ -607,8 +697,10 @@ public struct HealthScorer: Sendable {
                 let enough = short.expected > 0 && short.busiestKept >= 0.5 * busiest
                 let p = enough ? penalty(drop: short.drop, z: short.z) : 0
                 if p > judgement.penalty {
-                    judgement = Judgement(drop: short.drop, growth: growth, z: short.z, observed: short.observed, expected: short.expected,
-                                          penalty: p, days: short.days, shortWindow: true)
+                    judgement = Judgement(
+                        drop: short.drop, growth: growth, z: short.z, observed: short.observed,
+                        expected: short.expected,
+                        penalty: p, days: short.days, shortWindow: true)
                 }
             }
             return judgement
@@ -619,7 +711,9 @@ public struct HealthScorer: Sendable {
         var negatives: [RawSignal] = []
         var positives: [RawSignal] = []
         func signal(_ kind: SignalKind, _ series: UsageSeries, _ j: Judgement) -> RawSignal {
-            RawSignal(kind: kind, points: j.penalty, value: -j.drop, baseline: j.dailyBaseline, days: j.shortWindow ? Int(j.days) : 0, series: series)
+            RawSignal(
+                kind: kind, points: j.penalty, value: -j.drop, baseline: j.dailyBaseline,
+                days: j.shortWindow ? Int(j.days) : 0, series: series)
         }
         // Product usage: the worst of feature use, session minutes and API calls.
         var worst: RawSignal?
@@ -638,7 +732,9 @@ public struct HealthScorer: Sendable {
             guard let j else { continue }
             if j.penalty > 0, j.penalty > (worst?.points ?? 0) { worst = signal(.usageDown, series, j) }
             if j.growth >= config.usageGrowthMinRatio, j.growth > (best?.value ?? 0) {
-                best = RawSignal(kind: .usageGrowth, points: min(10, j.growth * 10), value: j.growth, baseline: j.dailyBaseline, series: series)
+                best = RawSignal(
+                    kind: .usageGrowth, points: min(10, j.growth * 10), value: j.growth, baseline: j.dailyBaseline,
+                    series: series)
             }
         }
         if let worst { negatives.append(worst) }
@@ -652,7 +748,10 @@ public struct HealthScorer: Sendable {
         }
         // API error rate against the account's own normal rate.
         let recentStart = today - Int32(config.recentDays)
-        var calls = 0.0, errors = 0.0, baseCalls = 0.0, baseErrors = 0.0
+        var calls = 0.0
+        var errors = 0.0
+        var baseCalls = 0.0
+        var baseErrors = 0.0
         for d in (recentStart - Int32(config.baselineDays))..<today {
             if d >= recentStart {
                 calls += s.apiValue(0, day: d)
@@ -666,7 +765,10 @@ public struct HealthScorer: Sendable {
             let rate = errors / calls
             let normal = baseCalls > 0 ? baseErrors / baseCalls : 0
             if rate >= config.apiErrorMinRate, rate >= 2 * normal {
-                negatives.append(RawSignal(kind: .apiErrors, points: min(config.apiErrorMax, rate * 200), value: rate, baseline: round3(normal)))
+                negatives.append(
+                    RawSignal(
+                        kind: .apiErrors, points: min(config.apiErrorMax, rate * 200), value: rate,
+                        baseline: round3(normal)))
             }
         }
         return SeriesCache(day: today, negatives: negatives, positives: positives)

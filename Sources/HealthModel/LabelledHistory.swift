@@ -83,8 +83,10 @@ public struct LabelledHistory: Sendable {
         /// Days of baseline before any story begins.
         public var warmUpDays: Int
 
-        public init(seed: UInt64 = 1, accounts: Int = 300, days: Int = 75, storyShare: Double = 0.3,
-                    sharedHoliday: Bool = true, warmUpDays: Int = 40) {
+        public init(
+            seed: UInt64 = 1, accounts: Int = 300, days: Int = 75, storyShare: Double = 0.3,
+            sharedHoliday: Bool = true, warmUpDays: Int = 40
+        ) {
             self.seed = seed
             self.accounts = accounts
             self.days = days
@@ -134,8 +136,10 @@ public struct LabelledHistory: Sendable {
             }
             let id = "bench-\(i)"
             accounts.append(Account(id: id, tier: tier, story: story, noise: noise, onsetMs: onset))
-            rhythms.append(Rhythm(index: i, tier: tier, noise: noise, seed: options.seed, firstDay: firstDay,
-                                  days: options.days))
+            rhythms.append(
+                Rhythm(
+                    index: i, tier: tier, noise: noise, seed: options.seed, firstDay: firstDay,
+                    days: options.days))
         }
         self.accounts = accounts
         self.rhythms = rhythms
@@ -186,22 +190,28 @@ private struct Rhythm: Sendable {
         regionalHoliday = monday
     }
 
-    func events(_ a: LabelledHistory.Account, dayIndex: Int, epochDay: Int64, history: LabelledHistory,
-                into out: inout [(ms: Int64, seq: Int, line: [UInt8])]) {
+    func events(
+        _ a: LabelledHistory.Account, dayIndex: Int, epochDay: Int64, history: LabelledHistory,
+        into out: inout [(ms: Int64, seq: Int, line: [UInt8])]
+    ) {
         var rng = SplitMix64(seed, UInt64(index), UInt64(dayIndex) &+ 100)
         var seq = 0
         let dayStart = epochDay * Timestamp.millisecondsPerDay
         func emit(_ type: String, _ ms: Int64, user: String? = nil, props: String = "") {
-            let line = SampleLine.make(id: "\(a.id)-d\(dayIndex)-\(seq)", account: a.id, type: type, ms: ms, user: user,
-                                       props: props)
+            let line = SampleLine.make(
+                id: "\(a.id)-d\(dayIndex)-\(seq)", account: a.id, type: type, ms: ms, user: user,
+                props: props)
             out.append((ms, index * 1_000_000 + seq, line))
             seq += 1
         }
         let seats = users + users / 3 + 1
         if dayIndex == 0 {
             let mrr = a.tier == .enterprise ? 24_000 : (a.tier == .midMarket ? 4_000 : 400)
-            emit("account_updated", history.startMs, props:
-                "\"name\":\"Bench \(index)\",\"tier\":\"\(a.tier.rawValue)\",\"mrr\":\(mrr),\"owner\":\"U0\(1000 + index % 40)\"")
+            emit(
+                "account_updated", history.startMs,
+                props:
+                    "\"name\":\"Bench \(index)\",\"tier\":\"\(a.tier.rawValue)\",\"mrr\":\(mrr),\"owner\":\"U0\(1000 + index % 40)\""
+            )
             emit("seats_changed", history.startMs + 1000, props: "\"seats\":\(seats)")
         }
         let onset = a.onsetMs ?? .max
@@ -265,20 +275,27 @@ private struct Rhythm: Sendable {
         switch story {
         case .paymentFailures:
             if epochDay == onsetDay {
-                emit("payment_failed", onset, props: "\"payment_id\":\"P-\(a.id)\",\"invoice_id\":\"I-\(a.id)\",\"amount\":900,\"currency\":\"USD\"")
+                emit(
+                    "payment_failed", onset,
+                    props:
+                        "\"payment_id\":\"P-\(a.id)\",\"invoice_id\":\"I-\(a.id)\",\"amount\":900,\"currency\":\"USD\"")
             }
             if epochDay == onsetDay + 3 {
-                emit("billing_retry_failed", onset + 3 * Timestamp.millisecondsPerDay,
-                     props: "\"payment_id\":\"P-\(a.id)\",\"invoice_id\":\"I-\(a.id)\",\"amount\":900,\"currency\":\"USD\"")
+                emit(
+                    "billing_retry_failed", onset + 3 * Timestamp.millisecondsPerDay,
+                    props:
+                        "\"payment_id\":\"P-\(a.id)\",\"invoice_id\":\"I-\(a.id)\",\"amount\":900,\"currency\":\"USD\"")
             }
         case .ticketSpike:
             for k in 0..<5 {
                 let t = onset + Int64(k) * 14 * 3_600_000
                 guard t / Timestamp.millisecondsPerDay == epochDay else { continue }
-                emit("ticket_opened", t, user: "u-\(a.id)-0",
-                     props: "\"ticket_id\":\"T-\(a.id)-\(k)\",\"priority\":\"high\",\"sentiment\":-0.8")
+                emit(
+                    "ticket_opened", t, user: "u-\(a.id)-0",
+                    props: "\"ticket_id\":\"T-\(a.id)-\(k)\",\"priority\":\"high\",\"sentiment\":-0.8")
                 if k == 2 {
-                    emit("ticket_escalated", t + 3_600_000, props: "\"ticket_id\":\"T-\(a.id)-\(k)\",\"sentiment\":-0.9")
+                    emit(
+                        "ticket_escalated", t + 3_600_000, props: "\"ticket_id\":\"T-\(a.id)-\(k)\",\"sentiment\":-0.9")
                 }
             }
         case .championLeft:

@@ -19,7 +19,9 @@ struct PendingEventIds: Sendable, Equatable {
     }
 
     private func length(at i: Int) -> (Int, Int) {
-        var v = 0, shift = 0, i = i
+        var v = 0
+        var shift = 0
+        var i = i
         while true {
             let b = bytes[i]
             i += 1

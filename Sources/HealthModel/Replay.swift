@@ -50,8 +50,10 @@ public struct Replay: Sendable {
 
         /// A readable report, one fact per line, in a fixed order.
         public var lines: [String] {
-            var out = ["events: \(events)", "applied: \(applied)", "duplicates: \(duplicates)", "too late: \(tooLate)",
-                       "rejected: \(rejectedTotal)"]
+            var out = [
+                "events: \(events)", "applied: \(applied)", "duplicates: \(duplicates)", "too late: \(tooLate)",
+                "rejected: \(rejectedTotal)",
+            ]
             for (reason, n) in rejected.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
                 out.append("  \(reason): \(n)")
             }
@@ -89,9 +91,11 @@ public struct Replay: Sendable {
     ///   - now: the reference time of the future-time bound (the wall clock at run time, or the
     ///     command's `--now`); nil applies no bound.
     ///   - futureTimeBound: the allowed skew (the runtime's `MAX_CLOCK_SKEW_MS`, 10 minutes).
-    public init(scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(),
-                allowedLatenessMs: Int64 = 3_600_000,
-                futureTimeBound: FutureTimeBound = FutureTimeBound(), now: Timestamp? = nil) {
+    public init(
+        scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(),
+        allowedLatenessMs: Int64 = 3_600_000,
+        futureTimeBound: FutureTimeBound = FutureTimeBound(), now: Timestamp? = nil
+    ) {
         self.scorer = scorer
         self.parser = parser
         self.allowedLatenessMs = allowedLatenessMs
@@ -119,7 +123,10 @@ public struct Replay: Sendable {
     public mutating func process(line: UnsafeBufferPointer<UInt8>, emit: (ScoreRecord) -> Void) {
         lineNumber += 1
         var blank = true
-        for c in line where c != 0x20 && c != 0x0A && c != 0x0D && c != 0x09 { blank = false; break }
+        for c in line where c != 0x20 && c != 0x0A && c != 0x0D && c != 0x09 {
+            blank = false
+            break
+        }
         guard !blank else { return }
         counts.events += 1
         let event: AccountEvent
@@ -168,7 +175,10 @@ public struct Replay: Sendable {
         case .duplicate: counts.duplicates += 1
         case .tooLate: counts.tooLate += 1
         }
-        if let record = outcome.record { count(record); emit(record) }
+        if let record = outcome.record {
+            count(record)
+            emit(record)
+        }
         let ms = event.occurredAt.millisecondsSinceEpoch
         if ms > maxSeenMs {
             maxSeenMs = ms
@@ -180,7 +190,10 @@ public struct Replay: Sendable {
     /// Advances every account to `time` (for example the end of the replayed period).
     public mutating func advanceAll(to time: Timestamp, emit: (ScoreRecord) -> Void) {
         for k in states.indices {
-            if let record = scorer.advance(to: time, state: &states[k]) { count(record); emit(record) }
+            if let record = scorer.advance(to: time, state: &states[k]) {
+                count(record)
+                emit(record)
+            }
         }
     }
 
@@ -198,11 +211,14 @@ public struct Replay: Sendable {
 
     /// Replays complete in-memory input and returns the records as JSON lines (the bytes of
     /// `RecordCoding`, sorted keys, written by `ScoreRecordWriter`) with the summary. The core of `fleet-admin replay`, callable from tests.
-    public static func run(_ input: [UInt8], scorer: HealthScorer = HealthScorer(), allowedLatenessMs: Int64 = 3_600_000,
-                           futureTimeBound: FutureTimeBound = FutureTimeBound(),
-                           now: Timestamp? = nil) throws -> (output: [UInt8], summary: Summary) {
-        var replay = Replay(scorer: scorer, allowedLatenessMs: allowedLatenessMs, futureTimeBound: futureTimeBound,
-                            now: now)
+    public static func run(
+        _ input: [UInt8], scorer: HealthScorer = HealthScorer(), allowedLatenessMs: Int64 = 3_600_000,
+        futureTimeBound: FutureTimeBound = FutureTimeBound(),
+        now: Timestamp? = nil
+    ) throws -> (output: [UInt8], summary: Summary) {
+        var replay = Replay(
+            scorer: scorer, allowedLatenessMs: allowedLatenessMs, futureTimeBound: futureTimeBound,
+            now: now)
         var output: [UInt8] = []
         var records: [ScoreRecord] = []
         input.withUnsafeBufferPointer { buffer in

@@ -19,9 +19,11 @@ public struct SampleGenerator: Sendable {
         /// `.enterprise` makes it a steady enterprise account, like the collapse's.
         public var silentTier: Tier?
 
-        public init(seed: UInt64 = 42, accounts: Int = 100, days: Int = 60,
-                    start: Timestamp = Timestamp(year: 2026, month: 9, day: 1), activity: Double = 1, stories: Bool = true,
-                    silentTier: Tier? = nil) {
+        public init(
+            seed: UInt64 = 42, accounts: Int = 100, days: Int = 60,
+            start: Timestamp = Timestamp(year: 2026, month: 9, day: 1), activity: Double = 1, stories: Bool = true,
+            silentTier: Tier? = nil
+        ) {
             self.seed = seed
             self.accounts = max(1, accounts)
             self.days = max(1, days)
@@ -146,12 +148,14 @@ public struct SampleGenerator: Sendable {
         let epochDay = options.start.epochDay + Int64(index)
         var events: [(ms: Int64, seq: Int, line: [UInt8])] = []
         for plan in plans {
-            plan.events(dayIndex: index, epochDay: epochDay, seed: options.seed, storyDay: stories.startDay, into: &events)
+            plan.events(
+                dayIndex: index, epochDay: epochDay, seed: options.seed, storyDay: stories.startDay, into: &events)
         }
         events.sort { $0.ms != $1.ms ? $0.ms < $1.ms : $0.seq < $1.seq }
         var out = events.map(\.line)
         if let account = stories.republished, index == stories.startDay + 1,
-           let plan = plans.first(where: { $0.id == account }) {
+            let plan = plans.first(where: { $0.id == account })
+        {
             out.insert(plan.republishedTicket(storyDay: stories.startDay, start: options.start.epochDay), at: 0)
         }
         return out
@@ -211,7 +215,10 @@ struct AccountPlan: Sendable {
     let renewalOffset: Int
     var story: Story?
 
-    static let featureNames = ["dashboards", "reports", "alerts", "exports", "sso", "api_keys", "workflows", "integrations", "audit_log", "forecasts"]
+    static let featureNames = [
+        "dashboards", "reports", "alerts", "exports", "sso", "api_keys", "workflows", "integrations", "audit_log",
+        "forecasts",
+    ]
 
     init(index: Int, rng: inout SplitMix64, activity: Double, sampleDays: Int) {
         self.index = index
@@ -241,20 +248,27 @@ struct AccountPlan: Sendable {
         renewalOffset = sampleDays + 40 + rng.int(0...300)
     }
 
-    var name: String { "Account \(id.dropFirst(5)) \(tier == .enterprise ? "Corp" : (tier == .midMarket ? "GmbH" : "LLC"))" }
+    var name: String {
+        "Account \(id.dropFirst(5)) \(tier == .enterprise ? "Corp" : (tier == .midMarket ? "GmbH" : "LLC"))"
+    }
 
     func republishedTicket(storyDay: Int, start: Int64) -> [UInt8] {
         let ms = (start + Int64(storyDay)) * Timestamp.millisecondsPerDay + 11 * 3_600_000
-        return SampleLine.make(id: "\(id)-t\(storyDay)", account: id, type: "ticket_opened", ms: ms, user: "u-\(id)-0",
-                               props: "\"ticket_id\":\"T-\(id)-\(storyDay)\",\"priority\":\"normal\",\"sentiment\":-0.2")
+        return SampleLine.make(
+            id: "\(id)-t\(storyDay)", account: id, type: "ticket_opened", ms: ms, user: "u-\(id)-0",
+            props: "\"ticket_id\":\"T-\(id)-\(storyDay)\",\"priority\":\"normal\",\"sentiment\":-0.2")
     }
 
-    func events(dayIndex: Int, epochDay: Int64, seed: UInt64, storyDay: Int, into out: inout [(ms: Int64, seq: Int, line: [UInt8])]) {
+    func events(
+        dayIndex: Int, epochDay: Int64, seed: UInt64, storyDay: Int,
+        into out: inout [(ms: Int64, seq: Int, line: [UInt8])]
+    ) {
         var rng = SplitMix64(seed, UInt64(index), UInt64(dayIndex) &+ 1)
         var seq = 0
         let dayStart = epochDay * Timestamp.millisecondsPerDay
         func emit(_ type: String, _ ms: Int64, user: String? = nil, props: String = "") {
-            let line = SampleLine.make(id: "\(id)-d\(dayIndex)-\(seq)", account: id, type: type, ms: ms, user: user, props: props)
+            let line = SampleLine.make(
+                id: "\(id)-d\(dayIndex)-\(seq)", account: id, type: type, ms: ms, user: user, props: props)
             out.append((ms, index * 1_000_000 + seq, line))
             seq += 1
         }
@@ -265,8 +279,11 @@ struct AccountPlan: Sendable {
         if dayIndex == 0 {
             let renewal = Timestamp.startOfDay(epochDay + Int64(renewalOffset)).dateString
             let mrr = tier == .enterprise ? 20000 : (tier == .midMarket ? 4000 : 500)
-            emit("account_updated", dayStart + 6 * 3_600_000, props:
-                "\"name\":\"\(name)\",\"tier\":\"\(tier.rawValue)\",\"mrr\":\(mrr + index % 7 * 100),\"owner\":\"U0\(1000 + index % 40)\",\"renewal_date\":\"\(renewal)\",\"timezone\":\"America/New_York\",\"url\":\"https://crm.example.com/accounts/\(id)\"")
+            emit(
+                "account_updated", dayStart + 6 * 3_600_000,
+                props:
+                    "\"name\":\"\(name)\",\"tier\":\"\(tier.rawValue)\",\"mrr\":\(mrr + index % 7 * 100),\"owner\":\"U0\(1000 + index % 40)\",\"renewal_date\":\"\(renewal)\",\"timezone\":\"America/New_York\",\"url\":\"https://crm.example.com/accounts/\(id)\""
+            )
             emit("seats_changed", dayStart + 6 * 3_600_000 + 1000, props: "\"seats\":\(users + users / 4 + 1)")
         }
         if story == .silent, sinceStory >= 0 { return }
@@ -283,7 +300,9 @@ struct AccountPlan: Sendable {
             let t = at(8, 18)
             emit("login", t, user: user)
             for k in 0..<rng.int(1...2) {
-                emit("feature_used", t + Int64(60_000 * (k + 1)), user: user, props: "\"feature\":\"\(features[rng.int(0...(features.count - 1))])\"")
+                emit(
+                    "feature_used", t + Int64(60_000 * (k + 1)), user: user,
+                    props: "\"feature\":\"\(features[rng.int(0...(features.count - 1))])\"")
             }
             emit("session", t + 300_000, user: user, props: "\"minutes\":\(rng.int(5...60))")
         }
@@ -298,7 +317,11 @@ struct AccountPlan: Sendable {
             }
         }
         if weekday < 5, rng.chance(ticketRate * min(level, 1)) {
-            emit("ticket_opened", at(9, 17), user: "u-\(id)-0", props: "\"ticket_id\":\"T-\(id)-\(dayIndex)\",\"priority\":\"normal\",\"sentiment\":\(Double(rng.int(-3...7)) / 10)")
+            emit(
+                "ticket_opened", at(9, 17), user: "u-\(id)-0",
+                props:
+                    "\"ticket_id\":\"T-\(id)-\(dayIndex)\",\"priority\":\"normal\",\"sentiment\":\(Double(rng.int(-3...7)) / 10)"
+            )
         }
         if dayIndex == npsDay, story == nil {
             emit("nps_response", at(9, 17), user: "u-\(id)-0", props: "\"score\":\(rng.int(7...10))")
@@ -306,33 +329,56 @@ struct AccountPlan: Sendable {
         let (_, _, dom) = Timestamp.civilDate(epochDay: epochDay)
         let failing = (story == .collapse || story == .billingRetry) && sinceStory >= 0
         if Int(dom) == billingDay, !failing {
-            emit("payment_succeeded", dayStart + 4 * 3_600_000, props: "\"payment_id\":\"P-\(id)-\(dayIndex)\",\"amount\":\(tier == .enterprise ? 20000 : 4000),\"currency\":\"USD\"")
+            emit(
+                "payment_succeeded", dayStart + 4 * 3_600_000,
+                props:
+                    "\"payment_id\":\"P-\(id)-\(dayIndex)\",\"amount\":\(tier == .enterprise ? 20000 : 4000),\"currency\":\"USD\""
+            )
         }
         switch story {
         case .collapse:
             if sinceStory == 2 || sinceStory == 5 {
-                emit("payment_failed", dayStart + 5 * 3_600_000, props: "\"payment_id\":\"P-\(id)-\(dayIndex)\",\"invoice_id\":\"I-\(id)-\(storyDay)\",\"amount\":20000,\"currency\":\"USD\"")
+                emit(
+                    "payment_failed", dayStart + 5 * 3_600_000,
+                    props:
+                        "\"payment_id\":\"P-\(id)-\(dayIndex)\",\"invoice_id\":\"I-\(id)-\(storyDay)\",\"amount\":20000,\"currency\":\"USD\""
+                )
             }
             if (1...3).contains(sinceStory) {
                 for k in 0..<2 {
-                    emit("ticket_opened", dayStart + Int64(10 + 3 * k) * 3_600_000, user: "u-\(id)-\(k)",
-                         props: "\"ticket_id\":\"T-\(id)-\(dayIndex)-\(k)\",\"priority\":\"high\",\"sentiment\":-0.7")
+                    emit(
+                        "ticket_opened", dayStart + Int64(10 + 3 * k) * 3_600_000, user: "u-\(id)-\(k)",
+                        props: "\"ticket_id\":\"T-\(id)-\(dayIndex)-\(k)\",\"priority\":\"high\",\"sentiment\":-0.7")
                 }
             }
             if sinceStory == 3 {
-                emit("ticket_escalated", dayStart + 16 * 3_600_000, user: "u-\(id)-0", props: "\"ticket_id\":\"T-\(id)-\(dayIndex)-0\",\"priority\":\"urgent\",\"sentiment\":-0.9")
+                emit(
+                    "ticket_escalated", dayStart + 16 * 3_600_000, user: "u-\(id)-0",
+                    props: "\"ticket_id\":\"T-\(id)-\(dayIndex)-0\",\"priority\":\"urgent\",\"sentiment\":-0.9")
             }
         case .billingRetry:
             if sinceStory == 3 {
-                emit("payment_failed", dayStart + 5 * 3_600_000, props: "\"payment_id\":\"P-\(id)-\(storyDay)\",\"invoice_id\":\"I-\(id)-\(storyDay)\",\"amount\":4000,\"currency\":\"USD\"")
+                emit(
+                    "payment_failed", dayStart + 5 * 3_600_000,
+                    props:
+                        "\"payment_id\":\"P-\(id)-\(storyDay)\",\"invoice_id\":\"I-\(id)-\(storyDay)\",\"amount\":4000,\"currency\":\"USD\""
+                )
             }
             if sinceStory == 6 {
-                emit("billing_retry_failed", dayStart + 5 * 3_600_000, props: "\"payment_id\":\"P-\(id)-\(storyDay)\",\"invoice_id\":\"I-\(id)-\(storyDay)\",\"amount\":4000,\"currency\":\"USD\"")
+                emit(
+                    "billing_retry_failed", dayStart + 5 * 3_600_000,
+                    props:
+                        "\"payment_id\":\"P-\(id)-\(storyDay)\",\"invoice_id\":\"I-\(id)-\(storyDay)\",\"amount\":4000,\"currency\":\"USD\""
+                )
             }
         case .expansion:
             let base = users + users / 4 + 1
-            if sinceStory == 0 { emit("seats_changed", dayStart + 7 * 3_600_000, props: "\"seats\":\(base + base / 4)") }
-            if sinceStory == 4 { emit("seats_changed", dayStart + 7 * 3_600_000, props: "\"seats\":\(base + base / 2)") }
+            if sinceStory == 0 {
+                emit("seats_changed", dayStart + 7 * 3_600_000, props: "\"seats\":\(base + base / 4)")
+            }
+            if sinceStory == 4 {
+                emit("seats_changed", dayStart + 7 * 3_600_000, props: "\"seats\":\(base + base / 2)")
+            }
         case .republished:
             if sinceStory == 0 {
                 let line = republishedTicket(storyDay: storyDay, start: epochDay - Int64(dayIndex))
@@ -340,7 +386,11 @@ struct AccountPlan: Sendable {
             }
         case .cancellation:
             if sinceStory == 0 { emit("champion_left", dayStart + 15 * 3_600_000, user: "u-\(id)-0") }
-            if sinceStory == 2 { emit("subscription_cancelled", dayStart + 16 * 3_600_000, user: "u-\(id)-1", props: "\"reason\":\"budget\"") }
+            if sinceStory == 2 {
+                emit(
+                    "subscription_cancelled", dayStart + 16 * 3_600_000, user: "u-\(id)-1",
+                    props: "\"reason\":\"budget\"")
+            }
         case .silent, nil:
             break
         }
@@ -350,7 +400,8 @@ struct AccountPlan: Sendable {
 /// One JSON line of the sample. Ids and names are generated ASCII without quotes or backslashes.
 enum SampleLine {
     static func make(id: String, account: String, type: String, ms: Int64, user: String?, props: String) -> [UInt8] {
-        var s = "{\"event_id\":\"\(id)\",\"account_id\":\"\(account)\",\"type\":\"\(type)\",\"occurred_at\":\"\(Timestamp(millisecondsSinceEpoch: ms).rfc3339)\""
+        var s =
+            "{\"event_id\":\"\(id)\",\"account_id\":\"\(account)\",\"type\":\"\(type)\",\"occurred_at\":\"\(Timestamp(millisecondsSinceEpoch: ms).rfc3339)\""
         if let user { s += ",\"user_id\":\"\(user)\"" }
         s += ",\"properties\":{\(props)}}"
         return Array(s.utf8)

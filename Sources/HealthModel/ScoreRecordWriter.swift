@@ -46,8 +46,12 @@ struct JSONWriter {
         out.append(0x22)
         for c in s.utf8 {
             switch c {
-            case 0x22: out.append(0x5C); out.append(0x22)
-            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x22:
+                out.append(0x5C)
+                out.append(0x22)
+            case 0x5C:
+                out.append(0x5C)
+                out.append(0x5C)
             case 0..<0x20: return false
             default: out.append(c)
             }
@@ -59,10 +63,16 @@ struct JSONWriter {
     mutating func int(_ v: Int) {
         if v < 0 { out.append(0x2D) }
         var m = v.magnitude
-        guard m >= 10 else { out.append(0x30 + UInt8(m)); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        guard m >= 10 else {
+            out.append(0x30 + UInt8(m))
+            return
+        }
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { d in
             var k = 20
             while m > 0 {
@@ -96,10 +106,21 @@ struct JSONWriter {
         }
         let msOfDay = t.millisecondsSinceEpoch - day * Timestamp.millisecondsPerDay
         out.append(0x22)
-        digits(y, 4); out.append(0x2D); digits(m, 2); out.append(0x2D); digits(d, 2); out.append(0x54)
-        digits(msOfDay / 3_600_000, 2); out.append(0x3A); digits((msOfDay / 60_000) % 60, 2); out.append(0x3A)
+        digits(y, 4)
+        out.append(0x2D)
+        digits(m, 2)
+        out.append(0x2D)
+        digits(d, 2)
+        out.append(0x54)
+        digits(msOfDay / 3_600_000, 2)
+        out.append(0x3A)
+        digits((msOfDay / 60_000) % 60, 2)
+        out.append(0x3A)
         digits((msOfDay / 1000) % 60, 2)
-        if msOfDay % 1000 != 0 { out.append(0x2E); digits(msOfDay % 1000, 3) }
+        if msOfDay % 1000 != 0 {
+            out.append(0x2E)
+            digits(msOfDay % 1000, 3)
+        }
         out.append(0x5A)
         out.append(0x22)
     }
@@ -114,7 +135,8 @@ struct JSONWriter {
         // round-trip form): the common case, as the model rounds to 0.1 and 0.001.
         let n = (v * 1000).rounded()
         if abs(n) < 1e12, n / 1000 == v {
-            let whole = Int(n) / 1000, frac = abs(Int(n) % 1000)
+            let whole = Int(n) / 1000
+            let frac = abs(Int(n) % 1000)
             if n < 0, whole == 0 { out.append(0x2D) }
             int(whole)
             out.append(0x2E)
@@ -126,7 +148,7 @@ struct JSONWriter {
             return true
         }
         var text = v.description
-        for c in text.utf8 where c == 0x65 || c == 0x45 { return false } // exponent form: leave it to JSONEncoder
+        for c in text.utf8 where c == 0x65 || c == 0x45 { return false }  // exponent form: leave it to JSONEncoder
         if text.hasSuffix(".0") { text.removeLast(2) }
         out.append(contentsOf: text.utf8)
         return true
@@ -221,13 +243,34 @@ struct JSONWriter {
 
     mutating func profile(_ p: AccountProfile) -> Bool {
         var first = true
-        if let v = p.mrr { key("\"mrr\":", &first); guard double(v) else { return false } }
-        if let v = p.name { key("\"name\":", &first); guard string(v) else { return false } }
-        if let v = p.owner { key("\"owner\":", &first); guard string(v) else { return false } }
-        if let v = p.renewalDate { key("\"renewal_date\":", &first); guard string(v) else { return false } }
-        if let v = p.tier { key("\"tier\":", &first); guard string(v.rawValue) else { return false } }
-        if let v = p.timezone { key("\"timezone\":", &first); guard string(v) else { return false } }
-        if let v = p.url { key("\"url\":", &first); guard string(v) else { return false } }
+        if let v = p.mrr {
+            key("\"mrr\":", &first)
+            guard double(v) else { return false }
+        }
+        if let v = p.name {
+            key("\"name\":", &first)
+            guard string(v) else { return false }
+        }
+        if let v = p.owner {
+            key("\"owner\":", &first)
+            guard string(v) else { return false }
+        }
+        if let v = p.renewalDate {
+            key("\"renewal_date\":", &first)
+            guard string(v) else { return false }
+        }
+        if let v = p.tier {
+            key("\"tier\":", &first)
+            guard string(v.rawValue) else { return false }
+        }
+        if let v = p.timezone {
+            key("\"timezone\":", &first)
+            guard string(v) else { return false }
+        }
+        if let v = p.url {
+            key("\"url\":", &first)
+            guard string(v) else { return false }
+        }
         return true
     }
 

@@ -107,7 +107,7 @@ public struct ScoringConfig: Sendable, Hashable {
         } catch {
             throw .config(file: file, key: "(document)", line: nil, reason: "not valid YAML: \(error)")
         }
-        guard let root else { return } // empty file: defaults
+        guard let root else { return }  // empty file: defaults
         var flat: [(key: String, value: String, line: Int?)] = []
         try Self.flatten(root, prefix: "", file: file, into: &flat)
         var seen = Set<String>()
@@ -118,12 +118,26 @@ public struct ScoringConfig: Sendable, Hashable {
                 throw .config(file: file, key: key, line: line, reason: "given twice")
             }
             if let entry = ints.first(where: { $0.0 == key }) {
-                guard let v = Int(value) else { throw .config(file: file, key: key, line: line, reason: "expected an integer, got '\(value.prefix(40))'") }
-                guard entry.2.contains(v) else { throw .config(file: file, key: key, line: line, reason: "\(v) is outside \(entry.2.lowerBound)...\(entry.2.upperBound)") }
+                guard let v = Int(value) else {
+                    throw .config(
+                        file: file, key: key, line: line, reason: "expected an integer, got '\(value.prefix(40))'")
+                }
+                guard entry.2.contains(v) else {
+                    throw .config(
+                        file: file, key: key, line: line,
+                        reason: "\(v) is outside \(entry.2.lowerBound)...\(entry.2.upperBound)")
+                }
                 self[keyPath: entry.1] = v
             } else if let entry = doubles.first(where: { $0.0 == key }) {
-                guard let v = Double(value), v.isFinite else { throw .config(file: file, key: key, line: line, reason: "expected a number, got '\(value.prefix(40))'") }
-                guard entry.2.contains(v) else { throw .config(file: file, key: key, line: line, reason: "\(value) is outside \(entry.2.lowerBound)...\(entry.2.upperBound)") }
+                guard let v = Double(value), v.isFinite else {
+                    throw .config(
+                        file: file, key: key, line: line, reason: "expected a number, got '\(value.prefix(40))'")
+                }
+                guard entry.2.contains(v) else {
+                    throw .config(
+                        file: file, key: key, line: line,
+                        reason: "\(value) is outside \(entry.2.lowerBound)...\(entry.2.upperBound)")
+                }
                 self[keyPath: entry.1] = v
             } else {
                 throw .config(file: file, key: key, line: line, reason: "unknown key")
@@ -132,45 +146,68 @@ public struct ScoringConfig: Sendable, Hashable {
         let lineOf = { (key: String) in flat.first { $0.key == key }?.line }
         let w = weights
         guard w.productUsage + w.engagement + w.support + w.commercial > 0 else {
-            throw .config(file: file, key: "weights", line: lineOf("weights.product_usage"), reason: "weights must not all be zero")
+            throw .config(
+                file: file, key: "weights", line: lineOf("weights.product_usage"),
+                reason: "weights must not all be zero")
         }
         guard atRiskAtLeast <= healthyAtLeast else {
-            throw .config(file: file, key: "zones.at_risk", line: lineOf("zones.at_risk"), reason: "must not be above zones.healthy (\(healthyAtLeast))")
+            throw .config(
+                file: file, key: "zones.at_risk", line: lineOf("zones.at_risk"),
+                reason: "must not be above zones.healthy (\(healthyAtLeast))")
         }
         guard shortDays == 0 || (shortDays >= 3 && shortDays < recentDays) else {
-            throw .config(file: file, key: "baseline.short_days", line: lineOf("baseline.short_days"), reason: "must be 0 (off), or 3 or more and below baseline.recent_days (\(recentDays))")
+            throw .config(
+                file: file, key: "baseline.short_days", line: lineOf("baseline.short_days"),
+                reason: "must be 0 (off), or 3 or more and below baseline.recent_days (\(recentDays))")
         }
         guard zStart < zFull else {
-            throw .config(file: file, key: "baseline.z_start", line: lineOf("baseline.z_start"), reason: "must be below baseline.z_full (\(zFull))")
+            throw .config(
+                file: file, key: "baseline.z_start", line: lineOf("baseline.z_start"),
+                reason: "must be below baseline.z_full (\(zFull))")
         }
         let needed = baselineDays + recentDays + 1
-        guard horizonDays >= needed, horizonDays >= max(npsDays, championDays, escalationDays, sentimentDays, billingRetryDays, seatsDays) + 1 else {
-            throw .config(file: file, key: "state.horizon_days", line: lineOf("state.horizon_days"), reason: "must cover the baseline, the recent window and every signal's days (at least \(needed))")
+        guard horizonDays >= needed,
+            horizonDays >= max(npsDays, championDays, escalationDays, sentimentDays, billingRetryDays, seatsDays) + 1
+        else {
+            throw .config(
+                file: file, key: "state.horizon_days", line: lineOf("state.horizon_days"),
+                reason: "must cover the baseline, the recent window and every signal's days (at least \(needed))")
         }
         guard minHistoryDays <= baselineDays else {
-            throw .config(file: file, key: "baseline.min_history_days", line: lineOf("baseline.min_history_days"), reason: "must not exceed baseline.days (\(baselineDays))")
+            throw .config(
+                file: file, key: "baseline.min_history_days", line: lineOf("baseline.min_history_days"),
+                reason: "must not exceed baseline.days (\(baselineDays))")
         }
     }
 
-    private static func flatten(_ node: Node, prefix: String, file: String, into out: inout [(key: String, value: String, line: Int?)]) throws(HealthModelError) {
+    private static func flatten(
+        _ node: Node, prefix: String, file: String, into out: inout [(key: String, value: String, line: Int?)]
+    ) throws(HealthModelError) {
         switch node {
         case .mapping(let mapping):
             for (k, v) in mapping {
                 guard let name = k.string else {
-                    throw .config(file: file, key: prefix.isEmpty ? "(document)" : prefix, line: k.mark?.line, reason: "keys must be plain names")
+                    throw .config(
+                        file: file, key: prefix.isEmpty ? "(document)" : prefix, line: k.mark?.line,
+                        reason: "keys must be plain names")
                 }
                 let key = prefix.isEmpty ? name : "\(prefix).\(name)"
                 try flatten(v, prefix: key, file: file, into: &out)
             }
         case .scalar(let scalar):
             guard !prefix.isEmpty else {
-                throw .config(file: file, key: "(document)", line: scalar.mark?.line, reason: "expected a mapping of sections")
+                throw .config(
+                    file: file, key: "(document)", line: scalar.mark?.line, reason: "expected a mapping of sections")
             }
             out.append((prefix, scalar.string, scalar.mark?.line))
         case .sequence(let seq):
-            throw .config(file: file, key: prefix.isEmpty ? "(document)" : prefix, line: seq.mark?.line, reason: "expected a value or a mapping, not a list")
+            throw .config(
+                file: file, key: prefix.isEmpty ? "(document)" : prefix, line: seq.mark?.line,
+                reason: "expected a value or a mapping, not a list")
         case .alias(let alias):
-            throw .config(file: file, key: prefix.isEmpty ? "(document)" : prefix, line: alias.mark?.line, reason: "aliases are not supported")
+            throw .config(
+                file: file, key: prefix.isEmpty ? "(document)" : prefix, line: alias.mark?.line,
+                reason: "aliases are not supported")
         }
     }
 

@@ -3,7 +3,8 @@ import Contracts
 /// The signals the model computes. The raw value is the bit in the "top signals" masks kept in state,
 /// so never reorder existing cases.
 enum SignalKind: UInt8, Sendable, CaseIterable {
-    case loginsDown = 0, activeUsersDown, usageDown, inactivity, apiErrors
+    case loginsDown = 0
+    case activeUsersDown, usageDown, inactivity, apiErrors
     case ticketSpike, escalations, negativeSentiment, npsDetractor
     case paymentFailures, billingRetryFailed, seatsDown, renewalSoon, cancellationScheduled, championLeft
     case seatsGrowth, usageGrowth, featureAdoption, npsPromoter
@@ -37,7 +38,9 @@ enum SignalKind: UInt8, Sendable, CaseIterable {
         case .usageDown, .apiErrors, .usageGrowth, .featureAdoption: .productUsage
         case .loginsDown, .activeUsersDown, .inactivity: .engagement
         case .ticketSpike, .escalations, .negativeSentiment, .npsDetractor, .npsPromoter: .support
-        case .paymentFailures, .billingRetryFailed, .seatsDown, .renewalSoon, .cancellationScheduled, .championLeft, .seatsGrowth: .commercial
+        case .paymentFailures, .billingRetryFailed, .seatsDown, .renewalSoon, .cancellationScheduled, .championLeft,
+            .seatsGrowth:
+            .commercial
         }
     }
 
@@ -98,7 +101,8 @@ enum SignalText {
     static func text(_ s: RawSignal, baselineDays: Int) -> String {
         switch s.kind {
         case .loginsDown, .activeUsersDown, .usageDown:
-            let label = s.kind == .loginsDown ? "Logins" : (s.kind == .activeUsersDown ? "Active users" : s.series.label)
+            let label =
+                s.kind == .loginsDown ? "Logins" : (s.kind == .activeUsersDown ? "Active users" : s.series.label)
             // `days` is set when the drop is that of the last few days (a dark spell), not the week's.
             let recent = s.days > 0 ? " over the last \(s.days) days" : ""
             return "\(label) down \(percent(s.value))%\(recent) vs \(baselineDays)-day baseline"

@@ -35,15 +35,17 @@ final class ClientContext: @unchecked Sendable {
 
     /// Creates a librdkafka client with a new context's callbacks installed. `prepare` adds the
     /// client kind's own callbacks to the configuration before the client takes it.
-    static func makeClient(_ type: rd_kafka_type_t, configuration: KafkaConfiguration, name: String, logger: Logger,
-                           prepare: (OpaquePointer) -> Void = { _ in }) throws(KafkaError) -> (handle: OpaquePointer, context: ClientContext) {
+    static func makeClient(
+        _ type: rd_kafka_type_t, configuration: KafkaConfiguration, name: String, logger: Logger,
+        prepare: (OpaquePointer) -> Void = { _ in }
+    ) throws(KafkaError) -> (handle: OpaquePointer, context: ClientContext) {
         let conf = try configuration.makeNativeConfiguration()
         let context = ClientContext(name: name, logger: logger)
         context.install(on: conf)
         prepare(conf)
         var errstr = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(type, conf, &errstr, errstr.count) else {
-            rd_kafka_conf_destroy(conf) // on failure the configuration is still ours
+            rd_kafka_conf_destroy(conf)  // on failure the configuration is still ours
             throw KafkaError(kind: .configuration, message: errorText(errstr))
         }
         return (rk, context)
@@ -54,7 +56,9 @@ final class ClientContext: @unchecked Sendable {
     }
 }
 
-private func kafkaErrorCallback(_ rk: OpaquePointer?, _ err: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?) {
+private func kafkaErrorCallback(
+    _ rk: OpaquePointer?, _ err: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?
+) {
     guard let context = ClientContext.from(opaque) else { return }
     let code = rd_kafka_resp_err_t(rawValue: err)
     let text = reason.map { String(cString: $0) } ?? ""
@@ -66,21 +70,28 @@ private func kafkaErrorCallback(_ rk: OpaquePointer?, _ err: Int32, _ reason: Un
         context.logger.critical("kafka fatal error", metadata: ["client": "\(context.name)", "error": "\(error)"])
     } else {
         // Transient: librdkafka retries by itself (broker down, transport). Log, do not fail.
-        context.logger.warning("kafka client error", metadata: [
-            "client": "\(context.name)", "code": "\(String(cString: rd_kafka_err2name(code)))", "reason": "\(text)",
-        ])
+        context.logger.warning(
+            "kafka client error",
+            metadata: [
+                "client": "\(context.name)", "code": "\(String(cString: rd_kafka_err2name(code)))", "reason": "\(text)",
+            ])
     }
 }
 
-private func kafkaLogCallback(_ rk: OpaquePointer?, _ level: Int32, _ fac: UnsafePointer<CChar>?, _ buf: UnsafePointer<CChar>?) {
+private func kafkaLogCallback(
+    _ rk: OpaquePointer?, _ level: Int32, _ fac: UnsafePointer<CChar>?, _ buf: UnsafePointer<CChar>?
+) {
     guard let rk, let context = ClientContext.from(rd_kafka_opaque(rk)) else { return }
     let message = buf.map { String(cString: $0) } ?? ""
     let facility = fac.map { String(cString: $0) } ?? ""
     var swiftLevel: Logger.Level = level <= 3 ? .error : level == 4 ? .warning : level <= 6 ? .info : .debug
     // Expected and retried by librdkafka: a commit refused while the group rebalances, and a
     // broker connection failure (reported once more, as a warning, by the error callback).
-    if facility == "FAIL" || (facility == "COMMITFAIL" && message.contains("rebalance in progress")) { swiftLevel = .debug }
-    context.logger.log(level: swiftLevel, "\(message)", metadata: ["client": "\(context.name)", "facility": "\(facility)"])
+    if facility == "FAIL" || (facility == "COMMITFAIL" && message.contains("rebalance in progress")) {
+        swiftLevel = .debug
+    }
+    context.logger.log(
+        level: swiftLevel, "\(message)", metadata: ["client": "\(context.name)", "facility": "\(facility)"])
 }
 
 /// A dedicated thread that loops until stopped. Used to serve librdkafka's callbacks.

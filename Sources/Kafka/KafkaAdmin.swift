@@ -27,8 +27,10 @@ public final class KafkaAdmin: @unchecked Sendable {
     private let context: ClientContext
     private let timeout: Duration
 
-    public init(configuration: KafkaConfiguration, logger: Logger, timeout: Duration = .seconds(30)) throws(KafkaError) {
-        let (rk, context) = try ClientContext.makeClient(RD_KAFKA_PRODUCER, configuration: configuration, name: "admin", logger: logger)
+    public init(configuration: KafkaConfiguration, logger: Logger, timeout: Duration = .seconds(30)) throws(KafkaError)
+    {
+        let (rk, context) = try ClientContext.makeClient(
+            RD_KAFKA_PRODUCER, configuration: configuration, name: "admin", logger: logger)
         self.handle = rk
         self.context = context
         self.timeout = timeout
@@ -47,17 +49,22 @@ public final class KafkaAdmin: @unchecked Sendable {
         try await BlockingThread.run { [self] () throws(KafkaError) in
             var errstr = [CChar](repeating: 0, count: 512)
             var newTopics: [OpaquePointer?] = []
-            defer { newTopics.forEach { rd_kafka_NewTopic_destroy($0) } }
+            defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
             for topic in topics {
-                guard let nt = rd_kafka_NewTopic_new(topic.name, Int32(topic.partitions), Int32(topic.replicationFactor), &errstr, errstr.count) else {
+                guard
+                    let nt = rd_kafka_NewTopic_new(
+                        topic.name, Int32(topic.partitions), Int32(topic.replicationFactor), &errstr, errstr.count)
+                else {
                     throw KafkaError(kind: .permanent, message: "topic \(topic.name): \(errorText(errstr))")
                 }
                 newTopics.append(nt)
                 for (key, value) in topic.configs.sorted(by: { $0.key < $1.key }) {
-                    try KafkaError.check(rd_kafka_NewTopic_set_config(nt, key, value), "topic \(topic.name) config \(key)")
+                    try KafkaError.check(
+                        rd_kafka_NewTopic_set_config(nt, key, value), "topic \(topic.name) config \(key)")
                 }
             }
-            return try self.runAdmin(RD_KAFKA_ADMIN_OP_CREATETOPICS, expect: RD_KAFKA_EVENT_CREATETOPICS_RESULT) { options, queue in
+            return try self.runAdmin(RD_KAFKA_ADMIN_OP_CREATETOPICS, expect: RD_KAFKA_EVENT_CREATETOPICS_RESULT) {
+                options, queue in
                 rd_kafka_CreateTopics(self.handle, &newTopics, newTopics.count, options, queue)
             } read: { event in
                 var count = 0
@@ -77,11 +84,13 @@ public final class KafkaAdmin: @unchecked Sendable {
             }
             var list: [OpaquePointer?] = [np]
             defer { rd_kafka_NewPartitions_destroy(np) }
-            return try self.runAdmin(RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, expect: RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT) { options, queue in
+            return try self.runAdmin(RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, expect: RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT)
+            { options, queue in
                 rd_kafka_CreatePartitions(self.handle, &list, 1, options, queue)
             } read: { event in
                 var count = 0
-                let results = rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(event), &count)
+                let results = rd_kafka_CreatePartitions_result_topics(
+                    rd_kafka_event_CreatePartitions_result(event), &count)
                 return Self.topicResults(results, count)
             }
         }
@@ -92,14 +101,19 @@ public final class KafkaAdmin: @unchecked Sendable {
     public func describeTopics(_ names: [String]) async throws(KafkaError) -> [String: TopicDescription] {
         try await BlockingThread.run { [self] () throws(KafkaError) in
             var found = try self.metadata().filter { names.contains($0.key) }
-            var resources: [OpaquePointer?] = found.keys.sorted().map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
-            defer { resources.forEach { rd_kafka_ConfigResource_destroy($0) } }
+            var resources: [OpaquePointer?] = found.keys.sorted().map {
+                rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0)
+            }
+            defer { for resource in resources { rd_kafka_ConfigResource_destroy(resource) } }
             guard !resources.isEmpty else { return found }
-            let configs: [String: [String: String]] = try self.runAdmin(RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, expect: RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT) { options, queue in
+            let configs: [String: [String: String]] = try self.runAdmin(
+                RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, expect: RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT
+            ) { options, queue in
                 rd_kafka_DescribeConfigs(self.handle, &resources, resources.count, options, queue)
             } read: { event in
                 var count = 0
-                let described = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &count)
+                let described = rd_kafka_DescribeConfigs_result_resources(
+                    rd_kafka_event_DescribeConfigs_result(event), &count)
                 var out: [String: [String: String]] = [:]
                 for i in 0..<count {
                     guard let resource = described?[i] else { continue }
@@ -109,7 +123,8 @@ public final class KafkaAdmin: @unchecked Sendable {
                     var values: [String: String] = [:]
                     for j in 0..<n {
                         guard let entry = entries?[j], rd_kafka_ConfigEntry_is_default(entry) == 0,
-                              rd_kafka_ConfigEntry_is_sensitive(entry) == 0, let value = rd_kafka_ConfigEntry_value(entry) else { continue }
+                            rd_kafka_ConfigEntry_is_sensitive(entry) == 0, let value = rd_kafka_ConfigEntry_value(entry)
+                        else { continue }
                         values[String(cString: rd_kafka_ConfigEntry_name(entry))] = String(cString: value)
                     }
                     out[name] = values
@@ -139,9 +154,11 @@ public final class KafkaAdmin: @unchecked Sendable {
         return out
     }
 
-    private func runAdmin<T>(_ op: rd_kafka_admin_op_t, expect: Int32,
-                             call: (OpaquePointer?, OpaquePointer?) -> Void,
-                             read: (OpaquePointer) -> T) throws(KafkaError) -> T {
+    private func runAdmin<T>(
+        _ op: rd_kafka_admin_op_t, expect: Int32,
+        call: (OpaquePointer?, OpaquePointer?) -> Void,
+        read: (OpaquePointer) -> T
+    ) throws(KafkaError) -> T {
         let queue = rd_kafka_queue_new(handle)
         defer { rd_kafka_queue_destroy(queue) }
         let options = rd_kafka_AdminOptions_new(handle, op)
@@ -164,14 +181,19 @@ public final class KafkaAdmin: @unchecked Sendable {
         return read(event)
     }
 
-    private static func topicResults(_ results: UnsafeMutablePointer<OpaquePointer?>?, _ count: Int) -> [String: KafkaError?] {
+    private static func topicResults(_ results: UnsafeMutablePointer<OpaquePointer?>?, _ count: Int) -> [String:
+        KafkaError?]
+    {
         var out: [String: KafkaError?] = [:]
         for i in 0..<count {
             guard let r = results?[i] else { continue }
             let name = String(cString: rd_kafka_topic_result_name(r))
             let err = rd_kafka_topic_result_error(r)
-            out[name] = err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil
-                : KafkaError(code: err, context: rd_kafka_topic_result_error_string(r).map { String(cString: $0) } ?? name)
+            out[name] =
+                err == RD_KAFKA_RESP_ERR_NO_ERROR
+                ? nil
+                : KafkaError(
+                    code: err, context: rd_kafka_topic_result_error_string(r).map { String(cString: $0) } ?? name)
         }
         return out
     }

@@ -57,7 +57,8 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
             let result = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count)
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                let reason = Self.isSecret(key)
+                let reason =
+                    Self.isSecret(key)
                     ? (result == RD_KAFKA_CONF_UNKNOWN ? "unknown property" : "invalid value")
                     : errorText(errstr)
                 throw KafkaError(kind: .configuration, message: "property \(key): \(reason)")

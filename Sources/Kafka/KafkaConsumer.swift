@@ -70,7 +70,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// - Parameters:
     ///   - configuration: librdkafka properties; `group.id` makes it a group member.
     ///   - rebalanceHandler: hooked into every rebalance of the group; held until the consumer is gone.
-    public init(configuration: KafkaConfiguration, name: String = "consumer", logger: Logger, rebalanceHandler: (any RebalanceHandler)? = nil) throws(KafkaError) {
+    public init(
+        configuration: KafkaConfiguration, name: String = "consumer", logger: Logger,
+        rebalanceHandler: (any RebalanceHandler)? = nil
+    ) throws(KafkaError) {
         var configuration = configuration
         for (key, value) in Self.defaults { configuration.setDefault(key, value) }
         if configuration["group.id"] == nil {
@@ -82,7 +85,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         } else {
             self.groupId = configuration["group.id"]
         }
-        let (rk, context) = try ClientContext.makeClient(RD_KAFKA_CONSUMER, configuration: configuration, name: name, logger: logger) {
+        let (rk, context) = try ClientContext.makeClient(
+            RD_KAFKA_CONSUMER, configuration: configuration, name: name, logger: logger
+        ) {
             if rebalanceHandler != nil { rd_kafka_conf_set_rebalance_cb($0, consumerRebalanceCallback) }
         }
         rd_kafka_poll_set_consumer(rk)
@@ -103,8 +108,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// is destroyed after joining but before its first assignment (librdkafka issue 4312). Such a
     /// handle is left to the process's end instead; every other handle is destroyed.
     private func destroyHandle() {
-        if subscribed.load(ordering: .acquiring), !everAssigned.load(ordering: .acquiring), rd_kafka_version() < 0x0203_0000 {
-            context.logger.debug("consumer handle kept until exit: it never received an assignment (librdkafka < 2.3)", metadata: ["client": "\(context.name)"])
+        if subscribed.load(ordering: .acquiring), !everAssigned.load(ordering: .acquiring),
+            rd_kafka_version() < 0x0203_0000
+        {
+            context.logger.debug(
+                "consumer handle kept until exit: it never received an assignment (librdkafka < 2.3)",
+                metadata: ["client": "\(context.name)"])
             // Its threads still call back through the opaque pointer: keep what it points to.
             _ = Unmanaged.passRetained(context)
             return
@@ -184,7 +193,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         try KafkaError.check(rd_kafka_offsets_store(handle, list.pointer), "store offsets")
         for (tp, _, err) in list.entries where err != RD_KAFKA_RESP_ERR_NO_ERROR {
             // A partition no longer assigned: its offset belongs to its new owner now.
-            context.logger.debug("offset not stored", metadata: ["partition": "\(tp)", "code": "\(String(cString: rd_kafka_err2name(err)))"])
+            context.logger.debug(
+                "offset not stored",
+                metadata: ["partition": "\(tp)", "code": "\(String(cString: rd_kafka_err2name(err)))"])
         }
     }
 
@@ -199,7 +210,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         } else {
             code = rd_kafka_commit(handle, nil, 0)
         }
-        if code == RD_KAFKA_RESP_ERR__NO_OFFSET { return } // nothing new to commit
+        if code == RD_KAFKA_RESP_ERR__NO_OFFSET { return }  // nothing new to commit
         try KafkaError.check(code, "commit")
     }
 
@@ -218,7 +229,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Moves the fetch position of an assigned partition (for example back to a retry record).
-    public func seek(_ partition: TopicPartition, to offset: Int64, timeout: Duration = .seconds(5)) throws(KafkaError) {
+    public func seek(_ partition: TopicPartition, to offset: Int64, timeout: Duration = .seconds(5)) throws(KafkaError)
+    {
         let list = NativePartitionList([partition]) { _ in offset }
         if let error = rd_kafka_seek_partitions(handle, list.pointer, Int32(timeout.milliseconds)) {
             throw KafkaError(consuming: error, context: "seek \(partition)")
@@ -242,16 +254,24 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// The group's committed offsets, nil where none. Blocking (asks the coordinator).
-    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64?] {
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError)
+        -> [TopicPartition: Int64?]
+    {
         let list = NativePartitionList(partitions)
         try KafkaError.check(rd_kafka_committed(handle, list.pointer, Int32(timeout.milliseconds)), "committed")
         return Dictionary(uniqueKeysWithValues: list.entries.map { ($0.0, $0.1 >= 0 ? Optional($0.1) : nil) })
     }
 
     /// Low and high watermarks from the broker. Blocking.
-    public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) throws(KafkaError) -> (low: Int64, high: Int64) {
-        var low: Int64 = 0, high: Int64 = 0
-        try KafkaError.check(rd_kafka_query_watermark_offsets(handle, partition.topic, partition.partition, &low, &high, Int32(timeout.milliseconds)), "watermarks \(partition)")
+    public func watermarks(_ partition: TopicPartition, timeout: Duration = .seconds(10)) throws(KafkaError) -> (
+        low: Int64, high: Int64
+    ) {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        try KafkaError.check(
+            rd_kafka_query_watermark_offsets(
+                handle, partition.topic, partition.partition, &low, &high, Int32(timeout.milliseconds)),
+            "watermarks \(partition)")
         return (low, high)
     }
 
@@ -268,26 +288,36 @@ public final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_metadata_destroy(md) }
         for i in 0..<Int(md.pointee.topic_cnt) {
             let t = md.pointee.topics[i]
-            if String(cString: t.topic) == topic, t.err == RD_KAFKA_RESP_ERR_NO_ERROR, t.partition_cnt > 0 { return Int(t.partition_cnt) }
+            if String(cString: t.topic) == topic, t.err == RD_KAFKA_RESP_ERR_NO_ERROR, t.partition_cnt > 0 {
+                return Int(t.partition_cnt)
+            }
         }
         return nil
     }
 
     /// Watermarks as last seen by the fetcher, without a network call; nil until the first fetch.
     public func cachedWatermarks(_ partition: TopicPartition) -> (low: Int64, high: Int64)? {
-        var low: Int64 = -1, high: Int64 = -1
-        guard rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
-              high >= 0 else { return nil }
+        var low: Int64 = -1
+        var high: Int64 = -1
+        guard
+            rd_kafka_get_watermark_offsets(handle, partition.topic, partition.partition, &low, &high)
+                == RD_KAFKA_RESP_ERR_NO_ERROR,
+            high >= 0
+        else { return nil }
         return (low, high)
     }
 
     /// Lag of the group on each partition: high watermark minus committed offset. Blocking.
-    public func lag(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [PartitionLag] {
+    public func lag(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError)
+        -> [PartitionLag]
+    {
         let committed = try committed(partitions, timeout: timeout)
         let positions = try positions(partitions)
         return try partitions.map { tp throws(KafkaError) in
             let (low, high) = try watermarks(tp, timeout: timeout)
-            return PartitionLag(topicPartition: tp, low: low, high: high, committed: committed[tp] ?? nil, position: positions[tp] ?? nil)
+            return PartitionLag(
+                topicPartition: tp, low: low, high: high, committed: committed[tp] ?? nil,
+                position: positions[tp] ?? nil)
         }
     }
 
@@ -302,12 +332,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         destroyHandle()
     }
 
-    fileprivate func handleRebalance(_ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+    fileprivate func handleRebalance(
+        _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    ) {
         let given = NativePartitionList.entries(of: list).map(\.0)
         // The group's partitions plus the followers that always go with them.
         let extra = rebalanceHandler?.followers(of: given) ?? []
         let partitions = Array(Set(given + extra)).sorted()
-        let all = NativePartitionList(partitions) // offsets INVALID: start at the committed offset
+        let all = NativePartitionList(partitions)  // offsets INVALID: start at the committed offset
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
@@ -326,12 +358,15 @@ public final class KafkaConsumer: @unchecked Sendable {
                 // Paused before the first fetch: the owner resumes them when it is ready.
                 let code = rd_kafka_pause_partitions(handle, all.pointer)
                 if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    context.logger.error("pause of assigned partitions failed", metadata: ["error": "\(KafkaError(code: code, context: "pause"))"])
+                    context.logger.error(
+                        "pause of assigned partitions failed",
+                        metadata: ["error": "\(KafkaError(code: code, context: "pause"))"])
                 }
             }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(handle) != 0
-            context.logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["partitions": "\(partitions)"])
+            context.logger.info(
+                lost ? "partitions lost" : "partitions revoked", metadata: ["partitions": "\(partitions)"])
             if lost {
                 rebalanceHandler?.partitionsLost(partitions, by: self)
             } else {
@@ -348,7 +383,8 @@ public final class KafkaConsumer: @unchecked Sendable {
                 rd_kafka_assign(handle, nil)
             }
         default:
-            context.logger.error("rebalance error", metadata: ["error": "\(KafkaError(code: err, context: "rebalance"))"])
+            context.logger.error(
+                "rebalance error", metadata: ["error": "\(KafkaError(code: err, context: "rebalance"))"])
             rd_kafka_assign(handle, nil)
         }
     }
@@ -361,12 +397,17 @@ public enum KafkaOffset {
     public static let stored = Int64(RD_KAFKA_OFFSET_STORED)
 }
 
-private func consumerRebalanceCallback(_ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, _ opaque: UnsafeMutableRawPointer?) {
+private func consumerRebalanceCallback(
+    _ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+    _ opaque: UnsafeMutableRawPointer?
+) {
     guard let list, let consumer = ClientContext.from(opaque)?.consumer else {
         // The owner is gone (closing from deinit): let go of the partitions without a handler.
         guard let rk, let list else { return }
         if String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE" {
-            let error = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? rd_kafka_incremental_assign(rk, list) : rd_kafka_incremental_unassign(rk, list)
+            let error =
+                err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
+                ? rd_kafka_incremental_assign(rk, list) : rd_kafka_incremental_unassign(rk, list)
             if let error { rd_kafka_error_destroy(error) }
         } else {
             rd_kafka_assign(rk, err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? list : nil)

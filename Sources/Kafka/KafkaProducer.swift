@@ -39,13 +39,16 @@ public final class KafkaProducer: @unchecked Sendable {
     public init(configuration: KafkaConfiguration, name: String = "producer", logger: Logger) throws(KafkaError) {
         var configuration = configuration
         for (key, value) in Self.defaults { configuration.setDefault(key, value) }
-        let (rk, context) = try ClientContext.makeClient(RD_KAFKA_PRODUCER, configuration: configuration, name: name, logger: logger) {
+        let (rk, context) = try ClientContext.makeClient(
+            RD_KAFKA_PRODUCER, configuration: configuration, name: name, logger: logger
+        ) {
             rd_kafka_conf_set_dr_msg_cb($0, producerDeliveryCallback)
         }
         self.handle = rk
         self.context = context
         self.overflow = DispatchQueue(label: "kafka-\(name)-overflow")
-        self.pollThread = ServiceThread(name: "kafka-\(name)-poll") { [handle = NativeHandle(pointer: rk), room] thread in
+        self.pollThread = ServiceThread(name: "kafka-\(name)-poll") {
+            [handle = NativeHandle(pointer: rk), room] thread in
             while !thread.isStopping {
                 if rd_kafka_poll(handle.pointer, 50) > 0 {
                     room.broadcast()
@@ -128,7 +131,9 @@ public final class KafkaProducer: @unchecked Sendable {
             if let metadata { rd_kafka_metadata_destroy(metadata) }
             rd_kafka_topic_destroy(rkt)
             if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-                context.logger.debug("no metadata yet", metadata: ["topic": "\(topic)", "code": "\(String(cString: rd_kafka_err2name(code)))"])
+                context.logger.debug(
+                    "no metadata yet",
+                    metadata: ["topic": "\(topic)", "code": "\(String(cString: rd_kafka_err2name(code)))"])
             }
         }
     }
@@ -136,7 +141,9 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Waits until every queued record is acknowledged or `timeout` passes.
     public func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
         let ms = Int32(timeout.milliseconds)
-        let code = await BlockingThread.run { [handle = NativeHandle(pointer: handle)] in rd_kafka_flush(handle.pointer, ms) }
+        let code = await BlockingThread.run { [handle = NativeHandle(pointer: handle)] in
+            rd_kafka_flush(handle.pointer, ms)
+        }
         try KafkaError.check(code, "flush")
     }
 
@@ -167,11 +174,11 @@ public final class KafkaProducer: @unchecked Sendable {
     /// `closed` is already set: no new enqueue starts, and the ones under way finish first.
     private func drainAndDestroy(flushMilliseconds ms: Int32) {
         while users.load(ordering: .acquiring) > 0 { sched_yield() }
-        room.broadcast() // wakes senders waiting for room: they see `closed` and fail
-        overflow.sync {} // records waiting for room have failed by now
+        room.broadcast()  // wakes senders waiting for room: they see `closed` and fail
+        overflow.sync {}  // records waiting for room have failed by now
         if rd_kafka_flush(handle, ms) != RD_KAFKA_RESP_ERR_NO_ERROR {
             rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
-            rd_kafka_flush(handle, 1000) // serves the purge reports
+            rd_kafka_flush(handle, 1000)  // serves the purge reports
         }
         room.broadcast()
         rd_kafka_destroy(handle)
@@ -188,35 +195,37 @@ public final class KafkaProducer: @unchecked Sendable {
             withOptionalBytes(record.key) { key in
                 withOptionalBytes(record.value) { value in
                     withHeaderFields(record.headers) { headerFields in
-                      withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + headerFields.count) { vus in
-                        vus.initialize(repeating: rd_kafka_vu_t())
-                        vus[0].vtype = RD_KAFKA_VTYPE_TOPIC
-                        vus[0].u.cstr = topic
-                        vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
-                        vus[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
-                        vus[2].vtype = RD_KAFKA_VTYPE_KEY
-                        vus[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                        vus[2].u.mem.size = key.count
-                        vus[3].vtype = RD_KAFKA_VTYPE_VALUE
-                        vus[3].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                        vus[3].u.mem.size = value.count
-                        vus[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                        vus[4].u.i = RD_KAFKA_MSG_F_COPY
-                        var i = 5
-                        for field in headerFields {
-                            vus[i].vtype = RD_KAFKA_VTYPE_HEADER
-                            vus[i].u.header.name = field.name
-                            vus[i].u.header.val = field.value
-                            vus[i].u.header.size = field.size
-                            i += 1
+                        withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 6 + headerFields.count) { vus in
+                            vus.initialize(repeating: rd_kafka_vu_t())
+                            vus[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                            vus[0].u.cstr = topic
+                            vus[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                            vus[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
+                            vus[2].vtype = RD_KAFKA_VTYPE_KEY
+                            vus[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                            vus[2].u.mem.size = key.count
+                            vus[3].vtype = RD_KAFKA_VTYPE_VALUE
+                            vus[3].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                            vus[3].u.mem.size = value.count
+                            vus[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                            vus[4].u.i = RD_KAFKA_MSG_F_COPY
+                            var i = 5
+                            for field in headerFields {
+                                vus[i].vtype = RD_KAFKA_VTYPE_HEADER
+                                vus[i].u.header.name = field.name
+                                vus[i].u.header.val = field.value
+                                vus[i].u.header.size = field.size
+                                i += 1
+                            }
+                            vus[i].vtype = RD_KAFKA_VTYPE_OPAQUE
+                            vus[i].u.ptr = box
+                            guard let error = rd_kafka_produceva(handle, vus.baseAddress, i + 1) else {
+                                return RD_KAFKA_RESP_ERR_NO_ERROR
+                            }
+                            let code = rd_kafka_error_code(error)
+                            rd_kafka_error_destroy(error)
+                            return code
                         }
-                        vus[i].vtype = RD_KAFKA_VTYPE_OPAQUE
-                        vus[i].u.ptr = box
-                        guard let error = rd_kafka_produceva(handle, vus.baseAddress, i + 1) else { return RD_KAFKA_RESP_ERR_NO_ERROR }
-                        let code = rd_kafka_error_code(error)
-                        rd_kafka_error_destroy(error)
-                        return code
-                      }
                     }
                 }
             }
@@ -238,7 +247,9 @@ final class DeliveryBox {
     }
 }
 
-private func producerDeliveryCallback(_ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?) {
+private func producerDeliveryCallback(
+    _ rk: OpaquePointer?, _ message: UnsafePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?
+) {
     guard let m = message?.pointee, let box = m._private else { return }
     let delivery = Unmanaged<DeliveryBox>.fromOpaque(box).takeRetainedValue()
     if m.err == RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -273,7 +284,7 @@ func withHeaderFields<R>(_ headers: [KafkaHeader], _ body: ([HeaderField]) -> R)
     if headers.isEmpty { return body([]) }
     // Copy into one owned buffer so every pointer stays valid across the call.
     var storage: [UnsafeMutableRawPointer] = []
-    defer { storage.forEach { $0.deallocate() } }
+    defer { for buffer in storage { buffer.deallocate() } }
     var fields: [HeaderField] = []
     fields.reserveCapacity(headers.count)
     for header in headers {
@@ -290,7 +301,8 @@ func withHeaderFields<R>(_ headers: [KafkaHeader], _ body: ([HeaderField]) -> R)
             value = UnsafeRawPointer(p)
             size = v.count
         }
-        fields.append(HeaderField(name: UnsafePointer(name.assumingMemoryBound(to: CChar.self)), value: value, size: size))
+        fields.append(
+            HeaderField(name: UnsafePointer(name.assumingMemoryBound(to: CChar.self)), value: value, size: size))
     }
     return body(fields)
 }

@@ -51,7 +51,10 @@ public struct ConsumedRecord: Sendable {
     /// Record timestamp in milliseconds since the epoch, if the record has one.
     public var timestamp: Int64?
 
-    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader], timestamp: Int64?) {
+    public init(
+        topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader],
+        timestamp: Int64?
+    ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -127,14 +130,18 @@ extension ConsumedRecord {
             var val: UnsafeRawPointer?
             var size = 0
             while rd_kafka_header_get_all(hdrs, index, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-                headers.append(KafkaHeader(name: String(cString: name!), value: val.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
+                headers.append(
+                    KafkaHeader(
+                        name: String(cString: name!),
+                        value: val.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }))
                 index += 1
             }
         }
         var tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let ts = rd_kafka_message_timestamp(m, &tstype)
-        self.init(topic: topic, partition: msg.partition, offset: msg.offset, key: key, value: value, headers: headers,
-                  timestamp: tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts)
+        self.init(
+            topic: topic, partition: msg.partition, offset: msg.offset, key: key, value: value, headers: headers,
+            timestamp: tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts)
     }
 }
 
@@ -157,7 +164,9 @@ final class NativePartitionList {
     deinit { rd_kafka_topic_partition_list_destroy(pointer) }
 
     /// Reads a list librdkafka owns.
-    static func entries(of list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [(TopicPartition, Int64, rd_kafka_resp_err_t)] {
+    static func entries(of list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [(
+        TopicPartition, Int64, rd_kafka_resp_err_t
+    )] {
         let l = list.pointee
         return (0..<Int(l.cnt)).map { i in
             let e = l.elems[i]

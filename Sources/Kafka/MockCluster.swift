@@ -15,7 +15,9 @@ public final class MockCluster: @unchecked Sendable {
 
     public init(brokers: Int = 1) throws(KafkaError) {
         var errstr = [CChar](repeating: 0, count: 512)
-        guard let conf = rd_kafka_conf_new() else { throw KafkaError(kind: .fatal, message: "rd_kafka_conf_new failed") }
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaError(kind: .fatal, message: "rd_kafka_conf_new failed")
+        }
         rd_kafka_conf_set(conf, "log_level", "3", &errstr, errstr.count)
         guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)
@@ -38,7 +40,9 @@ public final class MockCluster: @unchecked Sendable {
 
     /// Creates a topic (the mock has no CreateTopics API and takes no topic configs).
     public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
-        try KafkaError.check(rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(min(replicationFactor, brokerCount))), "create topic \(name)")
+        try KafkaError.check(
+            rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(min(replicationFactor, brokerCount))),
+            "create topic \(name)")
     }
 
     /// Takes a broker down (connections refused) or brings it back, to test outages.

@@ -42,7 +42,8 @@ public struct AlertGroup: Sendable, Hashable, CustomStringConvertible {
     static func leadsBefore(_ a: AlertRecord, _ b: AlertRecord) -> Bool {
         if a.severity != b.severity { return a.severity > b.severity }
         if a.priority != b.priority { return a.priority < b.priority }
-        let ta = AlertType.allCases.firstIndex(of: a.type)!, tb = AlertType.allCases.firstIndex(of: b.type)!
+        let ta = AlertType.allCases.firstIndex(of: a.type)!
+        let tb = AlertType.allCases.firstIndex(of: b.type)!
         if ta != tb { return ta < tb }
         return a.alertId < b.alertId
     }
@@ -82,7 +83,9 @@ public struct AlertGroup: Sendable, Hashable, CustomStringConvertible {
     /// account and destination whose grouping times lie within `windowMs` of the group's first
     /// alert go together (0: only alerts of the same instant, i.e. the same evaluation), at most
     /// `maxAlerts` per group. Pure.
-    public static func grouping(_ alerts: [AlertRecord], windowMs: Int64 = 0, maxAlerts: Int = AlertGrouper.defaultMaxAlertsPerGroup) -> [AlertGroup] {
+    public static func grouping(
+        _ alerts: [AlertRecord], windowMs: Int64 = 0, maxAlerts: Int = AlertGrouper.defaultMaxAlertsPerGroup
+    ) -> [AlertGroup] {
         var open: [[AlertRecord]] = []
         for alert in alerts {
             if let i = open.firstIndex(where: { joins(alert, $0, windowMs: windowMs, maxAlerts: maxAlerts) }) {
@@ -98,7 +101,8 @@ public struct AlertGroup: Sendable, Hashable, CustomStringConvertible {
     static func joins(_ alert: AlertRecord, _ members: [AlertRecord], windowMs: Int64, maxAlerts: Int) -> Bool {
         let first = members[0]
         guard alert.type != .digest, first.type != .digest,
-              alert.destination == first.destination, alert.accountId == first.accountId else { return false }
+            alert.destination == first.destination, alert.accountId == first.accountId
+        else { return false }
         if members.contains(where: { $0.deliveryKey == alert.deliveryKey }) { return true }
         guard members.count < maxAlerts else { return false }
         let gap = groupingTime(of: alert).millisecondsSinceEpoch - groupingTime(of: first).millisecondsSinceEpoch

@@ -43,7 +43,9 @@ public struct AlertGrouper: Sendable {
         if alert.type == .digest || groupWaitMs == 0 {
             return [AlertGroup(checked: [alert])]
         }
-        if let i = waiting.firstIndex(where: { AlertGroup.joins(alert, $0.members, windowMs: groupWaitMs, maxAlerts: maxAlertsPerGroup) }) {
+        if let i = waiting.firstIndex(where: {
+            AlertGroup.joins(alert, $0.members, windowMs: groupWaitMs, maxAlerts: maxAlertsPerGroup)
+        }) {
             waiting[i].members.append(alert)
         } else {
             waiting.append(Waiting(members: [alert], dueAt: now.millisecondsSinceEpoch + groupWaitMs))

@@ -76,8 +76,9 @@ final class CurlEngine: @unchecked Sendable {
             }
             return endpoint
         }
-        self.scheduler = DestinationScheduler(limits: destinations.map(\.rateLimit), policy: SchedulerPolicy(settings),
-                                              now: DeliveryClock.monotonicNanos())
+        self.scheduler = DestinationScheduler(
+            limits: destinations.map(\.rateLimit), policy: SchedulerPolicy(settings),
+            now: DeliveryClock.monotonicNanos())
         _ = ccurl_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, settings.connectionCacheSize)
         if settings.maxConnectionsPerHost > 0 {
             _ = ccurl_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, settings.maxConnectionsPerHost)
@@ -105,7 +106,7 @@ final class CurlEngine: @unchecked Sendable {
     /// A gate answered (any thread): the engine starts the transfer, or completes it unsent.
     func reopen(_ answer: GateAnswer) {
         shared.withLock { s in
-            guard !s.finished else { return } // completed as shutting down by the stop
+            guard !s.finished else { return }  // completed as shutting down by the stop
             let wasEmpty = s.inbox.isEmpty && s.gateAnswers.isEmpty
             s.gateAnswers.append(answer)
             if wasEmpty { curl_multi_wakeup(multi) }
@@ -170,16 +171,18 @@ final class CurlEngine: @unchecked Sendable {
             if !answers.isEmpty {
                 for a in answers {
                     let proceed = a.proceed && !stopHandled
-                    let actions = scheduler.gateAnswered(a.transfer.id, destination: a.transfer.slot, proceed: proceed,
-                                                         now: now, isWithdrawn: Self.withdrawn)
+                    let actions = scheduler.gateAnswered(
+                        a.transfer.id, destination: a.transfer.slot, proceed: proceed,
+                        now: now, isWithdrawn: Self.withdrawn)
                     carry(actions, now: now)
                 }
                 answers.removeAll(keepingCapacity: true)
             }
             if !batch.isEmpty {
                 for t in batch {
-                    let actions = scheduler.submit(t, to: t.slot, gated: t.gate != nil, now: now,
-                                                   isWithdrawn: Self.withdrawn)
+                    let actions = scheduler.submit(
+                        t, to: t.slot, gated: t.gate != nil, now: now,
+                        isWithdrawn: Self.withdrawn)
                     carry(actions, now: now)
                 }
                 batch.removeAll(keepingCapacity: true)
@@ -236,14 +239,14 @@ final class CurlEngine: @unchecked Sendable {
         var wall: Timestamp?
         for action in actions {
             switch action {
-            case let .send(t):
+            case .send(let t):
                 start(t, now: now)
-            case let .openGate(t):
+            case .openGate(let t):
                 let answer: @Sendable (Bool) -> Void = { [weak self] proceed in
                     self?.reopen(GateAnswer(transfer: t, proceed: proceed))
                 }
                 if let gate = t.gate { gate(answer) } else { answer(true) }
-            case let .handBack(t, reason):
+            case .handBack(let t, let reason):
                 let wallNow = wall ?? DeliveryClock.wallNow()
                 wall = wallNow
                 t.completion(Self.outcome(reason, now: now, wallNow: wallNow))
@@ -256,9 +259,10 @@ final class CurlEngine: @unchecked Sendable {
         switch reason {
         case .withdrawn: .retryLater(.withdrawn, notBefore: wallNow)
         case .shuttingDown, .gateClosed: .retryLater(.shuttingDown, notBefore: wallNow)
-        case let .backlogged(notBefore):
-            .retryLater(.backlogged,
-                        notBefore: DeliveryClock.wall(atMonotonic: notBefore, monotonicNow: now, wallNow: wallNow))
+        case .backlogged(let notBefore):
+            .retryLater(
+                .backlogged,
+                notBefore: DeliveryClock.wall(atMonotonic: notBefore, monotonicNow: now, wallNow: wallNow))
         }
     }
 
@@ -401,7 +405,7 @@ final class CurlEngine: @unchecked Sendable {
             // A 429: only this destination waits until Retry-After; a hold longer than the hold
             // limit hands its queue back to the callers.
             var hold: UInt64?
-            if case let .retryLater(.rateLimited(seconds), _) = outcome { hold = Nanoseconds.from(seconds: seconds) }
+            if case .retryLater(.rateLimited(let seconds), _) = outcome { hold = Nanoseconds.from(seconds: seconds) }
             carry(scheduler.finished(destination: t.slot, holdFor: hold, now: now), now: now)
             log(wire, outcome, now: now)
             t.api?.onResult?(result)
@@ -415,15 +419,19 @@ final class CurlEngine: @unchecked Sendable {
         switch outcome {
         case .delivered:
             logger.trace("delivered", metadata: ["destination": "\(name)", "ms": "\(ms)"])
-        case let .retryLater(reason, notBefore):
-            logger.info("delivery to retry", metadata: [
-                "destination": "\(name)", "reason": "\(reason.code)", "detail": "\(reason)",
-                "not_before": "\(notBefore.rfc3339)",
-            ])
-        case let .permanent(reason):
-            logger.warning("delivery failed permanently", metadata: [
-                "destination": "\(name)", "reason": "\(reason.code)", "detail": "\(reason)",
-            ])
+        case .retryLater(let reason, let notBefore):
+            logger.info(
+                "delivery to retry",
+                metadata: [
+                    "destination": "\(name)", "reason": "\(reason.code)", "detail": "\(reason)",
+                    "not_before": "\(notBefore.rfc3339)",
+                ])
+        case .permanent(let reason):
+            logger.warning(
+                "delivery failed permanently",
+                metadata: [
+                    "destination": "\(name)", "reason": "\(reason.code)", "detail": "\(reason)",
+                ])
         }
     }
 
@@ -434,7 +442,8 @@ final class CurlEngine: @unchecked Sendable {
         case CURLE_OPERATION_TIMEDOUT: return .timeout
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: return .badURL
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
-             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS:
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+            CURLE_SSL_INVALIDCERTSTATUS:
             return .tls(detail: detail)
         default: return .connection(detail: detail)
         }

@@ -1,8 +1,9 @@
 import Contracts
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The engine's clocks: monotonic nanoseconds for rate limits and timers, wall time for the
@@ -23,7 +24,7 @@ enum DeliveryClock {
     /// The wall time at which the monotonic clock will read `target`.
     static func wall(atMonotonic target: UInt64, monotonicNow: UInt64, wallNow: Timestamp) -> Timestamp {
         guard target > monotonicNow else { return wallNow }
-        let delta = target - monotonicNow // rounded up to whole milliseconds, without overflow
+        let delta = target - monotonicNow  // rounded up to whole milliseconds, without overflow
         let deltaMs = delta / 1_000_000 + (delta % 1_000_000 == 0 ? 0 : 1)
         return wallNow.adding(milliseconds: Int64(clamping: deltaMs))
     }

@@ -18,16 +18,16 @@ public enum DeliveryOutcome: Sendable, Hashable, CustomStringConvertible {
     public var code: String {
         switch self {
         case .delivered: "delivered"
-        case let .retryLater(r, _): r.code
-        case let .permanent(r): r.code
+        case .retryLater(let r, _): r.code
+        case .permanent(let r): r.code
         }
     }
 
     public var description: String {
         switch self {
-        case let .delivered(status): "delivered (HTTP \(status))"
-        case let .retryLater(r, notBefore): "retry later: \(r) (not before \(notBefore.rfc3339))"
-        case let .permanent(r): "permanent failure: \(r)"
+        case .delivered(let status): "delivered (HTTP \(status))"
+        case .retryLater(let r, let notBefore): "retry later: \(r) (not before \(notBefore.rfc3339))"
+        case .permanent(let r): "permanent failure: \(r)"
         }
     }
 }
@@ -63,29 +63,29 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
     public var code: String {
         switch self {
         case .rateLimited: "rate_limited"
-        case let .serverError(s): "http_\(s)"
+        case .serverError(let s): "http_\(s)"
         case .timeout: "timeout"
         case .connectionFailed: "connection_failed"
         case .tlsFailed: "tls_failed"
         case .backlogged: "backlogged"
         case .notYetDue: "not_yet_due"
         case .shuttingDown: "shutting_down"
-        case let .slackAPIError(e): e
+        case .slackAPIError(let e): e
         case .withdrawn: "withdrawn"
         }
     }
 
     public var description: String {
         switch self {
-        case let .rateLimited(s): "rate limited (429, Retry-After \(s)s)"
-        case let .serverError(s): "server error (HTTP \(s))"
+        case .rateLimited(let s): "rate limited (429, Retry-After \(s)s)"
+        case .serverError(let s): "server error (HTTP \(s))"
         case .timeout: "timeout"
-        case let .connectionFailed(d): "connection failed: \(d)"
-        case let .tlsFailed(d): "TLS failed: \(d)"
+        case .connectionFailed(let d): "connection failed: \(d)"
+        case .tlsFailed(let d): "TLS failed: \(d)"
         case .backlogged: "destination backlogged (paused or queue full)"
         case .notYetDue: "not yet due"
         case .shuttingDown: "deliverer shutting down"
-        case let .slackAPIError(e): "Slack Web API error \(e)"
+        case .slackAPIError(let e): "Slack Web API error \(e)"
         case .withdrawn: "withdrawn before it was sent"
         }
     }
@@ -126,11 +126,11 @@ public enum PermanentReason: Sendable, Hashable, CustomStringConvertible {
         case .noService: "no_service"
         case .channelNotFound: "channel_not_found"
         case .channelIsArchived: "channel_is_archived"
-        case let .rejected(s, _): "http_\(s)"
+        case .rejected(let s, _): "http_\(s)"
         case .unknownDestination: "unknown_destination"
         case .invalidURL: "invalid_url"
         case .renderFailed: "render_failed"
-        case let .slackAPIError(e): e
+        case .slackAPIError(let e): e
         }
     }
 
@@ -138,15 +138,15 @@ public enum PermanentReason: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .invalidPayload: "400 invalid_payload"
         case .invalidBlocks: "400 invalid_blocks"
-        case let .forbidden(e): "403 forbidden\(e.map { " (\($0))" } ?? "")"
+        case .forbidden(let e): "403 forbidden\(e.map { " (\($0))" } ?? "")"
         case .noService: "404 no_service (webhook revoked or unknown)"
         case .channelNotFound: "404 channel_not_found"
         case .channelIsArchived: "410 channel_is_archived"
-        case let .rejected(s, e): "HTTP \(s)\(e.map { " (\($0))" } ?? "")"
-        case let .unknownDestination(n): "no destination named '\(n)' is configured"
+        case .rejected(let s, let e): "HTTP \(s)\(e.map { " (\($0))" } ?? "")"
+        case .unknownDestination(let n): "no destination named '\(n)' is configured"
         case .invalidURL: "the destination URL was refused by libcurl"
-        case let .renderFailed(d): "could not render the alert: \(d)"
-        case let .slackAPIError(e): "Slack Web API error \(e)"
+        case .renderFailed(let d): "could not render the alert: \(d)"
+        case .slackAPIError(let e): "Slack Web API error \(e)"
         }
     }
 }

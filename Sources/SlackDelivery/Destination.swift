@@ -41,7 +41,10 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
     /// For `slack_app` destinations: the channel id (`C...`) posted to and looked up in.
     public var channel: String?
 
-    public init(name: String, kind: Kind = .slack, url: WebhookURL, rateLimit: RateLimit = .slackDefault, signingSecret: SigningSecret? = nil) {
+    public init(
+        name: String, kind: Kind = .slack, url: WebhookURL, rateLimit: RateLimit = .slackDefault,
+        signingSecret: SigningSecret? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.url = url
@@ -51,7 +54,9 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
 
     /// A Slack app destination: `chat.postMessage` to `channel` with `token`; `apiURL` is the Web
     /// API's base (`https://slack.com/api`; a local sink's `http://127.0.0.1:<port>/api` in tests).
-    public init(name: String, apiURL: WebhookURL, token: BotToken, channel: String, rateLimit: RateLimit = .slackDefault) {
+    public init(
+        name: String, apiURL: WebhookURL, token: BotToken, channel: String, rateLimit: RateLimit = .slackDefault
+    ) {
         self.init(name: name, kind: .slackApp, url: apiURL, rateLimit: rateLimit)
         self.botToken = token
         self.channel = channel
@@ -59,12 +64,16 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
 
     /// Builds a destination from a URL text, validating it (https unless `allowInsecureHTTP`).
     /// The thrown error names the destination, never the URL.
-    public init(name: String, kind: Kind = .slack, url text: String, allowInsecureHTTP: Bool = false, rateLimit: RateLimit = .slackDefault, signingSecret: SigningSecret? = nil) throws(SlackDeliveryError) {
+    public init(
+        name: String, kind: Kind = .slack, url text: String, allowInsecureHTTP: Bool = false,
+        rateLimit: RateLimit = .slackDefault, signingSecret: SigningSecret? = nil
+    ) throws(SlackDeliveryError) {
         switch WebhookURL.validate(text, allowInsecureHTTP: allowInsecureHTTP) {
-        case let .success(url):
+        case .success(let url):
             self.init(name: name, kind: kind, url: url, rateLimit: rateLimit, signingSecret: signingSecret)
-        case let .failure(problem):
-            throw .configInvalid(file: "<code>", key: "destinations.\(name).url", line: nil, problem: problem.description)
+        case .failure(let problem):
+            throw .configInvalid(
+                file: "<code>", key: "destinations.\(name).url", line: nil, problem: problem.description)
         }
     }
 

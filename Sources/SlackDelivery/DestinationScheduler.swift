@@ -70,8 +70,10 @@ struct DestinationScheduler<Item: Sendable & Identifiable>: Sendable {
     /// A transfer for destination `d` arrives. Answers at once: handed back (stopping, withdrawn,
     /// queue full, destination held past the hold limit), or queued and, if its turn has come,
     /// `send` or `openGate` (a gated transfer asks its gate before it starts).
-    mutating func submit(_ item: Item, to d: Int, gated: Bool, now: UInt64,
-                         isWithdrawn: (Item) -> Bool) -> [Action] {
+    mutating func submit(
+        _ item: Item, to d: Int, gated: Bool, now: UInt64,
+        isWithdrawn: (Item) -> Bool
+    ) -> [Action] {
         if isStopped { return [.handBack(item, .shuttingDown)] }
         if isWithdrawn(item) { return [.handBack(item, .withdrawn)] }
         let heldUntil = lanes[d].heldUntil
@@ -94,9 +96,11 @@ struct DestinationScheduler<Item: Sendable & Identifiable>: Sendable {
     /// else handed back (`withdrawn` meanwhile, or `gateClosed`) and the destination's next
     /// transfer considered at once. An answer for a transfer no longer at its gate (after `stop`,
     /// or a second answer) is ignored: `[]`.
-    mutating func gateAnswered(_ id: Item.ID, destination d: Int, proceed: Bool, now: UInt64,
-                               isWithdrawn: (Item) -> Bool) -> [Action] {
-        guard case let .atGate(item) = lanes[d].turn, item.id == id else { return [] }
+    mutating func gateAnswered(
+        _ id: Item.ID, destination d: Int, proceed: Bool, now: UInt64,
+        isWithdrawn: (Item) -> Bool
+    ) -> [Action] {
+        guard case .atGate(let item) = lanes[d].turn, item.id == id else { return [] }
         let withdrawn = isWithdrawn(item)
         if !withdrawn && proceed {
             lanes[d].turn = .sending
@@ -152,7 +156,7 @@ struct DestinationScheduler<Item: Sendable & Identifiable>: Sendable {
             lanes[d].queue.removeAll()
         }
         for d in lanes.indices {
-            guard case let .atGate(item) = lanes[d].turn else { continue }
+            guard case .atGate(let item) = lanes[d].turn else { continue }
             lanes[d].turn = .idle
             out.append(.handBack(item, .shuttingDown))
         }
@@ -184,7 +188,7 @@ struct DestinationScheduler<Item: Sendable & Identifiable>: Sendable {
         }
         while let next = wakeUps.min, next.at <= now {
             wakeUps.removeMin()
-            guard lanes[next.destination].wakeUpAt == next.at else { continue } // re-armed: stale
+            guard lanes[next.destination].wakeUpAt == next.at else { continue }  // re-armed: stale
             lanes[next.destination].wakeUpAt = 0
             pump(next.destination, now: now, isWithdrawn: isWithdrawn, into: &out)
         }

@@ -33,7 +33,9 @@ public struct DestinationsFile: Sendable {
     public subscript(name: String) -> Destination? { destinations.first { $0.name == name } }
 
     /// Reads and parses the file at `path`, expanding `${NAME}` from `environment`.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(SlackDeliveryError) -> DestinationsFile {
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(SlackDeliveryError) -> DestinationsFile
+    {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -43,8 +45,10 @@ public struct DestinationsFile: Sendable {
         return try parse(yaml: text, file: path, environment: environment)
     }
 
-    private static let destinationKeys: Set<String> = ["type", "url", "allow_insecure_http", "rate_per_second", "burst", "signing_secret",
-                                                       "token", "channel", "api_url"]
+    private static let destinationKeys: Set<String> = [
+        "type", "url", "allow_insecure_http", "rate_per_second", "burst", "signing_secret",
+        "token", "channel", "api_url",
+    ]
 
     /// The Slack Web API's base URL, used by `slack_app` destinations without `api_url` (the
     /// environment variable `SLACK_API_URL` overrides it for all of them, for tests and proxies).
@@ -57,7 +61,9 @@ public struct DestinationsFile: Sendable {
 
     /// Parses the YAML text of a destinations file. Pure: the environment comes in as a value.
     /// Throws the first problem that `check(yaml:file:environment:)` finds.
-    public static func parse(yaml: String, file: String, environment: [String: String]) throws(SlackDeliveryError) -> DestinationsFile {
+    public static func parse(yaml: String, file: String, environment: [String: String]) throws(SlackDeliveryError)
+        -> DestinationsFile
+    {
         let result = check(yaml: yaml, file: file, environment: environment)
         if let first = result.problems.first { throw first }
         return result.file
@@ -65,7 +71,9 @@ public struct DestinationsFile: Sendable {
 
     /// Parses a destinations file and lists EVERY problem (each destination and each `${VAR}` on
     /// its own), in file order, with the destinations that are valid. Pure.
-    public static func check(yaml: String, file: String, environment: [String: String]) -> (file: DestinationsFile, problems: [SlackDeliveryError]) {
+    public static func check(yaml: String, file: String, environment: [String: String]) -> (
+        file: DestinationsFile, problems: [SlackDeliveryError]
+    ) {
         var problems: [SlackDeliveryError] = []
         let empty = DestinationsFile(destinations: [])
         let root: Node
@@ -80,23 +88,37 @@ public struct DestinationsFile: Sendable {
             return (empty, [.configInvalid(file: file, key: "(document)", line: nil, problem: "not valid YAML")])
         }
         guard let top = root.mapping else {
-            return (empty, [.configInvalid(file: file, key: "(document)", line: root.mark?.line, problem: "expected a mapping with 'destinations'")])
+            return (
+                empty,
+                [
+                    .configInvalid(
+                        file: file, key: "(document)", line: root.mark?.line,
+                        problem: "expected a mapping with 'destinations'")
+                ]
+            )
         }
         for (key, _) in top {
             let k = key.string ?? ""
             if k != "defaults" && k != "destinations" {
-                problems.append(.configInvalid(file: file, key: k, line: key.mark?.line, problem: "unknown key (expected 'defaults' or 'destinations')"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: k, line: key.mark?.line,
+                        problem: "unknown key (expected 'defaults' or 'destinations')"))
             }
         }
         var defaults = RateLimit.slackDefault
         if let d = top["defaults"] {
             if let m = d.mapping {
                 for (key, _) in m where !["rate_per_second", "burst"].contains(key.string ?? "") {
-                    problems.append(.configInvalid(file: file, key: "defaults.\(key.string ?? "?")", line: key.mark?.line, problem: "unknown key (expected rate_per_second, burst)"))
+                    problems.append(
+                        .configInvalid(
+                            file: file, key: "defaults.\(key.string ?? "?")", line: key.mark?.line,
+                            problem: "unknown key (expected rate_per_second, burst)"))
                 }
                 defaults = rateLimit(in: m, keyPrefix: "defaults", file: file, fallback: defaults, problems: &problems)
             } else {
-                problems.append(.configInvalid(file: file, key: "defaults", line: d.mark?.line, problem: "expected a mapping"))
+                problems.append(
+                    .configInvalid(file: file, key: "defaults", line: d.mark?.line, problem: "expected a mapping"))
             }
         }
         guard let destinationsNode = top["destinations"] else {
@@ -104,14 +126,20 @@ public struct DestinationsFile: Sendable {
             return (empty, problems)
         }
         guard let list = destinationsNode.mapping else {
-            problems.append(.configInvalid(file: file, key: "destinations", line: destinationsNode.mark?.line, problem: "expected a mapping of destination names"))
+            problems.append(
+                .configInvalid(
+                    file: file, key: "destinations", line: destinationsNode.mark?.line,
+                    problem: "expected a mapping of destination names"))
             return (empty, problems)
         }
         var result: [Destination] = []
         var seen: Set<String> = []
         for (nameNode, body) in list {
             guard let name = nameNode.string, !name.isEmpty else {
-                problems.append(.configInvalid(file: file, key: "destinations", line: nameNode.mark?.line, problem: "destination name must be a non-empty string"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "destinations", line: nameNode.mark?.line,
+                        problem: "destination name must be a non-empty string"))
                 continue
             }
             guard seen.insert(name).inserted else {
@@ -119,8 +147,10 @@ public struct DestinationsFile: Sendable {
                 continue
             }
             let before = problems.count
-            if let destination = parseDestination(name: name, nameNode: nameNode, body: body, file: file, defaults: defaults,
-                                                  environment: environment, problems: &problems), problems.count == before {
+            if let destination = parseDestination(
+                name: name, nameNode: nameNode, body: body, file: file, defaults: defaults,
+                environment: environment, problems: &problems), problems.count == before
+            {
                 result.append(destination)
             }
         }
@@ -128,25 +158,35 @@ public struct DestinationsFile: Sendable {
     }
 
     /// One destination; adds each of its problems and returns nil if it has any.
-    private static func parseDestination(name: String, nameNode: Node, body: Node, file: String, defaults: RateLimit,
-                                         environment: [String: String], problems: inout [SlackDeliveryError]) -> Destination? {
+    private static func parseDestination(
+        name: String, nameNode: Node, body: Node, file: String, defaults: RateLimit,
+        environment: [String: String], problems: inout [SlackDeliveryError]
+    ) -> Destination? {
         let prefix = "destinations.\(name)"
         guard let m = body.mapping else {
-            problems.append(.configInvalid(file: file, key: prefix, line: body.mark?.line, problem: "expected a mapping with at least 'url'"))
+            problems.append(
+                .configInvalid(
+                    file: file, key: prefix, line: body.mark?.line, problem: "expected a mapping with at least 'url'"))
             return nil
         }
         let before = problems.count
-        for (key, _) in m where !destinationKeys.contains(key.string ?? "") && !scheduleKeys.contains(key.string ?? "") {
+        for (key, _) in m where !destinationKeys.contains(key.string ?? "") && !scheduleKeys.contains(key.string ?? "")
+        {
             let known = (destinationKeys.union(scheduleKeys)).sorted().joined(separator: ", ")
-            problems.append(.configInvalid(file: file, key: "\(prefix).\(key.string ?? "?")", line: key.mark?.line,
-                                           problem: "unknown key (expected one of \(known))"))
+            problems.append(
+                .configInvalid(
+                    file: file, key: "\(prefix).\(key.string ?? "?")", line: key.mark?.line,
+                    problem: "unknown key (expected one of \(known))"))
         }
         var kind = Destination.Kind.slack
         if let t = m["type"] {
             if let s = t.string, let k = Destination.Kind(rawValue: s) {
                 kind = k
             } else {
-                problems.append(.configInvalid(file: file, key: "\(prefix).type", line: t.mark?.line, problem: "expected 'slack', 'slack_app' or 'webhook'"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(prefix).type", line: t.mark?.line,
+                        problem: "expected 'slack', 'slack_app' or 'webhook'"))
             }
         }
         var allowHTTP = false
@@ -154,38 +194,59 @@ public struct DestinationsFile: Sendable {
             if let b = a.bool {
                 allowHTTP = b
             } else {
-                problems.append(.configInvalid(file: file, key: "\(prefix).allow_insecure_http", line: a.mark?.line, problem: "expected true or false"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(prefix).allow_insecure_http", line: a.mark?.line,
+                        problem: "expected true or false"))
             }
         }
         var url: WebhookURL?
         var app: (token: BotToken, channel: String)?
         if kind == .slackApp {
             if let u = m["url"] {
-                problems.append(.configInvalid(file: file, key: "\(prefix).url", line: u.mark?.line,
-                                               problem: "a slack_app destination posts with 'token' and 'channel' (use 'api_url' to change the Web API base)"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(prefix).url", line: u.mark?.line,
+                        problem:
+                            "a slack_app destination posts with 'token' and 'channel' (use 'api_url' to change the Web API base)"
+                    ))
             }
-            let parsed = parseSlackApp(m, prefix: prefix, nameNode: nameNode, file: file, allowHTTP: allowHTTP, environment: environment, problems: &problems)
+            let parsed = parseSlackApp(
+                m, prefix: prefix, nameNode: nameNode, file: file, allowHTTP: allowHTTP, environment: environment,
+                problems: &problems)
             url = parsed?.apiURL
             app = parsed.map { ($0.token, $0.channel) }
         } else if let urlNode = m["url"] {
             if let rawURL = urlNode.scalar?.string {
-                if let urlText = expand(rawURL, key: "\(prefix).url", line: urlNode.mark?.line, file: file, environment: environment, problems: &problems) {
+                if let urlText = expand(
+                    rawURL, key: "\(prefix).url", line: urlNode.mark?.line, file: file, environment: environment,
+                    problems: &problems)
+                {
                     switch WebhookURL.validate(urlText, allowInsecureHTTP: allowHTTP) {
-                    case let .success(u): url = u
-                    case let .failure(problem):
-                        problems.append(.configInvalid(file: file, key: "\(prefix).url", line: urlNode.mark?.line, problem: problem.description))
+                    case .success(let u): url = u
+                    case .failure(let problem):
+                        problems.append(
+                            .configInvalid(
+                                file: file, key: "\(prefix).url", line: urlNode.mark?.line, problem: problem.description
+                            ))
                     }
                 }
             } else {
-                problems.append(.configInvalid(file: file, key: "\(prefix).url", line: urlNode.mark?.line, problem: "expected a string"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(prefix).url", line: urlNode.mark?.line, problem: "expected a string"))
             }
         } else {
-            problems.append(.configInvalid(file: file, key: "\(prefix).url", line: nameNode.mark?.line, problem: "missing"))
+            problems.append(
+                .configInvalid(file: file, key: "\(prefix).url", line: nameNode.mark?.line, problem: "missing"))
         }
         if kind != .slackApp {
             for key in ["token", "channel", "api_url"] {
                 if let n = m[key] {
-                    problems.append(.configInvalid(file: file, key: "\(prefix).\(key)", line: n.mark?.line, problem: "only 'slack_app' destinations take '\(key)'"))
+                    problems.append(
+                        .configInvalid(
+                            file: file, key: "\(prefix).\(key)", line: n.mark?.line,
+                            problem: "only 'slack_app' destinations take '\(key)'"))
                 }
             }
         }
@@ -193,9 +254,13 @@ public struct DestinationsFile: Sendable {
         if let s = m["signing_secret"] {
             let key = "\(prefix).signing_secret"
             if kind != .webhook {
-                problems.append(.configInvalid(file: file, key: key, line: s.mark?.line, problem: "only 'webhook' destinations are signed"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: key, line: s.mark?.line, problem: "only 'webhook' destinations are signed"))
             } else if let raw = s.scalar?.string {
-                if let value = expand(raw, key: key, line: s.mark?.line, file: file, environment: environment, problems: &problems) {
+                if let value = expand(
+                    raw, key: key, line: s.mark?.line, file: file, environment: environment, problems: &problems)
+                {
                     if value.isEmpty {
                         problems.append(.configInvalid(file: file, key: key, line: s.mark?.line, problem: "empty"))
                     } else {
@@ -208,63 +273,98 @@ public struct DestinationsFile: Sendable {
         }
         let rate = rateLimit(in: m, keyPrefix: prefix, file: file, fallback: defaults, problems: &problems)
         guard problems.count == before, let url else { return nil }
-        if let app { return Destination(name: name, apiURL: url, token: app.token, channel: app.channel, rateLimit: rate) }
+        if let app {
+            return Destination(name: name, apiURL: url, token: app.token, channel: app.channel, rateLimit: rate)
+        }
         return Destination(name: name, kind: kind, url: url, rateLimit: rate, signingSecret: secret)
     }
 
     /// The keys of a `slack_app` destination: `token` (required, usually `${SLACK_BOT_TOKEN}`),
     /// `channel` (required, a channel id such as `C0123ABCD`), `api_url` (optional, else
     /// `SLACK_API_URL` from the environment, else `defaultSlackAPIURL`).
-    private static func parseSlackApp(_ m: Node.Mapping, prefix: String, nameNode: Node, file: String, allowHTTP: Bool,
-                                      environment: [String: String], problems: inout [SlackDeliveryError]) -> (apiURL: WebhookURL, token: BotToken, channel: String)? {
+    private static func parseSlackApp(
+        _ m: Node.Mapping, prefix: String, nameNode: Node, file: String, allowHTTP: Bool,
+        environment: [String: String], problems: inout [SlackDeliveryError]
+    ) -> (apiURL: WebhookURL, token: BotToken, channel: String)? {
         let before = problems.count
         var token: BotToken?
         if let t = m["token"] {
             if let raw = t.scalar?.string {
-                if let value = expand(raw, key: "\(prefix).token", line: t.mark?.line, file: file, environment: environment, problems: &problems) {
+                if let value = expand(
+                    raw, key: "\(prefix).token", line: t.mark?.line, file: file, environment: environment,
+                    problems: &problems)
+                {
                     if value.isEmpty || value.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) {
-                        problems.append(.configInvalid(file: file, key: "\(prefix).token", line: t.mark?.line, problem: "empty or contains whitespace"))
+                        problems.append(
+                            .configInvalid(
+                                file: file, key: "\(prefix).token", line: t.mark?.line,
+                                problem: "empty or contains whitespace"))
                     } else {
                         token = BotToken(value)
                     }
                 }
             } else {
-                problems.append(.configInvalid(file: file, key: "\(prefix).token", line: t.mark?.line, problem: "expected a string"))
+                problems.append(
+                    .configInvalid(file: file, key: "\(prefix).token", line: t.mark?.line, problem: "expected a string")
+                )
             }
         } else {
-            problems.append(.configInvalid(file: file, key: "\(prefix).token", line: nameNode.mark?.line, problem: "missing (the bot token, e.g. ${SLACK_BOT_TOKEN})"))
+            problems.append(
+                .configInvalid(
+                    file: file, key: "\(prefix).token", line: nameNode.mark?.line,
+                    problem: "missing (the bot token, e.g. ${SLACK_BOT_TOKEN})"))
         }
         var channel: String?
         if let c = m["channel"] {
             if let raw = c.scalar?.string,
-               let value = expand(raw, key: "\(prefix).channel", line: c.mark?.line, file: file, environment: environment, problems: &problems) {
+                let value = expand(
+                    raw, key: "\(prefix).channel", line: c.mark?.line, file: file, environment: environment,
+                    problems: &problems)
+            {
                 if isChannelId(value) {
                     channel = value
                 } else {
-                    problems.append(.configInvalid(file: file, key: "\(prefix).channel", line: c.mark?.line,
-                                                   problem: "expected a channel id such as C0123ABCD (not a #name: conversations.history needs the id)"))
+                    problems.append(
+                        .configInvalid(
+                            file: file, key: "\(prefix).channel", line: c.mark?.line,
+                            problem:
+                                "expected a channel id such as C0123ABCD (not a #name: conversations.history needs the id)"
+                        ))
                 }
             } else if c.scalar?.string == nil {
-                problems.append(.configInvalid(file: file, key: "\(prefix).channel", line: c.mark?.line, problem: "expected a string"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(prefix).channel", line: c.mark?.line, problem: "expected a string"))
             }
         } else {
-            problems.append(.configInvalid(file: file, key: "\(prefix).channel", line: nameNode.mark?.line, problem: "missing (a channel id such as C0123ABCD)"))
+            problems.append(
+                .configInvalid(
+                    file: file, key: "\(prefix).channel", line: nameNode.mark?.line,
+                    problem: "missing (a channel id such as C0123ABCD)"))
         }
         var apiText = environment["SLACK_API_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultSlackAPIURL
         var apiLine = nameNode.mark?.line
         if let a = m["api_url"] {
             apiLine = a.mark?.line
-            if let raw = a.scalar?.string, let value = expand(raw, key: "\(prefix).api_url", line: a.mark?.line, file: file, environment: environment, problems: &problems) {
+            if let raw = a.scalar?.string,
+                let value = expand(
+                    raw, key: "\(prefix).api_url", line: a.mark?.line, file: file, environment: environment,
+                    problems: &problems)
+            {
                 apiText = value
             } else if a.scalar?.string == nil {
-                problems.append(.configInvalid(file: file, key: "\(prefix).api_url", line: a.mark?.line, problem: "expected a string"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(prefix).api_url", line: a.mark?.line, problem: "expected a string"))
             }
         }
         while apiText.hasSuffix("/") { apiText.removeLast() }
         var apiURL: WebhookURL?
         switch WebhookURL.validate(apiText, allowInsecureHTTP: allowHTTP) {
-        case let .success(u): apiURL = u
-        case let .failure(problem): problems.append(.configInvalid(file: file, key: "\(prefix).api_url", line: apiLine, problem: problem.description))
+        case .success(let u): apiURL = u
+        case .failure(let problem):
+            problems.append(
+                .configInvalid(file: file, key: "\(prefix).api_url", line: apiLine, problem: problem.description))
         }
         guard problems.count == before, let apiURL, let token, let channel else { return nil }
         return (apiURL, token, channel)
@@ -276,20 +376,27 @@ public struct DestinationsFile: Sendable {
         return text.dropFirst().allSatisfy { ($0.isASCII && $0.isUppercase) || ($0.isASCII && $0.isNumber) }
     }
 
-    private static func rateLimit(in m: Node.Mapping, keyPrefix: String, file: String, fallback: RateLimit, problems: inout [SlackDeliveryError]) -> RateLimit {
+    private static func rateLimit(
+        in m: Node.Mapping, keyPrefix: String, file: String, fallback: RateLimit, problems: inout [SlackDeliveryError]
+    ) -> RateLimit {
         var rate = fallback
         if let r = m["rate_per_second"] {
             if let v = r.float, v > 0, v.isFinite {
                 rate.perSecond = v
             } else {
-                problems.append(.configInvalid(file: file, key: "\(keyPrefix).rate_per_second", line: r.mark?.line, problem: "expected a number > 0"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(keyPrefix).rate_per_second", line: r.mark?.line,
+                        problem: "expected a number > 0"))
             }
         }
         if let b = m["burst"] {
             if let v = b.int, v >= 1 {
                 rate.burst = v
             } else {
-                problems.append(.configInvalid(file: file, key: "\(keyPrefix).burst", line: b.mark?.line, problem: "expected an integer >= 1"))
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(keyPrefix).burst", line: b.mark?.line, problem: "expected an integer >= 1"))
             }
         }
         return rate
@@ -297,7 +404,10 @@ public struct DestinationsFile: Sendable {
 
     /// Replaces every `${NAME}` in `text` with the environment's value. Each missing or empty
     /// variable is a problem naming the variable (a name, never a value); nil if there is any.
-    static func expand(_ text: String, key: String, line: Int?, file: String, environment: [String: String], problems: inout [SlackDeliveryError]) -> String? {
+    static func expand(
+        _ text: String, key: String, line: Int?, file: String, environment: [String: String],
+        problems: inout [SlackDeliveryError]
+    ) -> String? {
         guard text.contains("${") else { return text }
         var out = ""
         var complete = true
@@ -311,7 +421,9 @@ public struct DestinationsFile: Sendable {
             let name = String(rest[open.upperBound..<close])
             rest = rest[rest.index(after: close)...]
             guard !name.isEmpty, name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) else {
-                problems.append(.configInvalid(file: file, key: key, line: line, problem: "bad environment variable name in ${...}"))
+                problems.append(
+                    .configInvalid(file: file, key: key, line: line, problem: "bad environment variable name in ${...}")
+                )
                 complete = false
                 continue
             }
@@ -329,10 +441,13 @@ public struct DestinationsFile: Sendable {
     /// A YAML syntax error without the YAML text (the text may hold a literal URL).
     private static func syntaxError(_ error: YamlError, file: String) -> SlackDeliveryError {
         switch error {
-        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-            return .configInvalid(file: file, key: "(syntax)", line: mark.line, problem: "YAML syntax error: \(problem)")
-        case let .duplicatedKeysInMapping(duplicates, context):
-            return .configInvalid(file: file, key: duplicates.joined(separator: ", "), line: context.mark.line, problem: "duplicate key")
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            return .configInvalid(
+                file: file, key: "(syntax)", line: mark.line, problem: "YAML syntax error: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return .configInvalid(
+                file: file, key: duplicates.joined(separator: ", "), line: context.mark.line, problem: "duplicate key")
         default:
             return .configInvalid(file: file, key: "(syntax)", line: nil, problem: "YAML syntax error")
         }

@@ -52,8 +52,9 @@ public struct FeedbackLink: Sendable, Hashable {
     /// The feedback record this link stands for, at the time of the click (with the link's id and
     /// expiry, which every dispatcher reads back to refuse a replay).
     public func record(at time: Timestamp) -> FeedbackRecord {
-        FeedbackRecord(alertId: alertId, rule: rule, destination: destination, verdict: verdict, recordedAt: time,
-                       linkId: id, linkExpiresAt: expiresAt)
+        FeedbackRecord(
+            alertId: alertId, rule: rule, destination: destination, verdict: verdict, recordedAt: time,
+            linkId: id, linkExpiresAt: expiresAt)
     }
 }
 
@@ -71,7 +72,7 @@ public enum FeedbackLinkRefusal: Error, Sendable, Hashable, CustomStringConverti
     /// Why the link was refused, in words.
     public var description: String {
         switch self {
-        case let .malformed(why): "malformed link: \(why)"
+        case .malformed(let why): "malformed link: \(why)"
         case .badSignature: "the link's signature does not match"
         case .expired: "the link has expired"
         case .replayed: "the link was already used"
@@ -94,7 +95,10 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
 
     /// A signer for links under `baseURL`, valid `lifetimeMs` after delivery (30 days by default),
     /// signing with `secret` and also accepting links signed with `previousSecret` (a rotation).
-    public init(baseURL: String, secret: SigningSecret, previousSecret: SigningSecret? = nil, lifetimeMs: Int64 = 30 * 86_400_000) {
+    public init(
+        baseURL: String, secret: SigningSecret, previousSecret: SigningSecret? = nil,
+        lifetimeMs: Int64 = 30 * 86_400_000
+    ) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
@@ -116,9 +120,12 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
 
     /// The full URL of `link`.
     public func url(for link: FeedbackLink) -> String {
-        let query = [("a", link.alertId), ("v", link.verdict.rawValue), ("d", link.destination), ("r", link.rule),
-                     ("exp", String(link.expiresAt.millisecondsSinceEpoch / 1000)), ("sig", signature(of: link))]
-        return baseURL + FeedbackLink.path + "?" + query.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
+        let query = [
+            ("a", link.alertId), ("v", link.verdict.rawValue), ("d", link.destination), ("r", link.rule),
+            ("exp", String(link.expiresAt.millisecondsSinceEpoch / 1000)), ("sig", signature(of: link)),
+        ]
+        return baseURL + FeedbackLink.path + "?"
+            + query.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
     }
 
     /// The links of one alert record: (verdict, URL), expiring `lifetimeMs` after it is delivered
@@ -126,8 +133,13 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
     public func links(for alert: AlertRecord) -> [(FeedbackVerdict, String)] {
         let expires = (alert.notBefore ?? alert.raisedAt).adding(milliseconds: lifetimeMs)
         return FeedbackVerdict.allCases.map { verdict in
-            (verdict, url(for: FeedbackLink(alertId: alert.alertId, verdict: verdict, destination: alert.destination,
-                                            rule: alert.rule ?? alert.type.rawValue, expiresAt: expires)))
+            (
+                verdict,
+                url(
+                    for: FeedbackLink(
+                        alertId: alert.alertId, verdict: verdict, destination: alert.destination,
+                        rule: alert.rule ?? alert.type.rawValue, expiresAt: expires))
+            )
         }
     }
 
@@ -149,15 +161,22 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
         for key in ["a", "v", "d", "r", "exp", "sig"] where (values[key] ?? "").isEmpty {
             return .failure(.malformed("missing \(key)"))
         }
-        guard let verdict = FeedbackVerdict(rawValue: values["v"]!) else { return .failure(.malformed("unknown verdict")) }
-        guard let seconds = Int64(values["exp"]!), seconds > 0, seconds < Int64.max / 1000 else { return .failure(.malformed("bad exp")) }
+        guard let verdict = FeedbackVerdict(rawValue: values["v"]!) else {
+            return .failure(.malformed("unknown verdict"))
+        }
+        guard let seconds = Int64(values["exp"]!), seconds > 0, seconds < Int64.max / 1000 else {
+            return .failure(.malformed("bad exp"))
+        }
         guard let mac = Base64URL.decode(values["sig"]!) else { return .failure(.malformed("bad sig")) }
-        let link = FeedbackLink(alertId: values["a"]!, verdict: verdict, destination: values["d"]!, rule: values["r"]!,
-                                expiresAt: Timestamp(millisecondsSinceEpoch: seconds * 1000))
+        let link = FeedbackLink(
+            alertId: values["a"]!, verdict: verdict, destination: values["d"]!, rule: values["r"]!,
+            expiresAt: Timestamp(millisecondsSinceEpoch: seconds * 1000))
         // The signature first: an attacker learns nothing about expiry from a forged link.
         let message = link.signedBytes
-        guard HMACSHA256.isValid(mac, key: secret.bytes, message: message)
-            || previousSecret.map({ HMACSHA256.isValid(mac, key: $0.bytes, message: message) }) == true else { return .failure(.badSignature) }
+        guard
+            HMACSHA256.isValid(mac, key: secret.bytes, message: message)
+                || previousSecret.map({ HMACSHA256.isValid(mac, key: $0.bytes, message: message) }) == true
+        else { return .failure(.badSignature) }
         guard now < link.expiresAt else { return .failure(.expired) }
         return .success(link)
     }
@@ -182,9 +201,12 @@ enum Base64URL {
     }
 
     static func decode(_ text: String) -> [UInt8]? {
-        guard text.utf8.allSatisfy({ c in
-            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F
-        }), text.count % 4 != 1 else { return nil }
+        guard
+            text.utf8.allSatisfy({ c in
+                (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D
+                    || c == 0x5F
+            }), text.count % 4 != 1
+        else { return nil }
         var s = String(text.map { $0 == "-" ? "+" : ($0 == "_" ? "/" : $0) })
         while s.count % 4 != 0 { s.append("=") }
         return Data(base64Encoded: s).map { Array($0) }

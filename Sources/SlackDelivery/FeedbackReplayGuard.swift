@@ -65,11 +65,13 @@ public struct FeedbackReplayGuard: Sendable {
 extension FeedbackLinkSigner {
     /// Verifies a link's query at `now` and admits it through `guard` (first use only): the whole
     /// check a feedback endpoint makes before it records anything.
-    public func accept(query: String, now: Timestamp, guard replayGuard: inout FeedbackReplayGuard) -> Result<FeedbackLink, FeedbackLinkRefusal> {
+    public func accept(query: String, now: Timestamp, guard replayGuard: inout FeedbackReplayGuard) -> Result<
+        FeedbackLink, FeedbackLinkRefusal
+    > {
         switch verify(query: query, now: now) {
-        case let .failure(refusal):
+        case .failure(let refusal):
             return .failure(refusal)
-        case let .success(link):
+        case .success(let link):
             return replayGuard.admit(link, id: link.id, now: now) ? .success(link) : .failure(.replayed)
         }
     }

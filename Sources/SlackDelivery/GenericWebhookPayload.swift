@@ -12,7 +12,9 @@ public enum GenericWebhookPayload {
     public static let signatureHeader = "X-Fleet-Signature"
 
     /// The JSON body for `alert`. Pure.
-    public static func body(for alert: AlertRecord, renderer: SlackMessageRenderer = SlackMessageRenderer()) throws -> [UInt8] {
+    public static func body(for alert: AlertRecord, renderer: SlackMessageRenderer = SlackMessageRenderer()) throws
+        -> [UInt8]
+    {
         let record = try RecordCoding.encode(alert)
         var out: [UInt8] = Array(#"{"event":"alert","text":"#.utf8)
         JSONValue.writeString(renderer.fallbackText(alert), into: &out)
@@ -24,7 +26,9 @@ public enum GenericWebhookPayload {
 
     /// The JSON body for a group: a group of one is `body(for:)` of its alert; several alerts are
     /// `{"event":"alert_group","text":<notification text>,"alerts":[<alerts records, lead first>]}`.
-    public static func body(for group: AlertGroup, renderer: SlackMessageRenderer = SlackMessageRenderer()) throws -> [UInt8] {
+    public static func body(for group: AlertGroup, renderer: SlackMessageRenderer = SlackMessageRenderer()) throws
+        -> [UInt8]
+    {
         guard group.alerts.count > 1 else { return try body(for: group.lead, renderer: renderer) }
         var out: [UInt8] = Array(#"{"event":"alert_group","text":"#.utf8)
         JSONValue.writeString(renderer.fallbackText(group), into: &out)
@@ -45,6 +49,9 @@ public enum GenericWebhookPayload {
 
     /// Both signing headers as `Name: value` lines.
     public static func signingHeaders(body: [UInt8], unixSeconds: Int64, secret: SigningSecret) -> [String] {
-        ["\(timestampHeader): \(unixSeconds)", "\(signatureHeader): \(signature(body: body, unixSeconds: unixSeconds, secret: secret))"]
+        [
+            "\(timestampHeader): \(unixSeconds)",
+            "\(signatureHeader): \(signature(body: body, unixSeconds: unixSeconds, secret: secret))",
+        ]
     }
 }

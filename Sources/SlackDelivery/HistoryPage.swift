@@ -15,17 +15,22 @@ public struct HistoryPage: Sendable, Hashable {
 
     /// Parses an `{"ok":true,...}` page; nil when the body is not one.
     public static func parse(_ body: [UInt8]) -> HistoryPage? {
-        guard let root = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], root["ok"] as? Bool == true else { return nil }
+        guard let root = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            root["ok"] as? Bool == true
+        else { return nil }
         var ids: [[String]] = []
         for message in root["messages"] as? [[String: Any]] ?? [] {
             guard let metadata = message["metadata"] as? [String: Any],
-                  metadata["event_type"] as? String == SlackMessageRenderer.metadataEventType,
-                  let payload = metadata["event_payload"] as? [String: Any],
-                  let list = payload["alert_ids"] as? [String] else { continue }
+                metadata["event_type"] as? String == SlackMessageRenderer.metadataEventType,
+                let payload = metadata["event_payload"] as? [String: Any],
+                let list = payload["alert_ids"] as? [String]
+            else { continue }
             ids.append(list)
         }
         var cursor: String?
-        if root["has_more"] as? Bool == true, let meta = root["response_metadata"] as? [String: Any], let next = meta["next_cursor"] as? String, !next.isEmpty {
+        if root["has_more"] as? Bool == true, let meta = root["response_metadata"] as? [String: Any],
+            let next = meta["next_cursor"] as? String, !next.isEmpty
+        {
             cursor = next
         }
         return HistoryPage(messageAlertIds: ids, nextCursor: cursor)
@@ -34,7 +39,9 @@ public struct HistoryPage: Sendable, Hashable {
     /// The `conversations.history` path and query: `channel`, `oldest` and `latest` when given
     /// (seconds with microseconds), `include_all_metadata=true`, `limit`, and `cursor` when given
     /// (escaped).
-    public static func query(channel: String, oldestMilliseconds: Int64, latestMilliseconds: Int64? = nil, limit: Int, cursor: String?) -> String {
+    public static func query(
+        channel: String, oldestMilliseconds: Int64, latestMilliseconds: Int64? = nil, limit: Int, cursor: String?
+    ) -> String {
         var q = "/conversations.history?channel=\(escape(channel))&oldest=\(slackTime(oldestMilliseconds))"
         if let latestMilliseconds { q += "&latest=\(slackTime(latestMilliseconds))" }
         q += "&include_all_metadata=true&limit=\(limit)"

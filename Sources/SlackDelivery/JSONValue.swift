@@ -21,17 +21,17 @@ enum JSONValue: Sendable {
     func write(into out: inout [UInt8]) {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
-        case let .bool(b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case let .int(i): out.append(contentsOf: String(i).utf8)
-        case let .string(s): Self.writeString(s, into: &out)
-        case let .array(items):
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .string(let s): Self.writeString(s, into: &out)
+        case .array(let items):
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 item.write(into: &out)
             }
             out.append(UInt8(ascii: "]"))
-        case let .object(entries):
+        case .object(let entries):
             out.append(UInt8(ascii: "{"))
             for (i, (key, value)) in entries.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }

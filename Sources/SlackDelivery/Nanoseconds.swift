@@ -13,7 +13,7 @@ enum Nanoseconds {
 
     /// `nanos` as a `UInt64`, truncated; negative or NaN gives 0, too large gives `longest`.
     static func clamped(_ nanos: Double) -> UInt64 {
-        guard nanos > 0 else { return 0 } // also NaN
+        guard nanos > 0 else { return 0 }  // also NaN
         guard nanos < Double(longest) else { return longest }
         return UInt64(nanos)
     }

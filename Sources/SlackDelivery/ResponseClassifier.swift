@@ -25,7 +25,9 @@ public struct ResponseClassifier: Sendable {
     /// Retry-After values are capped at this (a misbehaving server cannot park a destination for days).
     public var maxRetryAfterSeconds: Double
 
-    public init(defaultRetryAfterSeconds: Double = 5, transientBackoffSeconds: Double = 1, maxRetryAfterSeconds: Double = 3600) {
+    public init(
+        defaultRetryAfterSeconds: Double = 5, transientBackoffSeconds: Double = 1, maxRetryAfterSeconds: Double = 3600
+    ) {
         self.defaultRetryAfterSeconds = defaultRetryAfterSeconds
         self.transientBackoffSeconds = transientBackoffSeconds
         self.maxRetryAfterSeconds = maxRetryAfterSeconds
@@ -33,21 +35,23 @@ public struct ResponseClassifier: Sendable {
 
     /// Seconds to pause for a Retry-After header (delta-seconds form; an HTTP date or garbage gives the default).
     public func retryAfterSeconds(_ header: String?) -> Double {
-        guard let h = header?.trimmingSpaces, let v = Double(h), v.isFinite, v >= 0 else { return defaultRetryAfterSeconds }
+        guard let h = header?.trimmingSpaces, let v = Double(h), v.isFinite, v >= 0 else {
+            return defaultRetryAfterSeconds
+        }
         return min(v, maxRetryAfterSeconds)
     }
 
     public func classify(_ result: TransportResult, kind: Destination.Kind, now: Timestamp) -> DeliveryOutcome {
         let backoff = now.adding(milliseconds: Int64(transientBackoffSeconds * 1000))
         switch result {
-        case let .failure(f):
+        case .failure(let f):
             switch f {
             case .timeout: return .retryLater(.timeout, notBefore: backoff)
-            case let .connection(d): return .retryLater(.connectionFailed(detail: d), notBefore: backoff)
-            case let .tls(d): return .retryLater(.tlsFailed(detail: d), notBefore: backoff)
+            case .connection(let d): return .retryLater(.connectionFailed(detail: d), notBefore: backoff)
+            case .tls(let d): return .retryLater(.tlsFailed(detail: d), notBefore: backoff)
             case .badURL: return .permanent(.invalidURL)
             }
-        case let .response(status, body, retryAfter):
+        case .response(let status, let body, let retryAfter):
             if kind == .slackApp, status == 200 { return classifyWebAPI(body, now: now) }
             let slackError = Self.errorCode(body)
             switch status {
@@ -55,7 +59,8 @@ public struct ResponseClassifier: Sendable {
                 return .delivered(status: status)
             case 429:
                 let s = retryAfterSeconds(retryAfter)
-                return .retryLater(.rateLimited(retryAfterSeconds: s), notBefore: now.adding(milliseconds: Int64(s * 1000)))
+                return .retryLater(
+                    .rateLimited(retryAfterSeconds: s), notBefore: now.adding(milliseconds: Int64(s * 1000)))
             case 408, 500..<600:
                 return .retryLater(.serverError(status: status), notBefore: backoff)
             case 400:
@@ -76,7 +81,8 @@ public struct ResponseClassifier: Sendable {
                 }
             case 410:
                 guard kind == .slack else { return .permanent(.rejected(status: 410, slackError: slackError)) }
-                return slackError == nil || slackError == "channel_is_archived" ? .permanent(.channelIsArchived) : .permanent(.rejected(status: 410, slackError: slackError))
+                return slackError == nil || slackError == "channel_is_archived"
+                    ? .permanent(.channelIsArchived) : .permanent(.rejected(status: 410, slackError: slackError))
             default:
                 return .permanent(.rejected(status: status, slackError: slackError))
             }
@@ -84,7 +90,9 @@ public struct ResponseClassifier: Sendable {
     }
 
     /// Slack Web API errors that may pass when tried again; any other `ok: false` is permanent.
-    public static let retryableWebAPIErrors: Set<String> = ["internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"]
+    public static let retryableWebAPIErrors: Set<String> = [
+        "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited",
+    ]
 
     /// An HTTP 200 answer of the Slack Web API: `{"ok":true,...}` delivered; `{"ok":false,"error":e}`
     /// a retry for `retryableWebAPIErrors`, else permanent (`channel_not_found`, `is_archived`,
@@ -93,10 +101,14 @@ public struct ResponseClassifier: Sendable {
     /// not a Web API answer is retried (a proxy's page, a cut answer).
     public func classifyWebAPI(_ body: [UInt8], now: Timestamp) -> DeliveryOutcome {
         let backoff = now.adding(milliseconds: Int64(transientBackoffSeconds * 1000))
-        guard let answer = WebAPIAnswer(body) else { return .retryLater(.slackAPIError(error: "unreadable_answer"), notBefore: backoff) }
+        guard let answer = WebAPIAnswer(body) else {
+            return .retryLater(.slackAPIError(error: "unreadable_answer"), notBefore: backoff)
+        }
         if answer.ok { return .delivered(status: 200) }
         let error = answer.error ?? "unknown_error"
-        if Self.retryableWebAPIErrors.contains(error) { return .retryLater(.slackAPIError(error: error), notBefore: backoff) }
+        if Self.retryableWebAPIErrors.contains(error) {
+            return .retryLater(.slackAPIError(error: error), notBefore: backoff)
+        }
         switch error {
         case "channel_not_found": return .permanent(.channelNotFound)
         case "is_archived", "channel_is_archived": return .permanent(.channelIsArchived)
@@ -108,12 +120,19 @@ public struct ResponseClassifier: Sendable {
     /// Slack's error code from a short plain-text body such as `channel_is_archived`: only
     /// `[a-z0-9_]`, at most 64 characters, else nil (a body is never echoed as it came).
     static func errorCode(_ body: [UInt8]) -> String? {
-        var start = 0, end = body.count
-        while start < end, body[start] == 0x20 || body[start] == 0x0A || body[start] == 0x0D || body[start] == 0x09 { start += 1 }
-        while end > start, body[end - 1] == 0x20 || body[end - 1] == 0x0A || body[end - 1] == 0x0D || body[end - 1] == 0x09 { end -= 1 }
+        var start = 0
+        var end = body.count
+        while start < end, body[start] == 0x20 || body[start] == 0x0A || body[start] == 0x0D || body[start] == 0x09 {
+            start += 1
+        }
+        while end > start,
+            body[end - 1] == 0x20 || body[end - 1] == 0x0A || body[end - 1] == 0x0D || body[end - 1] == 0x09
+        { end -= 1 }
         guard end > start, end - start <= 64 else { return nil }
         for b in body[start..<end] {
-            let ok = (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_")
+            let ok =
+                (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
+                || b == UInt8(ascii: "_")
             if !ok { return nil }
         }
         return String(decoding: body[start..<end], as: UTF8.self)

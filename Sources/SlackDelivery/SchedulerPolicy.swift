@@ -16,7 +16,8 @@ struct SchedulerPolicy: Sendable, Hashable {
 
     /// The engine's settings as a policy (the hold limit clamped into nanoseconds).
     init(_ settings: EngineSettings) {
-        self.init(maxInFlight: settings.maxInFlight, maxQueuedPerDestination: settings.maxQueuedPerDestination,
-                  maxHoldNanos: Nanoseconds.from(seconds: settings.maxHoldSeconds))
+        self.init(
+            maxInFlight: settings.maxInFlight, maxQueuedPerDestination: settings.maxQueuedPerDestination,
+            maxHoldNanos: Nanoseconds.from(seconds: settings.maxHoldSeconds))
     }
 }

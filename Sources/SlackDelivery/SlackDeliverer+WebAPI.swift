@@ -17,9 +17,14 @@ extension SlackDeliverer {
     }
 
     /// Posts a rendered `chat.postMessage` body to destination `i`.
-    func postWebAPI(to i: Int, body: [UInt8], cancellation: DeliveryCancellation?, gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
-        let transfer = Transfer(slot: i, api: APIRequest(pathAndQuery: "/chat.postMessage", isGet: false, maxResponseBytes: 16 * 1024), body: body,
-                                cancellation: cancellation, gate: gate, completion: completion)
+    func postWebAPI(
+        to i: Int, body: [UInt8], cancellation: DeliveryCancellation?, gate: BeforePosting?,
+        completion: @escaping @Sendable (DeliveryOutcome) -> Void
+    ) {
+        let transfer = Transfer(
+            slot: i, api: APIRequest(pathAndQuery: "/chat.postMessage", isGet: false, maxResponseBytes: 16 * 1024),
+            body: body,
+            cancellation: cancellation, gate: gate, completion: completion)
         submitTransfer(transfer)
     }
 
@@ -29,46 +34,66 @@ extension SlackDeliverer {
     /// `historyMaxPages`), newest first. `completion` runs on the engine thread once: `found` with
     /// the ids seen, `notFound`, or `failed` with the outcome of the failing page (429 holds the
     /// destination like a post does). Not a Slack app destination: `failed(.permanent)`.
-    public func findPosted(alertIds: Set<String>, destination: String, oldestMilliseconds: Int64, latestMilliseconds: Int64? = nil,
-                           cancellation: DeliveryCancellation? = nil, completion: @escaping @Sendable (PostedMessageLookup) -> Void) {
-        guard let i = index(of: destination), let d = self.destination(named: destination), d.kind == .slackApp, let channel = d.channel else {
+    public func findPosted(
+        alertIds: Set<String>, destination: String, oldestMilliseconds: Int64, latestMilliseconds: Int64? = nil,
+        cancellation: DeliveryCancellation? = nil, completion: @escaping @Sendable (PostedMessageLookup) -> Void
+    ) {
+        guard let i = index(of: destination), let d = self.destination(named: destination), d.kind == .slackApp,
+            let channel = d.channel
+        else {
             completion(.failed(.permanent(.unknownDestination(name: destination))))
             return
         }
-        let window = HistoryWindow(channel: channel, oldest: oldestMilliseconds, latest: latestMilliseconds, cancellation: cancellation)
+        let window = HistoryWindow(
+            channel: channel, oldest: oldestMilliseconds, latest: latestMilliseconds, cancellation: cancellation)
         historyPage(slot: i, window: window, wanted: alertIds, cursor: nil, page: 1, completion: completion)
     }
 
-    private func historyPage(slot i: Int, window: HistoryWindow, wanted: Set<String>, cursor: String?, page: Int,
-                             completion: @escaping @Sendable (PostedMessageLookup) -> Void) {
+    private func historyPage(
+        slot i: Int, window: HistoryWindow, wanted: Set<String>, cursor: String?, page: Int,
+        completion: @escaping @Sendable (PostedMessageLookup) -> Void
+    ) {
         let box = ResultBox()
-        let query = HistoryPage.query(channel: window.channel, oldestMilliseconds: window.oldest, latestMilliseconds: window.latest,
-                                      limit: Self.historyPageLimit, cursor: cursor)
-        let request = APIRequest(pathAndQuery: query, isGet: true, maxResponseBytes: 8 * 1024 * 1024) { box.result = $0 }
-        submitTransfer(Transfer(slot: i, api: request, body: [], cancellation: window.cancellation, completion: { [self] outcome in
-            guard case .delivered = outcome else {
-                completion(.failed(outcome))
-                return
-            }
-            guard case let .response(_, body, _)? = box.result, let parsed = HistoryPage.parse(body) else {
-                completion(.failed(.retryLater(.slackAPIError(error: "unreadable_history"), notBefore: DeliveryClock.wallNow().adding(milliseconds: 1000))))
-                return
-            }
-            let seen = Set(parsed.messageAlertIds.joined())
-            let hits = wanted.intersection(seen)
-            if !hits.isEmpty {
-                // The whole message is there: every alert it carried was posted.
-                completion(.found(hits.union(parsed.messageAlertIds.filter { !wanted.isDisjoint(with: $0) }.joined())))
-            } else if let next = parsed.nextCursor {
-                if page >= Self.historyMaxPages {
-                    completion(.notFound(pages: page, complete: false))
-                } else {
-                    historyPage(slot: i, window: window, wanted: wanted, cursor: next, page: page + 1, completion: completion)
-                }
-            } else {
-                completion(.notFound(pages: page, complete: true))
-            }
-        }))
+        let query = HistoryPage.query(
+            channel: window.channel, oldestMilliseconds: window.oldest, latestMilliseconds: window.latest,
+            limit: Self.historyPageLimit, cursor: cursor)
+        let request = APIRequest(pathAndQuery: query, isGet: true, maxResponseBytes: 8 * 1024 * 1024) {
+            box.result = $0
+        }
+        submitTransfer(
+            Transfer(
+                slot: i, api: request, body: [], cancellation: window.cancellation,
+                completion: { [self] outcome in
+                    guard case .delivered = outcome else {
+                        completion(.failed(outcome))
+                        return
+                    }
+                    guard case .response(_, let body, _)? = box.result, let parsed = HistoryPage.parse(body) else {
+                        completion(
+                            .failed(
+                                .retryLater(
+                                    .slackAPIError(error: "unreadable_history"),
+                                    notBefore: DeliveryClock.wallNow().adding(milliseconds: 1000))))
+                        return
+                    }
+                    let seen = Set(parsed.messageAlertIds.joined())
+                    let hits = wanted.intersection(seen)
+                    if !hits.isEmpty {
+                        // The whole message is there: every alert it carried was posted.
+                        completion(
+                            .found(hits.union(parsed.messageAlertIds.filter { !wanted.isDisjoint(with: $0) }.joined())))
+                    } else if let next = parsed.nextCursor {
+                        if page >= Self.historyMaxPages {
+                            completion(.notFound(pages: page, complete: false))
+                        } else {
+                            historyPage(
+                                slot: i, window: window, wanted: wanted, cursor: next, page: page + 1,
+                                completion: completion)
+                        }
+                    } else {
+                        completion(.notFound(pages: page, complete: true))
+                    }
+                }))
     }
 }
 

@@ -28,7 +28,10 @@ public final class SlackDeliverer: Sendable {
     public var destinationNames: [String] { destinations.map(\.name) }
 
     /// Starts the engine thread. Destination names must be unique.
-    public init(destinations: [Destination], settings: EngineSettings = EngineSettings(), renderer: SlackMessageRenderer = SlackMessageRenderer(), logger: Logger = Logger(label: "slack-delivery")) throws(SlackDeliveryError) {
+    public init(
+        destinations: [Destination], settings: EngineSettings = EngineSettings(),
+        renderer: SlackMessageRenderer = SlackMessageRenderer(), logger: Logger = Logger(label: "slack-delivery")
+    ) throws(SlackDeliveryError) {
         var index: [String: Int] = [:]
         for (i, d) in destinations.enumerated() {
             guard index[d.name] == nil else { throw .duplicateDestination(file: "<code>", name: d.name, line: nil) }
@@ -61,8 +64,11 @@ public final class SlackDeliverer: Sendable {
     /// engine thread: keep it short and never block in it.
     ///
     /// `beforePosting` runs as the message is about to be posted (`BeforePosting`).
-    public func submit(_ alert: AlertRecord, to destination: String, cancellation: DeliveryCancellation? = nil, beforePosting gate: BeforePosting? = nil,
-                       completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    public func submit(
+        _ alert: AlertRecord, to destination: String, cancellation: DeliveryCancellation? = nil,
+        beforePosting gate: BeforePosting? = nil,
+        completion: @escaping @Sendable (DeliveryOutcome) -> Void
+    ) {
         guard let i = indexByName[destination] else {
             completion(.permanent(.unknownDestination(name: destination)))
             return
@@ -73,17 +79,24 @@ public final class SlackDeliverer: Sendable {
             return
         }
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
-            postWebAPI(to: i, body: renderer.renderForWebAPI(alert, channel: channel), cancellation: cancellation, gate: gate, completion: completion)
+            postWebAPI(
+                to: i, body: renderer.renderForWebAPI(alert, channel: channel), cancellation: cancellation, gate: gate,
+                completion: completion)
             return
         }
-        send(to: i, now: now, slack: { renderer.render(alert) },
-             webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, cancellation: cancellation, gate: gate, completion: completion)
+        send(
+            to: i, now: now, slack: { renderer.render(alert) },
+            webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, cancellation: cancellation,
+            gate: gate, completion: completion)
     }
 
     /// Renders for the destination's kind (signing generic webhook bodies) and hands the transfer
     /// to the engine.
-    private func send(to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8], cancellation: DeliveryCancellation?,
-                      gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    private func send(
+        to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8],
+        cancellation: DeliveryCancellation?,
+        gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void
+    ) {
         let d = destinations[i]
         let body: [UInt8]
         var headers: [String] = []
@@ -98,11 +111,14 @@ public final class SlackDeliverer: Sendable {
                 return
             }
             if let secret = d.signingSecret {
-                headers = GenericWebhookPayload.signingHeaders(body: body, unixSeconds: now.millisecondsSinceEpoch / 1000, secret: secret)
+                headers = GenericWebhookPayload.signingHeaders(
+                    body: body, unixSeconds: now.millisecondsSinceEpoch / 1000, secret: secret)
             }
         }
-        engine.submit(Transfer(slot: i, body: body, extraHeaders: headers, cancellation: cancellation, gate: gate,
-                               completion: completion))
+        engine.submit(
+            Transfer(
+                slot: i, body: body, extraHeaders: headers, cancellation: cancellation, gate: gate,
+                completion: completion))
     }
 
     /// Delivers a group of alerts about one account as one message to `group.destination`. The
@@ -117,10 +133,14 @@ public final class SlackDeliverer: Sendable {
     /// message whose `cancellation` is cancelled before it starts completes with
     /// `retryLater(.withdrawn)` and is not sent.
     /// `beforePosting` runs as the message is about to be posted (`BeforePosting`).
-    public func submit(_ group: AlertGroup, cancellation: DeliveryCancellation? = nil, beforePosting gate: BeforePosting? = nil,
-                       completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    public func submit(
+        _ group: AlertGroup, cancellation: DeliveryCancellation? = nil, beforePosting gate: BeforePosting? = nil,
+        completion: @escaping @Sendable (DeliveryOutcome) -> Void
+    ) {
         guard group.alerts.count > 1 else {
-            submit(group.lead, to: group.destination, cancellation: cancellation, beforePosting: gate, completion: completion)
+            submit(
+                group.lead, to: group.destination, cancellation: cancellation, beforePosting: gate,
+                completion: completion)
             return
         }
         guard let i = indexByName[group.destination] else {
@@ -133,11 +153,15 @@ public final class SlackDeliverer: Sendable {
             return
         }
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
-            postWebAPI(to: i, body: renderer.renderForWebAPI(group, channel: channel), cancellation: cancellation, gate: gate, completion: completion)
+            postWebAPI(
+                to: i, body: renderer.renderForWebAPI(group, channel: channel), cancellation: cancellation, gate: gate,
+                completion: completion)
             return
         }
-        send(to: i, now: now, slack: { renderer.render(group) },
-             webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, cancellation: cancellation, gate: gate, completion: completion)
+        send(
+            to: i, now: now, slack: { renderer.render(group) },
+            webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, cancellation: cancellation,
+            gate: gate, completion: completion)
     }
 
     /// Completes at once, with `retryLater(.withdrawn)`, every queued message whose cancellation

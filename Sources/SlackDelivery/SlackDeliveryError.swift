@@ -19,17 +19,17 @@ public enum SlackDeliveryError: Error, Sendable, Hashable, CustomStringConvertib
 
     public var description: String {
         switch self {
-        case let .configUnreadable(file, reason):
+        case .configUnreadable(let file, let reason):
             return "\(file): cannot read destinations file: \(reason)"
-        case let .configInvalid(file, key, line, problem):
+        case .configInvalid(let file, let key, let line, let problem):
             return "\(Self.location(file, line)) \(key): \(problem)"
-        case let .missingEnvironmentVariable(file, key, line, variable):
+        case .missingEnvironmentVariable(let file, let key, let line, let variable):
             return "\(Self.location(file, line)) \(key): environment variable \(variable) is not set or empty"
-        case let .duplicateDestination(file, name, line):
+        case .duplicateDestination(let file, let name, let line):
             return "\(Self.location(file, line)) destinations.\(name): destination defined twice"
-        case let .engineStartFailed(reason):
+        case .engineStartFailed(let reason):
             return "Slack delivery engine failed to start: \(reason)"
-        case let .invalidGroup(reason):
+        case .invalidGroup(let reason):
             return "alerts cannot be grouped into one message: \(reason)"
         }
     }

@@ -16,11 +16,16 @@ extension SlackMessageRenderer {
         return .object([
             ("text", .string(fallback)),
             ("blocks", .array([header(headerText(group))])),
-            ("attachments", .array([.object([
-                ("color", .string(AlertColor.of(group).rawValue)),
-                ("fallback", .string(fallback)),
-                ("blocks", .array(groupBlocks(group))),
-            ])])),
+            (
+                "attachments",
+                .array([
+                    .object([
+                        ("color", .string(AlertColor.of(group).rawValue)),
+                        ("fallback", .string(fallback)),
+                        ("blocks", .array(groupBlocks(group))),
+                    ])
+                ])
+            ),
         ])
     }
 
@@ -126,7 +131,9 @@ extension SlackMessageRenderer {
     func groupButtons(_ group: AlertGroup, accountURL: String?) -> JSONValue? {
         var elements: [JSONValue] = []
         func button(_ label: String, _ url: String?, _ actionId: String, primary: Bool) {
-            guard elements.count < BlockKitLimits.actionsElements, let b = linkButton(label, url, actionId, primary: primary) else { return }
+            guard elements.count < BlockKitLimits.actionsElements,
+                let b = linkButton(label, url, actionId, primary: primary)
+            else { return }
             elements.append(b)
         }
         button("Open account", accountURL, "open_account", primary: true)
@@ -134,7 +141,8 @@ extension SlackMessageRenderer {
         for a in group.alerts {
             guard let url = a.playbookURL, !playbooks.contains(url) else { continue }
             playbooks.append(url)
-            button("Playbook: \(Self.title(a.type).lowercased())", url, "open_playbook_\(playbooks.count)", primary: false)
+            button(
+                "Playbook: \(Self.title(a.type).lowercased())", url, "open_playbook_\(playbooks.count)", primary: false)
         }
         guard !elements.isEmpty else { return nil }
         return .object([("type", .string("actions")), ("elements", .array(elements))])

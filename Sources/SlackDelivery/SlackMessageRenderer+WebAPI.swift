@@ -25,11 +25,15 @@ extension SlackMessageRenderer {
 
     static func webAPIMessage(_ message: JSONValue, channel: String, alertIds: [String]) -> JSONValue {
         var fields: [(String, JSONValue)] = [("channel", .string(channel))]
-        if case let .object(pairs) = message { fields += pairs }
-        fields.append(("metadata", .object([
-            ("event_type", .string(metadataEventType)),
-            ("event_payload", .object([("alert_ids", .array(alertIds.map { .string($0) }))])),
-        ])))
+        if case .object(let pairs) = message { fields += pairs }
+        fields.append(
+            (
+                "metadata",
+                .object([
+                    ("event_type", .string(metadataEventType)),
+                    ("event_payload", .object([("alert_ids", .array(alertIds.map { .string($0) }))])),
+                ])
+            ))
         return .object(fields)
     }
 }

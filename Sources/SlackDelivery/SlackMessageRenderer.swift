@@ -39,11 +39,16 @@ public struct SlackMessageRenderer: Sendable {
         return .object([
             ("text", .string(fallback)),
             ("blocks", .array([header(headerText(alert))])),
-            ("attachments", .array([.object([
-                ("color", .string(color)),
-                ("fallback", .string(fallback)),
-                ("blocks", .array(Array(details.prefix(BlockKitLimits.blocksPerMessage - 1)))),
-            ])])),
+            (
+                "attachments",
+                .array([
+                    .object([
+                        ("color", .string(color)),
+                        ("fallback", .string(fallback)),
+                        ("blocks", .array(Array(details.prefix(BlockKitLimits.blocksPerMessage - 1)))),
+                    ])
+                ])
+            ),
         ])
     }
 
@@ -87,7 +92,8 @@ public struct SlackMessageRenderer: Sendable {
 
     /// The plain notification text, escaped and at most `BlockKitLimits.fallbackText` long.
     public func fallbackText(_ alert: AlertRecord) -> String {
-        var raw = "\(alert.priority) \(alert.severity.rawValue) \(Self.title(alert.type).lowercased()): \(headerText(alert))"
+        var raw =
+            "\(alert.priority) \(alert.severity.rawValue) \(Self.title(alert.type).lowercased()): \(headerText(alert))"
         if alert.type == .digest {
             if let first = alert.digestItems?.first {
                 raw += ". \(first.accountName ?? first.accountId): \(first.headline)"
@@ -138,9 +144,14 @@ public struct SlackMessageRenderer: Sendable {
         guard value.isFinite else { return "?" }
         guard abs(value) < largestGroupedAmount else { return "\(value)" }
         // Exact below 2^53: the whole part converts exactly, the fraction is rounded to cents.
-        let magnitude = abs(value), wholePart = magnitude.rounded(.down)
-        var whole = Int64(wholePart), cents = Int64(((magnitude - wholePart) * 100).rounded())
-        if cents == 100 { whole += 1; cents = 0 }
+        let magnitude = abs(value)
+        let wholePart = magnitude.rounded(.down)
+        var whole = Int64(wholePart)
+        var cents = Int64(((magnitude - wholePart) * 100).rounded())
+        if cents == 100 {
+            whole += 1
+            cents = 0
+        }
         let negative = value < 0 && (whole > 0 || (decimals && cents > 0))
         var digits = String(whole)
         var groups: [Substring] = []
@@ -178,7 +189,10 @@ public struct SlackMessageRenderer: Sendable {
     }
 
     func section(_ lines: [String]) -> JSONValue {
-        .object([("type", .string("section")), ("text", mrkdwn(SlackText.fitMarkup(lines, limit: BlockKitLimits.sectionText)))])
+        .object([
+            ("type", .string("section")),
+            ("text", mrkdwn(SlackText.fitMarkup(lines, limit: BlockKitLimits.sectionText))),
+        ])
     }
 
     func fieldsSection(lead: [String], fields: [(String, String)]) -> JSONValue {
@@ -194,7 +208,10 @@ public struct SlackMessageRenderer: Sendable {
     }
 
     func context(_ text: String) -> JSONValue {
-        .object([("type", .string("context")), ("elements", .array([mrkdwn(SlackText.fitMarkup([text], limit: BlockKitLimits.contextText))]))])
+        .object([
+            ("type", .string("context")),
+            ("elements", .array([mrkdwn(SlackText.fitMarkup([text], limit: BlockKitLimits.contextText))])),
+        ])
     }
 
     /// A link button (Block Kit `button` with a `url`), or nil for a missing or unsafe URL.
@@ -225,10 +242,13 @@ public struct SlackMessageRenderer: Sendable {
     func feedbackButtons(_ alert: AlertRecord) -> JSONValue? {
         guard let feedback, alert.type != .digest else { return nil }
         let elements = feedback.links(for: alert).compactMap { verdict, url in
-            linkButton(verdict == .useful ? "Useful" : "Not useful", url, "feedback_\(verdict.rawValue)", primary: false)
+            linkButton(
+                verdict == .useful ? "Useful" : "Not useful", url, "feedback_\(verdict.rawValue)", primary: false)
         }
         guard !elements.isEmpty else { return nil }
-        return .object([("type", .string("actions")), ("block_id", .string("feedback")), ("elements", .array(elements))])
+        return .object([
+            ("type", .string("actions")), ("block_id", .string("feedback")), ("elements", .array(elements)),
+        ])
     }
 
     func footer(_ alert: AlertRecord) -> JSONValue {
@@ -249,7 +269,9 @@ public struct SlackMessageRenderer: Sendable {
         } else if let o = ownerId, !o.isEmpty {
             fields.append(("Owner", SlackText.escaped(SlackText.singleLine(o), limit: 100)))
         }
-        if let r = p?.renewalDate, !r.isEmpty { fields.append(("Renewal", SlackText.escaped(SlackText.singleLine(r), limit: 40))) }
+        if let r = p?.renewalDate, !r.isEmpty {
+            fields.append(("Renewal", SlackText.escaped(SlackText.singleLine(r), limit: 40)))
+        }
         return fields
     }
 
@@ -304,7 +326,8 @@ public struct SlackMessageRenderer: Sendable {
             blocks.append(section([positive ? "*Expansion signals*" : "*Top signals*"] + signals))
         }
         if let a = alert.suggestedAction, !a.isEmpty {
-            blocks.append(section(["*Suggested action*", SlackText.escaped(a, limit: BlockKitLimits.sectionText - 30)]))
+            blocks.append(
+                section(["*Suggested action*", SlackText.escaped(a, limit: BlockKitLimits.sectionText - 30)]))
         }
         if let b = buttons(alert) { blocks.append(b) }
         if let f = feedbackButtons(alert) { blocks.append(f) }
@@ -338,7 +361,8 @@ public struct SlackMessageRenderer: Sendable {
         var blocks: [JSONValue] = []
         for item in items.prefix(maxDigestItems) {
             let name = item.accountName.flatMap { $0.isEmpty ? nil : $0 } ?? item.accountId
-            let line1 = "*\(SlackText.link(item.url, label: name))*: health \(item.score) (\(item.drop?.summary ?? Self.signed(item.delta))) · \(Self.zoneName(item.zone)) · \(Self.title(item.type).lowercased())"
+            let line1 =
+                "*\(SlackText.link(item.url, label: name))*: health \(item.score) (\(item.drop?.summary ?? Self.signed(item.delta))) · \(Self.zoneName(item.zone)) · \(Self.title(item.type).lowercased())"
             let line2 = SlackText.escaped(SlackText.singleLine(item.headline), limit: 500)
             blocks.append(section(item.headline.isEmpty ? [line1] : [line1, line2]))
         }

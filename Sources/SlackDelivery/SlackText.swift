@@ -14,7 +14,8 @@ public enum SlackText {
 
     /// Escapes `&`, `<`, `>` as Slack requires.
     public static func escape(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") }) else { return s }
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") })
+        else { return s }
         var out = ""
         out.reserveCapacity(s.utf8.count + 16)
         for ch in s.unicodeScalars {
@@ -75,7 +76,7 @@ public enum SlackText {
     static func cutMarkup(_ line: String, limit: Int) -> String {
         var out = ""
         var used = 0
-        var pending = ""   // an unfinished <...> or &...; group
+        var pending = ""  // an unfinished <...> or &...; group
         var inAngle = false
         var inEntity = false
         for ch in line {
@@ -83,16 +84,28 @@ public enum SlackText {
             if inAngle || inEntity {
                 pending += piece
                 if (inAngle && ch == ">") || (inEntity && ch == ";") {
-                    inAngle = false; inEntity = false
+                    inAngle = false
+                    inEntity = false
                     if used + length(pending) + 1 > limit { break }
-                    out += pending; used += length(pending); pending = ""
+                    out += pending
+                    used += length(pending)
+                    pending = ""
                 }
                 continue
             }
-            if ch == "<" { inAngle = true; pending = piece; continue }
-            if ch == "&" { inEntity = true; pending = piece; continue }
+            if ch == "<" {
+                inAngle = true
+                pending = piece
+                continue
+            }
+            if ch == "&" {
+                inEntity = true
+                pending = piece
+                continue
+            }
             if used + length(piece) + 1 > limit { break }
-            out += piece; used += length(piece)
+            out += piece
+            used += length(piece)
         }
         while out.last?.isWhitespace == true { out.removeLast() }
         return out + "…"
@@ -142,7 +155,8 @@ public enum SlackText {
     /// `<@U024BE7LH>` for a well-formed Slack user id, otherwise nil.
     public static func mention(_ userId: String?) -> String? {
         guard let id = userId, (2...32).contains(id.count), let first = id.first, first == "U" || first == "W",
-              id.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) else { return nil }
+            id.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) })
+        else { return nil }
         return "<@\(id)>"
     }
 }

@@ -21,10 +21,12 @@ final class Transfer: Sendable, Identifiable {
     /// crash, not those still queued behind the rate limit.
     let gate: (@Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void)?
 
-    init(slot: Int, body: [UInt8], extraHeaders: [String], api: APIRequest? = nil,
-         cancellation: DeliveryCancellation? = nil,
-         gate: (@Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void)? = nil,
-         completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
+    init(
+        slot: Int, body: [UInt8], extraHeaders: [String], api: APIRequest? = nil,
+        cancellation: DeliveryCancellation? = nil,
+        gate: (@Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void)? = nil,
+        completion: @escaping @Sendable (DeliveryOutcome) -> Void
+    ) {
         self.slot = slot
         self.body = body
         self.extraHeaders = extraHeaders
@@ -35,11 +37,14 @@ final class Transfer: Sendable, Identifiable {
     }
 
     /// A Slack Web API call on the destination's base URL (`slack_app` destinations).
-    convenience init(slot: Int, api: APIRequest, body: [UInt8], cancellation: DeliveryCancellation? = nil,
-                     gate: (@Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void)? = nil,
-                     completion: @escaping @Sendable (DeliveryOutcome) -> Void) {
-        self.init(slot: slot, body: body, extraHeaders: [], api: api, cancellation: cancellation, gate: gate,
-                  completion: completion)
+    convenience init(
+        slot: Int, api: APIRequest, body: [UInt8], cancellation: DeliveryCancellation? = nil,
+        gate: (@Sendable (_ proceed: @escaping @Sendable (Bool) -> Void) -> Void)? = nil,
+        completion: @escaping @Sendable (DeliveryOutcome) -> Void
+    ) {
+        self.init(
+            slot: slot, body: body, extraHeaders: [], api: api, cancellation: cancellation, gate: gate,
+            completion: completion)
     }
 
     var isWithdrawn: Bool { cancellation?.isCancelled ?? false }

@@ -32,7 +32,8 @@ struct WebAPIAnswer: Sendable, Hashable {
     }
 
     static func isCodeByte(_ b: UInt8) -> Bool {
-        (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_")
+        (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
+            || b == UInt8(ascii: "_")
     }
 
     /// Index of the first non-space byte after `"name":`, the first occurrence.
@@ -43,10 +44,14 @@ struct WebAPIAnswer: Sendable, Hashable {
         while i + pattern.count <= body.count {
             if body[i] == pattern[0], Array(body[i..<(i + pattern.count)]) == pattern {
                 var j = i + pattern.count
-                while j < body.count, body[j] == 0x20 || body[j] == 0x0A || body[j] == 0x0D || body[j] == 0x09 { j += 1 }
+                while j < body.count, body[j] == 0x20 || body[j] == 0x0A || body[j] == 0x0D || body[j] == 0x09 {
+                    j += 1
+                }
                 if j < body.count, body[j] == UInt8(ascii: ":") {
                     j += 1
-                    while j < body.count, body[j] == 0x20 || body[j] == 0x0A || body[j] == 0x0D || body[j] == 0x09 { j += 1 }
+                    while j < body.count, body[j] == 0x20 || body[j] == 0x0A || body[j] == 0x0D || body[j] == 0x09 {
+                        j += 1
+                    }
                     return j
                 }
             }

@@ -20,8 +20,9 @@ public struct WebhookURL: Sendable, Hashable, CustomStringConvertible, CustomDeb
             switch self {
             case .empty: "URL is empty"
             case .noScheme: "URL has no scheme (expected https://...)"
-            case let .unsupportedScheme(s): "URL scheme '\(s)' is not supported (expected https)"
-            case .plainHTTPNotAllowed: "URL uses plain http; only https is allowed unless the destination sets allow_insecure_http: true (local sinks)"
+            case .unsupportedScheme(let s): "URL scheme '\(s)' is not supported (expected https)"
+            case .plainHTTPNotAllowed:
+                "URL uses plain http; only https is allowed unless the destination sets allow_insecure_http: true (local sinks)"
             case .noHost: "URL has no host"
             case .forbiddenCharacter: "URL contains whitespace or control characters"
             }
@@ -37,7 +38,9 @@ public struct WebhookURL: Sendable, Hashable, CustomStringConvertible, CustomDeb
     /// Validates `text` as an absolute http(s) URL. Plain `http` is refused unless `allowInsecureHTTP`.
     public static func validate(_ text: String, allowInsecureHTTP: Bool) -> Validation {
         if text.isEmpty { return .failure(.empty) }
-        if text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) { return .failure(.forbiddenCharacter) }
+        if text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) {
+            return .failure(.forbiddenCharacter)
+        }
         guard let sep = text.range(of: "://") else { return .failure(.noScheme) }
         let scheme = text[..<sep.lowerBound].lowercased()
         switch scheme {
@@ -62,7 +65,9 @@ public struct WebhookURL: Sendable, Hashable, CustomStringConvertible, CustomDeb
 }
 
 /// A shared secret for signing generic webhook bodies (HMAC-SHA256). Redacted like `WebhookURL`.
-public struct SigningSecret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct SigningSecret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     let bytes: [UInt8]
 
     public init(_ text: String) { bytes = Array(text.utf8) }

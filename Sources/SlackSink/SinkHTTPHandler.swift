@@ -21,13 +21,17 @@ final class SinkHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case let .head(h):
+        case .head(let h):
             head = h
             body.removeAll(keepingCapacity: true)
             bodyLength = 0
-        case var .body(buffer):
+        case .body(var buffer):
             bodyLength += buffer.readableBytes
-            if state.recordBodies || head?.uri.contains("/chat.postMessage") == true, let bytes = buffer.readBytes(length: buffer.readableBytes) { body += bytes }
+            if state.recordBodies || head?.uri.contains("/chat.postMessage") == true,
+                let bytes = buffer.readBytes(length: buffer.readableBytes)
+            {
+                body += bytes
+            }
         case .end:
             guard let h = head else { return }
             head = nil
@@ -40,7 +44,9 @@ final class SinkHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             var headers: [String: String] = [:]
             for (name, value) in h.headers { headers[name.lowercased()] = value }
             let query = parts.count > 1 ? String(parts[1]) : ""
-            let response = state.record(method: h.method.rawValue, path: path, query: query, headers: headers, body: body, bodyLength: bodyLength, connectionId: connectionId)
+            let response = state.record(
+                method: h.method.rawValue, path: path, query: query, headers: headers, body: body,
+                bodyLength: bodyLength, connectionId: connectionId)
             answer(context: context, response, keepAlive: h.isKeepAlive)
         }
     }
@@ -49,7 +55,7 @@ final class SinkHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch response {
         case .noResponse:
             return
-        case let .delayed(ms, then):
+        case .delayed(let ms, let then):
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) {
                 let (handler, ctx) = bound.value
@@ -71,18 +77,28 @@ final class SinkHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let burst = Int(params["burst"] ?? "") ?? 3
         let toleranceMs = Double(params["tolerance_ms"] ?? "") ?? 20
         let r = state.audit(perSecond: perSecond, burst: burst, toleranceNanos: UInt64(toleranceMs * 1e6))
-        let json = #"{"requests":\#(r.requests),"paths":\#(r.paths),"violations":\#(r.violations),"paths_over_limit":\#(r.pathsOverLimit)}"#
-        write(context: context, status: 200, body: json, headers: ["Content-Type": "application/json"], keepAlive: keepAlive)
+        let json =
+            #"{"requests":\#(r.requests),"paths":\#(r.paths),"violations":\#(r.violations),"paths_over_limit":\#(r.pathsOverLimit)}"#
+        write(
+            context: context, status: 200, body: json, headers: ["Content-Type": "application/json"],
+            keepAlive: keepAlive)
     }
 
-    private func write(context: ChannelHandlerContext, status: Int, body: String, headers extra: [String: String], keepAlive: Bool) {
+    private func write(
+        context: ChannelHandlerContext, status: Int, body: String, headers extra: [String: String], keepAlive: Bool
+    ) {
         guard context.channel.isActive else { return }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Length", value: "\(body.utf8.count)")
         if extra["Content-Type"] == nil { headers.add(name: "Content-Type", value: "text/plain; charset=utf-8") }
         for (k, v) in extra { headers.add(name: k, value: v) }
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(
+                .head(
+                    HTTPResponseHead(
+                        version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers))),
+            promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
         buffer.writeString(body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)

@@ -32,7 +32,7 @@ public indirect enum SinkResponse: Sendable, Hashable, CustomStringConvertible {
     var wire: (status: Int, body: String, headers: [String: String])? {
         switch self {
         case .ok: (200, "ok", [:])
-        case let .rateLimited(s): (429, "rate_limited", ["Retry-After": "\(s)"])
+        case .rateLimited(let s): (429, "rate_limited", ["Retry-After": "\(s)"])
         case .invalidBlocks: (400, "invalid_blocks", [:])
         case .invalidPayload: (400, "invalid_payload", [:])
         case .forbidden: (403, "action_prohibited", [:])
@@ -40,10 +40,11 @@ public indirect enum SinkResponse: Sendable, Hashable, CustomStringConvertible {
         case .channelNotFound: (404, "channel_not_found", [:])
         case .channelIsArchived: (410, "channel_is_archived", [:])
         case .serverError: (500, "internal_error", [:])
-        case let .delayed(_, then): then.wire
+        case .delayed(_, let then): then.wire
         case .noResponse: nil
-        case let .custom(status, body, headers): (status, body, headers)
-        case let .apiError(e): (200, #"{"ok":false,"error":"\#(e)"}"#, ["Content-Type": "application/json; charset=utf-8"])
+        case .custom(let status, let body, let headers): (status, body, headers)
+        case .apiError(let e):
+            (200, #"{"ok":false,"error":"\#(e)"}"#, ["Content-Type": "application/json; charset=utf-8"])
         }
     }
 
@@ -52,7 +53,7 @@ public indirect enum SinkResponse: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .delayed(ms, then): "\(then) after \(ms) ms"
+        case .delayed(let ms, let then): "\(then) after \(ms) ms"
         case .noResponse: "no response"
         default: "\(status) \(wire?.body ?? "")"
         }

@@ -22,14 +22,16 @@ final class SinkState: @unchecked Sendable {
 
     /// A new connection's id (1, 2, ...).
     func newConnection() -> Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         connections += 1
         return connections
     }
 
     /// Connections accepted so far.
     var connectionCount: Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return connections
     }
 
@@ -46,17 +48,22 @@ final class SinkState: @unchecked Sendable {
     }
 
     func script(path: String, _ responses: [SinkResponse]) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         scripts[path, default: []] += responses
     }
 
     func setDefault(_ response: SinkResponse, path: String?) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let path { defaults[path] = response } else { fallback = response }
     }
 
     /// Records a request and returns the answer scripted for its path.
-    func record(method: String, path: String, query: String = "", headers: [String: String], body: [UInt8], bodyLength: Int, connectionId: Int) -> SinkResponse {
+    func record(
+        method: String, path: String, query: String = "", headers: [String: String], body: [UInt8], bodyLength: Int,
+        connectionId: Int
+    ) -> SinkResponse {
         let now = Self.monotonicNanos()
         let wall = Int64(Date().timeIntervalSince1970 * 1000)
         lock.lock()
@@ -71,15 +78,17 @@ final class SinkState: @unchecked Sendable {
         // delayed `chat.postMessage` is in the channel at once, its answer comes later.
         func webAnswer(_ response: SinkResponse) -> SinkResponse {
             switch response {
-            case let .delayed(ms, then): .delayed(milliseconds: ms, then: webAnswer(then))
-            case .ok where SinkWebAPI.isPostMessage(path): webAPI.postMessage(headers: headers, body: body, wallMilliseconds: wall)
+            case .delayed(let ms, let then): .delayed(milliseconds: ms, then: webAnswer(then))
+            case .ok where SinkWebAPI.isPostMessage(path):
+                webAPI.postMessage(headers: headers, body: body, wallMilliseconds: wall)
             case .ok where SinkWebAPI.isHistory(path): webAPI.history(headers: headers, query: query)
             default: response
             }
         }
         let answer = webAnswer(response)
-        let request = ReceivedRequest(method: method, path: path, headers: headers, body: recordBodies ? body : [], bodyLength: bodyLength,
-                                      arrivalNanos: now, arrivalWallMilliseconds: wall, connectionId: connectionId, response: answer)
+        let request = ReceivedRequest(
+            method: method, path: path, headers: headers, body: recordBodies ? body : [], bodyLength: bodyLength,
+            arrivalNanos: now, arrivalWallMilliseconds: wall, connectionId: connectionId, response: answer)
         if recordRequests { records.append(request) }
         arrivals[path, default: []].append(now)
         total += 1
@@ -96,12 +105,14 @@ final class SinkState: @unchecked Sendable {
 
     /// Messages stored by `chat.postMessage`, in posting order.
     var storedMessages: [StoredMessage] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return webAPI.messages
     }
 
     func setExpectedToken(_ token: String?) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         webAPI.expectedToken = token
     }
 
@@ -111,13 +122,15 @@ final class SinkState: @unchecked Sendable {
     }
 
     func requests(path: String?) -> [ReceivedRequest] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard let path else { return records }
         return records.filter { $0.path == path }
     }
 
     var requestCount: Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return total
     }
 
@@ -157,9 +170,11 @@ final class SinkState: @unchecked Sendable {
         let snapshot = arrivals
         let count = total
         lock.unlock()
-        var violations = 0, over = 0
+        var violations = 0
+        var over = 0
         for (_, times) in snapshot {
-            let v = RateAudit.violations(arrivals: times, perSecond: perSecond, burst: burst, toleranceNanos: toleranceNanos)
+            let v = RateAudit.violations(
+                arrivals: times, perSecond: perSecond, burst: burst, toleranceNanos: toleranceNanos)
             violations += v
             if v > 0 { over += 1 }
         }

@@ -41,7 +41,9 @@ struct SinkWebAPI {
     /// The answer to a `chat.postMessage`.
     mutating func postMessage(headers: [String: String], body: [UInt8], wallMilliseconds: Int64) -> SinkResponse {
         if let refusal = authRefusal(headers) { return refusal }
-        guard let root = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return .apiError("invalid_json") }
+        guard let root = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            return .apiError("invalid_json")
+        }
         guard let channel = root["channel"] as? String, !channel.isEmpty else { return .apiError("channel_not_found") }
         var micros = wallMilliseconds * 1000
         if micros <= lastMicros { micros = lastMicros + 1 }
@@ -53,11 +55,17 @@ struct SinkWebAPI {
         if let metadata = root["metadata"] as? [String: Any] {
             eventType = metadata["event_type"] as? String
             ids = (metadata["event_payload"] as? [String: Any])?["alert_ids"] as? [String] ?? []
-            metadataJSON = (try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+            metadataJSON = (try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])).map {
+                String(decoding: $0, as: UTF8.self)
+            }
         }
         let text = root["text"] as? String ?? ""
-        messages.append(StoredMessage(channel: channel, ts: ts, text: text, eventType: eventType, alertIds: ids, metadataJSON: metadataJSON, body: body))
-        let json = #"{"ok":true,"channel":\#(Self.quote(channel)),"ts":"\#(ts)","message":{"type":"message","ts":"\#(ts)","text":\#(Self.quote(text))}}"#
+        messages.append(
+            StoredMessage(
+                channel: channel, ts: ts, text: text, eventType: eventType, alertIds: ids, metadataJSON: metadataJSON,
+                body: body))
+        let json =
+            #"{"ok":true,"channel":\#(Self.quote(channel)),"ts":"\#(ts)","message":{"type":"message","ts":"\#(ts)","text":\#(Self.quote(text))}}"#
         return .custom(status: 200, body: json, headers: ["Content-Type": "application/json; charset=utf-8"])
     }
 
@@ -82,8 +90,10 @@ struct SinkWebAPI {
         }.reversed()
         var start = 0
         if let cursor = params["cursor"], !cursor.isEmpty {
-            guard let decoded = Data(base64Encoded: cursor).map({ String(decoding: $0, as: UTF8.self) }), decoded.hasPrefix("next_ts:"),
-                  let n = Int(decoded.dropFirst(8)) else { return .apiError("invalid_cursor") }
+            guard let decoded = Data(base64Encoded: cursor).map({ String(decoding: $0, as: UTF8.self) }),
+                decoded.hasPrefix("next_ts:"),
+                let n = Int(decoded.dropFirst(8))
+            else { return .apiError("invalid_cursor") }
             start = n
         }
         let all = Array(inChannel)
@@ -96,12 +106,15 @@ struct SinkWebAPI {
             items.append(item + "}")
         }
         let next = hasMore ? Data("next_ts:\(start + page.count)".utf8).base64EncodedString() : ""
-        let json = #"{"ok":true,"messages":[\#(items.joined(separator: ","))],"has_more":\#(hasMore),"pin_count":0,"response_metadata":{"next_cursor":"\#(next)"}}"#
+        let json =
+            #"{"ok":true,"messages":[\#(items.joined(separator: ","))],"has_more":\#(hasMore),"pin_count":0,"response_metadata":{"next_cursor":"\#(next)"}}"#
         return .custom(status: 200, body: json, headers: ["Content-Type": "application/json; charset=utf-8"])
     }
 
     private func authRefusal(_ headers: [String: String]) -> SinkResponse? {
-        guard let auth = headers["authorization"], auth.hasPrefix("Bearer "), auth.count > 7 else { return .apiError("not_authed") }
+        guard let auth = headers["authorization"], auth.hasPrefix("Bearer "), auth.count > 7 else {
+            return .apiError("not_authed")
+        }
         if let expectedToken, String(auth.dropFirst(7)) != expectedToken { return .apiError("invalid_auth") }
         return nil
     }
@@ -121,7 +134,9 @@ struct SinkWebAPI {
     }
 
     static func quote(_ s: String) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed]) else { return "\"\"" }
+        guard let data = try? JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed]) else {
+            return "\"\""
+        }
         let text = String(decoding: data, as: UTF8.self)
         return String(text.dropFirst().dropLast())
     }

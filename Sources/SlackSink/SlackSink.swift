@@ -44,7 +44,9 @@ public final class SlackSink: Sendable {
     ///     per path are always kept for the rate audit).
     ///   - recordBodies: keep request bodies in the records.
     ///   - onRequest: called on the event loop for each request (the demo prints them).
-    public init(recordRequests: Bool = true, recordBodies: Bool = true, onRequest: (@Sendable (ReceivedRequest) -> Void)? = nil) {
+    public init(
+        recordRequests: Bool = true, recordBodies: Bool = true, onRequest: (@Sendable (ReceivedRequest) -> Void)? = nil
+    ) {
         state = SinkState(recordRequests: recordRequests, recordBodies: recordBodies, onRequest: onRequest)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }

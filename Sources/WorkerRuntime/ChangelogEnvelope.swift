@@ -60,15 +60,21 @@ public struct ChangelogEnvelope: Sendable, Equatable {
             self.init(epoch: 0, payload: bytes)
             return
         }
-        guard bytes.count >= 13 else { throw Rejection(code: "bad_envelope", reason: "changelog frame cut short (\(bytes.count) bytes)") }
+        guard bytes.count >= 13 else {
+            throw Rejection(code: "bad_envelope", reason: "changelog frame cut short (\(bytes.count) bytes)")
+        }
         guard bytes[2] == Self.version else {
-            throw Rejection(code: "unknown_envelope_version", reason: "changelog frame version \(bytes[2]); this build reads \(Self.version)")
+            throw Rejection(
+                code: "unknown_envelope_version",
+                reason: "changelog frame version \(bytes[2]); this build reads \(Self.version)")
         }
         let deleted = bytes[3] & 1 == 1
         let epoch = Self.int64(bytes, at: 4)
         let count = Int(bytes[12])
         var at = 13
-        guard bytes.count >= at + count * 9 else { throw Rejection(code: "bad_envelope", reason: "changelog frame cut short in its offsets") }
+        guard bytes.count >= at + count * 9 else {
+            throw Rejection(code: "bad_envelope", reason: "changelog frame cut short in its offsets")
+        }
         var applied: [UInt8: Int64] = [:]
         for _ in 0..<count {
             applied[bytes[at]] = Self.int64(bytes, at: at + 1)
@@ -110,7 +116,9 @@ public struct PartitionMetadata: Sendable, Equatable {
 
     init(decoding bytes: [UInt8]) throws(Rejection) {
         guard bytes.count == 10, bytes[0] == Self.version else {
-            throw Rejection(code: "bad_partition_metadata", reason: "partition metadata of \(bytes.count) bytes, version \(bytes.first.map(String.init) ?? "none")")
+            throw Rejection(
+                code: "bad_partition_metadata",
+                reason: "partition metadata of \(bytes.count) bytes, version \(bytes.first.map(String.init) ?? "none")")
         }
         var u: UInt64 = 0
         for i in 2..<10 { u = u << 8 | UInt64(bytes[i]) }

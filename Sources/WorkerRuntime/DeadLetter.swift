@@ -41,15 +41,20 @@ public enum DeadLetter {
     /// Room for the original headers of an oversized record.
     public static let maxOriginalHeaderBytes = 64 * 1024
 
-    public static func record(for record: ConsumedRecord, rejection: Rejection, stage: String, topic: String) -> OutgoingRecord {
-        letter(topic: topic, key: record.key, value: record.value, headers: record.headers, rejection: rejection,
-               source: (stage, record.topic, record.partition, record.offset))
+    public static func record(for record: ConsumedRecord, rejection: Rejection, stage: String, topic: String)
+        -> OutgoingRecord
+    {
+        letter(
+            topic: topic, key: record.key, value: record.value, headers: record.headers, rejection: rejection,
+            source: (stage, record.topic, record.partition, record.offset))
     }
 
     /// A dead letter for something that is not a consumed record (for example a state value that
     /// could not be decoded, or an output that could not be encoded).
-    public static func letter(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader] = [], rejection: Rejection,
-                              source: (stage: String, topic: String, partition: Int32, offset: Int64?)) -> OutgoingRecord {
+    public static func letter(
+        topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader] = [], rejection: Rejection,
+        source: (stage: String, topic: String, partition: Int32, offset: Int64?)
+    ) -> OutgoingRecord {
         let keyBytes = key?.count ?? 0
         let valueBytes = value?.count ?? 0
         let headerBytes = headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }

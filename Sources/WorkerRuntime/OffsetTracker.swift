@@ -21,7 +21,8 @@ public final class OffsetTracker: Sendable {
         var lastReported: Int64?
 
         func index(of offset: Int64) -> Int? {
-            var low = head, high = offsets.count - 1
+            var low = head
+            var high = offsets.count - 1
             while low <= high {
                 let mid = (low + high) >> 1
                 let value = offsets[mid]
@@ -34,7 +35,10 @@ public final class OffsetTracker: Sendable {
         func open(_ offset: Int64, holds count: Int) {
             if let last = offsets.last, offset <= last, head < offsets.count {
                 // A record seen again (seek back): track it after the others.
-                if let i = index(of: offset), holds[i] > 0 { holds[i] += Int32(count); return }
+                if let i = index(of: offset), holds[i] > 0 {
+                    holds[i] += Int32(count)
+                    return
+                }
             }
             offsets.append(offset)
             holds.append(Int32(count))
@@ -145,7 +149,11 @@ public final class OffsetTracker: Sendable {
             var out: [TopicPartition: Int64] = [:]
             for tp in tps {
                 guard let p = all[tp] else { continue }
-                if p.head < p.offsets.count { out[tp] = p.offsets[p.head] } else if let c = p.committable { out[tp] = c }
+                if p.head < p.offsets.count {
+                    out[tp] = p.offsets[p.head]
+                } else if let c = p.committable {
+                    out[tp] = c
+                }
             }
             return out
         }

@@ -13,7 +13,10 @@ final class OutputSender: Sendable {
     let onDelivered: @Sendable () -> Void
     let onFailure: @Sendable (WorkerError) -> Void
 
-    init(producer: KafkaProducer, onDelivered: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (WorkerError) -> Void) {
+    init(
+        producer: KafkaProducer, onDelivered: @escaping @Sendable () -> Void,
+        onFailure: @escaping @Sendable (WorkerError) -> Void
+    ) {
         self.producer = producer
         self.onDelivered = onDelivered
         self.onFailure = onFailure
@@ -23,8 +26,11 @@ final class OutputSender: Sendable {
     /// thread may block while librdkafka's queue is full (`blocking`); other threads never do.
     /// `acknowledged`, when given, is called with the broker's verdict (true: acknowledged) after
     /// the worker's own bookkeeping, on the producer's thread.
-    func send(_ output: OutgoingRecord, tracker: OffsetTracker, epochs: EpochCounter, source: (TopicPartition, Int64)?, blocking: Bool,
-              acknowledged: (@Sendable (Bool) -> Void)? = nil, describe: @escaping @Sendable () -> String) {
+    func send(
+        _ output: OutgoingRecord, tracker: OffsetTracker, epochs: EpochCounter, source: (TopicPartition, Int64)?,
+        blocking: Bool,
+        acknowledged: (@Sendable (Bool) -> Void)? = nil, describe: @escaping @Sendable () -> String
+    ) {
         let epoch = epochs.begin()
         if let (tp, offset) = source { tracker.hold(tp, offset: offset) }
         let completion: KafkaProducer.Completion = { [onDelivered, onFailure] result in
@@ -70,8 +76,11 @@ public final class PendingRecord: Sendable {
     private let onFinish: @Sendable () -> Void
     private let finished = Atomic<Bool>(false)
 
-    init(record: ConsumedRecord, sender: OutputSender, tracker: OffsetTracker, epochs: EpochCounter, stage: String, deadLetterTopic: String,
-         onFinish: @escaping @Sendable () -> Void) {
+    init(
+        record: ConsumedRecord, sender: OutputSender, tracker: OffsetTracker, epochs: EpochCounter, stage: String,
+        deadLetterTopic: String,
+        onFinish: @escaping @Sendable () -> Void
+    ) {
         self.record = record
         self.sender = sender
         self.tracker = tracker
@@ -84,8 +93,11 @@ public final class PendingRecord: Sendable {
 
     /// Emits an output of this record; it is acknowledged before the record's offset is committed.
     public func emit(_ output: OutgoingRecord) {
-        let tp = record.topicPartition, offset = record.offset
-        sender.send(output, tracker: tracker, epochs: epochs, source: (tp, offset), blocking: false) { "\(tp)@\(offset)" }
+        let tp = record.topicPartition
+        let offset = record.offset
+        sender.send(output, tracker: tracker, epochs: epochs, source: (tp, offset), blocking: false) {
+            "\(tp)@\(offset)"
+        }
     }
 
     /// Emits an output of this record and calls `acknowledged` once the broker answered for it
@@ -94,8 +106,11 @@ public final class PendingRecord: Sendable {
     /// dispatcher's intent to post): act only once it is durable. `acknowledged` runs on the
     /// producer's thread: keep it short and never block in it.
     public func emit(_ output: OutgoingRecord, acknowledged: @escaping @Sendable (Bool) -> Void) {
-        let tp = record.topicPartition, offset = record.offset
-        sender.send(output, tracker: tracker, epochs: epochs, source: (tp, offset), blocking: false, acknowledged: acknowledged) { "\(tp)@\(offset)" }
+        let tp = record.topicPartition
+        let offset = record.offset
+        sender.send(
+            output, tracker: tracker, epochs: epochs, source: (tp, offset), blocking: false, acknowledged: acknowledged
+        ) { "\(tp)@\(offset)" }
     }
 
     /// Marks the record done (its emitted outputs may still be in flight). Idempotent.

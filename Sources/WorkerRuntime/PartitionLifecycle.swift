@@ -88,7 +88,8 @@ public struct PartitionLifecycle: Sendable, Equatable {
 
     /// Whether a failed restore should be tried again now (called by the worker's timer).
     public func shouldRetryRestore(elapsedSinceFailure: Duration) -> Bool {
-        phase == .restoring && restoreFailures > 0 && elapsedSinceFailure >= Self.restoreBackoff(failures: restoreFailures)
+        phase == .restoring && restoreFailures > 0
+            && elapsedSinceFailure >= Self.restoreBackoff(failures: restoreFailures)
     }
 
     /// One second, doubling per failure, at most 30 s.

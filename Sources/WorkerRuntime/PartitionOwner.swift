@@ -37,7 +37,8 @@ final class PartitionOwner<State: StateValue>: @unchecked Sendable {
         self.partition = partition
         self.lastRecordAt = Array(repeating: 0, count: max(Set(partitions.map(\.topic)).count, 1))
         self.lifecycle = PartitionLifecycle(generation: generation, partitions: partitions)
-        self.context = ProcessingContext(state: PartitionState(partition: partition), maxClockSkewMilliseconds: maxClockSkewMilliseconds)
+        self.context = ProcessingContext(
+            state: PartitionState(partition: partition), maxClockSkewMilliseconds: maxClockSkewMilliseconds)
     }
 
     var generation: Int { lifecycle.generation }
@@ -85,11 +86,18 @@ final class DeferredRecords: Sendable {
 /// only when every output of that epoch and the ones before is acknowledged.
 final class EpochCounter: Sendable {
     /// In-flight counts of epochs `base...current`, oldest first.
-    private struct Counts { var base = 0; var current = 0; var inFlight: [Int] = [0] }
+    private struct Counts {
+        var base = 0
+        var current = 0
+        var inFlight: [Int] = [0]
+    }
     private let counts = Mutex(Counts())
 
     func begin() -> Int {
-        counts.withLock { c in c.inFlight[c.current - c.base] += 1; return c.current }
+        counts.withLock { c in
+            c.inFlight[c.current - c.base] += 1
+            return c.current
+        }
     }
 
     func end(_ epoch: Int) {
@@ -98,7 +106,10 @@ final class EpochCounter: Sendable {
             guard i >= 0, i < c.inFlight.count, c.inFlight[i] > 0 else { return }
             c.inFlight[i] -= 1
             // Forget finished epochs at the front.
-            while c.inFlight.count > 1, c.inFlight[0] == 0 { c.inFlight.removeFirst(); c.base += 1 }
+            while c.inFlight.count > 1, c.inFlight[0] == 0 {
+                c.inFlight.removeFirst()
+                c.base += 1
+            }
         }
     }
 
@@ -107,7 +118,10 @@ final class EpochCounter: Sendable {
         counts.withLock { c in
             c.current += 1
             c.inFlight.append(0)
-            while c.inFlight.count > 1, c.inFlight[0] == 0 { c.inFlight.removeFirst(); c.base += 1 }
+            while c.inFlight.count > 1, c.inFlight[0] == 0 {
+                c.inFlight.removeFirst()
+                c.base += 1
+            }
             return c.current - 1
         }
     }

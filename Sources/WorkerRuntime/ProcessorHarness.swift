@@ -18,7 +18,8 @@ public final class ProcessorHarness<Processor: RecordProcessor> {
     ///   - maxClockSkew: how far ahead of the wall clock an event time may be.
     public init(processor: Processor, partition: Int32 = 0, maxClockSkew: Duration = .seconds(600)) {
         self.processor = processor
-        self.context = ProcessingContext(state: PartitionState(partition: partition), maxClockSkewMilliseconds: maxClockSkew.inMilliseconds)
+        self.context = ProcessingContext(
+            state: PartitionState(partition: partition), maxClockSkewMilliseconds: maxClockSkew.inMilliseconds)
         context.stage = "harness"
         context.deadLetterTopic = "dead-letters"
         if let reader = processor.assignmentReader { context.assignmentData = try? reader(partition) }
@@ -35,7 +36,10 @@ public final class ProcessorHarness<Processor: RecordProcessor> {
         context.current = record
         context.wallClockMilliseconds = now
         context.caughtUp = caughtUp
-        defer { context.current = nil; context.outputs.removeAll(keepingCapacity: true) }
+        defer {
+            context.current = nil
+            context.outputs.removeAll(keepingCapacity: true)
+        }
         do {
             try processor.process(record, context: context)
             return .emitted(context.outputs)

@@ -145,8 +145,10 @@ public final class ProcessingContext<State: StateValue> {
     /// Sends something that is not the current record to the dead-letter topic with its reason,
     /// for example an output a timer could not encode: nothing is dropped silently.
     public func emitDeadLetter(key: [UInt8]?, value: [UInt8]?, rejection: Rejection) {
-        outputs.append(DeadLetter.letter(topic: deadLetterTopic, key: key, value: value, rejection: rejection,
-                                         source: (stage, current?.topic ?? "timer", partition, current?.offset)))
+        outputs.append(
+            DeadLetter.letter(
+                topic: deadLetterTopic, key: key, value: value, rejection: rejection,
+                source: (stage, current?.topic ?? "timer", partition, current?.offset)))
     }
 
     /// Keeps the current record open after `process` returns: it finishes when the returned

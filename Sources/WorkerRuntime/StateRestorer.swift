@@ -65,18 +65,27 @@ final class RestoreJob<Value: StateValue>: Sendable {
     func cancel() { cancelled.store(true, ordering: .releasing) }
 
     /// The result once the job is done, taken once.
-    func take() -> Result? { outcome.withLock { r in defer { r = nil }; return r } }
+    func take() -> Result? {
+        outcome.withLock { r in
+            defer { r = nil }
+            return r
+        }
+    }
 
     /// Reads `changelog` (nil: a stateless stage) then, per partition, what `reader` reads, on a
     /// thread of its own; `onDone` is called there once the result can be taken.
-    func start(changelog: String?, inputs: [String] = [], futureTimeBound: FutureTimeBound = FutureTimeBound(),
-               reader: (@Sendable (Int32) throws -> any Sendable)?, configuration: KafkaConfiguration, logger: Logger,
-               stallTimeout: Duration, onDone: @escaping @Sendable () -> Void) {
+    func start(
+        changelog: String?, inputs: [String] = [], futureTimeBound: FutureTimeBound = FutureTimeBound(),
+        reader: (@Sendable (Int32) throws -> any Sendable)?, configuration: KafkaConfiguration, logger: Logger,
+        stallTimeout: Duration, onDone: @escaping @Sendable () -> Void
+    ) {
         BlockingThread.start(name: "restore-\(changelog ?? "inputs")") { [self] in
-            var result = changelog.map {
-                run(changelog: $0, inputs: inputs, futureTimeBound: futureTimeBound, configuration: configuration,
-                    logger: logger, stallTimeout: stallTimeout)
-            }
+            var result =
+                changelog.map {
+                    run(
+                        changelog: $0, inputs: inputs, futureTimeBound: futureTimeBound, configuration: configuration,
+                        logger: logger, stallTimeout: stallTimeout)
+                }
                 ?? .success(Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) }))
             if let reader, case .success(var restored) = result {
                 result = readAssignmentData(reader, into: &restored).map { restored }
@@ -86,21 +95,28 @@ final class RestoreJob<Value: StateValue>: Sendable {
         }
     }
 
-    private func readAssignmentData(_ reader: @Sendable (Int32) throws -> any Sendable,
-                                    into restored: inout [Int32: RestoredPartition<Value>]) -> Swift.Result<Void, WorkerError> {
+    private func readAssignmentData(
+        _ reader: @Sendable (Int32) throws -> any Sendable,
+        into restored: inout [Int32: RestoredPartition<Value>]
+    ) -> Swift.Result<Void, WorkerError> {
         for p in partitions {
-            if cancelled.load(ordering: .acquiring) { return .failure(.restoreFailed(partition: p, reason: "cancelled")) }
+            if cancelled.load(ordering: .acquiring) {
+                return .failure(.restoreFailed(partition: p, reason: "cancelled"))
+            }
             do {
                 restored[p, default: RestoredPartition()].assignmentData = try reader(p)
             } catch {
-                return .failure(.restoreFailed(partition: p, reason: "reading what the partition needs at assignment: \(error)"))
+                return .failure(
+                    .restoreFailed(partition: p, reason: "reading what the partition needs at assignment: \(error)"))
             }
         }
         return .success(())
     }
 
-    private func run(changelog: String, inputs: [String], futureTimeBound: FutureTimeBound,
-                     configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration) -> Result {
+    private func run(
+        changelog: String, inputs: [String], futureTimeBound: FutureTimeBound,
+        configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration
+    ) -> Result {
         var result = Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) })
         var config = configuration
         for key in ["group.id", "group.instance.id", "partition.assignment.strategy"] { config[key] = nil }
@@ -130,17 +146,26 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 limits[p] = ChangelogPlausibility(now: now, futureTimeBound: futureTimeBound, inputEnds: inputEnds)
             }
             if !ends.isEmpty {
-                try consumer.assign(Dictionary(uniqueKeysWithValues: ends.keys.map { (TopicPartition(changelog, $0), KafkaOffset.beginning) }))
+                try consumer.assign(
+                    Dictionary(
+                        uniqueKeysWithValues: ends.keys.map { (TopicPartition(changelog, $0), KafkaOffset.beginning) }))
             }
             // Per partition and key: the epoch and offset of the value kept so far.
             var winners: [Int32: [String: (epoch: Int64, offset: Int64)]] = [:]
             var lastProgress = ContinuousClock.now
             while !ends.isEmpty {
-                if cancelled.load(ordering: .acquiring) { return .failure(.restoreFailed(partition: partitions[0], reason: "cancelled")) }
+                if cancelled.load(ordering: .acquiring) {
+                    return .failure(.restoreFailed(partition: partitions[0], reason: "cancelled"))
+                }
                 guard let record = try consumer.poll(timeout: .milliseconds(200)) else {
                     if ContinuousClock.now - lastProgress > stallTimeout {
                         let p = ends.keys.min()!
-                        return .failure(.restoreFailed(partition: p, reason: "changelog \(changelog) made no progress for \(stallTimeout) before its end (offset \(ends[p]!))"))
+                        return .failure(
+                            .restoreFailed(
+                                partition: p,
+                                reason:
+                                    "changelog \(changelog) made no progress for \(stallTimeout) before its end (offset \(ends[p]!))"
+                            ))
                     }
                     continue
                 }
@@ -160,7 +185,8 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 do {
                     envelope = try ChangelogEnvelope(decoding: value)
                 } catch {
-                    result[p]?.quarantined.append(QuarantinedValue(key: key, value: value, offset: record.offset, reason: error))
+                    result[p]?.quarantined.append(
+                        QuarantinedValue(key: key, value: value, offset: record.offset, reason: error))
                     continue
                 }
                 let limit = limits[p] ?? ChangelogPlausibility(now: .max, futureTimeBound: futureTimeBound)
@@ -180,7 +206,8 @@ final class RestoreJob<Value: StateValue>: Sendable {
                     continue
                 }
                 result[p]!.maxEpoch = max(result[p]!.maxEpoch, envelope.epoch)
-                if let previous = winners[p]?[key], previous.epoch > envelope.epoch { continue } // a stale owner's write
+                // a stale owner's write
+                if let previous = winners[p]?[key], previous.epoch > envelope.epoch { continue }
                 winners[p, default: [:]][key] = (envelope.epoch, record.offset)
                 if let metadata {
                     result[p]!.metadata = metadata
@@ -199,16 +226,19 @@ final class RestoreJob<Value: StateValue>: Sendable {
                     result[p]!.values[key] = nil
                     result[p]!.applied[key] = nil
                     result[p]!.quarantined.removeAll { $0.key == key }
-                    result[p]!.quarantined.append(QuarantinedValue(key: key, value: value, offset: record.offset, reason: error))
+                    result[p]!.quarantined.append(
+                        QuarantinedValue(key: key, value: value, offset: record.offset, reason: error))
                 }
             }
-            logger.info("state restored", metadata: [
-                "changelog": "\(changelog)", "partitions": "\(partitions)",
-                "records": "\(result.values.reduce(0) { $0 + $1.records })",
-                "keys": "\(result.values.reduce(0) { $0 + $1.values.count })",
-                "quarantined": "\(result.values.reduce(0) { $0 + $1.quarantined.count })",
-                "corrupt": "\(result.values.reduce(0) { $0 + $1.corrupt.count })",
-            ])
+            logger.info(
+                "state restored",
+                metadata: [
+                    "changelog": "\(changelog)", "partitions": "\(partitions)",
+                    "records": "\(result.values.reduce(0) { $0 + $1.records })",
+                    "keys": "\(result.values.reduce(0) { $0 + $1.values.count })",
+                    "quarantined": "\(result.values.reduce(0) { $0 + $1.quarantined.count })",
+                    "corrupt": "\(result.values.reduce(0) { $0 + $1.corrupt.count })",
+                ])
             return .success(result)
         } catch {
             return .failure(.kafka(error))

@@ -17,7 +17,8 @@ public struct TopicCatalog: Sendable {
     /// Parses a catalog; errors name the file, the key path with its line, and the problem.
     public static func parse(_ text: String, file: String) throws(WorkerError) -> TopicCatalog {
         func fail(_ key: String, _ node: Node?, _ reason: String) -> WorkerError {
-            .configuration(source: node.map { "\(file):\($0.mark.map { "\($0.line)" } ?? "?")" } ?? file, key: key, reason: reason)
+            .configuration(
+                source: node.map { "\(file):\($0.mark.map { "\($0.line)" } ?? "?")" } ?? file, key: key, reason: reason)
         }
         let root: Node
         do {
@@ -37,21 +38,32 @@ public struct TopicCatalog: Sendable {
         if let defaults = top["defaults"] {
             guard let d = defaults.mapping else { throw fail("defaults", defaults, "expected a mapping") }
             if let rf = d["replication_factor"] {
-                guard let v = rf.int, v >= 1 else { throw fail("defaults.replication_factor", rf, "expected a whole number >= 1") }
+                guard let v = rf.int, v >= 1 else {
+                    throw fail("defaults.replication_factor", rf, "expected a whole number >= 1")
+                }
                 defaultReplication = v
             }
             if let configs = d["configs"] { defaultConfigs = try stringMap(configs, key: "defaults.configs", fail) }
         }
-        guard let list = top["topics"]?.sequence else { throw fail("topics", top["topics"] ?? root, "expected a list of topics") }
+        guard let list = top["topics"]?.sequence else {
+            throw fail("topics", top["topics"] ?? root, "expected a list of topics")
+        }
         var topics: [Topic] = []
         for (i, node) in list.enumerated() {
             let path = "topics[\(i)]"
             guard let t = node.mapping else { throw fail(path, node, "expected a mapping") }
-            for key in t.keys.compactMap(\.string) where !["name", "partitions", "replication_factor", "configs", "partitioned_like"].contains(key) {
-                throw fail("\(path).\(key)", t[key], "unknown key (expected name, partitions, replication_factor, configs, partitioned_like)")
+            for key in t.keys.compactMap(\.string)
+            where !["name", "partitions", "replication_factor", "configs", "partitioned_like"].contains(key) {
+                throw fail(
+                    "\(path).\(key)", t[key],
+                    "unknown key (expected name, partitions, replication_factor, configs, partitioned_like)")
             }
-            guard let name = t["name"]?.string, !name.isEmpty else { throw fail("\(path).name", t["name"] ?? node, "missing") }
-            guard name.utf8.count <= 200, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            guard let name = t["name"]?.string, !name.isEmpty else {
+                throw fail("\(path).name", t["name"] ?? node, "missing")
+            }
+            guard name.utf8.count <= 200,
+                name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
+            else {
                 throw fail("\(path).name", t["name"], "\"\(name)\" is not a valid topic name (letters, digits, . _ -)")
             }
             guard let partitionsNode = t["partitions"], let partitions = partitionsNode.int, partitions >= 1 else {
@@ -59,32 +71,45 @@ public struct TopicCatalog: Sendable {
             }
             var replication = defaultReplication
             if let rf = t["replication_factor"] {
-                guard let v = rf.int, v >= 1 else { throw fail("\(path).replication_factor", rf, "expected a whole number >= 1") }
+                guard let v = rf.int, v >= 1 else {
+                    throw fail("\(path).replication_factor", rf, "expected a whole number >= 1")
+                }
                 replication = v
             }
             var configs = defaultConfigs
             if let c = t["configs"] { configs.merge(try stringMap(c, key: "\(path).configs", fail)) { _, new in new } }
-            if topics.contains(where: { $0.name == name }) { throw fail("\(path).name", t["name"], "\"\(name)\" is defined twice") }
-            topics.append(Topic(name: name, partitions: partitions, replicationFactor: replication, configs: configs, partitionedLike: t["partitioned_like"]?.string))
+            if topics.contains(where: { $0.name == name }) {
+                throw fail("\(path).name", t["name"], "\"\(name)\" is defined twice")
+            }
+            topics.append(
+                Topic(
+                    name: name, partitions: partitions, replicationFactor: replication, configs: configs,
+                    partitionedLike: t["partitioned_like"]?.string))
         }
         for (i, topic) in topics.enumerated() {
             guard let like = topic.partitionedLike else { continue }
             guard let input = topics.first(where: { $0.name == like }) else {
-                throw fail("topics[\(i)].partitioned_like", list[i].mapping?["partitioned_like"], "no topic named \"\(like)\"")
+                throw fail(
+                    "topics[\(i)].partitioned_like", list[i].mapping?["partitioned_like"], "no topic named \"\(like)\"")
             }
             if input.partitions != topic.partitions {
-                throw fail("topics[\(i)].partitions", list[i].mapping?["partitions"],
-                           "\(topic.name) has \(topic.partitions) partitions but mirrors \(like) with \(input.partitions)")
+                throw fail(
+                    "topics[\(i)].partitions", list[i].mapping?["partitions"],
+                    "\(topic.name) has \(topic.partitions) partitions but mirrors \(like) with \(input.partitions)")
             }
         }
         return TopicCatalog(topics: topics)
     }
 
-    private static func stringMap(_ node: Node, key: String, _ fail: (String, Node?, String) -> WorkerError) throws(WorkerError) -> [String: String] {
+    private static func stringMap(_ node: Node, key: String, _ fail: (String, Node?, String) -> WorkerError)
+        throws(WorkerError) -> [String: String]
+    {
         guard let m = node.mapping else { throw fail(key, node, "expected a mapping of Kafka topic configs") }
         var out: [String: String] = [:]
         for (k, v) in m {
-            guard let name = k.string, let value = v.scalar?.string else { throw fail(key, v, "expected `name: value` pairs") }
+            guard let name = k.string, let value = v.scalar?.string else {
+                throw fail(key, v, "expected `name: value` pairs")
+            }
             out[name] = value
         }
         return out
@@ -92,12 +117,13 @@ public struct TopicCatalog: Sendable {
 
     /// The catalog with `prefix` before every name.
     public func prefixed(_ prefix: String) -> TopicCatalog {
-        TopicCatalog(topics: topics.map { t in
-            var t = t
-            t.name = prefix + t.name
-            t.partitionedLike = t.partitionedLike.map { prefix + $0 }
-            return t
-        })
+        TopicCatalog(
+            topics: topics.map { t in
+                var t = t
+                t.name = prefix + t.name
+                t.partitionedLike = t.partitionedLike.map { prefix + $0 }
+                return t
+            })
     }
 }
 
@@ -113,10 +139,11 @@ public enum TopicDrift: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missing: "missing"
-        case let .fewerPartitions(have, want): "partitions \(have) < \(want) (apply adds them)"
-        case let .morePartitions(have, want): "partitions \(have) > \(want) (Kafka cannot remove partitions)"
-        case let .replicationFactor(have, want): "replication factor \(have), defined \(want) (reassign partitions to change it)"
-        case let .config(key, have, want): "\(key) = \(have ?? "(broker default)"), defined \(want)"
+        case .fewerPartitions(let have, let want): "partitions \(have) < \(want) (apply adds them)"
+        case .morePartitions(let have, let want): "partitions \(have) > \(want) (Kafka cannot remove partitions)"
+        case .replicationFactor(let have, let want):
+            "replication factor \(have), defined \(want) (reassign partitions to change it)"
+        case .config(let key, let have, let want): "\(key) = \(have ?? "(broker default)"), defined \(want)"
         }
     }
 
@@ -130,11 +157,17 @@ public enum TopicDrift: Sendable, Hashable, CustomStringConvertible {
 
     /// Compares a definition with what the cluster reports; `checkConfigs` is false where the
     /// broker cannot describe configs.
-    public static func compare(_ topic: TopicCatalog.Topic, actual: TopicDescription?, checkConfigs: Bool = true) -> [TopicDrift] {
+    public static func compare(_ topic: TopicCatalog.Topic, actual: TopicDescription?, checkConfigs: Bool = true)
+        -> [TopicDrift]
+    {
         guard let actual else { return [.missing] }
         var drift: [TopicDrift] = []
-        if actual.partitions < topic.partitions { drift.append(.fewerPartitions(have: actual.partitions, want: topic.partitions)) }
-        if actual.partitions > topic.partitions { drift.append(.morePartitions(have: actual.partitions, want: topic.partitions)) }
+        if actual.partitions < topic.partitions {
+            drift.append(.fewerPartitions(have: actual.partitions, want: topic.partitions))
+        }
+        if actual.partitions > topic.partitions {
+            drift.append(.morePartitions(have: actual.partitions, want: topic.partitions))
+        }
         if actual.replicationFactor != topic.replicationFactor {
             drift.append(.replicationFactor(have: actual.replicationFactor, want: topic.replicationFactor))
         }

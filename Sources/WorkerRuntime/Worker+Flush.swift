@@ -50,24 +50,33 @@ extension Worker {
                 let payload = value.stateBytes
                 guard !payload.isEmpty else {
                     // Never write an empty value: keep the last good one in the changelog.
-                    let rejection = Rejection(code: "state_not_encodable", reason: "state of key \(change.key) encoded to no bytes; not written")
-                    logger.error("state value not written", metadata: ["partition": "\(owner.partition)", "key": "\(change.key)"])
+                    let rejection = Rejection(
+                        code: "state_not_encodable",
+                        reason: "state of key \(change.key) encoded to no bytes; not written")
+                    logger.error(
+                        "state value not written",
+                        metadata: ["partition": "\(owner.partition)", "key": "\(change.key)"])
                     quarantineCounter.increment()
-                    send(DeadLetter.letter(topic: topology.deadLetter, key: Array(change.key.utf8), value: nil, rejection: rejection,
-                                           source: (settings.stage, changelog, owner.partition, nil)), owner: owner, source: nil)
+                    send(
+                        DeadLetter.letter(
+                            topic: topology.deadLetter, key: Array(change.key.utf8), value: nil, rejection: rejection,
+                            source: (settings.stage, changelog, owner.partition, nil)), owner: owner, source: nil)
                     continue
                 }
                 envelope = ChangelogEnvelope(epoch: owner.ownerEpoch, applied: applied, payload: payload)
             } else {
                 envelope = ChangelogEnvelope(epoch: owner.ownerEpoch, deleted: true, applied: applied, payload: [])
             }
-            writes.append(OutgoingRecord(topic: changelog, partition: owner.partition, key: change.key, value: envelope.bytes))
+            writes.append(
+                OutgoingRecord(topic: changelog, partition: owner.partition, key: change.key, value: envelope.bytes))
         }
         if context.watermarkChanged {
             context.watermarkChanged = false
             let metadata = PartitionMetadata(watermark: context.watermark)
-            writes.append(OutgoingRecord(topic: changelog, partition: owner.partition, key: PartitionMetadata.key,
-                                         value: ChangelogEnvelope(epoch: owner.ownerEpoch, payload: metadata.bytes).bytes))
+            writes.append(
+                OutgoingRecord(
+                    topic: changelog, partition: owner.partition, key: PartitionMetadata.key,
+                    value: ChangelogEnvelope(epoch: owner.ownerEpoch, payload: metadata.bytes).bytes))
         }
         let holds = owner.flushHolds.map { ($0.key, $0.value) }
         owner.flushHolds = [:]
@@ -131,12 +140,13 @@ extension Worker {
 
     /// The deadline of work done now: the stop budget's end when stopping, else one budget from now.
     var workDeadline: Int64 {
-        stopRequested.load(ordering: .acquiring) ? stopDeadline.load(ordering: .acquiring)
+        stopRequested.load(ordering: .acquiring)
+            ? stopDeadline.load(ordering: .acquiring)
             : Self.nowMilliseconds() + settings.shutdownTimeout.inMilliseconds
     }
 
     func shutdown() -> Result<Void, WorkerError> {
-        if !stopRequested.load(ordering: .acquiring) { requestStop() } // stopping on an error: same budget
+        if !stopRequested.load(ordering: .acquiring) { requestStop() }  // stopping on an error: same budget
         let deadline = stopDeadline.load(ordering: .acquiring)
         setStatus(ready: false, detail: "stopping")
         for owner in owners.values { owner.restoreJob?.cancel() }
@@ -147,7 +157,7 @@ extension Worker {
         if !drained { logger.warning("stopping with records still in flight; they will be read again") }
         storeOffsets()
         do { try consumer?.commit() } catch { logger.warning("final commit failed", metadata: ["error": "\(error)"]) }
-        consumer?.close() // leaves the group; the final revoke finds nothing left to do
+        consumer?.close()  // leaves the group; the final revoke finds nothing left to do
         consumer = nil
         let left = max(deadline - Self.nowMilliseconds(), 500)
         producer?.shutdownBlocking(timeout: .milliseconds(left))
@@ -169,7 +179,9 @@ extension Worker {
 
     func updateStatus() {
         let restoring = owners.values.filter { $0.lifecycle.phase == .restoring }.map(\.partition).sorted()
-        setStatus(detail: restoring.isEmpty ? "processing \(owners.count) partitions" : "restoring state of partitions \(restoring)")
+        setStatus(
+            detail: restoring.isEmpty
+                ? "processing \(owners.count) partitions" : "restoring state of partitions \(restoring)")
     }
 
     func setStatus(ready: Bool? = nil, detail: String) {

@@ -58,6 +58,8 @@ extension Worker {
     }
 
     private func lagGauge(_ tp: TopicPartition) -> Gauge {
-        Gauge(label: "fleet_consumer_lag", dimensions: [("stage", settings.stage), ("topic", tp.topic), ("partition", String(tp.partition))])
+        Gauge(
+            label: "fleet_consumer_lag",
+            dimensions: [("stage", settings.stage), ("topic", tp.topic), ("partition", String(tp.partition))])
     }
 }

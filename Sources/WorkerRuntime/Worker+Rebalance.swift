@@ -12,8 +12,9 @@ extension Worker {
         rebalanceCounter.increment()
         joined = true
         for (p, group) in Dictionary(grouping: tps, by: \.partition) where owners[p] == nil {
-            let owner = PartitionOwner<State>(generation: nextGeneration, partition: p, partitions: group,
-                                              maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds)
+            let owner = PartitionOwner<State>(
+                generation: nextGeneration, partition: p, partitions: group,
+                maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds)
             nextGeneration += 1
             owners[p] = owner
         }
@@ -27,11 +28,17 @@ extension Worker {
         let active = leaving.filter(\.isActive)
         if !active.isEmpty {
             let drained = drain(active, deadline: workDeadline)
-            if !drained { logger.warning("revoking with records in flight; the new owner reads them again", metadata: ["partitions": "\(tps)"]) }
+            if !drained {
+                logger.warning(
+                    "revoking with records in flight; the new owner reads them again",
+                    metadata: ["partitions": "\(tps)"])
+            }
             storeOffsets()
             var committable: [TopicPartition: Int64] = [:]
             for owner in active { committable.merge(owner.tracker.committable(owner.topicPartitions)) { $1 } }
-            do { try consumer.commit(committable) } catch { logger.warning("commit on revoke failed", metadata: ["error": "\(error)"]) }
+            do { try consumer.commit(committable) } catch {
+                logger.warning("commit on revoke failed", metadata: ["error": "\(error)"])
+            }
         }
         for owner in leaving { give(owner) }
         updateStatus()

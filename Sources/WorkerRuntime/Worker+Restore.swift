@@ -15,7 +15,8 @@ extension Worker {
         let now = ContinuousClock.now
         let waiting = owners.values.filter { owner in
             owner.lifecycle.phase == .restoring && owner.restoreJob == nil
-                && (owner.restoreFailedAt == nil || owner.lifecycle.shouldRetryRestore(elapsedSinceFailure: now - owner.restoreFailedAt!))
+                && (owner.restoreFailedAt == nil
+                    || owner.lifecycle.shouldRetryRestore(elapsedSinceFailure: now - owner.restoreFailedAt!))
         }
         guard !waiting.isEmpty else { return }
         let reader = processor.assignmentReader
@@ -25,15 +26,18 @@ extension Worker {
             updateStatus()
             return
         }
-        let job = RestoreJob<State>(partitions: waiting.map(\.partition).sorted(),
-                                    generations: Dictionary(uniqueKeysWithValues: waiting.map { ($0.partition, $0.generation) }))
+        let job = RestoreJob<State>(
+            partitions: waiting.map(\.partition).sorted(),
+            generations: Dictionary(uniqueKeysWithValues: waiting.map { ($0.partition, $0.generation) }))
         for owner in waiting { owner.restoreJob = job }
         restoringGauge.record(owners.values.filter { $0.lifecycle.phase == .restoring }.count)
         setStatus(detail: "restoring state of partitions \(job.partitions)")
-        job.start(changelog: topology.changelog, inputs: topology.inputs,
-                  futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds),
-                  reader: reader, configuration: settings.consumerConfiguration, logger: logger,
-                  stallTimeout: settings.restoreStallTimeout) { [self] in
+        job.start(
+            changelog: topology.changelog, inputs: topology.inputs,
+            futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds),
+            reader: reader, configuration: settings.consumerConfiguration, logger: logger,
+            stallTimeout: settings.restoreStallTimeout
+        ) { [self] in
             self.restoreFinished.store(true, ordering: .releasing)
         }
     }
@@ -56,10 +60,12 @@ extension Worker {
                 restoreFailureCounter.increment()
                 _ = owner.lifecycle.restoreFailed()
                 owner.restoreFailedAt = .now
-                logger.error("state restore failed; the partition stays paused and is retried", metadata: [
-                    "partition": "\(owner.partition)", "error": "\(error)",
-                    "retry_in": "\(PartitionLifecycle.restoreBackoff(failures: owner.lifecycle.restoreFailures))",
-                ])
+                logger.error(
+                    "state restore failed; the partition stays paused and is retried",
+                    metadata: [
+                        "partition": "\(owner.partition)", "error": "\(error)",
+                        "retry_in": "\(PartitionLifecycle.restoreBackoff(failures: owner.lifecycle.restoreFailures))",
+                    ])
             }
         }
         restoringGauge.record(owners.values.filter { $0.lifecycle.phase == .restoring }.count)
@@ -68,18 +74,27 @@ extension Worker {
 
     /// Puts restored state in place, quarantines what could not be read, and resumes.
     func activate(_ owner: PartitionOwner<State>, with restored: RestoredPartition<State>) {
-        let context = ProcessingContext(state: PartitionState(partition: owner.partition, values: restored.values, applied: restored.applied),
-                                        watermark: restored.metadata.watermark,
-                                        maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds)
+        let context = ProcessingContext(
+            state: PartitionState(partition: owner.partition, values: restored.values, applied: restored.applied),
+            watermark: restored.metadata.watermark,
+            maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds)
         context.stage = settings.stage
         context.deadLetterTopic = topology.deadLetter
         if let sender {
-            let tracker = owner.tracker, epochs = owner.epochs, deferred = owner.deferred
-            let stage = settings.stage, deadLetter = topology.deadLetter, inputIndex = self.inputIndex
+            let tracker = owner.tracker
+            let epochs = owner.epochs
+            let deferred = owner.deferred
+            let stage = settings.stage
+            let deadLetter = topology.deadLetter
+            let inputIndex = self.inputIndex
             context.makePending = { record in
-                let key = record.keyString, input = inputIndex[record.topic] ?? 0
+                let key = record.keyString
+                let input = inputIndex[record.topic] ?? 0
                 if let key { deferred.add(key: key, input: input, offset: record.offset) }
-                return PendingRecord(record: record, sender: sender, tracker: tracker, epochs: epochs, stage: stage, deadLetterTopic: deadLetter) {
+                return PendingRecord(
+                    record: record, sender: sender, tracker: tracker, epochs: epochs, stage: stage,
+                    deadLetterTopic: deadLetter
+                ) {
                     if let key { deferred.remove(key: key, input: input, offset: record.offset) }
                 }
             }
@@ -95,24 +110,31 @@ extension Worker {
         for bad in restored.quarantined { quarantine(bad, partition: owner.partition, owner: owner) }
         for bad in restored.corrupt { reportCorrupt(bad, partition: owner.partition) }
         perform(owner.lifecycle.restored(), owner: owner)
-        logger.info("partition ready", metadata: [
-            "partition": "\(owner.partition)", "generation": "\(owner.generation)", "keys": "\(restored.values.count)",
-            "watermark": "\(restored.metadata.watermark.map(String.init) ?? "none")",
-        ])
+        logger.info(
+            "partition ready",
+            metadata: [
+                "partition": "\(owner.partition)", "generation": "\(owner.generation)",
+                "keys": "\(restored.values.count)",
+                "watermark": "\(restored.metadata.watermark.map(String.init) ?? "none")",
+            ])
     }
 
     /// One changelog value that could not be read: the key starts from nothing, the bytes go to
     /// the dead-letter topic with the reason, and an operator sees it in the log and the metrics.
     func quarantine(_ bad: QuarantinedValue, partition: Int32, owner: PartitionOwner<State>) {
         quarantineCounter.increment()
-        logger.error("state value quarantined", metadata: [
-            "topic": "\(topology.changelog ?? "")", "partition": "\(partition)", "key": "\(bad.key)",
-            "offset": "\(bad.offset)",
-            "code": "\(bad.reason.code)", "reason": "\(bad.reason.reason)",
-        ])
-        let letter = DeadLetter.letter(topic: topology.deadLetter, key: Array(bad.key.utf8), value: bad.value,
-                                       rejection: Rejection(code: "state_quarantined", reason: "changelog value not readable: \(bad.reason.reason)"),
-                                       source: (settings.stage, topology.changelog ?? "", partition, bad.offset))
+        logger.error(
+            "state value quarantined",
+            metadata: [
+                "topic": "\(topology.changelog ?? "")", "partition": "\(partition)", "key": "\(bad.key)",
+                "offset": "\(bad.offset)",
+                "code": "\(bad.reason.code)", "reason": "\(bad.reason.reason)",
+            ])
+        let letter = DeadLetter.letter(
+            topic: topology.deadLetter, key: Array(bad.key.utf8), value: bad.value,
+            rejection: Rejection(
+                code: "state_quarantined", reason: "changelog value not readable: \(bad.reason.reason)"),
+            source: (settings.stage, topology.changelog ?? "", partition, bad.offset))
         send(letter, owner: owner, source: nil)
     }
 
@@ -122,12 +144,16 @@ extension Worker {
     /// next record as a new key would.
     func reportCorrupt(_ bad: CorruptValue, partition: Int32) {
         let topic = topology.changelog ?? ""
-        Counter(label: "fleet_changelog_values_corrupt_total", dimensions: [("stage", settings.stage), ("topic", topic)])
-            .increment()
-        logger.error("changelog value corrupt, skipped", metadata: [
-            "topic": "\(topic)", "partition": "\(partition)", "offset": "\(bad.offset)",
-            "key": "\(bad.key.prefix(200))", "reason": "\(bad.reason)",
-        ])
+        Counter(
+            label: "fleet_changelog_values_corrupt_total", dimensions: [("stage", settings.stage), ("topic", topic)]
+        )
+        .increment()
+        logger.error(
+            "changelog value corrupt, skipped",
+            metadata: [
+                "topic": "\(topic)", "partition": "\(partition)", "offset": "\(bad.offset)",
+                "key": "\(bad.key.prefix(200))", "reason": "\(bad.reason)",
+            ])
     }
 
     // MARK: - Timers

@@ -102,7 +102,10 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     let stateKeysGauge: Gauge
     let restoringGauge: Gauge
 
-    public init(settings: WorkerSettings, topology: WorkerTopology, processor: Processor, logger: Logger, tickInterval: Duration = .seconds(1)) {
+    public init(
+        settings: WorkerSettings, topology: WorkerTopology, processor: Processor, logger: Logger,
+        tickInterval: Duration = .seconds(1)
+    ) {
         self.settings = settings
         self.topology = topology
         self.processor = processor
@@ -126,8 +129,15 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     public var status: WorkerStatus {
         var s = statusBox.withLock { $0 }
         let beat = heartbeat.load(ordering: .relaxed)
-        if beat > 0, Self.nowMilliseconds() - beat > 30_000 { s.live = false; s.detail = "worker loop stalled" }
-        if let f = failure.withLock({ $0 }) { s.live = false; s.ready = false; s.detail = "\(f)" }
+        if beat > 0, Self.nowMilliseconds() - beat > 30_000 {
+            s.live = false
+            s.detail = "worker loop stalled"
+        }
+        if let f = failure.withLock({ $0 }) {
+            s.live = false
+            s.ready = false
+            s.detail = "\(f)"
+        }
         return s
     }
 
@@ -160,7 +170,9 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     public func followers(of partitions: [TopicPartition]) -> [TopicPartition] {
         guard topology.inputs.count > 1 else { return [] }
         let primary = topology.inputs[0]
-        return partitions.filter { $0.topic == primary }.flatMap { tp in topology.inputs.dropFirst().map { TopicPartition($0, tp.partition) } }
+        return partitions.filter { $0.topic == primary }.flatMap { tp in
+            topology.inputs.dropFirst().map { TopicPartition($0, tp.partition) }
+        }
     }
 
     /// Partitions are paused lazily, at their first record during the restore (see
@@ -171,12 +183,19 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
 
     func runLoop() -> Result<Void, WorkerError> {
         do {
-            let producer = try KafkaProducer(configuration: settings.producerConfiguration, name: "\(settings.stage)-producer", logger: logger)
+            let producer = try KafkaProducer(
+                configuration: settings.producerConfiguration, name: "\(settings.stage)-producer", logger: logger)
             self.producer = producer
-            sender = OutputSender(producer: producer,
-                                  onDelivered: { [producedCounter, self] in producedCounter.increment(); self.producedTotal.add(1, ordering: .relaxed) },
-                                  onFailure: { [self] in self.recordFailure($0) })
-            consumer = try KafkaConsumer(configuration: settings.consumerConfiguration, name: "\(settings.stage)-consumer", logger: logger, rebalanceHandler: self)
+            sender = OutputSender(
+                producer: producer,
+                onDelivered: { [producedCounter, self] in
+                    producedCounter.increment()
+                    self.producedTotal.add(1, ordering: .relaxed)
+                },
+                onFailure: { [self] in self.recordFailure($0) })
+            consumer = try KafkaConsumer(
+                configuration: settings.consumerConfiguration, name: "\(settings.stage)-consumer", logger: logger,
+                rebalanceHandler: self)
             // Only the primary input is subscribed: its followers come with each of its partitions.
             try consumer!.subscribe([topology.inputs[0]])
             producer.warmUp(topics: topology.outputs + [topology.deadLetter] + (topology.changelog.map { [$0] } ?? []))
@@ -191,7 +210,9 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             return .failure(.kafka(error))
         }
         setStatus(detail: "joining group \(settings.groupId)")
-        logger.info("worker started", metadata: ["stage": "\(settings.stage)", "inputs": "\(topology.inputs)", "group": "\(settings.groupId)"])
+        logger.info(
+            "worker started",
+            metadata: ["stage": "\(settings.stage)", "inputs": "\(topology.inputs)", "group": "\(settings.groupId)"])
         var nextTick = ContinuousClock.now + tickInterval
         var nextFlush = ContinuousClock.now + settings.commitInterval
         while !stopRequested.load(ordering: .acquiring), failure.withLock({ $0 }) == nil {
@@ -200,7 +221,10 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             do {
                 batch = try consumer!.poll(max: 1000, timeout: .milliseconds(100))
             } catch {
-                if error.isFatal || error.kind == .shutdown { recordFailure(.kafka(error)); break }
+                if error.isFatal || error.kind == .shutdown {
+                    recordFailure(.kafka(error))
+                    break
+                }
                 logger.warning("poll failed", metadata: ["error": "\(error)"])
                 continue
             }
@@ -252,7 +276,9 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         context.wallClockMilliseconds = wallClock
         context.caughtUp = caughtUp
         if Int(input) < owner.lastRecordAt.count { owner.lastRecordAt[Int(input)] = wallClock }
-        if let bound = owner.catchUp[input], record.offset <= bound, let key, state.alreadyApplied(key: key, input: input, offset: record.offset) {
+        if let bound = owner.catchUp[input], record.offset <= bound, let key,
+            state.alreadyApplied(key: key, input: input, offset: record.offset)
+        {
             // Read again after a crash: its effect is in the restored state and its outputs were
             // acknowledged before that state was written. The processor only lets it move time.
             skippedCounter.increment()
@@ -265,11 +291,17 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         }
         state.current = key.map { (input, record.offset, $0) }
         let writesBefore = state.writeCount
-        defer { context.current = nil; state.current = nil }
+        defer {
+            context.current = nil
+            state.current = nil
+        }
         do throws(Rejection) {
             let size = (record.value?.count ?? 0) + (record.key?.count ?? 0)
             if size > settings.maxRecordBytes {
-                throw Rejection(code: "too_large", reason: "record of \(size) bytes is over the limit of \(settings.maxRecordBytes) (MAX_RECORD_BYTES)")
+                throw Rejection(
+                    code: "too_large",
+                    reason: "record of \(size) bytes is over the limit of \(settings.maxRecordBytes) (MAX_RECORD_BYTES)"
+                )
             }
             try processor.process(record, context: context)
             if let due = context.retryAt {
@@ -280,12 +312,15 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             }
         } catch {
             context.outputs.removeAll(keepingCapacity: true)
-            context.outputs.append(DeadLetter.record(for: record, rejection: error, stage: settings.stage, topic: topology.deadLetter))
+            context.outputs.append(
+                DeadLetter.record(for: record, rejection: error, stage: settings.stage, topic: topology.deadLetter))
             deadLetterCounter.increment()
-            logger.notice("record dead-lettered", metadata: [
-                "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)",
-                "code": "\(error.code)", "reason": "\(error.reason)",
-            ])
+            logger.notice(
+                "record dead-lettered",
+                metadata: [
+                    "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)",
+                    "code": "\(error.code)", "reason": "\(error.reason)",
+                ])
         }
         for output in context.outputs { send(output, owner: owner, source: (tp, record.offset)) }
         context.outputs.removeAll(keepingCapacity: true)
@@ -318,7 +353,9 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                 case .notifyRevoked: processor.partitionRevoked(context: owner.context)
                 }
             } catch {
-                logger.error("partition action failed", metadata: ["partition": "\(owner.partition)", "action": "\(action)", "error": "\(error)"])
+                logger.error(
+                    "partition action failed",
+                    metadata: ["partition": "\(owner.partition)", "action": "\(action)", "error": "\(error)"])
                 recordFailure(.kafka(error))
             }
         }

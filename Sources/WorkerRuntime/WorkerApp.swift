@@ -17,7 +17,8 @@ public enum WorkerApp {
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         let json = settings.logFormat == "json"
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler =
+                json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
@@ -37,9 +38,11 @@ public enum WorkerApp {
     /// (stop fetching, finish in-flight work, commit, leave the group), the health listener, then
     /// the dependencies. Every listener holds `settings.httpLimits`.
     /// Throws if the worker stopped on an error (the process should exit non-zero).
-    public static func run<P: RecordProcessor>(_ worker: Worker<P>, settings: WorkerSettings, logger: Logger,
-                                               routes: [HTTPRoute] = [], listeners: [HTTPListenerSpec] = [],
-                                               dependencies: [StopOnShutdownService] = []) async throws {
+    public static func run<P: RecordProcessor>(
+        _ worker: Worker<P>, settings: WorkerSettings, logger: Logger,
+        routes: [HTTPRoute] = [], listeners: [HTTPListenerSpec] = [],
+        dependencies: [StopOnShutdownService] = []
+    ) async throws {
         var bound: [StopOnShutdownService] = []
         do {
             let metrics: HealthServer.MetricsProvider = {
@@ -47,29 +50,35 @@ public enum WorkerApp {
                 registry.emit(into: &buffer)
                 return String(decoding: buffer, as: UTF8.self)
             }
-            let server = try await HealthServer(host: settings.httpHost, port: settings.httpPort, status: { worker.status },
-                                                metrics: metrics, routes: routes, limits: settings.httpLimits)
+            let server = try await HealthServer(
+                host: settings.httpHost, port: settings.httpPort, status: { worker.status },
+                metrics: metrics, routes: routes, limits: settings.httpLimits)
             logger.info("http listening", metadata: ["port": "\(server.port)"])
             bound.append(StopOnShutdownService("health listener", logger: logger) { await server.shutdown() })
             for spec in listeners {
-                let listener = try await HTTPListener(name: spec.name, host: spec.host, port: spec.port,
-                                                      limits: settings.httpLimits, routes: spec.routes)
+                let listener = try await HTTPListener(
+                    name: spec.name, host: spec.host, port: spec.port,
+                    limits: settings.httpLimits, routes: spec.routes)
                 logger.info("\(spec.name) listening", metadata: ["\(spec.name)_port": "\(listener.port)"])
-                bound.append(StopOnShutdownService("\(spec.name) listener", logger: logger) {
-                    await listener.shutdown()
-                })
+                bound.append(
+                    StopOnShutdownService("\(spec.name) listener", logger: logger) {
+                        await listener.shutdown()
+                    })
             }
         } catch {
             for service in (dependencies + bound).reversed() { await service.stop() }
             throw error
         }
         func entry(_ service: any Service) -> ServiceGroupConfiguration.ServiceConfiguration {
-            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
-                  failureTerminationBehavior: .gracefullyShutdownGroup)
+            .init(
+                service: service, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup)
         }
         let services = dependencies.map(entry) + [entry(bound[0]), entry(worker)] + bound.dropFirst().map(entry)
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
     }
 }
@@ -99,7 +108,12 @@ public final class StopOnShutdownService: Service, Sendable, CustomStringConvert
 
     /// Stops it now (once; later calls return at once).
     public func stop() async {
-        guard !stopped.withLock({ done in defer { done = true }; return done }) else { return }
+        guard
+            !stopped.withLock({ done in
+                defer { done = true }
+                return done
+            })
+        else { return }
         await stopAction()
         logger.info("\(description) stopped")
     }

@@ -15,10 +15,10 @@ public enum WorkerError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case let .configuration(source, key, reason): "configuration error in \(source): \(key): \(reason)"
-        case let .kafka(error): "\(error)"
-        case let .deliveryFailed(record, error): "output of \(record) not delivered: \(error)"
-        case let .restoreFailed(partition, reason): "state restore of partition \(partition) failed: \(reason)"
+        case .configuration(let source, let key, let reason): "configuration error in \(source): \(key): \(reason)"
+        case .kafka(let error): "\(error)"
+        case .deliveryFailed(let record, let error): "output of \(record) not delivered: \(error)"
+        case .restoreFailed(let partition, let reason): "state restore of partition \(partition) failed: \(reason)"
         }
     }
 }

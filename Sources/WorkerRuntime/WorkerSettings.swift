@@ -40,11 +40,17 @@ public struct WorkerSettings: Sendable {
     /// The limits of every HTTP listener of the worker (health, and the dispatcher's feedback).
     public var httpLimits: HTTPLimits
 
-    public init(stage: String, brokers: String, topicPrefix: String = "", groupId: String? = nil, httpHost: String = "0.0.0.0", httpPort: Int = 8080,
-                logLevel: String = "info", logFormat: String = "json", commitInterval: Duration = .seconds(1), shutdownTimeout: Duration = .seconds(25),
-                maxRecordBytes: Int = 1_048_576, maxClockSkew: Duration = .seconds(600), restoreStallTimeout: Duration = .seconds(30),
-                kafka: [String: String] = [:], consumerOverrides: [String: String] = [:], producerOverrides: [String: String] = [:],
-                httpLimits: HTTPLimits = HTTPLimits()) {
+    public init(
+        stage: String, brokers: String, topicPrefix: String = "", groupId: String? = nil, httpHost: String = "0.0.0.0",
+        httpPort: Int = 8080,
+        logLevel: String = "info", logFormat: String = "json", commitInterval: Duration = .seconds(1),
+        shutdownTimeout: Duration = .seconds(25),
+        maxRecordBytes: Int = 1_048_576, maxClockSkew: Duration = .seconds(600),
+        restoreStallTimeout: Duration = .seconds(30),
+        kafka: [String: String] = [:], consumerOverrides: [String: String] = [:],
+        producerOverrides: [String: String] = [:],
+        httpLimits: HTTPLimits = HTTPLimits()
+    ) {
         self.stage = stage
         self.kafka = KafkaConfiguration(bootstrapServers: brokers, kafka)
         self.topicPrefix = topicPrefix
@@ -78,9 +84,13 @@ public struct WorkerSettings: Sendable {
     /// variable's name and what is wrong.
     public static func fromEnvironment(stage: String, _ env: [String: String]) throws(WorkerError) -> WorkerSettings {
         guard let brokers = env["KAFKA_BROKERS"], !brokers.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw .configuration(source: "environment", key: "KAFKA_BROKERS", reason: "missing: set it to the bootstrap servers, e.g. kafka:9092")
+            throw .configuration(
+                source: "environment", key: "KAFKA_BROKERS",
+                reason: "missing: set it to the bootstrap servers, e.g. kafka:9092")
         }
-        var shared: [String: String] = [:], consumer: [String: String] = [:], producer: [String: String] = [:]
+        var shared: [String: String] = [:]
+        var consumer: [String: String] = [:]
+        var producer: [String: String] = [:]
         for (name, value) in env where name.hasPrefix("KAFKA_") && name != "KAFKA_BROKERS" {
             if name.hasPrefix("KAFKA_CONSUMER_") {
                 consumer[propertyName(String(name.dropFirst("KAFKA_CONSUMER_".count)))] = value
@@ -94,13 +104,17 @@ public struct WorkerSettings: Sendable {
         func integer(_ key: String, _ fallback: Int, _ range: ClosedRange<Int>) throws(WorkerError) -> Int {
             guard let text = env[key] else { return fallback }
             guard let value = Int(text), range.contains(value) else {
-                throw .configuration(source: "environment", key: key, reason: "\"\(text)\" is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+                throw .configuration(
+                    source: "environment", key: key,
+                    reason: "\"\(text)\" is not a whole number in \(range.lowerBound)...\(range.upperBound)")
             }
             return value
         }
         let level = env["LOG_LEVEL"]?.lowercased() ?? "info"
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
-            throw .configuration(source: "environment", key: "LOG_LEVEL", reason: "\"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
+            throw .configuration(
+                source: "environment", key: "LOG_LEVEL",
+                reason: "\"\(level)\" is not one of trace, debug, info, notice, warning, error, critical")
         }
         let format = env["LOG_FORMAT"]?.lowercased() ?? "json"
         guard ["json", "text"].contains(format) else {
@@ -123,7 +137,9 @@ public struct WorkerSettings: Sendable {
                 maxHeaderBytes: try integer("HTTP_MAX_HEADER_BYTES", 16_384, 1024...1_048_576),
                 maxBodyBytes: try integer("HTTP_MAX_BODY_BYTES", 16_384, 0...1_048_576)))
         // Let librdkafka judge every property now, so a typo stops the worker at start.
-        for (label, config) in [("KAFKA_CONSUMER_", settings.consumerConfiguration), ("KAFKA_PRODUCER_", settings.producerConfiguration)] {
+        for (label, config) in [
+            ("KAFKA_CONSUMER_", settings.consumerConfiguration), ("KAFKA_PRODUCER_", settings.producerConfiguration),
+        ] {
             do {
                 _ = try config.validate()
             } catch {
@@ -153,9 +169,10 @@ public struct WorkerSettings: Sendable {
                 guard let pinned = KafkaPinnedSetting.violated(property: property, value: value, client: client) else {
                     continue
                 }
-                throw .configuration(source: "environment", key: name,
-                                     reason: "\(property) is pinned to \(pinned.value) and cannot be "
-                                         + "\"\(value.prefix(40))\": \(pinned.reason). Remove \(name)")
+                throw .configuration(
+                    source: "environment", key: name,
+                    reason: "\(property) is pinned to \(pinned.value) and cannot be "
+                        + "\"\(value.prefix(40))\": \(pinned.reason). Remove \(name)")
             }
         }
     }

@@ -8,7 +8,7 @@ import Testing
     @Test func fnvIsTheStandardFunction() {
         // FNV-1a 64 of no bytes is the offset basis; of "a" + separator it is fixed forever.
         #expect(AlertId.fnv1a64([]) == 0xcbf2_9ce4_8422_2325)
-        #expect(AlertId.make(["a"]) == "089be907b544fdc9") // computed independently (Python)
+        #expect(AlertId.make(["a"]) == "089be907b544fdc9")  // computed independently (Python)
         #expect(AlertId.make(["a"]).count == 16)
         #expect(AlertId.make(["ab", "c"]) != AlertId.make(["a", "bc"]))
     }
@@ -20,7 +20,8 @@ import Testing
             return run.feed(T.record(at: "2026-11-02T12:00:00Z", score: 60)).map(\.alertId)
                 + run.feed(T.record(at: "2026-11-03T12:00:00Z", score: 30)).map(\.alertId)
         }
-        let a = try ids(), b = try ids()
+        let a = try ids()
+        let b = try ids()
         #expect(a.count == 2)
         #expect(a == b)
         // The literal value pins the scheme: changing it would re-post alerts after an upgrade.

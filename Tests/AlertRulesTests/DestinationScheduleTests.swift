@@ -10,15 +10,20 @@ import Testing
     /// #team: New York nights quiet (19:00-08:00), low alerts in a 09:00 digest. #pager: no policy.
     static let schedule = DestinationSchedule(policies: [
         "team": DestinationPolicy(
-            quietHours: QuietHours(timeZone: "America/New_York", windows: [.init(days: Set(0...6), fromMinute: 19 * 60, toMinute: 8 * 60)]),
-            digest: DigestSchedule(period: .day, atMinute: 9 * 60, timeZone: "America/New_York", maxSeverity: .low)),
+            quietHours: QuietHours(
+                timeZone: "America/New_York", windows: [.init(days: Set(0...6), fromMinute: 19 * 60, toMinute: 8 * 60)]),
+            digest: DigestSchedule(period: .day, atMinute: 9 * 60, timeZone: "America/New_York", maxSeverity: .low))
     ])
 
-    static func alert(_ id: String, _ type: AlertType = .customerAtRisk, severity: Severity = .high, account: String = "acme",
-                      destination: String = "team", at: String = "2026-11-18T01:00:00Z", notBefore: String? = nil) -> AlertRecord {
-        AlertRecord(alertId: id, type: type, severity: severity, priority: Priority(level: severity == .low ? 9 : 2)!, destination: destination,
-                    accountId: account, raisedAt: T.time(at), notBefore: notBefore.map(T.time),
-                    score: T.record(account, at: at, score: 55, signals: [T.signal("logins_down", -0.5)]))
+    static func alert(
+        _ id: String, _ type: AlertType = .customerAtRisk, severity: Severity = .high, account: String = "acme",
+        destination: String = "team", at: String = "2026-11-18T01:00:00Z", notBefore: String? = nil
+    ) -> AlertRecord {
+        AlertRecord(
+            alertId: id, type: type, severity: severity, priority: Priority(level: severity == .low ? 9 : 2)!,
+            destination: destination,
+            accountId: account, raisedAt: T.time(at), notBefore: notBefore.map(T.time),
+            score: T.record(account, at: at, score: 55, signals: [T.signal("logins_down", -0.5)]))
     }
 
     // 01:00Z on Wednesday 2026-11-18 is 20:00 in New York: quiet until 08:00 EST = 13:00Z.
@@ -31,7 +36,9 @@ import Testing
         #expect(s.decide(Self.alert("a"), now: Self.night) == .holdUntil(Self.morning))
         #expect(s.decide(Self.alert("a", severity: .critical), now: Self.night) == .deliverNow)
         #expect(s.decide(Self.alert("a"), now: T.time("2026-11-18T15:00:00Z")) == .deliverNow)
-        #expect(s.decide(Self.alert("a", .expansionSignal, severity: .low), now: Self.night) == .digest(due: Self.digestTime))
+        #expect(
+            s.decide(Self.alert("a", .expansionSignal, severity: .low), now: Self.night)
+                == .digest(due: Self.digestTime))
         #expect(s.decide(Self.alert("a", destination: "pager"), now: Self.night) == .deliverNow)
         // Already deferred by the evaluator (today's behaviour): held until its own time.
         let deferred = Self.alert("a", severity: .critical, notBefore: "2026-11-18T05:00:00Z")
@@ -45,7 +52,9 @@ import Testing
         var state = DestinationScheduleState()
         let s = Self.schedule
         #expect(s.admit(Self.alert("b"), now: Self.night, state: &state) == .holdUntil(Self.morning))
-        #expect(s.admit(Self.alert("a", .healthScoreDrop), now: Self.night.adding(seconds: 600), state: &state) == .holdUntil(Self.morning))
+        #expect(
+            s.admit(Self.alert("a", .healthScoreDrop), now: Self.night.adding(seconds: 600), state: &state)
+                == .holdUntil(Self.morning))
         // A redelivered record keeps one copy.
         _ = s.admit(Self.alert("b"), now: Self.night.adding(seconds: 700), state: &state)
         #expect(state.held.count == 2)
@@ -60,15 +69,21 @@ import Testing
     }
 
     @Test func aPartitionReleasesEveryDestinationDueAtOnce() {
-        let s = DestinationSchedule(policies: Self.schedule.policies.merging([
-            "billing": DestinationPolicy(quietHours: QuietHours(timeZone: "Europe/Berlin", windows: [.init(days: Set(0...6), fromMinute: 20 * 60, toMinute: 7 * 60 + 30)])),
-        ]) { $1 })
+        let s = DestinationSchedule(
+            policies: Self.schedule.policies.merging([
+                "billing": DestinationPolicy(
+                    quietHours: QuietHours(
+                        timeZone: "Europe/Berlin",
+                        windows: [.init(days: Set(0...6), fromMinute: 20 * 60, toMinute: 7 * 60 + 30)]))
+            ]) { $1 })
         var states: [String: DestinationScheduleState] = [:]
         _ = s.admit(Self.alert("t", destination: "team"), now: Self.night, state: &states["team", default: .init()])
-        _ = s.admit(Self.alert("b", destination: "billing"), now: Self.night, state: &states["billing", default: .init()])
+        _ = s.admit(
+            Self.alert("b", destination: "billing"), now: Self.night, state: &states["billing", default: .init()])
         // 07:30 in Berlin (06:30Z) comes before 08:00 in New York (13:00Z).
         #expect(DestinationSchedule.nextDue(states) == T.time("2026-11-18T06:30:00Z"))
-        #expect(s.takeDue(now: T.time("2026-11-18T06:30:00Z"), states: &states).released.map(\.destination) == ["billing"])
+        #expect(
+            s.takeDue(now: T.time("2026-11-18T06:30:00Z"), states: &states).released.map(\.destination) == ["billing"])
         #expect(DestinationSchedule.nextDue(states) == Self.morning)
         #expect(s.takeDue(now: Self.morning, states: &states).released.map(\.destination) == ["team"])
         #expect(states.values.allSatisfy { $0.isEmpty })
@@ -84,7 +99,10 @@ import Testing
         // A clock a little behind (another dispatcher after a rebalance) must not make a second
         // digest for 14:00Z: it would carry the same id and the delivery log would drop it.
         let next = T.time("2026-11-19T14:00:00Z")
-        #expect(s.admit(Self.alert("y", .expansionSignal, severity: .low), now: Self.digestTime.adding(seconds: -5), state: &state) == .digest(due: next))
+        #expect(
+            s.admit(
+                Self.alert("y", .expansionSignal, severity: .low), now: Self.digestTime.adding(seconds: -5),
+                state: &state) == .digest(due: next))
         #expect(s.takeDue(now: Self.digestTime, destination: "team", state: &state).isEmpty)
         #expect(state.nextDue == next)
         #expect(!state.isEmpty)
@@ -93,16 +111,24 @@ import Testing
     @Test func aVersion1ValueStillDecodes() throws {
         // Version 1 as documented: version byte, held alerts, digest entries (no last-digest time).
         let held = Self.alert("a", notBefore: "2026-11-18T13:00:00Z")
-        let item = DigestItem(alertId: "x", type: .expansionSignal, severity: .low, accountId: "acme", accountName: "Acme", score: 80, delta: 2,
-                              zone: .healthy, headline: "Seats up 30%", url: nil, at: Self.night)
-        let heldJSON = try RecordCoding.encode(held), itemJSON = try RecordCoding.encode(item)
+        let item = DigestItem(
+            alertId: "x", type: .expansionSignal, severity: .low, accountId: "acme", accountName: "Acme", score: 80,
+            delta: 2,
+            zone: .healthy, headline: "Seats up 30%", url: nil, at: Self.night)
+        let heldJSON = try RecordCoding.encode(held)
+        let itemJSON = try RecordCoding.encode(item)
         func varint(_ v: Int) -> [UInt8] {
-            var out: [UInt8] = [], n = v
-            while n >= 0x80 { out.append(UInt8(n & 0x7F) | 0x80); n >>= 7 }
+            var out: [UInt8] = []
+            var n = v
+            while n >= 0x80 {
+                out.append(UInt8(n & 0x7F) | 0x80)
+                n >>= 7
+            }
             return out + [UInt8(n)]
         }
         let due = Self.digestTime.millisecondsSinceEpoch
-        let v1: [UInt8] = [1] + varint(1) + varint(heldJSON.count) + heldJSON
+        let v1: [UInt8] =
+            [1] + varint(1) + varint(heldJSON.count) + heldJSON
             + varint(1) + varint(Int(due << 1)) + [9] + varint(itemJSON.count) + itemJSON
         let state = try DestinationScheduleState(decoding: v1)
         #expect(state.held == [held])
@@ -122,10 +148,14 @@ import Testing
         func run(_ accounts: [String]) -> [AlertRecord] {
             var state = DestinationScheduleState()
             for (i, account) in accounts.enumerated() {
-                _ = s.admit(Self.alert("x-\(account)", .expansionSignal, severity: .low, account: account), now: Self.night.adding(seconds: Int64(i)), state: &state)
+                _ = s.admit(
+                    Self.alert("x-\(account)", .expansionSignal, severity: .low, account: account),
+                    now: Self.night.adding(seconds: Int64(i)), state: &state)
             }
             // The next day's item waits for the next digest.
-            _ = s.admit(Self.alert("late", .upsellOpportunity, severity: .low), now: Self.digestTime.adding(seconds: 60), state: &state)
+            _ = s.admit(
+                Self.alert("late", .upsellOpportunity, severity: .low), now: Self.digestTime.adding(seconds: 60),
+                state: &state)
             return s.takeDue(now: Self.digestTime, destination: "team", state: &state).digests
         }
         let digests = run(["globex", "acme", "initech"])

@@ -6,17 +6,18 @@ import Testing
 @Suite struct DigestTests {
     typealias T = TestSupport
 
-    static let rules = T.atRiskRule + """
+    static let rules =
+        T.atRiskRule + """
 
-      - name: seats
-        type: expansion_signal
-        when: {signal: {code: seats_growth, at_least: 0.2}}
-        severity: low
-      - name: drop
-        type: health_score_drop
-        when: {drop: {points: 10, within: 7d}}
-        severity: medium
-    """
+              - name: seats
+                type: expansion_signal
+                when: {signal: {code: seats_growth, at_least: 0.2}}
+                severity: low
+              - name: drop
+                type: health_score_drop
+                when: {drop: {points: 10, within: 7d}}
+                severity: medium
+            """
 
     static func destinations(_ digest: String) -> String {
         """
@@ -28,11 +29,18 @@ import Testing
     static let daily = "{every: day, at: \"09:00\", timezone: America/New_York, max_severity: medium}"
 
     @Test func nonUrgentAlertsOfManyAccountsBecomeOneDailyDigest() throws {
-        let engine = try T.engine(T.rules(Self.rules, destinations: Self.destinations(Self.daily), routes: "  - {destination: team}"))
+        let engine = try T.engine(
+            T.rules(Self.rules, destinations: Self.destinations(Self.daily), routes: "  - {destination: team}"))
         var p = PartitionEvaluator(engine: engine)
         // Wednesday: two expansions (low) and a drop (medium) for three accounts; one at-risk (high).
-        #expect(p.process(T.record("a", at: "2026-11-18T15:00:00Z", score: 80, positive: [T.signal("seats_growth", 0.3)])).isEmpty)
-        #expect(p.process(T.record("b", at: "2026-11-18T16:00:00Z", score: 85, tier: .smb, positive: [T.signal("seats_growth", 0.5)])).isEmpty)
+        #expect(
+            p.process(T.record("a", at: "2026-11-18T15:00:00Z", score: 80, positive: [T.signal("seats_growth", 0.3)]))
+                .isEmpty)
+        #expect(
+            p.process(
+                T.record(
+                    "b", at: "2026-11-18T16:00:00Z", score: 85, tier: .smb, positive: [T.signal("seats_growth", 0.5)])
+            ).isEmpty)
         #expect(p.process(T.record("c", at: "2026-11-18T17:00:00Z", score: 90)).isEmpty)
         #expect(p.process(T.record("c", at: "2026-11-18T18:00:00Z", score: 78)).isEmpty)
         // High severity is above the digest's max: sent at once.
@@ -50,14 +58,15 @@ import Testing
         #expect(digest.digestItems?.first?.type == .healthScoreDrop)
         #expect(digest.digestItems?.first?.drop?.summary == "-12 in 7 days")
         #expect(digest.severity == .medium)
-        #expect(digest.priority.rawValue == "P3") // the most urgent item: medium x enterprise
+        #expect(digest.priority.rawValue == "P3")  // the most urgent item: medium x enterprise
         #expect(digest.digestTitle == "Daily digest for 2026-11-19")
         #expect(p.nextDue == nil)
         #expect(p.advance(to: T.time("2026-11-20T14:00:00Z")).isEmpty)
     }
 
     @Test func weeklyDigestAtALocalTimeOnItsWeekday() {
-        let weekly = DigestSchedule(period: .week, atMinute: 9 * 60, weekday: 0, timeZone: "Europe/Berlin", maxSeverity: .low)!
+        let weekly = DigestSchedule(
+            period: .week, atMinute: 9 * 60, weekday: 0, timeZone: "Europe/Berlin", maxSeverity: .low)!
         // Wednesday 2026-11-18 -> Monday 2026-11-23 09:00 CET = 08:00Z.
         #expect(weekly.nextDue(after: T.time("2026-11-18T12:00:00Z")) == T.time("2026-11-23T08:00:00Z"))
         // Monday at 09:00 exactly: the next week.
@@ -73,13 +82,17 @@ import Testing
 
     @Test func theDigestIdIsDeterministic() throws {
         func run() throws -> [AlertRecord] {
-            let engine = try T.engine(T.rules(Self.rules, destinations: Self.destinations(Self.daily), routes: "  - {destination: team}"))
+            let engine = try T.engine(
+                T.rules(Self.rules, destinations: Self.destinations(Self.daily), routes: "  - {destination: team}"))
             var p = PartitionEvaluator(engine: engine)
-            _ = p.process(T.record("a", at: "2026-11-18T15:00:00Z", score: 80, positive: [T.signal("seats_growth", 0.3)]))
-            _ = p.process(T.record("b", at: "2026-11-18T16:00:00Z", score: 80, positive: [T.signal("seats_growth", 0.3)]))
+            _ = p.process(
+                T.record("a", at: "2026-11-18T15:00:00Z", score: 80, positive: [T.signal("seats_growth", 0.3)]))
+            _ = p.process(
+                T.record("b", at: "2026-11-18T16:00:00Z", score: 80, positive: [T.signal("seats_growth", 0.3)]))
             return p.advance(to: T.time("2026-11-20T00:00:00Z"))
         }
-        let first = try run(), second = try run()
+        let first = try run()
+        let second = try run()
         #expect(first.count == 1)
         #expect(first.map(\.alertId) == second.map(\.alertId))
         #expect(first == second)
@@ -92,11 +105,11 @@ import Testing
 
     @Test func restoredStatesReleaseTheirDeferredAlertsAndChangesAreTracked() throws {
         let destinations = """
-          team:
-            quiet_hours:
-              timezone: Europe/Berlin
-              windows: [{days: every_day, from: "20:00", to: "07:30"}]
-        """
+              team:
+                quiet_hours:
+                  timezone: Europe/Berlin
+                  windows: [{days: every_day, from: "20:00", to: "07:30"}]
+            """
         let engine = try T.engine(T.rules(T.atRiskRule, destinations: destinations, routes: "  - {destination: team}"))
         var first = PartitionEvaluator(engine: engine)
         // 22:00 Berlin: both held until 07:30 (06:30Z).

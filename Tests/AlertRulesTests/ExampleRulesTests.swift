@@ -16,12 +16,17 @@ import Testing
     @Test func exampleRulesParse() throws {
         let config = try Self.exampleConfig()
         #expect(config.rules.count == 7)
-        #expect(Set(config.routes.map(\.destination)) == ["customer-health", "cs-escalations", "revenue-signals", "billing-alerts"])
+        #expect(
+            Set(config.routes.map(\.destination)) == [
+                "customer-health", "cs-escalations", "revenue-signals", "billing-alerts",
+            ])
     }
 
     @Test func exampleFixturesPass() throws {
         let config = try Self.exampleConfig()
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.fixturesDir.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.fixturesDir.path).filter {
+            $0.hasSuffix(".yaml")
+        }.sorted()
         #expect(files.count >= 3)
         for file in files {
             let text = try String(contentsOf: Self.fixturesDir.appendingPathComponent(file), encoding: .utf8)
@@ -33,20 +38,23 @@ import Testing
 
     @Test func aMismatchGivesAReadableDiff() throws {
         let config = try Self.exampleConfig()
-        let fixture = try RulesTestFixture.parse(yaml: """
-            accounts:
-              acme: {tier: enterprise, owner: U1}
-            steps:
-              - {at: 2026-11-17T15:00:00Z, account: acme, score: 80}
-              - {at: 2026-11-18T15:00:00Z, account: acme, score: 60}
-            expect:
-              - {type: customer_at_risk, account: acme, destination: cs-escalations, priority: P2}
-            """, file: "wrong.yaml")
+        let fixture = try RulesTestFixture.parse(
+            yaml: """
+                accounts:
+                  acme: {tier: enterprise, owner: U1}
+                steps:
+                  - {at: 2026-11-17T15:00:00Z, account: acme, score: 80}
+                  - {at: 2026-11-18T15:00:00Z, account: acme, score: 60}
+                expect:
+                  - {type: customer_at_risk, account: acme, destination: cs-escalations, priority: P2}
+                """, file: "wrong.yaml")
         let result = RulesTestRunner.run(config: config, fixture: fixture)
         #expect(!result.passed)
         #expect(result.missing.count == 1)
         #expect(result.report.contains("  - customer_at_risk acme -> cs-escalations P2 at once   (wrong.yaml:7)"))
-        #expect(result.report.contains("  + customer_at_risk acme -> cs-escalations P1 high raised 2026-11-18T15:00:00Z at once"))
+        #expect(
+            result.report.contains(
+                "  + customer_at_risk acme -> cs-escalations P1 high raised 2026-11-18T15:00:00Z at once"))
     }
 }
 
@@ -63,7 +71,7 @@ import Testing
               - {type: customer_at_risk, account: acme, destination: customer-health, priority: P2}
             """
         let fixture = try RulesTestFixture.parse(yaml: yaml, file: "recorded.yaml")
-        guard case let .record(parsed) = fixture.steps.first else {
+        guard case .record(let parsed) = fixture.steps.first else {
             Issue.record("expected a record step")
             return
         }
@@ -73,19 +81,28 @@ import Testing
     }
 
     @Test func badFixturesNameFileLineAndKey() {
-        #expect(throws: AlertRulesError.invalidConfig(file: "f.yaml", line: 3, key: "steps[1].at", reason: "time goes backwards (previous step at 2026-11-18T15:00:00Z)")) {
-            try RulesTestFixture.parse(yaml: """
-                steps:
-                  - {at: 2026-11-18T15:00:00Z, account: a, score: 50}
-                  - {at: 2026-11-18T14:00:00Z, account: a, score: 50}
-                """, file: "f.yaml")
+        #expect(
+            throws: AlertRulesError.invalidConfig(
+                file: "f.yaml", line: 3, key: "steps[1].at",
+                reason: "time goes backwards (previous step at 2026-11-18T15:00:00Z)")
+        ) {
+            try RulesTestFixture.parse(
+                yaml: """
+                    steps:
+                      - {at: 2026-11-18T15:00:00Z, account: a, score: 50}
+                      - {at: 2026-11-18T14:00:00Z, account: a, score: 50}
+                    """, file: "f.yaml")
         }
-        #expect(throws: AlertRulesError.invalidConfig(file: "f.yaml", line: 3, key: "expect[0].priority", reason: "expected P1 to P9")) {
-            try RulesTestFixture.parse(yaml: """
-                steps: []
-                expect:
-                  - {type: customer_at_risk, account: a, destination: x, priority: P0}
-                """, file: "f.yaml")
+        #expect(
+            throws: AlertRulesError.invalidConfig(
+                file: "f.yaml", line: 3, key: "expect[0].priority", reason: "expected P1 to P9")
+        ) {
+            try RulesTestFixture.parse(
+                yaml: """
+                    steps: []
+                    expect:
+                      - {type: customer_at_risk, account: a, destination: x, priority: P0}
+                    """, file: "f.yaml")
         }
     }
 }

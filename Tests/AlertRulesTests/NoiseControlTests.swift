@@ -8,14 +8,14 @@ import Testing
 
     @Test func oneAlertPerEpisodeRepeatOnlyWhenWorseOrAfterTheInterval() throws {
         let rule = """
-          - name: at-risk
-            type: customer_at_risk
-            when: {zone_in: [at_risk, critical]}
-            severity: high
-            repeat_when_worse_by: 10
-            repeat_interval: 7d
-            cooldown: 0
-        """
+              - name: at-risk
+                type: customer_at_risk
+                when: {zone_in: [at_risk, critical]}
+                severity: high
+                repeat_when_worse_by: 10
+                repeat_interval: 7d
+                cooldown: 0
+            """
         var run = Run(try T.engine(T.rules(rule)))
         let first = run.feed(T.record(at: "2026-11-02T12:00:00Z", score: 65))
         #expect(first.count == 1)
@@ -39,14 +39,14 @@ import Testing
 
     @Test func cooldownPerAccountAndTypeCoversNewEpisodesUnlessMoreSevere() throws {
         let rule = """
-          - name: at-risk
-            type: customer_at_risk
-            when: {zone_in: [at_risk, critical]}
-            severity: high
-            severity_by_zone: {critical: critical}
-            cooldown: 12h
-            repeat_when_worse_by: 10
-        """
+              - name: at-risk
+                type: customer_at_risk
+                when: {zone_in: [at_risk, critical]}
+                severity: high
+                severity_by_zone: {critical: critical}
+                cooldown: 12h
+                repeat_when_worse_by: 10
+            """
         let engine = try T.engine(T.rules(rule))
         var run = Run(engine)
         #expect(run.feed(T.record(at: "2026-11-02T08:00:00Z", score: 65)).count == 1)
@@ -69,78 +69,105 @@ import Testing
 
     @Test func aHoldTimeKeepsOneDayBlipsQuiet() throws {
         let rule = """
-          - name: upsell
-            type: upsell_opportunity
-            when: {signal: {code: usage_growth, at_least: 0.4}}
-            severity: low
-            for: 2d
-        """
+              - name: upsell
+                type: upsell_opportunity
+                when: {signal: {code: usage_growth, at_least: 0.4}}
+                severity: low
+                for: 2d
+            """
         var run = Run(try T.engine(T.rules(rule)))
         // A one-day spike: the episode opens and closes without a word.
-        #expect(run.feed(T.record(at: "2026-11-02T00:00:00Z", score: 90, positive: [T.signal("usage_growth", 0.8)])).isEmpty)
+        #expect(
+            run.feed(T.record(at: "2026-11-02T00:00:00Z", score: 90, positive: [T.signal("usage_growth", 0.8)])).isEmpty
+        )
         #expect(run.feed(T.record(at: "2026-11-03T00:00:00Z", score: 90)).isEmpty)
         // Sustained growth: alerts on the first record two days after it started.
-        #expect(run.feed(T.record(at: "2026-11-05T00:00:00Z", score: 90, positive: [T.signal("usage_growth", 0.45)])).isEmpty)
-        #expect(run.feed(T.record(at: "2026-11-06T00:00:00Z", score: 90, positive: [T.signal("usage_growth", 0.47)])).isEmpty)
-        #expect(run.feed(T.record(at: "2026-11-07T00:00:00Z", score: 90, positive: [T.signal("usage_growth", 0.5)])).map(\.type) == [.upsellOpportunity])
+        #expect(
+            run.feed(T.record(at: "2026-11-05T00:00:00Z", score: 90, positive: [T.signal("usage_growth", 0.45)]))
+                .isEmpty)
+        #expect(
+            run.feed(T.record(at: "2026-11-06T00:00:00Z", score: 90, positive: [T.signal("usage_growth", 0.47)]))
+                .isEmpty)
+        #expect(
+            run.feed(T.record(at: "2026-11-07T00:00:00Z", score: 90, positive: [T.signal("usage_growth", 0.5)])).map(
+                \.type) == [.upsellOpportunity])
     }
 
     @Test func identicalTriggersAreDeduplicatedByRef() throws {
         let rule = """
-          - name: billing
-            type: billing_retry_failed
-            when: {trigger: [billing_retry_failed]}
-            severity: high
-            cooldown: 0
-        """
+              - name: billing
+                type: billing_retry_failed
+                when: {trigger: [billing_retry_failed]}
+                severity: high
+                cooldown: 0
+            """
         var run = Run(try T.engine(T.rules(rule, defaults: "  dedup_window: 30d")))
         let at = "2026-11-02T12:00:00Z"
-        let a = run.feed(T.record(at: at, score: 80, triggers: [T.trigger(.billingRetryFailed, ref: "inv-1", at: at, event: "e1")]))
+        let a = run.feed(
+            T.record(at: at, score: 80, triggers: [T.trigger(.billingRetryFailed, ref: "inv-1", at: at, event: "e1")]))
         // The same invoice in another event, and twice in one record: no new alert.
-        let b = run.feed(T.record(at: "2026-11-03T12:00:00Z", score: 80, triggers: [
-            T.trigger(.billingRetryFailed, ref: "inv-1", at: at, event: "e2"),
-            T.trigger(.billingRetryFailed, ref: "inv-2", at: at, event: "e3"),
-            T.trigger(.billingRetryFailed, ref: "inv-2", at: at, event: "e4"),
-        ]))
+        let b = run.feed(
+            T.record(
+                at: "2026-11-03T12:00:00Z", score: 80,
+                triggers: [
+                    T.trigger(.billingRetryFailed, ref: "inv-1", at: at, event: "e2"),
+                    T.trigger(.billingRetryFailed, ref: "inv-2", at: at, event: "e3"),
+                    T.trigger(.billingRetryFailed, ref: "inv-2", at: at, event: "e4"),
+                ]))
         #expect(a.count == 1)
         #expect(b.map { $0.trigger?.ref } == ["inv-2"])
         // Without a ref, the event id is the identity.
-        let c = run.feed(T.record(at: "2026-11-04T12:00:00Z", score: 80, triggers: [T.trigger(.billingRetryFailed, ref: nil, at: at, event: "e9")]))
-        let d = run.feed(T.record(at: "2026-11-04T13:00:00Z", score: 80, triggers: [T.trigger(.billingRetryFailed, ref: nil, at: at, event: "e9")]))
+        let c = run.feed(
+            T.record(
+                at: "2026-11-04T12:00:00Z", score: 80,
+                triggers: [T.trigger(.billingRetryFailed, ref: nil, at: at, event: "e9")]))
+        let d = run.feed(
+            T.record(
+                at: "2026-11-04T13:00:00Z", score: 80,
+                triggers: [T.trigger(.billingRetryFailed, ref: nil, at: at, event: "e9")]))
         #expect(c.count == 1)
         #expect(d.isEmpty)
         // After the dedup window the ref may alert again.
-        let e = run.feed(T.record(at: "2026-12-10T12:00:00Z", score: 80, triggers: [T.trigger(.billingRetryFailed, ref: "inv-1", at: at, event: "e10")]))
+        let e = run.feed(
+            T.record(
+                at: "2026-12-10T12:00:00Z", score: 80,
+                triggers: [T.trigger(.billingRetryFailed, ref: "inv-1", at: at, event: "e10")]))
         #expect(e.count == 1)
     }
 
-    static let inhibitRules = T.atRiskRule + """
+    static let inhibitRules =
+        T.atRiskRule + """
 
-      - name: drop
-        type: health_score_drop
-        when: {drop: {points: 10, within: 7d}}
-        severity: medium
-        cooldown: 0
-      - name: upsell
-        type: upsell_opportunity
-        when: {signal: {code: usage_growth, at_least: 0.5}}
-        severity: low
-    """
+              - name: drop
+                type: health_score_drop
+                when: {drop: {points: 10, within: 7d}}
+                severity: medium
+                cooldown: 0
+              - name: upsell
+                type: upsell_opportunity
+                when: {signal: {code: usage_growth, at_least: 0.5}}
+                severity: low
+            """
 
     static let inhibit = """
-    inhibit:
-      - name: cancellation-mutes-usage
-        when: cancellation_scheduled
-        mute: {types: [health_score_drop, expansion_signal, upsell_opportunity]}
-      - name: critical-mutes-medium
-        when: open_critical_alert
-        mute: {max_severity: medium}
-    """
+        inhibit:
+          - name: cancellation-mutes-usage
+            when: cancellation_scheduled
+            mute: {types: [health_score_drop, expansion_signal, upsell_opportunity]}
+          - name: critical-mutes-medium
+            when: open_critical_alert
+            mute: {max_severity: medium}
+        """
 
     @Test func scheduledCancellationMutesUsageAlerts() throws {
         var run = Run(try T.engine(T.rules(Self.inhibitRules, extra: Self.inhibit)))
         #expect(run.feed(T.record(at: "2026-11-02T12:00:00Z", score: 90, cancellation: true)).isEmpty)
-        #expect(run.feed(T.record(at: "2026-11-03T12:00:00Z", score: 95, positive: [T.signal("usage_growth", 0.8)], cancellation: true)).isEmpty)
+        #expect(
+            run.feed(
+                T.record(
+                    at: "2026-11-03T12:00:00Z", score: 95, positive: [T.signal("usage_growth", 0.8)], cancellation: true
+                )
+            ).isEmpty)
         // Usage falls 20 points and the account goes at risk: only the risk alert, no usage drop alert.
         let alerts = run.feed(T.record(at: "2026-11-04T12:00:00Z", score: 65, cancellation: true))
         #expect(alerts.map(\.type) == [.customerAtRisk])
@@ -148,8 +175,14 @@ import Testing
         // The same story without the cancellation raises the drop too.
         var control = Run(try T.engine(T.rules(Self.inhibitRules, extra: Self.inhibit)))
         #expect(control.feed(T.record("ctl", at: "2026-11-02T12:00:00Z", score: 90)).isEmpty)
-        #expect(control.feed(T.record("ctl", at: "2026-11-03T12:00:00Z", score: 95, positive: [T.signal("usage_growth", 0.8)])).map(\.type) == [.upsellOpportunity])
-        #expect(Set(control.feed(T.record("ctl", at: "2026-11-04T12:00:00Z", score: 65)).map(\.type)) == [.customerAtRisk, .healthScoreDrop])
+        #expect(
+            control.feed(
+                T.record("ctl", at: "2026-11-03T12:00:00Z", score: 95, positive: [T.signal("usage_growth", 0.8)])
+            ).map(\.type) == [.upsellOpportunity])
+        #expect(
+            Set(control.feed(T.record("ctl", at: "2026-11-04T12:00:00Z", score: 65)).map(\.type)) == [
+                .customerAtRisk, .healthScoreDrop,
+            ])
     }
 
     @Test func anOpenCriticalAlertMutesAMediumOne() throws {
@@ -163,15 +196,16 @@ import Testing
         // Without the inhibition, the medium drop would have been raised.
         var control = Run(try T.engine(T.rules(Self.inhibitRules)))
         #expect(control.feed(T.record(at: "2026-11-02T12:00:00Z", score: 50)).count == 1)
-        #expect(Set(control.feed(T.record(at: "2026-11-03T12:00:00Z", score: 35)).map(\.severity)) == [.critical, .medium])
+        #expect(
+            Set(control.feed(T.record(at: "2026-11-03T12:00:00Z", score: 35)).map(\.severity)) == [.critical, .medium])
     }
 
     @Test func suppressionWindowsGlobalAndPerAccount() throws {
         let extra = """
-        suppress:
-          - {name: holidays, from: 2026-12-24T00:00:00Z, to: 2026-12-27T00:00:00Z}
-          - {name: acme-migration, from: 2026-11-10T00:00:00Z, to: 2026-11-11T00:00:00Z, accounts: [acme]}
-        """
+            suppress:
+              - {name: holidays, from: 2026-12-24T00:00:00Z, to: 2026-12-27T00:00:00Z}
+              - {name: acme-migration, from: 2026-11-10T00:00:00Z, to: 2026-11-11T00:00:00Z, accounts: [acme]}
+            """
         let engine = try T.engine(T.rules(T.atRiskRule, extra: extra))
         var acme = Run(engine)
         var globex = Run(engine)

@@ -84,14 +84,15 @@ import Testing
     }
 
     static let destinations = """
-      team:
-        quiet_hours:
-          timezone: America/New_York
-          windows: [{days: every_day, from: "22:00", to: "07:00"}]
-    """
+          team:
+            quiet_hours:
+              timezone: America/New_York
+              windows: [{days: every_day, from: "22:00", to: "07:00"}]
+        """
 
     @Test func nonCriticalIsHeldInStateAndReleasedAtTheEndNeverDropped() throws {
-        var run = Run(try T.engine(T.rules(T.atRiskRule, destinations: Self.destinations, routes: "  - {destination: team}")))
+        var run = Run(
+            try T.engine(T.rules(T.atRiskRule, destinations: Self.destinations, routes: "  - {destination: team}")))
         // 23:00 EST: high alert, held.
         #expect(run.feed(T.record(at: "2026-11-18T04:00:00Z", score: 60)).isEmpty)
         #expect(run.state.deferred.count == 1)
@@ -106,7 +107,8 @@ import Testing
     }
 
     @Test func criticalGoesAtOnceEvenAtNight() throws {
-        var run = Run(try T.engine(T.rules(T.atRiskRule, destinations: Self.destinations, routes: "  - {destination: team}")))
+        var run = Run(
+            try T.engine(T.rules(T.atRiskRule, destinations: Self.destinations, routes: "  - {destination: team}")))
         let alerts = run.feed(T.record(at: "2026-11-18T04:00:00Z", score: 30))
         #expect(alerts.map(\.severity) == [.critical])
         #expect(alerts.first?.notBefore == nil)

@@ -8,14 +8,15 @@ import Testing
 @Suite struct RecordIdentityTests {
     typealias T = TestSupport
 
-    static let rules = T.atRiskRule + """
+    static let rules =
+        T.atRiskRule + """
 
-      - name: billing
-        type: billing_retry_failed
-        when: {trigger: [billing_retry_failed]}
-        severity: high
-        cooldown: 0
-    """
+              - name: billing
+                type: billing_retry_failed
+                when: {trigger: [billing_retry_failed]}
+                severity: high
+                cooldown: 0
+            """
 
     static func billing(_ invoice: String, at: String, score: Int = 76, event: String? = nil) -> ScoreRecord {
         let trigger = T.trigger(.billingRetryFailed, ref: invoice, at: at, event: event ?? "e-\(invoice)")
@@ -97,7 +98,8 @@ import Testing
         #expect(a.identity == b.identity, "no sequence, all else equal: the same record")
         b.eventIds = ["e-2"]
         #expect(a.identity != b.identity)
-        var s1 = a, s2 = a
+        var s1 = a
+        var s2 = a
         s1.sequence = 1
         s2.sequence = 2
         #expect(s1.identity != s2.identity && s1.identity != a.identity)
@@ -107,7 +109,8 @@ import Testing
         u.triggers[0].ref = "inv-2"
         #expect(t.identity != u.identity && t.identity != a.identity)
         // Length-prefixed: moving a character between two ids changes the identity.
-        var x = a, y = a
+        var x = a
+        var y = a
         x.eventIds = ["ab", "c"]
         y.eventIds = ["a", "bc"]
         #expect(x.identity != y.identity)
@@ -115,8 +118,9 @@ import Testing
         let engine = try Self.engine()
         var state = AccountAlertState()
         #expect(engine.evaluation(of: s1, state: &state).news == .current)
-        #expect(engine.evaluation(of: s2, state: &state).news == .current,
-                "same time, score and ids, next sequence: news")
+        #expect(
+            engine.evaluation(of: s2, state: &state).news == .current,
+            "same time, score and ids, next sequence: news")
         #expect(engine.evaluation(of: s1, state: &state).news == .repeated)
     }
 

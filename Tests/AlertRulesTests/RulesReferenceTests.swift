@@ -34,7 +34,9 @@ import Testing
             "min_score", "at_least", "episode_ended", "continue", "min_severity", "tiers", "zones", "min_mrr",
             "accounts", "owners", "quiet_hours", "windows", "digest", "weekday", "max_severity", "mute",
         ]
-        for key in keys { #expect(Self.doc.contains("`\(key)") || Self.doc.contains(".\(key)`"), "\(key) undocumented") }
+        for key in keys {
+            #expect(Self.doc.contains("`\(key)") || Self.doc.contains(".\(key)`"), "\(key) undocumented")
+        }
     }
 
     /// The time keys of docs/destinations.md's examples are read by the dispatcher's schedule parser.
@@ -46,7 +48,8 @@ import Testing
         #expect(blocks.count >= 3)
         var policies = 0
         for block in blocks {
-            let parsed = try DestinationPolicy.parseAll(destinationsYAML: block.text, file: "docs/destinations.md:\(block.line)")
+            let parsed = try DestinationPolicy.parseAll(
+                destinationsYAML: block.text, file: "docs/destinations.md:\(block.line)")
             policies += parsed.values.filter { $0.quietHours != nil || $0.digest != nil || $0.groupWaitMs != nil }.count
         }
         #expect(policies >= 2, "the examples' time policies were not read")

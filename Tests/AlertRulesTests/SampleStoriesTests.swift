@@ -24,7 +24,9 @@ import Testing
                 line.withUnsafeBufferPointer { replay.process(line: $0) { records.append($0) } }
             }
         }
-        replay.advanceAll(to: generator.options.start.adding(days: Int64(generator.options.days))) { records.append($0) }
+        replay.advanceAll(to: generator.options.start.adding(days: Int64(generator.options.days))) {
+            records.append($0)
+        }
         return (generator, records)
     }()
 
@@ -55,7 +57,8 @@ import Testing
 
     static func line(_ a: AlertRecord) -> String {
         if a.type == .digest {
-            return "digest \(a.destination) \(a.priority) [\((a.digestItems ?? []).map { "\($0.accountId) \($0.type.rawValue)" }.joined(separator: ", "))]"
+            return
+                "digest \(a.destination) \(a.priority) [\((a.digestItems ?? []).map { "\($0.accountId) \($0.type.rawValue)" }.joined(separator: ", "))]"
         }
         return "\(a.accountId) \(a.type.rawValue) \(a.destination) \(a.priority) \(a.severity.rawValue)"
     }
@@ -64,12 +67,14 @@ import Testing
         let outcome = try Self.run()
         let stories = outcome.generator.stories
         let alerts = outcome.alerts
-        #expect(outcome.records >= 100) // at least one score record per account
+        #expect(outcome.records >= 100)  // at least one score record per account
 
         // No ordinary account alerts, nor appears in a digest.
         let ordinary = Set(outcome.generator.ordinaryAccounts)
         #expect(ordinary.count == 94)
-        let noisy = alerts.filter { ordinary.contains($0.accountId) || ($0.digestItems ?? []).contains { ordinary.contains($0.accountId) } }
+        let noisy = alerts.filter {
+            ordinary.contains($0.accountId) || ($0.digestItems ?? []).contains { ordinary.contains($0.accountId) }
+        }
         #expect(noisy.isEmpty, "ordinary accounts alerted: \(noisy.map(Self.line))")
 
         // The exact alerts (as a sorted list: account, type, destination, priority, severity), with
@@ -125,13 +130,28 @@ import Testing
 
         // The stories, in words.
         let collapse = alerts.filter { $0.accountId == stories.collapse }
-        #expect(collapse.contains { $0.type == .customerAtRisk && $0.destination == "cs-escalations" && $0.severity == .critical && $0.priority.rawValue == "P1" })
+        #expect(
+            collapse.contains {
+                $0.type == .customerAtRisk && $0.destination == "cs-escalations" && $0.severity == .critical
+                    && $0.priority.rawValue == "P1"
+            })
         let billing = alerts.filter { $0.accountId == stories.billingRetry && $0.type == .billingRetryFailed }
-        #expect(billing.map(\.destination).sorted() == ["billing-alerts", "customer-health"]) // once per channel: the invoice is deduplicated
-        #expect(alerts.contains { $0.accountId == stories.expansion && $0.type == .expansionSignal && $0.destination == "revenue-signals" })
-        #expect(alerts.contains { $0.accountId == stories.expansion && $0.type == .upsellOpportunity && $0.destination == "revenue-signals" },
-                "usage growth that lasts is an upsell opportunity, with no hold in the rule")
-        #expect(alerts.contains { $0.accountId == stories.silent && $0.type == .customerAtRisk && $0.destination == "cs-escalations" })
+        // once per channel: the invoice is deduplicated
+        #expect(billing.map(\.destination).sorted() == ["billing-alerts", "customer-health"])
+        #expect(
+            alerts.contains {
+                $0.accountId == stories.expansion && $0.type == .expansionSignal && $0.destination == "revenue-signals"
+            })
+        #expect(
+            alerts.contains {
+                $0.accountId == stories.expansion && $0.type == .upsellOpportunity
+                    && $0.destination == "revenue-signals"
+            },
+            "usage growth that lasts is an upsell opportunity, with no hold in the rule")
+        #expect(
+            alerts.contains {
+                $0.accountId == stories.silent && $0.type == .customerAtRisk && $0.destination == "cs-escalations"
+            })
         // The cancelling account: a churn-risk alert, but no usage-based alerts (inhibited).
         let cancelling = alerts.filter { $0.accountId == stories.cancellation }
         #expect(cancelling.contains { $0.type == .customerAtRisk })

@@ -5,8 +5,12 @@ import Testing
 /// refuse numbers out of range instead of trapping on them.
 @Suite struct StateDecodingTotalityTests {
     static func varint(_ value: UInt64) -> [UInt8] {
-        var v = value, out: [UInt8] = []
-        while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+        var v = value
+        var out: [UInt8] = []
+        while v >= 0x80 {
+            out.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
         return out + [UInt8(v)]
     }
 
@@ -22,12 +26,17 @@ import Testing
     }
 
     @Test func episodeTimesThatOverflowAreRefused() {
-        let episode: [UInt8] = [1, 2, 3, 4] + Self.signed(.max - 1) + [1] + Self.signed(.max) + [UInt8](repeating: 0, count: 8) + [1]
-        #expect(throws: (any Error).self) { try AccountAlertState(decoding: [2, 0, 0, 1] + episode + [0, 0, 0, 0, 0]) }
+        let episode: [UInt8] =
+            [1, 2, 3, 4] + Self.signed(.max - 1) + [1] + Self.signed(.max) + [UInt8](repeating: 0, count: 8) + [1]
+        #expect(throws: (any Error).self) {
+            try AccountAlertState(decoding: [2, 0, 0, 1] + episode + [0, 0, 0, 0, 0])
+        }
     }
 
     @Test func aDigestDueOutOfRangeIsRefused() {
-        #expect(throws: (any Error).self) { try DestinationScheduleState(decoding: [2, 1] + Self.signed(.min) + [0, 0]) }
+        #expect(throws: (any Error).self) {
+            try DestinationScheduleState(decoding: [2, 1] + Self.signed(.min) + [0, 0])
+        }
     }
 
     @Test func anEmptyStateStillRoundTrips() throws {

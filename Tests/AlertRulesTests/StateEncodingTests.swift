@@ -6,35 +6,36 @@ import Testing
 @Suite struct StateEncodingTests {
     typealias T = TestSupport
 
-    static let rules = T.atRiskRule + """
+    static let rules =
+        T.atRiskRule + """
 
-      - name: drop
-        type: health_score_drop
-        when: {drop: {points: 10, within: 7d}}
-        severity: medium
-        cooldown: 0
-      - name: billing
-        type: billing_retry_failed
-        when: {trigger: [billing_retry_failed]}
-        severity: high
-        cooldown: 0
-      - name: seats
-        type: expansion_signal
-        when: {signal: {code: seats_growth, at_least: 0.2}}
-        severity: low
-      - name: back
-        type: recovered
-        when: {episode_ended: at-risk}
-        severity: low
-    """
+              - name: drop
+                type: health_score_drop
+                when: {drop: {points: 10, within: 7d}}
+                severity: medium
+                cooldown: 0
+              - name: billing
+                type: billing_retry_failed
+                when: {trigger: [billing_retry_failed]}
+                severity: high
+                cooldown: 0
+              - name: seats
+                type: expansion_signal
+                when: {signal: {code: seats_growth, at_least: 0.2}}
+                severity: low
+              - name: back
+                type: recovered
+                when: {episode_ended: at-risk}
+                severity: low
+            """
 
     static let destinations = """
-      team:
-        quiet_hours:
-          timezone: America/New_York
-          windows: [{days: every_day, from: "19:00", to: "08:00"}]
-        digest: {every: day, at: "09:00", max_severity: low}
-    """
+          team:
+            quiet_hours:
+              timezone: America/New_York
+              windows: [{days: every_day, from: "19:00", to: "08:00"}]
+            digest: {every: day, at: "09:00", max_severity: low}
+        """
 
     static func story() -> [ScoreRecord] {
         let t1 = T.trigger(.billingRetryFailed, ref: "inv-1", at: "2026-11-03T02:00:00Z", event: "e1")
@@ -50,7 +51,11 @@ import Testing
         ]
     }
 
-    static let engineYAML = T.rules(rules, destinations: destinations, routes: "  - {destination: team, match: {types: [customer_at_risk, health_score_drop, billing_retry_failed, expansion_signal, recovered]}}")
+    static let engineYAML = T.rules(
+        rules, destinations: destinations,
+        routes:
+            "  - {destination: team, match: {types: [customer_at_risk, health_score_drop, billing_retry_failed, expansion_signal, recovered]}}"
+    )
 
     /// Alerts of the story, with the state encoded and decoded before every step when `restoring`.
     static func play(restoring: Bool) throws -> (alerts: [AlertRecord], sizes: [Int]) {
@@ -106,7 +111,9 @@ import Testing
         var state = AccountAlertState()
         for record in Self.story().prefix(3) { _ = engine.evaluate(record, state: &state) }
         let bytes = try state.encoded()
-        #expect(throws: AlertRulesError.unsupportedStateVersion(9)) { try AccountAlertState(decoding: [9] + bytes.dropFirst()) }
+        #expect(throws: AlertRulesError.unsupportedStateVersion(9)) {
+            try AccountAlertState(decoding: [9] + bytes.dropFirst())
+        }
         for cut in [1, 5, bytes.count / 2, bytes.count - 1] {
             #expect(throws: AlertRulesError.self) { try AccountAlertState(decoding: bytes.prefix(cut)) }
         }
@@ -122,21 +129,24 @@ import Testing
         #expect(run.feed(atRisk).count == 1)
         let v3 = try run.state.encoded()
         #expect(v3.first == 3, "written as version 3")
-        #expect(try AccountAlertState(decoding: v3).encoded() == v3,
-                "version 3 round-trips, with the records' identities")
+        #expect(
+            try AccountAlertState(decoding: v3).encoded() == v3,
+            "version 3 round-trips, with the records' identities")
         // The same state as version 2 wrote it: no identities at the end (one here: 1 + 8 bytes).
         let v2: [UInt8] = [2] + v3.dropFirst().dropLast(9)
         var fromV2 = try AccountAlertState(decoding: v2)
-        #expect(try fromV2.encoded() == [3] + v2.dropFirst() + [0],
-                "a version-2 value decodes to the same state, without identities")
+        #expect(
+            try fromV2.encoded() == [3] + v2.dropFirst() + [0],
+            "a version-2 value decodes to the same state, without identities")
         // Without identities the last record again is evaluated, and raises nothing: its episode is
         // open and not due again at the same time.
         #expect(engine.evaluate(atRisk, state: &fromV2).isEmpty)
         // An empty state as version 1 wrote it: no evaluation time, no identities.
         let empty3 = try AccountAlertState().encoded()
         let empty1: [UInt8] = [1] + empty3.dropFirst().dropLast(2)
-        #expect(try AccountAlertState(decoding: empty1).encoded() == empty3,
-                "a version-1 value decodes to the same state")
+        #expect(
+            try AccountAlertState(decoding: empty1).encoded() == empty3,
+            "a version-1 value decodes to the same state")
     }
 
     // At-least-once upstream: a score record seen again raises nothing, the last one or an older one.

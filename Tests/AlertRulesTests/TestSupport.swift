@@ -16,12 +16,15 @@ enum TestSupport {
     ) -> ScoreRecord {
         let z = zone ?? (score >= 70 ? .healthy : score >= 40 ? .atRisk : .critical)
         let d = Double(score)
-        return ScoreRecord(accountId: account, validAt: time(at), score: score, previousScore: previous,
-                           delta: previous.map { score - $0 } ?? 0, zone: z, previousZone: nil,
-                           components: FamilyScores(productUsage: d, engagement: d, support: d, commercial: d),
-                           signals: signals, positiveSignals: positive,
-                           profile: AccountProfile(name: account.capitalized, tier: tier, mrr: mrr, owner: owner, url: "https://crm.example.com/\(account)"),
-                           triggers: triggers, eventIds: [], reasons: [.scoreStep], cancellationScheduled: cancellation)
+        return ScoreRecord(
+            accountId: account, validAt: time(at), score: score, previousScore: previous,
+            delta: previous.map { score - $0 } ?? 0, zone: z, previousZone: nil,
+            components: FamilyScores(productUsage: d, engagement: d, support: d, commercial: d),
+            signals: signals, positiveSignals: positive,
+            profile: AccountProfile(
+                name: account.capitalized, tier: tier, mrr: mrr, owner: owner, url: "https://crm.example.com/\(account)"
+            ),
+            triggers: triggers, eventIds: [], reasons: [.scoreStep], cancellationScheduled: cancellation)
     }
 
     static func trigger(_ type: TriggerType, ref: String?, at: String, event: String = UUID().uuidString) -> Trigger {
@@ -33,7 +36,10 @@ enum TestSupport {
     }
 
     /// A rules file with one destination `all` taking everything (and `recovered`), plus extras.
-    static func rules(_ rulesYAML: String, destinations: String = "  all: {}", routes: String? = nil, extra: String = "", defaults: String = "") -> String {
+    static func rules(
+        _ rulesYAML: String, destinations: String = "  all: {}", routes: String? = nil, extra: String = "",
+        defaults: String = ""
+    ) -> String {
         """
         version: 1
         \(defaults.isEmpty ? "" : "defaults:\n\(defaults)")
@@ -52,16 +58,17 @@ enum TestSupport {
     }
 
     static let atRiskRule = """
-      - name: at-risk
-        type: customer_at_risk
-        when: {zone_in: [at_risk, critical]}
-        severity: high
-        severity_by_zone: {critical: critical}
-    """
+          - name: at-risk
+            type: customer_at_risk
+            when: {zone_in: [at_risk, critical]}
+            severity: high
+            severity_by_zone: {critical: critical}
+        """
 
     /// Root of the repository (…/Tests/AlertRulesTests/TestSupport.swift -> …).
     static var repoRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 }
 

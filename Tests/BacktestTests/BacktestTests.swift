@@ -64,8 +64,10 @@ import Testing
 
     @Test func badLinesAreCountedWithTheirNumbersNotFatal() throws {
         let lines = Fixtures.generator.lines(forDay: 0).prefix(3).map { String(decoding: $0, as: UTF8.self) }
-        let input = [lines[0], "not json", "", "{\"event_id\":\"x\"}", lines[1],
-                     lines[2].replacingOccurrences(of: "\"occurred_at\":\"", with: "\"occurred_at\":\"yesterday ")].joined(separator: "\n")
+        let input = [
+            lines[0], "not json", "", "{\"event_id\":\"x\"}", lines[1],
+            lines[2].replacingOccurrences(of: "\"occurred_at\":\"", with: "\"occurred_at\":\"yesterday "),
+        ].joined(separator: "\n")
         let result = Backtest.run(Array(input.utf8), engines: [try Fixtures.rules()])
         #expect(result.lines == 6)
         #expect(result.badLineCount == 3)
@@ -142,20 +144,24 @@ import Testing
     }
 
     @Test func isoWeeks() {
-        #expect(ISOWeek(Timestamp(year: 2026, month: 1, day: 1)).description == "2026-W01") // a Thursday
-        #expect(ISOWeek(Timestamp(year: 2027, month: 1, day: 1)).description == "2026-W53") // a Friday
-        #expect(ISOWeek(Timestamp(year: 2024, month: 12, day: 30)).description == "2025-W01") // a Monday
-        #expect(ISOWeek(Timestamp(year: 2026, month: 10, day: 25, hour: 23)).description == "2026-W43") // a Sunday
+        #expect(ISOWeek(Timestamp(year: 2026, month: 1, day: 1)).description == "2026-W01")  // a Thursday
+        #expect(ISOWeek(Timestamp(year: 2027, month: 1, day: 1)).description == "2026-W53")  // a Friday
+        #expect(ISOWeek(Timestamp(year: 2024, month: 12, day: 30)).description == "2025-W01")  // a Monday
+        #expect(ISOWeek(Timestamp(year: 2026, month: 10, day: 25, hour: 23)).description == "2026-W43")  // a Sunday
         #expect(ISOWeek(year: 2026, week: 43).start == Timestamp(year: 2026, month: 10, day: 19))
-        #expect(ISOWeek.range(ISOWeek(year: 2026, week: 52), ISOWeek(year: 2027, week: 2)).map(\.description)
-            == ["2026-W52", "2026-W53", "2027-W01", "2027-W02"])
+        #expect(
+            ISOWeek.range(ISOWeek(year: 2026, week: 52), ISOWeek(year: 2027, week: 2)).map(\.description)
+                == ["2026-W52", "2026-W53", "2027-W01", "2027-W02"])
     }
 }
 
 @Suite struct StoryDetectionTests {
     @Test func theSampleStoriesAreDetectedWithinDaysAndOrdinaryAccountsNever() throws {
-        let detection = StoryDetection(generator: Fixtures.generator, result: Backtest.run(Fixtures.sample, engines: [try Fixtures.rules()],
-                                                                                      options: .init(to: Fixtures.day(60))))
+        let detection = StoryDetection(
+            generator: Fixtures.generator,
+            result: Backtest.run(
+                Fixtures.sample, engines: [try Fixtures.rules()],
+                options: .init(to: Fixtures.day(60))))
         #expect(detection.stories.map(\.story) == ["collapse", "silent"])
         for story in detection.stories {
             let hours = try #require(story.hoursToAtRisk, "\(story.story) detected")
@@ -168,6 +174,8 @@ import Testing
         #expect(detection.ordinaryAccounts == 14)
         #expect(detection.ordinaryNotHealthy.isEmpty && detection.ordinaryAlerts.isEmpty)
         #expect(detection.upsellAt != nil, "the expanding account's lasting usage growth is an upsell opportunity")
-        #expect(detection.lines.last == "false positives: 0 of 14 ordinary accounts left healthy; 0 alerts on ordinary accounts")
+        #expect(
+            detection.lines.last
+                == "false positives: 0 of 14 ordinary accounts left healthy; 0 alerts on ordinary accounts")
     }
 }

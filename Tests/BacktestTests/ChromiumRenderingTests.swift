@@ -6,13 +6,18 @@ import Testing
 
 /// The HTML report opened in headless Chromium (Debian package `chromium`): the DOM after the page's
 /// script ran, and a screenshot. Skipped, saying so, where Chromium is not installed.
-@Suite(.enabled(if: Chromium.path != nil, "chromium is not installed (apt-get install chromium): the HTML report is not rendered"))
+@Suite(
+    .enabled(
+        if: Chromium.path != nil,
+        "chromium is not installed (apt-get install chromium): the HTML report is not rendered"))
 struct ChromiumRenderingTests {
     static func writePage() throws -> URL {
         let result = Fixtures.result
-        let other = Fixtures.replacing("# priorities:\n#   medium: {enterprise: P2}", with: "priorities:\n  medium: {enterprise: P2}")
+        let other = Fixtures.replacing(
+            "# priorities:\n#   medium: {enterprise: P2}", with: "priorities:\n  medium: {enterprise: P2}")
         let both = Backtest.run(Fixtures.sample, engines: [try Fixtures.rules(), try Fixtures.rules(other)])
-        let comparison = RuleSetComparison(a: BacktestAlert.group(both.runs[0].raised), b: BacktestAlert.group(both.runs[1].raised))
+        let comparison = RuleSetComparison(
+            a: BacktestAlert.group(both.runs[0].raised), b: BacktestAlert.group(both.runs[1].raised))
         let figures = BacktestFigures(run: result.primary, from: result.firstEventAt, to: result.lastEventAt)
         let page = BacktestHTML.page(result, figures: figures, comparison: (comparison, "rules.yaml", "other.yaml"))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("backtest-html-\(UUID().uuidString)")
@@ -26,8 +31,11 @@ struct ChromiumRenderingTests {
     static func chromium(_ arguments: [String], url: String, home: URL) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Chromium.path!)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-                             "--user-data-dir=\(home.appendingPathComponent("profile").path)"] + arguments + [url]
+        process.arguments =
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+                "--user-data-dir=\(home.appendingPathComponent("profile").path)",
+            ] + arguments + [url]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -41,10 +49,14 @@ struct ChromiumRenderingTests {
     @Test func theDOMShowsTheChosenAccountWithItsAlerts() throws {
         let file = try Self.writePage()
         let silent = try #require(Fixtures.generator.stories.silent)
-        let dom = try Self.chromium(["--dump-dom"], url: file.absoluteString + "#" + silent, home: file.deletingLastPathComponent())
-        #expect(dom.contains("<body data-selected-account=\"\(silent)\">"), "the script chose the account of the address")
+        let dom = try Self.chromium(
+            ["--dump-dom"], url: file.absoluteString + "#" + silent, home: file.deletingLastPathComponent())
+        #expect(
+            dom.contains("<body data-selected-account=\"\(silent)\">"), "the script chose the account of the address")
         // The chosen account's block is shown, the others hidden.
-        let shown = dom.components(separatedBy: "<div class=\"account\"").dropFirst().filter { !$0.prefix(200).contains("hidden") }
+        let shown = dom.components(separatedBy: "<div class=\"account\"").dropFirst().filter {
+            !$0.prefix(200).contains("hidden")
+        }
         #expect(shown.count == 1)
         #expect(shown.first?.contains("data-account=\"\(silent)\"") == true)
         let markers = shown.first?.components(separatedBy: "class=\"alert-marker\"").count ?? 1
@@ -57,8 +69,10 @@ struct ChromiumRenderingTests {
     @Test func aScreenshotIsDrawn() throws {
         let file = try Self.writePage()
         let png = file.deletingLastPathComponent().appendingPathComponent("report.png")
-        _ = try Self.chromium(["--hide-scrollbars", "--window-size=1200,2600", "--screenshot=\(png.path)"],
-                              url: file.absoluteString + "#" + Fixtures.generator.stories.collapse!, home: file.deletingLastPathComponent())
+        _ = try Self.chromium(
+            ["--hide-scrollbars", "--window-size=1200,2600", "--screenshot=\(png.path)"],
+            url: file.absoluteString + "#" + Fixtures.generator.stories.collapse!,
+            home: file.deletingLastPathComponent())
         let data = try Data(contentsOf: png)
         #expect(Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "a PNG")
         // Width and height from the IHDR chunk.

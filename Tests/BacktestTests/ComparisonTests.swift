@@ -6,7 +6,8 @@ import Testing
 @Suite struct ComparisonTests {
     func compare(_ other: String) throws -> (RuleSetComparison, BacktestResult) {
         let result = Backtest.run(Fixtures.sample, engines: [try Fixtures.rules(), try Fixtures.rules(other)])
-        let c = RuleSetComparison(a: BacktestAlert.group(result.runs[0].raised), b: BacktestAlert.group(result.runs[1].raised))
+        let c = RuleSetComparison(
+            a: BacktestAlert.group(result.runs[0].raised), b: BacktestAlert.group(result.runs[1].raised))
         return (c, result)
     }
 
@@ -18,26 +19,35 @@ import Testing
 
     @Test func aRoutingChangeShowsAsChangedChannels() throws {
         // B sends everything of medium severity and above to cs-escalations.
-        let other = Fixtures.replacing("""
-              types: [customer_at_risk, health_score_drop]
-              min_severity: high
-        """, with: """
-              types: [customer_at_risk, health_score_drop]
-              min_severity: medium
-        """)
+        let other = Fixtures.replacing(
+            """
+                  types: [customer_at_risk, health_score_drop]
+                  min_severity: high
+            """,
+            with: """
+                      types: [customer_at_risk, health_score_drop]
+                      min_severity: medium
+                """)
         let (c, _) = try compare(other)
         #expect(c.onlyInA.isEmpty && c.onlyInB.isEmpty)
         #expect(!c.changed.isEmpty)
-        #expect(c.changed.allSatisfy { $0.channelsChanged && !$0.priorityChanged && $0.b.destinations["cs-escalations"] != nil })
+        #expect(
+            c.changed.allSatisfy {
+                $0.channelsChanged && !$0.priorityChanged && $0.b.destinations["cs-escalations"] != nil
+            })
         #expect(c.changed.allSatisfy { $0.a.severity == .medium })
         #expect(c.changed[0].differences == ["channels +cs-escalations"])
     }
 
     @Test func aPriorityOverrideShowsAsChangedPriority() throws {
-        let other = Fixtures.replacing("# priorities:\n#   medium: {enterprise: P2}", with: "priorities:\n  medium: {enterprise: P2}")
+        let other = Fixtures.replacing(
+            "# priorities:\n#   medium: {enterprise: P2}", with: "priorities:\n  medium: {enterprise: P2}")
         let (c, _) = try compare(other)
         #expect(!c.changed.isEmpty)
-        #expect(c.changed.allSatisfy { $0.priorityChanged && $0.a.priority.rawValue == "P3" && $0.b.priority.rawValue == "P2" })
+        #expect(
+            c.changed.allSatisfy {
+                $0.priorityChanged && $0.a.priority.rawValue == "P3" && $0.b.priority.rawValue == "P2"
+            })
         #expect(c.onlyInA.isEmpty && c.onlyInB.isEmpty)
     }
 
@@ -59,11 +69,14 @@ import Testing
 
     @Test func aLaterThresholdMatchesTheSameAlertRaisedLater() {
         func alert(_ id: String, _ day: Int64, priority: Int = 4) -> BacktestAlert {
-            let record = AlertRecord(alertId: id, type: .customerAtRisk, severity: .high, priority: Priority(level: priority)!,
-                                     destination: "cs", accountId: "acme", raisedAt: Timestamp(year: 2026, month: 10, day: 1).adding(days: day), rule: "r")
+            let record = AlertRecord(
+                alertId: id, type: .customerAtRisk, severity: .high, priority: Priority(level: priority)!,
+                destination: "cs", accountId: "acme",
+                raisedAt: Timestamp(year: 2026, month: 10, day: 1).adding(days: day), rule: "r")
             return BacktestAlert.group([RaisedAlert(alert: record, disposition: .now)])[0]
         }
-        let c = RuleSetComparison(a: [alert("a1", 0), alert("a2", 20)], b: [alert("b1", 2, priority: 3), alert("b2", 30)])
+        let c = RuleSetComparison(
+            a: [alert("a1", 0), alert("a2", 20)], b: [alert("b1", 2, priority: 3), alert("b2", 30)])
         #expect(c.changed.count == 1)
         #expect(c.changed.first?.differences == ["priority P4 -> P3", "raised 2d later"])
         #expect(c.onlyInA.map(\.alertId) == ["a2"])

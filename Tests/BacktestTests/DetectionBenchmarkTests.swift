@@ -10,7 +10,8 @@ import Testing
     static let options = LabelledHistory.Options(seed: 5, accounts: 40, days: 60, storyShare: 0.5, warmUpDays: 30)
 
     @Test func theSameSeedGivesTheSameBytesAndAnotherSeedOtherBytes() {
-        let a = LabelledHistory(options: Self.options), b = LabelledHistory(options: Self.options)
+        let a = LabelledHistory(options: Self.options)
+        let b = LabelledHistory(options: Self.options)
         #expect(a.lines(forDay: 35) == b.lines(forDay: 35))
         var other = Self.options
         other.seed = 6
@@ -41,7 +42,8 @@ import Testing
         let silent = try #require(history.accounts.first { $0.story == .goingSilent })
         let payment = try #require(history.accounts.first { $0.story == .paymentFailures })
         let parser = EventParser()
-        var silentAfter = 0, retries = 0
+        var silentAfter = 0
+        var retries = 0
         for day in 0..<60 {
             for line in history.lines(forDay: day) {
                 let e = try parser.parse(line)
@@ -55,8 +57,9 @@ import Testing
 
     static func alert(_ account: String, _ type: AlertType, at ms: Int64, id: String) -> RaisedAlert {
         RaisedAlert(
-            alert: AlertRecord(alertId: id, type: type, severity: .high, priority: Priority(level: 2)!, destination: "d",
-                               accountId: account, raisedAt: Timestamp(millisecondsSinceEpoch: ms)),
+            alert: AlertRecord(
+                alertId: id, type: type, severity: .high, priority: Priority(level: 2)!, destination: "d",
+                accountId: account, raisedAt: Timestamp(millisecondsSinceEpoch: ms)),
             disposition: .now)
     }
 
@@ -77,7 +80,9 @@ import Testing
             // Before the warm-up ends: not counted.
             Self.alert(ordinary.id, .healthScoreDrop, at: warmUpEnd - 1000, id: "f0"),
         ]
-        if silent.count > 1 { raised.append(Self.alert(silent[1].id, .customerAtRisk, at: silent[1].onsetMs! + 30 * 3_600_000, id: "b")) }
+        if silent.count > 1 {
+            raised.append(Self.alert(silent[1].id, .customerAtRisk, at: silent[1].onsetMs! + 30 * 3_600_000, id: "b"))
+        }
         result.runs = [RulesRun(raised: raised)]
         let figures = DetectionFigures(history: history, result: result)
         let story = try #require(figures.stories.first { $0.story == .goingSilent })

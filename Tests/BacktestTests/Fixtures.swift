@@ -2,13 +2,15 @@ import AlertRules
 import Backtest
 import Contracts
 import Foundation
-import Testing
 import HealthModel
+import Testing
 
 /// Shared fixtures: a small sample with every story (20 accounts, 60 days) and the example rules.
 enum Fixtures {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let rulesText: String = (try? String(contentsOf: repoRoot.appendingPathComponent("config/rules.yaml"), encoding: .utf8)) ?? ""
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let rulesText: String =
+        (try? String(contentsOf: repoRoot.appendingPathComponent("config/rules.yaml"), encoding: .utf8)) ?? ""
 
     static func rules(_ text: String = rulesText) throws -> RulesEngine {
         RulesEngine(config: try RulesConfig.parse(yaml: text, file: "rules.yaml"))
@@ -19,7 +21,10 @@ enum Fixtures {
     /// The sample as JSON lines.
     static let sample: [UInt8] = {
         var out: [UInt8] = []
-        for line in generator.allLines() { out += line; out.append(0x0A) }
+        for line in generator.allLines() {
+            out += line
+            out.append(0x0A)
+        }
         return out
     }()
 

@@ -5,7 +5,8 @@ import Foundation
 import Testing
 
 @Suite struct HTMLReportTests {
-    static let figures = BacktestFigures(run: Fixtures.result.primary, from: Fixtures.result.firstEventAt, to: Fixtures.result.lastEventAt)
+    static let figures = BacktestFigures(
+        run: Fixtures.result.primary, from: Fixtures.result.firstEventAt, to: Fixtures.result.lastEventAt)
     static let page = BacktestHTML.page(Fixtures.result, figures: figures)
 
     @Test func isSelfContained() {
@@ -15,12 +16,18 @@ import Testing
             #expect(!page.contains(external), "the page refers to something outside it: \(external)")
         }
         // The only "http" is the SVG namespace, which is a name, not a fetch.
-        #expect(page.components(separatedBy: "http://").count - 1 == page.components(separatedBy: "xmlns=\"http://www.w3.org/2000/svg\"").count - 1)
+        #expect(
+            page.components(separatedBy: "http://").count - 1 == page.components(
+                separatedBy: "xmlns=\"http://www.w3.org/2000/svg\""
+            ).count - 1)
     }
 
     @Test func holdsTheFiguresAndEveryAccount() {
         let page = Self.page
-        for section in ["summary", "by-destination", "by-type", "by-priority", "by-week", "noisy-accounts", "noisy-rules", "accounts", "alerts"] {
+        for section in [
+            "summary", "by-destination", "by-type", "by-priority", "by-week", "noisy-accounts", "noisy-rules",
+            "accounts", "alerts",
+        ] {
             #expect(page.contains("<section id=\"\(section)\">"), "section \(section)")
         }
         for series in Fixtures.result.series {
@@ -28,7 +35,9 @@ import Testing
             #expect(page.contains("<div class=\"account\" id=\"account-\(series.accountId)\""))
         }
         #expect(page.components(separatedBy: "<tr class=\"alert-row").count - 1 == Self.figures.alerts.count)
-        #expect(page.components(separatedBy: "<g class=\"alert-marker\"").count - 1 == Self.figures.alerts.count, "each alert marked on its account's chart")
+        #expect(
+            page.components(separatedBy: "<g class=\"alert-marker\"").count - 1 == Self.figures.alerts.count,
+            "each alert marked on its account's chart")
         #expect(page.contains("id=\"total-alerts\">\(Self.figures.alerts.count)<"))
     }
 

@@ -6,20 +6,30 @@ import Testing
 @Suite struct PrecisionReportTests {
     static let t0 = Timestamp(year: 2026, month: 10, day: 1, hour: 12)
 
-    static func alert(_ id: String, rule: String, account: String, day: Int64, destination: String = "cs", type: AlertType = .customerAtRisk) -> AlertRecord {
-        AlertRecord(alertId: id, type: type, severity: .high, priority: Priority(level: 4)!, destination: destination, accountId: account,
-                    raisedAt: t0.adding(days: day), rule: rule)
+    static func alert(
+        _ id: String, rule: String, account: String, day: Int64, destination: String = "cs",
+        type: AlertType = .customerAtRisk
+    ) -> AlertRecord {
+        AlertRecord(
+            alertId: id, type: type, severity: .high, priority: Priority(level: 4)!, destination: destination,
+            accountId: account,
+            raisedAt: t0.adding(days: day), rule: rule)
     }
 
-    static func vote(_ id: String, _ verdict: FeedbackVerdict, rule: String, day: Int64, hour: Int64 = 0) -> FeedbackRecord {
-        FeedbackRecord(alertId: id, rule: rule, destination: "cs", verdict: verdict, recordedAt: t0.adding(days: day).adding(seconds: hour * 3600))
+    static func vote(_ id: String, _ verdict: FeedbackVerdict, rule: String, day: Int64, hour: Int64 = 0)
+        -> FeedbackRecord
+    {
+        FeedbackRecord(
+            alertId: id, rule: rule, destination: "cs", verdict: verdict,
+            recordedAt: t0.adding(days: day).adding(seconds: hour * 3600))
     }
 
     @Test func perRuleFiguresAndTheThreeCategories() throws {
         let alerts = [
             // at-risk: a1 useful and renewed; a2 useful, churned; a3 not useful, no churn; a4 unrated.
             Self.alert("a1", rule: "at-risk", account: "acme", day: 0),
-            Self.alert("a1", rule: "at-risk", account: "acme", day: 0, destination: "team"), // the same alert, another channel
+            // the same alert, another channel
+            Self.alert("a1", rule: "at-risk", account: "acme", day: 0, destination: "team"),
             Self.alert("a2", rule: "at-risk", account: "globex", day: 1),
             Self.alert("a3", rule: "at-risk", account: "initech", day: 2),
             Self.alert("a4", rule: "at-risk", account: "umbrella", day: 3),
@@ -30,7 +40,7 @@ import Testing
         ]
         let feedback = [
             Self.vote("a1", .notUseful, rule: "at-risk", day: 0, hour: 1),
-            Self.vote("a1", .useful, rule: "at-risk", day: 0, hour: 2), // a change of mind: the latest counts
+            Self.vote("a1", .useful, rule: "at-risk", day: 0, hour: 2),  // a change of mind: the latest counts
             Self.vote("a2", .useful, rule: "at-risk", day: 1),
             Self.vote("a3", .notUseful, rule: "at-risk", day: 2),
             Self.vote("u1", .notUseful, rule: "upsell", day: 4),
@@ -40,10 +50,12 @@ import Testing
             AccountOutcome(accountId: "acme", kind: .renewed, at: Self.t0.adding(days: 10)),
             AccountOutcome(accountId: "globex", kind: .churned, at: Self.t0.adding(days: 20)),
             AccountOutcome(accountId: "hooli", kind: .churned, at: Self.t0.adding(days: 25)),
-            AccountOutcome(accountId: "initech", kind: .churned, at: Self.t0.adding(days: -5)), // before the alert: not "after"
+            // before the alert: not "after"
+            AccountOutcome(accountId: "initech", kind: .churned, at: Self.t0.adding(days: -5)),
         ]
-        let report = PrecisionReport(alerts: alerts, feedback: feedback, outcomes: outcomes,
-                                     since: Self.t0.adding(days: -30), until: Self.t0.adding(days: 30), minRated: 1)
+        let report = PrecisionReport(
+            alerts: alerts, feedback: feedback, outcomes: outcomes,
+            since: Self.t0.adding(days: -30), until: Self.t0.adding(days: 30), minRated: 1)
         #expect(report.rules.map(\.rule) == ["at-risk", "upsell"])
         let r = report.rules[0]
         #expect(r.alerts == 4 && r.useful == 2 && r.notUseful == 1 && r.unrated == 1)
@@ -55,7 +67,9 @@ import Testing
         #expect(u.escalatedToChurn == 1 && u.notUsefulButChurned == 1 && u.falsePositives == 0)
         #expect(report.unmatchedFeedback == 1 && report.feedbackCount == 5)
         #expect(u.suggestion?.hasPrefix("Mostly marked not useful (1 of 1, precision 0%)") == true)
-        #expect(u.suggestion?.contains("But 1 of the alerts marked not useful were followed by the account's churn") == true)
+        #expect(
+            u.suggestion?.contains("But 1 of the alerts marked not useful were followed by the account's churn") == true
+        )
         #expect(r.suggestion == nil, "2 of 3 useful: no call for a change")
         let text = report.lines.joined(separator: "\n")
         #expect(text.contains("suggestions") && text.contains("upsell: Mostly marked not useful"))
@@ -69,23 +83,29 @@ import Testing
         first.linkId = "link-a1-useful"
         var duplicate = first
         duplicate.recordedAt = first.recordedAt.adding(milliseconds: 4)
-        var older = Self.vote("a1", .notUseful, rule: "at-risk", day: 0) // written before links had an id
+        var older = Self.vote("a1", .notUseful, rule: "at-risk", day: 0)  // written before links had an id
         older.recordedAt = first.recordedAt.adding(milliseconds: -60_000)
-        let report = PrecisionReport(alerts: alerts, feedback: [older, first, duplicate], outcomes: [],
-                                     since: Self.t0.adding(days: -1), until: Self.t0.adding(days: 1), minRated: 1)
+        let report = PrecisionReport(
+            alerts: alerts, feedback: [older, first, duplicate], outcomes: [],
+            since: Self.t0.adding(days: -1), until: Self.t0.adding(days: 1), minRated: 1)
         #expect(report.feedbackCount == 2)
         #expect(report.rules.first?.useful == 1 && report.rules.first?.notUseful == 0)
-        let once = PrecisionReport(alerts: alerts, feedback: [older, first], outcomes: [],
-                                   since: Self.t0.adding(days: -1), until: Self.t0.adding(days: 1), minRated: 1)
+        let once = PrecisionReport(
+            alerts: alerts, feedback: [older, first], outcomes: [],
+            since: Self.t0.adding(days: -1), until: Self.t0.adding(days: 1), minRated: 1)
         #expect(once.rules == report.rules && once.feedbackCount == report.feedbackCount)
     }
 
     @Test func noSuggestionBeforeEnoughVerdicts() {
         let alerts = (0..<4).map { Self.alert("n\($0)", rule: "noisy", account: "acct-\($0)", day: Int64($0)) }
         let feedback = (0..<4).map { Self.vote("n\($0)", .notUseful, rule: "noisy", day: Int64($0)) }
-        let few = PrecisionReport(alerts: alerts, feedback: feedback, outcomes: [], since: Self.t0, until: Self.t0.adding(days: 10), minRated: 5)
+        let few = PrecisionReport(
+            alerts: alerts, feedback: feedback, outcomes: [], since: Self.t0, until: Self.t0.adding(days: 10),
+            minRated: 5)
         #expect(few.rules[0].suggestion == nil)
-        let enough = PrecisionReport(alerts: alerts, feedback: feedback, outcomes: [], since: Self.t0, until: Self.t0.adding(days: 10), minRated: 4)
+        let enough = PrecisionReport(
+            alerts: alerts, feedback: feedback, outcomes: [], since: Self.t0, until: Self.t0.adding(days: 10),
+            minRated: 4)
         #expect(enough.rules[0].falsePositives == 4)
         #expect(enough.rules[0].suggestion?.contains("4 of 4") == true)
     }
@@ -93,14 +113,20 @@ import Testing
     @Test func digestsAreNotCounted() {
         var digest = Self.alert("d1", rule: "digest", account: "*", day: 0)
         digest.type = .digest
-        let report = PrecisionReport(alerts: [digest], feedback: [], outcomes: [], since: Self.t0, until: Self.t0.adding(days: 1))
+        let report = PrecisionReport(
+            alerts: [digest], feedback: [], outcomes: [], since: Self.t0, until: Self.t0.adding(days: 1))
         #expect(report.rules.isEmpty)
     }
 
     @Test func outcomesComeFromTheirEvents() throws {
-        let event = try EventParser().parse(#"{"event_id":"e1","account_id":"acme","type":"account_churned","occurred_at":"2026-10-01T10:00:00Z"}"#)
-        #expect(AccountOutcome(event: event) == AccountOutcome(accountId: "acme", kind: .churned, at: Timestamp(year: 2026, month: 10, day: 1, hour: 10)))
-        let login = try EventParser().parse(#"{"event_id":"e2","account_id":"acme","type":"login","occurred_at":"2026-10-01T10:00:00Z"}"#)
+        let event = try EventParser().parse(
+            #"{"event_id":"e1","account_id":"acme","type":"account_churned","occurred_at":"2026-10-01T10:00:00Z"}"#)
+        #expect(
+            AccountOutcome(event: event)
+                == AccountOutcome(
+                    accountId: "acme", kind: .churned, at: Timestamp(year: 2026, month: 10, day: 1, hour: 10)))
+        let login = try EventParser().parse(
+            #"{"event_id":"e2","account_id":"acme","type":"login","occurred_at":"2026-10-01T10:00:00Z"}"#)
         #expect(AccountOutcome(event: login) == nil)
     }
 }

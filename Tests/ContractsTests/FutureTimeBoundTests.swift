@@ -9,8 +9,8 @@ import Testing
         (600_000, 1_000_000, 1_600_001, false),
         (0, 1_000_000, 1_000_000, true),
         (0, 1_000_000, 1_000_001, false),
-        (-5, 1_000_000, 1_000_001, false),          // a negative skew counts as none
-        (600_000, .max - 10, .max, true),           // the limit saturates instead of trapping
+        (-5, 1_000_000, 1_000_001, false),  // a negative skew counts as none
+        (600_000, .max - 10, .max, true),  // the limit saturates instead of trapping
         (.max, 1, .max, true),
         (600_000, .min, .min + 600_000, true),
         (600_000, .min, .min + 600_001, false),
@@ -26,7 +26,8 @@ import Testing
     @Test func theReasonIsTheRuntimes() {
         #expect(FutureTimeBound.code == "future_event_time")
         #expect(FutureTimeBound().reason() == "occurred_at in the future: more than 600 s ahead of the wall clock")
-        #expect(FutureTimeBound(maxClockSkewMilliseconds: 5_000).reason(field: "valid_at")
+        #expect(
+            FutureTimeBound(maxClockSkewMilliseconds: 5_000).reason(field: "valid_at")
                 == "valid_at in the future: more than 5 s ahead of the wall clock")
     }
 }

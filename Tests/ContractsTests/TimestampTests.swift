@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Contracts
 
 @Suite struct TimestampTests {
@@ -14,9 +15,11 @@ import Testing
         #expect(Timestamp(rfc3339: text)?.millisecondsSinceEpoch == millis)
     }
 
-    @Test(arguments: ["", "2026-11-20", "2026-11-20T10:00:00", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
-                      "2026-11-20T24:00:00Z", "2026-11-20T10:00:00.Z", "2026-11-20T10:00:00+2:00", "2026-11-20T10:00:00Zjunk",
-                      "20261120T100000Z", "2026-11-20T10:00:00+25:00"])
+    @Test(arguments: [
+        "", "2026-11-20", "2026-11-20T10:00:00", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z",
+        "2026-11-20T24:00:00Z", "2026-11-20T10:00:00.Z", "2026-11-20T10:00:00+2:00", "2026-11-20T10:00:00Zjunk",
+        "20261120T100000Z", "2026-11-20T10:00:00+25:00",
+    ])
     func rejects(text: String) {
         #expect(Timestamp(rfc3339: text) == nil)
     }
@@ -31,8 +34,8 @@ import Testing
     }
 
     @Test func weekdays() {
-        #expect(Timestamp(rfc3339: "2026-11-23T05:00:00Z")!.weekday == 0) // Monday
-        #expect(Timestamp(rfc3339: "2026-11-22T05:00:00Z")!.weekday == 6) // Sunday
-        #expect(Timestamp(rfc3339: "1969-12-31T05:00:00Z")!.weekday == 2) // Wednesday
+        #expect(Timestamp(rfc3339: "2026-11-23T05:00:00Z")!.weekday == 0)  // Monday
+        #expect(Timestamp(rfc3339: "2026-11-22T05:00:00Z")!.weekday == 6)  // Sunday
+        #expect(Timestamp(rfc3339: "1969-12-31T05:00:00Z")!.weekday == 2)  // Wednesday
     }
 }

@@ -5,16 +5,23 @@ import Testing
 /// the Slack-like sink and the three stage executables as separate processes, feeds the sample, and
 /// the stories reach the right channels, once each, and no ordinary account alerts.
 @Suite struct EmbeddedDefaultTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fleet-admin")
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("fleet-admin")
 
     @Test func demoDeliversTheStoriesOnceAndNothingElse() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "fleet-admin not built at \(Self.binary.path)")
-        let runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("demo-test-\(UInt32.random(in: 0...UInt32.max))")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.binary.path),
+            "fleet-admin not built at \(Self.binary.path)")
+        let runDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "demo-test-\(UInt32.random(in: 0...UInt32.max))")
         defer { try? FileManager.default.removeItem(at: runDirectory) }
         let process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["demo", "--accounts", "40", "--days", "45", "--seed", "7", "--run-directory", runDirectory.path]
+        process.arguments = [
+            "demo", "--accounts", "40", "--days", "45", "--seed", "7", "--run-directory", runDirectory.path,
+        ]
         process.currentDirectoryURL = Self.root
         let out = Pipe()
         process.standardOutput = out
@@ -23,30 +30,47 @@ import Testing
         // Read to the end off the cooperative pool; the demo stops by itself once the fleet is quiet
         // (or says why not within its own bounded wait).
         let data: Data = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: out.fileHandleForReading.readDataToEndOfFile()) }
+            DispatchQueue.global().async {
+                continuation.resume(returning: out.fileHandleForReading.readDataToEndOfFile())
+            }
         }
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         #expect(process.terminationStatus == 0, "demo exited \(process.terminationStatus):\n\(text.suffix(2000))")
         let slack = text.split(separator: "\n").filter { $0.hasPrefix("slack #") }.map(String.init)
-        let done = try #require(text.split(separator: "\n").first { $0.hasPrefix("done in") }, "no summary line:\n\(text.suffix(2000))")
+        let done = try #require(
+            text.split(separator: "\n").first { $0.hasPrefix("done in") }, "no summary line:\n\(text.suffix(2000))")
         #expect(done.hasSuffix("duplicates 0"), "\(done)")
         #expect(done.contains(" 0 dead-lettered"), "\(done)")
         #expect(slack.count >= 6, "only \(slack.count) messages reached the sink:\n\(text.suffix(2000))")
         #expect(slack.allSatisfy { $0.contains(" -> 200 ok") }, "\(slack)")
         // The collapse: critical, P1, in the escalation channel, the at-risk alert and the score drop
         // raised together as ONE message; a later message is a reminder because it got worse.
-        let collapse = slack.filter { $0.hasPrefix("slack #cs-escalations ") && $0.contains("P1 critical") && $0.contains("Account 0000") }
+        let collapse = slack.filter {
+            $0.hasPrefix("slack #cs-escalations ") && $0.contains("P1 critical") && $0.contains("Account 0000")
+        }
         #expect((1...2).contains(collapse.count), "collapse messages in #cs-escalations: \(collapse)")
-        #expect(collapse.first.map { $0.contains("customer at risk, health score drop") } == true, "not grouped: \(collapse)")
-        let healths = collapse.compactMap { line in line.range(of: #"health \d+"#, options: .regularExpression).map { Int(line[$0].dropFirst(7))! } }
-        #expect(healths == healths.sorted(by: >) && Set(healths).count == healths.count, "a second collapse message only as a reminder of a worse score: \(collapse)")
+        #expect(
+            collapse.first.map { $0.contains("customer at risk, health score drop") } == true,
+            "not grouped: \(collapse)")
+        let healths = collapse.compactMap { line in
+            line.range(of: #"health \d+"#, options: .regularExpression).map { Int(line[$0].dropFirst(7))! }
+        }
+        #expect(
+            healths == healths.sorted(by: >) && Set(healths).count == healths.count,
+            "a second collapse message only as a reminder of a worse score: \(collapse)")
         // The failed billing retry, in the billing channel, once.
         #expect(slack.filter { $0.hasPrefix("slack #billing-alerts ") && $0.contains("Account 0001") }.count == 1)
         // The expansion, in the revenue channel, once.
-        #expect(slack.filter { $0.hasPrefix("slack #revenue-signals ") && $0.contains("expansion signal") && $0.contains("Account 0002") }.count == 1)
+        #expect(
+            slack.filter {
+                $0.hasPrefix("slack #revenue-signals ") && $0.contains("expansion signal")
+                    && $0.contains("Account 0002")
+            }.count == 1)
         // No ordinary account (acct-0006 and up) alerts.
-        let ordinary = slack.filter { $0.range(of: #"Account 00(0[6-9]|[1-9][0-9])"#, options: .regularExpression) != nil }
+        let ordinary = slack.filter {
+            $0.range(of: #"Account 00(0[6-9]|[1-9][0-9])"#, options: .regularExpression) != nil
+        }
         #expect(ordinary.isEmpty, "ordinary accounts alerted: \(ordinary)")
         let channels = text.split(separator: "\n").first { $0.hasPrefix("messages per channel:") }
         #expect(channels?.contains("#cs-escalations") == true, "\(channels ?? "no per-channel line")")

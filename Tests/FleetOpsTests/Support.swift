@@ -18,13 +18,17 @@ enum OpsTestKafka {
 
     /// Sends each record and waits for all acknowledgements.
     static func produce(_ records: [OutgoingRecord], cluster: MockCluster) async throws {
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "1"]), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "1"]),
+            logger: logger)
         for record in records { _ = try await producer.send(record) }
         await producer.shutdown()
     }
 
     static func alert(id: String, account: String = "acme", destination: String = "cs-escalations") -> AlertRecord {
-        AlertRecord(alertId: id, type: .customerAtRisk, severity: .critical, priority: Priority(level: 1)!, destination: destination,
-                    accountId: account, raisedAt: Timestamp(year: 2026, month: 11, day: 20, hour: 10))
+        AlertRecord(
+            alertId: id, type: .customerAtRisk, severity: .critical, priority: Priority(level: 1)!,
+            destination: destination,
+            accountId: account, raisedAt: Timestamp(year: 2026, month: 11, day: 20, hour: 10))
     }
 }

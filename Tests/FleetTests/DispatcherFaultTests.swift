@@ -18,7 +18,11 @@ import Testing
         // land quickly even on a busy machine).
         let failures = Atomic<Int>(0)
         for (alert, partition) in alerts {
-            try producer.send(OutgoingRecord(topic: fleet.prefix + "alerts", partition: partition, key: alert.destination, value: try RecordCoding.encode(alert))) { result in
+            try producer.send(
+                OutgoingRecord(
+                    topic: fleet.prefix + "alerts", partition: partition, key: alert.destination,
+                    value: try RecordCoding.encode(alert))
+            ) { result in
                 if case .failure = result { failures.add(1, ordering: .relaxed) }
             }
         }
@@ -37,8 +41,10 @@ import Testing
     /// their arrival; afterwards every alert is delivered exactly once.
     @Test func rateLimitStormHoldsOnlyItsDestination() async throws {
         let fleet = try await FleetHarness(destinations: ["stormy", "neighbour", "calm"])
-        let storm = 3, retryAfter = 2
-        fleet.sink.script(path: fleet.path("stormy"), Array(repeating: .rateLimited(retryAfterSeconds: retryAfter), count: storm))
+        let storm = 3
+        let retryAfter = 2
+        fleet.sink.script(
+            path: fleet.path("stormy"), Array(repeating: .rateLimited(retryAfterSeconds: retryAfter), count: storm))
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["RETRY_DELAYS_MS": "500,1000,2000"]))
         defer { dispatcher.stop() }
         // Partition 0: stormy and neighbour interleaved; partition 5: calm.
@@ -49,11 +55,14 @@ import Testing
                     (FleetHarness.alert(2 * n + 1, destination: "neighbour", tag: "neighbour"), 0),
                     (FleetHarness.alert(n, destination: "calm", tag: "calm"), 5),
                 ]
-                if n % 2 == 0 { out.insert((FleetHarness.alert(n / 2, destination: "stormy", tag: "stormy"), 0), at: 0) }
+                if n % 2 == 0 {
+                    out.insert((FleetHarness.alert(n / 2, destination: "stormy", tag: "stormy"), 0), at: 0)
+                }
                 return out
             }
         }
-        let first = wave(0..<4), second = wave(4..<12)
+        let first = wave(0..<4)
+        let second = wave(4..<12)
         try await Self.produce(fleet, first)
         // The second wave arrives during the storm: after the first 429.
         let stormBegan = await fleet.sink.waitForRequests(count: 1, path: fleet.path("stormy"), timeoutSeconds: 30)
@@ -67,9 +76,13 @@ import Testing
             expected.allSatisfy { dest, ids in Set(d[dest]?.keys.map { $0 } ?? []) == ids }
         }
         let delivered = fleet.delivered()
-        #expect(done, "not all delivered within 40 s: \(delivered.mapValues(\.count)) of \(expected.mapValues(\.count))\n\(dispatcher.log.suffix(2000))")
+        #expect(
+            done,
+            "not all delivered within 40 s: \(delivered.mapValues(\.count)) of \(expected.mapValues(\.count))\n\(dispatcher.log.suffix(2000))"
+        )
         for (dest, ids) in delivered {
-            #expect(ids.values.allSatisfy { $0 == 1 }, "\(dest): delivered more than once: \(ids.filter { $0.value > 1 })")
+            #expect(
+                ids.values.allSatisfy { $0 == 1 }, "\(dest): delivered more than once: \(ids.filter { $0.value > 1 })")
         }
         // The others flowed during the storm: all delivered before stormy's first 2xx.
         let stormy = fleet.sink.requests(path: fleet.path("stormy"))
@@ -80,9 +93,14 @@ import Testing
             let oks = fleet.sink.requests(path: fleet.path(dest)).filter { $0.response == .ok }
             // Held by nothing: the second wave within 1.5 s (stormy's Retry-After is 2 s).
             let lastWall = oks.map(\.arrivalWallMilliseconds).max() ?? .max
-            #expect(lastWall - secondWaveAt < 1500, "\(dest): the second wave's last post came \(lastWall - secondWaveAt) ms after it was produced, during stormy's storm")
+            #expect(
+                lastWall - secondWaveAt < 1500,
+                "\(dest): the second wave's last post came \(lastWall - secondWaveAt) ms after it was produced, during stormy's storm"
+            )
             let last = oks.map(\.arrivalNanos).max() ?? .max
-            #expect(last < firstOk, """
+            #expect(
+                last < firstOk,
+                """
                 \(dest) was held by stormy's 429s: its last post came \(Double(Int64(bitPattern: last &- firstOk)) / 1e6) ms after stormy's first 2xx \
                 (\(oks.count) posts; stormy's storm lasted \(Double(firstOk &- (stormy.first?.arrivalNanos ?? firstOk)) / 1e6) ms)
                 """)
@@ -90,8 +108,14 @@ import Testing
         // Retry-After honoured: after a 429, nothing reaches stormy before Retry-After has passed
         // (50 ms of grace for posts already on the wire when the 429 came).
         for r in limited {
-            let early = stormy.filter { $0.arrivalNanos > r.arrivalNanos + 50_000_000 && $0.arrivalNanos < r.arrivalNanos + UInt64(retryAfter) * 1_000_000_000 - 20_000_000 }
-            #expect(early.isEmpty, "stormy posted again \(early.map { Double($0.arrivalNanos - r.arrivalNanos) / 1e6 }) ms after a 429 with Retry-After \(retryAfter) s")
+            let early = stormy.filter {
+                $0.arrivalNanos > r.arrivalNanos + 50_000_000
+                    && $0.arrivalNanos < r.arrivalNanos + UInt64(retryAfter) * 1_000_000_000 - 20_000_000
+            }
+            #expect(
+                early.isEmpty,
+                "stormy posted again \(early.map { Double($0.arrivalNanos - r.arrivalNanos) / 1e6 }) ms after a 429 with Retry-After \(retryAfter) s"
+            )
         }
         // No attempt used: nothing in the retry topics or the DLT; the delivery log says 0 retries.
         for topic in ["alerts-retry-1", "alerts-retry-2", "alerts-retry-3", "alerts-dlt"] {
@@ -101,13 +125,21 @@ import Testing
         let log = try await fleet.deliveryLog()
         let stormyEntries = log.compactMap { r -> [String: Any]? in
             // Deliveries only: the intents written before each post (`"state":"posting"`) are not.
-            guard let o = try? JSONSerialization.jsonObject(with: Data(r.value ?? [])) as? [String: Any], o["destination"] as? String == "stormy",
-                  o["state"] == nil else { return nil }
+            guard let o = try? JSONSerialization.jsonObject(with: Data(r.value ?? [])) as? [String: Any],
+                o["destination"] as? String == "stormy",
+                o["state"] == nil
+            else { return nil }
             return o
         }
-        #expect(stormyEntries.count == expected["stormy"]!.count, "delivery log holds \(stormyEntries.count) stormy entries")
-        #expect(stormyEntries.allSatisfy { ($0["retries"] as? Int) == 0 }, "a 429 counted as an attempt: \(stormyEntries.map { $0["retries"] ?? "?" })")
-        print("429 storm: \(storm) x Retry-After \(retryAfter) s on stormy; neighbour and calm delivered during it; \(all.count) alerts each once")
+        #expect(
+            stormyEntries.count == expected["stormy"]!.count, "delivery log holds \(stormyEntries.count) stormy entries"
+        )
+        #expect(
+            stormyEntries.allSatisfy { ($0["retries"] as? Int) == 0 },
+            "a 429 counted as an attempt: \(stormyEntries.map { $0["retries"] ?? "?" })")
+        print(
+            "429 storm: \(storm) x Retry-After \(retryAfter) s on stormy; neighbour and calm delivered during it; \(all.count) alerts each once"
+        )
         await fleet.shutdown()
     }
 
@@ -120,8 +152,11 @@ import Testing
     @Test func secondDispatcherJoinsThenFirstLeavesMidStream() async throws {
         let names = (0..<12).map { "team\($0)" }
         let fleet = try await FleetHarness(destinations: names, rate: 4, burst: 2)
-        let perWave = names.count * 2, waves = 36
-        let alerts = (0..<(perWave * waves)).map { FleetHarness.alert($0, destination: names[$0 % names.count], tag: "rebalance") }
+        let perWave = names.count * 2
+        let waves = 36
+        let alerts = (0..<(perWave * waves)).map {
+            FleetHarness.alert($0, destination: names[$0 % names.count], tag: "rebalance")
+        }
         let first = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
         defer { first.stop() }
         let sent = WaveCount()
@@ -129,20 +164,27 @@ import Testing
             for w in 0..<waves {
                 // At most two waves outstanding: wave w goes once wave w-2 is posted.
                 let posted = await fleet.sink.waitForRequests(count: max(0, (w - 1) * perWave), timeoutSeconds: 60)
-                guard posted else { throw FleetTestError("wave \(w - 2) not posted within 60 s (\(fleet.sink.requestCount) posts)") }
+                guard posted else {
+                    throw FleetTestError("wave \(w - 2) not posted within 60 s (\(fleet.sink.requestCount) posts)")
+                }
                 try await fleet.produce(Array(alerts[(w * perWave)..<((w + 1) * perWave)]))
                 sent.set(w + 1)
             }
         }
         let began = await fleet.sink.waitForRequests(count: 5 * perWave, timeoutSeconds: 30)
-        #expect(began, "only \(fleet.sink.requestCount) posts from the first dispatcher within 30 s\n\(first.log.suffix(2000))")
+        #expect(
+            began,
+            "only \(fleet.sink.requestCount) posts from the first dispatcher within 30 s\n\(first.log.suffix(2000))")
 
         let second = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
         defer { second.stop() }
         let joined = second.waitForLog(timeout: .seconds(40)) { $0.contains("partition ready") }
         let atJoin = sent.value
         #expect(joined, "the second dispatcher was given no partition within 40 s\n\(second.log.suffix(2000))")
-        #expect(atJoin < waves, "the stream was over (\(atJoin) waves sent) before the second dispatcher had partitions: no rebalance mid-stream")
+        #expect(
+            atJoin < waves,
+            "the stream was over (\(atJoin) waves sent) before the second dispatcher had partitions: no rebalance mid-stream"
+        )
 
         let exit = first.stop(timeout: 40)
         let atLeave = sent.value
@@ -152,18 +194,31 @@ import Testing
 
         let ids = Set(alerts.map { "\($0.destination) \($0.alertId)" })
         let complete = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [second]) { d in
-            ids.allSatisfy { key in let p = key.split(separator: " "); return d[String(p[0])]?[String(p[1])] != nil }
+            ids.allSatisfy { key in
+                let p = key.split(separator: " ")
+                return d[String(p[0])]?[String(p[1])] != nil
+            }
         }
         let drained = await fleet.waitUntil(timeout: .seconds(30), watching: [second]) {
             try fleet.lag(group: "dispatcher", topic: "alerts", partitions: 12) == 0
         }
         let delivered = fleet.delivered()
-        let lost = ids.filter { key in let p = key.split(separator: " "); return delivered[String(p[0])]?[String(p[1])] == nil }
-        #expect(complete && lost.isEmpty, "\(lost.count) alerts lost across the rebalances: \(lost.sorted().prefix(10))\n\(second.log.suffix(2000))")
+        let lost = ids.filter { key in
+            let p = key.split(separator: " ")
+            return delivered[String(p[0])]?[String(p[1])] == nil
+        }
+        #expect(
+            complete && lost.isEmpty,
+            "\(lost.count) alerts lost across the rebalances: \(lost.sorted().prefix(10))\n\(second.log.suffix(2000))")
         #expect(drained, "the second dispatcher did not commit all of alerts within 30 s")
         let twice = fleet.posted().filter { $0.value > 1 }
-        #expect(twice.isEmpty, "\(twice.count) alerts posted more than once across a graceful rebalance: \(twice.sorted { $0.key < $1.key }.prefix(10))\nfirst:\n\(first.log.suffix(3000))")
-        print("two dispatchers: \(ids.count) alerts in \(waves) waves; second had partitions after wave \(atJoin), first left after wave \(atLeave); \(lost.count) lost, \(twice.count) posted twice")
+        #expect(
+            twice.isEmpty,
+            "\(twice.count) alerts posted more than once across a graceful rebalance: \(twice.sorted { $0.key < $1.key }.prefix(10))\nfirst:\n\(first.log.suffix(3000))"
+        )
+        print(
+            "two dispatchers: \(ids.count) alerts in \(waves) waves; second had partitions after wave \(atJoin), first left after wave \(atLeave); \(lost.count) lost, \(twice.count) posted twice"
+        )
         await fleet.shutdown()
     }
 
@@ -177,12 +232,16 @@ import Testing
     @Test func aRebalanceWithABacklogBeyondTheDrainBudgetPostsNothingTwice() async throws {
         let names = (0..<12).map { "lane\($0)" }
         let fleet = try await FleetHarness(destinations: names, rate: 1, burst: 1)
-        let alerts = (0..<(names.count * 30)).map { FleetHarness.alert($0, destination: names[$0 % names.count], tag: "backlog") }
+        let alerts = (0..<(names.count * 30)).map {
+            FleetHarness.alert($0, destination: names[$0 % names.count], tag: "backlog")
+        }
         try await fleet.produce(alerts)
         let first = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["SHUTDOWN_TIMEOUT_MS": "5000"]))
         defer { first.stop() }
         let began = await fleet.sink.waitForRequests(count: 2 * names.count, timeoutSeconds: 30)
-        #expect(began, "only \(fleet.sink.requestCount) posts from the first dispatcher within 30 s\n\(first.log.suffix(2000))")
+        #expect(
+            began,
+            "only \(fleet.sink.requestCount) posts from the first dispatcher within 30 s\n\(first.log.suffix(2000))")
 
         let second = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["SHUTDOWN_TIMEOUT_MS": "5000"]))
         defer { second.stop() }
@@ -190,20 +249,39 @@ import Testing
         let postsAtJoin = fleet.sink.requestCount
         #expect(joined, "the second dispatcher was given no partition within 40 s\n\(second.log.suffix(2000))")
         // More left per destination than the drain budget (4 s at 1 post/s) could post.
-        #expect(postsAtJoin < alerts.count - 8 * names.count, "\(postsAtJoin) of \(alerts.count) posted before the rebalance: too little backlog left to test the hand-over")
+        #expect(
+            postsAtJoin < alerts.count - 8 * names.count,
+            "\(postsAtJoin) of \(alerts.count) posted before the rebalance: too little backlog left to test the hand-over"
+        )
 
         let ids = Set(alerts.map { "\($0.destination) \($0.alertId)" })
         let complete = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [first, second]) { d in
-            ids.allSatisfy { key in let p = key.split(separator: " "); return d[String(p[0])]?[String(p[1])] != nil }
+            ids.allSatisfy { key in
+                let p = key.split(separator: " ")
+                return d[String(p[0])]?[String(p[1])] != nil
+            }
         }
         let delivered = fleet.delivered()
-        let lost = ids.filter { key in let p = key.split(separator: " "); return delivered[String(p[0])]?[String(p[1])] == nil }
-        #expect(complete && lost.isEmpty, "\(lost.count) alerts lost across the rebalance: \(lost.sorted().prefix(10))\n\(second.log.suffix(2000))")
+        let lost = ids.filter { key in
+            let p = key.split(separator: " ")
+            return delivered[String(p[0])]?[String(p[1])] == nil
+        }
+        #expect(
+            complete && lost.isEmpty,
+            "\(lost.count) alerts lost across the rebalance: \(lost.sorted().prefix(10))\n\(second.log.suffix(2000))")
         let twice = fleet.posted().filter { $0.value > 1 }
-        #expect(twice.isEmpty, "\(twice.count) alerts posted more than once across a rebalance with a backlog: \(twice.sorted { $0.key < $1.key }.prefix(10))")
+        #expect(
+            twice.isEmpty,
+            "\(twice.count) alerts posted more than once across a rebalance with a backlog: \(twice.sorted { $0.key < $1.key }.prefix(10))"
+        )
         let ranOut = first.log.contains("revoking with records in flight")
-        #expect(!ranOut, "the leaving dispatcher's drain ran out of its budget instead of handing its unsent posts back\n\(first.log.suffix(3000))")
-        print("rebalance with a backlog: \(alerts.count) alerts, \(postsAtJoin) posted before the second dispatcher joined; \(lost.count) lost, \(twice.count) posted twice")
+        #expect(
+            !ranOut,
+            "the leaving dispatcher's drain ran out of its budget instead of handing its unsent posts back\n\(first.log.suffix(3000))"
+        )
+        print(
+            "rebalance with a backlog: \(alerts.count) alerts, \(postsAtJoin) posted before the second dispatcher joined; \(lost.count) lost, \(twice.count) posted twice"
+        )
         await fleet.shutdown()
     }
 
@@ -222,32 +300,53 @@ import Testing
         let began = await fleet.sink.waitForRequests(count: 30, timeoutSeconds: 30)
         #expect(began, "only \(fleet.sink.requestCount) posts within 30 s\n\(dispatcher.log.suffix(2000))")
         try fleet.cluster.setBroker(1, up: false)
-        let downAt = ContinuousClock.now, postsBefore = fleet.sink.requestCount
+        let downAt = ContinuousClock.now
+        let postsBefore = fleet.sink.requestCount
         // The outage lasts 10 s by the clock: that is the fault's definition, not a
         // synchronization. The sink is watched meanwhile (the dispatcher may keep posting).
         while ContinuousClock.now < downAt + .seconds(10) {
             let left = downAt + .seconds(10) - ContinuousClock.now
-            _ = await fleet.sink.waitForRequests(count: fleet.sink.requestCount + 1_000_000, timeoutSeconds: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
+            _ = await fleet.sink.waitForRequests(
+                count: fleet.sink.requestCount + 1_000_000,
+                timeoutSeconds: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
         }
         try fleet.cluster.setBroker(1, up: true)
         let duringOutage = fleet.sink.requestCount - postsBefore
-        #expect(fleet.sink.requestCount < alerts.count, "the burst was over before the broker came back: no outage mid-burst")
+        #expect(
+            fleet.sink.requestCount < alerts.count,
+            "the burst was over before the broker came back: no outage mid-burst")
 
         let ids = Set(alerts.map { "\($0.destination) \($0.alertId)" })
         let complete = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [dispatcher]) { d in
-            ids.allSatisfy { key in let p = key.split(separator: " "); return d[String(p[0])]?[String(p[1])] != nil }
+            ids.allSatisfy { key in
+                let p = key.split(separator: " ")
+                return d[String(p[0])]?[String(p[1])] != nil
+            }
         }
         let drained = await fleet.waitUntil(timeout: .seconds(40), watching: [dispatcher]) {
             try fleet.lag(group: "dispatcher", topic: "alerts", partitions: 12) == 0
         }
         let delivered = fleet.delivered()
-        let lost = ids.filter { key in let p = key.split(separator: " "); return delivered[String(p[0])]?[String(p[1])] == nil }
-        #expect(complete && lost.isEmpty, "\(lost.count) alerts lost across the outage: \(lost.sorted().prefix(10))\n\(dispatcher.log.suffix(2000))")
-        #expect(drained, "the dispatcher did not commit all of alerts within 40 s of the broker's return\n\(dispatcher.log.suffix(2000))")
+        let lost = ids.filter { key in
+            let p = key.split(separator: " ")
+            return delivered[String(p[0])]?[String(p[1])] == nil
+        }
+        #expect(
+            complete && lost.isEmpty,
+            "\(lost.count) alerts lost across the outage: \(lost.sorted().prefix(10))\n\(dispatcher.log.suffix(2000))")
+        #expect(
+            drained,
+            "the dispatcher did not commit all of alerts within 40 s of the broker's return\n\(dispatcher.log.suffix(2000))"
+        )
         let twice = fleet.posted().filter { $0.value > 1 }
-        #expect(twice.isEmpty, "\(twice.count) alerts posted more than once across the outage: \(twice.sorted { $0.key < $1.key }.prefix(10))\n\(dispatcher.log.suffix(3000))")
+        #expect(
+            twice.isEmpty,
+            "\(twice.count) alerts posted more than once across the outage: \(twice.sorted { $0.key < $1.key }.prefix(10))\n\(dispatcher.log.suffix(3000))"
+        )
         let assignments = dispatcher.log.components(separatedBy: "delivery log restored").count - 1
-        print("broker down 10 s mid-burst: \(ids.count) alerts, \(duringOutage) posts during the outage, \(assignments) partition assignments (12 before it); \(lost.count) lost, \(twice.count) posted twice")
+        print(
+            "broker down 10 s mid-burst: \(ids.count) alerts, \(duringOutage) posts during the outage, \(assignments) partition assignments (12 before it); \(lost.count) lost, \(twice.count) posted twice"
+        )
         await fleet.shutdown()
     }
 }
@@ -266,7 +365,7 @@ extension DispatcherFaultTests {
             _ = try await producer.send(
                 OutgoingRecord(
                     topic: fleet.prefix + r.topic, partition: r.partition, key: r.alert.destination,
-                                                       value: try RecordCoding.encode(r.alert), headers: r.headers))
+                    value: try RecordCoding.encode(r.alert), headers: r.headers))
         }
         await producer.shutdown()
     }
@@ -292,11 +391,11 @@ extension DispatcherFaultTests {
         huge.score = ScoreRecord(
             accountId: "whale", validAt: huge.raisedAt, score: 20, previousScore: 40, delta: -20, zone: .critical,
             previousZone: .atRisk,
-                                 components: FamilyScores(productUsage: 1, engagement: 1, support: 1, commercial: 1),
+            components: FamilyScores(productUsage: 1, engagement: 1, support: 1, commercial: 1),
             signals: [Signal(code: "billing", family: .commercial, text: "Invoice unpaid", impact: -9.3e18)],
             positiveSignals: [],
             profile: AccountProfile(name: "Whale Inc", tier: .enterprise, mrr: 1e17), triggers: [], eventIds: ["e-1"],
-                                 reasons: [.zoneChange], cancellationScheduled: false)
+            reasons: [.zoneChange], cancellationScheduled: false)
         huge.trigger = Trigger(
             type: .billingRetryFailed, eventId: "e-1", occurredAt: huge.raisedAt, amount: 9.3e18, currency: "USD")
         let ordinary = FleetHarness.alert(2, destination: "rich", tag: "huge")
@@ -310,10 +409,11 @@ extension DispatcherFaultTests {
         #expect(
             dispatcher.process.isRunning,
             "the dispatcher exited (status \(dispatcher.process.isRunning ? 0 : dispatcher.process.terminationStatus))")
-        let body = fleet.sink.requests(path: fleet.path("rich")).compactMap { r -> String? in
-            let text = String(decoding: r.body, as: UTF8.self)
-            return text.contains(huge.alertId) ? text : nil
-        }.first ?? ""
+        let body =
+            fleet.sink.requests(path: fleet.path("rich")).compactMap { r -> String? in
+                let text = String(decoding: r.body, as: UTF8.self)
+                return text.contains(huge.alertId) ? text : nil
+            }.first ?? ""
         #expect(
             body.contains("1e+17") && body.contains("9.3e+18 USD"),
             "the huge amounts are not rendered as documented: \(body.prefix(600))")
@@ -339,11 +439,18 @@ extension DispatcherFaultTests {
             FleetHarness.alert(n, destination: destination, tag: "headers")
         }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let pausedDue = now + 45_000 // within the policy bound (longest delay + a minute): honoured
+        let pausedDue = now + 45_000  // within the policy bound (longest delay + a minute): honoured
         let producedAt = ContinuousClock.now
-        try await Self.produceRaw(fleet, [
-            ("alerts-retry-1", 3, alert(0, "due-max"), [KafkaHeader(name: "fleet.retry.attempt", text: "1"),
-                                                        KafkaHeader(name: "fleet.retry.due", text: String(Int64.max))]),
+        try await Self.produceRaw(
+            fleet,
+            [
+                (
+                    "alerts-retry-1", 3, alert(0, "due-max"),
+                    [
+                        KafkaHeader(name: "fleet.retry.attempt", text: "1"),
+                        KafkaHeader(name: "fleet.retry.due", text: String(Int64.max)),
+                    ]
+                ),
                 (
                     "alerts-retry-2", 3, alert(1, "attempt-max"),
                     [KafkaHeader(name: "fleet.retry.attempt", text: String(Int64.max))]
@@ -352,10 +459,15 @@ extension DispatcherFaultTests {
                     "alerts-retry-1", 3, alert(2, "attempt-neg-retry"),
                     [KafkaHeader(name: "fleet.retry.attempt", text: "-5")]
                 ),
-            ("alerts", 3, alert(3, "attempt-neg-alerts"), [KafkaHeader(name: "fleet.retry.attempt", text: "-5")]),
-            ("alerts-retry-1", 7, alert(4, "paused"), [KafkaHeader(name: "fleet.retry.attempt", text: "1"),
-                                                       KafkaHeader(name: "fleet.retry.due", text: String(pausedDue))]),
-        ])
+                ("alerts", 3, alert(3, "attempt-neg-alerts"), [KafkaHeader(name: "fleet.retry.attempt", text: "-5")]),
+                (
+                    "alerts-retry-1", 7, alert(4, "paused"),
+                    [
+                        KafkaHeader(name: "fleet.retry.attempt", text: "1"),
+                        KafkaHeader(name: "fleet.retry.due", text: String(pausedDue)),
+                    ]
+                ),
+            ])
         let done = await fleet.waitForDeliveries(timeout: .seconds(40), watching: [dispatcher]) { d in
             names.allSatisfy { d[$0]?.count == 1 }
         }
@@ -393,7 +505,7 @@ extension DispatcherFaultTests {
         #expect(
             refused("due", "too_far") >= 1 && refused("attempt", "out_of_range") >= 2
                 && refused("attempt", "not_on_retry_topic") >= 1,
-                "refusals not counted:\n\(metrics.split(separator: "\n").filter { $0.contains("retry_headers") })")
+            "refusals not counted:\n\(metrics.split(separator: "\n").filter { $0.contains("retry_headers") })")
         print(
             "hostile retry headers: \(names.count) alerts delivered once each in \(took); "
                 + "paused partition visible until \(until)")
@@ -426,8 +538,9 @@ extension DispatcherFaultTests {
         try await Self.produce(fleet, [(lost, 6)])
         letters = try await fleet.read("alerts-dlt", partitions: 3, timeout: .seconds(40)) { $0.count >= 2 }
         #expect(letters.count == 2, "lost was not dead-lettered within 40 s\n\(dispatcher.log.suffix(3000))")
-        #expect(letters.allSatisfy { $0.headers.last(named: "fleet.delivery.in_doubt_since") != nil },
-                "a dead letter in doubt does not say so: \(letters.map { $0.headers.map(\.name) })")
+        #expect(
+            letters.allSatisfy { $0.headers.last(named: "fleet.delivery.in_doubt_since") != nil },
+            "a dead letter in doubt does not say so: \(letters.map { $0.headers.map(\.name) })")
         let channel = FleetHarness.channel("app")
         #expect(
             fleet.postedToChannels()[channel]?[landed.alertId] == 1

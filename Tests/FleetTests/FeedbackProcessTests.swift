@@ -1,11 +1,12 @@
 import Contracts
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Kafka
 import TestSupport
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The feedback loop on the `dispatcher` executable: an alert delivered with its signed buttons,
 /// a click on "Useful" served by the dispatcher's feedback listener (a port of its own, apart from
@@ -16,26 +17,35 @@ import Testing
     /// The public base the links are signed under; the test reaches the same path on 127.0.0.1.
     static let publicBase = "http://feedback.invalid/feedback"
     /// Feedback on, on a free port of its own.
-    static let feedbackEnv = ["FEEDBACK_BASE_URL": publicBase, "FEEDBACK_SECRET": secret, "FEEDBACK_LINK_TTL": "1h", "FEEDBACK_PORT": "0"]
+    static let feedbackEnv = [
+        "FEEDBACK_BASE_URL": publicBase, "FEEDBACK_SECRET": secret, "FEEDBACK_LINK_TTL": "1h", "FEEDBACK_PORT": "0",
+    ]
 
     @Test func aClickIsRecordedOnceAndItsReplayRefused() async throws {
         let fleet = try await FleetHarness(destinations: ["fb"])
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv(Self.feedbackEnv))
         defer { dispatcher.stop() }
-        let port = try #require(dispatcher.httpPort(timeout: .seconds(30)), "no http port logged:\n\(dispatcher.log.suffix(2000))")
-        let feedbackPort = try #require(Self.feedbackPort(dispatcher), "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
+        let port = try #require(
+            dispatcher.httpPort(timeout: .seconds(30)), "no http port logged:\n\(dispatcher.log.suffix(2000))")
+        let feedbackPort = try #require(
+            Self.feedbackPort(dispatcher), "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
         #expect(feedbackPort != port)
         #expect(!dispatcher.log.contains(Self.secret), "the secret appeared in the log")
 
         // An alert raised now, so its links are alive for the hour.
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let alert = AlertRecord(alertId: "fbfbfbfb00000001", type: .customerAtRisk, severity: .high, priority: Priority(level: 3)!,
-                                destination: "fb", accountId: "acct-fb", raisedAt: Timestamp(millisecondsSinceEpoch: now))
+        let alert = AlertRecord(
+            alertId: "fbfbfbfb00000001", type: .customerAtRisk, severity: .high, priority: Priority(level: 3)!,
+            destination: "fb", accountId: "acct-fb", raisedAt: Timestamp(millisecondsSinceEpoch: now))
         try await fleet.produce([alert])
-        let delivered = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [dispatcher]) { $0["fb"]?[alert.alertId] != nil }
+        let delivered = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [dispatcher]) {
+            $0["fb"]?[alert.alertId] != nil
+        }
         #expect(delivered, "the alert was not delivered:\n\(dispatcher.log.suffix(2000))")
         let body = try #require(fleet.sink.requests(path: fleet.path("fb")).first?.body)
-        let useful = try #require(Self.urls(in: body).first { $0.contains("v=useful") }, "no Useful button in \(String(decoding: body, as: UTF8.self))")
+        let useful = try #require(
+            Self.urls(in: body).first { $0.contains("v=useful") },
+            "no Useful button in \(String(decoding: body, as: UTF8.self))")
         #expect(useful.hasPrefix(Self.publicBase + "?"))
         let query = useful.dropFirst(Self.publicBase.count)
         let local = "http://127.0.0.1:\(feedbackPort)/feedback" + query
@@ -76,11 +86,14 @@ import Testing
         #expect(!dispatcher.log.contains(Self.secret), "the secret appeared in the log")
 
         // The precision report reads the same topics from the cluster: one alert sent, marked useful.
-        let report = try Self.run("fleet-admin", ["report", "precision", "--from-kafka", "--since", "1d"],
-                                  env: ["KAFKA_BROKERS": fleet.cluster.bootstrapServers, "TOPIC_PREFIX": fleet.prefix])
+        let report = try Self.run(
+            "fleet-admin", ["report", "precision", "--from-kafka", "--since", "1d"],
+            env: ["KAFKA_BROKERS": fleet.cluster.bootstrapServers, "TOPIC_PREFIX": fleet.prefix])
         #expect(report.status == 0, "report: \(report.output)")
         let row = report.output.split(separator: "\n").first { $0.hasPrefix("customer_at_risk") }
-        #expect(row.map { Array($0.split(separator: " ").prefix(6)) } == ["customer_at_risk", "1", "1", "0", "0", "100%"], "report:\n\(report.output)")
+        #expect(
+            row.map { Array($0.split(separator: " ").prefix(6)) } == ["customer_at_risk", "1", "1", "0", "0", "100%"],
+            "report:\n\(report.output)")
         await fleet.shutdown()
     }
 
@@ -94,10 +107,13 @@ import Testing
         defer { first.stop() }
         let firstPort = try #require(Self.feedbackPort(first), "no feedback port logged:\n\(first.log.suffix(2000))")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let alert = AlertRecord(alertId: "fbfbfbfb00000002", type: .customerAtRisk, severity: .high, priority: Priority(level: 3)!,
-                                destination: "fb", accountId: "acct-fb", raisedAt: Timestamp(millisecondsSinceEpoch: now))
+        let alert = AlertRecord(
+            alertId: "fbfbfbfb00000002", type: .customerAtRisk, severity: .high, priority: Priority(level: 3)!,
+            destination: "fb", accountId: "acct-fb", raisedAt: Timestamp(millisecondsSinceEpoch: now))
         try await fleet.produce([alert])
-        let delivered = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [first]) { $0["fb"]?[alert.alertId] != nil }
+        let delivered = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [first]) {
+            $0["fb"]?[alert.alertId] != nil
+        }
         #expect(delivered, "the alert was not delivered:\n\(first.log.suffix(2000))")
         let body = try #require(fleet.sink.requests(path: fleet.path("fb")).first?.body)
         let useful = try #require(Self.urls(in: body).first { $0.contains("v=useful") })
@@ -111,20 +127,27 @@ import Testing
         defer { second.stop() }
         let secondPort = try #require(Self.feedbackPort(second), "no feedback port logged:\n\(second.log.suffix(2000))")
         let onSecond = try await Self.click(port: secondPort, path)
-        #expect(onSecond.status == 409, "replay on another replica: \(onSecond.status) \(onSecond.body)\n\(second.log.suffix(2000))")
+        #expect(
+            onSecond.status == 409,
+            "replay on another replica: \(onSecond.status) \(onSecond.body)\n\(second.log.suffix(2000))")
 
         // The first replica restarted: its memory is gone, the topic's is not.
         #expect(first.stop() == 0)
         let restarted = try StageProcess("dispatcher", env: env)
         defer { restarted.stop() }
-        let restartedPort = try #require(Self.feedbackPort(restarted), "no feedback port logged:\n\(restarted.log.suffix(2000))")
+        let restartedPort = try #require(
+            Self.feedbackPort(restarted), "no feedback port logged:\n\(restarted.log.suffix(2000))")
         let afterRestart = try await Self.click(port: restartedPort, path)
-        #expect(afterRestart.status == 409, "replay after a restart: \(afterRestart.status) \(afterRestart.body)\n\(restarted.log.suffix(2000))")
+        #expect(
+            afterRestart.status == 409,
+            "replay after a restart: \(afterRestart.status) \(afterRestart.body)\n\(restarted.log.suffix(2000))")
 
         #expect(try fleet.size("alert-feedback", partitions: 3) == 1)
         let records = try await fleet.read("alert-feedback", partitions: 3, timeout: .seconds(10)) { $0.count >= 1 }
         let record = try RecordCoding.decode(FeedbackRecord.self, from: records.first?.value ?? [])
-        #expect(record.alertId == alert.alertId && record.verdict == .useful && record.linkId != nil && record.linkExpiresAt != nil)
+        #expect(
+            record.alertId == alert.alertId && record.verdict == .useful && record.linkId != nil
+                && record.linkExpiresAt != nil)
         #expect(second.stop() == 0)
         #expect(restarted.stop() == 0)
         for process in [first, second, restarted] {
@@ -149,7 +172,8 @@ import Testing
     /// The feedback listener's port, from its "feedback listening" log line.
     static func feedbackPort(_ process: StageProcess) -> Int? {
         let pattern = #""feedback_port":"(\d+)""#
-        guard process.waitForLog(timeout: .seconds(30), { $0.range(of: pattern, options: .regularExpression) != nil }) else { return nil }
+        guard process.waitForLog(timeout: .seconds(30), { $0.range(of: pattern, options: .regularExpression) != nil })
+        else { return nil }
         let log = process.log
         return log.range(of: pattern, options: .regularExpression).flatMap { Int(log[$0].dropFirst(17).dropLast(1)) }
     }
@@ -178,9 +202,12 @@ import Testing
     }
 
     /// Runs a sibling executable to its end; its exit status and standard output and error.
-    static func run(_ name: String, _ arguments: [String], env: [String: String]) throws -> (status: Int32, output: String) {
+    static func run(_ name: String, _ arguments: [String], env: [String: String]) throws -> (
+        status: Int32, output: String
+    ) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent(name)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
         let pipe = Pipe()

@@ -37,16 +37,26 @@ import Testing
     static func expectSameAlertsOnce(under fault: Fault) async throws {
         let baseline = try await Baseline.shared.run()
         let run = try await Self.run(fault)
-        #expect(baseline.keys.count >= 5, "the calm run delivered only \(baseline.keys.count) alerts: the sample's stories did not run")
+        #expect(
+            baseline.keys.count >= 5,
+            "the calm run delivered only \(baseline.keys.count) alerts: the sample's stories did not run")
         let lost = baseline.keys.subtracting(run.keys)
-        #expect(lost.isEmpty, "\(fault): \(lost.count) of \(baseline.keys.count) alerts of the calm run never delivered: \(lost.sorted().prefix(10))\n\(run.log)")
+        #expect(
+            lost.isEmpty,
+            "\(fault): \(lost.count) of \(baseline.keys.count) alerts of the calm run never delivered: \(lost.sorted().prefix(10))\n\(run.log)"
+        )
         let undelivered = run.written.subtracting(run.keys)
-        #expect(undelivered.isEmpty, "\(fault): \(undelivered.count) alerts written to alerts never delivered: \(undelivered.sorted().prefix(10))\n\(run.log)")
+        #expect(
+            undelivered.isEmpty,
+            "\(fault): \(undelivered.count) alerts written to alerts never delivered: \(undelivered.sorted().prefix(10))\n\(run.log)"
+        )
         #expect(run.repeated.isEmpty, "\(fault): alerts posted more than once (path id: posts): \(run.repeated)")
         let extra = run.keys.subtracting(baseline.keys)
         #expect(extra.isEmpty, "\(fault): alerts the calm run never raised: \(extra.sorted())")
         #expect(run.failedSends == 0, "\(fault): \(run.failedSends) events the test could not produce")
-        print("fleet under \(fault): \(run.keys.count) alerts delivered (calm run \(baseline.keys.count)), 0 lost, 0 posted twice; \(run.note); \(String(format: "%.1f", run.seconds)) s (calm run \(String(format: "%.1f", baseline.seconds)) s)")
+        print(
+            "fleet under \(fault): \(run.keys.count) alerts delivered (calm run \(baseline.keys.count)), 0 lost, 0 posted twice; \(run.note); \(String(format: "%.1f", run.seconds)) s (calm run \(String(format: "%.1f", baseline.seconds)) s)"
+        )
     }
 
     enum Fault: Sendable, CustomStringConvertible {
@@ -59,8 +69,8 @@ import Testing
         var description: String {
             switch self {
             case .none: "no fault"
-            case let .kill(stage): "kill -9 of \(stage)"
-            case let .brokerDown(seconds): "broker down \(seconds) s"
+            case .kill(let stage): "kill -9 of \(stage)"
+            case .brokerDown(let seconds): "broker down \(seconds) s"
             }
         }
     }
@@ -88,7 +98,9 @@ import Testing
             if let cached { return cached }
             let r = try await FleetFaultTests.run(.none)
             #expect(r.repeated.isEmpty, "the calm run posted alerts more than once: \(r.repeated)")
-            #expect(r.written == r.keys, "the calm run did not deliver what it wrote: written \(r.written.count), delivered \(r.keys.count)")
+            #expect(
+                r.written == r.keys,
+                "the calm run did not deliver what it wrote: written \(r.written.count), delivered \(r.keys.count)")
             cached = r
             return r
         }
@@ -102,7 +114,9 @@ import Testing
     /// delivered, and the dispatcher has committed all of `alerts`.
     static func run(_ fault: Fault) async throws -> Run {
         let started = ContinuousClock.now
-        let fleet = try await FleetHarness(destinations: ["customer-health", "cs-escalations", "revenue-signals", "billing-alerts"])
+        let fleet = try await FleetHarness(destinations: [
+            "customer-health", "cs-escalations", "revenue-signals", "billing-alerts",
+        ])
         let env = fleet.env(["KAFKA_CONSUMER_AUTO_COMMIT_INTERVAL_MS": "200"])
         var stages: [String: StageProcess] = [:]
         for name in ["ingest-scorer", "evaluator", "dispatcher"] { stages[name] = try StageProcess(name, env: env) }
@@ -117,7 +131,8 @@ import Testing
             for day in days {
                 for line in generator.lines(forDay: day) {
                     let key = (try? parser.parse(line).accountId) ?? "unkeyed"
-                    try producer.send(OutgoingRecord(topic: fleet.prefix + "account-events", key: key, value: line)) { result in
+                    try producer.send(OutgoingRecord(topic: fleet.prefix + "account-events", key: key, value: line)) {
+                        result in
                         if case .failure = result { failed.add() }
                     }
                 }
@@ -129,7 +144,9 @@ import Testing
         let working = await fleet.waitUntil(timeout: .seconds(60), watching: Array(stages.values)) {
             try fleet.committed(group: "ingest-scorer", topic: "account-events", partitions: 12) > 0
         }
-        guard working else { throw FleetTestError("the scorer committed nothing of 4 days of events within 60 s\n\(logs())") }
+        guard working else {
+            throw FleetTestError("the scorer committed nothing of 4 days of events within 60 s\n\(logs())")
+        }
         try send(4..<31)
         try await producer.flush()
 
@@ -138,7 +155,7 @@ import Testing
         case .none:
             try send(31..<35)
             try await producer.flush()
-        case let .kill(victim):
+        case .kill(let victim):
             let input = inputs[victim]!
             // The victim has work of its own before it dies (the evaluator's input comes from the scorer).
             let busy = await fleet.waitUntil(timeout: .seconds(60), watching: Array(stages.values)) {
@@ -151,16 +168,18 @@ import Testing
             try send(31..<35)
             try await producer.flush()
             stages[victim] = try StageProcess(victim, env: env)
-        case let .brokerDown(seconds):
+        case .brokerDown(let seconds):
             try fleet.cluster.setBroker(1, up: false)
             let downAt = ContinuousClock.now
             let postsBefore = fleet.sink.requestCount
-            try send(31..<35) // held by the producer and retried once the broker is back
+            try send(31..<35)  // held by the producer and retried once the broker is back
             // The outage lasts `seconds` by the clock: that is the fault's definition, not a
             // synchronization. The sink is watched meanwhile (nothing is expected of it).
             while ContinuousClock.now < downAt + .seconds(seconds) {
                 let left = downAt + .seconds(seconds) - ContinuousClock.now
-                _ = await fleet.sink.waitForRequests(count: fleet.sink.requestCount + 1_000_000, timeoutSeconds: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
+                _ = await fleet.sink.waitForRequests(
+                    count: fleet.sink.requestCount + 1_000_000,
+                    timeoutSeconds: Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)
             }
             try fleet.cluster.setBroker(1, up: true)
             note = "\(fleet.sink.requestCount - postsBefore) posts while the broker was down"
@@ -175,24 +194,37 @@ import Testing
             try fleet.lag(group: "ingest-scorer", topic: "account-events", partitions: 12) == 0
                 && fleet.lag(group: "evaluator", topic: "health-scores", partitions: 12) == 0
         }
-        guard settled else { throw FleetTestError("\(fault): the scorer and the evaluator did not commit all their input within 120 s\n\(logs())") }
+        guard settled else {
+            throw FleetTestError(
+                "\(fault): the scorer and the evaluator did not commit all their input within 120 s\n\(logs())")
+        }
         let total = try fleet.size("alerts", partitions: 12)
         let records = try await fleet.read("alerts", partitions: 12, timeout: .seconds(20)) { $0.count >= total }
-        let written = Set(records.compactMap { try? RecordCoding.decode(AlertRecord.self, from: $0.value ?? []) }.map { "\($0.destination) \($0.alertId)" })
+        let written = Set(
+            records.compactMap { try? RecordCoding.decode(AlertRecord.self, from: $0.value ?? []) }.map {
+                "\($0.destination) \($0.alertId)"
+            })
         let delivered = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [dispatcher()]) { d in
-            written.allSatisfy { key in let p = key.split(separator: " "); return d[String(p[0])]?[String(p[1])] != nil }
+            written.allSatisfy { key in
+                let p = key.split(separator: " ")
+                return d[String(p[0])]?[String(p[1])] != nil
+            }
         }
         // Every alert record read by the dispatcher (and committed), so a repeat would have been posted by now.
         let drained = await fleet.waitUntil(timeout: .seconds(30), watching: [dispatcher()]) {
             try fleet.lag(group: "dispatcher", topic: "alerts", partitions: 12) == 0
         }
         guard delivered, drained else {
-            throw FleetTestError("\(fault): not every alert written was delivered and committed (delivered \(delivered), committed \(drained)): written \(written.count), delivered \(fleet.delivered().mapValues(\.count))\n\(logs())")
+            throw FleetTestError(
+                "\(fault): not every alert written was delivered and committed (delivered \(delivered), committed \(drained)): written \(written.count), delivered \(fleet.delivered().mapValues(\.count))\n\(logs())"
+            )
         }
-        note += "; account-events-dlt \(try fleet.size("account-events-dlt", partitions: 3)), health-scores \(try fleet.size("health-scores", partitions: 12))"
-        let run = Run(delivered: fleet.delivered(), repeated: fleet.posted().filter { $0.value > 1 }, written: written,
-                      failedSends: failed.value, note: note,
-                      seconds: Double((ContinuousClock.now - started).components.seconds), log: logs())
+        note +=
+            "; account-events-dlt \(try fleet.size("account-events-dlt", partitions: 3)), health-scores \(try fleet.size("health-scores", partitions: 12))"
+        let run = Run(
+            delivered: fleet.delivered(), repeated: fleet.posted().filter { $0.value > 1 }, written: written,
+            failedSends: failed.value, note: note,
+            seconds: Double((ContinuousClock.now - started).components.seconds), log: logs())
         await fleet.shutdown()
         return run
     }

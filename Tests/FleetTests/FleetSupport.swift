@@ -1,9 +1,9 @@
 import Contracts
 import Foundation
-import TestSupport
 import Kafka
 import Logging
 import SlackSink
+import TestSupport
 import Testing
 import WorkerRuntime
 
@@ -16,7 +16,8 @@ final class StageProcess: @unchecked Sendable {
 
     init(_ name: String, env extra: [String: String]) throws {
         self.name = name
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            name)
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw FleetTestError("\(name) not built at \(binary.path): run `swift build --build-tests` first")
         }
@@ -38,7 +39,9 @@ final class StageProcess: @unchecked Sendable {
     /// condition up to `timeout`; nil if it logged none.
     func httpPort(timeout: Duration) -> Int? {
         lines.waitForMatch(upTo: timeout) { text in
-            text.range(of: #""port":"(\d+)""#, options: .regularExpression).map { Int(text[$0].dropFirst(8).dropLast(1))! }
+            text.range(of: #""port":"(\d+)""#, options: .regularExpression).map {
+                Int(text[$0].dropFirst(8).dropLast(1))!
+            }
         }
     }
 
@@ -61,8 +64,14 @@ final class StageProcess: @unchecked Sendable {
         if process.isRunning { process.terminate() }
         let exited = DispatchSemaphore(value: 0)
         let process = self.process
-        DispatchQueue.global().async { process.waitUntilExit(); exited.signal() }
-        if exited.wait(timeout: .now() + timeout) == .timedOut { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        DispatchQueue.global().async {
+            process.waitUntilExit()
+            exited.signal()
+        }
+        if exited.wait(timeout: .now() + timeout) == .timedOut {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
         stderrPipe.fileHandleForReading.readabilityHandler = nil
         return process.terminationStatus
     }
@@ -73,8 +82,13 @@ final class StageProcess: @unchecked Sendable {
 /// The local broker with every topic of the catalog, a Slack-like sink, and the environment the
 /// stages take (mock-broker timings from platform-notes).
 final class FleetHarness: @unchecked Sendable {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let logger: Logger = { var l = Logger(label: "fleet-test"); l.logLevel = .error; return l }()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let logger: Logger = {
+        var l = Logger(label: "fleet-test")
+        l.logLevel = .error
+        return l
+    }()
 
     let cluster: MockCluster
     let sink: SlackSink
@@ -87,7 +101,9 @@ final class FleetHarness: @unchecked Sendable {
 
     /// With `slackApp`, every destination is a Slack app (`chat.postMessage` to channel
     /// `channel(name)` on the sink's `/api`), else an incoming webhook on `path(name)`.
-    init(destinations: [String], rate: Double = 50, burst: Int = 10, prefix: String = "t.", slackApp: Bool = false) async throws {
+    init(destinations: [String], rate: Double = 50, burst: Int = 10, prefix: String = "t.", slackApp: Bool = false)
+        async throws
+    {
         self.prefix = prefix
         cluster = try MockCluster()
         let path = Self.root.appendingPathComponent("topics/topics.yaml").path
@@ -95,16 +111,19 @@ final class FleetHarness: @unchecked Sendable {
         for topic in catalog.topics { try cluster.createTopic(topic.name, partitions: topic.partitions) }
         sink = SlackSink(recordRequests: true, recordBodies: true)
         port = try await sink.start()
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UInt32.random(in: 0...UInt32.max))")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fleet-test-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var yaml = "destinations:\n"
         for name in destinations where slackApp {
-            yaml += "  \(name):\n    type: slack_app\n    token: ${FLEET_TEST_BOT_TOKEN}\n    channel: \(Self.channel(name))\n"
+            yaml +=
+                "  \(name):\n    type: slack_app\n    token: ${FLEET_TEST_BOT_TOKEN}\n    channel: \(Self.channel(name))\n"
             yaml += "    api_url: http://127.0.0.1:\(port)/api\n    allow_insecure_http: true\n"
             yaml += "    rate_per_second: \(rate)\n    burst: \(burst)\n"
         }
         for name in destinations where !slackApp {
-            yaml += "  \(name):\n    url: http://127.0.0.1:\(port)/services/test/\(name)\n    allow_insecure_http: true\n"
+            yaml +=
+                "  \(name):\n    url: http://127.0.0.1:\(port)/services/test/\(name)\n    allow_insecure_http: true\n"
             yaml += "    rate_per_second: \(rate)\n    burst: \(burst)\n"
         }
         try yaml.write(to: directory.appendingPathComponent("destinations.yaml"), atomically: true, encoding: .utf8)
@@ -171,7 +190,9 @@ final class FleetHarness: @unchecked Sendable {
         var rest = text[...]
         while let start = rest.range(of: "Alert") {
             let after = rest[start.upperBound...]
-            for token in after.prefix(while: { $0 != "\u{00B7}" && $0 != "\"" }).split(whereSeparator: { $0 == " " || $0 == "," })
+            for token in after.prefix(while: { $0 != "\u{00B7}" && $0 != "\"" }).split(whereSeparator: {
+                $0 == " " || $0 == ","
+            })
             where token.count >= 8 && token.allSatisfy(\.isHexDigit) {
                 out.append(String(token))
             }
@@ -181,24 +202,34 @@ final class FleetHarness: @unchecked Sendable {
     }
 
     func producer() throws -> KafkaProducer {
-        try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "2"]), logger: Self.logger)
+        try KafkaProducer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "2"]),
+            logger: Self.logger)
     }
 
     /// Produces alerts to `alerts` (keyed by destination) and waits for every acknowledgement.
     func produce(_ alerts: [AlertRecord]) async throws {
         let producer = try producer()
         for alert in alerts {
-            _ = try await producer.send(OutgoingRecord(topic: prefix + "alerts", key: alert.destination, value: try RecordCoding.encode(alert)))
+            _ = try await producer.send(
+                OutgoingRecord(topic: prefix + "alerts", key: alert.destination, value: try RecordCoding.encode(alert)))
         }
         await producer.shutdown()
     }
 
     /// Reads `topic` (all partitions) until `done` holds or `timeout`.
-    func read(_ topic: String, partitions: Int, timeout: Duration, done: ([ConsumedRecord]) -> Bool) async throws -> [ConsumedRecord] {
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "10"]),
-                                         name: "reader", logger: Self.logger)
+    func read(_ topic: String, partitions: Int, timeout: Duration, done: ([ConsumedRecord]) -> Bool) async throws
+        -> [ConsumedRecord]
+    {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "10"]),
+            name: "reader", logger: Self.logger)
         defer { consumer.close() }
-        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(prefix + topic, Int32($0)), KafkaOffset.beginning) }))
+        try consumer.assign(
+            Dictionary(
+                uniqueKeysWithValues: (0..<partitions).map {
+                    (TopicPartition(prefix + topic, Int32($0)), KafkaOffset.beginning)
+                }))
         var records: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + timeout
         while !done(records), ContinuousClock.now < deadline {
@@ -209,15 +240,22 @@ final class FleetHarness: @unchecked Sendable {
 
     /// Records written to `topic` (the mock starts every partition at 0).
     func size(_ topic: String, partitions: Int) throws -> Int {
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), name: "sizer", logger: Self.logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), name: "sizer",
+            logger: Self.logger)
         defer { consumer.close() }
-        return Int(try (0..<partitions).reduce(Int64(0)) { $0 + (try consumer.watermarks(TopicPartition(prefix + topic, Int32($1))).high) })
+        return Int(
+            try (0..<partitions).reduce(Int64(0)) {
+                $0 + (try consumer.watermarks(TopicPartition(prefix + topic, Int32($1))).high)
+            })
     }
 
     /// Waits (on the sink's own condition, not a sleep) until `done` holds for what was delivered,
     /// checking each time a request arrives; false after `timeout`.
     /// Stops early (false) when one of `watching` has exited.
-    func waitForDeliveries(timeout: Duration, watching: [StageProcess] = [], _ done: ([String: [String: Int]]) -> Bool) async -> Bool {
+    func waitForDeliveries(timeout: Duration, watching: [StageProcess] = [], _ done: ([String: [String: Int]]) -> Bool)
+        async -> Bool
+    {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline, watching.allSatisfy({ $0.process.isRunning }) {
             if done(delivered()) { return true }
@@ -229,7 +267,10 @@ final class FleetHarness: @unchecked Sendable {
     /// A script of `holds` rounds of eight answered posts then one whose answer is held for 15 s
     /// (Slack received it; the dispatcher never hears back if it is killed meanwhile).
     static func holdingEveryNinth(_ holds: Int) -> [SinkResponse] {
-        Array((0..<holds).map { _ in Array(repeating: SinkResponse.ok, count: 8) + [.delayed(milliseconds: 15_000, then: .ok)] }.joined())
+        Array(
+            (0..<holds).map { _ in
+                Array(repeating: SinkResponse.ok, count: 8) + [.delayed(milliseconds: 15_000, then: .ok)]
+            }.joined())
     }
 
     /// Starts a dispatcher and kills it with kill -9 `kills` times, each time while Slack holds the
@@ -241,7 +282,9 @@ final class FleetHarness: @unchecked Sendable {
         for kill in 1...kills {
             let dispatcher = processes.last!
             let holding = await waitForHeldPosts(path: path, count: kill, watching: [dispatcher])
-            #expect(holding, "no held post before kill \(kill) (\(sink.requestCount) requests):\n\(dispatcher.log.suffix(2000))")
+            #expect(
+                holding,
+                "no held post before kill \(kill) (\(sink.requestCount) requests):\n\(dispatcher.log.suffix(2000))")
             dispatcher.killHard()
             processes.append(try StageProcess("dispatcher", env: dispatcherEnv()))
         }
@@ -271,8 +314,9 @@ final class FleetHarness: @unchecked Sendable {
     /// Records of `topic` (all partitions) that consumer group `group` has committed (an offset
     /// per partition, 0 where none; the mock starts every partition at 0).
     func committed(group: String, topic: String, partitions: Int) throws -> Int64 {
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": group]),
-                                         name: "committed", logger: Self.logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": group]),
+            name: "committed", logger: Self.logger)
         defer { consumer.close() }
         let tps = (0..<partitions).map { TopicPartition(prefix + topic, Int32($0)) }
         let committed = try consumer.committed(tps)
@@ -281,7 +325,8 @@ final class FleetHarness: @unchecked Sendable {
 
     /// Records of `topic` that consumer group `group` has not committed yet.
     func lag(group: String, topic: String, partitions: Int) throws -> Int64 {
-        Int64(try size(topic, partitions: partitions)) - (try committed(group: group, topic: topic, partitions: partitions))
+        Int64(try size(topic, partitions: partitions))
+            - (try committed(group: group, topic: topic, partitions: partitions))
     }
 
     /// The entries of the delivery log `alerts-delivered` (12 partitions), read to its end.
@@ -298,8 +343,11 @@ final class FleetHarness: @unchecked Sendable {
     /// An alert for `destination` with a deterministic hex id.
     static func alert(_ n: Int, destination: String, account: String? = nil, tag: String) -> AlertRecord {
         let id = String(format: "%08x%08x", UInt32(truncatingIfNeeded: tag.hashValue & 0x7fff_ffff), UInt32(n))
-        return AlertRecord(alertId: id, type: .customerAtRisk, severity: .high, priority: Priority(level: 3)!, destination: destination,
-                           accountId: account ?? "acct-\(n)", raisedAt: Timestamp(millisecondsSinceEpoch: 1_795_000_000_000 + Int64(n) * 60_000))
+        return AlertRecord(
+            alertId: id, type: .customerAtRisk, severity: .high, priority: Priority(level: 3)!,
+            destination: destination,
+            accountId: account ?? "acct-\(n)",
+            raisedAt: Timestamp(millisecondsSinceEpoch: 1_795_000_000_000 + Int64(n) * 60_000))
     }
 }
 

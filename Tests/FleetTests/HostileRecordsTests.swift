@@ -30,7 +30,8 @@ import WorkerRuntime
     static func retryFailed(_ id: String, account: String, invoice: String, amount: String, at ms: Int64) -> [UInt8] {
         event(
             id, account: account, type: "billing_retry_failed", at: ms,
-            properties: #"{"payment_id":"P-\#(invoice)","invoice_id":"\#(invoice)","amount":\#(amount),"currency":"USD"}"#)
+            properties:
+                #"{"payment_id":"P-\#(invoice)","invoice_id":"\#(invoice)","amount":\#(amount),"currency":"USD"}"#)
     }
 
     @Test func everyHostileRowLeavesTheFleetRunningAndItsPartitionsFlowing() async throws {
@@ -47,7 +48,8 @@ import WorkerRuntime
                 _ = try await producer.send(
                     OutgoingRecord(topic: p + topic, partition: partition, key: "forged-\(partition)", value: forged))
                 _ = try await producer.send(
-                    OutgoingRecord(topic: p + topic, partition: partition, key: "junk-\(partition)", value: [0xF1, 0xEE, 0x7F]))
+                    OutgoingRecord(
+                        topic: p + topic, partition: partition, key: "junk-\(partition)", value: [0xF1, 0xEE, 0x7F]))
             }
         }
 
@@ -60,22 +62,33 @@ import WorkerRuntime
         var sends: [(key: String?, value: [UInt8])] = [
             // Row 1: an MRR and an amount no Int64 of cents holds.
             ("hostile-mrr", Self.profile("hostile-mrr", name: "Hostile MRR Corp", mrr: "1e17", at: t0)),
-            ("hostile-mrr", Self.retryFailed("e-h1", account: "hostile-mrr", invoice: "inv-h1", amount: "1e17", at: t0 + 1000)),
+            (
+                "hostile-mrr",
+                Self.retryFailed("e-h1", account: "hostile-mrr", invoice: "inv-h1", amount: "1e17", at: t0 + 1000)
+            ),
             // Row 2: two invoices' retries failing in the same second.
             ("twin", Self.profile("twin", name: "Twin Invoices Ltd", mrr: "4200", at: t0)),
             ("twin", Self.retryFailed("e-t77", account: "twin", invoice: "inv-77", amount: "4200", at: t0 + 5000)),
             ("twin", Self.retryFailed("e-t78", account: "twin", invoice: "inv-78", amount: "300", at: t0 + 5000)),
             // Row 3: keyed by a ticket id, and unkeyed.
-            ("ticket-991", Self.retryFailed("e-r1", account: "rekeyed", invoice: "inv-r1", amount: "100", at: t0 + 6000)),
+            (
+                "ticket-991",
+                Self.retryFailed("e-r1", account: "rekeyed", invoice: "inv-r1", amount: "100", at: t0 + 6000)
+            ),
             (nil, Self.retryFailed("e-r2", account: "rekeyed", invoice: "inv-r2", amount: "100", at: t0 + 7000)),
             // Bad input: not JSON; dated 2029 (never moves time).
             ("junk", Array("{not json".utf8)),
-            ("future", Self.retryFailed("e-f1", account: "future", invoice: "inv-f1", amount: "1", at: 1_861_920_000_000)),
+            (
+                "future",
+                Self.retryFailed("e-f1", account: "future", invoice: "inv-f1", amount: "1", at: 1_861_920_000_000)
+            ),
         ]
         // The ordinary alert after every hostile record.
-        sends.append(("ordinary", Self.retryFailed("e-o1", account: "ordinary", invoice: "inv-o1", amount: "50", at: t0 + 9000)))
+        sends.append(
+            ("ordinary", Self.retryFailed("e-o1", account: "ordinary", invoice: "inv-o1", amount: "50", at: t0 + 9000)))
         for s in sends {
-            _ = try await producer.send(OutgoingRecord(topic: p + "account-events", key: s.key.map { Array($0.utf8) }, value: s.value))
+            _ = try await producer.send(
+                OutgoingRecord(topic: p + "account-events", key: s.key.map { Array($0.utf8) }, value: s.value))
         }
 
         // Rows 6 and 8: retry headers no dispatcher wrote.
@@ -86,8 +99,10 @@ import WorkerRuntime
                     topic: p + topic, key: Array(alert.destination.utf8), value: try RecordCoding.encode(alert),
                     headers: headers.map { KafkaHeader(name: $0.0, text: $0.1) }))
         }
-        try await retry(1, topic: "alerts-retry-1", headers: [("fleet.retry.attempt", "1"), ("fleet.retry.due", "\(Int64.max)")])
-        try await retry(2, topic: "alerts-retry-2", headers: [("fleet.retry.attempt", "\(Int64.max)"), ("fleet.retry.due", "0")])
+        try await retry(
+            1, topic: "alerts-retry-1", headers: [("fleet.retry.attempt", "1"), ("fleet.retry.due", "\(Int64.max)")])
+        try await retry(
+            2, topic: "alerts-retry-2", headers: [("fleet.retry.attempt", "\(Int64.max)"), ("fleet.retry.due", "0")])
         try await retry(3, topic: "alerts-retry-2", headers: [("fleet.retry.attempt", "-5"), ("fleet.retry.due", "0")])
         await producer.shutdown()
 
@@ -95,7 +110,9 @@ import WorkerRuntime
             fleet.sink.requests(path: fleet.path(destination)).filter { $0.response == .ok }
                 .map { String(decoding: $0.body, as: UTF8.self) }
         }
-        let retried = (1...3).map { FleetHarness.alert($0, destination: "cs-escalations", tag: "hostile-retry").alertId }
+        let retried = (1...3).map {
+            FleetHarness.alert($0, destination: "cs-escalations", tag: "hostile-retry").alertId
+        }
         let flowed = await fleet.waitUntil(timeout: .seconds(120), watching: stages) {
             let billing = bodies("billing-alerts").joined()
             let escalations = fleet.delivered()["cs-escalations"] ?? [:]
@@ -103,7 +120,8 @@ import WorkerRuntime
                 && retried.allSatisfy { escalations[$0] != nil }
         }
         let logs = stages.map { "\($0.name):\n\($0.log.suffix(1500))" }.joined(separator: "\n")
-        #expect(flowed, "the ordinary alert, the 1e17 account's alert and the forged retries were not all posted\n\(logs)")
+        #expect(
+            flowed, "the ordinary alert, the 1e17 account's alert and the forged retries were not all posted\n\(logs)")
         for s in stages { #expect(s.process.isRunning, "\(s.name) died:\n\(s.log.suffix(3000))") }
 
         // Row 2: both invoices raised an alert.
@@ -122,8 +140,11 @@ import WorkerRuntime
             records.filter { $0.keyString == "rekeyed" }.count >= 2
         }
         let rekeyed = scores.filter { $0.keyString == "rekeyed" }
-        #expect(Set(rekeyed.map(\.partition)).count == 1, "account rekeyed scored on partitions \(Set(rekeyed.map(\.partition)))")
-        #expect(billing(alerts, "rekeyed").count == 2, "rekeyed raised \(billing(alerts, "rekeyed").count) billing alerts")
+        #expect(
+            Set(rekeyed.map(\.partition)).count == 1,
+            "account rekeyed scored on partitions \(Set(rekeyed.map(\.partition)))")
+        #expect(
+            billing(alerts, "rekeyed").count == 2, "rekeyed raised \(billing(alerts, "rekeyed").count) billing alerts")
 
         // Bad input in the scorer's dead-letter topic with its reason.
         func codes(_ records: [ConsumedRecord]) -> Set<String> {

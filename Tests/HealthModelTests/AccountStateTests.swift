@@ -1,5 +1,6 @@
 import Contracts
 import Testing
+
 @testable import HealthModel
 
 @Suite struct AccountStateTests {
@@ -64,7 +65,8 @@ import Testing
     @Test func aRepublishedEventCountsOnce() {
         var state = scorer.makeState(accountId: "a")
         var f = EventFactory(account: "a")
-        let ticket = f.make(.ticketOpened, at: noon, user: "u1", EventProperties(ticketId: "T-1", sentiment: -0.5), id: "t-1")
+        let ticket = f.make(
+            .ticketOpened, at: noon, user: "u1", EventProperties(ticketId: "T-1", sentiment: -0.5), id: "t-1")
         #expect(scorer.apply(ticket, to: &state).disposition == .applied)
         _ = scorer.apply(f.make(.login, at: noon.adding(days: 1), user: "u1"), to: &state)
         let again = scorer.apply(ticket, to: &state)
@@ -101,15 +103,19 @@ import Testing
         #expect(state.apiValue(0, day: first) == 500)
         _ = scorer.apply(f.make(.login, at: noon.adding(days: 95), user: "u1"), to: &state)
         #expect(state.value(.logins, day: first) == 0)
-        let values = state.ring.values // [slot * 6 + field]: 4 product fields, then 2 API fields
-        #expect(values.enumerated().filter { $0.offset % 6 < 4 }.reduce(0) { $0 + Int($1.element) } == 2, "only the new day's login and user remain")
+        let values = state.ring.values  // [slot * 6 + field]: 4 product fields, then 2 API fields
+        #expect(
+            values.enumerated().filter { $0.offset % 6 < 4 }.reduce(0) { $0 + Int($1.element) } == 2,
+            "only the new day's login and user remain")
         #expect(values.enumerated().allSatisfy { $0.offset % 6 < 4 || $0.element == 0 })
     }
 
     @Test func distinctUsersAreCountedNotLogins() {
         var state = scorer.makeState(accountId: "a")
         var f = EventFactory(account: "a")
-        for k in 0..<30 { _ = scorer.apply(f.make(.login, at: noon.adding(seconds: Int64(k)), user: "u\(k % 10)"), to: &state) }
+        for k in 0..<30 {
+            _ = scorer.apply(f.make(.login, at: noon.adding(seconds: Int64(k)), user: "u\(k % 10)"), to: &state)
+        }
         let day = Int32(noon.epochDay)
         #expect(state.value(.logins, day: day) == 30)
         #expect(abs(state.value(.users, day: day) - 10) <= 1, "10 distinct users (estimate)")
@@ -181,7 +187,9 @@ import Testing
             let decoded = try AccountState(decoding: bytes)
             #expect(decoded == state)
             #expect(decoded.encode() == bytes, "re-encoding gives the same bytes")
-            #expect(decoded.userBits == state.userBits && decoded.seen == state.seen && decoded.pendingEventIds == state.pendingEventIds)
+            #expect(
+                decoded.userBits == state.userBits && decoded.seen == state.seen
+                    && decoded.pendingEventIds == state.pendingEventIds)
         }
         #expect(states.contains { $0.seen.count > 50 && $0.pending.count > 0 }, "the sample exercises ids")
     }
@@ -213,7 +221,9 @@ import Testing
 
     static var version1Bytes: [UInt8] {
         let hex = Array(version1Hex.utf8)
-        return stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
+        return stride(from: 0, to: hex.count, by: 2).map {
+            UInt8(String(decoding: hex[$0..<($0 + 2)], as: UTF8.self), radix: 16)!
+        }
     }
 
     @Test func aVersion1StateDecodesAndReEncodesToTheSameBytes() throws {
@@ -224,8 +234,9 @@ import Testing
         #expect(state.seen.count > 0, "event-id fingerprints decoded")
         #expect(state.ring.values.contains { $0 > 255 }, "wide day counters decoded")
         #expect(state.sequence == 0, "version 1 kept no sequence")
-        #expect(state.encode() == [2] + bytes.dropFirst() + [0],
-                "re-encoded as version 2: the same layout and sequence 0")
+        #expect(
+            state.encode() == [2] + bytes.dropFirst() + [0],
+            "re-encoded as version 2: the same layout and sequence 0")
         #expect(try AccountState(decoding: state.encode()) == state)
     }
 }

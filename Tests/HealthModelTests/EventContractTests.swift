@@ -42,7 +42,8 @@ import Testing
             } catch {
                 #expect(
                     example.expect == error.code.rawValue,
-                    "\(example.name): refused with \(error.code.rawValue) (\(error.reason)), the contract says \(example.expect)")
+                    "\(example.name): refused with \(error.code.rawValue) (\(error.reason)), the contract says \(example.expect)"
+                )
             }
         }
     }

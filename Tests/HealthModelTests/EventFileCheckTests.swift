@@ -15,18 +15,19 @@ import Testing
         #"{"event_id":"\#(id)","account_id":"acme","type":"\#(type)","occurred_at":"\#(at)"}"#
     }
 
-    @Test(arguments: [
-        (login("e1"), nil),
-        (#"{"event_id":"e1","account_id":"acme","type":"login"}"#, "missing_field"),
-        ("{not json", "invalid_json"),
-        ("[1]", "not_an_object"),
-        (login("e1", at: "2026-11-18T00:00:00"), "bad_timestamp"),
-        (login("e1", at: "2026-11-17T23:59:00Z"), nil),
-        // 9 minutes ahead of `now`: within the 10-minute skew; 11 minutes ahead: beyond it.
-        (login("e1", at: "2026-11-18T11:15:40Z"), nil),
-        (login("e1", at: "2026-11-18T11:17:41Z"), "future_event_time"),
-        (login("e1", at: "2029-01-01T00:00:00Z"), "future_event_time"),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            (login("e1"), nil),
+            (#"{"event_id":"e1","account_id":"acme","type":"login"}"#, "missing_field"),
+            ("{not json", "invalid_json"),
+            ("[1]", "not_an_object"),
+            (login("e1", at: "2026-11-18T00:00:00"), "bad_timestamp"),
+            (login("e1", at: "2026-11-17T23:59:00Z"), nil),
+            // 9 minutes ahead of `now`: within the 10-minute skew; 11 minutes ahead: beyond it.
+            (login("e1", at: "2026-11-18T11:15:40Z"), nil),
+            (login("e1", at: "2026-11-18T11:17:41Z"), "future_event_time"),
+            (login("e1", at: "2029-01-01T00:00:00Z"), "future_event_time"),
+        ] as [(String, String?)])
     func aLineIsAcceptedOrRefusedWithTheDeadLetterCode(line: String, code: String?) {
         let check = Self.run([line])
         #expect(check.refused == (code == nil ? 0 : 1))

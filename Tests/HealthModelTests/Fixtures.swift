@@ -1,4 +1,5 @@
 import Contracts
+
 @testable import HealthModel
 
 /// Shared, deterministic fixtures (computed once; every test only reads them).
@@ -47,8 +48,13 @@ struct EventFactory {
 
     init(account: String) { self.account = account }
 
-    mutating func make(_ type: EventType, at: Timestamp, user: String? = nil, _ properties: EventProperties = EventProperties(), id: String? = nil) -> AccountEvent {
+    mutating func make(
+        _ type: EventType, at: Timestamp, user: String? = nil, _ properties: EventProperties = EventProperties(),
+        id: String? = nil
+    ) -> AccountEvent {
         sequence += 1
-        return AccountEvent(eventId: id ?? "\(account)-\(sequence)", accountId: account, type: type, occurredAt: at, userId: user, properties: properties)
+        return AccountEvent(
+            eventId: id ?? "\(account)-\(sequence)", accountId: account, type: type, occurredAt: at, userId: user,
+            properties: properties)
     }
 }

@@ -1,10 +1,11 @@
 import Contracts
 import Testing
+
 @testable import HealthModel
 
 @Suite struct HealthScorerTests {
     let scorer = HealthScorer()
-    let start = Timestamp(year: 2026, month: 9, day: 7) // a Monday
+    let start = Timestamp(year: 2026, month: 9, day: 7)  // a Monday
 
     /// 42 days of logins (weekdays only) around `mean` with `spread`, then 7 days at `(1 - dip)`; returns the evaluation.
     func dipped(mean: Double, spread: Double, dip: Double, seed: UInt64) -> HealthEvaluation {
@@ -17,8 +18,12 @@ import Testing
             let level = d >= 42 ? 1 - dip : 1
             let n = max(0, Int(((mean + spread * (2 * rng.unit() - 1)) * level).rounded()))
             for k in 0..<n {
-                _ = scorer.apply(f.make(.login, at: day.adding(seconds: Int64(8 * 3600 + k * 60)), user: "u\(k % 50)"), to: &state)
-                _ = scorer.apply(f.make(.featureUsed, at: day.adding(seconds: Int64(8 * 3600 + k * 60 + 1)), user: "u\(k % 50)", EventProperties(feature: "f\(k % 3)")), to: &state)
+                _ = scorer.apply(
+                    f.make(.login, at: day.adding(seconds: Int64(8 * 3600 + k * 60)), user: "u\(k % 50)"), to: &state)
+                _ = scorer.apply(
+                    f.make(
+                        .featureUsed, at: day.adding(seconds: Int64(8 * 3600 + k * 60 + 1)), user: "u\(k % 50)",
+                        EventProperties(feature: "f\(k % 3)")), to: &state)
             }
         }
         _ = scorer.advance(to: start.adding(days: 49), state: &state)
@@ -33,7 +38,9 @@ import Testing
             let steady = dipped(mean: 200, spread: 6, dip: 0.2, seed: seed)
             let logins = steady.signals.first { $0.code == SignalCode.loginsDown }
             #expect(logins != nil, "enterprise: \(steady.signals.map(\.text))")
-            #expect(logins?.text.hasPrefix("Logins down ") == true && logins?.text.hasSuffix("% vs 28-day baseline") == true)
+            #expect(
+                logins?.text.hasPrefix("Logins down ") == true && logins?.text.hasSuffix("% vs 28-day baseline") == true
+            )
             #expect(abs((logins?.value ?? 0) + 0.2) < 0.05, "about -20%: \(logins?.value ?? 0)")
             #expect(steady.zone == .healthy && steady.score < 100)
         }
@@ -45,10 +52,19 @@ import Testing
         let t0 = start.adding(seconds: 36_000)
         let first = try #require(scorer.apply(f.make(.login, at: t0, user: "u1"), to: &state).record)
         #expect(first.reasons == [.first] && first.score == 100 && first.eventIds == ["acme-1"])
-        #expect(scorer.apply(f.make(.login, at: t0.adding(seconds: 60), user: "u2"), to: &state).record == nil, "nothing changed")
-        let failed = f.make(.paymentFailed, at: t0.adding(seconds: 120), EventProperties(amount: 1200, currency: "USD", paymentId: "pay-7", invoiceId: "inv-3"))
+        #expect(
+            scorer.apply(f.make(.login, at: t0.adding(seconds: 60), user: "u2"), to: &state).record == nil,
+            "nothing changed")
+        let failed = f.make(
+            .paymentFailed, at: t0.adding(seconds: 120),
+            EventProperties(amount: 1200, currency: "USD", paymentId: "pay-7", invoiceId: "inv-3"))
         let record = try #require(scorer.apply(failed, to: &state).record)
-        #expect(record.triggers == [Trigger(type: .paymentFailed, eventId: failed.eventId, occurredAt: failed.occurredAt, ref: "pay-7", amount: 1200, currency: "USD")])
+        #expect(
+            record.triggers == [
+                Trigger(
+                    type: .paymentFailed, eventId: failed.eventId, occurredAt: failed.occurredAt, ref: "pay-7",
+                    amount: 1200, currency: "USD")
+            ])
         #expect(record.reasons.contains(.businessEvent) && record.reasons.contains(.scoreStep))
         #expect(record.eventIds == ["acme-2", "acme-3"], "the events since the last record")
         #expect(record.signals.first?.text == "1 failed payment in 7 days")
@@ -56,7 +72,10 @@ import Testing
         let r2 = try #require(scorer.apply(retry, to: &state).record)
         #expect(r2.triggers.first?.ref == "inv-3")
         #expect(r2.signals.map(\.code).prefix(2) == [SignalCode.billingRetryFailed, SignalCode.paymentFailures])
-        let paid = try #require(scorer.apply(f.make(.paymentSucceeded, at: t0.adding(days: 4), EventProperties(paymentId: "pay-8")), to: &state).record)
+        let paid = try #require(
+            scorer.apply(
+                f.make(.paymentSucceeded, at: t0.adding(days: 4), EventProperties(paymentId: "pay-8")), to: &state
+            ).record)
         #expect(paid.score > r2.score, "paying softens the billing signals")
         #expect(paid.signals.contains { $0.text == "Billing retry failed yesterday, paid since" })
     }
@@ -66,17 +85,26 @@ import Testing
         var f = EventFactory(account: "a")
         let t = start.adding(seconds: 40_000)
         _ = scorer.apply(f.make(.seatsChanged, at: t, EventProperties(seats: 40)), to: &state)
-        let seats = try #require(scorer.apply(f.make(.seatsChanged, at: t.adding(days: 2), EventProperties(seats: 30)), to: &state).record)
+        let seats = try #require(
+            scorer.apply(f.make(.seatsChanged, at: t.adding(days: 2), EventProperties(seats: 30)), to: &state).record)
         #expect(seats.triggers.first?.seatsBefore == 40 && seats.triggers.first?.seatsAfter == 30)
         #expect(seats.signals.first { $0.code == SignalCode.seatsDown }?.text == "Seats -25% in 14 days (40 to 30)")
-        let champion = try #require(scorer.apply(f.make(.championLeft, at: t.adding(days: 3), user: "u-champ"), to: &state).record)
+        let champion = try #require(
+            scorer.apply(f.make(.championLeft, at: t.adding(days: 3), user: "u-champ"), to: &state).record)
         #expect(champion.triggers.first?.type == .championLeft && champion.triggers.first?.ref == "u-champ")
-        let cancelled = try #require(scorer.apply(f.make(.subscriptionCancelled, at: t.adding(days: 4)), to: &state).record)
+        let cancelled = try #require(
+            scorer.apply(f.make(.subscriptionCancelled, at: t.adding(days: 4)), to: &state).record)
         #expect(cancelled.cancellationScheduled && cancelled.score <= 45 && cancelled.zone == .atRisk)
         // An older account_updated cannot undo a newer cancellation; a newer one can.
-        let stale = scorer.apply(f.make(.accountUpdated, at: t.adding(days: 3).adding(seconds: 5), EventProperties(status: "active")), to: &state)
+        let stale = scorer.apply(
+            f.make(.accountUpdated, at: t.adding(days: 3).adding(seconds: 5), EventProperties(status: "active")),
+            to: &state)
         #expect(stale.disposition == .applied && state.cancellationScheduled)
-        let reactivated = try #require(scorer.apply(f.make(.accountUpdated, at: t.adding(days: 5), EventProperties(cancellationScheduled: false)), to: &state).record)
+        let reactivated = try #require(
+            scorer.apply(
+                f.make(.accountUpdated, at: t.adding(days: 5), EventProperties(cancellationScheduled: false)),
+                to: &state
+            ).record)
         #expect(!reactivated.cancellationScheduled && reactivated.score > 45)
     }
 
@@ -84,8 +112,19 @@ import Testing
         var state = scorer.makeState(accountId: "a")
         var f = EventFactory(account: "a")
         let t = start.adding(seconds: 40_000)
-        let r = try #require(scorer.apply(f.make(.accountUpdated, at: t, EventProperties(name: "<!channel> Acme", tier: .enterprise, mrr: 9000, owner: "U1", renewalDate: "2026-09-28", timezone: "UTC", url: "https://crm/acme")), to: &state).record)
-        #expect(r.profile == AccountProfile(name: "<!channel> Acme", tier: .enterprise, mrr: 9000, owner: "U1", url: "https://crm/acme", renewalDate: "2026-09-28", timezone: "UTC"))
+        let r = try #require(
+            scorer.apply(
+                f.make(
+                    .accountUpdated, at: t,
+                    EventProperties(
+                        name: "<!channel> Acme", tier: .enterprise, mrr: 9000, owner: "U1", renewalDate: "2026-09-28",
+                        timezone: "UTC", url: "https://crm/acme")), to: &state
+            ).record)
+        #expect(
+            r.profile
+                == AccountProfile(
+                    name: "<!channel> Acme", tier: .enterprise, mrr: 9000, owner: "U1", url: "https://crm/acme",
+                    renewalDate: "2026-09-28", timezone: "UTC"))
         #expect(r.signals.first?.text == "Renewal in 21 days")
     }
 
@@ -97,11 +136,16 @@ import Testing
             for d in 0..<40 {
                 let t = start.adding(days: Int64(d)).adding(seconds: 36_000)
                 for k in 0..<(d < 30 ? 20 : 2) {
-                    if let r = scorer.apply(f.make(.login, at: t.adding(seconds: Int64(k)), user: "u\(k)"), to: &state).record {
+                    if let r = scorer.apply(f.make(.login, at: t.adding(seconds: Int64(k)), user: "u\(k)"), to: &state)
+                        .record
+                    {
                         out += try RecordCoding.encode(r)
                     }
                 }
-                if d % 9 == 0, let r = scorer.apply(f.make(.ticketOpened, at: t, EventProperties(sentiment: -0.8)), to: &state).record {
+                if d % 9 == 0,
+                    let r = scorer.apply(f.make(.ticketOpened, at: t, EventProperties(sentiment: -0.8)), to: &state)
+                        .record
+                {
                     out += try RecordCoding.encode(r)
                 }
             }

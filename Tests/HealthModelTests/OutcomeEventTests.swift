@@ -1,11 +1,14 @@
 import Contracts
 import Testing
+
 @testable import HealthModel
 
 /// `account_churned` and `account_renewed` are outcome events: known types, not product activity.
 @Suite struct OutcomeEventTests {
     @Test func outcomeEventsParseAsKnownTypes() throws {
-        let churned = try EventParser().parse(#"{"event_id":"e1","account_id":"acme","type":"account_churned","occurred_at":"2026-10-01T10:00:00Z","properties":{}}"#)
+        let churned = try EventParser().parse(
+            #"{"event_id":"e1","account_id":"acme","type":"account_churned","occurred_at":"2026-10-01T10:00:00Z","properties":{}}"#
+        )
         #expect(churned.type == .accountChurned && churned.typeName == "account_churned")
         #expect(EventType(name: "account_renewed") == .accountRenewed)
         #expect(!EventType.accountChurned.isActivity && !EventType.accountRenewed.isActivity)

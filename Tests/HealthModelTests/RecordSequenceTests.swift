@@ -1,5 +1,6 @@
 import Contracts
 import Testing
+
 @testable import HealthModel
 
 /// Each score record carries the scorer's sequence number for its account: the evaluator tells

@@ -1,5 +1,6 @@
 import Contracts
 import Testing
+
 @testable import HealthModel
 
 @Suite struct ReplayTests {
@@ -37,12 +38,22 @@ import Testing
     }
 
     @Test func summaryCountsEventsRejectionsAccountsZonesAndRecords() throws {
-        var input = Array(#"{"event_id":"e1","account_id":"a","type":"login","occurred_at":"2026-11-20T10:00:00Z","user_id":"u"}"#.utf8)
+        var input = Array(
+            #"{"event_id":"e1","account_id":"a","type":"login","occurred_at":"2026-11-20T10:00:00Z","user_id":"u"}"#
+                .utf8)
         input += Array("\n\nnot json\n".utf8)
         input += Array(#"{"event_id":"e2","account_id":"b","type":"login","occurred_at":"later"}"#.utf8) + [0x0A]
-        input += Array(#"{"event_id":"e3","account_id":"b","type":"payment_failed","occurred_at":"2026-11-20T11:00:00Z"}"#.utf8) + [0x0A]
-        input += Array(#"{"event_id":"e1","account_id":"a","type":"login","occurred_at":"2026-11-20T10:00:00Z","user_id":"u"}"#.utf8) + [0x0A]
-        input += Array(#"{"event_id":"e4","account_id":"a","type":"login","occurred_at":"2026-11-22T10:00:00Z","user_id":"u"}"#.utf8)
+        input +=
+            Array(
+                #"{"event_id":"e3","account_id":"b","type":"payment_failed","occurred_at":"2026-11-20T11:00:00Z"}"#.utf8
+            ) + [0x0A]
+        input +=
+            Array(
+                #"{"event_id":"e1","account_id":"a","type":"login","occurred_at":"2026-11-20T10:00:00Z","user_id":"u"}"#
+                    .utf8) + [0x0A]
+        input += Array(
+            #"{"event_id":"e4","account_id":"a","type":"login","occurred_at":"2026-11-22T10:00:00Z","user_id":"u"}"#
+                .utf8)
         let (output, s) = try Replay.run(input, allowedLatenessMs: 0)
         #expect(s.events == 6)
         #expect(s.applied == 3)
@@ -60,7 +71,8 @@ import Testing
         let silent = try #require(Fixtures.generator.stories.silent)
         let state = try #require(replay.state(of: silent))
         let lastDay = Fixtures.day(Fixtures.sampleOptions.days - 1)
-        #expect(state.validAt == lastDay, "advanced to the last midnight the watermark passed, with no events of its own")
+        #expect(
+            state.validAt == lastDay, "advanced to the last midnight the watermark passed, with no events of its own")
     }
 
     @Test func sampleIsDeterministicAndSeedDependent() {

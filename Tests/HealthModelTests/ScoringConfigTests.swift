@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import HealthModel
 
 @Suite struct ScoringConfigTests {
@@ -24,13 +25,37 @@ import Testing
     }
 
     @Test(arguments: [
-        ("zones:\n  healthy: 70\n  helthy: 60\n", HealthModelError.config(file: "bad.yaml", key: "zones.helthy", line: 3, reason: "unknown key")),
-        ("emit:\n  score_step: two\n", .config(file: "bad.yaml", key: "emit.score_step", line: 2, reason: "expected an integer, got 'two'")),
-        ("weights:\n  product_usage: -1\n", .config(file: "bad.yaml", key: "weights.product_usage", line: 2, reason: "-1 is outside 0.0...100.0")),
-        ("zones:\n  healthy: 50\n  at_risk: 60\n", .config(file: "bad.yaml", key: "zones.at_risk", line: 3, reason: "must not be above zones.healthy (50)")),
-        ("state:\n  horizon_days: 20\n", .config(file: "bad.yaml", key: "state.horizon_days", line: 2, reason: "must cover the baseline, the recent window and every signal's days (at least 36)")),
-        ("weights:\n  - 1\n  - 2\n", .config(file: "bad.yaml", key: "weights", line: 2, reason: "expected a value or a mapping, not a list")),
-        ("signals:\n  inactivity:\n    per_day: .nan\n", .config(file: "bad.yaml", key: "signals.inactivity.per_day", line: 3, reason: "expected a number, got '.nan'")),
+        (
+            "zones:\n  healthy: 70\n  helthy: 60\n",
+            HealthModelError.config(file: "bad.yaml", key: "zones.helthy", line: 3, reason: "unknown key")
+        ),
+        (
+            "emit:\n  score_step: two\n",
+            .config(file: "bad.yaml", key: "emit.score_step", line: 2, reason: "expected an integer, got 'two'")
+        ),
+        (
+            "weights:\n  product_usage: -1\n",
+            .config(file: "bad.yaml", key: "weights.product_usage", line: 2, reason: "-1 is outside 0.0...100.0")
+        ),
+        (
+            "zones:\n  healthy: 50\n  at_risk: 60\n",
+            .config(file: "bad.yaml", key: "zones.at_risk", line: 3, reason: "must not be above zones.healthy (50)")
+        ),
+        (
+            "state:\n  horizon_days: 20\n",
+            .config(
+                file: "bad.yaml", key: "state.horizon_days", line: 2,
+                reason: "must cover the baseline, the recent window and every signal's days (at least 36)")
+        ),
+        (
+            "weights:\n  - 1\n  - 2\n",
+            .config(file: "bad.yaml", key: "weights", line: 2, reason: "expected a value or a mapping, not a list")
+        ),
+        (
+            "signals:\n  inactivity:\n    per_day: .nan\n",
+            .config(
+                file: "bad.yaml", key: "signals.inactivity.per_day", line: 3, reason: "expected a number, got '.nan'")
+        ),
         ("just text", .config(file: "bad.yaml", key: "(document)", line: 1, reason: "expected a mapping of sections")),
     ])
     func aBadFileFailsWithFileKeyLineAndReason(yaml: String, expected: HealthModelError) {

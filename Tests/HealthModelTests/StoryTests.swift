@@ -1,5 +1,6 @@
 import Contracts
 import Testing
+
 @testable import HealthModel
 
 /// The sample's stories, replayed through the model as `fleet-admin replay` does.
@@ -26,7 +27,8 @@ import Testing
         #expect(top.contains(SignalCode.paymentFailures), "\(codes(worst))")
         #expect(top.contains(SignalCode.ticketSpike), "\(codes(worst))")
         #expect(top.contains(SignalCode.usageDown) || top.contains(SignalCode.loginsDown), "\(codes(worst))")
-        let usage = try #require(worst.signals.first { $0.code == SignalCode.usageDown || $0.code == SignalCode.loginsDown })
+        let usage = try #require(
+            worst.signals.first { $0.code == SignalCode.usageDown || $0.code == SignalCode.loginsDown })
         #expect(usage.value! < -0.5, "a drop of more than half: \(usage.text)")
         #expect(usage.text.contains("vs 28-day baseline"))
         let payments = try #require(worst.signals.first { $0.code == SignalCode.paymentFailures })
@@ -58,7 +60,9 @@ import Testing
         let generator = SampleGenerator(options: options)
         var replay = Replay()
         var records: [ScoreRecord] = []
-        for line in generator.allLines() { line.withUnsafeBufferPointer { replay.process(line: $0) { records.append($0) } } }
+        for line in generator.allLines() {
+            line.withUnsafeBufferPointer { replay.process(line: $0) { records.append($0) } }
+        }
         let silent = try #require(generator.stories.silent)
         let dark = try #require(generator.stories.darkFrom(silent, start: options.start))
         let mine = records.filter { $0.accountId == silent }
@@ -69,15 +73,20 @@ import Testing
         #expect(atRisk.signals.contains { $0.code == SignalCode.loginsDown || $0.code == SignalCode.usageDown })
         let ordinary = Set(generator.ordinaryAccounts)
         let strays = records.filter { ordinary.contains($0.accountId) && $0.zone != .healthy }
-        #expect(strays.isEmpty, "ordinary accounts stay healthy: \(strays.map { "\($0.accountId) \($0.validAt) \($0.score)" })")
+        #expect(
+            strays.isEmpty,
+            "ordinary accounts stay healthy: \(strays.map { "\($0.accountId) \($0.validAt) \($0.score)" })")
     }
 
     @Test func ordinaryAccountsShowNoUsageGrowthSpikes() {
         let ordinary = Set(Fixtures.generator.ordinaryAccounts)
         let spikes = Fixtures.replayed.records.filter { r in
-            ordinary.contains(r.accountId) && r.positiveSignals.contains { $0.code == SignalCode.usageGrowth && ($0.value ?? 0) >= 0.5 }
+            ordinary.contains(r.accountId)
+                && r.positiveSignals.contains { $0.code == SignalCode.usageGrowth && ($0.value ?? 0) >= 0.5 }
         }
-        #expect(spikes.isEmpty, "usage growth of 50% on ordinary accounts: \(spikes.map { "\($0.accountId) \($0.validAt)" })")
+        #expect(
+            spikes.isEmpty,
+            "usage growth of 50% on ordinary accounts: \(spikes.map { "\($0.accountId) \($0.validAt)" })")
     }
 
     @Test func seatsAndUsageGrowthShowAnExpansionSignal() throws {
@@ -95,11 +104,16 @@ import Testing
     }
 
     @Test func aSilentAccountDecaysDayByDay() throws {
-        let records = Fixtures.records(of: try #require(stories.silent)).filter { $0.validAt > Fixtures.day(stories.startDay) }
+        let records = Fixtures.records(of: try #require(stories.silent)).filter {
+            $0.validAt > Fixtures.day(stories.startDay)
+        }
         #expect(records.count >= 3)
-        #expect(records.allSatisfy { $0.validAt.millisecondsSinceEpoch % Timestamp.millisecondsPerDay == 0 },
-                "re-scored by the watermark at midnight")
-        #expect(records.dropFirst().allSatisfy { $0.eventIds.isEmpty }, "with no events (the first still names the last events before the silence)")
+        #expect(
+            records.allSatisfy { $0.validAt.millisecondsSinceEpoch % Timestamp.millisecondsPerDay == 0 },
+            "re-scored by the watermark at midnight")
+        #expect(
+            records.dropFirst().allSatisfy { $0.eventIds.isEmpty },
+            "with no events (the first still names the last events before the silence)")
         for (a, b) in zip(records, records.dropFirst()) {
             #expect(b.score <= a.score, "no recovery while silent: \(a.score) -> \(b.score)")
         }
@@ -113,7 +127,9 @@ import Testing
         let id = try #require(stories.republished)
         #expect(Fixtures.replayed.replay.summary.duplicates == 1)
         let eventId = try #require(stories.republishedEventId)
-        let copies = Fixtures.generator.allLines().filter { String(decoding: $0, as: UTF8.self).contains("\"event_id\":\"\(eventId)\"") }
+        let copies = Fixtures.generator.allLines().filter {
+            String(decoding: $0, as: UTF8.self).contains("\"event_id\":\"\(eventId)\"")
+        }
         #expect(copies.count == 2, "the sample publishes it twice")
         let state = try #require(Fixtures.replayed.replay.state(of: id))
         let storyDay = Int32(Fixtures.day(stories.startDay).epochDay)

@@ -1,15 +1,18 @@
 import Contracts
 import Testing
+
 @testable import HealthModel
 
 /// The health model judged on time to detect: a steady account that stops is seen within days, a
 /// holiday or a quiet weekend is not a dark spell, and growth must last to count.
 @Suite struct TimeToDetectTests {
-    let start = Timestamp(year: 2026, month: 9, day: 7) // a Monday
+    let start = Timestamp(year: 2026, month: 9, day: 7)  // a Monday
 
     /// 42 days of a steady weekday account (`perDay` users log in and use a feature), then `tail`
     /// days shaped by `level(dayIndex)`; returns the evaluation at the midnight after them.
-    func account(perDay: Int, tail: Int, scorer: HealthScorer = HealthScorer(), level: (Int) -> Double) -> HealthEvaluation {
+    func account(perDay: Int, tail: Int, scorer: HealthScorer = HealthScorer(), level: (Int) -> Double)
+        -> HealthEvaluation
+    {
         var state = scorer.makeState(accountId: "a")
         var f = EventFactory(account: "a")
         var rng = SplitMix64(7, 1, 2)
@@ -21,8 +24,12 @@ import Testing
             for k in 0..<n {
                 let t = day.adding(seconds: Int64(8 * 3600 + k * 60))
                 _ = scorer.apply(f.make(.login, at: t, user: "u\(k)"), to: &state)
-                _ = scorer.apply(f.make(.featureUsed, at: t.adding(seconds: 1), user: "u\(k)", EventProperties(feature: "f\(k % 3)")), to: &state)
-                _ = scorer.apply(f.make(.session, at: t.adding(seconds: 2), user: "u\(k)", EventProperties(minutes: 30)), to: &state)
+                _ = scorer.apply(
+                    f.make(
+                        .featureUsed, at: t.adding(seconds: 1), user: "u\(k)", EventProperties(feature: "f\(k % 3)")),
+                    to: &state)
+                _ = scorer.apply(
+                    f.make(.session, at: t.adding(seconds: 2), user: "u\(k)", EventProperties(minutes: 30)), to: &state)
             }
         }
         _ = scorer.advance(to: start.adding(days: Int64(42 + tail)), state: &state)
@@ -34,7 +41,10 @@ import Testing
         let e = account(perDay: 50, tail: 2) { _ in 0 }
         #expect(e.zone != .healthy, "\(e.score) \(e.signals.map(\.text))")
         let logins = e.signals.first { $0.code == SignalCode.loginsDown }
-        #expect(logins?.text.hasPrefix("Logins down ") == true && logins?.text.hasSuffix("% over the last 2 days vs 28-day baseline") == true, "\(logins?.text ?? "-")")
+        #expect(
+            logins?.text.hasPrefix("Logins down ") == true
+                && logins?.text.hasSuffix("% over the last 2 days vs 28-day baseline") == true, "\(logins?.text ?? "-")"
+        )
         #expect((logins?.value ?? 0) < -0.8)
     }
 
@@ -61,7 +71,9 @@ import Testing
     @Test func aOneDayBurstIsNotGrowthButLastingGrowthIs() {
         // One day at ten times the usual (a batch import, a training day), then normal days.
         let burst = account(perDay: 20, tail: 5) { $0 == 0 ? 10 : 1 }
-        #expect(!burst.positiveSignals.contains { $0.code == SignalCode.usageGrowth }, "\(burst.positiveSignals.map(\.text))")
+        #expect(
+            !burst.positiveSignals.contains { $0.code == SignalCode.usageGrowth },
+            "\(burst.positiveSignals.map(\.text))")
         // Five working days at +60%.
         let lasting = account(perDay: 20, tail: 7) { _ in 1.6 }
         let growth = lasting.positiveSignals.first { $0.code == SignalCode.usageGrowth }
@@ -71,8 +83,12 @@ import Testing
     @Test func theShortWindowCanBeTurnedOff() throws {
         let config = try ScoringConfig(yaml: "baseline:\n  short_days: 0\n", file: "s.yaml")
         #expect(config.shortDays == 0)
-        #expect(throws: HealthModelError.self) { try ScoringConfig(yaml: "baseline:\n  short_days: 2\n", file: "s.yaml") }
-        #expect(throws: HealthModelError.self) { try ScoringConfig(yaml: "baseline:\n  short_days: 7\n", file: "s.yaml") }
+        #expect(throws: HealthModelError.self) {
+            try ScoringConfig(yaml: "baseline:\n  short_days: 2\n", file: "s.yaml")
+        }
+        #expect(throws: HealthModelError.self) {
+            try ScoringConfig(yaml: "baseline:\n  short_days: 7\n", file: "s.yaml")
+        }
         let e = account(perDay: 50, tail: 2, scorer: HealthScorer(config: config)) { _ in 0 }
         #expect(e.zone == .healthy, "without the short window two dark days are not yet at risk: \(e.score)")
         #expect(account(perDay: 50, tail: 2) { _ in 0 }.zone != .healthy)

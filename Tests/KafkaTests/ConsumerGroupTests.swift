@@ -14,7 +14,8 @@ import Testing
         let producer = try TestKafka.producer(cluster)
         func produce(_ range: Range<Int>) async throws {
             for i in range {
-                _ = try await producer.send(OutgoingRecord(topic: topic, partition: Int32(i % 12), key: "k\(i)", value: Array("\(i)".utf8)))
+                _ = try await producer.send(
+                    OutgoingRecord(topic: topic, partition: Int32(i % 12), key: "k\(i)", value: Array("\(i)".utf8)))
             }
         }
         try await produce(0..<600)
@@ -25,10 +26,13 @@ import Testing
         let all = Set((0..<12).map { TopicPartition(topic, Int32($0)) })
         // Both own a share; together they own all 12.
         let split = await seen.wait(upTo: .seconds(40)) { s in
-            let x = s.assigned["a", default: []], y = s.assigned["b", default: []]
+            let x = s.assigned["a", default: []]
+            let y = s.assigned["b", default: []]
             return !x.isEmpty && !y.isEmpty && x.union(y) == all && x.isDisjoint(with: y)
         }
-        try #require(split != nil, "two members did not split 12 partitions within 40 s: \(seen.current.assigned.mapValues(\.count))")
+        try #require(
+            split != nil,
+            "two members did not split 12 partitions within 40 s: \(seen.current.assigned.mapValues(\.count))")
 
         let c = try PollingMember(config: config, topics: [topic], name: "c", observed: seen)
         let joined = await seen.wait(upTo: .seconds(40)) { !$0.assigned["c", default: []].isEmpty }
@@ -51,4 +55,3 @@ import Testing
         await producer.shutdown()
     }
 }
-

@@ -11,14 +11,18 @@ import Testing
         var reports: [DeliveryReport] = []
         for i in 0..<30 {
             let headers = [KafkaHeader(name: "trace", text: "t-\(i)"), KafkaHeader(name: "empty", value: nil)]
-            reports.append(try await producer.send(OutgoingRecord(topic: topic, key: "acct-\(i % 5)", value: Array("v\(i)".utf8), headers: headers)))
+            reports.append(
+                try await producer.send(
+                    OutgoingRecord(topic: topic, key: "acct-\(i % 5)", value: Array("v\(i)".utf8), headers: headers)))
         }
         await producer.shutdown()
         // Same key, same partition.
         for i in 5..<30 { #expect(reports[i].partition == reports[i % 5].partition) }
 
-        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfig(cluster, group: nil), logger: TestKafka.logger)
-        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<3).map { (TopicPartition(topic, Int32($0)), KafkaOffset.beginning) }))
+        let consumer = try KafkaConsumer(
+            configuration: TestKafka.consumerConfig(cluster, group: nil), logger: TestKafka.logger)
+        try consumer.assign(
+            Dictionary(uniqueKeysWithValues: (0..<3).map { (TopicPartition(topic, Int32($0)), KafkaOffset.beginning) }))
         var received: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + .seconds(20)
         while received.count < 30, ContinuousClock.now < deadline {
@@ -48,7 +52,8 @@ import Testing
         _ = try await producer.send(OutgoingRecord(topic: topic, key: "k", value: nil))
         _ = try await producer.send(OutgoingRecord(topic: topic, key: nil, value: []))
         await producer.shutdown()
-        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfig(cluster, group: nil), logger: TestKafka.logger)
+        let consumer = try KafkaConsumer(
+            configuration: TestKafka.consumerConfig(cluster, group: nil), logger: TestKafka.logger)
         try consumer.assign([TopicPartition(topic, 0): KafkaOffset.beginning])
         var received: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + .seconds(20)
@@ -74,7 +79,8 @@ import Testing
         let tp = TopicPartition(topic, 0)
 
         // First run: reads 60, finishes (stores) only the first 50, commits, closes.
-        let first = try KafkaConsumer(configuration: TestKafka.consumerConfig(cluster, group: group), logger: TestKafka.logger)
+        let first = try KafkaConsumer(
+            configuration: TestKafka.consumerConfig(cluster, group: group), logger: TestKafka.logger)
         try first.subscribe([topic])
         var firstSeen: [Int64] = []
         let deadline = ContinuousClock.now + .seconds(30)
@@ -90,7 +96,8 @@ import Testing
         first.close()
 
         // Second run resumes at 50: nothing lost, only the unfinished tail (50..<60) read again.
-        let second = try KafkaConsumer(configuration: TestKafka.consumerConfig(cluster, group: group), logger: TestKafka.logger)
+        let second = try KafkaConsumer(
+            configuration: TestKafka.consumerConfig(cluster, group: group), logger: TestKafka.logger)
         try second.subscribe([topic])
         var secondSeen: [Int64] = []
         let deadline2 = ContinuousClock.now + .seconds(30)
@@ -111,10 +118,13 @@ import Testing
         try cluster.createTopic(topic, partitions: 2)
         let producer = try TestKafka.producer(cluster)
         for i in 0..<20 {
-            _ = try await producer.send(OutgoingRecord(topic: topic, partition: Int32(i % 2), key: nil, value: Array("\(i)".utf8)))
+            _ = try await producer.send(
+                OutgoingRecord(topic: topic, partition: Int32(i % 2), key: nil, value: Array("\(i)".utf8)))
         }
-        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfig(cluster, group: nil), logger: TestKafka.logger)
-        let p0 = TopicPartition(topic, 0), p1 = TopicPartition(topic, 1)
+        let consumer = try KafkaConsumer(
+            configuration: TestKafka.consumerConfig(cluster, group: nil), logger: TestKafka.logger)
+        let p0 = TopicPartition(topic, 0)
+        let p1 = TopicPartition(topic, 1)
         try consumer.assign([p0: KafkaOffset.beginning, p1: KafkaOffset.beginning])
         try consumer.pause([p0])
         var received: [ConsumedRecord] = []
@@ -136,7 +146,9 @@ import Testing
 
     @Test func badPropertyIsAConfigurationErrorWithoutItsSecretValue() throws {
         do {
-            _ = try KafkaProducer(configuration: KafkaConfiguration(["bootstrap.servers": "127.0.0.1:1", "no.such.property": "x"]), logger: TestKafka.logger)
+            _ = try KafkaProducer(
+                configuration: KafkaConfiguration(["bootstrap.servers": "127.0.0.1:1", "no.such.property": "x"]),
+                logger: TestKafka.logger)
             Issue.record("an unknown property was accepted")
         } catch {
             #expect(error.kind == .configuration)

@@ -14,13 +14,21 @@ import Testing
             guard let followerTopic else { return [] }
             return partitions.filter { $0.topic != followerTopic }.map { TopicPartition(followerTopic, $0.partition) }
         }
-        func partitionsAssigned(_ partitions: [TopicPartition], by consumer: KafkaConsumer) { assigned.withLock { $0 = Array(Set($0 + partitions)).sorted() } }
-        func partitionsRevoked(_ partitions: [TopicPartition], by consumer: KafkaConsumer) { assigned.withLock { a in a.removeAll { partitions.contains($0) } } }
-        func partitionsLost(_ partitions: [TopicPartition], by consumer: KafkaConsumer) { assigned.withLock { a in a.removeAll { partitions.contains($0) } } }
+        func partitionsAssigned(_ partitions: [TopicPartition], by consumer: KafkaConsumer) {
+            assigned.withLock { $0 = Array(Set($0 + partitions)).sorted() }
+        }
+        func partitionsRevoked(_ partitions: [TopicPartition], by consumer: KafkaConsumer) {
+            assigned.withLock { a in a.removeAll { partitions.contains($0) } }
+        }
+        func partitionsLost(_ partitions: [TopicPartition], by consumer: KafkaConsumer) {
+            assigned.withLock { a in a.removeAll { partitions.contains($0) } }
+        }
     }
 
     /// Polls until `done` holds or `timeout` passes; returns the records seen.
-    static func pollUntil(_ consumer: KafkaConsumer, timeout: Duration, _ done: ([ConsumedRecord]) -> Bool) async throws -> [ConsumedRecord] {
+    static func pollUntil(_ consumer: KafkaConsumer, timeout: Duration, _ done: ([ConsumedRecord]) -> Bool) async throws
+        -> [ConsumedRecord]
+    {
         var seen: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + timeout
         while !done(seen), ContinuousClock.now < deadline {
@@ -36,7 +44,9 @@ import Testing
         let topic = TestKafka.topic()
         try cluster.createTopic(topic, partitions: 1)
         let handler = Handler()
-        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfig(cluster, group: "g-\(topic)"), name: "c", logger: TestKafka.logger, rebalanceHandler: handler)
+        let consumer = try KafkaConsumer(
+            configuration: TestKafka.consumerConfig(cluster, group: "g-\(topic)"), name: "c", logger: TestKafka.logger,
+            rebalanceHandler: handler)
         defer { consumer.close() }
         try consumer.subscribe([topic])
         _ = try await Self.pollUntil(consumer, timeout: .seconds(60)) { _ in !handler.assigned.withLock { $0.isEmpty } }
@@ -49,7 +59,10 @@ import Testing
         _ = try await Self.pollUntil(consumer, timeout: .seconds(60)) { _ in !handler.assigned.withLock { $0.isEmpty } }
         try #require(handler.assigned.withLock { $0 } == [tp], "not assigned back")
         let producer = try TestKafka.producer(cluster)
-        for i in 0..<5 { _ = try await producer.send(OutgoingRecord(topic: topic, partition: 0, key: nil, value: Array("r\(i)".utf8))) }
+        for i in 0..<5 {
+            _ = try await producer.send(
+                OutgoingRecord(topic: topic, partition: 0, key: nil, value: Array("r\(i)".utf8)))
+        }
         await producer.shutdown()
         let seen = try await Self.pollUntil(consumer, timeout: .seconds(20)) { $0.count >= 5 }
         #expect(seen.count == 5, "the re-assigned partition received \(seen.count) of 5 records")
@@ -59,15 +72,20 @@ import Testing
     // subscribed topic, to the same member, and revoked with it.
     @Test func followersAreAssignedAndRevokedWithTheirPrimary() async throws {
         let cluster = try MockCluster()
-        let topic = TestKafka.topic(), follower = topic + "-retry"
+        let topic = TestKafka.topic()
+        let follower = topic + "-retry"
         try cluster.createTopic(topic, partitions: 3)
         try cluster.createTopic(follower, partitions: 3)
         let handler = Handler(followerTopic: follower)
-        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfig(cluster, group: "g-\(topic)"), name: "c", logger: TestKafka.logger, rebalanceHandler: handler)
+        let consumer = try KafkaConsumer(
+            configuration: TestKafka.consumerConfig(cluster, group: "g-\(topic)"), name: "c", logger: TestKafka.logger,
+            rebalanceHandler: handler)
         defer { consumer.close() }
         try consumer.subscribe([topic])
-        _ = try await Self.pollUntil(consumer, timeout: .seconds(20)) { _ in handler.assigned.withLock { $0.count } == 6 }
-        let expected = (0..<3).flatMap { [TopicPartition(topic, Int32($0)), TopicPartition(follower, Int32($0))] }.sorted()
+        _ = try await Self.pollUntil(consumer, timeout: .seconds(20)) { _ in handler.assigned.withLock { $0.count } == 6
+        }
+        let expected = (0..<3).flatMap { [TopicPartition(topic, Int32($0)), TopicPartition(follower, Int32($0))] }
+            .sorted()
         #expect(handler.assigned.withLock { $0 } == expected)
         #expect(try consumer.assignment() == expected, "the consumer fetches the followers too")
         let producer = try TestKafka.producer(cluster)

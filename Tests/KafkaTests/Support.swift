@@ -29,7 +29,9 @@ final class Observed<Value: Sendable>: @unchecked Sendable {
     func wait(upTo timeout: Duration, until predicate: @escaping @Sendable (Value) -> Bool) async -> Value? {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+                let deadline = Date(
+                    timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds)
+                        / 1e18)
                 self.condition.lock()
                 defer { self.condition.unlock() }
                 while !predicate(self.value) {
@@ -47,7 +49,7 @@ final class Observed<Value: Sendable>: @unchecked Sendable {
 enum TestKafka {
     static let logger: Logger = {
         var logger = Logger(label: "kafka-tests")
-        logger.logLevel = .error // broker outages in these tests are expected; assertions tell what matters
+        logger.logLevel = .error  // broker outages in these tests are expected; assertions tell what matters
         return logger
     }()
 
@@ -57,18 +59,22 @@ enum TestKafka {
 
     /// Consumer settings for the mock cluster: short sessions so rebalances take seconds, not 45 s.
     static func consumerConfig(_ cluster: MockCluster, group: String?) -> KafkaConfiguration {
-        var config = KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, [
-            "session.timeout.ms": "6000",
-            "heartbeat.interval.ms": "300",
-            "auto.commit.interval.ms": "200",
-            "topic.metadata.refresh.interval.ms": "1000",
-        ])
+        var config = KafkaConfiguration(
+            bootstrapServers: cluster.bootstrapServers,
+            [
+                "session.timeout.ms": "6000",
+                "heartbeat.interval.ms": "300",
+                "auto.commit.interval.ms": "200",
+                "topic.metadata.refresh.interval.ms": "1000",
+            ])
         if let group { config["group.id"] = group }
         return config
     }
 
     static func producer(_ cluster: MockCluster) throws -> KafkaProducer {
-        try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "1"]), logger: logger)
+        try KafkaProducer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "1"]),
+            logger: logger)
     }
 }
 
@@ -76,7 +82,7 @@ enum TestKafka {
 final class PollingMember: RebalanceHandler, @unchecked Sendable {
     /// What the members of one group saw, shared so a test waits on one condition.
     struct Seen: Sendable {
-        var records: [String: Int] = [:]   // "partition:offset" -> times seen
+        var records: [String: Int] = [:]  // "partition:offset" -> times seen
         var assigned: [String: Set<TopicPartition>] = [:]
         var revocations: [String: Int] = [:]
     }
@@ -91,7 +97,8 @@ final class PollingMember: RebalanceHandler, @unchecked Sendable {
     init(config: KafkaConfiguration, topics: [String], name: String, observed: Observed<Seen>) throws {
         self.name = name
         self.observed = observed
-        consumer = try KafkaConsumer(configuration: config, name: name, logger: TestKafka.logger, rebalanceHandler: self)
+        consumer = try KafkaConsumer(
+            configuration: config, name: name, logger: TestKafka.logger, rebalanceHandler: self)
         try consumer.subscribe(topics)
         let thread = Thread { [self] in
             while !stop.load(ordering: .acquiring) {
@@ -110,7 +117,10 @@ final class PollingMember: RebalanceHandler, @unchecked Sendable {
     func leave() async {
         stop.store(true, ordering: .releasing)
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { self.finished.wait(); c.resume() }
+            DispatchQueue.global().async {
+                self.finished.wait()
+                c.resume()
+            }
         }
     }
 
@@ -120,7 +130,10 @@ final class PollingMember: RebalanceHandler, @unchecked Sendable {
 
     func partitionsRevoked(_ partitions: [TopicPartition], by consumer: KafkaConsumer) {
         try? consumer.commit()
-        observed.update { $0.assigned[name, default: []].subtract(partitions); $0.revocations[name, default: 0] += 1 }
+        observed.update {
+            $0.assigned[name, default: []].subtract(partitions)
+            $0.revocations[name, default: 0] += 1
+        }
     }
 
     func partitionsLost(_ partitions: [TopicPartition], by consumer: KafkaConsumer) {

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import SlackDelivery
 
 /// One message per account per channel: grouping alerts raised together, and rendering a group.
@@ -9,7 +10,9 @@ struct AlertGroupTests {
     static let week: Int64 = 7 * 86_400_000
 
     /// What one evaluation of Acme raises for one destination: at risk (critical, P1) and a drop (medium, P3).
-    static func evaluation(destination: String = "team", account: String = "acme", at: Timestamp = Fixtures.raisedAt) -> [AlertRecord] {
+    static func evaluation(destination: String = "team", account: String = "acme", at: Timestamp = Fixtures.raisedAt)
+        -> [AlertRecord]
+    {
         var score = Fixtures.score(score: 53, delta: -2, zone: .critical, previousZone: .atRisk)
         score.accountId = account
         score.validAt = at
@@ -38,21 +41,28 @@ struct AlertGroupTests {
         #expect(g.lead.type == .customerAtRisk)
         #expect(g.severity == .critical)
         #expect(g.priority == Priority(level: 1)!)
-        #expect(Set(g.alertIds) == ["risk-acme-\(Fixtures.raisedAt.millisecondsSinceEpoch)", "drop-acme-\(Fixtures.raisedAt.millisecondsSinceEpoch)"])
+        #expect(
+            Set(g.alertIds) == [
+                "risk-acme-\(Fixtures.raisedAt.millisecondsSinceEpoch)",
+                "drop-acme-\(Fixtures.raisedAt.millisecondsSinceEpoch)",
+            ])
         #expect(g.deliveryKeys.allSatisfy { $0.hasSuffix("|team") })
         #expect(g.description.hasPrefix("acme -> team: customer_at_risk risk-acme-"))
     }
 
     @Test func otherAccountsDestinationsAndEvaluationsAreSeparateGroups() {
         let later = Fixtures.raisedAt.adding(days: 1)
-        let alerts = Self.evaluation() + Self.evaluation(destination: "escalations") + Self.evaluation(account: "globex")
+        let alerts =
+            Self.evaluation() + Self.evaluation(destination: "escalations") + Self.evaluation(account: "globex")
             + Self.evaluation(at: later)
         let groups = AlertGroup.grouping(alerts, windowMs: 2_000)
         #expect(groups.map(\.alerts.count) == [2, 2, 2, 2])
         #expect(groups.map(\.destination) == ["team", "escalations", "team", "team"])
         #expect(groups.map(\.accountId) == ["acme", "acme", "globex", "acme"])
         // A window wide enough joins the next day's evaluation, up to the group's size limit.
-        #expect(AlertGroup.grouping(Self.evaluation() + Self.evaluation(at: later), windowMs: 2 * 86_400_000, maxAlerts: 3).map(\.alerts.count) == [3, 1])
+        #expect(
+            AlertGroup.grouping(Self.evaluation() + Self.evaluation(at: later), windowMs: 2 * 86_400_000, maxAlerts: 3)
+                .map(\.alerts.count) == [3, 1])
     }
 
     @Test func aDigestIsAlwaysAloneAndMixedGroupsAreRefused() {
@@ -63,7 +73,9 @@ struct AlertGroupTests {
             try AlertGroup(Self.evaluation() + Self.evaluation(destination: "escalations"))
         }
         #expect(throws: SlackDeliveryError.self) { try AlertGroup(Self.evaluation() + [digest]) }
-        #expect(throws: SlackDeliveryError.self) { try AlertGroup(Self.evaluation() + Self.evaluation(account: "globex")) }
+        #expect(throws: SlackDeliveryError.self) {
+            try AlertGroup(Self.evaluation() + Self.evaluation(account: "globex"))
+        }
     }
 
     @Test func theSameAlertTwiceIsOneEntry() throws {
@@ -119,7 +131,8 @@ struct AlertGroupTests {
         #expect(BlockKitValidator.validate(message: bytes) == [])
         let msg = Fixtures.json(bytes)
         #expect(renderer.headerText(group) == "Acme Corp: customer at risk, health score drop · health 53")
-        #expect((msg["text"] as? String)?.hasPrefix("P1 critical: Acme Corp: customer at risk, health score drop") == true)
+        #expect(
+            (msg["text"] as? String)?.hasPrefix("P1 critical: Acme Corp: customer at risk, health score drop") == true)
         let color = (msg["attachments"] as? [[String: Any]])?.first?["color"] as? String
         #expect(color == AlertColor.red.rawValue)
         let texts = Fixtures.allTexts(msg["attachments"] as Any).joined(separator: "\n")
@@ -132,7 +145,9 @@ struct AlertGroupTests {
         for id in group.alertIds { #expect(texts.contains(id)) }
         #expect(texts.contains("rules account-at-risk, sharp-score-drop"))
         let actions = try #require(Fixtures.attachmentBlocks(msg).first { $0["type"] as? String == "actions" })
-        let labels = (actions["elements"] as? [[String: Any]])?.map { ($0["text"] as? [String: Any])?["text"] as? String }
+        let labels = (actions["elements"] as? [[String: Any]])?.map {
+            ($0["text"] as? [String: Any])?["text"] as? String
+        }
         #expect(labels == ["Open account", "Playbook: customer at risk", "Playbook: health score drop"])
     }
 

@@ -1,8 +1,9 @@
 import Contracts
 import Foundation
+import SlackSink
 import Synchronization
 import Testing
-import SlackSink
+
 @testable import SlackDelivery
 
 @Suite("Delivery over libcurl against a local Slack-like server")
@@ -48,24 +49,32 @@ struct DeliveryTests {
         let first = AsyncStream<Void>.makeStream()
         let all = AsyncStream<Void>.makeStream()
         for _ in 0..<4 {
-            h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "slow"), to: "slow", cancellation: owned) { outcome in
-                let count = outcomes.withLock { $0.append(outcome); return $0.count }
+            h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "slow"), to: "slow", cancellation: owned) {
+                outcome in
+                let count = outcomes.withLock {
+                    $0.append(outcome)
+                    return $0.count
+                }
                 if count == 1 { first.continuation.yield() }
                 if count == 4 { all.continuation.yield() }
             }
         }
-        for await _ in first.stream { break } // the burst's one token: posted
+        for await _ in first.stream { break }  // the burst's one token: posted
         owned.cancel()
         h.deliverer.withdrawCancelled()
-        for await _ in all.stream { break } // the other three: withdrawn at once, not in 15 s
+        for await _ in all.stream { break }  // the other three: withdrawn at once, not in 15 s
         let got = outcomes.withLock { $0 }
         #expect(got.first == .delivered(status: 200))
-        #expect(got.dropFirst().allSatisfy { if case .retryLater(.withdrawn, _) = $0 { true } else { false } }, "\(got)")
+        #expect(
+            got.dropFirst().allSatisfy { if case .retryLater(.withdrawn, _) = $0 { true } else { false } }, "\(got)")
         #expect(h.sink.requests(path: h.path("slow")).count == 1, "only the message that started reached Slack")
         // Other messages, and later ones without that cancellation, are untouched.
-        #expect(await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "other")) == .delivered(status: 200))
+        #expect(
+            await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "other")) == .delivered(status: 200))
         let late = await withCheckedContinuation { (c: CheckedContinuation<DeliveryOutcome, Never>) in
-            h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "slow"), to: "slow", cancellation: owned) { c.resume(returning: $0) }
+            h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "slow"), to: "slow", cancellation: owned) {
+                c.resume(returning: $0)
+            }
         }
         #expect(late.code == "withdrawn", "a message submitted with a cancelled token is never sent")
         await h.stop()
@@ -77,7 +86,7 @@ struct DeliveryTests {
         h.sink.script(path: h.path("a"), [.serverError])
         let before = DeliveryClock.wallNow()
         let outcome = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
-        guard case let .retryLater(reason, notBefore) = outcome else {
+        guard case .retryLater(let reason, let notBefore) = outcome else {
             Issue.record("expected retryLater, got \(outcome)")
             return
         }
@@ -119,14 +128,16 @@ struct DeliveryTests {
         // 3 s: room for b's five posts even on a loaded machine.
         h.sink.script(path: h.path("a"), [.rateLimited(retryAfterSeconds: 3)])
         let first = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
-        guard case let .retryLater(.rateLimited(seconds), notBefore) = first else {
+        guard case .retryLater(.rateLimited(let seconds), let notBefore) = first else {
             Issue.record("expected rate limited, got \(first)")
             return
         }
         #expect(seconds == 3)
         // Retry-After counts from Slack's answer (not from when this task resumes, late on a busy machine).
         let answeredAt = try #require(h.sink.requests(path: h.path("a")).first?.arrivalWallMilliseconds)
-        #expect(notBefore.millisecondsSinceEpoch >= answeredAt + 2_900, "not before \(notBefore.millisecondsSinceEpoch - answeredAt) ms after the 429")
+        #expect(
+            notBefore.millisecondsSinceEpoch >= answeredAt + 2_900,
+            "not before \(notBefore.millisecondsSinceEpoch - answeredAt) ms after the 429")
         let limitedAt = try #require(h.sink.requests(path: h.path("a")).first?.arrivalNanos)
 
         async let held = h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
@@ -140,7 +151,9 @@ struct DeliveryTests {
         let bTimes = h.sink.requests(path: h.path("b")).map(\.arrivalNanos)
         #expect(aTimes.count == 2 && bTimes.count == 5)
         // The held message waited for Retry-After (minus a little clock slack) ...
-        #expect(aTimes[1] - limitedAt >= 2_990_000_000, "held message came \(Double(aTimes[1] - limitedAt) / 1e9)s after the 429")
+        #expect(
+            aTimes[1] - limitedAt >= 2_990_000_000,
+            "held message came \(Double(aTimes[1] - limitedAt) / 1e9)s after the 429")
         // ... while b's five went out during the pause.
         #expect(bTimes.allSatisfy { $0 < aTimes[1] })
         await h.stop()
@@ -155,7 +168,7 @@ struct DeliveryTests {
         let first = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
         #expect(first.code == "rate_limited")
         let second = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
-        guard case let .retryLater(.backlogged, notBefore) = second else {
+        guard case .retryLater(.backlogged, let notBefore) = second else {
             Issue.record("expected backlogged, got \(second)")
             return
         }
@@ -168,7 +181,9 @@ struct DeliveryTests {
     func onePerSecondOverABurst() async throws {
         let h = try await SinkHarness.start(["a"], rate: .slackDefault)
         let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
-            for _ in 0..<6 { group.addTask { await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a")) } }
+            for _ in 0..<6 {
+                group.addTask { await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a")) }
+            }
             var all: [DeliveryOutcome] = []
             for await o in group { all.append(o) }
             return all
@@ -181,7 +196,9 @@ struct DeliveryTests {
         // The burst goes at once; then one per second.
         #expect(t[2] - t[0] < 500_000_000)
         for k in 3..<6 {
-            #expect(t[k] - t[0] + slack >= UInt64(k - 2) * 1_000_000_000, "message \(k) came \(Double(t[k] - t[0]) / 1e9)s after the first")
+            #expect(
+                t[k] - t[0] + slack >= UInt64(k - 2) * 1_000_000_000,
+                "message \(k) came \(Double(t[k] - t[0]) / 1e9)s after the first")
         }
         #expect(RateAudit.violations(arrivals: t, perSecond: 1, burst: 3, toleranceNanos: slack) == 0)
         await h.stop()
@@ -191,12 +208,14 @@ struct DeliveryTests {
     func fasterRate() async throws {
         let h = try await SinkHarness.start(["a"], rate: RateLimit(perSecond: 20, burst: 2))
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<12 { group.addTask { _ = await h.deliverer.submit(Fixtures.alert(.healthScoreDrop, destination: "a")) } }
+            for _ in 0..<12 {
+                group.addTask { _ = await h.deliverer.submit(Fixtures.alert(.healthScoreDrop, destination: "a")) }
+            }
         }
         let t = h.sink.requests(path: h.path("a")).map(\.arrivalNanos)
         #expect(t.count == 12)
         #expect(RateAudit.violations(arrivals: t, perSecond: 20, burst: 2, toleranceNanos: 5_000_000) == 0)
-        #expect((t.last ?? 0) - (t.first ?? 0) >= 480_000_000)   // 10 after the burst at 50 ms
+        #expect((t.last ?? 0) - (t.first ?? 0) >= 480_000_000)  // 10 after the burst at 50 ms
         await h.stop()
     }
 
@@ -207,7 +226,9 @@ struct DeliveryTests {
         h.sink.setDefault(.delayed(milliseconds: 400, then: .ok))
         let start = DispatchTime.now().uptimeNanoseconds
         let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
-            for n in names { group.addTask { await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: n)) } }
+            for n in names {
+                group.addTask { await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: n)) }
+            }
             var all: [DeliveryOutcome] = []
             for await o in group { all.append(o) }
             return all
@@ -224,7 +245,9 @@ struct DeliveryTests {
         let h = try await SinkHarness.start(["a"])
         let deliverer = h.deliverer
         let onEngine = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-            deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"), to: "a") { _ in c.resume(returning: deliverer.isOnEngineThread) }
+            deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"), to: "a") { _ in
+                c.resume(returning: deliverer.isOnEngineThread)
+            }
         }
         #expect(onEngine)
         #expect(!deliverer.isOnEngineThread)
@@ -235,7 +258,9 @@ struct DeliveryTests {
     func connectionReuse() async throws {
         let h = try await SinkHarness.start(["a", "b"])
         for i in 0..<10 {
-            #expect(await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: i % 2 == 0 ? "a" : "b")) == .delivered(status: 200))
+            #expect(
+                await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: i % 2 == 0 ? "a" : "b"))
+                    == .delivered(status: 200))
         }
         #expect(h.sink.requestCount == 10)
         #expect(Set(h.sink.requests().map(\.connectionId)).count == 1)
@@ -244,24 +269,31 @@ struct DeliveryTests {
 
     @Test("generic webhooks get the alert record as JSON with a verifiable HMAC signature")
     func signedWebhook() async throws {
-        let h = try await SinkHarness.start(["crm"], kinds: ["crm": .webhook], secrets: ["crm": SigningSecret("topsecret")])
+        let h = try await SinkHarness.start(
+            ["crm"], kinds: ["crm": .webhook], secrets: ["crm": SigningSecret("topsecret")])
         let alert = Fixtures.alert(.billingRetryFailed, destination: "crm")
         #expect(await h.deliverer.submit(alert) == .delivered(status: 200))
         let req = try #require(h.sink.requests(path: h.path("crm")).first)
         let ts = try #require(req.headers["x-fleet-timestamp"])
         let sig = try #require(req.headers["x-fleet-signature"])
-        let expected = "v1=" + HMACSHA256.hex(HMACSHA256.mac(key: Array("topsecret".utf8), message: Array("v1:\(ts):".utf8) + req.body))
+        let expected =
+            "v1="
+            + HMACSHA256.hex(HMACSHA256.mac(key: Array("topsecret".utf8), message: Array("v1:\(ts):".utf8) + req.body))
         #expect(sig == expected)
         let alertObject = try #require(Fixtures.json(req.body)["alert"])
-        let decoded = try RecordCoding.decode(AlertRecord.self, from: Array(try JSONSerialization.data(withJSONObject: alertObject)))
-        #expect(decoded.alertId == alert.alertId && decoded.type == .billingRetryFailed && decoded.trigger == alert.trigger)
+        let decoded = try RecordCoding.decode(
+            AlertRecord.self, from: Array(try JSONSerialization.data(withJSONObject: alertObject)))
+        #expect(
+            decoded.alertId == alert.alertId && decoded.type == .billingRetryFailed && decoded.trigger == alert.trigger)
         await h.stop()
     }
 
     @Test("unknown destinations and deferred alerts are answered without a request")
     func noRequestCases() async throws {
         let h = try await SinkHarness.start(["a"])
-        #expect(await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "nope")) == .permanent(.unknownDestination(name: "nope")))
+        #expect(
+            await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "nope"))
+                == .permanent(.unknownDestination(name: "nope")))
         var later = Fixtures.alert(.customerAtRisk, destination: "a")
         let due = DeliveryClock.wallNow().adding(seconds: 3600)
         later.notBefore = due

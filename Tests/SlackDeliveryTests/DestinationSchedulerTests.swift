@@ -1,15 +1,16 @@
 import Testing
+
 @testable import SlackDelivery
 
 /// A transfer as the scheduler sees it in these tests: an id and the destination it goes to.
-fileprivate struct Job: Identifiable, Sendable, Hashable {
+private struct Job: Identifiable, Sendable, Hashable {
     let id: Int
     let destination: Int
 }
 
 /// How the transport answers a sent job: after `after` nanoseconds, with a hold (a 429's
 /// Retry-After) or without.
-fileprivate struct Answer: Sendable {
+private struct Answer: Sendable {
     var after: UInt64 = 0
     var hold: UInt64?
     /// Never answered within the simulation (a slow request).
@@ -18,7 +19,7 @@ fileprivate struct Answer: Sendable {
 
 /// Drives a `DestinationScheduler` with an explicit clock, the way the engine does: events, then
 /// `takeReady`, then sleep until the earliest answer or wake-up. No threads, no sleeps.
-fileprivate struct SchedulerSimulation {
+private struct SchedulerSimulation {
     var scheduler: DestinationScheduler<Job>
     private(set) var now: UInt64 = 0
     /// Jobs whose cancellation is cancelled.
@@ -34,8 +35,9 @@ fileprivate struct SchedulerSimulation {
     private var nextId = 0
 
     init(limits: [RateLimit], maxInFlight: Int = 1_024, maxQueued: Int = 100, maxHoldNanos: UInt64 = 30 * s) {
-        let policy = SchedulerPolicy(maxInFlight: maxInFlight, maxQueuedPerDestination: maxQueued,
-                                     maxHoldNanos: maxHoldNanos)
+        let policy = SchedulerPolicy(
+            maxInFlight: maxInFlight, maxQueuedPerDestination: maxQueued,
+            maxHoldNanos: maxHoldNanos)
         scheduler = DestinationScheduler(limits: limits, policy: policy, now: 0)
     }
 
@@ -55,8 +57,10 @@ fileprivate struct SchedulerSimulation {
 
     mutating func answerGate(_ job: Job, proceed: Bool) {
         let w = withdrawn
-        apply(scheduler.gateAnswered(job.id, destination: job.destination, proceed: proceed, now: now,
-                                     isWithdrawn: { w.contains($0.id) }))
+        apply(
+            scheduler.gateAnswered(
+                job.id, destination: job.destination, proceed: proceed, now: now,
+                isWithdrawn: { w.contains($0.id) }))
     }
 
     mutating func sweep() {
@@ -89,13 +93,13 @@ fileprivate struct SchedulerSimulation {
     private mutating func apply(_ actions: [SchedulerAction<Job>]) {
         for action in actions {
             switch action {
-            case let .send(job):
+            case .send(let job):
                 sent.append((job, now))
                 let answer = answers[job.id] ?? Answer()
                 if !answer.never { pending.append((now + answer.after, job)) }
-            case let .openGate(job):
+            case .openGate(let job):
                 gatesOpened.append(job)
-            case let .handBack(job, reason):
+            case .handBack(let job, let reason):
                 handedBack.append((job, reason, now))
             }
         }
@@ -103,18 +107,20 @@ fileprivate struct SchedulerSimulation {
 }
 
 /// One second in nanoseconds.
-fileprivate let s: UInt64 = 1_000_000_000
+private let s: UInt64 = 1_000_000_000
 /// One millisecond in nanoseconds.
-fileprivate let ms: UInt64 = 1_000_000
+private let ms: UInt64 = 1_000_000
 
 @Suite("Destination scheduler: buckets, holds, wake-ups and queues on an explicit clock (pure)")
 struct DestinationSchedulerTests {
-    @Test("a burst goes at once, then the steady rate", arguments: [
-        (RateLimit(perSecond: 1, burst: 3), 6, [0, 0, 0, 1 * s, 2 * s, 3 * s]),
-        (RateLimit(perSecond: 20, burst: 2), 5, [0, 0, 50 * ms, 100 * ms, 150 * ms]),
-        (RateLimit(perSecond: 0.5, burst: 1), 3, [0, 2 * s, 4 * s]),
-        (RateLimit(perSecond: 1, burst: 1), 1, [0]),
-    ])
+    @Test(
+        "a burst goes at once, then the steady rate",
+        arguments: [
+            (RateLimit(perSecond: 1, burst: 3), 6, [0, 0, 0, 1 * s, 2 * s, 3 * s]),
+            (RateLimit(perSecond: 20, burst: 2), 5, [0, 0, 50 * ms, 100 * ms, 150 * ms]),
+            (RateLimit(perSecond: 0.5, burst: 1), 3, [0, 2 * s, 4 * s]),
+            (RateLimit(perSecond: 1, burst: 1), 1, [0]),
+        ])
     func burstThenSteadyRate(limit: RateLimit, count: Int, expected: [UInt64]) {
         var sim = SchedulerSimulation(limits: [limit])
         for _ in 0..<count { sim.submit(to: 0) }
@@ -164,7 +170,7 @@ struct DestinationSchedulerTests {
     @Test("two destinations with different limits do not wait for each other, even behind a slow request")
     func destinationsAreIndependent() {
         var sim = SchedulerSimulation(limits: [RateLimit(perSecond: 1, burst: 1), RateLimit(perSecond: 10, burst: 1)])
-        sim.submit(to: 0, answer: Answer(never: true)) // destination 0 stays busy
+        sim.submit(to: 0, answer: Answer(never: true))  // destination 0 stays busy
         sim.submit(to: 0)
         for _ in 0..<3 { sim.submit(to: 1) }
         sim.run(until: 10 * s)
@@ -180,7 +186,7 @@ struct DestinationSchedulerTests {
         let first = lazy.submit(to: 0)
         let second = lazy.submit(to: 0)
         let third = lazy.submit(to: 0)
-        lazy.run(until: 500 * ms) // the second waits for the token due at 1 s
+        lazy.run(until: 500 * ms)  // the second waits for the token due at 1 s
         lazy.withdrawn.insert(second.id)
         lazy.run(until: 10 * s)
         #expect(lazy.sent.map(\.job) == [first, third])
@@ -203,7 +209,7 @@ struct DestinationSchedulerTests {
         // at its gate: never sent.
         var early = SchedulerSimulation(limits: [.slackDefault, .slackDefault])
         let busy = early.submit(to: 0, answer: Answer(never: true))
-        early.submit(to: 0) // queued behind it
+        early.submit(to: 0)  // queued behind it
         early.withdrawn = [2]
         early.submit(to: 0)
         #expect(early.handedBack.map(\.job.id) == [2])
@@ -215,14 +221,16 @@ struct DestinationSchedulerTests {
         #expect(early.handedBack.map(\.reason) == [.withdrawn, .withdrawn])
     }
 
-    @Test("wake-ups are exact: the next token, the end of a hold, nothing when nothing waits", arguments: [
-        // (limit, jobs, hold of the first answer, the distinct wake-ups asked for, in order)
-        (RateLimit(perSecond: 1, burst: 3), 4, UInt64?.none, [1 * s]),
-        (RateLimit(perSecond: 4, burst: 1), 3, UInt64?.none, [250 * ms, 500 * ms]),
-        (RateLimit(perSecond: 1, burst: 3), 3, UInt64?(2_500 * ms), [2_500 * ms, 3_500 * ms]),
-        (RateLimit(perSecond: 1, burst: 3), 2, UInt64?(2_500 * ms), [2_500 * ms]),
-        (RateLimit(perSecond: 1, burst: 3), 3, UInt64?.none, []),
-    ])
+    @Test(
+        "wake-ups are exact: the next token, the end of a hold, nothing when nothing waits",
+        arguments: [
+            // (limit, jobs, hold of the first answer, the distinct wake-ups asked for, in order)
+            (RateLimit(perSecond: 1, burst: 3), 4, UInt64?.none, [1 * s]),
+            (RateLimit(perSecond: 4, burst: 1), 3, UInt64?.none, [250 * ms, 500 * ms]),
+            (RateLimit(perSecond: 1, burst: 3), 3, UInt64?(2_500 * ms), [2_500 * ms, 3_500 * ms]),
+            (RateLimit(perSecond: 1, burst: 3), 2, UInt64?(2_500 * ms), [2_500 * ms]),
+            (RateLimit(perSecond: 1, burst: 3), 3, UInt64?.none, []),
+        ])
     func wakeUpsAreExact(limit: RateLimit, jobs: Int, hold: UInt64?, expected: [UInt64]) {
         var sim = SchedulerSimulation(limits: [limit])
         sim.submit(to: 0, answer: Answer(hold: hold))
@@ -239,8 +247,9 @@ struct DestinationSchedulerTests {
     @Test("thousands of queued transfers keep FIFO per destination and a stable order across runs")
     func largeQueuesStayInOrder() {
         func run() -> SchedulerSimulation {
-            var sim = SchedulerSimulation(limits: Array(repeating: RateLimit(perSecond: 1_000, burst: 10), count: 5),
-                                          maxInFlight: 3, maxQueued: 10_000)
+            var sim = SchedulerSimulation(
+                limits: Array(repeating: RateLimit(perSecond: 1_000, burst: 10), count: 5),
+                maxInFlight: 3, maxQueued: 10_000)
             for i in 0..<10_000 { sim.submit(to: (i * 7) % 5, answer: Answer(after: UInt64(i % 3) * ms)) }
             sim.run(until: 600 * s)
             return sim
@@ -262,8 +271,8 @@ struct DestinationSchedulerTests {
     @Test("a full queue hands new work back, not before the queue ahead could have gone")
     func fullQueueIsBacklogged() {
         var sim = SchedulerSimulation(limits: [RateLimit(perSecond: 2, burst: 1)], maxQueued: 3)
-        sim.submit(to: 0, answer: Answer(never: true)) // sending
-        for _ in 0..<3 { sim.submit(to: 0) }           // queued: 3
+        sim.submit(to: 0, answer: Answer(never: true))  // sending
+        for _ in 0..<3 { sim.submit(to: 0) }  // queued: 3
         sim.submit(to: 0)
         #expect(sim.handedBack.map(\.job.id) == [4])
         #expect(sim.handedBack.first?.reason == .backlogged(notBefore: 1_500 * ms))
@@ -288,7 +297,7 @@ struct DestinationSchedulerTests {
         sim.submit(to: 1)
         sim.run(until: 5 * s)
         #expect(sim.gatesOpened == [gated])
-        #expect(sim.sent.map(\.job.destination) == [1]) // room was free: the gate takes none
+        #expect(sim.sent.map(\.job.destination) == [1])  // room was free: the gate takes none
         sim.answerGate(gated, proceed: true)
         sim.run(until: 10 * s)
         #expect(sim.sent.map(\.job) == [Job(id: 2, destination: 1), gated, behind])
@@ -297,7 +306,7 @@ struct DestinationSchedulerTests {
         let first = refused.submit(to: 0, gated: true)
         let second = refused.submit(to: 0)
         refused.answerGate(first, proceed: false)
-        refused.answerGate(first, proceed: true) // a second answer is ignored
+        refused.answerGate(first, proceed: true)  // a second answer is ignored
         refused.run(until: 1 * s)
         #expect(refused.handedBack.map(\.reason) == [.gateClosed])
         #expect(refused.sent.map(\.job) == [second])
@@ -313,7 +322,7 @@ struct DestinationSchedulerTests {
         sim.stop()
         #expect(sim.handedBack.map(\.job) == [queued, gated])
         #expect(sim.handedBack.allSatisfy { $0.reason == .shuttingDown })
-        sim.answerGate(gated, proceed: true) // late: ignored
+        sim.answerGate(gated, proceed: true)  // late: ignored
         sim.submit(to: 1)
         #expect(sim.handedBack.last?.reason == .shuttingDown)
         #expect(sim.scheduler.inFlight == 1)
@@ -326,10 +335,12 @@ struct DestinationSchedulerTests {
 
 @Suite("Clamped nanosecond arithmetic (pure)")
 struct NanosecondsTests {
-    @Test("seconds convert without trapping", arguments: [
-        (1.5, 1_500_000_000 as UInt64), (0, 0), (-3, 0), (Double.nan, 0),
-        (Double.infinity, Nanoseconds.longest), (1e300, Nanoseconds.longest),
-    ] as [(Double, UInt64)])
+    @Test(
+        "seconds convert without trapping",
+        arguments: [
+            (1.5, 1_500_000_000 as UInt64), (0, 0), (-3, 0), (Double.nan, 0),
+            (Double.infinity, Nanoseconds.longest), (1e300, Nanoseconds.longest),
+        ] as [(Double, UInt64)])
     func fromSeconds(seconds: Double, nanos: UInt64) {
         #expect(Nanoseconds.from(seconds: seconds) == nanos)
     }

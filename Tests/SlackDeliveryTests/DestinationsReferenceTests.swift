@@ -17,7 +17,8 @@ import Testing
         let blocks = try MarkdownExamples.yamlBlocks(ofFile: "docs/destinations.md")
         #expect(blocks.count >= 3, "docs/destinations.md has \(blocks.count) yaml examples")
         for block in blocks {
-            let result = DestinationsFile.check(yaml: block.text, file: "docs/destinations.md", environment: Self.environment)
+            let result = DestinationsFile.check(
+                yaml: block.text, file: "docs/destinations.md", environment: Self.environment)
             #expect(result.problems.isEmpty, "example at line \(block.line): \(result.problems)")
             #expect(!result.file.destinations.isEmpty, "example at line \(block.line) defines no destination")
         }

@@ -1,26 +1,37 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import SlackDelivery
 
 @Suite("Feedback links: signed, expiring, single-use URLs behind the Useful / Not useful buttons")
 struct FeedbackLinkTests {
-    let signer = FeedbackLinkSigner(baseURL: "https://fleet.example.com/", secret: SigningSecret("feedback-secret"), lifetimeMs: 86_400_000)
+    let signer = FeedbackLinkSigner(
+        baseURL: "https://fleet.example.com/", secret: SigningSecret("feedback-secret"), lifetimeMs: 86_400_000)
     let now = Timestamp(year: 2026, month: 11, day: 20, hour: 12)
 
     func link(_ verdict: FeedbackVerdict = .useful, rule: String = "account-at-risk") -> FeedbackLink {
-        FeedbackLink(alertId: "8f3c1af3e2f71128", verdict: verdict, destination: "cs-escalations", rule: rule, expiresAt: now.adding(days: 1))
+        FeedbackLink(
+            alertId: "8f3c1af3e2f71128", verdict: verdict, destination: "cs-escalations", rule: rule,
+            expiresAt: now.adding(days: 1))
     }
 
     func query(_ url: String) -> String { String(url.split(separator: "?", maxSplits: 1)[1]) }
 
     @Test func aSignedLinkVerifiesToItsFields() throws {
         let url = signer.url(for: link())
-        #expect(url.hasPrefix("https://fleet.example.com/feedback?a=8f3c1af3e2f71128&v=useful&d=cs-escalations&r=account-at-risk&exp=1795262400&sig="))
+        #expect(
+            url.hasPrefix(
+                "https://fleet.example.com/feedback?a=8f3c1af3e2f71128&v=useful&d=cs-escalations&r=account-at-risk&exp=1795262400&sig="
+            ))
         let verified = try signer.verify(query: query(url), now: now).get()
         #expect(verified == link())
-        #expect(verified.record(at: now) == FeedbackRecord(alertId: "8f3c1af3e2f71128", rule: "account-at-risk", destination: "cs-escalations", verdict: .useful,
-                                                           recordedAt: now, linkId: link().id, linkExpiresAt: now.adding(days: 1)))
+        #expect(
+            verified.record(at: now)
+                == FeedbackRecord(
+                    alertId: "8f3c1af3e2f71128", rule: "account-at-risk", destination: "cs-escalations",
+                    verdict: .useful,
+                    recordedAt: now, linkId: link().id, linkExpiresAt: now.adding(days: 1)))
     }
 
     /// The link id is SHA-256 of the signed bytes, as an independent implementation computes it (Python):
@@ -36,8 +47,9 @@ struct FeedbackLinkTests {
 
     @Test func aRotationAcceptsThePreviousSecretAndSignsWithTheCurrentOne() throws {
         let old = signer
-        let rotated = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("feedback-secret-2"),
-                                         previousSecret: SigningSecret("feedback-secret"), lifetimeMs: 86_400_000)
+        let rotated = FeedbackLinkSigner(
+            baseURL: "https://fleet.example.com", secret: SigningSecret("feedback-secret-2"),
+            previousSecret: SigningSecret("feedback-secret"), lifetimeMs: 86_400_000)
         // A link posted before the rotation still works, as the same link (same id).
         let posted = query(old.url(for: link()))
         #expect(try rotated.verify(query: posted, now: now).get().id == link().id)
@@ -76,9 +88,14 @@ struct FeedbackLinkTests {
     @Test func forgedOrAlteredLinksAreRefused() {
         let q = query(signer.url(for: link()))
         // Another verdict, alert, destination, rule or expiry under the same signature.
-        for (from, to) in [("v=useful", "v=not_useful"), ("a=8f3c1af3e2f71128", "a=8f3c1af3e2f71129"), ("d=cs-escalations", "d=customer-health"),
-                           ("r=account-at-risk", "r=usage-upsell"), ("exp=1795262400", "exp=1895262400")] {
-            #expect(signer.verify(query: q.replacingOccurrences(of: from, with: to), now: now) == .failure(.badSignature), "\(to)")
+        for (from, to) in [
+            ("v=useful", "v=not_useful"), ("a=8f3c1af3e2f71128", "a=8f3c1af3e2f71129"),
+            ("d=cs-escalations", "d=customer-health"),
+            ("r=account-at-risk", "r=usage-upsell"), ("exp=1795262400", "exp=1895262400"),
+        ] {
+            #expect(
+                signer.verify(query: q.replacingOccurrences(of: from, with: to), now: now) == .failure(.badSignature),
+                "\(to)")
         }
         // Another secret.
         let other = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("guess"))
@@ -86,28 +103,40 @@ struct FeedbackLinkTests {
         // A signature one bit off.
         let sig = signer.signature(of: link())
         let flipped = String(sig.dropLast()) + (sig.last == "A" ? "B" : "A")
-        #expect(signer.verify(query: q.replacingOccurrences(of: sig, with: flipped), now: now) == .failure(.badSignature))
+        #expect(
+            signer.verify(query: q.replacingOccurrences(of: sig, with: flipped), now: now) == .failure(.badSignature))
     }
 
     @Test func malformedLinksAreRefused() {
         let q = query(signer.url(for: link()))
         #expect(signer.verify(query: "", now: now) == .failure(.malformed("missing a")))
-        #expect(signer.verify(query: q.replacingOccurrences(of: "v=useful", with: "v=maybe"), now: now) == .failure(.malformed("unknown verdict")))
+        #expect(
+            signer.verify(query: q.replacingOccurrences(of: "v=useful", with: "v=maybe"), now: now)
+                == .failure(.malformed("unknown verdict")))
         #expect(signer.verify(query: q + "&a=other", now: now) == .failure(.malformed("repeated parameter a")))
-        #expect(signer.verify(query: q.replacingOccurrences(of: "exp=1795262400", with: "exp=soon"), now: now) == .failure(.malformed("bad exp")))
-        if case .failure(.malformed) = signer.verify(query: q.replacingOccurrences(of: "sig=", with: "sig=%%"), now: now) {} else {
+        #expect(
+            signer.verify(query: q.replacingOccurrences(of: "exp=1795262400", with: "exp=soon"), now: now)
+                == .failure(.malformed("bad exp")))
+        if case .failure(.malformed) = signer.verify(
+            query: q.replacingOccurrences(of: "sig=", with: "sig=%%"), now: now)
+        {
+        } else {
             Issue.record("a bad signature encoding is malformed")
         }
     }
 
     @Test func expiredLinksAreRefused() throws {
         let q = query(signer.url(for: link()))
-        #expect(throws: Never.self) { try signer.verify(query: q, now: now.adding(days: 1).adding(milliseconds: -1000)).get() }
+        #expect(throws: Never.self) {
+            try signer.verify(query: q, now: now.adding(days: 1).adding(milliseconds: -1000)).get()
+        }
         #expect(signer.verify(query: q, now: now.adding(days: 1)) == .failure(.expired))
     }
 
     @Test func namesWithReservedCharactersRoundTrip() throws {
-        let odd = FeedbackLink(alertId: "a&b=c", verdict: .notUseful, destination: "team #1/ops", rule: "rule with spaces+ü", expiresAt: now.adding(days: 1))
+        let odd = FeedbackLink(
+            alertId: "a&b=c", verdict: .notUseful, destination: "team #1/ops", rule: "rule with spaces+ü",
+            expiresAt: now.adding(days: 1))
         let url = signer.url(for: odd)
         #expect(!url.contains(" ") && url.components(separatedBy: "&").count == 6)
         #expect(try signer.verify(query: query(url), now: now).get() == odd)
@@ -137,7 +166,8 @@ struct FeedbackLinkTests {
     @Test func theGuardIsBounded() {
         var seen = FeedbackReplayGuard(capacity: 3)
         func l(_ n: Int, expires: Int64) -> FeedbackLink {
-            FeedbackLink(alertId: "a\(n)", verdict: .useful, destination: "d", rule: "r", expiresAt: now.adding(days: expires))
+            FeedbackLink(
+                alertId: "a\(n)", verdict: .useful, destination: "d", rule: "r", expiresAt: now.adding(days: expires))
         }
         #expect(admit(&seen, l(1, expires: 1), signature: "s1", now: now))
         #expect(admit(&seen, l(2, expires: 3), signature: "s2", now: now))
@@ -149,7 +179,7 @@ struct FeedbackLinkTests {
         #expect(!admit(&seen, l(3, expires: 2), signature: "s3", now: now))
         // Later, expired links are dropped first.
         #expect(admit(&seen, l(5, expires: 9), signature: "s5", now: now.adding(days: 4)))
-        #expect(seen.count == 2) // s4 and s5 live; s2 and s3 expired and were dropped
+        #expect(seen.count == 2)  // s4 and s5 live; s2 and s3 expired and were dropped
     }
 
     @Test func theSignerNeverShowsItsSecret() {
@@ -166,7 +196,9 @@ struct FeedbackButtonTests {
         Fixtures.attachmentBlocks(Fixtures.json(bytes)).filter { $0["type"] as? String == "actions" }
     }
 
-    @Test("with a signer, every single-account alert has Useful and Not useful URL buttons", arguments: AlertType.allCases.filter { $0 != .digest })
+    @Test(
+        "with a signer, every single-account alert has Useful and Not useful URL buttons",
+        arguments: AlertType.allCases.filter { $0 != .digest })
     func buttons(type: AlertType) throws {
         let renderer = SlackMessageRenderer(feedback: signer)
         let alert = Fixtures.alert(type)
@@ -179,12 +211,17 @@ struct FeedbackButtonTests {
         #expect(urls == signer.links(for: alert).map(\.1))
         let query = String(urls[1].split(separator: "?")[1])
         let link = try signer.verify(query: query, now: alert.raisedAt).get()
-        #expect(link.alertId == alert.alertId && link.verdict == .notUseful && link.destination == alert.destination && link.rule == alert.rule)
+        #expect(
+            link.alertId == alert.alertId && link.verdict == .notUseful && link.destination == alert.destination
+                && link.rule == alert.rule)
         #expect(link.expiresAt == alert.raisedAt.adding(days: 30))
     }
 
     @Test func withoutASignerOrForADigestThereAreNone() {
-        #expect(!actions(SlackMessageRenderer().render(Fixtures.alert(.customerAtRisk))).contains { $0["block_id"] as? String == "feedback" })
+        #expect(
+            !actions(SlackMessageRenderer().render(Fixtures.alert(.customerAtRisk))).contains {
+                $0["block_id"] as? String == "feedback"
+            })
         #expect(actions(SlackMessageRenderer(feedback: signer).render(Fixtures.alert(.digest))).isEmpty)
     }
 

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import SlackDelivery
 
 /// Numbers from records are untrusted: an account's `mrr`, a billing event's `amount` or a
@@ -10,34 +11,35 @@ import Testing
 struct HostileValueRenderingTests {
     let renderer = SlackMessageRenderer()
 
-    @Test("grouped(_:decimals:) is total: grouped digits below 2^53, Swift's plain form above, ? for inf and nan",
-          arguments: [
-              (12_400.0, false, "12,400"),
-              (1_200.5, true, "1,200.50"),
-              (999_999_999_999_999.0, false, "999,999,999,999,999"),
-              (-12_400.0, false, "-12,400"),
-              (1e15, false, "1,000,000,000,000,000"),
-              (9_007_199_254_740_991.0, false, "9,007,199,254,740,991"),
-              (9_007_199_254_740_992.0, false, "9007199254740992.0"),
-              (12_400.999, false, "12,401"),
-              (12_400.7, false, "12,400"),
-              (-0.4, false, "0"),
-              (-0.4, true, "-0.40"),
-              (0.999, true, "1.00"),
-              (1e17, false, "1e+17"),
-              (1e17, true, "1e+17"),
-              (9.3e18, false, "9.3e+18"),
-              (-9.3e18, true, "-9.3e+18"),
-              (-1e300, false, "-1e+300"),
-              (Double.greatestFiniteMagnitude, false, "1.7976931348623157e+308"),
-              (Double.infinity, false, "?"),
-              (-Double.infinity, true, "?"),
-              (Double.nan, false, "?"),
-              (-0.0, false, "0"),
-              (-0.0, true, "0.00"),
-              (-0.001, true, "0.00"),
-              (Double.leastNonzeroMagnitude, true, "0.00"),
-          ] as [(Double, Bool, String)])
+    @Test(
+        "grouped(_:decimals:) is total: grouped digits below 2^53, Swift's plain form above, ? for inf and nan",
+        arguments: [
+            (12_400.0, false, "12,400"),
+            (1_200.5, true, "1,200.50"),
+            (999_999_999_999_999.0, false, "999,999,999,999,999"),
+            (-12_400.0, false, "-12,400"),
+            (1e15, false, "1,000,000,000,000,000"),
+            (9_007_199_254_740_991.0, false, "9,007,199,254,740,991"),
+            (9_007_199_254_740_992.0, false, "9007199254740992.0"),
+            (12_400.999, false, "12,401"),
+            (12_400.7, false, "12,400"),
+            (-0.4, false, "0"),
+            (-0.4, true, "-0.40"),
+            (0.999, true, "1.00"),
+            (1e17, false, "1e+17"),
+            (1e17, true, "1e+17"),
+            (9.3e18, false, "9.3e+18"),
+            (-9.3e18, true, "-9.3e+18"),
+            (-1e300, false, "-1e+300"),
+            (Double.greatestFiniteMagnitude, false, "1.7976931348623157e+308"),
+            (Double.infinity, false, "?"),
+            (-Double.infinity, true, "?"),
+            (Double.nan, false, "?"),
+            (-0.0, false, "0"),
+            (-0.0, true, "0.00"),
+            (-0.001, true, "0.00"),
+            (Double.leastNonzeroMagnitude, true, "0.00"),
+        ] as [(Double, Bool, String)])
     func groupedIsTotal(value: Double, decimals: Bool, expected: String) {
         #expect(SlackMessageRenderer.grouped(value, decimals: decimals) == expected)
     }
@@ -73,9 +75,12 @@ struct HostileValueRenderingTests {
     }
 
     /// A signal's impact is shown in points of the 0-100 score: clamped to ±100 (documented).
-    @Test("signal impacts are clamped to the score's scale", arguments: [
-        (1e20, "(+100 pts)"), (-9.3e18, "(-100 pts)"), (-12.4, "(-12 pts)"), (Double.nan, nil), (Double.infinity, nil),
-    ] as [(Double, String?)])
+    @Test(
+        "signal impacts are clamped to the score's scale",
+        arguments: [
+            (1e20, "(+100 pts)"), (-9.3e18, "(-100 pts)"), (-12.4, "(-12 pts)"), (Double.nan, nil),
+            (Double.infinity, nil),
+        ] as [(Double, String?)])
     func impactIsClamped(impact: Double, shown: String?) {
         var alert = Fixtures.alert(.customerAtRisk)
         alert.score?.signals = [Signal(code: "x", family: .commercial, text: "odd", impact: impact)]

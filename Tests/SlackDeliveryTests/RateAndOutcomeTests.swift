@@ -1,6 +1,7 @@
 import Contracts
-import Testing
 import SlackSink
+import Testing
+
 @testable import SlackDelivery
 
 @Suite("Token bucket, rate audit and response classification (pure)")
@@ -59,9 +60,14 @@ struct RateAndOutcomeTests {
 
     @Test func slackAnswersMapToOutcomes() {
         #expect(slack(200, "ok") == .delivered(status: 200))
-        #expect(slack(429, "rate_limited", retryAfter: " 30\r\n") == .retryLater(.rateLimited(retryAfterSeconds: 30), notBefore: now.adding(seconds: 30)))
-        #expect(slack(429, "", retryAfter: nil) == .retryLater(.rateLimited(retryAfterSeconds: 5), notBefore: now.adding(seconds: 5)))
-        #expect(slack(500, "internal_error") == .retryLater(.serverError(status: 500), notBefore: now.adding(seconds: 1)))
+        #expect(
+            slack(429, "rate_limited", retryAfter: " 30\r\n")
+                == .retryLater(.rateLimited(retryAfterSeconds: 30), notBefore: now.adding(seconds: 30)))
+        #expect(
+            slack(429, "", retryAfter: nil)
+                == .retryLater(.rateLimited(retryAfterSeconds: 5), notBefore: now.adding(seconds: 5)))
+        #expect(
+            slack(500, "internal_error") == .retryLater(.serverError(status: 500), notBefore: now.adding(seconds: 1)))
         #expect(slack(503, "") == .retryLater(.serverError(status: 503), notBefore: now.adding(seconds: 1)))
         #expect(slack(400, "invalid_payload") == .permanent(.invalidPayload))
         #expect(slack(400, "invalid_blocks") == .permanent(.invalidBlocks))
@@ -74,15 +80,20 @@ struct RateAndOutcomeTests {
     }
 
     @Test func transportFailuresRetry() {
-        #expect(c.classify(.failure(.timeout), kind: .slack, now: now) == .retryLater(.timeout, notBefore: now.adding(seconds: 1)))
+        #expect(
+            c.classify(.failure(.timeout), kind: .slack, now: now)
+                == .retryLater(.timeout, notBefore: now.adding(seconds: 1)))
         #expect(c.classify(.failure(.connection(detail: "x")), kind: .slack, now: now).code == "connection_failed")
         #expect(c.classify(.failure(.tls(detail: "x")), kind: .slack, now: now).code == "tls_failed")
         #expect(c.classify(.failure(.badURL), kind: .slack, now: now) == .permanent(.invalidURL))
     }
 
     @Test func genericWebhooksUseStatusOnly() {
-        let r = c.classify(.response(status: 404, body: Array("no_service".utf8), retryAfter: nil), kind: .webhook, now: now)
+        let r = c.classify(
+            .response(status: 404, body: Array("no_service".utf8), retryAfter: nil), kind: .webhook, now: now)
         #expect(r == .permanent(.rejected(status: 404, slackError: "no_service")))
-        #expect(c.classify(.response(status: 204, body: [], retryAfter: nil), kind: .webhook, now: now) == .delivered(status: 204))
+        #expect(
+            c.classify(.response(status: 204, body: [], retryAfter: nil), kind: .webhook, now: now)
+                == .delivered(status: 204))
     }
 }

@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Testing
+
 @testable import SlackDelivery
 
 @Suite("Rendering: Block Kit messages for every alert type")
@@ -30,11 +31,17 @@ struct RenderingTests {
         // A digest takes its worst risk item's colour.
         #expect(color(Fixtures.alert(.digest, severity: .low)) == AlertColor.orange.rawValue)
         var positiveDigest = Fixtures.alert(.digest)
-        positiveDigest.digestItems = Fixtures.digestItems(3).map { var i = $0; i.type = .expansionSignal; return i }
+        positiveDigest.digestItems = Fixtures.digestItems(3).map {
+            var i = $0
+            i.type = .expansionSignal
+            return i
+        }
         #expect(color(positiveDigest) == AlertColor.green.rawValue)
     }
 
-    @Test("a risk alert carries header, linked account, score, zone, severity, priority, MRR, tier, owner, signals, action, buttons")
+    @Test(
+        "a risk alert carries header, linked account, score, zone, severity, priority, MRR, tier, owner, signals, action, buttons"
+    )
     func riskLayout() throws {
         let msg = Fixtures.json(renderer.render(Fixtures.alert(.customerAtRisk)))
         let header = try #require((msg["blocks"] as? [[String: Any]])?.first)
@@ -52,15 +59,22 @@ struct RenderingTests {
         #expect(texts.contains("Call the champion this week"))
         let actions = try #require(Fixtures.attachmentBlocks(msg).first { $0["type"] as? String == "actions" })
         let buttons = try #require(actions["elements"] as? [[String: Any]])
-        #expect(buttons.map { ($0["text"] as? [String: Any])?["text"] as? String } == ["Open account", "Open playbook"])
-        #expect(buttons.map { $0["url"] as? String } == ["https://crm.example.com/accounts/acme", "https://playbooks.example.com/churn-risk?step=1&lang=en"])
+        #expect(
+            buttons.map { ($0["text"] as? [String: Any])?["text"] as? String } == ["Open account", "Open playbook"])
+        #expect(
+            buttons.map { $0["url"] as? String } == [
+                "https://crm.example.com/accounts/acme", "https://playbooks.example.com/churn-risk?step=1&lang=en",
+            ])
         #expect((msg["text"] as? String)?.contains("Acme Corp: health 32 (-18)") == true)
     }
 
     @Test("a drop alert shows the drop over its rule's window, not the last step")
     func dropOverTheRuleWindow() {
-        var alert = Fixtures.alert(.healthScoreDrop, severity: .medium, score: Fixtures.score(score: 53, delta: -2, zone: .atRisk, previousZone: .atRisk))
-        alert.drop = ScoreDrop(points: 26, fromScore: 79, fromAt: Fixtures.raisedAt.adding(days: -6), windowMs: 7 * 86_400_000)
+        var alert = Fixtures.alert(
+            .healthScoreDrop, severity: .medium,
+            score: Fixtures.score(score: 53, delta: -2, zone: .atRisk, previousZone: .atRisk))
+        alert.drop = ScoreDrop(
+            points: 26, fromScore: 79, fromAt: Fixtures.raisedAt.adding(days: -6), windowMs: 7 * 86_400_000)
         #expect(renderer.headerText(alert) == "Acme Corp: health 53 (-26 in 7 days)")
         let bytes = renderer.render(alert)
         #expect(BlockKitValidator.validate(message: bytes) == [])
@@ -80,12 +94,14 @@ struct RenderingTests {
 
     @Test("billing retry shows the amount; recovery and expansion have their own headers")
     func otherLayouts() {
-        let billing = Fixtures.allTexts(Fixtures.json(renderer.render(Fixtures.alert(.billingRetryFailed)))).joined(separator: "\n")
+        let billing = Fixtures.allTexts(Fixtures.json(renderer.render(Fixtures.alert(.billingRetryFailed)))).joined(
+            separator: "\n")
         #expect(billing.contains("Billing retry failed: 1,200.50 USD (ref in-123)"))
         let recovered = Fixtures.json(renderer.render(Fixtures.alert(.recovered)))
         #expect(renderer.headerText(Fixtures.alert(.recovered)) == "Acme Corp recovered: health 74 (+22)")
         #expect(Fixtures.allTexts(recovered).joined().contains("back to *Healthy* from Critical"))
-        let expansion = Fixtures.allTexts(Fixtures.json(renderer.render(Fixtures.alert(.expansionSignal)))).joined(separator: "\n")
+        let expansion = Fixtures.allTexts(Fixtures.json(renderer.render(Fixtures.alert(.expansionSignal)))).joined(
+            separator: "\n")
         #expect(renderer.headerText(Fixtures.alert(.expansionSignal)) == "Acme Corp: expansion signal, health 88 (+6)")
         #expect(expansion.contains("Seats up 40% in 30 days (50 → 70) (+8 pts)"))
         #expect(!expansion.contains("Logins down"))
@@ -144,7 +160,9 @@ struct RenderingTests {
         var a = Fixtures.alert(.customerAtRisk)
         let longName = String(repeating: "Ünïcödé & <Co> ", count: 400)
         a.score?.profile.name = longName
-        a.score?.signals = (0..<30).map { Signal(code: "s\($0)", family: .support, text: String(repeating: "x&<", count: 500), impact: -1) }
+        a.score?.signals = (0..<30).map {
+            Signal(code: "s\($0)", family: .support, text: String(repeating: "x&<", count: 500), impact: -1)
+        }
         a.suggestedAction = String(repeating: "Do <this> & that. ", count: 500)
         a.score?.profile.renewalDate = String(repeating: "9", count: 5000)
         a.score?.profile.url = "https://crm.example.com/" + String(repeating: "a", count: 3001)
@@ -154,15 +172,19 @@ struct RenderingTests {
         let bytes = r.render(a)
         #expect(BlockKitValidator.validate(message: bytes) == [])
         let msg = Fixtures.json(bytes)
-        let header = try #require(((msg["blocks"] as? [[String: Any]])?.first?["text"] as? [String: Any])?["text"] as? String)
+        let header = try #require(
+            ((msg["blocks"] as? [[String: Any]])?.first?["text"] as? [String: Any])?["text"] as? String)
         #expect(SlackText.length(header) <= 150 && header.hasSuffix("…"))
         #expect(SlackText.length(msg["text"] as? String ?? "") <= BlockKitLimits.fallbackText)
         // The 3001-character account URL is dropped (not cut into a wrong link); the playbook URL (under 3000) stays.
-        let buttons = (Fixtures.attachmentBlocks(msg).first { $0["type"] as? String == "actions" }?["elements"] as? [[String: Any]]) ?? []
+        let buttons =
+            (Fixtures.attachmentBlocks(msg).first { $0["type"] as? String == "actions" }?["elements"]
+                as? [[String: Any]]) ?? []
         #expect(buttons.count == 1 && (buttons.first?["url"] as? String)?.count ?? 0 <= 3000)
         for t in Fixtures.allTexts(msg) {
             // No cut inside an entity.
-            #expect(!t.contains(where: { $0 == "<" || $0 == ">" }) || t.contains("<@U024BE7LH>") || t.contains("<https://"))
+            #expect(
+                !t.contains(where: { $0 == "<" || $0 == ">" }) || t.contains("<@U024BE7LH>") || t.contains("<https://"))
             let lastAmp = t.lastIndex(of: "&")
             if let amp = lastAmp { #expect(t[amp...].contains(";")) }
         }
@@ -212,7 +234,7 @@ struct SlackTextTests {
     }
 
     @Test func cutsNeverSplitEntitiesOrEmoji() {
-        let s = SlackText.escaped("&&&&&&&&&&", limit: 12)   // "&amp;" is 5 units
+        let s = SlackText.escaped("&&&&&&&&&&", limit: 12)  // "&amp;" is 5 units
         #expect(s == "&amp;&amp;…")
         let e = SlackText.escaped(String(repeating: "👍🏽", count: 10), limit: 9)
         #expect(e.utf16.count <= 9 && e.hasSuffix("…"))

@@ -1,7 +1,8 @@
 import Contracts
 import Foundation
-import Testing
 import SlackSink
+import Testing
+
 @testable import SlackDelivery
 
 @Suite("A webhook URL never appears in logs, errors or outcomes")
@@ -23,27 +24,32 @@ struct SecretHygieneTests {
             "CRM_SECRET": "HMACSECRETVALUE",
         ]
         let yaml = """
-        destinations:
-          live:
-            url: ${HOOK_LIVE}
-            allow_insecure_http: true
-          dead:
-            url: ${HOOK_DEAD}
-            allow_insecure_http: true
-          crm:
-            type: webhook
-            url: ${HOOK_CRM}
-            allow_insecure_http: true
-            signing_secret: ${CRM_SECRET}
-        """
+            destinations:
+              live:
+                url: ${HOOK_LIVE}
+                allow_insecure_http: true
+              dead:
+                url: ${HOOK_DEAD}
+                allow_insecure_http: true
+              crm:
+                type: webhook
+                url: ${HOOK_CRM}
+                allow_insecure_http: true
+                signing_secret: ${CRM_SECRET}
+            """
         let file = try DestinationsFile.parse(yaml: yaml, file: "destinations.yaml", environment: env)
         let handler = RecordingLogHandler()
         var settings = EngineSettings()
         settings.totalTimeoutMilliseconds = 300
         settings.classifier = ResponseClassifier(defaultRetryAfterSeconds: 0, transientBackoffSeconds: 0)
-        let deliverer = try SlackDeliverer(destinations: file.destinations, settings: settings, logger: handler.logger())
-        sink.script(path: tokenPath, [.ok, .rateLimited(retryAfterSeconds: 0), .serverError, .invalidBlocks, .noService,
-                                       .channelIsArchived, .forbidden, .noResponse, .custom(status: 401, body: tokenPath, headers: [:])])
+        let deliverer = try SlackDeliverer(
+            destinations: file.destinations, settings: settings, logger: handler.logger())
+        sink.script(
+            path: tokenPath,
+            [
+                .ok, .rateLimited(retryAfterSeconds: 0), .serverError, .invalidBlocks, .noService,
+                .channelIsArchived, .forbidden, .noResponse, .custom(status: 401, body: tokenPath, headers: [:]),
+            ])
 
         var texts: [String] = []
         for _ in 0..<9 {
@@ -65,11 +71,13 @@ struct SecretHygieneTests {
             texts.append(dumped)
         }
         // Config errors around the URL.
-        for bad in ["destinations:\n  x:\n    url: http://h.example\(tokenPath)\n",
-                    "destinations:\n  x:\n    url: gopher://h.example\(tokenPath)\n",
-                    "destinations:\n  x:\n    url: https://h.example\(tokenPath)\n    burst: -1\n",
-                    "destinations:\n  x:\n    url: https://h.example\(tokenPath) x\n",
-                    "destinations:\n  x:\n    url: https://h.example\(tokenPath)\n  - broken\n"] {
+        for bad in [
+            "destinations:\n  x:\n    url: http://h.example\(tokenPath)\n",
+            "destinations:\n  x:\n    url: gopher://h.example\(tokenPath)\n",
+            "destinations:\n  x:\n    url: https://h.example\(tokenPath)\n    burst: -1\n",
+            "destinations:\n  x:\n    url: https://h.example\(tokenPath) x\n",
+            "destinations:\n  x:\n    url: https://h.example\(tokenPath)\n  - broken\n",
+        ] {
             do {
                 _ = try DestinationsFile.parse(yaml: bad, file: "d.yaml", environment: [:])
                 Issue.record("expected a config error")

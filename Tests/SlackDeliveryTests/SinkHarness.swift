@@ -1,6 +1,7 @@
 import Contracts
 import Logging
 import SlackSink
+
 @testable import SlackDelivery
 
 /// A running sink plus a deliverer whose destinations point at it.
@@ -10,9 +11,12 @@ struct SinkHarness {
     let paths: [String: String]
 
     /// Destination `name` posts to `/services/T000/<name>/token-<name>` on the sink.
-    static func start(_ names: [String], rate: RateLimit = RateLimit(perSecond: 100, burst: 100), settings: EngineSettings = fastSettings(),
-                      kinds: [String: Destination.Kind] = [:], secrets: [String: SigningSecret] = [:],
-                      logger: Logger = SinkHarness.quietLogger) async throws -> SinkHarness {
+    static func start(
+        _ names: [String], rate: RateLimit = RateLimit(perSecond: 100, burst: 100),
+        settings: EngineSettings = fastSettings(),
+        kinds: [String: Destination.Kind] = [:], secrets: [String: SigningSecret] = [:],
+        logger: Logger = SinkHarness.quietLogger
+    ) async throws -> SinkHarness {
         let sink = SlackSink()
         try await sink.start()
         var paths: [String: String] = [:]
@@ -20,8 +24,10 @@ struct SinkHarness {
         for n in names {
             let path = "/services/T000/\(n)/token-\(n)"
             paths[n] = path
-            destinations.append(try Destination(name: n, kind: kinds[n] ?? .slack, url: sink.url(path: path), allowInsecureHTTP: true,
-                                                rateLimit: rate, signingSecret: secrets[n]))
+            destinations.append(
+                try Destination(
+                    name: n, kind: kinds[n] ?? .slack, url: sink.url(path: path), allowInsecureHTTP: true,
+                    rateLimit: rate, signingSecret: secrets[n]))
         }
         let deliverer = try SlackDeliverer(destinations: destinations, settings: settings, logger: logger)
         return SinkHarness(sink: sink, deliverer: deliverer, paths: paths)

@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import SlackSink
 import Testing
+
 @testable import SlackDelivery
 
 /// Slack app destinations (`slack_app`): Web API answers, the `chat.postMessage` body with its
@@ -15,9 +16,11 @@ struct SlackAppTests {
     func classification() {
         let c = ResponseClassifier()
         func answer(_ body: String, status: Int = 200, retryAfter: String? = nil) -> DeliveryOutcome {
-            c.classify(.response(status: status, body: Array(body.utf8), retryAfter: retryAfter), kind: .slackApp, now: now)
+            c.classify(
+                .response(status: status, body: Array(body.utf8), retryAfter: retryAfter), kind: .slackApp, now: now)
         }
-        #expect(answer(#"{"ok":true,"channel":"C1","ts":"1.000001","message":{"text":"x"}}"#) == .delivered(status: 200))
+        #expect(
+            answer(#"{"ok":true,"channel":"C1","ts":"1.000001","message":{"text":"x"}}"#) == .delivered(status: 200))
         #expect(answer(#"{ "ok" : true }"#).isDelivered)
         #expect(answer(#"{"ok":false,"error":"channel_not_found"}"#) == .permanent(.channelNotFound))
         #expect(answer(#"{"ok":false,"error":"is_archived"}"#) == .permanent(.channelIsArchived))
@@ -27,14 +30,16 @@ struct SlackAppTests {
             #expect(answer(#"{"ok":false,"error":"\#(e)"}"#).code == e)
         }
         for e in ["internal_error", "fatal_error", "service_unavailable", "request_timeout"] {
-            guard case let .retryLater(.slackAPIError(error), _) = answer(#"{"ok":false,"error":"\#(e)"}"#) else {
+            guard case .retryLater(.slackAPIError(let error), _) = answer(#"{"ok":false,"error":"\#(e)"}"#) else {
                 Issue.record("\(e) is not retried")
                 continue
             }
             #expect(error == e)
         }
         // 429 is a rate limit with its Retry-After, as for webhooks; 5xx retried.
-        #expect(answer("", status: 429, retryAfter: "7") == .retryLater(.rateLimited(retryAfterSeconds: 7), notBefore: now.adding(milliseconds: 7000)))
+        #expect(
+            answer("", status: 429, retryAfter: "7")
+                == .retryLater(.rateLimited(retryAfterSeconds: 7), notBefore: now.adding(milliseconds: 7000)))
         #expect(answer("upstream", status: 503).code == "http_503")
         // Not a Web API answer (a proxy's page): retried, never echoed.
         #expect(answer("<html>ok</html>").code == "unreadable_answer")
@@ -56,54 +61,73 @@ struct SlackAppTests {
         #expect(metadata["event_type"] as? String == "account_health_alert")
         #expect((metadata["event_payload"] as? [String: Any])?["alert_ids"] as? [String] == group.alertIds)
         // The rest is exactly the webhook message.
-        let webhook = try #require(try JSONSerialization.jsonObject(with: Data(renderer.render(group))) as? [String: Any])
+        let webhook = try #require(
+            try JSONSerialization.jsonObject(with: Data(renderer.render(group))) as? [String: Any])
         #expect(Set(json.keys) == Set(webhook.keys).union(["channel", "metadata"]))
         #expect(json["text"] as? String == webhook["text"] as? String)
         #expect(BlockKitValidator.validate(message: renderer.render(group)) == [])
-        let single = try #require(try JSONSerialization.jsonObject(with: Data(renderer.renderForWebAPI(a, channel: "C1"))) as? [String: Any])
-        #expect(((single["metadata"] as? [String: Any])?["event_payload"] as? [String: Any])?["alert_ids"] as? [String] == [a.alertId])
+        let single = try #require(
+            try JSONSerialization.jsonObject(with: Data(renderer.renderForWebAPI(a, channel: "C1"))) as? [String: Any])
+        #expect(
+            ((single["metadata"] as? [String: Any])?["event_payload"] as? [String: Any])?["alert_ids"] as? [String] == [
+                a.alertId
+            ])
     }
 
     @Test("history pages: alert ids from the fleet's metadata only, the cursor while has_more, the query escaped")
     func historyPage() throws {
-        let body = #"{"ok":true,"messages":[{"ts":"2.0","metadata":{"event_type":"account_health_alert","event_payload":{"alert_ids":["a1","a2"]}}},"#
+        let body =
+            #"{"ok":true,"messages":[{"ts":"2.0","metadata":{"event_type":"account_health_alert","event_payload":{"alert_ids":["a1","a2"]}}},"#
             + #"{"ts":"1.0","metadata":{"event_type":"other","event_payload":{"alert_ids":["zz"]}}},{"ts":"0.5","text":"no metadata"}],"#
             + #""has_more":true,"response_metadata":{"next_cursor":"bmV4dA=="}}"#
         let page = try #require(HistoryPage.parse(Array(body.utf8)))
         #expect(page.messageAlertIds == [["a1", "a2"]])
         #expect(page.nextCursor == "bmV4dA==")
-        #expect(HistoryPage.parse(Array(#"{"ok":true,"messages":[],"has_more":false,"response_metadata":{"next_cursor":""}}"#.utf8))?.nextCursor == nil)
+        #expect(
+            HistoryPage.parse(
+                Array(#"{"ok":true,"messages":[],"has_more":false,"response_metadata":{"next_cursor":""}}"#.utf8))?
+                .nextCursor == nil)
         #expect(HistoryPage.parse(Array(#"{"ok":false,"error":"not_in_channel"}"#.utf8)) == nil)
         let q = HistoryPage.query(channel: "C1", oldestMilliseconds: 1_800_000_000_123, limit: 200, cursor: "a+b/c=")
-        #expect(q == "/conversations.history?channel=C1&oldest=1800000000.123000&include_all_metadata=true&limit=200&cursor=a%2Bb%2Fc%3D")
-        #expect(HistoryPage.query(channel: "C1", oldestMilliseconds: 1_000, latestMilliseconds: 2_500, limit: 5, cursor: nil)
-            == "/conversations.history?channel=C1&oldest=1.000000&latest=2.500000&include_all_metadata=true&limit=5")
+        #expect(
+            q
+                == "/conversations.history?channel=C1&oldest=1800000000.123000&include_all_metadata=true&limit=200&cursor=a%2Bb%2Fc%3D"
+        )
+        #expect(
+            HistoryPage.query(
+                channel: "C1", oldestMilliseconds: 1_000, latestMilliseconds: 2_500, limit: 5, cursor: nil)
+                == "/conversations.history?channel=C1&oldest=1.000000&latest=2.500000&include_all_metadata=true&limit=5"
+        )
     }
 
     @Test("destinations file: slack_app needs token and channel id; the token is a secret; other kinds refuse the keys")
     func configuration() throws {
         let yaml = """
-        destinations:
-          app:
-            type: slack_app
-            token: ${SLACK_BOT_TOKEN}
-            channel: C0123ABCD
-          local:
-            type: slack_app
-            token: ${SLACK_BOT_TOKEN}
-            channel: C0LOCAL
-            api_url: http://127.0.0.1:9099/api/
-            allow_insecure_http: true
-        """
+            destinations:
+              app:
+                type: slack_app
+                token: ${SLACK_BOT_TOKEN}
+                channel: C0123ABCD
+              local:
+                type: slack_app
+                token: ${SLACK_BOT_TOKEN}
+                channel: C0LOCAL
+                api_url: http://127.0.0.1:9099/api/
+                allow_insecure_http: true
+            """
         let file = try DestinationsFile.parse(yaml: yaml, file: "d.yaml", environment: ["SLACK_BOT_TOKEN": Self.token])
         let app = try #require(file["app"])
         #expect(app.kind == .slackApp && app.channel == "C0123ABCD")
         #expect(app.url.secret == "https://slack.com/api")
         #expect(app.botToken?.secret == Self.token)
-        #expect(!"\(app)".contains(Self.token) && !"\(String(reflecting: app))".contains(Self.token) && !"\(app.botToken!)".contains(Self.token))
+        #expect(
+            !"\(app)".contains(Self.token) && !"\(String(reflecting: app))".contains(Self.token)
+                && !"\(app.botToken!)".contains(Self.token))
         #expect(file["local"]?.url.secret == "http://127.0.0.1:9099/api")
         // SLACK_API_URL moves every slack_app destination without api_url.
-        let moved = try DestinationsFile.parse(yaml: yaml, file: "d.yaml", environment: ["SLACK_BOT_TOKEN": Self.token, "SLACK_API_URL": "https://proxy.example.com/api"])
+        let moved = try DestinationsFile.parse(
+            yaml: yaml, file: "d.yaml",
+            environment: ["SLACK_BOT_TOKEN": Self.token, "SLACK_API_URL": "https://proxy.example.com/api"])
         #expect(moved["app"]?.url.secret == "https://proxy.example.com/api")
 
         func problems(_ y: String, env: [String: String] = ["SLACK_BOT_TOKEN": Self.token]) -> [String] {
@@ -112,27 +136,45 @@ struct SlackAppTests {
         let missing = problems("destinations:\n  app:\n    type: slack_app\n")
         #expect(missing.contains { $0.contains("destinations.app.token") && $0.contains("missing") })
         #expect(missing.contains { $0.contains("destinations.app.channel") && $0.contains("missing") })
-        let unset = problems("destinations:\n  app:\n    type: slack_app\n    token: ${SLACK_BOT_TOKEN}\n    channel: C1\n", env: [:])
+        let unset = problems(
+            "destinations:\n  app:\n    type: slack_app\n    token: ${SLACK_BOT_TOKEN}\n    channel: C1\n", env: [:])
         #expect(unset.contains { $0.contains("SLACK_BOT_TOKEN") })
-        #expect(problems("destinations:\n  app:\n    type: slack_app\n    token: ${SLACK_BOT_TOKEN}\n    channel: '#alerts'\n").contains { $0.contains("channel id") })
-        #expect(problems("destinations:\n  app:\n    type: slack_app\n    token: ${SLACK_BOT_TOKEN}\n    channel: C1\n    url: https://hooks.example.com/x\n")
+        #expect(
+            problems(
+                "destinations:\n  app:\n    type: slack_app\n    token: ${SLACK_BOT_TOKEN}\n    channel: '#alerts'\n"
+            ).contains { $0.contains("channel id") })
+        #expect(
+            problems(
+                "destinations:\n  app:\n    type: slack_app\n    token: ${SLACK_BOT_TOKEN}\n    channel: C1\n    url: https://hooks.example.com/x\n"
+            )
             .contains { $0.contains("destinations.app.url") })
-        #expect(problems("destinations:\n  hook:\n    url: https://hooks.example.com/x\n    token: ${SLACK_BOT_TOKEN}\n").contains { $0.contains("only 'slack_app'") })
+        #expect(
+            problems("destinations:\n  hook:\n    url: https://hooks.example.com/x\n    token: ${SLACK_BOT_TOKEN}\n")
+                .contains { $0.contains("only 'slack_app'") })
         // A problem never prints the token.
-        #expect(!problems("destinations:\n  app:\n    type: slack_app\n    token: ${SLACK_BOT_TOKEN}\n    channel: nope\n").joined().contains(Self.token))
+        #expect(
+            !problems("destinations:\n  app:\n    type: slack_app\n    token: ${SLACK_BOT_TOKEN}\n    channel: nope\n")
+                .joined().contains(Self.token))
     }
 
-    @Test("against the sink: posted with the bearer token and metadata; looked up by alert id; Web API refusals classified")
+    @Test(
+        "against the sink: posted with the bearer token and metadata; looked up by alert id; Web API refusals classified"
+    )
     func postAndLookUp() async throws {
         let sink = SlackSink()
         let port = try await sink.start()
         sink.expectBotToken(Self.token)
         let api = try Destination(name: "x", url: "http://127.0.0.1:\(port)/api", allowInsecureHTTP: true).url
         let destinations = [
-            Destination(name: "app", apiURL: api, token: BotToken(Self.token), channel: "C0APP", rateLimit: RateLimit(perSecond: 100, burst: 100)),
-            Destination(name: "wrong", apiURL: api, token: BotToken("another-fake-token"), channel: "C0APP", rateLimit: RateLimit(perSecond: 100, burst: 100)),
+            Destination(
+                name: "app", apiURL: api, token: BotToken(Self.token), channel: "C0APP",
+                rateLimit: RateLimit(perSecond: 100, burst: 100)),
+            Destination(
+                name: "wrong", apiURL: api, token: BotToken("another-fake-token"), channel: "C0APP",
+                rateLimit: RateLimit(perSecond: 100, burst: 100)),
         ]
-        let deliverer = try SlackDeliverer(destinations: destinations, settings: SinkHarness.fastSettings(), logger: SinkHarness.quietLogger)
+        let deliverer = try SlackDeliverer(
+            destinations: destinations, settings: SinkHarness.fastSettings(), logger: SinkHarness.quietLogger)
         let alert = Fixtures.alert(.customerAtRisk, destination: "app")
         #expect(await deliverer.submit(alert) == .delivered(status: 200))
         let request = try #require(sink.requests(path: "/api/chat.postMessage").first)
@@ -144,7 +186,9 @@ struct SlackAppTests {
 
         func lookUp(_ ids: Set<String>, oldest: Int64 = 0, latest: Int64? = nil) async -> PostedMessageLookup {
             await withCheckedContinuation { c in
-                deliverer.findPosted(alertIds: ids, destination: "app", oldestMilliseconds: oldest, latestMilliseconds: latest) { c.resume(returning: $0) }
+                deliverer.findPosted(
+                    alertIds: ids, destination: "app", oldestMilliseconds: oldest, latestMilliseconds: latest
+                ) { c.resume(returning: $0) }
             }
         }
         #expect(await lookUp([alert.alertId, "other"]) == .found([alert.alertId]))
@@ -163,14 +207,19 @@ struct SlackAppTests {
         }
         #expect(await lookUp([alert.alertId]) == .found([alert.alertId]))
         #expect(sink.requests(path: "/api/conversations.history").suffix(3).count == 3)
-        #expect(sink.requests(path: "/api/conversations.history").allSatisfy { $0.headers["authorization"] == "Bearer \(Self.token)" })
+        #expect(
+            sink.requests(path: "/api/conversations.history").allSatisfy {
+                $0.headers["authorization"] == "Bearer \(Self.token)"
+            })
         // Scripted failures of the Web API: 429, channel_not_found, 5xx.
-        sink.script(path: "/api/chat.postMessage", [.rateLimited(retryAfterSeconds: 1), .apiError("channel_not_found"), .serverError])
+        sink.script(
+            path: "/api/chat.postMessage",
+            [.rateLimited(retryAfterSeconds: 1), .apiError("channel_not_found"), .serverError])
         #expect(await deliverer.submit(alert).code == "rate_limited")
         #expect(await deliverer.submit(alert) == .permanent(.channelNotFound))
         #expect(await deliverer.submit(alert).code == "http_500")
         sink.script(path: "/api/conversations.history", [.serverError])
-        guard case let .failed(outcome) = await lookUp([alert.alertId]) else {
+        guard case .failed(let outcome) = await lookUp([alert.alertId]) else {
             Issue.record("a failed look-up must say so")
             return
         }

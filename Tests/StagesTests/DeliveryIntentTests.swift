@@ -1,6 +1,7 @@
 import Contracts
 import SlackDelivery
 import Testing
+
 @testable import Stages
 
 /// Write-ahead intents in the delivery log: what an assignment reads back as delivered or in doubt.
@@ -8,24 +9,30 @@ import Testing
     static let t0: Int64 = 1_800_000_000_000
 
     static func intent(_ id: String, at ms: Int64 = t0) -> [UInt8] {
-        try! RecordCoding.encode(DeliveryIntent(alertId: id, destination: "d", accountId: "acme", type: "customer_at_risk",
-                                                postingAt: Timestamp(millisecondsSinceEpoch: ms), messageAlertIds: [id]))
+        try! RecordCoding.encode(
+            DeliveryIntent(
+                alertId: id, destination: "d", accountId: "acme", type: "customer_at_risk",
+                postingAt: Timestamp(millisecondsSinceEpoch: ms), messageAlertIds: [id]))
     }
 
     static func delivered(_ id: String, reconciled: Bool? = nil) -> [UInt8] {
-        try! RecordCoding.encode(DeliveryLogEntry(alertId: id, destination: "d", accountId: "acme", type: "customer_at_risk",
-                                                  deliveredAt: Timestamp(millisecondsSinceEpoch: t0 + 5), status: 200, retries: 0, messageAlertIds: [id],
-                                                  reconciled: reconciled))
+        try! RecordCoding.encode(
+            DeliveryLogEntry(
+                alertId: id, destination: "d", accountId: "acme", type: "customer_at_risk",
+                deliveredAt: Timestamp(millisecondsSinceEpoch: t0 + 5), status: 200, retries: 0, messageAlertIds: [id],
+                reconciled: reconciled))
     }
 
     @Test func anIntentWithoutALaterDeliveryIsInDoubt() {
         var s = DeliveryLogSnapshot()
         s.apply(key: "a|d", value: Self.intent("a"), timestamp: Self.t0)
-        s.apply(key: "a|d", value: Self.delivered("a"), timestamp: Self.t0 + 5)      // posted and logged
-        s.apply(key: "b|d", value: Self.intent("b", at: Self.t0 + 7), timestamp: Self.t0 + 7) // posted (maybe), not logged
-        s.apply(key: "c|d", value: Self.delivered("c"), timestamp: Self.t0 + 9)      // an entry written before intents existed
+        s.apply(key: "a|d", value: Self.delivered("a"), timestamp: Self.t0 + 5)  // posted and logged
+        // posted (maybe), not logged
+        s.apply(key: "b|d", value: Self.intent("b", at: Self.t0 + 7), timestamp: Self.t0 + 7)
+        // an entry written before intents existed
+        s.apply(key: "c|d", value: Self.delivered("c"), timestamp: Self.t0 + 9)
         s.apply(key: "e|d", value: Self.intent("e"), timestamp: Self.t0)
-        s.apply(key: "e|d", value: nil, timestamp: Self.t0 + 1)                      // a tombstone forgets it
+        s.apply(key: "e|d", value: nil, timestamp: Self.t0 + 1)  // a tombstone forgets it
         #expect(s.delivered == ["a|d": Self.t0 + 5, "c|d": Self.t0 + 9])
         #expect(s.inDoubt == ["b|d": Self.t0 + 7])
     }
@@ -34,14 +41,15 @@ import Testing
         // A reader of DeliveryLogEntry (reports, older tools) never takes an intent for a delivery.
         #expect((try? RecordCoding.decode(DeliveryLogEntry.self, from: Self.intent("a"))) == nil)
         #expect(DeliveryLogValue.decode(Self.intent("a")) != .unreadable)
-        guard case let .delivered(entry) = DeliveryLogValue.decode(Self.delivered("a", reconciled: true)) else {
+        guard case .delivered(let entry) = DeliveryLogValue.decode(Self.delivered("a", reconciled: true)) else {
             Issue.record("a delivery must read as one")
             return
         }
         #expect(entry.reconciled == true)
         // An entry without `reconciled` (every normal post, and entries of older dispatchers).
-        let plain = #"{"alert_id":"a","destination":"d","account_id":"acme","type":"t","delivered_at":"2026-11-20T10:00:00Z","status":200,"retries":0,"message_alert_ids":["a"]}"#
-        guard case let .delivered(old) = DeliveryLogValue.decode(Array(plain.utf8)) else {
+        let plain =
+            #"{"alert_id":"a","destination":"d","account_id":"acme","type":"t","delivered_at":"2026-11-20T10:00:00Z","status":200,"retries":0,"message_alert_ids":["a"]}"#
+        guard case .delivered(let old) = DeliveryLogValue.decode(Array(plain.utf8)) else {
             Issue.record("an older entry must read as a delivery")
             return
         }
@@ -54,7 +62,10 @@ import Testing
     @Test func theMemoryKnowsWhatIsInDoubtUntilItIsDelivered() {
         let log = DeliveryLog()
         log.delivered(["here|d"], partition: 0, at: Self.t0)
-        log.load(partition: 0, snapshot: DeliveryLogSnapshot(delivered: ["a|d": Self.t0], inDoubt: ["b|d": Self.t0 + 7, "here|d": Self.t0]))
+        log.load(
+            partition: 0,
+            snapshot: DeliveryLogSnapshot(
+                delivered: ["a|d": Self.t0], inDoubt: ["b|d": Self.t0 + 7, "here|d": Self.t0]))
         #expect(log.isDelivered("a|d", partition: 0))
         #expect(log.inDoubtSince("b|d", partition: 0) == Self.t0 + 7)
         // What this process delivered itself is never in doubt (its log write may be on its way).
@@ -75,12 +86,15 @@ import Testing
 
     @Test func anAlertInFlightForAnEarlierAssignmentIsWaitedForNotSkipped() {
         let log = DeliveryLog()
-        let first = DeliveryCancellation(), second = DeliveryCancellation()
+        let first = DeliveryCancellation()
+        let second = DeliveryCancellation()
         log.start("a|d", owner: first)
         #expect(log.inFlight("a|d") == .thisAssignment, "read again while its post is on its way: a duplicate")
-        first.cancel() // the partition was revoked; the post may still be finishing
-        #expect(log.inFlight("a|d") == .earlierAssignment, "the same process owning it again must wait, not skip and commit")
-        log.end(["a|d"]) // handed back
+        first.cancel()  // the partition was revoked; the post may still be finishing
+        #expect(
+            log.inFlight("a|d") == .earlierAssignment, "the same process owning it again must wait, not skip and commit"
+        )
+        log.end(["a|d"])  // handed back
         #expect(log.inFlight("a|d") == nil)
         log.start("a|d", owner: second)
         log.delivered(["a|d"], partition: 0, at: Self.t0)
@@ -112,16 +126,22 @@ import Testing
     }
 
     @Test func aWebhookCannotBeAskedSoItsAlertsArePostedAgain() {
-        #expect(InDoubtDecision.decide(inDoubt: [("a", 1_000), ("b", 2_000)], kind: .slack, postTimeoutMs: 10_000) == .postAgain(alertIds: ["a", "b"]))
-        #expect(InDoubtDecision.decide(inDoubt: [("a", 1_000)], kind: .webhook, postTimeoutMs: 10_000) == .postAgain(alertIds: ["a"]))
+        #expect(
+            InDoubtDecision.decide(inDoubt: [("a", 1_000), ("b", 2_000)], kind: .slack, postTimeoutMs: 10_000)
+                == .postAgain(alertIds: ["a", "b"]))
+        #expect(
+            InDoubtDecision.decide(inDoubt: [("a", 1_000)], kind: .webhook, postTimeoutMs: 10_000)
+                == .postAgain(alertIds: ["a"]))
     }
 
     @Test func aSlackAppIsAskedBetweenTheIntentsWithMargins() {
         let t: Int64 = 1_800_000_000_000
         let margin = InDoubtDecision.reconcileMarginMs
-        #expect(InDoubtDecision.decide(inDoubt: [("a", t + 5_000), ("b", t)], kind: .slackApp, postTimeoutMs: 10_000)
-            == .lookUp(alertIds: ["a", "b"], oldestMilliseconds: t - margin,
-                       latestMilliseconds: t + 5_000 + InDoubtDecision.maxIntentWaitMs + 10_000 + margin))
+        #expect(
+            InDoubtDecision.decide(inDoubt: [("a", t + 5_000), ("b", t)], kind: .slackApp, postTimeoutMs: 10_000)
+                == .lookUp(
+                    alertIds: ["a", "b"], oldestMilliseconds: t - margin,
+                    latestMilliseconds: t + 5_000 + InDoubtDecision.maxIntentWaitMs + 10_000 + margin))
         #expect(InDoubtDecision.maxIntentWaitMs < margin, "a post starts within the window after its intent")
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Stages
 
 /// The dispatcher's memory of deliveries is bounded by the same horizon as `alerts-delivered`.

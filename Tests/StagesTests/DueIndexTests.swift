@@ -1,17 +1,20 @@
 import Testing
+
 @testable import Stages
 
 /// The evaluator's index of accounts by due time (on swift-collections' `Heap`).
 @Suite struct DueIndexTests {
-    @Test("due entries come out earliest first, equal times by account, later ones stay", arguments: [
-        // (inserted (account, due), popped through, expected popped, left)
-        ([("a", 30), ("b", 10), ("c", 20)], 20, [(10, "b"), (20, "c")], 1),
-        ([("z", 5), ("a", 5), ("m", 5)], 5, [(5, "a"), (5, "m"), (5, "z")], 0),
-        ([("a", 10)], 9, [], 1),
-        ([], 100, [], 0),
-        // A stale entry stays until the caller drops it: both times come out.
-        ([("a", 10), ("a", 40), ("b", 15)], 50, [(10, "a"), (15, "b"), (40, "a")], 0),
-    ] as [([(String, Int64)], Int64, [(Int64, String)], Int)])
+    @Test(
+        "due entries come out earliest first, equal times by account, later ones stay",
+        arguments: [
+            // (inserted (account, due), popped through, expected popped, left)
+            ([("a", 30), ("b", 10), ("c", 20)], 20, [(10, "b"), (20, "c")], 1),
+            ([("z", 5), ("a", 5), ("m", 5)], 5, [(5, "a"), (5, "m"), (5, "z")], 0),
+            ([("a", 10)], 9, [], 1),
+            ([], 100, [], 0),
+            // A stale entry stays until the caller drops it: both times come out.
+            ([("a", 10), ("a", 40), ("b", 15)], 50, [(10, "a"), (15, "b"), (40, "a")], 0),
+        ] as [([(String, Int64)], Int64, [(Int64, String)], Int)])
     func popsDueInOrder(inserted: [(String, Int64)], through: Int64, expected: [(Int64, String)], left: Int) {
         var index = DueIndex()
         for (account, due) in inserted { index.insert(account, due: due) }

@@ -13,8 +13,13 @@ import WorkerRuntime
     static let secret = SigningSecret(secretText)
     /// 2026-11-20T00:00:00Z
     static let now = Timestamp(millisecondsSinceEpoch: 1_795_132_800_000)
-    static let signer = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: secret, lifetimeMs: 14 * 86_400_000)
-    static let logger: Logger = { var l = Logger(label: "feedback-test"); l.logLevel = .critical; return l }()
+    static let signer = FeedbackLinkSigner(
+        baseURL: "https://fleet.example.com", secret: secret, lifetimeMs: 14 * 86_400_000)
+    static let logger: Logger = {
+        var l = Logger(label: "feedback-test")
+        l.logLevel = .critical
+        return l
+    }()
 
     /// What the endpoint wrote, and whether the next write succeeds.
     final class Recorded: Sendable {
@@ -25,8 +30,14 @@ import WorkerRuntime
 
         func recorder() -> FeedbackEndpoint.Recorder {
             { record, done in
-                let fail = self.failNext.withLock { f in defer { f = false }; return f }
-                if fail { done(false); return }
+                let fail = self.failNext.withLock { f in
+                    defer { f = false }
+                    return f
+                }
+                if fail {
+                    done(false)
+                    return
+                }
                 self.records.withLock { $0.append(record) }
                 done(true)
             }
@@ -38,7 +49,9 @@ import WorkerRuntime
     }
 
     static func link(_ verdict: FeedbackVerdict = .useful, expires: Timestamp = now.adding(days: 14)) -> FeedbackLink {
-        FeedbackLink(alertId: "a1b2c3d4e5f60708", verdict: verdict, destination: "cs-escalations", rule: "enterprise_at_risk", expiresAt: expires)
+        FeedbackLink(
+            alertId: "a1b2c3d4e5f60708", verdict: verdict, destination: "cs-escalations", rule: "enterprise_at_risk",
+            expiresAt: expires)
     }
 
     static func query(of url: String) -> String {
@@ -65,9 +78,13 @@ import WorkerRuntime
         #expect(first.status == 200)
         #expect(first.contentType.hasPrefix("text/html"))
         #expect(first.body.contains("not useful"))
-        #expect(recorded.all == [FeedbackRecord(alertId: "a1b2c3d4e5f60708", rule: "enterprise_at_risk", destination: "cs-escalations",
-                                                verdict: .notUseful, recordedAt: Self.now, linkId: Self.link(.notUseful).id,
-                                                linkExpiresAt: Self.now.adding(days: 14))])
+        #expect(
+            recorded.all == [
+                FeedbackRecord(
+                    alertId: "a1b2c3d4e5f60708", rule: "enterprise_at_risk", destination: "cs-escalations",
+                    verdict: .notUseful, recordedAt: Self.now, linkId: Self.link(.notUseful).id,
+                    linkExpiresAt: Self.now.adding(days: 14))
+            ])
         let again = Self.post(endpoint, Self.query(of: url))
         #expect(again.status == 409)
         #expect(recorded.all.count == 1)
@@ -76,11 +93,13 @@ import WorkerRuntime
     @Test func forgedAlteredExpiredAndMalformedLinksAreRefusedAndRecordedNowhere() {
         let recorded = Recorded()
         let endpoint = Self.endpoint(recorded)
-        let forger = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
+        let forger = FeedbackLinkSigner(
+            baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
         let forged = Self.post(endpoint, Self.query(of: forger.url(for: Self.link())))
         #expect(forged.status == 403)
         // A genuine "useful" link turned into "not useful".
-        let altered = Self.query(of: Self.signer.url(for: Self.link(.useful))).replacingOccurrences(of: "v=useful", with: "v=not_useful")
+        let altered = Self.query(of: Self.signer.url(for: Self.link(.useful))).replacingOccurrences(
+            of: "v=useful", with: "v=not_useful")
         #expect(Self.post(endpoint, altered).status == 403)
         let expired = Self.signer.url(for: Self.link(expires: Self.now.adding(seconds: -1)))
         #expect(Self.post(endpoint, Self.query(of: expired)).status == 410)
@@ -95,10 +114,12 @@ import WorkerRuntime
         let recorded = Recorded()
         let endpoint = Self.endpoint(recorded)
         let valid = Self.query(of: Self.signer.url(for: Self.link()))
-        let forger = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
+        let forger = FeedbackLinkSigner(
+            baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
         let statuses = [
             Self.post(endpoint, Self.query(of: forger.url(for: Self.link()))).status,
-            Self.post(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now.adding(seconds: -60))))).status,
+            Self.post(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now.adding(seconds: -60)))))
+                .status,
             Self.post(endpoint, valid).status,
             Self.post(endpoint, valid).status,
         ]
@@ -131,9 +152,13 @@ import WorkerRuntime
             let page = Self.get(endpoint, valid, method: method)
             #expect(page.status == 200, "\(method): \(page.status)")
             #expect(page.contentType.hasPrefix("text/html"))
-            #expect(page.body.contains("<form method=\"post\" action=\"https://fleet.example.com/feedback\">"), "\(page.body)")
-            for (name, value) in [("a", link.alertId), ("v", "not_useful"), ("d", link.destination), ("r", link.rule),
-                                  ("sig", Self.signer.signature(of: link))] {
+            #expect(
+                page.body.contains("<form method=\"post\" action=\"https://fleet.example.com/feedback\">"),
+                "\(page.body)")
+            for (name, value) in [
+                ("a", link.alertId), ("v", "not_useful"), ("d", link.destination), ("r", link.rule),
+                ("sig", Self.signer.signature(of: link)),
+            ] {
                 #expect(page.body.contains("<input type=\"hidden\" name=\"\(name)\" value=\"\(value)\">"), "no \(name)")
             }
             #expect(page.body.contains("not useful"))
@@ -141,10 +166,13 @@ import WorkerRuntime
         #expect(recorded.all.isEmpty, "a GET recorded \(recorded.all.count) verdicts")
         #expect(endpoint.rememberedLinks == 0)
         // A forged or expired link is refused on GET too, without a form.
-        let forger = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
+        let forger = FeedbackLinkSigner(
+            baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
         let forged = Self.get(endpoint, Self.query(of: forger.url(for: Self.link())), method: "GET")
         #expect(forged.status == 403 && !forged.body.contains("<form"))
-        #expect(Self.get(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now))), method: "GET").status == 410)
+        #expect(
+            Self.get(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now))), method: "GET").status
+                == 410)
     }
 
     /// The POST the confirmation page's button sends records the verdict, once per link.
@@ -168,8 +196,9 @@ import WorkerRuntime
     @Test func theConfirmationFormPostedAsABrowserDoesRecords() throws {
         let recorded = Recorded()
         let endpoint = Self.endpoint(recorded)
-        let link = FeedbackLink(alertId: "a1b2c3d4e5f60708", verdict: .useful, destination: "cs escalations",
-                                rule: "at+risk & more", expiresAt: Self.now.adding(days: 14))
+        let link = FeedbackLink(
+            alertId: "a1b2c3d4e5f60708", verdict: .useful, destination: "cs escalations",
+            rule: "at+risk & more", expiresAt: Self.now.adding(days: 14))
         let page = Self.get(endpoint, Self.query(of: Self.signer.url(for: link)), method: "GET")
         #expect(page.status == 200)
         let regex = try Regex(#"<input type="hidden" name="([a-z]+)" value="([^"]*)">"#)
@@ -179,13 +208,17 @@ import WorkerRuntime
             let value = String(match.output[2].substring ?? "").replacingOccurrences(of: "&amp;", with: "&")
             var allowed = CharacterSet.alphanumerics
             allowed.insert(" ")
-            let encoded = (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "").replacingOccurrences(of: " ", with: "+")
+            let encoded = (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "").replacingOccurrences(
+                of: " ", with: "+")
             fields.append("\(name)=\(encoded)")
         }
         #expect(fields.count == 6)
         let box = Mutex<HTTPReply?>(nil)
-        endpoint.handle(HTTPRequest(method: "POST", path: "/feedback", contentType: "application/x-www-form-urlencoded",
-                                    body: Array(fields.joined(separator: "&").utf8))) { reply in box.withLock { $0 = reply } }
+        endpoint.handle(
+            HTTPRequest(
+                method: "POST", path: "/feedback", contentType: "application/x-www-form-urlencoded",
+                body: Array(fields.joined(separator: "&").utf8))
+        ) { reply in box.withLock { $0 = reply } }
         #expect(box.withLock { $0 }?.status == 200)
         #expect(recorded.all.map(\.linkId) == [link.id])
         #expect(recorded.all.first?.rule == "at+risk & more" && recorded.all.first?.destination == "cs escalations")
@@ -214,7 +247,10 @@ import WorkerRuntime
         let confirmation = Self.get(endpoint, valid, method: "GET")
         #expect(!confirmation.body.contains(Self.secretText))
         #expect(confirmation.body.components(separatedBy: signature).count == 2)
-        let pages = [Self.post(endpoint, valid), Self.post(endpoint, valid), Self.post(endpoint, "a=1&v=useful&d=x&r=y&exp=1&sig=AAAA")]
+        let pages = [
+            Self.post(endpoint, valid), Self.post(endpoint, valid),
+            Self.post(endpoint, "a=1&v=useful&d=x&r=y&exp=1&sig=AAAA"),
+        ]
         for page in pages {
             #expect(!page.body.contains(Self.secretText))
             #expect(!page.body.contains(signature))
@@ -232,8 +268,14 @@ import WorkerRuntime
         func catchUp(feeding endpoint: @escaping @Sendable () -> FeedbackEndpoint?) -> FeedbackEndpoint.CatchUp {
             { done in
                 self.waits.withLock { $0 += 1 }
-                guard self.caughtUp.withLock({ $0 }) else { done(false); return }
-                let records = self.pending.withLock { p in defer { p = [] }; return p }
+                guard self.caughtUp.withLock({ $0 }) else {
+                    done(false)
+                    return
+                }
+                let records = self.pending.withLock { p in
+                    defer { p = [] }
+                    return p
+                }
                 if let endpoint = endpoint() { for r in records { endpoint.remember(r) } }
                 done(true)
             }
@@ -242,8 +284,9 @@ import WorkerRuntime
 
     static func sharedEndpoint(_ recorded: Recorded, _ others: OtherReplicas) -> FeedbackEndpoint {
         let box = Mutex<FeedbackEndpoint?>(nil)
-        let endpoint = FeedbackEndpoint(signer: signer, logger: logger, now: { now }, catchUp: others.catchUp { box.withLock { $0 } },
-                                        recorder: recorded.recorder())
+        let endpoint = FeedbackEndpoint(
+            signer: signer, logger: logger, now: { now }, catchUp: others.catchUp { box.withLock { $0 } },
+            recorder: recorded.recorder())
         box.withLock { $0 = endpoint }
         return endpoint
     }
@@ -277,7 +320,8 @@ import WorkerRuntime
         #expect(busy.status == 503 && busy.body.contains("try the link again"))
         #expect(recorded.all.isEmpty && endpoint.rememberedLinks == 0)
         // Forged and expired links are refused before any wait.
-        let forger = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
+        let forger = FeedbackLinkSigner(
+            baseURL: "https://fleet.example.com", secret: SigningSecret("another-secret-0123456789abcdef-XYZ"))
         #expect(Self.post(endpoint, Self.query(of: forger.url(for: Self.link()))).status == 403)
         #expect(Self.post(endpoint, Self.query(of: Self.signer.url(for: Self.link(expires: Self.now)))).status == 410)
         #expect(others.waits.withLock { $0 } == 1)
@@ -290,7 +334,8 @@ import WorkerRuntime
 
     @Test func recordsWithoutALinkIdOrOfExpiredLinksAreNotRemembered() {
         let endpoint = Self.endpoint(Recorded())
-        endpoint.remember(FeedbackRecord(alertId: "a", rule: "r", destination: "d", verdict: .useful, recordedAt: Self.now))
+        endpoint.remember(
+            FeedbackRecord(alertId: "a", rule: "r", destination: "d", verdict: .useful, recordedAt: Self.now))
         endpoint.remember(Self.link(expires: Self.now.adding(seconds: -1)).record(at: Self.now.adding(days: -1)))
         #expect(endpoint.rememberedLinks == 0)
         endpoint.remember(Self.link().record(at: Self.now))
@@ -300,12 +345,15 @@ import WorkerRuntime
 
     /// A link signed before a rotation (now `FEEDBACK_SECRET_PREVIOUS`) still works, once.
     @Test func aRotatedEndpointAcceptsLinksSignedWithThePreviousSecret() throws {
-        let settings = try #require(try FeedbackSettings.fromEnvironment([
-            "FEEDBACK_BASE_URL": "https://fleet.example.com", "FEEDBACK_SECRET": "rotated-feedback-secret-0123456789-ABC",
-            "FEEDBACK_SECRET_PREVIOUS": Self.secretText,
-        ]))
+        let settings = try #require(
+            try FeedbackSettings.fromEnvironment([
+                "FEEDBACK_BASE_URL": "https://fleet.example.com",
+                "FEEDBACK_SECRET": "rotated-feedback-secret-0123456789-ABC",
+                "FEEDBACK_SECRET_PREVIOUS": Self.secretText,
+            ]))
         let recorded = Recorded()
-        let endpoint = FeedbackEndpoint(signer: settings.signer, logger: Self.logger, now: { Self.now }, recorder: recorded.recorder())
+        let endpoint = FeedbackEndpoint(
+            signer: settings.signer, logger: Self.logger, now: { Self.now }, recorder: recorded.recorder())
         let posted = Self.query(of: Self.signer.url(for: Self.link()))
         #expect(Self.post(endpoint, posted).status == 200)
         #expect(Self.post(endpoint, posted).status == 409)
@@ -334,10 +382,16 @@ import WorkerRuntime
     }
 
     @Test func onWithBoth() throws {
-        let s = try #require(try FeedbackSettings.fromEnvironment(["FEEDBACK_BASE_URL": "https://fleet.example.com/feedback/", "FEEDBACK_SECRET": Self.secret]))
+        let s = try #require(
+            try FeedbackSettings.fromEnvironment([
+                "FEEDBACK_BASE_URL": "https://fleet.example.com/feedback/", "FEEDBACK_SECRET": Self.secret,
+            ]))
         #expect(s.signer.baseURL == "https://fleet.example.com")
         #expect(s.signer.lifetimeMs == 14 * 86_400_000)
-        let t = try #require(try FeedbackSettings.fromEnvironment(["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "36h"]))
+        let t = try #require(
+            try FeedbackSettings.fromEnvironment([
+                "FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "36h",
+            ]))
         #expect(t.signer.lifetimeMs == 36 * 3_600_000)
         #expect(!"\(s)".contains(Self.secret))
     }
@@ -347,10 +401,26 @@ import WorkerRuntime
             (["FEEDBACK_BASE_URL": "https://x.example"], "FEEDBACK_SECRET"),
             (["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": "short-secret-value"], "FEEDBACK_SECRET"),
             (["FEEDBACK_BASE_URL": "ftp://x.example", "FEEDBACK_SECRET": Self.secret], "FEEDBACK_BASE_URL"),
-            (["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "14"], "FEEDBACK_LINK_TTL"),
-            (["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "91d"], "FEEDBACK_LINK_TTL"),
-            (["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "2200h"], "FEEDBACK_LINK_TTL"),
-            (["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_SECRET_PREVIOUS": "short-secret-value"], "FEEDBACK_SECRET_PREVIOUS"),
+            (
+                ["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "14"],
+                "FEEDBACK_LINK_TTL"
+            ),
+            (
+                ["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "91d"],
+                "FEEDBACK_LINK_TTL"
+            ),
+            (
+                [
+                    "FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret,
+                    "FEEDBACK_LINK_TTL": "2200h",
+                ], "FEEDBACK_LINK_TTL"
+            ),
+            (
+                [
+                    "FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret,
+                    "FEEDBACK_SECRET_PREVIOUS": "short-secret-value",
+                ], "FEEDBACK_SECRET_PREVIOUS"
+            ),
         ]
         for (env, key) in cases {
             do {
@@ -366,7 +436,10 @@ import WorkerRuntime
 
     @Test func theDispatcherHelpListsThem() {
         let help = FleetStage.dispatcher.helpText
-        for name in ["FEEDBACK_BASE_URL", "FEEDBACK_SECRET", "FEEDBACK_SECRET_PREVIOUS", "FEEDBACK_LINK_TTL", "/feedback", "alert-feedback"] {
+        for name in [
+            "FEEDBACK_BASE_URL", "FEEDBACK_SECRET", "FEEDBACK_SECRET_PREVIOUS", "FEEDBACK_LINK_TTL", "/feedback",
+            "alert-feedback",
+        ] {
             #expect(help.contains(name))
         }
     }
@@ -374,14 +447,18 @@ import WorkerRuntime
     /// The memory of used links is `alert-feedback` itself: its retention in the catalog must
     /// exceed the longest link lifetime the dispatcher accepts (a longer one is refused at start).
     @Test func theFeedbackTopicOutlivesEveryLink() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let path = root.appendingPathComponent("topics/topics.yaml").path
         let catalog = try TopicCatalog.parse(String(contentsOfFile: path, encoding: .utf8), file: path)
         let topic = try #require(catalog.topics.first { $0.name == "alert-feedback" })
         let retention = try #require(topic.configs["retention.ms"].flatMap { Int64($0) })
         #expect(retention > FeedbackSettings.maximumLifetimeMs)
         #expect(FeedbackSettings.minimumFeedbackRetentionMs >= FeedbackSettings.maximumLifetimeMs)
-        #expect(try FeedbackSettings.fromEnvironment(["FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "90d"])?
+        #expect(
+            try FeedbackSettings.fromEnvironment([
+                "FEEDBACK_BASE_URL": "https://x.example", "FEEDBACK_SECRET": Self.secret, "FEEDBACK_LINK_TTL": "90d",
+            ])?
             .signer.lifetimeMs == FeedbackSettings.maximumLifetimeMs)
     }
 }
@@ -389,9 +466,13 @@ import WorkerRuntime
 /// `dispatcher --check-config` (the chart's preflight) sees a feedback URL without its key.
 @Suite struct FeedbackCheckConfigTests {
     @Test func aBaseURLWithoutTheSecretIsAProblem() {
-        let problems = FleetStage.dispatcher.settingsProblems(env: ["FEEDBACK_BASE_URL": "https://fleet.example.com/feedback"])
+        let problems = FleetStage.dispatcher.settingsProblems(env: [
+            "FEEDBACK_BASE_URL": "https://fleet.example.com/feedback"
+        ])
         #expect(problems.map(\.key) == ["FEEDBACK_SECRET"])
         #expect(FleetStage.dispatcher.settingsProblems(env: [:]).isEmpty)
-        #expect(FleetStage.evaluator.settingsProblems(env: ["FEEDBACK_BASE_URL": "https://fleet.example.com/feedback"]).isEmpty)
+        #expect(
+            FleetStage.evaluator.settingsProblems(env: ["FEEDBACK_BASE_URL": "https://fleet.example.com/feedback"])
+                .isEmpty)
     }
 }

@@ -12,7 +12,11 @@ import Testing
 /// call, a broker outage makes the barrier fail in bounded time (and the reader recovers), and
 /// `stop` answers waiting clicks.
 @Suite(.serialized) struct FeedbackLedgerTests {
-    static let logger: Logger = { var l = Logger(label: "ledger-test"); l.logLevel = .critical; return l }()
+    static let logger: Logger = {
+        var l = Logger(label: "ledger-test")
+        l.logLevel = .critical
+        return l
+    }()
     static let topic = "alert-feedback"
 
     final class Seen: Sendable {
@@ -21,30 +25,40 @@ import Testing
     }
 
     static func record(_ n: Int, linkId: String? = nil) -> FeedbackRecord {
-        FeedbackRecord(alertId: "alert-\(n)", rule: "r", destination: "d", verdict: .useful,
-                       recordedAt: Timestamp(millisecondsSinceEpoch: 1_795_000_000_000 + Int64(n)),
-                       linkId: linkId ?? "link-\(n)", linkExpiresAt: Timestamp(millisecondsSinceEpoch: 4_000_000_000_000))
+        FeedbackRecord(
+            alertId: "alert-\(n)", rule: "r", destination: "d", verdict: .useful,
+            recordedAt: Timestamp(millisecondsSinceEpoch: 1_795_000_000_000 + Int64(n)),
+            linkId: linkId ?? "link-\(n)", linkExpiresAt: Timestamp(millisecondsSinceEpoch: 4_000_000_000_000))
     }
 
     static func caughtUp(_ ledger: FeedbackLedger) async -> (Bool, Duration) {
         let start = ContinuousClock.now
-        let answer = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in ledger.whenCaughtUp { c.resume(returning: $0) } }
+        let answer = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            ledger.whenCaughtUp { c.resume(returning: $0) }
+        }
         return (answer, ContinuousClock.now - start)
     }
 
     @Test func readsTheTopicCatchesUpPerCallAndSurvivesAnOutage() async throws {
         let cluster = try MockCluster()
         try cluster.createTopic(Self.topic, partitions: 3)
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "2"]), logger: Self.logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "2"]),
+            logger: Self.logger)
         var old = Self.record(0)
-        old.linkId = nil // a record from before links had an id: read, guards nothing
-        for (n, value) in [(0, try RecordCoding.encode(old)), (1, try RecordCoding.encode(Self.record(1))), (2, Array("not json".utf8)),
-                           (3, try RecordCoding.encode(Self.record(3)))] {
+        old.linkId = nil  // a record from before links had an id: read, guards nothing
+        for (n, value) in [
+            (0, try RecordCoding.encode(old)), (1, try RecordCoding.encode(Self.record(1))),
+            (2, Array("not json".utf8)),
+            (3, try RecordCoding.encode(Self.record(3))),
+        ] {
             _ = try await producer.send(OutgoingRecord(topic: Self.topic, key: "alert-\(n)", value: value))
         }
         let seen = Seen()
-        let ledger = FeedbackLedger(topic: Self.topic, configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "10"]),
-                                    logger: Self.logger, catchUpTimeout: .seconds(2))
+        let ledger = FeedbackLedger(
+            topic: Self.topic,
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "10"]),
+            logger: Self.logger, catchUpTimeout: .seconds(2))
         ledger.start { record in seen.records.withLock { $0.append(record) } }
 
         // The first barrier may meet the reader still connecting: a person would try again.
@@ -56,7 +70,8 @@ import Testing
         #expect(ledger.recordsRead == 4)
 
         // Written just before the call: covered by the barrier.
-        _ = try await producer.send(OutgoingRecord(topic: Self.topic, key: "alert-4", value: try RecordCoding.encode(Self.record(4))))
+        _ = try await producer.send(
+            OutgoingRecord(topic: Self.topic, key: "alert-4", value: try RecordCoding.encode(Self.record(4))))
         let (again, _) = await Self.caughtUp(ledger)
         #expect(again && seen.ids.contains("link-4"))
 
@@ -66,12 +81,18 @@ import Testing
         #expect(!down)
         #expect(took < .seconds(4), "took \(took)")
         try cluster.setBroker(1, up: true)
-        _ = try await producer.send(OutgoingRecord(topic: Self.topic, key: "alert-5", value: try RecordCoding.encode(Self.record(5))))
+        _ = try await producer.send(
+            OutgoingRecord(topic: Self.topic, key: "alert-5", value: try RecordCoding.encode(Self.record(5))))
         var (back, _) = await Self.caughtUp(ledger)
         for _ in 0..<10 where !back { (back, _) = await Self.caughtUp(ledger) }
         #expect(back && seen.ids.contains("link-5"))
 
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in Thread.detachNewThread { ledger.stop(); c.resume() } }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                ledger.stop()
+                c.resume()
+            }
+        }
         let (afterStop, quick) = await Self.caughtUp(ledger)
         #expect(!afterStop && quick < .seconds(1))
         await producer.shutdown()

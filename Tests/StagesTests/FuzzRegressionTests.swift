@@ -28,7 +28,8 @@ import Testing
     }
 
     static func read(attempt: String?, topicAttempt: Int) -> RetryHeaderCheck {
-        RetryHeaderCheck.read(attempt: attempt, due: nil, inDoubtSince: nil, topicAttempt: topicAttempt, maxAttempts: 3,
-                              longestDelayMs: 600_000, horizonMs: 86_400_000, now: 1_800_000_000_000)
+        RetryHeaderCheck.read(
+            attempt: attempt, due: nil, inDoubtSince: nil, topicAttempt: topicAttempt, maxAttempts: 3,
+            longestDelayMs: 600_000, horizonMs: 86_400_000, now: 1_800_000_000_000)
     }
 }

@@ -11,20 +11,28 @@ import WorkerRuntime
 /// one without a key, that land on the other partition end up in their account's state, on the
 /// account's partition, counted once.
 @Suite(.serialized) struct MisroutedEventKafkaTests {
-    static let logger: Logger = { var l = Logger(label: "misrouted-test"); l.logLevel = .error; return l }()
+    static let logger: Logger = {
+        var l = Logger(label: "misrouted-test")
+        l.logLevel = .error
+        return l
+    }()
 
     static func configuration(_ cluster: MockCluster, _ settings: [String: String]) -> KafkaConfiguration {
         KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, settings)
     }
 
     /// Every record of `topic` (two partitions) read within `timeout`, or until `done` holds.
-    static func read(_ cluster: MockCluster, _ topic: String, timeout: Duration,
-                     until done: ([ConsumedRecord]) -> Bool = { _ in false }) async throws -> [ConsumedRecord] {
+    static func read(
+        _ cluster: MockCluster, _ topic: String, timeout: Duration,
+        until done: ([ConsumedRecord]) -> Bool = { _ in false }
+    ) async throws -> [ConsumedRecord] {
         let settings = configuration(cluster, ["fetch.wait.max.ms": "10"])
         let consumer = try KafkaConsumer(configuration: settings, name: "reader", logger: logger)
         defer { consumer.close() }
-        try consumer.assign([TopicPartition(topic, 0): KafkaOffset.beginning,
-                             TopicPartition(topic, 1): KafkaOffset.beginning])
+        try consumer.assign([
+            TopicPartition(topic, 0): KafkaOffset.beginning,
+            TopicPartition(topic, 1): KafkaOffset.beginning,
+        ])
         var records: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + timeout
         while !done(records), ContinuousClock.now < deadline {
@@ -43,12 +51,16 @@ import WorkerRuntime
     @Test func eventsKeyedByAnotherIdOrUnkeyedLandInTheirAccountsStateOnce() async throws {
         let cluster = try MockCluster()
         let id = UInt32.random(in: 0...UInt32.max)
-        let events = "events-\(id)", scores = "scores-\(id)", state = "state-\(id)", dlt = "dlt-\(id)"
+        let events = "events-\(id)"
+        let scores = "scores-\(id)"
+        let state = "state-\(id)"
+        let dlt = "dlt-\(id)"
         let group = "g-\(id)"
         for topic in [events, scores, state] { try cluster.createTopic(topic, partitions: 2) }
         try cluster.createTopic(dlt, partitions: 1)
-        let producer = try KafkaProducer(configuration: Self.configuration(cluster, ["linger.ms": "1"]),
-                                         logger: Self.logger)
+        let producer = try KafkaProducer(
+            configuration: Self.configuration(cluster, ["linger.ms": "1"]),
+            logger: Self.logger)
         let t0 = Int64(Date().timeIntervalSince1970 * 1000) - 3 * 3_600_000
         func json(_ id: String, _ type: String, at ms: Int64, _ properties: String = "{}") -> [UInt8] {
             MisroutedEventTests.json(id, account: "acme", at: ms, type: type, properties: properties)
@@ -57,8 +69,9 @@ import WorkerRuntime
         let login = OutgoingRecord(topic: events, key: "acme", value: json("e-login", "login", at: t0))
         let home = try await producer.send(login).partition
         let other: Int32 = 1 - home
-        let billing = json("e-billing", "billing_retry_failed", at: t0 + 60_000,
-                           #"{"invoice_id":"inv-77","amount":300,"currency":"EUR"}"#)
+        let billing = json(
+            "e-billing", "billing_retry_failed", at: t0 + 60_000,
+            #"{"invoice_id":"inv-77","amount":300,"currency":"EUR"}"#)
         let ticket = json("e-ticket", "ticket_opened", at: t0 + 120_000, #"{"ticket_id":"T-9"}"#)
         // Keyed by its invoice, and without a key: both on the other partition.
         _ = try await producer.send(OutgoingRecord(topic: events, partition: other, key: "inv-77", value: billing))
@@ -67,9 +80,10 @@ import WorkerRuntime
         _ = try await producer.send(OutgoingRecord(topic: events, key: "acme", value: billing))
         await producer.shutdown()
 
-        let settings = WorkerSettings(stage: "ingest-scorer", brokers: cluster.bootstrapServers, groupId: group,
-                                      commitInterval: .milliseconds(200),
-                                      consumerOverrides: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "300"])
+        let settings = WorkerSettings(
+            stage: "ingest-scorer", brokers: cluster.bootstrapServers, groupId: group,
+            commitInterval: .milliseconds(200),
+            consumerOverrides: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "300"])
         let topology = WorkerTopology(inputs: [events], changelog: state, deadLetter: dlt, outputs: [scores])
         let processor = ScorerProcessor(scoresTopic: scores, live: false)
         let worker = Worker(settings: settings, topology: topology, processor: processor, logger: Self.logger)
@@ -91,8 +105,9 @@ import WorkerRuntime
         let copies = input.filter { $0.headers.last(named: "fleet.repartitioned.from") != nil }
         #expect(copies.count == 2, "both misrouted events re-published once")
         for copy in copies {
-            #expect(copy.partition == home && copy.keyString == "acme",
-                    "a copy on \(copy.partition) keyed \(copy.keyString ?? "nil")")
+            #expect(
+                copy.partition == home && copy.keyString == "acme",
+                "a copy on \(copy.partition) keyed \(copy.keyString ?? "nil")")
             let from = copy.headers.last(named: "fleet.repartitioned.from")?.text ?? ""
             #expect(from.hasPrefix("\(events)[\(other)]@"), "\(from)")
         }

@@ -14,17 +14,22 @@ import WorkerRuntime
     /// 2026-11-20T00:00:00Z
     static let start: Int64 = 1_795_132_800_000
 
-    static func json(_ id: String, account: String, at ms: Int64, type: String = "login",
-                     properties: String = "{}") -> [UInt8] {
+    static func json(
+        _ id: String, account: String, at ms: Int64, type: String = "login",
+        properties: String = "{}"
+    ) -> [UInt8] {
         let time = Timestamp(millisecondsSinceEpoch: ms).description
         let head = #"{"event_id":"\#(id)","account_id":"\#(account)","type":"\#(type)","occurred_at":"\#(time)""#
         return Array((head + #","user_id":"u-1","properties":\#(properties)}"#).utf8)
     }
 
-    static func record(_ value: [UInt8], key: String?, partition: Int32 = 1, offset: Int64 = 42,
-                       headers: [KafkaHeader] = []) -> ConsumedRecord {
-        ConsumedRecord(topic: "account-events", partition: partition, offset: offset, key: key.map { Array($0.utf8) },
-                       value: value, headers: headers, timestamp: nil)
+    static func record(
+        _ value: [UInt8], key: String?, partition: Int32 = 1, offset: Int64 = 42,
+        headers: [KafkaHeader] = []
+    ) -> ConsumedRecord {
+        ConsumedRecord(
+            topic: "account-events", partition: partition, offset: offset, key: key.map { Array($0.utf8) },
+            value: value, headers: headers, timestamp: nil)
     }
 
     static func scorer(partition: Int32) -> ProcessorHarness<ScorerProcessor> {
@@ -35,11 +40,15 @@ import WorkerRuntime
     // the account's state.
     @Test func anEventKeyedByAnotherIdIsRePublishedKeyedByItsAccountNotScoredHere() {
         let harness = Self.scorer(partition: 1)
-        let value = Self.json("e-1", account: "acme", at: Self.start, type: "ticket_opened",
-                              properties: #"{"ticket_id":"T-9"}"#)
+        let value = Self.json(
+            "e-1", account: "acme", at: Self.start, type: "ticket_opened",
+            properties: #"{"ticket_id":"T-9"}"#)
         let trace = KafkaHeader(name: "traceparent", text: "00-abc-01")
         let outcome = harness.process(Self.record(value, key: "T-9", headers: [trace]), now: Self.start + 60_000)
-        guard case .emitted(let outputs) = outcome else { Issue.record("refused: \(outcome)"); return }
+        guard case .emitted(let outputs) = outcome else {
+            Issue.record("refused: \(outcome)")
+            return
+        }
         #expect(outputs.count == 1, "one copy, no score: \(outputs.map(\.topic))")
         let copy = outputs.first
         #expect(copy?.topic == "account-events")
@@ -56,7 +65,10 @@ import WorkerRuntime
         for key in [nil, ""] as [String?] {
             let value = Self.json("e-\(key ?? "nil")", account: "acme", at: Self.start)
             let outcome = harness.process(Self.record(value, key: key), now: Self.start + 60_000)
-            guard case .emitted(let outputs) = outcome else { Issue.record("refused: \(outcome)"); return }
+            guard case .emitted(let outputs) = outcome else {
+                Issue.record("refused: \(outcome)")
+                return
+            }
             #expect(outputs.map(\.topic) == ["account-events"])
             #expect(outputs.first?.key == Array("acme".utf8))
         }
@@ -70,10 +82,14 @@ import WorkerRuntime
         let value = Self.json("e-1", account: "acme", at: Self.start)
         let copy = Self.record(value, key: "T-9", partition: 0, headers: [mark])
         let outcome = harness.process(copy, now: Self.start + 60_000)
-        guard case .rejected(let rejection) = outcome else { Issue.record("not refused: \(outcome)"); return }
+        guard case .rejected(let rejection) = outcome else {
+            Issue.record("not refused: \(outcome)")
+            return
+        }
         #expect(rejection.code == "repartition_loop")
-        #expect(rejection.reason.contains("account-events[1]@42") && rejection.reason.contains("\"acme\""),
-                "\(rejection.reason)")
+        #expect(
+            rejection.reason.contains("account-events[1]@42") && rejection.reason.contains("\"acme\""),
+            "\(rejection.reason)")
         #expect(harness.state["acme"] == nil)
     }
 
@@ -84,7 +100,10 @@ import WorkerRuntime
         let value = Self.json("e-1", account: "acme", at: Self.start)
         let copy = Self.record(value, key: "acme", partition: 0, headers: [mark])
         let outcome = harness.process(copy, now: Self.start + 60_000)
-        guard case .emitted(let outputs) = outcome else { Issue.record("refused: \(outcome)"); return }
+        guard case .emitted(let outputs) = outcome else {
+            Issue.record("refused: \(outcome)")
+            return
+        }
         #expect(outputs.map(\.topic) == ["health-scores"])
         #expect(harness.state["acme"] != nil)
     }

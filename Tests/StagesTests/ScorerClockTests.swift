@@ -19,9 +19,11 @@ import WorkerRuntime
     static let skew: Int64 = 600_000
 
     static func event(_ id: String, account: String, at ms: Int64, producedAt: Int64?) -> ConsumedRecord {
-        let json = #"{"event_id":"\#(id)","account_id":"\#(account)","type":"login","occurred_at":"\#(Timestamp(millisecondsSinceEpoch: ms).description)","user_id":"u-1","properties":{}}"#
-        return ConsumedRecord(topic: "account-events", partition: 0, offset: 0, key: Array(account.utf8),
-                              value: Array(json.utf8), headers: [], timestamp: producedAt)
+        let json =
+            #"{"event_id":"\#(id)","account_id":"\#(account)","type":"login","occurred_at":"\#(Timestamp(millisecondsSinceEpoch: ms).description)","user_id":"u-1","properties":{}}"#
+        return ConsumedRecord(
+            topic: "account-events", partition: 0, offset: 0, key: Array(account.utf8),
+            value: Array(json.utf8), headers: [], timestamp: producedAt)
     }
 
     static func outputs(_ outcome: ProcessorHarness<ScorerProcessor>.Outcome) -> [OutgoingRecord] {
@@ -30,7 +32,8 @@ import WorkerRuntime
     }
 
     static func evaluator() throws -> ProcessorHarness<EvaluatorProcessor> {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let text = try String(contentsOf: root.appendingPathComponent("config/rules.yaml"), encoding: .utf8)
         let engine = RulesEngine(config: try RulesConfig.parse(yaml: text, file: "rules.yaml"))
         return ProcessorHarness(processor: EvaluatorProcessor(engine: engine, alertsTopic: "alerts"))
@@ -43,8 +46,9 @@ import WorkerRuntime
         // Twenty days of history, produced just now by producers whose clocks are right.
         for d in (1...20).reversed() {
             for a in 0..<5 {
-                let record = Self.event("e\(a)-\(d)", account: "acct-\(a)", at: Self.realNow - Int64(d) * Self.day,
-                                        producedAt: Self.realNow - 1_000)
+                let record = Self.event(
+                    "e\(a)-\(d)", account: "acct-\(a)", at: Self.realNow - Int64(d) * Self.day,
+                    producedAt: Self.realNow - 1_000)
                 records += Self.outputs(scorer.process(record, now: Self.realNow + ahead))
             }
         }
@@ -52,15 +56,20 @@ import WorkerRuntime
         #expect(!records.isEmpty)
         let scores = try records.map { try RecordCoding.decode(ScoreRecord.self, from: $0.value ?? []) }
         let latest = scores.map(\.validAt.millisecondsSinceEpoch).max() ?? 0
-        #expect(latest <= Self.realNow + Self.skew,
-                "a score record valid at \(Timestamp(millisecondsSinceEpoch: latest)), real time \(Timestamp(millisecondsSinceEpoch: Self.realNow))")
+        #expect(
+            latest <= Self.realNow + Self.skew,
+            "a score record valid at \(Timestamp(millisecondsSinceEpoch: latest)), real time \(Timestamp(millisecondsSinceEpoch: Self.realNow))"
+        )
         // The evaluator, whose clock is right, takes every one of them.
         let evaluator = try Self.evaluator()
         var refused: [String] = []
         for record in records {
-            let consumed = ConsumedRecord(topic: "health-scores", partition: 0, offset: 0, key: record.key, value: record.value,
-                                          headers: [], timestamp: Self.realNow)
-            if case .rejected(let r) = evaluator.process(consumed, now: Self.realNow) { refused.append("\(r.code): \(r.reason)") }
+            let consumed = ConsumedRecord(
+                topic: "health-scores", partition: 0, offset: 0, key: record.key, value: record.value,
+                headers: [], timestamp: Self.realNow)
+            if case .rejected(let r) = evaluator.process(consumed, now: Self.realNow) {
+                refused.append("\(r.code): \(r.reason)")
+            }
         }
         #expect(refused.isEmpty, "the evaluator refused \(refused.count) of \(records.count): \(refused.prefix(3))")
     }
@@ -74,7 +83,10 @@ import WorkerRuntime
             for d in 0..<30 {
                 for n in 0..<5 {
                     let now = start + Int64(d) * Self.day + Int64(n) * Self.hour
-                    _ = scorer.process(Self.event("e\(d)-\(n)", account: "acct-0", at: now - 60_000, producedAt: stamped ? now - 500 : nil), now: now)
+                    _ = scorer.process(
+                        Self.event(
+                            "e\(d)-\(n)", account: "acct-0", at: now - 60_000, producedAt: stamped ? now - 500 : nil),
+                        now: now)
                 }
             }
             var emitted: [OutgoingRecord] = []

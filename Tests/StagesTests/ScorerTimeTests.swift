@@ -14,8 +14,11 @@ import WorkerRuntime
     static let start: Int64 = 1_795_132_800_000
 
     static func event(_ id: String, account: String, at ms: Int64, type: String = "login") -> ConsumedRecord {
-        let json = #"{"event_id":"\#(id)","account_id":"\#(account)","type":"\#(type)","occurred_at":"\#(Timestamp(millisecondsSinceEpoch: ms).description)","user_id":"u-1","properties":{}}"#
-        return ConsumedRecord(topic: "account-events", partition: 0, offset: 0, key: Array(account.utf8), value: Array(json.utf8), headers: [], timestamp: nil)
+        let json =
+            #"{"event_id":"\#(id)","account_id":"\#(account)","type":"\#(type)","occurred_at":"\#(Timestamp(millisecondsSinceEpoch: ms).description)","user_id":"u-1","properties":{}}"#
+        return ConsumedRecord(
+            topic: "account-events", partition: 0, offset: 0, key: Array(account.utf8), value: Array(json.utf8),
+            headers: [], timestamp: nil)
     }
 
     static func outputs(_ outcome: ProcessorHarness<ScorerProcessor>.Outcome) -> [OutgoingRecord] {
@@ -29,18 +32,28 @@ import WorkerRuntime
         let harness = ProcessorHarness(processor: ScorerProcessor(scoresTopic: "health-scores", live: false))
         var now = Self.start + 8 * 3_600_000
         for a in 0..<20 {
-            for d in 0..<3 { _ = harness.process(Self.event("e\(a)-\(d)", account: "acct-\(a)", at: Self.start - Int64(d) * Self.day + 3_600_000), now: now) }
+            for d in 0..<3 {
+                _ = harness.process(
+                    Self.event("e\(a)-\(d)", account: "acct-\(a)", at: Self.start - Int64(d) * Self.day + 3_600_000),
+                    now: now)
+            }
         }
         let watermark = harness.context.watermark
         let future = harness.process(Self.event("far", account: "acct-0", at: now + 5 * 365 * Self.day), now: now)
-        guard case .rejected(let rejection) = future else { Issue.record("accepted an event five years ahead"); return }
+        guard case .rejected(let rejection) = future else {
+            Issue.record("accepted an event five years ahead")
+            return
+        }
         #expect(rejection.code == "future_event_time")
         #expect(rejection.reason.contains("occurred_at in the future"))
         #expect(harness.context.watermark == watermark, "time did not move")
         // A real event right after is counted, not "too late", and re-scores nothing else.
         now += 60_000
         let next = harness.process(Self.event("real", account: "acct-1", at: now - 60_000), now: now)
-        guard case .emitted(let records) = next else { Issue.record("a real event was refused: \(next)"); return }
+        guard case .emitted(let records) = next else {
+            Issue.record("a real event was refused: \(next)")
+            return
+        }
         #expect(records.count <= 1, "one event re-scored \(records.count) records")
     }
 
@@ -58,7 +71,12 @@ import WorkerRuntime
         for live in [true, false] {
             let harness = ProcessorHarness(processor: ScorerProcessor(scoresTopic: "health-scores", live: live))
             for d in 0..<30 {
-                for n in 0..<5 { _ = harness.process(Self.event("e\(d)-\(n)", account: "acct-0", at: Self.start + Int64(d) * Self.day + Int64(n) * 3_600_000), now: Self.start + Int64(d) * Self.day + 6 * 3_600_000) }
+                for n in 0..<5 {
+                    _ = harness.process(
+                        Self.event(
+                            "e\(d)-\(n)", account: "acct-0", at: Self.start + Int64(d) * Self.day + Int64(n) * 3_600_000
+                        ), now: Self.start + Int64(d) * Self.day + 6 * 3_600_000)
+                }
             }
             // Silence: ten days of wall clock pass without a record.
             var emitted: [OutgoingRecord] = []
@@ -74,8 +92,11 @@ import WorkerRuntime
 
     // After a long pause only the latest midnights are re-scored: one step is bounded.
     @Test func oneStepReScoresAtMostTheBoundedNumberOfMidnights() {
-        let harness = ProcessorHarness(processor: ScorerProcessor(scoresTopic: "health-scores", live: true, maxMidnightsPerStep: 5))
-        for a in 0..<3 { _ = harness.process(Self.event("e\(a)", account: "acct-\(a)", at: Self.start), now: Self.start) }
+        let harness = ProcessorHarness(
+            processor: ScorerProcessor(scoresTopic: "health-scores", live: true, maxMidnightsPerStep: 5))
+        for a in 0..<3 {
+            _ = harness.process(Self.event("e\(a)", account: "acct-\(a)", at: Self.start), now: Self.start)
+        }
         let emitted = harness.tick(now: Self.start + 200 * Self.day)
         #expect(emitted.count <= 3 * 5, "200 days of midnights for 3 accounts gave \(emitted.count) records")
     }
@@ -91,12 +112,16 @@ import WorkerRuntime
             // Half-way the partition is assigned again (a restart): its saved watermark resumes.
             if d == 10 { harness.processor.partitionAssigned(context: harness.context) }
             for a in 0..<5 {
-                let outcome = harness.process(Self.event("e\(a)-\(d)", account: "acct-\(a)", at: Self.start + Int64(d) * Self.day + 3_600_000), now: now, caughtUp: a == 4)
+                let outcome = harness.process(
+                    Self.event("e\(a)-\(d)", account: "acct-\(a)", at: Self.start + Int64(d) * Self.day + 3_600_000),
+                    now: now, caughtUp: a == 4)
                 if case .rejected(let r) = outcome, r.code == "too_late" { tooLate += 1 }
             }
             #expect(harness.tick(now: now, caughtUp: false).isEmpty, "the timer moved time while a backlog was read")
         }
         #expect(tooLate == 0, "\(tooLate) backlog events were refused as too late")
-        #expect(!harness.tick(now: now, caughtUp: true).isEmpty, "caught up, the timer re-scores the quiet accounts up to today")
+        #expect(
+            !harness.tick(now: now, caughtUp: true).isEmpty,
+            "caught up, the timer re-scores the quiet accounts up to today")
     }
 }

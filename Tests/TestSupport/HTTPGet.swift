@@ -3,7 +3,10 @@ import Foundation
 /// A tiny HTTP GET over a raw socket, for a worker's `/healthz`, `/readyz`, `/metrics` and other
 /// paths, on 127.0.0.1.
 public enum HTTPGet {
-    public struct Response: Sendable { public var status: Int; public var body: String }
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: String
+    }
 
     public struct Failure: Error, CustomStringConvertible { public let description: String }
 
@@ -11,13 +14,17 @@ public enum HTTPGet {
     public static func fetch(port: Int, path: String) async throws -> Response {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                do { continuation.resume(returning: try fetchBlocking(port: port, path: path)) } catch { continuation.resume(throwing: error) }
+                do { continuation.resume(returning: try fetchBlocking(port: port, path: path)) } catch {
+                    continuation.resume(throwing: error)
+                }
             }
         }
     }
 
     /// The body of a GET.
-    public static func body(port: Int, path: String) async throws -> String { try await fetch(port: port, path: path).body }
+    public static func body(port: Int, path: String) async throws -> String {
+        try await fetch(port: port, path: path).body
+    }
 
     public static func fetchBlocking(port: Int, path: String) throws -> Response {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -30,7 +37,9 @@ public enum HTTPGet {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw Failure(description: "connect to 127.0.0.1:\(port) failed") }
         let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"

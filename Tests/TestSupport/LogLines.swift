@@ -8,14 +8,24 @@ public final class LogLines: @unchecked Sendable {
 
     public init() {}
 
-    public func append(_ text: String) { condition.lock(); buffer += text; condition.broadcast(); condition.unlock() }
+    public func append(_ text: String) {
+        condition.lock()
+        buffer += text
+        condition.broadcast()
+        condition.unlock()
+    }
 
-    public var text: String { condition.lock(); defer { condition.unlock() }; return buffer }
+    public var text: String {
+        condition.lock()
+        defer { condition.unlock() }
+        return buffer
+    }
 
     /// The first non-nil `match` of the text, waiting for more text up to `timeout`.
     public func waitForMatch<T>(upTo timeout: Duration, _ match: (String) -> T?) -> T? {
         let deadline = Date(timeIntervalSinceNow: timeout.seconds)
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         while true {
             if let found = match(buffer) { return found }
             guard condition.wait(until: deadline) else { return match(buffer) }
@@ -26,7 +36,8 @@ public final class LogLines: @unchecked Sendable {
     /// and at least every 200 ms (for conditions that also look outside the text).
     public func waitFor(timeout: Duration, _ match: (String) -> Bool) -> Bool {
         let deadline = Date(timeIntervalSinceNow: timeout.seconds)
-        condition.lock(); defer { condition.unlock() }
+        condition.lock()
+        defer { condition.unlock() }
         while !match(buffer) {
             if Date() >= deadline { return false }
             _ = condition.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.2)))
@@ -39,7 +50,9 @@ public final class LogLines: @unchecked Sendable {
 /// re-checks every `interval` until `condition` holds or `timeout` passes; the caller fails with
 /// a message naming what it waited for.
 public enum BoundedWait {
-    public static func until(_ timeout: Duration, every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool) async throws -> Bool {
+    public static func until(
+        _ timeout: Duration, every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool
+    ) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return true }

@@ -13,7 +13,9 @@ struct Count: StateValue {
     init(value: UInt64) { self.value = value }
 
     init(stateBytes: [UInt8]) throws(Rejection) {
-        guard stateBytes.count == 9, stateBytes[0] == 1 else { throw Rejection(code: "bad_state", reason: "not a version-1 count") }
+        guard stateBytes.count == 9, stateBytes[0] == 1 else {
+            throw Rejection(code: "bad_state", reason: "not a version-1 count")
+        }
         value = stateBytes[1...].reduce(0) { $0 << 8 | UInt64($1) }
     }
 
@@ -29,10 +31,14 @@ final class CountingProcessor: RecordProcessor {
         let text = String(decoding: record.value ?? [], as: UTF8.self)
         if text == "poison" { throw Rejection(code: "poison", reason: "value is poison") }
         // An "event-time" header (ms) moves the partition's watermark, as a stage's occurred_at does.
-        if let header = record.headers.last(named: "event-time")?.text, let ms = Int64(header) { try context.observeEventTime(ms) }
+        if let header = record.headers.last(named: "event-time")?.text, let ms = Int64(header) {
+            try context.observeEventTime(ms)
+        }
         let count = (context.state[key]?.value ?? 0) + 1
         context.state[key] = Count(value: count)
-        context.emit(OutgoingRecord(topic: output, key: record.key, value: Array("\(text)#\(count)".utf8), headers: record.headers))
+        context.emit(
+            OutgoingRecord(
+                topic: output, key: record.key, value: Array("\(text)#\(count)".utf8), headers: record.headers))
     }
 }
 
@@ -47,11 +53,14 @@ do {
 let logger = WorkerApp.bootstrap(settings: settings)
 // PROBE_FOLLOWERS: co-partitioned inputs (comma-separated) that follow the primary's partitions.
 let followers = (env["PROBE_FOLLOWERS"] ?? "").split(separator: ",").map { settings.topic(String($0)) }
-let topology = WorkerTopology(inputs: [settings.topic(env["PROBE_INPUT"] ?? "probe-in")] + followers,
-                              changelog: settings.topic(env["PROBE_CHANGELOG"] ?? "probe-state"),
-                              deadLetter: settings.topic(env["PROBE_DLT"] ?? "probe-in-dlt"),
-                              outputs: [settings.topic(env["PROBE_OUTPUT"] ?? "probe-out")])
-let worker = Worker(settings: settings, topology: topology, processor: CountingProcessor(output: settings.topic(env["PROBE_OUTPUT"] ?? "probe-out")), logger: logger)
+let topology = WorkerTopology(
+    inputs: [settings.topic(env["PROBE_INPUT"] ?? "probe-in")] + followers,
+    changelog: settings.topic(env["PROBE_CHANGELOG"] ?? "probe-state"),
+    deadLetter: settings.topic(env["PROBE_DLT"] ?? "probe-in-dlt"),
+    outputs: [settings.topic(env["PROBE_OUTPUT"] ?? "probe-out")])
+let worker = Worker(
+    settings: settings, topology: topology,
+    processor: CountingProcessor(output: settings.topic(env["PROBE_OUTPUT"] ?? "probe-out")), logger: logger)
 do {
     try await WorkerApp.run(worker, settings: settings, logger: logger)
     exit(0)

@@ -1,5 +1,6 @@
 import Contracts
 import Testing
+
 @testable import WorkerRuntime
 
 /// What a changelog frame's numbers may be (issue 22, row 9), as a table: a value that breaks one
@@ -10,21 +11,23 @@ import Testing
 
     /// (epoch, applied, believable)
     static let envelopes: [(Int64, [UInt8: Int64], Bool)] = [
-        (0, [:], true),                                     // a value from before the frame
+        (0, [:], true),  // a value from before the frame
         (now, [0: 99, 1: 4], true),
-        (now + 300 * 86_400_000, [:], true),                // an earlier owner's clock ahead
+        (now + 300 * 86_400_000, [:], true),  // an earlier owner's clock ahead
         (now + 400 * 86_400_000, [:], false),
         (.max, [:], false),
-        (now, [0: 100], false),                             // the input never reached it
+        (now, [0: 100], false),  // the input never reached it
         (now, [0: .max], false),
         (now, [1: -1], false),
-        (now, [7: 1_000_000], true),                        // an input whose end is unknown
+        (now, [7: 1_000_000], true),  // an input whose end is unknown
     ]
 
     @Test(arguments: envelopes)
     func envelope(epoch: Int64, applied: [UInt8: Int64], believable: Bool) {
         let envelope = ChangelogEnvelope(epoch: epoch, applied: applied, payload: [1, 2, 3])
-        #expect((Self.limits.problem(with: envelope) == nil) == believable, "\(Self.limits.problem(with: envelope) ?? "no problem")")
+        #expect(
+            (Self.limits.problem(with: envelope) == nil) == believable,
+            "\(Self.limits.problem(with: envelope) ?? "no problem")")
     }
 
     static let watermarks: [(Int64?, Bool)] = [
@@ -33,7 +36,7 @@ import Testing
         (now + 600_000 + 86_400_000, true),
         (now + 600_001 + 86_400_000, false),
         (.max, false),
-        (.min, true),                                      // far in the past: harmless, time only moves forward
+        (.min, true),  // far in the past: harmless, time only moves forward
     ]
 
     @Test(arguments: watermarks)

@@ -1,9 +1,10 @@
 import Foundation
-import TestSupport
 import Kafka
 import Logging
 import Synchronization
+import TestSupport
 import Testing
+
 @testable import WorkerRuntime
 
 /// `fleet_consumer_lag`: per input partition, from cached watermarks and where work stands, with
@@ -36,17 +37,24 @@ import Testing
         let id = UInt32.random(in: 0...UInt32.max)
         let input = "lag-in-\(id)"
         try cluster.createTopic(input, partitions: 2)
-        try await InProcessWorkerTests.produce(cluster, topic: input, (0..<30).map { (Int32($0 < 20 ? 0 : 1), "v\($0)") })
+        try await InProcessWorkerTests.produce(
+            cluster, topic: input, (0..<30).map { (Int32($0 < 20 ? 0 : 1), "v\($0)") })
         let processor = HoldingProcessor()
-        let worker = Worker(settings: InProcessWorkerTests.settings(cluster, group: "g-lag-\(id)"),
-                            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
-                            processor: processor, logger: InProcessWorkerTests.logger)
+        let worker = Worker(
+            settings: InProcessWorkerTests.settings(cluster, group: "g-lag-\(id)"),
+            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
+            processor: processor, logger: InProcessWorkerTests.logger)
         let run = Task { try await worker.run() }
-        let p0 = TopicPartition(input, 0), p1 = TopicPartition(input, 1)
-        let held = try await Self.eventually(.seconds(30)) { processor.count == 30 && worker.consumerLag[p0] == 20 && worker.consumerLag[p1] == 10 }
+        let p0 = TopicPartition(input, 0)
+        let p1 = TopicPartition(input, 1)
+        let held = try await Self.eventually(.seconds(30)) {
+            processor.count == 30 && worker.consumerLag[p0] == 20 && worker.consumerLag[p1] == 10
+        }
         #expect(held, "lag while all 30 records are open: \(worker.consumerLag)")
         processor.finishAll()
-        let drained = try await Self.eventually(.seconds(10)) { worker.consumerLag[p0] == 0 && worker.consumerLag[p1] == 0 }
+        let drained = try await Self.eventually(.seconds(10)) {
+            worker.consumerLag[p0] == 0 && worker.consumerLag[p1] == 0
+        }
         #expect(drained, "lag once every record finished: \(worker.consumerLag)")
         worker.requestStop()
         try await run.value

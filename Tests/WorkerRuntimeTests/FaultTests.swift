@@ -1,7 +1,8 @@
 import Foundation
-import TestSupport
 import Kafka
+import TestSupport
 import Testing
+
 @testable import WorkerRuntime
 
 /// The runtime under faults, with `worker-probe` processes against a Kafka-protocol broker on
@@ -10,15 +11,23 @@ import Testing
 /// faults" it guards.
 @Suite(.serialized) struct FaultTests {
     static func producer(_ cluster: MockCluster, _ extra: [String: String] = [:]) throws -> KafkaProducer {
-        try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "2"].merging(extra) { $1 }), logger: TopicReader.logger)
+        try KafkaProducer(
+            configuration: KafkaConfiguration(
+                bootstrapServers: cluster.bootstrapServers, ["linger.ms": "2"].merging(extra) { $1 }),
+            logger: TopicReader.logger)
     }
 
     /// Produces records with many sends in flight; returns once all are acknowledged.
-    static func produce(_ producer: KafkaProducer, topic: String, _ records: [(key: String, value: String)], partition: Int32? = nil) async throws {
+    static func produce(
+        _ producer: KafkaProducer, topic: String, _ records: [(key: String, value: String)], partition: Int32? = nil
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for chunk in stride(from: 0, to: records.count, by: 100) {
                 for (key, value) in records[chunk..<min(chunk + 100, records.count)] {
-                    group.addTask { _ = try await producer.send(OutgoingRecord(topic: topic, partition: partition, key: key, value: Array(value.utf8))) }
+                    group.addTask {
+                        _ = try await producer.send(
+                            OutgoingRecord(topic: topic, partition: partition, key: key, value: Array(value.utf8)))
+                    }
                 }
                 try await group.waitForAll()
             }
@@ -28,8 +37,8 @@ import Testing
     /// What the outputs say: every input seen, each with one count, and per key the counts
     /// 1...n each given to exactly one input (continuous state, nothing applied twice).
     struct Ledger {
-        var countOf: [String: Set<Int>] = [:]          // input value -> counts it was given
-        var valuesAt: [String: [Int: Set<String>]] = [:] // key -> count -> input values
+        var countOf: [String: Set<Int>] = [:]  // input value -> counts it was given
+        var valuesAt: [String: [Int: Set<String>]] = [:]  // key -> count -> input values
 
         init(_ records: [ConsumedRecord]) {
             for r in records {
@@ -45,7 +54,9 @@ import Testing
             let missing = expected.values.joined().filter { countOf[$0] == nil }
             if !missing.isEmpty { out.append("\(missing.count) inputs without output, e.g. \(missing.prefix(5))") }
             let forked = countOf.filter { $0.value.count > 1 }
-            if !forked.isEmpty { out.append("inputs counted more than once with different counts: \(forked.prefix(5))") }
+            if !forked.isEmpty {
+                out.append("inputs counted more than once with different counts: \(forked.prefix(5))")
+            }
             for (key, values) in expected {
                 let at = valuesAt[key] ?? [:]
                 if Set(at.keys) != Set(1...values.count) {
@@ -59,12 +70,15 @@ import Testing
         }
     }
 
-    static func inputs(keys: Int, perKey: Int, tag: String) -> (records: [(key: String, value: String)], expected: [String: [String]]) {
+    static func inputs(keys: Int, perKey: Int, tag: String) -> (
+        records: [(key: String, value: String)], expected: [String: [String]]
+    ) {
         var records: [(key: String, value: String)] = []
         var expected: [String: [String]] = [:]
         for i in 0..<perKey {
             for k in 0..<keys {
-                let key = "k\(k)", value = "\(tag)\(k)-\(i)"
+                let key = "k\(k)"
+                let value = "\(tag)\(k)-\(i)"
                 records.append((key, value))
                 expected[key, default: []].append(value)
             }
@@ -72,9 +86,12 @@ import Testing
         return (records, expected)
     }
 
-    static func readAll(_ cluster: MockCluster, _ topics: ProbeTopics, expected: [String: [String]], timeout: Duration) async throws -> [ConsumedRecord] {
+    static func readAll(_ cluster: MockCluster, _ topics: ProbeTopics, expected: [String: [String]], timeout: Duration)
+        async throws -> [ConsumedRecord]
+    {
         let all = Set(expected.values.joined())
-        return try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: timeout) { records in
+        return try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: timeout) {
+            records in
             guard records.count >= all.count else { return false }
             return Ledger(records).countOf.count >= all.count
         }
@@ -96,13 +113,21 @@ import Testing
             // Once the worker is ready, a chunk flows in one acknowledged record at a time (so
             // flushes and commits happen along the way); the worker is killed once its outputs
             // pass a point chosen at random within the chunk, while the chunk is still arriving.
-            try #require(probe.waitForLog(timeout: .seconds(60)) { $0.contains("partition ready") }, "worker \(kill + 1) never ready:\n\(probe.log.suffix(3000))")
+            try #require(
+                probe.waitForLog(timeout: .seconds(60)) { $0.contains("partition ready") },
+                "worker \(kill + 1) never ready:\n\(probe.log.suffix(3000))")
             let part = Array(records[(kill * chunk)..<((kill + 1) * chunk)])
-            let production = Task { for record in part { try await Self.produce(producer, topic: topics.input, [record]) } }
+            let production = Task {
+                for record in part { try await Self.produce(producer, topic: topics.input, [record]) }
+            }
             let before = try TopicReader.size(cluster, topic: topics.output, partitions: 4)
             let point = Int(before) + Int.random(in: (chunk / 8)...(chunk * 3 / 4))
-            let seen = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(60)) { $0.count >= point }
-            try #require(seen.count >= point, "outputs stalled at \(seen.count) below \(point) before kill \(kill + 1):\n\(probe.log.suffix(3000))")
+            let seen = try await TopicReader.readUntil(
+                cluster, topic: topics.output, partitions: 4, timeout: .seconds(60)
+            ) { $0.count >= point }
+            try #require(
+                seen.count >= point,
+                "outputs stalled at \(seen.count) below \(point) before kill \(kill + 1):\n\(probe.log.suffix(3000))")
             try await probe.killHard()
             log += probe.log
             try await production.value
@@ -113,9 +138,13 @@ import Testing
         let outputs = try await Self.readAll(cluster, topics, expected: expected, timeout: .seconds(120))
         #expect(try await probe.terminate() == 0)
         let problems = Ledger(outputs).problems(expected: expected)
-        #expect(problems.isEmpty, "\(problems.prefix(5).joined(separator: "\n"))\nprobe logs:\n\((log + probe.log).suffix(12000))")
+        #expect(
+            problems.isEmpty,
+            "\(problems.prefix(5).joined(separator: "\n"))\nprobe logs:\n\((log + probe.log).suffix(12000))")
         #expect(outputs.count >= records.count, "outputs: \(outputs.count) for \(records.count) inputs")
-        print("kill -9 x5: \(records.count) inputs, \(outputs.count) outputs (\(outputs.count - records.count) repeated after kills), changelog holds \(try TopicReader.size(cluster, topic: topics.changelog, partitions: 4)) writes")
+        print(
+            "kill -9 x5: \(records.count) inputs, \(outputs.count) outputs (\(outputs.count - records.count) repeated after kills), changelog holds \(try TopicReader.size(cluster, topic: topics.changelog, partitions: 4)) writes"
+        )
     }
 
     // Guards defects 2 and 6: a member frozen past its session loses its partitions while its
@@ -130,7 +159,9 @@ import Testing
         let producer = try Self.producer(cluster)
         let a = try ProbeProcess(cluster: cluster, topics: topics, group: group)
         try await Self.produce(producer, topic: topics.input, Array(first.prefix(600)))
-        _ = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(40)) { $0.count >= 600 }
+        _ = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(40)) {
+            $0.count >= 600
+        }
         a.freeze()
         let b = try ProbeProcess(cluster: cluster, topics: topics, group: group)
         try await Self.produce(producer, topic: topics.input, Array(first.dropFirst(600)))
@@ -152,7 +183,9 @@ import Testing
         await producer.shutdown()
         let outputs = try await Self.readAll(cluster, topics, expected: expectedAll, timeout: .seconds(90))
         #expect(try await c.terminate() == 0)
-        #expect(Ledger(firstOut).countOf.count == expected1.values.joined().count, "the new owner took over the frozen member's partitions")
+        #expect(
+            Ledger(firstOut).countOf.count == expected1.values.joined().count,
+            "the new owner took over the frozen member's partitions")
         let problems = Ledger(outputs).problems(expected: expectedAll)
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))\nthawed member's log:\n\(a.log.suffix(3000))")
     }
@@ -175,10 +208,13 @@ import Testing
         let half = primary.count / 2
         try await Self.produce(producer, topic: topics.input, Array(primary.prefix(half)))
         try await Self.produce(producer, topic: topics.follower, Array(follower.prefix(half)))
-        _ = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(60)) { $0.count >= half }
+        _ = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(60)) {
+            $0.count >= half
+        }
         let c = try ProbeProcess(cluster: cluster, topics: topics, group: group, extra: extra)
         // Records keep flowing on both inputs, in small steps, while the group rebalances.
-        let restP = Array(primary.dropFirst(half)), restF = Array(follower.dropFirst(half))
+        let restP = Array(primary.dropFirst(half))
+        let restF = Array(follower.dropFirst(half))
         for step in stride(from: 0, to: restP.count, by: 24) {
             try await Self.produce(producer, topic: topics.input, Array(restP[step..<min(step + 24, restP.count)]))
             try await Self.produce(producer, topic: topics.follower, Array(restF[step..<min(step + 24, restF.count)]))
@@ -201,27 +237,42 @@ import Testing
     @Test func unreadableChangelogValuesAreQuarantinedAndStaleWritesLose() async throws {
         let cluster = try MockCluster()
         let topics = try ProbeTopics(cluster)
-        func count(_ n: UInt64, version: UInt8 = 1) -> [UInt8] { [version] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: n >> (8 * UInt64($0))) } }
-        func framed(_ epoch: Int64, _ payload: [UInt8]) -> [UInt8] { ChangelogEnvelope(epoch: epoch, payload: payload).bytes }
+        func count(_ n: UInt64, version: UInt8 = 1) -> [UInt8] {
+            [version] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: n >> (8 * UInt64($0))) }
+        }
+        func framed(_ epoch: Int64, _ payload: [UInt8]) -> [UInt8] {
+            ChangelogEnvelope(epoch: epoch, payload: payload).bytes
+        }
         let producer = try Self.producer(cluster)
-        for (key, value) in [("good", framed(100, count(10))), ("stale", framed(100, count(10))), ("stale", framed(50, count(3))),
-                             ("corrupt", framed(100, [1, 2, 3])), ("newer", framed(100, count(7, version: 2))), ("legacy", count(5))] {
+        for (key, value) in [
+            ("good", framed(100, count(10))), ("stale", framed(100, count(10))), ("stale", framed(50, count(3))),
+            ("corrupt", framed(100, [1, 2, 3])), ("newer", framed(100, count(7, version: 2))), ("legacy", count(5)),
+        ] {
             _ = try await producer.send(OutgoingRecord(topic: topics.changelog, partition: 0, key: key, value: value))
         }
         let probe = try ProbeProcess(cluster: cluster, topics: topics, group: "g-\(topics.input)")
         let port = try await probe.httpPort(timeout: .seconds(20))
         for key in ["good", "stale", "corrupt", "newer", "legacy"] {
-            _ = try await producer.send(OutgoingRecord(topic: topics.input, partition: 0, key: key, value: Array("x".utf8)))
+            _ = try await producer.send(
+                OutgoingRecord(topic: topics.input, partition: 0, key: key, value: Array("x".utf8)))
         }
         await producer.shutdown()
-        let outputs = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(40)) { $0.count >= 5 }
-        let dead = try await TopicReader.readUntil(cluster, topic: topics.deadLetter, partitions: 1, timeout: .seconds(20)) { $0.count >= 2 }
+        let outputs = try await TopicReader.readUntil(
+            cluster, topic: topics.output, partitions: 4, timeout: .seconds(40)
+        ) { $0.count >= 5 }
+        let dead = try await TopicReader.readUntil(
+            cluster, topic: topics.deadLetter, partitions: 1, timeout: .seconds(20)
+        ) { $0.count >= 2 }
         let ready = try await HTTPGet.fetch(port: port, path: "/readyz")
         #expect(try await probe.terminate() == 0, "log:\n\(probe.log.suffix(3000))")
         let got = Dictionary(outputs.map { ($0.keyString!, String(decoding: $0.value!, as: UTF8.self)) }) { a, _ in a }
         #expect(got == ["good": "x#11", "stale": "x#11", "corrupt": "x#1", "newer": "x#1", "legacy": "x#6"])
         #expect(Set(dead.map { $0.keyString ?? "" }) == ["corrupt", "newer"])
-        #expect(dead.allSatisfy { $0.headers.last(named: "dlt.code")?.text == "state_quarantined" && $0.headers.last(named: "dlt.source.topic")?.text == topics.changelog })
+        #expect(
+            dead.allSatisfy {
+                $0.headers.last(named: "dlt.code")?.text == "state_quarantined"
+                    && $0.headers.last(named: "dlt.source.topic")?.text == topics.changelog
+            })
         #expect(ready.status == 200, "the worker stays up and ready: \(ready.body)")
     }
 
@@ -233,12 +284,18 @@ import Testing
         let producer = try Self.producer(cluster, ["message.max.bytes": "2000000"])
         let big = [UInt8](repeating: 0x7B, count: 1_200_000)
         _ = try await producer.send(OutgoingRecord(topic: topics.input, partition: 1, key: "acme", value: big))
-        _ = try await producer.send(OutgoingRecord(topic: topics.input, partition: 1, key: "acme", value: Array("after".utf8)))
+        _ = try await producer.send(
+            OutgoingRecord(topic: topics.input, partition: 1, key: "acme", value: Array("after".utf8)))
         await producer.shutdown()
-        let probe = try ProbeProcess(cluster: cluster, topics: topics, group: "g-\(topics.input)",
-                                     extra: ["KAFKA_CONSUMER_FETCH_MESSAGE_MAX_BYTES": "2000000"])
-        let dead = try await TopicReader.readUntil(cluster, topic: topics.deadLetter, partitions: 1, timeout: .seconds(40)) { !$0.isEmpty }
-        let out = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(20)) { !$0.isEmpty }
+        let probe = try ProbeProcess(
+            cluster: cluster, topics: topics, group: "g-\(topics.input)",
+            extra: ["KAFKA_CONSUMER_FETCH_MESSAGE_MAX_BYTES": "2000000"])
+        let dead = try await TopicReader.readUntil(
+            cluster, topic: topics.deadLetter, partitions: 1, timeout: .seconds(40)
+        ) { !$0.isEmpty }
+        let out = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(20)) {
+            !$0.isEmpty
+        }
         #expect(try await probe.terminate() == 0, "log:\n\(probe.log.suffix(3000))")
         try #require(dead.count == 1, "no dead letter; log:\n\(probe.log.suffix(3000))")
         #expect(dead[0].headers.last(named: "dlt.code")?.text == "too_large")
@@ -263,18 +320,27 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for chunk in stride(from: 0, to: total, by: 500) {
                 for (key, value) in writes[chunk..<min(chunk + 500, total)] {
-                    group.addTask { _ = try await producer.send(OutgoingRecord(topic: topics.changelog, partition: 2, key: key, value: value)) }
+                    group.addTask {
+                        _ = try await producer.send(
+                            OutgoingRecord(topic: topics.changelog, partition: 2, key: key, value: value))
+                    }
                 }
                 try await group.waitForAll()
             }
         }
-        let probe = try ProbeProcess(cluster: cluster, topics: topics, group: "g-\(topics.input)",
-                                     extra: ["SHUTDOWN_TIMEOUT_MS": "100", "RESTORE_STALL_TIMEOUT_MS": "5000"])
-        _ = try await producer.send(OutgoingRecord(topic: topics.input, partition: 2, key: "k7", value: Array("x".utf8)))
+        let probe = try ProbeProcess(
+            cluster: cluster, topics: topics, group: "g-\(topics.input)",
+            extra: ["SHUTDOWN_TIMEOUT_MS": "100", "RESTORE_STALL_TIMEOUT_MS": "5000"])
+        _ = try await producer.send(
+            OutgoingRecord(topic: topics.input, partition: 2, key: "k7", value: Array("x".utf8)))
         await producer.shutdown()
-        let out = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(60)) { !$0.isEmpty }
+        let out = try await TopicReader.readUntil(cluster, topic: topics.output, partitions: 4, timeout: .seconds(60)) {
+            !$0.isEmpty
+        }
         _ = try await probe.terminate()
         #expect(probe.log.contains(#""records":"\#(total)""#), "the whole tail was read:\n\(probe.log.suffix(2000))")
-        #expect(out.map { String(decoding: $0.value!, as: UTF8.self) } == ["x#121"], "the key continues from its restored count")
+        #expect(
+            out.map { String(decoding: $0.value!, as: UTF8.self) } == ["x#121"],
+            "the key continues from its restored count")
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WorkerRuntime
 
 /// The flush gate: a flush of epoch E waits for outputs of epochs up to E only.

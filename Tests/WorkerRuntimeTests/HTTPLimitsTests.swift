@@ -174,8 +174,9 @@ import Testing
             }
         }
         let elapsed = try #require(closedAt, "a request trickled for 20 s was never closed")
-        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(15),
-                "closed after \(elapsed), request timeout 1 s; the trickle alone lasts 20 s")
+        #expect(
+            elapsed >= .milliseconds(900) && elapsed < .seconds(15),
+            "closed after \(elapsed), request timeout 1 s; the trickle alone lasts 20 s")
         #expect(server.counts.timedOutRequest == 1 && server.counts.timedOutIdle == 0)
         await server.shutdown()
     }

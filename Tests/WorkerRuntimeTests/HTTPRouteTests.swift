@@ -1,10 +1,12 @@
 import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-@testable import WorkerRuntime
 import Testing
+
+@testable import WorkerRuntime
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A stage's own route on the worker's HTTP port, answered later from another thread (as the
 /// dispatcher's `/feedback` answers once the broker acknowledged its record).
@@ -20,12 +22,14 @@ import Testing
     @Test func aRouteAnswersFromAnotherThreadBesideHealth() async throws {
         let route = HTTPRoute(path: "/feedback") { method, query, reply in
             DispatchQueue.global().async {
-                reply(HTTPReply(status: 201, contentType: "text/html; charset=utf-8", body: "<p>\(method) \(query)</p>"))
+                reply(
+                    HTTPReply(status: 201, contentType: "text/html; charset=utf-8", body: "<p>\(method) \(query)</p>"))
             }
         }
-        let server = try await HealthServer(host: "127.0.0.1", port: 0,
-                                            status: { WorkerStatus(live: true, ready: true, assigned: [], detail: "test") },
-                                            metrics: { "m 1\n" }, routes: [route])
+        let server = try await HealthServer(
+            host: "127.0.0.1", port: 0,
+            status: { WorkerStatus(live: true, ready: true, assigned: [], detail: "test") },
+            metrics: { "m 1\n" }, routes: [route])
         let answer = try await Self.get("http://127.0.0.1:\(server.port)/feedback?a=1&v=useful")
         #expect(answer.status == 201)
         #expect(answer.body == "<p>GET a=1&v=useful</p>")

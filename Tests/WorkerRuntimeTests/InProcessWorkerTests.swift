@@ -3,29 +3,40 @@ import Kafka
 import Logging
 import Synchronization
 import Testing
+
 @testable import WorkerRuntime
 
 /// The runtime's processor API for the dispatcher's needs, with a worker hosted in the test:
 /// out-of-order completion with in-order commit, and pausing one partition until a record is due.
 @Suite(.serialized) struct InProcessWorkerTests {
 
-    static let logger: Logger = { var l = Logger(label: "worker-test"); l.logLevel = .error; return l }()
+    static let logger: Logger = {
+        var l = Logger(label: "worker-test")
+        l.logLevel = .error
+        return l
+    }()
 
     static func settings(_ cluster: MockCluster, group: String) -> WorkerSettings {
-        WorkerSettings(stage: "test", brokers: cluster.bootstrapServers, groupId: group, commitInterval: .milliseconds(200),
-                       consumerOverrides: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "300"])
+        WorkerSettings(
+            stage: "test", brokers: cluster.bootstrapServers, groupId: group, commitInterval: .milliseconds(200),
+            consumerOverrides: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "300"])
     }
 
     static func produce(_ cluster: MockCluster, topic: String, _ records: [(Int32, String)]) async throws {
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "1"]), logger: logger)
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "1"]),
+            logger: logger)
         for (partition, value) in records {
-            _ = try await producer.send(OutgoingRecord(topic: topic, partition: partition, key: nil, value: Array(value.utf8)))
+            _ = try await producer.send(
+                OutgoingRecord(topic: topic, partition: partition, key: nil, value: Array(value.utf8)))
         }
         await producer.shutdown()
     }
 
     static func committed(_ cluster: MockCluster, group: String, topic: String, partitions: Int) throws -> [Int64] {
-        let checker = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": group]), logger: logger)
+        let checker = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["group.id": group]),
+            logger: logger)
         defer { checker.close() }
         let c = try checker.committed((0..<partitions).map { TopicPartition(topic, Int32($0)) })
         return (0..<partitions).map { c[TopicPartition(topic, Int32($0))]! ?? -1 }
@@ -45,7 +56,9 @@ import Testing
             Thread { [self] in
                 while true {
                     condition.lock()
-                    while waiting.count < 10 && !(received == total && !waiting.isEmpty) && !stopped { condition.wait() }
+                    while waiting.count < 10 && !(received == total && !waiting.isEmpty) && !stopped {
+                        condition.wait()
+                    }
                     let batch = waiting
                     waiting.removeAll()
                     let done = stopped
@@ -61,25 +74,38 @@ import Testing
 
         func process(_ record: ConsumedRecord, context: ProcessingContext<NoState>) throws(Rejection) {
             let pending = context.deferCompletion()
-            condition.lock(); waiting.append(pending); received += 1; condition.broadcast(); condition.unlock()
+            condition.lock()
+            waiting.append(pending)
+            received += 1
+            condition.broadcast()
+            condition.unlock()
         }
 
-        func stop() { condition.lock(); stopped = true; condition.broadcast(); condition.unlock() }
+        func stop() {
+            condition.lock()
+            stopped = true
+            condition.broadcast()
+            condition.unlock()
+        }
     }
 
     @Test func deferredRecordsFinishOutOfOrderAndCommitInOrder() async throws {
         let cluster = try MockCluster()
         let id = UInt32.random(in: 0...UInt32.max)
-        let input = "defer-in-\(id)", output = "defer-out-\(id)", group = "g-defer-\(id)"
+        let input = "defer-in-\(id)"
+        let output = "defer-out-\(id)"
+        let group = "g-defer-\(id)"
         try cluster.createTopic(input, partitions: 2)
         try cluster.createTopic(output, partitions: 1)
         try await Self.produce(cluster, topic: input, (0..<100).map { (Int32($0 % 2), "v\($0)") })
         let processor = DeferringProcessor(output: output, total: 100)
-        let worker = Worker(settings: Self.settings(cluster, group: group),
-                            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
-                            processor: processor, logger: Self.logger)
+        let worker = Worker(
+            settings: Self.settings(cluster, group: group),
+            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
+            processor: processor, logger: Self.logger)
         let run = Task { try await worker.run() }
-        let outputs = try await TopicReader.read(cluster, topic: output, partitions: 1, count: 100, timeout: .seconds(40))
+        let outputs = try await TopicReader.read(
+            cluster, topic: output, partitions: 1, count: 100, timeout: .seconds(40))
         worker.requestStop()
         try await run.value
         processor.stop()
@@ -108,15 +134,19 @@ import Testing
     @Test func aRecordNotDueYetPausesOnlyItsPartition() async throws {
         let cluster = try MockCluster()
         let id = UInt32.random(in: 0...UInt32.max)
-        let input = "due-in-\(id)", output = "due-out-\(id)", group = "g-due-\(id)"
+        let input = "due-in-\(id)"
+        let output = "due-out-\(id)"
+        let group = "g-due-\(id)"
         try cluster.createTopic(input, partitions: 2)
         try cluster.createTopic(output, partitions: 1)
-        let worker = Worker(settings: Self.settings(cluster, group: group),
-                            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
-                            processor: DueProcessor(output: output), logger: Self.logger)
+        let worker = Worker(
+            settings: Self.settings(cluster, group: group),
+            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
+            processor: DueProcessor(output: output), logger: Self.logger)
         let run = Task { try await worker.run() }
-        let due = Int64(Date().timeIntervalSince1970 * 1000) + 8000 // after the group join
-        try await Self.produce(cluster, topic: input, [(0, "due:\(due)"), (0, "after-due")] + (0..<5).map { (1, "free\($0)") })
+        let due = Int64(Date().timeIntervalSince1970 * 1000) + 8000  // after the group join
+        try await Self.produce(
+            cluster, topic: input, [(0, "due:\(due)"), (0, "after-due")] + (0..<5).map { (1, "free\($0)") })
         let outputs = try await TopicReader.read(cluster, topic: output, partitions: 1, count: 7, timeout: .seconds(40))
         worker.requestStop()
         try await run.value
@@ -127,8 +157,12 @@ import Testing
         try #require(stamped.count == 7, "outputs: \(stamped)")
         let dueAt = try #require(stamped.first { $0.0.hasPrefix("due:") }?.1)
         #expect(dueAt >= due, "delivered before it was due")
-        #expect(stamped.filter { $0.0.hasPrefix("free") }.allSatisfy { $0.1 < due }, "the other partition waited: \(stamped)")
-        #expect(stamped.map(\.0).filter { !$0.hasPrefix("free") } == ["due:\(due)", "after-due"], "order within the paused partition")
+        #expect(
+            stamped.filter { $0.0.hasPrefix("free") }.allSatisfy { $0.1 < due },
+            "the other partition waited: \(stamped)")
+        #expect(
+            stamped.map(\.0).filter { !$0.hasPrefix("free") } == ["due:\(due)", "after-due"],
+            "order within the paused partition")
         #expect(try Self.committed(cluster, group: group, topic: input, partitions: 2) == [2, 5])
     }
 
@@ -147,7 +181,10 @@ import Testing
 
         var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? {
             { [reads] p in
-                let n = reads.count.withLock { r in r[p, default: 0] += 1; return r[p]! }
+                let n = reads.count.withLock { r in
+                    r[p, default: 0] += 1
+                    return r[p]!
+                }
                 reads.threads.withLock { _ = $0.insert(UInt(pthread_self())) }
                 if n == 1 { throw Rejection(code: "not_yet", reason: "the first read of partition \(p) fails") }
                 return "read \(n) of \(p)"
@@ -160,7 +197,8 @@ import Testing
 
         func process(_ record: ConsumedRecord, context: ProcessingContext<NoState>) throws(Rejection) {
             workerThread = UInt(pthread_self())
-            context.emit(OutgoingRecord(topic: output, key: nil, value: Array((seen[context.partition] ?? "unassigned").utf8)))
+            context.emit(
+                OutgoingRecord(topic: output, key: nil, value: Array((seen[context.partition] ?? "unassigned").utf8)))
         }
     }
 
@@ -169,13 +207,16 @@ import Testing
     @Test func whatAPartitionNeedsAtAssignmentIsReadOffTheWorkerThreadAndRetried() async throws {
         let cluster = try MockCluster()
         let id = UInt32.random(in: 0...UInt32.max)
-        let input = "read-in-\(id)", output = "read-out-\(id)", group = "g-read-\(id)"
+        let input = "read-in-\(id)"
+        let output = "read-out-\(id)"
+        let group = "g-read-\(id)"
         try cluster.createTopic(input, partitions: 2)
         try cluster.createTopic(output, partitions: 1)
         let processor = ReadingProcessor(output: output)
-        let worker = Worker(settings: Self.settings(cluster, group: group),
-                            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
-                            processor: processor, logger: Self.logger)
+        let worker = Worker(
+            settings: Self.settings(cluster, group: group),
+            topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
+            processor: processor, logger: Self.logger)
         let run = Task { try await worker.run() }
         try await Self.produce(cluster, topic: input, [(0, "a"), (1, "b"), (0, "c")])
         let outputs = try await TopicReader.read(cluster, topic: output, partitions: 1, count: 3, timeout: .seconds(40))
@@ -184,9 +225,13 @@ import Testing
         let texts = outputs.map { String(decoding: $0.value!, as: UTF8.self) }
         // A restore covers the partitions assigned together: one failed read fails it for all,
         // and the retry reads each again.
-        #expect(texts.allSatisfy { $0.hasPrefix("read ") && !$0.hasPrefix("read 1 ") }, "records flowed without a successful read: \(texts)")
+        #expect(
+            texts.allSatisfy { $0.hasPrefix("read ") && !$0.hasPrefix("read 1 ") },
+            "records flowed without a successful read: \(texts)")
         let reads = processor.reads.count.withLock { $0 }
-        #expect(reads.keys.sorted() == [0, 1] && reads.values.allSatisfy { $0 >= 2 }, "each partition: a failed read, then retries: \(reads)")
+        #expect(
+            reads.keys.sorted() == [0, 1] && reads.values.allSatisfy { $0 >= 2 },
+            "each partition: a failed read, then retries: \(reads)")
         #expect(!processor.reads.threads.withLock { $0 }.contains(processor.workerThread), "read on the worker thread")
     }
 
@@ -196,16 +241,25 @@ import Testing
         private var held: [PendingRecord] = []
         func process(_ record: ConsumedRecord, context: ProcessingContext<NoState>) throws(Rejection) {
             let pending = context.deferCompletion()
-            condition.lock(); held.append(pending); condition.broadcast(); condition.unlock()
+            condition.lock()
+            held.append(pending)
+            condition.broadcast()
+            condition.unlock()
         }
         func waitForFirst(timeout: Duration) -> Bool {
-            condition.lock(); defer { condition.unlock() }
+            condition.lock()
+            defer { condition.unlock() }
             let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds))
             while held.isEmpty { if !condition.wait(until: deadline) { return !held.isEmpty } }
             return true
         }
         /// Finishes everything after the stop: the late completions must change nothing.
-        func finishLate() { condition.lock(); let all = held; condition.unlock(); all.forEach { $0.finish() } }
+        func finishLate() {
+            condition.lock()
+            let all = held
+            condition.unlock()
+            for continuation in all { continuation.finish() }
+        }
     }
 
     // Guards defect 8 of "Runtime under faults": a stop fits one budget (SHUTDOWN_TIMEOUT_MS),
@@ -213,16 +267,20 @@ import Testing
     @Test func aStopWithWorkThatNeverFinishesFitsItsBudget() async throws {
         let cluster = try MockCluster()
         let id = UInt32.random(in: 0...UInt32.max)
-        let input = "stuck-in-\(id)", group = "g-stuck-\(id)"
+        let input = "stuck-in-\(id)"
+        let group = "g-stuck-\(id)"
         try cluster.createTopic(input, partitions: 1)
         var settings = Self.settings(cluster, group: group)
         settings.shutdownTimeout = .seconds(3)
         let processor = StuckProcessor()
-        let worker = Worker(settings: settings, topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
-                            processor: processor, logger: Self.logger)
+        let worker = Worker(
+            settings: settings, topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
+            processor: processor, logger: Self.logger)
         let run = Task { try await worker.run() }
         try await Self.produce(cluster, topic: input, [(0, "a"), (0, "b")])
-        let waited = await withCheckedContinuation { c in DispatchQueue.global().async { c.resume(returning: processor.waitForFirst(timeout: .seconds(40))) } }
+        let waited = await withCheckedContinuation { c in
+            DispatchQueue.global().async { c.resume(returning: processor.waitForFirst(timeout: .seconds(40))) }
+        }
         try #require(waited, "the worker never received a record")
         let stopAt = ContinuousClock.now
         worker.requestStop()
@@ -230,6 +288,8 @@ import Testing
         let took = ContinuousClock.now - stopAt
         processor.finishLate()
         #expect(took < .seconds(3) + .seconds(3), "stop took \(took) for a 3 s budget")
-        #expect(try Self.committed(cluster, group: group, topic: input, partitions: 1) == [-1], "nothing committed past the unfinished record")
+        #expect(
+            try Self.committed(cluster, group: group, topic: input, partitions: 1) == [-1],
+            "nothing committed past the unfinished record")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import WorkerRuntime
 
 @Suite struct JSONLogHandlerTests {
@@ -15,7 +16,8 @@ import Testing
         let lines = Lines()
         var logger = Logger(label: "scorer") { JSONLogHandler(label: $0, write: lines.append) }
         logger[metadataKey: "stage"] = "ingest-scorer"
-        logger.info("record dead-lettered", metadata: ["reason": "occurred_at: \"bad\"\nnext line \u{1}", "offset": "42"])
+        logger.info(
+            "record dead-lettered", metadata: ["reason": "occurred_at: \"bad\"\nnext line \u{1}", "offset": "42"])
         let line = try #require(lines.all.first)
         #expect(line.hasSuffix("}\n"))
         #expect(line.filter { $0 == "\n" }.count == 1, "one line per event")

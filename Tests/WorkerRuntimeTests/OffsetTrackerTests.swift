@@ -1,5 +1,6 @@
 import Kafka
 import Testing
+
 @testable import WorkerRuntime
 
 @Suite struct OffsetTrackerTests {
@@ -26,21 +27,21 @@ import Testing
         let tracker = OffsetTracker()
         for offset in Int64(0)..<4 { tracker.open(tp, offset: offset) }
         tracker.release(tp, offset: 0)
-        tracker.giveUp(tp, offset: 1)   // not sent: the next owner reads it again
+        tracker.giveUp(tp, offset: 1)  // not sent: the next owner reads it again
         tracker.release(tp, offset: 2)
         #expect(tracker.openCount() == 1, "only 3 is still open; 1 is given up")
         tracker.release(tp, offset: 3)
         #expect(tracker.openCount() == 0, "a drain waits for nothing more")
         #expect(tracker.takeCommittable() == [tp: 1], "the commit stops below the record given up")
-        tracker.release(tp, offset: 1) // a late completion changes nothing
+        tracker.release(tp, offset: 1)  // a late completion changes nothing
         #expect(tracker.committable([tp]) == [tp: 1])
     }
 
     @Test func aRecordWithSeveralOutputsWaitsForAll() {
         let tracker = OffsetTracker()
         tracker.open(tp, offset: 0)
-        tracker.hold(tp, offset: 0, count: 3) // three outputs
-        tracker.release(tp, offset: 0)         // processing done
+        tracker.hold(tp, offset: 0, count: 3)  // three outputs
+        tracker.release(tp, offset: 0)  // processing done
         tracker.release(tp, offset: 0)
         tracker.release(tp, offset: 0)
         #expect(tracker.takeCommittable().isEmpty)
@@ -57,7 +58,7 @@ import Testing
         #expect(tracker.takeCommittable() == [other: 8])
         tracker.drop([tp])
         #expect(tracker.openCount() == 0)
-        tracker.release(tp, offset: 5) // late completion of a revoked partition is ignored
+        tracker.release(tp, offset: 5)  // late completion of a revoked partition is ignored
         #expect(tracker.takeCommittable().isEmpty)
     }
 
@@ -76,7 +77,7 @@ import Testing
         let epochs = EpochCounter()
         let a = epochs.begin()
         let closed = epochs.close()
-        let b = epochs.begin() // belongs to the next epoch
+        let b = epochs.begin()  // belongs to the next epoch
         #expect(!epochs.allDone(through: closed))
         epochs.end(a)
         #expect(epochs.allDone(through: closed), "a later output must not hold back an earlier flush")

@@ -1,5 +1,6 @@
 import Kafka
 import Testing
+
 @testable import WorkerRuntime
 
 /// The transitions of one owned partition, without a broker.
@@ -9,7 +10,9 @@ import Testing
     @Test func nothingIsProcessedBeforeTheRestoreAndDroppedRecordsAreReadAgain() {
         var life = PartitionLifecycle(generation: 1, partitions: [r0, a0])
         #expect(life.assigned() == [.startRestore])
-        #expect(life.recordArrived(a0, offset: 7) == .pause([a0]), "the first record during the restore pauses its partition")
+        #expect(
+            life.recordArrived(a0, offset: 7) == .pause([a0]),
+            "the first record during the restore pauses its partition")
         #expect(life.recordArrived(a0, offset: 5) == .drop)
         #expect(life.restoreFailed() == [])
         #expect(life.phase == .restoring, "a failed restore never lets records through")
@@ -78,7 +81,9 @@ import Testing
     }
 
     @Test func partitionMetadataRoundTrip() throws {
-        #expect(try PartitionMetadata(decoding: PartitionMetadata(watermark: 1_764_000_000_000).bytes).watermark == 1_764_000_000_000)
+        #expect(
+            try PartitionMetadata(decoding: PartitionMetadata(watermark: 1_764_000_000_000).bytes).watermark
+                == 1_764_000_000_000)
         #expect(try PartitionMetadata(decoding: PartitionMetadata().bytes).watermark == nil)
     }
 }
@@ -87,28 +92,34 @@ import Testing
 @Suite struct DeadLetterTests {
     @Test func anOversizedRecordKeepsAPrefixItsSizeAndHash() {
         let value = [UInt8](repeating: 0x41, count: 1_200_000)
-        let record = ConsumedRecord(topic: "account-events", partition: 3, offset: 99, key: Array("acme".utf8), value: value,
-                                    headers: [KafkaHeader(name: "trace", text: "t1")], timestamp: nil)
-        let letter = DeadLetter.record(for: record, rejection: Rejection(code: "too_large", reason: "too big"), stage: "scorer", topic: "dlt")
+        let record = ConsumedRecord(
+            topic: "account-events", partition: 3, offset: 99, key: Array("acme".utf8), value: value,
+            headers: [KafkaHeader(name: "trace", text: "t1")], timestamp: nil)
+        let letter = DeadLetter.record(
+            for: record, rejection: Rejection(code: "too_large", reason: "too big"), stage: "scorer", topic: "dlt")
         #expect(letter.value?.count == DeadLetter.truncatedPrefixBytes)
         #expect(letter.headers.last(named: DeadLetter.truncatedHeader)?.text == "true")
         #expect(letter.headers.last(named: DeadLetter.originalSizeHeader)?.text == "1200000")
         #expect(letter.headers.last(named: DeadLetter.originalHashHeader)?.text == SHA256Hex.digest(value))
         #expect(letter.headers.last(named: "trace")?.text == "t1", "small original headers are kept")
         #expect(letter.headers.last(named: DeadLetter.offsetHeader)?.text == "99")
-        let size = (letter.value?.count ?? 0) + letter.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
+        let size =
+            (letter.value?.count ?? 0) + letter.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
         #expect(size < DeadLetter.maxBytes)
     }
 
     @Test func aSmallRecordIsKeptWhole() {
-        let record = ConsumedRecord(topic: "t", partition: 0, offset: 1, key: nil, value: Array("bad".utf8), headers: [], timestamp: nil)
-        let letter = DeadLetter.record(for: record, rejection: Rejection(code: "x", reason: "y"), stage: "s", topic: "dlt")
+        let record = ConsumedRecord(
+            topic: "t", partition: 0, offset: 1, key: nil, value: Array("bad".utf8), headers: [], timestamp: nil)
+        let letter = DeadLetter.record(
+            for: record, rejection: Rejection(code: "x", reason: "y"), stage: "s", topic: "dlt")
         #expect(letter.value == Array("bad".utf8))
         #expect(letter.headers.last(named: DeadLetter.truncatedHeader) == nil)
     }
 
     @Test func sha256OfAKnownInput() {
-        #expect(SHA256Hex.digest(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256Hex.digest(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
 
@@ -118,12 +129,12 @@ import Testing
         let tp = TopicPartition("alerts", 0)
         let old = PartitionOwner<NoState>(generation: 1, partition: 0, partitions: [tp], maxClockSkewMilliseconds: 0)
         old.tracker.open(tp, offset: 100)
-        old.tracker.hold(tp, offset: 100) // a changelog write or a deferred record of offset 100
+        old.tracker.hold(tp, offset: 100)  // a changelog write or a deferred record of offset 100
         // The partition is lost and assigned again: a new owner re-opens offset 100.
         let new = PartitionOwner<NoState>(generation: 2, partition: 0, partitions: [tp], maxClockSkewMilliseconds: 0)
         new.tracker.open(tp, offset: 100)
         new.tracker.hold(tp, offset: 100)
-        new.tracker.release(tp, offset: 100) // its processing is done; its own hold remains
+        new.tracker.release(tp, offset: 100)  // its processing is done; its own hold remains
         // The old assignment's late report arrives.
         old.tracker.release(tp, offset: 100)
         old.tracker.release(tp, offset: 100)

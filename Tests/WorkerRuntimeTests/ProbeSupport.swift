@@ -1,8 +1,8 @@
 import Foundation
 import Kafka
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 /// The `worker-probe` executable (built beside the test bundle) run as a separate process against
 /// the test's mock cluster.
@@ -12,7 +12,8 @@ final class ProbeProcess: @unchecked Sendable {
     private let lines = LogLines()
 
     static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("worker-probe")
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "worker-probe")
     }
 
     init(cluster: MockCluster, topics: ProbeTopics, group: String, extra: [String: String] = [:]) throws {
@@ -70,8 +71,12 @@ final class ProbeProcess: @unchecked Sendable {
             DispatchQueue.global().async {
                 let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds))
                 let semaphore = DispatchSemaphore(value: 0)
-                DispatchQueue.global().async { process.waitUntilExit(); semaphore.signal() }
-                continuation.resume(returning: semaphore.wait(timeout: .now() + deadline.timeIntervalSinceNow) == .success)
+                DispatchQueue.global().async {
+                    process.waitUntilExit()
+                    semaphore.signal()
+                }
+                continuation.resume(
+                    returning: semaphore.wait(timeout: .now() + deadline.timeIntervalSinceNow) == .success)
             }
         }
         guard exited else {
@@ -93,9 +98,16 @@ final class ProbeProcess: @unchecked Sendable {
     func httpPort(timeout: Duration) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let port = lines.waitForMatch(upTo: .milliseconds(500), { text in
-                text.range(of: #""port":"(\d+)""#, options: .regularExpression).map { Int(text[$0].dropFirst(8).dropLast(1))! }
-            }) { return port }
+            if let port = lines.waitForMatch(
+                upTo: .milliseconds(500),
+                { text in
+                    text.range(of: #""port":"(\d+)""#, options: .regularExpression).map {
+                        Int(text[$0].dropFirst(8).dropLast(1))!
+                    }
+                })
+            {
+                return port
+            }
         }
         throw ProbeError("probe logged no http port within \(timeout):\n\(log.suffix(2000))")
     }
@@ -112,7 +124,11 @@ struct ProbeTopics {
 
     init(_ cluster: MockCluster, partitions: Int = 4) throws {
         let id = UInt32.random(in: 0...UInt32.max)
-        input = "in-\(id)"; output = "out-\(id)"; changelog = "state-\(id)"; deadLetter = "dlt-\(id)"; follower = "in-\(id)-retry"
+        input = "in-\(id)"
+        output = "out-\(id)"
+        changelog = "state-\(id)"
+        deadLetter = "dlt-\(id)"
+        follower = "in-\(id)-retry"
         for t in [input, output, changelog, follower] { try cluster.createTopic(t, partitions: partitions) }
         try cluster.createTopic(deadLetter, partitions: 1)
     }
@@ -124,14 +140,25 @@ struct ProbeError: Error, CustomStringConvertible {
 }
 
 enum TopicReader {
-    static let logger: Logger = { var l = Logger(label: "reader"); l.logLevel = .error; return l }()
+    static let logger: Logger = {
+        var l = Logger(label: "reader")
+        l.logLevel = .error
+        return l
+    }()
 
     /// Reads every partition of `topic` from the beginning until `count` records arrived or
     /// `timeout` passed; returns what it read.
-    static func read(_ cluster: MockCluster, topic: String, partitions: Int, count: Int, timeout: Duration) async throws -> [ConsumedRecord] {
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "10"]), name: "reader", logger: logger)
+    static func read(_ cluster: MockCluster, topic: String, partitions: Int, count: Int, timeout: Duration) async throws
+        -> [ConsumedRecord]
+    {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.wait.max.ms": "10"]),
+            name: "reader", logger: logger)
         defer { consumer.close() }
-        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, Int32($0)), KafkaOffset.beginning) }))
+        try consumer.assign(
+            Dictionary(
+                uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, Int32($0)), KafkaOffset.beginning) }
+            ))
         var records: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + timeout
         while records.count < count, ContinuousClock.now < deadline {
@@ -142,10 +169,18 @@ enum TopicReader {
 
     /// Reads every partition of `topic` from the beginning until `done` holds for what was read
     /// or `timeout` passed; returns what it read.
-    static func readUntil(_ cluster: MockCluster, topic: String, partitions: Int, timeout: Duration, done: ([ConsumedRecord]) -> Bool) async throws -> [ConsumedRecord] {
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["fetch.message.max.bytes": "2000000", "fetch.wait.max.ms": "10"]), name: "reader", logger: logger)
+    static func readUntil(
+        _ cluster: MockCluster, topic: String, partitions: Int, timeout: Duration, done: ([ConsumedRecord]) -> Bool
+    ) async throws -> [ConsumedRecord] {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(
+                bootstrapServers: cluster.bootstrapServers,
+                ["fetch.message.max.bytes": "2000000", "fetch.wait.max.ms": "10"]), name: "reader", logger: logger)
         defer { consumer.close() }
-        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, Int32($0)), KafkaOffset.beginning) }))
+        try consumer.assign(
+            Dictionary(
+                uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, Int32($0)), KafkaOffset.beginning) }
+            ))
         var records: [ConsumedRecord] = []
         let deadline = ContinuousClock.now + timeout
         while !done(records), ContinuousClock.now < deadline {
@@ -156,8 +191,12 @@ enum TopicReader {
 
     /// Total records in a topic (sum of high watermarks; the mock starts every partition at 0).
     static func size(_ cluster: MockCluster, topic: String, partitions: Int) throws -> Int64 {
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), name: "sizer", logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), name: "sizer", logger: logger
+        )
         defer { consumer.close() }
-        return try (0..<partitions).reduce(Int64(0)) { $0 + (try consumer.watermarks(TopicPartition(topic, Int32($1))).high) }
+        return try (0..<partitions).reduce(Int64(0)) {
+            $0 + (try consumer.watermarks(TopicPartition(topic, Int32($1))).high)
+        }
     }
 }

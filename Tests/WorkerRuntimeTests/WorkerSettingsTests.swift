@@ -1,20 +1,23 @@
 import Kafka
 import Testing
+
 @testable import WorkerRuntime
 
 @Suite struct WorkerSettingsTests {
     @Test func mapsEnvironmentToLibrdkafkaProperties() throws {
-        let settings = try WorkerSettings.fromEnvironment(stage: "evaluator", [
-            "KAFKA_BROKERS": "b1:9093,b2:9093",
-            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-            "KAFKA_SASL_MECHANISMS": "SCRAM-SHA-512",
-            "KAFKA_SASL_USERNAME": "svc",
-            "KAFKA_SASL_PASSWORD": "s3cr3t",
-            "KAFKA_CONSUMER_FETCH_MAX_BYTES": "1048576",
-            "KAFKA_PRODUCER_LINGER_MS": "20",
-            "TOPIC_PREFIX": "prod.",
-            "HTTP_PORT": "9000",
-        ])
+        let settings = try WorkerSettings.fromEnvironment(
+            stage: "evaluator",
+            [
+                "KAFKA_BROKERS": "b1:9093,b2:9093",
+                "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "KAFKA_SASL_MECHANISMS": "SCRAM-SHA-512",
+                "KAFKA_SASL_USERNAME": "svc",
+                "KAFKA_SASL_PASSWORD": "s3cr3t",
+                "KAFKA_CONSUMER_FETCH_MAX_BYTES": "1048576",
+                "KAFKA_PRODUCER_LINGER_MS": "20",
+                "TOPIC_PREFIX": "prod.",
+                "HTTP_PORT": "9000",
+            ])
         #expect(settings.kafka["bootstrap.servers"] == "b1:9093,b2:9093")
         #expect(settings.kafka["security.protocol"] == "SASL_SSL")
         #expect(settings.kafka["sasl.mechanisms"] == "SCRAM-SHA-512")
@@ -25,7 +28,9 @@ import Testing
         #expect(settings.topic("alerts") == "prod.alerts")
         #expect(settings.httpPort == 9000)
         #expect(!settings.kafka.description.contains("s3cr3t"), "a password reached a description")
-        #expect(WorkerSettings.propertyName("SSL_ENDPOINT_IDENTIFICATION_ALGORITHM") == "ssl.endpoint.identification.algorithm")
+        #expect(
+            WorkerSettings.propertyName("SSL_ENDPOINT_IDENTIFICATION_ALGORITHM")
+                == "ssl.endpoint.identification.algorithm")
         #expect(WorkerSettings.propertyName("A__B_C") == "a_b.c")
     }
 
@@ -54,7 +59,8 @@ import Testing
 
     @Test func secretValuesNeverAppearInConfigurationErrors() {
         #expect {
-            _ = try WorkerSettings.fromEnvironment(stage: "s", ["KAFKA_BROKERS": "x:1", "KAFKA_SASL_PASSWORDS": "hunter2"])
+            _ = try WorkerSettings.fromEnvironment(
+                stage: "s", ["KAFKA_BROKERS": "x:1", "KAFKA_SASL_PASSWORDS": "hunter2"])
         } throws: { error in
             "\(error)".contains("sasl.passwords") && !"\(error)".contains("hunter2")
         }

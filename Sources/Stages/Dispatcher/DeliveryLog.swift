@@ -150,7 +150,9 @@ public final class DeliveryLog: Sendable {
 
     /// Keys known as delivered in `partition`.
     public func count(partition: Int32) -> Int {
-        memory.withLock { Set(($0.logged[partition] ?? [:]).keys).union(($0.deliveredHere[partition] ?? [:]).keys).count }
+        memory.withLock {
+            Set(($0.logged[partition] ?? [:]).keys).union(($0.deliveredHere[partition] ?? [:]).keys).count
+        }
     }
 }
 
@@ -159,8 +161,10 @@ public enum DeliveryLogReader {
     /// What `partition` of `topic` says, read to its end: the keys delivered (each with its
     /// record's timestamp, wall ms; now when the record has none) and the keys in doubt (an intent
     /// to post is their last value); fails after `timeout` without reaching the end.
-    public static func readSnapshot(topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
-                                    timeout: Duration = .seconds(30)) throws(KafkaError) -> DeliveryLogSnapshot {
+    public static func readSnapshot(
+        topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
+        timeout: Duration = .seconds(30)
+    ) throws(KafkaError) -> DeliveryLogSnapshot {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var config = configuration
         config["group.id"] = nil
@@ -176,7 +180,9 @@ public enum DeliveryLogReader {
         var next = low
         while next < high {
             guard ContinuousClock.now < deadline else {
-                throw KafkaError(kind: .retriable, message: "delivery log \(tp) read only to offset \(next) of \(high) within \(timeout)")
+                throw KafkaError(
+                    kind: .retriable,
+                    message: "delivery log \(tp) read only to offset \(next) of \(high) within \(timeout)")
             }
             for record in try consumer.poll(max: 1000, timeout: .milliseconds(100)) {
                 next = max(next, record.offset + 1)

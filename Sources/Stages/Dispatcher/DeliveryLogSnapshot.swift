@@ -21,7 +21,7 @@ public struct DeliveryLogSnapshot: Sendable, Hashable {
             return
         }
         switch DeliveryLogValue.decode(value) {
-        case let .posting(intent):
+        case .posting(let intent):
             delivered[key] = nil
             inDoubt[key] = intent.postingAt.millisecondsSinceEpoch
         case .delivered, .unreadable:

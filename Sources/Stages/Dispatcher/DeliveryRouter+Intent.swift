@@ -26,44 +26,56 @@ extension DeliveryRouter {
     func deliver(_ post: Post, via deliverer: SlackDeliverer) {
         let p = post.partition
         let destination = post.group.destination
-        let doubtful = post.members.compactMap { m in log.inDoubtSince(m.alert.deliveryKey, partition: p).map { (member: m, since: $0) } }
-        let decision = InDoubtDecision.decide(inDoubt: doubtful.map { ($0.member.alert.alertId, $0.since) }, kind: deliverer.kind(of: destination),
-                                              postTimeoutMs: Int64(settings.postTimeoutMs))
+        let doubtful = post.members.compactMap { m in
+            log.inDoubtSince(m.alert.deliveryKey, partition: p).map { (member: m, since: $0) }
+        }
+        let decision = InDoubtDecision.decide(
+            inDoubt: doubtful.map { ($0.member.alert.alertId, $0.since) }, kind: deliverer.kind(of: destination),
+            postTimeoutMs: Int64(settings.postTimeoutMs))
         switch decision {
         case .post:
             writeIntentsThenPost(post, via: deliverer)
         case .postAgain:
             for d in doubtful {
                 metrics.inDoubt(destination)
-                logger?.info("delivery in doubt: posting again (an incoming webhook cannot be asked; at-least-once)", metadata: [
-                    "alert_id": "\(d.member.alert.alertId)", "destination": "\(destination)", "intent_at": "\(Timestamp(millisecondsSinceEpoch: d.since).rfc3339)",
-                ])
+                logger?.info(
+                    "delivery in doubt: posting again (an incoming webhook cannot be asked; at-least-once)",
+                    metadata: [
+                        "alert_id": "\(d.member.alert.alertId)", "destination": "\(destination)",
+                        "intent_at": "\(Timestamp(millisecondsSinceEpoch: d.since).rfc3339)",
+                    ])
             }
             log.clearInDoubt(doubtful.map(\.member.alert.deliveryKey), partition: p)
             writeIntentsThenPost(post, via: deliverer)
-        case let .lookUp(wanted, oldest, latest):
-            deliverer.findPosted(alertIds: wanted, destination: destination, oldestMilliseconds: oldest, latestMilliseconds: latest,
-                                 cancellation: post.cancellation) { [self] result in
+        case .lookUp(let wanted, let oldest, let latest):
+            deliverer.findPosted(
+                alertIds: wanted, destination: destination, oldestMilliseconds: oldest, latestMilliseconds: latest,
+                cancellation: post.cancellation
+            ) { [self] result in
                 reconciled(post, doubtful: doubtful.map(\.member), result: result, via: deliverer)
             }
         }
     }
 
     /// Acts on the look-up of a message's alerts in doubt in its Slack app channel.
-    private func reconciled(_ post: Post, doubtful: [WaitingAlert], result: PostedMessageLookup, via deliverer: SlackDeliverer) {
+    private func reconciled(
+        _ post: Post, doubtful: [WaitingAlert], result: PostedMessageLookup, via deliverer: SlackDeliverer
+    ) {
         let p = post.partition
         let destination = post.group.destination
         switch result {
-        case let .found(ids):
+        case .found(let ids):
             let (logged, toPost) = InDoubtDecision.split(post.members.map(\.alert.alertId), found: ids)
             let posted = post.members.filter { logged.contains($0.alert.alertId) }
             let rest = post.members.filter { toPost.contains($0.alert.alertId) }
             metrics.reconciled(destination, result: "found", alerts: posted.count)
             for _ in doubtful { metrics.inDoubt(destination) }
             for m in posted {
-                logger?.info("delivery in doubt: found in the channel, logged without posting again", metadata: [
-                    "alert_id": "\(m.alert.alertId)", "destination": "\(destination)",
-                ])
+                logger?.info(
+                    "delivery in doubt: found in the channel, logged without posting again",
+                    metadata: [
+                        "alert_id": "\(m.alert.alertId)", "destination": "\(destination)",
+                    ])
             }
             logReconciled(posted, post: post)
             // The others of the message were not in the found message: they are posted now.
@@ -73,34 +85,41 @@ extension DeliveryRouter {
             remaining.members = rest
             remaining.group = group
             writeIntentsThenPost(remaining, via: deliverer)
-        case let .notFound(pages, complete):
+        case .notFound(let pages, let complete):
             metrics.reconciled(destination, result: "not_found", alerts: doubtful.count)
             for _ in doubtful { metrics.inDoubt(destination) }
             for m in doubtful {
-                logger?.info("delivery in doubt: not in the channel, posting", metadata: [
-                    "alert_id": "\(m.alert.alertId)", "destination": "\(destination)", "pages": "\(pages)", "complete": "\(complete)",
-                ])
+                logger?.info(
+                    "delivery in doubt: not in the channel, posting",
+                    metadata: [
+                        "alert_id": "\(m.alert.alertId)", "destination": "\(destination)", "pages": "\(pages)",
+                        "complete": "\(complete)",
+                    ])
             }
             log.clearInDoubt(doubtful.map(\.alert.deliveryKey), partition: p)
             writeIntentsThenPost(post, via: deliverer)
-        case let .failed(.permanent(reason)):
+        case .failed(.permanent(let reason)):
             // The channel cannot be read (say `not_in_channel` for a bot posting with
             // `chat:write.public`, or `missing_scope`): losing the alerts is worse than a repeat,
             // so post again, at-least-once, as for a webhook; counted and logged.
             metrics.reconciled(destination, result: "refused", alerts: doubtful.count)
             for d in doubtful {
                 metrics.inDoubt(destination)
-                logger?.warning("delivery in doubt: channel look-up refused, posting again (at-least-once)", metadata: [
-                    "alert_id": "\(d.alert.alertId)", "destination": "\(destination)", "reason": "\(reason.code)",
-                ])
+                logger?.warning(
+                    "delivery in doubt: channel look-up refused, posting again (at-least-once)",
+                    metadata: [
+                        "alert_id": "\(d.alert.alertId)", "destination": "\(destination)", "reason": "\(reason.code)",
+                    ])
             }
             log.clearInDoubt(doubtful.map(\.alert.deliveryKey), partition: p)
             writeIntentsThenPost(post, via: deliverer)
-        case let .failed(outcome):
+        case .failed(let outcome):
             // The look-up is retried like a post (429 holds the destination, 5xx to a retry
             // topic); the alerts stay in doubt.
             metrics.reconciled(destination, result: "failed", alerts: doubtful.count)
-            logger?.info("delivery in doubt: channel look-up failed", metadata: ["destination": "\(destination)", "reason": "\(outcome.code)"])
+            logger?.info(
+                "delivery in doubt: channel look-up failed",
+                metadata: ["destination": "\(destination)", "reason": "\(outcome.code)"])
             complete(post, outcome: outcome, nanoseconds: 0)
         }
     }
@@ -111,10 +130,15 @@ extension DeliveryRouter {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let ids = post.group.alertIds
         for m in members {
-            let entry = DeliveryLogEntry(alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
-                                         deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: 200, retries: m.attempt, messageAlertIds: ids, reconciled: true)
+            let entry = DeliveryLogEntry(
+                alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId,
+                type: m.alert.type.rawValue,
+                deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: 200, retries: m.attempt,
+                messageAlertIds: ids, reconciled: true)
             let value = (try? RecordCoding.encode(entry)) ?? Array(m.alert.alertId.utf8)
-            m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
+            m.pending.emit(
+                OutgoingRecord(
+                    topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
             m.pending.finish()
         }
         log.delivered(members.map(\.alert.deliveryKey), partition: post.partition)
@@ -145,15 +169,22 @@ extension DeliveryRouter {
     /// took longer than `InDoubtDecision.maxIntentWaitMs` (a leader election, a slow broker), they
     /// are written again first: a post starts at most that long after its intents' time, which
     /// the channel look-up's window relies on.
-    fileprivate func writeIntents(_ post: Post, ids: [String], clock: IntentClock, then proceed: @escaping @Sendable (Bool) -> Void) {
+    fileprivate func writeIntents(
+        _ post: Post, ids: [String], clock: IntentClock, then proceed: @escaping @Sendable (Bool) -> Void
+    ) {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         clock.set(now)
         let countdown = IntentCountdown(post.members.count)
         for m in post.members {
-            let intent = DeliveryIntent(alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
-                                        postingAt: Timestamp(millisecondsSinceEpoch: now), messageAlertIds: ids)
+            let intent = DeliveryIntent(
+                alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId,
+                type: m.alert.type.rawValue,
+                postingAt: Timestamp(millisecondsSinceEpoch: now), messageAlertIds: ids)
             let value = (try? RecordCoding.encode(intent)) ?? []
-            m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value)) { [self] ok in
+            m.pending.emit(
+                OutgoingRecord(
+                    topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value)
+            ) { [self] ok in
                 switch countdown.arrive(ok) {
                 case .waiting:
                     return

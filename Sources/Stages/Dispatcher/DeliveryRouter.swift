@@ -19,7 +19,10 @@ final class DeliveryRouter: Sendable {
     private let holds = Mutex<[String: Int64]>([:])
     private let parked = Mutex<[Post]>([])
 
-    init(topics: DispatcherTopics, settings: DispatcherSettings, log: DeliveryLog, metrics: DispatcherMetrics, logger: Logger? = nil) {
+    init(
+        topics: DispatcherTopics, settings: DispatcherSettings, log: DeliveryLog, metrics: DispatcherMetrics,
+        logger: Logger? = nil
+    ) {
         self.logger = logger
         self.topics = topics
         self.settings = settings
@@ -31,7 +34,10 @@ final class DeliveryRouter: Sendable {
     func heldUntil(_ destination: String, now: Int64) -> Int64? {
         holds.withLock { h in
             guard let until = h[destination] else { return nil }
-            if until <= now { h[destination] = nil; return nil }
+            if until <= now {
+                h[destination] = nil
+                return nil
+            }
             return until
         }
     }
@@ -72,8 +78,9 @@ final class DeliveryRouter: Sendable {
         let policy = OutcomeRouting.Policy(retryTopics: topics.retries.count, retryDelaysMs: settings.retryDelaysMs)
         func verdict(attempt: Int) -> OutcomeRouting.Verdict {
             OutcomeRouting.decide(
-                OutcomeRouting.Facts(outcome: outcome, attempt: attempt, destination: destination,
-                                     cancelled: post.cancellation.isCancelled, now: now),
+                OutcomeRouting.Facts(
+                    outcome: outcome, attempt: attempt, destination: destination,
+                    cancelled: post.cancellation.isCancelled, now: now),
                 policy: policy)
         }
         // Delivered, park and hand back are the same for every alert of the post; retry and dead
@@ -81,20 +88,24 @@ final class DeliveryRouter: Sendable {
         switch verdict(attempt: post.members.first?.thisAttempt ?? 1) {
         case .handBack:
             giveUp(post)
-        case let .delivered(status):
+        case .delivered(let status):
             metrics.postLatency(destination, nanoseconds: nanoseconds)
             metrics.delivered(destination, alerts: post.members.count)
             let ids = post.group.alertIds
             for m in post.members {
-                let entry = DeliveryLogEntry(alertId: m.alert.alertId, destination: destination, accountId: m.alert.accountId, type: m.alert.type.rawValue,
-                                             deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: status,
-                                             retries: max(m.attempt, RetryHeaders.attempts(inHistory: m.history)), messageAlertIds: ids)
+                let entry = DeliveryLogEntry(
+                    alertId: m.alert.alertId, destination: destination, accountId: m.alert.accountId,
+                    type: m.alert.type.rawValue,
+                    deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: status,
+                    retries: max(m.attempt, RetryHeaders.attempts(inHistory: m.history)), messageAlertIds: ids)
                 let value = (try? RecordCoding.encode(entry)) ?? Array(m.alert.alertId.utf8)
-                m.pending.emit(OutgoingRecord(topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
+                m.pending.emit(
+                    OutgoingRecord(
+                        topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
                 m.pending.finish()
             }
             log.delivered(post.members.map(\.alert.deliveryKey), partition: post.partition)
-        case let .park(until):
+        case .park(let until):
             // Hold only this destination; no attempt is used up.
             if case .retryLater(.rateLimited, _) = outcome { metrics.rateLimitWait(destination) }
             holds.withLock { $0[destination] = max($0[destination] ?? 0, until) }
@@ -108,13 +119,14 @@ final class DeliveryRouter: Sendable {
             for m in post.members {
                 let history = Self.appending(m.history, m.thisAttempt, outcome.code, now)
                 switch verdict(attempt: m.thisAttempt) {
-                case let .retry(topicIndex, due):
-                    retry(m, partition: post.partition, topicIndex: topicIndex, due: due, code: outcome.code,
-                          history: history)
-                case let .deadLetter(code, reason):
+                case .retry(let topicIndex, let due):
+                    retry(
+                        m, partition: post.partition, topicIndex: topicIndex, due: due, code: outcome.code,
+                        history: history)
+                case .deadLetter(let code, let reason):
                     deadLetter(m, code: code, reason: reason, history: history)
                 case .delivered, .park, .handBack:
-                    break // the same for every alert of the post: decided above
+                    break  // the same for every alert of the post: decided above
                 }
             }
             log.end(post.members.map(\.alert.deliveryKey))
@@ -137,18 +149,24 @@ final class DeliveryRouter: Sendable {
         _ m: WaitingAlert, partition: Int32, topicIndex: Int, due: Int64, code: String, history: String
     ) {
         metrics.retried(m.alert.destination, code: code)
-        m.pending.emit(retryRecord(m, topic: topics.retries[topicIndex], partition: partition, attempt: topicIndex + 1,
-                                   due: due, history: history))
+        m.pending.emit(
+            retryRecord(
+                m, topic: topics.retries[topicIndex], partition: partition, attempt: topicIndex + 1,
+                due: due, history: history))
         m.pending.finish()
     }
 
-    private func retryRecord(_ m: WaitingAlert, topic: String, partition: Int32, attempt: Int, due: Int64, history: String) -> OutgoingRecord {
+    private func retryRecord(
+        _ m: WaitingAlert, topic: String, partition: Int32, attempt: Int, due: Int64, history: String
+    ) -> OutgoingRecord {
         let value = m.pending.record.value ?? ((try? RecordCoding.encode(m.alert)) ?? [])
-        return OutgoingRecord(topic: topic, partition: partition, key: m.alert.destination, value: value, headers: [
-            KafkaHeader(name: RetryHeaders.attempt, text: String(attempt)),
-            KafkaHeader(name: RetryHeaders.due, text: String(due)),
-            KafkaHeader(name: RetryHeaders.history, text: history),
-        ])
+        return OutgoingRecord(
+            topic: topic, partition: partition, key: m.alert.destination, value: value,
+            headers: [
+                KafkaHeader(name: RetryHeaders.attempt, text: String(attempt)),
+                KafkaHeader(name: RetryHeaders.due, text: String(due)),
+                KafkaHeader(name: RetryHeaders.history, text: history),
+            ])
     }
 
     private func deadLetter(_ m: WaitingAlert, code: String, reason: String, history: String) {
@@ -157,7 +175,9 @@ final class DeliveryRouter: Sendable {
         // up in its Slack app channel before it is posted (an earlier post may have landed).
         let inDoubtSince = log.inDoubtSince(m.alert.deliveryKey, partition: m.pending.record.partition)
         log.clearInDoubt([m.alert.deliveryKey], partition: m.pending.record.partition)
-        var letter = DeadLetter.record(for: m.pending.record, rejection: Rejection(code: code, reason: reason), stage: "dispatcher", topic: topics.deadLetter)
+        var letter = DeadLetter.record(
+            for: m.pending.record, rejection: Rejection(code: code, reason: reason), stage: "dispatcher",
+            topic: topics.deadLetter)
         letter.headers.removeAll {
             $0.name == RetryHeaders.history || $0.name == RetryHeaders.due || $0.name == RetryHeaders.inDoubtSince
         }

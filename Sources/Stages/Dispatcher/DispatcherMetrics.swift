@@ -10,20 +10,28 @@ public struct DispatcherMetrics: Sendable {
     public init() {}
 
     func outcome(_ destination: String, code: String) {
-        Counter(label: "fleet_deliveries_total", dimensions: [("destination", destination), ("outcome", code)]).increment()
+        Counter(label: "fleet_deliveries_total", dimensions: [("destination", destination), ("outcome", code)])
+            .increment()
     }
 
     func delivered(_ destination: String, alerts: Int) {
-        Counter(label: "fleet_dispatch_messages_delivered_total", dimensions: [("destination", destination)]).increment()
-        Counter(label: "fleet_dispatch_alerts_delivered_total", dimensions: [("destination", destination)]).increment(by: alerts)
+        Counter(label: "fleet_dispatch_messages_delivered_total", dimensions: [("destination", destination)])
+            .increment()
+        Counter(label: "fleet_dispatch_alerts_delivered_total", dimensions: [("destination", destination)]).increment(
+            by: alerts)
     }
 
     func retried(_ destination: String, code: String) {
-        Counter(label: "fleet_dispatch_alerts_retried_total", dimensions: [("destination", destination), ("code", code)]).increment()
+        Counter(
+            label: "fleet_dispatch_alerts_retried_total", dimensions: [("destination", destination), ("code", code)]
+        ).increment()
     }
 
     func deadLettered(_ destination: String, code: String) {
-        Counter(label: "fleet_dispatch_alerts_dead_lettered_total", dimensions: [("destination", destination), ("code", code)]).increment()
+        Counter(
+            label: "fleet_dispatch_alerts_dead_lettered_total",
+            dimensions: [("destination", destination), ("code", code)]
+        ).increment()
     }
 
     func rateLimitWait(_ destination: String) {
@@ -31,12 +39,16 @@ public struct DispatcherMetrics: Sendable {
     }
 
     func duplicateSkipped(_ destination: String) {
-        Counter(label: "fleet_dispatch_duplicates_skipped_total", dimensions: [("destination", destination)]).increment()
+        Counter(label: "fleet_dispatch_duplicates_skipped_total", dimensions: [("destination", destination)])
+            .increment()
     }
 
     func postLatency(_ destination: String, nanoseconds: UInt64) {
-        Timer(label: "fleet_dispatch_post_duration_seconds", dimensions: [("destination", destination)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(Int64(clamping: nanoseconds))
+        Timer(
+            label: "fleet_dispatch_post_duration_seconds", dimensions: [("destination", destination)],
+            preferredDisplayUnit: .seconds
+        )
+        .recordNanoseconds(Int64(clamping: nanoseconds))
     }
 
     /// A retry header value the dispatcher did not accept (`RetryHeaderCheck`): `header` is
@@ -58,6 +70,8 @@ public struct DispatcherMetrics: Sendable {
     /// Alerts in doubt looked up in a Slack app channel: `found` (logged, not posted again),
     /// `not_found` (posted), `failed` (the look-up is retried).
     func reconciled(_ destination: String, result: String, alerts: Int) {
-        Counter(label: "fleet_deliveries_reconciled_total", dimensions: [("destination", destination), ("result", result)]).increment(by: alerts)
+        Counter(
+            label: "fleet_deliveries_reconciled_total", dimensions: [("destination", destination), ("result", result)]
+        ).increment(by: alerts)
     }
 }

@@ -65,8 +65,12 @@ public final class DispatcherProcessor: RecordProcessor {
     /// the next owner will post.
     private var cancellations: [Int32: DeliveryCancellation] = [:]
 
-    public init(deliverer: SlackDeliverer, schedule: DestinationSchedule, settings: DispatcherSettings, topics: DispatcherTopics,
-                logger: Logger, metrics: DispatcherMetrics = DispatcherMetrics(), readLog: @escaping @Sendable (Int32) throws -> DeliveryLogSnapshot) {
+    public init(
+        deliverer: SlackDeliverer, schedule: DestinationSchedule, settings: DispatcherSettings,
+        topics: DispatcherTopics,
+        logger: Logger, metrics: DispatcherMetrics = DispatcherMetrics(),
+        readLog: @escaping @Sendable (Int32) throws -> DeliveryLogSnapshot
+    ) {
         self.deliverer = deliverer
         self.schedule = schedule
         self.settings = settings
@@ -91,7 +95,11 @@ public final class DispatcherProcessor: RecordProcessor {
         // Nothing read only where no reader ran (a `ProcessorHarness` whose reader failed).
         let snapshot = context.assignmentData as? DeliveryLogSnapshot ?? DeliveryLogSnapshot()
         log.load(partition: p, snapshot: snapshot)
-        logger.info("delivery log restored", metadata: ["partition": "\(p)", "keys": "\(snapshot.delivered.count)", "in_doubt": "\(snapshot.inDoubt.count)"])
+        logger.info(
+            "delivery log restored",
+            metadata: [
+                "partition": "\(p)", "keys": "\(snapshot.delivered.count)", "in_doubt": "\(snapshot.inDoubt.count)",
+            ])
     }
 
     /// The partition is being revoked: only posts already on the wire are waited for. Everything
@@ -104,7 +112,7 @@ public final class DispatcherProcessor: RecordProcessor {
 
     public func partitionRevoked(context: ProcessingContext<DestinationScheduleState>) {
         let p = context.partition
-        handBack(partition: p) // a lost partition is revoked without a drain
+        handBack(partition: p)  // a lost partition is revoked without a drain
         cancellations[p] = nil
         groupers[p] = nil
         log.drop(partition: p)
@@ -118,12 +126,15 @@ public final class DispatcherProcessor: RecordProcessor {
         for parked in router.takeParked(partition: p, now: 0, all: true) { router.giveUp(parked) }
     }
 
-    public func process(_ record: ConsumedRecord, context: ProcessingContext<DestinationScheduleState>) throws(Rejection) {
+    public func process(_ record: ConsumedRecord, context: ProcessingContext<DestinationScheduleState>)
+        throws(Rejection)
+    {
         let alert: AlertRecord
         do {
             alert = try RecordCoding.decode(AlertRecord.self, from: record.value ?? [])
         } catch {
-            throw Rejection(code: "invalid_alert", reason: "not an alerts record: \(String(describing: error).prefix(200))")
+            throw Rejection(
+                code: "invalid_alert", reason: "not an alerts record: \(String(describing: error).prefix(200))")
         }
         let now = context.wallClockMilliseconds
         let p = context.partition
@@ -132,7 +143,8 @@ public final class DispatcherProcessor: RecordProcessor {
         let headers = readRetryHeaders(record, now: now)
         let key = alert.deliveryKey
         let holdUntil = router.heldUntil(alert.destination, now: now)
-        let consultSchedule = settings.schedule && !fromRetry
+        let consultSchedule =
+            settings.schedule && !fromRetry
             && record.headers.last(named: RetryHeaders.released) == nil
         // The processor gathers the facts; `Admission` decides, in the order below.
         let facts = Admission.Facts(
@@ -143,16 +155,16 @@ public final class DispatcherProcessor: RecordProcessor {
             heldBySchedule: consultSchedule
                 && schedule.decide(alert, now: Timestamp(millisecondsSinceEpoch: now)) != .deliverNow)
         switch Admission.decide(facts) {
-        case let .notDueUntil(due):
+        case .notDueUntil(let due):
             context.retryLater(atMilliseconds: due)
             return
-        case let .waitForHold(until):
+        case .waitForHold(let until):
             // A destination held by a rate limit: its alerts are parked (in `submit`) so the other
             // destinations of this partition keep flowing; past `maxParkedPerDestination` of them
             // the partition waits instead, which bounds what a long hold keeps in memory.
             context.retryLater(atMilliseconds: until)
             return
-        case let .waitForEarlierAssignment(retryAt):
+        case .waitForEarlierAssignment(let retryAt):
             // This process owned the partition before and its post of this alert is still ending
             // (delivered, or handed back): read it again once that is settled.
             context.retryLater(atMilliseconds: retryAt)
@@ -200,10 +212,12 @@ public final class DispatcherProcessor: RecordProcessor {
             horizonMs: log.horizonMilliseconds, now: now)
         for refusal in check.refusals {
             router.metrics.retryHeaderRefused(header: refusal.header, reason: refusal.reason)
-            logger.notice("retry header refused", metadata: [
-                "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)",
-                "header": "\(refusal.header)", "reason": "\(refusal.reason)",
-            ])
+            logger.notice(
+                "retry header refused",
+                metadata: [
+                    "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)",
+                    "header": "\(refusal.header)", "reason": "\(refusal.reason)",
+                ])
         }
         return check
     }
@@ -218,7 +232,9 @@ public final class DispatcherProcessor: RecordProcessor {
         for parked in router.takeParked(partition: p, now: now) { submit(parked) }
         guard var byDestination = groupers[p] else { return }
         for name in byDestination.keys.sorted() {
-            for group in byDestination[name]!.takeDue(now: Timestamp(millisecondsSinceEpoch: now)) { post(group, partition: p) }
+            for group in byDestination[name]!.takeDue(now: Timestamp(millisecondsSinceEpoch: now)) {
+                post(group, partition: p)
+            }
         }
         groupers[p] = byDestination.filter { $0.value.waitingAlerts > 0 }
     }
@@ -232,11 +248,16 @@ public final class DispatcherProcessor: RecordProcessor {
             let release = schedule.takeDue(now: time, destination: name, state: &state)
             for alert in release.released + release.digests {
                 do {
-                    context.emit(OutgoingRecord(topic: topics.alerts, partition: context.partition, key: name, value: try RecordCoding.encode(alert),
-                                                headers: [KafkaHeader(name: RetryHeaders.released, text: "1")]))
+                    context.emit(
+                        OutgoingRecord(
+                            topic: topics.alerts, partition: context.partition, key: name,
+                            value: try RecordCoding.encode(alert),
+                            headers: [KafkaHeader(name: RetryHeaders.released, text: "1")]))
                 } catch {
-                    context.emitDeadLetter(key: Array(name.utf8), value: Array(alert.alertId.utf8),
-                                           rejection: Rejection(code: "output_not_encodable", reason: "alert \(alert.alertId) could not be encoded"))
+                    context.emitDeadLetter(
+                        key: Array(name.utf8), value: Array(alert.alertId.utf8),
+                        rejection: Rejection(
+                            code: "output_not_encodable", reason: "alert \(alert.alertId) could not be encoded"))
                 }
             }
             context.state[name] = state
@@ -261,9 +282,9 @@ public final class DispatcherProcessor: RecordProcessor {
     private func submit(_ post: Post) {
         let router = self.router
         if let until = router.heldUntil(post.group.destination, now: Int64(Date().timeIntervalSince1970 * 1000)) {
-            router.park(post, until: until) // posted by the tick once the hold ends
+            router.park(post, until: until)  // posted by the tick once the hold ends
             return
         }
-        router.deliver(post, via: deliverer) // in-doubt alerts checked, intents written as it starts, then the post
+        router.deliver(post, via: deliverer)  // in-doubt alerts checked, intents written as it starts, then the post
     }
 }

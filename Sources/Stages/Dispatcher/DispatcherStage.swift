@@ -31,22 +31,31 @@ public enum DispatcherStage {
         /// The listeners beside the health port: the feedback listener when feedback links are on.
         public var listeners: [HTTPListenerSpec] {
             guard let feedback, let feedbackSettings else { return [] }
-            return [HTTPListenerSpec(name: "feedback", host: feedbackSettings.host, port: feedbackSettings.port,
-                                     routes: [feedback.route])]
+            return [
+                HTTPListenerSpec(
+                    name: "feedback", host: feedbackSettings.host, port: feedbackSettings.port,
+                    routes: [feedback.route])
+            ]
         }
     }
 
     /// The worker for `settings`, with the destinations of `DESTINATIONS_FILE` (required) and the
     /// rules of `RULES_FILE` (optional: its destinations' quiet hours and digests apply where the
     /// destinations file sets none). Throws `StageStartError` with every problem.
-    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError) -> Built {
+    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError)
+        -> Built
+    {
         let config: FleetConfiguration
         switch FleetStage.dispatcher.loadConfiguration(env: env) {
-        case let .success(c): config = c
-        case let .failure(error): throw StageStartError(error.problems)
+        case .success(let c): config = c
+        case .failure(let error): throw StageStartError(error.problems)
         }
         guard let destinations = config.destinations else {
-            throw StageStartError([ConfigProblem(file: "environment", line: nil, key: "DESTINATIONS_FILE", message: "missing: the dispatcher needs a destinations file")])
+            throw StageStartError([
+                ConfigProblem(
+                    file: "environment", line: nil, key: "DESTINATIONS_FILE",
+                    message: "missing: the dispatcher needs a destinations file")
+            ])
         }
         let own: DispatcherSettings
         let feedback: FeedbackSettings?
@@ -63,10 +72,15 @@ public enum DispatcherStage {
         engine.maxInFlight = own.maxInFlight
         let deliverer: SlackDeliverer
         do {
-            deliverer = try SlackDeliverer(destinations: destinations.destinations, settings: engine,
-                                           renderer: SlackMessageRenderer(feedback: feedback?.signer), logger: logger)
+            deliverer = try SlackDeliverer(
+                destinations: destinations.destinations, settings: engine,
+                renderer: SlackMessageRenderer(feedback: feedback?.signer), logger: logger)
         } catch {
-            throw StageStartError([ConfigProblem(file: env["DESTINATIONS_FILE"] ?? "destinations", line: nil, key: "destinations", message: "\(error)")])
+            throw StageStartError([
+                ConfigProblem(
+                    file: env["DESTINATIONS_FILE"] ?? "destinations", line: nil, key: "destinations",
+                    message: "\(error)")
+            ])
         }
         let topics = DispatcherTopics(prefix: settings.topicPrefix)
         var endpoint: FeedbackEndpoint?
@@ -74,19 +88,26 @@ public enum DispatcherStage {
         var feedbackLedger: FeedbackLedger?
         if let feedback {
             do {
-                let producer = try KafkaProducer(configuration: settings.producerConfiguration, name: "feedback-producer", logger: logger)
+                let producer = try KafkaProducer(
+                    configuration: settings.producerConfiguration, name: "feedback-producer", logger: logger)
                 feedbackProducer = producer
                 // Every replica reads every verdict back: a link used anywhere, before or after a
                 // restart, is a replay here too.
-                let ledger = FeedbackLedger(topic: topics.feedback, configuration: settings.kafka.merging(settings.consumerOverrides), logger: logger)
-                let built = FeedbackEndpoint(signer: feedback.signer, logger: logger, catchUp: { ledger.whenCaughtUp($0) },
-                                             recorder: FeedbackEndpoint.kafkaRecorder(producer: producer, topic: topics.feedback))
+                let ledger = FeedbackLedger(
+                    topic: topics.feedback, configuration: settings.kafka.merging(settings.consumerOverrides),
+                    logger: logger)
+                let built = FeedbackEndpoint(
+                    signer: feedback.signer, logger: logger, catchUp: { ledger.whenCaughtUp($0) },
+                    recorder: FeedbackEndpoint.kafkaRecorder(producer: producer, topic: topics.feedback))
                 ledger.start { built.remember($0) }
                 endpoint = built
                 feedbackLedger = ledger
                 logger.info("feedback links on", metadata: ["settings": "\(feedback)"])
             } catch {
-                throw StageStartError([ConfigProblem(file: "environment", line: nil, key: "KAFKA_*", message: "feedback producer: \(error)")])
+                throw StageStartError([
+                    ConfigProblem(
+                        file: "environment", line: nil, key: "KAFKA_*", message: "feedback producer: \(error)")
+                ])
             }
         } else if !(env["FEEDBACK_SECRET"] ?? "").isEmpty {
             logger.warning("FEEDBACK_SECRET is set without FEEDBACK_BASE_URL: no feedback buttons")
@@ -94,14 +115,19 @@ public enum DispatcherStage {
         let readerConfig = settings.kafka.merging(settings.consumerOverrides)
         let readerLogger = logger
         let processor = DispatcherProcessor(
-            deliverer: deliverer, schedule: DestinationSchedule(policies: config.destinationPolicies), settings: own, topics: topics, logger: logger,
+            deliverer: deliverer, schedule: DestinationSchedule(policies: config.destinationPolicies), settings: own,
+            topics: topics, logger: logger,
             readLog: { partition in
-                try DeliveryLogReader.readSnapshot(topic: topics.delivered, partition: partition, configuration: readerConfig, logger: readerLogger)
+                try DeliveryLogReader.readSnapshot(
+                    topic: topics.delivered, partition: partition, configuration: readerConfig, logger: readerLogger)
             })
-        let topology = WorkerTopology(inputs: [topics.alerts] + topics.retries, changelog: topics.state, deadLetter: topics.deadLetter,
-                                      outputs: [topics.alerts, topics.delivered] + topics.retries)
-        return Built(worker: Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick),
-                     deliverer: deliverer, feedback: endpoint, feedbackSettings: feedback,
-                     feedbackProducer: feedbackProducer, feedbackLedger: feedbackLedger)
+        let topology = WorkerTopology(
+            inputs: [topics.alerts] + topics.retries, changelog: topics.state, deadLetter: topics.deadLetter,
+            outputs: [topics.alerts, topics.delivered] + topics.retries)
+        return Built(
+            worker: Worker(
+                settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick),
+            deliverer: deliverer, feedback: endpoint, feedbackSettings: feedback,
+            feedbackProducer: feedbackProducer, feedbackLedger: feedbackLedger)
     }
 }

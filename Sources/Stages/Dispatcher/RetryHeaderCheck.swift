@@ -49,7 +49,8 @@ struct RetryHeaderCheck: Sendable, Equatable {
     ///   - now: the wall clock, ms.
     static func read(
         attempt attemptText: String?, due dueText: String?, inDoubtSince doubtText: String?, topicAttempt: Int,
-                     maxAttempts: Int, longestDelayMs: Int64, horizonMs: Int64, now: Int64) -> RetryHeaderCheck {
+        maxAttempts: Int, longestDelayMs: Int64, horizonMs: Int64, now: Int64
+    ) -> RetryHeaderCheck {
         var check = RetryHeaderCheck(attempt: topicAttempt, due: nil, inDoubtSince: nil)
         let ahead = now.addingClamped(max(0, longestDelayMs)).addingClamped(clockSkewAllowanceMs)
         if topicAttempt == 0 {
@@ -94,9 +95,9 @@ struct RetryHeaderCheck: Sendable, Equatable {
     }
 }
 
-fileprivate extension Int64 {
+extension Int64 {
     /// `self + other`, held at `Int64.min` / `Int64.max` instead of trapping.
-    func addingClamped(_ other: Int64) -> Int64 {
+    fileprivate func addingClamped(_ other: Int64) -> Int64 {
         let (sum, overflow) = addingReportingOverflow(other)
         guard overflow else { return sum }
         return other > 0 ? .max : .min

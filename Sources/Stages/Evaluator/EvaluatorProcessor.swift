@@ -31,8 +31,10 @@ public final class EvaluatorProcessor: RecordProcessor {
     public let metrics: EvaluatorMetrics
     private var due: [Int32: DueIndex] = [:]
 
-    public init(engine: RulesEngine, alertsTopic: String, live: Bool = true,
-                metrics: EvaluatorMetrics = EvaluatorMetrics()) {
+    public init(
+        engine: RulesEngine, alertsTopic: String, live: Bool = true,
+        metrics: EvaluatorMetrics = EvaluatorMetrics()
+    ) {
         self.engine = engine
         self.alertsTopic = alertsTopic
         self.live = live
@@ -56,7 +58,9 @@ public final class EvaluatorProcessor: RecordProcessor {
         do {
             score = try RecordCoding.decode(ScoreRecord.self, from: record.value ?? [])
         } catch {
-            throw Rejection(code: "invalid_score_record", reason: "not a health-scores record: \(String(describing: error).prefix(200))")
+            throw Rejection(
+                code: "invalid_score_record",
+                reason: "not a health-scores record: \(String(describing: error).prefix(200))")
         }
         try context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")
         if let watermark = context.watermark { release(until: watermark, context: context) }
@@ -71,14 +75,18 @@ public final class EvaluatorProcessor: RecordProcessor {
         var outputs: [OutgoingRecord] = []
         for alert in alerts { outputs.append(try encode(alert)) }
         context.state[score.accountId] = state
-        if let next = state.nextDue { due[context.partition, default: DueIndex()].insert(score.accountId, due: next.millisecondsSinceEpoch) }
+        if let next = state.nextDue {
+            due[context.partition, default: DueIndex()].insert(score.accountId, due: next.millisecondsSinceEpoch)
+        }
         for output in outputs { context.emit(output) }
     }
 
     /// Read again after a crash and already in its account's state: only its time counts.
     public func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<AccountAlertState>) {
         guard let score = try? RecordCoding.decode(ScoreRecord.self, from: record.value ?? []) else { return }
-        guard (try? context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")) != nil else { return }
+        guard (try? context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")) != nil else {
+            return
+        }
         if let watermark = context.watermark { release(until: watermark, context: context) }
     }
 
@@ -102,7 +110,7 @@ public final class EvaluatorProcessor: RecordProcessor {
         for id in Set(entries.map(\.account)).sorted() {
             guard var state = context.state[id], let next = state.nextDue else { continue }
             guard next.millisecondsSinceEpoch <= now else {
-                due[p]!.insert(id, due: next.millisecondsSinceEpoch) // a stale entry: keep the real one
+                due[p]!.insert(id, due: next.millisecondsSinceEpoch)  // a stale entry: keep the real one
                 continue
             }
             released += engine.tick(now: time, state: &state)
@@ -114,7 +122,8 @@ public final class EvaluatorProcessor: RecordProcessor {
             do {
                 context.emit(try encode(alert))
             } catch {
-                context.emitDeadLetter(key: Array(alert.destination.utf8), value: Array(alert.alertId.utf8), rejection: error)
+                context.emitDeadLetter(
+                    key: Array(alert.destination.utf8), value: Array(alert.alertId.utf8), rejection: error)
             }
         }
     }
@@ -123,7 +132,8 @@ public final class EvaluatorProcessor: RecordProcessor {
         do {
             return OutgoingRecord(topic: alertsTopic, key: alert.destination, value: try RecordCoding.encode(alert))
         } catch {
-            throw Rejection(code: "output_not_encodable", reason: "alert \(alert.alertId) could not be encoded: \(error)")
+            throw Rejection(
+                code: "output_not_encodable", reason: "alert \(alert.alertId) could not be encoded: \(error)")
         }
     }
 }

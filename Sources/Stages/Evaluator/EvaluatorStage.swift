@@ -1,5 +1,5 @@
-import Contracts
 import AlertRules
+import Contracts
 import FleetConfig
 import Logging
 import WorkerRuntime
@@ -13,21 +13,29 @@ import WorkerRuntime
 public enum EvaluatorStage {
     /// The worker for `settings` with the rules of `RULES_FILE` (required). Throws
     /// `StageStartError` with every problem when the configuration is wrong.
-    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError) -> Worker<EvaluatorProcessor> {
+    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError)
+        -> Worker<EvaluatorProcessor>
+    {
         let config: FleetConfiguration
         switch FleetStage.evaluator.loadConfiguration(env: env) {
-        case let .success(c): config = c
-        case let .failure(error): throw StageStartError(error.problems)
+        case .success(let c): config = c
+        case .failure(let error): throw StageStartError(error.problems)
         }
         guard let rules = config.rules else {
-            throw StageStartError([ConfigProblem(file: "environment", line: nil, key: "RULES_FILE", message: "missing: the evaluator needs a rules file")])
+            throw StageStartError([
+                ConfigProblem(
+                    file: "environment", line: nil, key: "RULES_FILE",
+                    message: "missing: the evaluator needs a rules file")
+            ])
         }
         let tick: Duration
         do { tick = try FleetStage.evaluator.tickInterval(env: env) } catch { throw StageStartError(error) }
         let alerts = settings.topic(FleetTopics.alerts)
-        let processor = EvaluatorProcessor(engine: RulesEngine(config: rules.leavingTimeToTheDispatcher()), alertsTopic: alerts)
-        let topology = WorkerTopology(inputs: [settings.topic(FleetTopics.healthScores)], changelog: settings.topic(FleetTopics.evaluatorState),
-                                      deadLetter: settings.topic(FleetTopics.healthScoresDLT), outputs: [alerts])
+        let processor = EvaluatorProcessor(
+            engine: RulesEngine(config: rules.leavingTimeToTheDispatcher()), alertsTopic: alerts)
+        let topology = WorkerTopology(
+            inputs: [settings.topic(FleetTopics.healthScores)], changelog: settings.topic(FleetTopics.evaluatorState),
+            deadLetter: settings.topic(FleetTopics.healthScoresDLT), outputs: [alerts])
         return Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick)
     }
 }

@@ -51,9 +51,13 @@ public final class FeedbackEndpoint: Sendable {
     /// An endpoint verifying with `signer`, remembering up to `guardCapacity` live used links,
     /// waiting for `catchUp` (the ledger of every replica's records; nil: this process's memory
     /// only) before it accepts a link, writing through `recorder`, with `now` as its clock.
-    public init(signer: FeedbackLinkSigner, guardCapacity: Int = 100_000, logger: Logger,
-                now: @escaping @Sendable () -> Timestamp = { Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)) },
-                catchUp: CatchUp? = nil, recorder: @escaping Recorder) {
+    public init(
+        signer: FeedbackLinkSigner, guardCapacity: Int = 100_000, logger: Logger,
+        now: @escaping @Sendable () -> Timestamp = {
+            Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+        },
+        catchUp: CatchUp? = nil, recorder: @escaping Recorder
+    ) {
         self.signer = signer
         self.recorder = recorder
         self.catchUp = catchUp
@@ -81,8 +85,9 @@ public final class FeedbackEndpoint: Sendable {
             record(fields: request.body.isEmpty ? request.query : Self.formFields(request.body), reply: reply)
         default:
             count("method_not_allowed")
-            var page = FeedbackPage.reply(status: 405, title: "Not allowed",
-                                          message: "Open the link from the alert's message.")
+            var page = FeedbackPage.reply(
+                status: 405, title: "Not allowed",
+                message: "Open the link from the alert's message.")
             page.headers["allow"] = Self.allowedMethods.joined(separator: ", ")
             reply(page)
         }
@@ -102,17 +107,19 @@ public final class FeedbackEndpoint: Sendable {
     /// GET and HEAD: the link verified, the confirmation page; nothing recorded, nothing waited for.
     private func confirm(query: String, reply: @escaping @Sendable (HTTPReply) -> Void) {
         switch signer.verify(query: query, now: now()) {
-        case let .failure(refusal):
+        case .failure(let refusal):
             refuse(refusal, reply: reply)
-        case let .success(link):
+        case .success(let link):
             if replayGuard.withLock({ $0.contains(id: link.id) }) {
                 count("already_recorded_shown")
                 reply(FeedbackPage.refused(.replayed))
                 return
             }
             count("confirmation_shown")
-            reply(FeedbackPage.confirmation(link, action: signer.baseURL + FeedbackLink.path,
-                                            signature: signer.signature(of: link)))
+            reply(
+                FeedbackPage.confirmation(
+                    link, action: signer.baseURL + FeedbackLink.path,
+                    signature: signer.signature(of: link)))
         }
     }
 
@@ -121,10 +128,10 @@ public final class FeedbackEndpoint: Sendable {
         let time = now()
         let link: FeedbackLink
         switch signer.verify(query: query, now: time) {
-        case let .failure(refusal):
+        case .failure(let refusal):
             refuse(refusal, reply: reply)
             return
-        case let .success(verified):
+        case .success(let verified):
             link = verified
         }
         let id = link.id
@@ -140,9 +147,13 @@ public final class FeedbackEndpoint: Sendable {
         catchUp { [self] caughtUp in
             guard caughtUp else {
                 count("not_caught_up")
-                logger.warning("feedback not recorded: the record of earlier clicks could not be read in time; the link may be used again",
-                               metadata: ["alert_id": "\(link.alertId)"])
-                reply(FeedbackPage.reply(status: 503, title: "Try again", message: "Your answer could not be checked just now. Please try the link again in a minute."))
+                logger.warning(
+                    "feedback not recorded: the record of earlier clicks could not be read in time; the link may be used again",
+                    metadata: ["alert_id": "\(link.alertId)"])
+                reply(
+                    FeedbackPage.reply(
+                        status: 503, title: "Try again",
+                        message: "Your answer could not be checked just now. Please try the link again in a minute."))
                 return
             }
             admitAndRecord(link, id: id, at: time, reply: reply)
@@ -162,7 +173,9 @@ public final class FeedbackEndpoint: Sendable {
     public var rememberedLinks: Int { replayGuard.withLock { $0.count } }
 
     /// The check-and-remember under the lock, then the write.
-    private func admitAndRecord(_ link: FeedbackLink, id: String, at time: Timestamp, reply: @escaping @Sendable (HTTPReply) -> Void) {
+    private func admitAndRecord(
+        _ link: FeedbackLink, id: String, at time: Timestamp, reply: @escaping @Sendable (HTTPReply) -> Void
+    ) {
         guard replayGuard.withLock({ $0.admit(link, id: id, now: time) }) else {
             refuse(.replayed, reply: reply)
             return
@@ -171,14 +184,22 @@ public final class FeedbackEndpoint: Sendable {
         recorder(record) { [self] written in
             if written {
                 count("recorded")
-                logger.info("feedback recorded", metadata: ["alert_id": "\(record.alertId)", "rule": "\(record.rule)",
-                                                           "destination": "\(record.destination)", "verdict": "\(record.verdict.rawValue)"])
+                logger.info(
+                    "feedback recorded",
+                    metadata: [
+                        "alert_id": "\(record.alertId)", "rule": "\(record.rule)",
+                        "destination": "\(record.destination)", "verdict": "\(record.verdict.rawValue)",
+                    ])
                 reply(FeedbackPage.recorded(record))
             } else {
                 replayGuard.withLock { $0.forget(id: id) }
                 count("not_written")
-                logger.error("feedback not written: the link may be used again", metadata: ["alert_id": "\(record.alertId)"])
-                reply(FeedbackPage.reply(status: 503, title: "Not recorded", message: "Your answer could not be recorded just now. Please try the link again in a minute."))
+                logger.error(
+                    "feedback not written: the link may be used again", metadata: ["alert_id": "\(record.alertId)"])
+                reply(
+                    FeedbackPage.reply(
+                        status: 503, title: "Not recorded",
+                        message: "Your answer could not be recorded just now. Please try the link again in a minute."))
             }
         }
     }

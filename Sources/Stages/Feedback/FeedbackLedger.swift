@@ -59,7 +59,9 @@ public final class FeedbackLedger: Sendable {
 
     /// A ledger of `topic` read with `configuration` (the worker's Kafka settings; any group id is
     /// dropped).
-    public init(topic: String, configuration: KafkaConfiguration, logger: Logger, catchUpTimeout: Duration = .seconds(2)) {
+    public init(
+        topic: String, configuration: KafkaConfiguration, logger: Logger, catchUpTimeout: Duration = .seconds(2)
+    ) {
         var config = configuration
         config["group.id"] = nil
         config["enable.auto.commit"] = "false"
@@ -115,7 +117,10 @@ public final class FeedbackLedger: Sendable {
             s.waiters[s.nextId] = Waiter(answer: answer, targets: nil)
             return s.nextId
         }
-        guard let id else { answer(false); return }
+        guard let id else {
+            answer(false)
+            return
+        }
         DispatchQueue.global().asyncAfter(deadline: .now() + catchUpTimeout.timeInterval) { [weak self] in
             guard let self, let waiter = self.state.withLock({ $0.waiters.removeValue(forKey: id) }) else { return }
             waiter.answer(false)
@@ -134,19 +139,27 @@ public final class FeedbackLedger: Sendable {
             do throws(KafkaError) {
                 if reader == nil {
                     reader = try Reader(topic: topic, configuration: configuration, logger: logger)
-                    logger.info("feedback ledger reading",
-                               metadata: ["topic": "\(topic)", "partitions": "\(reader!.partitions.count)"])
+                    logger.info(
+                        "feedback ledger reading",
+                        metadata: ["topic": "\(topic)", "partitions": "\(reader!.partitions.count)"])
                 }
                 try step(reader!)
                 if failures > 0 {
-                    logger.info("feedback ledger reading again", metadata: ["topic": "\(topic)", "after_failures": "\(failures)"])
+                    logger.info(
+                        "feedback ledger reading again",
+                        metadata: ["topic": "\(topic)", "after_failures": "\(failures)"])
                     failures = 0
                     backoff = .milliseconds(200)
                 }
             } catch {
                 failures += 1
-                logger.log(level: failures == 1 ? .warning : .debug, "feedback ledger cannot read the topic; retrying",
-                           metadata: ["topic": "\(topic)", "error": "\(error)", "retry_in_ms": "\(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000)"])
+                logger.log(
+                    level: failures == 1 ? .warning : .debug, "feedback ledger cannot read the topic; retrying",
+                    metadata: [
+                        "topic": "\(topic)", "error": "\(error)",
+                        "retry_in_ms":
+                            "\(backoff.components.seconds * 1000 + backoff.components.attoseconds / 1_000_000_000_000_000)",
+                    ])
                 if error.kind == .fatal || error.kind == .shutdown {
                     reader?.consumer.close()
                     reader = nil
@@ -174,7 +187,9 @@ public final class FeedbackLedger: Sendable {
             let sink = state.withLock { $0.sink }
             for record in records {
                 reader.next[record.partition] = max(reader.next[record.partition] ?? 0, record.offset + 1)
-                guard let value = record.value, let feedback = try? RecordCoding.decode(FeedbackRecord.self, from: value) else { continue }
+                guard let value = record.value,
+                    let feedback = try? RecordCoding.decode(FeedbackRecord.self, from: value)
+                else { continue }
                 sink?(feedback)
             }
             state.withLock { $0.read += records.count }
@@ -182,7 +197,9 @@ public final class FeedbackLedger: Sendable {
         let done = state.withLock { s -> [Waiter] in
             let ready = s.waiters.filter { _, waiter in
                 guard let targets = waiter.targets else { return false }
-                return targets.allSatisfy { partition, mark in mark.low >= mark.high || (reader.next[partition] ?? 0) >= mark.high }
+                return targets.allSatisfy { partition, mark in
+                    mark.low >= mark.high || (reader.next[partition] ?? 0) >= mark.high
+                }
             }
             for id in ready.keys { s.waiters.removeValue(forKey: id) }
             return Array(ready.values)

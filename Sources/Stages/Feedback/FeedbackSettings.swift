@@ -46,14 +46,18 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
 
     /// Settings signing with `secret` under `baseURL` (a trailing `/feedback` is dropped: the
     /// signer appends the path itself).
-    public init(baseURL: String, secret: SigningSecret, previousSecret: SigningSecret? = nil, lifetimeMs: Int64 = FeedbackSettings.defaultLifetimeMs,
-                port: Int = FeedbackSettings.defaultPort, host: String = "0.0.0.0") {
+    public init(
+        baseURL: String, secret: SigningSecret, previousSecret: SigningSecret? = nil,
+        lifetimeMs: Int64 = FeedbackSettings.defaultLifetimeMs,
+        port: Int = FeedbackSettings.defaultPort, host: String = "0.0.0.0"
+    ) {
         self.port = port
         self.host = host
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         if base.hasSuffix(FeedbackLink.path) { base.removeLast(FeedbackLink.path.count) }
-        signer = FeedbackLinkSigner(baseURL: base, secret: secret, previousSecret: previousSecret, lifetimeMs: lifetimeMs)
+        signer = FeedbackLinkSigner(
+            baseURL: base, secret: secret, previousSecret: previousSecret, lifetimeMs: lifetimeMs)
     }
 
     /// The settings in words, without the secret.
@@ -64,11 +68,26 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
 
     /// The variables `--help` lists.
     public static let variables: [(name: String, meaning: String)] = [
-        ("FEEDBACK_BASE_URL", "public URL of the dispatcher's /feedback path, e.g. https://fleet.example.com/feedback; with FEEDBACK_SECRET, alerts carry Useful / Not useful buttons (default unset: none)"),
-        ("FEEDBACK_SECRET", "HMAC key of the feedback links, from a Secret (at least \(minimumSecretLength) characters; never logged)"),
-        ("FEEDBACK_SECRET_PREVIOUS", "during a rotation, the previous FEEDBACK_SECRET: links signed with it still work, new links use FEEDBACK_SECRET (optional; never logged)"),
-        ("FEEDBACK_LINK_TTL", "how long a feedback link works after delivery: <n>d, <n>h or <n>m, at most 90d, under alert-feedback's retention (default 14d)"),
-        ("FEEDBACK_PORT, FEEDBACK_HOST", "the feedback listener: /feedback only, apart from HTTP_PORT; port 0 picks a free one and logs it (default \(defaultPort), HTTP_HOST)"),
+        (
+            "FEEDBACK_BASE_URL",
+            "public URL of the dispatcher's /feedback path, e.g. https://fleet.example.com/feedback; with FEEDBACK_SECRET, alerts carry Useful / Not useful buttons (default unset: none)"
+        ),
+        (
+            "FEEDBACK_SECRET",
+            "HMAC key of the feedback links, from a Secret (at least \(minimumSecretLength) characters; never logged)"
+        ),
+        (
+            "FEEDBACK_SECRET_PREVIOUS",
+            "during a rotation, the previous FEEDBACK_SECRET: links signed with it still work, new links use FEEDBACK_SECRET (optional; never logged)"
+        ),
+        (
+            "FEEDBACK_LINK_TTL",
+            "how long a feedback link works after delivery: <n>d, <n>h or <n>m, at most 90d, under alert-feedback's retention (default 14d)"
+        ),
+        (
+            "FEEDBACK_PORT, FEEDBACK_HOST",
+            "the feedback listener: /feedback only, apart from HTTP_PORT; port 0 picks a free one and logs it (default \(defaultPort), HTTP_HOST)"
+        ),
     ]
 
     /// The settings, or nil when feedback is off (`FEEDBACK_BASE_URL` unset or empty). A base URL
@@ -79,26 +98,36 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
         guard let base = env["FEEDBACK_BASE_URL"], !base.isEmpty else { return nil }
         let lower = base.lowercased()
         guard lower.hasPrefix("https://") || lower.hasPrefix("http://"), !base.contains("?"), !base.contains("#"),
-              SlackText.isSafeURL(base + FeedbackLink.path) else {
-            throw .configuration(source: "environment", key: "FEEDBACK_BASE_URL", reason: "\"\(base.prefix(200))\" is not an http(s) URL without query or fragment")
+            SlackText.isSafeURL(base + FeedbackLink.path)
+        else {
+            throw .configuration(
+                source: "environment", key: "FEEDBACK_BASE_URL",
+                reason: "\"\(base.prefix(200))\" is not an http(s) URL without query or fragment")
         }
         guard let secret = env["FEEDBACK_SECRET"], !secret.isEmpty else {
-            throw .configuration(source: "environment", key: "FEEDBACK_SECRET", reason: "missing: FEEDBACK_BASE_URL is set, so the links need their signing key (from a Secret)")
+            throw .configuration(
+                source: "environment", key: "FEEDBACK_SECRET",
+                reason: "missing: FEEDBACK_BASE_URL is set, so the links need their signing key (from a Secret)")
         }
         guard secret.count >= minimumSecretLength else {
-            throw .configuration(source: "environment", key: "FEEDBACK_SECRET", reason: "too short: at least \(minimumSecretLength) characters (its value is not shown)")
+            throw .configuration(
+                source: "environment", key: "FEEDBACK_SECRET",
+                reason: "too short: at least \(minimumSecretLength) characters (its value is not shown)")
         }
         var previous: SigningSecret?
         if let old = env["FEEDBACK_SECRET_PREVIOUS"], !old.isEmpty {
             guard old.count >= minimumSecretLength else {
-                throw .configuration(source: "environment", key: "FEEDBACK_SECRET_PREVIOUS", reason: "too short: at least \(minimumSecretLength) characters (its value is not shown)")
+                throw .configuration(
+                    source: "environment", key: "FEEDBACK_SECRET_PREVIOUS",
+                    reason: "too short: at least \(minimumSecretLength) characters (its value is not shown)")
             }
             if old != secret { previous = SigningSecret(old) }
         }
         let port = try listenerPort(env)
         let host = env["FEEDBACK_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? env["HTTP_HOST"] ?? "0.0.0.0"
-        return FeedbackSettings(baseURL: base, secret: SigningSecret(secret), previousSecret: previous,
-                                lifetimeMs: lifetime, port: port, host: host)
+        return FeedbackSettings(
+            baseURL: base, secret: SigningSecret(secret), previousSecret: previous,
+            lifetimeMs: lifetime, port: port, host: host)
     }
 
     /// `FEEDBACK_PORT`: 0...65535, and not the health port (`HTTP_PORT`, default 8080) unless both
@@ -106,14 +135,16 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
     static func listenerPort(_ env: [String: String]) throws(WorkerError) -> Int {
         guard let text = env["FEEDBACK_PORT"], !text.isEmpty else { return defaultPort }
         guard let port = Int(text), (0...65535).contains(port) else {
-            throw .configuration(source: "environment", key: "FEEDBACK_PORT",
-                                 reason: "\"\(text.prefix(40))\" is not a whole number in 0...65535")
+            throw .configuration(
+                source: "environment", key: "FEEDBACK_PORT",
+                reason: "\"\(text.prefix(40))\" is not a whole number in 0...65535")
         }
         let healthPort = env["HTTP_PORT"].flatMap { Int($0) } ?? 8080
         guard port == 0 || port != healthPort else {
-            throw .configuration(source: "environment", key: "FEEDBACK_PORT",
-                                 reason: "\(port) is HTTP_PORT too: the feedback links need a port of their own, "
-                                     + "apart from the probes and metrics")
+            throw .configuration(
+                source: "environment", key: "FEEDBACK_PORT",
+                reason: "\(port) is HTTP_PORT too: the feedback links need a port of their own, "
+                    + "apart from the probes and metrics")
         }
         return port
     }
@@ -122,18 +153,24 @@ public struct FeedbackSettings: Sendable, CustomStringConvertible {
     /// (`maximumLifetimeMs`: a used link's record must outlive the link on `alert-feedback`).
     static func lifetimeMs(_ text: String?) throws(WorkerError) -> Int64 {
         guard let text, !text.isEmpty else { return defaultLifetimeMs }
-        let unit: Int64? = switch text.last {
-        case "d": 86_400_000
-        case "h": 3_600_000
-        case "m": 60_000
-        default: nil
-        }
+        let unit: Int64? =
+            switch text.last {
+            case "d": 86_400_000
+            case "h": 3_600_000
+            case "m": 60_000
+            default: nil
+            }
         guard let unit, let n = Int64(text.dropLast()), n > 0 else {
-            throw .configuration(source: "environment", key: "FEEDBACK_LINK_TTL", reason: "\"\(text.prefix(40))\" is not a lifetime such as 14d, 36h or 90m (1m...90d)")
+            throw .configuration(
+                source: "environment", key: "FEEDBACK_LINK_TTL",
+                reason: "\"\(text.prefix(40))\" is not a lifetime such as 14d, 36h or 90m (1m...90d)")
         }
         guard n <= maximumLifetimeMs / unit else {
-            throw .configuration(source: "environment", key: "FEEDBACK_LINK_TTL",
-                                 reason: "\"\(text.prefix(40))\" is longer than 90d: the record of a used link must outlive the link on alert-feedback (retention a year), or a replay could pass after the record is deleted")
+            throw .configuration(
+                source: "environment", key: "FEEDBACK_LINK_TTL",
+                reason:
+                    "\"\(text.prefix(40))\" is longer than 90d: the record of a used link must outlive the link on alert-feedback (retention a year), or a replay could pass after the record is deleted"
+            )
         }
         return n * unit
     }

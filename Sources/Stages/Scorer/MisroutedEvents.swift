@@ -55,11 +55,13 @@ public final class MisroutedEvents {
             }
         }
         self.counters = counters
-        self.logger = logger ?? {
-            var l = Logger(label: "ingest-scorer")
-            l[metadataKey: "stage"] = "ingest-scorer"
-            return l
-        }()
+        self.logger =
+            logger
+            ?? {
+                var l = Logger(label: "ingest-scorer")
+                l[metadataKey: "stage"] = "ingest-scorer"
+                return l
+            }()
     }
 
     /// The re-published copy of `record` when its key is not `accountId` (emit it and do not score
@@ -76,9 +78,10 @@ public final class MisroutedEvents {
             logOnce(record, reason: reason, outcome: .deadLettered, accountId: accountId)
             let keyPart = keyText.map { "key \"\($0)\"" } ?? "no key"
             let origin = earlier.text?.prefix(200) ?? "?"
-            throw Rejection(code: "repartition_loop",
-                            reason: "\(keyPart), not its account_id \"\(accountId.prefix(128))\", on a copy already"
-                                + " re-published (from \(origin)): not re-published again")
+            throw Rejection(
+                code: "repartition_loop",
+                reason: "\(keyPart), not its account_id \"\(accountId.prefix(128))\", on a copy already"
+                    + " re-published (from \(origin)): not re-published again")
         }
         counters["\(reason.rawValue)/\(Outcome.republished.rawValue)"]?.increment()
         logOnce(record, reason: reason, outcome: .republished, accountId: accountId)
@@ -88,10 +91,13 @@ public final class MisroutedEvents {
 
     private func logOnce(_ record: ConsumedRecord, reason: Reason, outcome: Outcome, accountId: String) {
         guard logged.insert("\(record.topicPartition) \(reason.rawValue) \(outcome.rawValue)").inserted else { return }
-        logger.warning("event not keyed by its account_id (logged once per partition and reason)", metadata: [
-            "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)",
-            "reason": "\(reason.rawValue)", "outcome": "\(outcome.rawValue)", "account_id": "\(accountId.prefix(128))",
-            "key": "\(record.key.map { String(decoding: $0.prefix(128), as: UTF8.self) } ?? "none")",
-        ])
+        logger.warning(
+            "event not keyed by its account_id (logged once per partition and reason)",
+            metadata: [
+                "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)",
+                "reason": "\(reason.rawValue)", "outcome": "\(outcome.rawValue)",
+                "account_id": "\(accountId.prefix(128))",
+                "key": "\(record.key.map { String(decoding: $0.prefix(128), as: UTF8.self) } ?? "none")",
+            ])
     }
 }

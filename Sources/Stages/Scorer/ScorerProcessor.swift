@@ -46,8 +46,10 @@ public final class ScorerProcessor: RecordProcessor {
     /// Per partition: the next UTC day whose midnight triggers idle re-scoring.
     private var nextBoundaryDay: [Int32: Int64] = [:]
 
-    public init(scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(), scoresTopic: String,
-                allowedLatenessMs: Int64 = 3_600_000, live: Bool = true, maxMidnightsPerStep: Int64 = 35) {
+    public init(
+        scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(), scoresTopic: String,
+        allowedLatenessMs: Int64 = 3_600_000, live: Bool = true, maxMidnightsPerStep: Int64 = 35
+    ) {
         self.scorer = scorer
         self.parser = parser
         self.scoresTopic = scoresTopic
@@ -95,11 +97,13 @@ public final class ScorerProcessor: RecordProcessor {
         case .applied:
             context.state[id] = state
         case .duplicate:
-            break // counted once already: a redelivery or a re-publication
+            break  // counted once already: a redelivery or a re-publication
         case .tooLate:
             // Older than the window of remembered event ids: it cannot be checked for duplicates,
             // so it is not counted; it goes to the DLT rather than vanish.
-            throw Rejection(code: "too_late", reason: "occurred_at: older than the \(scorer.config.dedupDays)-day dedup window of account \(id)")
+            throw Rejection(
+                code: "too_late",
+                reason: "occurred_at: older than the \(scorer.config.dedupDays)-day dedup window of account \(id)")
         }
         if let encoded { context.emit(OutgoingRecord(topic: scoresTopic, key: id, value: encoded)) }
         // Records move time by their own event time only: a backlog (after a restart, a rebalance,
@@ -153,7 +157,7 @@ public final class ScorerProcessor: RecordProcessor {
                         context.emit(OutgoingRecord(topic: scoresTopic, key: id, value: try Self.encode(score)))
                     } catch {
                         context.emitDeadLetter(key: Array(id.utf8), value: nil, rejection: error)
-                        continue // state not advanced, so the score is tried again at the next midnight
+                        continue  // state not advanced, so the score is tried again at the next midnight
                     }
                 }
                 context.state[id] = state
@@ -167,7 +171,9 @@ public final class ScorerProcessor: RecordProcessor {
         do {
             return try ScoreRecordWriter.encode(score)
         } catch {
-            throw Rejection(code: "output_not_encodable", reason: "score record of \(score.accountId) could not be encoded: \(error)")
+            throw Rejection(
+                code: "output_not_encodable",
+                reason: "score record of \(score.accountId) could not be encoded: \(error)")
         }
     }
 }

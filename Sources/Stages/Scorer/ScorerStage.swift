@@ -9,11 +9,13 @@ import WorkerRuntime
 public enum ScorerStage {
     /// The worker for `settings`, with the scoring file of `SCORING_FILE` (built-in defaults when
     /// unset). Throws `StageStartError` with every problem when the configuration is wrong.
-    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError) -> Worker<ScorerProcessor> {
+    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError)
+        -> Worker<ScorerProcessor>
+    {
         let config: FleetConfiguration
         switch FleetStage.ingestScorer.loadConfiguration(env: env) {
-        case let .success(c): config = c
-        case let .failure(error): throw StageStartError(error.problems)
+        case .success(let c): config = c
+        case .failure(let error): throw StageStartError(error.problems)
         }
         let tick: Duration
         do { tick = try FleetStage.ingestScorer.tickInterval(env: env) } catch { throw StageStartError(error) }
@@ -21,11 +23,18 @@ public enum ScorerStage {
         switch env["TIME_MODE"]?.lowercased() ?? "live" {
         case "live": live = true
         case "replay": live = false
-        case let other: throw StageStartError(WorkerError.configuration(source: "environment", key: "TIME_MODE", reason: "\"\(other)\" is not live or replay"))
+        case let other:
+            throw StageStartError(
+                WorkerError.configuration(
+                    source: "environment", key: "TIME_MODE", reason: "\"\(other)\" is not live or replay"))
         }
-        let processor = ScorerProcessor(scorer: HealthScorer(config: config.scoring), scoresTopic: settings.topic(FleetTopics.healthScores), live: live)
-        let topology = WorkerTopology(inputs: [settings.topic(FleetTopics.accountEvents)], changelog: settings.topic(FleetTopics.scorerState),
-                                      deadLetter: settings.topic(FleetTopics.accountEventsDLT), outputs: [settings.topic(FleetTopics.healthScores)])
+        let processor = ScorerProcessor(
+            scorer: HealthScorer(config: config.scoring), scoresTopic: settings.topic(FleetTopics.healthScores),
+            live: live)
+        let topology = WorkerTopology(
+            inputs: [settings.topic(FleetTopics.accountEvents)], changelog: settings.topic(FleetTopics.scorerState),
+            deadLetter: settings.topic(FleetTopics.accountEventsDLT),
+            outputs: [settings.topic(FleetTopics.healthScores)])
         return Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick)
     }
 }

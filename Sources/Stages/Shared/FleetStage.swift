@@ -15,9 +15,12 @@ public enum FleetStage: String, Sendable, CaseIterable {
     /// One line on what the stage does.
     public var summary: String {
         switch self {
-        case .ingestScorer: "account-events -> health-scores: validates events, keeps per-account state, scores health 0-100"
-        case .evaluator: "health-scores -> alerts: thresholds, episodes, routing, cooldowns, suppression (keyed by destination)"
-        case .dispatcher: "alerts (+ alerts-retry-1..3) -> Slack: quiet hours, digests, grouping, retries, dead letters, the delivery log"
+        case .ingestScorer:
+            "account-events -> health-scores: validates events, keeps per-account state, scores health 0-100"
+        case .evaluator:
+            "health-scores -> alerts: thresholds, episodes, routing, cooldowns, suppression (keyed by destination)"
+        case .dispatcher:
+            "alerts (+ alerts-retry-1..3) -> Slack: quiet hours, digests, grouping, retries, dead letters, the delivery log"
         }
     }
 
@@ -37,43 +40,79 @@ public enum FleetStage: String, Sendable, CaseIterable {
             switch variable {
             case "SCORING_FILE": out.append((variable, "scoring file (YAML); the built-in scoring defaults when unset"))
             case "RULES_FILE":
-                out.append((variable, required ? "rules file (YAML), required" : "rules file: its destinations' quiet hours and digests apply where the destinations file sets none"))
+                out.append(
+                    (
+                        variable,
+                        required
+                            ? "rules file (YAML), required"
+                            : "rules file: its destinations' quiet hours and digests apply where the destinations file sets none"
+                    ))
             default:
-                out.append((variable, required ? "destinations file (YAML; webhook URLs from ${VAR}), required"
-                                               : "destinations file: when set, checked with the rules (every routed destination defined, every ${VAR} set)"))
+                out.append(
+                    (
+                        variable,
+                        required
+                            ? "destinations file (YAML; webhook URLs from ${VAR}), required"
+                            : "destinations file: when set, checked with the rules (every routed destination defined, every ${VAR} set)"
+                    ))
             }
         }
         if self == .dispatcher { out += DispatcherSettings.variables + FeedbackSettings.variables }
         if self == .ingestScorer {
-            out.append(("TIME_MODE", "live (default: timers also re-score quiet accounts on the wall clock once caught up) or replay (event time only: for feeding history, such as the demo's sample)"))
+            out.append(
+                (
+                    "TIME_MODE",
+                    "live (default: timers also re-score quiet accounts on the wall clock once caught up) or replay (event time only: for feeding history, such as the demo's sample)"
+                ))
         }
-        out.append(("TICK_INTERVAL_MS", "how often timers run per partition (default \(self == .dispatcher ? 100 : 1000))"))
+        out.append(
+            ("TICK_INTERVAL_MS", "how often timers run per partition (default \(self == .dispatcher ? 100 : 1000))"))
         return out
     }
 
     /// `--help`: every variable the stage reads.
     public var helpText: String {
-        var lines = ["\(name): \(summary)", "",
-                     "usage: \(name) [--check-config | --help]",
-                     "  --check-config   check the configuration files and the environment, print file:line: key: problem lines, exit 0 or 1",
-                     "  --help           this text", "",
-                     "Settings come from the environment:"]
+        var lines = [
+            "\(name): \(summary)", "",
+            "usage: \(name) [--check-config | --help]",
+            "  --check-config   check the configuration files and the environment, print file:line: key: problem lines, exit 0 or 1",
+            "  --help           this text", "",
+            "Settings come from the environment:",
+        ]
         let worker: [(String, String)] = [
             ("KAFKA_BROKERS", "bootstrap servers (host:port,...), required"),
-            ("KAFKA_<PROPERTY>", "any librdkafka property: upper case, '.' as '_', a literal '_' as '__' (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_PASSWORD, ...)"),
+            (
+                "KAFKA_<PROPERTY>",
+                "any librdkafka property: upper case, '.' as '_', a literal '_' as '__' (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_PASSWORD, ...)"
+            ),
             ("KAFKA_CONSUMER_<PROPERTY>, KAFKA_PRODUCER_<PROPERTY>", "the same, for one client only"),
             ("TOPIC_PREFIX", "put before every topic name (default empty)"),
             ("GROUP_ID", "consumer group (default \(name))"),
-            ("HTTP_PORT, HTTP_HOST", "/healthz, /readyz, /metrics; port 0 picks a free one and logs it (default 8080, 0.0.0.0)"),
-            ("HTTP_IDLE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS", "every HTTP listener closes a connection silent this long, or whose request is not in within this long (default 10000, 15000)"),
+            (
+                "HTTP_PORT, HTTP_HOST",
+                "/healthz, /readyz, /metrics; port 0 picks a free one and logs it (default 8080, 0.0.0.0)"
+            ),
+            (
+                "HTTP_IDLE_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS",
+                "every HTTP listener closes a connection silent this long, or whose request is not in within this long (default 10000, 15000)"
+            ),
             ("HTTP_MAX_CONNECTIONS", "open connections per HTTP listener; one more is closed at once (default 128)"),
-            ("HTTP_MAX_HEADER_BYTES, HTTP_MAX_BODY_BYTES", "larger request headers: 431, bodies: 413 (default 16384, 16384)"),
+            (
+                "HTTP_MAX_HEADER_BYTES, HTTP_MAX_BODY_BYTES",
+                "larger request headers: 431, bodies: 413 (default 16384, 16384)"
+            ),
             ("LOG_LEVEL, LOG_FORMAT", "trace...critical (default info); json or text (default json)"),
             ("COMMIT_INTERVAL_MS", "state flush and offset store interval (default 1000)"),
             ("SHUTDOWN_TIMEOUT_MS", "the whole stop budget from SIGTERM to exit (default 25000)"),
             ("MAX_RECORD_BYTES", "larger input records go to the dead-letter topic (default 1048576)"),
-            ("MAX_CLOCK_SKEW_MS", "event times further ahead of the wall clock go to the dead-letter topic (default 600000)"),
-            ("RESTORE_STALL_TIMEOUT_MS", "a state restore without progress for this long fails and is retried (default 30000)"),
+            (
+                "MAX_CLOCK_SKEW_MS",
+                "event times further ahead of the wall clock go to the dead-letter topic (default 600000)"
+            ),
+            (
+                "RESTORE_STALL_TIMEOUT_MS",
+                "a state restore without progress for this long fails and is retried (default 30000)"
+            ),
         ]
         let width = (worker + stageVariables).map(\.0.count).max() ?? 20
         for (variable, meaning) in worker + stageVariables {
@@ -87,9 +126,18 @@ public enum FleetStage: String, Sendable, CaseIterable {
     /// The topics the stage reads or writes (unprefixed catalog names).
     public var topics: [String] {
         switch self {
-        case .ingestScorer: [FleetTopics.accountEvents, FleetTopics.accountEventsDLT, FleetTopics.healthScores, FleetTopics.scorerState]
-        case .evaluator: [FleetTopics.healthScores, FleetTopics.evaluatorState, FleetTopics.alerts, FleetTopics.healthScoresDLT]
-        case .dispatcher: [FleetTopics.alerts] + FleetTopics.alertsRetry + [FleetTopics.dispatcherState, FleetTopics.alertsDelivered, FleetTopics.alertsDLT, FleetTopics.alertFeedback]
+        case .ingestScorer:
+            [
+                FleetTopics.accountEvents, FleetTopics.accountEventsDLT, FleetTopics.healthScores,
+                FleetTopics.scorerState,
+            ]
+        case .evaluator:
+            [FleetTopics.healthScores, FleetTopics.evaluatorState, FleetTopics.alerts, FleetTopics.healthScoresDLT]
+        case .dispatcher:
+            [FleetTopics.alerts] + FleetTopics.alertsRetry + [
+                FleetTopics.dispatcherState, FleetTopics.alertsDelivered, FleetTopics.alertsDLT,
+                FleetTopics.alertFeedback,
+            ]
         }
     }
 
@@ -98,13 +146,19 @@ public enum FleetStage: String, Sendable, CaseIterable {
     public func loadConfiguration(env: [String: String]) -> Result<FleetConfiguration, FleetConfigError> {
         var missing: [ConfigProblem] = []
         for (variable, required) in files where required && (env[variable]?.isEmpty ?? true) {
-            missing.append(ConfigProblem(file: "environment", line: nil, key: variable, message: "missing: set it to the path of the \(name)'s file"))
+            missing.append(
+                ConfigProblem(
+                    file: "environment", line: nil, key: variable,
+                    message: "missing: set it to the path of the \(name)'s file"))
         }
         func path(_ variable: String) -> String? {
-            guard files.contains(where: { $0.variable == variable }), let value = env[variable], !value.isEmpty else { return nil }
+            guard files.contains(where: { $0.variable == variable }), let value = env[variable], !value.isEmpty else {
+                return nil
+            }
             return value
         }
-        let read = FleetConfigFiles.read(scoring: path("SCORING_FILE"), rules: path("RULES_FILE"), destinations: path("DESTINATIONS_FILE"))
+        let read = FleetConfigFiles.read(
+            scoring: path("SCORING_FILE"), rules: path("RULES_FILE"), destinations: path("DESTINATIONS_FILE"))
         let problems = missing + read.problems + FleetConfigCheck.check(read.files, environment: env)
         guard problems.isEmpty else { return .failure(FleetConfigError(problems)) }
         do throws(FleetConfigError) {
@@ -123,7 +177,9 @@ public enum FleetStage: String, Sendable, CaseIterable {
             _ = try FeedbackSettings.fromEnvironment(env)
             return []
         } catch {
-            if case let .configuration(source, key, reason) = error { return [ConfigProblem(file: source, line: nil, key: key, message: reason)] }
+            if case .configuration(let source, let key, let reason) = error {
+                return [ConfigProblem(file: source, line: nil, key: key, message: reason)]
+            }
             return [ConfigProblem(file: "environment", line: nil, key: "FEEDBACK_*", message: "\(error)")]
         }
     }
@@ -134,7 +190,9 @@ public enum FleetStage: String, Sendable, CaseIterable {
         let fallback = self == .dispatcher ? 100 : 1000
         guard let text = env["TICK_INTERVAL_MS"] else { return .milliseconds(fallback) }
         guard let value = Int(text), (10...60_000).contains(value) else {
-            throw .configuration(source: "environment", key: "TICK_INTERVAL_MS", reason: "\"\(text)\" is not a whole number in 10...60000")
+            throw .configuration(
+                source: "environment", key: "TICK_INTERVAL_MS",
+                reason: "\"\(text)\" is not a whole number in 10...60000")
         }
         return .milliseconds(value)
     }

@@ -7,8 +7,10 @@ import WorkerRuntime
 /// SIGTERM. Returns the process exit code: 0 after a clean stop or a clean check, 1 on a problem
 /// (each printed to stderr as `file:line: key: problem`), 2 on an unknown argument.
 public enum StageMain {
-    public static func run(_ stage: FleetStage, arguments: [String] = Array(CommandLine.arguments.dropFirst()),
-                           env: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
+    public static func run(
+        _ stage: FleetStage, arguments: [String] = Array(CommandLine.arguments.dropFirst()),
+        env: [String: String] = ProcessInfo.processInfo.environment
+    ) async -> Int32 {
         if arguments.contains("--help") || arguments.contains("-h") {
             print(stage.helpText)
             return 0
@@ -19,9 +21,12 @@ public enum StageMain {
         }
         if arguments.contains("--check-config") {
             var problems = stage.settingsProblems(env: env)
-            if case let .failure(error) = stage.loadConfiguration(env: env) { problems = error.problems + problems }
+            if case .failure(let error) = stage.loadConfiguration(env: env) { problems = error.problems + problems }
             guard !problems.isEmpty else {
-                print("OK: \(stage.name) configuration (" + stage.files.map { "\($0.variable)=\(env[$0.variable] ?? "unset")" }.joined(separator: ", ") + ")")
+                print(
+                    "OK: \(stage.name) configuration ("
+                        + stage.files.map { "\($0.variable)=\(env[$0.variable] ?? "unset")" }.joined(separator: ", ")
+                        + ")")
                 return 0
             }
             for problem in problems { print(problem.description) }
@@ -46,9 +51,10 @@ public enum StageMain {
                 try await WorkerApp.run(worker, settings: settings, logger: logger)
             case .dispatcher:
                 let stageWorker = try DispatcherStage.make(settings: settings, env: env, logger: logger)
-                try await WorkerApp.run(stageWorker.worker, settings: settings, logger: logger,
-                                        listeners: stageWorker.listeners,
-                                        dependencies: dependencies(of: stageWorker, logger: logger))
+                try await WorkerApp.run(
+                    stageWorker.worker, settings: settings, logger: logger,
+                    listeners: stageWorker.listeners,
+                    dependencies: dependencies(of: stageWorker, logger: logger))
             }
             return 0
         } catch let error as StageStartError {
@@ -79,7 +85,10 @@ public enum StageMain {
     static func stopFeedback(_ built: DispatcherStage.Built) async {
         if let ledger = built.feedbackLedger {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                Thread.detachNewThread { ledger.stop(); done.resume() }
+                Thread.detachNewThread {
+                    ledger.stop()
+                    done.resume()
+                }
             }
         }
         await built.feedbackProducer?.shutdown(timeout: .seconds(5))
@@ -98,7 +107,7 @@ public struct StageStartError: Error, Sendable, CustomStringConvertible {
     public init(_ problems: [ConfigProblem]) { self.problems = problems }
 
     init(_ error: WorkerError) {
-        if case let .configuration(source, key, reason) = error {
+        if case .configuration(let source, let key, let reason) = error {
             problems = [ConfigProblem(file: source, line: nil, key: key, message: reason)]
         } else {
             problems = [ConfigProblem(file: "environment", line: nil, key: "(settings)", message: "\(error)")]

@@ -7,13 +7,14 @@ import Foundation
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Check the scoring, rules and destinations files together: prints every problem as file:line: key: what is wrong, exits 1 if any.",
+        abstract:
+            "Check the scoring, rules and destinations files together: prints every problem as file:line: key: what is wrong, exits 1 if any.",
         discussion: """
-        Checks each file as its stage reads it, every ${VAR} in the destinations file against the \
-        environment (a missing or empty variable is named, its value is never printed), that every \
-        destination a route names is defined in the destinations file, and that no destination has \
-        quiet hours or a digest in both files.
-        """)
+            Checks each file as its stage reads it, every ${VAR} in the destinations file against the \
+            environment (a missing or empty variable is named, its value is never printed), that every \
+            destination a route names is defined in the destinations file, and that no destination has \
+            quiet hours or a digest in both files.
+            """)
 
     @Option(help: "Scoring file (default: SCORING_FILE, else the built-in scoring defaults).") var scoring: String?
     @Option(help: "Rules file (default: RULES_FILE).") var rules: String?
@@ -21,15 +22,19 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let scoring = SettingSource.resolve(scoring, variable: SettingSource.scoringVariable)
-        let rules = try SettingSource.require(rules, flagName: "--rules", variable: SettingSource.rulesVariable,
-                                              what: "rules file")
-        let destinations = try SettingSource.require(destinations, flagName: "--destinations",
-                                                     variable: SettingSource.destinationsVariable, what: "destinations file")
+        let rules = try SettingSource.require(
+            rules, flagName: "--rules", variable: SettingSource.rulesVariable,
+            what: "rules file")
+        let destinations = try SettingSource.require(
+            destinations, flagName: "--destinations",
+            variable: SettingSource.destinationsVariable, what: "destinations file")
         let read = FleetConfigFiles.read(scoring: scoring, rules: rules, destinations: destinations)
-        let problems = read.problems + FleetConfigCheck.check(read.files, environment: ProcessInfo.processInfo.environment)
+        let problems =
+            read.problems + FleetConfigCheck.check(read.files, environment: ProcessInfo.processInfo.environment)
         for problem in problems { print(problem.description) }
         guard problems.isEmpty else {
-            FileHandle.standardError.write(Data("\(problems.count) problem\(problems.count == 1 ? "" : "s") found\n".utf8))
+            FileHandle.standardError.write(
+                Data("\(problems.count) problem\(problems.count == 1 ? "" : "s") found\n".utf8))
             throw ExitCode(1)
         }
         print("OK: \(scoring ?? "built-in scoring defaults"), \(rules), \(destinations)")

@@ -11,16 +11,20 @@ enum SettingSource {
     static let scoringVariable = "SCORING_FILE"
 
     /// The flag's value, else the variable's (when set and not empty), else `fallback`.
-    static func resolve(_ flag: String?, variable: String, fallback: String? = nil,
-                        environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+    static func resolve(
+        _ flag: String?, variable: String, fallback: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String? {
         if let flag, !flag.isEmpty { return flag }
         if let value = environment[variable], !value.isEmpty { return value }
         return fallback
     }
 
     /// As `resolve`, but a missing value is a usage error naming the flag and the variable.
-    static func require(_ flag: String?, flagName: String, variable: String, what: String,
-                        environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+    static func require(
+        _ flag: String?, flagName: String, variable: String, what: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> String {
         guard let value = resolve(flag, variable: variable, environment: environment) else {
             throw ValidationError("no \(what): give \(flagName) or set \(variable)")
         }

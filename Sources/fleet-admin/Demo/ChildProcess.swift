@@ -16,8 +16,10 @@ final class ChildProcess: @unchecked Sendable {
         URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).deletingLastPathComponent()
     }
 
-    init(name: String, binary: String, arguments: [String] = [], environment: [String: String], logFile: URL,
-         onLine: (@Sendable (String) -> Void)? = nil) throws {
+    init(
+        name: String, binary: String, arguments: [String] = [], environment: [String: String], logFile: URL,
+        onLine: (@Sendable (String) -> Void)? = nil
+    ) throws {
         self.name = name
         let url = Self.binaryDirectory.appendingPathComponent(binary)
         guard FileManager.default.isExecutableFile(atPath: url.path) else {
@@ -72,7 +74,10 @@ final class ChildProcess: @unchecked Sendable {
         if process.isRunning { process.terminate() }
         let deadline = Date(timeIntervalSinceNow: grace)
         while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
         out.fileHandleForReading.readabilityHandler = nil
         return process.terminationStatus
     }

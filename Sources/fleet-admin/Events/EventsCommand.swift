@@ -17,14 +17,14 @@ struct EventsValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check a file of account events (JSON lines) before sending it.",
         discussion: """
-        Each line is checked by the ingest-scorer's own parser and future-time bound. A refused line is \
-        printed as FILE:LINE: CODE: REASON, with the code the dead-letter topic would carry \
-        (docs/events.md lists them); a summary line follows. Exit status: 0 when every event is \
-        accepted, 1 when any is refused, 2 when the file cannot be read.
+            Each line is checked by the ingest-scorer's own parser and future-time bound. A refused line is \
+            printed as FILE:LINE: CODE: REASON, with the code the dead-letter topic would carry \
+            (docs/events.md lists them); a summary line follows. Exit status: 0 when every event is \
+            accepted, 1 when any is refused, 2 when the file cannot be read.
 
-          fleet-admin events validate my-events.jsonl
-          kcat -C -b broker:9092 -t account-events -e | fleet-admin events validate -
-        """
+              fleet-admin events validate my-events.jsonl
+              kcat -C -b broker:9092 -t account-events -e | fleet-admin events validate -
+            """
     )
 
     @Argument(help: "A file of JSON lines, or - for standard input.")
@@ -41,8 +41,9 @@ struct EventsValidateCommand: ParsableCommand {
 
     func run() throws {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        var check = EventFileCheck(nowMilliseconds: now, maxClockSkewMilliseconds: maxClockSkewMs,
-                                   keepProblems: quiet ? 0 : max(0, maxProblems))
+        var check = EventFileCheck(
+            nowMilliseconds: now, maxClockSkewMilliseconds: maxClockSkewMs,
+            keepProblems: quiet ? 0 : max(0, maxProblems))
         do {
             try JSONLines.forEachLine(in: file) { check.check($0) }
         } catch {

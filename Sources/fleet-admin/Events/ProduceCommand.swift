@@ -1,5 +1,5 @@
-import Contracts
 import ArgumentParser
+import Contracts
 import Foundation
 import HealthModel
 import Kafka
@@ -12,16 +12,16 @@ struct ProduceCommand: AsyncParsableCommand {
         commandName: "produce",
         abstract: "Send a file of account events (JSON lines) to a cluster, keyed by account_id.",
         discussion: """
-        Reaches the cluster as the stages do: KAFKA_BROKERS and any KAFKA_* property (TLS, SASL), \
-        TOPIC_PREFIX, with --brokers and --prefix over them. Each line is checked first, as \
-        `events validate` does: a refused line is not sent, and is printed with its line number and \
-        reason (exit status 1 at the end). The producer is idempotent with acks=all; the command ends \
-        once every event is acknowledged.
+            Reaches the cluster as the stages do: KAFKA_BROKERS and any KAFKA_* property (TLS, SASL), \
+            TOPIC_PREFIX, with --brokers and --prefix over them. Each line is checked first, as \
+            `events validate` does: a refused line is not sent, and is printed with its line number and \
+            reason (exit status 1 at the end). The producer is idempotent with acks=all; the command ends \
+            once every event is acknowledged.
 
-        Put the sample on your own cluster:
-          fleet-admin topics apply --file topics/topics.yaml
-          fleet-admin sample --accounts 100 --days 30 | fleet-admin produce - --rate 2000
-        """
+            Put the sample on your own cluster:
+              fleet-admin topics apply --file topics/topics.yaml
+              fleet-admin sample --accounts 100 --days 30 | fleet-admin produce - --rate 2000
+            """
     )
 
     @OptionGroup var cluster: ClusterOptions
@@ -45,13 +45,15 @@ struct ProduceCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = try cluster.settings()
         let target = cluster.topic(topic, settings: settings)
-        let producer = try KafkaProducer(configuration: settings.producerConfiguration, name: "produce",
-                                         logger: ClusterOptions.quietLogger)
+        let producer = try KafkaProducer(
+            configuration: settings.producerConfiguration, name: "produce",
+            logger: ClusterOptions.quietLogger)
         producer.warmUp(topics: [target])
         let acknowledged = Atomic<Int>(0)
         let failed = Mutex<(count: Int, first: String?)>((0, nil))
-        var check = EventFileCheck(nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000),
-                                   maxClockSkewMilliseconds: maxClockSkewMs, keepProblems: 100)
+        var check = EventFileCheck(
+            nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000),
+            maxClockSkewMilliseconds: maxClockSkewMs, keepProblems: 100)
         let started = ContinuousClock.now
         var sent = 0
         var lastReport = started
@@ -68,7 +70,11 @@ struct ProduceCommand: AsyncParsableCommand {
                 try producer.send(OutgoingRecord(topic: target, key: event.accountId, value: Array(line))) { result in
                     switch result {
                     case .success: acknowledged.add(1, ordering: .relaxed)
-                    case .failure(let error): failed.withLock { f in f.count += 1; f.first = f.first ?? "\(error)" }
+                    case .failure(let error):
+                        failed.withLock { f in
+                            f.count += 1
+                            f.first = f.first ?? "\(error)"
+                        }
                     }
                 }
                 sent += 1
@@ -77,7 +83,8 @@ struct ProduceCommand: AsyncParsableCommand {
                     lastReport = now
                     let acked = acknowledged.load(ordering: .relaxed)
                     let perSecond = Int(Double(acked) / max(0.001, (now - started).seconds))
-                    FileHandle.standardError.write(Data("\rsent \(sent), acknowledged \(acked) (\(perSecond)/s)   ".utf8))
+                    FileHandle.standardError.write(
+                        Data("\rsent \(sent), acknowledged \(acked) (\(perSecond)/s)   ".utf8))
                 }
             }
             try await producer.flush(timeout: .seconds(60))
@@ -92,9 +99,10 @@ struct ProduceCommand: AsyncParsableCommand {
         for p in check.problems { print("\(name):\(p.line): \(p.code): \(p.reason) (not sent)") }
         let seconds = (ContinuousClock.now - started).seconds
         let (failures, firstFailure) = failed.withLock { ($0.count, $0.first) }
-        print("\(acknowledged.load(ordering: .relaxed)) of \(sent) events acknowledged by \(target) in "
-              + String(format: "%.1f", seconds) + " s; \(check.refused) refused lines not sent; \(failures) failed"
-              + (firstFailure.map { " (first: \($0))" } ?? ""))
+        print(
+            "\(acknowledged.load(ordering: .relaxed)) of \(sent) events acknowledged by \(target) in "
+                + String(format: "%.1f", seconds) + " s; \(check.refused) refused lines not sent; \(failures) failed"
+                + (firstFailure.map { " (first: \($0))" } ?? ""))
         if check.refused > 0 || failures > 0 { throw ExitCode(1) }
     }
 }

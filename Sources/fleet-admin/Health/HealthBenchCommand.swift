@@ -48,14 +48,25 @@ struct HealthBenchCommand: ParsableCommand {
             for line in lines { if let e = try? parser.parse(line) { checksum &+= e.eventId.utf8.count } }
         }.cpu
         let serialization = measure {
-            for data in datas { if let e = HealthBenchFoundationParsers.serialization(data) { checksum &+= e.eventId.utf8.count } }
+            for data in datas {
+                if let e = HealthBenchFoundationParsers.serialization(data) { checksum &+= e.eventId.utf8.count }
+            }
         }.cpu
         let decoder = JSONDecoder()
         let decodable = measure {
-            for data in datas { if let e = HealthBenchFoundationParsers.decodable(data, decoder) { checksum &+= e.eventId.utf8.count } }
+            for data in datas {
+                if let e = HealthBenchFoundationParsers.decodable(data, decoder) { checksum &+= e.eventId.utf8.count }
+            }
         }.cpu
-        for (name, seconds) in [("EventParser (byte scanner)", hand), ("JSONSerialization", serialization), ("JSONDecoder (Codable)", decodable)] {
-            print(String(format: "  %@ %10.0f events/s  %7.0f ns/event (CPU time)", (name as NSString).padding(toLength: 28, withPad: " ", startingAt: 0), Double(lines.count) / seconds, seconds * 1e9 / Double(lines.count)))
+        for (name, seconds) in [
+            ("EventParser (byte scanner)", hand), ("JSONSerialization", serialization),
+            ("JSONDecoder (Codable)", decodable),
+        ] {
+            print(
+                String(
+                    format: "  %@ %10.0f events/s  %7.0f ns/event (CPU time)",
+                    (name as NSString).padding(toLength: 28, withPad: " ", startingAt: 0),
+                    Double(lines.count) / seconds, seconds * 1e9 / Double(lines.count)))
         }
         print("  (checksum \(checksum))")
     }
@@ -78,7 +89,9 @@ struct HealthBenchCommand: ParsableCommand {
             }
             day += 1
         }
-        print("throughput: \(ends.count) events, \(accounts) accounts, \(day) days, \(buffer.count / max(ends.count, 1)) bytes/event")
+        print(
+            "throughput: \(ends.count) events, \(accounts) accounts, \(day) days, \(buffer.count / max(ends.count, 1)) bytes/event"
+        )
         var replay = Replay()
         var records = 0
         var encodedBytes = 0
@@ -92,8 +105,12 @@ struct HealthBenchCommand: ParsableCommand {
             }
         }
         let s = replay.summary
-        print(String(format: "  parse + update + score: %.0f events/s per CPU second (%.2f s CPU, %.2f s wall, %.0f events/s wall), %d records, %d rejected, %d duplicates",
-                     Double(ends.count) / cpu, cpu, seconds, Double(ends.count) / seconds, records, s.rejectedTotal, s.duplicates))
+        print(
+            String(
+                format:
+                    "  parse + update + score: %.0f events/s per CPU second (%.2f s CPU, %.2f s wall, %.0f events/s wall), %d records, %d rejected, %d duplicates",
+                Double(ends.count) / cpu, cpu, seconds, Double(ends.count) / seconds, records, s.rejectedTotal,
+                s.duplicates))
         guard json else { return replay }
         // The same again with every record written as a JSON line (RecordCoding), as replay does.
         var again = Replay()
@@ -109,8 +126,11 @@ struct HealthBenchCommand: ParsableCommand {
                 }
             }
         }
-        print(String(format: "  ... and records encoded as JSON (RecordCoding): %.0f events/s per CPU second (%.2f s CPU, %.2f s wall), %d record bytes",
-                     Double(ends.count) / withJSONCPU, withJSONCPU, withJSON, encodedBytes))
+        print(
+            String(
+                format:
+                    "  ... and records encoded as JSON (RecordCoding): %.0f events/s per CPU second (%.2f s CPU, %.2f s wall), %d record bytes",
+                Double(ends.count) / withJSONCPU, withJSONCPU, withJSON, encodedBytes))
         // And with ScoreRecordWriter (the same bytes), as replay does.
         var third = Replay()
         var line = [UInt8]()
@@ -128,8 +148,11 @@ struct HealthBenchCommand: ParsableCommand {
                 }
             }
         }
-        print(String(format: "  ... and records written by ScoreRecordWriter: %.0f events/s per CPU second (%.2f s CPU, %.2f s wall), %d record bytes",
-                     Double(ends.count) / writerCPU, writerCPU, writerWall, writerBytes))
+        print(
+            String(
+                format:
+                    "  ... and records written by ScoreRecordWriter: %.0f events/s per CPU second (%.2f s CPU, %.2f s wall), %d record bytes",
+                Double(ends.count) / writerCPU, writerCPU, writerWall, writerBytes))
         return replay
     }
 
@@ -140,7 +163,9 @@ struct HealthBenchCommand: ParsableCommand {
             let sorted = sizes.sorted()
             guard !sorted.isEmpty else { return }
             let mean = Double(sorted.reduce(0, +)) / Double(sorted.count)
-            print("  \(label): mean \(Int(mean)) B, median \(sorted[sorted.count / 2]) B, p95 \(sorted[sorted.count * 95 / 100]) B, max \(sorted.last!) B")
+            print(
+                "  \(label): mean \(Int(mean)) B, median \(sorted[sorted.count / 2]) B, p95 \(sorted[sorted.count * 95 / 100]) B, max \(sorted.last!) B"
+            )
         }
         print("state size (encoded):")
         let benchStates = replayed.accountIds.compactMap { replayed.state(of: $0) }
@@ -152,7 +177,9 @@ struct HealthBenchCommand: ParsableCommand {
         }
         let typicalStates = typical.accountIds.compactMap { typical.state(of: $0) }
         let typicalEncoded = typicalStates.map { $0.encode() }
-        report("typical sample, 60 days of full activity (\(typicalStates.count) accounts, \(typical.summary.events) events)", typicalEncoded.map(\.count))
+        report(
+            "typical sample, 60 days of full activity (\(typicalStates.count) accounts, \(typical.summary.events) events)",
+            typicalEncoded.map(\.count))
         // Resident memory: decode `stateAccounts` independent states (each decode allocates its own storage).
         let before = residentBytes()
         var held: [AccountState] = []
@@ -164,8 +191,12 @@ struct HealthBenchCommand: ParsableCommand {
             if let s = try? AccountState(decoding: bytes) { held.append(s) }
         }
         let after = residentBytes()
-        print("  inline size of AccountState: \(MemoryLayout<AccountState>.stride) B (plus its arrays and strings on the heap)")
-        print("resident memory at \(held.count) accounts: \((after - before) / max(held.count, 1)) B/account (RSS +\((after - before) >> 20) MiB), encoded \(encodedTotal / max(held.count, 1)) B/account")
+        print(
+            "  inline size of AccountState: \(MemoryLayout<AccountState>.stride) B (plus its arrays and strings on the heap)"
+        )
+        print(
+            "resident memory at \(held.count) accounts: \((after - before) / max(held.count, 1)) B/account (RSS +\((after - before) >> 20) MiB), encoded \(encodedTotal / max(held.count, 1)) B/account"
+        )
         withExtendedLifetime(held) {}
     }
 
@@ -198,9 +229,9 @@ struct HealthBenchCommand: ParsableCommand {
 enum HealthBenchFoundationParsers {
     static func serialization(_ data: Data) -> AccountEvent? {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let eventId = object["event_id"] as? String, let accountId = object["account_id"] as? String,
-              let type = object["type"] as? String, let occurred = object["occurred_at"] as? String,
-              let at = Timestamp(rfc3339: occurred)
+            let eventId = object["event_id"] as? String, let accountId = object["account_id"] as? String,
+            let type = object["type"] as? String, let occurred = object["occurred_at"] as? String,
+            let at = Timestamp(rfc3339: occurred)
         else { return nil }
         let p = object["properties"] as? [String: Any] ?? [:]
         var props = EventProperties()
@@ -214,17 +245,27 @@ enum HealthBenchFoundationParsers {
         props.paymentId = p["payment_id"] as? String
         props.seats = (p["seats"] as? NSNumber)?.intValue
         props.name = p["name"] as? String
-        return AccountEvent(eventId: eventId, accountId: accountId, type: EventType(name: type), typeName: type,
-                            occurredAt: at, userId: object["user_id"] as? String, properties: props)
+        return AccountEvent(
+            eventId: eventId, accountId: accountId, type: EventType(name: type), typeName: type,
+            occurredAt: at, userId: object["user_id"] as? String, properties: props)
     }
 
     struct Wire: Decodable {
-        var event_id: String
-        var account_id: String
+        var eventId: String
+        var accountId: String
         var type: String
-        var occurred_at: String
-        var user_id: String?
+        var occurredAt: String
+        var userId: String?
         var properties: Props?
+
+        enum CodingKeys: String, CodingKey {
+            case eventId = "event_id"
+            case accountId = "account_id"
+            case type
+            case occurredAt = "occurred_at"
+            case userId = "user_id"
+            case properties
+        }
     }
 
     struct Props: Decodable {
@@ -233,19 +274,29 @@ enum HealthBenchFoundationParsers {
         var count: Int?
         var errors: Int?
         var score: Int?
-        var ticket_id: String?
+        var ticketId: String?
         var sentiment: Double?
-        var payment_id: String?
+        var paymentId: String?
         var seats: Int?
         var name: String?
+
+        enum CodingKeys: String, CodingKey {
+            case feature, minutes, count, errors, score, sentiment, seats, name
+            case ticketId = "ticket_id"
+            case paymentId = "payment_id"
+        }
     }
 
     static func decodable(_ data: Data, _ decoder: JSONDecoder) -> AccountEvent? {
-        guard let w = try? decoder.decode(Wire.self, from: data), let at = Timestamp(rfc3339: w.occurred_at) else { return nil }
+        guard let w = try? decoder.decode(Wire.self, from: data), let at = Timestamp(rfc3339: w.occurredAt) else {
+            return nil
+        }
         let p = w.properties
-        let props = EventProperties(feature: p?.feature, minutes: p?.minutes, count: p?.count, errors: p?.errors, score: p?.score,
-                                    ticketId: p?.ticket_id, sentiment: p?.sentiment, paymentId: p?.payment_id, seats: p?.seats, name: p?.name)
-        return AccountEvent(eventId: w.event_id, accountId: w.account_id, type: EventType(name: w.type), typeName: w.type,
-                            occurredAt: at, userId: w.user_id, properties: props)
+        let props = EventProperties(
+            feature: p?.feature, minutes: p?.minutes, count: p?.count, errors: p?.errors, score: p?.score,
+            ticketId: p?.ticketId, sentiment: p?.sentiment, paymentId: p?.paymentId, seats: p?.seats, name: p?.name)
+        return AccountEvent(
+            eventId: w.eventId, accountId: w.accountId, type: EventType(name: w.type), typeName: w.type,
+            occurredAt: at, userId: w.userId, properties: props)
     }
 }

@@ -11,13 +11,13 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Score a JSON-lines file of account-events in event time; write score records as JSON lines.",
         discussion: """
-        Events are applied in file order. The watermark is the largest occurred_at seen minus --lateness; \
-        each time it passes a UTC midnight every account is advanced to that midnight and re-scored, so \
-        silent accounts lose health day by day. The same file gives byte-identical output. A summary \
-        (events, rejected by reason, accounts, zones, records) goes to standard error, with the refused lines \
-        and their numbers. An event dated more than --max-clock-skew after --now (default: the wall clock at \
-        run time) is refused as the ingest-scorer refuses it (future_event_time) and moves no time.
-        """
+            Events are applied in file order. The watermark is the largest occurred_at seen minus --lateness; \
+            each time it passes a UTC midnight every account is advanced to that midnight and re-scored, so \
+            silent accounts lose health day by day. The same file gives byte-identical output. A summary \
+            (events, rejected by reason, accounts, zones, records) goes to standard error, with the refused lines \
+            and their numbers. An event dated more than --max-clock-skew after --now (default: the wall clock at \
+            run time) is refused as the ingest-scorer refuses it (future_event_time) and moves no time.
+            """
     )
 
     @Argument(help: "Input file of JSON lines ('-' for standard input).") var input: String
@@ -34,30 +34,38 @@ struct ReplayCommand: ParsableCommand {
         var config = ScoringConfig()
         if let scoring {
             let text = try String(contentsOfFile: scoring, encoding: .utf8)
-            do { config = try ScoringConfig(yaml: text, file: scoring) } catch { throw HealthCommandError(message: error.description) }
+            do { config = try ScoringConfig(yaml: text, file: scoring) } catch {
+                throw HealthCommandError(message: error.description)
+            }
         }
         let reader: FileHandle
         var total: UInt64 = 0
         if input == "-" {
             reader = FileHandle.standardInput
         } else {
-            guard let h = FileHandle(forReadingAtPath: input) else { throw HealthCommandError(message: "cannot read \(input)") }
+            guard let h = FileHandle(forReadingAtPath: input) else {
+                throw HealthCommandError(message: "cannot read \(input)")
+            }
             reader = h
             total = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? UInt64) ?? 0
         }
         let writer: FileHandle
         if let output {
-            guard FileManager.default.createFile(atPath: output, contents: nil) else { throw HealthCommandError(message: "cannot create \(output)") }
+            guard FileManager.default.createFile(atPath: output, contents: nil) else {
+                throw HealthCommandError(message: "cannot create \(output)")
+            }
             writer = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         } else {
             writer = FileHandle.standardOutput
         }
         let progress = ReplayProgressBar(total: total, enabled: !noProgress && isatty(2) == 1 && total > 0)
-        var replay = Replay(scorer: HealthScorer(config: config),
-                            allowedLatenessMs: try TimeArgument.milliseconds(seconds: lateness, option: "--lateness"),
-                            futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: try TimeArgument.milliseconds(
-                                seconds: maxClockSkew, option: "--max-clock-skew")),
-                            now: try TimeArgument.reference(now))
+        var replay = Replay(
+            scorer: HealthScorer(config: config),
+            allowedLatenessMs: try TimeArgument.milliseconds(seconds: lateness, option: "--lateness"),
+            futureTimeBound: FutureTimeBound(
+                maxClockSkewMilliseconds: try TimeArgument.milliseconds(
+                    seconds: maxClockSkew, option: "--max-clock-skew")),
+            now: try TimeArgument.reference(now))
         var out = [UInt8]()
         out.reserveCapacity(1 << 20)
         var encodeError: Error?

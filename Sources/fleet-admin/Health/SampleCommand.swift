@@ -9,10 +9,10 @@ struct SampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Write a deterministic (seeded) sample of account-events as JSON lines.",
         discussion: """
-        N days for M accounts with ordinary noise, quiet weekends, holidays and stories on the first six \
-        accounts (a collapse, a failed billing retry, an expansion, a silent account, a re-published ticket, \
-        a cancellation). The story accounts are listed on standard error.
-        """
+            N days for M accounts with ordinary noise, quiet weekends, holidays and stories on the first six \
+            accounts (a collapse, a failed billing retry, an expansion, a silent account, a re-published ticket, \
+            a cancellation). The story accounts are listed on standard error.
+            """
     )
 
     @Option(help: "Number of accounts.") var accounts = 100
@@ -21,7 +21,9 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "First day (YYYY-MM-DD).") var start = "2026-09-01"
     @Option(help: "Scales users and events per account.") var activity = 1.0
     @Flag(help: "No stories: every account is ordinary.") var noStories = false
-    @Option(help: "Tier of the account that goes dark (enterprise, mid_market, smb); default: drawn like any account's.") var silentTier: String?
+    @Option(
+        help: "Tier of the account that goes dark (enterprise, mid_market, smb); default: drawn like any account's.")
+    var silentTier: String?
     @Option(name: .shortAndLong, help: "Output file (default: standard output).") var output: String?
 
     func run() throws {
@@ -31,11 +33,15 @@ struct SampleCommand: ParsableCommand {
         guard accounts > 0, days > 0 else { throw ValidationError("--accounts and --days must be positive") }
         var tier: Tier?
         if let silentTier {
-            guard let t = Tier(rawValue: silentTier) else { throw ValidationError("--silent-tier: enterprise, mid_market or smb") }
+            guard let t = Tier(rawValue: silentTier) else {
+                throw ValidationError("--silent-tier: enterprise, mid_market or smb")
+            }
             tier = t
         }
-        let generator = SampleGenerator(options: .init(seed: seed, accounts: accounts, days: days, start: first,
-                                                       activity: activity, stories: !noStories, silentTier: tier))
+        let generator = SampleGenerator(
+            options: .init(
+                seed: seed, accounts: accounts, days: days, start: first,
+                activity: activity, stories: !noStories, silentTier: tier))
         let handle: FileHandle
         if let output {
             guard FileManager.default.createFile(atPath: output, contents: nil) else {
@@ -63,8 +69,10 @@ struct SampleCommand: ParsableCommand {
         if output != nil { try handle.close() }
         let s = generator.stories
         var report = "sample: \(lines) events, \(accounts) accounts, \(days) days from \(start), seed \(seed)\n"
-        report += "holidays: " + generator.holidays.map { Timestamp.startOfDay($0).dateString }.joined(separator: " ") + "\n"
-        report += "stories (from day \(s.startDay), \(Timestamp.startOfDay(first.epochDay + Int64(s.startDay)).dateString)): \(s.summary)\n"
+        report +=
+            "holidays: " + generator.holidays.map { Timestamp.startOfDay($0).dateString }.joined(separator: " ") + "\n"
+        report +=
+            "stories (from day \(s.startDay), \(Timestamp.startOfDay(first.epochDay + Int64(s.startDay)).dateString)): \(s.summary)\n"
         FileHandle.standardError.write(Data(report.utf8))
     }
 }

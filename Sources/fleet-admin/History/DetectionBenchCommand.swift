@@ -11,14 +11,14 @@ struct DetectionBenchCommand: ParsableCommand {
         commandName: "detection",
         abstract: "Time to detect and false alerts, measured with backtests of generated, labelled histories.",
         discussion: """
-        By default (--history labelled): for each seed a labelled history (nine story types with random \
-        onsets, seven kinds of noise on ordinary accounts, a holiday every account shares) is backtested \
-        with the rules file, and it prints per story type the hours from onset to the first expected alert \
-        (p50, p90, max, missed) and per kind of noise the risk alerts on ordinary accounts per 1,000 \
-        accounts per month. With --history sample: the seeded demo sample's collapsing and silent accounts, \
-        how long after going dark the score left healthy, went critical and alerted, and the ordinary \
-        accounts that left healthy or alerted.
-        """
+            By default (--history labelled): for each seed a labelled history (nine story types with random \
+            onsets, seven kinds of noise on ordinary accounts, a holiday every account shares) is backtested \
+            with the rules file, and it prints per story type the hours from onset to the first expected alert \
+            (p50, p90, max, missed) and per kind of noise the risk alerts on ordinary accounts per 1,000 \
+            accounts per month. With --history sample: the seeded demo sample's collapsing and silent accounts, \
+            how long after going dark the score left healthy, went critical and alerted, and the ordinary \
+            accounts that left healthy or alerted.
+            """
     )
 
     @Option(help: "labelled (story types and noise, the benchmark) or sample (the demo's seeded sample).")
@@ -34,7 +34,9 @@ struct DetectionBenchCommand: ParsableCommand {
         var config = ScoringConfig()
         if let scoring {
             let text = try String(contentsOfFile: scoring, encoding: .utf8)
-            do { config = try ScoringConfig(yaml: text, file: scoring) } catch { throw HistoryCommandError(message: error.description) }
+            do { config = try ScoringConfig(yaml: text, file: scoring) } catch {
+                throw HistoryCommandError(message: error.description)
+            }
         }
         let engine = RulesEngine(config: try RulesCommand.loadRules(rules))
         if history == "labelled" {
@@ -42,27 +44,36 @@ struct DetectionBenchCommand: ParsableCommand {
             return
         }
         guard history == "sample" else { throw ValidationError("--history: labelled or sample") }
-        let accounts = self.accounts ?? 100, days = self.days ?? 60
+        let accounts = self.accounts ?? 100
+        let days = self.days ?? 60
         var tier: Tier?
         if let silentTier {
-            guard let t = Tier(rawValue: silentTier) else { throw ValidationError("--silent-tier: enterprise, mid_market or smb") }
+            guard let t = Tier(rawValue: silentTier) else {
+                throw ValidationError("--silent-tier: enterprise, mid_market or smb")
+            }
             tier = t
         }
         let seedList = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
         guard !seedList.isEmpty else { throw ValidationError("--seeds: numbers, comma-separated") }
         var perStory: [String: [Double]] = [:]
-        var falsePositives = 0, ordinary = 0, ordinaryAlerts = 0
+        var falsePositives = 0
+        var ordinary = 0
+        var ordinaryAlerts = 0
         for seed in seedList {
-            let generator = SampleGenerator(options: .init(seed: seed, accounts: accounts, days: days, silentTier: tier))
-            var backtest = Backtest(scorer: HealthScorer(config: config), engines: [engine],
-                                    options: .init(to: generator.options.start.adding(days: Int64(days))))
+            let generator = SampleGenerator(
+                options: .init(seed: seed, accounts: accounts, days: days, silentTier: tier))
+            var backtest = Backtest(
+                scorer: HealthScorer(config: config), engines: [engine],
+                options: .init(to: generator.options.start.adding(days: Int64(days))))
             for day in 0..<days {
                 for line in generator.lines(forDay: day) { line.withUnsafeBufferPointer { backtest.process(line: $0) } }
             }
             let detection = StoryDetection(generator: generator, result: backtest.finish())
             print("seed \(seed):")
             for line in detection.lines { print("  " + line) }
-            for s in detection.stories { perStory["\(s.story) (\(s.tier?.rawValue ?? "?"))", default: []].append(s.hoursToAtRisk ?? .infinity) }
+            for s in detection.stories {
+                perStory["\(s.story) (\(s.tier?.rawValue ?? "?"))", default: []].append(s.hoursToAtRisk ?? .infinity)
+            }
             falsePositives += detection.ordinaryNotHealthy.count
             ordinaryAlerts += detection.ordinaryAlerts.count
             ordinary += detection.ordinaryAccounts
@@ -74,7 +85,9 @@ struct DetectionBenchCommand: ParsableCommand {
                 let days = sorted.map { $0.isFinite ? "\(($0 / 24 * 10).rounded() / 10)" : "never" }
                 print("  \(story): days from dark to not healthy, sorted: \(days.joined(separator: " "))")
             }
-            print("  false positives: \(falsePositives) of \(ordinary) ordinary accounts left healthy; \(ordinaryAlerts) alerts on ordinary accounts")
+            print(
+                "  false positives: \(falsePositives) of \(ordinary) ordinary accounts left healthy; \(ordinaryAlerts) alerts on ordinary accounts"
+            )
         }
     }
 
@@ -89,33 +102,42 @@ struct DetectionBenchCommand: ParsableCommand {
             var o = options
             o.seed = seed
             let history = LabelledHistory(options: o)
-            var backtest = Backtest(scorer: HealthScorer(config: config), engines: [engine],
-                                    options: .init(to: Timestamp(millisecondsSinceEpoch: history.endMs)))
+            var backtest = Backtest(
+                scorer: HealthScorer(config: config), engines: [engine],
+                options: .init(to: Timestamp(millisecondsSinceEpoch: history.endMs)))
             for day in 0..<o.days {
                 for line in history.lines(forDay: day) { line.withUnsafeBufferPointer { backtest.process(line: $0) } }
             }
             let figures = DetectionFigures(history: history, result: backtest.finish())
-            print("seed \(seed): \(o.accounts) accounts, \(o.days) days from "
-                  + "\(Timestamp(millisecondsSinceEpoch: history.startMs).rfc3339)")
+            print(
+                "seed \(seed): \(o.accounts) accounts, \(o.days) days from "
+                    + "\(Timestamp(millisecondsSinceEpoch: history.startMs).rfc3339)")
             for line in figures.lines { print("  " + line) }
             all.append(figures)
         }
         guard all.count > 1 else { return }
         var hours: [LabelledHistory.Story: (accounts: Int, hours: [Double])] = [:]
         for f in all {
-            for s in f.stories { hours[s.story, default: (0, [])].accounts += s.accounts; hours[s.story]!.hours += s.hours }
+            for s in f.stories {
+                hours[s.story, default: (0, [])].accounts += s.accounts
+                hours[s.story]!.hours += s.hours
+            }
         }
         let merged = LabelledHistory.Story.allCases.compactMap { story in
-            hours[story].map { DetectionFigures.StoryFigures(story: story, accounts: $0.accounts, hours: $0.hours.sorted()) }
+            hours[story].map {
+                DetectionFigures.StoryFigures(story: story, accounts: $0.accounts, hours: $0.hours.sorted())
+            }
         }
         print("over \(all.count) seeds:")
         for s in merged {
             let q = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "-" }
-            print("  \(s.story.rawValue): \(s.hours.count) of \(s.accounts) detected; hours p50 \(q(s.quantile(0.5))), "
-                  + "p90 \(q(s.quantile(0.9))), max \(q(s.hours.last))")
+            print(
+                "  \(s.story.rawValue): \(s.hours.count) of \(s.accounts) detected; hours p50 \(q(s.quantile(0.5))), "
+                    + "p90 \(q(s.quantile(0.9))), max \(q(s.hours.last))")
         }
         let perMonth = all.map(\.falseAlertsPerThousandPerMonth).reduce(0, +) / Double(all.count)
-        print("  false alerts per 1,000 ordinary accounts per month: " + String(format: "%.1f", perMonth)
-              + "; during the shared holiday: \(all.map(\.holidayFalseAlerts).reduce(0, +)) in all")
+        print(
+            "  false alerts per 1,000 ordinary accounts per month: " + String(format: "%.1f", perMonth)
+                + "; during the shared holiday: \(all.map(\.holidayFalseAlerts).reduce(0, +)) in all")
     }
 }

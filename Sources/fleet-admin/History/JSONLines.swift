@@ -8,7 +8,9 @@ enum JSONLines {
         if path == "-" {
             reader = FileHandle.standardInput
         } else {
-            guard let h = FileHandle(forReadingAtPath: path) else { throw HistoryCommandError(message: "cannot read \(path)") }
+            guard let h = FileHandle(forReadingAtPath: path) else {
+                throw HistoryCommandError(message: "cannot read \(path)")
+            }
             reader = h
         }
         defer { if path != "-" { try? reader.close() } }

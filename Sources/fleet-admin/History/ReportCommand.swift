@@ -16,20 +16,21 @@ struct ReportCommand: AsyncParsableCommand {
     /// `fleet-admin report precision`: per rule, alerts, feedback, precision and what became of the accounts.
     struct Precision: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Per rule: alerts sent, useful / not useful, precision, churned after the alert, the three categories, suggestions.",
+            abstract:
+                "Per rule: alerts sent, useful / not useful, precision, churned after the alert, the three categories, suggestions.",
             discussion: """
-            Reads JSON-lines files: alert records (the alerts topic, or fleet-admin backtest -o), feedback \
-            records (alert-feedback) and account-events (only account_churned and account_renewed are read). \
-            With --from-kafka, what no file is given for is read from the cluster (KAFKA_BROKERS or --brokers, \
-            any KAFKA_* property, TOPIC_PREFIX or --topic-prefix): the alerts delivered (alerts-delivered, with \
-            the rule and raise time from alerts while it still holds them; alerts itself when the delivery log \
-            is empty), alert-feedback and account-events, each whole, as far as it was written when reading began. \
-            An alert's verdict is the latest feedback on it; it is escalated to churn if its account churned \
-            after it (within --churn-window), a true positive resolved if marked useful, a false positive if \
-            marked not useful. Lines that are not records are counted and skipped. A record dated more than \
-            --max-clock-skew after the wall clock (or after --now, when later) is refused as the workers refuse \
-            it (future_event_time), with its line number: it moves no period.
-            """
+                Reads JSON-lines files: alert records (the alerts topic, or fleet-admin backtest -o), feedback \
+                records (alert-feedback) and account-events (only account_churned and account_renewed are read). \
+                With --from-kafka, what no file is given for is read from the cluster (KAFKA_BROKERS or --brokers, \
+                any KAFKA_* property, TOPIC_PREFIX or --topic-prefix): the alerts delivered (alerts-delivered, with \
+                the rule and raise time from alerts while it still holds them; alerts itself when the delivery log \
+                is empty), alert-feedback and account-events, each whole, as far as it was written when reading began. \
+                An alert's verdict is the latest feedback on it; it is escalated to churn if its account churned \
+                after it (within --churn-window), a true positive resolved if marked useful, a false positive if \
+                marked not useful. Lines that are not records are counted and skipped. A record dated more than \
+                --max-clock-skew after the wall clock (or after --now, when later) is refused as the workers refuse \
+                it (future_event_time), with its line number: it moves no period.
+                """
         )
 
         @Option(help: "Alerts raised this long before --now are counted (e.g. 30d, 2w).") var since: String = "30d"
@@ -39,7 +40,8 @@ struct ReportCommand: AsyncParsableCommand {
         @Flag(help: "Read from the cluster what no file is given for.") var fromKafka = false
         @Option(help: "Bootstrap servers (default: KAFKA_BROKERS).") var brokers: String?
         @Option(help: "Prefix before every topic name (default: TOPIC_PREFIX).") var topicPrefix: String?
-        @Option(help: "The end of the period (RFC 3339 or YYYY-MM-DD); default: the latest time in the files.") var now: String?
+        @Option(help: "The end of the period (RFC 3339 or YYYY-MM-DD); default: the latest time in the files.") var now:
+            String?
         @Option(help: "A churn this long after an alert counts for it.") var churnWindow: String = "90d"
         @Option(help: "Verdicts a rule needs before a suggestion is made.") var minRated: Int = 5
         @Option(help: "How far ahead of the wall clock (or a later --now) a record may be dated, in seconds.")
@@ -47,13 +49,18 @@ struct ReportCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard fromKafka || (alerts != nil && feedback != nil && events != nil) else {
-                throw ValidationError("give --alerts, --feedback and --events files, or --from-kafka to read the rest from the cluster")
+                throw ValidationError(
+                    "give --alerts, --feedback and --events files, or --from-kafka to read the rest from the cluster")
             }
         }
 
         func run() async throws {
-            guard let sinceMs = TimeArgument.duration(since) else { throw ValidationError("--since: not a duration like 30d: \(since)") }
-            guard let windowMs = TimeArgument.duration(churnWindow) else { throw ValidationError("--churn-window: not a duration like 90d: \(churnWindow)") }
+            guard let sinceMs = TimeArgument.duration(since) else {
+                throw ValidationError("--since: not a duration like 30d: \(since)")
+            }
+            guard let windowMs = TimeArgument.duration(churnWindow) else {
+                throw ValidationError("--churn-window: not a duration like 90d: \(churnWindow)")
+            }
             var skipped: [String: Int] = [:]
             var periodEnd: Timestamp?
             if let now {
@@ -118,7 +125,9 @@ struct ReportCommand: AsyncParsableCommand {
             } else {
                 let raised = try await topicRecords(AlertRecord.self, FleetTopics.alerts)
                 let deliveries = try await topicRecords(DeliveryLogEntry.self, FleetTopics.alertsDelivered).map {
-                    DeliveredAlert(alertId: $0.alertId, destination: $0.destination, accountId: $0.accountId, type: $0.type, deliveredAt: $0.deliveredAt)
+                    DeliveredAlert(
+                        alertId: $0.alertId, destination: $0.destination, accountId: $0.accountId, type: $0.type,
+                        deliveredAt: $0.deliveredAt)
                 }
                 alertRecords = SentAlerts.merge(alerts: raised, deliveries: deliveries, feedback: feedbackRecords)
                     .filter { admitted($0.raisedAt, "alert \($0.alertId) from the cluster") }
@@ -133,7 +142,10 @@ struct ReportCommand: AsyncParsableCommand {
             }
             if let events {
                 var number = 0
-                try JSONLines.forEachLine(in: events) { number += 1; event($0, "line \(number) of \(events)") }
+                try JSONLines.forEachLine(in: events) {
+                    number += 1
+                    event($0, "line \(number) of \(events)")
+                }
             } else {
                 let n = try await cluster!.read(FleetTopics.accountEvents) { r in
                     let place = "\(r.topic)/\(r.partition)@\(r.offset)"
@@ -145,15 +157,18 @@ struct ReportCommand: AsyncParsableCommand {
             if let periodEnd {
                 until = periodEnd
             } else {
-                let times = alertRecords.map(\.raisedAt) + feedbackRecords.map(\.recordedAt) + [latestEvent].compactMap { $0 }
+                let times =
+                    alertRecords.map(\.raisedAt) + feedbackRecords.map(\.recordedAt) + [latestEvent].compactMap { $0 }
                 guard let latest = times.max() else { throw HistoryCommandError(message: "no records in the files") }
                 until = latest
             }
-            let report = PrecisionReport(alerts: alertRecords, feedback: feedbackRecords, outcomes: outcomes,
-                                         since: until.adding(milliseconds: -sinceMs), until: until, churnWindowMs: windowMs, minRated: minRated)
+            let report = PrecisionReport(
+                alerts: alertRecords, feedback: feedbackRecords, outcomes: outcomes,
+                since: until.adding(milliseconds: -sinceMs), until: until, churnWindowMs: windowMs, minRated: minRated)
             var lines = report.lines
-            lines.insert("read \(alertRecords.count) alert records, \(feedbackRecords.count) feedback records, \(outcomes.count) outcome events"
-                         + (sources.isEmpty ? "" : "; from the cluster: " + sources.joined(separator: ", ")), at: 1)
+            lines.insert(
+                "read \(alertRecords.count) alert records, \(feedbackRecords.count) feedback records, \(outcomes.count) outcome events"
+                    + (sources.isEmpty ? "" : "; from the cluster: " + sources.joined(separator: ", ")), at: 1)
             let futureKey = "\(FutureTimeBound.code) (dated in the future)"
             for (path, n) in skipped.sorted(by: { $0.key < $1.key }) where path != futureKey {
                 lines.insert("  skipped \(n) lines of \(path) that are not records", at: 2)

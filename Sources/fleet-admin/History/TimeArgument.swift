@@ -9,8 +9,10 @@ enum TimeArgument {
     static func parse(_ text: String, endOfDay: Bool = false) -> Timestamp? {
         if let t = Timestamp(rfc3339: text) { return t }
         let parts = text.split(separator: "-")
-        guard text.count == 10, parts.count == 3, let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]),
-              (1...12).contains(m), (1...31).contains(d) else { return nil }
+        guard text.count == 10, parts.count == 3, let y = Int64(parts[0]), let m = Int64(parts[1]),
+            let d = Int64(parts[2]),
+            (1...12).contains(m), (1...31).contains(d)
+        else { return nil }
         let day = Timestamp.epochDay(year: y, month: m, day: d)
         return Timestamp.startOfDay(endOfDay ? day + 1 : day)
     }

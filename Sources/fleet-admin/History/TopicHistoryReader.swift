@@ -69,7 +69,8 @@ struct TopicHistoryReader {
                 if let position, let end = ends[tp.partition], position >= end { ends[tp.partition] = nil }
             }
             if !ends.isEmpty, ContinuousClock.now - lastProgress >= stallTimeout {
-                FileHandle.standardError.write(Data("warning: \(name): no progress for \(stallTimeout); read \(count) records\n".utf8))
+                FileHandle.standardError.write(
+                    Data("warning: \(name): no progress for \(stallTimeout); read \(count) records\n".utf8))
                 break
             }
         }

@@ -10,13 +10,14 @@ struct BrokerCommand: AsyncParsableCommand {
         commandName: "broker",
         abstract: "Run a local Kafka-protocol broker (librdkafka's mock cluster) until SIGTERM/SIGINT.",
         discussion: """
-        Ports are chosen by the OS: the bootstrap string is printed and written to --bootstrap-file \
-        for workers to take as KAFKA_BROKERS. All data is lost when the broker exits. It has no \
-        Admin API, no compaction, and keeps at most 5 MiB per partition (see README).
-        """)
+            Ports are chosen by the OS: the bootstrap string is printed and written to --bootstrap-file \
+            for workers to take as KAFKA_BROKERS. All data is lost when the broker exits. It has no \
+            Admin API, no compaction, and keeps at most 5 MiB per partition (see README).
+            """)
 
-    @Option(name: [.customLong("broker-count"), .customLong("brokers")],
-            help: "Number of mock brokers (--brokers names bootstrap servers everywhere else).") var brokers = 1
+    @Option(
+        name: [.customLong("broker-count"), .customLong("brokers")],
+        help: "Number of mock brokers (--brokers names bootstrap servers everywhere else).") var brokers = 1
     @Option(help: "Topic catalog to create.") var topics = "topics/topics.yaml"
     @Option(help: "Prefix before every topic name.") var prefix = ""
     @Option(help: "Where to write the bootstrap string.") var bootstrapFile = "run/bootstrap.txt"
@@ -26,12 +27,16 @@ struct BrokerCommand: AsyncParsableCommand {
         let text = try String(contentsOfFile: topics, encoding: .utf8)
         let catalog = try TopicCatalog.parse(text, file: topics).prefixed(prefix)
         for topic in catalog.topics {
-            try cluster.createTopic(topic.name, partitions: topic.partitions, replicationFactor: topic.replicationFactor)
+            try cluster.createTopic(
+                topic.name, partitions: topic.partitions, replicationFactor: topic.replicationFactor)
         }
         let url = URL(fileURLWithPath: bootstrapFile)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try (cluster.bootstrapServers + "\n").write(to: url, atomically: true, encoding: .utf8)
-        FileHandle.standardOutput.write(Data("broker up: KAFKA_BROKERS=\(cluster.bootstrapServers) (\(catalog.topics.count) topics; written to \(bootstrapFile))\n".utf8))
+        FileHandle.standardOutput.write(
+            Data(
+                "broker up: KAFKA_BROKERS=\(cluster.bootstrapServers) (\(catalog.topics.count) topics; written to \(bootstrapFile))\n"
+                    .utf8))
         await waitForTermination()
         print("broker stopping")
         withExtendedLifetime(cluster) {}

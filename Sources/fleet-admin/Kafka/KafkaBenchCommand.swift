@@ -21,7 +21,8 @@ struct KafkaBenchCommand: AsyncParsableCommand {
     @Option(help: "Runs of each loop (alternated); the best of each is reported.") var rounds = 1
     @Option(help: "Loops to run, comma-separated: c, swift, runtime.") var loops = "c,swift,runtime"
     @Option(help: "Bootstrap servers; default hosts a mock cluster in this process.") var brokers: String?
-    @Option(help: "How far the feeder may run ahead of the loop (keeps the mock under its 5 MiB per partition cap).") var window = 200_000
+    @Option(help: "How far the feeder may run ahead of the loop (keeps the mock under its 5 MiB per partition cap).")
+    var window = 200_000
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -32,28 +33,43 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         for kind in kinds where !["c", "swift", "runtime"].contains(kind) {
             throw ValidationError("unknown loop \(kind): use c, swift, runtime")
         }
-        print("pass-through of \(records) records (\(valueBytes)-byte values, \(partitions) partitions), broker \(cluster == nil ? bootstrap : "mock in-process")")
+        print(
+            "pass-through of \(records) records (\(valueBytes)-byte values, \(partitions) partitions), broker \(cluster == nil ? bootstrap : "mock in-process")"
+        )
         var best: [String: Double] = [:]
         for round in 0..<rounds {
             for kind in (round % 2 == 0 ? kinds : kinds.reversed()) {
                 let id = "\(kind)-\(round)-\(UInt32.random(in: 0...UInt32.max))"
-                let input = "bench-in-\(id)", output = "bench-out-\(id)"
+                let input = "bench-in-\(id)"
+                let output = "bench-out-\(id)"
                 if let cluster {
                     try cluster.createTopic(input, partitions: partitions)
                     try cluster.createTopic(output, partitions: partitions)
                 }
                 let progress = Progress()
-                let feeder = try Feeder(bootstrap: bootstrap, topic: input, records: records, valueBytes: valueBytes, window: window, progress: progress, logger: logger)
+                let feeder = try Feeder(
+                    bootstrap: bootstrap, topic: input, records: records, valueBytes: valueBytes, window: window,
+                    progress: progress, logger: logger)
                 let seconds: Double
                 switch kind {
-                case "c": seconds = try runC(bootstrap: bootstrap, input: input, output: output, group: "g-\(id)", progress: progress)
-                case "swift": seconds = try runSwiftLayer(bootstrap: bootstrap, input: input, output: output, group: "g-\(id)", progress: progress, logger: logger)
-                default: seconds = try await runRuntime(bootstrap: bootstrap, input: input, output: output, group: "g-\(id)", progress: progress, logger: logger)
+                case "c":
+                    seconds = try runC(
+                        bootstrap: bootstrap, input: input, output: output, group: "g-\(id)", progress: progress)
+                case "swift":
+                    seconds = try runSwiftLayer(
+                        bootstrap: bootstrap, input: input, output: output, group: "g-\(id)", progress: progress,
+                        logger: logger)
+                default:
+                    seconds = try await runRuntime(
+                        bootstrap: bootstrap, input: input, output: output, group: "g-\(id)", progress: progress,
+                        logger: logger)
                 }
                 feeder.finish()
                 let rate = Double(records) / seconds
                 best[kind] = max(best[kind] ?? 0, rate)
-                print(String(format: "  %-8@ round %d: %.2f s, %8.0f records/s", kind as NSString, round + 1, seconds, rate))
+                print(
+                    String(
+                        format: "  %-8@ round %d: %.2f s, %8.0f records/s", kind as NSString, round + 1, seconds, rate))
             }
         }
         print("best of \(rounds):")
@@ -64,12 +80,15 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         }
     }
 
-    private func runC(bootstrap: String, input: String, output: String, group: String, progress: Progress) throws -> Double {
+    private func runC(bootstrap: String, input: String, output: String, group: String, progress: Progress) throws
+        -> Double
+    {
         var errbuf = [CChar](repeating: 0, count: 512)
         let counter = CCounter()
         defer { counter.pointer.deallocate() }
         let watcher = progress.watch { counter.pointer.pointee }
-        let n = c_passthrough_run(bootstrap, group, input, output, Int64(records), counter.pointer, &errbuf, Int32(errbuf.count))
+        let n = c_passthrough_run(
+            bootstrap, group, input, output, Int64(records), counter.pointer, &errbuf, Int32(errbuf.count))
         watcher.stop()
         guard n == Int64(records) else {
             let message = String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -78,8 +97,12 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         return progress.elapsed
     }
 
-    private func runSwiftLayer(bootstrap: String, input: String, output: String, group: String, progress: Progress, logger: Logger) throws -> Double {
-        let consumer = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap, ["group.id": group, "queued.min.messages": "1000000"]), logger: logger)
+    private func runSwiftLayer(
+        bootstrap: String, input: String, output: String, group: String, progress: Progress, logger: Logger
+    ) throws -> Double {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(
+                bootstrapServers: bootstrap, ["group.id": group, "queued.min.messages": "1000000"]), logger: logger)
         let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
         try consumer.subscribe([input])
         let tracker = OffsetTracker()
@@ -89,7 +112,8 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         while acked.value.load(ordering: .relaxed) < Int64(records) {
             if taken < records {
                 for record in try consumer.poll(max: 1000, timeout: .milliseconds(100)) where taken < records {
-                    let tp = record.topicPartition, offset = record.offset
+                    let tp = record.topicPartition
+                    let offset = record.offset
                     tracker.open(tp, offset: offset)
                     try producer.send(OutgoingRecord(topic: output, key: record.key, value: record.value)) { result in
                         if case .success = result {
@@ -111,11 +135,15 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         return progress.elapsed
     }
 
-    private func runRuntime(bootstrap: String, input: String, output: String, group: String, progress: Progress, logger: Logger) async throws -> Double {
-        let settings = WorkerSettings(stage: "bench", brokers: bootstrap, groupId: group, kafka: [:],
-                                      consumerOverrides: ["queued.min.messages": "1000000"])
-        let worker = Worker(settings: settings, topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
-                            processor: PassThroughProcessor(output: output), logger: logger)
+    private func runRuntime(
+        bootstrap: String, input: String, output: String, group: String, progress: Progress, logger: Logger
+    ) async throws -> Double {
+        let settings = WorkerSettings(
+            stage: "bench", brokers: bootstrap, groupId: group, kafka: [:],
+            consumerOverrides: ["queued.min.messages": "1000000"])
+        let worker = Worker(
+            settings: settings, topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
+            processor: PassThroughProcessor(output: output), logger: logger)
         let target = Int64(records)
         let watcher = progress.watch { min(worker.progress.produced, target) }
         BlockingThread.start(name: "bench-stopper") {
@@ -217,8 +245,13 @@ final class Feeder: Sendable {
     private let producer: KafkaProducer
     private let finished = DispatchSemaphore(value: 0)
 
-    init(bootstrap: String, topic: String, records: Int, valueBytes: Int, window: Int, progress: Progress, logger: Logger) throws {
-        producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap, ["linger.ms": "10", "batch.num.messages": "10000"]), name: "feeder", logger: logger)
+    init(
+        bootstrap: String, topic: String, records: Int, valueBytes: Int, window: Int, progress: Progress, logger: Logger
+    ) throws {
+        producer = try KafkaProducer(
+            configuration: KafkaConfiguration(
+                bootstrapServers: bootstrap, ["linger.ms": "10", "batch.num.messages": "10000"]), name: "feeder",
+            logger: logger)
         let producer = self.producer
         let value = [UInt8](repeating: 0x61, count: valueBytes)
         let keys = (0..<10_000).map { Array("account-\($0)".utf8) }

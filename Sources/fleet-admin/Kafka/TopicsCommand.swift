@@ -23,8 +23,9 @@ struct TopicsCommand: AsyncParsableCommand {
             let settings = try cluster.settings()
             let text = try String(contentsOfFile: file, encoding: .utf8)
             let catalog = try TopicCatalog.parse(text, file: file).prefixed(settings.topicPrefix)
-            let admin = try KafkaAdmin(configuration: settings.producerConfiguration, logger: ClusterOptions.quietLogger,
-                                       timeout: .seconds(max(1, timeout)))
+            let admin = try KafkaAdmin(
+                configuration: settings.producerConfiguration, logger: ClusterOptions.quietLogger,
+                timeout: .seconds(max(1, timeout)))
             return (catalog, admin, !skipConfigs)
         }
 
@@ -34,7 +35,8 @@ struct TopicsCommand: AsyncParsableCommand {
     }
 
     struct Diff: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Report drift; change nothing. Exits 1 if any topic differs.")
+        static let configuration = CommandConfiguration(
+            abstract: "Report drift; change nothing. Exits 1 if any topic differs.")
         @OptionGroup var options: Options
 
         func run() async throws {
@@ -45,7 +47,8 @@ struct TopicsCommand: AsyncParsableCommand {
     }
 
     struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create missing topics and add partitions; report what it cannot fix. Idempotent.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create missing topics and add partitions; report what it cannot fix. Idempotent.")
         @OptionGroup var options: Options
 
         func run() async throws {
@@ -53,15 +56,18 @@ struct TopicsCommand: AsyncParsableCommand {
             let drift = try await TopicsCommand.report(catalog, admin: admin, checkConfigs: configs)
             let missing = catalog.topics.filter { drift[$0.name] == [.missing] }
             if !missing.isEmpty {
-                let results = try await admin.createTopics(missing.map {
-                    TopicDescription(name: $0.name, partitions: $0.partitions, replicationFactor: $0.replicationFactor, configs: $0.configs)
-                })
+                let results = try await admin.createTopics(
+                    missing.map {
+                        TopicDescription(
+                            name: $0.name, partitions: $0.partitions, replicationFactor: $0.replicationFactor,
+                            configs: $0.configs)
+                    })
                 for (name, error) in results.sorted(by: { $0.key < $1.key }) {
                     print(error.map { "\(name): create failed: \($0)" } ?? "\(name): created")
                 }
             }
             for topic in catalog.topics {
-                for case let .fewerPartitions(_, want) in drift[topic.name] ?? [] {
+                for case .fewerPartitions(_, let want) in drift[topic.name] ?? [] {
                     try await admin.addPartitions(topic: topic.name, total: want)
                     print("\(topic.name): partitions raised to \(want)")
                 }
@@ -74,7 +80,9 @@ struct TopicsCommand: AsyncParsableCommand {
         }
     }
 
-    static func report(_ catalog: TopicCatalog, admin: KafkaAdmin, checkConfigs: Bool) async throws -> [String: [TopicDrift]] {
+    static func report(_ catalog: TopicCatalog, admin: KafkaAdmin, checkConfigs: Bool) async throws -> [String:
+        [TopicDrift]]
+    {
         let actual: [String: TopicDescription]
         do {
             actual = try await checkConfigs ? admin.describeTopics(catalog.topics.map(\.name)) : admin.listTopics()
@@ -94,7 +102,8 @@ struct TopicsCommand: AsyncParsableCommand {
     /// broker, `fleet-admin broker`) never answers DescribeConfigs.
     static func explained(_ error: any Error, checkConfigs: Bool) -> any Error {
         guard let kafka = error as? KafkaError, kafka.codeName == "_TIMED_OUT" else { return error }
-        let hint = checkConfigs
+        let hint =
+            checkConfigs
             ? "A broker without the Admin API (the local `fleet-admin broker`) never does: rerun with --skip-configs."
             : "Check KAFKA_BROKERS and the network."
         return AdminError(

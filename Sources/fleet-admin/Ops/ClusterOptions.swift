@@ -41,6 +41,7 @@ enum SinceArgument {
         if let ms = TimeArgument.duration(text) {
             return Timestamp(millisecondsSinceEpoch: Int64(now.timeIntervalSince1970 * 1000) - ms)
         }
-        throw ValidationError("--since \(text): give an RFC 3339 time, a date YYYY-MM-DD, or a duration such as 2h or 7d")
+        throw ValidationError(
+            "--since \(text): give an RFC 3339 time, a date YYYY-MM-DD, or a duration such as 2h or 7d")
     }
 }

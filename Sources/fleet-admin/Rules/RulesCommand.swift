@@ -38,22 +38,28 @@ struct RulesCommand: ParsableCommand {
         var rules: String?
 
         func run() throws {
-            let rulesFile = try SettingSource.require(file ?? rules, flagName: "a file argument or --rules",
-                                                      variable: SettingSource.rulesVariable, what: "rules file")
+            let rulesFile = try SettingSource.require(
+                file ?? rules, flagName: "a file argument or --rules",
+                variable: SettingSource.rulesVariable, what: "rules file")
             let config = try RulesCommand.loadRules(rulesFile)
             let destinations = config.destinations.keys.sorted()
-            print("OK \(rulesFile): \(config.rules.count) rules, \(config.routes.count) routes, \(destinations.count) destinations (\(destinations.joined(separator: ", "))), \(config.inhibitions.count) inhibitions, \(config.suppressions.count) suppressions")
+            print(
+                "OK \(rulesFile): \(config.rules.count) rules, \(config.routes.count) routes, \(destinations.count) destinations (\(destinations.joined(separator: ", "))), \(config.inhibitions.count) inhibitions, \(config.suppressions.count) suppressions"
+            )
         }
     }
 
     struct Test: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run a rules file against fixtures (files or folders of *.yaml): prints a diff and exits 1 on any mismatch.")
+            abstract:
+                "Run a rules file against fixtures (files or folders of *.yaml): prints a diff and exits 1 on any mismatch."
+        )
 
-        @Argument(help: """
-            The rules file, then fixture files or folders of *.yaml fixtures. With --rules (or with one \
-            path and RULES_FILE set) every path is a fixture.
-            """)
+        @Argument(
+            help: """
+                The rules file, then fixture files or folders of *.yaml fixtures. With --rules (or with one \
+                path and RULES_FILE set) every path is a fixture.
+                """)
         var paths: [String] = []
 
         @Option(help: "The rules file (default: the first path, else RULES_FILE).")
@@ -67,14 +73,17 @@ struct RulesCommand: ParsableCommand {
         func split() throws -> (rules: String, fixtures: [String]) {
             if let rules { return (rules, paths) }
             if paths.count >= 2 { return (paths[0], Array(paths.dropFirst())) }
-            let file = try SettingSource.require(nil, flagName: "the rules file before the fixtures or --rules",
-                                                 variable: SettingSource.rulesVariable, what: "rules file")
+            let file = try SettingSource.require(
+                nil, flagName: "the rules file before the fixtures or --rules",
+                variable: SettingSource.rulesVariable, what: "rules file")
             return (file, paths)
         }
 
         func run() throws {
             let (rulesFile, fixtures) = try split()
-            guard !fixtures.isEmpty else { throw ValidationError("no fixtures: give fixture files or folders after the rules file") }
+            guard !fixtures.isEmpty else {
+                throw ValidationError("no fixtures: give fixture files or folders after the rules file")
+            }
             let config = try RulesCommand.loadRules(rulesFile)
             let files = try fixtureFiles(fixtures)
             guard !files.isEmpty else {
@@ -84,7 +93,8 @@ struct RulesCommand: ParsableCommand {
             for file in files {
                 let fixture: RulesTestFixture
                 do {
-                    fixture = try RulesTestFixture.parse(yaml: try String(contentsOfFile: file, encoding: .utf8), file: file)
+                    fixture = try RulesTestFixture.parse(
+                        yaml: try String(contentsOfFile: file, encoding: .utf8), file: file)
                 } catch {
                     print("ERROR \(error)")
                     failed += 1

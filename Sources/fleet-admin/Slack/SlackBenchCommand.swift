@@ -4,8 +4,9 @@ import Foundation
 import Logging
 import SlackDelivery
 import SlackSink
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `fleet-admin bench slack`: deliveries per second from this process to a local Slack-like sink,
@@ -38,10 +39,14 @@ struct SlackBenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Messages kept queued per destination by the feeder.")
     var depth: Int = 2
 
-    @Option(name: .long, help: "Transfers in flight at most (a local sink answers in well under a millisecond; 512 is plenty).")
+    @Option(
+        name: .long,
+        help: "Transfers in flight at most (a local sink answers in well under a millisecond; 512 is plenty).")
     var maxInFlight: Int = 512
 
-    @Option(name: .long, help: "Base URL of an external sink (e.g. http://127.0.0.1:9199); default: a sink in this process.")
+    @Option(
+        name: .long, help: "Base URL of an external sink (e.g. http://127.0.0.1:9199); default: a sink in this process."
+    )
     var sinkURL: String?
 
     func run() async throws {
@@ -59,7 +64,10 @@ struct SlackBenchCommand: AsyncParsableCommand {
         var list: [Destination] = []
         list.reserveCapacity(destinations)
         for i in 0..<destinations {
-            list.append(try Destination(name: "d\(i)", url: "\(base)/services/TBENCH/B\(i)/bench-token-\(i)", allowInsecureHTTP: true, rateLimit: limit))
+            list.append(
+                try Destination(
+                    name: "d\(i)", url: "\(base)/services/TBENCH/B\(i)/bench-token-\(i)", allowInsecureHTTP: true,
+                    rateLimit: limit))
         }
         let starts = SlackBenchStartLog(destinations: destinations)
         var settings = EngineSettings()
@@ -87,7 +95,9 @@ struct SlackBenchCommand: AsyncParsableCommand {
             }
         }
 
-        print("bench slack: \(destinations) destinations at \(limit), \(depth) queued each, sink \(sinkURL == nil ? "in-process (own NIO event loop)" : "external \(sinkURL!)"), warm-up \(warmup)s, measured \(seconds)s")
+        print(
+            "bench slack: \(destinations) destinations at \(limit), \(depth) queued each, sink \(sinkURL == nil ? "in-process (own NIO event loop)" : "external \(sinkURL!)"), warm-up \(warmup)s, measured \(seconds)s"
+        )
         let outstanding = destinations * depth
         counters.setOutstanding(outstanding)
         for _ in 0..<depth { for i in 0..<destinations { send(i) } }
@@ -114,13 +124,27 @@ struct SlackBenchCommand: AsyncParsableCommand {
 
         let rateAchieved = Double(delivered) / elapsed
         let cpuPer = (cpu1 - cpu0) / Double(max(delivered, 1)) * 1e6
-        print(String(format: "delivered: %d in %.1f s = %.0f deliveries/s (ceiling %.0f/s = destinations x rate)", delivered, elapsed, rateAchieved, Double(destinations) * rate))
+        print(
+            String(
+                format: "delivered: %d in %.1f s = %.0f deliveries/s (ceiling %.0f/s = destinations x rate)", delivered,
+                elapsed, rateAchieved, Double(destinations) * rate))
         print("timeline (deliveries per second): \(perSecond.map(String.init).joined(separator: " "))")
-        print(String(format: "per second: min %d, median %d, max %d", perSecond.min() ?? 0, perSecond.sorted()[perSecond.count / 2], perSecond.max() ?? 0))
-        print(String(format: "CPU: %.1f s user+sys over the window = %.1f us per delivery (%.0f%% of one core)%@", cpu1 - cpu0, cpuPer, (cpu1 - cpu0) / elapsed * 100, sinkURL == nil ? ", sink included" : ", sink not included"))
-        print("other outcomes: \(other.isEmpty ? "none" : other.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", "))")
+        print(
+            String(
+                format: "per second: min %d, median %d, max %d", perSecond.min() ?? 0,
+                perSecond.sorted()[perSecond.count / 2], perSecond.max() ?? 0))
+        print(
+            String(
+                format: "CPU: %.1f s user+sys over the window = %.1f us per delivery (%.0f%% of one core)%@",
+                cpu1 - cpu0, cpuPer, (cpu1 - cpu0) / elapsed * 100,
+                sinkURL == nil ? ", sink included" : ", sink not included"))
+        print(
+            "other outcomes: \(other.isEmpty ? "none" : other.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ", "))"
+        )
         let senderViolations = starts.violations(perSecond: rate, burst: burst)
-        print("rate audit at the sender (request start times, exact): \(starts.total) requests on \(destinations) destinations, \(senderViolations) over the limit")
+        print(
+            "rate audit at the sender (request start times, exact): \(starts.total) requests on \(destinations) destinations, \(senderViolations) over the limit"
+        )
         if let sink {
             // Arrival times carry network and scheduling jitter on top of the sender's exact spacing,
             // so the audit is shown at several tolerances.
@@ -138,7 +162,8 @@ struct SlackBenchCommand: AsyncParsableCommand {
     static func cpuSeconds() -> Double {
         var u = rusage()
         getrusage(Int32(RUSAGE_SELF.rawValue), &u)
-        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(
+            u.ru_stime.tv_usec) / 1e6
     }
 }
 
@@ -155,23 +180,27 @@ final class SlackBenchCounters: @unchecked Sendable {
     init(destinations: Int) { perDestination = [Int](repeating: 0, count: destinations) }
 
     func next(_ i: Int) -> Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         perDestination[i] += 1
         return perDestination[i]
     }
 
     func sent(_ i: Int) -> Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return perDestination[i]
     }
 
     func record(_ o: DeliveryOutcome) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if o.isDelivered { delivered += 1 } else { other[o.code, default: 0] += 1 }
     }
 
     func setOutstanding(_ n: Int) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         outstanding = n
     }
 
@@ -185,7 +214,8 @@ final class SlackBenchCounters: @unchecked Sendable {
     }
 
     func snapshot() -> (Int, [String: Int]) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return (delivered, other)
     }
 
@@ -220,6 +250,8 @@ final class SlackBenchStartLog: @unchecked Sendable {
 
     /// Read after the deliverer has shut down.
     func violations(perSecond: Double, burst: Int) -> Int {
-        times.reduce(0) { $0 + RateAudit.violations(arrivals: $1, perSecond: perSecond, burst: burst, toleranceNanos: 1_000) }
+        times.reduce(0) {
+            $0 + RateAudit.violations(arrivals: $1, perSecond: perSecond, burst: burst, toleranceNanos: 1_000)
+        }
     }
 }

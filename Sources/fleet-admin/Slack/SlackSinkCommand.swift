@@ -17,13 +17,19 @@ struct SlackSinkCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Port to bind.")
     var port: Int = 9099
 
-    @Option(name: .long, help: "Answer to every request: ok, rate-limited:<seconds>, server-error, invalid-blocks, no-service, channel-not-found, archived, forbidden, delay:<ms>, api-error:<slack error> (Web API paths: {\"ok\":false,\"error\":...}).")
+    @Option(
+        name: .long,
+        help:
+            "Answer to every request: ok, rate-limited:<seconds>, server-error, invalid-blocks, no-service, channel-not-found, archived, forbidden, delay:<ms>, api-error:<slack error> (Web API paths: {\"ok\":false,\"error\":...})."
+    )
     var respond: String = "ok"
 
     @Flag(name: .long, help: "Do not print each message (benchmarks).")
     var quiet = false
 
-    @Flag(name: .long, help: "End each printed line with the alert ids the message carries (`| ids: a,b`), to count duplicates.")
+    @Flag(
+        name: .long,
+        help: "End each printed line with the alert ids the message carries (`| ids: a,b`), to count duplicates.")
     var ids = false
 
     @Option(name: .long, help: "Every N seconds print requests/s and a rate audit (0 = never).")
@@ -40,15 +46,21 @@ struct SlackSinkCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let response = Self.parse(respond) else { throw ValidationError("unknown --respond '\(respond)'") }
-        let printLines = !quiet, printIds = ids
+        let printLines = !quiet
+        let printIds = ids
         let sink = SlackSink(recordRequests: false, recordBodies: printLines) { request in
             guard printLines else { return }
-            let line = Self.line(request) + (printIds ? " | ids: " + Self.alertIds(in: request.body).joined(separator: ",") : "")
+            let line =
+                Self.line(request)
+                + (printIds ? " | ids: " + Self.alertIds(in: request.body).joined(separator: ",") : "")
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }
         sink.setDefault(response)
         let bound = try await sink.start(host: host, port: port)
-        FileHandle.standardOutput.write(Data("slack-sink listening on http://\(host):\(bound) (answers: \(response)); webhook URLs look like http://\(host):\(bound)/services/T000/B000/xxxx, a Slack app's api_url http://\(host):\(bound)/api\n".utf8))
+        FileHandle.standardOutput.write(
+            Data(
+                "slack-sink listening on http://\(host):\(bound) (answers: \(response)); webhook URLs look like http://\(host):\(bound)/services/T000/B000/xxxx, a Slack app's api_url http://\(host):\(bound)/api\n"
+                    .utf8))
         let started = Date()
         var last = 0
         var lastReport = Date()
@@ -80,7 +92,9 @@ struct SlackSinkCommand: AsyncParsableCommand {
         case "forbidden": return .forbidden
         case "delay": return .delayed(milliseconds: Int(parts.last ?? "") ?? 1000, then: .ok)
         case "api-error":
-            guard parts.count == 2, !parts[1].isEmpty, parts[1].allSatisfy({ ($0.isASCII && $0.isLowercase) || ($0.isASCII && $0.isNumber) || $0 == "_" }) else { return nil }
+            guard parts.count == 2, !parts[1].isEmpty,
+                parts[1].allSatisfy({ ($0.isASCII && $0.isLowercase) || ($0.isASCII && $0.isNumber) || $0 == "_" })
+            else { return nil }
             return .apiError(parts[1])
         default: return nil
         }
@@ -95,7 +109,8 @@ struct SlackSinkCommand: AsyncParsableCommand {
         while let start = rest.range(of: "Alert") {
             let after = rest[start.upperBound...]
             let segment = after.prefix { $0 != "\u{00B7}" && $0 != "\"" }
-            for token in segment.split(whereSeparator: { $0 == " " || $0 == "," }) where token.count >= 8 && token.allSatisfy(\.isHexDigit) {
+            for token in segment.split(whereSeparator: { $0 == " " || $0 == "," })
+            where token.count >= 8 && token.allSatisfy(\.isHexDigit) {
                 out.append(String(token))
             }
             rest = after
@@ -112,7 +127,7 @@ struct SlackSinkCommand: AsyncParsableCommand {
             let header = ((json["blocks"] as? [[String: Any]])?.first?["text"] as? [String: Any])?["text"] as? String
             let color = (json["attachments"] as? [[String: Any]])?.first?["color"] as? String
             let text = json["text"] as? String ?? ""
-            let channel = (json["channel"] as? String).map { "channel \($0) " } ?? ""   // a Slack app's chat.postMessage
+            let channel = (json["channel"] as? String).map { "channel \($0) " } ?? ""  // a Slack app's chat.postMessage
             summary = "\(channel)[\(color ?? "-")] \(header ?? "") | \(text)"
         }
         let answer = "\(r.response)".hasPrefix("200 {\"ok\":true") ? "200 ok" : "\(r.response)"

@@ -25,11 +25,14 @@ enum InDoubtDecision: Sendable, Hashable {
     /// The decision for the alerts in doubt of one message (`since`: when each one's earlier post
     /// was about to start, wall ms) on a destination of `kind` whose posts time out after
     /// `postTimeoutMs`.
-    static func decide(inDoubt: [(alertId: String, since: Int64)], kind: Destination.Kind?, postTimeoutMs: Int64) -> InDoubtDecision {
+    static func decide(inDoubt: [(alertId: String, since: Int64)], kind: Destination.Kind?, postTimeoutMs: Int64)
+        -> InDoubtDecision
+    {
         guard let earliest = inDoubt.map(\.since).min(), let latest = inDoubt.map(\.since).max() else { return .post }
         guard kind == .slackApp else { return .postAgain(alertIds: inDoubt.map(\.alertId)) }
-        return .lookUp(alertIds: Set(inDoubt.map(\.alertId)), oldestMilliseconds: earliest - reconcileMarginMs,
-                       latestMilliseconds: latest + maxIntentWaitMs + postTimeoutMs + reconcileMarginMs)
+        return .lookUp(
+            alertIds: Set(inDoubt.map(\.alertId)), oldestMilliseconds: earliest - reconcileMarginMs,
+            latestMilliseconds: latest + maxIntentWaitMs + postTimeoutMs + reconcileMarginMs)
     }
 
     /// After a look-up found `found` in the channel: the alerts of the message (`alertIds`) to log

@@ -45,15 +45,15 @@ enum OutcomeRouting {
 
     /// The verdict for one alert of the answered message.
     static func decide(_ facts: Facts, policy: Policy) -> Verdict {
-        if facts.cancelled, case let .retryLater(reason, _) = facts.outcome, reason.wasNotSent {
+        if facts.cancelled, case .retryLater(let reason, _) = facts.outcome, reason.wasNotSent {
             // The partition is going to another owner and this post was not sent (withdrawn, held
             // back, or answered 429 while leaving): the next owner reads its records again.
             return .handBack
         }
         switch facts.outcome {
-        case let .delivered(status):
+        case .delivered(let status):
             return .delivered(status: status)
-        case let .retryLater(reason, notBefore):
+        case .retryLater(let reason, let notBefore):
             switch reason {
             case .rateLimited, .backlogged, .notYetDue:
                 return .park(until: max(notBefore.millisecondsSinceEpoch, clampedSum(facts.now, minimumParkMs)))
@@ -69,7 +69,7 @@ enum OutcomeRouting {
                 }
                 return .retry(topicIndex: attempt - 1, due: clampedSum(facts.now, policy.retryDelaysMs[attempt - 1]))
             }
-        case let .permanent(reason):
+        case .permanent(let reason):
             return .deadLetter(code: reason.code, reason: "\(facts.destination): \(reason.description)")
         }
     }
