@@ -340,7 +340,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         let extra = rebalanceHandler?.followers(of: given) ?? []
         let partitions = Array(Set(given + extra)).sorted()
         let all = NativePartitionList(partitions)  // offsets INVALID: start at the committed offset
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        let cooperative = usesCooperativeRebalancing(handle)
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             everAssigned.store(true, ordering: .releasing)
@@ -397,6 +397,14 @@ public enum KafkaOffset {
     public static let stored = Int64(RD_KAFKA_OFFSET_STORED)
 }
 
+/// Whether the group's chosen protocol is cooperative. librdkafka returns NULL when it cannot answer: no
+/// group handle, or its request to the group thread fails (seen once, under a load average of 28, in the final
+/// revoke of a close): treated as eager, the safe assumption when letting go of partitions.
+private func usesCooperativeRebalancing(_ handle: OpaquePointer) -> Bool {
+    let name: UnsafePointer<CChar>? = rd_kafka_rebalance_protocol(handle)
+    return name.map { String(cString: $0) } == "COOPERATIVE"
+}
+
 private func consumerRebalanceCallback(
     _ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
     _ opaque: UnsafeMutableRawPointer?
@@ -404,7 +412,7 @@ private func consumerRebalanceCallback(
     guard let list, let consumer = ClientContext.from(opaque)?.consumer else {
         // The owner is gone (closing from deinit): let go of the partitions without a handler.
         guard let rk, let list else { return }
-        if String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE" {
+        if usesCooperativeRebalancing(rk) {
             let error =
                 err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
                 ? rd_kafka_incremental_assign(rk, list) : rd_kafka_incremental_unassign(rk, list)
