@@ -22,21 +22,32 @@ import WorkerRuntime
     }
 
     /// Every record of `topic` (two partitions) read within `timeout`, or until `done` holds.
+    /// Every record of `topic` up to the end each partition had when the read began (the high
+    /// watermarks), or until `done` holds; fails after `timeout` with what it did read.
     static func read(
-        _ cluster: MockCluster, _ topic: String, timeout: Duration,
+        _ cluster: MockCluster, _ topic: String, partitions count: Int32 = 2, timeout: Duration,
         until done: ([ConsumedRecord]) -> Bool = { _ in false }
     ) async throws -> [ConsumedRecord] {
         let settings = configuration(cluster, ["fetch.wait.max.ms": "10"])
         let consumer = try KafkaConsumer(configuration: settings, name: "reader", logger: logger)
         defer { consumer.close() }
-        try consumer.assign([
-            TopicPartition(topic, 0): KafkaOffset.beginning,
-            TopicPartition(topic, 1): KafkaOffset.beginning,
-        ])
+        let partitions = (0..<count).map { TopicPartition(topic, $0) }
+        var ends: [Int32: Int64] = [:]
+        for partition in partitions { ends[partition.partition] = try consumer.watermarks(partition).high }
+        try consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.beginning) }))
         var records: [ConsumedRecord] = []
+        var next = Dictionary(uniqueKeysWithValues: partitions.map { ($0.partition, Int64(0)) })
+        func atEnd() -> Bool { next.allSatisfy { $0.value >= ends[$0.key] ?? 0 } }
         let deadline = ContinuousClock.now + timeout
-        while !done(records), ContinuousClock.now < deadline {
-            if let r = try await consumer.next(timeout: .milliseconds(100)) { records.append(r) }
+        while !done(records), !atEnd() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("read \(records.count) records of \(topic) in \(timeout), offsets \(next) of \(ends)")
+                break
+            }
+            if let r = try await consumer.next(timeout: .milliseconds(100)) {
+                records.append(r)
+                next[r.partition] = r.offset + 1
+            }
         }
         return records
     }
@@ -101,7 +112,7 @@ import WorkerRuntime
         try await run.value
         #expect(offsets[Int(other)] == 2 && offsets[Int(home)] == 4, "committed \(offsets), home partition \(home)")
 
-        let input = try await Self.read(cluster, events, timeout: .seconds(5)) { $0.count >= 6 }
+        let input = try await Self.read(cluster, events, timeout: .seconds(30)) { $0.count >= 6 }
         let copies = input.filter { $0.headers.last(named: "fleet.repartitioned.from") != nil }
         #expect(copies.count == 2, "both misrouted events re-published once")
         for copy in copies {
@@ -114,15 +125,16 @@ import WorkerRuntime
         #expect(Set(copies.compactMap(\.value)) == [billing, ticket], "the events' bytes unchanged")
 
         // acme's state lives on its own partition only (keys starting with NUL are the runtime's own).
-        let changelog = try await Self.read(cluster, state, timeout: .seconds(3)).filter { $0.key?.first != 0 }
+        let changelog = try await Self.read(cluster, state, timeout: .seconds(30)).filter { $0.key?.first != 0 }
         let keys = Set(changelog.map { "\($0.keyString ?? "nil")@\($0.partition)" })
         #expect(keys == ["acme@\(home)"], "state keys: \(keys)")
         // Its scores: the billing retry once, though it reached the account twice.
-        let records = try await Self.read(cluster, scores, timeout: .seconds(3)).compactMap {
+        let records = try await Self.read(cluster, scores, timeout: .seconds(30)).compactMap {
             try? RecordCoding.decode(ScoreRecord.self, from: $0.value ?? [])
         }
         #expect(records.allSatisfy { $0.accountId == "acme" })
         #expect(records.flatMap(\.triggers).map(\.eventId) == ["e-billing"], "the billing retry counted once")
-        #expect(try await Self.read(cluster, dlt, timeout: .seconds(1)).isEmpty, "nothing dead-lettered")
+        let deadLettered = try await Self.read(cluster, dlt, partitions: 1, timeout: .seconds(30))
+        #expect(deadLettered.isEmpty, "nothing dead-lettered")
     }
 }
