@@ -97,6 +97,7 @@ let package = Package(
         .target(
             name: "SlackSink",
             dependencies: [
+                "Contracts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -149,8 +150,13 @@ let package = Package(
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "CRdKafka"]),
         // Helpers shared by the process tests: a child's log lines, HTTP GET, bounded waits.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "WorkerRuntimeTests", dependencies: ["WorkerRuntime", "Kafka", "Contracts", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["Contracts"], path: "Tests/TestSupport"),
+        .testTarget(
+            name: "WorkerRuntimeTests",
+            dependencies: [
+                "WorkerRuntime", "Kafka", "Contracts", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel", "TestSupport"]),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "AlertRules", "HealthModel", "Contracts"]),

@@ -151,18 +151,9 @@ struct ByteWriter {
 
     mutating func byte(_ b: UInt8) { bytes.append(b) }
 
-    mutating func varint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(v & 0x7F) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
-    }
+    mutating func varint(_ value: UInt64) { Varint.append(value, to: &bytes) }
 
-    mutating func signed(_ value: Int64) {
-        varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
-    }
+    mutating func signed(_ value: Int64) { Varint.append(signed: value, to: &bytes) }
 
     mutating func fixed32(_ value: UInt32) {
         for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * i))) }
@@ -196,14 +187,10 @@ struct ByteReader {
     }
 
     mutating func varint() throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let b = try byte()
-            guard shift < 64 else { throw AlertRulesError.corruptState(reason: "varint too long at byte \(position)") }
-            result |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return result }
-            shift += 7
+        do {
+            return try Varint.read(from: bytes, at: &position)
+        } catch {
+            throw AlertRulesError.corruptState(reason: error.description)
         }
     }
 
@@ -214,10 +201,7 @@ struct ByteReader {
         return Int(n)
     }
 
-    mutating func signed() throws -> Int64 {
-        let v = try varint()
-        return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)
-    }
+    mutating func signed() throws -> Int64 { Varint.unzigzag(try varint()) }
 
     /// A time (ms since the epoch) within 2^50 ms (35,000 years) of 1970: time arithmetic on a
     /// decoded time (a cooldown, a due time, a window) can then never overflow.

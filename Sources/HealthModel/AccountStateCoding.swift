@@ -240,18 +240,9 @@ struct ByteWriter {
 
     @inline(__always) mutating func byte(_ b: UInt8) { out.append(b) }
 
-    @inline(__always) mutating func uvarint(_ v: UInt64) {
-        var v = v
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
+    @inline(__always) mutating func uvarint(_ v: UInt64) { Varint.append(v, to: &out) }
 
-    @inline(__always) mutating func svarint(_ v: Int64) {
-        uvarint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
-    }
+    @inline(__always) mutating func svarint(_ v: Int64) { Varint.append(signed: v, to: &out) }
 
     mutating func fixed32(_ v: UInt32) {
         for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(k)))) }
@@ -280,21 +271,14 @@ struct ByteReader {
     }
 
     mutating func uvarint() throws(HealthModelError) -> UInt64 {
-        var v: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let b = try byte()
-            guard shift < 64 else { throw .stateDecoding(reason: "varint too long") }
-            v |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return v }
-            shift += 7
+        do throws(ContractsError) {
+            return try Varint.read(from: bytes, at: &i)
+        } catch {
+            throw .stateDecoding(reason: error.description)
         }
     }
 
-    mutating func svarint() throws(HealthModelError) -> Int64 {
-        let u = try uvarint()
-        return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
-    }
+    mutating func svarint() throws(HealthModelError) -> Int64 { Varint.unzigzag(try uvarint()) }
 
     mutating func count(limit: Int) throws(HealthModelError) -> Int {
         let v = try uvarint()

@@ -1,3 +1,5 @@
+import Contracts
+
 /// The ids of the events applied since the last emitted record, as one byte buffer (each id a
 /// varint length then its UTF-8), so that ids longer than a small string cost no allocation each.
 struct PendingEventIds: Sendable, Equatable {
@@ -18,26 +20,18 @@ struct PendingEventIds: Sendable, Equatable {
         return out
     }
 
+    /// The length of the id at `i` and where its UTF-8 starts. The buffer is written by `append`
+    /// only; were it ever inconsistent, the answer is "nothing left" rather than a trap.
     private func length(at i: Int) -> (Int, Int) {
-        var v = 0
-        var shift = 0
-        var i = i
-        while true {
-            let b = bytes[i]
-            i += 1
-            v |= Int(b & 0x7F) << shift
-            if b < 0x80 { return (v, i) }
-            shift += 7
+        var next = i
+        guard let n = try? Varint.read(from: bytes, at: &next), n <= UInt64(bytes.count - next) else {
+            return (0, bytes.count)
         }
+        return (Int(n), next)
     }
 
     mutating func append(_ id: String) {
-        var n = id.utf8.count
-        while n >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: n) | 0x80)
-            n >>= 7
-        }
-        bytes.append(UInt8(n))
+        Varint.append(UInt64(id.utf8.count), to: &bytes)
         bytes.append(contentsOf: id.utf8)
         count += 1
     }

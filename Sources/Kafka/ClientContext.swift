@@ -94,12 +94,12 @@ private func kafkaLogCallback(
         level: swiftLevel, "\(message)", metadata: ["client": "\(context.name)", "facility": "\(facility)"])
 }
 
-/// A dedicated thread that loops until stopped. Used to serve librdkafka's callbacks.
-// @unchecked: `running` is written only by the one caller of `stopAndJoin`, after the loop has ended.
-final class ServiceThread: @unchecked Sendable {
+/// A dedicated thread (a `BlockingThread`) that loops until stopped. Used to serve librdkafka's
+/// callbacks.
+final class ServiceThread: Sendable {
     private let stopped = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
-    private var running = true
+    private let joined = Atomic<Bool>(false)
 
     init(name: String, body: @escaping @Sendable (ServiceThread) -> Void) {
         BlockingThread.start(name: name) { [unowned self] in
@@ -111,11 +111,11 @@ final class ServiceThread: @unchecked Sendable {
     var isStopping: Bool { stopped.load(ordering: .acquiring) }
 
     /// Asks the loop to stop and waits for it. Call from a thread that is not the loop's own.
+    /// Later calls return at once.
     func stopAndJoin() {
-        guard running else { return }
+        guard !joined.exchange(true, ordering: .acquiringAndReleasing) else { return }
         stopped.store(true, ordering: .releasing)
         done.wait()
-        running = false
     }
 }
 

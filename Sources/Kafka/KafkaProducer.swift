@@ -10,14 +10,14 @@ import Synchronization
 /// Delivery reports are served by a dedicated thread, never Swift's cooperative pool. `shutdown()`
 /// flushes what is queued, then destroys the handle; records that could not be delivered in time
 /// are reported as failed, so no completion is ever lost.
-// @unchecked: the librdkafka handle is thread-safe; `pollThread` is set in init and cleared once at shutdown.
+// @unchecked: the librdkafka handle (an OpaquePointer) is thread-safe; every other field is a let of a Sendable type.
 public final class KafkaProducer: @unchecked Sendable {
     /// Called once per record with where it landed or why it was not delivered.
     public typealias Completion = @Sendable (Result<DeliveryReport, KafkaError>) -> Void
 
     let handle: OpaquePointer
     private let context: ClientContext
-    private var pollThread: ServiceThread?
+    private let pollThread: ServiceThread
     private let closed = Atomic<Bool>(false)
     /// Callers inside `enqueue` right now: the handle is destroyed only once this is back to 0.
     private let users = Atomic<Int>(0)
@@ -60,7 +60,7 @@ public final class KafkaProducer: @unchecked Sendable {
     deinit {
         if !closed.load(ordering: .acquiring) {
             // Not shut down: stop serving callbacks and release everything without flushing.
-            pollThread?.stopAndJoin()
+            pollThread.stopAndJoin()
             rd_kafka_purge(handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
             rd_kafka_poll(handle, 0)
             rd_kafka_destroy(handle)
@@ -152,10 +152,8 @@ public final class KafkaProducer: @unchecked Sendable {
     public func shutdown(timeout: Duration = .seconds(30)) async {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let ms = Int32(timeout.milliseconds)
-        let thread = pollThread
-        pollThread = nil
         await BlockingThread.run { [self] in
-            thread?.stopAndJoin()
+            self.pollThread.stopAndJoin()
             self.drainAndDestroy(flushMilliseconds: ms)
         }
         context.logger.debug("producer closed", metadata: ["client": "\(context.name)"])
@@ -165,8 +163,7 @@ public final class KafkaProducer: @unchecked Sendable {
     public func shutdownBlocking(timeout: Duration = .seconds(30)) {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let ms = Int32(timeout.milliseconds)
-        pollThread?.stopAndJoin()
-        pollThread = nil
+        pollThread.stopAndJoin()
         drainAndDestroy(flushMilliseconds: ms)
     }
 

@@ -1,3 +1,4 @@
+import BlockingWork
 import CCurl
 import Contracts
 import Foundation
@@ -83,12 +84,13 @@ final class CurlEngine: @unchecked Sendable {
         if settings.maxConnectionsPerHost > 0 {
             _ = ccurl_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, settings.maxConnectionsPerHost)
         }
-        let thread = Thread { [self] in self.run() }
-        thread.name = "slack-curl"
-        thread.start()
+        BlockingThread.start(name: "slack-curl") { [self] in self.run() }
     }
 
     // MARK: - Submitters (any thread)
+
+    /// Wall time now, from `EngineSettings.wallClock`.
+    func wallNow() -> Timestamp { settings.wallClock.now() }
 
     /// Hands a transfer to the engine thread. Completes at once with `shuttingDown` after `stop`.
     func submit(_ t: Transfer) {
@@ -100,7 +102,7 @@ final class CurlEngine: @unchecked Sendable {
             if wasEmpty { curl_multi_wakeup(multi) }
             return true
         }
-        if !taken { t.completion(.retryLater(.shuttingDown, notBefore: DeliveryClock.wallNow())) }
+        if !taken { t.completion(.retryLater(.shuttingDown, notBefore: settings.wallClock.now())) }
     }
 
     /// A gate answered (any thread): the engine starts the transfer, or completes it unsent.
@@ -192,7 +194,7 @@ final class CurlEngine: @unchecked Sendable {
                 carry(scheduler.stop(), now: now)
             }
             if sweep {
-                let wall = DeliveryClock.wallNow()
+                let wall = settings.wallClock.now()
                 for t in scheduler.withdraw(where: Self.withdrawn) {
                     t.completion(.retryLater(.withdrawn, notBefore: wall))
                 }
@@ -247,7 +249,7 @@ final class CurlEngine: @unchecked Sendable {
                 }
                 if let gate = t.gate { gate(answer) } else { answer(true) }
             case .handBack(let t, let reason):
-                let wallNow = wall ?? DeliveryClock.wallNow()
+                let wallNow = wall ?? settings.wallClock.now()
                 wall = wallNow
                 t.completion(Self.outcome(reason, now: now, wallNow: wallNow))
             }
@@ -361,7 +363,7 @@ final class CurlEngine: @unchecked Sendable {
     /// A transfer the scheduler released could not start: its destination moves on.
     private func notStarted(_ t: Transfer, detail: String, now: UInt64) {
         carry(scheduler.finished(destination: t.slot, holdFor: nil, now: now), now: now)
-        t.completion(.retryLater(.connectionFailed(detail: detail), notBefore: DeliveryClock.wallNow()))
+        t.completion(.retryLater(.connectionFailed(detail: detail), notBefore: settings.wallClock.now()))
     }
 
     private func recycle(_ easy: UnsafeMutableRawPointer, _ wire: WireTransfer) {
@@ -401,7 +403,7 @@ final class CurlEngine: @unchecked Sendable {
             let t = wire.transfer
             let now = DeliveryClock.monotonicNanos()
             let kind = endpoints[t.slot].kind
-            let outcome = settings.classifier.classify(result, kind: kind, now: DeliveryClock.wallNow())
+            let outcome = settings.classifier.classify(result, kind: kind, now: settings.wallClock.now())
             // A 429: only this destination waits until Retry-After; a hold longer than the hold
             // limit hands its queue back to the callers.
             var hold: UInt64?
@@ -469,7 +471,7 @@ final class CurlEngine: @unchecked Sendable {
         idleHandles.removeAll()
         curl_multi_cleanup(multi)
         curl_slist_free_all(slackHeaders)
-        let wall = DeliveryClock.wallNow()
+        let wall = settings.wallClock.now()
         for t in late { t.completion(.retryLater(.shuttingDown, notBefore: wall)) }
         for w in waiters { w.resume() }
     }

@@ -6,19 +6,13 @@ import Contracts
     import Darwin
 #endif
 
-/// The engine's clocks: monotonic nanoseconds for rate limits and timers, wall time for the
-/// `notBefore` of outcomes.
+/// The engine's monotonic clock for rate limits and timers (wall time, for the `notBefore` of
+/// outcomes, comes from `EngineSettings.wallClock`).
 enum DeliveryClock {
     static func monotonicNanos() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-
-    static func wallNow() -> Timestamp {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Timestamp(millisecondsSinceEpoch: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
     }
 
     /// The wall time at which the monotonic clock will read `target`.

@@ -1,3 +1,5 @@
+import Contracts
+
 /// Settings of the HTTP engine.
 public struct EngineSettings: Sendable {
     /// TCP + TLS connect timeout.
@@ -22,6 +24,9 @@ public struct EngineSettings: Sendable {
     /// order given to the deliverer) and the monotonic time in nanoseconds: lets a benchmark audit
     /// the sender's own spacing. Keep it cheap.
     public var onTransferStart: (@Sendable (_ destinationIndex: Int, _ monotonicNanos: UInt64) -> Void)?
+    /// Where wall time is read (the `notBefore` of outcomes, whether an alert is due); rate limits
+    /// and timers use the monotonic clock.
+    public var wallClock: WallClock = .system
 
     public init() {}
 }

@@ -73,7 +73,7 @@ extension SlackDeliverer {
                             .failed(
                                 .retryLater(
                                     .slackAPIError(error: "unreadable_history"),
-                                    notBefore: DeliveryClock.wallNow().adding(milliseconds: 1000))))
+                                    notBefore: engine.wallNow().adding(milliseconds: 1000))))
                         return
                     }
                     let seen = Set(parsed.messageAlertIds.joined())

@@ -19,7 +19,7 @@ import Logging
 /// pool); the async `submit` is resumed from that thread, the callback form is called on it.
 /// Destinations are referred to by name everywhere; URLs never leave the engine.
 public final class SlackDeliverer: Sendable {
-    private let engine: CurlEngine
+    let engine: CurlEngine
     private let indexByName: [String: Int]
     private let destinations: [Destination]
     private let renderer: SlackMessageRenderer
@@ -73,7 +73,7 @@ public final class SlackDeliverer: Sendable {
             completion(.permanent(.unknownDestination(name: destination)))
             return
         }
-        let now = DeliveryClock.wallNow()
+        let now = engine.wallNow()
         if let nb = alert.notBefore, nb > now {
             completion(.retryLater(.notYetDue, notBefore: nb))
             return
@@ -147,7 +147,7 @@ public final class SlackDeliverer: Sendable {
             completion(.permanent(.unknownDestination(name: group.destination)))
             return
         }
-        let now = DeliveryClock.wallNow()
+        let now = engine.wallNow()
         if let nb = group.alerts.compactMap(\.notBefore).max(), nb > now {
             completion(.retryLater(.notYetDue, notBefore: nb))
             return

@@ -1,9 +1,12 @@
+import Contracts
 import Foundation
 
 /// The sink's shared state: scripts, recorded requests, arrival times per path, and waiters.
 /// Touched from the NIO event loop and from callers, under one lock.
 // @unchecked: every mutable field is read and written under `lock` only.
 final class SinkState: @unchecked Sendable {
+    /// Where the wall time of each request is read.
+    let clock: WallClock
     let recordRequests: Bool
     let recordBodies: Bool
     let onRequest: (@Sendable (ReceivedRequest) -> Void)?
@@ -41,7 +44,10 @@ final class SinkState: @unchecked Sendable {
         var continuation: CheckedContinuation<Bool, Never>
     }
 
-    init(recordRequests: Bool, recordBodies: Bool, onRequest: (@Sendable (ReceivedRequest) -> Void)?) {
+    init(
+        recordRequests: Bool, recordBodies: Bool, onRequest: (@Sendable (ReceivedRequest) -> Void)?, clock: WallClock
+    ) {
+        self.clock = clock
         self.recordRequests = recordRequests
         self.recordBodies = recordBodies
         self.onRequest = onRequest
@@ -65,7 +71,7 @@ final class SinkState: @unchecked Sendable {
         connectionId: Int
     ) -> SinkResponse {
         let now = Self.monotonicNanos()
-        let wall = Int64(Date().timeIntervalSince1970 * 1000)
+        let wall = clock.milliseconds()
         lock.lock()
         let response: SinkResponse
         if var list = scripts[path], !list.isEmpty {

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -44,10 +45,13 @@ public final class SlackSink: Sendable {
     ///     per path are always kept for the rate audit).
     ///   - recordBodies: keep request bodies in the records.
     ///   - onRequest: called on the event loop for each request (the demo prints them).
+    ///   - clock: where the wall time of each request (and of the messages it stores) is read.
     public init(
-        recordRequests: Bool = true, recordBodies: Bool = true, onRequest: (@Sendable (ReceivedRequest) -> Void)? = nil
+        recordRequests: Bool = true, recordBodies: Bool = true, onRequest: (@Sendable (ReceivedRequest) -> Void)? = nil,
+        clock: WallClock = .system
     ) {
-        state = SinkState(recordRequests: recordRequests, recordBodies: recordBodies, onRequest: onRequest)
+        state = SinkState(
+            recordRequests: recordRequests, recordBodies: recordBodies, onRequest: onRequest, clock: clock)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
 

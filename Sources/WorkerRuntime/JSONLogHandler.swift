@@ -8,10 +8,16 @@ public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     private let label: String
     private let write: @Sendable (String) -> Void
+    private let clock: WallClock
 
-    public init(label: String, write: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError) {
+    /// A handler writing each line with `write`, stamped with `clock`'s time.
+    public init(
+        label: String, write: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError,
+        clock: WallClock = .system
+    ) {
         self.label = label
         self.write = write
+        self.clock = clock
     }
 
     public static let standardError: @Sendable (String) -> Void = { line in
@@ -34,16 +40,12 @@ public struct JSONLogHandler: LogHandler {
             line.append(UInt8(ascii: ":"))
             JSONText.appendQuoted(value, to: &line)
         }
-        field("ts", Self.timestamp())
+        field("ts", clock.now().rfc3339)
         field("level", event.level.rawValue)
         field("logger", label)
         field("msg", "\(event.message)")
         for key in fields.keys.sorted() { field(key, "\(fields[key]!)") }
         line.append(contentsOf: "}\n".utf8)
         write(String(decoding: line, as: UTF8.self))
-    }
-
-    static func timestamp() -> String {
-        Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000)).rfc3339
     }
 }

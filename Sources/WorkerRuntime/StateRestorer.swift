@@ -77,14 +77,14 @@ final class RestoreJob<Value: StateValue>: Sendable {
     func start(
         changelog: String?, inputs: [String] = [], futureTimeBound: FutureTimeBound = FutureTimeBound(),
         reader: (@Sendable (Int32) throws -> any Sendable)?, configuration: KafkaConfiguration, logger: Logger,
-        stallTimeout: Duration, onDone: @escaping @Sendable () -> Void
+        stallTimeout: Duration, clock: WallClock = .system, onDone: @escaping @Sendable () -> Void
     ) {
         BlockingThread.start(name: "restore-\(changelog ?? "inputs")") { [self] in
             var result =
                 changelog.map {
                     run(
                         changelog: $0, inputs: inputs, futureTimeBound: futureTimeBound, configuration: configuration,
-                        logger: logger, stallTimeout: stallTimeout)
+                        logger: logger, stallTimeout: stallTimeout, clock: clock)
                 }
                 ?? .success(Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) }))
             if let reader, case .success(var restored) = result {
@@ -115,7 +115,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
 
     private func run(
         changelog: String, inputs: [String], futureTimeBound: FutureTimeBound,
-        configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration
+        configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration, clock: WallClock
     ) -> Result {
         var result = Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) })
         var config = configuration
@@ -131,7 +131,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 if high > low { ends[p] = high }
             }
             // The limits of a believable frame: the wall clock now, and each input partition's end.
-            let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+            let now = clock.milliseconds()
             var limits: [Int32: ChangelogPlausibility] = [:]
             for p in partitions where ends[p] != nil {
                 var inputEnds: [UInt8: Int64] = [:]

@@ -11,7 +11,7 @@ extension Worker {
     func notifyDraining(_ owner: PartitionOwner<State>) {
         let context = owner.context
         context.outputs.removeAll(keepingCapacity: true)
-        context.wallClockMilliseconds = Self.nowMilliseconds()
+        context.wallClockMilliseconds = clock.milliseconds()
         processor.partitionDraining(context: context)
         for output in context.outputs { send(output, owner: owner, source: nil) }
         context.outputs.removeAll(keepingCapacity: true)
@@ -124,14 +124,15 @@ extension Worker {
         }
     }
 
-    /// Drives the owners' flushes until nothing of theirs is open, or the deadline (wall ms) passes.
+    /// Drives the owners' flushes until nothing of theirs is open, or the deadline (monotonic ms,
+    /// `monotonicMilliseconds()`) passes.
     func drain(_ selected: [PartitionOwner<State>], deadline: Int64) -> Bool {
         for owner in selected where owner.isActive { notifyDraining(owner) }
         driveFlushes(force: true, owners: selected)
         while true {
             driveFlushes(force: false, owners: selected)
             if selected.allSatisfy({ $0.tracker.openCount() == 0 && $0.pending.isEmpty }) { return true }
-            if failure.withLock({ $0 }) != nil || Self.nowMilliseconds() >= deadline { return false }
+            if failure.withLock({ $0 }) != nil || Self.monotonicMilliseconds() >= deadline { return false }
             flushCondition.lock()
             _ = flushCondition.wait(until: Date(timeIntervalSinceNow: 0.01))
             flushCondition.unlock()
@@ -142,7 +143,7 @@ extension Worker {
     var workDeadline: Int64 {
         stopRequested.load(ordering: .acquiring)
             ? stopDeadline.load(ordering: .acquiring)
-            : Self.nowMilliseconds() + settings.shutdownTimeout.inMilliseconds
+            : Self.monotonicMilliseconds() + settings.shutdownTimeout.inMilliseconds
     }
 
     func shutdown() -> Result<Void, WorkerError> {
@@ -159,7 +160,7 @@ extension Worker {
         do { try consumer?.commit() } catch { logger.warning("final commit failed", metadata: ["error": "\(error)"]) }
         consumer?.close()  // leaves the group; the final revoke finds nothing left to do
         consumer = nil
-        let left = max(deadline - Self.nowMilliseconds(), 500)
+        let left = max(deadline - Self.monotonicMilliseconds(), 500)
         producer?.shutdownBlocking(timeout: .milliseconds(left))
         producer = nil
         sender = nil
@@ -191,7 +192,9 @@ extension Worker {
         statusBox.withLock { $0 = WorkerStatus(live: true, ready: isReady, assigned: assignedNow, detail: detail) }
     }
 
-    static func nowMilliseconds() -> Int64 {
-        Int64(Date().timeIntervalSince1970 * 1000)
+    /// Milliseconds on a monotonic clock (since boot), for deadlines and durations: unlike wall
+    /// time it never steps back or forward.
+    static func monotonicMilliseconds() -> Int64 {
+        Int64(clamping: DispatchTime.now().uptimeNanoseconds / 1_000_000)
     }
 }

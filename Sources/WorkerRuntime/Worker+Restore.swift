@@ -36,7 +36,7 @@ extension Worker {
             changelog: topology.changelog, inputs: topology.inputs,
             futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds),
             reader: reader, configuration: settings.consumerConfiguration, logger: logger,
-            stallTimeout: settings.restoreStallTimeout
+            stallTimeout: settings.restoreStallTimeout, clock: clock
         ) { [self] in
             self.restoreFinished.store(true, ordering: .releasing)
         }
@@ -103,7 +103,7 @@ extension Worker {
         owner.context = context
         // Saturating: restored epochs are input (and `ChangelogPlausibility` keeps them near the clock).
         let (above, overflow) = restored.maxEpoch.addingReportingOverflow(1)
-        owner.ownerEpoch = max(overflow ? .max : above, Self.nowMilliseconds())
+        owner.ownerEpoch = max(overflow ? .max : above, clock.milliseconds())
         owner.catchUp = restored.applied.values.reduce(into: [:]) { bound, offsets in
             for (input, offset) in offsets { bound[input] = max(bound[input] ?? .min, offset) }
         }
@@ -159,7 +159,7 @@ extension Worker {
     // MARK: - Timers
 
     func runTicks() {
-        let now = Self.nowMilliseconds()
+        let now = clock.milliseconds()
         var keys = 0
         let tps = owners.values.filter(\.isActive).flatMap(\.topicPartitions)
         let positions = tps.isEmpty ? [:] : ((try? consumer?.positions(tps)) ?? [:])

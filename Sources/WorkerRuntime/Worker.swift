@@ -1,4 +1,5 @@
 import BlockingWork
+import Contracts
 import Foundation
 import Kafka
 import Logging
@@ -62,14 +63,17 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     let processor: Processor
     let logger: Logger
     let tickInterval: Duration
+    /// Where wall time is read (record times, epochs, timers); durations use `monotonicMilliseconds()`.
+    let clock: WallClock
     let inputIndex: [String: UInt8]
 
     // Shared with other threads.
     let stopRequested = Atomic<Bool>(false)
-    /// Wall-clock ms by which the stop must be done (set with the stop request).
+    /// Monotonic ms (`monotonicMilliseconds()`) by which the stop must be done (set with the stop request).
     let stopDeadline = Atomic<Int64>(0)
     let failure = Mutex<WorkerError?>(nil)
     let statusBox = Mutex(WorkerStatus(live: true, ready: false, assigned: [], detail: "starting"))
+    /// Monotonic ms of the loop's last turn (0: not started).
     let heartbeat = Atomic<Int64>(0)
     let consumedTotal = Atomic<Int64>(0)
     let producedTotal = Atomic<Int64>(0)
@@ -104,9 +108,10 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
 
     public init(
         settings: WorkerSettings, topology: WorkerTopology, processor: Processor, logger: Logger,
-        tickInterval: Duration = .seconds(1)
+        tickInterval: Duration = .seconds(1), clock: WallClock = .system
     ) {
         self.settings = settings
+        self.clock = clock
         self.topology = topology
         self.processor = processor
         self.logger = logger
@@ -129,7 +134,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     public var status: WorkerStatus {
         var s = statusBox.withLock { $0 }
         let beat = heartbeat.load(ordering: .relaxed)
-        if beat > 0, Self.nowMilliseconds() - beat > 30_000 {
+        if beat > 0, Self.monotonicMilliseconds() - beat > 30_000 {
             s.live = false
             s.detail = "worker loop stalled"
         }
@@ -150,7 +155,8 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     /// within `SHUTDOWN_TIMEOUT_MS` of this call.
     public func requestStop() {
         if !stopRequested.exchange(true, ordering: .acquiringAndReleasing) {
-            stopDeadline.store(Self.nowMilliseconds() + settings.shutdownTimeout.inMilliseconds, ordering: .releasing)
+            stopDeadline.store(
+                Self.monotonicMilliseconds() + settings.shutdownTimeout.inMilliseconds, ordering: .releasing)
         }
         flushCondition.broadcast()
     }
@@ -216,7 +222,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         var nextTick = ContinuousClock.now + tickInterval
         var nextFlush = ContinuousClock.now + settings.commitInterval
         while !stopRequested.load(ordering: .acquiring), failure.withLock({ $0 }) == nil {
-            heartbeat.store(Self.nowMilliseconds(), ordering: .relaxed)
+            heartbeat.store(Self.monotonicMilliseconds(), ordering: .relaxed)
             let batch: [ConsumedRecord]
             do {
                 batch = try consumer!.poll(max: 1000, timeout: .milliseconds(100))
@@ -228,7 +234,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                 logger.warning("poll failed", metadata: ["error": "\(error)"])
                 continue
             }
-            wallClock = Self.nowMilliseconds()
+            wallClock = clock.milliseconds()
             var high: (TopicPartition, Int64)?
             for record in batch {
                 // The end of the record's topic-partition as the fetcher last saw it (no broker call).

@@ -83,25 +83,32 @@ public enum WorkerApp {
     }
 }
 
-/// A part of a process that has nothing to do while it runs, and is stopped in its turn when its
-/// `ServiceGroup` shuts down gracefully (an HTTP listener, the Slack deliverer, the feedback
-/// ledger): `run` waits for the graceful shutdown (or a cancellation), then calls `stop` once and
-/// logs `"<name> stopped"`.
+/// A part of a process that has nothing to do while it runs but start, and is stopped in its turn
+/// when its `ServiceGroup` shuts down gracefully (an HTTP listener, the Slack deliverer, the
+/// feedback ledger): `run` calls `start` (if any), waits for the graceful shutdown (or a
+/// cancellation), then calls `stop` once and logs `"<name> stopped"`.
 public final class StopOnShutdownService: Service, Sendable, CustomStringConvertible {
     /// The name in logs.
     public let description: String
     private let logger: Logger
+    private let startAction: (@Sendable () async -> Void)?
     private let stopAction: @Sendable () async -> Void
     private let stopped = Mutex(false)
 
-    /// A service named `name` whose `stop` runs once, at the group's graceful shutdown.
-    public init(_ name: String, logger: Logger, stop: @escaping @Sendable () async -> Void) {
+    /// A service named `name` whose `start` runs when the group runs it (in the group's order), and
+    /// whose `stop` runs once, at the group's graceful shutdown.
+    public init(
+        _ name: String, logger: Logger, start: (@Sendable () async -> Void)? = nil,
+        stop: @escaping @Sendable () async -> Void
+    ) {
         description = name
         self.logger = logger
+        startAction = start
         stopAction = stop
     }
 
     public func run() async throws {
+        if let startAction, !stopped.withLock({ $0 }) { await startAction() }
         try? await gracefulShutdown()
         await stop()
     }

@@ -1,20 +1,30 @@
 import AlertRules
+import Contracts
 import Testing
 
 /// Changelog bytes are input (issue 22, row 9): the evaluator's and the dispatcher's state decoders
 /// refuse numbers out of range instead of trapping on them.
 @Suite struct StateDecodingTotalityTests {
     static func varint(_ value: UInt64) -> [UInt8] {
-        var v = value
         var out: [UInt8] = []
-        while v >= 0x80 {
-            out.append(UInt8(v & 0x7F) | 0x80)
-            v >>= 7
-        }
-        return out + [UInt8(v)]
+        Varint.append(value, to: &out)
+        return out
     }
 
-    static func signed(_ value: Int64) -> [UInt8] { varint(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
+    static func signed(_ value: Int64) -> [UInt8] {
+        var out: [UInt8] = []
+        Varint.append(signed: value, to: &out)
+        return out
+    }
+
+    /// A varint past 64 bits (issue 23): refused with a reason, where it used to lose the high bits.
+    @Test func aVarintLongerThan64BitsIsRefused() {
+        let overlong = [UInt8](repeating: 0xFF, count: 9) + [0x02]
+        #expect(throws: AlertRulesError.corruptState(reason: "varint longer than 64 bits at byte 1")) {
+            try AccountAlertState(decoding: [2] + overlong)
+        }
+        #expect(throws: (any Error).self) { try DestinationScheduleState(decoding: [2] + overlong) }
+    }
 
     @Test func aLastScoreBeyondIntIsRefused() {
         #expect(throws: (any Error).self) { try AccountAlertState(decoding: [2] + Self.varint(.max)) }

@@ -62,6 +62,15 @@ import Testing
         #expect(throws: HealthModelError.self) { _ = try AccountState(decoding: bytes + [0]) }
     }
 
+    /// A varint past 64 bits (issue 23) is refused with its byte, where it used to lose the high bits.
+    @Test func aVarintLongerThan64BitsIsRefused() {
+        // Version 2, the account id "a", then a horizon of ten bytes whose last carries bit 65.
+        let bytes: [UInt8] = [2, 1, 0x61] + [UInt8](repeating: 0xFF, count: 9) + [0x02]
+        #expect(throws: HealthModelError.stateDecoding(reason: "varint longer than 64 bits at byte 3")) {
+            _ = try AccountState(decoding: bytes)
+        }
+    }
+
     @Test func aRepublishedEventCountsOnce() {
         var state = scorer.makeState(accountId: "a")
         var f = EventFactory(account: "a")

@@ -84,7 +84,7 @@ struct DeliveryTests {
     func serverError() async throws {
         let h = try await SinkHarness.start(["a"])
         h.sink.script(path: h.path("a"), [.serverError])
-        let before = DeliveryClock.wallNow()
+        let before = WallClock.system.now()
         let outcome = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
         guard case .retryLater(let reason, let notBefore) = outcome else {
             Issue.record("expected retryLater, got \(outcome)")
@@ -172,7 +172,7 @@ struct DeliveryTests {
             Issue.record("expected backlogged, got \(second)")
             return
         }
-        #expect(notBefore > DeliveryClock.wallNow().adding(seconds: 50))
+        #expect(notBefore > WallClock.system.now().adding(seconds: 50))
         #expect(h.sink.requests(path: h.path("a")).count == 1)
         await h.stop()
     }
@@ -295,7 +295,7 @@ struct DeliveryTests {
             await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "nope"))
                 == .permanent(.unknownDestination(name: "nope")))
         var later = Fixtures.alert(.customerAtRisk, destination: "a")
-        let due = DeliveryClock.wallNow().adding(seconds: 3600)
+        let due = WallClock.system.now().adding(seconds: 3600)
         later.notBefore = due
         #expect(await h.deliverer.submit(later) == .retryLater(.notYetDue, notBefore: due))
         #expect(h.sink.requestCount == 0)

@@ -45,7 +45,7 @@ import WorkerRuntime
     }
 
     static func endpoint(_ recorded: Recorded, at time: Timestamp = now) -> FeedbackEndpoint {
-        FeedbackEndpoint(signer: signer, logger: logger, now: { time }, recorder: recorded.recorder())
+        FeedbackEndpoint(signer: signer, logger: logger, clock: .fixed(time), recorder: recorded.recorder())
     }
 
     static func link(_ verdict: FeedbackVerdict = .useful, expires: Timestamp = now.adding(days: 14)) -> FeedbackLink {
@@ -285,7 +285,7 @@ import WorkerRuntime
     static func sharedEndpoint(_ recorded: Recorded, _ others: OtherReplicas) -> FeedbackEndpoint {
         let box = Mutex<FeedbackEndpoint?>(nil)
         let endpoint = FeedbackEndpoint(
-            signer: signer, logger: logger, now: { now }, catchUp: others.catchUp { box.withLock { $0 } },
+            signer: signer, logger: logger, clock: .fixed(now), catchUp: others.catchUp { box.withLock { $0 } },
             recorder: recorded.recorder())
         box.withLock { $0 = endpoint }
         return endpoint
@@ -353,7 +353,7 @@ import WorkerRuntime
             ]))
         let recorded = Recorded()
         let endpoint = FeedbackEndpoint(
-            signer: settings.signer, logger: Self.logger, now: { Self.now }, recorder: recorded.recorder())
+            signer: settings.signer, logger: Self.logger, clock: .fixed(Self.now), recorder: recorded.recorder())
         let posted = Self.query(of: Self.signer.url(for: Self.link()))
         #expect(Self.post(endpoint, posted).status == 200)
         #expect(Self.post(endpoint, posted).status == 409)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import WorkerRuntime
@@ -29,5 +30,19 @@ import Testing
         #expect(object["reason"] == "occurred_at: \"bad\"\nnext line \u{1}")
         #expect(object["offset"] == "42")
         #expect(object["ts"]?.hasSuffix("Z") == true)
+    }
+
+    /// `ts` is the injected clock's time, to the millisecond: a test moves it, nothing waits.
+    @Test func stampsEachLineWithTheInjectedClock() throws {
+        let lines = Lines()
+        let time = ManualClock(milliseconds: 1_795_168_800_000)
+        let logger = Logger(label: "evaluator") { JSONLogHandler(label: $0, write: lines.append, clock: time.clock) }
+        logger.info("first")
+        time.advance(by: .milliseconds(1_250))
+        logger.info("second")
+        let stamps = try lines.all.map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])["ts"]
+        }
+        #expect(stamps == ["2026-11-20T10:00:00Z", "2026-11-20T10:00:01.250Z"])
     }
 }

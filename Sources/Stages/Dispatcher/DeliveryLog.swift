@@ -138,7 +138,7 @@ public final class DeliveryLog: Sendable {
 
     func end(_ keys: [String]) { memory.withLock { m in for k in keys { m.inFlight[k] = nil } } }
 
-    func delivered(_ keys: [String], partition: Int32, at now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) {
+    func delivered(_ keys: [String], partition: Int32, at now: Int64) {
         memory.withLock { m in
             for k in keys {
                 m.inFlight[k] = nil
@@ -163,9 +163,9 @@ public enum DeliveryLogReader {
     /// to post is their last value); fails after `timeout` without reaching the end.
     public static func readSnapshot(
         topic: String, partition: Int32, configuration: KafkaConfiguration, logger: Logger,
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(30), clock: WallClock = .system
     ) throws(KafkaError) -> DeliveryLogSnapshot {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = clock.milliseconds()
         var config = configuration
         config["group.id"] = nil
         config["enable.auto.commit"] = "false"

@@ -127,7 +127,7 @@ extension DeliveryRouter {
     /// Logs each of `members` as delivered (found in the channel) and finishes its record once
     /// the entry is written.
     private func logReconciled(_ members: [WaitingAlert], post: Post) {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = clock.milliseconds()
         let ids = post.group.alertIds
         for m in members {
             let entry = DeliveryLogEntry(
@@ -141,7 +141,7 @@ extension DeliveryRouter {
                     topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
             m.pending.finish()
         }
-        log.delivered(members.map(\.alert.deliveryKey), partition: post.partition)
+        log.delivered(members.map(\.alert.deliveryKey), partition: post.partition, at: now)
     }
 
     /// Posts `post`, writing one intent per alert when the engine is about to start it (its
@@ -154,7 +154,7 @@ extension DeliveryRouter {
         let intentAt = IntentClock()
         let started = DispatchTime.now().uptimeNanoseconds
         let gate: SlackDeliverer.BeforePosting = { [self] proceed in
-            writeIntents(post, ids: ids, clock: intentAt, then: proceed)
+            writeIntents(post, ids: ids, intentAt: intentAt, then: proceed)
         }
         deliverer.submit(post.group, cancellation: post.cancellation, beforePosting: gate) { [self] outcome in
             var answered = post
@@ -170,10 +170,11 @@ extension DeliveryRouter {
     /// are written again first: a post starts at most that long after its intents' time, which
     /// the channel look-up's window relies on.
     fileprivate func writeIntents(
-        _ post: Post, ids: [String], clock: IntentClock, then proceed: @escaping @Sendable (Bool) -> Void
+        _ post: Post, ids: [String], intentAt: IntentClock, then proceed: @escaping @Sendable (Bool) -> Void
     ) {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        clock.set(now)
+        let now = clock.milliseconds()
+        intentAt.set(now)
+        let written = ContinuousClock.now
         let countdown = IntentCountdown(post.members.count)
         for m in post.members {
             let intent = DeliveryIntent(
@@ -189,8 +190,9 @@ extension DeliveryRouter {
                 case .waiting:
                     return
                 case .allAcknowledged:
-                    if Int64(Date().timeIntervalSince1970 * 1000) - now > InDoubtDecision.maxIntentWaitMs {
-                        writeIntents(post, ids: ids, clock: clock, then: proceed)
+                    // Measured on a monotonic clock: how long the acknowledgement took, whatever the wall clock did.
+                    if written.duration(to: .now) > .milliseconds(InDoubtDecision.maxIntentWaitMs) {
+                        writeIntents(post, ids: ids, intentAt: intentAt, then: proceed)
                     } else {
                         proceed(true)
                     }

@@ -16,14 +16,17 @@ final class DeliveryRouter: Sendable {
     let metrics: DispatcherMetrics
     /// Logs alerts in doubt (never a URL or a token).
     let logger: Logger?
+    /// Where wall time is read (holds, delivery and intent times).
+    let clock: WallClock
     private let holds = Mutex<[String: Int64]>([:])
     private let parked = Mutex<[Post]>([])
 
     init(
         topics: DispatcherTopics, settings: DispatcherSettings, log: DeliveryLog, metrics: DispatcherMetrics,
-        logger: Logger? = nil
+        logger: Logger? = nil, clock: WallClock = .system
     ) {
         self.logger = logger
+        self.clock = clock
         self.topics = topics
         self.settings = settings
         self.log = log
@@ -73,7 +76,7 @@ final class DeliveryRouter: Sendable {
     /// Carries out `OutcomeRouting`'s verdict for each alert of the answered post.
     func complete(_ post: Post, outcome: DeliveryOutcome, nanoseconds: UInt64) {
         let destination = post.group.destination
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = clock.milliseconds()
         metrics.outcome(destination, code: outcome.code)
         let policy = OutcomeRouting.Policy(retryTopics: topics.retries.count, retryDelaysMs: settings.retryDelaysMs)
         func verdict(attempt: Int) -> OutcomeRouting.Verdict {
@@ -104,7 +107,7 @@ final class DeliveryRouter: Sendable {
                         topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
                 m.pending.finish()
             }
-            log.delivered(post.members.map(\.alert.deliveryKey), partition: post.partition)
+            log.delivered(post.members.map(\.alert.deliveryKey), partition: post.partition, at: now)
         case .park(let until):
             // Hold only this destination; no attempt is used up.
             if case .retryLater(.rateLimited, _) = outcome { metrics.rateLimitWait(destination) }

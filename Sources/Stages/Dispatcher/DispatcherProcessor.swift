@@ -69,7 +69,7 @@ public final class DispatcherProcessor: RecordProcessor {
         deliverer: SlackDeliverer, schedule: DestinationSchedule, settings: DispatcherSettings,
         topics: DispatcherTopics,
         logger: Logger, metrics: DispatcherMetrics = DispatcherMetrics(),
-        readLog: @escaping @Sendable (Int32) throws -> DeliveryLogSnapshot
+        clock: WallClock = .system, readLog: @escaping @Sendable (Int32) throws -> DeliveryLogSnapshot
     ) {
         self.deliverer = deliverer
         self.schedule = schedule
@@ -79,7 +79,8 @@ public final class DispatcherProcessor: RecordProcessor {
         self.readLog = readLog
         let log = DeliveryLog()
         self.log = log
-        self.router = DeliveryRouter(topics: topics, settings: settings, log: log, metrics: metrics, logger: logger)
+        self.router = DeliveryRouter(
+            topics: topics, settings: settings, log: log, metrics: metrics, logger: logger, clock: clock)
     }
 
     /// The delivery log is read on the restore thread, before the partition's records flow: a
@@ -281,7 +282,7 @@ public final class DispatcherProcessor: RecordProcessor {
 
     private func submit(_ post: Post) {
         let router = self.router
-        if let until = router.heldUntil(post.group.destination, now: Int64(Date().timeIntervalSince1970 * 1000)) {
+        if let until = router.heldUntil(post.group.destination, now: router.clock.milliseconds()) {
             router.park(post, until: until)  // posted by the tick once the hold ends
             return
         }

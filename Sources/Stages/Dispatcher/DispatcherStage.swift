@@ -1,4 +1,5 @@
 import AlertRules
+import Contracts
 import FleetConfig
 import Kafka
 import Logging
@@ -24,8 +25,8 @@ public enum DispatcherStage {
         /// The producer of `alert-feedback` records when feedback links are on (shut it down after
         /// the HTTP server stopped).
         public let feedbackProducer: KafkaProducer?
-        /// The reader of `alert-feedback` feeding the replay guard when feedback links are on
-        /// (started; stop it after the HTTP server stopped).
+        /// The reader of `alert-feedback` feeding the replay guard when feedback links are on (not
+        /// started: the service group starts it first and stops it after the HTTP listeners).
         public let feedbackLedger: FeedbackLedger?
 
         /// The listeners beside the health port: the feedback listener when feedback links are on.
@@ -42,7 +43,10 @@ public enum DispatcherStage {
     /// The worker for `settings`, with the destinations of `DESTINATIONS_FILE` (required) and the
     /// rules of `RULES_FILE` (optional: its destinations' quiet hours and digests apply where the
     /// destinations file sets none). Throws `StageStartError` with every problem.
-    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError)
+    /// Wall time is read from `clock` (tests pass a `ManualClock`'s).
+    public static func make(
+        settings: WorkerSettings, env: [String: String], logger: Logger, clock: WallClock = .system
+    ) throws(StageStartError)
         -> Built
     {
         let config: FleetConfiguration
@@ -97,9 +101,8 @@ public enum DispatcherStage {
                     topic: topics.feedback, configuration: settings.kafka.merging(settings.consumerOverrides),
                     logger: logger)
                 let built = FeedbackEndpoint(
-                    signer: feedback.signer, logger: logger, catchUp: { ledger.whenCaughtUp($0) },
+                    signer: feedback.signer, logger: logger, clock: clock, catchUp: { ledger.whenCaughtUp($0) },
                     recorder: FeedbackEndpoint.kafkaRecorder(producer: producer, topic: topics.feedback))
-                ledger.start { built.remember($0) }
                 endpoint = built
                 feedbackLedger = ledger
                 logger.info("feedback links on", metadata: ["settings": "\(feedback)"])
@@ -116,17 +119,19 @@ public enum DispatcherStage {
         let readerLogger = logger
         let processor = DispatcherProcessor(
             deliverer: deliverer, schedule: DestinationSchedule(policies: config.destinationPolicies), settings: own,
-            topics: topics, logger: logger,
+            topics: topics, logger: logger, clock: clock,
             readLog: { partition in
                 try DeliveryLogReader.readSnapshot(
-                    topic: topics.delivered, partition: partition, configuration: readerConfig, logger: readerLogger)
+                    topic: topics.delivered, partition: partition, configuration: readerConfig, logger: readerLogger,
+                    clock: clock)
             })
         let topology = WorkerTopology(
             inputs: [topics.alerts] + topics.retries, changelog: topics.state, deadLetter: topics.deadLetter,
             outputs: [topics.alerts, topics.delivered] + topics.retries)
         return Built(
             worker: Worker(
-                settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick),
+                settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick,
+                clock: clock),
             deliverer: deliverer, feedback: endpoint, feedbackSettings: feedback,
             feedbackProducer: feedbackProducer, feedbackLedger: feedbackLedger)
     }

@@ -13,7 +13,10 @@ import WorkerRuntime
 public enum EvaluatorStage {
     /// The worker for `settings` with the rules of `RULES_FILE` (required). Throws
     /// `StageStartError` with every problem when the configuration is wrong.
-    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError)
+    /// Wall time is read from `clock` (tests pass a `ManualClock`'s).
+    public static func make(
+        settings: WorkerSettings, env: [String: String], logger: Logger, clock: WallClock = .system
+    ) throws(StageStartError)
         -> Worker<EvaluatorProcessor>
     {
         let config: FleetConfiguration
@@ -36,6 +39,8 @@ public enum EvaluatorStage {
         let topology = WorkerTopology(
             inputs: [settings.topic(FleetTopics.healthScores)], changelog: settings.topic(FleetTopics.evaluatorState),
             deadLetter: settings.topic(FleetTopics.healthScoresDLT), outputs: [alerts])
-        return Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick)
+        return Worker(
+            settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick,
+            clock: clock)
     }
 }

@@ -44,24 +44,22 @@ public final class FeedbackEndpoint: Sendable {
     let signer: FeedbackLinkSigner
     let recorder: Recorder
     let catchUp: CatchUp?
-    let now: @Sendable () -> Timestamp
+    let clock: WallClock
     let logger: Logger
     private let replayGuard: Mutex<FeedbackReplayGuard>
 
     /// An endpoint verifying with `signer`, remembering up to `guardCapacity` live used links,
     /// waiting for `catchUp` (the ledger of every replica's records; nil: this process's memory
-    /// only) before it accepts a link, writing through `recorder`, with `now` as its clock.
+    /// only) before it accepts a link, writing through `recorder`, reading time from `clock`.
     public init(
         signer: FeedbackLinkSigner, guardCapacity: Int = 100_000, logger: Logger,
-        now: @escaping @Sendable () -> Timestamp = {
-            Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
-        },
+        clock: WallClock = .system,
         catchUp: CatchUp? = nil, recorder: @escaping Recorder
     ) {
         self.signer = signer
         self.recorder = recorder
         self.catchUp = catchUp
-        self.now = now
+        self.clock = clock
         self.logger = logger
         self.replayGuard = Mutex(FeedbackReplayGuard(capacity: guardCapacity))
     }
@@ -106,7 +104,7 @@ public final class FeedbackEndpoint: Sendable {
 
     /// GET and HEAD: the link verified, the confirmation page; nothing recorded, nothing waited for.
     private func confirm(query: String, reply: @escaping @Sendable (HTTPReply) -> Void) {
-        switch signer.verify(query: query, now: now()) {
+        switch signer.verify(query: query, now: clock.now()) {
         case .failure(let refusal):
             refuse(refusal, reply: reply)
         case .success(let link):
@@ -125,7 +123,7 @@ public final class FeedbackEndpoint: Sendable {
 
     /// POST: the verdict recorded once per link (see the type's description).
     private func record(fields query: String, reply: @escaping @Sendable (HTTPReply) -> Void) {
-        let time = now()
+        let time = clock.now()
         let link: FeedbackLink
         switch signer.verify(query: query, now: time) {
         case .failure(let refusal):
@@ -165,7 +163,7 @@ public final class FeedbackEndpoint: Sendable {
     /// before links had one) and links already expired are ignored.
     public func remember(_ record: FeedbackRecord) {
         guard let id = record.linkId, let expiresAt = record.linkExpiresAt else { return }
-        let time = now()
+        let time = clock.now()
         replayGuard.withLock { $0.remember(id: id, expiresAt: expiresAt, now: time) }
     }
 

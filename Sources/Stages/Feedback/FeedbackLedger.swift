@@ -1,3 +1,4 @@
+import BlockingWork
 import Contracts
 import Foundation
 import Kafka
@@ -82,12 +83,10 @@ public final class FeedbackLedger: Sendable {
             return true
         }
         guard go else { return }
-        let thread = Thread { [self] in
+        BlockingThread.start(name: "feedback-ledger") { [self] in
             run()
             finished.signal()
         }
-        thread.name = "feedback-ledger"
-        thread.start()
     }
 
     /// Stops the reader, frees its Kafka handle and answers every waiting click `false`. Blocking

@@ -9,7 +9,10 @@ import WorkerRuntime
 public enum ScorerStage {
     /// The worker for `settings`, with the scoring file of `SCORING_FILE` (built-in defaults when
     /// unset). Throws `StageStartError` with every problem when the configuration is wrong.
-    public static func make(settings: WorkerSettings, env: [String: String], logger: Logger) throws(StageStartError)
+    /// Wall time is read from `clock` (tests pass a `ManualClock`'s).
+    public static func make(
+        settings: WorkerSettings, env: [String: String], logger: Logger, clock: WallClock = .system
+    ) throws(StageStartError)
         -> Worker<ScorerProcessor>
     {
         let config: FleetConfiguration
@@ -35,6 +38,8 @@ public enum ScorerStage {
             inputs: [settings.topic(FleetTopics.accountEvents)], changelog: settings.topic(FleetTopics.scorerState),
             deadLetter: settings.topic(FleetTopics.accountEventsDLT),
             outputs: [settings.topic(FleetTopics.healthScores)])
-        return Worker(settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick)
+        return Worker(
+            settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick,
+            clock: clock)
     }
 }

@@ -1,3 +1,4 @@
+import BlockingWork
 import FleetConfig
 import Foundation
 import Logging
@@ -69,12 +70,20 @@ public enum StageMain {
 
     /// What the dispatcher's worker and feedback listener need until they have stopped, in the
     /// order the service group starts them (it stops them in the reverse order, after the worker
-    /// and the listeners): the feedback ledger with the producer of `alert-feedback`, then the
-    /// Slack deliverer.
+    /// and the listeners): the feedback ledger (its reader started here, feeding the endpoint's
+    /// replay guard) with the producer of `alert-feedback`, then the Slack deliverer.
     static func dependencies(of built: DispatcherStage.Built, logger: Logger) -> [StopOnShutdownService] {
         var services: [StopOnShutdownService] = []
         if built.feedbackLedger != nil || built.feedbackProducer != nil {
-            services.append(StopOnShutdownService("feedback ledger", logger: logger) { await stopFeedback(built) })
+            services.append(
+                StopOnShutdownService(
+                    "feedback ledger", logger: logger,
+                    start: {
+                        if let ledger = built.feedbackLedger, let endpoint = built.feedback {
+                            ledger.start { endpoint.remember($0) }
+                        }
+                    },
+                    stop: { await stopFeedback(built) }))
         }
         services.append(StopOnShutdownService("slack deliverer", logger: logger) { await built.deliverer.shutdown() })
         return services
@@ -84,12 +93,7 @@ public enum StageMain {
     /// joins a thread), then the producer of `alert-feedback`.
     static func stopFeedback(_ built: DispatcherStage.Built) async {
         if let ledger = built.feedbackLedger {
-            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                Thread.detachNewThread {
-                    ledger.stop()
-                    done.resume()
-                }
-            }
+            await BlockingThread.run(name: "feedback-ledger-stop") { ledger.stop() }
         }
         await built.feedbackProducer?.shutdown(timeout: .seconds(5))
     }

@@ -72,8 +72,8 @@ final class ChildProcess: @unchecked Sendable {
     @discardableResult
     func stop(grace: TimeInterval = 30) -> Int32 {
         if process.isRunning { process.terminate() }
-        let deadline = Date(timeIntervalSinceNow: grace)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(grace * 1000))
+        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

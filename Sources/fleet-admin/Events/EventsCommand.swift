@@ -1,4 +1,5 @@
 import ArgumentParser
+import Contracts
 import Foundation
 import HealthModel
 
@@ -40,7 +41,7 @@ struct EventsValidateCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = WallClock.system.milliseconds()
         var check = EventFileCheck(
             nowMilliseconds: now, maxClockSkewMilliseconds: maxClockSkewMs,
             keepProblems: quiet ? 0 : max(0, maxProblems))

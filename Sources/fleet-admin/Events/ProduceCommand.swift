@@ -52,7 +52,7 @@ struct ProduceCommand: AsyncParsableCommand {
         let acknowledged = Atomic<Int>(0)
         let failed = Mutex<(count: Int, first: String?)>((0, nil))
         var check = EventFileCheck(
-            nowMilliseconds: Int64(Date().timeIntervalSince1970 * 1000),
+            nowMilliseconds: WallClock.system.milliseconds(),
             maxClockSkewMilliseconds: maxClockSkewMs, keepProblems: 100)
         let started = ContinuousClock.now
         var sent = 0

@@ -34,7 +34,7 @@ enum TimeArgument {
 
     /// This machine's wall clock: the reference of the future-time bound when no `--now` is given.
     static func wallClock() -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)))
+        WallClock.system.now()
     }
 
     /// The reference of the future-time bound of `replay` and `backtest`: `--now` (RFC 3339, or a

@@ -146,9 +146,9 @@ struct FleetBenchCommand: AsyncParsableCommand {
 
     /// Waits (checking every 5 ms, with a deadline) until `condition` holds.
     private func wait(upTo seconds: Double, _ what: String, _ condition: () throws -> Bool) async throws {
-        let deadline = Date(timeIntervalSinceNow: seconds)
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         while try !condition() {
-            guard Date() < deadline else {
+            guard ContinuousClock.now < deadline else {
                 throw ValidationError("timed out after \(Int(seconds)) s waiting for \(what)")
             }
             try await Task.sleep(for: .milliseconds(5))
@@ -284,7 +284,7 @@ struct FleetBenchCommand: AsyncParsableCommand {
             // Offered on schedule: event i leaves at start + i/rate.
             let due = start + .nanoseconds(Int64(i) * 1_000_000_000 / Int64(rate))
             if ContinuousClock.now < due { try await Task.sleep(until: due, clock: .continuous) }
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = WallClock.system.milliseconds()
             let at = Timestamp(millisecondsSinceEpoch: now).rfc3339
             let key: String
             let line: String

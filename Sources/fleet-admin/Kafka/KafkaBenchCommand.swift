@@ -183,16 +183,14 @@ final class PassThroughProcessor: RecordProcessor {
 }
 
 /// Acknowledged outputs over time: from the first to the last.
-// @unchecked: `first` and `last` are read and written under `lock` only; `done` is an Atomic.
-final class Progress: @unchecked Sendable {
+final class Progress: Sendable {
     let done = Atomic<Int64>(0)
-    private let lock = NSLock()
-    private var first: ContinuousClock.Instant?
-    private var last: ContinuousClock.Instant?
+    /// When the counter first and last grew.
+    private let growth = Mutex<(first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>((nil, nil))
 
     var elapsed: Double {
-        lock.withLock {
-            guard let first, let last else { return .infinity }
+        growth.withLock { g in
+            guard let first = g.first, let last = g.last else { return .infinity }
             let d = last - first
             return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
         }
@@ -200,7 +198,7 @@ final class Progress: @unchecked Sendable {
 
     /// When the counter first and last grew (nil before it grew).
     var span: (first: ContinuousClock.Instant, last: ContinuousClock.Instant)? {
-        lock.withLock { first.flatMap { f in last.map { (f, $0) } } }
+        growth.withLock { g in g.first.flatMap { f in g.last.map { (f, $0) } } }
     }
 
     /// Samples `read` every millisecond on its own thread until stopped.
@@ -212,9 +210,9 @@ final class Progress: @unchecked Sendable {
         let previous = done.exchange(value, ordering: .relaxed)
         guard value > previous else { return }
         let now = ContinuousClock.now
-        lock.withLock {
-            if first == nil { first = now }
-            last = now
+        growth.withLock { g in
+            if g.first == nil { g.first = now }
+            g.last = now
         }
     }
 

@@ -35,11 +35,11 @@ struct ClusterOptions: ParsableArguments {
 
 /// `--since`: an RFC 3339 time, a date (`2026-11-20`), or a duration back from now (`2h`, `7d`).
 enum SinceArgument {
-    static func parse(_ text: String?, now: Date = Date()) throws -> Timestamp? {
+    static func parse(_ text: String?, clock: WallClock = .system) throws -> Timestamp? {
         guard let text else { return nil }
         if let t = TimeArgument.parse(text) { return t }
         if let ms = TimeArgument.duration(text) {
-            return Timestamp(millisecondsSinceEpoch: Int64(now.timeIntervalSince1970 * 1000) - ms)
+            return Timestamp(millisecondsSinceEpoch: clock.milliseconds() - ms)
         }
         throw ValidationError(
             "--since \(text): give an RFC 3339 time, a date YYYY-MM-DD, or a duration such as 2h or 7d")

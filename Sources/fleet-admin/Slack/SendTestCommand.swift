@@ -65,9 +65,10 @@ struct SendTestCommand: AsyncParsableCommand {
         var logger = Logger(label: "send-test")
         logger.logLevel = .error
         let deliverer = try SlackDeliverer(destinations: [dest], settings: settings, logger: logger)
-        let started = Date()
+        let started = ContinuousClock.now
         let outcome = await deliverer.submit(alert, to: dest.name)
-        let ms = Int(Date().timeIntervalSince(started) * 1000)
+        let elapsed = started.duration(to: .now).components
+        let ms = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
         await deliverer.shutdown()
         print("answer after \(ms) ms: \(outcome)")
         print(Self.advice(outcome))
@@ -106,7 +107,7 @@ struct SendTestCommand: AsyncParsableCommand {
     }
 
     static func now() -> Timestamp {
-        Timestamp(millisecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000))
+        WallClock.system.now()
     }
 
     static func advice(_ outcome: DeliveryOutcome) -> String {

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import SlackDelivery
 import SlackSink
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -168,90 +169,79 @@ struct SlackBenchCommand: AsyncParsableCommand {
 }
 
 /// Counters of the benchmark, touched from the engine thread (completions) and read by the main task.
-// @unchecked: every mutable field is read and written under `lock` only.
-final class SlackBenchCounters: @unchecked Sendable {
-    private let lock = NSLock()
-    private var delivered = 0
-    private var other: [String: Int] = [:]
-    private var perDestination: [Int]
-    private var outstanding = 0
-    private var drained: CheckedContinuation<Void, Never>?
+final class SlackBenchCounters: Sendable {
+    private struct State {
+        var delivered = 0
+        var other: [String: Int] = [:]
+        var perDestination: [Int]
+        var outstanding = 0
+        var drained: CheckedContinuation<Void, Never>?
+    }
 
-    init(destinations: Int) { perDestination = [Int](repeating: 0, count: destinations) }
+    private let state: Mutex<State>
+
+    init(destinations: Int) { state = Mutex(State(perDestination: [Int](repeating: 0, count: destinations))) }
 
     func next(_ i: Int) -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        perDestination[i] += 1
-        return perDestination[i]
+        state.withLock { s in
+            s.perDestination[i] += 1
+            return s.perDestination[i]
+        }
     }
 
-    func sent(_ i: Int) -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return perDestination[i]
-    }
+    func sent(_ i: Int) -> Int { state.withLock { $0.perDestination[i] } }
 
     func record(_ o: DeliveryOutcome) {
-        lock.lock()
-        defer { lock.unlock() }
-        if o.isDelivered { delivered += 1 } else { other[o.code, default: 0] += 1 }
+        state.withLock { s in
+            if o.isDelivered { s.delivered += 1 } else { s.other[o.code, default: 0] += 1 }
+        }
     }
 
-    func setOutstanding(_ n: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        outstanding = n
-    }
+    func setOutstanding(_ n: Int) { state.withLock { $0.outstanding = n } }
 
     func finishOne() {
-        lock.lock()
-        outstanding -= 1
-        let c = outstanding == 0 ? drained : nil
-        if c != nil { drained = nil }
-        lock.unlock()
+        let c: CheckedContinuation<Void, Never>? = state.withLock { s in
+            s.outstanding -= 1
+            guard s.outstanding == 0 else { return nil }
+            defer { s.drained = nil }
+            return s.drained
+        }
         c?.resume()
     }
 
-    func snapshot() -> (Int, [String: Int]) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (delivered, other)
-    }
+    func snapshot() -> (Int, [String: Int]) { state.withLock { ($0.delivered, $0.other) } }
 
     /// Returns once every feeder chain has stopped (each ends within the total timeout).
     func waitDrained() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if outstanding <= 0 {
-                lock.unlock()
-                c.resume()
-                return
+            let done = state.withLock { s -> Bool in
+                if s.outstanding <= 0 { return true }
+                s.drained = c
+                return false
             }
-            drained = c
-            lock.unlock()
+            if done { c.resume() }
         }
     }
 }
 
 /// Start times of every request per destination, recorded on the engine thread.
-// @unchecked: written on the engine thread only, read after the deliverer has shut down.
-final class SlackBenchStartLog: @unchecked Sendable {
-    private var times: [[UInt64]]
-    private(set) var total = 0
+final class SlackBenchStartLog: Sendable {
+    private let times: Mutex<[[UInt64]]>
 
-    init(destinations: Int) { times = [[UInt64]](repeating: [], count: destinations) }
+    init(destinations: Int) { times = Mutex([[UInt64]](repeating: [], count: destinations)) }
 
-    /// Engine thread only.
-    func record(_ i: Int, _ t: UInt64) {
-        times[i].append(t)
-        total += 1
-    }
+    /// Requests recorded so far.
+    var total: Int { times.withLock { $0.reduce(0) { $0 + $1.count } } }
+
+    /// Engine thread.
+    func record(_ i: Int, _ t: UInt64) { times.withLock { $0[i].append(t) } }
 
     /// Read after the deliverer has shut down.
     func violations(perSecond: Double, burst: Int) -> Int {
-        times.reduce(0) {
-            $0 + RateAudit.violations(arrivals: $1, perSecond: perSecond, burst: burst, toleranceNanos: 1_000)
+        times.withLock { times in
+            times.reduce(0) {
+                $0 + RateAudit.violations(arrivals: $1, perSecond: perSecond, burst: burst, toleranceNanos: 1_000)
+            }
         }
     }
 }

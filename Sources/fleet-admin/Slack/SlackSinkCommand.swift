@@ -61,16 +61,20 @@ struct SlackSinkCommand: AsyncParsableCommand {
             Data(
                 "slack-sink listening on http://\(host):\(bound) (answers: \(response)); webhook URLs look like http://\(host):\(bound)/services/T000/B000/xxxx, a Slack app's api_url http://\(host):\(bound)/api\n"
                     .utf8))
-        let started = Date()
+        let clock = ContinuousClock()
+        let started = clock.now
         var last = 0
-        var lastReport = Date()
-        while seconds == 0 || Date().timeIntervalSince(started) < Double(seconds) {
+        var lastReport = clock.now
+        while seconds == 0 || started.duration(to: clock.now) < .seconds(seconds) {
             try await Task.sleep(for: .seconds(1))
-            if reportEvery > 0 && Date().timeIntervalSince(lastReport) >= Double(reportEvery) {
+            if reportEvery > 0 && lastReport.duration(to: clock.now) >= .seconds(reportEvery) {
                 let count = sink.requestCount
-                let rate = Double(count - last) / Date().timeIntervalSince(lastReport)
+                let elapsed = lastReport.duration(to: clock.now)
+                let rate =
+                    Double(count - last)
+                    / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
                 last = count
-                lastReport = Date()
+                lastReport = clock.now
                 let audit = sink.audit(perSecond: auditRate, burst: auditBurst)
                 print("sink: \(Int(rate)) requests/s; \(audit); \(sink.connectionCount) connections")
             }
