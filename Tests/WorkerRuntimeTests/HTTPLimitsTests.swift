@@ -173,10 +173,10 @@ import Testing
                 continuation.resume(returning: nil)
             }
         }
+        // Closed before the trickle ended (it lasts 20 s at least), and by the request timeout: the
+        // server's count says which timeout fired; how late the close is seen depends on the load.
         let elapsed = try #require(closedAt, "a request trickled for 20 s was never closed")
-        #expect(
-            elapsed >= .milliseconds(900) && elapsed < .seconds(15),
-            "closed after \(elapsed), request timeout 1 s; the trickle alone lasts 20 s")
+        #expect(elapsed >= .milliseconds(900), "closed after \(elapsed), before the request timeout of 1 s")
         #expect(server.counts.timedOutRequest == 1 && server.counts.timedOutIdle == 0)
         await server.shutdown()
     }
