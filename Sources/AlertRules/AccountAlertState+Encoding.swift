@@ -9,9 +9,13 @@ import Contracts
 /// and its episodes are not due again at the same time).
 ///
 /// Layout (version 1): a version byte, then the last score, the score peaks (times as deltas), open
-/// episodes, per-type last alerts, seen trigger refs, and the rare deferred alerts and digest items
-/// as length-prefixed JSON (`RecordCoding`, so they carry the full score facts). Integers are LEB128
+/// episodes, per-type last alerts, seen trigger refs, and deferred alerts and digest items as
+/// length-prefixed JSON (`RecordCoding`, so they carry the full score facts). Integers are LEB128
 /// varints (signed ones zig-zag), fixed-width fields little-endian.
+///
+/// Since quiet hours and digests are the dispatcher's alone, an evaluator holds neither: both counts
+/// are written as what is left of `earlierHolds` (zero once released), so the layout, and the
+/// version, stay those the previous release reads (a rolling deploy or a rollback restores either way).
 extension AccountAlertState {
     public static let encodingVersion: UInt8 = 3
 
@@ -51,10 +55,10 @@ extension AccountAlertState {
             w.fixed64(r.hash)
             w.signed(r.at)
         }
-        w.varint(UInt64(deferred.count))
-        for alert in deferred { w.blob(try RecordCoding.encode(alert)) }
-        w.varint(UInt64(digestQueue.count))
-        for q in digestQueue {
+        w.varint(UInt64(earlierHolds.deferred.count))
+        for alert in earlierHolds.deferred { w.blob(try RecordCoding.encode(alert)) }
+        w.varint(UInt64(earlierHolds.digestItems.count))
+        for q in earlierHolds.digestItems {
             w.blob(Array(q.destination.utf8))
             w.signed(q.due.millisecondsSinceEpoch)
             w.byte(UInt8(q.priority.level))
@@ -122,7 +126,7 @@ extension AccountAlertState {
         }
         do {
             for _ in 0..<(try r.count()) {
-                deferred.append(try RecordCoding.decode(AlertRecord.self, from: try r.blob()))
+                earlierHolds.deferred.append(try RecordCoding.decode(AlertRecord.self, from: try r.blob()))
             }
             for _ in 0..<(try r.count()) {
                 let destination = String(decoding: try r.blob(), as: UTF8.self)
@@ -131,7 +135,8 @@ extension AccountAlertState {
                     throw AlertRulesError.corruptState(reason: "bad digest priority")
                 }
                 let item = try RecordCoding.decode(DigestItem.self, from: try r.blob())
-                digestQueue.append(QueuedDigestItem(destination: destination, due: due, priority: priority, item: item))
+                earlierHolds.digestItems.append(
+                    EarlierHolds.DigestItemEntry(destination: destination, due: due, priority: priority, item: item))
             }
         } catch let error as AlertRulesError {
             throw error

@@ -1,7 +1,8 @@
 import Contracts
 
-/// Everything the engine remembers about one account: open episodes, cooldowns, recent trigger refs,
-/// the recent score peaks, alerts deferred by quiet hours and items waiting for a digest.
+/// Everything the engine remembers about one account: open episodes, cooldowns, recent trigger refs
+/// and the recent score peaks. (Alerts held by quiet hours and digest items are the dispatcher's,
+/// per destination; an evaluator before that kept them here: see `earlierHolds`.)
 ///
 /// Kept per account so that, in Kafka, it partitions with the `health-scores` key (account id) and
 /// is written to the changelog under that key (see `AccountAlertState.encoded()`).
@@ -31,14 +32,6 @@ public struct AccountAlertState: Sendable, Equatable {
         var at: Int64
     }
 
-    /// An alert waiting for the next digest of its destination.
-    public struct QueuedDigestItem: Sendable, Equatable {
-        public var destination: String
-        public var due: Timestamp
-        public var priority: Priority
-        public var item: DigestItem
-    }
-
     var lastScore: Int?
     /// Event time (ms) of the latest score record evaluated: an older record is late (only its
     /// triggers are evaluated, see `RulesEngine.RecordNews`).
@@ -52,10 +45,10 @@ public struct AccountAlertState: Sendable, Equatable {
     var lastAlertAt: [Int64?] = []
     var lastAlertSeverity: [Severity] = []
     var seenRefs: [SeenRef] = []
-    /// Alerts held until their `notBefore` (quiet hours), released by `RulesEngine.tick`.
-    public internal(set) var deferred: [AlertRecord] = []
-    /// Items waiting for their destination's digest, released by `RulesEngine.takeDueDigestItems`.
-    public internal(set) var digestQueue: [QueuedDigestItem] = []
+    /// Deferred alerts and digest items an earlier evaluator held in this state, read from its
+    /// changelog value; the evaluator releases them to the dispatcher (`takeEarlierHolds`) and never
+    /// adds any.
+    public internal(set) var earlierHolds = EarlierHolds()
 
     /// How many record identities are remembered per account: a scorer that crashed emits again at
     /// most the records of its last commit interval, a handful per account. An older repeat is
@@ -75,17 +68,12 @@ public struct AccountAlertState: Sendable, Equatable {
         recentRecords.append(identity)
     }
 
-    /// The earliest time at which `tick` has something to release, if any.
-    public var nextDue: Timestamp? {
-        var next: Timestamp?
-        for alert in deferred { if let nb = alert.notBefore, next.map({ nb < $0 }) ?? true { next = nb } }
-        for q in digestQueue where next.map({ q.due < $0 }) ?? true { next = q.due }
-        return next
-    }
+    /// The earliest time at which `takeEarlierHolds` has something to release, if any.
+    public var nextDue: Timestamp? { earlierHolds.nextDue }
 
     /// True when nothing is remembered: the changelog may delete (tombstone) the key.
     public var isEmpty: Bool {
-        episodes.isEmpty && deferred.isEmpty && digestQueue.isEmpty && seenRefs.isEmpty && lastEvaluatedAt == nil
+        episodes.isEmpty && earlierHolds.isEmpty && seenRefs.isEmpty && lastEvaluatedAt == nil
             && recentRecords.isEmpty
             && lastAlertAt.allSatisfy { $0 == nil } && peaks.isEmpty && lastScore == nil
     }

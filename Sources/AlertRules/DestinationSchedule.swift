@@ -14,6 +14,9 @@ import Contracts
 /// saying and to WHOM; the destination decides WHEN. The `evaluator` executable runs on
 /// `RulesConfig.leavingTimeToTheDispatcher()`, and the `dispatcher` applies this schedule; alerts
 /// that already carry a future `not_before` are held until then, digest records are sent as they come.
+/// It is the only quiet-hours and digest path: the backtest, `fleet-admin rules test` and the rules
+/// bench run it too, over alerts in event time (`DestinationTimeline`), and every digest is built by
+/// `DigestBuilder`.
 ///
 /// Pure: `now` is the dispatcher's wall clock, passed in. State is per destination
 /// (`DestinationScheduleState`, the changelog value under the destination's name).
@@ -82,7 +85,7 @@ public struct DestinationSchedule: Sendable {
             state.held.append(held)
         case .digest(let due):
             guard !state.digestEntries.contains(where: { $0.item.alertId == alert.alertId }) else { break }
-            state.digestEntries.append(.init(due: due, priority: alert.priority, item: Self.digestItem(of: alert)))
+            state.digestEntries.append(.init(due: due, priority: alert.priority, item: DigestBuilder.item(of: alert)))
         }
         return decision
     }
@@ -111,8 +114,11 @@ public struct DestinationSchedule: Sendable {
                 let items = due.filter { $0.due == time }.map { ($0.priority, $0.item) }
                 let id = AlertId.make(["digest", destination, String(time.millisecondsSinceEpoch)])
                 let title = policies[destination]?.digest?.title(due: time) ?? "Digest"
-                release.digests.append(
-                    RulesEngine.digestRecord(id: id, destination: destination, due: time, title: title, items: items))
+                if let digest = DigestBuilder.record(
+                    id: id, destination: destination, due: time, title: title, items: items)
+                {
+                    release.digests.append(digest)
+                }
             }
         }
         return release
@@ -136,18 +142,5 @@ public struct DestinationSchedule: Sendable {
     /// should call `takeDue` next.
     public static func nextDue(_ states: [String: DestinationScheduleState]) -> Timestamp? {
         states.values.compactMap(\.nextDue).min()
-    }
-
-    /// The digest line of an alert, from the facts it carries.
-    static func digestItem(of alert: AlertRecord) -> DigestItem {
-        guard let record = alert.score else {
-            return DigestItem(
-                alertId: alert.alertId, type: alert.type, severity: alert.severity, accountId: alert.accountId,
-                accountName: nil,
-                score: 0, delta: 0, zone: .healthy, headline: alert.rule ?? alert.type.rawValue, url: nil,
-                at: alert.raisedAt,
-                drop: alert.drop)
-        }
-        return RulesEngine.digestItem(of: alert, record: record)
     }
 }

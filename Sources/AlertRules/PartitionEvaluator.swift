@@ -1,13 +1,13 @@
 import Contracts
 
-/// The rules engine over the accounts of one input partition: what an evaluator worker keeps per
-/// assigned partition, and what the rules tests and the benchmark drive.
+/// The rules engine over the accounts of one input partition, followed by the dispatcher's
+/// schedule of each destination: what the fleet does to a partition's score records, in event
+/// time, for the rules tests, the backtest and the benchmark.
 ///
-/// State stays per account (the changelog's keys are account ids). Digest items live in the state
-/// of the account that raised them; `advance(to:)` gathers the due ones of all accounts here into
-/// one digest per destination and due time. A destination therefore gets one digest per partition
-/// that holds items for it (the dispatcher, which owns the destination, may merge digests with the
-/// same title and due time).
+/// The rules engine raises alerts (state per account, as the evaluator keeps it on its changelog);
+/// a `DestinationTimeline` then applies the destinations' quiet hours and digests exactly as the
+/// dispatcher's `DestinationSchedule` does, an alert arriving at its `raisedAt`. `advance(to:)`
+/// releases held alerts and digests due by then (one digest per destination and due time).
 public struct PartitionEvaluator: Sendable {
     public let engine: RulesEngine
     private var index: [String: Int] = [:]
@@ -16,16 +16,20 @@ public struct PartitionEvaluator: Sendable {
     /// Per slot: changed since the last `takeChangedAccounts()`.
     private var dirty: [Bool] = []
     private var changed: [Int] = []
-    /// Slots holding deferred alerts or digest items.
-    private var waiting: Set<Int> = []
-    /// The earliest due time among the waiting accounts (a lower bound), so that a frequent timer
-    /// costs nothing until something is due.
-    private var earliestDue: Timestamp?
+    /// Quiet hours and digests per destination, as the dispatcher applies them.
+    private var timeline: DestinationTimeline
 
+    /// The rules of `engine`, and the destination policies of its rules file.
     public init(engine: RulesEngine) {
-        self.engine = engine
+        self.init(engine: engine, policies: engine.config.destinations)
     }
 
+    /// The rules of `engine`, and `policies` for the destinations (the dispatcher's: see
+    /// `DestinationPolicy.resolved(destinationsFile:rulesFile:)`).
+    public init(engine: RulesEngine, policies: [String: DestinationPolicy]) {
+        self.engine = engine
+        timeline = DestinationTimeline(policies: policies)
+    }
     /// The state of one account, if it has one.
     public func state(of account: String) -> AccountAlertState? {
         index[account].map { slots[$0] }
@@ -53,61 +57,57 @@ public struct PartitionEvaluator: Sendable {
         }
     }
 
-    private mutating func noteDue(_ k: Int) {
-        guard let due = slots[k].nextDue else { return }
-        waiting.insert(k)
-        earliestDue = min(earliestDue ?? due, due)
-    }
-
     /// Restores an account's state (from the changelog) before records are processed.
     public mutating func restore(account: String, state: AccountAlertState) {
-        let k = slot(for: account)
-        slots[k] = state
-        noteDue(k)
+        slots[slot(for: account)] = state
     }
 
-    /// Evaluates one score record. Call `advance(to:)` first when time has moved (the worker's timer).
+    /// The schedule state of each destination (the dispatcher's changelog values, for tests).
+    public var destinationStates: [String: DestinationScheduleState] { timeline.states }
+
+    /// Restores a destination's schedule state (from the dispatcher's changelog).
+    public mutating func restore(destination: String, state: DestinationScheduleState) {
+        timeline.restore(destination: destination, state: state)
+    }
+
+    /// Evaluates one score record and returns the alerts sent at once. Call `advance(to:)` first
+    /// when time has moved (the dispatcher's timer).
     public mutating func process(_ record: ScoreRecord) -> [AlertRecord] {
         process(record) { _, _ in }
     }
 
-    /// Evaluates one score record as `process(_:)` does; `observe` also sees every alert raised (see
-    /// `RulesEngine.evaluate(_:state:observe:)`).
+    /// Evaluates one score record as `process(_:)` does; `observe` also sees every alert raised, one
+    /// per destination, with where it went: sent now, held by quiet hours, or queued for a digest
+    /// (a backtest reports all three).
     public mutating func process(_ record: ScoreRecord, observe: (AlertRecord, AlertDisposition) -> Void)
         -> [AlertRecord]
     {
         let k = slot(for: record.accountId)
-        let alerts = engine.evaluate(record, state: &slots[k], observe: observe)
+        let raised = engine.evaluate(record, state: &slots[k])
         markChanged(k)
-        if !slots[k].deferred.isEmpty || !slots[k].digestQueue.isEmpty { noteDue(k) }
-        return alerts
+        var now: [AlertRecord] = []
+        for alert in raised {
+            switch timeline.admit(alert, now: record.validAt) {
+            case .deliverNow:
+                now.append(alert)
+                observe(alert, .now)
+            case .holdUntil(let until): observe(alert, .deferred(until: until))
+            case .digest(let due): observe(alert, .digest(due: due))
+            }
+        }
+        return now
     }
 
-    /// Releases what is due at `now`: deferred alerts (in time order), then digests.
+    /// Releases what is due at `now`: held alerts and digests, each at its due time, in time order.
     public mutating func advance(to now: Timestamp) -> [AlertRecord] {
-        guard let earliest = earliestDue, earliest <= now else { return [] }
-        var released: [AlertRecord] = []
-        var digestItems: [AccountAlertState.QueuedDigestItem] = []
-        for k in waiting.sorted(by: { accounts[$0] < accounts[$1] }) {
-            guard let next = slots[k].nextDue, next <= now else { continue }
-            released += engine.tick(now: now, state: &slots[k])
-            digestItems += engine.takeDueDigestItems(now: now, state: &slots[k])
-            if slots[k].deferred.isEmpty && slots[k].digestQueue.isEmpty { waiting.remove(k) }
-            markChanged(k)
-        }
-        earliestDue = nextDue
-        released.sort {
-            ($0.notBefore!.millisecondsSinceEpoch, $0.alertId, $0.destination) < (
-                $1.notBefore!.millisecondsSinceEpoch, $1.alertId, $1.destination
-            )
-        }
-        return released + engine.assembleDigests(digestItems)
+        timeline.advance(to: now)
     }
 
     /// The earliest time `advance(to:)` has something to release.
-    public var nextDue: Timestamp? {
-        waiting.compactMap { slots[$0].nextDue }.min()
-    }
+    public var nextDue: Timestamp? { timeline.nextDue }
+
+    /// How many alerts and digest items wait for their time.
+    public var waiting: Int { timeline.waiting }
 
     /// Accounts whose state changed since the last `takeChangedAccounts()` (the changelog writes,
     /// one per account however many records it had).

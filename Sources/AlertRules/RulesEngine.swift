@@ -2,17 +2,13 @@ import Contracts
 
 /// The evaluator's brain: score records in, alerts out, pure and deterministic.
 ///
-/// - `evaluate(_:state:)` applies every rule to one score record of one account and returns the
-///   alerts to send now (one record per destination). Alerts deferred by quiet hours and items for
-///   digests stay in the account's state.
-/// - `tick(now:state:)` releases the account's deferred alerts whose time has come, with their
-///   `notBefore` set. Deferral is held here rather than emitted at once so that the `alerts` topic
-///   only carries what is due: a dispatcher never has to park records, and a destination's retry
-///   and rate-limit queue is not clogged by a night's worth of waiting alerts.
-/// - `takeDueDigestItems(now:state:)` and `assembleDigests(_:)` gather due digest items from many
-///   accounts into one digest record per destination and period (see `PartitionEvaluator`).
+/// `evaluate(_:state:)` applies every rule to one score record of one account and returns the
+/// alerts it raises (one record per destination): thresholds, episodes, cooldowns, inhibitions,
+/// suppressions, routing and priority. When a destination sees them (quiet hours, digests) is not
+/// decided here: that is the dispatcher's `DestinationSchedule`, which the backtest and rules tests
+/// run too (`DestinationTimeline`, driven by `PartitionEvaluator`).
 ///
-/// Time only comes in as values (`ScoreRecord.validAt`, `now`).
+/// Time only comes in as values (`ScoreRecord.validAt`).
 public struct RulesEngine: Sendable {
     public let config: RulesConfig
     /// The rules in a lean form for the per-record loop (no sets or dictionaries to hash or retain).
@@ -120,33 +116,21 @@ public struct RulesEngine: Sendable {
         case tooLate = "too_late"
     }
 
-    /// The result of `evaluation(of:state:observe:)`: what the record was, and the alerts to deliver now.
+    /// The result of `evaluation(of:state:)`: what the record was, and the alerts it raised.
     public struct Evaluation: Sendable {
         public var news: RecordNews
         public var alerts: [AlertRecord]
     }
 
-    /// Applies the rules to `record` and returns the alerts to deliver now.
+    /// Applies the rules to `record` and returns the alerts it raises.
     public func evaluate(_ record: ScoreRecord, state: inout AccountAlertState) -> [AlertRecord] {
-        evaluation(of: record, state: &state) { _, _ in }.alerts
+        evaluation(of: record, state: &state).alerts
     }
 
-    /// Applies the rules to `record` and returns the alerts to deliver now, as `evaluate(_:state:)`
-    /// does; `observe` also sees every alert raised, one per destination, with where it went: sent
-    /// now, held by quiet hours, or queued for a digest (a backtest reports all three).
-    public func evaluate(
-        _ record: ScoreRecord, state: inout AccountAlertState, observe: (AlertRecord, AlertDisposition) -> Void
-    ) -> [AlertRecord] {
-        evaluation(of: record, state: &state, observe: observe).alerts
-    }
-
-    /// Applies the rules to `record` as `evaluate(_:state:observe:)` does and also tells what the
-    /// record was (`RecordNews`): the evaluator counts the records it skips. A skipped record
-    /// (`repeated`, `tooLate`) leaves `state` unchanged.
-    public func evaluation(
-        of record: ScoreRecord, state: inout AccountAlertState,
-        observe: (AlertRecord, AlertDisposition) -> Void = { _, _ in }
-    ) -> Evaluation {
+    /// Applies the rules to `record` as `evaluate(_:state:)` does and also tells what the record was
+    /// (`RecordNews`): the evaluator counts the records it skips. A skipped record (`repeated`,
+    /// `tooLate`) leaves `state` unchanged.
+    public func evaluation(of record: ScoreRecord, state: inout AccountAlertState) -> Evaluation {
         let now = record.validAt.millisecondsSinceEpoch
         let identity = record.identity
         // The same record again (at-least-once delivery upstream: a scorer that crashed before its
@@ -162,18 +146,15 @@ public struct RulesEngine: Sendable {
                 triggerCandidates(rule: i, mask: mask, record: record, now: now, state: &state, candidates: &candidates)
             }
             guard !candidates.isEmpty else { return Evaluation(news: .late, alerts: []) }
-            let alerts = raise(candidates, record: record, now: now, state: &state, observe: observe)
+            let alerts = raise(candidates, record: record, now: now, state: &state)
             return Evaluation(news: .late, alerts: alerts)
         }
         state.rememberRecord(identity)
-        return Evaluation(news: .current, alerts: evaluateCurrent(record, now: now, state: &state, observe: observe))
+        return Evaluation(news: .current, alerts: evaluateCurrent(record, now: now, state: &state))
     }
 
     /// Every rule on a record at or after the last one's time.
-    private func evaluateCurrent(
-        _ record: ScoreRecord, now: Int64, state: inout AccountAlertState,
-        observe: (AlertRecord, AlertDisposition) -> Void
-    ) -> [AlertRecord] {
+    private func evaluateCurrent(_ record: ScoreRecord, now: Int64, state: inout AccountAlertState) -> [AlertRecord] {
         let score = record.score
         state.lastEvaluatedAt = now
         let previous = state.lastScore ?? record.previousScore
@@ -242,7 +223,7 @@ public struct RulesEngine: Sendable {
         }
         state.lastScore = score
         guard !candidates.isEmpty else { return [] }
-        return raise(candidates, record: record, now: now, state: &state, observe: observe)
+        return raise(candidates, record: record, now: now, state: &state)
     }
 
     /// A candidate for each trigger of `record` that rule `i` (a trigger rule) takes and that was not
@@ -332,11 +313,10 @@ public struct RulesEngine: Sendable {
         return true
     }
 
-    // MARK: - Raise and deliver
+    // MARK: - Raise and route
 
     private func raise(
-        _ candidates: [Candidate], record: ScoreRecord, now: Int64, state: inout AccountAlertState,
-        observe: (AlertRecord, AlertDisposition) -> Void
+        _ candidates: [Candidate], record: ScoreRecord, now: Int64, state: inout AccountAlertState
     ) -> [AlertRecord] {
         let criticalOpen =
             candidates.contains { $0.severity == .critical }
@@ -376,9 +356,9 @@ public struct RulesEngine: Sendable {
                 trigger = t
             }
             state.recordAlert(of: rule.type, at: now, severity: c.severity)
-            deliver(
+            route(
                 rule: rule, severity: c.severity, alertId: AlertId.make(idParts), trigger: trigger, drop: c.drop,
-                record: record, state: &state, into: &out, observe: observe)
+                record: record, into: &out)
         }
         return out
     }
@@ -405,9 +385,10 @@ public struct RulesEngine: Sendable {
         return gap.magnitude < UInt64(max(0, rule.cooldownMs)) && severity <= last.severity
     }
 
-    private func deliver(
+    /// One alert per destination the routes give, with its priority.
+    private func route(
         rule: AlertRule, severity: Severity, alertId: String, trigger: Trigger?, drop: ScoreDrop?, record: ScoreRecord,
-        state: inout AccountAlertState, into out: inout [AlertRecord], observe: (AlertRecord, AlertDisposition) -> Void
+        into out: inout [AlertRecord]
     ) {
         let tier = record.profile.tier ?? config.defaults.tier
         let facts = RoutingFacts(
@@ -417,123 +398,12 @@ public struct RulesEngine: Sendable {
         guard !destinations.isEmpty else { return }
         let priority = config.priorities.priority(severity: severity, tier: tier)
         for destination in destinations {
-            let alert = AlertRecord(
-                alertId: alertId, type: rule.type, severity: severity, priority: priority,
-                destination: destination, accountId: record.accountId, raisedAt: record.validAt,
-                score: record, trigger: trigger, mention: record.profile.owner,
-                suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name, drop: drop)
-            let policy = config.destinations[destination]
-            if let digest = policy?.digest, severity <= digest.maxSeverity, severity < .critical {
-                let due = digest.nextDue(after: record.validAt)
-                state.digestQueue.append(
-                    .init(
-                        destination: destination, due: due,
-                        priority: priority, item: Self.digestItem(of: alert, record: record)))
-                observe(alert, .digest(due: due))
-            } else if severity < .critical, let quiet = policy?.quietHours,
-                let end = quiet.end(containing: record.validAt)
-            {
-                var held = alert
-                held.notBefore = end
-                state.deferred.append(held)
-                observe(alert, .deferred(until: end))
-            } else {
-                out.append(alert)
-                observe(alert, .now)
-            }
-        }
-    }
-
-    static func digestItem(of alert: AlertRecord, record: ScoreRecord) -> DigestItem {
-        let headline: String
-        switch alert.type {
-        case .expansionSignal, .upsellOpportunity:
-            headline = record.positiveSignals.first?.text ?? "Growth signal"
-        case .recovered:
-            headline = "Back to \(record.zone.rawValue) at score \(record.score)"
-        case .billingRetryFailed:
-            headline =
-                record.signals.first {
-                    $0.code == SignalCode.billingRetryFailed || $0.code == SignalCode.paymentFailures
-                }?.text
-                ?? "Billing retry failed"
-        default:
-            headline =
-                record.signals.first?.text ?? "Score \(record.score) (\(alert.drop?.summary ?? String(record.delta)))"
-        }
-        return DigestItem(
-            alertId: alert.alertId, type: alert.type, severity: alert.severity, accountId: record.accountId,
-            accountName: record.profile.name, score: record.score, delta: record.delta, zone: record.zone,
-            headline: headline, url: record.profile.url, at: record.validAt, drop: alert.drop)
-    }
-
-    // MARK: - Time
-
-    /// Releases the account's deferred alerts due at `now` (their `notBefore` is set), in time order.
-    public func tick(now: Timestamp, state: inout AccountAlertState) -> [AlertRecord] {
-        guard state.deferred.contains(where: { $0.notBefore.map { $0 <= now } ?? true }) else { return [] }
-        var due: [AlertRecord] = []
-        var keep: [AlertRecord] = []
-        for alert in state.deferred {
-            if alert.notBefore.map({ $0 <= now }) ?? true { due.append(alert) } else { keep.append(alert) }
-        }
-        state.deferred = keep
-        return due.sorted {
-            ($0.notBefore!.millisecondsSinceEpoch, $0.alertId, $0.destination) < (
-                $1.notBefore!.millisecondsSinceEpoch, $1.alertId, $1.destination
-            )
-        }
-    }
-
-    /// Removes and returns the account's digest items due at `now`.
-    public func takeDueDigestItems(now: Timestamp, state: inout AccountAlertState) -> [AccountAlertState
-        .QueuedDigestItem]
-    {
-        guard state.digestQueue.contains(where: { $0.due <= now }) else { return [] }
-        let due = state.digestQueue.filter { $0.due <= now }
-        state.digestQueue.removeAll { $0.due <= now }
-        return due
-    }
-
-    /// One digest record per destination and due time, listing its items (most severe first).
-    ///
-    /// The id is a hash of the destination, the due time and the item ids: a replay gives the same
-    /// id, and digests assembled by different partitions for the same destination do not collide.
-    public func assembleDigests(_ items: [AccountAlertState.QueuedDigestItem]) -> [AlertRecord] {
-        struct Key: Hashable {
-            var destination: String
-            var due: Timestamp
-        }
-        let groups = Dictionary(grouping: items) { Key(destination: $0.destination, due: $0.due) }
-        var out: [AlertRecord] = []
-        for key in groups.keys.sorted(by: { ($0.due, $0.destination) < ($1.due, $1.destination) }) {
-            let group = groups[key]!
-            let id = AlertId.make(
-                ["digest", key.destination, String(key.due.millisecondsSinceEpoch)] + group.map(\.item.alertId).sorted()
-            )
-            let title = config.destinations[key.destination]?.digest?.title(due: key.due) ?? "Digest"
             out.append(
-                Self.digestRecord(
-                    id: id, destination: key.destination, due: key.due, title: title,
-                    items: group.map { ($0.priority, $0.item) }))
+                AlertRecord(
+                    alertId: alertId, type: rule.type, severity: severity, priority: priority,
+                    destination: destination, accountId: record.accountId, raisedAt: record.validAt,
+                    score: record, trigger: trigger, mention: record.profile.owner,
+                    suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name, drop: drop))
         }
-        return out
-    }
-
-    /// A digest record listing `items` most severe first (then by account and id); its severity is
-    /// the worst item's, its priority the most urgent one's. `items` must not be empty.
-    static func digestRecord(
-        id: String, destination: String, due: Timestamp, title: String, items: [(priority: Priority, item: DigestItem)]
-    ) -> AlertRecord {
-        let sorted = items.sorted {
-            ($1.item.severity.rank, $0.item.accountId, $0.item.alertId) < (
-                $0.item.severity.rank, $1.item.accountId, $1.item.alertId
-            )
-        }
-        return AlertRecord(
-            alertId: id, type: .digest, severity: sorted.map(\.item.severity).max()!,
-            priority: sorted.map(\.priority).min()!,
-            destination: destination, accountId: "*", raisedAt: due, notBefore: due, rule: "digest",
-            digestItems: sorted.map(\.item), digestTitle: title)
     }
 }

@@ -4,9 +4,10 @@ import HealthModel
 
 /// Runs history through the fleet's domain code in event time: `account-events` lines -> the health
 /// model (`Replay`, as `fleet-admin replay` and the scorer stage do: idle accounts re-scored at each
-/// UTC midnight the watermark passes) -> the rules engine (`PartitionEvaluator`, as the evaluator
-/// stage does: what is due is released before each later score record is evaluated) -> alert
-/// records exactly as the `alerts` topic carries them.
+/// UTC midnight the watermark passes) -> the rules engine (as the evaluator stage) -> the
+/// destinations' quiet hours and digests (`PartitionEvaluator`'s `DestinationTimeline`, the
+/// dispatcher's `DestinationSchedule` in event time: what is due is released before each later
+/// score record is evaluated) -> the alert records the dispatcher sends.
 ///
 /// Pure: lines in, a `BacktestResult` out; no clock, no I/O. The same input gives the same result.
 /// An event dated beyond `Options.now` plus the runtime's allowed skew (`FutureTimeBound`) is a bad
@@ -56,12 +57,22 @@ public struct Backtest: Sendable {
     private var seriesIndex: [String: Int] = [:]
     private var pending: [ScoreRecord] = []
 
-    /// A backtest of the rule sets `engines` (at least one) over the scores of `scorer`.
-    public init(scorer: HealthScorer = HealthScorer(), engines: [RulesEngine], options: Options = Options()) {
+    /// A backtest of the rule sets `engines` (at least one) over the scores of `scorer`. Quiet
+    /// hours and digests follow each rule set's `destinations:` policies, overridden field by field
+    /// by `destinationsFile` (the dispatcher's destinations file, as `DestinationPolicy.resolved`).
+    public init(
+        scorer: HealthScorer = HealthScorer(), engines: [RulesEngine],
+        destinationsFile: [String: DestinationPolicy] = [:], options: Options = Options()
+    ) {
         precondition(!engines.isEmpty, "a backtest needs a rule set")
         self.options = options
         replay = Replay(scorer: scorer, allowedLatenessMs: options.allowedLatenessMs)
-        evaluators = engines.map { PartitionEvaluator(engine: $0) }
+        evaluators = engines.map {
+            PartitionEvaluator(
+                engine: $0,
+                policies: DestinationPolicy.resolved(
+                    destinationsFile: destinationsFile, rulesFile: $0.config.destinations))
+        }
         result.runs = engines.map { _ in RulesRun() }
         result.from = options.from
         result.to = options.to
@@ -144,9 +155,7 @@ public struct Backtest: Sendable {
             }
             for k in evaluators.indices {
                 take(evaluators[k].advance(to: end), run: k)
-                result.runs[k].heldAtEnd = evaluators[k].states.values.reduce(0) {
-                    $0 + $1.deferred.count + $1.digestQueue.count
-                }
+                result.runs[k].heldAtEnd = evaluators[k].waiting
             }
         }
         let counts = replay.summary
@@ -162,9 +171,10 @@ public struct Backtest: Sendable {
 
     /// Backtests complete in-memory input (JSON lines) and returns the result.
     public static func run(
-        _ input: [UInt8], scorer: HealthScorer = HealthScorer(), engines: [RulesEngine], options: Options = Options()
+        _ input: [UInt8], scorer: HealthScorer = HealthScorer(), engines: [RulesEngine],
+        destinationsFile: [String: DestinationPolicy] = [:], options: Options = Options()
     ) -> BacktestResult {
-        var backtest = Backtest(scorer: scorer, engines: engines, options: options)
+        var backtest = Backtest(scorer: scorer, engines: engines, destinationsFile: destinationsFile, options: options)
         input.withUnsafeBufferPointer { buffer in
             var start = 0
             while start < buffer.count {

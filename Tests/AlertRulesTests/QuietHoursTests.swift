@@ -90,28 +90,44 @@ import Testing
               windows: [{days: every_day, from: "22:00", to: "07:00"}]
         """
 
-    @Test func nonCriticalIsHeldInStateAndReleasedAtTheEndNeverDropped() throws {
-        var run = Run(
-            try T.engine(T.rules(T.atRiskRule, destinations: Self.destinations, routes: "  - {destination: team}")))
-        // 23:00 EST: high alert, held.
-        #expect(run.feed(T.record(at: "2026-11-18T04:00:00Z", score: 60)).isEmpty)
-        #expect(run.state.deferred.count == 1)
-        #expect(run.state.nextDue == T.time("2026-11-18T12:00:00Z"))
-        #expect(run.tick("2026-11-18T11:59:59Z").isEmpty)
-        let released = run.tick("2026-11-18T12:00:00Z")
+    @Test func nonCriticalIsHeldByItsDestinationAndReleasedAtTheEndNeverDropped() throws {
+        var p = PartitionEvaluator(
+            engine: try T.engine(
+                T.rules(T.atRiskRule, destinations: Self.destinations, routes: "  - {destination: team}"))
+        )
+        // 23:00 EST: high alert, held by the destination's schedule (the dispatcher's), not the account's state.
+        #expect(p.process(T.record(at: "2026-11-18T04:00:00Z", score: 60)).isEmpty)
+        #expect(p.waiting == 1)
+        #expect(p.destinationStates["team"]?.held.count == 1)
+        #expect(p.state(of: "acme")?.earlierHolds.isEmpty == true)
+        #expect(p.nextDue == T.time("2026-11-18T12:00:00Z"))
+        #expect(p.advance(to: T.time("2026-11-18T11:59:59Z")).isEmpty)
+        let released = p.advance(to: T.time("2026-11-18T12:00:00Z"))
         #expect(released.count == 1)
         #expect(released.first?.notBefore == T.time("2026-11-18T12:00:00Z"))
         #expect(released.first?.raisedAt == T.time("2026-11-18T04:00:00Z"))
-        #expect(run.state.deferred.isEmpty)
-        #expect(run.tick("2026-11-18T13:00:00Z").isEmpty)
+        #expect(p.waiting == 0)
+        #expect(p.advance(to: T.time("2026-11-18T13:00:00Z")).isEmpty)
     }
 
     @Test func criticalGoesAtOnceEvenAtNight() throws {
-        var run = Run(
-            try T.engine(T.rules(T.atRiskRule, destinations: Self.destinations, routes: "  - {destination: team}")))
-        let alerts = run.feed(T.record(at: "2026-11-18T04:00:00Z", score: 30))
+        var p = PartitionEvaluator(
+            engine: try T.engine(
+                T.rules(T.atRiskRule, destinations: Self.destinations, routes: "  - {destination: team}"))
+        )
+        let alerts = p.process(T.record(at: "2026-11-18T04:00:00Z", score: 30))
         #expect(alerts.map(\.severity) == [.critical])
         #expect(alerts.first?.notBefore == nil)
-        #expect(run.state.deferred.isEmpty)
+        #expect(p.waiting == 0)
+    }
+
+    @Test func theRulesEngineAloneHoldsNothing() throws {
+        // Quiet hours are the destination's: the engine raises the alert at once, for the schedule to hold.
+        var run = Run(
+            try T.engine(T.rules(T.atRiskRule, destinations: Self.destinations, routes: "  - {destination: team}")))
+        let raised = run.feed(T.record(at: "2026-11-18T04:00:00Z", score: 60))
+        #expect(raised.map(\.destination) == ["team"])
+        #expect(raised.first?.notBefore == nil)
+        #expect(run.state.nextDue == nil)
     }
 }

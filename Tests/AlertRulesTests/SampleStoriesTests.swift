@@ -31,7 +31,7 @@ import Testing
     }()
 
     /// Runs the sample's records through the example rules, advancing the evaluator's time to each
-    /// record (as the worker's timer does), then 3 days past the end; with `restartEvery`, the
+    /// record (as the dispatcher's timer does), then 3 days past the end; with `restartEvery`, the
     /// evaluator is rebuilt from its encoded states every that many records.
     static func run(restartEvery: Int? = nil) throws -> Outcome {
         let config = try ExampleRulesTests.exampleConfig()
@@ -45,6 +45,11 @@ import Testing
                 var restored = PartitionEvaluator(engine: evaluator.engine)
                 for (account, state) in evaluator.states {
                     restored.restore(account: account, state: try AccountAlertState(decoding: state.encoded()))
+                }
+                // And the dispatcher restarted too: the destinations' holds from its changelog.
+                for (destination, state) in evaluator.destinationStates {
+                    restored.restore(
+                        destination: destination, state: try DestinationScheduleState(decoding: state.encoded()))
                 }
                 evaluator = restored
             }

@@ -57,25 +57,30 @@ import Testing
             "  - {destination: team, match: {types: [customer_at_risk, health_score_drop, billing_retry_failed, expansion_signal, recovered]}}"
     )
 
-    /// Alerts of the story, with the state encoded and decoded before every step when `restoring`.
+    /// Alerts of the story, with the account's state (and the destinations' schedule states, the
+    /// dispatcher's) encoded and decoded before every step when `restoring`.
     static func play(restoring: Bool) throws -> (alerts: [AlertRecord], sizes: [Int]) {
         let engine = try T.engine(engineYAML)
-        var state = AccountAlertState()
+        var p = PartitionEvaluator(engine: engine)
         var out: [AlertRecord] = []
         var sizes: [Int] = []
         for record in story() {
             if restoring {
+                let state = p.state(of: "acme") ?? AccountAlertState()
                 let bytes = try state.encoded()
                 sizes.append(bytes.count)
                 let restored = try AccountAlertState(decoding: bytes)
                 #expect(restored == state)
-                state = restored
+                var next = PartitionEvaluator(engine: engine)
+                next.restore(account: "acme", state: restored)
+                for (destination, held) in p.destinationStates {
+                    next.restore(
+                        destination: destination, state: try DestinationScheduleState(decoding: held.encoded()))
+                }
+                p = next
             }
-            out += engine.tick(now: record.validAt, state: &state)
-            for item in engine.takeDueDigestItems(now: record.validAt, state: &state) {
-                out += engine.assembleDigests([item])
-            }
-            out += engine.evaluate(record, state: &state)
+            out += p.advance(to: record.validAt)
+            out += p.process(record)
         }
         return (out, sizes)
     }
@@ -89,7 +94,7 @@ import Testing
         #expect(straight.alerts.contains { $0.notBefore != nil && $0.type != .digest })
         #expect(restored.alerts == straight.alerts)
         #expect(Set(straight.alerts.map(\.deliveryKey)).count == straight.alerts.count)
-        // Compact: a few dozen bytes without deferred alerts.
+        // Compact: a few dozen bytes (holds are the dispatcher's).
         #expect(restored.sizes[1] < 64)
     }
 
@@ -97,13 +102,64 @@ import Testing
         let engine = try T.engine(Self.engineYAML)
         var state = AccountAlertState()
         for record in Self.story().prefix(4) { _ = engine.evaluate(record, state: &state) }
-        #expect(!state.deferred.isEmpty)
-        #expect(!state.digestQueue.isEmpty)
+        #expect(!state.isEmpty)
         let bytes = try state.encoded()
         #expect(bytes.first == AccountAlertState.encodingVersion)
         #expect(try AccountAlertState(decoding: bytes) == state)
         #expect(try AccountAlertState(decoding: AccountAlertState().encoded()) == AccountAlertState())
         #expect(AccountAlertState().isEmpty)
+    }
+
+    /// A value an earlier evaluator wrote while it still held quiet hours and digests: one deferred
+    /// alert and one digest item after an empty account state (version 3 layout).
+    static func earlierValue(deferred: AlertRecord, item: DigestItem, due: Timestamp) throws -> [UInt8] {
+        func varint(_ value: UInt64) -> [UInt8] {
+            var v = value
+            var out: [UInt8] = []
+            while v >= 0x80 {
+                out.append(UInt8(v & 0x7F) | 0x80)
+                v >>= 7
+            }
+            return out + [UInt8(v)]
+        }
+        func blob(_ bytes: [UInt8]) -> [UInt8] { varint(UInt64(bytes.count)) + bytes }
+        let ms = due.millisecondsSinceEpoch
+        return [3, 0, 0, 0, 0, 0] + varint(1) + blob(try RecordCoding.encode(deferred)) + varint(1)
+            + blob(Array("team".utf8)) + varint(UInt64(bitPattern: (ms << 1) ^ (ms >> 63))) + [3]
+            + blob(try RecordCoding.encode(item)) + [0, 0]
+    }
+
+    @Test func holdsAnEarlierEvaluatorKeptAreReadHandedOnWhenDueAndNotWrittenAgain() throws {
+        let night = T.record(at: "2026-11-18T04:00:00Z", score: 60)
+        var deferred = AlertRecord(
+            alertId: "held-1", type: .customerAtRisk, severity: .high, priority: Priority(level: 2)!,
+            destination: "team", accountId: "acme", raisedAt: night.validAt, score: night)
+        deferred.notBefore = T.time("2026-11-18T13:00:00Z")
+        let item = DigestItem(
+            alertId: "seats-1", type: .expansionSignal, severity: .low, accountId: "acme", accountName: "Acme",
+            score: 88, delta: 0, zone: .healthy, headline: "Seats up 30%", url: nil, at: night.validAt, drop: nil)
+        let due = T.time("2026-11-18T14:00:00Z")
+        var state = try AccountAlertState(decoding: Self.earlierValue(deferred: deferred, item: item, due: due))
+        #expect(state.earlierHolds.deferred == [deferred])
+        #expect(state.earlierHolds.digestItems.map(\.item) == [item])
+        #expect(state.nextDue == T.time("2026-11-18T13:00:00Z"))
+        #expect(!state.isEmpty)
+        // Nothing before its time; then the alert with its not-before, for the dispatcher to hold.
+        #expect(state.takeEarlierHolds(dueBy: T.time("2026-11-18T12:59:59Z")).alerts.isEmpty)
+        let first = state.takeEarlierHolds(dueBy: T.time("2026-11-18T13:00:00Z"))
+        #expect(first.alerts == [deferred] && first.digestItems.isEmpty)
+        let second = state.takeEarlierHolds(dueBy: due)
+        #expect(second.alerts.isEmpty)
+        let digests = AccountAlertState.EarlierHolds.digests(of: second.digestItems, policies: [:])
+        #expect(digests.count == 1)
+        #expect(digests.first?.type == .digest)
+        #expect(digests.first?.notBefore == due)
+        #expect(digests.first?.digestItems == [item])
+        #expect(
+            digests.first?.alertId == AlertId.make(["digest", "team", String(due.millisecondsSinceEpoch), "seats-1"]))
+        // Handed on: the state is written in the new form, without holds, and is empty.
+        #expect(state.isEmpty)
+        #expect(try state.encoded() == AccountAlertState().encoded())
     }
 
     @Test func corruptOrNewerBytesAreRejectedWithAReason() throws {

@@ -82,8 +82,4 @@ struct Run {
     mutating func feed(_ record: ScoreRecord) -> [AlertRecord] {
         engine.evaluate(record, state: &state)
     }
-
-    mutating func tick(_ at: String) -> [AlertRecord] {
-        engine.tick(now: TestSupport.time(at), state: &state)
-    }
 }

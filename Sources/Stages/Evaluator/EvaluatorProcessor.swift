@@ -17,13 +17,13 @@ extension AccountAlertState: StateValue {
 }
 
 /// evaluator's processor: `health-scores` in, `alerts` out (keyed by destination), per-account
-/// alert state (episodes, cooldowns, deferred alerts, digest items) in the changelog.
+/// alert state (episodes, cooldowns, seen triggers) in the changelog. Quiet hours and digests are
+/// the dispatcher's (`DestinationSchedule`): every alert goes out when it is raised.
 ///
-/// Time is event time: the partition's watermark (saved with its state by the runtime) is the
-/// latest `valid_at` seen; deferred alerts and digests due by then are released before the record
-/// is evaluated, so a replay of history gives the same alerts. Live, timers also release them on
-/// the wall clock. Due work is found through a `DueIndex` of due times, never by scanning every
-/// account of the partition.
+/// A state restored from an earlier evaluator may still hold deferred alerts and digest items
+/// (`AccountAlertState.EarlierHolds`): they are handed on when due by event time (the partition's
+/// watermark, the latest `valid_at` seen) or, live, by the wall clock, found through a `DueIndex`
+/// of due times, never by scanning every account of the partition.
 public final class EvaluatorProcessor: RecordProcessor {
     public let engine: RulesEngine
     public let alertsTopic: String
@@ -90,22 +90,22 @@ public final class EvaluatorProcessor: RecordProcessor {
         if let watermark = context.watermark { release(until: watermark, context: context) }
     }
 
-    /// Live, what is due by the wall clock is released too; the wall clock is bounded by the score
-    /// records' Kafka timestamps (`evidenceBoundedNow`), so a pod whose clock runs ahead does not
-    /// release deferred alerts and digests early.
+    /// Live, earlier holds due by the wall clock are released too; the wall clock is bounded by the
+    /// score records' Kafka timestamps (`evidenceBoundedNow`), so a pod whose clock runs ahead does
+    /// not release them early.
     public func tick(nowMilliseconds: Int64, context: ProcessingContext<AccountAlertState>) {
         guard live else { return }
         let now = context.evidenceBoundedNow(nowMilliseconds)
         release(until: max(context.watermark ?? now, now), context: context)
     }
 
-    /// Releases deferred alerts and digests due by `now` (ms), from the accounts the index names.
+    /// Releases the earlier holds due by `now` (ms), from the accounts the index names.
     private func release(until now: Int64, context: ProcessingContext<AccountAlertState>) {
         let p = context.partition
         guard let earliest = due[p]?.earliest, earliest <= now else { return }
         let entries = due[p]!.popDue(through: now)
         let time = Timestamp(millisecondsSinceEpoch: now)
-        var digestItems: [AccountAlertState.QueuedDigestItem] = []
+        var digestItems: [AccountAlertState.EarlierHolds.DigestItemEntry] = []
         var released: [AlertRecord] = []
         for id in Set(entries.map(\.account)).sorted() {
             guard var state = context.state[id], let next = state.nextDue else { continue }
@@ -113,12 +113,19 @@ public final class EvaluatorProcessor: RecordProcessor {
                 due[p]!.insert(id, due: next.millisecondsSinceEpoch)  // a stale entry: keep the real one
                 continue
             }
-            released += engine.tick(now: time, state: &state)
-            digestItems += engine.takeDueDigestItems(now: time, state: &state)
+            let taken = state.takeEarlierHolds(dueBy: time)
+            released += taken.alerts
+            digestItems += taken.digestItems
             context.state[id] = state
             if let later = state.nextDue { due[p]!.insert(id, due: later.millisecondsSinceEpoch) }
         }
-        for alert in released + engine.assembleDigests(digestItems) {
+        released.sort {
+            ($0.notBefore?.millisecondsSinceEpoch ?? 0, $0.alertId, $0.destination) < (
+                $1.notBefore?.millisecondsSinceEpoch ?? 0, $1.alertId, $1.destination
+            )
+        }
+        let digests = AccountAlertState.EarlierHolds.digests(of: digestItems, policies: engine.config.destinations)
+        for alert in released + digests {
             do {
                 context.emit(try encode(alert))
             } catch {

@@ -13,8 +13,10 @@ struct BacktestCommand: ParsableCommand {
             "Run account-events history through the health model and a rules file, in event time; report the alerts.",
         discussion: """
             Events are applied in file order, scored as the ingest-scorer does (idle accounts re-scored at \
-            each UTC midnight the watermark passes) and evaluated as the evaluator does (deferred alerts and \
-            digests released when event time reaches them). -o writes the alert records exactly as the \
+            each UTC midnight the watermark passes), evaluated as the evaluator does, then held or gathered \
+            into digests as the dispatcher does (quiet hours and digests per destination, released when event \
+            time reaches them). The destinations' policies come from the rules file's destinations section, \
+            overridden field by field by --destinations (the dispatcher's destinations file). -o writes the alert records exactly as the \
             alerts topic carries them, one JSON per line. The report (stdout) gives alerts per destination, \
             type, priority and ISO week, the noisiest accounts and rules, and every alert with its signals. \
             Bad lines are counted and listed with their numbers. --compare runs a second rules file over the \
@@ -28,6 +30,9 @@ struct BacktestCommand: ParsableCommand {
 
     @Argument(help: "account-events as JSON lines ('-' for standard input).") var events: String
     @Option(help: "Rules file (YAML).") var rules: String
+    @Option(
+        help: "Destinations file (YAML): its quiet_hours and digest per destination, as the dispatcher applies them.")
+    var destinations: String?
     @Option(help: "Scoring file (YAML); default: the built-in defaults.") var scoring: String?
     @Option(help: "Report alerts from this time (RFC 3339 or YYYY-MM-DD); earlier events still build baselines.")
     var from: String?
@@ -77,7 +82,15 @@ struct BacktestCommand: ParsableCommand {
             throw ValidationError("--match-window: not a duration like 3d or 12h: \(matchWindow)")
         }
 
-        var backtest = Backtest(scorer: HealthScorer(config: scoringConfig), engines: engines, options: options)
+        var policies: [String: DestinationPolicy] = [:]
+        if let destinations {
+            let text = try String(contentsOfFile: destinations, encoding: .utf8)
+            do { policies = try DestinationPolicy.parseAll(destinationsYAML: text, file: destinations) } catch {
+                throw HistoryCommandError(message: "\(error)")
+            }
+        }
+        var backtest = Backtest(
+            scorer: HealthScorer(config: scoringConfig), engines: engines, destinationsFile: policies, options: options)
         try JSONLines.forEachLine(in: events) { backtest.process(line: $0) }
         let result = backtest.finish()
 
