@@ -82,6 +82,14 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]),
 
+        // Input topics by format (native, Debezium, Segment, JSON mappings) normalised to account events (pure).
+        .target(
+            name: "EventInputs",
+            dependencies: [
+                "Contracts", "HealthModel",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+
         // The fleet's configuration checked across files (scoring, rules, destinations, environment).
         .target(
             name: "FleetConfig",
@@ -108,6 +116,7 @@ let package = Package(
             name: "Stages",
             dependencies: [
                 "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "FleetConfig",
+                "EventInputs",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HeapModule", package: "swift-collections"),
@@ -136,6 +145,7 @@ let package = Package(
             dependencies: [
                 "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery", "SlackSink",
                 "Stages", "CRdKafka", "CPassThrough", "FleetConfig", "Backtest", "FleetOps", "BlockingWork",
+                "EventInputs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -158,6 +168,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
+        .testTarget(name: "EventInputsTests", dependencies: ["EventInputs", "HealthModel", "Contracts"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel", "TestSupport"]),
         .testTarget(name: "BacktestTests", dependencies: ["Backtest", "AlertRules", "HealthModel", "Contracts"]),
         .testTarget(name: "DemoTests"),
@@ -189,7 +200,7 @@ if Context.environment["FLEET_FUZZ"] == "1" {
             name: "fleet-fuzz",
             dependencies: [
                 "CFuzzerDriver", "Contracts", "Kafka", "WorkerRuntime", "HealthModel", "AlertRules", "SlackDelivery",
-                "Stages",
+                "Stages", "EventInputs",
             ], path: "Fuzz/Targets"),
     ]
 }

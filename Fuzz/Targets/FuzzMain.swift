@@ -29,6 +29,8 @@ let allTargets: [FuzzTarget] = [
     FeedbackLinkFuzz.target,
     RulesFileFuzz.target,
     DestinationsFileFuzz.target,
+    InputNormaliserFuzz.target,
+    InputsFileFuzz.target,
 ]
 
 /// The target of this process, named by `FLEET_FUZZ_TARGET` (read once; libFuzzer's child

@@ -144,6 +144,18 @@ enum FuzzSeeds {
             "destinations-file", "destinations",
             Array(try String(contentsOfFile: "config/destinations.yaml", encoding: .utf8).utf8))
 
+        add(
+            "inputs-file", "inputs",
+            Array(try String(contentsOfFile: "config/inputs/inputs.yaml", encoding: .utf8).utf8))
+        // Input records: every shipped sample line of each format.
+        let samples = "config/inputs/samples"
+        for file in try FileManager.default.contentsOfDirectory(atPath: samples).sorted() {
+            let lines = try String(contentsOfFile: samples + "/" + file, encoding: .utf8).split(separator: "\n")
+            for (i, line) in lines.enumerated() {
+                add("input-normaliser", "\(file.split(separator: ".").first ?? "x")-\(i)", Array(line.utf8))
+            }
+        }
+
         for (target, files) in seeds {
             let dir = root + "/" + target
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -72,7 +72,15 @@ public final class ScorerProcessor: RecordProcessor {
     /// Events whose key is not their `account_id`: re-published keyed by it, not scored here.
     public var misroutedEvents = MisroutedEvents()
 
+    /// The input topics of the inputs file: their records are normalised and re-published onto
+    /// `account-events` keyed by account id, and scored from there (nil without an inputs file).
+    public var inputs: InputRepartition?
+
     public func process(_ record: ConsumedRecord, context: ProcessingContext<AccountState>) throws(Rejection) {
+        if let inputs, record.topic != inputs.accountEventsTopic {
+            if let copy = try inputs.copy(of: record) { context.emit(copy) }
+            return
+        }
         guard let value = record.value else { throw Rejection(code: "empty", reason: "record has no value") }
         let event: AccountEvent
         do {
@@ -113,6 +121,7 @@ public final class ScorerProcessor: RecordProcessor {
 
     /// Read again after a crash and already in its account's state: only its time counts.
     public func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<AccountState>) {
+        if let inputs, record.topic != inputs.accountEventsTopic { return }
         guard let value = record.value, let event = try? parser.parse(value) else { return }
         guard (try? context.observeEventTime(event.occurredAt.millisecondsSinceEpoch)) != nil else { return }
         rescoreIdle(until: context.watermark.map { Self.minus($0, allowedLatenessMs) }, context: context)

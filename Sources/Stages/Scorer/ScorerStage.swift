@@ -1,11 +1,14 @@
 import Contracts
+import EventInputs
 import FleetConfig
 import HealthModel
 import Logging
 import WorkerRuntime
 
 /// Builds the `ingest-scorer` worker: `account-events` in, `health-scores` out, per-account state
-/// in `ingest-scorer-state`, bad events to `account-events-dlt` (all with `TOPIC_PREFIX`).
+/// in `ingest-scorer-state`, bad events to `account-events-dlt` (all with `TOPIC_PREFIX`); with an
+/// inputs file (`INPUTS_FILE`), its input topics too (without the prefix), re-published onto
+/// `account-events` by `InputRepartition`.
 public enum ScorerStage {
     /// The worker for `settings`, with the scoring file of `SCORING_FILE` (built-in defaults when
     /// unset). Throws `StageStartError` with every problem when the configuration is wrong.
@@ -31,13 +34,28 @@ public enum ScorerStage {
                 WorkerError.configuration(
                     source: "environment", key: "TIME_MODE", reason: "\"\(other)\" is not live or replay"))
         }
+        let inputsFile: InputsFile?
+        switch InputRepartition.load(env: env) {
+        case .success(let file): inputsFile = file
+        case .failure(let error): throw StageStartError(error.problems)
+        }
         let processor = ScorerProcessor(
             scorer: HealthScorer(config: config.scoring), scoresTopic: settings.topic(FleetTopics.healthScores),
             live: live)
+        let accountEvents = settings.topic(FleetTopics.accountEvents)
+        var outputs = [settings.topic(FleetTopics.healthScores)]
+        if let inputsFile, !inputsFile.inputs.isEmpty {
+            let repartition = InputRepartition(inputs: inputsFile, accountEventsTopic: accountEvents)
+            processor.inputs = repartition
+            outputs.append(accountEvents)
+        }
+        // The input topics follow account-events' partitions (partition p of each is read with
+        // partition p of account-events): see docs/inputs.md on partition counts.
         let topology = WorkerTopology(
-            inputs: [settings.topic(FleetTopics.accountEvents)], changelog: settings.topic(FleetTopics.scorerState),
+            inputs: [accountEvents] + (processor.inputs?.topics ?? []),
+            changelog: settings.topic(FleetTopics.scorerState),
             deadLetter: settings.topic(FleetTopics.accountEventsDLT),
-            outputs: [settings.topic(FleetTopics.healthScores)])
+            outputs: outputs)
         return Worker(
             settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick,
             clock: clock)

@@ -61,6 +61,11 @@ public enum FleetStage: String, Sendable, CaseIterable {
         if self == .ingestScorer {
             out.append(
                 (
+                    "INPUTS_FILE",
+                    "inputs file (YAML): topics of other formats (debezium, segment, mapping, native) normalised onto account-events; none when unset"
+                ))
+            out.append(
+                (
                     "TIME_MODE",
                     "live (default: timers also re-score quiet accounts on the wall clock once caught up) or replay (event time only: for feeding history, such as the demo's sample)"
                 ))
@@ -168,10 +173,12 @@ public enum FleetStage: String, Sendable, CaseIterable {
         }
     }
 
-    /// Problems of the stage's own settings beyond its files (the dispatcher's feedback links:
+    /// Problems of the stage's own settings beyond its scoring, rules and destinations files (the scorer's
+    /// inputs file, the dispatcher's feedback links:
     /// `FEEDBACK_BASE_URL` without `FEEDBACK_SECRET`, ...), as `--check-config` reports them; never a
     /// secret's value.
     public func settingsProblems(env: [String: String]) -> [ConfigProblem] {
+        if self == .ingestScorer, case .failure(let error) = InputRepartition.load(env: env) { return error.problems }
         guard self == .dispatcher else { return [] }
         do {
             _ = try FeedbackSettings.fromEnvironment(env)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetConfig
 import Foundation
+import Stages
 
 /// `fleet-admin check-config`: the scoring, rules and destinations files checked together, with
 /// the environment, exactly as each stage checks them at start (`--check-config`).
@@ -13,12 +14,14 @@ struct CheckConfigCommand: ParsableCommand {
             Checks each file as its stage reads it, every ${VAR} in the destinations file against the \
             environment (a missing or empty variable is named, its value is never printed), that every \
             destination a route names is defined in the destinations file, and that no destination has \
-            quiet hours or a digest in both files.
+            quiet hours or a digest in both files; with --inputs (or INPUTS_FILE), the ingest-scorer's \
+            inputs file: formats, mappings naming an event type or property that does not exist.
             """)
 
     @Option(help: "Scoring file (default: SCORING_FILE, else the built-in scoring defaults).") var scoring: String?
     @Option(help: "Rules file (default: RULES_FILE).") var rules: String?
     @Option(help: "Destinations file (default: DESTINATIONS_FILE).") var destinations: String?
+    @Option(help: "Inputs file of the ingest-scorer (default: INPUTS_FILE; none when unset).") var inputs: String?
 
     func run() throws {
         let scoring = SettingSource.resolve(scoring, variable: SettingSource.scoringVariable)
@@ -29,14 +32,19 @@ struct CheckConfigCommand: ParsableCommand {
             destinations, flagName: "--destinations",
             variable: SettingSource.destinationsVariable, what: "destinations file")
         let read = FleetConfigFiles.read(scoring: scoring, rules: rules, destinations: destinations)
-        let problems =
+        let inputs = SettingSource.resolve(inputs, variable: "INPUTS_FILE")
+        var problems =
             read.problems + FleetConfigCheck.check(read.files, environment: ProcessInfo.processInfo.environment)
+        if let inputs, case .failure(let error) = InputRepartition.load(env: ["INPUTS_FILE": inputs]) {
+            problems += error.problems
+        }
         for problem in problems { print(problem.description) }
         guard problems.isEmpty else {
             FileHandle.standardError.write(
                 Data("\(problems.count) problem\(problems.count == 1 ? "" : "s") found\n".utf8))
             throw ExitCode(1)
         }
-        print("OK: \(scoring ?? "built-in scoring defaults"), \(rules), \(destinations)")
+        print(
+            "OK: \(scoring ?? "built-in scoring defaults"), \(rules), \(destinations)\(inputs.map { ", \($0)" } ?? "")")
     }
 }
