@@ -187,6 +187,39 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
 
     // MARK: - The loop (worker thread)
 
+    /// A follower input (read partition by partition with the primary) with more partitions than
+    /// the primary: its partitions past the primary's count would never be read, so the worker
+    /// refuses to start. Topics the cluster does not know yet, or metadata that does not come in
+    /// time, are let through with a warning: the check must not keep a worker down with the broker.
+    func followerPartitionMismatch() -> WorkerError? {
+        guard topology.inputs.count > 1, let consumer else { return nil }
+        let counts: [String: Int?]
+        do {
+            var c: [String: Int?] = [:]
+            for topic in topology.inputs { c[topic] = try consumer.partitionCount(of: topic, timeout: .seconds(5)) }
+            counts = c
+        } catch {
+            logger.warning("partition counts of the inputs not checked", metadata: ["error": "\(error)"])
+            return nil
+        }
+        return Self.followerPartitionMismatch(inputs: topology.inputs, partitionCounts: counts)
+    }
+
+    /// The mismatch of `partitionCounts` (nil: a topic the cluster does not know) for `inputs`,
+    /// the primary first: the first follower with more partitions than the primary, or nil.
+    static func followerPartitionMismatch(inputs: [String], partitionCounts counts: [String: Int?]) -> WorkerError? {
+        guard let primary = inputs.first, let primaryCount = counts[primary] ?? nil else { return nil }
+        for follower in inputs.dropFirst() {
+            guard let count = counts[follower] ?? nil, count > primaryCount else { continue }
+            return .configuration(
+                source: "topic \(follower)", key: "partitions",
+                reason: "\(count) partitions, more than the \(primaryCount) of \(primary), with which it is read "
+                    + "partition by partition: partitions \(primaryCount) to \(count - 1) would never be read "
+                    + "(give it at most \(primaryCount) partitions, or \(primary) as many)")
+        }
+        return nil
+    }
+
     func runLoop() -> Result<Void, WorkerError> {
         do {
             let producer = try KafkaProducer(
@@ -214,6 +247,14 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             producer?.shutdownBlocking(timeout: settings.shutdownTimeout)
             producer = nil
             return .failure(.kafka(error))
+        }
+        if let mismatch = followerPartitionMismatch() {
+            setStatus(detail: "failed to start: \(mismatch)")
+            consumer?.close()
+            consumer = nil
+            producer?.shutdownBlocking(timeout: settings.shutdownTimeout)
+            producer = nil
+            return .failure(mismatch)
         }
         setStatus(detail: "joining group \(settings.groupId)")
         logger.info(
