@@ -1,6 +1,7 @@
 import ArgumentParser
 import FleetConfig
 import Foundation
+import WorkerRuntime
 
 /// `fleet-admin check-config`: the scoring, rules and destinations files checked together, with
 /// the environment, exactly as each stage checks them at start (`--check-config`).
@@ -13,7 +14,9 @@ struct CheckConfigCommand: ParsableCommand {
             Checks each file as its stage reads it, every ${VAR} in the destinations file against the \
             environment (a missing or empty variable is named, its value is never printed), that every \
             destination a route names is defined in the destinations file, and that no destination has \
-            quiet hours or a digest in both files.
+            quiet hours or a digest in both files. Every KAFKA_*, KAFKA_CONSUMER_* and KAFKA_PRODUCER_* \
+            variable is checked by librdkafka itself (the property's name and its value), and one that would \
+            change a setting the fleet pins is refused. All problems of all files are reported in one run.
             """)
 
     @Option(help: "Scoring file (default: SCORING_FILE, else the built-in scoring defaults).") var scoring: String?
@@ -28,9 +31,12 @@ struct CheckConfigCommand: ParsableCommand {
         let destinations = try SettingSource.require(
             destinations, flagName: "--destinations",
             variable: SettingSource.destinationsVariable, what: "destinations file")
+        let environment = ProcessInfo.processInfo.environment
         let read = FleetConfigFiles.read(scoring: scoring, rules: rules, destinations: destinations)
-        let problems =
-            read.problems + FleetConfigCheck.check(read.files, environment: ProcessInfo.processInfo.environment)
+        let kafka = WorkerSettings.kafkaVariableProblems(environment).map {
+            ConfigProblem(file: "environment", line: nil, key: $0.variable, message: $0.reason)
+        }
+        let problems = read.problems + FleetConfigCheck.check(read.files, environment: environment) + kafka
         for problem in problems { print(problem.description) }
         guard problems.isEmpty else {
             FileHandle.standardError.write(
