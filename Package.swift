@@ -2,6 +2,14 @@
 // Swift 6 language mode: complete strict concurrency checking is on for every target.
 import PackageDescription
 
+/// `FLEET_GIT_COMMIT` (the Dockerfile's `ARG GIT_COMMIT`, or `FLEET_GIT_COMMIT=$(git rev-parse HEAD)
+/// swift build`) becomes the commit that `--version` and `fleet_build_info` show. Only hex digits are
+/// kept (at most 40), so the define can never break the C string it lands in.
+let buildCommitDefine: [CSetting] = {
+    let commit = String((Context.environment["FLEET_GIT_COMMIT"] ?? "").filter(\.isHexDigit).prefix(40))
+    return commit.isEmpty ? [] : [.define("FLEET_GIT_COMMIT", to: "\"\(commit)\"")]
+}()
+
 let package = Package(
     name: "account-health-fleet",
     platforms: [.macOS(.v15)],
@@ -30,6 +38,9 @@ let package = Package(
         // The one way blocking C work runs: threads of its own, never the cooperative pool.
         .target(name: "BlockingWork"),
 
+        // The git commit of the build (FLEET_GIT_COMMIT at build time, see `buildCommitDefine`).
+        .target(name: "CBuildInfo", cSettings: buildCommitDefine),
+
         // The record contracts between the stages (pure, no I/O).
         .target(name: "Contracts"),
 
@@ -45,7 +56,7 @@ let package = Package(
         .target(
             name: "WorkerRuntime",
             dependencies: [
-                "Kafka", "Contracts", "BlockingWork",
+                "Kafka", "Contracts", "BlockingWork", "CBuildInfo",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -166,6 +177,8 @@ let package = Package(
             dependencies: [
                 "WorkerRuntime", "Kafka", "Contracts", "TestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
         .testTarget(name: "EventInputsTests", dependencies: ["EventInputs", "HealthModel", "Contracts"]),

@@ -1,128 +1,198 @@
 import Contracts
 
 extension RulesConfig {
-    /// Parses and validates a rules file. Errors name the file, the line, the key and the reason.
+    /// Parses and validates a rules file. Errors name the file, the line, the key and the reason;
+    /// the first of them is thrown (`problems(yaml:file:)` gives them all).
     ///
     /// - Parameters:
     ///   - yaml: the file's text.
     ///   - file: the name to put in errors (usually the path).
     public static func parse(yaml: String, file: String) throws -> RulesConfig {
-        let root = try YAMLValue.document(yaml: yaml, file: file)
-        let top = try root.map(allowed: [
-            "version", "defaults", "rules", "routes", "destinations", "inhibit", "suppress", "priorities",
-        ])
-        let version = try top.require("version")
-        guard try version.int() == 1 else { throw version.error("unsupported version; this build reads version 1") }
+        let checked = check(yaml: yaml, file: file)
+        if let first = checked.problems.first { throw first }
+        guard let config = checked.config else {
+            throw AlertRulesError.invalidConfig(file: file, line: nil, key: "(top level)", reason: "not a rules file")
+        }
+        return config
+    }
+
+    /// Parses and validates a rules file and returns EVERY problem found, in file order, each with
+    /// the file, the line, the key and the reason (`fleet-admin rules check` and `check-config` list
+    /// them all); the configuration only when there is none. A problem in the file's structure
+    /// (not YAML, not a map, no `version: 1`) stops the check; past that, each rule, route,
+    /// destination, inhibition, suppression, default and priority is checked on its own.
+    public static func check(yaml: String, file: String) -> (config: RulesConfig?, problems: [AlertRulesError]) {
+        let found = RulesProblemCollector(file: file)
+        guard
+            let top = found.attempt({
+                try YAMLValue.document(yaml: yaml, file: file).map(allowed: [
+                    "version", "defaults", "rules", "routes", "destinations", "inhibit", "suppress", "priorities",
+                ])
+            }),
+            found.attempt({ () throws -> Bool in
+                let version = try top.require("version")
+                guard try version.int() == 1 else {
+                    throw version.error("unsupported version; this build reads version 1")
+                }
+                return true
+            }) != nil
+        else { return (nil, found.problems) }
 
         var defaults = RuleDefaults()
-        if let d = top["defaults"] {
-            let m = try d.map(allowed: ["cooldown", "repeat_interval", "repeat_when_worse_by", "dedup_window", "tier"])
-            if let v = m["cooldown"] { defaults.cooldownMs = try v.duration() }
-            if let v = m["repeat_interval"] { defaults.repeatIntervalMs = try positive(v) }
-            if let v = m["repeat_when_worse_by"] { defaults.repeatWhenWorseBy = try v.double() }
-            if let v = m["dedup_window"] { defaults.dedupWindowMs = try positive(v) }
-            if let v = m["tier"] { defaults.tier = try v.oneOf(Tier.self, allowed: Tier.allCases) }
+        if let d = top["defaults"],
+            let m = found.attempt({
+                try d.map(allowed: ["cooldown", "repeat_interval", "repeat_when_worse_by", "dedup_window", "tier"])
+            })
+        {
+            if let v = m["cooldown"], let x = found.attempt({ try v.duration() }) { defaults.cooldownMs = x }
+            if let v = m["repeat_interval"], let x = found.attempt({ try positive(v) }) {
+                defaults.repeatIntervalMs = x
+            }
+            if let v = m["repeat_when_worse_by"], let x = found.attempt({ try v.double() }) {
+                defaults.repeatWhenWorseBy = x
+            }
+            if let v = m["dedup_window"], let x = found.attempt({ try positive(v) }) { defaults.dedupWindowMs = x }
+            if let v = m["tier"], let x = found.attempt({ try v.oneOf(Tier.self, allowed: Tier.allCases) }) {
+                defaults.tier = x
+            }
         }
 
         var destinations: [String: DestinationPolicy] = [:]
         var destinationOrder: [String] = []
-        for (name, value) in try top.require("destinations").namedEntries() {
-            destinations[name] = try parseDestination(value)
+        for (name, value) in found.attempt({ try top.require("destinations").namedEntries() }) ?? [] {
             destinationOrder.append(name)
+            if let policy = found.attempt({ try parseDestination(value) }) { destinations[name] = policy }
         }
 
-        var rules: [AlertRule] = []
-        for item in try top.require("rules").list() {
-            let rule = try parseRule(item, defaults: defaults)
-            if rules.contains(where: { $0.name == rule.name }) {
-                throw (try item.map(allowed: ruleKeys).require("name")).error("duplicate rule name \"\(rule.name)\"")
+        var rules: [(item: YAMLValue, rule: AlertRule)] = []
+        let ruleItems = found.attempt({ try top.require("rules").list() }) ?? []
+        for item in ruleItems {
+            guard let rule = found.attempt({ try parseRule(item, defaults: defaults) }) else { continue }
+            if rules.contains(where: { $0.rule.name == rule.name }) {
+                _ = found.attempt {
+                    throw (try item.map(allowed: ruleKeys).require("name")).error(
+                        "duplicate rule name \"\(rule.name)\"")
+                }
+                continue
             }
-            rules.append(rule)
+            rules.append((item, rule))
         }
-        for (i, item) in try top.require("rules").list().enumerated() {
-            guard case .episodeEnded(let target) = rules[i].condition else { continue }
-            let whenValue = try item.map(allowed: ruleKeys).require("when")
-            let source = try whenValue.map(allowed: ["episode_ended"]).require("episode_ended")
-            guard let targetRule = rules.first(where: { $0.name == target }) else {
-                throw source.error("no rule named \"\(target)\"")
-            }
-            switch targetRule.condition {
-            case .trigger, .episodeEnded: throw source.error("rule \"\(target)\" has no episodes to end")
-            default: break
+        for (item, rule) in rules {
+            guard case .episodeEnded(let target) = rule.condition else { continue }
+            _ = found.attempt {
+                let whenValue = try item.map(allowed: ruleKeys).require("when")
+                let source = try whenValue.map(allowed: ["episode_ended"]).require("episode_ended")
+                guard let targetRule = rules.first(where: { $0.rule.name == target })?.rule else {
+                    // A rule of that name that failed to parse is reported already.
+                    guard ruleItems.contains(where: { Self.ruleName($0) == target }) else {
+                        throw source.error("no rule named \"\(target)\"")
+                    }
+                    return
+                }
+                switch targetRule.condition {
+                case .trigger, .episodeEnded: throw source.error("rule \"\(target)\" has no episodes to end")
+                default: break
+                }
             }
         }
 
         var routes: [Route] = []
-        for (i, item) in try top.require("routes").list().enumerated() {
-            let m = try item.map(allowed: ["name", "destination", "match", "continue"])
-            let destinationValue = try m.require("destination")
-            let destination = try destinationValue.nonEmptyString()
-            guard destinations[destination] != nil else {
-                throw destinationValue.error(
-                    "destination \"\(destination)\" is not declared under destinations (declared: \(destinationOrder.joined(separator: ", ")))"
-                )
-            }
-            let matcher = try m["match"].map(parseMatcher) ?? RouteMatcher()
-            routes.append(
-                Route(
+        let items1: [YAMLValue] = found.attempt({ try top.require("routes").list() }) ?? []
+        for (i, item) in items1.enumerated() {
+            let route = found.attempt { () throws -> Route in
+                let m = try item.map(allowed: ["name", "destination", "match", "continue"])
+                let destinationValue = try m.require("destination")
+                let destination = try destinationValue.nonEmptyString()
+                guard destinationOrder.contains(destination) else {
+                    throw destinationValue.error(
+                        "destination \"\(destination)\" is not declared under destinations (declared: \(destinationOrder.joined(separator: ", ")))"
+                    )
+                }
+                let matcher = try m["match"].map(parseMatcher) ?? RouteMatcher()
+                return Route(
                     name: try m["name"]?.nonEmptyString() ?? "route-\(i + 1)", match: matcher,
-                    destination: destination, continueMatching: try m["continue"]?.bool() ?? false))
+                    destination: destination, continueMatching: try m["continue"]?.bool() ?? false)
+            }
+            if let route { routes.append(route) }
         }
 
         var inhibitions: [Inhibition] = []
         if let list = top["inhibit"] {
-            for (i, item) in try list.list().enumerated() {
-                let m = try item.map(allowed: ["name", "when", "mute"])
-                let when = try m.require("when").oneOf(
-                    Inhibition.Source.self, allowed: [.cancellationScheduled, .openCriticalAlert])
-                let mute = try m.require("mute").map(allowed: ["types", "max_severity"])
-                let types = try mute["types"].map {
-                    try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) })
-                }
-                let maxSeverity = try mute["max_severity"]?.oneOf(Severity.self, allowed: [.low, .medium, .high])
-                inhibitions.append(
-                    Inhibition(
+            let items2: [YAMLValue] = found.attempt({ try list.list() }) ?? []
+            for (i, item) in items2.enumerated() {
+                let inhibition = found.attempt { () throws -> Inhibition in
+                    let m = try item.map(allowed: ["name", "when", "mute"])
+                    let when = try m.require("when").oneOf(
+                        Inhibition.Source.self, allowed: [.cancellationScheduled, .openCriticalAlert])
+                    let mute = try m.require("mute").map(allowed: ["types", "max_severity"])
+                    let types = try mute["types"].map {
+                        try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) })
+                    }
+                    let maxSeverity = try mute["max_severity"]?.oneOf(Severity.self, allowed: [.low, .medium, .high])
+                    return Inhibition(
                         name: try m["name"]?.nonEmptyString() ?? "inhibit-\(i + 1)", when: when,
-                        muteTypes: types, muteMaxSeverity: maxSeverity))
+                        muteTypes: types, muteMaxSeverity: maxSeverity)
+                }
+                if let inhibition { inhibitions.append(inhibition) }
             }
         }
 
         var suppressions: [SuppressionWindow] = []
         if let list = top["suppress"] {
-            for (i, item) in try list.list().enumerated() {
-                let m = try item.map(allowed: ["name", "from", "to", "accounts", "types"])
-                let from = try m.require("from").timestamp()
-                let toValue = try m.require("to")
-                let to = try toValue.timestamp()
-                guard to > from else { throw toValue.error("must be after from") }
-                suppressions.append(
-                    SuppressionWindow(
+            let items3: [YAMLValue] = found.attempt({ try list.list() }) ?? []
+            for (i, item) in items3.enumerated() {
+                let window = found.attempt { () throws -> SuppressionWindow in
+                    let m = try item.map(allowed: ["name", "from", "to", "accounts", "types"])
+                    let from = try m.require("from").timestamp()
+                    let toValue = try m.require("to")
+                    let to = try toValue.timestamp()
+                    guard to > from else { throw toValue.error("must be after from") }
+                    return SuppressionWindow(
                         name: try m["name"]?.nonEmptyString() ?? "suppress-\(i + 1)", from: from, to: to,
                         accounts: try m["accounts"].map { try Set($0.stringList().map { try $0.nonEmptyString() }) },
                         types: try m["types"].map {
                             try Set($0.stringList().map { try $0.oneOf(AlertType.self, allowed: alertTypes) })
-                        }))
+                        })
+                }
+                if let window { suppressions.append(window) }
             }
         }
 
         var priorities = PriorityMatrix.standard
-        if let p = top["priorities"] {
-            let bySeverity = try p.map(allowed: Severity.allCases.map(\.rawValue))
+        if let p = top["priorities"],
+            let bySeverity = found.attempt({ try p.map(allowed: Severity.allCases.map(\.rawValue)) })
+        {
             for (severityName, row) in bySeverity.entries {
                 let severity = Severity(rawValue: severityName)!
-                let byTier = try row.map(allowed: Tier.allCases.map(\.rawValue))
+                guard let byTier = found.attempt({ try row.map(allowed: Tier.allCases.map(\.rawValue)) }) else {
+                    continue
+                }
                 for (tierName, cell) in byTier.entries {
-                    guard let priority = Priority(rawValue: try cell.string()) else {
-                        throw cell.error("expected a priority P1 to P9, got \(cell.describe)")
+                    let priority = found.attempt { () throws -> Priority in
+                        guard let priority = Priority(rawValue: try cell.string()) else {
+                            throw cell.error("expected a priority P1 to P9, got \(cell.describe)")
+                        }
+                        return priority
                     }
-                    priorities.set(priority.level, severity: severity, tier: Tier(rawValue: tierName)!)
+                    if let priority {
+                        priorities.set(priority.level, severity: severity, tier: Tier(rawValue: tierName)!)
+                    }
                 }
             }
         }
 
-        return RulesConfig(
-            defaults: defaults, rules: rules, routes: routes, destinations: destinations,
-            inhibitions: inhibitions, suppressions: suppressions, priorities: priorities)
+        guard found.problems.isEmpty else { return (nil, found.problems) }
+        return (
+            RulesConfig(
+                defaults: defaults, rules: rules.map(\.rule), routes: routes, destinations: destinations,
+                inhibitions: inhibitions, suppressions: suppressions, priorities: priorities),
+            []
+        )
+    }
+
+    /// The `name` of a rule item, when it has a text one (to tell a missing rule from a broken one).
+    private static func ruleName(_ item: YAMLValue) -> String? {
+        (try? item.map(allowed: ruleKeys))?["name"].flatMap { try? $0.string() }
     }
 
     static let ruleKeys = [

@@ -63,13 +63,9 @@ public enum FleetConfigCheck {
 
         var rules: RulesConfig?
         if let source = files.rules {
-            do {
-                rules = try RulesConfig.parse(yaml: source.text, file: source.path)
-            } catch let error as AlertRulesError {
-                problems.append(ConfigProblem(error))
-            } catch {
-                problems.append(ConfigProblem(file: source.path, line: nil, key: "(top level)", message: "\(error)"))
-            }
+            let checked = RulesConfig.check(yaml: source.text, file: source.path)
+            rules = checked.config
+            problems += checked.problems.map(ConfigProblem.init)
         }
 
         var destinations: DestinationsFile?

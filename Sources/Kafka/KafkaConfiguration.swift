@@ -69,6 +69,28 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
 }
 
 extension KafkaConfiguration {
+    /// Every property librdkafka refuses (an unknown name or a value it does not accept), each with
+    /// librdkafka's reason, all of them rather than the first; empty when librdkafka takes them all.
+    /// No client is created. A secret property's reason never shows its value.
+    public func problems() -> [(property: String, reason: String)] {
+        guard let conf = rd_kafka_conf_new() else {
+            return [("(all)", "rd_kafka_conf_new failed: librdkafka could not check the properties")]
+        }
+        defer { rd_kafka_conf_destroy(conf) }
+        var found: [(property: String, reason: String)] = []
+        var errstr = [CChar](repeating: 0, count: 512)
+        for key in properties.keys.sorted() {
+            let result = rd_kafka_conf_set(conf, key, properties[key]!, &errstr, errstr.count)
+            guard result != RD_KAFKA_CONF_OK else { continue }
+            let reason =
+                Self.isSecret(key)
+                ? (result == RD_KAFKA_CONF_UNKNOWN ? "unknown property" : "invalid value")
+                : errorText(errstr).trimmingCharacters(in: .whitespacesAndNewlines)
+            found.append((key, reason))
+        }
+        return found
+    }
+
     /// Checks every property against librdkafka without creating a client.
     public func validate() throws(KafkaError) -> Bool {
         let conf = try makeNativeConfiguration()

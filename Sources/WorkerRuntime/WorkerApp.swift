@@ -22,7 +22,9 @@ public enum WorkerApp {
             handler.logLevel = level
             return handler
         }
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let factory = CataloguedMetricsFactory(registry: registry)
+        MetricsSystem.bootstrap(factory)
+        factory.recordBuildInfo()
         var logger = Logger(label: settings.stage)
         logger[metadataKey: "stage"] = "\(settings.stage)"
         return logger

@@ -149,6 +149,48 @@ public struct WorkerSettings: Sendable {
         return settings
     }
 
+    /// Every problem of the `KAFKA_*`, `KAFKA_CONSUMER_*` and `KAFKA_PRODUCER_*` variables in `env`,
+    /// as `--check-config` reports them: each property that librdkafka itself refuses (its name or its
+    /// value, checked with `rd_kafka_conf_set`) and each one that would change a pinned setting,
+    /// named by the variable, sorted by it. Never a secret's value.
+    public static func kafkaVariableProblems(_ env: [String: String]) -> [(variable: String, reason: String)] {
+        var found: [(variable: String, reason: String)] = []
+        for (name, value) in env.sorted(by: { $0.key < $1.key })
+        where name.hasPrefix("KAFKA_") && name != "KAFKA_BROKERS" {
+            let suffix: Substring
+            let clients: [KafkaPinnedSetting.Client]
+            if name.hasPrefix("KAFKA_CONSUMER_") {
+                (clients, suffix) = ([.consumer], name.dropFirst("KAFKA_CONSUMER_".count))
+            } else if name.hasPrefix("KAFKA_PRODUCER_") {
+                (clients, suffix) = ([.producer], name.dropFirst("KAFKA_PRODUCER_".count))
+            } else {
+                (clients, suffix) = ([.consumer, .producer], name.dropFirst("KAFKA_".count))
+            }
+            let property = propertyName(String(suffix))
+            guard !property.isEmpty else {
+                found.append(
+                    (name, "names no librdkafka property: write KAFKA_<PROPERTY>, such as KAFKA_SECURITY_PROTOCOL"))
+                continue
+            }
+            for problem in KafkaConfiguration([property: value]).problems() {
+                found.append((name, "librdkafka refuses \(property): \(problem.reason)"))
+            }
+            for client in clients {
+                guard let pinned = KafkaPinnedSetting.violated(property: property, value: value, client: client) else {
+                    continue
+                }
+                let shown = KafkaConfiguration.isSecret(property) ? "<redacted>" : "\"\(value.prefix(40))\""
+                found.append(
+                    (
+                        name,
+                        "\(property) is pinned to \(pinned.value) and cannot be \(shown): \(pinned.reason). Remove \(name)"
+                    ))
+                break
+            }
+        }
+        return found
+    }
+
     /// Refuses a `KAFKA_*`, `KAFKA_CONSUMER_*` or `KAFKA_PRODUCER_*` variable that would change a
     /// setting the at-least-once design relies on (`KafkaPinnedSetting.all`), naming the variable
     /// and why.

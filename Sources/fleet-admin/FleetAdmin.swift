@@ -1,4 +1,5 @@
 import ArgumentParser
+import WorkerRuntime
 
 /// The fleet's admin tool: local broker, topics, sample data, replay, rules as code, Slack checks,
 /// and the benchmarks.
@@ -7,6 +8,7 @@ struct FleetAdmin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet-admin",
         abstract: "Admin tool of the account-health alert fleet.",
+        version: BuildInfo.versionLine(executable: "fleet-admin"),
         subcommands: [
             DemoCommand.self,
             BrokerCommand.self,
@@ -23,6 +25,7 @@ struct FleetAdmin: AsyncParsableCommand {
             SlackSinkCommand.self,
             DLTCommand.self,
             DeliveryLogCommand.self,
+            MetricsReferenceCommand.self,
             BenchCommand.self,
         ]
     )

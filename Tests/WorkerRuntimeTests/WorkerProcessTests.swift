@@ -94,6 +94,8 @@ import Testing
         #expect(try await first.terminate() == 0, "exit code after SIGTERM; log:\n\(first.log.suffix(2000))")
         #expect(ready.status == 200, "readyz: \(ready.body)")
         #expect(metrics.body.contains("fleet_records_consumed_total"))
+        #expect(metrics.body.contains("# HELP fleet_records_consumed_total "), "no HELP line on /metrics")
+        #expect(metrics.body.contains("# TYPE fleet_build_info gauge"), "no fleet_build_info on /metrics")
         try await production.value
 
         // Everything it produced was committed, and nothing beyond.

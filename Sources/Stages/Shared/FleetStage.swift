@@ -79,8 +79,9 @@ public enum FleetStage: String, Sendable, CaseIterable {
     public var helpText: String {
         var lines = [
             "\(name): \(summary)", "",
-            "usage: \(name) [--check-config | --help]",
+            "usage: \(name) [--check-config | --version | --help]",
             "  --check-config   check the configuration files and the environment, print file:line: key: problem lines, exit 0 or 1",
+            "  --version        print the version and the git commit of the build",
             "  --help           this text", "",
             "Settings come from the environment:",
         ]
@@ -173,13 +174,23 @@ public enum FleetStage: String, Sendable, CaseIterable {
         }
     }
 
-    /// Problems of the stage's own settings beyond its scoring, rules and destinations files (the scorer's
-    /// inputs file, the dispatcher's feedback links:
-    /// `FEEDBACK_BASE_URL` without `FEEDBACK_SECRET`, ...), as `--check-config` reports them; never a
+    /// Problems of the stage's own settings beyond its scoring, rules and destinations files, as
+    /// `--check-config` reports them: every `KAFKA_*` variable librdkafka refuses or that changes a
+    /// pinned setting (`WorkerSettings.kafkaVariableProblems`), the scorer's inputs file, and the
+    /// dispatcher's feedback links (`FEEDBACK_BASE_URL` without `FEEDBACK_SECRET`, ...); never a
     /// secret's value.
     public func settingsProblems(env: [String: String]) -> [ConfigProblem] {
-        if self == .ingestScorer, case .failure(let error) = InputRepartition.load(env: env) { return error.problems }
-        guard self == .dispatcher else { return [] }
+        let kafka = WorkerSettings.kafkaVariableProblems(env).map {
+            ConfigProblem(file: "environment", line: nil, key: $0.variable, message: $0.reason)
+        }
+        if self == .ingestScorer, case .failure(let error) = InputRepartition.load(env: env) {
+            return kafka + error.problems
+        }
+        guard self == .dispatcher else { return kafka }
+        return kafka + feedbackProblems(env: env)
+    }
+
+    private func feedbackProblems(env: [String: String]) -> [ConfigProblem] {
         do {
             _ = try FeedbackSettings.fromEnvironment(env)
             return []

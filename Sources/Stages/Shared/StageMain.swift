@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import WorkerRuntime
 
-/// The whole `main` of each stage executable: `--help`, `--check-config`, or run the worker until
+/// The whole `main` of each stage executable: `--help`, `--version`, `--check-config`, or run the worker until
 /// SIGTERM. Returns the process exit code: 0 after a clean stop or a clean check, 1 on a problem
 /// (each printed to stderr as `file:line: key: problem`), 2 on an unknown argument.
 public enum StageMain {
@@ -14,6 +14,10 @@ public enum StageMain {
     ) async -> Int32 {
         if arguments.contains("--help") || arguments.contains("-h") {
             print(stage.helpText)
+            return 0
+        }
+        if arguments.contains("--version") {
+            print(BuildInfo.versionLine(executable: stage.name))
             return 0
         }
         if let unknown = arguments.first(where: { $0 != "--check-config" }) {

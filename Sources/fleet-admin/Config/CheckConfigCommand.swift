@@ -2,6 +2,7 @@ import ArgumentParser
 import FleetConfig
 import Foundation
 import Stages
+import WorkerRuntime
 
 /// `fleet-admin check-config`: the scoring, rules and destinations files checked together, with
 /// the environment, exactly as each stage checks them at start (`--check-config`).
@@ -15,7 +16,10 @@ struct CheckConfigCommand: ParsableCommand {
             environment (a missing or empty variable is named, its value is never printed), that every \
             destination a route names is defined in the destinations file, and that no destination has \
             quiet hours or a digest in both files; with --inputs (or INPUTS_FILE), the ingest-scorer's \
-            inputs file: formats, mappings naming an event type or property that does not exist.
+            inputs file: formats, mappings naming an event type or property that does not exist. Every \
+            KAFKA_*, KAFKA_CONSUMER_* and KAFKA_PRODUCER_* variable is checked by librdkafka itself (the \
+            property's name and its value), and one that would change a setting the fleet pins is refused. \
+            All problems of all files are reported in one run.
             """)
 
     @Option(help: "Scoring file (default: SCORING_FILE, else the built-in scoring defaults).") var scoring: String?
@@ -31,10 +35,13 @@ struct CheckConfigCommand: ParsableCommand {
         let destinations = try SettingSource.require(
             destinations, flagName: "--destinations",
             variable: SettingSource.destinationsVariable, what: "destinations file")
+        let environment = ProcessInfo.processInfo.environment
         let read = FleetConfigFiles.read(scoring: scoring, rules: rules, destinations: destinations)
         let inputs = SettingSource.resolve(inputs, variable: "INPUTS_FILE")
-        var problems =
-            read.problems + FleetConfigCheck.check(read.files, environment: ProcessInfo.processInfo.environment)
+        let kafka = WorkerSettings.kafkaVariableProblems(environment).map {
+            ConfigProblem(file: "environment", line: nil, key: $0.variable, message: $0.reason)
+        }
+        var problems = read.problems + FleetConfigCheck.check(read.files, environment: environment) + kafka
         if let inputs, case .failure(let error) = InputRepartition.load(env: ["INPUTS_FILE": inputs]) {
             problems += error.problems
         }

@@ -11,7 +11,8 @@ struct RulesCommand: ParsableCommand {
         subcommands: [Check.self, Test.self]
     )
 
-    /// Reads and parses a rules file; a bad file prints "file:line: key: reason" and exits 1.
+    /// Reads and parses a rules file; a bad file prints every problem as "file:line: key: reason"
+    /// (all of them, then their count) and exits 1.
     static func loadRules(_ path: String) throws -> RulesConfig {
         let text: String
         do {
@@ -19,17 +20,21 @@ struct RulesCommand: ParsableCommand {
         } catch {
             throw ValidationError("cannot read rules file \(path): \(error.localizedDescription)")
         }
-        do {
-            return try RulesConfig.parse(yaml: text, file: path)
-        } catch let error as AlertRulesError {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
+        let checked = RulesConfig.check(yaml: text, file: path)
+        guard let config = checked.config, checked.problems.isEmpty else {
+            let count = checked.problems.count
+            let lines = checked.problems.map { "\($0)\n" }.joined()
+            FileHandle.standardError.write(Data((lines + "\(count) problem\(count == 1 ? "" : "s") found\n").utf8))
             throw ExitCode(1)
         }
+        return config
     }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate a rules file: exits 0 if it is valid, else prints file:line: key: reason and exits 1.")
+            abstract:
+                "Validate a rules file: exits 0 if it is valid, else prints every problem as file:line: key: reason and exits 1."
+        )
 
         @Argument(help: "The rules file (YAML); default: --rules, else RULES_FILE.")
         var file: String?

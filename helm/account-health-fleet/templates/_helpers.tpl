@@ -137,7 +137,22 @@ Checks across values that a JSON schema cannot express. Each failure names the v
 {{- if not $v.kafka.brokers -}}
 {{- fail "kafka.brokers is required: set it to the bootstrap servers, e.g. --set kafka.brokers=kafka-bootstrap.kafka:9092" -}}
 {{- end -}}
-{{- if hasPrefix "SASL_" $v.kafka.securityProtocol -}}
+{{- $strimziAuth := include "fleet.strimziAuth" . -}}
+{{- if $v.strimzi.enabled -}}
+{{- if not $v.strimzi.clusterName -}}
+{{- fail "strimzi.clusterName is required when strimzi.enabled is true: the name of the Kafka resource (its strimzi.io/cluster label)" -}}
+{{- end -}}
+{{- if and $v.strimzi.topics $v.topics.apply -}}
+{{- fail "strimzi.topics renders KafkaTopic resources, so the Topic Operator owns the topics: set topics.apply to false (the preflight Job would create them too)" -}}
+{{- end -}}
+{{- if and (eq $strimziAuth "scram-sha-512") (not (and (hasPrefix "SASL_" $v.kafka.securityProtocol) (eq $v.kafka.sasl.mechanism "SCRAM-SHA-512"))) -}}
+{{- fail (printf "strimzi.users.authentication scram-sha-512 needs kafka.securityProtocol SASL_SSL (or SASL_PLAINTEXT) and kafka.sasl.mechanism SCRAM-SHA-512 (now %s, %s)" $v.kafka.securityProtocol $v.kafka.sasl.mechanism) -}}
+{{- end -}}
+{{- if and (eq $strimziAuth "tls") (ne $v.kafka.securityProtocol "SSL") -}}
+{{- fail (printf "strimzi.users.authentication tls needs kafka.securityProtocol SSL (now %s)" $v.kafka.securityProtocol) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (hasPrefix "SASL_" $v.kafka.securityProtocol) (not $strimziAuth) -}}
 {{- if not $v.kafka.sasl.existingSecret -}}
 {{- fail (printf "kafka.sasl.existingSecret is required with kafka.securityProtocol=%s: name a Secret holding the keys %q and %q (credentials are never taken as values)" $v.kafka.securityProtocol $v.kafka.sasl.usernameKey $v.kafka.sasl.passwordKey) -}}
 {{- end -}}
@@ -220,5 +235,71 @@ Checks across values that a JSON schema cannot express. Each failure names the v
 {{- end -}}
 {{- if and $v.networkPolicy.enabled (not $v.networkPolicy.kafka.cidrs) (not $v.networkPolicy.kafka.namespaceSelector) -}}
 {{- fail "networkPolicy.kafka.cidrs (or networkPolicy.kafka.namespaceSelector) is required when networkPolicy.enabled is true: the stages must reach the brokers" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A stage's KafkaUser (and the Secret the User Operator writes): <fullname>-<stage>. (dict "root" $ "stage" name) */}}
+{{- define "fleet.kafkaUser" -}}
+{{- printf "%s-%s" (include "fleet.fullname" .root) .stage | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The scheduling and security fields of a pod spec: the top-level values, each replaced by the
+stage's own when set (the security contexts are merged: chart's restricted profile, then the
+top-level values, then the stage's). (dict "root" $ "stage" $s); the preflight Job passes (dict).
+*/}}
+{{- define "fleet.podScheduling" -}}
+{{- $v := .root.Values -}}
+{{- $s := .stage -}}
+securityContext:
+  {{- toYaml (mergeOverwrite (include "fleet.podSecurityContext" .root | fromYaml) (deepCopy $v.podSecurityContext) (deepCopy (default (dict) $s.podSecurityContext))) | nindent 2 }}
+{{- with (default $v.priorityClassName $s.priorityClassName) }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with (default $v.nodeSelector $s.nodeSelector) }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (default $v.affinity $s.affinity) }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (default $v.tolerations $s.tolerations) }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* A container's security context: the restricted profile with the values merged over it. (dict "root" $ "stage" $s) */}}
+{{- define "fleet.containerSecurityContextFor" -}}
+{{- toYaml (mergeOverwrite (include "fleet.containerSecurityContext" .root | fromYaml) (deepCopy .root.Values.securityContext) (deepCopy (default (dict) .stage.securityContext))) -}}
+{{- end -}}
+
+{{/* The extra envFrom entries of a container: the top-level ones, then the stage's. (dict "root" $ "stage" $s) */}}
+{{- define "fleet.extraEnvFrom" -}}
+{{- with (concat .root.Values.extraEnvFrom (default (list) .stage.extraEnvFrom)) -}}
+{{- toYaml . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A stage's Kafka credentials as its own Strimzi KafkaUser (strimzi.users with scram-sha-512): the
+user's name, and the password from the Secret the User Operator writes. (dict "root" $ "stage" name)
+*/}}
+{{- define "fleet.strimziUserEnv" -}}
+{{- $user := include "fleet.kafkaUser" . -}}
+- name: KAFKA_SASL_USERNAME
+  value: {{ $user | quote }}
+- name: KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $user }}
+      key: password
+{{- end -}}
+
+{{/* Whether the stages connect as their Strimzi KafkaUsers: "scram-sha-512", "tls" or "". */}}
+{{- define "fleet.strimziAuth" -}}
+{{- if and .Values.strimzi.enabled .Values.strimzi.users.enabled -}}
+{{- .Values.strimzi.users.authentication -}}
 {{- end -}}
 {{- end -}}
