@@ -23,6 +23,7 @@ struct FleetAdmin: AsyncParsableCommand {
             SlackSinkCommand.self,
             DLTCommand.self,
             DeliveryLogCommand.self,
+            SilenceCommand.self,
             BenchCommand.self,
         ]
     )
