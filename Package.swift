@@ -194,7 +194,9 @@ let package = Package(
         // The fleet end to end: broker, the three stage executables as processes, a Slack-like sink with faults.
         .testTarget(
             name: "FleetTests",
-            dependencies: ["Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel", "TestSupport"]),
+            dependencies: [
+                "Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel", "TestSupport", "SlackDelivery",
+            ]),
         .testTarget(
             name: "FleetOpsTests", dependencies: ["FleetOps", "Stages", "WorkerRuntime", "Kafka", "Contracts"]),
         .testTarget(

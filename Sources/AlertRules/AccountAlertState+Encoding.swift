@@ -6,7 +6,9 @@ import Contracts
 /// zig-zag varint); version 3 then appends the identities of the last records evaluated (a count,
 /// then each as 8 bytes). Versions 1 and 2 are still read (without them: the first records after
 /// such a restore are evaluated, which a repeat of the last record survives: its triggers were seen
-/// and its episodes are not due again at the same time).
+/// and its episodes are not due again at the same time). Version 4 then appends what people did
+/// with the account's alerts (`AlertActionMemory`) as one length-prefixed JSON blob, empty when
+/// there is nothing; versions 1 to 3 are read with an empty memory.
 ///
 /// Layout (version 1): a version byte, then the last score, the score peaks (times as deltas), open
 /// episodes, per-type last alerts, seen trigger refs, and deferred alerts and digest items as
@@ -14,10 +16,11 @@ import Contracts
 /// varints (signed ones zig-zag), fixed-width fields little-endian.
 ///
 /// Since quiet hours and digests are the dispatcher's alone, an evaluator holds neither: both counts
-/// are written as what is left of `earlierHolds` (zero once released), so the layout, and the
-/// version, stay those the previous release reads (a rolling deploy or a rollback restores either way).
+/// are written as what is left of `earlierHolds` (zero once released), so that part of the layout
+/// stays the one version 3 reads. A release that reads only up to version 3 refuses a version-4
+/// value (`unsupportedStateVersion`): roll back past issue 24's actions with that in mind.
 extension AccountAlertState {
-    public static let encodingVersion: UInt8 = 3
+    public static let encodingVersion: UInt8 = 4
 
     /// The changelog value for this state.
     public func encoded() throws -> [UInt8] {
@@ -72,6 +75,7 @@ extension AccountAlertState {
         }
         w.varint(UInt64(recentRecords.count))
         for identity in recentRecords { w.fixed64(identity) }
+        w.blob(actions.isEmpty ? [] : try RecordCoding.encode(actions))
         return w.bytes
     }
 
@@ -79,7 +83,7 @@ extension AccountAlertState {
     public init(decoding bytes: some Collection<UInt8>) throws {
         var r = ByteReader(Array(bytes))
         let version = try r.byte()
-        guard (1...3).contains(version) else {
+        guard (1...4).contains(version) else {
             if version > Self.encodingVersion { throw AlertRulesError.unsupportedStateVersion(Int(version)) }
             throw AlertRulesError.corruptState(reason: "unknown version \(version)")
         }
@@ -146,6 +150,16 @@ extension AccountAlertState {
         if version >= 2, try r.byte() == 1 { lastEvaluatedAt = try r.time() }
         if version >= 3 {
             for _ in 0..<(try r.count()) { rememberRecord(try r.fixed64()) }
+        }
+        if version >= 4 {
+            let blob = try r.blob()
+            if !blob.isEmpty {
+                do {
+                    actions = try RecordCoding.decode(AlertActionMemory.self, from: blob)
+                } catch {
+                    throw AlertRulesError.corruptState(reason: "bad action memory: \(RecordCoding.describe(error))")
+                }
+            }
         }
         guard r.atEnd else { throw AlertRulesError.corruptState(reason: "\(r.remaining) trailing bytes") }
     }

@@ -49,6 +49,9 @@ public struct AccountAlertState: Sendable, Equatable {
     /// changelog value; the evaluator releases them to the dispatcher (`takeEarlierHolds`) and never
     /// adds any.
     public internal(set) var earlierHolds = EarlierHolds()
+    /// What people did with the account's alerts: lifecycles, silences, applied action ids
+    /// (`RulesEngine.apply(_:to:)`, issue 24).
+    public internal(set) var actions = AlertActionMemory()
 
     /// How many record identities are remembered per account: a scorer that crashed emits again at
     /// most the records of its last commit interval, a handful per account. An older repeat is
@@ -74,7 +77,7 @@ public struct AccountAlertState: Sendable, Equatable {
     /// True when nothing is remembered: the changelog may delete (tombstone) the key.
     public var isEmpty: Bool {
         episodes.isEmpty && earlierHolds.isEmpty && seenRefs.isEmpty && lastEvaluatedAt == nil
-            && recentRecords.isEmpty
+            && recentRecords.isEmpty && actions.isEmpty
             && lastAlertAt.allSatisfy { $0 == nil } && peaks.isEmpty && lastScore == nil
     }
 

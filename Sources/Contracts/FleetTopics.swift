@@ -15,4 +15,7 @@ public enum FleetTopics {
     public static let dispatcherState = "dispatcher-state"
     /// Verdicts from the alerts' feedback links (key = alert id), written by the dispatcher's `/feedback` path.
     public static let alertFeedback = "alert-feedback"
+    /// What people did with alerts (key = account id, co-partitioned with `health-scores`): Slack
+    /// button clicks from the dispatcher's `/slack/actions` path and `fleet-admin silence` records.
+    public static let alertActions = "alert-actions"
 }

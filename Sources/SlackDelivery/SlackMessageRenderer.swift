@@ -14,6 +14,9 @@ public struct SlackMessageRenderer: Sendable {
     /// When set, every single-account alert carries "Useful" / "Not useful" link buttons to signed
     /// feedback URLs (see `FeedbackLinkSigner`); digests carry none.
     public var feedback: FeedbackLinkSigner?
+    /// When set, every single-account alert but a recovery carries the lifecycle buttons
+    /// (`AlertActionsBlock`: acknowledge, take, snooze, resolve), answered at `/slack/actions`.
+    public var actions: AlertActionsBlock?
 
     public init(maxSignals: Int = 5, maxDigestItems: Int = 40, feedback: FeedbackLinkSigner? = nil) {
         self.maxSignals = maxSignals
@@ -330,6 +333,7 @@ public struct SlackMessageRenderer: Sendable {
                 section(["*Suggested action*", SlackText.escaped(a, limit: BlockKitLimits.sectionText - 30)]))
         }
         if let b = buttons(alert) { blocks.append(b) }
+        if let a = actions?.block(for: alert) { blocks.append(a) }
         if let f = feedbackButtons(alert) { blocks.append(f) }
         blocks.append(footer(alert))
         return blocks

@@ -140,7 +140,11 @@ final class HTTPConnection: ChannelInboundHandler {
         }
         let request = HTTPRequest(
             method: head.method.rawValue, path: path, query: parts.count > 1 ? String(parts[1]) : "",
-            contentType: head.headers.first(name: "content-type"), body: body)
+            contentType: head.headers.first(name: "content-type"), body: body,
+            headers: head.headers.reduce(into: [:]) { all, header in
+                let name = header.name.lowercased()
+                if all[name] == nil { all[name] = header.value }
+            })
         body = []
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let loop = context.eventLoop

@@ -230,12 +230,15 @@ public struct HTTPListenerSpec: Sendable {
     public var port: Int
     /// What it serves.
     public var routes: [HTTPRoute]
+    /// Its own limits (a larger body for Slack's interaction requests); nil: the worker's `HTTP_*` limits.
+    public var limits: HTTPLimits?
 
     /// A listener from its parts.
-    public init(name: String, host: String, port: Int, routes: [HTTPRoute]) {
+    public init(name: String, host: String, port: Int, routes: [HTTPRoute], limits: HTTPLimits? = nil) {
         self.name = name
         self.host = host
         self.port = port
         self.routes = routes
+        self.limits = limits
     }
 }

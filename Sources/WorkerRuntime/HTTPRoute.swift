@@ -10,14 +10,20 @@ public struct HTTPRequest: Sendable, Equatable {
     public var contentType: String?
     /// The body (empty for a GET).
     public var body: [UInt8]
+    /// The headers, by lowercased name (the first value of a repeated one).
+    public var headers: [String: String]
 
     /// A request from its parts.
-    public init(method: String, path: String, query: String = "", contentType: String? = nil, body: [UInt8] = []) {
+    public init(
+        method: String, path: String, query: String = "", contentType: String? = nil, body: [UInt8] = [],
+        headers: [String: String] = [:]
+    ) {
         self.method = method
         self.path = path
         self.query = query
         self.contentType = contentType
         self.body = body
+        self.headers = headers
     }
 }
 

@@ -110,7 +110,21 @@ public enum MetricCatalogue {
         MetricFamily(
             "fleet_evaluator_late_score_records_total", .counter, labels: [], exposedBy: "evaluator",
             help: "Late score records evaluated for their triggers."),
+        MetricFamily(
+            "fleet_evaluator_actions_total", .counter, labels: ["outcome"], exposedBy: "evaluator",
+            help: "alert-actions records read: applied, duplicate, no_episode (episode closed), refused, unreadable."),
+        MetricFamily(
+            "fleet_evaluator_alerts_suppressed_total", .counter, labels: ["reason"], exposedBy: "evaluator",
+            help: "Alerts raised but not sent because of a lifecycle action: snoozed, resolved, silenced."),
         // The dispatcher.
+        MetricFamily(
+            "fleet_slack_actions_total", .counter, labels: ["outcome"], exposedBy: "dispatcher",
+            help: "Slack button clicks on /slack/actions: recorded, replayed, bad_value, timed_out, not_written, ..."),
+        MetricFamily(
+            "fleet_slack_signatures_refused_total", .counter, labels: ["reason"], exposedBy: "dispatcher",
+            help:
+                "Requests to /slack/actions refused as not signed by Slack: missing_headers, malformed, stale, bad_signature."
+        ),
         MetricFamily(
             "fleet_deliveries_total", .counter, labels: ["destination", "outcome"], exposedBy: "dispatcher",
             help: "Delivery attempts by outcome (delivered, rate_limited, http_500, timeout, channel_is_archived, ...)."

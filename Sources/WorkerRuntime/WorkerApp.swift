@@ -60,7 +60,7 @@ public enum WorkerApp {
             for spec in listeners {
                 let listener = try await HTTPListener(
                     name: spec.name, host: spec.host, port: spec.port,
-                    limits: settings.httpLimits, routes: spec.routes)
+                    limits: spec.limits ?? settings.httpLimits, routes: spec.routes)
                 logger.info("\(spec.name) listening", metadata: ["\(spec.name)_port": "\(listener.port)"])
                 bound.append(
                     StopOnShutdownService("\(spec.name) listener", logger: logger) {

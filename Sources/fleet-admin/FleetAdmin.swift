@@ -26,6 +26,7 @@ struct FleetAdmin: AsyncParsableCommand {
             DLTCommand.self,
             DeliveryLogCommand.self,
             MetricsReferenceCommand.self,
+            SilenceCommand.self,
             BenchCommand.self,
         ]
     )

@@ -183,25 +183,28 @@ import Testing
         var run = Run(engine)
         let atRisk = T.record(at: "2026-11-01T12:00:00Z", score: 60)
         #expect(run.feed(atRisk).count == 1)
-        let v3 = try run.state.encoded()
-        #expect(v3.first == 3, "written as version 3")
+        let v4 = try run.state.encoded()
+        #expect(v4.first == 4, "written as version 4")
+        #expect(try AccountAlertState(decoding: v4).encoded() == v4, "version 4 round-trips")
+        // The same state as version 3 wrote it: no action memory at the end (an empty blob: 1 byte).
+        let v3: [UInt8] = [3] + v4.dropFirst().dropLast(1)
         #expect(
-            try AccountAlertState(decoding: v3).encoded() == v3,
-            "version 3 round-trips, with the records' identities")
+            try AccountAlertState(decoding: v3).encoded() == v4,
+            "a version-3 value decodes to the same state, with the records' identities")
         // The same state as version 2 wrote it: no identities at the end (one here: 1 + 8 bytes).
         let v2: [UInt8] = [2] + v3.dropFirst().dropLast(9)
         var fromV2 = try AccountAlertState(decoding: v2)
         #expect(
-            try fromV2.encoded() == [3] + v2.dropFirst() + [0],
+            try fromV2.encoded() == [4] + v2.dropFirst() + [0, 0],
             "a version-2 value decodes to the same state, without identities")
         // Without identities the last record again is evaluated, and raises nothing: its episode is
         // open and not due again at the same time.
         #expect(engine.evaluate(atRisk, state: &fromV2).isEmpty)
         // An empty state as version 1 wrote it: no evaluation time, no identities.
-        let empty3 = try AccountAlertState().encoded()
-        let empty1: [UInt8] = [1] + empty3.dropFirst().dropLast(2)
+        let empty4 = try AccountAlertState().encoded()
+        let empty1: [UInt8] = [1] + empty4.dropFirst().dropLast(3)
         #expect(
-            try AccountAlertState(decoding: empty1).encoded() == empty3,
+            try AccountAlertState(decoding: empty1).encoded() == empty4,
             "a version-1 value decodes to the same state")
     }
 

@@ -12,7 +12,9 @@ import WorkerRuntime
 /// a token bucket per destination. With `FEEDBACK_BASE_URL` and `FEEDBACK_SECRET` its messages carry
 /// signed "Useful" / "Not useful" buttons, and its feedback listener (`FEEDBACK_PORT`, apart from
 /// the health port) serves `/feedback`, recording each verdict to `alert-feedback` (see
-/// `FeedbackSettings`, `FeedbackEndpoint`).
+/// `FeedbackSettings`, `FeedbackEndpoint`). With `SLACK_SIGNING_SECRET` its messages carry the
+/// lifecycle buttons and the same listener serves `/slack/actions`, recording each verified click
+/// to `alert-actions` (see `SlackActionsSettings`, `SlackActionsEndpoint`, docs/actions.md).
 public enum DispatcherStage {
     /// The worker and the deliverer it posts through (shut the deliverer down after the worker stopped).
     public struct Built: Sendable {
@@ -22,20 +24,30 @@ public enum DispatcherStage {
         public let feedback: FeedbackEndpoint?
         /// Where the feedback listener binds when feedback links are on.
         public let feedbackSettings: FeedbackSettings?
-        /// The producer of `alert-feedback` records when feedback links are on (shut it down after
+        /// The `/slack/actions` path when the lifecycle buttons are on.
+        public let actions: SlackActionsEndpoint?
+        /// The producer of `alert-feedback` and `alert-actions` records when feedback links or the
+        /// lifecycle buttons are on (shut it down after
         /// the HTTP server stopped).
         public let feedbackProducer: KafkaProducer?
         /// The reader of `alert-feedback` feeding the replay guard when feedback links are on (not
         /// started: the service group starts it first and stops it after the HTTP listeners).
         public let feedbackLedger: FeedbackLedger?
 
-        /// The listeners beside the health port: the feedback listener when feedback links are on.
+        /// Where the feedback listener binds (`FEEDBACK_HOST`, `FEEDBACK_PORT`).
+        public let listenerAddress: (host: String, port: Int)
+        /// Its limits when the lifecycle buttons are on (a larger body), else nil.
+        let listenerLimits: HTTPLimits?
+
+        /// The listeners beside the health port: the feedback listener when feedback links or the
+        /// lifecycle buttons are on.
         public var listeners: [HTTPListenerSpec] {
-            guard let feedback, let feedbackSettings else { return [] }
+            let routes = [feedback?.route, actions?.route].compactMap { $0 }
+            guard !routes.isEmpty else { return [] }
             return [
                 HTTPListenerSpec(
-                    name: "feedback", host: feedbackSettings.host, port: feedbackSettings.port,
-                    routes: [feedback.route])
+                    name: "feedback", host: listenerAddress.host, port: listenerAddress.port, routes: routes,
+                    limits: listenerLimits)
             ]
         }
     }
@@ -63,10 +75,14 @@ public enum DispatcherStage {
         }
         let own: DispatcherSettings
         let feedback: FeedbackSettings?
+        let actionSettings: SlackActionsSettings?
+        let listenerPort: Int
         let tick: Duration
         do {
             own = try DispatcherSettings.fromEnvironment(env)
             feedback = try FeedbackSettings.fromEnvironment(env)
+            actionSettings = try SlackActionsSettings.fromEnvironment(env)
+            listenerPort = try FeedbackSettings.listenerPort(env)
             tick = try FleetStage.dispatcher.tickInterval(env: env)
         } catch {
             throw StageStartError(error)
@@ -74,11 +90,13 @@ public enum DispatcherStage {
         var engine = EngineSettings()
         engine.totalTimeoutMilliseconds = own.postTimeoutMs
         engine.maxInFlight = own.maxInFlight
+        var renderer = SlackMessageRenderer(feedback: feedback?.signer)
+        if actionSettings != nil { renderer.actions = AlertActionsBlock() }
         let deliverer: SlackDeliverer
         do {
             deliverer = try SlackDeliverer(
                 destinations: destinations.destinations, settings: engine,
-                renderer: SlackMessageRenderer(feedback: feedback?.signer), logger: logger)
+                renderer: renderer, logger: logger)
         } catch {
             throw StageStartError([
                 ConfigProblem(
@@ -90,28 +108,36 @@ public enum DispatcherStage {
         var endpoint: FeedbackEndpoint?
         var feedbackProducer: KafkaProducer?
         var feedbackLedger: FeedbackLedger?
-        if let feedback {
+        var actionsEndpoint: SlackActionsEndpoint?
+        if feedback != nil || actionSettings != nil {
             do {
-                let producer = try KafkaProducer(
+                feedbackProducer = try KafkaProducer(
                     configuration: settings.producerConfiguration, name: "feedback-producer", logger: logger)
-                feedbackProducer = producer
-                // Every replica reads every verdict back: a link used anywhere, before or after a
-                // restart, is a replay here too.
-                let ledger = FeedbackLedger(
-                    topic: topics.feedback, configuration: settings.kafka.merging(settings.consumerOverrides),
-                    logger: logger)
-                let built = FeedbackEndpoint(
-                    signer: feedback.signer, logger: logger, clock: clock, catchUp: { ledger.whenCaughtUp($0) },
-                    recorder: FeedbackEndpoint.kafkaRecorder(producer: producer, topic: topics.feedback))
-                endpoint = built
-                feedbackLedger = ledger
-                logger.info("feedback links on", metadata: ["settings": "\(feedback)"])
             } catch {
                 throw StageStartError([
                     ConfigProblem(
                         file: "environment", line: nil, key: "KAFKA_*", message: "feedback producer: \(error)")
                 ])
             }
+        }
+        if let actionSettings, let producer = feedbackProducer {
+            actionsEndpoint = SlackActionsEndpoint(
+                verifier: actionSettings.verifier, logger: logger,
+                recorder: SlackActionsEndpoint.kafkaRecorder(producer: producer, topic: topics.actions))
+            logger.info("slack actions on", metadata: ["settings": "\(actionSettings)"])
+        }
+        if let feedback, let producer = feedbackProducer {
+            // Every replica reads every verdict back: a link used anywhere, before or after a
+            // restart, is a replay here too.
+            let ledger = FeedbackLedger(
+                topic: topics.feedback, configuration: settings.kafka.merging(settings.consumerOverrides),
+                logger: logger)
+            let built = FeedbackEndpoint(
+                signer: feedback.signer, logger: logger, clock: clock, catchUp: { ledger.whenCaughtUp($0) },
+                recorder: FeedbackEndpoint.kafkaRecorder(producer: producer, topic: topics.feedback))
+            endpoint = built
+            feedbackLedger = ledger
+            logger.info("feedback links on", metadata: ["settings": "\(feedback)"])
         } else if !(env["FEEDBACK_SECRET"] ?? "").isEmpty {
             logger.warning("FEEDBACK_SECRET is set without FEEDBACK_BASE_URL: no feedback buttons")
         }
@@ -132,7 +158,17 @@ public enum DispatcherStage {
             worker: Worker(
                 settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick,
                 clock: clock),
-            deliverer: deliverer, feedback: endpoint, feedbackSettings: feedback,
-            feedbackProducer: feedbackProducer, feedbackLedger: feedbackLedger)
+            deliverer: deliverer, feedback: endpoint, feedbackSettings: feedback, actions: actionsEndpoint,
+            feedbackProducer: feedbackProducer, feedbackLedger: feedbackLedger,
+            listenerAddress: (
+                feedback?.host ?? env["FEEDBACK_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? env["HTTP_HOST"]
+                    ?? "0.0.0.0",
+                feedback?.port ?? listenerPort
+            ),
+            listenerLimits: actionSettings.map { _ in
+                var limits = settings.httpLimits
+                limits.maxBodyBytes = max(limits.maxBodyBytes, SlackActionsSettings.maxBodyBytes)
+                return limits
+            })
     }
 }

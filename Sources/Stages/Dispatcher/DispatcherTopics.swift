@@ -10,6 +10,8 @@ public struct DispatcherTopics: Sendable {
     public var state: String
     /// `alert-feedback`: the verdicts of the feedback links (key = alert id).
     public var feedback: String
+    /// `alert-actions`: clicks on the alerts' lifecycle buttons (key = account id).
+    public var actions: String
 
     /// The catalog's names with `prefix`.
     public init(prefix: String = "") {
@@ -19,5 +21,6 @@ public struct DispatcherTopics: Sendable {
         delivered = prefix + FleetTopics.alertsDelivered
         state = prefix + FleetTopics.dispatcherState
         feedback = prefix + FleetTopics.alertFeedback
+        actions = prefix + FleetTopics.alertActions
     }
 }

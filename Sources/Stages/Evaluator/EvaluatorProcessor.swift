@@ -29,12 +29,18 @@ public final class EvaluatorProcessor: RecordProcessor {
     public let alertsTopic: String
     public let live: Bool
     public let metrics: EvaluatorMetrics
+    /// `alert-actions` (with its prefix) when the evaluator reads it beside `health-scores`.
+    public let actionsTopic: String?
+    let lifecycle: LifecycleMetrics
     private var due: [Int32: DueIndex] = [:]
 
     public init(
         engine: RulesEngine, alertsTopic: String, live: Bool = true,
-        metrics: EvaluatorMetrics = EvaluatorMetrics()
+        metrics: EvaluatorMetrics = EvaluatorMetrics(), actionsTopic: String? = nil,
+        lifecycle: LifecycleMetrics = LifecycleMetrics()
     ) {
+        self.actionsTopic = actionsTopic
+        self.lifecycle = lifecycle
         self.engine = engine
         self.alertsTopic = alertsTopic
         self.live = live
@@ -54,6 +60,10 @@ public final class EvaluatorProcessor: RecordProcessor {
     }
 
     public func process(_ record: ConsumedRecord, context: ProcessingContext<AccountAlertState>) throws(Rejection) {
+        if let actionsTopic, record.topic == actionsTopic {
+            try applyAction(record, context: context)
+            return
+        }
         let score: ScoreRecord
         do {
             score = try RecordCoding.decode(ScoreRecord.self, from: record.value ?? [])
@@ -69,7 +79,7 @@ public final class EvaluatorProcessor: RecordProcessor {
         metrics.count(evaluation.news)
         // A repeat (the same record again) or a record too late to check: nothing changed.
         guard evaluation.news == .current || evaluation.news == .late else { return }
-        let alerts = evaluation.alerts
+        let alerts = lifecycleFiltered(evaluation.alerts, state: &state, context: context)
         // Encode before the state records them as raised: an alert that cannot be encoded rejects
         // the record (to the DLT, with its reason) instead of vanishing.
         var outputs: [OutgoingRecord] = []

@@ -5,7 +5,9 @@ import Logging
 import WorkerRuntime
 
 /// Builds the `evaluator` worker: `health-scores` in, `alerts` out (keyed by destination),
-/// per-account alert state in `evaluator-state`, unreadable score records to `health-scores-dlt`.
+/// per-account alert state in `evaluator-state`, unreadable score records to `health-scores-dlt`;
+/// `alert-actions` (co-partitioned with `health-scores`) read beside it, applied to the episodes
+/// (`EvaluatorProcessor+Actions.swift`, docs/actions.md).
 ///
 /// Quiet hours and digests are not applied here: the evaluator runs on
 /// `RulesConfig.leavingTimeToTheDispatcher()`, and the dispatcher, which owns each destination's
@@ -34,10 +36,12 @@ public enum EvaluatorStage {
         let tick: Duration
         do { tick = try FleetStage.evaluator.tickInterval(env: env) } catch { throw StageStartError(error) }
         let alerts = settings.topic(FleetTopics.alerts)
+        let actions = settings.topic(FleetTopics.alertActions)
         let processor = EvaluatorProcessor(
-            engine: RulesEngine(config: rules.leavingTimeToTheDispatcher()), alertsTopic: alerts)
+            engine: RulesEngine(config: rules.leavingTimeToTheDispatcher()), alertsTopic: alerts, actionsTopic: actions)
         let topology = WorkerTopology(
-            inputs: [settings.topic(FleetTopics.healthScores)], changelog: settings.topic(FleetTopics.evaluatorState),
+            inputs: [settings.topic(FleetTopics.healthScores), actions],
+            changelog: settings.topic(FleetTopics.evaluatorState),
             deadLetter: settings.topic(FleetTopics.healthScoresDLT), outputs: [alerts])
         return Worker(
             settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick,

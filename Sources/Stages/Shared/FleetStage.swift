@@ -57,7 +57,9 @@ public enum FleetStage: String, Sendable, CaseIterable {
                     ))
             }
         }
-        if self == .dispatcher { out += DispatcherSettings.variables + FeedbackSettings.variables }
+        if self == .dispatcher {
+            out += DispatcherSettings.variables + FeedbackSettings.variables + SlackActionsSettings.variables
+        }
         if self == .ingestScorer {
             out.append(
                 (
