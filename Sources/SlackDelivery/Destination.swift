@@ -40,6 +40,8 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
     public var botToken: BotToken?
     /// For `slack_app` destinations: the channel id (`C...`) posted to and looked up in.
     public var channel: String?
+    /// The currency of MRR and of amounts whose record names none (the file's `currency`).
+    public var currency: Currency = .usd
 
     public init(
         name: String, kind: Kind = .slack, url: WebhookURL, rateLimit: RateLimit = .slackDefault,

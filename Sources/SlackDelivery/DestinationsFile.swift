@@ -47,7 +47,7 @@ public struct DestinationsFile: Sendable {
 
     private static let destinationKeys: Set<String> = [
         "type", "url", "allow_insecure_http", "rate_per_second", "burst", "signing_secret",
-        "token", "channel", "api_url",
+        "token", "channel", "api_url", "currency",
     ]
 
     /// The Slack Web API's base URL, used by `slack_app` destinations without `api_url` (the
@@ -272,11 +272,26 @@ public struct DestinationsFile: Sendable {
             }
         }
         let rate = rateLimit(in: m, keyPrefix: prefix, file: file, fallback: defaults, problems: &problems)
-        guard problems.count == before, let url else { return nil }
-        if let app {
-            return Destination(name: name, apiURL: url, token: app.token, channel: app.channel, rateLimit: rate)
+        var currency = Currency.usd
+        if let c = m["currency"] {
+            if let raw = c.scalar?.string, let parsed = Currency(code: raw) {
+                currency = parsed
+            } else {
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(prefix).currency", line: c.mark?.line,
+                        problem: "expected an ISO 4217 code of three letters, such as USD, EUR or GBP"))
+            }
         }
-        return Destination(name: name, kind: kind, url: url, rateLimit: rate, signingSecret: secret)
+        guard problems.count == before, let url else { return nil }
+        var destination: Destination
+        if let app {
+            destination = Destination(name: name, apiURL: url, token: app.token, channel: app.channel, rateLimit: rate)
+        } else {
+            destination = Destination(name: name, kind: kind, url: url, rateLimit: rate, signingSecret: secret)
+        }
+        destination.currency = currency
+        return destination
     }
 
     /// The keys of a `slack_app` destination: `token` (required, usually `${SLACK_BOT_TOKEN}`),

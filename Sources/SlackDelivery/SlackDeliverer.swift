@@ -80,12 +80,13 @@ public final class SlackDeliverer: Sendable {
         }
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
             postWebAPI(
-                to: i, body: renderer.renderForWebAPI(alert, channel: channel), cancellation: cancellation, gate: gate,
+                to: i, body: renderer.styled(for: destinations[i]).renderForWebAPI(alert, channel: channel),
+                cancellation: cancellation, gate: gate,
                 completion: completion)
             return
         }
         send(
-            to: i, now: now, slack: { renderer.render(alert) },
+            to: i, now: now, slack: { renderer.styled(for: destinations[i]).render(alert) },
             webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, cancellation: cancellation,
             gate: gate, completion: completion)
     }
@@ -154,12 +155,13 @@ public final class SlackDeliverer: Sendable {
         }
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
             postWebAPI(
-                to: i, body: renderer.renderForWebAPI(group, channel: channel), cancellation: cancellation, gate: gate,
+                to: i, body: renderer.styled(for: destinations[i]).renderForWebAPI(group, channel: channel),
+                cancellation: cancellation, gate: gate,
                 completion: completion)
             return
         }
         send(
-            to: i, now: now, slack: { renderer.render(group) },
+            to: i, now: now, slack: { renderer.styled(for: destinations[i]).render(group) },
             webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, cancellation: cancellation,
             gate: gate, completion: completion)
     }

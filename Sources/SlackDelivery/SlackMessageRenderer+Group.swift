@@ -45,7 +45,7 @@ extension SlackMessageRenderer {
     /// The plain notification text, escaped and at most `BlockKitLimits.fallbackText` long.
     public func fallbackText(_ group: AlertGroup) -> String {
         guard group.alerts.count > 1 else { return fallbackText(group.lead) }
-        var raw = "\(group.priority) \(group.severity.rawValue): \(headerText(group))"
+        var raw = "\(group.priority) · \(group.severity.rawValue.capitalized) · \(headerText(group))"
         if let top = topSignals(group.lead).first { raw += ". \(top.text)" }
         return SlackText.escaped(SlackText.singleLine(raw), limit: BlockKitLimits.fallbackText)
     }
@@ -63,10 +63,8 @@ extension SlackMessageRenderer {
         let link = SlackText.link(facts.score?.profile.url, label: Self.accountName(facts))
         var fields: [(String, String)] = []
         if let s = score {
-            fields.append(("Score", "\(s.score) (\(Self.signed(s.delta)))"))
-            var zone = Self.zoneName(s.zone)
-            if let prev = s.previousZone, prev != s.zone { zone += " (was \(Self.zoneName(prev)))" }
-            fields.append(("Zone", zone))
+            fields.append(("Health", "\(s.score), \(ScoreChange.phrase(score: s.score, delta: s.delta, drop: nil))"))
+            fields.append(("Zone", Self.zoneText(s)))
         }
         fields.append(("Severity", "\(group.severity.rawValue.capitalized) · \(group.priority)"))
         fields += accountFields(facts)
@@ -84,7 +82,7 @@ extension SlackMessageRenderer {
         let risk = group.alerts.first { !Self.isPositive($0.type) && $0.type != .recovered && $0.score != nil }
         if let risk {
             let lines = signalLines(risk)
-            if !lines.isEmpty { blocks.append(section(["*Top signals*"] + lines)) }
+            if !lines.isEmpty { blocks.append(section(["*Why*"] + lines)) }
         }
         if let b = groupButtons(group, accountURL: facts.score?.profile.url) { blocks.append(b) }
         blocks.append(groupFooter(group))
@@ -100,29 +98,26 @@ extension SlackMessageRenderer {
         switch alert.type {
         case .customerAtRisk:
             if let s {
-                var line = "In *\(Self.zoneName(s.zone))* at score \(s.score)"
-                if let prev = s.previousZone, prev != s.zone { line += " (was \(Self.zoneName(prev)))" }
-                lines.append(line)
+                lines.append("*\(Self.zoneText(s))* at health \(s.score)")
             }
         case .healthScoreDrop:
-            if let d = alert.drop {
-                var line = "Score \(s.map { "\($0.score) " } ?? "")(\(d.summary)"
-                if d.windowMs != nil { line += ", from \(d.fromScore)" }
-                lines.append(line + ")")
-            } else if let s {
-                lines.append("Score \(s.score) (\(Self.signed(s.delta)))")
+            if let s {
+                lines.append(
+                    "Health \(s.score), \(ScoreChange.phrase(score: s.score, delta: s.delta, drop: alert.drop))")
+            } else if let d = alert.drop {
+                lines.append("Health \(ScoreChange.phrase(score: 0, delta: 0, drop: d))")
             }
         case .billingRetryFailed:
             if let t = alert.trigger { lines.append(triggerLine(t)) }
         case .expansionSignal, .upsellOpportunity:
             lines += signalLines(alert).prefix(3)
         case .recovered:
-            if let s { lines.append("Back to *\(Self.zoneName(s.zone))* at score \(s.score)") }
+            if let s { lines.append("Back to *\(Self.zoneName(s.zone))* at health \(s.score)") }
         case .digest:
             break
         }
         if let a = alert.suggestedAction, !a.isEmpty {
-            lines.append("_Next:_ " + SlackText.escaped(SlackText.singleLine(a), limit: 600))
+            lines.append("*Next step:* " + SlackText.escaped(SlackText.singleLine(a), limit: 600))
         }
         return lines
     }
@@ -148,22 +143,23 @@ extension SlackMessageRenderer {
         return .object([("type", .string("actions")), ("elements", .array(elements))])
     }
 
-    /// Every alert id with its type, the priority, when raised and the rules.
+    /// When raised (in the reader's zone), the rules, and every alert id named by its type:
+    /// "Raised <date> · Rules churn-risk, sharp-drop · Alerts: customer at risk a-1, health score drop a-2".
     func groupFooter(_ group: AlertGroup) -> JSONValue {
-        let ids = group.alerts.map { "\($0.type.rawValue) \($0.alertId)" }.joined(separator: ", ")
+        let ids = group.alerts.map { "\(Self.title($0.type).lowercased()) \($0.alertId)" }.joined(separator: ", ")
         var rules: [String] = []
         for a in group.alerts { if let r = a.rule, !r.isEmpty, !rules.contains(r) { rules.append(r) } }
-        var raw = "Alerts \(ids) · \(group.priority) · raised \(group.lead.raisedAt.rfc3339)"
-        if !rules.isEmpty { raw += " · rules \(rules.joined(separator: ", "))" }
-        return context(SlackText.escaped(SlackText.singleLine(raw), limit: BlockKitLimits.contextText))
+        var raw = ""
+        if !rules.isEmpty { raw += " · Rules \(rules.joined(separator: ", "))" }
+        raw += " · Alerts: \(ids)"
+        let text = SlackText.escaped(SlackText.singleLine(raw), limit: BlockKitLimits.contextText - 100)
+        return context("Raised \(SlackDate.mrkdwn(group.lead.raisedAt))\(text)")
     }
 }
 
 extension AlertColor {
-    /// Colour for a group: its worst risk alert's colour, green if it holds only good news.
+    /// Colour for a group: the colour of its most severe alert.
     public static func of(_ group: AlertGroup) -> AlertColor {
-        let risky = group.alerts.filter { of($0) != .green }
-        guard let worst = risky.map(\.severity).max() else { return .green }
-        return of(type: .customerAtRisk, severity: worst)
+        of(severity: group.alerts.map(\.severity).max() ?? group.severity)
     }
 }

@@ -18,10 +18,24 @@ public struct SlackMessageRenderer: Sendable {
     /// (`AlertActionsBlock`: acknowledge, take, snooze, resolve), answered at `/slack/actions`.
     public var actions: AlertActionsBlock?
 
-    public init(maxSignals: Int = 5, maxDigestItems: Int = 40, feedback: FeedbackLinkSigner? = nil) {
+    /// The currency of amounts whose record names none (MRR always; an invoice without a
+    /// currency): the destination's `currency` setting, USD by default.
+    public var currency: Currency
+
+    public init(
+        maxSignals: Int = 5, maxDigestItems: Int = 40, feedback: FeedbackLinkSigner? = nil, currency: Currency = .usd
+    ) {
         self.maxSignals = maxSignals
         self.maxDigestItems = min(maxDigestItems, BlockKitLimits.blocksPerMessage - 4)
         self.feedback = feedback
+        self.currency = currency
+    }
+
+    /// This renderer with `destination`'s message settings (its currency).
+    public func styled(for destination: Destination) -> SlackMessageRenderer {
+        var copy = self
+        copy.currency = destination.currency
+        return copy
     }
 
     /// The JSON body to POST to a Slack incoming webhook.
@@ -65,13 +79,14 @@ public struct SlackMessageRenderer: Sendable {
 
     static func signed(_ n: Int) -> String { n > 0 ? "+\(n)" : "\(n)" }
 
-    /// How the score moved, in the terms of the alert: a drop alert shows the drop over its rule's
-    /// window ("-26 in 7 days"), every other alert the last step ("-2").
-    static func movement(_ alert: AlertRecord, delta: Int) -> String {
-        alert.drop?.summary ?? signed(delta)
+    /// How the score moved, in the one wording of `ScoreChange`: "health 31, down 50 from 81", or
+    /// for a drop alert the drop over its rule's window ("health 53, down 26 from 79 in 7 days").
+    static func health(_ alert: AlertRecord, _ s: ScoreRecord) -> String {
+        ScoreChange.health(score: s.score, delta: s.delta, drop: alert.drop)
     }
 
-    /// The header line (raw, before escaping), e.g. "Acme Corp: health 32 (-18)".
+    /// The header line (raw, before escaping): the account and what happened, e.g.
+    /// "Acme Corp is critical: health 32, down 18 from 50".
     public func headerText(_ alert: AlertRecord) -> String {
         let name = Self.accountName(alert)
         let s = alert.score
@@ -82,21 +97,38 @@ public struct SlackMessageRenderer: Sendable {
             return "Digest: \(n) account\(n == 1 ? "" : "s")"
         case .recovered:
             guard let s else { return "\(name) recovered" }
-            return "\(name) recovered: health \(s.score) (\(Self.signed(s.delta)))"
+            return "\(name) recovered: \(Self.health(alert, s))"
         case .expansionSignal, .upsellOpportunity:
             let what = alert.type == .expansionSignal ? "expansion signal" : "upsell opportunity"
             guard let s else { return "\(name): \(what)" }
-            return "\(name): \(what), health \(s.score) (\(Self.signed(s.delta)))"
-        case .customerAtRisk, .healthScoreDrop, .billingRetryFailed:
-            guard let s else { return "\(name): \(Self.title(alert.type).lowercased())" }
-            return "\(name): health \(s.score) (\(Self.movement(alert, delta: s.delta)))"
+            return "\(name): \(what), \(Self.health(alert, s))"
+        case .customerAtRisk:
+            let what = s?.zone == .critical ? "is critical" : "is at risk"
+            guard let s else { return "\(name) \(what)" }
+            return "\(name) \(what): \(Self.health(alert, s))"
+        case .healthScoreDrop:
+            guard let s else { return "\(name): health dropped" }
+            return "\(name): \(Self.health(alert, s))"
+        case .billingRetryFailed:
+            var raw = "\(name): billing retry failed"
+            if let t = alert.trigger, let a = t.amount { raw += " for \(amountText(a, currency: t.currency))" }
+            if let s { raw += ", \(Self.health(alert, s))" }
+            return raw
         }
     }
 
-    /// The plain notification text, escaped and at most `BlockKitLimits.fallbackText` long.
+    /// An amount with its currency: the record's own if it names a valid one, else this
+    /// renderer's (the destination's); a record's unknown currency text is shown after the digits.
+    func amountText(_ amount: Double, currency code: String?) -> String {
+        guard let code, !code.isEmpty else { return currency.format(amount, cents: true) }
+        if let c = Currency(code: code) { return c.format(amount, cents: true) }
+        return "\(Self.grouped(amount, decimals: true)) \(code.prefix(12))"
+    }
+
+    /// The plain notification text, escaped and at most `BlockKitLimits.fallbackText` long, e.g.
+    /// "P2 · Critical · Acme Corp is critical: health 32, down 18 from 50. Logins down 62%".
     public func fallbackText(_ alert: AlertRecord) -> String {
-        var raw =
-            "\(alert.priority) \(alert.severity.rawValue) \(Self.title(alert.type).lowercased()): \(headerText(alert))"
+        var raw = "\(alert.priority) · \(alert.severity.rawValue.capitalized) · \(headerText(alert))"
         if alert.type == .digest {
             if let first = alert.digestItems?.first {
                 raw += ". \(first.accountName ?? first.accountId): \(first.headline)"
@@ -254,17 +286,21 @@ public struct SlackMessageRenderer: Sendable {
         ])
     }
 
+    /// "Raised <date> · Rule churn-risk · Alert a-123": when (in the reader's zone), why, and the
+    /// id a CSM quotes when asking about it.
     func footer(_ alert: AlertRecord) -> JSONValue {
-        var raw = "Alert \(alert.alertId) · \(alert.priority) · raised \(alert.raisedAt.rfc3339)"
-        if let rule = alert.rule, !rule.isEmpty { raw += " · rule \(rule)" }
-        return context(SlackText.escaped(SlackText.singleLine(raw), limit: BlockKitLimits.contextText))
+        var raw = ""
+        if let rule = alert.rule, !rule.isEmpty { raw += " · Rule \(rule)" }
+        raw += " · Alert \(alert.alertId)"
+        let text = SlackText.escaped(SlackText.singleLine(raw), limit: BlockKitLimits.contextText - 100)
+        return context("Raised \(SlackDate.mrkdwn(alert.raisedAt))\(text)")
     }
 
     /// Owner, MRR, tier, renewal: the account facts shared by all single-account layouts.
     func accountFields(_ alert: AlertRecord) -> [(String, String)] {
         var fields: [(String, String)] = []
         let p = alert.score?.profile
-        if let m = p?.mrr { fields.append(("MRR", Self.grouped(m, decimals: false))) }
+        if let m = p?.mrr { fields.append(("MRR", currency.format(m, cents: false))) }
         if let t = p?.tier { fields.append(("Tier", Self.tierName(t))) }
         let ownerId = alert.mention ?? p?.owner
         if let mention = SlackText.mention(ownerId) {
@@ -273,7 +309,8 @@ public struct SlackMessageRenderer: Sendable {
             fields.append(("Owner", SlackText.escaped(SlackText.singleLine(o), limit: 100)))
         }
         if let r = p?.renewalDate, !r.isEmpty {
-            fields.append(("Renewal", SlackText.escaped(SlackText.singleLine(r), limit: 40)))
+            fields.append(
+                ("Renewal", SlackDate.mrkdwn(calendarDate: r) ?? SlackText.escaped(SlackText.singleLine(r), limit: 40)))
         }
         return fields
     }
@@ -282,15 +319,23 @@ public struct SlackMessageRenderer: Sendable {
     /// an impact beyond the scale (a hostile record) is shown as ±100.
     static let largestShownImpact = 100.0
 
+    /// A signal's part of the score in words: "cost 12 points", "added 1 point".
+    static func impact(_ points: Int) -> String {
+        let n = points.magnitude
+        return "\(points < 0 ? "cost" : "added") \(n) point\(n == 1 ? "" : "s")"
+    }
+
     func signalLines(_ alert: AlertRecord) -> [String] {
         topSignals(alert).map { s in
             let limit = Self.largestShownImpact
             let pts = s.impact.isFinite ? Int(min(limit, max(-limit, s.impact)).rounded()) : 0
             let text = SlackText.escaped(SlackText.singleLine(s.text), limit: 400)
-            return pts == 0 ? "• \(text)" : "• \(text) (\(Self.signed(pts)) pts)"
+            return pts == 0 ? "• \(text)" : "• \(text) (\(Self.impact(pts)))"
         }
     }
 
+    /// The business event as a sentence, e.g. "Billing retry failed for $1,200.50 (ref in-123) on
+    /// <date>".
     func triggerLine(_ t: Trigger) -> String {
         var raw: String
         switch t.type {
@@ -300,25 +345,34 @@ public struct SlackMessageRenderer: Sendable {
         case .championLeft: raw = "Champion left"
         case .seatsChanged: raw = "Seats changed"
         }
-        if let a = t.amount { raw += ": \(Self.grouped(a, decimals: true))\(t.currency.map { " \($0)" } ?? "")" }
-        if let b = t.seatsBefore, let a = t.seatsAfter { raw += ": \(b) → \(a) seats" }
+        if let a = t.amount { raw += " for \(amountText(a, currency: t.currency))" }
+        if let b = t.seatsBefore, let a = t.seatsAfter { raw += " from \(b) to \(a) seats" }
         if let r = t.ref, !r.isEmpty { raw += " (ref \(r))" }
-        raw += " at \(t.occurredAt.rfc3339)"
-        return SlackText.escaped(SlackText.singleLine(raw), limit: 500)
+        return SlackText.escaped(SlackText.singleLine(raw), limit: 500) + " on \(SlackDate.mrkdwn(t.occurredAt))"
+    }
+
+    /// The zone for people: "Critical, was at risk" when it changed, else "Critical".
+    static func zoneText(_ s: ScoreRecord) -> String {
+        var zone = zoneName(s.zone)
+        if let prev = s.previousZone, prev != s.zone { zone += ", was \(zoneName(prev).lowercased())" }
+        return zone
+    }
+
+    /// The suggested action as the next step, one sentence: "*Next step:* Call the champion."
+    static func nextStep(_ action: String?) -> String? {
+        guard let a = action, !a.isEmpty else { return nil }
+        return "*Next step:* " + SlackText.escaped(SlackText.singleLine(a), limit: BlockKitLimits.sectionText - 30)
     }
 
     func accountBlocks(_ alert: AlertRecord, positive: Bool) -> [JSONValue] {
         let name = Self.accountName(alert)
         let link = SlackText.link(alert.score?.profile.url, label: name)
-        var lead = ["*\(Self.title(alert.type))* · *\(link)*"]
+        var lead = ["*\(link)* · \(Self.title(alert.type))"]
         var fields: [(String, String)] = []
         if let s = alert.score {
-            var movement = Self.movement(alert, delta: s.delta)
-            if let d = alert.drop, d.windowMs != nil { movement += ", from \(d.fromScore)" }
-            fields.append(("Score", "\(s.score) (\(movement))"))
-            var zone = Self.zoneName(s.zone)
-            if let prev = s.previousZone, prev != s.zone { zone += " (was \(Self.zoneName(prev)))" }
-            fields.append(("Zone", zone))
+            fields.append(
+                ("Health", "\(s.score), \(ScoreChange.phrase(score: s.score, delta: s.delta, drop: alert.drop))"))
+            fields.append(("Zone", Self.zoneText(s)))
         }
         fields.append(("Severity", "\(alert.severity.rawValue.capitalized) · \(alert.priority)"))
         fields += accountFields(alert)
@@ -326,12 +380,9 @@ public struct SlackMessageRenderer: Sendable {
         var blocks: [JSONValue] = [fieldsSection(lead: lead, fields: fields)]
         let signals = signalLines(alert)
         if !signals.isEmpty {
-            blocks.append(section([positive ? "*Expansion signals*" : "*Top signals*"] + signals))
+            blocks.append(section([positive ? "*Why it looks like growth*" : "*Why*"] + signals))
         }
-        if let a = alert.suggestedAction, !a.isEmpty {
-            blocks.append(
-                section(["*Suggested action*", SlackText.escaped(a, limit: BlockKitLimits.sectionText - 30)]))
-        }
+        if let next = Self.nextStep(alert.suggestedAction) { blocks.append(section([next])) }
         if let b = buttons(alert) { blocks.append(b) }
         if let a = actions?.block(for: alert) { blocks.append(a) }
         if let f = feedbackButtons(alert) { blocks.append(f) }
@@ -346,14 +397,12 @@ public struct SlackMessageRenderer: Sendable {
         var fields: [(String, String)] = []
         if let s = alert.score {
             lead += ": back to *\(Self.zoneName(s.zone))*"
-            if let prev = s.previousZone, prev != s.zone { lead += " from \(Self.zoneName(prev))" }
-            fields.append(("Score", "\(s.score) (\(Self.signed(s.delta)))"))
+            if let prev = s.previousZone, prev != s.zone { lead += " from \(Self.zoneName(prev).lowercased())" }
+            fields.append(("Health", "\(s.score), \(ScoreChange.phrase(score: s.score, delta: s.delta, drop: nil))"))
         }
         fields += accountFields(alert)
         var blocks: [JSONValue] = [fieldsSection(lead: [lead], fields: fields)]
-        if let a = alert.suggestedAction, !a.isEmpty {
-            blocks.append(section(["*Next step*", SlackText.escaped(a, limit: BlockKitLimits.sectionText - 30)]))
-        }
+        if let next = Self.nextStep(alert.suggestedAction) { blocks.append(section([next])) }
         if let b = buttons(alert) { blocks.append(b) }
         if let f = feedbackButtons(alert) { blocks.append(f) }
         blocks.append(footer(alert))
@@ -365,8 +414,9 @@ public struct SlackMessageRenderer: Sendable {
         var blocks: [JSONValue] = []
         for item in items.prefix(maxDigestItems) {
             let name = item.accountName.flatMap { $0.isEmpty ? nil : $0 } ?? item.accountId
+            let change = ScoreChange.health(score: item.score, delta: item.delta, drop: item.drop)
             let line1 =
-                "*\(SlackText.link(item.url, label: name))*: health \(item.score) (\(item.drop?.summary ?? Self.signed(item.delta))) · \(Self.zoneName(item.zone)) · \(Self.title(item.type).lowercased())"
+                "*\(SlackText.link(item.url, label: name))* · \(Self.title(item.type).lowercased()): \(change) · \(Self.zoneName(item.zone).lowercased())"
             let line2 = SlackText.escaped(SlackText.singleLine(item.headline), limit: 500)
             blocks.append(section(item.headline.isEmpty ? [line1] : [line1, line2]))
         }

@@ -47,7 +47,7 @@ import Testing
         // The collapse: critical, P1, in the escalation channel, the at-risk alert and the score drop
         // raised together as ONE message; a later message is a reminder because it got worse.
         let collapse = slack.filter {
-            $0.hasPrefix("slack #cs-escalations ") && $0.contains("P1 critical") && $0.contains("Account 0000")
+            $0.hasPrefix("slack #cs-escalations ") && $0.contains("P1 · Critical") && $0.contains("Account 0000")
         }
         #expect((1...2).contains(collapse.count), "collapse messages in #cs-escalations: \(collapse)")
         #expect(

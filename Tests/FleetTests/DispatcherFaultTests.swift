@@ -415,7 +415,7 @@ extension DispatcherFaultTests {
                 return text.contains(huge.alertId) ? text : nil
             }.first ?? ""
         #expect(
-            body.contains("1e+17") && body.contains("9.3e+18 USD"),
+            body.contains("$1e+17") && body.contains("$9.3e+18"),
             "the huge amounts are not rendered as documented: \(body.prefix(600))")
         await fleet.shutdown()
     }

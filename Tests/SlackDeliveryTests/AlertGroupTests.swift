@@ -132,18 +132,21 @@ struct AlertGroupTests {
         let msg = Fixtures.json(bytes)
         #expect(renderer.headerText(group) == "Acme Corp: customer at risk, health score drop · health 53")
         #expect(
-            (msg["text"] as? String)?.hasPrefix("P1 critical: Acme Corp: customer at risk, health score drop") == true)
+            (msg["text"] as? String)?.hasPrefix("P1 · Critical · Acme Corp: customer at risk, health score drop")
+                == true)
         let color = (msg["attachments"] as? [[String: Any]])?.first?["color"] as? String
         #expect(color == AlertColor.red.rawValue)
         let texts = Fixtures.allTexts(msg["attachments"] as Any).joined(separator: "\n")
         #expect(texts.contains("*Customer at risk* · Critical · P1"))
-        #expect(texts.contains("In *Critical* at score 53 (was At risk)"))
+        #expect(texts.contains("*Critical, was at risk* at health 53"))
         #expect(texts.contains("*Health score drop* · Medium · P3"))
-        #expect(texts.contains("Score 53 (-26 in 7 days, from 79)"))
-        #expect(texts.contains("_Next:_ Check what changed before the next QBR."))
-        #expect(texts.contains("• Logins down 62% vs 28-day baseline (-12 pts)"))
+        #expect(texts.contains("Health 53, down 26 from 79 in 7 days"))
+        #expect(texts.contains("*Next step:* Check what changed before the next QBR."))
+        #expect(texts.contains("• Logins down 62% vs 28-day baseline (cost 12 points)"))
         for id in group.alertIds { #expect(texts.contains(id)) }
-        #expect(texts.contains("rules account-at-risk, sharp-score-drop"))
+        #expect(texts.contains("Rules account-at-risk, sharp-score-drop"))
+        #expect(texts.contains("Alerts: customer at risk "))
+        #expect(!texts.contains("customer_at_risk"))
         let actions = try #require(Fixtures.attachmentBlocks(msg).first { $0["type"] as? String == "actions" })
         let labels = (actions["elements"] as? [[String: Any]])?.map {
             ($0["text"] as? [String: Any])?["text"] as? String

@@ -71,14 +71,16 @@ struct HostileValueRenderingTests {
         var alert = Fixtures.alert(.customerAtRisk)
         alert.score?.profile.mrr = value
         let texts = Fixtures.allTexts(Fixtures.json(renderer.render(alert))).joined(separator: "\n")
-        #expect(texts.contains(SlackMessageRenderer.grouped(value, decimals: false)))
+        // The magnitude: a currency symbol goes between the sign and the digits (-$9.3e+18).
+        #expect(texts.contains(SlackMessageRenderer.grouped(abs(value), decimals: false)), "\(texts)")
     }
 
     /// A signal's impact is shown in points of the 0-100 score: clamped to ±100 (documented).
     @Test(
         "signal impacts are clamped to the score's scale",
         arguments: [
-            (1e20, "(+100 pts)"), (-9.3e18, "(-100 pts)"), (-12.4, "(-12 pts)"), (Double.nan, nil),
+            (1e20, "(added 100 points)"), (-9.3e18, "(cost 100 points)"), (-12.4, "(cost 12 points)"),
+            (Double.nan, nil),
             (Double.infinity, nil),
         ] as [(Double, String?)])
     func impactIsClamped(impact: Double, shown: String?) {

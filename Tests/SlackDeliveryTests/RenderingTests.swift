@@ -17,26 +17,30 @@ struct RenderingTests {
         #expect(!Fixtures.attachmentBlocks(msg).isEmpty)
     }
 
-    @Test("sidebar colours: critical red, high orange, medium yellow, expansion and recovery green")
-    func colours() {
+    @Test(
+        "sidebar colour follows severity, whatever the type: critical red, high orange, medium yellow, low grey",
+        arguments: AlertType.allCases.filter { $0 != .digest })
+    func colours(type: AlertType) {
         func color(_ a: AlertRecord) -> String? {
             (Fixtures.json(renderer.render(a))["attachments"] as? [[String: Any]])?.first?["color"] as? String
         }
-        #expect(color(Fixtures.alert(.customerAtRisk, severity: .critical)) == AlertColor.red.rawValue)
-        #expect(color(Fixtures.alert(.healthScoreDrop, severity: .high)) == AlertColor.orange.rawValue)
-        #expect(color(Fixtures.alert(.billingRetryFailed, severity: .medium)) == AlertColor.yellow.rawValue)
-        #expect(color(Fixtures.alert(.expansionSignal, severity: .medium)) == AlertColor.green.rawValue)
-        #expect(color(Fixtures.alert(.upsellOpportunity, severity: .low)) == AlertColor.green.rawValue)
-        #expect(color(Fixtures.alert(.recovered, severity: .high)) == AlertColor.green.rawValue)
-        // A digest takes its worst risk item's colour.
-        #expect(color(Fixtures.alert(.digest, severity: .low)) == AlertColor.orange.rawValue)
-        var positiveDigest = Fixtures.alert(.digest)
-        positiveDigest.digestItems = Fixtures.digestItems(3).map {
-            var i = $0
-            i.type = .expansionSignal
-            return i
+        let table: [(Severity, AlertColor)] = [(.critical, .red), (.high, .orange), (.medium, .yellow), (.low, .grey)]
+        for (severity, expected) in table {
+            #expect(color(Fixtures.alert(type, severity: severity)) == expected.rawValue, "\(type) \(severity)")
         }
-        #expect(color(positiveDigest) == AlertColor.green.rawValue)
+    }
+
+    @Test("a digest takes the colour of its most severe item, grey when empty")
+    func digestColour() {
+        func color(_ a: AlertRecord) -> String? {
+            (Fixtures.json(renderer.render(a))["attachments"] as? [[String: Any]])?.first?["color"] as? String
+        }
+        var digest = Fixtures.alert(.digest, severity: .low)
+        let worst = (digest.digestItems ?? []).map(\.severity).max()
+        #expect(worst != nil)
+        #expect(color(digest) == worst.map { AlertColor.of(severity: $0).rawValue })
+        digest.digestItems = []
+        #expect(color(digest) == AlertColor.grey.rawValue)
     }
 
     @Test(
@@ -46,16 +50,19 @@ struct RenderingTests {
         let msg = Fixtures.json(renderer.render(Fixtures.alert(.customerAtRisk)))
         let header = try #require((msg["blocks"] as? [[String: Any]])?.first)
         #expect(header["type"] as? String == "header")
-        #expect((header["text"] as? [String: Any])?["text"] as? String == "Acme Corp: health 32 (-18)")
+        #expect(
+            (header["text"] as? [String: Any])?["text"] as? String
+                == "Acme Corp is critical: health 32, down 18 from 50")
         let texts = Fixtures.allTexts(msg["attachments"] as Any).joined(separator: "\n")
         #expect(texts.contains("<https://crm.example.com/accounts/acme|Acme Corp>"))
-        #expect(texts.contains("32 (-18)"))
-        #expect(texts.contains("Critical (was At risk)"))
+        #expect(texts.contains("32, down 18 from 50"))
+        #expect(texts.contains("Critical, was at risk"))
         #expect(texts.contains("Critical · P2"))
-        #expect(texts.contains("12,400"))
+        #expect(texts.contains("$12,400"))
+        #expect(texts.contains("*Next step:* Call the champion this week"))
         #expect(texts.contains("Enterprise"))
         #expect(texts.contains("<@U024BE7LH>"))
-        #expect(texts.contains("• Logins down 62% vs 28-day baseline (-12 pts)"))
+        #expect(texts.contains("• Logins down 62% vs 28-day baseline (cost 12 points)"))
         #expect(texts.contains("Call the champion this week"))
         let actions = try #require(Fixtures.attachmentBlocks(msg).first { $0["type"] as? String == "actions" })
         let buttons = try #require(actions["elements"] as? [[String: Any]])
@@ -65,7 +72,9 @@ struct RenderingTests {
             buttons.map { $0["url"] as? String } == [
                 "https://crm.example.com/accounts/acme", "https://playbooks.example.com/churn-risk?step=1&lang=en",
             ])
-        #expect((msg["text"] as? String)?.contains("Acme Corp: health 32 (-18)") == true)
+        #expect(
+            (msg["text"] as? String)?.hasPrefix("P2 · Critical · Acme Corp is critical: health 32, down 18 from 50")
+                == true)
     }
 
     @Test("a drop alert shows the drop over its rule's window, not the last step")
@@ -75,35 +84,37 @@ struct RenderingTests {
             score: Fixtures.score(score: 53, delta: -2, zone: .atRisk, previousZone: .atRisk))
         alert.drop = ScoreDrop(
             points: 26, fromScore: 79, fromAt: Fixtures.raisedAt.adding(days: -6), windowMs: 7 * 86_400_000)
-        #expect(renderer.headerText(alert) == "Acme Corp: health 53 (-26 in 7 days)")
+        #expect(renderer.headerText(alert) == "Acme Corp: health 53, down 26 from 79 in 7 days")
         let bytes = renderer.render(alert)
         #expect(BlockKitValidator.validate(message: bytes) == [])
         let texts = Fixtures.allTexts(Fixtures.json(bytes)).joined(separator: "\n")
-        #expect(texts.contains("53 (-26 in 7 days, from 79)"))
-        #expect(!texts.contains("(-2)"))
+        #expect(texts.contains("53, down 26 from 79 in 7 days"))
+        #expect(!texts.contains("down 2 "))
 
         var crossing = alert
         crossing.drop = ScoreDrop(points: 5, fromScore: 43, line: 40)
-        #expect(renderer.headerText(crossing) == "Acme Corp: health 53 (was 43, crossed below 40)")
+        #expect(renderer.headerText(crossing) == "Acme Corp: health 53, down 5 from 43, below 40")
 
         var digest = Fixtures.alert(.digest)
         digest.digestItems?[1].drop = alert.drop
         let digestTexts = Fixtures.allTexts(Fixtures.json(renderer.render(digest))).joined(separator: "\n")
-        #expect(digestTexts.contains("health 51 (-26 in 7 days)"))
+        #expect(digestTexts.contains("health 51, down 26 from 79 in 7 days"))
     }
 
     @Test("billing retry shows the amount; recovery and expansion have their own headers")
     func otherLayouts() {
         let billing = Fixtures.allTexts(Fixtures.json(renderer.render(Fixtures.alert(.billingRetryFailed)))).joined(
             separator: "\n")
-        #expect(billing.contains("Billing retry failed: 1,200.50 USD (ref in-123)"))
+        #expect(billing.contains("Billing retry failed for $1,200.50 (ref in-123) on <!date^1795168800^"))
         let recovered = Fixtures.json(renderer.render(Fixtures.alert(.recovered)))
-        #expect(renderer.headerText(Fixtures.alert(.recovered)) == "Acme Corp recovered: health 74 (+22)")
-        #expect(Fixtures.allTexts(recovered).joined().contains("back to *Healthy* from Critical"))
+        #expect(renderer.headerText(Fixtures.alert(.recovered)) == "Acme Corp recovered: health 74, up 22 from 52")
+        #expect(Fixtures.allTexts(recovered).joined().contains("back to *Healthy* from critical"))
         let expansion = Fixtures.allTexts(Fixtures.json(renderer.render(Fixtures.alert(.expansionSignal)))).joined(
             separator: "\n")
-        #expect(renderer.headerText(Fixtures.alert(.expansionSignal)) == "Acme Corp: expansion signal, health 88 (+6)")
-        #expect(expansion.contains("Seats up 40% in 30 days (50 → 70) (+8 pts)"))
+        #expect(
+            renderer.headerText(Fixtures.alert(.expansionSignal))
+                == "Acme Corp: expansion signal, health 88, up 6 from 82")
+        #expect(expansion.contains("Seats up 40% in 30 days (50 → 70) (added 8 points)"))
         #expect(!expansion.contains("Logins down"))
     }
 
@@ -132,7 +143,8 @@ struct RenderingTests {
         let bytes = renderer.render(a)
         #expect(BlockKitValidator.validate(message: bytes) == [])
         let all = Fixtures.allTexts(Fixtures.json(bytes)).joined(separator: "\n")
-        #expect(!all.contains("<!"))
+        // The only Slack command left is the fleet's own date token.
+        #expect(!all.replacingOccurrences(of: "<!date^", with: "").contains("<!"))
         #expect(!all.contains("<@U999"))
         #expect(!all.contains("<https://evil"))
         #expect(all.contains("&lt;!channel&gt; &amp; &lt;@U999|boss&gt;"))
@@ -184,7 +196,8 @@ struct RenderingTests {
         for t in Fixtures.allTexts(msg) {
             // No cut inside an entity.
             #expect(
-                !t.contains(where: { $0 == "<" || $0 == ">" }) || t.contains("<@U024BE7LH>") || t.contains("<https://"))
+                !t.contains(where: { $0 == "<" || $0 == ">" }) || t.contains("<@U024BE7LH>") || t.contains("<https://")
+                    || t.contains("<!date^"))
             let lastAmp = t.lastIndex(of: "&")
             if let amp = lastAmp { #expect(t[amp...].contains(";")) }
         }
@@ -222,7 +235,7 @@ struct RenderingTests {
         let a = Fixtures.alert(.billingRetryFailed, score: nil)
         let bytes = renderer.render(a)
         #expect(BlockKitValidator.validate(message: bytes) == [])
-        #expect(renderer.headerText(a) == "acme: billing retry failed")
+        #expect(renderer.headerText(a) == "acme: billing retry failed for $1,200.50")
     }
 }
 

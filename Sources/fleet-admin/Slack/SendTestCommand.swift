@@ -47,7 +47,7 @@ struct SendTestCommand: AsyncParsableCommand {
             )
         }
         let alert = SlackSampleAlerts.make(alertType, severity: sev, destination: destination, now: Self.now())
-        let renderer = SlackMessageRenderer()
+        let renderer = SlackMessageRenderer().styled(for: dest)  // the destination's currency, as the dispatcher
         let body = renderer.render(alert)
         let problems = BlockKitValidator.validate(message: body)
         print("destination: \(dest.name) (\(dest.kind.rawValue), \(dest.url.scheme), \(dest.rateLimit))")
