@@ -1,3 +1,4 @@
+import AlertRules
 import Contracts
 import HealthModel
 
@@ -55,6 +56,20 @@ public struct DetectionFigures: Sendable {
     public var falseAlertsByRule: [String: Int] = [:]
 
     static let riskTypes: Set<AlertType> = [.customerAtRisk, .healthScoreDrop]
+
+    /// Runs `history` through the stages' domain code, the path of `fleet-admin backtest` (the health
+    /// model of `scorer`, then `engine`'s rules, up to the history's end) and reads its figures. The
+    /// one path of `fleet-admin bench detection` and of the tests that bound time to detect.
+    public static func measure(
+        _ history: LabelledHistory, scorer: HealthScorer = HealthScorer(), engine: RulesEngine
+    ) -> DetectionFigures {
+        var backtest = Backtest(
+            scorer: scorer, engines: [engine], options: .init(to: Timestamp(millisecondsSinceEpoch: history.endMs)))
+        for day in 0..<history.options.days {
+            for line in history.lines(forDay: day) { line.withUnsafeBufferPointer { backtest.process(line: $0) } }
+        }
+        return DetectionFigures(history: history, result: backtest.finish())
+    }
 
     public init(history: LabelledHistory, result: BacktestResult) {
         let raised = result.primary.raised.map(\.alert)
@@ -148,11 +163,11 @@ public struct DetectionFigures: Sendable {
     /// The figures as a table, one line per story type and per kind of noise.
     public var lines: [String] {
         func h(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
-        var out = ["story               accounts  detected  p50 h   p90 h   max h"]
+        var out = ["story               accounts  detected  missed  p50 h   p90 h   max h"]
         for s in stories {
             out.append(
                 s.story.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
-                    + "\(s.accounts)".leftPadded(8) + "\(s.hours.count)".leftPadded(10)
+                    + "\(s.accounts)".leftPadded(8) + "\(s.hours.count)".leftPadded(10) + "\(s.missed)".leftPadded(8)
                     + h(s.quantile(0.5)).leftPadded(7) + h(s.quantile(0.9)).leftPadded(8)
                     + h(s.hours.last).leftPadded(8))
         }

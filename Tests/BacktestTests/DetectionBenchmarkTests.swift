@@ -93,4 +93,154 @@ import Testing
         #expect(noise.perThousandPerMonth > 0)
         #expect(figures.lines.contains { $0.hasPrefix("going_silent") })
     }
+
+    // MARK: Each story's onset is where its events change
+
+    /// 126 accounts, all with a story: the accounts 0, 7, 14, ... are ordinary in `plain` (the same
+    /// seed without stories), so each story type has two accounts whose history without the story
+    /// is known.
+    static let storied = LabelledHistory(
+        options: .init(seed: 5, accounts: 126, days: 60, storyShare: 1, warmUpDays: 30))
+    static let plain = LabelledHistory(options: .init(seed: 5, accounts: 126, days: 60, storyShare: 0, warmUpDays: 30))
+
+    /// Every line of `history` by account, with its event time, in order.
+    static func linesByAccount(_ history: LabelledHistory) -> [String: [(ms: Int64, line: [UInt8])]] {
+        let parser = EventParser()
+        var out: [String: [(ms: Int64, line: [UInt8])]] = [:]
+        for day in 0..<history.options.days {
+            for line in history.lines(forDay: day) {
+                guard let event = try? parser.parse(line) else { continue }
+                out[event.accountId, default: []].append((event.occurredAt.millisecondsSinceEpoch, line))
+            }
+        }
+        return out
+    }
+
+    static let storiedLines = linesByAccount(storied)
+    static let plainLines = linesByAccount(plain)
+
+    /// The logins of `lines` from `from` on.
+    static func logins(_ lines: [(ms: Int64, line: [UInt8])], from: Int64) -> Int {
+        let parser = EventParser()
+        return lines.filter { $0.ms >= from && (try? parser.parse($0.line))?.type == .login }.count
+    }
+
+    /// Before its onset, a story account's lines are byte for byte those of the same account without
+    /// its story; the first line that differs is at the onset (a business event: a failed payment,
+    /// a ticket, the champion's departure, the seats) or later; logins from the onset to the end of
+    /// the history, against the same account without its story, move as the story says (measured on
+    /// these accounts: collapse 0.05, silent 0, gradual decline 0.50, champion left 0.66, seat
+    /// contraction 0.36, expansion 1.48, upsell 1.76, payment failures and ticket spike 1).
+    @Test(arguments: LabelledHistory.Story.allCases)
+    func aStoryChangesItsAccountsEventsFromItsOnsetAndNotBefore(story: LabelledHistory.Story) throws {
+        let pairs = Self.storied.accounts.indices.filter {
+            Self.storied.accounts[$0].story == story && Self.plain.accounts[$0].noise == .ordinary
+        }
+        #expect(pairs.count == 2)
+        var withStory = 0
+        var without = 0
+        for i in pairs {
+            let account = Self.storied.accounts[i]
+            #expect(Self.plain.accounts[i].id == account.id && Self.plain.accounts[i].tier == account.tier)
+            let onset = try #require(account.onsetMs)
+            let a = Self.storiedLines[account.id] ?? []
+            let b = Self.plainLines[account.id] ?? []
+            #expect(a.filter { $0.ms < onset }.map(\.line) == b.filter { $0.ms < onset }.map(\.line))
+            let common = min(a.count, b.count)
+            let firstDifference = (0..<common).first { a[$0].line != b[$0].line } ?? common
+            let differsAt = min(
+                firstDifference < a.count ? a[firstDifference].ms : .max,
+                firstDifference < b.count ? b[firstDifference].ms : .max)
+            #expect(differsAt >= onset && differsAt < Self.storied.endMs, "\(account.id): the story changes nothing")
+            switch story {
+            case .paymentFailures, .ticketSpike, .championLeft, .seatContraction, .expansion:
+                #expect(differsAt == onset, "\(account.id): its business event is at the onset")
+            default: break
+            }
+            withStory += Self.logins(a, from: onset)
+            without += Self.logins(b, from: onset)
+        }
+        let ratio = Double(withStory) / Double(max(1, without))
+        let expected: ClosedRange<Double> =
+            switch story {
+            case .suddenCollapse: 0...0.15  // a twentieth
+            case .goingSilent: 0...0
+            case .gradualDecline: 0.4...0.9  // down to a fifth over three weeks; 10 to 30 days observed
+            case .championLeft: 0.5...0.85  // two thirds
+            case .seatContraction: 0.25...0.5  // 0.6 of the level and 0.6 of the users: 0.36
+            case .expansion: 1.3...1.7  // half again as many users
+            case .upsell: 1.5...2.1  // 1.8
+            case .paymentFailures, .ticketSpike: 1...1  // activity unchanged
+            }
+        #expect(expected.contains(ratio), "logins after the onset: \(withStory) against \(without) without the story")
+    }
+
+    // MARK: The arithmetic of the figures
+
+    /// Nearest-rank quantiles of the detected accounts' hours, and the missed ones.
+    @Test(
+        arguments: [
+            // (accounts, hours, p50, p90, max)
+            (3, [], nil, nil, nil),
+            (1, [5], 5, 5, 5),
+            (2, [1, 2], 1, 2, 2),
+            (12, Array(1...10).map(Double.init), 5, 9, 10),
+            (20, Array(1...20).map(Double.init), 10, 18, 20),
+            (30, [0.5, 0.5, 0.5, 71.8], 0.5, 71.8, 71.8),
+        ] as [(Int, [Double], Double?, Double?, Double?)])
+    func quantilesAreNearestRankOverTheDetectedAccounts(
+        accounts: Int, hours: [Double], p50: Double?, p90: Double?, max: Double?
+    ) {
+        let figures = DetectionFigures.StoryFigures(story: .suddenCollapse, accounts: accounts, hours: hours)
+        #expect(figures.quantile(0.5) == p50)
+        #expect(figures.quantile(0.9) == p90)
+        #expect(figures.quantile(1) == max)
+        #expect(figures.missed == accounts - hours.count)
+    }
+
+    /// 70 ordinary accounts (10 per kind of noise) observed 30 days after the warm-up (one month),
+    /// with a holiday every account shares among those days.
+    static let noiseOnly = LabelledHistory(
+        options: .init(seed: 5, accounts: 70, days: 70, storyShare: 0, warmUpDays: 40))
+
+    /// False alerts per 1,000 accounts per month: per kind of noise, over all of them, and outside
+    /// the shared holiday's four days (the months shortened by them).
+    @Test(
+        arguments: [
+            // (risk alerts on `ordinary` accounts outside the holiday, during it, then per 1,000 accounts
+            // per month: the kind, all noise, all noise outside the holiday; accounts alerted)
+            (0, 0, 0, 0, 0, 0),
+            (1, 0, 100, 1000.0 / 70, 1000.0 / 70 / (26.0 / 30), 1),
+            (0, 1, 100, 1000.0 / 70, 0, 1),
+            (3, 2, 500, 5000.0 / 70, 3000.0 / 70 / (26.0 / 30), 3),
+            (10, 10, 2000, 20000.0 / 70, 10000.0 / 70 / (26.0 / 30), 10),
+        ] as [(Int, Int, Double, Double, Double, Int)])
+    func falseAlertsArePerThousandAccountsPerMonth(
+        outside: Int, during: Int, perKind: Double, all: Double, outsideHoliday: Double, alerted: Int
+    ) throws {
+        let history = Self.noiseOnly
+        let ordinary = history.accounts.filter { $0.noise == .ordinary }
+        #expect(ordinary.count == 10)
+        let holiday = try #require(history.sharedHolidayDays.first) * Timestamp.millisecondsPerDay
+        let warmUpEnd = history.startMs + 40 * Timestamp.millisecondsPerDay
+        #expect(holiday > warmUpEnd + Timestamp.millisecondsPerDay)
+        var raised: [RaisedAlert] = []
+        for k in 0..<outside {
+            raised.append(Self.alert(ordinary[k % 10].id, .healthScoreDrop, at: warmUpEnd + 3_600_000, id: "o\(k)"))
+        }
+        for k in 0..<during {
+            raised.append(Self.alert(ordinary[k % 10].id, .customerAtRisk, at: holiday + 12 * 3_600_000, id: "h\(k)"))
+        }
+        var result = BacktestResult()
+        result.runs = [RulesRun(raised: raised)]
+        let figures = DetectionFigures(history: history, result: result)
+        #expect(figures.months == 1)
+        #expect(figures.ordinaryAccounts == 70 && figures.holidayFalseAlerts == during)
+        let kind = try #require(figures.noise.first { $0.noise == .ordinary })
+        #expect(kind.falseAlerts == outside + during && kind.accountsAlerted == alerted)
+        #expect(abs(kind.perThousandPerMonth - perKind) < 1e-9)
+        #expect(abs(figures.falseAlertsPerThousandPerMonth - all) < 1e-9)
+        #expect(abs(figures.falseAlertsOutsideHolidayPerThousandPerMonth - outsideHoliday) < 1e-9)
+        #expect(figures.noise.filter { $0.noise != .ordinary }.allSatisfy { $0.falseAlerts == 0 })
+    }
 }

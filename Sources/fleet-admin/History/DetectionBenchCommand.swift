@@ -23,7 +23,10 @@ struct DetectionBenchCommand: ParsableCommand {
 
     @Option(help: "labelled (story types and noise, the benchmark) or sample (the demo's seeded sample).")
     var history: String = "labelled"
-    @Option(help: "Seeds, comma-separated (each a sample).") var seeds: String = "42"
+    @Option(
+        name: [.customLong("seeds"), .customLong("seed")],
+        help: "Seeds, comma-separated (each a sample).")
+    var seeds: String = "42"
     @Option(help: "Accounts per sample (default: 300 labelled, 100 sample).") var accounts: Int?
     @Option(help: "Days per sample (default: 75 labelled, 60 sample).") var days: Int?
     @Option(help: "Rules file.") var rules: String = "config/rules.yaml"
@@ -102,13 +105,7 @@ struct DetectionBenchCommand: ParsableCommand {
             var o = options
             o.seed = seed
             let history = LabelledHistory(options: o)
-            var backtest = Backtest(
-                scorer: HealthScorer(config: config), engines: [engine],
-                options: .init(to: Timestamp(millisecondsSinceEpoch: history.endMs)))
-            for day in 0..<o.days {
-                for line in history.lines(forDay: day) { line.withUnsafeBufferPointer { backtest.process(line: $0) } }
-            }
-            let figures = DetectionFigures(history: history, result: backtest.finish())
+            let figures = DetectionFigures.measure(history, scorer: HealthScorer(config: config), engine: engine)
             print(
                 "seed \(seed): \(o.accounts) accounts, \(o.days) days from "
                     + "\(Timestamp(millisecondsSinceEpoch: history.startMs).rfc3339)")
@@ -132,7 +129,8 @@ struct DetectionBenchCommand: ParsableCommand {
         for s in merged {
             let q = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "-" }
             print(
-                "  \(s.story.rawValue): \(s.hours.count) of \(s.accounts) detected; hours p50 \(q(s.quantile(0.5))), "
+                "  \(s.story.rawValue): \(s.hours.count) of \(s.accounts) detected (\(s.missed) missed); "
+                    + "hours p50 \(q(s.quantile(0.5))), "
                     + "p90 \(q(s.quantile(0.9))), max \(q(s.hours.last))")
         }
         let perMonth = all.map(\.falseAlertsPerThousandPerMonth).reduce(0, +) / Double(all.count)
