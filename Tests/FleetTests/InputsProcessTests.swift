@@ -72,6 +72,57 @@ import Testing
         #expect(!scorer.log.contains("\"level\":\"error\""), "\(scorer.log.suffix(2000))")
     }
 
+    /// The shipped Debezium samples of both tables through the scorer and the evaluator, as
+    /// processes: umbrella's subscription row set to cancel at the period's end raises its at-risk
+    /// alert, as the native `subscription_cancelled` event does, and acme's ticket rows are scored.
+    @Test func debeziumTicketAndSubscriptionRowsRaiseTheCancellationAlert() async throws {
+        let fleet = try await FleetHarness(destinations: [
+            "customer-health", "cs-escalations", "revenue-signals", "billing-alerts",
+        ])
+        let yaml = try String(contentsOf: Self.shippedInputs, encoding: .utf8)
+        try Self.createInputTopics(fleet, yaml: yaml)
+        let stages = try ["ingest-scorer", "evaluator"].map {
+            try StageProcess($0, env: fleet.env(["INPUTS_FILE": Self.shippedInputs.path]))
+        }
+        defer { for s in stages { s.stop() } }
+
+        let producer = try fleet.producer()
+        let tables = [
+            ("supportdb.public.tickets", "supportdb.public.tickets.jsonl"),
+            ("billingdb.public.subscriptions", "billingdb.public.subscriptions.jsonl"),
+        ]
+        for (topic, file) in tables {
+            // Keyed by the row's primary key, as Debezium keys them.
+            for line in try Self.sample(file) {
+                let row = try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+                let payload = (row?["payload"] as? [String: Any]) ?? row
+                let id = ((payload?["after"] ?? payload?["before"]) as? [String: Any])?["id"]
+                let key = id.map { Array("{\"id\":\($0)}".utf8) }
+                try producer.send(OutgoingRecord(topic: topic, key: key, value: line)) { _ in }
+            }
+        }
+        try await producer.flush()
+        await producer.shutdown()
+
+        var seen: Set<String> = []
+        let alerts = try await fleet.read("alerts", partitions: 12, timeout: .seconds(120)) { records in
+            seen = Set(
+                records.compactMap { try? RecordCoding.decode(AlertRecord.self, from: $0.value ?? []) }.map {
+                    "\($0.accountId) \($0.type.rawValue)"
+                })
+            return seen.contains("umbrella customer_at_risk")
+        }
+        let log = stages.map { "\($0.name):\n\($0.log.suffix(1500))" }.joined(separator: "\n")
+        #expect(
+            seen.contains("umbrella customer_at_risk"),
+            "no at-risk alert for umbrella among \(alerts.count) alerts \(seen.sorted())\n\(log)")
+        let scores = try await fleet.read("health-scores", partitions: 12, timeout: .seconds(60)) { records in
+            records.contains { $0.key == Array("acme".utf8) }
+        }
+        #expect(scores.contains { $0.key == Array("acme".utf8) }, "acme's ticket rows were not scored\n\(log)")
+        #expect(!stages[0].log.contains("\"level\":\"error\""), "\(stages[0].log.suffix(2000))")
+    }
+
     /// The sample's stories as Segment calls (every event a track call named by its type, profiles
     /// as group calls) and the shipped Stripe sample: the evaluator raises the stories' alerts, as
     /// for the native events (FleetProcessTests), and the Stripe retry's billing alert.
