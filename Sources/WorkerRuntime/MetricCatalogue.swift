@@ -40,7 +40,7 @@ public enum MetricCatalogue {
         // The worker runtime.
         MetricFamily(
             "fleet_records_consumed_total", .counter, labels: ["stage"], exposedBy: "all stages",
-            help: "Records read from the stage's input topics."),
+            help: "Records taken in from the stage's input topics (once each; not those re-read after a pause)."),
         MetricFamily(
             "fleet_records_produced_total", .counter, labels: ["stage"], exposedBy: "all stages",
             help: "Records produced: outputs and changelog writes."),

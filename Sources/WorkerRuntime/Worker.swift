@@ -301,8 +301,6 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     }
 
     func handle(_ record: ConsumedRecord, caughtUp: Bool = true) {
-        consumedCounter.increment()
-        consumedTotal.add(1, ordering: .relaxed)
         let tp = record.topicPartition
         // Revoked between fetch and here (its new owner reads it again), or not accepting yet.
         guard let owner = owners[record.partition] else { return }
@@ -311,6 +309,10 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             if case .pause = arrival { perform([arrival], owner: owner) }
             return
         }
+        // Counted once it is taken in: a record fetched while its partition restores is read
+        // again after the pause and must not count twice (a stopped worker commits what it took).
+        consumedCounter.increment()
+        consumedTotal.add(1, ordering: .relaxed)
         let input = inputIndex[record.topic] ?? 0
         let tracker = owner.tracker
         tracker.open(tp, offset: record.offset)

@@ -75,7 +75,8 @@ import Testing
         let scorerStatus = scorer.stop()
         #expect(scorerStatus == 0, "scorer exit status \(scorerStatus):\n\(scorer.log.suffix(3000))")
         #expect(Self.stoppedInOrder(scorer.log), "scorer:\n\(scorer.log.suffix(3000))")
-        #expect(try fleet.lag(group: "ingest-scorer", topic: "account-events", partitions: 12) == 0)
+        let scorerLag = try fleet.lag(group: "ingest-scorer", topic: "account-events", partitions: 12)
+        #expect(scorerLag == 0, "\(scorerLag) events not committed at exit:\n\(scorer.log.suffix(3000))")
 
         // The scorer has stopped: its scores are all written.
         let scores = try fleet.size("health-scores", partitions: 12)
@@ -85,7 +86,8 @@ import Testing
         let evaluatorStatus = evaluator.stop()
         #expect(evaluatorStatus == 0, "evaluator exit status \(evaluatorStatus):\n\(evaluator.log.suffix(3000))")
         #expect(Self.stoppedInOrder(evaluator.log), "evaluator:\n\(evaluator.log.suffix(3000))")
-        #expect(try fleet.lag(group: "evaluator", topic: "health-scores", partitions: 12) == 0)
+        let evaluatorLag = try fleet.lag(group: "evaluator", topic: "health-scores", partitions: 12)
+        #expect(evaluatorLag == 0, "\(evaluatorLag) scores not committed at exit:\n\(evaluator.log.suffix(3000))")
         await fleet.shutdown()
     }
 }
