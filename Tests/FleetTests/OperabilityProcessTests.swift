@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import WorkerRuntime
 
@@ -87,5 +88,61 @@ import WorkerRuntime
         }
         #expect(bad.output.contains("\(fileProblems.count + 4) problems found"), "\(bad.output)")
         #expect(!bad.output.contains("hunter2"), "a secret's value was printed:\n\(bad.output)")
+    }
+
+    /// A bad inputs file stops the ingest-scorer at start, before it connects, with the file, the
+    /// line and the key of every problem; `--check-config` says the same.
+    @Test func aBadInputsFileIsRefusedAtStartWithItsFileAndLine() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "inputs-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("inputs.yaml")
+        try """
+        inputs:
+          - topic: stripe-events
+            format: mapping
+            mappings:
+              - type: ticket_openned
+                event_id: id
+                account_id: data.object.customer
+                occurred_at: created
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let env = ["INPUTS_FILE": file.path, "KAFKA_BROKERS": "127.0.0.1:1"]
+        let check = try Self.run("ingest-scorer", ["--check-config"], env: env)
+        #expect(check.status == 1, "\(check.output)")
+        #expect(check.output.contains("\(file.path):5: inputs[0].mappings[0].type: "), "\(check.output)")
+
+        // A start: refused before any connection (the broker address answers nothing), bounded.
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("ingest-scorer")
+        let process = Process()
+        process.executableURL = binary
+        process.environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("KAFKA_") && !$0.key.hasSuffix("_FILE")
+        }.merging(env) { _, new in new }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        let output = Mutex(Data())
+        let read = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            output.withLock { $0 = data }
+            read.signal()
+        }
+        guard exited.wait(timeout: .now() + 30) == .success else {
+            process.terminate()
+            Issue.record("the scorer started with a bad inputs file and was still running after 30 s")
+            return
+        }
+        read.wait()
+        let text = output.withLock { String(decoding: $0, as: UTF8.self) }
+        #expect(process.terminationStatus == 1, "\(text)")
+        #expect(text.contains("ingest-scorer did not start"), "\(text)")
+        #expect(text.contains("\(file.path):5: inputs[0].mappings[0].type: "), "\(text)")
     }
 }
