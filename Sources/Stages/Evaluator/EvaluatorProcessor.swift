@@ -20,6 +20,9 @@ extension AccountAlertState: StateValue {
 /// alert state (episodes, cooldowns, seen triggers) in the changelog. Quiet hours and digests are
 /// the dispatcher's (`DestinationSchedule`): every alert goes out when it is raised.
 ///
+/// Response SLAs (issue 24): an episode's alert nobody acknowledged within its SLA escalates when
+/// the clock kept in the account's state is due, found through the same `DueIndex`.
+///
 /// A state restored from an earlier evaluator may still hold deferred alerts and digest items
 /// (`AccountAlertState.EarlierHolds`): they are handed on when due by event time (the partition's
 /// watermark, the latest `valid_at` seen) or, live, by the wall clock, found through a `DueIndex`
@@ -80,6 +83,7 @@ public final class EvaluatorProcessor: RecordProcessor {
         // A repeat (the same record again) or a record too late to check: nothing changed.
         guard evaluation.news == .current || evaluation.news == .late else { return }
         let alerts = lifecycleFiltered(evaluation.alerts, state: &state, context: context)
+        engine.armEscalations(for: alerts, state: &state)
         // Encode before the state records them as raised: an alert that cannot be encoded rejects
         // the record (to the DLT, with its reason) instead of vanishing.
         var outputs: [OutgoingRecord] = []
@@ -126,6 +130,9 @@ public final class EvaluatorProcessor: RecordProcessor {
             let taken = state.takeEarlierHolds(dueBy: time)
             released += taken.alerts
             digestItems += taken.digestItems
+            // Episodes not acknowledged within their SLA escalate (silences and snoozes still apply).
+            let escalations = engine.dueEscalations(accountId: id, at: now, state: &state)
+            released += lifecycleFiltered(escalations, state: &state, context: context)
             context.state[id] = state
             if let later = state.nextDue { due[p]!.insert(id, due: later.millisecondsSinceEpoch) }
         }
