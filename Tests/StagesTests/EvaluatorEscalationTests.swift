@@ -82,6 +82,18 @@ import WorkerRuntime
         #expect(harness.state["acme"]?.nextEscalationDue == nil)
     }
 
+    @Test func theAccountsOwnLaterRecordsKeepItsClock() throws {
+        let harness = ProcessorHarness(processor: try Self.processor())
+        for (i, (minutes, score)) in [(0, 30), (60, 28), (120, 31), (180, 29)].enumerated() {
+            let at = Self.monday + Int64(minutes) * 60_000
+            _ = harness.process(Self.score("acme", at: at, score: score, offset: Int64(i)), now: Self.wall)
+        }
+        #expect(harness.state["acme"]?.nextEscalationDue?.millisecondsSinceEpoch == Self.monday + 4 * Self.hour)
+        let out = Self.alerts(
+            harness.process(Self.score("acme", at: Self.monday + 4 * Self.hour, score: 30, offset: 4), now: Self.wall))
+        #expect(out.map(\.destination) == ["managers"] && out.first?.escalation?.step == 1)
+    }
+
     @Test func acknowledgedBeforeTheDueTimeNothingEscalates() throws {
         let harness = ProcessorHarness(processor: try Self.processor())
         let alert = try #require(

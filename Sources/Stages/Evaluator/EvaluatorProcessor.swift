@@ -78,6 +78,7 @@ public final class EvaluatorProcessor: RecordProcessor {
         try context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")
         if let watermark = context.watermark { release(until: watermark, context: context) }
         var state = context.state[score.accountId] ?? AccountAlertState()
+        let dueBefore = state.nextDue
         let evaluation = engine.evaluation(of: score, state: &state)
         metrics.count(evaluation.news)
         // A repeat (the same record again) or a record too late to check: nothing changed.
@@ -89,7 +90,9 @@ public final class EvaluatorProcessor: RecordProcessor {
         var outputs: [OutgoingRecord] = []
         for alert in alerts { outputs.append(try encode(alert)) }
         context.state[score.accountId] = state
-        if let next = state.nextDue {
+        // Indexed when the due time changed (the index holds it already otherwise): an account with
+        // an SLA clock running and many records adds one entry, not one per record.
+        if let next = state.nextDue, next != dueBefore {
             due[context.partition, default: DueIndex()].insert(score.accountId, due: next.millisecondsSinceEpoch)
         }
         for output in outputs { context.emit(output) }
