@@ -19,8 +19,13 @@ import Contracts
 /// are written as what is left of `earlierHolds` (zero once released), so that part of the layout
 /// stays the one version 3 reads. A release that reads only up to version 3 refuses a version-4
 /// value (`unsupportedStateVersion`): roll back past issue 24's actions with that in mind.
+///
+/// Version 5 then appends the SLA clocks of unacknowledged episodes (`EscalationTimer`): a count,
+/// then each as rule key (4 bytes), opening time, due time (a delta from the opening), escalations
+/// raised, severity, priority, and the destination and alert id as length-prefixed text. Versions 1
+/// to 4 are read without clocks (an episode alerted before the upgrade does not escalate).
 extension AccountAlertState {
-    public static let encodingVersion: UInt8 = 4
+    public static let encodingVersion: UInt8 = 5
 
     /// The changelog value for this state.
     public func encoded() throws -> [UInt8] {
@@ -76,6 +81,17 @@ extension AccountAlertState {
         w.varint(UInt64(recentRecords.count))
         for identity in recentRecords { w.fixed64(identity) }
         w.blob(actions.isEmpty ? [] : try RecordCoding.encode(actions))
+        w.varint(UInt64(escalations.count))
+        for t in escalations {
+            w.fixed32(t.ruleKey)
+            w.signed(t.openedAt)
+            w.signed(t.due &- t.openedAt)
+            w.varint(UInt64(t.raised))
+            w.byte(UInt8(t.severity.rank))
+            w.byte(UInt8(t.priority.level))
+            w.blob(Array(t.destination.utf8))
+            w.blob(Array(t.alertId.utf8))
+        }
         return w.bytes
     }
 
@@ -83,7 +99,7 @@ extension AccountAlertState {
     public init(decoding bytes: some Collection<UInt8>) throws {
         var r = ByteReader(Array(bytes))
         let version = try r.byte()
-        guard (1...4).contains(version) else {
+        guard (1...5).contains(version) else {
             if version > Self.encodingVersion { throw AlertRulesError.unsupportedStateVersion(Int(version)) }
             throw AlertRulesError.corruptState(reason: "unknown version \(version)")
         }
@@ -159,6 +175,24 @@ extension AccountAlertState {
                 } catch {
                     throw AlertRulesError.corruptState(reason: "bad action memory: \(RecordCoding.describe(error))")
                 }
+            }
+        }
+        if version >= 5 {
+            for _ in 0..<(try r.count()) {
+                let key = try r.fixed32()
+                let openedAt = try r.time()
+                let due = try ByteReader.time(openedAt, plus: try r.signed())
+                let raised = UInt32(truncatingIfNeeded: try r.varint())
+                let severity = try r.severity()
+                guard let priority = Priority(level: Int(try r.byte())) else {
+                    throw AlertRulesError.corruptState(reason: "bad escalation priority")
+                }
+                let destination = String(decoding: try r.blob(), as: UTF8.self)
+                let alertId = String(decoding: try r.blob(), as: UTF8.self)
+                escalations.append(
+                    EscalationTimer(
+                        ruleKey: key, openedAt: openedAt, due: due, raised: raised, severity: severity,
+                        priority: priority, destination: destination, alertId: alertId))
             }
         }
         guard r.atEnd else { throw AlertRulesError.corruptState(reason: "\(r.remaining) trailing bytes") }

@@ -32,6 +32,23 @@ public struct AccountAlertState: Sendable, Equatable {
         var at: Int64
     }
 
+    /// The response-SLA clock of one episode whose alert nobody acknowledged yet (issue 24):
+    /// when it is `due` (event time, ms), the next escalation is raised.
+    struct EscalationTimer: Sendable, Equatable {
+        var ruleKey: UInt32
+        var openedAt: Int64
+        /// When the next escalation is due (ms).
+        var due: Int64
+        /// Escalations raised so far.
+        var raised: UInt32
+        var severity: Severity
+        var priority: Priority
+        /// The destination whose business hours count the SLA (the first one alerted).
+        var destination: String
+        /// The alert that started the clock.
+        var alertId: String
+    }
+
     var lastScore: Int?
     /// Event time (ms) of the latest score record evaluated: an older record is late (only its
     /// triggers are evaluated, see `RulesEngine.RecordNews`).
@@ -52,6 +69,8 @@ public struct AccountAlertState: Sendable, Equatable {
     /// What people did with the account's alerts: lifecycles, silences, applied action ids
     /// (`RulesEngine.apply(_:to:)`, issue 24).
     public internal(set) var actions = AlertActionMemory()
+    /// SLA clocks of open episodes not acknowledged yet (`RulesEngine+Escalation.swift`).
+    var escalations: [EscalationTimer] = []
 
     /// How many record identities are remembered per account: a scorer that crashed emits again at
     /// most the records of its last commit interval, a handful per account. An older repeat is
@@ -72,12 +91,23 @@ public struct AccountAlertState: Sendable, Equatable {
     }
 
     /// The earliest time at which `takeEarlierHolds` has something to release, if any.
-    public var nextDue: Timestamp? { earlierHolds.nextDue }
+    /// The earliest time at which `takeEarlierHolds` has something to release or an escalation is
+    /// due (`RulesEngine.dueEscalations`), if any.
+    public var nextDue: Timestamp? {
+        let escalation = escalations.map(\.due).min().map { Timestamp(millisecondsSinceEpoch: $0) }
+        guard let holds = earlierHolds.nextDue else { return escalation }
+        return escalation.map { min($0, holds) } ?? holds
+    }
+
+    /// The due time of the next escalation, if an SLA clock runs.
+    public var nextEscalationDue: Timestamp? {
+        escalations.map(\.due).min().map { Timestamp(millisecondsSinceEpoch: $0) }
+    }
 
     /// True when nothing is remembered: the changelog may delete (tombstone) the key.
     public var isEmpty: Bool {
         episodes.isEmpty && earlierHolds.isEmpty && seenRefs.isEmpty && lastEvaluatedAt == nil
-            && recentRecords.isEmpty && actions.isEmpty
+            && recentRecords.isEmpty && actions.isEmpty && escalations.isEmpty
             && lastAlertAt.allSatisfy { $0 == nil } && peaks.isEmpty && lastScore == nil
     }
 

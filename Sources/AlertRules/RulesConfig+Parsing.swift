@@ -27,6 +27,7 @@ extension RulesConfig {
             let top = found.attempt({
                 try YAMLValue.document(yaml: yaml, file: file).map(allowed: [
                     "version", "defaults", "rules", "routes", "destinations", "inhibit", "suppress", "priorities",
+                    "sla",
                 ])
             }),
             found.attempt({ () throws -> Bool in
@@ -59,9 +60,14 @@ extension RulesConfig {
 
         var destinations: [String: DestinationPolicy] = [:]
         var destinationOrder: [String] = []
+        var businessHours: [String: BusinessHours] = [:]
         for (name, value) in found.attempt({ try top.require("destinations").namedEntries() }) ?? [] {
             destinationOrder.append(name)
             if let policy = found.attempt({ try parseDestination(value) }) { destinations[name] = policy }
+            let quietZone = destinations[name]?.quietHours?.timeZone
+            if let hours = found.attempt({ try parseBusinessHours(value, quietZone: quietZone) }) ?? nil {
+                businessHours[name] = hours
+            }
         }
 
         var rules: [(item: YAMLValue, rule: AlertRule)] = []
@@ -181,11 +187,23 @@ extension RulesConfig {
             }
         }
 
+        var sla: [Severity: ResponseSLA] = [:]
+        if let s = top["sla"], let bySeverity = found.attempt({ try s.map(allowed: Severity.allCases.map(\.rawValue)) })
+        {
+            for (severityName, value) in bySeverity.entries {
+                let severity = Severity(rawValue: severityName)!
+                if let parsed = parseSLA(value, severity: severity, declared: destinationOrder, found: found) {
+                    sla[severity] = parsed
+                }
+            }
+        }
+
         guard found.problems.isEmpty else { return (nil, found.problems) }
         return (
             RulesConfig(
                 defaults: defaults, rules: rules.map(\.rule), routes: routes, destinations: destinations,
-                inhibitions: inhibitions, suppressions: suppressions, priorities: priorities),
+                inhibitions: inhibitions, suppressions: suppressions, priorities: priorities, sla: sla,
+                businessHours: businessHours),
             []
         )
     }
@@ -288,7 +306,109 @@ extension RulesConfig {
 
     private static func parseDestination(_ value: YAMLValue) throws -> DestinationPolicy {
         if case .scalar = value.node, (try? value.string()) == "" { return DestinationPolicy() }
-        return try parsePolicy(value.map(allowed: ["quiet_hours", "digest"]))
+        return try parsePolicy(value.map(allowed: ["quiet_hours", "digest", "business_hours"]))
+    }
+
+    /// A destination's `business_hours` (nil without): `timezone` (default: the quiet hours' zone,
+    /// else UTC), `days` (default `mon-fri`), `from` (default 09:00) and `to` (default 17:00).
+    private static func parseBusinessHours(_ value: YAMLValue, quietZone: String?) throws -> BusinessHours? {
+        if case .scalar = value.node { return nil }
+        guard let b = try value.map(allowed: ["quiet_hours", "digest", "business_hours"])["business_hours"] else {
+            return nil
+        }
+        let m = try b.map(allowed: ["timezone", "days", "from", "to"])
+        let zoneName = try m["timezone"]?.string() ?? quietZone ?? "UTC"
+        let days = try m["days"].map(parseDays) ?? Set(0...4)
+        let from = try m["from"]?.timeOfDay(allowEndOfDay: false) ?? 540
+        let to = try m["to"]?.timeOfDay(allowEndOfDay: true) ?? 1020
+        guard from < to else {
+            throw (m["to"] ?? m["from"] ?? b).error("must be after from (business hours do not cross midnight)")
+        }
+        guard let hours = BusinessHours(timeZone: zoneName, days: days, fromMinute: from, toMinute: to) else {
+            throw (m["timezone"] ?? b).error("unknown IANA time zone \"\(zoneName)\"")
+        }
+        return hours
+    }
+
+    /// The longest response time an SLA may have (working time).
+    static let maxRespondWithinMs: Int64 = 1000 * 3_600_000
+
+    /// One severity's entry under `sla`: `respond_within` (working time, or `none`; default by
+    /// severity), `escalate_to` (steps of `destinations` and optional `mentions`) and
+    /// `max_escalations`. Every problem is recorded in `found`; nil when there is one or when the
+    /// severity has no SLA.
+    private static func parseSLA(
+        _ value: YAMLValue, severity: Severity, declared: [String], found: RulesProblemCollector
+    ) -> ResponseSLA? {
+        guard let m = found.attempt({ try value.map(allowed: ["respond_within", "escalate_to", "max_escalations"]) })
+        else { return nil }
+        let before = found.problems.count
+        var respond = ResponseSLA.defaultRespondWithinMs(severity)
+        if let r = m["respond_within"] {
+            respond =
+                found.attempt { () throws -> Int64? in
+                    if try r.string() == "none" { return nil }
+                    let ms = try r.duration()
+                    guard ms > 0, ms <= maxRespondWithinMs else {
+                        throw r.error("must be longer than 0 and at most 1000h (of business hours), or none")
+                    }
+                    return ms
+                } ?? nil
+        }
+        if respond == nil, let r = m["respond_within"], found.problems.count == before {
+            // `none`: this severity has no SLA.
+            if let chain = m["escalate_to"] {
+                _ = found.attempt { throw chain.error("respond_within is none at \(r.describe): nothing escalates") }
+            }
+            return nil
+        }
+        var steps: [EscalationStep] = []
+        if let chain = found.attempt({ try m.require("escalate_to") }),
+            let items = found.attempt({ () throws -> [YAMLValue] in
+                let items = try chain.list()
+                guard !items.isEmpty else { throw chain.error("list at least one step") }
+                return items
+            })
+        {
+            for item in items {
+                let step = found.attempt { () throws -> EscalationStep in
+                    let sm = try item.map(allowed: ["destinations", "mentions"])
+                    let destinationsValue = try sm.require("destinations")
+                    var names: [String] = []
+                    for d in try destinationsValue.stringList() {
+                        let name = try d.nonEmptyString()
+                        guard declared.contains(name) else {
+                            throw d.error("destination \"\(name)\" is not declared under destinations")
+                        }
+                        if !names.contains(name) { names.append(name) }
+                    }
+                    guard !names.isEmpty else { throw destinationsValue.error("list at least one destination") }
+                    var mentions: [String] = []
+                    for mention in try sm["mentions"]?.stringList() ?? [] {
+                        let id = try mention.string()
+                        guard (2...32).contains(id.utf8.count), id.first == "U" || id.first == "W",
+                            id.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) })
+                        else {
+                            throw mention.error("expected a Slack user id such as U024BE7LH, got \(mention.describe)")
+                        }
+                        mentions.append(id)
+                    }
+                    return EscalationStep(destinations: names, mentions: mentions)
+                }
+                if let step { steps.append(step) }
+            }
+        }
+        var cap: Int?
+        if let c = m["max_escalations"] {
+            cap = found.attempt { try c.int(in: 1...ResponseSLA.escalationCap) }
+        }
+        if respond == nil, m["respond_within"] == nil, found.problems.count == before {
+            _ = found.attempt {
+                throw value.error("\(severity.rawValue) has no default response time; set respond_within")
+            }
+        }
+        guard found.problems.count == before, let respond else { return nil }
+        return ResponseSLA(respondWithinMs: respond, steps: steps, maxEscalations: cap)
     }
 
     /// The `quiet_hours` and `digest` keys of `m` (and `group_wait`, where the caller allows it).

@@ -14,12 +14,21 @@ public struct RulesConfig: Sendable {
     public var inhibitions: [Inhibition]
     public var suppressions: [SuppressionWindow]
     public var priorities: PriorityMatrix
+    /// Response SLAs and escalation chains by severity (`sla`); empty: nothing escalates.
+    public var sla: [Severity: ResponseSLA]
+    /// Working hours by destination (`destinations.<name>.business_hours`), in which SLAs are
+    /// counted; a destination without: `businessHours(of:)`'s default. Kept by
+    /// `leavingTimeToTheDispatcher()`: the evaluator counts SLAs.
+    public var businessHours: [String: BusinessHours]
 
     public init(
         defaults: RuleDefaults = RuleDefaults(), rules: [AlertRule], routes: [Route],
         destinations: [String: DestinationPolicy], inhibitions: [Inhibition] = [],
-        suppressions: [SuppressionWindow] = [], priorities: PriorityMatrix = .standard
+        suppressions: [SuppressionWindow] = [], priorities: PriorityMatrix = .standard,
+        sla: [Severity: ResponseSLA] = [:], businessHours: [String: BusinessHours] = [:]
     ) {
+        self.sla = sla
+        self.businessHours = businessHours
         self.defaults = defaults
         self.rules = rules
         self.routes = routes
@@ -27,6 +36,13 @@ public struct RulesConfig: Sendable {
         self.inhibitions = inhibitions
         self.suppressions = suppressions
         self.priorities = priorities
+    }
+
+    /// The working hours of `destination`: its own, else Mon-Fri 09:00-17:00 in its quiet hours'
+    /// zone, else in UTC.
+    public func businessHours(of destination: String) -> BusinessHours {
+        businessHours[destination]
+            ?? .standard(timeZone: destinations[destination]?.quietHours?.timeZone ?? "UTC")
     }
 }
 

@@ -68,6 +68,8 @@ extension RulesEngine {
             }
             state.actions.lifecycles.removeAll { $0.ruleKey == key }
             state.actions.lifecycles.append(life)
+            // Someone answered: the episode's SLA clock stops (`RulesEngine+Escalation.swift`).
+            state.escalations.removeAll { $0.ruleKey == key && $0.openedAt == openedAt }
             return .applied
         }
     }
@@ -118,6 +120,14 @@ extension RulesEngine {
         let last = min(open.sent, 10_000)
         for seq in 0...last
         where AlertId.make([action.accountId, type, rule, String(open.openedAt), String(seq)]) == alertId {
+            return (key, open.openedAt)
+        }
+        // A click on one of the episode's escalations answers the episode too.
+        let alertRule = config.rules[index]
+        for step in 0..<ResponseSLA.escalationCap
+        where Self.escalationId(accountId: action.accountId, rule: alertRule, openedAt: open.openedAt, step: step)
+            == alertId
+        {
             return (key, open.openedAt)
         }
         return nil

@@ -126,6 +126,9 @@ public struct AlertRecord: Codable, Sendable, Hashable {
     /// For `health_score_drop` alerts: the drop over the rule's window ("-26 in 7 days"), which
     /// `score.delta` (the last step only) does not show. Absent in records written before it existed.
     public var drop: ScoreDrop?
+    /// For an escalation (issue 24): the episode's alert was not acknowledged or taken within its
+    /// response SLA. Absent on every other alert.
+    public var escalation: AlertEscalation?
 
     public static let currentSchema = 1
 
@@ -134,8 +137,9 @@ public struct AlertRecord: Codable, Sendable, Hashable {
         priority: Priority, destination: String, accountId: String, raisedAt: Timestamp, notBefore: Timestamp? = nil,
         score: ScoreRecord? = nil, trigger: Trigger? = nil, mention: String? = nil, suggestedAction: String? = nil,
         playbookURL: String? = nil, rule: String? = nil, digestItems: [DigestItem]? = nil, digestTitle: String? = nil,
-        drop: ScoreDrop? = nil
+        drop: ScoreDrop? = nil, escalation: AlertEscalation? = nil
     ) {
+        self.escalation = escalation
         self.schema = schema
         self.alertId = alertId
         self.type = type
@@ -172,6 +176,36 @@ public struct AlertRecord: Codable, Sendable, Hashable {
         case rule
         case digestItems = "digest_items"
         case digestTitle = "digest_title"
-        case drop
+        case drop, escalation
+    }
+}
+
+/// What makes an alert an escalation: which step of the chain it is, the SLA it missed, the alert
+/// nobody acknowledged, and whom it names.
+public struct AlertEscalation: Codable, Sendable, Hashable {
+    /// 1 for the first escalation of the episode.
+    public var step: Int
+    /// The most escalations the episode gets (`max_escalations`).
+    public var of: Int
+    /// When the response was due (the SLA's end in the destination's business hours).
+    public var dueAt: Timestamp
+    /// The alert that was not acknowledged.
+    public var alertId: String
+    /// Slack user ids the escalation names.
+    public var mentions: [String]
+
+    public init(step: Int, of: Int, dueAt: Timestamp, alertId: String, mentions: [String]) {
+        self.step = step
+        self.of = of
+        self.dueAt = dueAt
+        self.alertId = alertId
+        self.mentions = mentions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case step, of
+        case dueAt = "due_at"
+        case alertId = "alert_id"
+        case mentions
     }
 }

@@ -55,7 +55,7 @@ public struct SlackMessageRenderer: Sendable {
         let fallback = fallbackText(alert)
         return .object([
             ("text", .string(fallback)),
-            ("blocks", .array([header(headerText(alert))])),
+            ("blocks", .array([header((alert.escalation == nil ? "" : "Not acknowledged: ") + headerText(alert))])),
             (
                 "attachments",
                 .array([
@@ -377,6 +377,7 @@ public struct SlackMessageRenderer: Sendable {
         fields.append(("Severity", "\(alert.severity.rawValue.capitalized) · \(alert.priority)"))
         fields += accountFields(alert)
         if let t = alert.trigger { lead.append(triggerLine(t)) }
+        if let e = alert.escalation { lead.append(escalationLine(e)) }
         var blocks: [JSONValue] = [fieldsSection(lead: lead, fields: fields)]
         let signals = signalLines(alert)
         if !signals.isEmpty {
@@ -388,6 +389,15 @@ public struct SlackMessageRenderer: Sendable {
         if let f = feedbackButtons(alert) { blocks.append(f) }
         blocks.append(footer(alert))
         return blocks
+    }
+
+    /// "*Escalation 1 of 3*: not acknowledged by <date> · @manager": an alert nobody acknowledged
+    /// within its response SLA (issue 24), naming the chain step's people.
+    func escalationLine(_ e: AlertEscalation) -> String {
+        var line = "*Escalation \(max(0, e.step)) of \(max(0, e.of))*: not acknowledged by \(SlackDate.mrkdwn(e.dueAt))"
+        let mentions = e.mentions.prefix(10).compactMap { SlackText.mention($0) }
+        if !mentions.isEmpty { line += " · " + mentions.joined(separator: " ") }
+        return line
     }
 
     func recoveredBlocks(_ alert: AlertRecord) -> [JSONValue] {

@@ -237,6 +237,23 @@ struct RenderingTests {
         #expect(BlockKitValidator.validate(message: bytes) == [])
         #expect(renderer.headerText(a) == "acme: billing retry failed for $1,200.50")
     }
+
+    @Test("an escalation says so in its header and names the chain step's people, nothing else")
+    func escalation() {
+        var a = Fixtures.alert(.customerAtRisk)
+        a.escalation = AlertEscalation(
+            step: 2, of: 3, dueAt: a.raisedAt, alertId: "0123456789abcdef", mentions: ["U0MANAGER", "<!channel>"])
+        let bytes = renderer.render(a)
+        #expect(BlockKitValidator.validate(message: bytes) == [])
+        let msg = Fixtures.json(bytes)
+        let all = Fixtures.allTexts(msg).joined(separator: "\n")
+        #expect(all.contains("Not acknowledged: "))
+        #expect(all.contains("*Escalation 2 of 3*: not acknowledged by <!date^"))
+        #expect(all.contains("<@U0MANAGER>") && !all.contains("<!channel>"))
+        #expect(
+            !Fixtures.allTexts(Fixtures.json(renderer.render(Fixtures.alert(.customerAtRisk)))).joined()
+                .contains("Escalation"))
+    }
 }
 
 @Suite("SlackText: escaping and clean cuts")

@@ -20,6 +20,9 @@ extension AccountAlertState: StateValue {
 /// alert state (episodes, cooldowns, seen triggers) in the changelog. Quiet hours and digests are
 /// the dispatcher's (`DestinationSchedule`): every alert goes out when it is raised.
 ///
+/// Response SLAs (issue 24): an episode's alert nobody acknowledged within its SLA escalates when
+/// the clock kept in the account's state is due, found through the same `DueIndex`.
+///
 /// A state restored from an earlier evaluator may still hold deferred alerts and digest items
 /// (`AccountAlertState.EarlierHolds`): they are handed on when due by event time (the partition's
 /// watermark, the latest `valid_at` seen) or, live, by the wall clock, found through a `DueIndex`
@@ -75,17 +78,21 @@ public final class EvaluatorProcessor: RecordProcessor {
         try context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")
         if let watermark = context.watermark { release(until: watermark, context: context) }
         var state = context.state[score.accountId] ?? AccountAlertState()
+        let dueBefore = state.nextDue
         let evaluation = engine.evaluation(of: score, state: &state)
         metrics.count(evaluation.news)
         // A repeat (the same record again) or a record too late to check: nothing changed.
         guard evaluation.news == .current || evaluation.news == .late else { return }
         let alerts = lifecycleFiltered(evaluation.alerts, state: &state, context: context)
+        engine.armEscalations(for: alerts, state: &state)
         // Encode before the state records them as raised: an alert that cannot be encoded rejects
         // the record (to the DLT, with its reason) instead of vanishing.
         var outputs: [OutgoingRecord] = []
         for alert in alerts { outputs.append(try encode(alert)) }
         context.state[score.accountId] = state
-        if let next = state.nextDue {
+        // Indexed when the due time changed (the index holds it already otherwise): an account with
+        // an SLA clock running and many records adds one entry, not one per record.
+        if let next = state.nextDue, next != dueBefore {
             due[context.partition, default: DueIndex()].insert(score.accountId, due: next.millisecondsSinceEpoch)
         }
         for output in outputs { context.emit(output) }
@@ -126,6 +133,9 @@ public final class EvaluatorProcessor: RecordProcessor {
             let taken = state.takeEarlierHolds(dueBy: time)
             released += taken.alerts
             digestItems += taken.digestItems
+            // Episodes not acknowledged within their SLA escalate (silences and snoozes still apply).
+            let escalations = engine.dueEscalations(accountId: id, at: now, state: &state)
+            released += lifecycleFiltered(escalations, state: &state, context: context)
             context.state[id] = state
             if let later = state.nextDue { due[p]!.insert(id, due: later.millisecondsSinceEpoch) }
         }
