@@ -10,10 +10,11 @@ import WorkerRuntime
     static let executables = ["ingest-scorer", "evaluator", "dispatcher", "fleet-admin"]
 
     /// Runs a built executable with `arguments` and `env` laid over a clean environment (no
-    /// `KAFKA_*` from the caller); its exit status and its stdout and stderr together.
-    static func run(_ executable: String, _ arguments: [String], env: [String: String] = [:]) throws -> (
-        status: Int32, output: String
-    ) {
+    /// `KAFKA_*` from the caller); its exit status and its stdout and stderr together. One still
+    /// running after `timeout` is terminated and reported as an error naming what it printed.
+    static func run(
+        _ executable: String, _ arguments: [String], env: [String: String] = [:], timeout: Duration = .seconds(60)
+    ) throws -> (status: Int32, output: String) {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent(executable)
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -29,10 +30,26 @@ import WorkerRuntime
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        // Read off this thread, so that a process that never exits cannot hold the test.
+        let output = Mutex(Data())
+        let read = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            output.withLock { $0 = data }
+            read.signal()
+        }
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        guard exited.wait(timeout: .now() + seconds) == .success else {
+            process.terminate()
+            read.wait()
+            let text = output.withLock { String(decoding: $0, as: UTF8.self) }
+            throw FleetTestError("\(executable) \(arguments) still running after \(timeout):\n\(text.suffix(2000))")
+        }
+        read.wait()
+        return (process.terminationStatus, output.withLock { String(decoding: $0, as: UTF8.self) })
     }
 
     @Test(arguments: executables)
@@ -114,34 +131,9 @@ import WorkerRuntime
         #expect(check.output.contains("\(file.path):5: inputs[0].mappings[0].type: "), "\(check.output)")
 
         // A start: refused before any connection (the broker address answers nothing), bounded.
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("ingest-scorer")
-        let process = Process()
-        process.executableURL = binary
-        process.environment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("KAFKA_") && !$0.key.hasSuffix("_FILE")
-        }.merging(env) { _, new in new }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        let output = Mutex(Data())
-        let read = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            output.withLock { $0 = data }
-            read.signal()
-        }
-        guard exited.wait(timeout: .now() + 30) == .success else {
-            process.terminate()
-            Issue.record("the scorer started with a bad inputs file and was still running after 30 s")
-            return
-        }
-        read.wait()
-        let text = output.withLock { String(decoding: $0, as: UTF8.self) }
-        #expect(process.terminationStatus == 1, "\(text)")
+        let start = try Self.run("ingest-scorer", [], env: env, timeout: .seconds(30))
+        let text = start.output
+        #expect(start.status == 1, "\(text)")
         #expect(text.contains("ingest-scorer did not start"), "\(text)")
         #expect(text.contains("\(file.path):5: inputs[0].mappings[0].type: "), "\(text)")
     }
