@@ -24,8 +24,12 @@ import Contracts
 /// then each as rule key (4 bytes), opening time, due time (a delta from the opening), escalations
 /// raised, severity, priority, and the destination and alert id as length-prefixed text. Versions 1
 /// to 4 are read without clocks (an episode alerted before the upgrade does not escalate).
+///
+/// Version 6 then appends the opening messages of open episodes (`Opening`): a count, then each as
+/// rule key (4 bytes), opening time and the alert as length-prefixed JSON (`RecordCoding`).
+/// Versions 1 to 5 are read without openings (messages posted before the upgrade are not edited).
 extension AccountAlertState {
-    public static let encodingVersion: UInt8 = 5
+    public static let encodingVersion: UInt8 = 6
 
     /// The changelog value for this state.
     public func encoded() throws -> [UInt8] {
@@ -92,6 +96,12 @@ extension AccountAlertState {
             w.blob(Array(t.destination.utf8))
             w.blob(Array(t.alertId.utf8))
         }
+        w.varint(UInt64(openings.count))
+        for o in openings {
+            w.fixed32(o.ruleKey)
+            w.signed(o.openedAt)
+            w.blob(try RecordCoding.encode(o.alert))
+        }
         return w.bytes
     }
 
@@ -99,7 +109,7 @@ extension AccountAlertState {
     public init(decoding bytes: some Collection<UInt8>) throws {
         var r = ByteReader(Array(bytes))
         let version = try r.byte()
-        guard (1...5).contains(version) else {
+        guard (1...6).contains(version) else {
             if version > Self.encodingVersion { throw AlertRulesError.unsupportedStateVersion(Int(version)) }
             throw AlertRulesError.corruptState(reason: "unknown version \(version)")
         }
@@ -193,6 +203,21 @@ extension AccountAlertState {
                     EscalationTimer(
                         ruleKey: key, openedAt: openedAt, due: due, raised: raised, severity: severity,
                         priority: priority, destination: destination, alertId: alertId))
+            }
+        }
+        if version >= 6 {
+            for _ in 0..<(try r.count()) {
+                let key = try r.fixed32()
+                let openedAt = try r.time()
+                let blob = try r.blob()
+                do {
+                    openings.append(
+                        Opening(
+                            ruleKey: key, openedAt: openedAt,
+                            alert: try RecordCoding.decode(AlertRecord.self, from: blob)))
+                } catch {
+                    throw AlertRulesError.corruptState(reason: "bad opening message: \(RecordCoding.describe(error))")
+                }
             }
         }
         guard r.atEnd else { throw AlertRulesError.corruptState(reason: "\(r.remaining) trailing bytes") }

@@ -49,6 +49,15 @@ public struct AccountAlertState: Sendable, Equatable {
         var alertId: String
     }
 
+    /// The first message of an open episode at one destination (`RulesEngine+Messages.swift`):
+    /// later alerts of the episode there reply in its thread, and actions and the recovery edit it.
+    struct Opening: Sendable, Equatable {
+        var ruleKey: UInt32
+        var openedAt: Int64
+        /// The alert as it was sent (its destination is the message's).
+        var alert: AlertRecord
+    }
+
     var lastScore: Int?
     /// Event time (ms) of the latest score record evaluated: an older record is late (only its
     /// triggers are evaluated, see `RulesEngine.RecordNews`).
@@ -71,6 +80,8 @@ public struct AccountAlertState: Sendable, Equatable {
     public internal(set) var actions = AlertActionMemory()
     /// SLA clocks of open episodes not acknowledged yet (`RulesEngine+Escalation.swift`).
     var escalations: [EscalationTimer] = []
+    /// Opening messages of open episodes (and of episodes just closed, until their last edit).
+    var openings: [Opening] = []
 
     /// How many record identities are remembered per account: a scorer that crashed emits again at
     /// most the records of its last commit interval, a handful per account. An older repeat is
@@ -107,7 +118,7 @@ public struct AccountAlertState: Sendable, Equatable {
     /// True when nothing is remembered: the changelog may delete (tombstone) the key.
     public var isEmpty: Bool {
         episodes.isEmpty && earlierHolds.isEmpty && seenRefs.isEmpty && lastEvaluatedAt == nil
-            && recentRecords.isEmpty && actions.isEmpty && escalations.isEmpty
+            && recentRecords.isEmpty && actions.isEmpty && escalations.isEmpty && openings.isEmpty
             && lastAlertAt.allSatisfy { $0 == nil } && peaks.isEmpty && lastScore == nil
     }
 

@@ -30,10 +30,13 @@ public enum SentAlerts {
     /// `deliveries`), every alert record; else one record per delivered alert and destination, the
     /// `alerts` record's facts where the topic still holds it (its rule and raise time), otherwise
     /// rebuilt from the delivery (its type; its rule from feedback on it when there is some, the
-    /// rule the feedback link was signed for; raised at its delivery time).
+    /// rule the feedback link was signed for; raised at its delivery time). Update records and
+    /// the deliveries of edits (`message_update`) are not alerts and are left out.
     public static func merge(alerts: [AlertRecord], deliveries: [DeliveredAlert], feedback: [FeedbackRecord])
         -> [AlertRecord]
     {
+        // Update records edit a posted message (issue 24): they are not alerts.
+        let alerts = alerts.filter { $0.update == nil }
         guard !deliveries.isEmpty else { return alerts }
         var known: [String: AlertRecord] = [:]
         for a in alerts {

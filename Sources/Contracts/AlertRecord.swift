@@ -129,6 +129,14 @@ public struct AlertRecord: Codable, Sendable, Hashable {
     /// For an escalation (issue 24): the episode's alert was not acknowledged or taken within its
     /// response SLA. Absent on every other alert.
     public var escalation: AlertEscalation?
+    /// The id of the alert whose message opened this alert's episode at this destination: a
+    /// follow-up (a repeat, an escalation, the recovery) is posted as a reply in that message's
+    /// thread where the destination can (a Slack app channel). Nil on the opening alert itself, on
+    /// trigger alerts and in records written before it existed.
+    public var thread: String?
+    /// Set on a record that edits the message of alert `thread` instead of posting a new one (an
+    /// acknowledgement, a take, a snooze, a resolution, a recovery). Nil on every alert.
+    public var update: MessageUpdate?
 
     public static let currentSchema = 1
 
@@ -137,9 +145,11 @@ public struct AlertRecord: Codable, Sendable, Hashable {
         priority: Priority, destination: String, accountId: String, raisedAt: Timestamp, notBefore: Timestamp? = nil,
         score: ScoreRecord? = nil, trigger: Trigger? = nil, mention: String? = nil, suggestedAction: String? = nil,
         playbookURL: String? = nil, rule: String? = nil, digestItems: [DigestItem]? = nil, digestTitle: String? = nil,
-        drop: ScoreDrop? = nil, escalation: AlertEscalation? = nil
+        drop: ScoreDrop? = nil, escalation: AlertEscalation? = nil, thread: String? = nil, update: MessageUpdate? = nil
     ) {
         self.escalation = escalation
+        self.thread = thread
+        self.update = update
         self.schema = schema
         self.alertId = alertId
         self.type = type
@@ -163,6 +173,13 @@ public struct AlertRecord: Codable, Sendable, Hashable {
     /// Key of this alert's entry in the delivery log (`alerts-delivered`).
     public var deliveryKey: String { "\(alertId)|\(destination)" }
 
+    /// The `type` of this record's delivery-log entries: the alert type, or `message_update` for
+    /// an update record, so that nothing counting alerts from the log counts an edit.
+    public var deliveryLogType: String { update == nil ? type.rawValue : Self.messageUpdateLogType }
+
+    /// The delivery-log `type` of an edit of a posted message.
+    public static let messageUpdateLogType = "message_update"
+
     enum CodingKeys: String, CodingKey {
         case schema
         case alertId = "alert_id"
@@ -176,7 +193,7 @@ public struct AlertRecord: Codable, Sendable, Hashable {
         case rule
         case digestItems = "digest_items"
         case digestTitle = "digest_title"
-        case drop, escalation
+        case drop, escalation, thread, update
     }
 }
 

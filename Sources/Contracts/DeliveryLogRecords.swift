@@ -19,12 +19,19 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
     /// already posted in its Slack app channel (`conversations.history`): logged, not posted again.
     /// Absent in entries of a normal post.
     public var reconciled: Bool?
+    /// For a message posted to a Slack app channel: the channel id and the message's `ts`, which
+    /// later edits (`chat.update`) and thread replies name. Absent for webhooks and in entries
+    /// written before they existed.
+    public var channel: String?
+    public var ts: String?
 
     public init(
         alertId: String, destination: String, accountId: String, type: String, deliveredAt: Timestamp, status: Int,
         retries: Int, messageAlertIds: [String],
-        reconciled: Bool? = nil
+        reconciled: Bool? = nil, channel: String? = nil, ts: String? = nil
     ) {
+        self.channel = channel
+        self.ts = ts
         self.alertId = alertId
         self.destination = destination
         self.accountId = accountId
@@ -44,7 +51,7 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
         case deliveredAt = "delivered_at"
         case status, retries
         case messageAlertIds = "message_alert_ids"
-        case reconciled
+        case reconciled, channel, ts
     }
 }
 

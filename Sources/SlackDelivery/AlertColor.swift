@@ -8,6 +8,9 @@ public enum AlertColor: String, Sendable, CaseIterable {
     case orange = "#F5A623"
     case yellow = "#F8E71C"
     case grey = "#9B9B9B"
+    /// An episode closed (resolved or recovered) since its message was posted: a pale sidebar, so
+    /// the channel shows at a glance what still needs someone.
+    case closed = "#DDDDDD"
 
     /// Colour for one severity.
     public static func of(severity: Severity) -> AlertColor {

@@ -31,6 +31,9 @@ public struct AlertGroup: Sendable, Hashable, CustomStringConvertible {
         self.init(checked: alerts)
     }
 
+    /// The group of one alert.
+    public init(single alert: AlertRecord) { self.init(checked: [alert]) }
+
     /// Alerts already known to be one account and destination (and no digest among others).
     init(checked alerts: [AlertRecord]) {
         var seen = Set<String>()

@@ -16,16 +16,45 @@ extension SlackDeliverer {
         destination(named: name)?.kind
     }
 
-    /// Posts a rendered `chat.postMessage` body to destination `i`.
+    /// Posts a rendered `chat.postMessage` (or, with `method`, `chat.update`) body to destination
+    /// `i`; `posted` hears the message Slack names in a successful answer, on the engine thread,
+    /// before `completion`.
     func postWebAPI(
-        to i: Int, body: [UInt8], cancellation: DeliveryCancellation?, gate: BeforePosting?,
+        to i: Int, body: [UInt8], method: String = "/chat.postMessage", cancellation: DeliveryCancellation?,
+        gate: BeforePosting?, posted: (@Sendable (PostedMessage) -> Void)? = nil,
         completion: @escaping @Sendable (DeliveryOutcome) -> Void
     ) {
+        var request = APIRequest(pathAndQuery: method, isGet: false, maxResponseBytes: 16 * 1024)
+        if let posted {
+            request.onResult = { result in
+                guard case .response(200, let answer, _) = result, WebAPIAnswer(answer)?.ok == true,
+                    let message = WebAPIAnswer.postedMessage(answer)
+                else { return }
+                posted(message)
+            }
+        }
         let transfer = Transfer(
-            slot: i, api: APIRequest(pathAndQuery: "/chat.postMessage", isGet: false, maxResponseBytes: 16 * 1024),
-            body: body,
-            cancellation: cancellation, gate: gate, completion: completion)
+            slot: i, api: request, body: body, cancellation: cancellation, gate: gate, completion: completion)
         submitTransfer(transfer)
+    }
+
+    /// Edits the message `message` of Slack app destination `alert.destination` (`chat.update`)
+    /// to show `alert` as it stands now (`alert.update`: its state line, and quiet once closed),
+    /// within the destination's rate limit, with the outcomes of a post. Not a Slack app
+    /// destination: `permanent(.unknownDestination)`, nothing sent.
+    public func update(
+        _ alert: AlertRecord, message: PostedMessage, cancellation: DeliveryCancellation? = nil,
+        beforePosting gate: BeforePosting? = nil, completion: @escaping @Sendable (DeliveryOutcome) -> Void
+    ) {
+        guard let i = index(of: alert.destination), let d = destination(named: alert.destination),
+            d.kind == .slackApp
+        else {
+            completion(.permanent(.unknownDestination(name: alert.destination)))
+            return
+        }
+        postWebAPI(
+            to: i, body: renderer(for: d).renderUpdate(alert, message: message), method: "/chat.update",
+            cancellation: cancellation, gate: gate, completion: completion)
     }
 
     /// Looks in the channel of Slack app destination `destination` for messages posted since

@@ -64,9 +64,14 @@ public final class SlackDeliverer: Sendable {
     /// engine thread: keep it short and never block in it.
     ///
     /// `beforePosting` runs as the message is about to be posted (`BeforePosting`).
+    ///
+    /// On a Slack app destination, `thread` makes the message a reply in that message's thread
+    /// (shown in the channel too when the alert is an escalation), and `posted` hears where Slack
+    /// put the message (on the engine thread, before `completion`).
     public func submit(
         _ alert: AlertRecord, to destination: String, cancellation: DeliveryCancellation? = nil,
-        beforePosting gate: BeforePosting? = nil,
+        beforePosting gate: BeforePosting? = nil, thread: PostedMessage? = nil,
+        posted: (@Sendable (PostedMessage) -> Void)? = nil,
         completion: @escaping @Sendable (DeliveryOutcome) -> Void
     ) {
         guard let i = indexByName[destination] else {
@@ -79,9 +84,12 @@ public final class SlackDeliverer: Sendable {
             return
         }
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
+            let reply = thread.flatMap { $0.channel == channel ? $0 : nil }
             postWebAPI(
-                to: i, body: renderer.styled(for: destinations[i]).renderForWebAPI(alert, channel: channel),
-                cancellation: cancellation, gate: gate,
+                to: i,
+                body: renderer.styled(for: destinations[i]).renderForWebAPI(
+                    alert, channel: channel, threadTS: reply?.ts, broadcast: alert.escalation != nil),
+                cancellation: cancellation, gate: gate, posted: posted,
                 completion: completion)
             return
         }
@@ -134,14 +142,16 @@ public final class SlackDeliverer: Sendable {
     /// message whose `cancellation` is cancelled before it starts completes with
     /// `retryLater(.withdrawn)` and is not sent.
     /// `beforePosting` runs as the message is about to be posted (`BeforePosting`).
+    /// `thread` and `posted` as for one alert (a group of several alerts is never a reply).
     public func submit(
         _ group: AlertGroup, cancellation: DeliveryCancellation? = nil, beforePosting gate: BeforePosting? = nil,
+        thread: PostedMessage? = nil, posted: (@Sendable (PostedMessage) -> Void)? = nil,
         completion: @escaping @Sendable (DeliveryOutcome) -> Void
     ) {
         guard group.alerts.count > 1 else {
             submit(
-                group.lead, to: group.destination, cancellation: cancellation, beforePosting: gate,
-                completion: completion)
+                group.lead, to: group.destination, cancellation: cancellation, beforePosting: gate, thread: thread,
+                posted: posted, completion: completion)
             return
         }
         guard let i = indexByName[group.destination] else {
@@ -156,7 +166,7 @@ public final class SlackDeliverer: Sendable {
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
             postWebAPI(
                 to: i, body: renderer.styled(for: destinations[i]).renderForWebAPI(group, channel: channel),
-                cancellation: cancellation, gate: gate,
+                cancellation: cancellation, gate: gate, posted: posted,
                 completion: completion)
             return
         }
@@ -198,6 +208,9 @@ public final class SlackDeliverer: Sendable {
 
     /// The destination named `name`.
     func destination(named name: String) -> Destination? { indexByName[name].map { destinations[$0] } }
+
+    /// The renderer with destination `d`'s message settings.
+    func renderer(for d: Destination) -> SlackMessageRenderer { renderer.styled(for: d) }
 
     /// Hands a transfer to the engine.
     func submitTransfer(_ t: Transfer) { engine.submit(t) }

@@ -18,13 +18,34 @@ extension SlackMessageRenderer {
         Self.webAPIMessage(message(group), channel: channel, alertIds: group.alertIds).serialized()
     }
 
-    /// The `chat.postMessage` body for one alert in `channel`.
-    public func renderForWebAPI(_ alert: AlertRecord, channel: String) -> [UInt8] {
-        Self.webAPIMessage(message(alert), channel: channel, alertIds: [alert.alertId]).serialized()
+    /// The `chat.postMessage` body for one alert in `channel`; with `threadTS`, a reply in that
+    /// message's thread, also shown in the channel when `broadcast` (an escalation).
+    public func renderForWebAPI(
+        _ alert: AlertRecord, channel: String, threadTS: String? = nil, broadcast: Bool = false
+    ) -> [UInt8] {
+        var head: [(String, JSONValue)] = []
+        if let threadTS {
+            head.append(("thread_ts", .string(threadTS)))
+            if broadcast { head.append(("reply_broadcast", .bool(true))) }
+        }
+        return Self.webAPIMessage(message(alert), channel: channel, alertIds: [alert.alertId], head: head)
+            .serialized()
     }
 
-    static func webAPIMessage(_ message: JSONValue, channel: String, alertIds: [String]) -> JSONValue {
-        var fields: [(String, JSONValue)] = [("channel", .string(channel))]
+    /// The `chat.update` body that turns message `message` into `alert` as it stands now: the
+    /// original alert with its `update` (the state line; quiet and without buttons once closed).
+    /// The metadata keeps naming the original alert, so a channel look-up still finds it.
+    public func renderUpdate(_ alert: AlertRecord, message posted: PostedMessage) -> [UInt8] {
+        Self.webAPIMessage(
+            message(alert), channel: posted.channel, alertIds: [alert.thread ?? alert.alertId],
+            head: [("ts", .string(posted.ts))]
+        ).serialized()
+    }
+
+    static func webAPIMessage(
+        _ message: JSONValue, channel: String, alertIds: [String], head: [(String, JSONValue)] = []
+    ) -> JSONValue {
+        var fields: [(String, JSONValue)] = [("channel", .string(channel))] + head
         if case .object(let pairs) = message { fields += pairs }
         fields.append(
             (

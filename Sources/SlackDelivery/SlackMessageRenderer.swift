@@ -51,11 +51,13 @@ public struct SlackMessageRenderer: Sendable {
         case .expansionSignal, .upsellOpportunity: details = accountBlocks(alert, positive: true)
         case .customerAtRisk, .healthScoreDrop, .billingRetryFailed: details = accountBlocks(alert, positive: false)
         }
-        let color = AlertColor.of(alert).rawValue
+        let color = (Self.isClosed(alert) ? AlertColor.closed : AlertColor.of(alert)).rawValue
         let fallback = fallbackText(alert)
+        var top = [header((alert.escalation == nil ? "" : "Not acknowledged: ") + headerText(alert))]
+        if let update = alert.update { top.append(context(stateLine(update))) }
         return .object([
             ("text", .string(fallback)),
-            ("blocks", .array([header((alert.escalation == nil ? "" : "Not acknowledged: ") + headerText(alert))])),
+            ("blocks", .array(top)),
             (
                 "attachments",
                 .array([
@@ -385,7 +387,7 @@ public struct SlackMessageRenderer: Sendable {
         }
         if let next = Self.nextStep(alert.suggestedAction) { blocks.append(section([next])) }
         if let b = buttons(alert) { blocks.append(b) }
-        if let a = actions?.block(for: alert) { blocks.append(a) }
+        if !Self.isClosed(alert), let a = actions?.block(for: alert) { blocks.append(a) }
         if let f = feedbackButtons(alert) { blocks.append(f) }
         blocks.append(footer(alert))
         return blocks

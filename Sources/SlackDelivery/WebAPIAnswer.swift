@@ -31,6 +31,30 @@ struct WebAPIAnswer: Sendable, Hashable {
         }
     }
 
+    /// The message a `chat.postMessage` or `chat.update` answer names (its top-level `channel` and
+    /// `ts`, the first of each in the body), nil if either is missing or not well formed.
+    static func postedMessage(_ body: [UInt8]) -> PostedMessage? {
+        guard let channel = shortString(of: "channel", in: body), let ts = shortString(of: "ts", in: body) else {
+            return nil
+        }
+        return PostedMessage(channel: channel, ts: ts)
+    }
+
+    /// The string value of the first `"name":` in `body`, if it is at most 32 bytes of
+    /// `[A-Za-z0-9._]`; nil otherwise (never echoed as it came).
+    static func shortString(of name: String, in body: [UInt8]) -> String? {
+        guard let at = valueStart(of: name, in: body), at < body.count, body[at] == UInt8(ascii: "\"") else {
+            return nil
+        }
+        var end = at + 1
+        while end < body.count, end - at <= 33,
+            isCodeByte(body[end]) || body[end] == UInt8(ascii: ".")
+                || (body[end] >= UInt8(ascii: "A") && body[end] <= UInt8(ascii: "Z"))
+        { end += 1 }
+        guard end < body.count, body[end] == UInt8(ascii: "\""), end > at + 1 else { return nil }
+        return String(decoding: body[(at + 1)..<end], as: UTF8.self)
+    }
+
     static func isCodeByte(_ b: UInt8) -> Bool {
         (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
             || b == UInt8(ascii: "_")

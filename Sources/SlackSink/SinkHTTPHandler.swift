@@ -27,7 +27,8 @@ final class SinkHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             bodyLength = 0
         case .body(var buffer):
             bodyLength += buffer.readableBytes
-            if state.recordBodies || head?.uri.contains("/chat.postMessage") == true,
+            if state.recordBodies || head?.uri.contains("/chat.postMessage") == true
+                || head?.uri.contains("/chat.update") == true,
                 let bytes = buffer.readBytes(length: buffer.readableBytes)
             {
                 body += bytes

@@ -88,6 +88,7 @@ final class SinkState: @unchecked Sendable {
             case .ok where SinkWebAPI.isPostMessage(path):
                 webAPI.postMessage(headers: headers, body: body, wallMilliseconds: wall)
             case .ok where SinkWebAPI.isHistory(path): webAPI.history(headers: headers, query: query)
+            case .ok where SinkWebAPI.isUpdate(path): webAPI.update(headers: headers, body: body)
             default: response
             }
         }

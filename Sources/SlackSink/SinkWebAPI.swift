@@ -15,15 +15,24 @@ public struct StoredMessage: Sendable, Hashable {
     public var alertIds: [String]
     /// The `metadata` object as JSON text, if any.
     public var metadataJSON: String?
-    /// The whole request body.
+    /// The whole request body (the latest `chat.update`'s once edited).
     public var body: [UInt8]
+    /// For a thread reply: the `ts` of the message it replies to.
+    public var threadTS: String? = nil
+    /// For a thread reply: whether it is shown in the channel too (`reply_broadcast`).
+    public var broadcast: Bool = false
+    /// How many times `chat.update` edited it.
+    public var edits: Int = 0
 }
 
 /// The sink's answers to the Slack Web API methods the dispatcher uses, like Slack:
 /// - `POST /api/chat.postMessage`: needs `Authorization: Bearer <token>` (the expected token when
 ///   one is set; else any), a JSON body with `channel`; stores the message with its metadata and
 ///   answers `{"ok":true,"channel":...,"ts":...,"message":{...}}`; `not_authed`, `invalid_auth`,
-///   `channel_not_found` (no channel), `invalid_json` otherwise.
+///   `channel_not_found` (no channel), `invalid_json` otherwise. `thread_ts` naming a message of
+///   the channel makes it a reply (`thread_not_found` otherwise), `reply_broadcast` is kept.
+/// - `POST /api/chat.update`: `channel` and `ts` of a stored message: its text, blocks and
+///   metadata are replaced and it counts one edit; `message_not_found` otherwise.
 /// - `GET /api/conversations.history?channel=&oldest=&limit=&cursor=&include_all_metadata=`:
 ///   the channel's messages newer than `oldest`, newest first, `limit` a page (default 100, at most
 ///   999), `has_more` and `response_metadata.next_cursor`; `metadata` only with
@@ -37,6 +46,25 @@ struct SinkWebAPI {
 
     static func isPostMessage(_ path: String) -> Bool { path.hasSuffix("/chat.postMessage") }
     static func isHistory(_ path: String) -> Bool { path.hasSuffix("/conversations.history") }
+    static func isUpdate(_ path: String) -> Bool { path.hasSuffix("/chat.update") }
+
+    /// The answer to a `chat.update`.
+    mutating func update(headers: [String: String], body: [UInt8]) -> SinkResponse {
+        if let refusal = authRefusal(headers) { return refusal }
+        guard let root = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            return .apiError("invalid_json")
+        }
+        guard let channel = root["channel"] as? String, !channel.isEmpty else { return .apiError("channel_not_found") }
+        guard let ts = root["ts"] as? String,
+            let i = messages.firstIndex(where: { $0.channel == channel && $0.ts == ts })
+        else { return .apiError("message_not_found") }
+        messages[i].text = root["text"] as? String ?? messages[i].text
+        messages[i].body = body
+        messages[i].edits += 1
+        let json =
+            #"{"ok":true,"channel":\#(Self.quote(channel)),"ts":"\#(ts)","text":\#(Self.quote(messages[i].text))}"#
+        return .custom(status: 200, body: json, headers: ["Content-Type": "application/json; charset=utf-8"])
+    }
 
     /// The answer to a `chat.postMessage`.
     mutating func postMessage(headers: [String: String], body: [UInt8], wallMilliseconds: Int64) -> SinkResponse {
@@ -45,6 +73,10 @@ struct SinkWebAPI {
             return .apiError("invalid_json")
         }
         guard let channel = root["channel"] as? String, !channel.isEmpty else { return .apiError("channel_not_found") }
+        let threadTS = root["thread_ts"] as? String
+        if let threadTS, !messages.contains(where: { $0.channel == channel && $0.ts == threadTS }) {
+            return .apiError("thread_not_found")
+        }
         var micros = wallMilliseconds * 1000
         if micros <= lastMicros { micros = lastMicros + 1 }
         lastMicros = micros
@@ -63,7 +95,7 @@ struct SinkWebAPI {
         messages.append(
             StoredMessage(
                 channel: channel, ts: ts, text: text, eventType: eventType, alertIds: ids, metadataJSON: metadataJSON,
-                body: body))
+                body: body, threadTS: threadTS, broadcast: root["reply_broadcast"] as? Bool ?? false))
         let json =
             #"{"ok":true,"channel":\#(Self.quote(channel)),"ts":"\#(ts)","message":{"type":"message","ts":"\#(ts)","text":\#(Self.quote(text))}}"#
         return .custom(status: 200, body: json, headers: ["Content-Type": "application/json; charset=utf-8"])

@@ -148,6 +148,12 @@ public enum MetricCatalogue {
             "fleet_dispatch_duplicates_skipped_total", .counter, labels: ["destination"], exposedBy: "dispatcher",
             help: "Alerts not posted because the delivery log shows them delivered."),
         MetricFamily(
+            "fleet_dispatch_updates_skipped_total", .counter, labels: ["destination", "reason"],
+            exposedBy: "dispatcher",
+            help:
+                "Message updates not sent: no_message (the original was never posted to a Slack app channel) or incoming_webhook (a webhook message cannot be edited)."
+        ),
+        MetricFamily(
             "fleet_dispatch_post_duration_seconds", .histogram, labels: ["destination"], exposedBy: "dispatcher",
             help: "Duration of a post to Slack, request to answer."),
         MetricFamily(

@@ -183,31 +183,34 @@ import Testing
         var run = Run(engine)
         let atRisk = T.record(at: "2026-11-01T12:00:00Z", score: 60)
         #expect(run.feed(atRisk).count == 1)
-        let v5 = try run.state.encoded()
-        #expect(v5.first == 5, "written as version 5")
-        #expect(try AccountAlertState(decoding: v5).encoded() == v5, "version 5 round-trips")
+        let v6 = try run.state.encoded()
+        #expect(v6.first == 6, "written as version 6")
+        #expect(try AccountAlertState(decoding: v6).encoded() == v6, "version 6 round-trips")
+        // The same state as version 5 wrote it: no opening messages at the end (a zero count: 1 byte).
+        let v5: [UInt8] = [5] + v6.dropFirst().dropLast(1)
+        #expect(try AccountAlertState(decoding: v5).encoded() == v6, "a version-5 value decodes to the same state")
         // The same state as version 4 wrote it: no SLA clocks at the end (a zero count: 1 byte).
         let v4: [UInt8] = [4] + v5.dropFirst().dropLast(1)
-        #expect(try AccountAlertState(decoding: v4).encoded() == v5, "a version-4 value decodes to the same state")
+        #expect(try AccountAlertState(decoding: v4).encoded() == v6, "a version-4 value decodes to the same state")
         // The same state as version 3 wrote it: no action memory at the end (an empty blob: 1 byte).
         let v3: [UInt8] = [3] + v4.dropFirst().dropLast(1)
         #expect(
-            try AccountAlertState(decoding: v3).encoded() == v5,
+            try AccountAlertState(decoding: v3).encoded() == v6,
             "a version-3 value decodes to the same state, with the records' identities")
         // The same state as version 2 wrote it: no identities at the end (one here: 1 + 8 bytes).
         let v2: [UInt8] = [2] + v3.dropFirst().dropLast(9)
         var fromV2 = try AccountAlertState(decoding: v2)
         #expect(
-            try fromV2.encoded() == [5] + v2.dropFirst() + [0, 0, 0],
+            try fromV2.encoded() == [6] + v2.dropFirst() + [0, 0, 0, 0],
             "a version-2 value decodes to the same state, without identities")
         // Without identities the last record again is evaluated, and raises nothing: its episode is
         // open and not due again at the same time.
         #expect(engine.evaluate(atRisk, state: &fromV2).isEmpty)
         // An empty state as version 1 wrote it: no evaluation time, no identities.
-        let empty5 = try AccountAlertState().encoded()
-        let empty1: [UInt8] = [1] + empty5.dropFirst().dropLast(4)
+        let empty6 = try AccountAlertState().encoded()
+        let empty1: [UInt8] = [1] + empty6.dropFirst().dropLast(5)
         #expect(
-            try AccountAlertState(decoding: empty1).encoded() == empty5,
+            try AccountAlertState(decoding: empty1).encoded() == empty6,
             "a version-1 value decodes to the same state")
     }
 

@@ -51,4 +51,22 @@ import Testing
         #expect(sent.map(\.rule) == ["usage_collapse", nil])
         #expect(sent.first?.raisedAt == Self.t0.adding(seconds: 5))
     }
+
+    /// Edits of posted messages (issue 24) are not alerts: neither their records nor their deliveries.
+    @Test func updateRecordsAndTheirDeliveriesAreNotCounted() {
+        var edit = Self.alert("u", "x")
+        edit.thread = "a"
+        edit.update = MessageUpdate(state: .acknowledged, by: "U0DANA", at: Self.t0)
+        let alerts = [Self.alert("a", "x"), edit]
+        #expect(SentAlerts.merge(alerts: alerts, deliveries: [], feedback: []) == [Self.alert("a", "x")])
+        #expect(edit.deliveryLogType == AlertRecord.messageUpdateLogType)
+        let sent = SentAlerts.merge(
+            alerts: alerts,
+            deliveries: [
+                Self.delivery("a", "x"), Self.delivery("u", "x", type: edit.deliveryLogType),
+                Self.delivery("v", "x", type: AlertRecord.messageUpdateLogType),
+            ],
+            feedback: [])
+        #expect(sent.map(\.alertId) == ["a"])
+    }
 }

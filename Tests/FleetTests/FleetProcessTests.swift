@@ -45,9 +45,11 @@ import Testing
         let total = try fleet.size("alerts", partitions: 12)
         let written = try await fleet.read("alerts", partitions: 12, timeout: .seconds(10)) { $0.count >= total }
         let expected = Set(
-            written.compactMap { try? RecordCoding.decode(AlertRecord.self, from: $0.value ?? []) }.map {
-                "\($0.destination) \($0.alertId)"
-            })
+            written.compactMap { try? RecordCoding.decode(AlertRecord.self, from: $0.value ?? []) }
+                // Edits of posted messages are not alerts: incoming webhooks skip them (issue 24).
+                .filter { $0.update == nil }.map {
+                    "\($0.destination) \($0.alertId)"
+                })
         let all = await fleet.waitForDeliveries(timeout: .seconds(30)) { d in
             expected.allSatisfy { key in
                 let p = key.split(separator: " ")

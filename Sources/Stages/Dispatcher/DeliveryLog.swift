@@ -30,6 +30,9 @@ public final class DeliveryLog: Sendable {
         /// the post was about to start: from the log at assignment, or marked by this process
         /// after an answer that leaves it open (timeout, 5xx).
         var inDoubt: [Int32: [String: Int64]] = [:]
+        /// Per partition: where the delivered key's message is (Slack app destinations), for
+        /// edits and thread replies; from the log at assignment and from every delivery here.
+        var messages: [Int32: [String: PostedMessage]] = [:]
     }
 
     private let memory = Mutex(Memory())
@@ -57,6 +60,8 @@ public final class DeliveryLog: Sendable {
             m.logged[partition] = snapshot.delivered
             let here = m.deliveredHere[partition] ?? [:]
             m.inDoubt[partition] = snapshot.inDoubt.filter { here[$0.key] == nil }
+            let kept = (m.messages[partition] ?? [:]).filter { here[$0.key] != nil }
+            m.messages[partition] = snapshot.messages.merging(kept) { _, mine in mine }
         }
     }
 
@@ -102,6 +107,12 @@ public final class DeliveryLog: Sendable {
                 let kept = entries.filter { $0.value >= cutoff }
                 if kept.count != entries.count { m.inDoubt[p] = kept }
             }
+            for (p, entries) in m.messages {
+                let logged = m.logged[p] ?? [:]
+                let here = m.deliveredHere[p] ?? [:]
+                let kept = entries.filter { logged[$0.key] != nil || here[$0.key] != nil }
+                if kept.count != entries.count { m.messages[p] = kept }
+            }
             return forgotten
         }
     }
@@ -111,7 +122,14 @@ public final class DeliveryLog: Sendable {
         memory.withLock {
             $0.logged[partition] = nil
             $0.inDoubt[partition] = nil
+            let here = $0.deliveredHere[partition] ?? [:]
+            $0.messages[partition] = $0.messages[partition]?.filter { here[$0.key] != nil }
         }
+    }
+
+    /// Where the message of delivered key `key` is, if it went to a Slack app channel.
+    public func message(of key: String, partition: Int32) -> PostedMessage? {
+        memory.withLock { $0.messages[partition]?[key] }
     }
 
     /// Whether `key` (`alert_id|destination`) was delivered.
@@ -138,12 +156,13 @@ public final class DeliveryLog: Sendable {
 
     func end(_ keys: [String]) { memory.withLock { m in for k in keys { m.inFlight[k] = nil } } }
 
-    func delivered(_ keys: [String], partition: Int32, at now: Int64) {
+    func delivered(_ keys: [String], partition: Int32, at now: Int64, message: PostedMessage? = nil) {
         memory.withLock { m in
             for k in keys {
                 m.inFlight[k] = nil
                 m.deliveredHere[partition, default: [:]][k] = now
                 m.inDoubt[partition]?[k] = nil
+                if let message { m.messages[partition, default: [:]][k] = message }
             }
         }
     }

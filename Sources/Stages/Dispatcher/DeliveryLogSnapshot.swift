@@ -1,4 +1,5 @@
 import Contracts
+import SlackDelivery
 
 /// What one partition of the delivery log says at assignment: the keys delivered (with the wall
 /// ms they were logged at) and the keys in doubt (an intent is their last value; with the wall ms
@@ -6,10 +7,15 @@ import Contracts
 public struct DeliveryLogSnapshot: Sendable, Hashable {
     public var delivered: [String: Int64]
     public var inDoubt: [String: Int64]
+    /// Where each delivered key's message is, for those posted to a Slack app channel.
+    public var messages: [String: PostedMessage]
 
-    public init(delivered: [String: Int64] = [:], inDoubt: [String: Int64] = [:]) {
+    public init(
+        delivered: [String: Int64] = [:], inDoubt: [String: Int64] = [:], messages: [String: PostedMessage] = [:]
+    ) {
         self.delivered = delivered
         self.inDoubt = inDoubt
+        self.messages = messages
     }
 
     /// Applies one record of the log in offset order: the last value of a key wins; a tombstone
@@ -18,15 +24,25 @@ public struct DeliveryLogSnapshot: Sendable, Hashable {
         guard let value else {
             delivered[key] = nil
             inDoubt[key] = nil
+            messages[key] = nil
             return
         }
         switch DeliveryLogValue.decode(value) {
         case .posting(let intent):
             delivered[key] = nil
             inDoubt[key] = intent.postingAt.millisecondsSinceEpoch
-        case .delivered, .unreadable:
+        case .delivered(let entry):
             inDoubt[key] = nil
             delivered[key] = timestamp
+            // Checked like any input: a malformed reference is no reference. Only a message of one
+            // alert is an edit or thread target (see `DeliveryRouter.complete`).
+            messages[key] =
+                entry.messageAlertIds.count > 1
+                ? nil : entry.channel.flatMap { c in entry.ts.flatMap { PostedMessage(channel: c, ts: $0) } }
+        case .unreadable:
+            inDoubt[key] = nil
+            delivered[key] = timestamp
+            messages[key] = nil
         }
     }
 }

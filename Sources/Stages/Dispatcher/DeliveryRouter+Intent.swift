@@ -132,7 +132,7 @@ extension DeliveryRouter {
         for m in members {
             let entry = DeliveryLogEntry(
                 alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId,
-                type: m.alert.type.rawValue,
+                type: m.alert.deliveryLogType,
                 deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: 200, retries: m.attempt,
                 messageAlertIds: ids, reconciled: true)
             let value = (try? RecordCoding.encode(entry)) ?? Array(m.alert.alertId.utf8)
@@ -156,11 +156,25 @@ extension DeliveryRouter {
         let gate: SlackDeliverer.BeforePosting = { [self] proceed in
             writeIntents(post, ids: ids, intentAt: intentAt, then: proceed)
         }
-        deliverer.submit(post.group, cancellation: post.cancellation, beforePosting: gate) { [self] outcome in
+        if let edit = post.edit {
+            deliverer.update(post.group.lead, message: edit, cancellation: post.cancellation, beforePosting: gate) {
+                [self] outcome in
+                var answered = post
+                answered.intentAt = intentAt.value
+                complete(answered, outcome: outcome, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
+            }
+            return
+        }
+        let placed = PostedBox()
+        let answered: @Sendable (DeliveryOutcome) -> Void = { [self] outcome in
             var answered = post
             answered.intentAt = intentAt.value
+            answered.posted = placed.value
             complete(answered, outcome: outcome, nanoseconds: DispatchTime.now().uptimeNanoseconds &- started)
         }
+        deliverer.submit(
+            post.group, cancellation: post.cancellation, beforePosting: gate, thread: post.thread,
+            posted: { placed.set($0) }, completion: answered)
     }
 }
 
@@ -179,7 +193,7 @@ extension DeliveryRouter {
         for m in post.members {
             let intent = DeliveryIntent(
                 alertId: m.alert.alertId, destination: post.group.destination, accountId: m.alert.accountId,
-                type: m.alert.type.rawValue,
+                type: m.alert.deliveryLogType,
                 postingAt: Timestamp(millisecondsSinceEpoch: now), messageAlertIds: ids)
             let value = (try? RecordCoding.encode(intent)) ?? []
             m.pending.emit(
@@ -202,6 +216,13 @@ extension DeliveryRouter {
             }
         }
     }
+}
+
+/// Where Slack put a message, heard on the engine thread just before the post's completion.
+final class PostedBox: Sendable {
+    private let stored = Mutex<PostedMessage?>(nil)
+    func set(_ message: PostedMessage) { stored.withLock { $0 = message } }
+    var value: PostedMessage? { stored.withLock { $0 } }
 }
 
 /// When a message's intents were written (wall ms; 0 before).

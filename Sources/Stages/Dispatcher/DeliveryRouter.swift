@@ -98,16 +98,21 @@ final class DeliveryRouter: Sendable {
             for m in post.members {
                 let entry = DeliveryLogEntry(
                     alertId: m.alert.alertId, destination: destination, accountId: m.alert.accountId,
-                    type: m.alert.type.rawValue,
+                    type: m.alert.deliveryLogType,
                     deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: status,
-                    retries: max(m.attempt, RetryHeaders.attempts(inHistory: m.history)), messageAlertIds: ids)
+                    retries: max(m.attempt, RetryHeaders.attempts(inHistory: m.history)), messageAlertIds: ids,
+                    channel: post.posted?.channel, ts: post.posted?.ts)
                 let value = (try? RecordCoding.encode(entry)) ?? Array(m.alert.alertId.utf8)
                 m.pending.emit(
                     OutgoingRecord(
                         topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
                 m.pending.finish()
             }
-            log.delivered(post.members.map(\.alert.deliveryKey), partition: post.partition, at: now)
+            // Only a message of one alert can be edited as that alert or replied to as its thread
+            // (an edit renders one alert: it would drop the others of a grouped message).
+            log.delivered(
+                post.members.map(\.alert.deliveryKey), partition: post.partition, at: now,
+                message: post.members.count == 1 ? post.posted : nil)
         case .park(let until):
             // Hold only this destination; no attempt is used up.
             if case .retryLater(.rateLimited, _) = outcome { metrics.rateLimitWait(destination) }

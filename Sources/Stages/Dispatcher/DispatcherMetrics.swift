@@ -43,6 +43,13 @@ public struct DispatcherMetrics: Sendable {
             .increment()
     }
 
+    func updateSkipped(_ destination: String, reason: String) {
+        Counter(
+            label: "fleet_dispatch_updates_skipped_total",
+            dimensions: [("destination", destination), ("reason", reason)]
+        ).increment()
+    }
+
     func postLatency(_ destination: String, nanoseconds: UInt64) {
         Timer(
             label: "fleet_dispatch_post_duration_seconds", dimensions: [("destination", destination)],

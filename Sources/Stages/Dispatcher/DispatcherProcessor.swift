@@ -144,8 +144,9 @@ public final class DispatcherProcessor: RecordProcessor {
         let headers = readRetryHeaders(record, now: now)
         let key = alert.deliveryKey
         let holdUntil = router.heldUntil(alert.destination, now: now)
+        // An edit of a posted message notifies nobody: quiet hours and digests do not hold it.
         let consultSchedule =
-            settings.schedule && !fromRetry
+            settings.schedule && !fromRetry && alert.update == nil
             && record.headers.last(named: RetryHeaders.released) == nil
         // The processor gathers the facts; `Admission` decides, in the order below.
         let facts = Admission.Facts(
@@ -189,11 +190,39 @@ public final class DispatcherProcessor: RecordProcessor {
             if state != before { context.state[alert.destination] = state }
             return
         }
+        var edit: PostedMessage?
+        if alert.update != nil {
+            switch EditTarget.decide(
+                kind: deliverer.kind(of: alert.destination), target: alert.thread,
+                message: { log.message(of: "\($0)|\(alert.destination)", partition: p) },
+                targetInFlight: { log.inFlight("\($0)|\(alert.destination)") != nil }, now: now)
+            {
+            case .edit(let message):
+                edit = message
+            case .asRecord:
+                break
+            case .waitForOriginal(let retryAt):
+                context.retryLater(atMilliseconds: retryAt)
+                return
+            case .skip(let reason):
+                router.metrics.updateSkipped(alert.destination, reason: reason)
+                return
+            }
+        }
         let attempt = headers.attempt
         let history = record.headers.last(named: RetryHeaders.history)?.text ?? ""
         let pending = context.deferCompletion()
         log.start(key, owner: cancellation(of: p))
-        waiting[p, default: [:]][key] = WaitingAlert(alert: alert, pending: pending, attempt: attempt, history: history)
+        let member = WaitingAlert(alert: alert, pending: pending, attempt: attempt, history: history)
+        if let edit {
+            // An edit goes at once and alone: it is not an alert to group.
+            submit(
+                Post(
+                    group: AlertGroup(single: alert), members: [member], partition: p,
+                    cancellation: cancellation(of: p), edit: edit))
+            return
+        }
+        waiting[p, default: [:]][key] = member
         let wait = schedule.policies[alert.destination]?.groupWaitMs ?? settings.defaultGroupWaitMs
         var grouper = groupers[p]?[alert.destination] ?? AlertGrouper(groupWaitMs: wait)
         let ready = grouper.add(alert, now: Timestamp(millisecondsSinceEpoch: now))
@@ -269,7 +298,12 @@ public final class DispatcherProcessor: RecordProcessor {
     private func post(_ group: AlertGroup, partition p: Int32) {
         let members = group.deliveryKeys.compactMap { waiting[p]?.removeValue(forKey: $0) }
         guard !members.isEmpty else { return }
-        submit(Post(group: group, members: members, partition: p, cancellation: cancellation(of: p)))
+        var post = Post(group: group, members: members, partition: p, cancellation: cancellation(of: p))
+        if group.alerts.count == 1, let thread = group.lead.thread {
+            // A follow-up on an episode whose opening message is in a Slack app channel: a reply.
+            post.thread = log.message(of: "\(thread)|\(group.destination)", partition: p)
+        }
+        submit(post)
     }
 
     /// This assignment's cancellation of partition `p` (cancelled when it is revoked).

@@ -28,4 +28,10 @@ struct Post: Sendable {
     /// When its intents were written (wall ms; 0 before): an answer that leaves the post open
     /// (timeout, 5xx) puts its alerts in doubt since then.
     var intentAt: Int64 = 0
+    /// Posted as a reply in this message's thread (a follow-up on an episode in a Slack app channel).
+    var thread: PostedMessage?
+    /// An edit of this message (`chat.update`) instead of a new post: the post is an update record.
+    var edit: PostedMessage?
+    /// Where Slack put the message (a Slack app destination's answer), once delivered.
+    var posted: PostedMessage?
 }

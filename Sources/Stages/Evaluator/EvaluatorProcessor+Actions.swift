@@ -29,7 +29,20 @@ extension EvaluatorProcessor {
         lifecycle.count(application)
         if case .refused = application { return }
         if application == .duplicate { return }
+        // The episode's opening messages show what was done (edited in place by the dispatcher).
+        var edits: [OutgoingRecord] = []
+        if application == .applied {
+            for update in engine.actionUpdates(for: action, state: &state) {
+                do {
+                    edits.append(try encode(update))
+                } catch {
+                    context.emitDeadLetter(
+                        key: Array(update.destination.utf8), value: Array(update.alertId.utf8), rejection: error)
+                }
+            }
+        }
         context.state[key] = state
+        for edit in edits { context.emit(edit) }
     }
 
     /// The alerts to send of those the rules raised for `state`'s account, the rest counted.

@@ -83,12 +83,15 @@ public final class EvaluatorProcessor: RecordProcessor {
         metrics.count(evaluation.news)
         // A repeat (the same record again) or a record too late to check: nothing changed.
         guard evaluation.news == .current || evaluation.news == .late else { return }
-        let alerts = lifecycleFiltered(evaluation.alerts, state: &state, context: context)
-        engine.armEscalations(for: alerts, state: &state)
+        let sent = lifecycleFiltered(evaluation.alerts, state: &state, context: context)
+        engine.armEscalations(for: sent, state: &state)
+        // Follow-ups name their episode's opening message; episodes that closed edit theirs.
+        let alerts = engine.threaded(sent, state: &state)
+        let edits = engine.recoveryUpdates(state: &state, at: score.validAt)
         // Encode before the state records them as raised: an alert that cannot be encoded rejects
         // the record (to the DLT, with its reason) instead of vanishing.
         var outputs: [OutgoingRecord] = []
-        for alert in alerts { outputs.append(try encode(alert)) }
+        for alert in alerts + edits { outputs.append(try encode(alert)) }
         context.state[score.accountId] = state
         // Indexed when the due time changed (the index holds it already otherwise): an account with
         // an SLA clock running and many records adds one entry, not one per record.
@@ -135,7 +138,7 @@ public final class EvaluatorProcessor: RecordProcessor {
             digestItems += taken.digestItems
             // Episodes not acknowledged within their SLA escalate (silences and snoozes still apply).
             let escalations = engine.dueEscalations(accountId: id, at: now, state: &state)
-            released += lifecycleFiltered(escalations, state: &state, context: context)
+            released += engine.threaded(lifecycleFiltered(escalations, state: &state, context: context), state: &state)
             context.state[id] = state
             if let later = state.nextDue { due[p]!.insert(id, due: later.millisecondsSinceEpoch) }
         }
@@ -155,7 +158,7 @@ public final class EvaluatorProcessor: RecordProcessor {
         }
     }
 
-    private func encode(_ alert: AlertRecord) throws(Rejection) -> OutgoingRecord {
+    func encode(_ alert: AlertRecord) throws(Rejection) -> OutgoingRecord {
         do {
             return OutgoingRecord(topic: alertsTopic, key: alert.destination, value: try RecordCoding.encode(alert))
         } catch {

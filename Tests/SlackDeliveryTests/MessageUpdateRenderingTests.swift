@@ -1,0 +1,102 @@
+import Contracts
+import Foundation
+import Testing
+
+@testable import SlackDelivery
+
+/// Update in place (issue 24), the Slack side: the state line of each change, a closed message's
+/// quiet colour without buttons, the `chat.update` and thread-reply bodies, and where Slack says
+/// a message is, read from its answer without trusting it.
+@Suite struct MessageUpdateRenderingTests {
+    static let at = Timestamp(millisecondsSinceEpoch: 1_764_000_000_000)
+    static let until = Timestamp(millisecondsSinceEpoch: 1_764_086_400_000)
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var update: MessageUpdate
+        var line: String
+        var closed: Bool
+        var testDescription: String { update.state.rawValue }
+    }
+
+    static let cases: [Case] = [
+        Case(
+            update: MessageUpdate(state: .acknowledged, by: "U0DANA", at: at),
+            line: ":eyes: *Acknowledged* by <@U0DANA> · <!date^1764000000^", closed: false),
+        Case(
+            update: MessageUpdate(state: .taken, by: "U0DANA", at: at),
+            line: ":raising_hand: *Taken* by <@U0DANA> · <!date^1764000000^", closed: false),
+        Case(
+            update: MessageUpdate(state: .snoozed, by: "U0DANA", at: at, until: until),
+            line: ":zzz: *Snoozed* by <@U0DANA> until <!date^1764086400^", closed: false),
+        Case(
+            update: MessageUpdate(state: .resolved, by: "U0DANA", at: at, outcome: .falsePositive),
+            line: ":white_check_mark: *Resolved* by <@U0DANA>: false positive · <!date^1764000000^", closed: true),
+        Case(
+            update: MessageUpdate(state: .recovered, at: at, score: 78),
+            line: ":large_green_circle: *Recovered*: health 78 · <!date^1764000000^", closed: true),
+    ]
+
+    @Test(arguments: cases) func theEditedMessageSaysWhatHappened(_ c: Case) throws {
+        var renderer = SlackMessageRenderer()
+        renderer.actions = AlertActionsBlock()
+        var alert = Fixtures.alert(.customerAtRisk)
+        alert.thread = alert.alertId
+        alert.update = c.update
+        #expect(renderer.stateLine(c.update).hasPrefix(c.line), "\(renderer.stateLine(c.update))")
+        let posted = try #require(PostedMessage(channel: "C0TEAM", ts: "1764000000.000100"))
+        let body = renderer.renderUpdate(alert, message: posted)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        #expect(json["channel"] as? String == "C0TEAM" && json["ts"] as? String == "1764000000.000100")
+        let text = String(decoding: body, as: UTF8.self)
+        #expect(text.contains(AlertColor.closed.rawValue) == c.closed)
+        #expect(text.contains(AlertActionsBlock.blockId) == !c.closed, "buttons only while open")
+        #expect(text.contains("\"alert_ids\":[\"\(alert.alertId)\"]"), "the metadata still names the original")
+        #expect(BlockKitValidator.validate(message: renderer.render(alert)).isEmpty)
+    }
+
+    @Test func aFollowUpIsAThreadReplyAndAnEscalationIsAlsoShownInTheChannel() throws {
+        let renderer = SlackMessageRenderer()
+        let alert = Fixtures.alert(.customerAtRisk)
+        func json(_ bytes: [UInt8]) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        }
+        let plain = try json(renderer.renderForWebAPI(alert, channel: "C0TEAM"))
+        #expect(plain["thread_ts"] == nil && plain["reply_broadcast"] == nil)
+        let reply = try json(renderer.renderForWebAPI(alert, channel: "C0TEAM", threadTS: "1764000000.000100"))
+        #expect(reply["thread_ts"] as? String == "1764000000.000100" && reply["reply_broadcast"] == nil)
+        let broadcast = try json(
+            renderer.renderForWebAPI(alert, channel: "C0TEAM", threadTS: "1764000000.000100", broadcast: true))
+        #expect(broadcast["reply_broadcast"] as? Bool == true)
+    }
+
+    @Test(arguments: [
+        ("C0TEAM", "1764000000.000100", true),
+        ("CTESTAPP", "1.2", true),
+        ("", "1764000000.000100", false),
+        ("c0team", "1764000000.000100", false),
+        ("C0TEAM\"", "1764000000.000100", false),
+        (String(repeating: "C", count: 33), "1.2", false),
+        ("C0TEAM", "1764000000", false),
+        ("C0TEAM", ".1", false),
+        ("C0TEAM", "1.", false),
+        ("C0TEAM", "1.2.3", false),
+        ("C0TEAM", "1e9.5", false),
+        ("C0TEAM", String(repeating: "1", count: 31) + ".2", false),
+    ])
+    func aMessageReferenceIsCheckedBeforeItIsUsed(channel: String, ts: String, valid: Bool) {
+        #expect((PostedMessage(channel: channel, ts: ts) != nil) == valid)
+    }
+
+    @Test func whereSlackPutTheMessageIsReadFromItsAnswer() {
+        func read(_ text: String) -> PostedMessage? { WebAPIAnswer.postedMessage(Array(text.utf8)) }
+        #expect(
+            read(#"{"ok":true,"channel":"C0TEAM","ts":"1764000000.000100","message":{"ts":"1764000000.000100"}}"#)
+                == PostedMessage(channel: "C0TEAM", ts: "1764000000.000100"))
+        #expect(read(#"{"ok": true, "channel" : "C1", "ts" : "2.5"}"#) == PostedMessage(channel: "C1", ts: "2.5"))
+        #expect(read(#"{"ok":true,"channel":"C0TEAM"}"#) == nil, "no ts")
+        #expect(read(#"{"ok":true,"channel":"C0TEAM","ts":1764000000.0001}"#) == nil, "ts not a string")
+        #expect(read(#"{"ok":true,"channel":"C0TEAM\"},{\"x","ts":"1.2"}"#) == nil, "escapes are not followed")
+        #expect(read(#"{"ok":true,"channel":"C0TEAM","ts":"1.2"#) == nil, "cut answer")
+        #expect(read("") == nil)
+    }
+}
