@@ -24,12 +24,14 @@ extension EvaluatorProcessor {
                 reason: "not an alert-actions record: \(RecordCoding.describe(error).prefix(200))")
         }
         let key = action.accountId
-        var state = context.state[key] ?? AccountAlertState()
+        let before = context.state[key]
+        var state = before ?? AccountAlertState()
         let application = engine.apply(action, to: &state)
         lifecycle.count(application)
         if case .refused = application { return }
         if application == .duplicate { return }
-        context.state[key] = state
+        if application == .applied { lifecycle.observe(action, before: before, after: state) }
+        store(state, for: key, replacing: before, context: context)
     }
 
     /// The alerts to send of those the rules raised for `state`'s account, the rest counted.
