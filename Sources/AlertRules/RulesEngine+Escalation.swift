@@ -10,11 +10,15 @@ import Contracts
 extension RulesEngine {
     /// Starts the SLA clock of each episode whose alert was just sent (`sent`: the alerts of
     /// `state`'s account that passed `lifecycleVerdict`), unless one runs already or someone
-    /// acknowledged the episode; drops the clocks of episodes no longer open. A more severe alert
+    /// acknowledged the episode; drops the clocks and lifecycles of episodes no longer open. A more severe alert
     /// of an episode not escalated yet restarts its clock when that makes it due sooner.
     public func armEscalations(for sent: [AlertRecord], state: inout AccountAlertState) {
         state.escalations.removeAll { t in
             !state.episodes.contains { $0.ruleKey == t.ruleKey && $0.openedAt == t.openedAt }
+        }
+        // Lifecycles (kept from an episode's first alert on) live as long as their episode.
+        state.actions.lifecycles.removeAll { life in
+            !state.episodes.contains { $0.ruleKey == life.ruleKey && $0.openedAt == life.openedAt }
         }
         guard !config.sla.isEmpty else { return }
         for alert in sent where alert.escalation == nil && alert.type != .recovered {

@@ -146,5 +146,8 @@ import WorkerRuntime
         // An episode that closes (the account recovers) leaves the count.
         _ = p0.process(Self.score("beta", at: Self.monday + Self.hour, score: 90, offset: 2), now: Self.wall)
         #expect(try Self.open(metrics, .high) == 0)
+        // Its lifecycle (kept from its first alert on) goes with it.
+        #expect(p0.state["beta"]?.actions.lifecycles.isEmpty == true)
+        #expect(p0.state["acme"]?.actions.lifecycles.first?.alertedAt?.millisecondsSinceEpoch == Self.monday)
     }
 }
