@@ -138,7 +138,7 @@ let package = Package(
         .target(
             name: "FleetOps",
             dependencies: [
-                "Contracts", "Kafka", "WorkerRuntime", "BlockingWork",
+                "Contracts", "Kafka", "WorkerRuntime", "BlockingWork", "AlertRules",
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
@@ -198,7 +198,8 @@ let package = Package(
                 "Kafka", "Contracts", "SlackSink", "WorkerRuntime", "HealthModel", "TestSupport", "SlackDelivery",
             ]),
         .testTarget(
-            name: "FleetOpsTests", dependencies: ["FleetOps", "Stages", "WorkerRuntime", "Kafka", "Contracts"]),
+            name: "FleetOpsTests",
+            dependencies: ["FleetOps", "Stages", "WorkerRuntime", "Kafka", "Contracts", "AlertRules"]),
         .testTarget(
             name: "SlackDeliveryTests", dependencies: ["SlackDelivery", "SlackSink", "Contracts", "TestSupport"]),
         .testTarget(

@@ -27,6 +27,11 @@ public struct AlertActionMemory: Sendable, Equatable, Codable {
         public var outcome: AlertOutcome?
         public var resolvedBy: String?
         public var resolvedAt: Timestamp?
+        /// When the episode's first alert was sent (its raise time, event time), and its priority:
+        /// time to acknowledge is counted from here (`fleet_evaluator_time_to_acknowledge_seconds`).
+        /// Nil for an episode that alerted before this was kept (it is then not timed).
+        public var alertedAt: Timestamp?
+        public var priority: Priority?
 
         enum CodingKeys: String, CodingKey {
             case ruleKey = "k"
@@ -39,6 +44,8 @@ public struct AlertActionMemory: Sendable, Equatable, Codable {
             case outcome = "oc"
             case resolvedBy = "rb"
             case resolvedAt = "ra"
+            case alertedAt = "fa"
+            case priority = "p"
         }
     }
 

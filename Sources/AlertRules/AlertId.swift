@@ -1,3 +1,5 @@
+import Contracts
+
 /// Deterministic alert ids: FNV-1a 64 over the parts that identify an alert.
 ///
 /// The same account, type, rule and episode always give the same id, in every process and on every
@@ -37,12 +39,20 @@ public enum AlertId {
     }
 
     /// 32-bit FNV-1a of a rule name: the compact key of a rule's episode in the account state.
-    static func ruleKey(_ name: String) -> UInt32 {
+    public static func ruleKey(_ name: String) -> UInt32 {
         var hash: UInt32 = 0x811c_9dc5
         for byte in name.utf8 {
             hash ^= UInt32(byte)
             hash = hash &* 0x0100_0193
         }
         return hash
+    }
+
+    /// The id of alert `seq` (0-based) of the episode of `rule` (of `type`) that opened at
+    /// `openedAt` (ms) for `accountId`: the id `RulesEngine` gives it.
+    public static func episodeAlert(accountId: String, type: AlertType, rule: String, openedAt: Int64, seq: Int)
+        -> String
+    {
+        make([accountId, type.rawValue, rule, String(openedAt), String(seq)])
     }
 }

@@ -97,14 +97,39 @@ extension RulesEngine {
         }
         guard alert.type != .recovered, let rule = alert.rule,
             let key = compiled.indices.first(where: { config.rules[$0].name == rule }).map({ compiled[$0].key }),
-            let open = state.episodes.first(where: { $0.ruleKey == key }),
-            let life = state.actions.lifecycles.first(where: { $0.ruleKey == key && $0.openedAt == open.openedAt })
+            let open = state.episodes.first(where: { $0.ruleKey == key })
         else { return .send(alert) }
+        guard let life = state.actions.lifecycles.first(where: { $0.ruleKey == key && $0.openedAt == open.openedAt })
+        else {
+            if alert.escalation == nil { noteFirstAlert(alert, key: key, openedAt: open.openedAt, state: &state) }
+            return .send(alert)
+        }
         if life.outcome != nil { return .suppressed(reason: "resolved") }
         if let until = life.snoozedUntil, until > now { return .suppressed(reason: "snoozed") }
+        if life.alertedAt == nil, alert.escalation == nil {
+            noteFirstAlert(alert, key: key, openedAt: open.openedAt, state: &state)
+        }
         var sent = alert
         if let owner = life.owner { sent.mention = owner }
         return .send(sent)
+    }
+
+    /// Remembers when the episode's first alert was sent, and its priority, in the episode's
+    /// lifecycle (made for it when nobody acted yet): time to acknowledge counts from there.
+    private func noteFirstAlert(
+        _ alert: AlertRecord, key: UInt32, openedAt: Int64, state: inout AccountAlertState
+    ) {
+        if let i = state.actions.lifecycles.firstIndex(where: { $0.ruleKey == key && $0.openedAt == openedAt }) {
+            guard state.actions.lifecycles[i].alertedAt == nil else { return }
+            state.actions.lifecycles[i].alertedAt = alert.raisedAt
+            state.actions.lifecycles[i].priority = alert.priority
+            return
+        }
+        var life = AlertActionMemory.Lifecycle(ruleKey: key, openedAt: openedAt)
+        life.alertedAt = alert.raisedAt
+        life.priority = alert.priority
+        state.actions.lifecycles.removeAll { $0.ruleKey == key }
+        state.actions.lifecycles.append(life)
     }
 
     /// The open episode (rule key, opening time) whose alerts include `action.alertId`.

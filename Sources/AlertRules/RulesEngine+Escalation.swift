@@ -10,11 +10,15 @@ import Contracts
 extension RulesEngine {
     /// Starts the SLA clock of each episode whose alert was just sent (`sent`: the alerts of
     /// `state`'s account that passed `lifecycleVerdict`), unless one runs already or someone
-    /// acknowledged the episode; drops the clocks of episodes no longer open. A more severe alert
+    /// acknowledged the episode; drops the clocks and lifecycles of episodes no longer open. A more severe alert
     /// of an episode not escalated yet restarts its clock when that makes it due sooner.
     public func armEscalations(for sent: [AlertRecord], state: inout AccountAlertState) {
         state.escalations.removeAll { t in
             !state.episodes.contains { $0.ruleKey == t.ruleKey && $0.openedAt == t.openedAt }
+        }
+        // Lifecycles (kept from an episode's first alert on) live as long as their episode.
+        state.actions.lifecycles.removeAll { life in
+            !state.episodes.contains { $0.ruleKey == life.ruleKey && $0.openedAt == life.openedAt }
         }
         guard !config.sla.isEmpty else { return }
         for alert in sent where alert.escalation == nil && alert.type != .recovered {
@@ -47,6 +51,16 @@ extension RulesEngine {
     /// answered, ended or at their cap dropped. Several steps fall due at once only when nothing
     /// checked the clocks for longer than an SLA period (an evaluator down for days).
     public func dueEscalations(accountId: String, at now: Int64, state: inout AccountAlertState) -> [AlertRecord] {
+        var breaches: [Priority] = []
+        return dueEscalations(accountId: accountId, at: now, state: &state, breaches: &breaches)
+    }
+
+    /// `dueEscalations(accountId:at:state:)`, adding to `breaches` the priority of each episode whose
+    /// response SLA passed unanswered by `now` for the first time (once per episode: its later
+    /// escalations are not breaches again; a severity with `max_escalations: 0` breaches too).
+    public func dueEscalations(
+        accountId: String, at now: Int64, state: inout AccountAlertState, breaches: inout [Priority]
+    ) -> [AlertRecord] {
         guard state.escalations.contains(where: { $0.due <= now }) else { return [] }
         var out: [AlertRecord] = []
         var kept: [AccountAlertState.EscalationTimer] = []
@@ -58,8 +72,10 @@ extension RulesEngine {
             guard state.episodes.contains(where: { $0.ruleKey == t.ruleKey && $0.openedAt == t.openedAt }),
                 !Self.answered(state.actions.lifecycles.first { $0.ruleKey == t.ruleKey && $0.openedAt == t.openedAt }),
                 let index = compiled.firstIndex(where: { $0.key == t.ruleKey }), index < config.rules.count,
-                let sla = config.sla[t.severity], sla.maxEscalations > 0
+                let sla = config.sla[t.severity]
             else { continue }
+            if t.raised == 0 { breaches.append(t.priority) }
+            guard sla.maxEscalations > 0 else { continue }
             let rule = config.rules[index]
             let hours = config.businessHours(of: t.destination)
             var ended = false

@@ -11,6 +11,9 @@ import Contracts
 ///   such duplicates;
 /// - it is **escalated to churn** if its account churned after it (within `churnWindowMs`), whatever
 ///   its verdict: the alert was right, and not enough was done;
+/// - else, when someone resolved it with the Resolve buttons or `alert-actions` (issue 24), the
+///   outcome they chose: `false_positive`, `resolved` (a true positive, resolved) or
+///   `escalated_to_churn` (the latest resolution of the alert counts);
 /// - else a **true positive, resolved** if it was marked useful (the team acted; `renewed` counts
 ///   those whose account renewed since);
 /// - else a **false positive** if it was marked not useful;
@@ -32,14 +35,16 @@ public struct PrecisionReport: Sendable {
         public var churnedAfter = 0
         /// Alerts whose account renewed after them.
         public var renewedAfter = 0
-        /// Marked not useful, and the account did not churn.
+        /// Resolved as a false positive, or else marked not useful; the account did not churn.
         public var falsePositives = 0
-        /// Marked useful, and the account did not churn.
+        /// Resolved as resolved, or else marked useful; the account did not churn.
         public var truePositivesResolved = 0
-        /// The account churned after the alert, whatever its verdict.
+        /// The account churned after the alert, whatever its verdict (or someone resolved it so).
         public var escalatedToChurn = 0
         /// Alerts marked not useful whose account churned anyway.
         public var notUsefulButChurned = 0
+        /// Alerts someone resolved with an outcome (the categories above count those outcomes).
+        public var resolvedByPeople = 0
         /// A plain suggestion, when the feedback calls for one.
         public var suggestion: String?
 
@@ -66,12 +71,14 @@ public struct PrecisionReport: Sendable {
     ///   - alerts: records of the `alerts` topic (one per destination; digests are skipped).
     ///   - feedback: records of `alert-feedback`.
     ///   - outcomes: `account_churned` / `account_renewed` events.
-    ///   - since, until: alerts raised in `[since, until]` are counted; feedback and outcomes up to `until`.
+    ///   - resolutions: `alert-actions` records; the `resolve` ones with an outcome are read.
+    ///   - since, until: alerts raised in `[since, until]` are counted; feedback, outcomes and
+    ///     resolutions up to `until`.
     ///   - churnWindowMs: a churn counts for an alert raised at most this long before it.
     ///   - minRated: verdicts a rule needs before a suggestion is made.
     public init(
-        alerts: [AlertRecord], feedback: [FeedbackRecord], outcomes: [AccountOutcome], since: Timestamp,
-        until: Timestamp,
+        alerts: [AlertRecord], feedback: [FeedbackRecord], outcomes: [AccountOutcome],
+        resolutions: [AlertActionRecord] = [], since: Timestamp, until: Timestamp,
         churnWindowMs: Int64 = 90 * 86_400_000, minRated: Int = 5
     ) {
         self.since = since
@@ -99,6 +106,13 @@ public struct PrecisionReport: Sendable {
         }
         unmatchedFeedback = unmatched
         feedbackCount = matched
+        // The latest resolution with an outcome per alert.
+        var resolved: [String: AlertActionRecord] = [:]
+        for r in resolutions where r.kind == .resolve && r.outcome != nil && r.at <= until {
+            guard let id = r.alertId, firstSeen[id] != nil else { continue }
+            if let known = resolved[id], known.at > r.at { continue }
+            resolved[id] = r
+        }
         var byAccount: [String: [AccountOutcome]] = [:]
         for o in outcomes where o.at <= until { byAccount[o.accountId, default: []].append(o) }
 
@@ -116,9 +130,17 @@ public struct PrecisionReport: Sendable {
             let verdict = verdicts[a.alertId]?.verdict
             if verdict == .useful { f.useful += 1 }
             if verdict == .notUseful { f.notUseful += 1 }
+            let outcome = resolved[a.alertId]?.outcome
+            if outcome != nil { f.resolvedByPeople += 1 }
             if churned {
                 f.escalatedToChurn += 1
                 if verdict == .notUseful { f.notUsefulButChurned += 1 }
+            } else if let outcome {
+                switch outcome {
+                case .falsePositive: f.falsePositives += 1
+                case .resolved: f.truePositivesResolved += 1
+                case .escalatedToChurn: f.escalatedToChurn += 1
+                }
             } else if verdict == .useful {
                 f.truePositivesResolved += 1
             } else if verdict == .notUseful {
@@ -153,11 +175,15 @@ public struct PrecisionReport: Sendable {
         return nil
     }
 
+    /// Alerts someone resolved with an outcome, over every rule.
+    public var resolvedCount: Int { rules.reduce(0) { $0 + $1.resolvedByPeople } }
+
     /// The report as text lines, one row per rule, then the suggestions.
     public var lines: [String] {
         var out = [
             "precision of rules, alerts raised \(since.rfc3339) .. \(until.rfc3339)",
-            "  \(rules.reduce(0) { $0 + $1.alerts }) alerts, \(feedbackCount) feedback records (\(unmatchedFeedback) on alerts outside the period)",
+            "  \(rules.reduce(0) { $0 + $1.alerts }) alerts, \(feedbackCount) feedback records (\(unmatchedFeedback) on alerts outside the period)"
+                + (resolvedCount > 0 ? ", \(resolvedCount) resolved with an outcome" : ""),
             "",
         ]
         func pad(_ s: String, _ w: Int) -> String {

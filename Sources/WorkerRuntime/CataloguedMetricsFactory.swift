@@ -43,7 +43,8 @@ public struct CataloguedMetricsFactory: MetricsFactory {
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         registry.makeDurationHistogram(
             descriptor: descriptor(label), labels: dimensions,
-            buckets: buckets.durationHistogramBuckets[label] ?? buckets.defaultDurationHistogramBuckets)
+            buckets: MetricCatalogue.durationBuckets[label] ?? buckets.durationHistogramBuckets[label]
+                ?? buckets.defaultDurationHistogramBuckets)
     }
 
     public func destroyCounter(_ handler: any CounterHandler) { buckets.destroyCounter(handler) }

@@ -116,6 +116,26 @@ public enum MetricCatalogue {
         MetricFamily(
             "fleet_evaluator_alerts_suppressed_total", .counter, labels: ["reason"], exposedBy: "evaluator",
             help: "Alerts raised but not sent because of a lifecycle action: snoozed, resolved, silenced."),
+        MetricFamily(
+            "fleet_evaluator_time_to_acknowledge_seconds", .histogram, labels: ["priority"], exposedBy: "evaluator",
+            help:
+                "Seconds from an episode's first alert (its raise time) to its first acknowledge or take, by the alert's priority (P1-P9)."
+        ),
+        MetricFamily(
+            "fleet_evaluator_sla_breaches_total", .counter, labels: ["priority"], exposedBy: "evaluator",
+            help:
+                "Episodes whose response SLA passed with nobody acknowledging, taking, snoozing or resolving them (once per episode), by priority."
+        ),
+        MetricFamily(
+            "fleet_evaluator_open_episodes", .gauge, labels: ["severity"], exposedBy: "evaluator",
+            help:
+                "Episodes alerted and not resolved in the partitions this evaluator owns, by severity (recounted from the state on each assignment and revocation)."
+        ),
+        MetricFamily(
+            "fleet_evaluator_outcomes_total", .counter, labels: ["rule", "outcome"], exposedBy: "evaluator",
+            help:
+                "Episodes resolved in Slack or by fleet-admin, by rule and outcome: false_positive, resolved, escalated_to_churn."
+        ),
         // The dispatcher.
         MetricFamily(
             "fleet_slack_actions_total", .counter, labels: ["outcome"], exposedBy: "dispatcher",
@@ -171,6 +191,13 @@ public enum MetricCatalogue {
         MetricFamily(
             "fleet_feedback_requests_total", .counter, labels: ["outcome"], exposedBy: "dispatcher",
             help: "Requests to feedback links by outcome (recorded, replayed, expired, bad_signature, ...)."),
+    ]
+
+    /// Histogram buckets of the families whose values the default buckets (5 ms to 10 s) do not fit.
+    public static let durationBuckets: [String: [Duration]] = [
+        "fleet_evaluator_time_to_acknowledge_seconds": [
+            60, 300, 900, 1_800, 3_600, 7_200, 14_400, 28_800, 86_400, 172_800, 604_800,
+        ].map { Duration.seconds($0) }
     ]
 
     /// The family named `name`, if the catalogue holds it.

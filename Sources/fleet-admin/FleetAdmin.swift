@@ -25,6 +25,8 @@ struct FleetAdmin: AsyncParsableCommand {
             SlackSinkCommand.self,
             DLTCommand.self,
             DeliveryLogCommand.self,
+            AlertsCommand.self,
+            AccountCommand.self,
             MetricsReferenceCommand.self,
             SilenceCommand.self,
             BenchCommand.self,

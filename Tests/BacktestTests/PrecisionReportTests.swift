@@ -110,6 +110,46 @@ import Testing
         #expect(enough.rules[0].suggestion?.contains("4 of 4") == true)
     }
 
+    /// Someone's resolution (issue 24: the Resolve buttons or `alert-actions`) classifies its alert
+    /// with the outcome they chose, over the feedback verdict; a churn after the alert still wins; the
+    /// latest resolution counts; other actions and resolutions of unknown alerts are not read.
+    @Test(arguments: [
+        // (verdict, outcomes of the resolutions in order, churned after) -> (false+, true+, to churn)
+        (FeedbackVerdict?.none, [AlertOutcome.falsePositive], false, [1, 0, 0]),
+        (.useful, [.falsePositive], false, [1, 0, 0]),
+        (.notUseful, [.resolved], false, [0, 1, 0]),
+        (nil, [.escalatedToChurn], false, [0, 0, 1]),
+        (nil, [.resolved, .falsePositive], false, [1, 0, 0]),
+        (.notUseful, [.falsePositive], true, [0, 0, 1]),
+        (.useful, [], false, [0, 1, 0]),
+    ])
+    func resolutionsClassifyTheirAlerts(
+        verdict: FeedbackVerdict?, outcomes: [AlertOutcome], churned: Bool, expected: [Int]
+    ) {
+        let alert = Self.alert("a1", rule: "at-risk", account: "acme", day: 0)
+        var actions = outcomes.enumerated().map { i, outcome in
+            AlertActionRecord(
+                actionId: "r\(i)", kind: .resolve, accountId: "acme", alertId: "a1", rule: "at-risk", by: "U0DANA",
+                at: Self.t0.adding(seconds: Int64(i + 1) * 60), outcome: outcome, source: .slack)
+        }
+        actions.append(
+            AlertActionRecord(
+                actionId: "ack", kind: .acknowledge, accountId: "acme", alertId: "a1", rule: "at-risk", by: "U0DANA",
+                at: Self.t0.adding(seconds: 3600), source: .slack))
+        actions.append(
+            AlertActionRecord(
+                actionId: "other", kind: .resolve, accountId: "acme", alertId: "zz", rule: "at-risk", by: "U0DANA",
+                at: Self.t0.adding(seconds: 60), outcome: .escalatedToChurn, source: .slack))
+        let report = PrecisionReport(
+            alerts: [alert], feedback: verdict.map { [Self.vote("a1", $0, rule: "at-risk", day: 0)] } ?? [],
+            outcomes: churned ? [AccountOutcome(accountId: "acme", kind: .churned, at: Self.t0.adding(days: 5))] : [],
+            resolutions: actions, since: Self.t0.adding(days: -1), until: Self.t0.adding(days: 30))
+        let r = report.rules[0]
+        #expect([r.falsePositives, r.truePositivesResolved, r.escalatedToChurn] == expected)
+        #expect(r.resolvedByPeople == (outcomes.isEmpty ? 0 : 1))
+        #expect(report.lines[1].hasSuffix(outcomes.isEmpty ? "outside the period)" : ", 1 resolved with an outcome"))
+    }
+
     @Test func digestsAreNotCounted() {
         var digest = Self.alert("d1", rule: "digest", account: "*", day: 0)
         digest.type = .digest

@@ -87,6 +87,28 @@ import Testing
         #expect(buildInfo.first?.contains(#"commit=""#) == true, "\(buildInfo)")
     }
 
+    /// Time to acknowledge is minutes to days: its histogram has buckets for that, not the default
+    /// 5 ms to 10 s (where every observation would land in `+Inf`).
+    @Test func timeToAcknowledgeHasBucketsFromAMinuteToAWeek() {
+        let registry = PrometheusCollectorRegistry()
+        let factory = CataloguedMetricsFactory(registry: registry)
+        Timer(
+            label: "fleet_evaluator_time_to_acknowledge_seconds", dimensions: [("priority", "P2")],
+            preferredDisplayUnit: .seconds, factory: factory
+        )
+        .recordNanoseconds(600 * 1_000_000_000)
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        let text = String(decoding: buffer, as: UTF8.self)
+        #expect(
+            text.contains(#"fleet_evaluator_time_to_acknowledge_seconds_bucket{priority="P2",le="300.0"} 0"#), "\(text)"
+        )
+        #expect(
+            text.contains(#"fleet_evaluator_time_to_acknowledge_seconds_bucket{priority="P2",le="900.0"} 1"#), "\(text)"
+        )
+        #expect(text.contains(#"le="604800.0""#), "\(text)")
+    }
+
     @Test func theVersionIsTheChartsAppVersion() throws {
         let chart = try String(
             contentsOf: Self.root.appendingPathComponent("helm/account-health-fleet/Chart.yaml"), encoding: .utf8)

@@ -460,10 +460,10 @@ def test_prometheus_rules_cover_the_oncall_needs_and_are_documented(all_rendered
     rule = of_kind(all_rendered["monitoring-values.yaml"], "PrometheusRule")[0]
     alerts = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}
     assert set(alerts) == {"FleetConsumerLagGrowing", "FleetDeadLettersGrowing", "FleetDeliveriesFailing", "FleetDestinationArchived",
-                           "FleetRestoreStuck", "FleetPodsRestarting", "FleetWorkerDown"}
+                           "FleetRestoreStuck", "FleetPodsRestarting", "FleetWorkerDown", "FleetAlertSLABreached"}
     runbook = (ROOT / "docs" / "operations.md").read_text()
     metrics = {"fleet_consumer_lag", "fleet_records_dead_lettered_total", "fleet_deliveries_total", "kube_pod_status_ready",
-               "kube_pod_container_status_restarts_total", "up"}
+               "kube_pod_container_status_restarts_total", "up", "fleet_evaluator_sla_breaches_total"}
     for alert, r in alerts.items():
         expr = r["expr"]
         assert expr.count("(") == expr.count(")") and expr.count("{") == expr.count("}"), alert
@@ -475,6 +475,15 @@ def test_prometheus_rules_cover_the_oncall_needs_and_are_documented(all_rendered
         assert r["annotations"]["runbook_url"].endswith("#" + alert.lower())
     for metric in metrics - {"up"}:
         assert metric in runbook, f"docs/operations.md does not document {metric}"
+
+
+def test_the_sla_alert_watches_the_priorities_given():
+    values = merge(REQUIRED, {"metrics": {"prometheusRule": {"enabled": True, "alerts": {"slaBreached": {
+        "enabled": True, "for": "0m", "severity": "critical", "threshold": 2, "priorities": "P1"}}}}})
+    rule = of_kind(manifests(values), "PrometheusRule")[0]
+    alert = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"]}["FleetAlertSLABreached"]
+    assert 'priority=~"P1"' in alert["expr"] and alert["expr"].rstrip().endswith("> 2")
+    assert alert["labels"]["severity"] == "critical"
 
 
 def test_disabled_alerts_are_left_out():

@@ -24,7 +24,8 @@ extension EvaluatorProcessor {
                 reason: "not an alert-actions record: \(RecordCoding.describe(error).prefix(200))")
         }
         let key = action.accountId
-        var state = context.state[key] ?? AccountAlertState()
+        let before = context.state[key]
+        var state = before ?? AccountAlertState()
         let application = engine.apply(action, to: &state)
         lifecycle.count(application)
         if case .refused = application { return }
@@ -32,6 +33,7 @@ extension EvaluatorProcessor {
         // The episode's opening messages show what was done (edited in place by the dispatcher).
         var edits: [OutgoingRecord] = []
         if application == .applied {
+            lifecycle.observe(action, before: before, after: state)
             for update in engine.actionUpdates(for: action, state: &state) {
                 do {
                     edits.append(try encode(update))
@@ -41,7 +43,7 @@ extension EvaluatorProcessor {
                 }
             }
         }
-        context.state[key] = state
+        store(state, for: key, replacing: before, context: context)
         for edit in edits { context.emit(edit) }
     }
 

@@ -36,6 +36,9 @@ public final class EvaluatorProcessor: RecordProcessor {
     public let actionsTopic: String?
     let lifecycle: LifecycleMetrics
     private var due: [Int32: DueIndex] = [:]
+    /// Per partition owned: episodes open for people, by severity (`fleet_evaluator_open_episodes`),
+    /// counted from the restored state at assignment, dropped at revocation, kept by every write.
+    private var open: [Int32: [Severity: Int]] = [:]
 
     public init(
         engine: RulesEngine, alertsTopic: String, live: Bool = true,
@@ -56,10 +59,42 @@ public final class EvaluatorProcessor: RecordProcessor {
             if let next = state.nextDue { index.insert(id, due: next.millisecondsSinceEpoch) }
         }
         due[context.partition] = index
+        var counts: [Severity: Int] = [:]
+        for (_, state) in context.state.values {
+            for severity in state.openEpisodeSeverities { counts[severity, default: 0] += 1 }
+        }
+        open[context.partition] = counts
+        publishOpenEpisodes()
     }
 
     public func partitionRevoked(context: ProcessingContext<AccountAlertState>) {
         due[context.partition] = nil
+        open[context.partition] = nil
+        publishOpenEpisodes()
+    }
+
+    /// Writes `state` as `key`'s, keeping the open-episode counts of the partition.
+    func store(
+        _ state: AccountAlertState, for key: String, replacing before: AccountAlertState?,
+        context: ProcessingContext<AccountAlertState>
+    ) {
+        context.state[key] = state
+        let old = before?.openEpisodeSeverities ?? []
+        let new = state.openEpisodeSeverities
+        guard old != new else { return }
+        var counts = open[context.partition] ?? [:]
+        for severity in old { counts[severity, default: 0] -= 1 }
+        for severity in new { counts[severity, default: 0] += 1 }
+        open[context.partition] = counts
+        publishOpenEpisodes()
+    }
+
+    private func publishOpenEpisodes() {
+        var total: [Severity: Int] = [:]
+        for counts in open.values {
+            for (severity, n) in counts { total[severity, default: 0] += n }
+        }
+        lifecycle.openEpisodes(total)
     }
 
     public func process(_ record: ConsumedRecord, context: ProcessingContext<AccountAlertState>) throws(Rejection) {
@@ -77,7 +112,8 @@ public final class EvaluatorProcessor: RecordProcessor {
         }
         try context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")
         if let watermark = context.watermark { release(until: watermark, context: context) }
-        var state = context.state[score.accountId] ?? AccountAlertState()
+        let before = context.state[score.accountId]
+        var state = before ?? AccountAlertState()
         let dueBefore = state.nextDue
         let evaluation = engine.evaluation(of: score, state: &state)
         metrics.count(evaluation.news)
@@ -92,7 +128,7 @@ public final class EvaluatorProcessor: RecordProcessor {
         // the record (to the DLT, with its reason) instead of vanishing.
         var outputs: [OutgoingRecord] = []
         for alert in alerts + edits { outputs.append(try encode(alert)) }
-        context.state[score.accountId] = state
+        store(state, for: score.accountId, replacing: before, context: context)
         // Indexed when the due time changed (the index holds it already otherwise): an account with
         // an SLA clock running and many records adds one entry, not one per record.
         if let next = state.nextDue, next != dueBefore {
@@ -128,7 +164,8 @@ public final class EvaluatorProcessor: RecordProcessor {
         var digestItems: [AccountAlertState.EarlierHolds.DigestItemEntry] = []
         var released: [AlertRecord] = []
         for id in Set(entries.map(\.account)).sorted() {
-            guard var state = context.state[id], let next = state.nextDue else { continue }
+            guard let before = context.state[id], let next = before.nextDue else { continue }
+            var state = before
             guard next.millisecondsSinceEpoch <= now else {
                 due[p]!.insert(id, due: next.millisecondsSinceEpoch)  // a stale entry: keep the real one
                 continue
@@ -137,9 +174,11 @@ public final class EvaluatorProcessor: RecordProcessor {
             released += taken.alerts
             digestItems += taken.digestItems
             // Episodes not acknowledged within their SLA escalate (silences and snoozes still apply).
-            let escalations = engine.dueEscalations(accountId: id, at: now, state: &state)
+            var breaches: [Priority] = []
+            let escalations = engine.dueEscalations(accountId: id, at: now, state: &state, breaches: &breaches)
+            for priority in breaches { lifecycle.slaBreached(priority) }
             released += engine.threaded(lifecycleFiltered(escalations, state: &state, context: context), state: &state)
-            context.state[id] = state
+            store(state, for: id, replacing: before, context: context)
             if let later = state.nextDue { due[p]!.insert(id, due: later.millisecondsSinceEpoch) }
         }
         released.sort {

@@ -26,8 +26,9 @@ struct ReportCommand: AsyncParsableCommand {
                 the rule and raise time from alerts while it still holds them; alerts itself when the delivery log \
                 is empty), alert-feedback and account-events, each whole, as far as it was written when reading began. \
                 An alert's verdict is the latest feedback on it; it is escalated to churn if its account churned \
-                after it (within --churn-window), a true positive resolved if marked useful, a false positive if \
-                marked not useful. Lines that are not records are counted and skipped. A record dated more than \
+                after it (within --churn-window); else, when someone resolved it (Resolve buttons, alert-actions: \
+                --actions, or the topic with --from-kafka), the outcome they chose; else a true positive resolved \
+                if marked useful, a false positive if marked not useful. Lines that are not records are counted and skipped. A record dated more than \
                 --max-clock-skew after the wall clock (or after --now, when later) is refused as the workers refuse \
                 it (future_event_time), with its line number: it moves no period.
                 """
@@ -37,6 +38,10 @@ struct ReportCommand: AsyncParsableCommand {
         @Option(help: "Alert records, JSON lines.") var alerts: String?
         @Option(help: "Feedback records, JSON lines.") var feedback: String?
         @Option(help: "account-events, JSON lines (outcome events are read).") var events: String?
+        @Option(
+            help:
+                "alert-actions records, JSON lines: resolutions with an outcome classify their alerts (default with --from-kafka: the topic; else none)."
+        ) var actions: String?
         @Flag(help: "Read from the cluster what no file is given for.") var fromKafka = false
         @Option(help: "Bootstrap servers (default: KAFKA_BROKERS).") var brokers: String?
         @Option(help: "Prefix before every topic name (default: TOPIC_PREFIX).") var topicPrefix: String?
@@ -153,6 +158,18 @@ struct ReportCommand: AsyncParsableCommand {
                 }
                 sources.append("\(FleetTopics.accountEvents) (\(n) records)")
             }
+            var resolutions: [AlertActionRecord] = []
+            if let actions {
+                resolutions = try records(AlertActionRecord.self, in: actions, time: \.at)
+            } else if cluster != nil {
+                do {
+                    resolutions = try await topicRecords(AlertActionRecord.self, FleetTopics.alertActions)
+                        .filter { admitted($0.at, "action \($0.actionId) from \(FleetTopics.alertActions)") }
+                } catch is HistoryCommandError {
+                    sources.append("\(FleetTopics.alertActions) (not on the cluster: no resolutions)")
+                }
+            }
+            resolutions.removeAll { $0.kind != .resolve }
             let until: Timestamp
             if let periodEnd {
                 until = periodEnd
@@ -163,7 +180,7 @@ struct ReportCommand: AsyncParsableCommand {
                 until = latest
             }
             let report = PrecisionReport(
-                alerts: alertRecords, feedback: feedbackRecords, outcomes: outcomes,
+                alerts: alertRecords, feedback: feedbackRecords, outcomes: outcomes, resolutions: resolutions,
                 since: until.adding(milliseconds: -sinceMs), until: until, churnWindowMs: windowMs, minRated: minRated)
             var lines = report.lines
             lines.insert(
