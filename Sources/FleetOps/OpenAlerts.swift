@@ -28,6 +28,23 @@ public struct OpenAlertRow: Sendable, Equatable {
         public var deliveredAt: Timestamp
         public var status: Int
         public var retries: Int
+        /// For a Slack app channel: the channel id and the message's `ts` (the message edited in
+        /// place and replied to in its thread).
+        public var channel: String?
+        public var ts: String?
+
+        public init(
+            alertId: String, destination: String, deliveredAt: Timestamp, status: Int, retries: Int,
+            channel: String? = nil, ts: String? = nil
+        ) {
+            self.alertId = alertId
+            self.destination = destination
+            self.deliveredAt = deliveredAt
+            self.status = status
+            self.retries = retries
+            self.channel = channel
+            self.ts = ts
+        }
     }
 
     public var account: String
@@ -158,7 +175,7 @@ public enum OpenAlerts {
                     delivery: delivery.map {
                         .init(
                             alertId: $0.alertId, destination: $0.destination, deliveredAt: $0.deliveredAt,
-                            status: $0.status, retries: $0.retries)
+                            status: $0.status, retries: $0.retries, channel: $0.channel, ts: $0.ts)
                     })
                 if query.matches(row) { rows.append(row) }
             }
@@ -196,6 +213,6 @@ extension OpenAlertRow.Delivery: Encodable {
         case alertId = "alert_id"
         case destination
         case deliveredAt = "delivered_at"
-        case status, retries
+        case status, retries, channel, ts
     }
 }

@@ -32,7 +32,8 @@ public enum OpenAlertsText {
     public static func message(_ delivery: OpenAlertRow.Delivery?) -> String {
         guard let d = delivery else { return "-" }
         let answer = (200..<300).contains(d.status) ? "\(d.status) ok" : "\(d.status)"
-        return "\(d.destination) \(d.deliveredAt.rfc3339) \(answer)"
+        let place = d.channel.flatMap { c in d.ts.map { " \(c)/\($0)" } } ?? ""
+        return "\(d.destination)\(place) \(d.deliveredAt.rfc3339) \(answer)"
     }
 
     /// The rows as an aligned table with its header, then a summary line.

@@ -221,3 +221,18 @@ import WorkerRuntime
         #expect(rows[0].delivery?.destination == "managers")
     }
 }
+
+/// The message cell names a Slack app message's channel and `ts` (the one edited in place).
+@Suite struct OpenAlertsMessageCellTests {
+    @Test(arguments: [
+        (nil as String?, nil as String?, 200, "team 2026-11-01T12:00:00Z 200 ok"),
+        ("C0TEAM", "1764000000.000100", 200, "team C0TEAM/1764000000.000100 2026-11-01T12:00:00Z 200 ok"),
+        ("C0TEAM", nil, 404, "team 2026-11-01T12:00:00Z 404"),
+    ])
+    func theCell(channel: String?, ts: String?, status: Int, text: String) {
+        let delivery = OpenAlertRow.Delivery(
+            alertId: "a1", destination: "team", deliveredAt: Timestamp(millisecondsSinceEpoch: 1_793_534_400_000),
+            status: status, retries: 0, channel: channel, ts: ts)
+        #expect(OpenAlertsText.message(delivery) == text)
+    }
+}
