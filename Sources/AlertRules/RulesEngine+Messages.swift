@@ -37,6 +37,14 @@ extension RulesEngine {
             }
             guard let key = episodeKey(rule: name), let open = state.episodes.first(where: { $0.ruleKey == key })
             else { continue }
+            if alert.escalation != nil, alert.score == nil,
+                let first = state.openings.first(where: { $0.ruleKey == key && $0.openedAt == open.openedAt })
+            {
+                // An escalation shows the facts of the alert nobody answered (the account's name,
+                // its health then), not just its id.
+                alert.score = first.alert.score
+                alert.drop = alert.drop ?? first.alert.drop
+            }
             if let o = state.openings.first(where: {
                 $0.ruleKey == key && $0.openedAt == open.openedAt && $0.alert.destination == alert.destination
             }) {

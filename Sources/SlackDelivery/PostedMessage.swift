@@ -8,6 +8,9 @@
 public struct PostedMessage: Sendable, Hashable, CustomStringConvertible {
     public let channel: String
     public let ts: String
+    /// The message carries other alerts too (alerts about one account grouped into one message):
+    /// an edit of one of them changes its header and state line and keeps the message's details.
+    public var grouped = false
 
     /// Nil unless both parts are well formed.
     public init?(channel: String, ts: String) {

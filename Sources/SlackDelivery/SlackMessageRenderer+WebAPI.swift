@@ -35,11 +35,18 @@ extension SlackMessageRenderer {
     /// The `chat.update` body that turns message `message` into `alert` as it stands now: the
     /// original alert with its `update` (the state line; quiet and without buttons once closed).
     /// The metadata keeps naming the original alert, so a channel look-up still finds it.
+    ///
+    /// A grouped message (`posted.grouped`) gets its header and state line only: without
+    /// `attachments` (and without metadata) in the body, Slack keeps the message's details, its
+    /// colour and its buttons, which name the other alerts of the message too.
     public func renderUpdate(_ alert: AlertRecord, message posted: PostedMessage) -> [UInt8] {
-        Self.webAPIMessage(
-            message(alert), channel: posted.channel, alertIds: [alert.thread ?? alert.alertId],
-            head: [("ts", .string(posted.ts))]
-        ).serialized()
+        var full = message(alert)
+        if posted.grouped, case .object(let pairs) = full { full = .object(pairs.filter { $0.0 != "attachments" }) }
+        var body = Self.webAPIMessage(
+            full, channel: posted.channel, alertIds: [alert.thread ?? alert.alertId], head: [("ts", .string(posted.ts))]
+        )
+        if posted.grouped, case .object(let pairs) = body { body = .object(pairs.filter { $0.0 != "metadata" }) }
+        return body.serialized()
     }
 
     static func webAPIMessage(

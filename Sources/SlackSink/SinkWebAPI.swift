@@ -59,7 +59,13 @@ struct SinkWebAPI {
             let i = messages.firstIndex(where: { $0.channel == channel && $0.ts == ts })
         else { return .apiError("message_not_found") }
         messages[i].text = root["text"] as? String ?? messages[i].text
-        messages[i].body = body
+        // Like Slack: `blocks`, `attachments` and `metadata` left out of the edit are kept.
+        var merged = root
+        if let before = try? JSONSerialization.jsonObject(with: Data(messages[i].body)) as? [String: Any] {
+            for key in ["blocks", "attachments", "metadata"] where merged[key] == nil { merged[key] = before[key] }
+        }
+        messages[i].body =
+            (try? JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys])).map(Array.init) ?? body
         messages[i].edits += 1
         let json =
             #"{"ok":true,"channel":\#(Self.quote(channel)),"ts":"\#(ts)","text":\#(Self.quote(messages[i].text))}"#

@@ -120,4 +120,24 @@ import Testing
         let recovered = Self.feed(T.record(at: "2026-11-02T12:00:00Z", score: 80), &state)
         #expect(recovered.edits.count == RulesEngine.maxOpeningsPerAccount)
     }
+
+    /// An escalation shows the facts of the alert nobody answered and, where it goes to the
+    /// opening message's channel, replies in its thread (shown in the channel: `reply_broadcast`).
+    @Test func anEscalationCarriesTheOpeningsFactsAndRepliesWhereItCan() throws {
+        let yaml = EscalationTests.yaml.replacingOccurrences(
+            of: "- destinations: [managers]", with: "- destinations: [team, managers]")
+        let engine = try EscalationTests.engine(yaml)
+        var state = AccountAlertState()
+        let first = engine.threaded(
+            EscalationTests.feed(engine, T.record(at: EscalationTests.opened, score: 30), &state), state: &state)
+        let opening = try #require(first.first)
+        let raised = engine.dueEscalations(
+            accountId: "acme", at: EscalationTests.ms("2026-11-16T18:00:00Z"), state: &state)
+        #expect(raised.map(\.destination).sorted() == ["managers", "team"])
+        #expect(raised.allSatisfy { $0.score == nil }, "the engine raises them without facts")
+        let escalations = engine.threaded(raised, state: &state)
+        #expect(escalations.allSatisfy { $0.score == opening.score && $0.escalation != nil })
+        #expect(escalations.first { $0.destination == "team" }?.thread == opening.alertId)
+        #expect(escalations.first { $0.destination == "managers" }?.thread == nil, "no message there to reply to")
+    }
 }

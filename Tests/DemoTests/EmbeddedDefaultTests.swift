@@ -48,6 +48,7 @@ import Testing
         // raised together as ONE message; a later message is a reminder because it got worse.
         let collapse = slack.filter {
             $0.hasPrefix("slack #cs-escalations ") && $0.contains("P1 · Critical") && $0.contains("Account 0000")
+                && !$0.contains("Not acknowledged:")
         }
         #expect((1...2).contains(collapse.count), "collapse messages in #cs-escalations: \(collapse)")
         #expect(
@@ -72,6 +73,17 @@ import Testing
             $0.range(of: #"Account 00(0[6-9]|[1-9][0-9])"#, options: .regularExpression) != nil
         }
         #expect(ordinary.isEmpty, "ordinary accounts alerted: \(ordinary)")
+        // The lifecycle (issue 24): the collapse, critical, is not acknowledged within the demo's
+        // 1-business-hour SLA and escalates, naming the account; then the demo acknowledges an open
+        // alert with a signed click and its message is edited in place, not posted again.
+        let escalations = slack.filter { $0.contains("Not acknowledged: Account 0000") }
+        #expect(escalations.count >= 1, "no escalation of the collapse:\n\(text.suffix(3000))")
+        #expect(done.contains(" 0 retried"), "\(done)")
+        let clicked = text.split(separator: "\n").first { $0.hasPrefix("lifecycle: <@U0DEMOCSM> clicked Acknowledge") }
+        #expect(clicked != nil, "no click:\n\(text.suffix(3000))")
+        let edits = text.split(separator: "\n").filter { $0.hasPrefix("edit #") }
+        #expect(!edits.isEmpty && done.contains(" edited in place"), "no message edited:\n\(text.suffix(3000))")
+        #expect(edits.allSatisfy { $0.contains(" -> 200 ok") }, "\(edits)")
         let channels = text.split(separator: "\n").first { $0.hasPrefix("messages per channel:") }
         #expect(channels?.contains("#cs-escalations") == true, "\(channels ?? "no per-channel line")")
     }

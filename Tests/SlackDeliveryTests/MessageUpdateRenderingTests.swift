@@ -54,6 +54,25 @@ import Testing
         #expect(BlockKitValidator.validate(message: renderer.render(alert)).isEmpty)
     }
 
+    /// A grouped message keeps its details: the edit has no attachments and no metadata, which
+    /// Slack then keeps as they were (the other alerts of the message, their buttons).
+    @Test func anEditOfAGroupedMessageChangesOnlyItsHeaderAndStateLine() throws {
+        var renderer = SlackMessageRenderer()
+        renderer.actions = AlertActionsBlock()
+        var alert = Fixtures.alert(.customerAtRisk)
+        alert.thread = alert.alertId
+        alert.update = MessageUpdate(state: .recovered, at: Self.at, score: 80)
+        var posted = try #require(PostedMessage(channel: "C0TEAM", ts: "1764000000.000100"))
+        posted.grouped = true
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(renderer.renderUpdate(alert, message: posted)))
+                as? [String: Any])
+        #expect(json["attachments"] == nil && json["metadata"] == nil)
+        #expect(json["ts"] as? String == "1764000000.000100" && json["text"] is String)
+        let blocks = try #require(json["blocks"] as? [[String: Any]])
+        #expect(blocks.count == 2 && blocks.last?["type"] as? String == "context", "header and state line")
+    }
+
     @Test func aFollowUpIsAThreadReplyAndAnEscalationIsAlsoShownInTheChannel() throws {
         let renderer = SlackMessageRenderer()
         let alert = Fixtures.alert(.customerAtRisk)

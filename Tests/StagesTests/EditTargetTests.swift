@@ -84,14 +84,18 @@ import Testing
 }
 
 extension EditTargetTests {
-    /// An edit renders one alert: a grouped message (several alerts) is no edit or thread target.
-    @Test func aGroupedMessageIsNoEditTarget() throws {
+    /// A grouped message (several alerts) is an edit and thread target marked `grouped`: an edit
+    /// then keeps its details (see `SlackMessageRenderer.renderUpdate`).
+    @Test func aGroupedMessageIsAGroupedTarget() throws {
         let entry = DeliveryLogEntry(
             alertId: "a1", destination: "d", accountId: "acme", type: "customer_at_risk",
             deliveredAt: Timestamp(millisecondsSinceEpoch: 5), status: 200, retries: 0, messageAlertIds: ["a1", "a2"],
             channel: "C0TEAM", ts: "1764000000.000100")
         var snapshot = DeliveryLogSnapshot()
         snapshot.apply(key: "a1|d", value: try RecordCoding.encode(entry), timestamp: 5)
-        #expect(snapshot.messages.isEmpty && snapshot.delivered["a1|d"] == 5)
+        var grouped = Self.message
+        grouped.grouped = true
+        #expect(snapshot.messages == ["a1|d": grouped] && snapshot.delivered["a1|d"] == 5)
+        #expect(!Self.message.grouped)
     }
 }

@@ -79,7 +79,9 @@ import Testing
         try cluster.setBroker(1, up: false)
         let (down, took) = await Self.caughtUp(ledger)
         #expect(!down)
-        #expect(took < .seconds(4), "took \(took)")
+        // Bounded by its 2 s catch-up timeout plus the machine's delay (4.2 s seen in a full suite on
+        // 2 cores), never waiting for the broker to come back.
+        #expect(took < .seconds(15), "took \(took)")
         try cluster.setBroker(1, up: true)
         _ = try await producer.send(
             OutgoingRecord(topic: Self.topic, key: "alert-5", value: try RecordCoding.encode(Self.record(5))))

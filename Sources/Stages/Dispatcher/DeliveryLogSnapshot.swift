@@ -34,11 +34,10 @@ public struct DeliveryLogSnapshot: Sendable, Hashable {
         case .delivered(let entry):
             inDoubt[key] = nil
             delivered[key] = timestamp
-            // Checked like any input: a malformed reference is no reference. Only a message of one
-            // alert is an edit or thread target (see `DeliveryRouter.complete`).
-            messages[key] =
-                entry.messageAlertIds.count > 1
-                ? nil : entry.channel.flatMap { c in entry.ts.flatMap { PostedMessage(channel: c, ts: $0) } }
+            // Checked like any input: a malformed reference is no reference.
+            var message = entry.channel.flatMap { c in entry.ts.flatMap { PostedMessage(channel: c, ts: $0) } }
+            message?.grouped = entry.messageAlertIds.count > 1
+            messages[key] = message
         case .unreadable:
             inDoubt[key] = nil
             delivered[key] = timestamp

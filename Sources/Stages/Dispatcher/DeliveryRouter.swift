@@ -108,11 +108,9 @@ final class DeliveryRouter: Sendable {
                         topic: topics.delivered, partition: post.partition, key: m.alert.deliveryKey, value: value))
                 m.pending.finish()
             }
-            // Only a message of one alert can be edited as that alert or replied to as its thread
-            // (an edit renders one alert: it would drop the others of a grouped message).
-            log.delivered(
-                post.members.map(\.alert.deliveryKey), partition: post.partition, at: now,
-                message: post.members.count == 1 ? post.posted : nil)
+            var message = post.posted
+            message?.grouped = post.group.alerts.count > 1
+            log.delivered(post.members.map(\.alert.deliveryKey), partition: post.partition, at: now, message: message)
         case .park(let until):
             // Hold only this destination; no attempt is used up.
             if case .retryLater(.rateLimited, _) = outcome { metrics.rateLimitWait(destination) }

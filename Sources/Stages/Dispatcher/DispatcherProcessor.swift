@@ -209,6 +209,15 @@ public final class DispatcherProcessor: RecordProcessor {
                 return
             }
         }
+        if alert.update == nil, let thread = alert.thread, deliverer.kind(of: alert.destination) == .slackApp,
+            log.message(of: "\(thread)|\(alert.destination)", partition: p) == nil,
+            log.inFlight("\(thread)|\(alert.destination)") != nil
+        {
+            // A follow-up whose opening message is being posted right now: read again once it is
+            // in the channel, so it replies in its thread instead of standing alone.
+            context.retryLater(atMilliseconds: now + EditTarget.originalWaitMs)
+            return
+        }
         let attempt = headers.attempt
         let history = record.headers.last(named: RetryHeaders.history)?.text ?? ""
         let pending = context.deferCompletion()

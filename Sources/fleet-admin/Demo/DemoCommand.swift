@@ -1,13 +1,19 @@
 import AlertRules
 import ArgumentParser
 import Contracts
+import FleetOps
 import Foundation
 import HealthModel
 import Kafka
 import Logging
+import SlackDelivery
 import Stages
 import Synchronization
 import WorkerRuntime
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `fleet-admin demo`: the fleet as it ships, on the embedded default. It starts the local broker
 /// (`fleet-admin broker`), the local Slack-like sink (`fleet-admin slack-sink`) and the three stage
@@ -15,6 +21,12 @@ import WorkerRuntime
 /// sample day by day at the pace the scorer consumes it (the local broker drops the oldest data
 /// of a partition past 5 MiB), prints every Slack message with its channel, and ends with a
 /// summary: events, rejected, scores, alerts, messages per channel, duplicates.
+///
+/// Every destination is a Slack app channel of the sink, so the alert lifecycle shows: follow-ups
+/// reply in their episode's thread, the recovery edits the message; critical alerts get a short
+/// response SLA (1 business hour, unless the rules file has its own `sla`), so an unanswered one
+/// escalates; and at the end the demo clicks Acknowledge on one open alert (a signed request to
+/// the dispatcher's `/slack/actions`, as Slack sends it) and shows its message edited in place.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
@@ -67,7 +79,22 @@ struct DemoCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let run = URL(fileURLWithPath: runDirectory)
         try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
-        let rulesConfig = try RulesConfig.parse(yaml: String(contentsOfFile: rules, encoding: .utf8), file: rules)
+        var rulesText = try String(contentsOfFile: rules, encoding: .utf8)
+        var rulesConfig = try RulesConfig.parse(yaml: rulesText, file: rules)
+        var rulesPath = rules
+        let names = Set(rulesConfig.routes.map(\.destination)).sorted()
+        let channels = Dictionary(uniqueKeysWithValues: names.map { (Self.channelId($0), $0) })
+        var slaNote = "the rules file's own response SLAs"
+        if rulesConfig.sla.isEmpty, let target = names.contains("cs-escalations") ? "cs-escalations" : names.first {
+            // A short SLA for critical alerts, so the sample shows an escalation.
+            rulesText +=
+                "\n# Added by fleet-admin demo: a short response SLA, so an unanswered critical alert escalates.\n"
+                + "sla:\n  critical:\n    respond_within: 1h\n    escalate_to:\n      - {destinations: [\(target)]}\n"
+            rulesPath = run.appendingPathComponent("rules.yaml").path
+            try rulesText.write(toFile: rulesPath, atomically: true, encoding: .utf8)
+            rulesConfig = try RulesConfig.parse(yaml: rulesText, file: rulesPath)
+            slaNote = "critical alerts must be acknowledged within 1 business hour, else they escalate to #\(target)"
+        }
         var children: [ChildProcess] = []
         defer { for child in children.reversed() { child.stop(grace: 10) } }
 
@@ -97,9 +124,14 @@ struct DemoCommand: AsyncParsableCommand {
             name: "slack-sink", binary: "fleet-admin", arguments: ["slack-sink", "--port", "0", "--ids"],
             environment: ProcessInfo.processInfo.environment, logFile: run.appendingPathComponent("slack-sink.log")
         ) { line in
-            guard let message = SinkMessage(line: line) else { return }
+            guard let message = SinkMessage(line: line, channels: channels) else { return }
             sinkLog.add(message)
-            if printMessages { say("slack #\(message.channel) \(message.summary)") }
+            guard printMessages else { return }
+            if message.edit {
+                say("edit #\(message.channel) \(message.summary)")
+            } else {
+                say("slack #\(message.channel) \(message.reply ? "↳ " : "")\(message.summary)")
+            }
         }
         children.append(sink)
         guard
@@ -112,18 +144,22 @@ struct DemoCommand: AsyncParsableCommand {
                 })
         else { throw DemoError("the Slack sink did not start within 30 s; see \(run.path)/slack-sink.log") }
 
-        // 3. A destinations file for the sink: one path per destination the rules route to.
-        let names = Set(rulesConfig.routes.map(\.destination)).sorted()
+        // 3. A destinations file for the sink: one Slack app channel per destination the rules route to.
         let destinationsFile = run.appendingPathComponent("destinations.yaml")
         var yaml =
-            "# Written by fleet-admin demo: every destination of \(rules) posts to the local Slack sink.\ndestinations:\n"
+            "# Written by fleet-admin demo: every destination of \(rules) is a Slack app channel of the local Slack sink.\ndestinations:\n"
         for name in names {
             yaml +=
-                "  \(name):\n    type: slack\n    url: http://127.0.0.1:\(port)/services/local/\(name)\n    allow_insecure_http: true\n"
-            yaml += "    rate_per_second: \(perSecond)\n    burst: 5\n"
+                "  \(name):\n    type: slack_app\n    token: ${DEMO_SLACK_BOT_TOKEN}\n    channel: \(Self.channelId(name))\n"
+            yaml +=
+                "    api_url: http://127.0.0.1:\(port)/api\n    allow_insecure_http: true\n    rate_per_second: \(perSecond)\n    burst: 5\n"
         }
         try yaml.write(to: destinationsFile, atomically: true, encoding: .utf8)
-        say("local Slack sink: http://127.0.0.1:\(port) for \(names.map { "#\($0)" }.joined(separator: ", "))")
+        say(
+            "local Slack sink: http://127.0.0.1:\(port), a Slack app channel each for \(names.map { "#\($0)" }.joined(separator: ", ")); \(slaNote)"
+        )
+        // The Slack app's signing secret for this run: the demo signs its click with it, as Slack would.
+        let signingSecret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
 
         // 4. The three stages, each its own process and consumer group.
         var env = ProcessInfo.processInfo.environment
@@ -133,7 +169,9 @@ struct DemoCommand: AsyncParsableCommand {
             "KAFKA_CONSUMER_FETCH_WAIT_MAX_MS": "10", "KAFKA_CONSUMER_AUTO_COMMIT_INTERVAL_MS": "500",
             "KAFKA_CONSUMER_QUEUED_MIN_MESSAGES": "200000",
             "HTTP_PORT": "0", "HTTP_HOST": "127.0.0.1", "LOG_LEVEL": logLevel, "LOG_FORMAT": "json",
-            "COMMIT_INTERVAL_MS": "1000", "RULES_FILE": rules, "DESTINATIONS_FILE": destinationsFile.path,
+            "COMMIT_INTERVAL_MS": "1000", "RULES_FILE": rulesPath, "DESTINATIONS_FILE": destinationsFile.path,
+            // The local sink accepts any bot token; the Slack app's interactivity comes to FEEDBACK_PORT.
+            "DEMO_SLACK_BOT_TOKEN": "demo-bot-token", "SLACK_SIGNING_SECRET": signingSecret, "FEEDBACK_PORT": "0",
             // The sample replays weeks of history in seconds: quiet hours and digests on today's wall
             // clock would hold its alerts until tomorrow morning.
             "DISPATCHER_SCHEDULE": "off", "GROUP_WAIT_MS": "300",
@@ -212,7 +250,11 @@ struct DemoCommand: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(250))
         }
 
-        // 7. The summary.
+        // 7. The lifecycle: someone acknowledges an open alert; its message is edited in place.
+        try await acknowledgeOne(
+            brokers: brokers, actionsPort: try Self.feedbackPort(run: run), secret: signingSecret, sinkLog: sinkLog)
+
+        // 8. The summary.
         let rejected = try lag.size(FleetTopics.accountEventsDLT)
         let scores = try lag.size(FleetTopics.healthScores)
         let alerts = try lag.size(FleetTopics.alerts)
@@ -226,11 +268,72 @@ struct DemoCommand: AsyncParsableCommand {
         say(
             "done in \(elapsed.formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1)))): \(produced) events, \(rejected) rejected, "
                 + "\(scores) scores, \(alerts) alerts, \(summary.messages) Slack messages (\(summary.alertIds) alerts), \(retried) retried, "
-                + "\(deadLettered) dead-lettered, duplicates \(summary.duplicates)")
+                + "\(deadLettered) dead-lettered, \(summary.edits) edited in place, \(summary.replies) thread replies, "
+                + "\(summary.escalations) escalations, duplicates \(summary.duplicates)")
         say(
             "messages per channel: "
                 + summary.perChannel.sorted { $0.key < $1.key }.map { "#\($0.key) \($0.value)" }.joined(separator: ", ")
         )
+    }
+
+    /// The Slack app channel id of a demo destination: `C` + its name in upper case, letters and digits.
+    static func channelId(_ destination: String) -> String {
+        "C" + destination.uppercased().filter { ($0.isASCII && $0.isLetter) || ($0.isASCII && $0.isNumber) }
+    }
+
+    /// The dispatcher's feedback port (where `/slack/actions` listens), read from its log.
+    static func feedbackPort(run: URL) throws -> Int {
+        let log = (try? String(contentsOf: run.appendingPathComponent("dispatcher.log"), encoding: .utf8)) ?? ""
+        guard let r = log.range(of: #""feedback_port":"(\d+)""#, options: .regularExpression),
+            let port = Int(log[r].dropFirst(17).dropLast(1))
+        else { throw DemoError("the dispatcher logged no feedback port; see \(run.path)/dispatcher.log") }
+        return port
+    }
+
+    /// Clicks Acknowledge on the most severe open alert whose message is in a channel, as Slack
+    /// would (a signed `block_actions` request to the dispatcher's `/slack/actions`), and waits for
+    /// its message to be edited in place.
+    func acknowledgeOne(brokers: String, actionsPort: Int, secret: String, sinkLog: SinkLog) async throws {
+        let cluster = try ClusterOptions.parse(["--brokers", brokers, "--prefix", topicPrefix])
+        let read = try await OpsTopics.read(cluster: cluster, rules: rules, scores: false)
+        let rows = OpenAlerts.rows(
+            states: read.states, alerts: read.alerts, deliveries: read.deliveries, rules: read.rules,
+            query: OpenAlertsQuery(), now: Timestamp(millisecondsSinceEpoch: WallClock.system.milliseconds()))
+        guard
+            let row = rows.first(where: { $0.delivery?.ts != nil && $0.acknowledgedBy == nil && $0.owner == nil }),
+            let delivery = row.delivery
+        else {
+            say("lifecycle: no open alert left to acknowledge (\(rows.count) open episodes)")
+            return
+        }
+        let target = AlertActionsBlock.Target(
+            alertId: row.lastAlertId ?? delivery.alertId, accountId: row.account, rule: row.rule,
+            destination: delivery.destination)
+        let now = WallClock.system.milliseconds() / 1000
+        let click = SlackInteraction(
+            userId: "U0DEMOCSM", teamId: "T0DEMO", action: .acknowledge, actionTs: "\(now).000100", target: target)
+        let signed = click.signedRequest(by: SlackRequestVerifier(secret: SigningSecret(secret)), at: now)
+        let editsBefore = sinkLog.summary.edits
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(actionsPort)/slack/actions")!)
+        request.httpMethod = "POST"
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "content-type")
+        for (name, value) in signed.headers { request.setValue(value, forHTTPHeaderField: name) }
+        request.httpBody = Data(signed.body)
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.finishTasksAndInvalidate() }
+        let (_, response) = try await session.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard status == 200 else { throw DemoError("the click was refused with HTTP \(status)") }
+        say(
+            "lifecycle: <@U0DEMOCSM> clicked Acknowledge on \(row.account)'s \(row.rule) alert in #\(delivery.destination) (signed like Slack, to /slack/actions)"
+        )
+        let deadline = ContinuousClock.now + .seconds(60)
+        while sinkLog.summary.edits <= editsBefore {
+            guard ContinuousClock.now < deadline else {
+                throw DemoError("the acknowledged alert's message was not edited within 60 s")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     static let quietLogger: Logger = {
@@ -245,17 +348,36 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-/// One line of the sink: `10:00:01.234 POST /services/local/<channel> -> 200 ok | summary | ids: a,b`.
+/// One line of the sink: `10:00:01.234 POST /services/local/<channel> -> 200 ok | summary | ids: a,b`
+/// for a webhook, `10:00:01.234 POST /api/chat.postMessage -> 200 ok | channel C… [reply ][#colour] …`
+/// for a Slack app (`chat.update` for an edit).
 struct SinkMessage: Sendable {
     var channel: String
     var summary: String
     var ids: [String]
     var ok: Bool
+    /// An edit of a posted message (`chat.update`), not a message.
+    var edit = false
+    /// A reply in a message's thread.
+    var reply = false
 
-    init?(line: String) {
-        guard let path = line.split(separator: " ").dropFirst(2).first, path.hasPrefix("/services/") else { return nil }
-        channel = String(path.split(separator: "/").last ?? "")
+    /// `channels` names the Slack app channel ids (id -> destination).
+    init?(line: String, channels: [String: String] = [:]) {
+        guard let path = line.split(separator: " ").dropFirst(2).first else { return nil }
         let afterPath = line[line.range(of: String(path))!.upperBound...]
+        if path.hasPrefix("/services/") {
+            channel = String(path.split(separator: "/").last ?? "")
+        } else if path.hasSuffix("/chat.postMessage") || path.hasSuffix("/chat.update") {
+            guard let r = afterPath.range(of: #"\| channel [A-Z0-9]+ "#, options: .regularExpression) else {
+                return nil
+            }
+            let id = String(afterPath[r].dropFirst(10).dropLast())
+            channel = channels[id] ?? id
+            edit = path.hasSuffix("/chat.update")
+            reply = afterPath[r.upperBound...].hasPrefix("reply ")
+        } else {
+            return nil
+        }
         var text = String(afterPath)
         if let r = text.range(of: " | ids: ", options: .backwards) {
             ids = text[r.upperBound...].split(separator: ",").map(String.init)
@@ -276,16 +398,29 @@ final class SinkLog: Sendable {
         state.withLock { s in
             s.messages.append(message)
             // An alert id is per alert, and one alert may go to several channels: count per channel.
-            if message.ok { for id in message.ids { s.seen[message.channel + " " + id, default: 0] += 1 } }
+            // An edit names the alert of the message it edits: it is not a second post of it.
+            if message.ok, !message.edit {
+                for id in message.ids { s.seen[message.channel + " " + id, default: 0] += 1 }
+            }
         }
     }
 
     var count: Int { state.withLock { $0.messages.count } }
 
-    var summary: (messages: Int, alertIds: Int, duplicates: Int, perChannel: [String: Int]) {
+    var summary:
+        (
+            messages: Int, alertIds: Int, duplicates: Int, perChannel: [String: Int], edits: Int, replies: Int,
+            escalations: Int
+        )
+    {
         state.withLock { s in
-            let perChannel = s.messages.reduce(into: [String: Int]()) { $0[$1.channel, default: 0] += 1 }
-            return (s.messages.count, s.seen.count, s.seen.values.reduce(0) { $0 + max(0, $1 - 1) }, perChannel)
+            let posts = s.messages.filter { !$0.edit }
+            let perChannel = posts.reduce(into: [String: Int]()) { $0[$1.channel, default: 0] += 1 }
+            return (
+                posts.count, s.seen.count, s.seen.values.reduce(0) { $0 + max(0, $1 - 1) }, perChannel,
+                s.messages.count - posts.count, posts.filter(\.reply).count,
+                posts.filter { $0.summary.contains("Not acknowledged:") }.count
+            )
         }
     }
 }

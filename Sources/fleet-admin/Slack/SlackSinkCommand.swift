@@ -131,8 +131,16 @@ struct SlackSinkCommand: AsyncParsableCommand {
             let header = ((json["blocks"] as? [[String: Any]])?.first?["text"] as? [String: Any])?["text"] as? String
             let color = (json["attachments"] as? [[String: Any]])?.first?["color"] as? String
             let text = json["text"] as? String ?? ""
-            let channel = (json["channel"] as? String).map { "channel \($0) " } ?? ""  // a Slack app's chat.postMessage
-            summary = "\(channel)[\(color ?? "-")] \(header ?? "") | \(text)"
+            // A Slack app's chat.postMessage or chat.update names its channel; a thread reply its thread.
+            let channel = (json["channel"] as? String).map { "channel \($0) " } ?? ""
+            let reply = json["thread_ts"] is String ? "reply " : ""
+            summary = "\(channel)\(reply)[\(color ?? "-")] \(header ?? "") | \(text)"
+            // An edit's state line ("Acknowledged by ...") is the context block under the header.
+            if r.path.hasSuffix("/chat.update"), let blocks = json["blocks"] as? [[String: Any]], blocks.count > 1,
+                let state = ((blocks[1]["elements"] as? [[String: Any]])?.first?["text"]) as? String
+            {
+                summary = "\(channel)\(state) | [\(color ?? "-")] \(header ?? "")"
+            }
         }
         let answer = "\(r.response)".hasPrefix("200 {\"ok\":true") ? "200 ok" : "\(r.response)"
         return "\(time) \(r.method) \(r.path) -> \(answer) | \(summary)"
