@@ -72,10 +72,14 @@ public struct EscalationStep: Sendable, Equatable {
     public var destinations: [String]
     /// Slack user ids (or `@here`-free handles) named in the escalation.
     public var mentions: [String]
+    /// `direct_message_owner_via`: also a direct message to the account's owner, sent by the Slack
+    /// app of this destination (its `chat.postMessage` to the owner's user id).
+    public var directMessageOwnerVia: String?
 
-    public init(destinations: [String], mentions: [String] = []) {
+    public init(destinations: [String], mentions: [String] = [], directMessageOwnerVia: String? = nil) {
         self.destinations = destinations
         self.mentions = mentions
+        self.directMessageOwnerVia = directMessageOwnerVia
     }
 }
 

@@ -372,17 +372,28 @@ extension RulesConfig {
         {
             for item in items {
                 let step = found.attempt { () throws -> EscalationStep in
-                    let sm = try item.map(allowed: ["destinations", "mentions"])
-                    let destinationsValue = try sm.require("destinations")
-                    var names: [String] = []
-                    for d in try destinationsValue.stringList() {
-                        let name = try d.nonEmptyString()
+                    let sm = try item.map(allowed: ["destinations", "mentions", "direct_message_owner_via"])
+                    var via: String?
+                    if let v = sm["direct_message_owner_via"] {
+                        let name = try v.nonEmptyString()
                         guard declared.contains(name) else {
-                            throw d.error("destination \"\(name)\" is not declared under destinations")
+                            throw v.error("destination \"\(name)\" is not declared under destinations")
                         }
-                        if !names.contains(name) { names.append(name) }
+                        via = name
                     }
-                    guard !names.isEmpty else { throw destinationsValue.error("list at least one destination") }
+                    var names: [String] = []
+                    if let destinationsValue = via == nil ? try sm.require("destinations") : sm["destinations"] {
+                        for d in try destinationsValue.stringList() {
+                            let name = try d.nonEmptyString()
+                            guard declared.contains(name) else {
+                                throw d.error("destination \"\(name)\" is not declared under destinations")
+                            }
+                            if !names.contains(name) { names.append(name) }
+                        }
+                        guard !names.isEmpty || via != nil else {
+                            throw destinationsValue.error("list at least one destination")
+                        }
+                    }
                     var mentions: [String] = []
                     for mention in try sm["mentions"]?.stringList() ?? [] {
                         let id = try mention.string()
@@ -393,7 +404,7 @@ extension RulesConfig {
                         }
                         mentions.append(id)
                     }
-                    return EscalationStep(destinations: names, mentions: mentions)
+                    return EscalationStep(destinations: names, mentions: mentions, directMessageOwnerVia: via)
                 }
                 if let step { steps.append(step) }
             }

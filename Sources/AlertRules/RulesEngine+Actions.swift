@@ -149,11 +149,11 @@ extension RulesEngine {
         }
         // A click on one of the episode's escalations answers the episode too.
         let alertRule = config.rules[index]
-        for step in 0..<ResponseSLA.escalationCap
-        where Self.escalationId(accountId: action.accountId, rule: alertRule, openedAt: open.openedAt, step: step)
-            == alertId
-        {
-            return (key, open.openedAt)
+        for step in 0..<ResponseSLA.escalationCap {
+            let id = Self.escalationId(
+                accountId: action.accountId, rule: alertRule, openedAt: open.openedAt, step: step)
+            // The channel escalation, or its direct message to the owner.
+            if id == alertId || AlertId.make([id, "direct"]) == alertId { return (key, open.openedAt) }
         }
         return nil
     }

@@ -98,6 +98,18 @@ extension RulesEngine {
                             suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name,
                             escalation: escalation))
                 }
+                if let via = step.directMessageOwnerVia {
+                    // Addressed to the owner by `threaded`, which knows the episode's first alert.
+                    var direct = escalation
+                    direct.directToOwner = true
+                    out.append(
+                        AlertRecord(
+                            alertId: AlertId.make([id, "direct"]), type: rule.type, severity: t.severity,
+                            priority: t.priority, destination: via, accountId: accountId,
+                            raisedAt: Timestamp(millisecondsSinceEpoch: t.due), mention: step.mentions.first,
+                            suggestedAction: rule.suggestedAction, playbookURL: rule.playbookURL, rule: rule.name,
+                            escalation: direct))
+                }
                 t.raised += 1
                 guard Int(t.raised) < sla.maxEscalations,
                     let next = hours.due(from: t.due, adding: sla.respondWithinMs), next > t.due

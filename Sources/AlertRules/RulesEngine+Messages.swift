@@ -45,6 +45,12 @@ extension RulesEngine {
                 alert.score = first.alert.score
                 alert.drop = alert.drop ?? first.alert.drop
             }
+            if alert.escalation?.directToOwner == true {
+                // A direct message to the account's owner: never a reply in a channel's thread.
+                let first = state.openings.first { $0.ruleKey == key && $0.openedAt == open.openedAt }
+                alert.directTo = first?.alert.score?.profile.owner ?? alert.score?.profile.owner
+                continue
+            }
             if let o = state.openings.first(where: {
                 $0.ruleKey == key && $0.openedAt == open.openedAt && $0.alert.destination == alert.destination
             }) {

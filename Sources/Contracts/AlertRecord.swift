@@ -137,6 +137,12 @@ public struct AlertRecord: Codable, Sendable, Hashable {
     /// Set on a record that edits the message of alert `thread` instead of posting a new one (an
     /// acknowledgement, a take, a snooze, a resolution, a recovery). Nil on every alert.
     public var update: MessageUpdate?
+    /// For a direct message (an escalation's `direct_message_owner_via`): the Slack user id it is
+    /// addressed to; a Slack app destination posts it to that user instead of its channel.
+    public var directTo: String?
+    /// Set on an alert the rules raised and people's actions hold back (`snoozed`, `resolved`,
+    /// `silenced`): written so the dispatcher records it in the delivery log, never sent.
+    public var suppressed: String?
 
     public static let currentSchema = 1
 
@@ -194,6 +200,8 @@ public struct AlertRecord: Codable, Sendable, Hashable {
         case digestItems = "digest_items"
         case digestTitle = "digest_title"
         case drop, escalation, thread, update
+        case directTo = "direct_to"
+        case suppressed
     }
 }
 
@@ -210,13 +218,20 @@ public struct AlertEscalation: Codable, Sendable, Hashable {
     public var alertId: String
     /// Slack user ids the escalation names.
     public var mentions: [String]
+    /// The direct message of this step to the account's owner (`direct_message_owner_via`): the
+    /// alert goes to that Slack app destination, addressed to `AlertRecord.directTo`. Absent on
+    /// channel escalations.
+    public var directToOwner: Bool?
 
-    public init(step: Int, of: Int, dueAt: Timestamp, alertId: String, mentions: [String]) {
+    public init(
+        step: Int, of: Int, dueAt: Timestamp, alertId: String, mentions: [String], directToOwner: Bool? = nil
+    ) {
         self.step = step
         self.of = of
         self.dueAt = dueAt
         self.alertId = alertId
         self.mentions = mentions
+        self.directToOwner = directToOwner
     }
 
     enum CodingKeys: String, CodingKey {
@@ -224,5 +239,6 @@ public struct AlertEscalation: Codable, Sendable, Hashable {
         case dueAt = "due_at"
         case alertId = "alert_id"
         case mentions
+        case directToOwner = "direct_to_owner"
     }
 }

@@ -24,12 +24,16 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
     /// written before they existed.
     public var channel: String?
     public var ts: String?
+    /// For an alert held back by people's actions (`snoozed`, `resolved`, `silenced`): recorded,
+    /// not sent (`status` 0). Absent for every message sent.
+    public var suppressed: String?
 
     public init(
         alertId: String, destination: String, accountId: String, type: String, deliveredAt: Timestamp, status: Int,
         retries: Int, messageAlertIds: [String],
-        reconciled: Bool? = nil, channel: String? = nil, ts: String? = nil
+        reconciled: Bool? = nil, channel: String? = nil, ts: String? = nil, suppressed: String? = nil
     ) {
+        self.suppressed = suppressed
         self.channel = channel
         self.ts = ts
         self.alertId = alertId
@@ -51,7 +55,7 @@ public struct DeliveryLogEntry: Codable, Sendable, Hashable {
         case deliveredAt = "delivered_at"
         case status, retries
         case messageAlertIds = "message_alert_ids"
-        case reconciled, channel, ts
+        case reconciled, channel, ts, suppressed
     }
 }
 

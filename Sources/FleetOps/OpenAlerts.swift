@@ -132,7 +132,7 @@ public enum OpenAlerts {
             if alertById[alert.alertId] == nil { alertById[alert.alertId] = alert }
         }
         var deliveriesOf: [String: [DeliveryLogEntry]] = [:]
-        for entry in deliveries { deliveriesOf[entry.alertId, default: []].append(entry) }
+        for entry in deliveries where entry.suppressed == nil { deliveriesOf[entry.alertId, default: []].append(entry) }
         var rows: [OpenAlertRow] = []
         for (account, state) in states {
             if let only = query.account, only != account { continue }

@@ -83,8 +83,11 @@ public final class SlackDeliverer: Sendable {
             completion(.retryLater(.notYetDue, notBefore: nb))
             return
         }
-        if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
-            let reply = thread.flatMap { $0.channel == channel ? $0 : nil }
+        if let destinationChannel = destinations[i].channel, destinations[i].kind == .slackApp {
+            // A direct message goes to its user (Slack opens the app's DM with them), never in a thread.
+            let direct = Self.userId(alert.directTo)
+            let channel = direct ?? destinationChannel
+            let reply = direct == nil ? thread.flatMap { $0.channel == channel ? $0 : nil } : nil
             postWebAPI(
                 to: i,
                 body: renderer.styled(for: destinations[i]).renderForWebAPI(
@@ -208,6 +211,15 @@ public final class SlackDeliverer: Sendable {
 
     /// The destination named `name`.
     func destination(named name: String) -> Destination? { indexByName[name].map { destinations[$0] } }
+
+    /// `text` if it is a Slack user id (`U` or `W`, then 1 to 31 of `A-Z0-9`), else nil.
+    public static func userId(_ text: String?) -> String? {
+        guard let text, let first = text.utf8.first, first == UInt8(ascii: "U") || first == UInt8(ascii: "W"),
+            (2...32).contains(text.utf8.count),
+            text.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) })
+        else { return nil }
+        return text
+    }
 
     /// The renderer with destination `d`'s message settings.
     func renderer(for d: Destination) -> SlackMessageRenderer { renderer.styled(for: d) }

@@ -209,4 +209,38 @@ import Testing
             #expect(problems.contains { $0.contains(":\(line):") && $0.contains(text) }, "line \(line): \(problems)")
         }
     }
+
+    /// `direct_message_owner_via` (issue 24): a step may also message the account's owner directly
+    /// through a Slack app destination; the message is addressed to the owner of the episode's
+    /// first alert, never a thread reply, and a click on it answers the episode.
+    @Test func aStepMayMessageTheOwnerDirectly() throws {
+        let yaml = Self.yaml.replacingOccurrences(
+            of: "      - destinations: [vp, managers]\n        mentions: [U0VP]",
+            with: "      - direct_message_owner_via: app\n        mentions: [U0VP]"
+        ).replacingOccurrences(of: "  vp: {}", with: "  vp: {}\n  app: {}")
+        #expect(yaml.contains("direct_message_owner_via: app"), "the fixture changed: \(yaml)")
+        let engine = try Self.engine(yaml)
+        var state = AccountAlertState()
+        let first = engine.threaded(Self.feed(engine, T.record(at: Self.opened, score: 30), &state), state: &state)
+        let opening = try #require(first.first)
+        _ = engine.dueEscalations(accountId: "acme", at: Self.ms("2026-11-16T18:00:00Z"), state: &state)
+        // Step 2, four business hours later: the owner's direct message only (no channel listed).
+        let step2 = engine.threaded(
+            engine.dueEscalations(accountId: "acme", at: Self.ms("2026-11-16T22:00:00Z"), state: &state),
+            state: &state)
+        let direct = try #require(step2.first)
+        #expect(step2.count == 1 && direct.destination == "app" && direct.escalation?.directToOwner == true)
+        #expect(direct.directTo == opening.score?.profile.owner && direct.directTo != nil)
+        #expect(direct.thread == nil && direct.score == opening.score)
+        // A click in the direct message answers the episode: no third escalation.
+        #expect(engine.apply(Self.click(.acknowledge, on: direct, id: "dm-ack"), to: &state) == .applied)
+        #expect(engine.dueEscalations(accountId: "acme", at: Self.ms("2026-11-20T22:00:00Z"), state: &state).isEmpty)
+
+        let problems = RulesConfig.check(
+            yaml: yaml.replacingOccurrences(
+                of: "direct_message_owner_via: app", with: "direct_message_owner_via: nowhere"),
+            file: "rules.yaml"
+        ).problems.map { "\($0)" }
+        #expect(problems.count == 1 && problems[0].contains("\"nowhere\" is not declared"), "\(problems)")
+    }
 }

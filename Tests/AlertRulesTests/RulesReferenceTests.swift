@@ -34,6 +34,7 @@ import Testing
             "min_score", "at_least", "episode_ended", "continue", "min_severity", "tiers", "zones", "min_mrr",
             "accounts", "owners", "quiet_hours", "windows", "digest", "weekday", "max_severity", "mute",
             "sla", "respond_within", "escalate_to", "max_escalations", "mentions", "business_hours",
+            "direct_message_owner_via",
         ]
         for key in keys {
             #expect(Self.doc.contains("`\(key)") || Self.doc.contains(".\(key)`"), "\(key) undocumented")

@@ -50,8 +50,8 @@ import Testing
 
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let producer = try fleet.producer()
-        func send(_ score: Int, at ms: Int64) async throws {
-            let record = ActionsProcessTests.score("acct-app", at: ms, score: score)
+        func send(_ score: Int, at ms: Int64, account: String = "acct-app") async throws {
+            let record = ActionsProcessTests.score(account, at: ms, score: score)
             _ = try await producer.send(
                 OutgoingRecord(
                     topic: fleet.prefix + "health-scores", key: record.accountId, value: try RecordCoding.encode(record)
@@ -99,7 +99,6 @@ import Testing
 
         // It recovers: the message is edited to say so, quiet, without buttons; the recovery replies.
         try await send(85, at: now - 1_800_000)
-        await producer.shutdown()
         let closed = await fleet.waitUntil(timeout: .seconds(60), watching: [evaluator, dispatcher]) {
             text(top().first).contains("*Recovered*") && replies().count >= 2
         }
@@ -110,6 +109,33 @@ import Testing
         #expect(top().count == 1 && replies().count == 2, "top \(top().count), replies \(replies().count)")
         let perId = fleet.postedToChannels()[channel] ?? [:]
         #expect(perId.values.allSatisfy { $0 == 1 }, "an alert posted twice: \(perId)")
+
+        // A silence on another account, then it slips: its alert is recorded in the delivery log as
+        // silenced, and nothing is posted.
+        let silence = AlertActionRecord(
+            actionId: "silence-1", kind: .silence, accountId: "acct-quiet", by: "dana",
+            at: Timestamp(millisecondsSinceEpoch: now - 1_800_000),
+            until: Timestamp(millisecondsSinceEpoch: now + 86_400_000), silenceId: "s-1",
+            matchers: SilenceMatchers(account: "acct-quiet"), reason: "migration week", source: .fleetAdmin)
+        _ = try await producer.send(
+            OutgoingRecord(
+                topic: fleet.prefix + "alert-actions", key: "acct-quiet", value: try RecordCoding.encode(silence)))
+        let applied = await fleet.waitUntil(timeout: .seconds(60), watching: [evaluator]) {
+            try fleet.committed(group: "evaluator", topic: "alert-actions", partitions: 12) >= 2
+        }
+        #expect(applied, "the silence was not applied:\n\(evaluator.log.suffix(2000))")
+        let postedBefore = fleet.sink.storedMessages().count
+        try await send(50, at: now - 600_000, account: "acct-quiet")
+        await producer.shutdown()
+        func suppressed(_ records: [ConsumedRecord]) -> [DeliveryLogEntry] {
+            records.compactMap { try? RecordCoding.decode(DeliveryLogEntry.self, from: $0.value ?? []) }
+                .filter { $0.suppressed != nil }
+        }
+        let recorded = suppressed(
+            try await fleet.read("alerts-delivered", partitions: 12, timeout: .seconds(60)) { !suppressed($0).isEmpty })
+        #expect(!recorded.isEmpty, "no silenced alert in the delivery log:\n\(dispatcher.log.suffix(2000))")
+        #expect(recorded.allSatisfy { $0.suppressed == "silenced" && $0.status == 0 }, "\(recorded)")
+        #expect(fleet.sink.storedMessages().count == postedBefore, "a silenced alert was posted")
         #expect(evaluator.stop() == 0)
         #expect(dispatcher.stop() == 0)
         await fleet.shutdown()

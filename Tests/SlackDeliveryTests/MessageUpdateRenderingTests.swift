@@ -1,5 +1,7 @@
 import Contracts
 import Foundation
+import SlackSink
+import Synchronization
 import Testing
 
 @testable import SlackDelivery
@@ -118,4 +120,79 @@ import Testing
         #expect(read(#"{"ok":true,"channel":"C0TEAM","ts":"1.2"#) == nil, "cut answer")
         #expect(read("") == nil)
     }
+}
+
+/// Direct messages and edits against the sink's Web API: a direct message goes to its user, never
+/// in a thread; a thread reply names its message; an edit changes the stored message in place.
+@Suite struct SlackAppMessagePlacesTests {
+    @Test(arguments: [
+        ("U0OWNER", "U0OWNER"), ("W0OWNER", "W0OWNER"), ("C0CHAN", nil), ("u0owner", nil), ("U", nil),
+        ("U0OWNER\"", nil), (String(repeating: "U", count: 33), nil),
+    ])
+    func aUserIdIsCheckedBeforeItAddressesAMessage(text: String, id: String?) {
+        #expect(SlackDeliverer.userId(text) == id)
+    }
+
+    @Test func directMessagesRepliesAndEditsLandWhereTheySay() async throws {
+        let sink = SlackSink()
+        let port = try await sink.start()
+        let api = try Destination(name: "x", url: "http://127.0.0.1:\(port)/api", allowInsecureHTTP: true).url
+        let deliverer = try SlackDeliverer(
+            destinations: [
+                Destination(
+                    name: "app", apiURL: api, token: BotToken("fake-bot-token-for-unit-tests"), channel: "C0APP",
+                    rateLimit: RateLimit(perSecond: 100, burst: 100))
+            ], settings: SinkHarness.fastSettings(), logger: SinkHarness.quietLogger)
+        func post(_ alert: AlertRecord, thread: PostedMessage? = nil) async -> (DeliveryOutcome, PostedMessage?) {
+            let placed = Placed()
+            let outcome = await withCheckedContinuation { c in
+                deliverer.submit(alert, to: "app", thread: thread, posted: { placed.set($0) }) {
+                    c.resume(returning: $0)
+                }
+            }
+            return (outcome, placed.value)
+        }
+        let opening = Fixtures.alert(.customerAtRisk, destination: "app")
+        let (first, placedAt) = await post(opening)
+        let message = try #require(placedAt, "no channel and ts heard from the answer")
+        #expect(first == .delivered(status: 200) && message.channel == "C0APP")
+        var followUp = Fixtures.alert(.customerAtRisk, destination: "app")
+        followUp.alertId = "al-repeat"
+        followUp.thread = opening.alertId
+        #expect(await post(followUp, thread: message).0 == .delivered(status: 200))
+        var direct = followUp
+        direct.alertId = "al-direct"
+        direct.directTo = "U0OWNER"
+        #expect(await post(direct, thread: message).0 == .delivered(status: 200))
+        let stored = sink.storedMessages()
+        #expect(stored.map(\.channel) == ["C0APP", "C0APP", "U0OWNER"])
+        #expect(stored.map(\.threadTS) == [nil, message.ts, nil], "a direct message is never a reply")
+
+        var edit = opening
+        edit.alertId = "al-edit"
+        edit.thread = opening.alertId
+        edit.update = MessageUpdate(state: .taken, by: "U0DANA", at: opening.raisedAt)
+        let edited = await withCheckedContinuation { c in
+            deliverer.update(edit, message: message) { c.resume(returning: $0) }
+        }
+        #expect(edited == .delivered(status: 200))
+        #expect(sink.storedMessages().first?.edits == 1 && sink.storedMessages().count == 3)
+        let editedText = String(decoding: sink.storedMessages().first?.body ?? [], as: UTF8.self)
+        #expect(editedText.contains("*Taken* by <@U0DANA>"), "\(editedText)")
+        var gone = try #require(PostedMessage(channel: "C0APP", ts: "1.000001"))
+        gone.grouped = false
+        let missing = await withCheckedContinuation { c in
+            deliverer.update(edit, message: gone) { c.resume(returning: $0) }
+        }
+        #expect(missing == .permanent(.slackAPIError(error: "message_not_found")))
+        await deliverer.shutdown()
+        await sink.stop()
+    }
+}
+
+/// Where the sink said a message is (set on the engine thread).
+private final class Placed: Sendable {
+    private let stored = Mutex<PostedMessage?>(nil)
+    func set(_ m: PostedMessage) { stored.withLock { $0 = m } }
+    var value: PostedMessage? { stored.withLock { $0 } }
 }

@@ -139,6 +139,10 @@ public final class DispatcherProcessor: RecordProcessor {
         }
         let now = context.wallClockMilliseconds
         let p = context.partition
+        if let reason = alert.suppressed {
+            recordSuppressed(alert, reason: reason, now: now, context: context)
+            return
+        }
         let fromRetry = record.topic != topics.alerts
         // Untrusted like the value: validated here, by the rules of `RetryHeaderCheck`.
         let headers = readRetryHeaders(record, now: now)
@@ -237,6 +241,25 @@ public final class DispatcherProcessor: RecordProcessor {
         let ready = grouper.add(alert, now: Timestamp(millisecondsSinceEpoch: now))
         groupers[p, default: [:]][alert.destination] = grouper
         for group in ready { post(group, partition: p) }
+    }
+
+    /// An alert people's actions hold back (snoozed, resolved, silenced): recorded in the delivery
+    /// log (status 0, its reason), never sent, and recorded once.
+    private func recordSuppressed(
+        _ alert: AlertRecord, reason: String, now: Int64, context: ProcessingContext<DestinationScheduleState>
+    ) {
+        let key = alert.deliveryKey
+        guard !log.isDelivered(key, partition: context.partition) else {
+            router.metrics.duplicateSkipped(alert.destination)
+            return
+        }
+        let entry = DeliveryLogEntry(
+            alertId: alert.alertId, destination: alert.destination, accountId: alert.accountId,
+            type: alert.deliveryLogType, deliveredAt: Timestamp(millisecondsSinceEpoch: now), status: 0, retries: 0,
+            messageAlertIds: [], suppressed: String(reason.prefix(32)))
+        guard let value = try? RecordCoding.encode(entry) else { return }
+        context.emit(OutgoingRecord(topic: topics.delivered, partition: context.partition, key: key, value: value))
+        log.delivered([key], partition: context.partition, at: now)
     }
 
     /// The record's retry headers as `RetryHeaderCheck` accepts them; each value refused is

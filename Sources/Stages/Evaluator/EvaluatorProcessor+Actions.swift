@@ -47,9 +47,11 @@ extension EvaluatorProcessor {
         for edit in edits { context.emit(edit) }
     }
 
-    /// The alerts to send of those the rules raised for `state`'s account, the rest counted.
+    /// The alerts to send of those the rules raised for `state`'s account; the rest are counted
+    /// and added to `held`, marked `suppressed` with the reason, for the delivery log's record.
     func lifecycleFiltered(
-        _ alerts: [AlertRecord], state: inout AccountAlertState, context: ProcessingContext<AccountAlertState>
+        _ alerts: [AlertRecord], state: inout AccountAlertState, context: ProcessingContext<AccountAlertState>,
+        held: inout [AlertRecord]
     ) -> [AlertRecord] {
         guard !alerts.isEmpty else { return alerts }
         let every = context.state[Self.everyAccountKey]
@@ -57,7 +59,11 @@ extension EvaluatorProcessor {
         for alert in alerts {
             switch engine.lifecycleVerdict(for: alert, state: &state, everyAccount: every) {
             case .send(let sent): out.append(sent)
-            case .suppressed(let reason): lifecycle.suppressed(reason)
+            case .suppressed(let reason):
+                lifecycle.suppressed(reason)
+                var record = alert
+                record.suppressed = reason
+                held.append(record)
             }
         }
         return out

@@ -119,7 +119,8 @@ public final class EvaluatorProcessor: RecordProcessor {
         metrics.count(evaluation.news)
         // A repeat (the same record again) or a record too late to check: nothing changed.
         guard evaluation.news == .current || evaluation.news == .late else { return }
-        let sent = lifecycleFiltered(evaluation.alerts, state: &state, context: context)
+        var held: [AlertRecord] = []
+        let sent = lifecycleFiltered(evaluation.alerts, state: &state, context: context, held: &held)
         engine.armEscalations(for: sent, state: &state)
         // Follow-ups name their episode's opening message; episodes that closed edit theirs.
         let alerts = engine.threaded(sent, state: &state)
@@ -127,7 +128,7 @@ public final class EvaluatorProcessor: RecordProcessor {
         // Encode before the state records them as raised: an alert that cannot be encoded rejects
         // the record (to the DLT, with its reason) instead of vanishing.
         var outputs: [OutgoingRecord] = []
-        for alert in alerts + edits { outputs.append(try encode(alert)) }
+        for alert in alerts + edits + held { outputs.append(try encode(alert)) }
         store(state, for: score.accountId, replacing: before, context: context)
         // Indexed when the due time changed (the index holds it already otherwise): an account with
         // an SLA clock running and many records adds one entry, not one per record.
@@ -177,7 +178,9 @@ public final class EvaluatorProcessor: RecordProcessor {
             var breaches: [Priority] = []
             let escalations = engine.dueEscalations(accountId: id, at: now, state: &state, breaches: &breaches)
             for priority in breaches { lifecycle.slaBreached(priority) }
-            released += engine.threaded(lifecycleFiltered(escalations, state: &state, context: context), state: &state)
+            var held: [AlertRecord] = []
+            let sent = lifecycleFiltered(escalations, state: &state, context: context, held: &held)
+            released += engine.threaded(sent, state: &state) + held
             store(state, for: id, replacing: before, context: context)
             if let later = state.nextDue { due[p]!.insert(id, due: later.millisecondsSinceEpoch) }
         }

@@ -129,11 +129,13 @@ struct ReportCommand: AsyncParsableCommand {
                 alertRecords = try records(AlertRecord.self, in: alerts, time: \.raisedAt)
             } else {
                 let raised = try await topicRecords(AlertRecord.self, FleetTopics.alerts)
-                let deliveries = try await topicRecords(DeliveryLogEntry.self, FleetTopics.alertsDelivered).map {
-                    DeliveredAlert(
-                        alertId: $0.alertId, destination: $0.destination, accountId: $0.accountId, type: $0.type,
-                        deliveredAt: $0.deliveredAt)
-                }
+                // Held back by people's actions (snoozed, resolved, silenced): recorded, not sent.
+                let deliveries = try await topicRecords(DeliveryLogEntry.self, FleetTopics.alertsDelivered)
+                    .filter { $0.suppressed == nil }.map {
+                        DeliveredAlert(
+                            alertId: $0.alertId, destination: $0.destination, accountId: $0.accountId, type: $0.type,
+                            deliveredAt: $0.deliveredAt)
+                    }
                 alertRecords = SentAlerts.merge(alerts: raised, deliveries: deliveries, feedback: feedbackRecords)
                     .filter { admitted($0.raisedAt, "alert \($0.alertId) from the cluster") }
             }
