@@ -28,12 +28,7 @@ public enum ScoreRecordDecoder {
 
     /// Decodes one record from `bytes`.
     public static func decode(_ bytes: [UInt8]) throws(ScoreRecordDecodingError) -> ScoreRecord {
-        let result: Result<ScoreRecord, ScoreRecordDecodingError> = bytes.withUnsafeBufferPointer { buffer in
-            do throws(ScoreRecordDecodingError) { return .success(try decode(buffer)) } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
+        try bytes.withUnsafeBufferPointer { buffer throws(ScoreRecordDecodingError) in try decode(buffer) }
     }
 
     /// Decodes one record from the bytes in `buffer` without copying them.
@@ -69,61 +64,165 @@ public enum ScoreRecordDecoder {
     }
 }
 
-/// The keys of one record type, in declaration order (the order Foundation's synthesized decoder
-/// reads them in), matched on their UTF-8 bytes.
-struct RecordKeys {
-    let names: [[UInt8]]
-    let texts: [String]
-
-    init(_ keys: [String]) {
-        texts = keys
-        names = keys.map { Array($0.utf8) }
-    }
-
-    /// The index of the key whose bytes are `key`, or -1.
-    @inline(__always) func index(of key: UnsafeBufferPointer<UInt8>) -> Int {
-        for k in names.indices where Self.same(names[k], key) { return k }
-        return -1
-    }
-
-    @inline(__always) static func same(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        for k in 0..<a.count where a[k] != b[k] { return false }
-        return true
-    }
+/// `bytes` are exactly the UTF-8 of `text`.
+@inline(__always) func sameBytes(_ bytes: UnsafeBufferPointer<UInt8>, _ text: StaticString) -> Bool {
+    let count = text.utf8CodeUnitCount
+    guard bytes.count == count, let base = bytes.baseAddress else { return false }
+    return memcmp(base, text.utf8Start, count) == 0
 }
 
-/// String raw values of an enum, matched on their UTF-8 bytes.
-struct RawValueTable<Value: RawRepresentable & CaseIterable & Sendable>: Sendable where Value.RawValue == String {
-    let entries: [([UInt8], Value)]
-
-    init() { entries = Value.allCases.map { (Array($0.rawValue.utf8), $0) } }
-
-    @inline(__always) func value(of bytes: UnsafeBufferPointer<UInt8>) -> Value? {
-        for (raw, value) in entries where RecordKeys.same(raw, bytes) { return value }
-        return nil
-    }
-
-    var choices: String { entries.map { String(decoding: $0.0, as: UTF8.self) }.joined(separator: ", ") }
+/// The keys of one record type: matched on their bytes by a switch (no tables, no reference
+/// counting on the hot path), named in declaration order (the order Foundation's synthesized
+/// decoder reads them in) for errors.
+protocol RecordKeySet {
+    /// The key's index in declaration order, or -1 for a key the type does not have.
+    static func index(of key: UnsafeBufferPointer<UInt8>) -> Int
+    static var names: [String] { get }
 }
 
-enum ScoreRecordTables {
-    static let record = RecordKeys([
+enum ScoreRecordKeys: RecordKeySet {
+    static let names = [
         "schema", "account_id", "valid_at", "score", "previous_score", "delta", "zone", "previous_zone",
         "components", "signals", "positive_signals", "profile", "triggers", "event_ids", "reasons",
         "cancellation_scheduled", "sequence",
-    ])
-    static let signal = RecordKeys(["code", "family", "text", "impact", "value", "baseline"])
-    static let components = RecordKeys(["product_usage", "engagement", "support", "commercial"])
-    static let profile = RecordKeys(["name", "tier", "mrr", "owner", "url", "renewal_date", "timezone"])
-    static let trigger = RecordKeys([
+    ]
+
+    @inline(__always) static func index(of k: UnsafeBufferPointer<UInt8>) -> Int {
+        switch k.count {
+        case 4: sameBytes(k, "zone") ? 6 : -1
+        case 5: sameBytes(k, "score") ? 3 : sameBytes(k, "delta") ? 5 : -1
+        case 6: sameBytes(k, "schema") ? 0 : -1
+        case 7: sameBytes(k, "signals") ? 9 : sameBytes(k, "profile") ? 11 : sameBytes(k, "reasons") ? 14 : -1
+        case 8: sameBytes(k, "valid_at") ? 2 : sameBytes(k, "triggers") ? 12 : sameBytes(k, "sequence") ? 16 : -1
+        case 9: sameBytes(k, "event_ids") ? 13 : -1
+        case 10: sameBytes(k, "account_id") ? 1 : sameBytes(k, "components") ? 8 : -1
+        case 13: sameBytes(k, "previous_zone") ? 7 : -1
+        case 14: sameBytes(k, "previous_score") ? 4 : -1
+        case 16: sameBytes(k, "positive_signals") ? 10 : -1
+        case 22: sameBytes(k, "cancellation_scheduled") ? 15 : -1
+        default: -1
+        }
+    }
+}
+
+enum SignalKeys: RecordKeySet {
+    static let names = ["code", "family", "text", "impact", "value", "baseline"]
+
+    @inline(__always) static func index(of k: UnsafeBufferPointer<UInt8>) -> Int {
+        switch k.count {
+        case 4: sameBytes(k, "code") ? 0 : sameBytes(k, "text") ? 2 : -1
+        case 5: sameBytes(k, "value") ? 4 : -1
+        case 6: sameBytes(k, "family") ? 1 : sameBytes(k, "impact") ? 3 : -1
+        case 8: sameBytes(k, "baseline") ? 5 : -1
+        default: -1
+        }
+    }
+}
+
+enum FamilyScoresKeys: RecordKeySet {
+    static let names = ["product_usage", "engagement", "support", "commercial"]
+
+    @inline(__always) static func index(of k: UnsafeBufferPointer<UInt8>) -> Int {
+        switch k.count {
+        case 7: sameBytes(k, "support") ? 2 : -1
+        case 10: sameBytes(k, "engagement") ? 1 : sameBytes(k, "commercial") ? 3 : -1
+        case 13: sameBytes(k, "product_usage") ? 0 : -1
+        default: -1
+        }
+    }
+}
+
+enum AccountProfileKeys: RecordKeySet {
+    static let names = ["name", "tier", "mrr", "owner", "url", "renewal_date", "timezone"]
+
+    @inline(__always) static func index(of k: UnsafeBufferPointer<UInt8>) -> Int {
+        switch k.count {
+        case 3: sameBytes(k, "mrr") ? 2 : sameBytes(k, "url") ? 4 : -1
+        case 4: sameBytes(k, "name") ? 0 : sameBytes(k, "tier") ? 1 : -1
+        case 5: sameBytes(k, "owner") ? 3 : -1
+        case 8: sameBytes(k, "timezone") ? 6 : -1
+        case 12: sameBytes(k, "renewal_date") ? 5 : -1
+        default: -1
+        }
+    }
+}
+
+enum TriggerKeys: RecordKeySet {
+    static let names = [
         "type", "event_id", "occurred_at", "ref", "amount", "currency", "seats_before", "seats_after",
-    ])
-    static let zones = RawValueTable<Zone>()
-    static let families = RawValueTable<SignalFamily>()
-    static let tiers = RawValueTable<Tier>()
-    static let triggerTypes = RawValueTable<TriggerType>()
-    static let reasons = RawValueTable<EmitReason>()
+    ]
+
+    @inline(__always) static func index(of k: UnsafeBufferPointer<UInt8>) -> Int {
+        switch k.count {
+        case 3: sameBytes(k, "ref") ? 3 : -1
+        case 4: sameBytes(k, "type") ? 0 : -1
+        case 6: sameBytes(k, "amount") ? 4 : -1
+        case 8: sameBytes(k, "event_id") ? 1 : sameBytes(k, "currency") ? 5 : -1
+        case 11: sameBytes(k, "occurred_at") ? 2 : sameBytes(k, "seats_after") ? 7 : -1
+        case 12: sameBytes(k, "seats_before") ? 6 : -1
+        default: -1
+        }
+    }
+}
+
+/// An enum carried as text, matched on its raw value's bytes.
+protocol RecordTextEnum: RawRepresentable, CaseIterable where RawValue == String {
+    static func matching(_ bytes: UnsafeBufferPointer<UInt8>) -> Self?
+}
+
+extension RecordTextEnum {
+    /// The raw values, for errors.
+    static var choices: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
+extension Zone: RecordTextEnum {
+    @inline(__always) static func matching(_ b: UnsafeBufferPointer<UInt8>) -> Zone? {
+        sameBytes(b, "healthy")
+            ? .healthy : sameBytes(b, "at_risk") ? .atRisk : sameBytes(b, "critical") ? .critical : nil
+    }
+}
+
+extension SignalFamily: RecordTextEnum {
+    @inline(__always) static func matching(_ b: UnsafeBufferPointer<UInt8>) -> SignalFamily? {
+        switch b.count {
+        case 7: sameBytes(b, "support") ? .support : nil
+        case 10: sameBytes(b, "engagement") ? .engagement : sameBytes(b, "commercial") ? .commercial : nil
+        case 13: sameBytes(b, "product_usage") ? .productUsage : nil
+        default: nil
+        }
+    }
+}
+
+extension Tier: RecordTextEnum {
+    @inline(__always) static func matching(_ b: UnsafeBufferPointer<UInt8>) -> Tier? {
+        sameBytes(b, "enterprise")
+            ? .enterprise : sameBytes(b, "mid_market") ? .midMarket : sameBytes(b, "smb") ? .smb : nil
+    }
+}
+
+extension TriggerType: RecordTextEnum {
+    @inline(__always) static func matching(_ b: UnsafeBufferPointer<UInt8>) -> TriggerType? {
+        switch b.count {
+        case 13: sameBytes(b, "champion_left") ? .championLeft : sameBytes(b, "seats_changed") ? .seatsChanged : nil
+        case 14: sameBytes(b, "payment_failed") ? .paymentFailed : nil
+        case 20: sameBytes(b, "billing_retry_failed") ? .billingRetryFailed : nil
+        case 22: sameBytes(b, "subscription_cancelled") ? .subscriptionCancelled : nil
+        default: nil
+        }
+    }
+}
+
+extension EmitReason: RecordTextEnum {
+    @inline(__always) static func matching(_ b: UnsafeBufferPointer<UInt8>) -> EmitReason? {
+        switch b.count {
+        case 5: sameBytes(b, "first") ? .first : nil
+        case 10: sameBytes(b, "score_step") ? .scoreStep : nil
+        case 11: sameBytes(b, "zone_change") ? .zoneChange : nil
+        case 14: sameBytes(b, "business_event") ? .businessEvent : nil
+        case 15: sameBytes(b, "signals_changed") ? .signalsChanged : nil
+        default: nil
+        }
+    }
 }
 
 /// The byte-level reader behind `ScoreRecordDecoder`: one pass over the text, reading the fields it
@@ -132,6 +231,8 @@ struct ScoreRecordScanner {
     typealias Failure = ScoreRecordDecodingError
 
     let b: UnsafeBufferPointer<UInt8>
+    /// The same bytes, for reading eight at a time.
+    let raw: UnsafeRawBufferPointer
     let n: Int
     var i: Int
     /// Unescaped bytes of the last string that held escapes.
@@ -141,6 +242,7 @@ struct ScoreRecordScanner {
 
     init(bytes: UnsafeBufferPointer<UInt8>, start: Int) {
         b = bytes
+        raw = UnsafeRawBufferPointer(bytes)
         n = bytes.count
         i = start
     }
@@ -377,12 +479,27 @@ struct ScoreRecordScanner {
         }
     }
 
+    /// Whether any of the eight bytes in `w` is a quote, a backslash, a control character or not ASCII
+    /// (exact as a yes or no: the classic "has zero byte" and "has byte less than" tests).
+    @inline(__always) static func hasSpecialByte(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = w ^ (0x22 &* ones)
+        let backslash = w ^ (0x5C &* ones)
+        let t = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((w &- 0x20 &* ones) & ~w) | w
+        return t & highs != 0
+    }
+
     /// Reads a string at its opening quote, as Foundation reads one it decodes. Returns the range of
     /// its bytes in the input when it holds no escapes; otherwise nil, its unescaped bytes in `scratch`.
     mutating func readString() throws(Failure) -> Range<Int>? {
         i += 1
         let start = i
         while i < n {
+            if n - i >= 8, !Self.hasSpecialByte(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i += 8
+                continue
+            }
             let c = b[i]
             if c == UInt8(ascii: "\"") {
                 i += 1
@@ -508,19 +625,19 @@ struct ScoreRecordScanner {
         return t
     }
 
-    mutating func enumValue<E>(_ table: RawValueTable<E>) throws(Failure) -> E {
+    mutating func enumValue<E: RecordTextEnum>(_: E.Type) throws(Failure) -> E {
         guard try valueStart() == UInt8(ascii: "\"") else { try wrong("text") }
         let range = try readString()
-        guard let v = withStringBytes(range, { table.value(of: $0) }) else {
+        guard let v = withStringBytes(range, { E.matching($0) }) else {
             let text = withStringBytes(range) { String(decoding: $0, as: UTF8.self) }
-            throw Failure(.badValue("\"\(text.prefix(40))\" is not one of \(table.choices)"))
+            throw Failure(.badValue("\"\(text.prefix(40))\" is not one of \(E.choices)"))
         }
         return v
     }
 
-    mutating func optionalEnum<E>(_ table: RawValueTable<E>) throws(Failure) -> E? {
+    mutating func optionalEnum<E: RecordTextEnum>(_ type: E.Type) throws(Failure) -> E? {
         if try takeNull() { return nil }
-        return try enumValue(table)
+        return try enumValue(type)
     }
 
     mutating func bool() throws(Failure) -> Bool {
@@ -696,8 +813,8 @@ struct ScoreRecordScanner {
     /// Reads the object at `i`: every key is read (as Foundation reads them all); for the first
     /// occurrence of a key in `keys`, `field` is called with its index, at its value; other values are
     /// skipped. Returns the set of key indexes found.
-    @inline(__always) mutating func object(
-        _ keys: RecordKeys, _ field: (inout ScoreRecordScanner, Int) throws(Failure) -> Void
+    @inline(__always) mutating func object<Keys: RecordKeySet>(
+        _ keys: Keys.Type, _ field: (inout ScoreRecordScanner, Int) throws(Failure) -> Void
     ) throws(Failure) -> UInt32 {
         guard try valueStart() == UInt8(ascii: "{") else { try wrong("an object") }
         i += 1
@@ -720,7 +837,7 @@ struct ScoreRecordScanner {
                 if case .notJSON = error.kind { throw error }
                 throw Failure(.badValue("bad key"), offset: keyStart)
             }
-            let k = withStringBytes(range) { keys.index(of: $0) }
+            let k = withStringBytes(range) { Keys.index(of: $0) }
             try expectColon()
             if k >= 0, seen & (1 << UInt32(k)) == 0 {
                 seen |= 1 << UInt32(k)
@@ -728,7 +845,7 @@ struct ScoreRecordScanner {
                     try field(&self, k)
                 } catch {
                     if case .notJSON = error.kind { throw error }
-                    throw error.under(keys.texts[k])
+                    throw error.under(Keys.names[k])
                 }
             } else {
                 try skipValue(depth: depth)
@@ -738,10 +855,10 @@ struct ScoreRecordScanner {
     }
 
     /// The first required key (in declaration order) missing from `seen`.
-    static func requireKeys(_ seen: UInt32, _ required: UInt32, _ keys: RecordKeys) throws(Failure) {
+    static func requireKeys<Keys: RecordKeySet>(_ seen: UInt32, _ required: UInt32, _: Keys.Type) throws(Failure) {
         let missing = required & ~seen
         guard missing != 0 else { return }
-        throw Failure(.missingKey(keys.texts[missing.trailingZeroBitCount]))
+        throw Failure(.missingKey(Keys.names[missing.trailingZeroBitCount]))
     }
 
     // MARK: The record's types
@@ -770,7 +887,7 @@ struct ScoreRecordScanner {
         var reasons: [EmitReason] = []
         var cancellationScheduled = false
         var sequence: Int?
-        let seen = try object(ScoreRecordTables.record) { s, k throws(Failure) in
+        let seen = try object(ScoreRecordKeys.self) { s, k throws(Failure) in
             switch k {
             case 0: schema = try s.int()
             case 1: accountId = try s.string()
@@ -778,8 +895,8 @@ struct ScoreRecordScanner {
             case 3: score = try s.int()
             case 4: previousScore = try s.optionalInt()
             case 5: delta = try s.int()
-            case 6: zone = try s.enumValue(ScoreRecordTables.zones)
-            case 7: previousZone = try s.optionalEnum(ScoreRecordTables.zones)
+            case 6: zone = try s.enumValue(Zone.self)
+            case 7: previousZone = try s.optionalEnum(Zone.self)
             case 8: components = try s.familyScores()
             case 9: signals = try s.signals()
             case 10: positiveSignals = try s.signals()
@@ -788,7 +905,7 @@ struct ScoreRecordScanner {
             case 13: eventIds = try s.strings()
             case 14:
                 var out: [EmitReason] = []
-                try s.list { s2 throws(Failure) in out.append(try s2.enumValue(ScoreRecordTables.reasons)) }
+                try s.list { s2 throws(Failure) in out.append(try s2.enumValue(EmitReason.self)) }
                 reasons = out
             case 15: cancellationScheduled = try s.bool()
             default: sequence = try s.optionalInt()
@@ -797,7 +914,7 @@ struct ScoreRecordScanner {
         skipWhitespace()
         guard i == n else { throw syntax("text after the record") }
         // Required: all but previous_score (4), previous_zone (7) and sequence (16).
-        try Self.requireKeys(seen, 0x1_FFFF & ~(1 << 4 | 1 << 7 | 1 << 16), ScoreRecordTables.record)
+        try Self.requireKeys(seen, 0x1_FFFF & ~(1 << 4 | 1 << 7 | 1 << 16), ScoreRecordKeys.self)
         return ScoreRecord(
             schema: schema, accountId: accountId, validAt: validAt, score: score, previousScore: previousScore,
             delta: delta, zone: zone, previousZone: previousZone, components: components, signals: signals,
@@ -807,7 +924,7 @@ struct ScoreRecordScanner {
 
     mutating func familyScores() throws(Failure) -> FamilyScores {
         var v = FamilyScores(productUsage: 0, engagement: 0, support: 0, commercial: 0)
-        let seen = try object(ScoreRecordTables.components) { s, k throws(Failure) in
+        let seen = try object(FamilyScoresKeys.self) { s, k throws(Failure) in
             switch k {
             case 0: v.productUsage = try s.double()
             case 1: v.engagement = try s.double()
@@ -815,7 +932,7 @@ struct ScoreRecordScanner {
             default: v.commercial = try s.double()
             }
         }
-        try Self.requireKeys(seen, 0xF, ScoreRecordTables.components)
+        try Self.requireKeys(seen, 0xF, FamilyScoresKeys.self)
         return v
     }
 
@@ -827,26 +944,26 @@ struct ScoreRecordScanner {
 
     mutating func signal() throws(Failure) -> Signal {
         var v = Signal(code: "", family: .productUsage, text: "", impact: 0)
-        let seen = try object(ScoreRecordTables.signal) { s, k throws(Failure) in
+        let seen = try object(SignalKeys.self) { s, k throws(Failure) in
             switch k {
             case 0: v.code = try s.string()
-            case 1: v.family = try s.enumValue(ScoreRecordTables.families)
+            case 1: v.family = try s.enumValue(SignalFamily.self)
             case 2: v.text = try s.string()
             case 3: v.impact = try s.double()
             case 4: v.value = try s.optionalDouble()
             default: v.baseline = try s.optionalDouble()
             }
         }
-        try Self.requireKeys(seen, 0xF, ScoreRecordTables.signal)
+        try Self.requireKeys(seen, 0xF, SignalKeys.self)
         return v
     }
 
     mutating func profile() throws(Failure) -> AccountProfile {
         var v = AccountProfile()
-        _ = try object(ScoreRecordTables.profile) { s, k throws(Failure) in
+        _ = try object(AccountProfileKeys.self) { s, k throws(Failure) in
             switch k {
             case 0: v.name = try s.optionalString()
-            case 1: v.tier = try s.optionalEnum(ScoreRecordTables.tiers)
+            case 1: v.tier = try s.optionalEnum(Tier.self)
             case 2: v.mrr = try s.optionalDouble()
             case 3: v.owner = try s.optionalString()
             case 4: v.url = try s.optionalString()
@@ -865,9 +982,9 @@ struct ScoreRecordScanner {
 
     mutating func trigger() throws(Failure) -> Trigger {
         var v = Trigger(type: .paymentFailed, eventId: "", occurredAt: Timestamp(millisecondsSinceEpoch: 0))
-        let seen = try object(ScoreRecordTables.trigger) { s, k throws(Failure) in
+        let seen = try object(TriggerKeys.self) { s, k throws(Failure) in
             switch k {
-            case 0: v.type = try s.enumValue(ScoreRecordTables.triggerTypes)
+            case 0: v.type = try s.enumValue(TriggerType.self)
             case 1: v.eventId = try s.string()
             case 2: v.occurredAt = try s.timestamp()
             case 3: v.ref = try s.optionalString()
@@ -877,7 +994,7 @@ struct ScoreRecordScanner {
             default: v.seatsAfter = try s.optionalInt()
             }
         }
-        try Self.requireKeys(seen, 0x7, ScoreRecordTables.trigger)
+        try Self.requireKeys(seen, 0x7, TriggerKeys.self)
         return v
     }
 }
