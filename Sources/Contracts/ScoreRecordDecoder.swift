@@ -231,8 +231,8 @@ struct ScoreRecordScanner {
     typealias Failure = ScoreRecordDecodingError
 
     let b: UnsafeBufferPointer<UInt8>
-    /// The same bytes, for reading eight at a time.
-    let raw: UnsafeRawBufferPointer
+    /// The first byte, for reading eight at a time (nil only when there are no bytes).
+    let base: UnsafeRawPointer?
     let n: Int
     var i: Int
     /// Unescaped bytes of the last string that held escapes.
@@ -242,7 +242,7 @@ struct ScoreRecordScanner {
 
     init(bytes: UnsafeBufferPointer<UInt8>, start: Int) {
         b = bytes
-        raw = UnsafeRawBufferPointer(bytes)
+        base = UnsafeRawPointer(bytes.baseAddress)
         n = bytes.count
         i = start
     }
@@ -492,14 +492,30 @@ struct ScoreRecordScanner {
 
     /// Reads a string at its opening quote, as Foundation reads one it decodes. Returns the range of
     /// its bytes in the input when it holds no escapes; otherwise nil, its unescaped bytes in `scratch`.
-    mutating func readString() throws(Failure) -> Range<Int>? {
-        i += 1
-        let start = i
-        while i < n {
-            if n - i >= 8, !Self.hasSpecialByte(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
-                i += 8
+    @inline(__always) mutating func readString() throws(Failure) -> Range<Int>? {
+        let start = i + 1
+        var j = start
+        while j < n {
+            if let base, n - j >= 8, !Self.hasSpecialByte((base + j).loadUnaligned(as: UInt64.self)) {
+                j += 8
                 continue
             }
+            let c = b[j]
+            if c == UInt8(ascii: "\"") {
+                i = j + 1
+                return start..<j
+            }
+            guard c >= 0x20, c < 0x80, c != UInt8(ascii: "\\") else { break }
+            j += 1
+        }
+        i = j
+        return try readStringSlowly(from: start)
+    }
+
+    /// `readString` from the first byte that is not plain ASCII text (or the end): UTF-8 sequences,
+    /// escapes, refusals.
+    @inline(never) mutating func readStringSlowly(from start: Int) throws(Failure) -> Range<Int>? {
+        while i < n {
             let c = b[i]
             if c == UInt8(ascii: "\"") {
                 i += 1
@@ -870,56 +886,41 @@ struct ScoreRecordScanner {
             try document()
             throw Self.wrongType("an object")
         }
-        var schema = 0
-        var accountId = ""
-        var validAt = Timestamp(millisecondsSinceEpoch: 0)
-        var score = 0
-        var previousScore: Int?
-        var delta = 0
-        var zone = Zone.healthy
-        var previousZone: Zone?
-        var components = FamilyScores(productUsage: 0, engagement: 0, support: 0, commercial: 0)
-        var signals: [Signal] = []
-        var positiveSignals: [Signal] = []
-        var profile = AccountProfile()
-        var triggers: [Trigger] = []
-        var eventIds: [String] = []
-        var reasons: [EmitReason] = []
-        var cancellationScheduled = false
-        var sequence: Int?
+        var r = ScoreRecord(
+            schema: 0, accountId: "", validAt: Timestamp(millisecondsSinceEpoch: 0), score: 0, previousScore: nil,
+            delta: 0, zone: .healthy, previousZone: nil,
+            components: FamilyScores(productUsage: 0, engagement: 0, support: 0, commercial: 0), signals: [],
+            positiveSignals: [], profile: AccountProfile(), triggers: [], eventIds: [], reasons: [],
+            cancellationScheduled: false)
         let seen = try object(ScoreRecordKeys.self) { s, k throws(Failure) in
             switch k {
-            case 0: schema = try s.int()
-            case 1: accountId = try s.string()
-            case 2: validAt = try s.timestamp()
-            case 3: score = try s.int()
-            case 4: previousScore = try s.optionalInt()
-            case 5: delta = try s.int()
-            case 6: zone = try s.enumValue(Zone.self)
-            case 7: previousZone = try s.optionalEnum(Zone.self)
-            case 8: components = try s.familyScores()
-            case 9: signals = try s.signals()
-            case 10: positiveSignals = try s.signals()
-            case 11: profile = try s.profile()
-            case 12: triggers = try s.triggers()
-            case 13: eventIds = try s.strings()
+            case 0: r.schema = try s.int()
+            case 1: r.accountId = try s.string()
+            case 2: r.validAt = try s.timestamp()
+            case 3: r.score = try s.int()
+            case 4: r.previousScore = try s.optionalInt()
+            case 5: r.delta = try s.int()
+            case 6: r.zone = try s.enumValue(Zone.self)
+            case 7: r.previousZone = try s.optionalEnum(Zone.self)
+            case 8: r.components = try s.familyScores()
+            case 9: r.signals = try s.signals()
+            case 10: r.positiveSignals = try s.signals()
+            case 11: r.profile = try s.profile()
+            case 12: r.triggers = try s.triggers()
+            case 13: r.eventIds = try s.strings()
             case 14:
                 var out: [EmitReason] = []
                 try s.list { s2 throws(Failure) in out.append(try s2.enumValue(EmitReason.self)) }
-                reasons = out
-            case 15: cancellationScheduled = try s.bool()
-            default: sequence = try s.optionalInt()
+                r.reasons = out
+            case 15: r.cancellationScheduled = try s.bool()
+            default: r.sequence = try s.optionalInt()
             }
         }
         skipWhitespace()
         guard i == n else { throw syntax("text after the record") }
         // Required: all but previous_score (4), previous_zone (7) and sequence (16).
         try Self.requireKeys(seen, 0x1_FFFF & ~(1 << 4 | 1 << 7 | 1 << 16), ScoreRecordKeys.self)
-        return ScoreRecord(
-            schema: schema, accountId: accountId, validAt: validAt, score: score, previousScore: previousScore,
-            delta: delta, zone: zone, previousZone: previousZone, components: components, signals: signals,
-            positiveSignals: positiveSignals, profile: profile, triggers: triggers, eventIds: eventIds,
-            reasons: reasons, cancellationScheduled: cancellationScheduled, sequence: sequence)
+        return r
     }
 
     mutating func familyScores() throws(Failure) -> FamilyScores {
