@@ -42,7 +42,7 @@ enum ScoreRecordDecoderFuzz {
         name: "score-record-decoder", summary: "ScoreRecordDecoder against JSONDecoder (health-scores values)"
     ) { input in
         let ours: ScoreRecord?
-        do {
+        do throws(ScoreRecordDecodingError) {
             ours = try ScoreRecordDecoder.decode(input)
         } catch {
             _ = error.description  // the reason a dead letter carries; must not trap either
