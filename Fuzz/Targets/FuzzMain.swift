@@ -19,6 +19,7 @@ let allTargets: [FuzzTarget] = [
     EventParserFuzz.target,
     TimestampFuzz.target,
     ScoreRecordFuzz.target,
+    ScoreRecordDecoderFuzz.target,
     AlertRecordFuzz.target,
     FeedbackRecordFuzz.target,
     RetryHeadersFuzz.target,

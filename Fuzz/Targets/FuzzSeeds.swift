@@ -46,7 +46,16 @@ enum FuzzSeeds {
         let picked = pick(scores, 8) {
             "\($0.zone)-\($0.triggers.first?.type.rawValue ?? "none")-\($0.reasons.first?.rawValue ?? "")"
         }
-        for (i, score) in picked.enumerated() { add("score-record", "score-\(i)", try RecordCoding.encode(score)) }
+        for (i, score) in picked.enumerated() {
+            add("score-record", "score-\(i)", try RecordCoding.encode(score))
+            add("score-record-decoder", "score-\(i)", try RecordCoding.encode(score))
+        }
+        text(
+            "score-record-decoder", "layout",
+            #" {"zz":[1,{"a":[true,null]},-],"schema":1,"account_id":"ac\u006de","valid_at":"2026-11-20T10:00:00.5+01:00","#
+                + #""score":32.0,"delta":-1.8E1,"zone":"critical","zone":7,"components":{"product_usage":2e1,"#
+                + #""engagement":40,"support":30,"commercial":35,},"signals":[],"positive_signals":[],"profile":{},"#
+                + #""triggers":[],"event_ids":["e\ud83d\ude00"],"reasons":[],"cancellation_scheduled":false} "#)
         for (i, account) in replay.accountIds.prefix(4).enumerated() {
             guard let state = replay.state(of: account) else { continue }
             add("scorer-state", "state-\(i)", state.encode())

@@ -35,6 +35,24 @@ enum ScoreRecordFuzz {
     }
 }
 
+/// `ScoreRecordDecoder`, the evaluator's reader of `health-scores` values: never traps, and agrees
+/// with `JSONDecoder` (the path it replaced) on every input: the same bytes accepted, with the same record.
+enum ScoreRecordDecoderFuzz {
+    static let target = FuzzTarget(
+        name: "score-record-decoder", summary: "ScoreRecordDecoder against JSONDecoder (health-scores values)"
+    ) { input in
+        let ours: ScoreRecord?
+        do throws(ScoreRecordDecodingError) {
+            ours = try ScoreRecordDecoder.decode(input)
+        } catch {
+            _ = error.description  // the reason a dead letter carries; must not trap either
+            ours = nil
+        }
+        let theirs = try? RecordCoding.decode(ScoreRecord.self, from: input)
+        FuzzCheck.require(ours == theirs, "ScoreRecordDecoder and JSONDecoder disagree on \(input.text)")
+    }
+}
+
 enum AlertRecordFuzz {
     static let target = FuzzTarget(name: "alert-record", summary: "AlertRecord and DigestItem (alerts values)") {
         input in

@@ -25,6 +25,7 @@ public enum RecordCoding {
     /// `missing key "valid_at"` or `wrong type at score: expected a number`, instead of Swift's
     /// debug description of `DecodingError`.
     public static func describe(_ error: any Error) -> String {
+        if let error = error as? ScoreRecordDecodingError { return error.description }
         guard let error = error as? DecodingError else { return "not valid JSON" }
         func path(_ context: DecodingError.Context) -> String {
             context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")

@@ -16,26 +16,29 @@ public protocol StateValue: Sendable {
 /// Only the worker thread touches it.
 public final class PartitionState<Value: StateValue> {
     public let partition: Int32
-    public private(set) var values: [String: Value]
-    private(set) var dirty: Set<String> = []
+    /// Every key's value. (Stored as `storage`, which the inlinable subscript writes: the stages'
+    /// per-record reads and writes are specialized for their value type, not generic calls.)
+    public var values: [String: Value] { storage }
+    @usableFromInline var storage: [String: Value]
+    @usableFromInline var dirty: Set<String> = []
     /// Per key: the last input offset (per input index) whose effect its value holds.
-    private(set) var applied: [String: [UInt8: Int64]]
+    @usableFromInline var applied: [String: [UInt8: Int64]]
     /// The record being processed: a write to its own key records its offset.
-    var current: (input: UInt8, offset: Int64, key: String)?
+    @usableFromInline var current: (input: UInt8, offset: Int64, key: String)?
     /// Writes so far (to tell whether a record changed state).
-    private(set) var writeCount = 0
+    @usableFromInline var writeCount = 0
 
     init(partition: Int32, values: [String: Value] = [:], applied: [String: [UInt8: Int64]] = [:]) {
         self.partition = partition
-        self.values = values
+        self.storage = values
         self.applied = applied
     }
 
     /// The value of `key`; setting it (nil deletes) marks it for the next changelog flush.
-    public subscript(key: String) -> Value? {
-        get { values[key] }
+    @inlinable public subscript(key: String) -> Value? {
+        get { storage[key] }
         set {
-            values[key] = newValue
+            storage[key] = newValue
             dirty.insert(key)
             writeCount &+= 1
             if let current, current.key == key { applied[key, default: [:]][current.input] = current.offset }

@@ -104,11 +104,10 @@ public final class EvaluatorProcessor: RecordProcessor {
         }
         let score: ScoreRecord
         do {
-            score = try RecordCoding.decode(ScoreRecord.self, from: record.value ?? [])
+            score = try ScoreRecordDecoder.decode(record.value ?? [])
         } catch {
             throw Rejection(
-                code: "invalid_score_record",
-                reason: "not a health-scores record: \(String(describing: error).prefix(200))")
+                code: "invalid_score_record", reason: "not a health-scores record: \(error.description.prefix(200))")
         }
         try context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")
         if let watermark = context.watermark { release(until: watermark, context: context) }
@@ -140,7 +139,7 @@ public final class EvaluatorProcessor: RecordProcessor {
 
     /// Read again after a crash and already in its account's state: only its time counts.
     public func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<AccountAlertState>) {
-        guard let score = try? RecordCoding.decode(ScoreRecord.self, from: record.value ?? []) else { return }
+        guard let score = try? ScoreRecordDecoder.decode(record.value ?? []) else { return }
         guard (try? context.observeEventTime(score.validAt.millisecondsSinceEpoch, field: "valid_at")) != nil else {
             return
         }
