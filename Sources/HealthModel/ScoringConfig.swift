@@ -89,6 +89,14 @@ public struct ScoringConfig: Sendable, Hashable {
     public var championPenalty = 30.0
     public var usageGrowthMinRatio = 0.30
 
+    // population
+    /// A day when the whole population's activity is at most `populationDipBelow` of its normal is a
+    /// shared dip (a holiday, an outage of the event pipeline), when that normal has at least this many
+    /// active accounts; 0: the population is not consulted.
+    public var populationMinAccounts = 50
+    /// See `populationMinAccounts`.
+    public var populationDipBelow = 0.8
+
     /// The built-in defaults.
     public init() {}
 
@@ -239,6 +247,7 @@ public struct ScoringConfig: Sendable, Hashable {
             ("signals.renewal_soon.days", \.renewalDays, 0...365),
             ("signals.cancellation.score_cap", \.cancellationScoreCap, 0...100),
             ("signals.champion_left.days", \.championDays, 1...365),
+            ("population.min_accounts", \.populationMinAccounts, 0...1_000_000),
         ]
     }
 
@@ -273,6 +282,7 @@ public struct ScoringConfig: Sendable, Hashable {
             ("signals.cancellation.penalty", \.cancellationPenalty, 0...100),
             ("signals.champion_left.penalty", \.championPenalty, 0...100),
             ("signals.usage_growth.min_ratio", \.usageGrowthMinRatio, 0...100),
+            ("population.dip_below", \.populationDipBelow, 0...0.99),
         ]
     }
 }
