@@ -99,7 +99,9 @@ public struct HealthScorer: Sendable {
         // tomorrow on) unless it ends a silence or brings a new feature: skip the evaluation then.
         // Exact, not an approximation: the last evaluation saw the same inputs.
         if !alwaysEvaluate, trigger == nil, event.type.isQuiet, day == dayBefore, state.clockDay == dayBefore,
-            state.lastActivityDay == activityBefore || activityChangeIsNeutral(from: activityBefore, today: dayBefore),
+            state.lastActivityDay == activityBefore
+                || (activityChangeIsNeutral(from: activityBefore, today: dayBefore)
+                    && Int(dayBefore) - Int(activityBefore) <= 1),
             state.featureGeneration == featuresBefore, state.lastScore >= 0
         {
             return Outcome(disposition: .applied, record: nil)
@@ -317,14 +319,40 @@ public struct HealthScorer: Sendable {
             negatives.append(contentsOf: cache.negatives)
             positives.append(contentsOf: cache.positives)
         }
-        // Inactivity (days most accounts were quiet together do not count).
+        // Inactivity, judged against the account's own rhythm once it has a baseline: the complete
+        // silent days (after its last active day, before today) expect `rhythm` logins each (scaled
+        // on days most accounts were quiet together); the chance of none in all is e^-expected. A
+        // silence starts to count when that expectation reaches `inactivityMinExpected` (so a sparse
+        // account waits until the evidence is there) and counts fully (`inactivityMax`) from
+        // `inactivityFullExpected`, however few days that took, once it expects more than one and a
+        // half of its busiest days (one dark working day is not a trend). Before a baseline: more than
+        // `inactivityAfterDays` idle days, `inactivityPerDay` each.
         if s.lastActivityDay != .min {
             let idle = Int(today) - Int(s.lastActivityDay)
             var shared = 0
-            if let dips, idle > config.inactivityAfterDays {
+            if let dips, idle > 1 {
                 for d in (Int64(s.lastActivityDay) + 1)..<Int64(today) where dips.dip(on: d) != nil { shared += 1 }
             }
-            if idle - shared > config.inactivityAfterDays {
+            if let rhythm = s.cache?.rhythm, config.inactivityMinExpected > 0 {
+                var expected = 0.0
+                if idle > 1 {
+                    for d in (s.lastActivityDay + 1)..<today {
+                        let k = Int(((Int64(d) + 3) % 7 + 7) % 7)
+                        expected += rhythm[k] * (dips?.dip(on: Int64(d)) ?? 1)
+                    }
+                }
+                // One dark working day is not a trend (a holiday of the account's own): the silence
+                // must also expect more than one and a half of its busiest days.
+                let busiest = rhythm.max() ?? 0
+                if expected >= config.inactivityMinExpected, expected >= 1.5 * busiest {
+                    let span = config.inactivityFullExpected - config.inactivityMinExpected
+                    let strength = span > 0 ? min(1, (expected - config.inactivityMinExpected) / span) : 1
+                    negatives.append(
+                        RawSignal(
+                            kind: .inactivity, points: config.inactivityMax * max(strength, 0.1),
+                            value: Double(idle), baseline: expected.rounded(), count: idle, before: shared))
+                }
+            } else if idle - shared > config.inactivityAfterDays {
                 let points = min(
                     config.inactivityMax, Double(idle - shared - config.inactivityAfterDays) * config.inactivityPerDay)
                 negatives.append(
@@ -806,7 +834,44 @@ public struct HealthScorer: Sendable {
                         baseline: round3(normal)))
             }
         }
-        return SeriesCache(day: today, negatives: negatives, positives: positives)
+        let rhythm =
+            weekdayMeans(s, today: today, .small(.logins), population: population)
+            ?? weekdayMeans(s, today: today, .small(.featureUses), population: population)
+        return SeriesCache(day: today, negatives: negatives, positives: positives, rhythm: rhythm)
+    }
+
+    /// The weekday means of a daily series over the account's baseline (the baseline of `judge`,
+    /// without its days most accounts were quiet together), Monday first; nil without a baseline
+    /// or without any of that series.
+    func weekdayMeans(
+        _ s: AccountState, today: Int32, _ source: Source, population: PopulationActivity?
+    ) -> [Double]? {
+        let c = config
+        var baseEnd = today - Int32(c.recentDays) - 1
+        if s.lastActivityDay != .min, s.lastActivityDay < baseEnd { baseEnd = s.lastActivityDay }
+        guard s.firstDay != .max, !s.isEmpty else { return nil }
+        let baseStart = max(baseEnd - Int32(c.baselineDays) + 1, s.firstDay)
+        guard baseEnd - baseStart + 1 >= Int32(c.minHistoryDays) else { return nil }
+        var weights = [Double](repeating: 0, count: 7)
+        var sums = [Double](repeating: 0, count: 7)
+        var totalWeight = 0.0
+        var total = 0.0
+        for d in baseStart...baseEnd where population?.dip(on: Int64(d)) == nil {
+            let x: Double
+            switch source {
+            case .small(let field): x = s.value(field, day: d)
+            case .api(let field): x = s.apiValue(field, day: d)
+            }
+            let w = decay[Int(baseEnd - d)]
+            let k = Int(((Int64(d) + 3) % 7 + 7) % 7)
+            weights[k] += w
+            sums[k] += w * x
+            totalWeight += w
+            total += w * x
+        }
+        guard totalWeight > 0, total > 0 else { return nil }
+        let mean = total / totalWeight
+        return (0..<7).map { (sums[$0] + 0.5 * mean) / (weights[$0] + 0.5) }
     }
 }
 
@@ -816,11 +881,15 @@ final class SeriesCache: Sendable {
     let day: Int32
     let negatives: [RawSignal]
     let positives: [RawSignal]
+    /// The account's expected logins (or feature uses, without logins) per weekday (Monday first),
+    /// from its baseline; nil before it has one. What a silence is judged against.
+    let rhythm: [Double]?
 
-    init(day: Int32, negatives: [RawSignal], positives: [RawSignal]) {
+    init(day: Int32, negatives: [RawSignal], positives: [RawSignal], rhythm: [Double]? = nil) {
         self.day = day
         self.negatives = negatives
         self.positives = positives
+        self.rhythm = rhythm
     }
 }
 

@@ -57,6 +57,13 @@ public struct ScoringConfig: Sendable, Hashable {
     public var inactivityAfterDays = 3
     public var inactivityPerDay = 10.0
     public var inactivityMax = 60.0
+    /// With a baseline, a silence starts to count when the account's own weekday means expect at
+    /// least this many logins over its complete silent days (the chance of none is e^-this: 6,
+    /// 0.25%)... 0: the fixed rule (`inactivityAfterDays`) always.
+    public var inactivityMinExpected = 6.0
+    /// ...and counts fully (`inactivityMax`) from this many (20: 2e-9, room for days busier or
+    /// quieter than Poisson), at once: a daily-active account that goes dark needs one silent day.
+    public var inactivityFullExpected = 20.0
     public var apiErrorMinRate = 0.05
     public var apiErrorMax = 40.0
     public var ticketMinCount = 3
@@ -168,6 +175,11 @@ public struct ScoringConfig: Sendable, Hashable {
                 file: file, key: "baseline.short_days", line: lineOf("baseline.short_days"),
                 reason: "must be 0 (off), or 3 or more and below baseline.recent_days (\(recentDays))")
         }
+        guard inactivityMinExpected <= inactivityFullExpected else {
+            throw .config(
+                file: file, key: "signals.inactivity.min_expected", line: lineOf("signals.inactivity.min_expected"),
+                reason: "must not be above signals.inactivity.full_expected (\(inactivityFullExpected))")
+        }
         guard zStart < zFull else {
             throw .config(
                 file: file, key: "baseline.z_start", line: lineOf("baseline.z_start"),
@@ -264,6 +276,8 @@ public struct ScoringConfig: Sendable, Hashable {
             ("baseline.z_full", \.zFull, 0...20),
             ("signals.inactivity.per_day", \.inactivityPerDay, 0...100),
             ("signals.inactivity.max", \.inactivityMax, 0...100),
+            ("signals.inactivity.min_expected", \.inactivityMinExpected, 0...10_000),
+            ("signals.inactivity.full_expected", \.inactivityFullExpected, 0...10_000),
             ("signals.api_errors.min_rate", \.apiErrorMinRate, 0...1),
             ("signals.api_errors.max", \.apiErrorMax, 0...100),
             ("signals.ticket_spike.min_ratio", \.ticketMinRatio, 1...100),

@@ -111,8 +111,12 @@ enum SignalText {
         case .usageGrowth:
             return "\(s.series.label) up \(percent(s.value))% vs \(baselineDays)-day baseline"
         case .inactivity:
+            // `baseline`: the logins the account's own rhythm expected over the silence.
+            let expected = s.baseline.map { ", about \(Int($0)) logins expected" } ?? ""
             return "No activity for \(s.count) days"
-                + (s.before > 0 ? " (\(s.before) of them quiet fleet-wide, not counted)" : "")
+                + (s.before > 0
+                    ? " (\(s.before) of them quiet fleet-wide, not counted\(expected))"
+                    : expected.isEmpty ? "" : " (\(expected.dropFirst(2)))")
         case .apiErrors:
             return "API error rate \(oneDecimal(s.value * 100))% (normal \(oneDecimal((s.baseline ?? 0) * 100))%)"
         case .ticketSpike:

@@ -95,6 +95,8 @@ import Testing
         // is at risk on the day it goes dark (10-21 10:00, before its critical alert of 10-22), its
         // second critical alert comes 10-24 05:00 (was 10-23) and its weekly one of 10-31 is gone;
         // acct-0003 keeps its first alerts (10-22) without the reminders of 10-23, 10-24 and 10-26.
+        // With silence judged on the account's own rhythm, acct-0003 (dark from 10-19) also raises a
+        // score drop on 10-21 00:00, after two silent days that expected more than 6 logins.
         let expected = """
             acct-0000 customer_at_risk cs-escalations P1 critical
             acct-0000 customer_at_risk cs-escalations P1 critical
@@ -114,6 +116,7 @@ import Testing
             acct-0002 upsell_opportunity revenue-signals P8 low
             acct-0003 customer_at_risk cs-escalations P4 high
             acct-0003 customer_at_risk customer-health P4 high
+            acct-0003 health_score_drop customer-health P7 medium
             acct-0003 health_score_drop customer-health P7 medium
             acct-0005 customer_at_risk cs-escalations P4 high
             acct-0005 customer_at_risk customer-health P4 high

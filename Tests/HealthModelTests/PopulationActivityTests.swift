@@ -95,7 +95,11 @@ import Testing
         let logins = try #require(e.signals.first { $0.code == SignalCode.loginsDown }, "\(e.signals.map(\.text))")
         #expect(logins.text.contains("quiet fleet-wide"), "\(logins.text)")
         let idle = try #require(e.signals.first { $0.code == SignalCode.inactivity }, "\(e.signals.map(\.text))")
-        #expect(idle.text == "No activity for 8 days (2 of them quiet fleet-wide, not counted)")
+        // The silence is judged on the account's own rhythm: Monday to Wednesday and the weekend
+        // expect about 100 logins a working day; the holiday's two days expect a tenth of that.
+        #expect(
+            idle.text.hasPrefix("No activity for 8 days (2 of them quiet fleet-wide, not counted, about ")
+                && idle.text.hasSuffix(" logins expected)"), "\(idle.text)")
     }
 
     @Test func theScoringFileTurnsThePopulationOffOrTunesIt() throws {
