@@ -228,7 +228,10 @@ public struct HealthScorer: Sendable {
                 if let v = p.owner { s.profile.owner = v }
                 if let v = p.url { s.profile.url = v }
                 if let v = p.renewalDate { s.profile.renewalDate = v }
-                if let v = p.timezone { s.profile.timezone = v }
+                if let v = p.timezone {
+                    if s.profile.timezone != v { s.cache = nil }  // its region's holidays may differ
+                    s.profile.timezone = v
+                }
             }
             if ms >= s.cancellationAtMs {
                 if p.cancellationScheduled == false || p.status == "active" {
@@ -307,9 +310,15 @@ public struct HealthScorer: Sendable {
     func evaluate(_ s: inout AccountState, population: PopulationActivity? = nil) -> RawEvaluation {
         let today = s.clockDay
         // The population only matters when it has a shared dip over the days the account's
-        // judgement reads (its horizon before today).
-        let dips = population.flatMap {
-            $0.hasDip(from: Int64(today) - Int64(s.horizonDays), to: Int64(today) - 1) ? $0 : nil
+        // judgement reads (its horizon before today); the account's region's holidays count as days
+        // of no expected activity.
+        let from = Int64(today) - Int64(s.horizonDays)
+        var dips = population.flatMap { $0.hasDip(from: from, to: Int64(today) - 1) ? $0 : nil }
+        if !config.holidays.isEmpty, let region = s.profile.timezone, let days = config.holidays[region] {
+            let inRange = days.filter { $0 >= from && $0 < Int64(today) }
+            if !inRange.isEmpty {
+                dips = (population ?? PopulationActivity(minAccounts: 0)).adding(holidays: inRange)
+            }
         }
         if s.cache?.day != today { s.cache = judgeSeries(s, today, population: dips) }
         var negatives: [RawSignal] = []
@@ -325,7 +334,8 @@ public struct HealthScorer: Sendable {
         // silence starts to count when that expectation reaches `inactivityMinExpected` (so a sparse
         // account waits until the evidence is there) and counts fully (`inactivityMax`) from
         // `inactivityFullExpected`, however few days that took, once it expects more than one and a
-        // half of its busiest days (one dark working day is not a trend). Before a baseline: more than
+        // half of its busiest days (one dark working day is not a trend); once it counts, never less than
+        // the fixed rule would. Before a baseline: more than
         // `inactivityAfterDays` idle days, `inactivityPerDay` each.
         if s.lastActivityDay != .min {
             let idle = Int(today) - Int(s.lastActivityDay)
@@ -347,9 +357,12 @@ public struct HealthScorer: Sendable {
                 if expected >= config.inactivityMinExpected, expected >= 1.5 * busiest {
                     let span = config.inactivityFullExpected - config.inactivityMinExpected
                     let strength = span > 0 ? min(1, (expected - config.inactivityMinExpected) / span) : 1
+                    // Once the evidence is there, never less than the fixed rule's idle days would cost.
+                    let fixed = Double(idle - shared - config.inactivityAfterDays) * config.inactivityPerDay
                     negatives.append(
                         RawSignal(
-                            kind: .inactivity, points: config.inactivityMax * max(strength, 0.1),
+                            kind: .inactivity,
+                            points: min(config.inactivityMax, max(config.inactivityMax * max(strength, 0.1), fixed)),
                             value: Double(idle), baseline: expected.rounded(), count: idle, before: shared))
                 }
             } else if idle - shared > config.inactivityAfterDays {

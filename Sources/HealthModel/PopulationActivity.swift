@@ -110,6 +110,14 @@ public struct PopulationActivity: Sendable, Hashable {
     /// shared dip; nil otherwise.
     public func dip(on day: Int64) -> Double? { dips[day] }
 
+    /// These dips with `holidays` (epoch days) as days of no expected activity at all: the quiet days
+    /// of an account with a holiday calendar.
+    func adding(holidays: [Int64]) -> PopulationActivity {
+        var p = self
+        for day in holidays { p.dips[day] = 0 }
+        return p
+    }
+
     /// Whether any day from `from` through `to` is a shared dip.
     func hasDip(from: Int64, to: Int64) -> Bool {
         guard !dips.isEmpty, from <= to else { return false }

@@ -104,6 +104,12 @@ public struct ScoringConfig: Sendable, Hashable {
     /// See `populationMinAccounts`.
     public var populationDipBelow = 0.8
 
+    // holidays
+    /// Public holidays by region (the account's `timezone`, as `account_updated` gives it, e.g.
+    /// `Europe/Berlin`): epoch days (UTC), sorted. On them an account of that region is expected
+    /// nothing, the day is left out of its baseline and not counted as inactivity.
+    public var holidays: [String: [Int64]] = [:]
+
     /// The built-in defaults.
     public init() {}
 
@@ -131,6 +137,21 @@ public struct ScoringConfig: Sendable, Hashable {
         for (key, value, line) in flat {
             guard seen.insert(key).inserted else {
                 throw .config(file: file, key: key, line: line, reason: "given twice")
+            }
+            if key.hasPrefix("holidays.") {
+                // A region's holidays: dates (YYYY-MM-DD), comma-separated.
+                var days: [Int64] = []
+                for part in value.split(separator: ",") {
+                    let text = part.trimmingCharacters(in: .whitespaces)
+                    guard let day = RenewalDate.epochDay(text) else {
+                        throw .config(
+                            file: file, key: key, line: line,
+                            reason: "expected dates (YYYY-MM-DD), comma-separated, got '\(text.prefix(40))'")
+                    }
+                    days.append(day)
+                }
+                holidays[String(key.dropFirst("holidays.".count))] = Array(Set(days)).sorted()
+                continue
             }
             if let entry = ints.first(where: { $0.0 == key }) {
                 guard let v = Int(value) else {

@@ -98,7 +98,7 @@ import Testing
         // The silence is judged on the account's own rhythm: Monday to Wednesday and the weekend
         // expect about 100 logins a working day; the holiday's two days expect a tenth of that.
         #expect(
-            idle.text.hasPrefix("No activity for 8 days (2 of them quiet fleet-wide, not counted, about ")
+            idle.text.hasPrefix("No activity for 8 days (2 of them quiet fleet-wide or on holiday, not counted, about ")
                 && idle.text.hasSuffix(" logins expected)"), "\(idle.text)")
     }
 
@@ -151,5 +151,36 @@ import Testing
         let (alone, aloneRecords) = run(off)
         #expect(alone.population == nil)
         #expect(aloneRecords.contains { $0.signals.contains { $0.code == SignalCode.loginsDown } })
+    }
+
+    /// The scoring file's holiday calendar: an account of the region is expected nothing on them.
+    @Test func aRegionsHolidayCalendarIsTheAccountsOwnQuietDays() throws {
+        // Day 38 and 39 are 2026-10-15 and 2026-10-16.
+        let config = try ScoringConfig(
+            yaml: "holidays:\n  Europe/Berlin: 2026-10-15, 2026-10-16\n  Asia/Tokyo: 2026-01-01\n", file: "s.yaml")
+        #expect(config.holidays["Europe/Berlin"] == [start.epochDay + 38, start.epochDay + 39])
+        #expect(throws: HealthModelError.self) {
+            _ = try ScoringConfig(yaml: "holidays:\n  Europe/Berlin: 2026-13-01\n", file: "s.yaml")
+        }
+        func evaluate(timezone: String) -> HealthEvaluation {
+            let scorer = HealthScorer(config: config)
+            var state = scorer.makeState(accountId: "a")
+            var f = EventFactory(account: "a")
+            _ = scorer.apply(f.make(.accountUpdated, at: start, EventProperties(timezone: timezone)), to: &state)
+            for d in 0..<42 {
+                let day = start.adding(days: Int64(d))
+                let low = day.weekday >= 5 || holiday.contains(d)
+                for k in 0..<(low ? 3 : 100) {
+                    let t = day.adding(seconds: Int64(8 * 3600 + k * 200))
+                    _ = scorer.apply(f.make(.login, at: t, user: "u\(k % 30)"), to: &state)
+                }
+            }
+            _ = scorer.advance(to: start.adding(days: 42), state: &state)
+            return scorer.evaluation(of: &state)
+        }
+        let berlin = evaluate(timezone: "Europe/Berlin")
+        #expect(berlin.signals.isEmpty, "\(berlin.signals.map(\.text))")
+        let elsewhere = evaluate(timezone: "America/New_York")
+        #expect(elsewhere.signals.contains { $0.code == SignalCode.loginsDown }, "\(elsewhere.signals.map(\.text))")
     }
 }
