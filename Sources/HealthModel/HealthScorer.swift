@@ -68,7 +68,12 @@ public struct HealthScorer: Sendable {
     }
 
     /// Applies one event (of `state`'s account) and returns the record it causes, if one is due.
-    public func apply(_ event: AccountEvent, to state: inout AccountState) -> Outcome {
+    /// With `population`, days most accounts were quiet together are not this account's risk
+    /// (see `PopulationActivity`); its sealed days must not change while the account stays on one
+    /// day (seal them before an account moves to the next day, as `Replay` does).
+    public func apply(
+        _ event: AccountEvent, to state: inout AccountState, population: PopulationActivity? = nil
+    ) -> Outcome {
         let ms = event.occurredAt.millisecondsSinceEpoch
         let day = Int32(clamping: event.occurredAt.epochDay)
         if !state.isEmpty, day < state.clockDay - state.dedupDays + 1 {
@@ -94,28 +99,32 @@ public struct HealthScorer: Sendable {
         // tomorrow on) unless it ends a silence or brings a new feature: skip the evaluation then.
         // Exact, not an approximation: the last evaluation saw the same inputs.
         if !alwaysEvaluate, trigger == nil, event.type.isQuiet, day == dayBefore, state.clockDay == dayBefore,
-            state.lastActivityDay == activityBefore || activityChangeIsNeutral(from: activityBefore, today: dayBefore),
+            state.lastActivityDay == activityBefore
+                || (activityChangeIsNeutral(from: activityBefore, today: dayBefore)
+                    && Int(dayBefore) - Int(activityBefore) <= 1),
             state.featureGeneration == featuresBefore, state.lastScore >= 0
         {
             return Outcome(disposition: .applied, record: nil)
         }
-        let record = emitIfDue(&state, triggers: trigger.map { [$0] } ?? [])
+        let record = emitIfDue(&state, triggers: trigger.map { [$0] } ?? [], population: population)
         return Outcome(disposition: .applied, record: record)
     }
 
     /// Moves the account's time forward without events (idle re-scoring). Returns a record when a new
     /// day began and the score, zone or top signals changed: silence is a signal.
-    public func advance(to time: Timestamp, state: inout AccountState) -> ScoreRecord? {
+    public func advance(
+        to time: Timestamp, state: inout AccountState, population: PopulationActivity? = nil
+    ) -> ScoreRecord? {
         guard !state.isEmpty, time.millisecondsSinceEpoch > state.clockMs else { return nil }
         let oldDay = state.clockDay
         state.moveClock(to: time.millisecondsSinceEpoch)
         guard state.clockDay != oldDay else { return nil }
-        return emitIfDue(&state, triggers: [])
+        return emitIfDue(&state, triggers: [], population: population)
     }
 
     /// The current score of an account with its explanations (no emission bookkeeping).
-    public func evaluation(of state: inout AccountState) -> HealthEvaluation {
-        let e = evaluate(&state)
+    public func evaluation(of state: inout AccountState, population: PopulationActivity? = nil) -> HealthEvaluation {
+        let e = evaluate(&state, population: population)
         return HealthEvaluation(
             score: e.score, zone: config.zone(of: e.score), components: e.components,
             signals: e.signals.map(signal), positiveSignals: e.positives.map(signal))
@@ -219,7 +228,10 @@ public struct HealthScorer: Sendable {
                 if let v = p.owner { s.profile.owner = v }
                 if let v = p.url { s.profile.url = v }
                 if let v = p.renewalDate { s.profile.renewalDate = v }
-                if let v = p.timezone { s.profile.timezone = v }
+                if let v = p.timezone {
+                    if s.profile.timezone != v { s.cache = nil }  // its region's holidays may differ
+                    s.profile.timezone = v
+                }
             }
             if ms >= s.cancellationAtMs {
                 if p.cancellationScheduled == false || p.status == "active" {
@@ -244,8 +256,10 @@ public struct HealthScorer: Sendable {
 
     // MARK: Emission
 
-    private func emitIfDue(_ s: inout AccountState, triggers: [Trigger]) -> ScoreRecord? {
-        let e = evaluate(&s)
+    private func emitIfDue(
+        _ s: inout AccountState, triggers: [Trigger], population: PopulationActivity?
+    ) -> ScoreRecord? {
+        let e = evaluate(&s, population: population)
         let zone = config.zone(of: e.score)
         var reasons: [EmitReason] = []
         let previous = s.lastScore >= 0 ? Int(s.lastScore) : nil
@@ -293,9 +307,20 @@ public struct HealthScorer: Sendable {
         var positiveMask: UInt32
     }
 
-    func evaluate(_ s: inout AccountState) -> RawEvaluation {
+    func evaluate(_ s: inout AccountState, population: PopulationActivity? = nil) -> RawEvaluation {
         let today = s.clockDay
-        if s.cache?.day != today { s.cache = judgeSeries(s, today) }
+        // The population only matters when it has a shared dip over the days the account's
+        // judgement reads (its horizon before today); the account's region's holidays count as days
+        // of no expected activity.
+        let from = Int64(today) - Int64(s.horizonDays)
+        var dips = population.flatMap { $0.hasDip(from: from, to: Int64(today) - 1) ? $0 : nil }
+        if !config.holidays.isEmpty, let region = s.profile.timezone, let days = config.holidays[region] {
+            let inRange = days.filter { $0 >= from && $0 < Int64(today) }
+            if !inRange.isEmpty {
+                dips = (population ?? PopulationActivity(minAccounts: 0)).adding(holidays: inRange)
+            }
+        }
+        if s.cache?.day != today { s.cache = judgeSeries(s, today, population: dips) }
         var negatives: [RawSignal] = []
         negatives.reserveCapacity(16)
         var positives: [RawSignal] = []
@@ -303,13 +328,48 @@ public struct HealthScorer: Sendable {
             negatives.append(contentsOf: cache.negatives)
             positives.append(contentsOf: cache.positives)
         }
-        // Inactivity.
+        // Inactivity, judged against the account's own rhythm once it has a baseline: the complete
+        // silent days (after its last active day, before today) expect `rhythm` logins each (scaled
+        // on days most accounts were quiet together); the chance of none in all is e^-expected. A
+        // silence starts to count when that expectation reaches `inactivityMinExpected` (so a sparse
+        // account waits until the evidence is there) and counts fully (`inactivityMax`) from
+        // `inactivityFullExpected`, however few days that took, once it expects more than one and a
+        // half of its busiest days (one dark working day is not a trend); once it counts, never less than
+        // the fixed rule would. Before a baseline: more than
+        // `inactivityAfterDays` idle days, `inactivityPerDay` each.
         if s.lastActivityDay != .min {
             let idle = Int(today) - Int(s.lastActivityDay)
-            if idle > config.inactivityAfterDays {
+            var shared = 0
+            if let dips, idle > 1 {
+                for d in (Int64(s.lastActivityDay) + 1)..<Int64(today) where dips.dip(on: d) != nil { shared += 1 }
+            }
+            if let rhythm = s.cache?.rhythm, config.inactivityMinExpected > 0 {
+                var expected = 0.0
+                if idle > 1 {
+                    for d in (s.lastActivityDay + 1)..<today {
+                        let k = Int(((Int64(d) + 3) % 7 + 7) % 7)
+                        expected += rhythm[k] * (dips?.dip(on: Int64(d)) ?? 1)
+                    }
+                }
+                // One dark working day is not a trend (a holiday of the account's own): the silence
+                // must also expect more than one and a half of its busiest days.
+                let busiest = rhythm.max() ?? 0
+                if expected >= config.inactivityMinExpected, expected >= 1.5 * busiest {
+                    let span = config.inactivityFullExpected - config.inactivityMinExpected
+                    let strength = span > 0 ? min(1, (expected - config.inactivityMinExpected) / span) : 1
+                    // Once the evidence is there, never less than the fixed rule's idle days would cost.
+                    let fixed = Double(idle - shared - config.inactivityAfterDays) * config.inactivityPerDay
+                    negatives.append(
+                        RawSignal(
+                            kind: .inactivity,
+                            points: min(config.inactivityMax, max(config.inactivityMax * max(strength, 0.1), fixed)),
+                            value: Double(idle), baseline: expected.rounded(), count: idle, before: shared))
+                }
+            } else if idle - shared > config.inactivityAfterDays {
                 let points = min(
-                    config.inactivityMax, Double(idle - config.inactivityAfterDays) * config.inactivityPerDay)
-                negatives.append(RawSignal(kind: .inactivity, points: points, value: Double(idle), count: idle))
+                    config.inactivityMax, Double(idle - shared - config.inactivityAfterDays) * config.inactivityPerDay)
+                negatives.append(
+                    RawSignal(kind: .inactivity, points: points, value: Double(idle), count: idle, before: shared))
             }
         }
         // Feature adoption.
@@ -550,6 +610,9 @@ public struct HealthScorer: Sendable {
         var days: Double
         /// The drop is that of the short window (`shortDays`), worse than the whole recent window's.
         var shortWindow = false
+        /// Days of the compared window when most accounts were quiet together (their expected
+        /// figure is the population's share of the account's normal).
+        var sharedDipDays = 0
 
         /// The expected daily figure.
         var dailyBaseline: Double { round1(expected / max(days, 1)) }
@@ -561,7 +624,9 @@ public struct HealthScorer: Sendable {
         case api(Int)
     }
 
-    func judge(_ s: AccountState, today: Int32, lump: Double = 1, _ source: Source) -> Judgement? {
+    func judge(
+        _ s: AccountState, today: Int32, lump: Double = 1, _ source: Source, population: PopulationActivity? = nil
+    ) -> Judgement? {
         let c = config
         let recent = Int32(c.recentDays)
         // The baseline ends before the recent window, or before the account went silent, whichever
@@ -585,12 +650,15 @@ public struct HealthScorer: Sendable {
             return Double(s.ring.value(in: column, slot: k))
         }
         @inline(__always) func weekday(_ d: Int32) -> Int { Int(((Int64(d) + 3) % 7 + 7) % 7) }
+        /// The population's share of normal activity on a day most accounts were quiet together, else nil.
+        @inline(__always) func dip(_ d: Int32) -> Double? { population?.dip(on: Int64(d)) }
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: 21) { t -> Judgement? in
             for k in 0..<21 { t[k] = 0 }
             // t[0..<7]: weights per weekday, t[7..<14]: weighted sums, t[14..<21]: weekday means.
             var totalWeight = 0.0
             var total = 0.0
-            for d in baseStart...baseEnd {
+            // Days most accounts were quiet together are not the account's normal: left out.
+            for d in baseStart...baseEnd where dip(d) == nil {
                 let weight = decay[Int(baseEnd - d)]
                 let k = weekday(d)
                 let x = weight * v(d)
@@ -599,6 +667,7 @@ public struct HealthScorer: Sendable {
                 totalWeight += weight
                 total += x
             }
+            guard totalWeight > 0 else { return nil }
             let mean = total / totalWeight
             guard mean > 0 else { return nil }
             let prior = 0.5
@@ -608,7 +677,7 @@ public struct HealthScorer: Sendable {
             var squares = 0.0
             var widest = 0.0
             var widestWeight = 0.0
-            for d in baseStart...baseEnd {
+            for d in baseStart...baseEnd where dip(d) == nil {
                 let r = v(d) - t[14 + weekday(d)]
                 let w = decay[Int(baseEnd - d)]
                 squares += w * r * r
@@ -619,6 +688,9 @@ public struct HealthScorer: Sendable {
             }
             let variance = squares / totalWeight
             let robustVariance = (squares - widest) / max(totalWeight - widestWeight, .leastNonzeroMagnitude)
+            /// The account's expected figure of a day: its weekday mean, times the population's share of
+            /// normal on a day most accounts were quiet together.
+            @inline(__always) func expectedOn(_ d: Int32) -> Double { t[14 + weekday(d)] * (dip(d) ?? 1) }
             /// The last `length` complete days against the weekday means, without their worst day
             /// (one holiday or outage day is not a trend) and, with `trimBest`, their best day too
             /// (one burst day is not growth).
@@ -633,7 +705,7 @@ public struct HealthScorer: Sendable {
                 var bestResidual = -Double.infinity
                 var bestDay = Int32.min
                 for d in (today - length)...(today - 1) {
-                    let e = t[14 + weekday(d)]
+                    let e = expectedOn(d)
                     let o = v(d)
                     expected += e
                     observed += o
@@ -648,14 +720,14 @@ public struct HealthScorer: Sendable {
                 }
                 var days = Double(length)
                 if length >= 3 {
-                    expected -= t[14 + weekday(worstDay)]
+                    expected -= expectedOn(worstDay)
                     observed -= v(worstDay)
                     days -= 1
                 } else {
                     worstDay = Int32.min
                 }
                 if trimBest, length >= 4, bestDay != worstDay {
-                    expected -= t[14 + weekday(bestDay)]
+                    expected -= expectedOn(bestDay)
                     observed -= v(bestDay)
                     days -= 1
                 } else {
@@ -663,7 +735,7 @@ public struct HealthScorer: Sendable {
                 }
                 var busiestKept = 0.0
                 for d in (today - length)...(today - 1) where d != worstDay && d != bestDay {
-                    busiestKept = max(busiestKept, t[14 + weekday(d)])
+                    busiestKept = max(busiestKept, expectedOn(d))
                 }
                 guard expected > 0 else { return (0, 0, 0, observed, 0, days, busiestKept) }
                 let spread = (days * variance + expected * lump).squareRoot()
@@ -703,17 +775,21 @@ public struct HealthScorer: Sendable {
                         penalty: p, days: short.days, shortWindow: true)
                 }
             }
+            if population != nil {
+                let length = judgement.shortWindow ? Int32(c.shortDays) : recent
+                for d in (today - length)...(today - 1) where dip(d) != nil { judgement.sharedDipDays += 1 }
+            }
             return judgement
         }
     }
 
-    func judgeSeries(_ s: AccountState, _ today: Int32) -> SeriesCache {
+    func judgeSeries(_ s: AccountState, _ today: Int32, population: PopulationActivity? = nil) -> SeriesCache {
         var negatives: [RawSignal] = []
         var positives: [RawSignal] = []
         func signal(_ kind: SignalKind, _ series: UsageSeries, _ j: Judgement) -> RawSignal {
             RawSignal(
                 kind: kind, points: j.penalty, value: -j.drop, baseline: j.dailyBaseline,
-                days: j.shortWindow ? Int(j.days) : 0, series: series)
+                days: j.shortWindow ? Int(j.days) : 0, series: series, before: j.sharedDipDays)
         }
         // Product usage: the worst of feature use, session minutes and API calls.
         var worst: RawSignal?
@@ -725,9 +801,9 @@ public struct HealthScorer: Sendable {
         for series in [UsageSeries.featureUses, .sessionMinutes, .apiCalls] {
             let j: Judgement?
             switch series {
-            case .sessionMinutes: j = judge(s, today: today, lump: 40, .small(.minutes))
-            case .apiCalls: j = judge(s, today: today, lump: 200, .api(0))
-            default: j = judge(s, today: today, lump: 1, .small(.featureUses))
+            case .sessionMinutes: j = judge(s, today: today, lump: 40, .small(.minutes), population: population)
+            case .apiCalls: j = judge(s, today: today, lump: 200, .api(0), population: population)
+            default: j = judge(s, today: today, lump: 1, .small(.featureUses), population: population)
             }
             guard let j else { continue }
             if j.penalty > 0, j.penalty > (worst?.points ?? 0) { worst = signal(.usageDown, series, j) }
@@ -740,10 +816,10 @@ public struct HealthScorer: Sendable {
         if let worst { negatives.append(worst) }
         if let best { positives.append(best) }
         // Engagement: logins and distinct users.
-        if let j = judge(s, today: today, .small(.logins)), j.penalty > 0 {
+        if let j = judge(s, today: today, .small(.logins), population: population), j.penalty > 0 {
             negatives.append(signal(.loginsDown, .logins, j))
         }
-        if let j = judge(s, today: today, .small(.users)), j.penalty > 0 {
+        if let j = judge(s, today: today, .small(.users), population: population), j.penalty > 0 {
             negatives.append(signal(.activeUsersDown, .activeUsers, j))
         }
         // API error rate against the account's own normal rate.
@@ -771,7 +847,44 @@ public struct HealthScorer: Sendable {
                         baseline: round3(normal)))
             }
         }
-        return SeriesCache(day: today, negatives: negatives, positives: positives)
+        let rhythm =
+            weekdayMeans(s, today: today, .small(.logins), population: population)
+            ?? weekdayMeans(s, today: today, .small(.featureUses), population: population)
+        return SeriesCache(day: today, negatives: negatives, positives: positives, rhythm: rhythm)
+    }
+
+    /// The weekday means of a daily series over the account's baseline (the baseline of `judge`,
+    /// without its days most accounts were quiet together), Monday first; nil without a baseline
+    /// or without any of that series.
+    func weekdayMeans(
+        _ s: AccountState, today: Int32, _ source: Source, population: PopulationActivity?
+    ) -> [Double]? {
+        let c = config
+        var baseEnd = today - Int32(c.recentDays) - 1
+        if s.lastActivityDay != .min, s.lastActivityDay < baseEnd { baseEnd = s.lastActivityDay }
+        guard s.firstDay != .max, !s.isEmpty else { return nil }
+        let baseStart = max(baseEnd - Int32(c.baselineDays) + 1, s.firstDay)
+        guard baseEnd - baseStart + 1 >= Int32(c.minHistoryDays) else { return nil }
+        var weights = [Double](repeating: 0, count: 7)
+        var sums = [Double](repeating: 0, count: 7)
+        var totalWeight = 0.0
+        var total = 0.0
+        for d in baseStart...baseEnd where population?.dip(on: Int64(d)) == nil {
+            let x: Double
+            switch source {
+            case .small(let field): x = s.value(field, day: d)
+            case .api(let field): x = s.apiValue(field, day: d)
+            }
+            let w = decay[Int(baseEnd - d)]
+            let k = Int(((Int64(d) + 3) % 7 + 7) % 7)
+            weights[k] += w
+            sums[k] += w * x
+            totalWeight += w
+            total += w * x
+        }
+        guard totalWeight > 0, total > 0 else { return nil }
+        let mean = total / totalWeight
+        return (0..<7).map { (sums[$0] + 0.5 * mean) / (weights[$0] + 0.5) }
     }
 }
 
@@ -781,11 +894,15 @@ final class SeriesCache: Sendable {
     let day: Int32
     let negatives: [RawSignal]
     let positives: [RawSignal]
+    /// The account's expected logins (or feature uses, without logins) per weekday (Monday first),
+    /// from its baseline; nil before it has one. What a silence is judged against.
+    let rhythm: [Double]?
 
-    init(day: Int32, negatives: [RawSignal], positives: [RawSignal]) {
+    init(day: Int32, negatives: [RawSignal], positives: [RawSignal], rhythm: [Double]? = nil) {
         self.day = day
         self.negatives = negatives
         self.positives = positives
+        self.rhythm = rhythm
     }
 }
 

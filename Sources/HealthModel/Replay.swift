@@ -8,6 +8,12 @@ import Contracts
 /// account that went quiet loses health day by day even though it sends nothing. Accounts are
 /// advanced in the order they were first seen, so the output is deterministic.
 ///
+/// The population (`PopulationActivity`, unless `population.min_accounts` is 0): every activity
+/// event is counted in its day's fleet-wide total; the first event of a later day (or advancing to a
+/// later day) seals every day before it, so a day is judged as a shared dip before any account is
+/// scored on the day after it. Events of a sealed day still count for their account, not for the
+/// population.
+///
 /// With a reference time (`now`, the offline stand-in for the wall clock), an event dated beyond it
 /// plus the allowed skew is refused as the ingest-scorer refuses it (`FutureTimeBound`: code
 /// `future_event_time`, the same reason) with its line number, and changes nothing: the rest of the
@@ -86,6 +92,8 @@ public struct Replay: Sendable {
     private var states: [AccountState] = []
     private var maxSeenMs: Int64 = .min
     private var nextBoundaryDay: Int64 = .max
+    /// The whole population's activity (nil when the scoring configuration turns it off).
+    public private(set) var population: PopulationActivity?
 
     /// - Parameters:
     ///   - now: the reference time of the future-time bound (the wall clock at run time, or the
@@ -101,6 +109,7 @@ public struct Replay: Sendable {
         self.allowedLatenessMs = allowedLatenessMs
         self.futureTimeBound = futureTimeBound
         self.now = now
+        population = PopulationActivity(config: scorer.config)
     }
 
     /// The bound's reason when `event` is dated beyond `now` plus the allowed skew, nil otherwise
@@ -169,7 +178,14 @@ public struct Replay: Sendable {
             states.append(scorer.makeState(accountId: event.accountId))
             counts.accounts += 1
         }
-        let outcome = scorer.apply(event, to: &states[slot])
+        let day = event.occurredAt.epochDay
+        if population != nil, day - 1 > population!.sealedThrough { population!.seal(through: day - 1) }
+        let activeBefore = states[slot].lastActivityDay
+        let outcome = scorer.apply(event, to: &states[slot], population: population)
+        if population != nil, outcome.disposition == .applied, event.type.isActivity {
+            let first = states[slot].lastActivityDay != activeBefore && Int64(states[slot].lastActivityDay) == day
+            population!.record(day: day, events: 1, newActiveAccounts: first ? 1 : 0)
+        }
         switch outcome.disposition {
         case .applied: counts.applied += 1
         case .duplicate: counts.duplicates += 1
@@ -189,8 +205,11 @@ public struct Replay: Sendable {
 
     /// Advances every account to `time` (for example the end of the replayed period).
     public mutating func advanceAll(to time: Timestamp, emit: (ScoreRecord) -> Void) {
+        if population != nil, time.epochDay - 1 > population!.sealedThrough {
+            population!.seal(through: time.epochDay - 1)
+        }
         for k in states.indices {
-            if let record = scorer.advance(to: time, state: &states[k]) {
+            if let record = scorer.advance(to: time, state: &states[k], population: population) {
                 count(record)
                 emit(record)
             }

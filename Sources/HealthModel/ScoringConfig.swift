@@ -57,6 +57,13 @@ public struct ScoringConfig: Sendable, Hashable {
     public var inactivityAfterDays = 3
     public var inactivityPerDay = 10.0
     public var inactivityMax = 60.0
+    /// With a baseline, a silence starts to count when the account's own weekday means expect at
+    /// least this many logins over its complete silent days (the chance of none is e^-this: 6,
+    /// 0.25%)... 0: the fixed rule (`inactivityAfterDays`) always.
+    public var inactivityMinExpected = 6.0
+    /// ...and counts fully (`inactivityMax`) from this many (20: 2e-9, room for days busier or
+    /// quieter than Poisson), at once: a daily-active account that goes dark needs one silent day.
+    public var inactivityFullExpected = 20.0
     public var apiErrorMinRate = 0.05
     public var apiErrorMax = 40.0
     public var ticketMinCount = 3
@@ -89,6 +96,20 @@ public struct ScoringConfig: Sendable, Hashable {
     public var championPenalty = 30.0
     public var usageGrowthMinRatio = 0.30
 
+    // population
+    /// A day when the whole population's activity is at most `populationDipBelow` of its normal is a
+    /// shared dip (a holiday, an outage of the event pipeline), when that normal has at least this many
+    /// active accounts; 0: the population is not consulted.
+    public var populationMinAccounts = 50
+    /// See `populationMinAccounts`.
+    public var populationDipBelow = 0.8
+
+    // holidays
+    /// Public holidays by region (the account's `timezone`, as `account_updated` gives it, e.g.
+    /// `Europe/Berlin`): epoch days (UTC), sorted. On them an account of that region is expected
+    /// nothing, the day is left out of its baseline and not counted as inactivity.
+    public var holidays: [String: [Int64]] = [:]
+
     /// The built-in defaults.
     public init() {}
 
@@ -116,6 +137,21 @@ public struct ScoringConfig: Sendable, Hashable {
         for (key, value, line) in flat {
             guard seen.insert(key).inserted else {
                 throw .config(file: file, key: key, line: line, reason: "given twice")
+            }
+            if key.hasPrefix("holidays.") {
+                // A region's holidays: dates (YYYY-MM-DD), comma-separated.
+                var days: [Int64] = []
+                for part in value.split(separator: ",") {
+                    let text = part.trimmingCharacters(in: .whitespaces)
+                    guard let day = RenewalDate.epochDay(text) else {
+                        throw .config(
+                            file: file, key: key, line: line,
+                            reason: "expected dates (YYYY-MM-DD), comma-separated, got '\(text.prefix(40))'")
+                    }
+                    days.append(day)
+                }
+                holidays[String(key.dropFirst("holidays.".count))] = Array(Set(days)).sorted()
+                continue
             }
             if let entry = ints.first(where: { $0.0 == key }) {
                 guard let v = Int(value) else {
@@ -159,6 +195,11 @@ public struct ScoringConfig: Sendable, Hashable {
             throw .config(
                 file: file, key: "baseline.short_days", line: lineOf("baseline.short_days"),
                 reason: "must be 0 (off), or 3 or more and below baseline.recent_days (\(recentDays))")
+        }
+        guard inactivityMinExpected <= inactivityFullExpected else {
+            throw .config(
+                file: file, key: "signals.inactivity.min_expected", line: lineOf("signals.inactivity.min_expected"),
+                reason: "must not be above signals.inactivity.full_expected (\(inactivityFullExpected))")
         }
         guard zStart < zFull else {
             throw .config(
@@ -239,6 +280,7 @@ public struct ScoringConfig: Sendable, Hashable {
             ("signals.renewal_soon.days", \.renewalDays, 0...365),
             ("signals.cancellation.score_cap", \.cancellationScoreCap, 0...100),
             ("signals.champion_left.days", \.championDays, 1...365),
+            ("population.min_accounts", \.populationMinAccounts, 0...1_000_000),
         ]
     }
 
@@ -255,6 +297,8 @@ public struct ScoringConfig: Sendable, Hashable {
             ("baseline.z_full", \.zFull, 0...20),
             ("signals.inactivity.per_day", \.inactivityPerDay, 0...100),
             ("signals.inactivity.max", \.inactivityMax, 0...100),
+            ("signals.inactivity.min_expected", \.inactivityMinExpected, 0...10_000),
+            ("signals.inactivity.full_expected", \.inactivityFullExpected, 0...10_000),
             ("signals.api_errors.min_rate", \.apiErrorMinRate, 0...1),
             ("signals.api_errors.max", \.apiErrorMax, 0...100),
             ("signals.ticket_spike.min_ratio", \.ticketMinRatio, 1...100),
@@ -273,6 +317,7 @@ public struct ScoringConfig: Sendable, Hashable {
             ("signals.cancellation.penalty", \.cancellationPenalty, 0...100),
             ("signals.champion_left.penalty", \.championPenalty, 0...100),
             ("signals.usage_growth.min_ratio", \.usageGrowthMinRatio, 0...100),
+            ("population.dip_below", \.populationDipBelow, 0...0.99),
         ]
     }
 }

@@ -105,11 +105,19 @@ enum SignalText {
                 s.kind == .loginsDown ? "Logins" : (s.kind == .activeUsersDown ? "Active users" : s.series.label)
             // `days` is set when the drop is that of the last few days (a dark spell), not the week's.
             let recent = s.days > 0 ? " over the last \(s.days) days" : ""
-            return "\(label) down \(percent(s.value))%\(recent) vs \(baselineDays)-day baseline"
+            // `before`: days of the window most accounts were quiet together (expected less on them).
+            let shared =
+                s.before > 0 ? ", allowing for \(plural(s.before, "day")) quiet fleet-wide or on holiday" : ""
+            return "\(label) down \(percent(s.value))%\(recent) vs \(baselineDays)-day baseline\(shared)"
         case .usageGrowth:
             return "\(s.series.label) up \(percent(s.value))% vs \(baselineDays)-day baseline"
         case .inactivity:
+            // `baseline`: the logins the account's own rhythm expected over the silence.
+            let expected = s.baseline.map { ", about \(Int($0)) logins expected" } ?? ""
             return "No activity for \(s.count) days"
+                + (s.before > 0
+                    ? " (\(s.before) of them quiet fleet-wide or on holiday, not counted\(expected))"
+                    : expected.isEmpty ? "" : " (\(expected.dropFirst(2)))")
         case .apiErrors:
             return "API error rate \(oneDecimal(s.value * 100))% (normal \(oneDecimal((s.baseline ?? 0) * 100))%)"
         case .ticketSpike:

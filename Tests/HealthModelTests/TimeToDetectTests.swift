@@ -63,6 +63,25 @@ import Testing
         #expect(e.zone == .healthy, "\(e.score)")
     }
 
+    @Test func aSilenceIsJudgedOnTheAccountsOwnRhythm() throws {
+        // A daily-active account dark on Monday and Tuesday: about 100 logins were expected.
+        let steady = account(perDay: 50, tail: 2) { _ in 0 }
+        let idle = try #require(steady.signals.first { $0.code == SignalCode.inactivity }, "\(steady.signals)")
+        #expect(idle.text.hasPrefix("No activity for 3 days (about ") && idle.text.hasSuffix(" logins expected)"))
+        // An account with one login a weekday, last active on a Friday and judged the next Friday at
+        // midnight (7 idle days, more than the fixed rule's 3): about 4 logins expected, so no
+        // evidence yet; 3 weeks later there is.
+        let sparse = account(perDay: 1, tail: 4) { _ in 0 }
+        #expect(!sparse.signals.contains { $0.code == SignalCode.inactivity }, "\(sparse.signals.map(\.text))")
+        let gone = account(perDay: 1, tail: 21) { _ in 0 }
+        #expect(gone.signals.contains { $0.code == SignalCode.inactivity }, "\(gone.signals.map(\.text))")
+        // Off: the fixed rule.
+        var config = ScoringConfig()
+        config.inactivityMinExpected = 0
+        let fixed = account(perDay: 1, tail: 4, scorer: HealthScorer(config: config)) { _ in 0 }
+        #expect(fixed.signals.contains { $0.text == "No activity for 7 days" }, "\(fixed.signals.map(\.text))")
+    }
+
     @Test func aSmallNoisyAccountNeedsMoreThanTwoDarkDays() {
         let e = account(perDay: 3, tail: 2) { _ in 0 }
         #expect(e.zone == .healthy, "\(e.score) \(e.signals.map(\.text))")

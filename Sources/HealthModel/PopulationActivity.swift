@@ -1,0 +1,130 @@
+/// The whole population's product activity per UTC day, and the days when most accounts were
+/// quiet together (a public holiday, an outage of the event pipeline that feeds the fleet): a dip
+/// shared by most accounts is not one account's risk.
+///
+/// Fed with every activity event (its day, and whether it is its account's first activity of that
+/// day); a day is judged once it is sealed (`seal(through:)`: no more of its events are counted).
+/// A sealed day is a shared dip when its activity events are at most `dipBelow` of its normal (the
+/// median of the same weekday over the four weeks before it, at least two of them known) and that
+/// normal has at least `minAccounts` active accounts (a handful of accounts is not a population).
+/// The scorer then expects of every account only that share of its own normal on that day, leaves
+/// the day out of its baseline, and does not count it as a day of inactivity.
+///
+/// Pure and deterministic: the same calls in the same order give the same dips. A few hundred bytes
+/// for the whole population (not per account): the totals of the last five weeks and the dips of
+/// the last `keepDipDays`.
+public struct PopulationActivity: Sendable, Hashable {
+    /// Activity of one day.
+    public struct DayTotal: Sendable, Hashable {
+        /// Activity events.
+        public var events: Int64 = 0
+        /// Accounts active that day.
+        public var accounts: Int64 = 0
+
+        public init(events: Int64 = 0, accounts: Int64 = 0) {
+            self.events = events
+            self.accounts = accounts
+        }
+    }
+
+    /// Normals need this many active accounts for a dip to count (0: never a dip).
+    public let minAccounts: Int
+    /// A day with at most this share of its normal activity is a shared dip.
+    public let dipBelow: Double
+    /// Totals by epoch day (the last `keepTotalDays` before the sealed day, and the open days).
+    public private(set) var totals: [Int64: DayTotal] = [:]
+    /// The last sealed day (.min before the first seal).
+    public private(set) var sealedThrough: Int64 = .min
+    /// Sealed days that are shared dips: their activity as a share of normal.
+    public private(set) var dips: [Int64: Double] = [:]
+    /// The first day with activity (.max before any).
+    public private(set) var firstDay: Int64 = .max
+
+    static let keepTotalDays: Int64 = 35
+    static let keepDipDays: Int64 = 400
+
+    public init(minAccounts: Int = 50, dipBelow: Double = 0.8) {
+        self.minAccounts = minAccounts
+        self.dipBelow = dipBelow
+    }
+
+    /// The population of a scoring configuration (`population.min_accounts`, `population.dip_below`),
+    /// nil when it is off.
+    public init?(config: ScoringConfig) {
+        guard config.populationMinAccounts > 0 else { return nil }
+        self.init(minAccounts: config.populationMinAccounts, dipBelow: config.populationDipBelow)
+    }
+
+    /// Counts activity of `day` (ignored once the day is sealed: a sealed day never changes).
+    public mutating func record(day: Int64, events: Int64 = 1, newActiveAccounts: Int64 = 0) {
+        guard day > sealedThrough else { return }
+        if day < firstDay { firstDay = day }
+        totals[day, default: DayTotal()].events += events
+        totals[day, default: DayTotal()].accounts += newActiveAccounts
+    }
+
+    /// Seals every day up to `day`: judges each as a shared dip or not, once.
+    public mutating func seal(through day: Int64) {
+        guard day > sealedThrough else { return }
+        guard firstDay != .max else {
+            sealedThrough = day
+            return
+        }
+        let first = max(sealedThrough == .min ? firstDay : sealedThrough + 1, firstDay, day - Self.keepTotalDays)
+        if first <= day {
+            for d in first...day { judge(d) }
+        }
+        sealedThrough = day
+        let oldest = day - Self.keepTotalDays
+        if totals.keys.contains(where: { $0 < oldest }) { totals = totals.filter { $0.key >= oldest } }
+        let oldestDip = day - Self.keepDipDays
+        if dips.keys.contains(where: { $0 < oldestDip }) { dips = dips.filter { $0.key >= oldestDip } }
+    }
+
+    private mutating func judge(_ d: Int64) {
+        var events: [Int64] = []
+        var accounts: [Int64] = []
+        for week in 1...4 {
+            // A day since the first activity seen without any activity is a day of none.
+            let back = d - Int64(7 * week)
+            guard back >= firstDay else { continue }
+            let t = totals[back] ?? DayTotal()
+            events.append(t.events)
+            accounts.append(t.accounts)
+        }
+        guard events.count >= 2 else { return }
+        let normalEvents = Self.median(events)
+        let normalAccounts = Self.median(accounts)
+        guard minAccounts > 0, normalAccounts >= Double(minAccounts), normalEvents > 0 else { return }
+        let share = Double(totals[d]?.events ?? 0) / normalEvents
+        if share <= dipBelow { dips[d] = share }
+    }
+
+    static func median(_ values: [Int64]) -> Double {
+        let s = values.sorted()
+        let n = s.count
+        return n % 2 == 1 ? Double(s[n / 2]) : (Double(s[n / 2 - 1]) + Double(s[n / 2])) / 2
+    }
+
+    /// The share of its normal activity the population had on `day`, when the day is a sealed
+    /// shared dip; nil otherwise.
+    public func dip(on day: Int64) -> Double? { dips[day] }
+
+    /// These dips with `holidays` (epoch days) as days of no expected activity at all: the quiet days
+    /// of an account with a holiday calendar.
+    func adding(holidays: [Int64]) -> PopulationActivity {
+        var p = self
+        for day in holidays { p.dips[day] = 0 }
+        return p
+    }
+
+    /// Whether any day from `from` through `to` is a shared dip.
+    func hasDip(from: Int64, to: Int64) -> Bool {
+        guard !dips.isEmpty, from <= to else { return false }
+        if to - from < Int64(dips.count) {
+            for d in from...to where dips[d] != nil { return true }
+            return false
+        }
+        return dips.keys.contains { $0 >= from && $0 <= to }
+    }
+}
