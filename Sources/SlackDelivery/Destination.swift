@@ -42,6 +42,8 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
     public var channel: String?
     /// The currency of MRR and of amounts whose record names none (the file's `currency`).
     public var currency: Currency = .usd
+    /// The destination's own wording of message parts (the file's `templates`).
+    public var templates = MessageTemplates()
 
     public init(
         name: String, kind: Kind = .slack, url: WebhookURL, rateLimit: RateLimit = .slackDefault,

@@ -47,7 +47,7 @@ public struct DestinationsFile: Sendable {
 
     private static let destinationKeys: Set<String> = [
         "type", "url", "allow_insecure_http", "rate_per_second", "burst", "signing_secret",
-        "token", "channel", "api_url", "currency",
+        "token", "channel", "api_url", "currency", "templates",
     ]
 
     /// The Slack Web API's base URL, used by `slack_app` destinations without `api_url` (the
@@ -283,6 +283,10 @@ public struct DestinationsFile: Sendable {
                         problem: "expected an ISO 4217 code of three letters, such as USD, EUR or GBP"))
             }
         }
+        var templates = MessageTemplates()
+        if let t = m["templates"] {
+            templates = MessageTemplatesParser.parse(t, prefix: "\(prefix).templates", file: file, problems: &problems)
+        }
         guard problems.count == before, let url else { return nil }
         var destination: Destination
         if let app {
@@ -291,6 +295,17 @@ public struct DestinationsFile: Sendable {
             destination = Destination(name: name, kind: kind, url: url, rateLimit: rate, signingSecret: secret)
         }
         destination.currency = currency
+        destination.templates = templates
+        if !templates.isEmpty, let node = m["templates"] {
+            // Rendered for a sample of each type: a template must fit Slack's limits with real values.
+            for problem in MessageTemplatesParser.checkAgainstSamples(destination, node: node) {
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(prefix).templates.\(problem.key)", line: problem.line,
+                        problem: problem.message))
+            }
+            if problems.count != before { return nil }
+        }
         return destination
     }
 

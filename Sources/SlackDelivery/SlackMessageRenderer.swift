@@ -22,6 +22,9 @@ public struct SlackMessageRenderer: Sendable {
     /// currency): the destination's `currency` setting, USD by default.
     public var currency: Currency
 
+    /// The destination's own wording of message parts (its `templates`); empty by default.
+    public var templates = MessageTemplates()
+
     public init(
         maxSignals: Int = 5, maxDigestItems: Int = 40, feedback: FeedbackLinkSigner? = nil, currency: Currency = .usd
     ) {
@@ -31,10 +34,11 @@ public struct SlackMessageRenderer: Sendable {
         self.currency = currency
     }
 
-    /// This renderer with `destination`'s message settings (its currency).
+    /// This renderer with `destination`'s message settings (its currency and templates).
     public func styled(for destination: Destination) -> SlackMessageRenderer {
         var copy = self
         copy.currency = destination.currency
+        copy.templates = destination.templates
         return copy
     }
 
@@ -87,9 +91,15 @@ public struct SlackMessageRenderer: Sendable {
         ScoreChange.health(score: s.score, delta: s.delta, drop: alert.drop)
     }
 
-    /// The header line (raw, before escaping): the account and what happened, e.g.
-    /// "Acme Corp is critical: health 32, down 18 from 50".
+    /// The header line (raw, before escaping): the destination's `header` template if it has one,
+    /// else the account and what happened, e.g. "Acme Corp is critical: health 32, down 18 from 50".
     public func headerText(_ alert: AlertRecord) -> String {
+        if let text = templated(.header, alert, style: .plain), !text.isEmpty { return SlackText.singleLine(text) }
+        return defaultHeaderText(alert)
+    }
+
+    /// The built-in header line (raw): the account and what happened.
+    func defaultHeaderText(_ alert: AlertRecord) -> String {
         let name = Self.accountName(alert)
         let s = alert.score
         switch alert.type {
@@ -327,10 +337,15 @@ public struct SlackMessageRenderer: Sendable {
         return "\(points < 0 ? "cost" : "added") \(n) point\(n == 1 ? "" : "s")"
     }
 
+    /// A signal's impact in whole points as shown: clamped to ±`largestShownImpact`, 0 if not finite.
+    static func shownPoints(_ impact: Double) -> Int {
+        let limit = largestShownImpact
+        return impact.isFinite ? Int(min(limit, max(-limit, impact)).rounded()) : 0
+    }
+
     func signalLines(_ alert: AlertRecord) -> [String] {
         topSignals(alert).map { s in
-            let limit = Self.largestShownImpact
-            let pts = s.impact.isFinite ? Int(min(limit, max(-limit, s.impact)).rounded()) : 0
+            let pts = Self.shownPoints(s.impact)
             let text = SlackText.escaped(SlackText.singleLine(s.text), limit: 400)
             return pts == 0 ? "• \(text)" : "• \(text) (\(Self.impact(pts)))"
         }
@@ -339,6 +354,12 @@ public struct SlackMessageRenderer: Sendable {
     /// The business event as a sentence, e.g. "Billing retry failed for $1,200.50 (ref in-123) on
     /// <date>".
     func triggerLine(_ t: Trigger) -> String {
+        SlackText.escaped(SlackText.singleLine(triggerSentence(t)), limit: 500)
+            + " on \(SlackDate.mrkdwn(t.occurredAt))"
+    }
+
+    /// The business event in words, raw and without its time: "Billing retry failed for $1,200.50 (ref in-123)".
+    func triggerSentence(_ t: Trigger) -> String {
         var raw: String
         switch t.type {
         case .paymentFailed: raw = "Payment failed"
@@ -350,7 +371,7 @@ public struct SlackMessageRenderer: Sendable {
         if let a = t.amount { raw += " for \(amountText(a, currency: t.currency))" }
         if let b = t.seatsBefore, let a = t.seatsAfter { raw += " from \(b) to \(a) seats" }
         if let r = t.ref, !r.isEmpty { raw += " (ref \(r))" }
-        return SlackText.escaped(SlackText.singleLine(raw), limit: 500) + " on \(SlackDate.mrkdwn(t.occurredAt))"
+        return raw
     }
 
     /// The zone for people: "Critical, was at risk" when it changed, else "Critical".
@@ -379,18 +400,30 @@ public struct SlackMessageRenderer: Sendable {
         fields.append(("Severity", "\(alert.severity.rawValue.capitalized) · \(alert.priority)"))
         fields += accountFields(alert)
         if let t = alert.trigger { lead.append(triggerLine(t)) }
+        if let text = templated(.text, alert, style: .slack) { lead = Self.lines(text) }
         if let e = alert.escalation { lead.append(escalationLine(e)) }
         var blocks: [JSONValue] = [fieldsSection(lead: lead, fields: fields)]
-        let signals = signalLines(alert)
-        if !signals.isEmpty {
-            blocks.append(section([positive ? "*Why it looks like growth*" : "*Why*"] + signals))
+        if let why = templated(.why, alert, style: .slack) {
+            if !why.isEmpty { blocks.append(section(Self.lines(why))) }
+        } else {
+            let signals = signalLines(alert)
+            if !signals.isEmpty {
+                blocks.append(section([positive ? "*Why it looks like growth*" : "*Why*"] + signals))
+            }
         }
-        if let next = Self.nextStep(alert.suggestedAction) { blocks.append(section([next])) }
+        if let next = nextStepLine(alert) { blocks.append(section(next)) }
         if let b = buttons(alert) { blocks.append(b) }
         if !Self.isClosed(alert), let a = actions?.block(for: alert) { blocks.append(a) }
         if let f = feedbackButtons(alert) { blocks.append(f) }
         blocks.append(footer(alert))
         return blocks
+    }
+
+    /// The next-step lines: the destination's `next_step` template, else "*Next step:* <action>";
+    /// nil when there is none (no action, or a template that renders nothing).
+    func nextStepLine(_ alert: AlertRecord) -> [String]? {
+        if let text = templated(.nextStep, alert, style: .slack) { return text.isEmpty ? nil : Self.lines(text) }
+        return Self.nextStep(alert.suggestedAction).map { [$0] }
     }
 
     /// "*Escalation 1 of 3*: not acknowledged by <date> · @manager": an alert nobody acknowledged
@@ -413,8 +446,9 @@ public struct SlackMessageRenderer: Sendable {
             fields.append(("Health", "\(s.score), \(ScoreChange.phrase(score: s.score, delta: s.delta, drop: nil))"))
         }
         fields += accountFields(alert)
-        var blocks: [JSONValue] = [fieldsSection(lead: [lead], fields: fields)]
-        if let next = Self.nextStep(alert.suggestedAction) { blocks.append(section([next])) }
+        let leadLines = templated(.text, alert, style: .slack).map(Self.lines) ?? [lead]
+        var blocks: [JSONValue] = [fieldsSection(lead: leadLines, fields: fields)]
+        if let next = nextStepLine(alert) { blocks.append(section(next)) }
         if let b = buttons(alert) { blocks.append(b) }
         if let f = feedbackButtons(alert) { blocks.append(f) }
         blocks.append(footer(alert))
@@ -424,6 +458,7 @@ public struct SlackMessageRenderer: Sendable {
     func digestBlocks(_ alert: AlertRecord) -> [JSONValue] {
         let items = alert.digestItems ?? []
         var blocks: [JSONValue] = []
+        if let text = templated(.text, alert, style: .slack), !text.isEmpty { blocks.append(section(Self.lines(text))) }
         for item in items.prefix(maxDigestItems) {
             let name = item.accountName.flatMap { $0.isEmpty ? nil : $0 } ?? item.accountId
             let change = ScoreChange.health(score: item.score, delta: item.delta, drop: item.drop)

@@ -81,7 +81,7 @@ struct SlackBenchCommand: AsyncParsableCommand {
 
         let now = SendTestCommand.now()
         let types: [AlertType] = [.customerAtRisk, .healthScoreDrop, .billingRetryFailed, .expansionSignal, .recovered]
-        let templates = types.map { SlackSampleAlerts.make($0, severity: .high, destination: "d0", now: now) }
+        let templates = types.map { SampleAlerts.make($0, severity: .high, destination: "d0", now: now) }
         let counters = SlackBenchCounters(destinations: destinations)
         let names = (0..<destinations).map { "d\($0)" }
         let endAt = DispatchTime.now().uptimeNanoseconds + UInt64(warmup + seconds) * 1_000_000_000
