@@ -128,10 +128,15 @@ public struct FeedbackLinkSigner: Sendable, CustomStringConvertible {
             + query.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
     }
 
-    /// The links of one alert record: (verdict, URL), expiring `lifetimeMs` after it is delivered
-    /// (its not-before time, else its raise time): the same alert always gives the same links.
-    public func links(for alert: AlertRecord) -> [(FeedbackVerdict, String)] {
-        let expires = (alert.notBefore ?? alert.raisedAt).adding(milliseconds: lifetimeMs)
+    /// The links of one alert record: (verdict, URL), expiring `lifetimeMs` after it is delivered:
+    /// after its not-before time, else its raise time, or after the start of the UTC day of
+    /// `deliveredAt` when that is later (an alert replayed from last quarter's history, or held
+    /// for days by an outage, still gets links that work). The same alert delivered on the same
+    /// day always gives the same links.
+    public func links(for alert: AlertRecord, deliveredAt: Timestamp? = nil) -> [(FeedbackVerdict, String)] {
+        var anchor = alert.notBefore ?? alert.raisedAt
+        if let deliveredAt { anchor = max(anchor, Timestamp.startOfDay(deliveredAt.epochDay)) }
+        let expires = anchor.adding(milliseconds: lifetimeMs)
         return FeedbackVerdict.allCases.map { verdict in
             (
                 verdict,

@@ -90,14 +90,14 @@ public final class SlackDeliverer: Sendable {
             let reply = direct == nil ? thread.flatMap { $0.channel == channel ? $0 : nil } : nil
             postWebAPI(
                 to: i,
-                body: renderer.styled(for: destinations[i]).renderForWebAPI(
+                body: renderer(for: destinations[i], at: now).renderForWebAPI(
                     alert, channel: channel, threadTS: reply?.ts, broadcast: alert.escalation != nil),
                 cancellation: cancellation, gate: gate, posted: posted,
                 completion: completion)
             return
         }
         send(
-            to: i, now: now, slack: { renderer.styled(for: destinations[i]).render(alert) },
+            to: i, now: now, slack: { renderer(for: destinations[i], at: now).render(alert) },
             webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, cancellation: cancellation,
             gate: gate, completion: completion)
     }
@@ -168,13 +168,13 @@ public final class SlackDeliverer: Sendable {
         }
         if let channel = destinations[i].channel, destinations[i].kind == .slackApp {
             postWebAPI(
-                to: i, body: renderer.styled(for: destinations[i]).renderForWebAPI(group, channel: channel),
+                to: i, body: renderer(for: destinations[i], at: now).renderForWebAPI(group, channel: channel),
                 cancellation: cancellation, gate: gate, posted: posted,
                 completion: completion)
             return
         }
         send(
-            to: i, now: now, slack: { renderer.styled(for: destinations[i]).render(group) },
+            to: i, now: now, slack: { renderer(for: destinations[i], at: now).render(group) },
             webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, cancellation: cancellation,
             gate: gate, completion: completion)
     }
@@ -221,8 +221,12 @@ public final class SlackDeliverer: Sendable {
         return text
     }
 
-    /// The renderer with destination `d`'s message settings.
-    func renderer(for d: Destination) -> SlackMessageRenderer { renderer.styled(for: d) }
+    /// The renderer with destination `d`'s message settings, for a message posted at `now`.
+    func renderer(for d: Destination, at now: Timestamp? = nil) -> SlackMessageRenderer {
+        var r = renderer.styled(for: d)
+        r.deliveredAt = now ?? engine.wallNow()
+        return r
+    }
 
     /// Hands a transfer to the engine.
     func submitTransfer(_ t: Transfer) { engine.submit(t) }

@@ -14,6 +14,9 @@ public struct SlackMessageRenderer: Sendable {
     /// When set, every single-account alert carries "Useful" / "Not useful" link buttons to signed
     /// feedback URLs (see `FeedbackLinkSigner`); digests carry none.
     public var feedback: FeedbackLinkSigner?
+    /// When the message is posted (the deliverer sets it): feedback links work from the start of
+    /// that UTC day at the latest (`FeedbackLinkSigner.links(for:deliveredAt:)`).
+    public var deliveredAt: Timestamp?
     /// When set, every single-account alert but a recovery carries the lifecycle buttons
     /// (`AlertActionsBlock`: acknowledge, take, snooze, resolve), answered at `/slack/actions`.
     public var actions: AlertActionsBlock?
@@ -288,7 +291,7 @@ public struct SlackMessageRenderer: Sendable {
     /// "Useful" / "Not useful" link buttons to the alert's signed feedback URLs, if configured.
     func feedbackButtons(_ alert: AlertRecord) -> JSONValue? {
         guard let feedback, alert.type != .digest else { return nil }
-        let elements = feedback.links(for: alert).compactMap { verdict, url in
+        let elements = feedback.links(for: alert, deliveredAt: deliveredAt).compactMap { verdict, url in
             linkButton(
                 verdict == .useful ? "Useful" : "Not useful", url, "feedback_\(verdict.rawValue)", primary: false)
         }

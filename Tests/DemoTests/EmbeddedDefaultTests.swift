@@ -86,5 +86,18 @@ import Testing
         #expect(edits.allSatisfy { $0.contains(" -> 200 ok") }, "\(edits)")
         let channels = text.split(separator: "\n").first { $0.hasPrefix("messages per channel:") }
         #expect(channels?.contains("#cs-escalations") == true, "\(channels ?? "no per-channel line")")
+        // The CSMs rate every alert message through its feedback link, and the precision report
+        // over the cluster counts each verdict on its rule.
+        let lines = text.split(separator: "\n").map(String.init)
+        let rated = lines.first { $0.hasPrefix("feedback: the CSMs clicked Useful on ") }
+        let useful = rated.flatMap {
+            Int($0.dropFirst("feedback: the CSMs clicked Useful on ".count).prefix { $0.isNumber })
+        }
+        #expect((useful ?? 0) >= 6, "no or too few verdicts: \(rated ?? "no feedback line")\n\(text.suffix(3000))")
+        #expect(
+            lines.contains { $0.contains("\(useful ?? -1) feedback records (0 on alerts outside the period)") },
+            "the report does not count every click:\n\(text.suffix(3000))")
+        let atRisk = lines.first { $0.hasPrefix("account-at-risk ") }?.split(separator: " ").map(String.init)
+        #expect(atRisk?.count == 10 && atRisk?[5] == "100%", "account-at-risk row: \(atRisk ?? [])")
     }
 }

@@ -192,6 +192,31 @@ struct FeedbackLinkTests {
 struct FeedbackButtonTests {
     let signer = FeedbackLinkSigner(baseURL: "https://fleet.example.com", secret: SigningSecret("s"))
 
+    @Test func anAlertDeliveredDaysAfterItWasRaisedGetsLinksThatWorkFromItsDeliveryDay() throws {
+        let now = Timestamp(year: 2026, month: 11, day: 20, hour: 12)
+        func query(_ url: String) -> String { String(url.split(separator: "?", maxSplits: 1)[1]) }
+        var alert = Fixtures.alert(.customerAtRisk)
+        alert.raisedAt = now.adding(days: -100)  // replayed from last quarter's history
+        let lateDelivery = now.adding(milliseconds: 5_000)
+        let atRaise = signer.links(for: alert)
+        let late = signer.links(for: alert, deliveredAt: lateDelivery)
+        if case .failure(let refusal) = signer.verify(query: query(atRaise[0].1), now: lateDelivery) {
+            #expect(refusal == .expired)
+        } else {
+            Issue.record("a link anchored at a raise 100 days ago should have expired")
+        }
+        let verified = try signer.verify(query: query(late[0].1), now: lateDelivery).get()
+        #expect(verified.expiresAt == Timestamp.startOfDay(now.epochDay).adding(milliseconds: signer.lifetimeMs))
+        // The same day gives the same links (a retry renders the same buttons) ...
+        #expect(signer.links(for: alert, deliveredAt: now.adding(milliseconds: 3_600_000)).map(\.1) == late.map(\.1))
+        // ... and an alert delivered as it is raised keeps its raise time as the anchor.
+        var live = Fixtures.alert(.customerAtRisk)
+        live.raisedAt = now
+        #expect(
+            signer.links(for: live, deliveredAt: now.adding(milliseconds: 800)).map(\.1)
+                == signer.links(for: live).map(\.1))
+    }
+
     func actions(_ bytes: [UInt8]) -> [[String: Any]] {
         Fixtures.attachmentBlocks(Fixtures.json(bytes)).filter { $0["type"] as? String == "actions" }
     }

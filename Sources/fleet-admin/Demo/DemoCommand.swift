@@ -160,6 +160,11 @@ struct DemoCommand: AsyncParsableCommand {
         )
         // The Slack app's signing secret for this run: the demo signs its click with it, as Slack would.
         let signingSecret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
+        // Feedback links ("Useful" / "Not useful" on every message) on a port chosen now, so the
+        // links' base URL is the address they are served at; the demo's CSMs click them at the end.
+        let feedbackSecret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
+        let feedbackPort = try LocalPort.free()
+        let feedbackBase = "http://127.0.0.1:\(feedbackPort)"
 
         // 4. The three stages, each its own process and consumer group.
         var env = ProcessInfo.processInfo.environment
@@ -171,7 +176,8 @@ struct DemoCommand: AsyncParsableCommand {
             "HTTP_PORT": "0", "HTTP_HOST": "127.0.0.1", "LOG_LEVEL": logLevel, "LOG_FORMAT": "json",
             "COMMIT_INTERVAL_MS": "1000", "RULES_FILE": rulesPath, "DESTINATIONS_FILE": destinationsFile.path,
             // The local sink accepts any bot token; the Slack app's interactivity comes to FEEDBACK_PORT.
-            "DEMO_SLACK_BOT_TOKEN": "demo-bot-token", "SLACK_SIGNING_SECRET": signingSecret, "FEEDBACK_PORT": "0",
+            "DEMO_SLACK_BOT_TOKEN": "demo-bot-token", "SLACK_SIGNING_SECRET": signingSecret,
+            "FEEDBACK_PORT": "\(feedbackPort)", "FEEDBACK_BASE_URL": feedbackBase, "FEEDBACK_SECRET": feedbackSecret,
             // The sample replays weeks of history in seconds: quiet hours and digests on today's wall
             // clock would hold its alerts until tomorrow morning.
             "DISPATCHER_SCHEDULE": "off", "GROUP_WAIT_MS": "300",
@@ -254,7 +260,15 @@ struct DemoCommand: AsyncParsableCommand {
         try await acknowledgeOne(
             brokers: brokers, actionsPort: try Self.feedbackPort(run: run), secret: signingSecret, sinkLog: sinkLog)
 
-        // 8. The summary.
+        // 8. The CSMs' verdicts on the messages, and what they say of each rule.
+        try await rateMessages(
+            brokers: brokers, feedbackPort: feedbackPort,
+            signer: FeedbackLinkSigner(
+                baseURL: feedbackBase, secret: SigningSecret(feedbackSecret), lifetimeMs: 14 * 86_400_000),
+            stories: generator.stories)
+        try await printPrecision(brokers: brokers, sampleStart: generator.options.start)
+
+        // 9. The summary.
         let rejected = try lag.size(FleetTopics.accountEventsDLT)
         let scores = try lag.size(FleetTopics.healthScores)
         let alerts = try lag.size(FleetTopics.alerts)
@@ -334,6 +348,76 @@ struct DemoCommand: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
+    }
+
+    /// The CSMs' verdicts: each alert message delivered to a channel is rated by clicking its
+    /// "Useful" or "Not useful" link as a person does (the link's confirmation page, then its
+    /// button: a GET, then a POST of the signed fields to the dispatcher's `/feedback`). The
+    /// simulated CSMs know the sample's stories: an alert on an account with a story of its kind
+    /// (a risk story for a risk alert, the expansion for a growth alert) is useful, any other is
+    /// not. Recoveries, edits and digests carry no links.
+    func rateMessages(brokers: String, feedbackPort: Int, signer: FeedbackLinkSigner, stories: SampleGenerator.Stories)
+        async throws
+    {
+        let cluster = try ClusterOptions.parse(["--brokers", brokers, "--prefix", topicPrefix])
+        let read = try await OpsTopics.read(cluster: cluster, rules: rules, scores: false)
+        let delivered = Set(read.deliveries.filter { $0.suppressed == nil }.map { "\($0.alertId) \($0.destination)" })
+        let risky = Set(
+            [stories.collapse, stories.billingRetry, stories.silent, stories.cancellation].compactMap { $0 })
+        let growing = Set([stories.expansion].compactMap { $0 })
+        var seen: Set<String> = []
+        var useful = 0
+        var notUseful = 0
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.finishTasksAndInvalidate() }
+        let now = Timestamp(millisecondsSinceEpoch: WallClock.system.milliseconds())
+        for alert in read.alerts where alert.update == nil && alert.type != .recovered && alert.type != .digest {
+            let key = "\(alert.alertId) \(alert.destination)"
+            guard delivered.contains(key), seen.insert(key).inserted else { continue }
+            let growth = alert.type == .expansionSignal || alert.type == .upsellOpportunity
+            let isUseful = growth ? growing.contains(alert.accountId) : risky.contains(alert.accountId)
+            let verdict: FeedbackVerdict = isUseful ? .useful : .notUseful
+            guard let url = signer.links(for: alert, deliveredAt: now).first(where: { $0.0 == verdict })?.1,
+                let query = url.split(separator: "?", maxSplits: 1).last.map(String.init)
+            else { continue }
+            let endpoint = "http://127.0.0.1:\(feedbackPort)\(FeedbackLink.path)"
+            // The link opens a confirmation page (a GET records nothing: link previewers fetch it too) ...
+            let (_, page) = try await session.data(from: URL(string: "\(endpoint)?\(query)")!)
+            guard (page as? HTTPURLResponse)?.statusCode == 200 else {
+                throw DemoError(
+                    "the feedback link of \(alert.alertId) was refused with HTTP \((page as? HTTPURLResponse)?.statusCode ?? 0)"
+                )
+            }
+            // ... whose button posts the signed fields: that is the click that counts.
+            var request = URLRequest(url: URL(string: endpoint)!)
+            request.httpMethod = "POST"
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "content-type")
+            request.httpBody = Data(query.utf8)
+            let (_, answer) = try await session.data(for: request)
+            guard (answer as? HTTPURLResponse)?.statusCode == 200 else {
+                throw DemoError(
+                    "the feedback on \(alert.alertId) was not recorded: HTTP \((answer as? HTTPURLResponse)?.statusCode ?? 0)"
+                )
+            }
+            if isUseful { useful += 1 } else { notUseful += 1 }
+        }
+        say(
+            "feedback: the CSMs clicked Useful on \(useful) messages and Not useful on \(notUseful) (each link's page, then its button, to /feedback)"
+        )
+    }
+
+    /// `fleet-admin report precision --from-kafka` over the run: every alert raised since the
+    /// sample's first day, with the verdicts just clicked.
+    func printPrecision(brokers: String, sampleStart: Timestamp) async throws {
+        let today = Timestamp(millisecondsSinceEpoch: WallClock.system.milliseconds())
+        let days = max(1, today.epochDay - sampleStart.epochDay + 1)
+        let report = try ReportCommand.Precision.parse([
+            "--from-kafka", "--brokers", brokers, "--topic-prefix", topicPrefix, "--since", "\(days)d", "--min-rated",
+            "1",
+        ])
+        say("fleet-admin report precision --from-kafka --since \(days)d --min-rated 1:")
+        try await report.run()
+        fflush(nil)  // the report prints through stdout's buffer; the demo's lines do not
     }
 
     static let quietLogger: Logger = {
@@ -485,4 +569,29 @@ final class LagReader {
 
 private func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// A free TCP port on 127.0.0.1, for a child that must be told its port before it starts.
+enum LocalPort {
+    static func free() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw DemoError("no socket for a free port: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw DemoError("cannot bind 127.0.0.1:0: errno \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw DemoError("getsockname failed: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
 }
