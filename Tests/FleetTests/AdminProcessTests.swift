@@ -125,8 +125,18 @@ import Testing
         #expect(check.status == 0 && check.output.contains("OK \(root)/config/rules.yaml"), "\(check.output)")
         let test = try Self.admin(["rules", "test", root + "/config/rules-tests"], env: files)
         #expect(test.status == 0 && test.output.contains("fixtures passed"), "\(test.output)")
-        let none = try Self.admin(["check-config"], env: ["RULES_FILE": "", "DESTINATIONS_FILE": ""])
+        let none = try Self.admin(
+            ["check-config"], env: ["RULES_FILE": "", "DESTINATIONS_FILE": "", "SCORING_FILE": "", "INPUTS_FILE": ""])
         #expect(none.status != 0 && none.output.contains("give --rules or set RULES_FILE"), "\(none.output)")
+        // The README's own command: an inputs file alone is checked, and the summary says what was not.
+        let inputsOnly = try Self.admin(
+            ["check-config", "--inputs", root + "/config/inputs/inputs.yaml"],
+            env: ["RULES_FILE": "", "DESTINATIONS_FILE": "", "SCORING_FILE": "", "INPUTS_FILE": ""])
+        #expect(
+            inputsOnly.status == 0
+                && inputsOnly.output.contains("OK: built-in scoring defaults, \(root)/config/inputs/inputs.yaml")
+                && inputsOnly.output.contains("not checked, none given: rules (--rules or RULES_FILE)"),
+            "\(inputsOnly.output)")
     }
 
     @Test func deadLettersAreInspectedReplayedOnceAndNotPostedTwice() async throws {

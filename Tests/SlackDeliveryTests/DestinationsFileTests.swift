@@ -142,7 +142,7 @@ struct DestinationsFileTests {
                 .configInvalid(
                     file: "d.yaml", key: "destinations.c.colour", line: 11,
                     problem:
-                        "unknown key (expected one of allow_insecure_http, api_url, burst, channel, currency, digest, group_wait, quiet_hours, rate_per_second, signing_secret, token, type, url)"
+                        "unknown key (expected one of allow_insecure_http, api_url, burst, channel, currency, digest, group_wait, quiet_hours, rate_per_second, signing_secret, templates, token, type, url)"
                 ),
                 .configInvalid(
                     file: "d.yaml", key: "destinations.c.burst", line: 10, problem: "expected an integer >= 1"),

@@ -19,7 +19,9 @@ struct CheckConfigCommand: ParsableCommand {
             inputs file: formats, mappings naming an event type or property that does not exist. Every \
             KAFKA_*, KAFKA_CONSUMER_* and KAFKA_PRODUCER_* variable is checked by librdkafka itself (the \
             property's name and its value), and one that would change a setting the fleet pins is refused. \
-            All problems of all files are reported in one run.
+            All problems of all files are reported in one run. Only the files given are checked (the \
+            summary names the ones that were not); with none of them, it says which flags and variables \
+            supply them.
             """)
 
     @Option(help: "Scoring file (default: SCORING_FILE, else the built-in scoring defaults).") var scoring: String?
@@ -29,15 +31,18 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let scoring = SettingSource.resolve(scoring, variable: SettingSource.scoringVariable)
-        let rules = try SettingSource.require(
-            rules, flagName: "--rules", variable: SettingSource.rulesVariable,
-            what: "rules file")
-        let destinations = try SettingSource.require(
-            destinations, flagName: "--destinations",
-            variable: SettingSource.destinationsVariable, what: "destinations file")
+        let rules = SettingSource.resolve(rules, variable: SettingSource.rulesVariable)
+        let destinations = SettingSource.resolve(destinations, variable: SettingSource.destinationsVariable)
+        let inputs = SettingSource.resolve(inputs, variable: "INPUTS_FILE")
+        // Each file given is checked (a team may check only its inputs file); with none of them
+        // there is nothing to check, which is a usage error naming every flag and variable.
+        guard rules != nil || destinations != nil || inputs != nil || scoring != nil else {
+            throw ValidationError(
+                "nothing to check: give --rules or set RULES_FILE, --destinations or set DESTINATIONS_FILE, "
+                    + "--scoring or set SCORING_FILE, --inputs or set INPUTS_FILE")
+        }
         let environment = ProcessInfo.processInfo.environment
         let read = FleetConfigFiles.read(scoring: scoring, rules: rules, destinations: destinations)
-        let inputs = SettingSource.resolve(inputs, variable: "INPUTS_FILE")
         let kafka = WorkerSettings.kafkaVariableProblems(environment).map {
             ConfigProblem(file: "environment", line: nil, key: $0.variable, message: $0.reason)
         }
@@ -51,7 +56,15 @@ struct CheckConfigCommand: ParsableCommand {
                 Data("\(problems.count) problem\(problems.count == 1 ? "" : "s") found\n".utf8))
             throw ExitCode(1)
         }
-        print(
-            "OK: \(scoring ?? "built-in scoring defaults"), \(rules), \(destinations)\(inputs.map { ", \($0)" } ?? "")")
+        var checked = [scoring ?? "built-in scoring defaults"] + [rules, destinations, inputs].compactMap { $0 }
+        checked.append("the KAFKA_* environment")
+        var skipped: [String] = []
+        if rules == nil { skipped.append("rules (--rules or RULES_FILE)") }
+        if destinations == nil {
+            skipped.append("destinations and the routes to them (--destinations or DESTINATIONS_FILE)")
+        }
+        if inputs == nil { skipped.append("inputs (--inputs or INPUTS_FILE)") }
+        print("OK: " + checked.joined(separator: ", "))
+        if !skipped.isEmpty { print("not checked, none given: " + skipped.joined(separator: "; ")) }
     }
 }
