@@ -51,9 +51,19 @@ public struct MessageTemplate: Sendable, Hashable, CustomStringConvertible {
 /// into account (`{{#signals}}{{text}}{{/signals}}`).
 enum TemplateTags {
     /// Every problem of `source`, in order (empty when it only uses what the fleet supports).
+    /// The longest template read (Slack's longest part, a section, holds 3,000 characters).
+    static let maxLength = 10_000
+    /// The deepest nesting of sections.
+    static let maxDepth = 8
+
     static func scan(_ source: String) -> [MessageTemplate.Problem] {
+        guard source.utf8.count <= maxLength else {
+            return [.init(line: nil, message: "longer than \(maxLength) bytes")]
+        }
         var problems: [MessageTemplate.Problem] = []
         var sections: [String] = []  // open sections, innermost last
+        var lists = 0  // how many of them are lists
+        var listAt: [Bool] = []
         var line = 1
         var rest = Substring(source)
         while let open = rest.range(of: "{{") {
@@ -83,6 +93,7 @@ enum TemplateTags {
             case "/":
                 if sections.last == name {
                     sections.removeLast()
+                    if listAt.removeLast() { lists -= 1 }
                 } else {
                     problems.append(
                         .init(
@@ -90,10 +101,34 @@ enum TemplateTags {
                         ))
                 }
             default:
+                let isSection = sigil == "#" || sigil == "^"
                 if let problem = check(name: name, inside: sections) {
                     problems.append(.init(line: line, message: problem))
+                } else if let path = resolve(name, inside: sections) {
+                    let isList = TemplateFields.lists.contains(path)
+                    if sigil == "#", isList, lists > 0 {
+                        // Each would repeat for every item of the other: the work multiplies per level.
+                        problems.append(
+                            .init(line: line, message: "'{{#\(name)}}' inside another list's section is not supported"))
+                    } else if !isSection, TemplateFields.parents.contains(path) {
+                        problems.append(
+                            .init(
+                                line: line,
+                                message: isList
+                                    ? "'\(name)' is a list: write {{#\(name)}}…{{/\(name)}} around its fields"
+                                    : "'\(name)' holds fields: name one (\(hint(for: name + ".x", inside: sections)))"))
+                    }
                 }
-                if sigil == "#" || sigil == "^" { sections.append(name) }
+                if isSection {
+                    guard sections.count < maxDepth else {
+                        problems.append(.init(line: line, message: "sections nested deeper than \(maxDepth)"))
+                        return problems
+                    }
+                    let isList = resolve(name, inside: sections).map(TemplateFields.lists.contains) ?? false
+                    sections.append(name)
+                    listAt.append(isList && sigil == "#")
+                    if isList && sigil == "#" { lists += 1 }
+                }
             }
             line += tag.reduce(0) { $0 + ($1.isNewline ? 1 : 0) }
             rest = afterOpen[end...]
@@ -107,13 +142,20 @@ enum TemplateTags {
         if name.contains("(") { return "'\(name)': transforms are not supported" }
         if name.isEmpty { return "an empty tag" }
         if name == "." { return sections.isEmpty ? "'.' outside a section" : nil }
-        // Mustache looks a name up in each open section's item, innermost first, then at the top.
+        if resolve(name, inside: sections) != nil { return nil }
+        return "'\(name)' is not a field here (\(hint(for: name, inside: sections)))"
+    }
+
+    /// The catalogue path `name` reads inside `sections`, as Mustache looks it up: in each open
+    /// section's item, innermost first, then at the top; nil when it reads no field (or is `.`).
+    static func resolve(_ name: String, inside sections: [String]) -> String? {
+        guard name != "." else { return nil }
         for i in stride(from: sections.count, through: 0, by: -1) {
             let scope = sections.prefix(i).joined(separator: ".")
-            let path = scope.isEmpty ? name : "\(scope).\(name)"
-            if TemplateFields.paths.contains(Self.listPath(path)) { return nil }
+            let path = Self.listPath(scope.isEmpty ? name : "\(scope).\(name)")
+            if TemplateFields.paths.contains(path) { return path }
         }
-        return "'\(name)' is not a field here (\(hint(for: name, inside: sections)))"
+        return nil
     }
 
     /// What the reader of a problem can use instead: the fields of the parent the name points into.

@@ -94,6 +94,13 @@ public enum TemplateFields {
     /// The paths of `catalogue`, for checking templates.
     public static let paths: Set<String> = Set(catalogue.map(\.path))
 
+    /// The fields that are lists of items (a section repeats for each).
+    public static let lists: Set<String> = Set(catalogue.filter { $0.meaning.hasSuffix("(a list)") }.map(\.path))
+
+    /// The fields that hold other fields (objects and lists): read through their fields.
+    public static let parents: Set<String> = Set(
+        catalogue.map(\.path).filter { path in catalogue.contains { $0.path.hasPrefix(path + ".") } })
+
     /// The fields of `alert`, written in `style`; amounts in `renderer`'s currency where the
     /// record names none, and `headline` as the renderer writes it.
     public static func values(of alert: AlertRecord, style: Style, renderer: SlackMessageRenderer) -> [String: Any] {

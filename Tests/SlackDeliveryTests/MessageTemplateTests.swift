@@ -30,6 +30,23 @@ import Testing
             ("{{#signals}}{{text}}", "'{{#signals}}' is never closed"),
             ("{{#signals}}{{/trigger}}", "'{{/trigger}}' closes 'signals'"),
             ("{{account.name", "'{{' is never closed"),
+            // Work stays linear in the template: a list inside a list would repeat per item of each.
+            (
+                "{{#signals}}{{#signals}}{{text}}{{/signals}}{{/signals}}",
+                "'{{#signals}}' inside another list's section"
+            ),
+            (
+                "{{#digest.items}}{{#signals}}x{{/signals}}{{/digest.items}}",
+                "'{{#signals}}' inside another list's section"
+            ),
+            ("{{#signals}}{{^signals}}none{{/signals}}{{/signals}}", nil),
+            ("{{signals}}", "'signals' is a list: write {{#signals}}…{{/signals}} around its fields"),
+            ("{{account}}", "'account' holds fields: name one (account has id, name"),
+            (
+                String(repeating: "{{#account}}", count: 9) + String(repeating: "{{/account}}", count: 9),
+                "sections nested deeper than 8"
+            ),
+            (String(repeating: "x", count: 10_001), "longer than 10000 bytes"),
         ] as [(String, String?)])
     func templateLanguage(source: String, problem: String?) {
         do {
@@ -149,6 +166,18 @@ import Testing
                 try destination("")))
         #expect(
             plain.contains("*Next step:* Call the champion this week and review adoption."), "no templates: built-in")
+    }
+
+    @Test func aDeeplyNestedTemplateIsRefusedBeforeAnythingRendersIt() {
+        // Before: 50 nested {{#signals}} rendered 3^50 times while check-config read the file.
+        for n in [2, 50, 50_000] {
+            let source = String(repeating: "{{#signals}}", count: n) + "x" + String(repeating: "{{/signals}}", count: n)
+            let yaml =
+                "destinations:\n  cs:\n    url: ${HOOK}\n    templates:\n      default:\n        why: \"\(source)\"\n"
+            let problems = DestinationsFile.check(yaml: yaml, file: "d.yaml", environment: Self.environment).problems
+            #expect(problems.count == 1, "n=\(n): \(problems)")
+            #expect(problems.first?.description.hasPrefix("d.yaml:6: destinations.cs.templates.default.why: ") == true)
+        }
     }
 
     @Test func hostileValuesStayEscapedWhateverTheTemplateWrites() throws {
