@@ -145,13 +145,15 @@ public struct Backtest: Sendable {
     /// period, releases what is due by then, and returns the result.
     public mutating func finish() -> BacktestResult {
         if let end = options.to ?? result.lastEventAt, let last = result.lastEventAt {
-            // Midnights up to the last event's, less the lateness, were passed by the watermark.
-            var day = last.epochDay
-            while Timestamp.startOfDay(day) <= end {
+            // Re-scoring times up to the last event's, less the lateness, were passed by the
+            // watermark; the rest, up to the end, are passed here.
+            let step = Int64(replay.scorer.config.rescoreEveryHours) * 3_600_000
+            var at = HealthScorer.floorDiv(last.millisecondsSinceEpoch, step) * step
+            while at <= end.millisecondsSinceEpoch, at != .max {
                 pending.removeAll(keepingCapacity: true)
-                replay.advanceAll(to: Timestamp.startOfDay(day)) { pending.append($0) }
+                replay.advanceAll(to: Timestamp(millisecondsSinceEpoch: at)) { pending.append($0) }
                 drainPending()
-                day += 1
+                at = HealthScorer.boundary(after: at, step: step)
             }
             for k in evaluators.indices {
                 take(evaluators[k].advance(to: end), run: k)

@@ -51,6 +51,8 @@ public struct AccountState: Sendable {
     var featureGeneration: UInt32 = 0
     var lastScore: Int16 = -1
     var lastZone: UInt8 = 0
+    /// When in the UTC day the account's activity comes (for silences judged part-way through a day).
+    var hours = HourProfile()
     /// A cancellation is scheduled: set by `subscription_cancelled`, cleared by a later `account_updated`
     /// with `status: active` or `cancellation_scheduled: false`.
     public internal(set) var cancellationScheduled = false
@@ -207,6 +209,7 @@ extension AccountState: Equatable {
             && a.cancellationScheduled == b.cancellationScheduled && a.cancellationAtMs == b.cancellationAtMs
             && a.lastScore == b.lastScore && a.lastZone == b.lastZone && a.lastSignalMask == b.lastSignalMask
             && a.lastPositiveMask == b.lastPositiveMask && a.pending == b.pending && a.sequence == b.sequence
+            && a.hours == b.hours
     }
 }
 

@@ -3,14 +3,15 @@ import Contracts
 /// The binary form of `AccountState` (the `ingest-scorer-state` changelog value).
 ///
 /// Version 2 appends the count of records emitted (`sequence`, a varint) to non-empty states;
-/// version 1 values are still read (as sequence 0: the next record is 1).
+/// version 3 then appends the hour profile (a 24-bit mask of the hours counted, then their counts);
+/// version 1 and 2 values are still read (as sequence 0: the next record is 1; no hour profile).
 ///
 /// Layout, version 1: a version byte, then varints (zigzag for signed values) and length-prefixed
 /// UTF-8. Days are written relative to the state's current day, so they stay one byte. The day ring
 /// is sparse: a bitmap of days with data, then per such day a mask of non-zero fields and their values.
 extension AccountState {
     /// Version written by `encode()`. `init(decoding:)` refuses versions it does not know.
-    public static let encodingVersion: UInt8 = 2
+    public static let encodingVersion: UInt8 = 3
 
     /// The compact binary form; decodes to an equal state.
     public func encode() -> [UInt8] {
@@ -95,6 +96,10 @@ extension AccountState {
         w.uvarint(UInt64(pendingEventIds.count))
         for id in pendingEventIds { w.string(id) }
         w.uvarint(UInt64(max(0, sequence)))
+        var hourMask: UInt64 = 0
+        for h in 0..<24 where hours[h] != 0 { hourMask |= 1 << UInt64(h) }
+        w.uvarint(hourMask)
+        for h in 0..<24 where hours[h] != 0 { w.byte(hours[h]) }
         return w.out
     }
 
@@ -103,7 +108,7 @@ extension AccountState {
     public init(decoding bytes: [UInt8]) throws(HealthModelError) {
         var r = ByteReader(bytes: bytes)
         let version = try r.byte()
-        guard version == 1 || version == Self.encodingVersion else {
+        guard (1...Self.encodingVersion).contains(version) else {
             throw .stateDecoding(
                 reason: "unknown encoding version \(version) (this build reads \(Self.encodingVersion))")
         }
@@ -231,6 +236,15 @@ extension AccountState {
         self.pending.reserveCapacity(bytes: ids.reduce(0) { $0 + $1.utf8.count + 2 })
         for id in ids { self.pending.append(id) }
         if version >= 2 { sequence = Int64(clamping: try r.uvarint()) }
+        if version >= 3 {
+            let hourMask = try r.uvarint()
+            guard hourMask < 1 << 24 else { throw .stateDecoding(reason: "bad hour mask") }
+            for h in 0..<24 where hourMask & (1 << UInt64(h)) != 0 {
+                let n = try r.byte()
+                guard n != 0 else { throw .stateDecoding(reason: "an hour counted as 0") }
+                hours[h] = n
+            }
+        }
         guard r.atEnd else { throw .stateDecoding(reason: "trailing bytes") }
     }
 }

@@ -101,7 +101,7 @@ public struct HealthScorer: Sendable {
         if !alwaysEvaluate, trigger == nil, event.type.isQuiet, day == dayBefore, state.clockDay == dayBefore,
             state.lastActivityDay == activityBefore
                 || (activityChangeIsNeutral(from: activityBefore, today: dayBefore)
-                    && Int(dayBefore) - Int(activityBefore) <= 1),
+                    && Int(dayBefore) - Int(activityBefore) <= 1 && config.inactivityTrendDays >= 1),
             state.featureGeneration == featuresBefore, state.lastScore >= 0
         {
             return Outcome(disposition: .applied, record: nil)
@@ -116,10 +116,23 @@ public struct HealthScorer: Sendable {
         to time: Timestamp, state: inout AccountState, population: PopulationActivity? = nil
     ) -> ScoreRecord? {
         guard !state.isEmpty, time.millisecondsSinceEpoch > state.clockMs else { return nil }
-        let oldDay = state.clockDay
+        let step = Int64(config.rescoreEveryHours) * 3_600_000
+        let oldPeriod = Self.floorDiv(state.clockMs, step)
         state.moveClock(to: time.millisecondsSinceEpoch)
-        guard state.clockDay != oldDay else { return nil }
+        guard Self.floorDiv(state.clockMs, step) != oldPeriod else { return nil }
         return emitIfDue(&state, triggers: [], population: population)
+    }
+
+    /// The first multiple of `step` after `t` (saturating at `Int64.max`): the next re-scoring time.
+    @inlinable public static func boundary(after t: Int64, step: Int64) -> Int64 {
+        let (next, overflow) = (floorDiv(t, step) * step).addingReportingOverflow(step)
+        return overflow ? .max : next
+    }
+
+    /// `a / b` rounded down (towards minus infinity), for times before 1970 too; `b` > 0.
+    @inlinable public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
 
     /// The current score of an account with its explanations (no emission bookkeeping).
@@ -128,6 +141,15 @@ public struct HealthScorer: Sendable {
         return HealthEvaluation(
             score: e.score, zone: config.zone(of: e.score), components: e.components,
             signals: e.signals.map(signal), positiveSignals: e.positives.map(signal))
+    }
+
+    /// The share of a day's activity the account's hour profile puts before the state's clock
+    /// (whole hours of today, UTC), or nil when sub-daily re-scoring is off or the profile is thin.
+    @inline(__always) func todaysShare(_ s: AccountState) -> Double? {
+        guard config.rescoreEveryHours < 24 else { return nil }
+        let hour = Int((s.clockMs - Int64(s.clockDay) * Timestamp.millisecondsPerDay) / 3_600_000)
+        guard hour > 0 else { return nil }
+        return s.hours.share(before: hour, minimumEvents: config.inactivityHourProfileMinEvents)
     }
 
     /// Whether moving the last activity day from `old` to today leaves the score's inputs alone: no
@@ -244,6 +266,7 @@ public struct HealthScorer: Sendable {
             }
         }
         if e.type.isActivity {
+            s.hours.count(hour: Int((ms - Int64(day) * Timestamp.millisecondsPerDay) / 3_600_000))
             if day > s.lastActivityDay {
                 // The baseline is anchored before a silence: a silence that ends moves it.
                 if !activityChangeIsNeutral(from: s.lastActivityDay, today: s.clockDay) { s.cache = nil }
@@ -351,10 +374,15 @@ public struct HealthScorer: Sendable {
                         expected += rhythm[k] * (dips?.dip(on: Int64(d)) ?? 1)
                     }
                 }
+                // The part of today that has passed: what the account's hours (its hour profile)
+                // bring by this hour of its weekday, once it has shown when it works.
+                if idle >= 1, let share = todaysShare(s) {
+                    expected += rhythm[Int(((Int64(today) + 3) % 7 + 7) % 7)] * share
+                }
                 // One dark working day is not a trend (a holiday of the account's own): the silence
-                // must also expect more than one and a half of its busiest days.
+                // must also expect more than `inactivityTrendDays` of its busiest days.
                 let busiest = rhythm.max() ?? 0
-                if expected >= config.inactivityMinExpected, expected >= 1.5 * busiest {
+                if expected >= config.inactivityMinExpected, expected >= config.inactivityTrendDays * busiest {
                     let span = config.inactivityFullExpected - config.inactivityMinExpected
                     let strength = span > 0 ? min(1, (expected - config.inactivityMinExpected) / span) : 1
                     // Once the evidence is there, never less than the fixed rule's idle days would cost.

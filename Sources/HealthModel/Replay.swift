@@ -3,10 +3,11 @@ import Contracts
 /// Scores a stream of `account-events` JSON lines in event time, as `fleet-admin replay` does,
 /// without I/O: lines in, records out.
 ///
-/// The watermark: the largest `occurred_at` seen minus `allowedLateness`. Each time it passes the
-/// start of a UTC day, every known account is advanced to that midnight (idle re-scoring), so an
-/// account that went quiet loses health day by day even though it sends nothing. Accounts are
-/// advanced in the order they were first seen, so the output is deterministic.
+/// The watermark: the largest `occurred_at` seen minus `allowedLateness`. Each time it passes a
+/// re-scoring time (every `rescoreEveryHours` of the scoring configuration, on the hour, UTC
+/// midnights among them), every known account is advanced to it (idle re-scoring), so an account
+/// that went quiet loses health hour by hour even though it sends nothing. Accounts are advanced
+/// in the order they were first seen, so the output is deterministic.
 ///
 /// The population (`PopulationActivity`, unless `population.min_accounts` is 0): every activity
 /// event is counted in its day's fleet-wide total; the first event of a later day (or advancing to a
@@ -91,7 +92,7 @@ public struct Replay: Sendable {
     private var index: [String: Int] = [:]
     private var states: [AccountState] = []
     private var maxSeenMs: Int64 = .min
-    private var nextBoundaryDay: Int64 = .max
+    private var nextBoundaryMs: Int64 = .max
     /// The whole population's activity (nil when the scoring configuration turns it off).
     public private(set) var population: PopulationActivity?
 
@@ -198,7 +199,7 @@ public struct Replay: Sendable {
         let ms = event.occurredAt.millisecondsSinceEpoch
         if ms > maxSeenMs {
             maxSeenMs = ms
-            if nextBoundaryDay == .max { nextBoundaryDay = event.occurredAt.epochDay + 1 }
+            if nextBoundaryMs == .max { nextBoundaryMs = HealthScorer.boundary(after: ms, step: stepMs) }
             advanceWatermark(emit: emit)
         }
     }
@@ -218,11 +219,14 @@ public struct Replay: Sendable {
 
     private mutating func advanceWatermark(emit: (ScoreRecord) -> Void) {
         let watermark = maxSeenMs - allowedLatenessMs
-        while nextBoundaryDay != .max, Timestamp.startOfDay(nextBoundaryDay).millisecondsSinceEpoch <= watermark {
-            advanceAll(to: Timestamp.startOfDay(nextBoundaryDay), emit: emit)
-            nextBoundaryDay += 1
+        while nextBoundaryMs != .max, nextBoundaryMs <= watermark {
+            advanceAll(to: Timestamp(millisecondsSinceEpoch: nextBoundaryMs), emit: emit)
+            nextBoundaryMs = HealthScorer.boundary(after: nextBoundaryMs, step: stepMs)
         }
     }
+
+    /// The time between re-scorings.
+    private var stepMs: Int64 { Int64(scorer.config.rescoreEveryHours) * 3_600_000 }
 
     private mutating func count(_ record: ScoreRecord) {
         counts.records += 1

@@ -64,6 +64,15 @@ public struct ScoringConfig: Sendable, Hashable {
     /// ...and counts fully (`inactivityMax`) from this many (20: 2e-9, room for days busier or
     /// quieter than Poisson), at once: a daily-active account that goes dark needs one silent day.
     public var inactivityFullExpected = 20.0
+    /// A silence counts only once it also expects this many of the account's busiest days (one
+    /// dark working day, a holiday of its own, is not a trend).
+    public var inactivityTrendDays = 1.5
+    /// Activity events an account's hour profile needs before the part of today that has passed
+    /// counts in a silence (before: complete days only).
+    public var inactivityHourProfileMinEvents = 20
+    /// How often idle accounts are re-scored, in hours of event time (divides 24; 24: at each UTC
+    /// midnight). Each re-scoring counts the part of today that has passed in a silence.
+    public var rescoreEveryHours = 24
     public var apiErrorMinRate = 0.05
     public var apiErrorMax = 40.0
     public var ticketMinCount = 3
@@ -196,6 +205,11 @@ public struct ScoringConfig: Sendable, Hashable {
                 file: file, key: "baseline.short_days", line: lineOf("baseline.short_days"),
                 reason: "must be 0 (off), or 3 or more and below baseline.recent_days (\(recentDays))")
         }
+        guard 24 % rescoreEveryHours == 0 else {
+            throw .config(
+                file: file, key: "emit.rescore_every_hours", line: lineOf("emit.rescore_every_hours"),
+                reason: "must divide 24 (1, 2, 3, 4, 6, 8, 12 or 24), so every UTC midnight is a re-scoring")
+        }
         guard inactivityMinExpected <= inactivityFullExpected else {
             throw .config(
                 file: file, key: "signals.inactivity.min_expected", line: lineOf("signals.inactivity.min_expected"),
@@ -268,6 +282,8 @@ public struct ScoringConfig: Sendable, Hashable {
             ("baseline.min_history_days", \.minHistoryDays, 1...120),
             ("baseline.short_days", \.shortDays, 0...27),
             ("signals.inactivity.after_days", \.inactivityAfterDays, 1...60),
+            ("signals.inactivity.hour_profile_min_events", \.inactivityHourProfileMinEvents, 1...100_000),
+            ("emit.rescore_every_hours", \.rescoreEveryHours, 1...24),
             ("signals.ticket_spike.min_tickets", \.ticketMinCount, 1...1000),
             ("signals.escalations.days", \.escalationDays, 1...90),
             ("signals.negative_sentiment.days", \.sentimentDays, 1...90),
@@ -299,6 +315,7 @@ public struct ScoringConfig: Sendable, Hashable {
             ("signals.inactivity.max", \.inactivityMax, 0...100),
             ("signals.inactivity.min_expected", \.inactivityMinExpected, 0...10_000),
             ("signals.inactivity.full_expected", \.inactivityFullExpected, 0...10_000),
+            ("signals.inactivity.trend_days", \.inactivityTrendDays, 0...30),
             ("signals.api_errors.min_rate", \.apiErrorMinRate, 0...1),
             ("signals.api_errors.max", \.apiErrorMax, 0...100),
             ("signals.ticket_spike.min_ratio", \.ticketMinRatio, 1...100),

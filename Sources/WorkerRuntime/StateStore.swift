@@ -45,6 +45,13 @@ public final class PartitionState<Value: StateValue> {
         }
     }
 
+    /// Replaces the value of `key` in memory only, not marked for the changelog: for a change a
+    /// restore may lose without changing any result (a value whose derived parts or clock moved, as
+    /// an idle re-scoring that emits nothing does). A later write of the key writes it whole.
+    @inlinable public func refresh(_ key: String, _ value: Value) {
+        storage[key] = value
+    }
+
     /// Every key held by this partition.
     public var keys: Dictionary<String, Value>.Keys { values.keys }
     public var count: Int { values.count }

@@ -50,7 +50,7 @@ import Testing
         }
         var wrongVersion = bytes
         wrongVersion[0] = 99
-        #expect(throws: HealthModelError.stateDecoding(reason: "unknown encoding version 99 (this build reads 2)")) {
+        #expect(throws: HealthModelError.stateDecoding(reason: "unknown encoding version 99 (this build reads 3)")) {
             _ = try AccountState(decoding: wrongVersion)
         }
         // Flipped bytes either decode to some state or throw; they never trap.
@@ -182,7 +182,7 @@ import Testing
         #expect(pending.ids.isEmpty && pending.count == 0)
     }
 
-    @Test func compactStatesRoundTripThroughTheVersion2Encoding() throws {
+    @Test func compactStatesRoundTripThroughTheVersion3Encoding() throws {
         let gen = SampleGenerator(options: .init(seed: 3, accounts: 12, days: 20, activity: 3))
         var replay = Replay()
         for day in 0..<20 {
@@ -192,7 +192,8 @@ import Testing
         #expect(states.count == 12)
         for state in states {
             let bytes = state.encode()
-            #expect(bytes.first == 2, "version 2 layout")
+            #expect(bytes.first == 3, "version 3 layout")
+            #expect(!state.hours.isEmpty, "the hour profile is kept")
             let decoded = try AccountState(decoding: bytes)
             #expect(decoded == state)
             #expect(decoded.encode() == bytes, "re-encoding gives the same bytes")
@@ -207,7 +208,7 @@ import Testing
 @Suite struct StateEncodingVersion1Tests {
     /// A state of `acct-0035` (sample seed 5, 40 days) as encoded by the code before the compact
     /// in-memory storage (fixed-width day arrays): the version 1 layout, which version 2 extends with
-    /// the record sequence at the end.
+    /// the record sequence at the end and version 3 with the hour profile after it.
     static let version1Hex = [
         "0109616363742d303033355a03a0b7ecd4a4684e00000000000000fc9fcfffff033f04040678f00d083f0202021fb60c",
         "073f0404065d9d0c073f0404078e01bc0d0830ad030230af03023f010102069202013f04040768cc0d083f0303043485",
@@ -243,9 +244,73 @@ import Testing
         #expect(state.seen.count > 0, "event-id fingerprints decoded")
         #expect(state.ring.values.contains { $0 > 255 }, "wide day counters decoded")
         #expect(state.sequence == 0, "version 1 kept no sequence")
+        #expect(state.hours.isEmpty, "version 1 kept no hour profile")
         #expect(
-            state.encode() == [2] + bytes.dropFirst() + [0],
-            "re-encoded as version 2: the same layout and sequence 0")
+            state.encode() == [3] + bytes.dropFirst() + [0, 0],
+            "re-encoded as version 3: the same layout, sequence 0 and no hours counted")
         #expect(try AccountState(decoding: state.encode()) == state)
+    }
+}
+
+@Suite struct HourProfileTests {
+    @Test func countsSaturateByHalvingEveryHourAndSharesFollowTheCounts() {
+        var p = HourProfile()
+        #expect(p.isEmpty && p.share(before: 12, minimumEvents: 1) == nil)
+        for _ in 0..<30 { p.count(hour: 9) }
+        for _ in 0..<10 { p.count(hour: 15) }
+        p.count(hour: 24)  // not an hour: ignored
+        p.count(hour: -1)
+        #expect(p[9] == 30 && p[15] == 10 && p.total == 40)
+        #expect(p.share(before: 9, minimumEvents: 20) == 0)
+        #expect(p.share(before: 12, minimumEvents: 20) == 0.75)
+        #expect(p.share(before: 24, minimumEvents: 20) == 1)
+        #expect(p.share(before: 99, minimumEvents: 20) == 1 && p.share(before: -5, minimumEvents: 20) == 0)
+        #expect(p.share(before: 12, minimumEvents: 41) == nil, "too few events: no evidence of the account's hours")
+        for _ in 0..<300 { p.count(hour: 9) }
+        #expect(p[9] >= 128 && p[15] == 5 || p[15] == 2, "a full hour halves every hour: \(p[9]) \(p[15])")
+        for h in 0..<24 where h != 9 && h != 15 { #expect(p[h] == 0, "hour \(h) untouched by the halving") }
+        var q = HourProfile()
+        for h in 0..<24 { q[h] = 255 }
+        q.count(hour: 23)
+        #expect((0..<23).allSatisfy { q[$0] == 127 } && q[23] == 128, "no bit crosses into a neighbouring hour")
+    }
+
+    @Test func hourlyReScoringCountsThePartOfTodayThatPassedInASilence() throws {
+        // A steady account active 09:00-17:00 UTC every day, then dark from a Monday 00:00.
+        var config = ScoringConfig()
+        config.rescoreEveryHours = 1
+        let hourly = HealthScorer(config: config)
+        let daily = HealthScorer()
+        func run(_ scorer: HealthScorer) -> [ScoreRecord] {
+            var replay = Replay(scorer: scorer)
+            var records: [ScoreRecord] = []
+            let start = Timestamp(year: 2026, month: 8, day: 3)  // a Monday
+            for day in 0..<56 {
+                for hour in 9..<17 {
+                    let t = start.adding(days: Int64(day)).adding(milliseconds: Int64(hour) * 3_600_000)
+                    let line =
+                        #"{"event_id":"e-\#(day)-\#(hour)","account_id":"acme","type":"login","occurred_at":"\#(t.rfc3339)","user_id":"u\#(hour % 3)"}"#
+                    Array(line.utf8).withUnsafeBufferPointer { replay.process(line: $0) { records.append($0) } }
+                }
+            }
+            // Other accounts' events move the watermark on while acme is dark (three days and more).
+            for k in 0..<80 {
+                let t = start.adding(days: 56).adding(milliseconds: Int64(k) * 3_600_000 + 60_000)
+                let line = #"{"event_id":"o-\#(k)","account_id":"other","type":"login","occurred_at":"\#(t.rfc3339)"}"#
+                Array(line.utf8).withUnsafeBufferPointer { replay.process(line: $0) { records.append($0) } }
+            }
+            return records.filter { $0.accountId == "acme" }
+        }
+        let silentFrom = Timestamp(year: 2026, month: 8, day: 3).adding(days: 56).millisecondsSinceEpoch
+        func firstInactivity(_ records: [ScoreRecord]) -> Int64? {
+            records.first { r in r.signals.contains { $0.code == "inactivity" } }
+                .map { $0.validAt.millisecondsSinceEpoch - silentFrom }
+        }
+        let hourlyAt = try #require(firstInactivity(run(hourly)), "hourly: the silence never counted")
+        let dailyAt = try #require(firstInactivity(run(daily)), "daily: the silence never counted")
+        #expect(dailyAt % Timestamp.millisecondsPerDay == 0, "daily re-scoring only at midnights")
+        #expect(hourlyAt < dailyAt, "hourly \(hourlyAt / 3_600_000) h, daily \(dailyAt / 3_600_000) h")
+        #expect(
+            hourlyAt > Timestamp.millisecondsPerDay, "one dark working day is not a trend: \(hourlyAt / 3_600_000) h")
     }
 }

@@ -20,12 +20,15 @@ extension AccountState: StateValue {
 /// is an event dated beyond the wall clock plus the allowed skew: it never moves time.
 ///
 /// Time: the partition's event-time watermark (saved with its state by the runtime) is the largest
-/// `occurred_at` seen. Idle accounts are re-scored at each UTC midnight that the partition's time
-/// passes. Records move that time by event time only (the watermark minus `allowedLateness`); in
+/// `occurred_at` seen. Idle accounts are re-scored at each re-scoring time the partition's time
+/// passes (every `rescoreEveryHours` of the scoring configuration, on the hour: hourly by default,
+/// UTC midnights among them). A re-scoring that emits nothing and stays on the same day keeps the
+/// moved state in memory only (`PartitionState.refresh`): the changelog is written at midnights and
+/// when a record is emitted, as before, not every hour. Records move that time by event time only (the watermark minus `allowedLateness`); in
 /// `live` mode the timer also moves it on the wall clock once the partition has caught up, so an
 /// account that goes quiet loses health even when its whole partition is quiet; in replay
 /// (`live == false`, `TIME_MODE=replay`) time is event time only, as `fleet-admin replay` does.
-/// One record never triggers more than `maxMidnightsPerStep` re-scorings of the partition.
+/// One record never triggers re-scorings over more than `maxMidnightsPerStep` days of the partition.
 ///
 /// The live timer's clock is bounded by evidence (`ProcessingContext.evidenceBoundedNow`): the wall
 /// clock, but never more than `MAX_CLOCK_SKEW_MS` ahead of the newest Kafka timestamp of the
@@ -43,8 +46,8 @@ public final class ScorerProcessor: RecordProcessor {
     public let live: Bool
     /// Bound on the midnights re-scored in one step (the day ring holds no more history than this).
     public let maxMidnightsPerStep: Int64
-    /// Per partition: the next UTC day whose midnight triggers idle re-scoring.
-    private var nextBoundaryDay: [Int32: Int64] = [:]
+    /// Per partition: the next re-scoring time (ms since the epoch).
+    private var nextBoundaryMs: [Int32: Int64] = [:]
 
     public init(
         scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(), scoresTopic: String,
@@ -60,13 +63,14 @@ public final class ScorerProcessor: RecordProcessor {
 
     public func partitionAssigned(context: ProcessingContext<AccountState>) {
         // Resume where the last owner's saved watermark left time.
-        nextBoundaryDay[context.partition] = context.watermark.map {
-            Timestamp(millisecondsSinceEpoch: Self.minus($0, allowedLatenessMs)).epochDay + 1
+        let step = Int64(scorer.config.rescoreEveryHours) * 3_600_000
+        nextBoundaryMs[context.partition] = context.watermark.map {
+            HealthScorer.boundary(after: Self.minus($0, allowedLatenessMs), step: step)
         }
     }
 
     public func partitionRevoked(context: ProcessingContext<AccountState>) {
-        nextBoundaryDay[context.partition] = nil
+        nextBoundaryMs[context.partition] = nil
     }
 
     /// Events whose key is not their `account_id`: re-published keyed by it, not scored here.
@@ -149,31 +153,38 @@ public final class ScorerProcessor: RecordProcessor {
     private func rescoreIdle(until time: Int64?, context: ProcessingContext<AccountState>) {
         guard let time else { return }
         let p = context.partition
-        guard let boundary = nextBoundaryDay[p] else {
-            nextBoundaryDay[p] = Timestamp(millisecondsSinceEpoch: time).epochDay + 1
+        let step = Int64(scorer.config.rescoreEveryHours) * 3_600_000
+        let lastDue = HealthScorer.floorDiv(time, step) * step
+        guard let boundary = nextBoundaryMs[p] else {
+            nextBoundaryMs[p] = HealthScorer.boundary(after: time, step: step)
             return
         }
-        let lastDue = Timestamp(millisecondsSinceEpoch: time).epochDay
-        guard lastDue >= boundary else { return }
-        // After a long pause only the latest midnights matter: older ones are past the day ring.
-        var day = max(boundary, lastDue - maxMidnightsPerStep + 1)
-        while day <= lastDue {
-            let midnight = Timestamp.startOfDay(day)
+        guard lastDue >= boundary, boundary != .max else { return }
+        // After a long pause only the latest days matter: older ones are past the day ring.
+        let stepsPerDay = Timestamp.millisecondsPerDay / step
+        var at = max(boundary, Self.minus(lastDue, (max(1, maxMidnightsPerStep) * stepsPerDay - 1) * step))
+        while at <= lastDue, at != .max {
+            let due = Timestamp(millisecondsSinceEpoch: at)
             for id in context.state.keys.sorted() {
                 guard var state = context.state[id] else { continue }
-                if let score = scorer.advance(to: midnight, state: &state) {
+                let day = state.validAt?.epochDay
+                if let score = scorer.advance(to: due, state: &state) {
                     do {
                         context.emit(OutgoingRecord(topic: scoresTopic, key: id, value: try Self.encode(score)))
                     } catch {
                         context.emitDeadLetter(key: Array(id.utf8), value: nil, rejection: error)
-                        continue  // state not advanced, so the score is tried again at the next midnight
+                        continue  // state not advanced, so the score is tried again at the next re-scoring
                     }
+                    context.state[id] = state
+                } else if state.validAt?.epochDay != day {
+                    context.state[id] = state  // a new day: its buckets were cleared
+                } else {
+                    context.state.refresh(id, state)
                 }
-                context.state[id] = state
             }
-            day += 1
+            at = HealthScorer.boundary(after: at, step: step)
         }
-        nextBoundaryDay[p] = day
+        nextBoundaryMs[p] = at
     }
 
     static func encode(_ score: ScoreRecord) throws(Rejection) -> [UInt8] {
