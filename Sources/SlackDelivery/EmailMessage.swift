@@ -153,8 +153,8 @@ public struct EmailMessage: Sendable, Hashable {
     /// longer than 76 characters broken with a soft `=`.
     static func quotedPrintable(_ text: String) -> String {
         var lines: [String] = []
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var bytes = Array(rawLine.utf8)
+        for rawLine in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            var bytes = Array(rawLine)
             if bytes.last == 0x0D { bytes.removeLast() }
             var out = ""
             var length = 0

@@ -33,7 +33,7 @@ public struct EmailRenderer: Sendable {
     public func subject(_ group: AlertGroup) -> String {
         let lead = group.lead
         let header = group.alerts.count > 1 ? renderer.headerText(group) : renderer.headerText(lead)
-        return (lead.escalation == nil ? "" : "Not acknowledged: ") + header
+        return SlackText.singleLine((lead.escalation == nil ? "" : "Not acknowledged: ") + header)
     }
 
     /// The `text/plain` part: the subject, then each part as a paragraph.
