@@ -365,16 +365,23 @@ final class CurlEngine: @unchecked Sendable {
             notStarted(t, detail: "could not create a curl handle", now: now)
             return
         }
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for r in smtp.recipients {
+            guard let next = curl_slist_append(list, r) else {
+                // Never send to fewer recipients than configured.
+                curl_slist_free_all(list)
+                curl_easy_cleanup(easy)
+                notStarted(t, detail: "curl_slist_append failed", now: now)
+                return
+            }
+            list = next
+        }
         let wire = WireTransfer(t, startedAt: now)
         wire.isSMTP = true
+        wire.headerList = list  // freed with the handle, like a header list
         _ = url.withCString { ccurl_easy_setopt_ptr(easy, CURLOPT_URL, $0) }
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_PROTOCOLS_STR, url.lowercased().hasPrefix("smtps") ? "smtps" : "smtp")
         _ = smtp.mailFrom.withCString { ccurl_easy_setopt_ptr(easy, CURLOPT_MAIL_FROM, $0) }
-        var list: UnsafeMutablePointer<curl_slist>? = nil
-        for r in smtp.recipients {
-            if let next = curl_slist_append(list, r) { list = next }
-        }
-        wire.headerList = list  // freed with the handle, like a header list
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_MAIL_RCPT, list)
         if let user = smtp.username, let password = smtp.password {
             _ = user.withCString { ccurl_easy_setopt_ptr(easy, CURLOPT_USERNAME, $0) }
