@@ -103,6 +103,14 @@ public struct EmailRenderer: Sendable {
             if let url = alert.playbookURL, let shown = w.url(url) {
                 links.append("Playbook: " + (style == .html ? "<a href=\"\(shown)\">\(shown)</a>" : shown))
             }
+            if let feedback = renderer.feedback {
+                // The signed "Useful" / "Not useful" links of the Slack message, as links.
+                for (verdict, url) in feedback.links(for: alert) {
+                    guard let shown = w.url(url) else { continue }
+                    let label = verdict == .useful ? "Useful" : "Not useful"
+                    links.append(style == .html ? "<a href=\"\(shown)\">\(label)</a>" : "\(label): \(shown)")
+                }
+            }
             if !links.isEmpty { parts.append(links) }
         }
         var footer = "Raised \(w.date(alert.raisedAt))"

@@ -117,6 +117,10 @@ public final class SlackDeliverer: Sendable {
         case .slack, .slackApp:
             body = slack()
         case .email:
+            guard d.email != nil else {
+                completion(.permanent(.renderFailed(detail: "an email destination without its addresses")))
+                return
+            }
             body = email()
         case .webhook:
             do {

@@ -119,6 +119,22 @@ struct EmailRendererTests {
         #expect(grouped.plain.contains("Alert al-customer_at_risk-acme-1, al-health_score_drop-acme-1"))
     }
 
+    @Test("with feedback links configured, both parts carry the signed Useful / Not useful links")
+    func feedbackLinks() throws {
+        var slack = SlackMessageRenderer()
+        slack.feedback = FeedbackLinkSigner(
+            baseURL: "https://fleet.example.com/", secret: SigningSecret("feedback-secret"), lifetimeMs: 86_400_000)
+        let alert = Fixtures.alert(.customerAtRisk)
+        let m = EmailRenderer(renderer: slack).message(alert, settings: Self.settings, now: Self.now)
+        let links = try #require(slack.feedback).links(for: alert)
+        #expect(links.count == 2)
+        for (_, url) in links {
+            #expect(m.plain.contains(url))
+            #expect(m.html.contains("<a href=\"\(url.replacingOccurrences(of: "&", with: "&amp;"))\">"))
+        }
+        #expect(m.plain.contains("Useful: https://fleet.example.com/") && m.html.contains(">Not useful</a>"))
+    }
+
     @Test("every alert type renders a message whose lines fit, both parts present")
     func everyType() throws {
         for type in AlertType.allCases {
