@@ -20,6 +20,20 @@ final class CurlEngine: @unchecked Sendable {
         let kind: Destination.Kind
         /// `Authorization: Bearer <token>` of a `slack_app` destination.
         var authorization: String?
+        /// The envelope and credentials of an `email` destination.
+        var smtp: SMTPEndpoint?
+    }
+
+    /// An `email` destination as libcurl's SMTP needs it (the credentials are secrets; engine only).
+    struct SMTPEndpoint {
+        /// `<from>` for `MAIL FROM`.
+        let mailFrom: String
+        /// `<to>` for each `RCPT TO`.
+        let recipients: [String]
+        let username: String?
+        let password: String?
+        /// STARTTLS required (`CURLUSESSL_ALL`); false only for `allow_insecure_smtp`.
+        let requireTLS: Bool
     }
 
     /// A gate's answer for `transfer` (see `Transfer.gate`).
@@ -74,6 +88,12 @@ final class CurlEngine: @unchecked Sendable {
             var endpoint = Endpoint(name: $0.name, url: $0.url.secret, kind: $0.kind)
             if $0.kind == .slackApp, let token = $0.botToken {
                 endpoint.authorization = "Authorization: Bearer " + token.secret
+            }
+            if $0.kind == .email, let email = $0.email {
+                endpoint.smtp = SMTPEndpoint(
+                    mailFrom: email.from.angled, recipients: email.to.map(\.angled),
+                    username: email.credentials?.username, password: email.credentials?.password,
+                    requireTLS: email.requireTLS)
             }
             return endpoint
         }
@@ -310,8 +330,82 @@ final class CurlEngine: @unchecked Sendable {
         return h
     }
 
+    /// A handle for one SMTP transfer: TLS verified, the destination's timeouts, the message
+    /// uploaded from the transfer's body by the read callback. Never pooled (an SMTP upload's
+    /// options must not leak into an HTTP post); connections are still reused through the multi.
+    private func makeSMTPHandle() -> UnsafeMutableRawPointer? {
+        guard let h = curl_easy_init() else { return nil }
+        _ = ccurl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
+        _ = ccurl_easy_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
+        _ = ccurl_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = ccurl_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, settings.connectTimeoutMilliseconds)
+        _ = ccurl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, settings.totalTimeoutMilliseconds)
+        _ = ccurl_easy_setopt_long(h, CURLOPT_UPLOAD, 1)
+        _ = ccurl_easy_setopt_read_cb(h) { buffer, size, count, user in
+            guard let buffer, let user else { return 0 }
+            let t = Unmanaged<WireTransfer>.fromOpaque(user).takeUnretainedValue()
+            let body = t.transfer.body
+            let n = min(size * count, max(0, body.count - t.uploaded))
+            guard n > 0 else { return 0 }
+            body.withUnsafeBytes { src in
+                guard let base = src.baseAddress else { return }
+                UnsafeMutableRawPointer(buffer).copyMemory(from: base + t.uploaded, byteCount: n)
+            }
+            t.uploaded += n
+            return n
+        }
+        return h
+    }
+
+    /// Starts an email: `MAIL FROM`, one `RCPT TO` per recipient, `AUTH` when the destination has
+    /// credentials, STARTTLS required unless it allows insecure SMTP, then the message as `DATA`.
+    private func startSMTP(_ t: Transfer, _ smtp: SMTPEndpoint, url: String, now: UInt64) {
+        guard let easy = makeSMTPHandle() else {
+            notStarted(t, detail: "could not create a curl handle", now: now)
+            return
+        }
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for r in smtp.recipients {
+            guard let next = curl_slist_append(list, r) else {
+                // Never send to fewer recipients than configured.
+                curl_slist_free_all(list)
+                curl_easy_cleanup(easy)
+                notStarted(t, detail: "curl_slist_append failed", now: now)
+                return
+            }
+            list = next
+        }
+        let wire = WireTransfer(t, startedAt: now)
+        wire.isSMTP = true
+        wire.headerList = list  // freed with the handle, like a header list
+        _ = url.withCString { ccurl_easy_setopt_ptr(easy, CURLOPT_URL, $0) }
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_PROTOCOLS_STR, url.lowercased().hasPrefix("smtps") ? "smtps" : "smtp")
+        _ = smtp.mailFrom.withCString { ccurl_easy_setopt_ptr(easy, CURLOPT_MAIL_FROM, $0) }
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_MAIL_RCPT, list)
+        if let user = smtp.username, let password = smtp.password {
+            _ = user.withCString { ccurl_easy_setopt_ptr(easy, CURLOPT_USERNAME, $0) }
+            _ = password.withCString { ccurl_easy_setopt_ptr(easy, CURLOPT_PASSWORD, $0) }
+        }
+        let tls = smtp.requireTLS ? CURLUSESSL_ALL : CURLUSESSL_NONE
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_USE_SSL, Int(tls.rawValue))
+        _ = ccurl_easy_setopt_off(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(t.body.count))
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_READDATA, Unmanaged.passUnretained(wire).toOpaque())
+        settings.onTransferStart?(t.slot, now)
+        inFlight[easy] = wire
+        if curl_multi_add_handle(multi, easy) != CURLM_OK {
+            inFlight[easy] = nil
+            recycle(easy, wire)
+            notStarted(t, detail: "curl_multi_add_handle failed", now: now)
+        }
+    }
+
     private func start(_ t: Transfer, now: UInt64) {
         let i = t.slot
+        if let smtp = endpoints[i].smtp {
+            startSMTP(t, smtp, url: endpoints[i].url, now: now)
+            return
+        }
         guard let easy = idleHandles.popLast() ?? makeHandle() else {
             notStarted(t, detail: "could not create a curl handle", now: now)
             return
@@ -371,6 +465,10 @@ final class CurlEngine: @unchecked Sendable {
             curl_slist_free_all(l)
             wire.headerList = nil
         }
+        if wire.isSMTP {
+            curl_easy_cleanup(easy)
+            return
+        }
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, nil)
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, nil)
         _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, nil)
@@ -392,7 +490,9 @@ final class CurlEngine: @unchecked Sendable {
                 continue
             }
             let result: TransportResult
-            if code == CURLE_OK {
+            if wire.isSMTP {
+                result = Self.smtpResult(code, easy: easy)
+            } else if code == CURLE_OK {
                 var status = 0
                 _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
                 result = .response(status: status, body: wire.response, retryAfter: wire.retryAfter)
@@ -437,6 +537,20 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
+    /// An SMTP transfer's result: the server's last reply code as the status (250 when sent; 4xx
+    /// or 5xx when it refused a command), a refused `AUTH` as `loginDenied`, else the transport
+    /// failure (no reply: connection, TLS, timeout).
+    private static func smtpResult(_ code: CURLcode, easy: UnsafeMutableRawPointer) -> TransportResult {
+        var reply = 0
+        _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &reply)
+        if code == CURLE_OK {
+            return .response(status: (200..<300).contains(reply) ? reply : 250, body: [], retryAfter: nil)
+        }
+        if code == CURLE_LOGIN_DENIED { return .failure(.loginDenied) }
+        if (400..<600).contains(reply) { return .response(status: reply, body: [], retryAfter: nil) }
+        return .failure(failure(code))
+    }
+
     static func failure(_ code: CURLcode) -> TransportFailure {
         let text = curl_easy_strerror(code).map { String(cString: $0) } ?? "error"
         let detail = "\(text) (curl \(code.rawValue))"
@@ -445,7 +559,7 @@ final class CurlEngine: @unchecked Sendable {
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: return .badURL
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
-            CURLE_SSL_INVALIDCERTSTATUS:
+            CURLE_SSL_INVALIDCERTSTATUS, CURLE_USE_SSL_FAILED:
             return .tls(detail: detail)
         default: return .connection(detail: detail)
         }
@@ -484,7 +598,12 @@ final class WireTransfer {
     let startedAt: UInt64
     /// Bytes of the answer kept.
     let responseRoom: Int
+    /// The header list of an HTTP post, or the recipient list (`CURLOPT_MAIL_RCPT`) of an email.
     var headerList: UnsafeMutablePointer<curl_slist>?
+    /// An email (SMTP upload): its handle is cleaned up after it, never pooled.
+    var isSMTP = false
+    /// Bytes of the body handed to libcurl's read callback so far (emails).
+    var uploaded = 0
     var response: [UInt8] = []
     var retryAfter: String?
 

@@ -59,9 +59,13 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
     /// Its `DeliveryCancellation` was cancelled before it started (its partition went to another
     /// owner); the message was not sent.
     case withdrawn
+    /// An SMTP server's transient refusal (4xx: 421 service not available, 450 mailbox busy, 451
+    /// local error, 452 insufficient storage): the message was not accepted; try again.
+    case smtpTransient(code: Int)
 
     public var code: String {
         switch self {
+        case .smtpTransient(let c): "smtp_\(c)"
         case .rateLimited: "rate_limited"
         case .serverError(let s): "http_\(s)"
         case .timeout: "timeout"
@@ -87,6 +91,7 @@ public enum RetryReason: Sendable, Hashable, CustomStringConvertible {
         case .shuttingDown: "deliverer shutting down"
         case .slackAPIError(let e): "Slack Web API error \(e)"
         case .withdrawn: "withdrawn before it was sent"
+        case .smtpTransient(let c): "SMTP server answered \(c) (transient)"
         }
     }
 }
@@ -117,9 +122,16 @@ public enum PermanentReason: Sendable, Hashable, CustomStringConvertible {
     /// (`not_in_channel`, `invalid_auth`, `token_revoked`, `msg_too_long`, ...); `error` is Slack's
     /// code (`[a-z0-9_]`), used as the dead letter's code.
     case slackAPIError(error: String)
+    /// An SMTP server's permanent refusal (5xx: 550 mailbox unavailable, 553 address not allowed,
+    /// 554 transaction failed): a recipient or the sender must be fixed.
+    case smtpRejected(code: Int)
+    /// The SMTP server refused the credentials (`AUTH`): the Secret must be fixed.
+    case smtpLoginDenied
 
     public var code: String {
         switch self {
+        case .smtpRejected(let c): "smtp_\(c)"
+        case .smtpLoginDenied: "smtp_login_denied"
         case .invalidPayload: "invalid_payload"
         case .invalidBlocks: "invalid_blocks"
         case .forbidden: "forbidden"
@@ -147,6 +159,8 @@ public enum PermanentReason: Sendable, Hashable, CustomStringConvertible {
         case .invalidURL: "the destination URL was refused by libcurl"
         case .renderFailed(let d): "could not render the alert: \(d)"
         case .slackAPIError(let e): "Slack Web API error \(e)"
+        case .smtpRejected(let c): "SMTP server answered \(c) (permanent)"
+        case .smtpLoginDenied: "SMTP login denied (check the username and password Secret)"
         }
     }
 }

@@ -28,6 +28,9 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
         /// alert ids in Slack message metadata, so an alert in doubt after a crash can be looked up
         /// with `conversations.history` instead of being posted again (exactly once).
         case slackApp = "slack_app"
+        /// Email over SMTP (libcurl): a `multipart/alternative` message with a plain-text and an
+        /// HTML part to fixed recipients, STARTTLS required (`EmailSettings`).
+        case email
     }
 
     public var name: String
@@ -40,6 +43,9 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
     public var botToken: BotToken?
     /// For `slack_app` destinations: the channel id (`C...`) posted to and looked up in.
     public var channel: String?
+    /// For `email` destinations: the addresses, credentials and TLS requirement (`url` is the
+    /// SMTP server, `smtp://` or `smtps://`).
+    public var email: EmailSettings?
     /// The currency of MRR and of amounts whose record names none (the file's `currency`).
     public var currency: Currency = .usd
     /// The destination's own wording of message parts (the file's `templates`).
@@ -64,6 +70,12 @@ public struct Destination: Sendable, Hashable, CustomStringConvertible {
         self.init(name: name, kind: .slackApp, url: apiURL, rateLimit: rateLimit)
         self.botToken = token
         self.channel = channel
+    }
+
+    /// An email destination: the SMTP server `smtpURL` (from `WebhookURL.validateSMTP`) and `email`.
+    public init(name: String, smtpURL: WebhookURL, email: EmailSettings, rateLimit: RateLimit = .slackDefault) {
+        self.init(name: name, kind: .email, url: smtpURL, rateLimit: rateLimit)
+        self.email = email
     }
 
     /// Builds a destination from a URL text, validating it (https unless `allowInsecureHTTP`).

@@ -45,9 +45,14 @@ public struct DestinationsFile: Sendable {
         return try parse(yaml: text, file: path, environment: environment)
     }
 
-    private static let destinationKeys: Set<String> = [
+    private static let destinationKeys: Set<String> = Set([
         "type", "url", "allow_insecure_http", "rate_per_second", "burst", "signing_secret",
         "token", "channel", "api_url", "currency", "templates",
+    ]).union(emailKeys)
+
+    /// The keys only `email` destinations take.
+    static let emailKeys: Set<String> = [
+        "smtp_url", "allow_insecure_smtp", "from", "to", "username", "password",
     ]
 
     /// The Slack Web API's base URL, used by `slack_app` destinations without `api_url` (the
@@ -186,7 +191,7 @@ public struct DestinationsFile: Sendable {
                 problems.append(
                     .configInvalid(
                         file: file, key: "\(prefix).type", line: t.mark?.line,
-                        problem: "expected 'slack', 'slack_app' or 'webhook'"))
+                        problem: "expected 'slack', 'slack_app', 'webhook' or 'email'"))
             }
         }
         var allowHTTP = false
@@ -202,6 +207,7 @@ public struct DestinationsFile: Sendable {
         }
         var url: WebhookURL?
         var app: (token: BotToken, channel: String)?
+        var email: EmailSettings?
         if kind == .slackApp {
             if let u = m["url"] {
                 problems.append(
@@ -216,6 +222,17 @@ public struct DestinationsFile: Sendable {
                 problems: &problems)
             url = parsed?.apiURL
             app = parsed.map { ($0.token, $0.channel) }
+        } else if kind == .email {
+            if let u = m["url"] {
+                problems.append(
+                    .configInvalid(
+                        file: file, key: "\(prefix).url", line: u.mark?.line,
+                        problem: "an email destination names its server with 'smtp_url'"))
+            }
+            let parsed = parseEmail(
+                m, prefix: prefix, nameNode: nameNode, file: file, environment: environment, problems: &problems)
+            url = parsed?.smtpURL
+            email = parsed?.settings
         } else if let urlNode = m["url"] {
             if let rawURL = urlNode.scalar?.string {
                 if let urlText = expand(
@@ -239,6 +256,21 @@ public struct DestinationsFile: Sendable {
         } else {
             problems.append(
                 .configInvalid(file: file, key: "\(prefix).url", line: nameNode.mark?.line, problem: "missing"))
+        }
+        if kind != .email {
+            for key in emailKeys.sorted() {
+                if let n = m[key] {
+                    problems.append(
+                        .configInvalid(
+                            file: file, key: "\(prefix).\(key)", line: n.mark?.line,
+                            problem: "only 'email' destinations take '\(key)'"))
+                }
+            }
+        } else if let a = m["allow_insecure_http"] {
+            problems.append(
+                .configInvalid(
+                    file: file, key: "\(prefix).allow_insecure_http", line: a.mark?.line,
+                    problem: "an email destination takes 'allow_insecure_smtp' instead"))
         }
         if kind != .slackApp {
             for key in ["token", "channel", "api_url"] {
@@ -291,6 +323,8 @@ public struct DestinationsFile: Sendable {
         var destination: Destination
         if let app {
             destination = Destination(name: name, apiURL: url, token: app.token, channel: app.channel, rateLimit: rate)
+        } else if let email {
+            destination = Destination(name: name, smtpURL: url, email: email, rateLimit: rate)
         } else {
             destination = Destination(name: name, kind: kind, url: url, rateLimit: rate, signingSecret: secret)
         }
@@ -398,6 +432,100 @@ public struct DestinationsFile: Sendable {
         }
         guard problems.count == before, let apiURL, let token, let channel else { return nil }
         return (apiURL, token, channel)
+    }
+
+    /// The keys of an `email` destination: `smtp_url` (required: `smtp://host:587`, upgraded with
+    /// STARTTLS, or `smtps://host:465`), `allow_insecure_smtp` (a server without TLS: local test
+    /// servers only), `from` (required), `to` (required, a list), `username` and `password`
+    /// (together or not at all, each a `${VAR}`: a literal password is refused).
+    private static func parseEmail(
+        _ m: Node.Mapping, prefix: String, nameNode: Node, file: String, environment: [String: String],
+        problems: inout [SlackDeliveryError]
+    ) -> (smtpURL: WebhookURL, settings: EmailSettings)? {
+        let before = problems.count
+        func problem(_ key: String, _ node: Node?, _ text: String) {
+            problems.append(
+                .configInvalid(
+                    file: file, key: "\(prefix).\(key)", line: (node ?? nameNode).mark?.line, problem: text))
+        }
+        /// The string value of `key` with `${VAR}` expanded; nil (and a problem) if it is not one.
+        func string(_ key: String, _ node: Node) -> String? {
+            guard let raw = node.scalar?.string else {
+                problem(key, node, "expected a string")
+                return nil
+            }
+            return expand(
+                raw, key: "\(prefix).\(key)", line: node.mark?.line, file: file, environment: environment,
+                problems: &problems)
+        }
+        var insecure = false
+        if let a = m["allow_insecure_smtp"] {
+            if let b = a.bool { insecure = b } else { problem("allow_insecure_smtp", a, "expected true or false") }
+        }
+        var smtpURL: WebhookURL?
+        if let u = m["smtp_url"] {
+            if let text = string("smtp_url", u) {
+                switch WebhookURL.validateSMTP(text) {
+                case .success(let url): smtpURL = url
+                case .failure(let p): problem("smtp_url", u, p.description)
+                }
+            }
+        } else {
+            problem("smtp_url", nil, "missing (smtp://host:587 with STARTTLS, or smtps://host:465)")
+        }
+        var from: EmailAddress?
+        if let f = m["from"] {
+            if let text = string("from", f) {
+                do throws(EmailAddress.Problem) {
+                    from = try EmailAddress(text)
+                } catch {
+                    problem("from", f, error.description)
+                }
+            }
+        } else {
+            problem("from", nil, "missing (the sender address, e.g. alerts@example.com)")
+        }
+        var to: [EmailAddress] = []
+        if let t = m["to"] {
+            let items: [Node] = t.sequence.map { Array($0) } ?? (t.scalar != nil ? [t] : [])
+            if items.isEmpty { problem("to", t, "expected a list of one or more addresses") }
+            for (i, item) in items.enumerated() {
+                let key = t.sequence == nil ? "to" : "to[\(i)]"
+                guard let text = string(key, item) else { continue }
+                do throws(EmailAddress.Problem) {
+                    let address = try EmailAddress(text)
+                    if !to.contains(address) { to.append(address) }
+                } catch {
+                    problem(key, item, error.description)
+                }
+            }
+        } else {
+            problem("to", nil, "missing (a list of recipient addresses)")
+        }
+        var credentials: SMTPCredentials?
+        switch (m["username"], m["password"]) {
+        case (nil, nil): break
+        case (let u?, nil): problem("password", u, "missing: 'username' and 'password' go together")
+        case (nil, let p?): problem("username", p, "missing: 'username' and 'password' go together")
+        case (let u?, let p?):
+            if let raw = p.scalar?.string, !raw.contains("${") {
+                problem("password", p, "must be a ${VAR} reference (filled from a Secret), never the password itself")
+            }
+            let user = string("username", u)
+            let password = string("password", p)
+            if let user, let password {
+                if user.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+                    || password.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+                {
+                    problem("username", u, "the user name or password contains a line break or control character")
+                } else {
+                    credentials = SMTPCredentials(username: user, password: password)
+                }
+            }
+        }
+        guard problems.count == before, let smtpURL, let from, !to.isEmpty else { return nil }
+        let requireTLS = smtpURL.scheme == "smtps" || !insecure
+        return (smtpURL, EmailSettings(from: from, to: to, credentials: credentials, requireTLS: requireTLS))
     }
 
     /// A Slack conversation id: `C`, `G` or `D` then upper-case letters and digits.

@@ -14,6 +14,8 @@ public enum TransportFailure: Sendable, Hashable {
     case connection(detail: String)
     case tls(detail: String)
     case badURL
+    /// The server refused the credentials (SMTP `AUTH`).
+    case loginDenied
 }
 
 /// Turns a transport result into a `DeliveryOutcome`. Pure: `now` comes in as a value.
@@ -50,7 +52,10 @@ public struct ResponseClassifier: Sendable {
             case .connection(let d): return .retryLater(.connectionFailed(detail: d), notBefore: backoff)
             case .tls(let d): return .retryLater(.tlsFailed(detail: d), notBefore: backoff)
             case .badURL: return .permanent(.invalidURL)
+            case .loginDenied: return .permanent(.smtpLoginDenied)
             }
+        case .response(let status, _, _) where kind == .email:
+            return classifySMTP(status, now: now)
         case .response(let status, let body, let retryAfter):
             if kind == .slackApp, status == 200 { return classifyWebAPI(body, now: now) }
             let slackError = Self.errorCode(body)
@@ -86,6 +91,19 @@ public struct ResponseClassifier: Sendable {
             default:
                 return .permanent(.rejected(status: status, slackError: slackError))
             }
+        }
+    }
+
+    /// An SMTP server's last reply code: 2xx delivered; 4xx (421, 450, 451, 452, ...) a retry;
+    /// 5xx (550, 553, 554, ...) permanent; anything else (no reply) a retry as a connection failure.
+    public func classifySMTP(_ code: Int, now: Timestamp) -> DeliveryOutcome {
+        let backoff = now.adding(milliseconds: Int64(transientBackoffSeconds * 1000))
+        switch code {
+        case 200..<300: return .delivered(status: code)
+        case 400..<500: return .retryLater(.smtpTransient(code: code), notBefore: backoff)
+        case 500..<600: return .permanent(.smtpRejected(code: code))
+        default:
+            return .retryLater(.connectionFailed(detail: "no SMTP reply (code \(code))"), notBefore: backoff)
         }
     }
 

@@ -98,14 +98,15 @@ public final class SlackDeliverer: Sendable {
         }
         send(
             to: i, now: now, slack: { renderer(for: destinations[i], at: now).render(alert) },
-            webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) }, cancellation: cancellation,
+            webhook: { try GenericWebhookPayload.body(for: alert, renderer: renderer) },
+            email: { emailBody(AlertGroup(single: alert), to: destinations[i], now: now) }, cancellation: cancellation,
             gate: gate, completion: completion)
     }
 
     /// Renders for the destination's kind (signing generic webhook bodies) and hands the transfer
     /// to the engine.
     private func send(
-        to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8],
+        to i: Int, now: Timestamp, slack: () -> [UInt8], webhook: () throws -> [UInt8], email: () -> [UInt8],
         cancellation: DeliveryCancellation?,
         gate: BeforePosting?, completion: @escaping @Sendable (DeliveryOutcome) -> Void
     ) {
@@ -115,6 +116,12 @@ public final class SlackDeliverer: Sendable {
         switch d.kind {
         case .slack, .slackApp:
             body = slack()
+        case .email:
+            guard d.email != nil else {
+                completion(.permanent(.renderFailed(detail: "an email destination without its addresses")))
+                return
+            }
+            body = email()
         case .webhook:
             do {
                 body = try webhook()
@@ -175,7 +182,8 @@ public final class SlackDeliverer: Sendable {
         }
         send(
             to: i, now: now, slack: { renderer(for: destinations[i], at: now).render(group) },
-            webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) }, cancellation: cancellation,
+            webhook: { try GenericWebhookPayload.body(for: group, renderer: renderer) },
+            email: { emailBody(group, to: destinations[i], now: now) }, cancellation: cancellation,
             gate: gate, completion: completion)
     }
 
@@ -219,6 +227,13 @@ public final class SlackDeliverer: Sendable {
             text.utf8.allSatisfy({ (48...57).contains($0) || (65...90).contains($0) })
         else { return nil }
         return text
+    }
+
+    /// The MIME message for `group` to email destination `d` (its templates, currency, addresses).
+    func emailBody(_ group: AlertGroup, to d: Destination, now: Timestamp) -> [UInt8] {
+        guard let settings = d.email else { return [] }
+        return EmailRenderer(renderer: renderer(for: d, at: now)).message(group, settings: settings, now: now)
+            .rendered()
     }
 
     /// The renderer with destination `d`'s message settings, for a message posted at `now`.

@@ -171,7 +171,7 @@ public enum MetricCatalogue {
             "fleet_dispatch_updates_skipped_total", .counter, labels: ["destination", "reason"],
             exposedBy: "dispatcher",
             help:
-                "Message updates not sent: no_message (the original was never posted to a Slack app channel) or incoming_webhook (a webhook message cannot be edited)."
+                "Message updates not sent: no_message (the original was never posted to a Slack app channel), incoming_webhook (a webhook message cannot be edited) or email (a sent email cannot be edited)."
         ),
         MetricFamily(
             "fleet_dispatch_post_duration_seconds", .histogram, labels: ["destination"], exposedBy: "dispatcher",

@@ -73,7 +73,7 @@ struct DestinationsFileTests {
                 "destinations.a.typo") == true)
         #expect(
             error("destinations:\n  a:\n    url: https://x.example/h\n    type: teams\n")?.description.contains(
-                "expected 'slack', 'slack_app' or 'webhook'") == true)
+                "expected 'slack', 'slack_app', 'webhook' or 'email'") == true)
         #expect(
             error("destinations:\n  a:\n    url: https://x.example/h\n    burst: 0\n")?.description.contains(
                 "d.yaml:4: destinations.a.burst") == true)
@@ -142,7 +142,7 @@ struct DestinationsFileTests {
                 .configInvalid(
                     file: "d.yaml", key: "destinations.c.colour", line: 11,
                     problem:
-                        "unknown key (expected one of allow_insecure_http, api_url, burst, channel, currency, digest, group_wait, quiet_hours, rate_per_second, signing_secret, templates, token, type, url)"
+                        "unknown key (expected one of allow_insecure_http, allow_insecure_smtp, api_url, burst, channel, currency, digest, from, group_wait, password, quiet_hours, rate_per_second, signing_secret, smtp_url, templates, to, token, type, url, username)"
                 ),
                 .configInvalid(
                     file: "d.yaml", key: "destinations.c.burst", line: 10, problem: "expected an integer >= 1"),

@@ -11,6 +11,7 @@ import Testing
         "SLACK_WEBHOOK_BILLING_ALERTS": "https://slack-webhook.example.invalid/billing-alerts",
         "SLACK_BOT_TOKEN": "xoxb-test-token", "CRM_WEBHOOK_URL": "https://crm.example.com/hooks/fleet",
         "CRM_WEBHOOK_SECRET": "a-test-signing-secret-of-enough-length-0123456789",
+        "SMTP_USERNAME": "fleet-mailer", "SMTP_PASSWORD": "a-test-smtp-password",
     ]
 
     @Test func everyExampleIsAFileTheDispatcherReads() throws {

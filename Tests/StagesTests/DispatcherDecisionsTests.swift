@@ -123,6 +123,14 @@ import Testing
             "410 archived: dead letter with Slack's code", facts(.permanent(.channelIsArchived)),
             .deadLetter(code: "channel_is_archived", reason: "cs: 410 channel_is_archived")
         ),
+        (
+            "SMTP 451 at attempt 1: retry topic 1 after 10 s, like a 5xx", facts(later(.smtpTransient(code: 451))),
+            .retry(topicIndex: 0, due: now + 10_000)
+        ),
+        (
+            "SMTP 550: dead letter with smtp_550", facts(.permanent(.smtpRejected(code: 550))),
+            .deadLetter(code: "smtp_550", reason: "cs: SMTP server answered 550 (permanent)")
+        ),
     ]
 
     @Test(arguments: table)

@@ -36,6 +36,9 @@ import Testing
             name: "incoming webhook: cannot edit", kind: .slack, target: "a1", logged: true, inFlight: false,
             verdict: .skip(reason: "incoming_webhook")),
         Case(
+            name: "email: a sent email cannot be edited", kind: .email, target: "a1", logged: true, inFlight: false,
+            verdict: .skip(reason: "email")),
+        Case(
             name: "generic webhook: the record is sent", kind: .webhook, target: "a1", logged: false, inFlight: false,
             verdict: .asRecord),
         Case(

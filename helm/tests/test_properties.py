@@ -57,7 +57,7 @@ def check_destinations_file(text, where):
     doc = yaml.safe_load(text)
     assert doc["destinations"], where
     for destination, fields in doc["destinations"].items():
-        for field in ("url", "signing_secret"):
+        for field in ("url", "signing_secret", "token", "password"):
             if field in fields:
                 assert VARIABLE_REFERENCE.match(str(fields[field])), \
                     f"{where}: {destination}.{field} must be a ${{VARIABLE}} reference, not a value"

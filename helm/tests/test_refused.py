@@ -100,6 +100,20 @@ def test_a_slack_app_destination_with_its_token_from_the_secret_renders():
     render(merge(REQUIRED, {"config": {"destinations": destinations}}))
 
 
+EMAIL = "destinations:\n  managers:\n    type: email\n    smtp_url: smtp://smtp.example.com:587\n    from: a@example.com\n    to: [b@example.com]\n    username: ${SMTP_USERNAME}\n"
+
+
+def test_a_literal_smtp_password_in_the_destinations_file_is_refused():
+    destinations = EMAIL + "    password: not-a-real-password\n"
+    message = render_error(merge(REQUIRED, {"config": {"destinations": destinations}}))
+    assert "literal password on line 8" in message, message
+    assert "not-a-real-password" not in message, "the message must not repeat the password"
+
+
+def test_an_email_destination_with_its_password_from_the_secret_renders():
+    render(merge(REQUIRED, {"config": {"destinations": EMAIL + "    password: ${SMTP_PASSWORD}\n"}}))
+
+
 def test_a_url_in_a_comment_of_the_destinations_file_is_fine():
     destinations = "# see https://api.slack.com/messaging/webhooks\ndestinations:\n  team:\n    url: ${SLACK_WEBHOOK_TEAM}\n"
     render(merge(REQUIRED, {"config": {"destinations": destinations}}))

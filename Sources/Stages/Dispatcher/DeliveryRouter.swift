@@ -207,7 +207,7 @@ extension RetryReason {
     var wasNotSent: Bool {
         switch self {
         case .rateLimited, .backlogged, .notYetDue, .shuttingDown, .withdrawn: true
-        case .serverError, .timeout, .connectionFailed, .tlsFailed, .slackAPIError: false
+        case .serverError, .timeout, .connectionFailed, .tlsFailed, .slackAPIError, .smtpTransient: false
         }
     }
 }

@@ -49,11 +49,21 @@ struct SendTestCommand: AsyncParsableCommand {
         let alert = SampleAlerts.make(alertType, severity: sev, destination: destination, now: Self.now())
         let renderer = SlackMessageRenderer().styled(for: dest)  // the destination's currency, as the dispatcher
         let body = renderer.render(alert)
-        let problems = BlockKitValidator.validate(message: body)
         print("destination: \(dest.name) (\(dest.kind.rawValue), \(dest.url.scheme), \(dest.rateLimit))")
         print("sample: \(alertType.rawValue), \(sev.rawValue): \(renderer.headerText(alert))")
-        print("Block Kit check: \(problems.isEmpty ? "valid" : "\(problems.count) problem(s)")")
-        for p in problems { print("  \(p)") }
+        if let email = dest.email, dest.kind == .email {
+            // The MIME message as the dispatcher sends it (the credentials are not part of it).
+            print("from: \(email.from), to: \(email.to.map(\.text).joined(separator: ", "))")
+            if dryRun {
+                let message = EmailRenderer(renderer: renderer).message(alert, settings: email, now: Self.now())
+                print(String(decoding: message.rendered(), as: UTF8.self))
+                return
+            }
+        } else {
+            let problems = BlockKitValidator.validate(message: body)
+            print("Block Kit check: \(problems.isEmpty ? "valid" : "\(problems.count) problem(s)")")
+            for p in problems { print("  \(p)") }
+        }
         if dryRun {
             print(
                 String(decoding: dest.kind == .slack ? body : try GenericWebhookPayload.body(for: alert), as: UTF8.self)
@@ -91,11 +101,17 @@ struct SendTestCommand: AsyncParsableCommand {
             for case .missingEnvironmentVariable(_, let key, _, let variable) in DestinationsFile.check(
                 yaml: text, file: path, environment: environment
             ).problems {
+                let isAddress = key.hasSuffix(".from") || key.hasSuffix(".to") || key.contains(".to[")
                 environment[variable] =
-                    key.hasSuffix(".token")
-                    ? "xoxb-dry-run-placeholder"
-                    : key.hasSuffix(".url")
-                        ? "https://dry-run.invalid/\(variable)" : "dry-run-placeholder-\(variable)-0123456789abcdef"
+                    isAddress
+                    ? "dry-run@example.invalid"
+                    : key.hasSuffix(".smtp_url")
+                        ? "smtp://dry-run.invalid:587"
+                        : key.hasSuffix(".token")
+                            ? "xoxb-dry-run-placeholder"
+                            : key.hasSuffix(".url")
+                                ? "https://dry-run.invalid/\(variable)"
+                                : "dry-run-placeholder-\(variable)-0123456789abcdef"
                 print("dry run: \(variable) is not set; a placeholder stands in (nothing is posted)")
             }
         }
@@ -112,6 +128,8 @@ struct SendTestCommand: AsyncParsableCommand {
 
     static func advice(_ outcome: DeliveryOutcome) -> String {
         switch outcome {
+        case .delivered(let status) where status != 200:
+            return "OK: the destination accepted it (\(status)); check the mailbox or channel for the sample message."
         case .delivered: return "OK: the webhook works; check the channel for the sample message."
         case .retryLater(let reason, _):
             switch reason {
@@ -121,6 +139,7 @@ struct SendTestCommand: AsyncParsableCommand {
             case .tlsFailed:
                 return "TLS failed: check the CA bundle and any TLS-intercepting proxy (verification stays on)."
             case .serverError: return "Slack answered with a server error; try again later."
+            case .smtpTransient: return "The mail server refused it for now (4xx); try again later."
             default: return "Try again later."
             }
         case .permanent(let reason):
@@ -129,6 +148,10 @@ struct SendTestCommand: AsyncParsableCommand {
             case .channelNotFound, .channelIsArchived:
                 return "The channel is gone or archived: pick another channel for this webhook."
             case .forbidden: return "Posting is not allowed (workspace policy or restricted channel)."
+            case .smtpLoginDenied:
+                return "The mail server refused the username and password: fix the Secret."
+            case .smtpRejected:
+                return "The mail server refused the sender or a recipient (5xx): check 'from' and 'to'."
             case .invalidBlocks, .invalidPayload:
                 return "Slack refused the message format: report this as a bug with the dry-run output."
             default: return "Fix the destination's configuration and try again."

@@ -222,6 +222,9 @@ Checks across values that a JSON schema cannot express. Each failure names the v
 {{- if or (regexMatch "(?i)xox[a-z]-" $code) (regexMatch "^\\s*token\\s*:\\s*[^$\\s]" $code) -}}
 {{- fail (printf "the destinations file has a literal token on line %d: a Slack app's bot token is a secret, write token: ${SLACK_BOT_TOKEN} and put the token in the Secret webhooks.existingSecret" (add1 $i)) -}}
 {{- end -}}
+{{- if regexMatch "^\\s*password\\s*:\\s*[^$\\s]" $code -}}
+{{- fail (printf "the destinations file has a literal password on line %d: an email destination's SMTP password is a secret, write password: ${SMTP_PASSWORD} and put it in the Secret webhooks.existingSecret" (add1 $i)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if and $v.feedback.ingress.enabled (not $v.stages.dispatcher.enabled) -}}

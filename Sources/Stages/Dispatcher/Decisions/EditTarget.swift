@@ -30,6 +30,8 @@ enum EditTarget: Equatable {
             return .asRecord
         case .slack:
             return .skip(reason: "incoming_webhook")
+        case .email:
+            return .skip(reason: "email")
         case .slackApp:
             guard let target else { return .skip(reason: "no_message") }
             if let posted = message(target) { return .edit(posted) }

@@ -59,7 +59,7 @@ enum OutcomeRouting {
                 return .park(until: max(notBefore.millisecondsSinceEpoch, clampedSum(facts.now, minimumParkMs)))
             case .shuttingDown, .withdrawn:
                 return .handBack
-            case .serverError, .timeout, .connectionFailed, .tlsFailed, .slackAPIError:
+            case .serverError, .timeout, .connectionFailed, .tlsFailed, .slackAPIError, .smtpTransient:
                 let attempt = facts.attempt
                 guard attempt >= 1, attempt <= policy.retryTopics, attempt <= policy.retryDelaysMs.count else {
                     return .deadLetter(
