@@ -80,7 +80,11 @@ struct SendTestCommand: AsyncParsableCommand {
         let elapsed = started.duration(to: .now).components
         let ms = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
         await deliverer.shutdown()
-        print("answer after \(ms) ms: \(outcome)")
+        if dest.kind == .email, case .delivered(let code) = outcome {
+            print("answer after \(ms) ms: delivered (SMTP \(code))")  // not HTTP: the SMTP server's reply code
+        } else {
+            print("answer after \(ms) ms: \(outcome)")
+        }
         print(Self.advice(outcome))
         if !outcome.isDelivered { throw ExitCode(2) }
     }
