@@ -222,7 +222,9 @@ struct AccountPlan: Sendable {
 
     init(index: Int, rng: inout SplitMix64, activity: Double, sampleDays: Int) {
         self.index = index
-        id = "acct-" + String(String(index + 10000).dropFirst())
+        // Four digits below 10,000 (the samples' bytes stay as they were); more digits above, so
+        // that account 10,000 is not account 0 again.
+        id = index < 10_000 ? "acct-" + String(String(index + 10000).dropFirst()) : "acct-\(index)"
         let roll = rng.unit()
         tier = roll < 0.15 ? .enterprise : (roll < 0.5 ? .midMarket : .smb)
         let baseUsers: Int

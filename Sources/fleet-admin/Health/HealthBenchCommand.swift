@@ -198,6 +198,23 @@ struct HealthBenchCommand: ParsableCommand {
             "resident memory at \(held.count) accounts: \((after - before) / max(held.count, 1)) B/account (RSS +\((after - before) >> 20) MiB), encoded \(encodedTotal / max(held.count, 1)) B/account"
         )
         withExtendedLifetime(held) {}
+        held = []
+        #if os(Linux)
+            _ = glibcMallocTrim(0)  // hand the freed states back, so the next figure starts from what is in use
+        #endif
+        // As a scorer holds them: in one partition's store, a dictionary keyed by account id.
+        let beforeStore = residentBytes()
+        var store: [String: AccountState] = [:]
+        for k in 0..<stateAccounts {
+            if let s = try? AccountState(decoding: typicalEncoded[k % typicalEncoded.count]) {
+                store["acct-\(k)"] = s
+            }
+        }
+        let afterStore = residentBytes()
+        print(
+            "resident memory at \(store.count) accounts keyed by id (as PartitionState holds them): \((afterStore - beforeStore) / max(store.count, 1)) B/account (RSS +\((afterStore - beforeStore) >> 20) MiB)"
+        )
+        withExtendedLifetime(store) {}
     }
 
     private func residentBytes() -> Int {
@@ -300,3 +317,9 @@ enum HealthBenchFoundationParsers {
             occurredAt: at, userId: w.userId, properties: props)
     }
 }
+
+#if os(Linux)
+    /// glibc's `malloc_trim` (in `<malloc.h>`, which the Glibc module leaves out): returns freed
+    /// memory to the system, so a resident-memory figure after a free starts from what is in use.
+    @_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
