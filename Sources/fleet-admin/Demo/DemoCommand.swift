@@ -44,6 +44,10 @@ struct DemoCommand: AsyncParsableCommand {
         name: [.customLong("prefix"), .customLong("topic-prefix", withSingleDash: false)],
         help: "Prefix before every topic name (as TOPIC_PREFIX).") var topicPrefix = "demo."
     @Option(help: "Messages per second per destination (Slack allows 1; the demo goes faster).") var perSecond = 20.0
+    @Option(
+        help:
+            "How long alerts about one account wait for others raised with them before one message goes (the dispatcher's GROUP_WAIT_MS), in ms."
+    ) var groupWaitMs = 300
     @Option(help: "Directory for the bootstrap file, the destinations file and the processes' logs.") var runDirectory =
         "run/demo"
     @Option(help: "Most events waiting for the scorer at any time (the local broker's partitions hold 5 MiB each).")
@@ -59,6 +63,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard accounts >= 1, days >= 1 else { throw ValidationError("--accounts and --days must be at least 1") }
+        guard (0...60_000).contains(groupWaitMs) else {
+            throw ValidationError("--group-wait-ms \(groupWaitMs): give 0 to 60000 (the dispatcher's bound)")
+        }
         guard days <= 90 else {
             throw ValidationError(
                 "--days \(days): the scorer keeps 90 days of history per account; ask for 90 or fewer")
@@ -180,7 +187,7 @@ struct DemoCommand: AsyncParsableCommand {
             "FEEDBACK_PORT": "\(feedbackPort)", "FEEDBACK_BASE_URL": feedbackBase, "FEEDBACK_SECRET": feedbackSecret,
             // The sample replays weeks of history in seconds: quiet hours and digests on today's wall
             // clock would hold its alerts until tomorrow morning.
-            "DISPATCHER_SCHEDULE": "off", "GROUP_WAIT_MS": "300",
+            "DISPATCHER_SCHEDULE": "off", "GROUP_WAIT_MS": "\(groupWaitMs)",
             // History is scored in its own time: the wall clock must not move its accounts to today.
             "TIME_MODE": "replay",
         ]) { _, new in new }
