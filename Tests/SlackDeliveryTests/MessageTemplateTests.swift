@@ -9,7 +9,7 @@ import Testing
 /// destinations file reports every problem with its line.
 @Suite struct MessageTemplateTests {
     static let now = Timestamp(millisecondsSinceEpoch: 1_795_000_000_000)
-    static let environment = ["HOOK": "https://hooks.slack.com/services/T0/B0/x"]
+    static let environment = ["HOOK": "https://hooks.slack.invalid/services/T0/B0/x"]
 
     // MARK: - The language
 
@@ -272,7 +272,7 @@ import Testing
         for block in blocks {
             let result = DestinationsFile.check(
                 yaml: block.text, file: "docs/templates.md",
-                environment: ["SLACK_WEBHOOK_CUSTOMER_HEALTH": "https://hooks.slack.com/services/T0/B0/x"])
+                environment: ["SLACK_WEBHOOK_CUSTOMER_HEALTH": "https://hooks.slack.invalid/services/T0/B0/x"])
             #expect(result.problems.isEmpty, "example at line \(block.line): \(result.problems)")
             #expect(result.file.destinations.contains { !$0.templates.isEmpty }, "example at line \(block.line)")
         }
