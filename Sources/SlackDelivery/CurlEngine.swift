@@ -288,17 +288,24 @@ final class CurlEngine: @unchecked Sendable {
         }
     }
 
-    private func makeHandle() -> UnsafeMutableRawPointer? {
+    /// A handle with what every transfer shares: no signals, TLS verified (peer and host), TCP
+    /// keep-alive, the destination's connect and total timeouts.
+    private func makeBaseHandle() -> UnsafeMutableRawPointer? {
         guard let h = curl_easy_init() else { return nil }
         _ = ccurl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
-        _ = ccurl_easy_setopt_long(h, CURLOPT_POST, 1)
         _ = ccurl_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
         _ = ccurl_easy_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
-        _ = ccurl_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
         _ = ccurl_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
-        _ = ccurl_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
         _ = ccurl_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, settings.connectTimeoutMilliseconds)
         _ = ccurl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, settings.totalTimeoutMilliseconds)
+        return h
+    }
+
+    private func makeHandle() -> UnsafeMutableRawPointer? {
+        guard let h = makeBaseHandle() else { return nil }
+        _ = ccurl_easy_setopt_long(h, CURLOPT_POST, 1)
+        _ = ccurl_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
+        _ = ccurl_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
         _ = ccurl_easy_setopt_ptr(h, CURLOPT_PROTOCOLS_STR, "http,https")
         _ = ccurl_easy_setopt_ptr(h, CURLOPT_USERAGENT, settings.userAgent)
         _ = ccurl_easy_setopt_write_cb(h) { data, size, count, user in
@@ -334,13 +341,7 @@ final class CurlEngine: @unchecked Sendable {
     /// uploaded from the transfer's body by the read callback. Never pooled (an SMTP upload's
     /// options must not leak into an HTTP post); connections are still reused through the multi.
     private func makeSMTPHandle() -> UnsafeMutableRawPointer? {
-        guard let h = curl_easy_init() else { return nil }
-        _ = ccurl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
-        _ = ccurl_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
-        _ = ccurl_easy_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
-        _ = ccurl_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
-        _ = ccurl_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, settings.connectTimeoutMilliseconds)
-        _ = ccurl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, settings.totalTimeoutMilliseconds)
+        guard let h = makeBaseHandle() else { return nil }
         _ = ccurl_easy_setopt_long(h, CURLOPT_UPLOAD, 1)
         _ = ccurl_easy_setopt_read_cb(h) { buffer, size, count, user in
             guard let buffer, let user else { return 0 }

@@ -62,8 +62,7 @@ enum TemplateTags {
         }
         var problems: [MessageTemplate.Problem] = []
         var sections: [String] = []  // open sections, innermost last
-        var lists = 0  // how many of them are lists
-        var listAt: [Bool] = []
+        var repeatsAt: [Bool] = []  // per open section: whether it repeats for a list's items
         var line = 1
         var rest = Substring(source)
         while let open = rest.range(of: "{{") {
@@ -93,7 +92,7 @@ enum TemplateTags {
             case "/":
                 if sections.last == name {
                     sections.removeLast()
-                    if listAt.removeLast() { lists -= 1 }
+                    repeatsAt.removeLast()
                 } else {
                     problems.append(
                         .init(
@@ -102,11 +101,13 @@ enum TemplateTags {
                 }
             default:
                 let isSection = sigil == "#" || sigil == "^"
+                let path = resolve(name, inside: sections)
+                // A list's own section repeats for each item; an inverted one renders at most once.
+                let repeats = sigil == "#" && path.map(TemplateFields.lists.contains) == true
                 if let problem = check(name: name, inside: sections) {
                     problems.append(.init(line: line, message: problem))
-                } else if let path = resolve(name, inside: sections) {
-                    let isList = TemplateFields.lists.contains(path)
-                    if sigil == "#", isList, lists > 0 {
+                } else if let path {
+                    if repeats, repeatsAt.contains(true) {
                         // Each would repeat for every item of the other: the work multiplies per level.
                         problems.append(
                             .init(line: line, message: "'{{#\(name)}}' inside another list's section is not supported"))
@@ -114,7 +115,7 @@ enum TemplateTags {
                         problems.append(
                             .init(
                                 line: line,
-                                message: isList
+                                message: TemplateFields.lists.contains(path)
                                     ? "'\(name)' is a list: write {{#\(name)}}…{{/\(name)}} around its fields"
                                     : "'\(name)' holds fields: name one (\(hint(for: name + ".x", inside: sections)))"))
                     }
@@ -124,10 +125,8 @@ enum TemplateTags {
                         problems.append(.init(line: line, message: "sections nested deeper than \(maxDepth)"))
                         return problems
                     }
-                    let isList = resolve(name, inside: sections).map(TemplateFields.lists.contains) ?? false
                     sections.append(name)
-                    listAt.append(isList && sigil == "#")
-                    if isList && sigil == "#" { lists += 1 }
+                    repeatsAt.append(repeats)
                 }
             }
             line += tag.reduce(0) { $0 + ($1.isNewline ? 1 : 0) }

@@ -229,23 +229,3 @@ public enum TemplateFields {
         }
     }
 }
-
-/// HTML escaping for text and attribute values.
-enum HTMLEscape {
-    static func text(_ s: String) -> String {
-        guard s.utf8.contains(where: { [38, 60, 62, 34, 39].contains($0) }) else { return s }
-        var out = ""
-        out.reserveCapacity(s.utf8.count + 16)
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out
-    }
-}
