@@ -110,7 +110,10 @@ import WorkerRuntime
         }
         worker.requestStop()
         try await run.value
-        #expect(offsets[Int(other)] == 2 && offsets[Int(home)] == 4, "committed \(offsets), home partition \(home)")
+        #expect(
+            offsets[Int(other)] == 2 && offsets[Int(home)] == 4,
+            "not committed to the end within 40 s (want 2 on the other partition, 4 on acme's): committed \(offsets), home partition \(home)"
+        )
 
         let input = try await Self.read(cluster, events, timeout: .seconds(30)) { $0.count >= 6 }
         let copies = input.filter { $0.headers.last(named: "fleet.repartitioned.from") != nil }
