@@ -54,6 +54,21 @@ public struct DetectionFigures: Sendable {
     public var holidayWindowDays: Int
     /// False alerts on ordinary accounts by rule (the rule that raised them).
     public var falseAlertsByRule: [String: Int] = [:]
+    /// Every story account, in the history's order: when its story began and how long its first
+    /// expected alert took (nil: missed), so a slow or missed detection can be looked into.
+    public var storyAccounts: [StoryAccount] = []
+
+    /// One story account's detection.
+    public struct StoryAccount: Sendable, Hashable {
+        public var accountId: String
+        public var tier: Tier
+        public var story: LabelledHistory.Story
+        public var onset: Timestamp
+        /// Hours from onset to the first expected alert; nil when none came.
+        public var hours: Double?
+        /// The rule of that first alert.
+        public var rule: String?
+    }
 
     static let riskTypes: Set<AlertType> = [.customerAtRisk, .healthScoreDrop]
 
@@ -99,8 +114,19 @@ public struct DetectionFigures: Sendable {
                 if let first = alerts.filter({
                     expected.contains($0.type) && $0.raisedAt.millisecondsSinceEpoch >= onset
                 })
-                .map(\.raisedAt.millisecondsSinceEpoch).min() {
-                    figures.hours.append(Double(first - onset) / 3_600_000)
+                .min(by: { $0.raisedAt < $1.raisedAt }) {
+                    figures.hours.append(Double(first.raisedAt.millisecondsSinceEpoch - onset) / 3_600_000)
+                    storyAccounts.append(
+                        StoryAccount(
+                            accountId: account.id, tier: account.tier, story: story,
+                            onset: Timestamp(millisecondsSinceEpoch: onset),
+                            hours: Double(first.raisedAt.millisecondsSinceEpoch - onset) / 3_600_000,
+                            rule: first.rule ?? first.type.rawValue))
+                } else {
+                    storyAccounts.append(
+                        StoryAccount(
+                            accountId: account.id, tier: account.tier, story: story,
+                            onset: Timestamp(millisecondsSinceEpoch: onset), hours: nil, rule: nil))
                 }
                 byStory[story] = figures
             } else {

@@ -376,13 +376,20 @@ public struct HealthScorer: Sendable {
                 }
                 // The part of today that has passed: what the account's hours (its hour profile)
                 // bring by this hour of its weekday, once it has shown when it works.
+                // On a day most accounts are quiet together so far (the first hours of a public
+                // holiday, before the day is sealed), only the population's share of that.
                 if idle >= 1, let share = todaysShare(s) {
-                    expected += rhythm[Int(((Int64(today) + 3) % 7 + 7) % 7)] * share
+                    let hour = Int((s.clockMs - Int64(today) * Timestamp.millisecondsPerDay) / 3_600_000)
+                    let fleet = population?.shareSoFar(day: Int64(today), beforeHour: hour) ?? 1
+                    expected += rhythm[Int(((Int64(today) + 3) % 7 + 7) % 7)] * share * fleet
                 }
                 // One dark working day is not a trend (a holiday of the account's own): the silence
                 // must also expect more than `inactivityTrendDays` of its busiest days.
+                // Unless the evidence is so strong for its own rhythm that it moves at once.
                 let busiest = rhythm.max() ?? 0
-                if expected >= config.inactivityMinExpected, expected >= config.inactivityTrendDays * busiest {
+                let atOnce = config.inactivityAtOnceExpected > 0 && expected >= config.inactivityAtOnceExpected
+                if expected >= config.inactivityMinExpected, atOnce || expected >= config.inactivityTrendDays * busiest
+                {
                     let span = config.inactivityFullExpected - config.inactivityMinExpected
                     let strength = span > 0 ? min(1, (expected - config.inactivityMinExpected) / span) : 1
                     // Once the evidence is there, never less than the fixed rule's idle days would cost.

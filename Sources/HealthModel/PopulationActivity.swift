@@ -39,6 +39,9 @@ public struct PopulationActivity: Sendable, Hashable {
     public private(set) var dips: [Int64: Double] = [:]
     /// The first day with activity (.max before any).
     public private(set) var firstDay: Int64 = .max
+    /// Activity events by epoch day and UTC hour (the same days as `totals`), for the share of
+    /// today that has passed: 24 counters a day for the whole population.
+    public private(set) var hourly: [Int64: [Int64]] = [:]
 
     static let keepTotalDays: Int64 = 35
     static let keepDipDays: Int64 = 400
@@ -56,11 +59,45 @@ public struct PopulationActivity: Sendable, Hashable {
     }
 
     /// Counts activity of `day` (ignored once the day is sealed: a sealed day never changes).
-    public mutating func record(day: Int64, events: Int64 = 1, newActiveAccounts: Int64 = 0) {
+    /// `hour` (0-23, UTC; nil: not known) also counts the events in that hour of the day, for
+    /// `shareSoFar(day:beforeHour:)`.
+    public mutating func record(day: Int64, hour: Int? = nil, events: Int64 = 1, newActiveAccounts: Int64 = 0) {
         guard day > sealedThrough else { return }
         if day < firstDay { firstDay = day }
         totals[day, default: DayTotal()].events += events
         totals[day, default: DayTotal()].accounts += newActiveAccounts
+        if let hour, (0..<24).contains(hour) {
+            hourly[day, default: [Int64](repeating: 0, count: 24)][hour] += events
+        }
+    }
+
+    /// The population's activity in the hours of `day` before `hour` as a share of its normal for
+    /// those hours (the median of the same weekday's same hours over the four weeks before, at
+    /// least two of them known, with at least `minAccounts` active accounts), when it is at most
+    /// `dipBelow`: the part of today that has passed is a dip most accounts share (the first
+    /// hours of a public holiday, before the day can be sealed). Nil otherwise, and for a sealed day
+    /// (`dip(on:)` judges the whole of it).
+    public func shareSoFar(day: Int64, beforeHour hour: Int) -> Double? {
+        guard minAccounts > 0, day > sealedThrough, hour > 0, hour <= 24 else { return nil }
+        @inline(__always) func sum(_ d: Int64) -> Int64 {
+            guard let hours = hourly[d] else { return 0 }
+            var total: Int64 = 0
+            for h in 0..<hour { total &+= hours[h] }
+            return total
+        }
+        var events: [Int64] = []
+        var accounts: [Int64] = []
+        for week in 1...4 {
+            let back = day - Int64(7 * week)
+            guard back >= firstDay else { continue }
+            events.append(sum(back))
+            accounts.append(totals[back]?.accounts ?? 0)
+        }
+        guard events.count >= 2 else { return nil }
+        let normal = Self.median(events)
+        guard normal > 0, Self.median(accounts) >= Double(minAccounts) else { return nil }
+        let share = Double(sum(day)) / normal
+        return share <= dipBelow ? share : nil
     }
 
     /// Seals every day up to `day`: judges each as a shared dip or not, once.
@@ -77,6 +114,7 @@ public struct PopulationActivity: Sendable, Hashable {
         sealedThrough = day
         let oldest = day - Self.keepTotalDays
         if totals.keys.contains(where: { $0 < oldest }) { totals = totals.filter { $0.key >= oldest } }
+        if hourly.keys.contains(where: { $0 < oldest }) { hourly = hourly.filter { $0.key >= oldest } }
         let oldestDip = day - Self.keepDipDays
         if dips.keys.contains(where: { $0 < oldestDip }) { dips = dips.filter { $0.key >= oldestDip } }
     }

@@ -185,7 +185,8 @@ public struct Replay: Sendable {
         let outcome = scorer.apply(event, to: &states[slot], population: population)
         if population != nil, outcome.disposition == .applied, event.type.isActivity {
             let first = states[slot].lastActivityDay != activeBefore && Int64(states[slot].lastActivityDay) == day
-            population!.record(day: day, events: 1, newActiveAccounts: first ? 1 : 0)
+            let hour = Int((event.occurredAt.millisecondsSinceEpoch - day * Timestamp.millisecondsPerDay) / 3_600_000)
+            population!.record(day: day, hour: hour, events: 1, newActiveAccounts: first ? 1 : 0)
         }
         switch outcome.disposition {
         case .applied: counts.applied += 1

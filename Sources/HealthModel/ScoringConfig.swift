@@ -67,6 +67,9 @@ public struct ScoringConfig: Sendable, Hashable {
     /// A silence counts only once it also expects this many of the account's busiest days (one
     /// dark working day, a holiday of its own, is not a trend).
     public var inactivityTrendDays = 1.5
+    /// ...unless it expects at least this many logins: evidence so strong for the account's own
+    /// rhythm (e^-this) that it counts at once, without waiting for the trend (0: always wait).
+    public var inactivityAtOnceExpected = 0.0
     /// Activity events an account's hour profile needs before the part of today that has passed
     /// counts in a silence (before: complete days only).
     public var inactivityHourProfileMinEvents = 20
@@ -316,6 +319,7 @@ public struct ScoringConfig: Sendable, Hashable {
             ("signals.inactivity.min_expected", \.inactivityMinExpected, 0...10_000),
             ("signals.inactivity.full_expected", \.inactivityFullExpected, 0...10_000),
             ("signals.inactivity.trend_days", \.inactivityTrendDays, 0...30),
+            ("signals.inactivity.at_once_expected", \.inactivityAtOnceExpected, 0...10_000),
             ("signals.api_errors.min_rate", \.apiErrorMinRate, 0...1),
             ("signals.api_errors.max", \.apiErrorMax, 0...100),
             ("signals.ticket_spike.min_ratio", \.ticketMinRatio, 1...100),

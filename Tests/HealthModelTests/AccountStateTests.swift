@@ -313,4 +313,43 @@ import Testing
         #expect(
             hourlyAt > Timestamp.millisecondsPerDay, "one dark working day is not a trend: \(hourlyAt / 3_600_000) h")
     }
+    /// `at_once_expected`: a silence whose evidence is that strong for the account's own rhythm
+    /// counts within the first dark working day; without it, it waits for one and a half busiest days.
+    @Test func aSilenceStrongEnoughForTheAccountsRhythmCountsAtOnceWhenAskedTo() throws {
+        // 24 logins a day, 09:00-17:00 UTC, then dark from a Monday 00:00.
+        let start = Timestamp(year: 2026, month: 8, day: 3)  // a Monday
+        let silentFrom = start.adding(days: 56).millisecondsSinceEpoch
+        func firstInactivityHours(atOnce: Double) -> Int64? {
+            var config = ScoringConfig()
+            config.rescoreEveryHours = 1
+            config.inactivityAtOnceExpected = atOnce
+            var replay = Replay(scorer: HealthScorer(config: config))
+            var records: [ScoreRecord] = []
+            func feed(_ line: String) {
+                Array(line.utf8).withUnsafeBufferPointer { replay.process(line: $0) { records.append($0) } }
+            }
+            for day in 0..<56 {
+                for hour in 9..<17 {
+                    for k in 0..<3 {
+                        let t = start.adding(days: Int64(day)).adding(
+                            milliseconds: Int64(hour) * 3_600_000 + Int64(k) * 600_000)
+                        feed(
+                            #"{"event_id":"e-\#(day)-\#(hour)-\#(k)","account_id":"acme","type":"login","occurred_at":"\#(t.rfc3339)","user_id":"u\#(hour % 3)"}"#
+                        )
+                    }
+                }
+            }
+            for k in 0..<80 {
+                let t = start.adding(days: 56).adding(milliseconds: Int64(k) * 3_600_000 + 60_000)
+                feed(#"{"event_id":"o-\#(k)","account_id":"other","type":"login","occurred_at":"\#(t.rfc3339)"}"#)
+            }
+            return records.first { r in r.accountId == "acme" && r.signals.contains { $0.code == "inactivity" } }
+                .map { ($0.validAt.millisecondsSinceEpoch - silentFrom) / 3_600_000 }
+        }
+        let waiting = try #require(firstInactivityHours(atOnce: 0), "without at_once: the silence never counted")
+        let atOnce = try #require(firstInactivityHours(atOnce: 20), "at_once 20: the silence never counted")
+        // 20 of the day's 24 logins have come by about 15:40: counted at the 16:00 re-scoring.
+        #expect(atOnce <= 17, "at once: \(atOnce) h after going dark")
+        #expect(waiting >= 24, "one and a half busiest days (36 logins) take into the second day: \(waiting) h")
+    }
 }

@@ -52,6 +52,40 @@ import Testing
         #expect(p.totals[first + 36] == nil)
     }
 
+    /// The first hours of a holiday, before its day can be sealed: the share so far against the
+    /// same hours of the same weekday in the weeks before, only when it is a dip, never for a
+    /// sealed day, nil for a handful of accounts.
+    @Test func thePartOfTodayThatPassedIsJudgedByTheSameHoursOfTheWeeksBefore() {
+        func population(accounts: Int, today: (Int) -> Int64) -> PopulationActivity {
+            var p = PopulationActivity(minAccounts: 50, dipBelow: 0.8)
+            let first = start.epochDay
+            for d in 0..<29 {
+                let day = first + Int64(d)
+                for hour in 0..<24 {
+                    let events = d == 28 ? today(hour) : Int64(accounts) * (hour >= 8 && hour < 18 ? 10 : 1)
+                    guard events > 0 else { continue }
+                    p.record(day: day, hour: hour, events: events, newActiveAccounts: hour == 0 ? Int64(accounts) : 0)
+                }
+                if d < 28 { p.seal(through: day) }
+            }
+            return p
+        }
+        let today = start.epochDay + 28  // a Monday, like the four before it
+        // By 12:00 a holiday has brought a tenth of a normal morning: a shared dip so far.
+        let holiday = population(accounts: 200) { hour in 200 * (hour >= 8 && hour < 18 ? 1 : 0) }
+        let share = holiday.shareSoFar(day: today, beforeHour: 12)
+        #expect(share.map { abs($0 - 800.0 / 9600) < 1e-9 } == true, "share so far \(share as Any)")
+        // The hours before anyone works say nothing yet; a normal morning is not a dip.
+        #expect(holiday.shareSoFar(day: today, beforeHour: 0) == nil)
+        let normal = population(accounts: 200) { hour in 200 * (hour >= 8 && hour < 18 ? 10 : 1) }
+        #expect(normal.shareSoFar(day: today, beforeHour: 12) == nil)
+        // A handful of accounts is not a population; a sealed day is judged whole by dip(on:).
+        #expect(population(accounts: 20) { _ in 0 }.shareSoFar(day: today, beforeHour: 12) == nil)
+        var sealed = holiday
+        sealed.seal(through: today)
+        #expect(sealed.shareSoFar(day: today, beforeHour: 12) == nil)
+    }
+
     /// One steady account (about 100 logins a weekday): 42 days, with `quiet` days at weekend level.
     func steady(quiet: Set<Int>, dark: Set<Int> = [], population: PopulationActivity?) -> HealthEvaluation {
         let scorer = HealthScorer()

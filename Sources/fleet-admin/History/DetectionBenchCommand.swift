@@ -32,6 +32,8 @@ struct DetectionBenchCommand: ParsableCommand {
     @Option(help: "Rules file.") var rules: String = "config/rules.yaml"
     @Option(help: "Scoring file; default: the built-in defaults.") var scoring: String?
     @Option(help: "Tier of the silent account (enterprise, mid_market, smb); default: drawn.") var silentTier: String?
+    @Option(help: "With --history labelled: also list this story's accounts (onset, tier, hours to detect, rule).")
+    var story: String?
 
     func run() throws {
         var config = ScoringConfig()
@@ -94,6 +96,11 @@ struct DetectionBenchCommand: ParsableCommand {
         }
     }
 
+    /// The UTC weekday of `t`, as three letters.
+    static func weekday(_ t: Timestamp) -> String {
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][Int((t.epochDay + 3) % 7 + 7) % 7]
+    }
+
     /// The labelled benchmark: per seed and over all seeds, time to detect per story type and false
     /// alerts per kind of noise.
     func runLabelled(config: ScoringConfig, engine: RulesEngine) throws {
@@ -110,6 +117,18 @@ struct DetectionBenchCommand: ParsableCommand {
                 "seed \(seed): \(o.accounts) accounts, \(o.days) days from "
                     + "\(Timestamp(millisecondsSinceEpoch: history.startMs).rfc3339)")
             for line in figures.lines { print("  " + line) }
+            if let story {
+                guard let kind = LabelledHistory.Story(rawValue: story) else {
+                    throw ValidationError(
+                        "--story: one of \(LabelledHistory.Story.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                for a in figures.storyAccounts where a.story == kind {
+                    let hours = a.hours.map { String(format: "%6.1f h", $0) } ?? "missed"
+                    print(
+                        "    \(a.accountId) \(a.tier.rawValue) onset \(a.onset.rfc3339) "
+                            + "(\(Self.weekday(a.onset))): \(hours) \(a.rule ?? "")")
+                }
+            }
             all.append(figures)
         }
         guard all.count > 1 else { return }
