@@ -75,10 +75,12 @@ public struct PopulationActivity: Sendable, Hashable {
     /// those hours (the median of the same weekday's same hours over the four weeks before, at
     /// least two of them known, with at least `minAccounts` active accounts), when it is at most
     /// `dipBelow`: the part of today that has passed is a dip most accounts share (the first
-    /// hours of a public holiday, before the day can be sealed). Nil otherwise, and for a sealed day
-    /// (`dip(on:)` judges the whole of it).
+    /// hours of a public holiday, before the day can be sealed). Nil otherwise. A sealed day is
+    /// judged whole: its `dip(on:)` (a replay seals a day at the first event of the next, before
+    /// the accounts' last re-scoring of it).
     public func shareSoFar(day: Int64, beforeHour hour: Int) -> Double? {
-        guard minAccounts > 0, day > sealedThrough, hour > 0, hour <= 24 else { return nil }
+        if day <= sealedThrough { return dips[day] }
+        guard minAccounts > 0, hour > 0, hour <= 24 else { return nil }
         @inline(__always) func sum(_ d: Int64) -> Int64 {
             guard let hours = hourly[d] else { return 0 }
             var total: Int64 = 0

@@ -79,11 +79,18 @@ import Testing
         #expect(holiday.shareSoFar(day: today, beforeHour: 0) == nil)
         let normal = population(accounts: 200) { hour in 200 * (hour >= 8 && hour < 18 ? 10 : 1) }
         #expect(normal.shareSoFar(day: today, beforeHour: 12) == nil)
-        // A handful of accounts is not a population; a sealed day is judged whole by dip(on:).
+        // A handful of accounts is not a population.
         #expect(population(accounts: 20) { _ in 0 }.shareSoFar(day: today, beforeHour: 12) == nil)
+        // A sealed day is judged whole, at any hour: the holiday's whole day against the normal one.
         var sealed = holiday
         sealed.seal(through: today)
-        #expect(sealed.shareSoFar(day: today, beforeHour: 12) == nil)
+        let whole = 2000.0 / Double(200 * (10 * 10 + 14))
+        #expect(sealed.dip(on: today).map { abs($0 - whole) < 1e-9 } == true, "\(sealed.dip(on: today) as Any)")
+        #expect(sealed.shareSoFar(day: today, beforeHour: 12) == sealed.dip(on: today))
+        #expect(sealed.shareSoFar(day: today, beforeHour: 23) == sealed.dip(on: today))
+        var normalSealed = normal
+        normalSealed.seal(through: today)
+        #expect(normalSealed.shareSoFar(day: today, beforeHour: 12) == nil)
     }
 
     /// One steady account (about 100 logins a weekday): 42 days, with `quiet` days at weekend level.
