@@ -118,8 +118,15 @@ public struct HealthScorer: Sendable {
         guard !state.isEmpty, time.millisecondsSinceEpoch > state.clockMs else { return nil }
         let step = Int64(config.rescoreEveryHours) * 3_600_000
         let oldPeriod = Self.floorDiv(state.clockMs, step)
+        let oldDay = state.clockDay
         state.moveClock(to: time.millisecondsSinceEpoch)
         guard Self.floorDiv(state.clockMs, step) != oldPeriod else { return nil }
+        // Within a day only a silence moves with the hour (the part of today that has passed): an
+        // account active today scores the same until midnight. Exact, like `apply`'s skip: the last
+        // evaluation saw the same inputs.
+        if !alwaysEvaluate, state.clockDay == oldDay, state.lastActivityDay >= state.clockDay, state.lastScore >= 0 {
+            return nil
+        }
         return emitIfDue(&state, triggers: [], population: population)
     }
 

@@ -73,9 +73,10 @@ public struct ScoringConfig: Sendable, Hashable {
     /// Activity events an account's hour profile needs before the part of today that has passed
     /// counts in a silence (before: complete days only).
     public var inactivityHourProfileMinEvents = 20
-    /// How often idle accounts are re-scored, in hours of event time (divides 24; 24: at each UTC
-    /// midnight). Each re-scoring counts the part of today that has passed in a silence.
-    public var rescoreEveryHours = 24
+    /// How often idle accounts are re-scored, in hours of event time (divides 24; 1, the default:
+    /// on the hour; 24: at each UTC midnight, on complete days only). Below 24 each re-scoring
+    /// counts the part of today that has passed in a silence.
+    public var rescoreEveryHours = 1
     public var apiErrorMinRate = 0.05
     public var apiErrorMax = 40.0
     public var ticketMinCount = 3

@@ -280,7 +280,8 @@ import Testing
         var config = ScoringConfig()
         config.rescoreEveryHours = 1
         let hourly = HealthScorer(config: config)
-        let daily = HealthScorer()
+        config.rescoreEveryHours = 24
+        let daily = HealthScorer(config: config)
         func run(_ scorer: HealthScorer) -> [ScoreRecord] {
             var replay = Replay(scorer: scorer)
             var records: [ScoreRecord] = []

@@ -66,13 +66,22 @@ import Testing
         #expect(s.lines.contains("zones: healthy 2, at_risk 0, critical 0"))
     }
 
-    @Test func theWatermarkReScoresIdleAccountsAtEachMidnight() throws {
+    @Test func theWatermarkReScoresIdleAccountsOnEachHour() throws {
         let replay = Fixtures.replayed.replay
         let silent = try #require(Fixtures.generator.stories.silent)
         let state = try #require(replay.state(of: silent))
         let lastDay = Fixtures.day(Fixtures.sampleOptions.days - 1)
+        let validAt = try #require(state.validAt)
         #expect(
-            state.validAt == lastDay, "advanced to the last midnight the watermark passed, with no events of its own")
+            validAt >= lastDay && validAt.millisecondsSinceEpoch % 3_600_000 == 0,
+            "advanced to the last hour the watermark passed, with no events of its own: \(validAt)")
+        #expect(validAt.millisecondsSinceEpoch > lastDay.millisecondsSinceEpoch, "hourly, past the last midnight")
+        // The same history re-scored daily stops at the last midnight.
+        var config = ScoringConfig()
+        config.rescoreEveryHours = 24
+        var daily = Replay(scorer: HealthScorer(config: config))
+        for line in Fixtures.generator.allLines() { line.withUnsafeBufferPointer { daily.process(line: $0) { _ in } } }
+        #expect(daily.state(of: silent)?.validAt == lastDay, "daily: advanced to the last midnight")
     }
 
     @Test func sampleIsDeterministicAndSeedDependent() {

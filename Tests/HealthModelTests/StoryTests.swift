@@ -103,14 +103,17 @@ import Testing
         #expect(records.allSatisfy { $0.zone == .healthy })
     }
 
-    @Test func aSilentAccountDecaysDayByDay() throws {
+    @Test func aSilentAccountDecaysHourByHour() throws {
         let records = Fixtures.records(of: try #require(stories.silent)).filter {
             $0.validAt > Fixtures.day(stories.startDay)
         }
         #expect(records.count >= 3)
         #expect(
-            records.allSatisfy { $0.validAt.millisecondsSinceEpoch % Timestamp.millisecondsPerDay == 0 },
-            "re-scored by the watermark at midnight")
+            records.dropFirst().allSatisfy { $0.validAt.millisecondsSinceEpoch % 3_600_000 == 0 },
+            "re-scored by the watermark on the hour (the default emit.rescore_every_hours: 1)")
+        #expect(
+            records.contains { $0.validAt.millisecondsSinceEpoch % Timestamp.millisecondsPerDay != 0 },
+            "some within the day, not only at midnights")
         #expect(
             records.dropFirst().allSatisfy { $0.eventIds.isEmpty },
             "with no events (the first still names the last events before the silence)")
