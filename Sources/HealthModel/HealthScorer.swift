@@ -664,7 +664,8 @@ public struct HealthScorer: Sendable {
         guard s.firstDay != .max, !s.isEmpty else { return nil }
         let baseStart = max(baseEnd - Int32(c.baselineDays) + 1, s.firstDay)
         guard baseEnd - baseStart + 1 >= Int32(c.minHistoryDays) else { return nil }
-        let ringStart = s.clockDay - s.horizonDays + 1
+        let ringEnd = s.clockDay
+        let ringStart = ringEnd - s.horizonDays + 1
         let horizon = Int(s.horizonDays)
         let column: DayRing.Column
         switch source {
@@ -672,7 +673,7 @@ public struct HealthScorer: Sendable {
         case .api(let field): column = s.ring.column(AccountState.smallFields + field)
         }
         @inline(__always) func v(_ d: Int32) -> Double {
-            guard d >= ringStart, d <= s.clockDay else { return 0 }
+            guard d >= ringStart, d <= ringEnd else { return 0 }
             var k = Int(d % s.horizonDays)
             if k < 0 { k += horizon }
             return Double(s.ring.value(in: column, slot: k))
@@ -856,13 +857,15 @@ public struct HealthScorer: Sendable {
         var errors = 0.0
         var baseCalls = 0.0
         var baseErrors = 0.0
+        let callsField = s.dailyField(AccountState.smallFields)
+        let errorsField = s.dailyField(AccountState.smallFields + 1)
         for d in (recentStart - Int32(config.baselineDays))..<today {
             if d >= recentStart {
-                calls += s.apiValue(0, day: d)
-                errors += s.apiValue(1, day: d)
+                calls += s.value(callsField, day: d)
+                errors += s.value(errorsField, day: d)
             } else {
-                baseCalls += s.apiValue(0, day: d)
-                baseErrors += s.apiValue(1, day: d)
+                baseCalls += s.value(callsField, day: d)
+                baseErrors += s.value(errorsField, day: d)
             }
         }
         if calls >= 100 {
@@ -897,12 +900,13 @@ public struct HealthScorer: Sendable {
         var sums = [Double](repeating: 0, count: 7)
         var totalWeight = 0.0
         var total = 0.0
+        let field: AccountState.DailyField
+        switch source {
+        case .small(let small): field = s.dailyField(small.rawValue)
+        case .api(let api): field = s.dailyField(AccountState.smallFields + api)
+        }
         for d in baseStart...baseEnd where population?.dip(on: Int64(d)) == nil {
-            let x: Double
-            switch source {
-            case .small(let field): x = s.value(field, day: d)
-            case .api(let field): x = s.apiValue(field, day: d)
-            }
+            let x = s.value(field, day: d)
             let w = decay[Int(baseEnd - d)]
             let k = Int(((Int64(d) + 3) % 7 + 7) % 7)
             weights[k] += w
