@@ -49,7 +49,11 @@ public struct EventParser: Sendable {
         guard let value else { throw EventRejection(.missingField, "\(key): missing") }
         guard !value.isEmpty else { throw EventRejection(.badValue, "\(key): empty") }
         guard value.utf8.count <= limit else { throw EventRejection(.badValue, "\(key): longer than \(limit) bytes") }
-        for c in value.utf8 where c < 0x20 || c == 0x7F {
+        @inline(__always) func isControl(_ c: UInt8) -> Bool { c < 0x20 || c == 0x7F }
+        // The parser's strings are native, so their UTF-8 is contiguous: scanned as a buffer, not
+        // through the view's iterator (the same bytes either way).
+        let control = value.utf8.withContiguousStorageIfAvailable { $0.contains(where: isControl) }
+        if control ?? value.utf8.contains(where: isControl) {
             throw EventRejection(.badValue, "\(key): control character")
         }
         return value

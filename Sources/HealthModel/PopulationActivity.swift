@@ -60,7 +60,8 @@ public struct PopulationActivity: Sendable, Hashable {
         guard day > sealedThrough else { return }
         if day < firstDay { firstDay = day }
         totals[day, default: DayTotal()].events += events
-        totals[day, default: DayTotal()].accounts += newActiveAccounts
+        // Most events are not their account's first of the day: one dictionary access for them.
+        if newActiveAccounts != 0 { totals[day, default: DayTotal()].accounts += newActiveAccounts }
     }
 
     /// Seals every day up to `day`: judges each as a shared dip or not, once.
