@@ -218,6 +218,13 @@ struct JSONScanner {
         let start = i
         var escaped = false
         while i < n {
+            // A run of plain ASCII (most of any string) is skipped with a local index, which the
+            // compiler keeps in a register (`i` is a stored property, written back once per run);
+            // the byte that ends the run is judged below as before.
+            var j = i
+            while j < n, b[j] >= 0x20, b[j] < 0x80, b[j] != 0x22, b[j] != 0x5C { j += 1 }
+            i = j
+            guard i < n else { break }
             let c = b[i]
             if c == 0x22 {
                 let token = Token(start: start, end: i, escaped: escaped)

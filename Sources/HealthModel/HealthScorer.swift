@@ -417,7 +417,7 @@ public struct HealthScorer: Sendable {
         negatives.sort {
             let fa = $0.kind.family
             let fb = $1.kind.family
-            if fa != fb { return familyIndex(fa) < familyIndex(fb) }
+            if fa != fb { return Self.familyIndex(fa) < Self.familyIndex(fb) }
             return $0.points != $1.points ? $0.points > $1.points : $0.kind.rawValue < $1.kind.rawValue
         }
         var total = 0.0
@@ -472,7 +472,9 @@ public struct HealthScorer: Sendable {
             positiveMask: pmask)
     }
 
-    @inline(__always) private func familyIndex(_ f: SignalFamily) -> Int {
+    /// The order of the families when combining penalties. Static, so that the sort's comparison
+    /// does not capture (and copy) the scorer on each evaluation.
+    @inline(__always) private static func familyIndex(_ f: SignalFamily) -> Int {
         switch f {
         case .productUsage: 0
         case .engagement: 1
