@@ -110,6 +110,28 @@ public struct AccountState: Sendable {
         inRing(day) ? Double(ring.value(Self.smallFields + field, slot: slot(day))) : 0
     }
 
+    /// One field of the day ring located once, for reading it over many days (`value(_:day:)` and
+    /// `apiValue(_:day:)` locate it again on each call): its column and the days the ring holds.
+    struct DailyField {
+        var column: DayRing.Column
+        /// The ring's first and last day (first > last for an empty state: no day is in it).
+        var first: Int32
+        var last: Int32
+    }
+
+    /// Field `field` of the ring (`Small` raw values, then `smallFields + ` the API fields).
+    @inline(__always) func dailyField(_ field: Int) -> DailyField {
+        let column = ring.column(field)
+        guard !isEmpty else { return DailyField(column: column, first: .max, last: .min) }
+        let today = clockDay
+        return DailyField(column: column, first: today - horizonDays + 1, last: today)
+    }
+
+    /// A daily figure of a located field (0 outside the ring): the same as `value(_:day:)` or `apiValue(_:day:)`.
+    @inline(__always) func value(_ f: DailyField, day: Int32) -> Double {
+        day >= f.first && day <= f.last ? Double(ring.value(in: f.column, slot: slot(day))) : 0
+    }
+
     @inline(__always) mutating func add(_ field: Small, _ amount: Int, day: Int32) {
         ring.add(field.rawValue, slot: slot(day), amount)
     }

@@ -42,20 +42,26 @@ public struct EventParser: Sendable {
         var scanner = JSONScanner(bytes: buffer, maxDepth: maxDepth)
         var fields = RawFields()
         try scanner.parseTopLevel(into: &fields)
-        return try validate(fields)
+        return try validate(&fields)
     }
 
     private func checkedId(_ value: String?, _ key: String, limit: Int) throws(EventRejection) -> String {
         guard let value else { throw EventRejection(.missingField, "\(key): missing") }
         guard !value.isEmpty else { throw EventRejection(.badValue, "\(key): empty") }
         guard value.utf8.count <= limit else { throw EventRejection(.badValue, "\(key): longer than \(limit) bytes") }
-        for c in value.utf8 where c < 0x20 || c == 0x7F {
+        @inline(__always) func isControl(_ c: UInt8) -> Bool { c < 0x20 || c == 0x7F }
+        // The parser's strings are native, so their UTF-8 is contiguous: scanned as a buffer, not
+        // through the view's iterator (the same bytes either way).
+        let control = value.utf8.withContiguousStorageIfAvailable { $0.contains(where: isControl) }
+        if control ?? value.utf8.contains(where: isControl) {
             throw EventRejection(.badValue, "\(key): control character")
         }
         return value
     }
 
-    private func validate(_ f: RawFields) throws(EventRejection) -> AccountEvent {
+    /// The event of the fields found, or the refusal. In place (`inout`): the properties are a large
+    /// struct, checked and clamped where they are rather than copied first.
+    private func validate(_ f: inout RawFields) throws(EventRejection) -> AccountEvent {
         let eventId = try checkedId(f.eventId, "event_id", limit: maxIdBytes)
         let accountId = try checkedId(f.accountId, "account_id", limit: maxIdBytes)
         let type: EventType
@@ -77,38 +83,37 @@ public struct EventParser: Sendable {
         }
         var userId: String?
         if let u = f.userId { userId = try checkedId(u, "user_id", limit: maxIdBytes) }
-        var p = f.properties
         switch type {
         case .npsResponse:
-            guard let score = p.score else {
+            guard let score = f.properties.score else {
                 throw EventRejection(.missingField, "properties.score: missing for nps_response")
             }
             guard (0...10).contains(score) else { throw EventRejection(.badValue, "properties.score: not 0-10") }
         case .seatsChanged:
-            guard p.seats != nil else {
+            guard f.properties.seats != nil else {
                 throw EventRejection(.missingField, "properties.seats: missing for seats_changed")
             }
         default:
             break
         }
-        if let m = p.minutes, !(0...1440).contains(m) {
+        if let m = f.properties.minutes, !(0...1440).contains(m) {
             throw EventRejection(.badValue, "properties.minutes: not 0-1440")
         }
-        if let s = p.sentiment, !(-1...1).contains(s) {
+        if let s = f.properties.sentiment, !(-1...1).contains(s) {
             throw EventRejection(.badValue, "properties.sentiment: not -1..1")
         }
-        if let a = p.amount, a < 0 { throw EventRejection(.badValue, "properties.amount: negative") }
-        if let m = p.mrr, m < 0 { throw EventRejection(.badValue, "properties.mrr: negative") }
-        if let c = p.count, let e = p.errors, e > c {
+        if let a = f.properties.amount, a < 0 { throw EventRejection(.badValue, "properties.amount: negative") }
+        if let m = f.properties.mrr, m < 0 { throw EventRejection(.badValue, "properties.mrr: negative") }
+        if let c = f.properties.count, let e = f.properties.errors, e > c {
             throw EventRejection(.badValue, "properties.errors: more than count")
         }
-        if let d = p.renewalDate, RenewalDate.epochDay(d) == nil {
+        if let d = f.properties.renewalDate, RenewalDate.epochDay(d) == nil {
             throw EventRejection(.badValue, "properties.renewal_date: not YYYY-MM-DD")
         }
-        if type != .npsResponse { p.score = p.score.map { min(max($0, 0), 10) } }
+        if type != .npsResponse { f.properties.score = f.properties.score.map { min(max($0, 0), 10) } }
         return AccountEvent(
             eventId: eventId, accountId: accountId, type: type, typeName: typeName,
-            occurredAt: occurredAt, userId: userId, properties: p)
+            occurredAt: occurredAt, userId: userId, properties: f.properties)
     }
 }
 
@@ -214,6 +219,13 @@ struct JSONScanner {
         let start = i
         var escaped = false
         while i < n {
+            // A run of plain ASCII (most of any string) is skipped with a local index, which the
+            // compiler keeps in a register (`i` is a stored property, written back once per run);
+            // the byte that ends the run is judged below as before.
+            var j = i
+            while j < n, b[j] >= 0x20, b[j] < 0x80, b[j] != 0x22, b[j] != 0x5C { j += 1 }
+            i = j
+            guard i < n else { break }
             let c = b[i]
             if c == 0x22 {
                 let token = Token(start: start, end: i, escaped: escaped)

@@ -431,7 +431,7 @@ public struct HealthScorer: Sendable {
         negatives.sort {
             let fa = $0.kind.family
             let fb = $1.kind.family
-            if fa != fb { return familyIndex(fa) < familyIndex(fb) }
+            if fa != fb { return Self.familyIndex(fa) < Self.familyIndex(fb) }
             return $0.points != $1.points ? $0.points > $1.points : $0.kind.rawValue < $1.kind.rawValue
         }
         var total = 0.0
@@ -486,7 +486,9 @@ public struct HealthScorer: Sendable {
             positiveMask: pmask)
     }
 
-    @inline(__always) private func familyIndex(_ f: SignalFamily) -> Int {
+    /// The order of the families when combining penalties. Static, so that the sort's comparison
+    /// does not capture (and copy) the scorer on each evaluation.
+    @inline(__always) private static func familyIndex(_ f: SignalFamily) -> Int {
         switch f {
         case .productUsage: 0
         case .engagement: 1
@@ -678,7 +680,8 @@ public struct HealthScorer: Sendable {
         guard s.firstDay != .max, !s.isEmpty else { return nil }
         let baseStart = max(baseEnd - Int32(c.baselineDays) + 1, s.firstDay)
         guard baseEnd - baseStart + 1 >= Int32(c.minHistoryDays) else { return nil }
-        let ringStart = s.clockDay - s.horizonDays + 1
+        let ringEnd = s.clockDay
+        let ringStart = ringEnd - s.horizonDays + 1
         let horizon = Int(s.horizonDays)
         let column: DayRing.Column
         switch source {
@@ -686,7 +689,7 @@ public struct HealthScorer: Sendable {
         case .api(let field): column = s.ring.column(AccountState.smallFields + field)
         }
         @inline(__always) func v(_ d: Int32) -> Double {
-            guard d >= ringStart, d <= s.clockDay else { return 0 }
+            guard d >= ringStart, d <= ringEnd else { return 0 }
             var k = Int(d % s.horizonDays)
             if k < 0 { k += horizon }
             return Double(s.ring.value(in: column, slot: k))
@@ -870,13 +873,15 @@ public struct HealthScorer: Sendable {
         var errors = 0.0
         var baseCalls = 0.0
         var baseErrors = 0.0
+        let callsField = s.dailyField(AccountState.smallFields)
+        let errorsField = s.dailyField(AccountState.smallFields + 1)
         for d in (recentStart - Int32(config.baselineDays))..<today {
             if d >= recentStart {
-                calls += s.apiValue(0, day: d)
-                errors += s.apiValue(1, day: d)
+                calls += s.value(callsField, day: d)
+                errors += s.value(errorsField, day: d)
             } else {
-                baseCalls += s.apiValue(0, day: d)
-                baseErrors += s.apiValue(1, day: d)
+                baseCalls += s.value(callsField, day: d)
+                baseErrors += s.value(errorsField, day: d)
             }
         }
         if calls >= 100 {
@@ -911,12 +916,13 @@ public struct HealthScorer: Sendable {
         var sums = [Double](repeating: 0, count: 7)
         var totalWeight = 0.0
         var total = 0.0
+        let field: AccountState.DailyField
+        switch source {
+        case .small(let small): field = s.dailyField(small.rawValue)
+        case .api(let api): field = s.dailyField(AccountState.smallFields + api)
+        }
         for d in baseStart...baseEnd where population?.dip(on: Int64(d)) == nil {
-            let x: Double
-            switch source {
-            case .small(let field): x = s.value(field, day: d)
-            case .api(let field): x = s.apiValue(field, day: d)
-            }
+            let x = s.value(field, day: d)
             let w = decay[Int(baseEnd - d)]
             let k = Int(((Int64(d) + 3) % 7 + 7) % 7)
             weights[k] += w

@@ -23,6 +23,8 @@ struct PendingEventIds: Sendable, Equatable {
     /// The length of the id at `i` and where its UTF-8 starts. The buffer is written by `append`
     /// only; were it ever inconsistent, the answer is "nothing left" rather than a trap.
     private func length(at i: Int) -> (Int, Int) {
+        // One byte below 0x80 is the whole varint (an id of up to 127 bytes: every id in practice).
+        if i < bytes.count, bytes[i] < 0x80, Int(bytes[i]) <= bytes.count - i - 1 { return (Int(bytes[i]), i + 1) }
         var next = i
         guard let n = try? Varint.read(from: bytes, at: &next), n <= UInt64(bytes.count - next) else {
             return (0, bytes.count)

@@ -65,7 +65,8 @@ public struct PopulationActivity: Sendable, Hashable {
         guard day > sealedThrough else { return }
         if day < firstDay { firstDay = day }
         totals[day, default: DayTotal()].events += events
-        totals[day, default: DayTotal()].accounts += newActiveAccounts
+        // Most events are not their account's first of the day: one dictionary access for them.
+        if newActiveAccounts != 0 { totals[day, default: DayTotal()].accounts += newActiveAccounts }
         if let hour, (0..<24).contains(hour) {
             hourly[day, default: [Int64](repeating: 0, count: 24)][hour] += events
         }
