@@ -35,8 +35,11 @@ struct RescaleBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of live load before the second member joins.") var settleSeconds = 2
     @Option(help: "The members' session.timeout.ms (the mock's rebalances wait about this minus 1 s).")
     var sessionTimeoutMs = 6000
-    @Option(help: "The scorer producer's compression.codec (its changelog and scores): none, gzip, snappy, lz4, zstd.")
-    var compression = "none"
+    @Option(
+        help:
+            "The scorer producer's compression.type (its changelog and scores): none, gzip, snappy, lz4 (the fleet's default), zstd."
+    )
+    var compression = "lz4"
     @Option(help: "Extra consumer settings of both members, key=value, comma-separated (restore reads with them too).")
     var consumer = ""
 
@@ -84,7 +87,7 @@ struct RescaleBenchCommand: AsyncParsableCommand {
         let settings = WorkerSettings(
             stage: FleetStage.ingestScorer.name, brokers: cluster.bootstrapServers, topicPrefix: prefix,
             groupId: prefix + "scorer", consumerOverrides: try consumerSettings(),
-            producerOverrides: compression == "none" ? [:] : ["compression.codec": compression])
+            producerOverrides: ["compression.type": compression])
         // Events are dated now and time is event time only: no wall-clock re-scoring of a million
         // idle accounts at the top of an hour in the middle of the measurement.
         let env = ["TIME_MODE": "replay"]
