@@ -228,13 +228,25 @@ public final class KafkaConsumer: @unchecked Sendable {
         try KafkaError.check(rd_kafka_resume_partitions(handle, list.pointer), "resume")
     }
 
-    /// Moves the fetch position of an assigned partition (for example back to a retry record).
+    /// Moves the fetch position of an assigned partition (for example back to a retry record),
+    /// waiting up to `timeout` for the fetcher to take it.
     public func seek(_ partition: TopicPartition, to offset: Int64, timeout: Duration = .seconds(5)) throws(KafkaError)
     {
         let list = NativePartitionList([partition]) { _ in offset }
-        if let error = rd_kafka_seek_partitions(handle, list.pointer, Int32(timeout.milliseconds)) {
+        let wait = Self.seekTimeoutArgument(timeout, libraryVersion: rd_kafka_version())
+        if let error = rd_kafka_seek_partitions(handle, list.pointer, wait) {
             throw KafkaError(consuming: error, context: "seek \(partition)")
         }
+    }
+
+    /// The `timeout_ms` to pass to `rd_kafka_seek_partitions` for `timeout`. librdkafka before 2.0.3
+    /// waits a thousand times less than asked (it reads the milliseconds as microseconds, librdkafka
+    /// PR 4230): a 5 s seek gave up after 5 ms, and a busy consumer (a restore finishing while the
+    /// machine is loaded) failed its seek back and stopped. Such versions get the value scaled up.
+    static func seekTimeoutArgument(_ timeout: Duration, libraryVersion: Int32) -> Int32 {
+        let milliseconds = Int64(max(timeout.milliseconds, 0))
+        let scaled = libraryVersion < 0x0200_0300 ? milliseconds * 1000 : milliseconds
+        return Int32(min(scaled, Int64(Int32.max)))
     }
 
     /// The partitions currently assigned to this consumer.

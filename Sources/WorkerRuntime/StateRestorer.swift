@@ -18,6 +18,8 @@ struct RestoredPartition<Value: StateValue>: Sendable {
     /// Values whose frame holds numbers no owner could have written: skipped, as if absent.
     var corrupt: [CorruptValue] = []
     var records = 0
+    /// Key and value bytes of the records read.
+    var bytes = 0
     /// What the processor's `assignmentReader` read.
     var assignmentData: (any Sendable)?
 }
@@ -55,6 +57,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
     let generations: [Int32: Int]
     private let cancelled = Atomic<Bool>(false)
     private let outcome = Mutex<Result?>(nil)
+    private let elapsed = Mutex<Duration?>(nil)
 
     init(partitions: [Int32], generations: [Int32: Int]) {
         self.partitions = partitions
@@ -72,6 +75,9 @@ final class RestoreJob<Value: StateValue>: Sendable {
         }
     }
 
+    /// How long the job ran, once it is done.
+    var duration: Duration? { elapsed.withLock { $0 } }
+
     /// Reads `changelog` (nil: a stateless stage) then, per partition, what `reader` reads, on a
     /// thread of its own; `onDone` is called there once the result can be taken.
     func start(
@@ -80,6 +86,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
         stallTimeout: Duration, clock: WallClock = .system, onDone: @escaping @Sendable () -> Void
     ) {
         BlockingThread.start(name: "restore-\(changelog ?? "inputs")") { [self] in
+            let began = ContinuousClock.now
             var result =
                 changelog.map {
                     run(
@@ -90,6 +97,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
             if let reader, case .success(var restored) = result {
                 result = readAssignmentData(reader, into: &restored).map { restored }
             }
+            elapsed.withLock { $0 = ContinuousClock.now - began }
             outcome.withLock { $0 = result }
             onDone()
         }
@@ -172,6 +180,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 lastProgress = ContinuousClock.now
                 let p = record.partition
                 result[p]?.records += 1
+                result[p]?.bytes += (record.key?.count ?? 0) + (record.value?.count ?? 0)
                 if let end = ends[p], record.offset + 1 >= end { ends[p] = nil }
                 guard let key = record.keyString else { continue }
                 guard let value = record.value else {
@@ -235,6 +244,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 metadata: [
                     "changelog": "\(changelog)", "partitions": "\(partitions)",
                     "records": "\(result.values.reduce(0) { $0 + $1.records })",
+                    "bytes": "\(result.values.reduce(0) { $0 + $1.bytes })",
                     "keys": "\(result.values.reduce(0) { $0 + $1.values.count })",
                     "quarantined": "\(result.values.reduce(0) { $0 + $1.quarantined.count })",
                     "corrupt": "\(result.values.reduce(0) { $0 + $1.corrupt.count })",

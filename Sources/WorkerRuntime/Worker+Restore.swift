@@ -49,7 +49,10 @@ extension Worker {
         for owner in owners.values {
             guard let job = owner.restoreJob else { continue }
             let id = ObjectIdentifier(job)
-            if results[id] == nil, let result = job.take() { results[id] = result }
+            if results[id] == nil, let result = job.take() {
+                results[id] = result
+                if case .success(let restored) = result { noteRestore(restored, of: job) }
+            }
             guard let result = results[id] else { continue }
             owner.restoreJob = nil
             guard job.generations[owner.partition] == owner.generation else { continue }
@@ -70,6 +73,18 @@ extension Worker {
         }
         restoringGauge.record(owners.values.filter { $0.lifecycle.phase == .restoring }.count)
         updateStatus()
+    }
+
+    /// Keeps what a finished restore read and how long it took (`restoreReports`).
+    func noteRestore(_ restored: [Int32: RestoredPartition<State>], of job: RestoreJob<State>) {
+        let report = RestoreReport(
+            partitions: job.partitions, records: restored.values.reduce(0) { $0 + $1.records },
+            keys: restored.values.reduce(0) { $0 + $1.values.count },
+            bytes: restored.values.reduce(0) { $0 + $1.bytes }, duration: job.duration ?? .zero)
+        restoreLog.withLock { log in
+            log.append(report)
+            if log.count > 64 { log.removeFirst(log.count - 64) }
+        }
     }
 
     /// Puts restored state in place, quarantines what could not be read, and resumes.

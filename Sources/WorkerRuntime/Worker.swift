@@ -79,6 +79,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     let producedTotal = Atomic<Int64>(0)
     let flushCondition = NSCondition()
     let restoreFinished = Atomic<Bool>(false)
+    let restoreLog = Mutex<[RestoreReport]>([])
 
     // Owned by the worker thread.
     var consumer: KafkaConsumer?
@@ -150,6 +151,10 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     public var progress: (consumed: Int64, produced: Int64) {
         (consumedTotal.load(ordering: .relaxed), producedTotal.load(ordering: .relaxed))
     }
+
+    /// The last 64 restores applied, oldest first (for benchmarks and tests): what each read and
+    /// how long it took.
+    public var restoreReports: [RestoreReport] { restoreLog.withLock { $0 } }
 
     /// Asks the loop to stop; `run()` returns once it has committed, left the group and flushed,
     /// within `SHUTDOWN_TIMEOUT_MS` of this call.

@@ -42,6 +42,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             KafkaBenchCommand.self,
             FleetBenchCommand.self,
+            RescaleBenchCommand.self,
             HealthBenchCommand.self,
             RulesBenchCommand.self,
             EvaluatorStageBenchCommand.self,

@@ -18,6 +18,15 @@ public enum ScorerStage {
     ) throws(StageStartError)
         -> Worker<ScorerProcessor>
     {
+        try make(settings: settings, env: env, logger: logger, clock: clock) { $0 }
+    }
+
+    /// The worker as above, with its processor wrapped by `wrap` (a benchmark watching the
+    /// partitions' lifecycle passes a forwarding processor; the topology is the stage's own).
+    public static func make<Wrapped: RecordProcessor>(
+        settings: WorkerSettings, env: [String: String], logger: Logger, clock: WallClock = .system,
+        wrap: (ScorerProcessor) -> Wrapped
+    ) throws(StageStartError) -> Worker<Wrapped> where Wrapped.State == AccountState {
         let config: FleetConfiguration
         switch FleetStage.ingestScorer.loadConfiguration(env: env) {
         case .success(let c): config = c
@@ -57,7 +66,7 @@ public enum ScorerStage {
             deadLetter: settings.topic(FleetTopics.accountEventsDLT),
             outputs: outputs)
         return Worker(
-            settings: settings, topology: topology, processor: processor, logger: logger, tickInterval: tick,
+            settings: settings, topology: topology, processor: wrap(processor), logger: logger, tickInterval: tick,
             clock: clock)
     }
 }
