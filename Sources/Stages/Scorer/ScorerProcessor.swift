@@ -163,9 +163,11 @@ public final class ScorerProcessor: RecordProcessor {
         // After a long pause only the latest days matter: older ones are past the day ring.
         let stepsPerDay = Timestamp.millisecondsPerDay / step
         var at = max(boundary, Self.minus(lastDue, (max(1, maxMidnightsPerStep) * stepsPerDay - 1) * step))
+        // Sorted once for every re-scoring time of this step (24 a day when hourly), not per time.
+        let ids = at <= lastDue ? context.state.keys.sorted() : []
         while at <= lastDue, at != .max {
             let due = Timestamp(millisecondsSinceEpoch: at)
-            for id in context.state.keys.sorted() {
+            for id in ids {
                 guard var state = context.state[id] else { continue }
                 let day = state.validAt?.epochDay
                 if let score = scorer.advance(to: due, state: &state) {

@@ -39,6 +39,8 @@ struct FleetBenchCommand: AsyncParsableCommand {
     var probesPerSecond = 20
     @Option(help: "The dispatcher's GROUP_WAIT_MS in the latency run (the shipped default is 500).") var groupWaitMs = 0
     @Option(help: "Rules file.") var rules = "config/rules.yaml"
+    @Option(help: "Scoring file for the scorer stage (SCORING_FILE); default: the built-in defaults.")
+    var scoring: String?
     @Option(help: "Phases to run, comma-separated: c, throughput, latency.") var phases = "c,throughput,latency"
 
     static let logger: Logger = {
@@ -162,7 +164,8 @@ struct FleetBenchCommand: AsyncParsableCommand {
         try createTopics(cluster, prefix: prefix)
         // The sample is history: the scorer runs in event time (as the demo does), or once caught
         // up its wall clock would re-score every account up to today and flood `alerts`.
-        let env = ["RULES_FILE": rules, "TIME_MODE": "replay"]
+        var env = ["RULES_FILE": rules, "TIME_MODE": "replay"]
+        if let scoring { env["SCORING_FILE"] = scoring }
         let scorer = try ScorerStage.make(
             settings: settings(cluster, stage: .ingestScorer, prefix: prefix), env: env, logger: Self.logger)
         let evaluator = try EvaluatorStage.make(
@@ -250,10 +253,11 @@ struct FleetBenchCommand: AsyncParsableCommand {
             "bench-fleet-destinations-\(port).yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let env = [
+        var env = [
             "RULES_FILE": rules, "DESTINATIONS_FILE": file.path, "DISPATCHER_SCHEDULE": "off",
             "GROUP_WAIT_MS": String(groupWaitMs),
         ]
+        if let scoring { env["SCORING_FILE"] = scoring }
         let scorer = try ScorerStage.make(
             settings: settings(cluster, stage: .ingestScorer, prefix: prefix), env: env, logger: Self.logger)
         let evaluator = try EvaluatorStage.make(
