@@ -1,21 +1,9 @@
+import Contracts
+
 /// Escaping for text and attribute values in the HTML report.
 enum HTMLText {
     /// `s` with `&`, `<`, `>`, `"` and `'` as character references (safe in text and in quoted attributes).
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { HTMLEscape.text(s) }
 
     /// A number for SVG coordinates: at most one decimal.
     static func coord(_ x: Double) -> String {
