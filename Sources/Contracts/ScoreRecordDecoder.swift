@@ -11,7 +11,8 @@ import Foundation
 ///   and numbers are not read); nesting is limited to 512 levels; a trailing comma is allowed;
 /// - strings: `\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\uXXXX` with surrogate pairs, no raw
 ///   control characters, valid UTF-8; a UTF-8 byte order mark is skipped;
-/// - numbers: JSON's grammar; a `Double` must be finite and not a non-zero that rounds to zero; an
+/// - numbers: JSON's grammar; a `Double` must be finite and not a non-zero that rounds to zero (by
+///   Foundation's own check, which refuses `0e1` but not `0e10`); an
 ///   `Int` written as a plain integer must fit in 64 bits (one written with a fraction or an exponent,
 ///   `1.0` or `1e2`, which no encoder of the fleet writes, is handed to Foundation, whose rules for
 ///   those are intricate);
@@ -760,11 +761,9 @@ struct ScoreRecordScanner {
         var mantissa: UInt64 = 0
         var digits = 0
         var scale = 0
-        var anyNonZero = false
         var fast = true
         while k < r.upperBound, b[k] >= 0x30, b[k] <= 0x39 {
             let d = b[k] - 0x30
-            if d != 0 { anyNonZero = true }
             if digits < 19 { mantissa = mantissa &* 10 &+ UInt64(d) } else { fast = false }
             if mantissa != 0 { digits += 1 }
             k += 1
@@ -773,7 +772,6 @@ struct ScoreRecordScanner {
             k += 1
             while k < r.upperBound, b[k] >= 0x30, b[k] <= 0x39 {
                 let d = b[k] - 0x30
-                if d != 0 { anyNonZero = true }
                 if digits < 19 { mantissa = mantissa &* 10 &+ UInt64(d) } else { fast = false }
                 if mantissa != 0 { digits += 1 }
                 scale -= 1
@@ -790,8 +788,32 @@ struct ScoreRecordScanner {
         guard let value = Double(text), value.isFinite else {
             throw Failure(.badValue("number out of range"))
         }
-        guard value != 0 || !anyNonZero else { throw Failure(.badValue("number out of range")) }
+        guard value != 0 || foundationSeesTrueZero(r) else { throw Failure(.badValue("number out of range")) }
         return value
+    }
+
+    /// Whether Foundation takes a token that parsed as zero for a true zero rather than an underflow.
+    /// Its check stops at the first non-zero digit or `e`, reading the token four bytes at a time
+    /// from the front, then the last one to three bytes from the back: so `0e1` is refused (its last
+    /// byte is read first), while `0e10`, `-0e1` and `0.0e1` are zeros. Kept byte for byte, because
+    /// this decoder must refuse exactly what Foundation refuses.
+    func foundationSeesTrueZero(_ r: Range<Int>) -> Bool {
+        @inline(__always) func verdict(_ c: UInt8) -> Bool? {
+            if c >= UInt8(ascii: "1") && c <= UInt8(ascii: "9") { return false }
+            if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { return true }
+            return nil
+        }
+        var k = r.lowerBound
+        while r.upperBound - k >= 4 {
+            for at in k..<(k + 4) {
+                if let answer = verdict(b[at]) { return answer }
+            }
+            k += 4
+        }
+        for at in (k..<r.upperBound).reversed() {
+            if let answer = verdict(b[at]) { return answer }
+        }
+        return true
     }
 
     mutating func optionalDouble() throws(Failure) -> Double? {

@@ -26,3 +26,16 @@ import Testing
         #expect(Timestamp(rfc3339: parsed.rfc3339) == parsed)
     }
 }
+
+/// What `scripts/fuzz` found on `ScoreRecordDecoder` against Foundation's decoder.
+@Suite struct ScoreRecordDecoderFuzzRegressionTests {
+    /// A component written `0e1`: Foundation takes it for an underflow (its check reads a short
+    /// number's last bytes first and meets the `1`) and refuses the record; the decoder accepted it
+    /// as zero. Both refuse it now.
+    @Test func aZeroWrittenZeroEOneIsRefusedAsFoundationRefusesIt() throws {
+        let url = TimestampFuzzRegressionTests.fixtures.appendingPathComponent("score-record-decoder-1")
+        let bytes = Array(try Data(contentsOf: url))
+        #expect((try? RecordCoding.decode(ScoreRecord.self, from: bytes)) == nil)
+        #expect(throws: ScoreRecordDecodingError.self) { try ScoreRecordDecoder.decode(bytes) }
+    }
+}

@@ -70,6 +70,9 @@ import Testing
         text { $0.replacingOccurrences(of: "\"score\":32", with: "\"score\":32.0") },
         text { $0.replacingOccurrences(of: "\"delta\":-18", with: "\"delta\":-1.8E1") },
         text { $0.replacingOccurrences(of: "\"impact\":-14.5", with: "\"impact\":-0") },
+        text { $0.replacingOccurrences(of: "\"impact\":-14.5", with: "\"impact\":-0e1") },
+        text { $0.replacingOccurrences(of: "\"impact\":-14.5", with: "\"impact\":0e10") },
+        text { $0.replacingOccurrences(of: "\"impact\":-14.5", with: "\"impact\":0.0e1") },
         "\u{FEFF}" + text(),
     ])
     func acceptsLikeFoundation(json: String) throws {
@@ -114,6 +117,11 @@ import Testing
         ),
         (
             text { $0.replacingOccurrences(of: "\"mrr\":12000", with: "\"mrr\":1e-400") },
+            "bad value at profile.mrr: number out of range"
+        ),
+        // Foundation's underflow check reads a short token's last bytes first (what `scripts/fuzz` found)
+        (
+            text { $0.replacingOccurrences(of: "\"mrr\":12000", with: "\"mrr\":0e1") },
             "bad value at profile.mrr: number out of range"
         ),
         (
