@@ -43,7 +43,9 @@ struct DeliveryTests {
 
     @Test("A cancelled message that has not started is withdrawn, not posted; other messages are untouched")
     func withdrawal() async throws {
-        let h = try await SinkHarness.start(["slow", "other"], rate: RateLimit(perSecond: 0.2, burst: 1))
+        // One token, the next 100 s later: the second message cannot start before the cancellation
+        // however slowly this test's task runs.
+        let h = try await SinkHarness.start(["slow", "other"], rate: RateLimit(perSecond: 0.01, burst: 1))
         let owned = DeliveryCancellation()
         let outcomes = Mutex<[DeliveryOutcome]>([])
         let first = AsyncStream<Void>.makeStream()
@@ -181,6 +183,7 @@ struct DeliveryTests {
         settings.maxHoldSeconds = 2
         let h = try await SinkHarness.start(["a"], settings: settings)
         h.sink.script(path: h.path("a"), [.rateLimited(retryAfterSeconds: 60)])
+        let submitted = WallClock.system.now()
         let first = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
         #expect(first.code == "rate_limited")
         let second = await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a"))
@@ -188,7 +191,9 @@ struct DeliveryTests {
             Issue.record("expected backlogged, got \(second)")
             return
         }
-        #expect(notBefore > WallClock.system.now().adding(seconds: 50))
+        // Not before the 429's 60 s have passed (measured from before the first post, not from
+        // now: a slow run must not shorten the margin).
+        #expect(notBefore >= submitted.adding(seconds: 59), "not before \(notBefore), submitted \(submitted)")
         #expect(h.sink.requests(path: h.path("a")).count == 1)
         await h.stop()
     }
