@@ -13,35 +13,88 @@ public protocol StateValue: Sendable {
 /// reaches the changelog, framed with the owner's epoch and the input offset it reflects
 /// (`ChangelogEnvelope`).
 ///
+/// Held densely, because a partition may hold a million keys: the entries (key, value and the
+/// offsets its value reflects) in one array, and a dictionary from key to position. A dictionary
+/// of values would keep up to twice as many buckets as keys, each as wide as a value, and a
+/// dictionary of offsets per key would be a heap object per key (`bench health --only sizes`
+/// measures the difference). A deleted entry's place is taken by the last one.
+///
 /// Only the worker thread touches it.
 public final class PartitionState<Value: StateValue> {
     public let partition: Int32
-    /// Every key's value. (Stored as `storage`, which the inlinable subscript writes: the stages'
-    /// per-record reads and writes are specialized for their value type, not generic calls.)
-    public var values: [String: Value] { storage }
-    @usableFromInline var storage: [String: Value]
+
+    /// One key's entry.
+    @usableFromInline struct Entry {
+        @usableFromInline var key: String
+        @usableFromInline var value: Value
+        @usableFromInline var applied: AppliedOffsets
+
+        @inlinable init(key: String, value: Value, applied: AppliedOffsets) {
+            self.key = key
+            self.value = value
+            self.applied = applied
+        }
+    }
+
+    /// The entries, in no particular order.
+    @usableFromInline var entries: [Entry] = []
+    /// Position of each key's entry in `entries`.
+    @usableFromInline var index: [String: Int] = [:]
     @usableFromInline var dirty: Set<String> = []
-    /// Per key: the last input offset (per input index) whose effect its value holds.
-    @usableFromInline var applied: [String: [UInt8: Int64]]
+    /// Per deleted key whose deletion is not flushed yet: the offsets it reflected.
+    @usableFromInline var deletedApplied: [String: AppliedOffsets] = [:]
     /// The record being processed: a write to its own key records its offset.
     @usableFromInline var current: (input: UInt8, offset: Int64, key: String)?
     /// Writes so far (to tell whether a record changed state).
     @usableFromInline var writeCount = 0
 
-    init(partition: Int32, values: [String: Value] = [:], applied: [String: [UInt8: Int64]] = [:]) {
+    /// An empty store of `partition`.
+    public init(partition: Int32) {
         self.partition = partition
-        self.storage = values
-        self.applied = applied
+    }
+
+    /// A store holding `values`, each reflecting the input offsets in `applied` (a restore).
+    init(partition: Int32, values: [String: Value], applied: [String: [UInt8: Int64]] = [:]) {
+        self.partition = partition
+        entries.reserveCapacity(values.count)
+        index.reserveCapacity(values.count)
+        for (key, value) in values {
+            index[key] = entries.count
+            entries.append(Entry(key: key, value: value, applied: AppliedOffsets(applied[key] ?? [:])))
+        }
     }
 
     /// The value of `key`; setting it (nil deletes) marks it for the next changelog flush.
     @inlinable public subscript(key: String) -> Value? {
-        get { storage[key] }
+        get { index[key].map { entries[$0].value } }
         set {
-            storage[key] = newValue
             dirty.insert(key)
             writeCount &+= 1
-            if let current, current.key == key { applied[key, default: [:]][current.input] = current.offset }
+            let offset: (input: UInt8, offset: Int64)? =
+                if let current, current.key == key { (current.input, current.offset) } else { nil }
+            if let newValue {
+                if let k = index[key] {
+                    entries[k].value = newValue
+                    if let offset { entries[k].applied.set(offset.input, offset.offset) }
+                } else {
+                    var applied = deletedApplied.removeValue(forKey: key) ?? AppliedOffsets()
+                    if let offset { applied.set(offset.input, offset.offset) }
+                    index[key] = entries.count
+                    entries.append(Entry(key: key, value: newValue, applied: applied))
+                }
+            } else if let k = index.removeValue(forKey: key) {
+                var applied = entries[k].applied
+                if let offset { applied.set(offset.input, offset.offset) }
+                deletedApplied[key] = applied
+                let last = entries.count - 1
+                if k != last {
+                    entries.swapAt(k, last)
+                    index[entries[k].key] = k
+                }
+                entries.removeLast()
+            } else if let offset {
+                deletedApplied[key, default: AppliedOffsets()].set(offset.input, offset.offset)
+            }
         }
     }
 
@@ -49,25 +102,86 @@ public final class PartitionState<Value: StateValue> {
     /// restore may lose without changing any result (a value whose derived parts or clock moved, as
     /// an idle re-scoring that emits nothing does). A later write of the key writes it whole.
     @inlinable public func refresh(_ key: String, _ value: Value) {
-        storage[key] = value
+        if let k = index[key] {
+            entries[k].value = value
+        } else {
+            index[key] = entries.count
+            let applied = deletedApplied.removeValue(forKey: key) ?? AppliedOffsets()
+            entries.append(Entry(key: key, value: value, applied: applied))
+        }
     }
 
-    /// Every key held by this partition.
-    public var keys: Dictionary<String, Value>.Keys { values.keys }
-    public var count: Int { values.count }
+    /// Every key held by this partition, in no particular order.
+    public var keys: Dictionary<String, Int>.Keys { index.keys }
+    /// Every key with its value, in no particular order.
+    public var values: some Sequence<(key: String, value: Value)> { entries.lazy.map { ($0.key, $0.value) } }
+    public var count: Int { entries.count }
     var hasChanges: Bool { !dirty.isEmpty }
 
     /// Whether the value of `key` already holds the effect of the record at `offset` of input
     /// `input` (read again after a crash): such a record is not applied twice.
     func alreadyApplied(key: String, input: UInt8, offset: Int64) -> Bool {
-        guard let last = applied[key]?[input] else { return false }
+        let last = index[key].map { entries[$0].applied[input] } ?? deletedApplied[key]?[input]
+        guard let last else { return false }
         return offset <= last
     }
 
     /// The changed entries since the last call (nil = deleted), in key order for determinism.
     func takeChanges() -> [StateChange<Value>] {
-        defer { dirty.removeAll(keepingCapacity: true) }
-        return dirty.sorted().map { StateChange(key: $0, value: values[$0], applied: applied[$0] ?? [:]) }
+        defer {
+            dirty.removeAll(keepingCapacity: true)
+            deletedApplied.removeAll()
+        }
+        return dirty.sorted().map { key in
+            if let k = index[key] {
+                return StateChange(key: key, value: entries[k].value, applied: entries[k].applied.dictionary)
+            }
+            return StateChange(key: key, value: nil, applied: deletedApplied[key]?.dictionary ?? [:])
+        }
+    }
+}
+
+/// The last input offset (per input index) whose effect a key's value holds: inline for the one or
+/// two inputs a stage has (32 bytes), a heap array only beyond them.
+@usableFromInline struct AppliedOffsets: Sendable {
+    /// `Int64.min`: no offset for that slot.
+    @usableFromInline var firstOffset: Int64 = .min
+    @usableFromInline var secondOffset: Int64 = .min
+    @usableFromInline var firstInput: UInt8 = 0
+    @usableFromInline var secondInput: UInt8 = 0
+    @usableFromInline var more: [(input: UInt8, offset: Int64)]?
+
+    @inlinable init() {}
+
+    init(_ dictionary: [UInt8: Int64]) {
+        for (input, offset) in dictionary.sorted(by: { $0.key < $1.key }) { set(input, offset) }
+    }
+
+    @inlinable subscript(input: UInt8) -> Int64? {
+        if firstOffset != .min, firstInput == input { return firstOffset }
+        if secondOffset != .min, secondInput == input { return secondOffset }
+        return more?.first { $0.input == input }?.offset
+    }
+
+    @inlinable mutating func set(_ input: UInt8, _ offset: Int64) {
+        guard offset != .min else { return }  // not an offset a record has
+        if firstOffset == .min || firstInput == input {
+            (firstInput, firstOffset) = (input, offset)
+        } else if secondOffset == .min || secondInput == input {
+            (secondInput, secondOffset) = (input, offset)
+        } else if let k = more?.firstIndex(where: { $0.input == input }) {
+            more![k].offset = offset
+        } else {
+            more = (more ?? []) + [(input, offset)]
+        }
+    }
+
+    var dictionary: [UInt8: Int64] {
+        var out: [UInt8: Int64] = [:]
+        if firstOffset != .min { out[firstInput] = firstOffset }
+        if secondOffset != .min { out[secondInput] = secondOffset }
+        for (input, offset) in more ?? [] { out[input] = offset }
+        return out
     }
 }
 

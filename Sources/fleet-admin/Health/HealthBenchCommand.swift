@@ -2,6 +2,7 @@ import ArgumentParser
 import Contracts
 import Foundation
 import HealthModel
+import WorkerRuntime
 
 /// `fleet-admin bench health`: parse, update and score throughput, and state size per account.
 struct HealthBenchCommand: ParsableCommand {
@@ -202,9 +203,9 @@ struct HealthBenchCommand: ParsableCommand {
         #if os(Linux)
             _ = glibcMallocTrim(0)  // hand the freed states back, so the next figure starts from what is in use
         #endif
-        // As a scorer holds them: in one partition's store, a dictionary keyed by account id.
+        // As a scorer holds them: in one partition's store, keyed by account id.
         let beforeStore = residentBytes()
-        var store: [String: AccountState] = [:]
+        let store = PartitionState<AccountState>(partition: 0)
         for k in 0..<stateAccounts {
             if let s = try? AccountState(decoding: typicalEncoded[k % typicalEncoded.count]) {
                 store["acct-\(k)"] = s
@@ -212,9 +213,25 @@ struct HealthBenchCommand: ParsableCommand {
         }
         let afterStore = residentBytes()
         print(
-            "resident memory at \(store.count) accounts keyed by id (as PartitionState holds them): \((afterStore - beforeStore) / max(store.count, 1)) B/account (RSS +\((afterStore - beforeStore) >> 20) MiB)"
+            "resident memory at \(store.count) accounts keyed by id in a partition's store (PartitionState): \((afterStore - beforeStore) / max(store.count, 1)) B/account (RSS +\((afterStore - beforeStore) >> 20) MiB)"
         )
         withExtendedLifetime(store) {}
+        #if os(Linux)
+            _ = glibcMallocTrim(0)
+        #endif
+        // The same in a plain dictionary of values (how the store held them before 2026-12-06).
+        let beforeDictionary = residentBytes()
+        var dictionary: [String: AccountState] = [:]
+        for k in 0..<stateAccounts {
+            if let s = try? AccountState(decoding: typicalEncoded[k % typicalEncoded.count]) {
+                dictionary["acct-\(k)"] = s
+            }
+        }
+        let afterDictionary = residentBytes()
+        print(
+            "resident memory at \(dictionary.count) accounts keyed by id in a dictionary of values: \((afterDictionary - beforeDictionary) / max(dictionary.count, 1)) B/account (RSS +\((afterDictionary - beforeDictionary) >> 20) MiB)"
+        )
+        withExtendedLifetime(dictionary) {}
     }
 
     private func residentBytes() -> Int {
