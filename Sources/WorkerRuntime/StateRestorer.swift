@@ -7,9 +7,8 @@ import Synchronization
 
 /// What a restore read from one changelog partition.
 struct RestoredPartition<Value: StateValue>: Sendable {
-    var values: [String: Value] = [:]
-    /// Per key: the input offsets its value already reflects (see `ChangelogEnvelope`).
-    var applied: [String: [UInt8: Int64]] = [:]
+    /// Per key: its value and the input offsets it already reflects (see `ChangelogEnvelope`).
+    var entries = StateEntries<Value>()
     var metadata = PartitionMetadata()
     /// The highest owner epoch found; the new owner writes above it.
     var maxEpoch: Int64 = 0
@@ -185,8 +184,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 guard let key = record.keyString else { continue }
                 guard let value = record.value else {
                     // A tombstone (written by compaction tooling or an older version): delete.
-                    result[p]?.values[key] = nil
-                    result[p]?.applied[key] = nil
+                    result[p]?.entries.remove(key)
                     winners[p]?[key] = nil
                     continue
                 }
@@ -223,17 +221,15 @@ final class RestoreJob<Value: StateValue>: Sendable {
                     continue
                 }
                 if envelope.deleted {
-                    result[p]!.values[key] = nil
-                    result[p]!.applied[key] = nil
+                    result[p]!.entries.remove(key)
                     continue
                 }
                 do {
-                    result[p]!.values[key] = try Value(stateBytes: envelope.payload)
-                    result[p]!.applied[key] = envelope.applied.isEmpty ? nil : envelope.applied
+                    let value = try Value(stateBytes: envelope.payload)
+                    result[p]!.entries.put(key, value, applied: AppliedOffsets(envelope.applied))
                     result[p]!.quarantined.removeAll { $0.key == key }
                 } catch {
-                    result[p]!.values[key] = nil
-                    result[p]!.applied[key] = nil
+                    result[p]!.entries.remove(key)
                     result[p]!.quarantined.removeAll { $0.key == key }
                     result[p]!.quarantined.append(
                         QuarantinedValue(key: key, value: value, offset: record.offset, reason: error))
@@ -245,7 +241,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
                     "changelog": "\(changelog)", "partitions": "\(partitions)",
                     "records": "\(result.values.reduce(0) { $0 + $1.records })",
                     "bytes": "\(result.values.reduce(0) { $0 + $1.bytes })",
-                    "keys": "\(result.values.reduce(0) { $0 + $1.values.count })",
+                    "keys": "\(result.values.reduce(0) { $0 + $1.entries.count })",
                     "quarantined": "\(result.values.reduce(0) { $0 + $1.quarantined.count })",
                     "corrupt": "\(result.values.reduce(0) { $0 + $1.corrupt.count })",
                 ])

@@ -22,9 +22,109 @@ public protocol StateValue: Sendable {
 /// Only the worker thread touches it.
 public final class PartitionState<Value: StateValue> {
     public let partition: Int32
+    @usableFromInline var store: StateEntries<Value>
+    @usableFromInline var dirty: Set<String> = []
+    /// Per deleted key whose deletion is not flushed yet: the offsets it reflected.
+    @usableFromInline var deletedApplied: [String: AppliedOffsets] = [:]
+    /// The record being processed: a write to its own key records its offset.
+    @usableFromInline var current: (input: UInt8, offset: Int64, key: String)?
+    /// Writes so far (to tell whether a record changed state).
+    @usableFromInline var writeCount = 0
 
+    /// An empty store of `partition`.
+    public init(partition: Int32) {
+        self.partition = partition
+        store = StateEntries()
+    }
+
+    /// A store holding what a restore read.
+    init(partition: Int32, restored: StateEntries<Value>) {
+        self.partition = partition
+        store = restored
+    }
+
+    /// A store holding `values`, each reflecting the input offsets in `applied`.
+    convenience init(partition: Int32, values: [String: Value], applied: [String: [UInt8: Int64]] = [:]) {
+        var entries = StateEntries<Value>()
+        for (key, value) in values { entries.put(key, value, applied: AppliedOffsets(applied[key] ?? [:])) }
+        self.init(partition: partition, restored: entries)
+    }
+
+    /// The value of `key`; setting it (nil deletes) marks it for the next changelog flush.
+    @inlinable public subscript(key: String) -> Value? {
+        get { store[key] }
+        set {
+            dirty.insert(key)
+            writeCount &+= 1
+            let offset: (input: UInt8, offset: Int64)? =
+                if let current, current.key == key { (current.input, current.offset) } else { nil }
+            if let newValue {
+                if let k = store.index[key] {
+                    store.entries[k].value = newValue
+                    if let offset { store.entries[k].applied.set(offset.input, offset.offset) }
+                } else {
+                    var applied = deletedApplied.removeValue(forKey: key) ?? AppliedOffsets()
+                    if let offset { applied.set(offset.input, offset.offset) }
+                    store.put(key, newValue, applied: applied)
+                }
+            } else if var applied = store.remove(key) {
+                if let offset { applied.set(offset.input, offset.offset) }
+                deletedApplied[key] = applied
+            } else if let offset {
+                deletedApplied[key, default: AppliedOffsets()].set(offset.input, offset.offset)
+            }
+        }
+    }
+
+    /// Replaces the value of `key` in memory only, not marked for the changelog: for a change a
+    /// restore may lose without changing any result (a value whose derived parts or clock moved, as
+    /// an idle re-scoring that emits nothing does). A later write of the key writes it whole.
+    @inlinable public func refresh(_ key: String, _ value: Value) {
+        if let k = store.index[key] {
+            store.entries[k].value = value
+        } else {
+            store.put(key, value, applied: deletedApplied.removeValue(forKey: key) ?? AppliedOffsets())
+        }
+    }
+
+    /// Every key held by this partition, in no particular order.
+    public var keys: Dictionary<String, Int>.Keys { store.index.keys }
+    /// Every key with its value, in no particular order.
+    public var values: some Sequence<(key: String, value: Value)> { store.entries.lazy.map { ($0.key, $0.value) } }
+    public var count: Int { store.count }
+    var hasChanges: Bool { !dirty.isEmpty }
+
+    /// Whether the value of `key` already holds the effect of the record at `offset` of input
+    /// `input` (read again after a crash): such a record is not applied twice.
+    func alreadyApplied(key: String, input: UInt8, offset: Int64) -> Bool {
+        let last = store.index[key].map { store.entries[$0].applied[input] } ?? deletedApplied[key]?[input]
+        guard let last else { return false }
+        return offset <= last
+    }
+
+    /// The changed entries since the last call (nil = deleted), in key order for determinism.
+    func takeChanges() -> [StateChange<Value>] {
+        defer {
+            dirty.removeAll(keepingCapacity: true)
+            deletedApplied.removeAll()
+        }
+        return dirty.sorted().map { key in
+            if let k = store.index[key] {
+                let entry = store.entries[k]
+                return StateChange(key: key, value: entry.value, applied: entry.applied.dictionary)
+            }
+            return StateChange(key: key, value: nil, applied: deletedApplied[key]?.dictionary ?? [:])
+        }
+    }
+}
+
+/// Keyed values held densely: the entries (key, value and the input offsets the value reflects)
+/// in one array, and a dictionary from key to position; a removed entry's place is taken by the
+/// last one. What a partition's store holds, and what a restore builds (so a restore of a million
+/// keys holds them once, not in a dictionary and then again in the store).
+@usableFromInline struct StateEntries<Value: StateValue>: Sendable {
     /// One key's entry.
-    @usableFromInline struct Entry {
+    @usableFromInline struct Entry: Sendable {
         @usableFromInline var key: String
         @usableFromInline var value: Value
         @usableFromInline var applied: AppliedOffsets
@@ -40,104 +140,35 @@ public final class PartitionState<Value: StateValue> {
     @usableFromInline var entries: [Entry] = []
     /// Position of each key's entry in `entries`.
     @usableFromInline var index: [String: Int] = [:]
-    @usableFromInline var dirty: Set<String> = []
-    /// Per deleted key whose deletion is not flushed yet: the offsets it reflected.
-    @usableFromInline var deletedApplied: [String: AppliedOffsets] = [:]
-    /// The record being processed: a write to its own key records its offset.
-    @usableFromInline var current: (input: UInt8, offset: Int64, key: String)?
-    /// Writes so far (to tell whether a record changed state).
-    @usableFromInline var writeCount = 0
 
-    /// An empty store of `partition`.
-    public init(partition: Int32) {
-        self.partition = partition
-    }
+    @inlinable init() {}
 
-    /// A store holding `values`, each reflecting the input offsets in `applied` (a restore).
-    init(partition: Int32, values: [String: Value], applied: [String: [UInt8: Int64]] = [:]) {
-        self.partition = partition
-        entries.reserveCapacity(values.count)
-        index.reserveCapacity(values.count)
-        for (key, value) in values {
-            index[key] = entries.count
-            entries.append(Entry(key: key, value: value, applied: AppliedOffsets(applied[key] ?? [:])))
-        }
-    }
+    @inlinable var count: Int { entries.count }
 
-    /// The value of `key`; setting it (nil deletes) marks it for the next changelog flush.
-    @inlinable public subscript(key: String) -> Value? {
-        get { index[key].map { entries[$0].value } }
-        set {
-            dirty.insert(key)
-            writeCount &+= 1
-            let offset: (input: UInt8, offset: Int64)? =
-                if let current, current.key == key { (current.input, current.offset) } else { nil }
-            if let newValue {
-                if let k = index[key] {
-                    entries[k].value = newValue
-                    if let offset { entries[k].applied.set(offset.input, offset.offset) }
-                } else {
-                    var applied = deletedApplied.removeValue(forKey: key) ?? AppliedOffsets()
-                    if let offset { applied.set(offset.input, offset.offset) }
-                    index[key] = entries.count
-                    entries.append(Entry(key: key, value: newValue, applied: applied))
-                }
-            } else if let k = index.removeValue(forKey: key) {
-                var applied = entries[k].applied
-                if let offset { applied.set(offset.input, offset.offset) }
-                deletedApplied[key] = applied
-                let last = entries.count - 1
-                if k != last {
-                    entries.swapAt(k, last)
-                    index[entries[k].key] = k
-                }
-                entries.removeLast()
-            } else if let offset {
-                deletedApplied[key, default: AppliedOffsets()].set(offset.input, offset.offset)
-            }
-        }
-    }
+    @inlinable subscript(key: String) -> Value? { index[key].map { entries[$0].value } }
 
-    /// Replaces the value of `key` in memory only, not marked for the changelog: for a change a
-    /// restore may lose without changing any result (a value whose derived parts or clock moved, as
-    /// an idle re-scoring that emits nothing does). A later write of the key writes it whole.
-    @inlinable public func refresh(_ key: String, _ value: Value) {
+    /// Sets `key` to `value` reflecting `applied` (replacing what it held).
+    @inlinable mutating func put(_ key: String, _ value: Value, applied: AppliedOffsets) {
         if let k = index[key] {
             entries[k].value = value
+            entries[k].applied = applied
         } else {
             index[key] = entries.count
-            let applied = deletedApplied.removeValue(forKey: key) ?? AppliedOffsets()
             entries.append(Entry(key: key, value: value, applied: applied))
         }
     }
 
-    /// Every key held by this partition, in no particular order.
-    public var keys: Dictionary<String, Int>.Keys { index.keys }
-    /// Every key with its value, in no particular order.
-    public var values: some Sequence<(key: String, value: Value)> { entries.lazy.map { ($0.key, $0.value) } }
-    public var count: Int { entries.count }
-    var hasChanges: Bool { !dirty.isEmpty }
-
-    /// Whether the value of `key` already holds the effect of the record at `offset` of input
-    /// `input` (read again after a crash): such a record is not applied twice.
-    func alreadyApplied(key: String, input: UInt8, offset: Int64) -> Bool {
-        let last = index[key].map { entries[$0].applied[input] } ?? deletedApplied[key]?[input]
-        guard let last else { return false }
-        return offset <= last
-    }
-
-    /// The changed entries since the last call (nil = deleted), in key order for determinism.
-    func takeChanges() -> [StateChange<Value>] {
-        defer {
-            dirty.removeAll(keepingCapacity: true)
-            deletedApplied.removeAll()
+    /// Removes `key`; the offsets its value reflected, nil if it held none.
+    @discardableResult @inlinable mutating func remove(_ key: String) -> AppliedOffsets? {
+        guard let k = index.removeValue(forKey: key) else { return nil }
+        let applied = entries[k].applied
+        let last = entries.count - 1
+        if k != last {
+            entries.swapAt(k, last)
+            index[entries[k].key] = k
         }
-        return dirty.sorted().map { key in
-            if let k = index[key] {
-                return StateChange(key: key, value: entries[k].value, applied: entries[k].applied.dictionary)
-            }
-            return StateChange(key: key, value: nil, applied: deletedApplied[key]?.dictionary ?? [:])
-        }
+        entries.removeLast()
+        return applied
     }
 }
 
@@ -174,6 +205,13 @@ public final class PartitionState<Value: StateValue> {
         } else {
             more = (more ?? []) + [(input, offset)]
         }
+    }
+
+    /// Calls `body` with each input and its offset.
+    @inlinable func forEachOffset(_ body: (UInt8, Int64) -> Void) {
+        if firstOffset != .min { body(firstInput, firstOffset) }
+        if secondOffset != .min { body(secondInput, secondOffset) }
+        for (input, offset) in more ?? [] { body(input, offset) }
     }
 
     var dictionary: [UInt8: Int64] {

@@ -79,7 +79,7 @@ extension Worker {
     func noteRestore(_ restored: [Int32: RestoredPartition<State>], of job: RestoreJob<State>) {
         let report = RestoreReport(
             partitions: job.partitions, records: restored.values.reduce(0) { $0 + $1.records },
-            keys: restored.values.reduce(0) { $0 + $1.values.count },
+            keys: restored.values.reduce(0) { $0 + $1.entries.count },
             bytes: restored.values.reduce(0) { $0 + $1.bytes }, duration: job.duration ?? .zero)
         restoreLog.withLock { log in
             log.append(report)
@@ -90,7 +90,7 @@ extension Worker {
     /// Puts restored state in place, quarantines what could not be read, and resumes.
     func activate(_ owner: PartitionOwner<State>, with restored: RestoredPartition<State>) {
         let context = ProcessingContext(
-            state: PartitionState(partition: owner.partition, values: restored.values, applied: restored.applied),
+            state: PartitionState(partition: owner.partition, restored: restored.entries),
             watermark: restored.metadata.watermark,
             maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds)
         context.stage = settings.stage
@@ -119,8 +119,8 @@ extension Worker {
         // Saturating: restored epochs are input (and `ChangelogPlausibility` keeps them near the clock).
         let (above, overflow) = restored.maxEpoch.addingReportingOverflow(1)
         owner.ownerEpoch = max(overflow ? .max : above, clock.milliseconds())
-        owner.catchUp = restored.applied.values.reduce(into: [:]) { bound, offsets in
-            for (input, offset) in offsets { bound[input] = max(bound[input] ?? .min, offset) }
+        owner.catchUp = restored.entries.entries.reduce(into: [:]) { bound, entry in
+            entry.applied.forEachOffset { input, offset in bound[input] = max(bound[input] ?? .min, offset) }
         }
         for bad in restored.quarantined { quarantine(bad, partition: owner.partition, owner: owner) }
         for bad in restored.corrupt { reportCorrupt(bad, partition: owner.partition) }
@@ -129,7 +129,7 @@ extension Worker {
             "partition ready",
             metadata: [
                 "partition": "\(owner.partition)", "generation": "\(owner.generation)",
-                "keys": "\(restored.values.count)",
+                "keys": "\(restored.entries.count)",
                 "watermark": "\(restored.metadata.watermark.map(String.init) ?? "none")",
             ])
     }
