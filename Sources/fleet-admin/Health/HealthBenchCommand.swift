@@ -219,19 +219,22 @@ struct HealthBenchCommand: ParsableCommand {
         #if os(Linux)
             _ = glibcMallocTrim(0)
         #endif
-        // The same in a plain dictionary of values (how the store held them before 2026-12-06).
+        // As the store held them before 2026-12-06: a dictionary of values, and a dictionary of the
+        // input offsets each reflects per key.
         let beforeDictionary = residentBytes()
         var dictionary: [String: AccountState] = [:]
+        var offsets: [String: [UInt8: Int64]] = [:]
         for k in 0..<stateAccounts {
             if let s = try? AccountState(decoding: typicalEncoded[k % typicalEncoded.count]) {
                 dictionary["acct-\(k)"] = s
+                offsets["acct-\(k)", default: [:]][0] = Int64(k)
             }
         }
         let afterDictionary = residentBytes()
         print(
-            "resident memory at \(dictionary.count) accounts keyed by id in a dictionary of values: \((afterDictionary - beforeDictionary) / max(dictionary.count, 1)) B/account (RSS +\((afterDictionary - beforeDictionary) >> 20) MiB)"
+            "resident memory at \(dictionary.count) accounts keyed by id in a dictionary of values and one of offsets per key (the store before 2026-12-06): \((afterDictionary - beforeDictionary) / max(dictionary.count, 1)) B/account (RSS +\((afterDictionary - beforeDictionary) >> 20) MiB)"
         )
-        withExtendedLifetime(dictionary) {}
+        withExtendedLifetime((dictionary, offsets)) {}
     }
 
     private func residentBytes() -> Int {
