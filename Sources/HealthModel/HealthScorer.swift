@@ -688,22 +688,41 @@ public struct HealthScorer: Sendable {
         case .small(let field): column = s.ring.column(field.rawValue)
         case .api(let field): column = s.ring.column(AccountState.smallFields + field)
         }
-        @inline(__always) func v(_ d: Int32) -> Double {
-            guard d >= ringStart, d <= ringEnd else { return 0 }
-            var k = Int(d % s.horizonDays)
-            if k < 0 { k += horizon }
-            return Double(s.ring.value(in: column, slot: k))
-        }
         @inline(__always) func weekday(_ d: Int32) -> Int { Int(((Int64(d) + 3) % 7 + 7) % 7) }
-        /// The population's share of normal activity on a day most accounts were quiet together, else nil.
-        @inline(__always) func dip(_ d: Int32) -> Double? { population?.dip(on: Int64(d)) }
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 21) { t -> Judgement? in
+        // Every day this judgement reads, read once: the baseline days and the recent window (each window
+        // below is its last days). The ring's bit-packed values and the population's dips (a dictionary)
+        // were read up to four times a day, for five series a day per account.
+        let baseCount = Int(baseEnd - baseStart + 1)
+        let recentStart = today - recent
+        let dayCount = baseCount + Int(recent)
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 21 + 2 * dayCount) { t -> Judgement? in
             for k in 0..<21 { t[k] = 0 }
-            // t[0..<7]: weights per weekday, t[7..<14]: weighted sums, t[14..<21]: weekday means.
+            // t[0..<7]: weights per weekday, t[7..<14]: weighted sums, t[14..<21]: weekday means; then
+            // the days' values, then their dips (the population's share of normal on a day most
+            // accounts were quiet together; -1 on any other day).
+            let values = 21
+            let dips = 21 + dayCount
+            for i in 0..<dayCount {
+                let d = i < baseCount ? baseStart + Int32(i) : recentStart + Int32(i - baseCount)
+                var x = 0.0
+                if d >= ringStart, d <= ringEnd {
+                    var k = Int(d % s.horizonDays)
+                    if k < 0 { k += horizon }
+                    x = Double(s.ring.value(in: column, slot: k))
+                }
+                t[values + i] = x
+                t[dips + i] = population?.dip(on: Int64(d)) ?? -1
+            }
+            @inline(__always) func index(_ d: Int32) -> Int {
+                d >= recentStart ? baseCount + Int(d - recentStart) : Int(d - baseStart)
+            }
+            @inline(__always) func v(_ d: Int32) -> Double { t[values + index(d)] }
+            /// Whether most accounts were quiet together on `d`.
+            @inline(__always) func isDip(_ d: Int32) -> Bool { t[dips + index(d)] >= 0 }
             var totalWeight = 0.0
             var total = 0.0
             // Days most accounts were quiet together are not the account's normal: left out.
-            for d in baseStart...baseEnd where dip(d) == nil {
+            for d in baseStart...baseEnd where !isDip(d) {
                 let weight = decay[Int(baseEnd - d)]
                 let k = weekday(d)
                 let x = weight * v(d)
@@ -722,7 +741,7 @@ public struct HealthScorer: Sendable {
             var squares = 0.0
             var widest = 0.0
             var widestWeight = 0.0
-            for d in baseStart...baseEnd where dip(d) == nil {
+            for d in baseStart...baseEnd where !isDip(d) {
                 let r = v(d) - t[14 + weekday(d)]
                 let w = decay[Int(baseEnd - d)]
                 squares += w * r * r
@@ -735,7 +754,10 @@ public struct HealthScorer: Sendable {
             let robustVariance = (squares - widest) / max(totalWeight - widestWeight, .leastNonzeroMagnitude)
             /// The account's expected figure of a day: its weekday mean, times the population's share of
             /// normal on a day most accounts were quiet together.
-            @inline(__always) func expectedOn(_ d: Int32) -> Double { t[14 + weekday(d)] * (dip(d) ?? 1) }
+            @inline(__always) func expectedOn(_ d: Int32) -> Double {
+                let share = t[dips + index(d)]
+                return t[14 + weekday(d)] * (share >= 0 ? share : 1)
+            }
             /// The last `length` complete days against the weekday means, without their worst day
             /// (one holiday or outage day is not a trend) and, with `trimBest`, their best day too
             /// (one burst day is not growth).
@@ -822,7 +844,7 @@ public struct HealthScorer: Sendable {
             }
             if population != nil {
                 let length = judgement.shortWindow ? Int32(c.shortDays) : recent
-                for d in (today - length)...(today - 1) where dip(d) != nil { judgement.sharedDipDays += 1 }
+                for d in (today - length)...(today - 1) where isDip(d) { judgement.sharedDipDays += 1 }
             }
             return judgement
         }
@@ -912,27 +934,29 @@ public struct HealthScorer: Sendable {
         guard s.firstDay != .max, !s.isEmpty else { return nil }
         let baseStart = max(baseEnd - Int32(c.baselineDays) + 1, s.firstDay)
         guard baseEnd - baseStart + 1 >= Int32(c.minHistoryDays) else { return nil }
-        var weights = [Double](repeating: 0, count: 7)
-        var sums = [Double](repeating: 0, count: 7)
-        var totalWeight = 0.0
-        var total = 0.0
         let field: AccountState.DailyField
         switch source {
         case .small(let small): field = s.dailyField(small.rawValue)
         case .api(let api): field = s.dailyField(AccountState.smallFields + api)
         }
-        for d in baseStart...baseEnd where population?.dip(on: Int64(d)) == nil {
-            let x = s.value(field, day: d)
-            let w = decay[Int(baseEnd - d)]
-            let k = Int(((Int64(d) + 3) % 7 + 7) % 7)
-            weights[k] += w
-            sums[k] += w * x
-            totalWeight += w
-            total += w * x
+        // t[0..<7]: weights per weekday, t[7..<14]: weighted sums.
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 14) { t -> [Double]? in
+            for k in 0..<14 { t[k] = 0 }
+            var totalWeight = 0.0
+            var total = 0.0
+            for d in baseStart...baseEnd where population?.dip(on: Int64(d)) == nil {
+                let x = s.value(field, day: d)
+                let w = decay[Int(baseEnd - d)]
+                let k = Int(((Int64(d) + 3) % 7 + 7) % 7)
+                t[k] += w
+                t[7 + k] += w * x
+                totalWeight += w
+                total += w * x
+            }
+            guard totalWeight > 0, total > 0 else { return nil }
+            let mean = total / totalWeight
+            return (0..<7).map { (t[7 + $0] + 0.5 * mean) / (t[$0] + 0.5) }
         }
-        guard totalWeight > 0, total > 0 else { return nil }
-        let mean = total / totalWeight
-        return (0..<7).map { (sums[$0] + 0.5 * mean) / (weights[$0] + 0.5) }
     }
 }
 
