@@ -680,13 +680,10 @@ public struct HealthScorer: Sendable {
         guard s.firstDay != .max, !s.isEmpty else { return nil }
         let baseStart = max(baseEnd - Int32(c.baselineDays) + 1, s.firstDay)
         guard baseEnd - baseStart + 1 >= Int32(c.minHistoryDays) else { return nil }
-        let ringEnd = s.clockDay
-        let ringStart = ringEnd - s.horizonDays + 1
-        let horizon = Int(s.horizonDays)
-        let column: DayRing.Column
+        let field: AccountState.DailyField
         switch source {
-        case .small(let field): column = s.ring.column(field.rawValue)
-        case .api(let field): column = s.ring.column(AccountState.smallFields + field)
+        case .small(let small): field = s.dailyField(small.rawValue)
+        case .api(let api): field = s.dailyField(AccountState.smallFields + api)
         }
         @inline(__always) func weekday(_ d: Int32) -> Int { Int(((Int64(d) + 3) % 7 + 7) % 7) }
         // Every day this judgement reads, read once: the baseline days and the recent window (each window
@@ -704,13 +701,7 @@ public struct HealthScorer: Sendable {
             let dips = 21 + dayCount
             for i in 0..<dayCount {
                 let d = i < baseCount ? baseStart + Int32(i) : recentStart + Int32(i - baseCount)
-                var x = 0.0
-                if d >= ringStart, d <= ringEnd {
-                    var k = Int(d % s.horizonDays)
-                    if k < 0 { k += horizon }
-                    x = Double(s.ring.value(in: column, slot: k))
-                }
-                t[values + i] = x
+                t[values + i] = s.value(field, day: d)
                 t[dips + i] = population?.dip(on: Int64(d)) ?? -1
             }
             @inline(__always) func index(_ d: Int32) -> Int {
