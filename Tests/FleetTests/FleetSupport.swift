@@ -13,6 +13,7 @@ final class StageProcess: @unchecked Sendable {
     let process = Process()
     private let stderrPipe = Pipe()
     private let lines = LogLines()
+    private let follower: PipeFollower
 
     init(_ name: String, env extra: [String: String]) throws {
         self.name = name
@@ -25,12 +26,8 @@ final class StageProcess: @unchecked Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
         process.standardError = stderrPipe
         process.standardOutput = FileHandle.nullDevice
-        let lines = self.lines
-        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
-        }
         try process.run()
+        follower = PipeFollower(stderrPipe.fileHandleForReading, into: lines)
     }
 
     var log: String { lines.text }
@@ -55,7 +52,7 @@ final class StageProcess: @unchecked Sendable {
     func killHard() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
+        follower.waitForEnd(timeout: .seconds(5))
     }
 
     /// SIGTERM, then the exit status (SIGKILL after `timeout`).
@@ -72,7 +69,7 @@ final class StageProcess: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
+        follower.waitForEnd(timeout: .seconds(5))
         return process.terminationStatus
     }
 

@@ -24,6 +24,7 @@ final class SMTPTestServer: @unchecked Sendable {
     private let process = Process()
     private let input = Pipe()
     private let exited = DispatchSemaphore(value: 0)
+    private let follower: PipeFollower
 
     /// Starts the server (with `user`/`password`: AUTH required, only that pair accepted) and
     /// waits, bounded, for its port.
@@ -40,12 +41,8 @@ final class SMTPTestServer: @unchecked Sendable {
         process.standardInput = input
         let exited = self.exited
         process.terminationHandler = { _ in exited.signal() }
-        let lines = self.lines
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
-        }
         try process.run()
+        follower = PipeFollower(output.fileHandleForReading, into: lines)
         guard
             let port = lines.waitForMatch(
                 upTo: .seconds(30),

@@ -10,6 +10,7 @@ final class ProbeProcess: @unchecked Sendable {
     let process = Process()
     private let stderrPipe = Pipe()
     private let lines = LogLines()
+    private let follower: PipeFollower
 
     static var binary: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
@@ -40,12 +41,8 @@ final class ProbeProcess: @unchecked Sendable {
         process.environment = env
         process.standardError = stderrPipe
         process.standardOutput = FileHandle.nullDevice
-        let lines = self.lines
-        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
-        }
         try process.run()
+        follower = PipeFollower(stderrPipe.fileHandleForReading, into: lines)
     }
 
     /// kill -9: no drain, no commit, no goodbye to the group.
@@ -83,7 +80,7 @@ final class ProbeProcess: @unchecked Sendable {
             process.interrupt()
             throw ProbeError("probe did not exit within \(timeout); its log:\n\(log.suffix(3000))")
         }
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
+        follower.waitForEnd(timeout: .seconds(5))
         return process.terminationStatus
     }
 
