@@ -40,6 +40,10 @@ public struct AccountState: Sendable {
     var sequence: Int64 = 0
     /// Derived, not encoded: the day's judgement of the daily series (recomputed when absent).
     var cache: SeriesCache?
+    /// Derived, not encoded: the silence signal at the last evaluation that decided whether a
+    /// record was due (`silenceKey`), or `unknownSilence`. Lets a re-scoring within the same day
+    /// skip an idle account whose silence costs what it cost then.
+    var lastSilence: UInt64 = AccountState.unknownSilence
     /// First day with any event (the start of this account's history).
     var firstDay: Int32 = .max
     /// Last day with product activity (login, feature use, session, API call or an unknown event type).
@@ -56,6 +60,17 @@ public struct AccountState: Sendable {
     /// A cancellation is scheduled: set by `subscription_cancelled`, cleared by a later `account_updated`
     /// with `status: active` or `cancellation_scheduled: false`.
     public internal(set) var cancellationScheduled = false
+
+    /// `lastSilence` before any evaluation (and after a decode).
+    static let unknownSilence = UInt64.max
+    /// `lastSilence` of an evaluation without a silence signal.
+    static let noSilence = UInt64.max - 1
+
+    /// How `lastSilence` keeps a silence signal: its points, bit for bit (the only part of it the
+    /// score, the zone and the signal masks read).
+    @inline(__always) static func silenceKey(_ signal: RawSignal?) -> UInt64 {
+        signal.map { $0.points.bitPattern } ?? noSilence
+    }
 
     /// Ids of the events applied since the last emitted record, oldest first.
     var pendingEventIds: [String] { pending.ids }

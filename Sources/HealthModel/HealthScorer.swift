@@ -101,7 +101,8 @@ public struct HealthScorer: Sendable {
         if !alwaysEvaluate, trigger == nil, event.type.isQuiet, day == dayBefore, state.clockDay == dayBefore,
             state.lastActivityDay == activityBefore
                 || (activityChangeIsNeutral(from: activityBefore, today: dayBefore)
-                    && Int(dayBefore) - Int(activityBefore) <= 1 && config.inactivityTrendDays >= 1),
+                    && Int(dayBefore) - Int(activityBefore) <= 1 && config.inactivityTrendDays >= 1
+                    && state.lastSilence == AccountState.noSilence),
             state.featureGeneration == featuresBefore, state.lastScore >= 0
         {
             return Outcome(disposition: .applied, record: nil)
@@ -122,10 +123,19 @@ public struct HealthScorer: Sendable {
         state.moveClock(to: time.millisecondsSinceEpoch)
         guard Self.floorDiv(state.clockMs, step) != oldPeriod else { return nil }
         // Within a day only a silence moves with the hour (the part of today that has passed): an
-        // account active today scores the same until midnight. Exact, like `apply`'s skip: the last
-        // evaluation saw the same inputs.
-        if !alwaysEvaluate, state.clockDay == oldDay, state.lastActivityDay >= state.clockDay, state.lastScore >= 0 {
-            return nil
+        // account active today scores the same until midnight, and an idle one scores the same as
+        // long as its silence costs the same points as at its last evaluation (a silence long
+        // enough to count fully, or too short to count yet). Exact, like `apply`'s skip: the last
+        // evaluation saw the same inputs but the hour.
+        if !alwaysEvaluate, state.clockDay == oldDay, state.lastScore >= 0 {
+            if state.lastActivityDay >= state.clockDay { return nil }
+            if state.lastSilence != AccountState.unknownSilence, state.cache?.day == state.clockDay,
+                AccountState.silenceKey(
+                    inactivity(state, dips: dips(for: state, population: population), population: population))
+                    == state.lastSilence
+            {
+                return nil
+            }
         }
         return emitIfDue(&state, triggers: [], population: population)
     }
@@ -304,7 +314,14 @@ public struct HealthScorer: Sendable {
             reasons.append(.first)
         }
         if !triggers.isEmpty { reasons.append(.businessEvent) }
-        guard !reasons.isEmpty, let validAt = s.validAt else { return nil }
+        guard !reasons.isEmpty else {
+            s.lastSilence = e.silence  // decided: the same inputs later decide the same
+            return nil
+        }
+        guard let validAt = s.validAt else {
+            s.lastSilence = AccountState.unknownSilence
+            return nil
+        }
         s.sequence = s.sequence == .max ? .max : s.sequence + 1
         let record = ScoreRecord(
             accountId: s.accountId, validAt: validAt, score: e.score, previousScore: previous,
@@ -316,6 +333,7 @@ public struct HealthScorer: Sendable {
         s.lastZone = UInt8(Zone.allCases.firstIndex(of: zone)!)
         s.lastSignalMask = e.signalMask
         s.lastPositiveMask = e.positiveMask
+        s.lastSilence = e.silence
         s.pending.removeAll(keepingCapacity: true)
         return record
     }
@@ -335,13 +353,15 @@ public struct HealthScorer: Sendable {
         var positives: [RawSignal]
         var signalMask: UInt32
         var positiveMask: UInt32
+        /// The silence signal's points as `AccountState.lastSilence` keeps them.
+        var silence: UInt64
     }
 
-    func evaluate(_ s: inout AccountState, population: PopulationActivity? = nil) -> RawEvaluation {
+    /// The population's dips that matter to `s` today: nil unless it has a shared dip over the days
+    /// the account's judgement reads (its horizon before today); the account's region's holidays
+    /// count as days of no expected activity.
+    @inline(__always) func dips(for s: AccountState, population: PopulationActivity?) -> PopulationActivity? {
         let today = s.clockDay
-        // The population only matters when it has a shared dip over the days the account's
-        // judgement reads (its horizon before today); the account's region's holidays count as days
-        // of no expected activity.
         let from = Int64(today) - Int64(s.horizonDays)
         var dips = population.flatMap { $0.hasDip(from: from, to: Int64(today) - 1) ? $0 : nil }
         if !config.holidays.isEmpty, let region = s.profile.timezone, let days = config.holidays[region] {
@@ -350,6 +370,12 @@ public struct HealthScorer: Sendable {
                 dips = (population ?? PopulationActivity(minAccounts: 0)).adding(holidays: inRange)
             }
         }
+        return dips
+    }
+
+    func evaluate(_ s: inout AccountState, population: PopulationActivity? = nil) -> RawEvaluation {
+        let today = s.clockDay
+        let dips = dips(for: s, population: population)
         if s.cache?.day != today { s.cache = judgeSeries(s, today, population: dips) }
         var negatives: [RawSignal] = []
         negatives.reserveCapacity(16)
@@ -358,62 +384,8 @@ public struct HealthScorer: Sendable {
             negatives.append(contentsOf: cache.negatives)
             positives.append(contentsOf: cache.positives)
         }
-        // Inactivity, judged against the account's own rhythm once it has a baseline: the complete
-        // silent days (after its last active day, before today) expect `rhythm` logins each (scaled
-        // on days most accounts were quiet together); the chance of none in all is e^-expected. A
-        // silence starts to count when that expectation reaches `inactivityMinExpected` (so a sparse
-        // account waits until the evidence is there) and counts fully (`inactivityMax`) from
-        // `inactivityFullExpected`, however few days that took, once it expects more than one and a
-        // half of its busiest days (one dark working day is not a trend); once it counts, never less than
-        // the fixed rule would. Before a baseline: more than
-        // `inactivityAfterDays` idle days, `inactivityPerDay` each.
-        if s.lastActivityDay != .min {
-            let idle = Int(today) - Int(s.lastActivityDay)
-            var shared = 0
-            if let dips, idle > 1 {
-                for d in (Int64(s.lastActivityDay) + 1)..<Int64(today) where dips.dip(on: d) != nil { shared += 1 }
-            }
-            if let rhythm = s.cache?.rhythm, config.inactivityMinExpected > 0 {
-                var expected = 0.0
-                if idle > 1 {
-                    for d in (s.lastActivityDay + 1)..<today {
-                        let k = Int(((Int64(d) + 3) % 7 + 7) % 7)
-                        expected += rhythm[k] * (dips?.dip(on: Int64(d)) ?? 1)
-                    }
-                }
-                // The part of today that has passed: what the account's hours (its hour profile)
-                // bring by this hour of its weekday, once it has shown when it works.
-                // On a day most accounts are quiet together so far (the first hours of a public
-                // holiday, before the day is sealed), only the population's share of that.
-                if idle >= 1, let share = todaysShare(s) {
-                    let hour = Int((s.clockMs - Int64(today) * Timestamp.millisecondsPerDay) / 3_600_000)
-                    let fleet = population?.shareSoFar(day: Int64(today), beforeHour: hour) ?? 1
-                    expected += rhythm[Int(((Int64(today) + 3) % 7 + 7) % 7)] * share * fleet
-                }
-                // One dark working day is not a trend (a holiday of the account's own): the silence
-                // must also expect more than `inactivityTrendDays` of its busiest days.
-                // Unless the evidence is so strong for its own rhythm that it moves at once.
-                let busiest = rhythm.max() ?? 0
-                let atOnce = config.inactivityAtOnceExpected > 0 && expected >= config.inactivityAtOnceExpected
-                if expected >= config.inactivityMinExpected, atOnce || expected >= config.inactivityTrendDays * busiest
-                {
-                    let span = config.inactivityFullExpected - config.inactivityMinExpected
-                    let strength = span > 0 ? min(1, (expected - config.inactivityMinExpected) / span) : 1
-                    // Once the evidence is there, never less than the fixed rule's idle days would cost.
-                    let fixed = Double(idle - shared - config.inactivityAfterDays) * config.inactivityPerDay
-                    negatives.append(
-                        RawSignal(
-                            kind: .inactivity,
-                            points: min(config.inactivityMax, max(config.inactivityMax * max(strength, 0.1), fixed)),
-                            value: Double(idle), baseline: expected.rounded(), count: idle, before: shared))
-                }
-            } else if idle - shared > config.inactivityAfterDays {
-                let points = min(
-                    config.inactivityMax, Double(idle - shared - config.inactivityAfterDays) * config.inactivityPerDay)
-                negatives.append(
-                    RawSignal(kind: .inactivity, points: points, value: Double(idle), count: idle, before: shared))
-            }
-        }
+        let silence = inactivity(s, dips: dips, population: population)
+        if let silence { negatives.append(silence) }
         // Feature adoption.
         if s.firstDay != .max, today - s.firstDay >= Int32(config.baselineDays) {
             var newOnes = 0
@@ -483,7 +455,69 @@ public struct HealthScorer: Sendable {
         for r in positives { pmask |= r.kind.bit }
         return RawEvaluation(
             score: score, components: components, signals: negatives, positives: positives, signalMask: mask,
-            positiveMask: pmask)
+            positiveMask: pmask, silence: AccountState.silenceKey(silence))
+    }
+
+    /// The silence signal of `s` at its clock, if any: the one part of an evaluation that moves
+    /// with the hour within a day (`todaysShare`); everything else an evaluation reads changes only
+    /// with the day or with an event.
+    ///
+    /// Judged against the account's own rhythm once it has a baseline (`s.cache`, today's): the
+    /// complete silent days (after its last active day, before today) expect `rhythm` logins each
+    /// (scaled on days most accounts were quiet together); the chance of none in all is
+    /// e^-expected. A silence starts to count when that expectation reaches `inactivityMinExpected`
+    /// (so a sparse account waits until the evidence is there) and counts fully (`inactivityMax`)
+    /// from `inactivityFullExpected`, however few days that took, once it expects more than one and
+    /// a half of its busiest days (one dark working day is not a trend); once it counts, never less
+    /// than the fixed rule would. Before a baseline: more than `inactivityAfterDays` idle days,
+    /// `inactivityPerDay` each.
+    func inactivity(_ s: AccountState, dips: PopulationActivity?, population: PopulationActivity?) -> RawSignal? {
+        guard s.lastActivityDay != .min else { return nil }
+        let today = s.clockDay
+        let idle = Int(today) - Int(s.lastActivityDay)
+        var shared = 0
+        if let dips, idle > 1 {
+            for d in (Int64(s.lastActivityDay) + 1)..<Int64(today) where dips.dip(on: d) != nil { shared += 1 }
+        }
+        if let rhythm = s.cache?.rhythm, config.inactivityMinExpected > 0 {
+            var expected = 0.0
+            if idle > 1 {
+                for d in (s.lastActivityDay + 1)..<today {
+                    let k = Int(((Int64(d) + 3) % 7 + 7) % 7)
+                    expected += rhythm[k] * (dips?.dip(on: Int64(d)) ?? 1)
+                }
+            }
+            // The part of today that has passed: what the account's hours (its hour profile)
+            // bring by this hour of its weekday, once it has shown when it works.
+            // On a day most accounts are quiet together so far (the first hours of a public
+            // holiday, before the day is sealed), only the population's share of that.
+            if idle >= 1, let share = todaysShare(s) {
+                let hour = Int((s.clockMs - Int64(today) * Timestamp.millisecondsPerDay) / 3_600_000)
+                let fleet = population?.shareSoFar(day: Int64(today), beforeHour: hour) ?? 1
+                expected += rhythm[Int(((Int64(today) + 3) % 7 + 7) % 7)] * share * fleet
+            }
+            // One dark working day is not a trend (a holiday of the account's own): the silence
+            // must also expect more than `inactivityTrendDays` of its busiest days.
+            // Unless the evidence is so strong for its own rhythm that it moves at once.
+            let busiest = rhythm.max() ?? 0
+            let atOnce = config.inactivityAtOnceExpected > 0 && expected >= config.inactivityAtOnceExpected
+            guard expected >= config.inactivityMinExpected,
+                atOnce || expected >= config.inactivityTrendDays * busiest
+            else { return nil }
+            let span = config.inactivityFullExpected - config.inactivityMinExpected
+            let strength = span > 0 ? min(1, (expected - config.inactivityMinExpected) / span) : 1
+            // Once the evidence is there, never less than the fixed rule's idle days would cost.
+            let fixed = Double(idle - shared - config.inactivityAfterDays) * config.inactivityPerDay
+            return RawSignal(
+                kind: .inactivity,
+                points: min(config.inactivityMax, max(config.inactivityMax * max(strength, 0.1), fixed)),
+                value: Double(idle), baseline: expected.rounded(), count: idle, before: shared)
+        } else if idle - shared > config.inactivityAfterDays {
+            let points = min(
+                config.inactivityMax, Double(idle - shared - config.inactivityAfterDays) * config.inactivityPerDay)
+            return RawSignal(kind: .inactivity, points: points, value: Double(idle), count: idle, before: shared)
+        }
+        return nil
     }
 
     /// The order of the families when combining penalties. Static, so that the sort's comparison

@@ -42,6 +42,15 @@ public struct PopulationActivity: Sendable, Hashable {
     /// Activity events by epoch day and UTC hour (the same days as `totals`), for the share of
     /// today that has passed: 24 counters a day for the whole population.
     public private(set) var hourly: [Int64: [Int64]] = [:]
+    /// One answer of `shareSoFar`, kept by `memoizeShareSoFar` until the next change (derived: not
+    /// part of equality).
+    private var shareMemo: ShareMemo?
+
+    private struct ShareMemo: Sendable {
+        let day: Int64
+        let hour: Int
+        let share: Double?
+    }
 
     static let keepTotalDays: Int64 = 35
     static let keepDipDays: Int64 = 400
@@ -63,6 +72,7 @@ public struct PopulationActivity: Sendable, Hashable {
     /// `shareSoFar(day:beforeHour:)`.
     public mutating func record(day: Int64, hour: Int? = nil, events: Int64 = 1, newActiveAccounts: Int64 = 0) {
         guard day > sealedThrough else { return }
+        shareMemo = nil
         if day < firstDay { firstDay = day }
         totals[day, default: DayTotal()].events += events
         // Most events are not their account's first of the day: one dictionary access for them.
@@ -80,6 +90,7 @@ public struct PopulationActivity: Sendable, Hashable {
     /// judged whole: its `dip(on:)` (a replay seals a day at the first event of the next, before
     /// the accounts' last re-scoring of it).
     public func shareSoFar(day: Int64, beforeHour hour: Int) -> Double? {
+        if let memo = shareMemo, memo.day == day, memo.hour == hour { return memo.share }
         if day <= sealedThrough { return dips[day] }
         guard minAccounts > 0, hour > 0, hour <= 24 else { return nil }
         @inline(__always) func sum(_ d: Int64) -> Int64 {
@@ -88,8 +99,8 @@ public struct PopulationActivity: Sendable, Hashable {
             for h in 0..<hour { total &+= hours[h] }
             return total
         }
-        var events: [Int64] = []
-        var accounts: [Int64] = []
+        var events = MedianOfFour()
+        var accounts = MedianOfFour()
         for week in 1...4 {
             let back = day - Int64(7 * week)
             guard back >= firstDay else { continue }
@@ -97,15 +108,23 @@ public struct PopulationActivity: Sendable, Hashable {
             accounts.append(totals[back]?.accounts ?? 0)
         }
         guard events.count >= 2 else { return nil }
-        let normal = Self.median(events)
-        guard normal > 0, Self.median(accounts) >= Double(minAccounts) else { return nil }
+        let normal = events.median
+        guard normal > 0, accounts.median >= Double(minAccounts) else { return nil }
         let share = Double(sum(day)) / normal
         return share <= dipBelow ? share : nil
+    }
+
+    /// Keeps `shareSoFar(day:beforeHour:)` of this day and hour until the population next changes,
+    /// for a re-scoring that asks it once per idle account (every account at one hour asks the same).
+    public mutating func memoizeShareSoFar(day: Int64, beforeHour hour: Int) {
+        shareMemo = nil
+        shareMemo = ShareMemo(day: day, hour: hour, share: shareSoFar(day: day, beforeHour: hour))
     }
 
     /// Seals every day up to `day`: judges each as a shared dip or not, once.
     public mutating func seal(through day: Int64) {
         guard day > sealedThrough else { return }
+        shareMemo = nil
         guard firstDay != .max else {
             sealedThrough = day
             return
@@ -123,8 +142,8 @@ public struct PopulationActivity: Sendable, Hashable {
     }
 
     private mutating func judge(_ d: Int64) {
-        var events: [Int64] = []
-        var accounts: [Int64] = []
+        var events = MedianOfFour()
+        var accounts = MedianOfFour()
         for week in 1...4 {
             // A day since the first activity seen without any activity is a day of none.
             let back = d - Int64(7 * week)
@@ -134,17 +153,11 @@ public struct PopulationActivity: Sendable, Hashable {
             accounts.append(t.accounts)
         }
         guard events.count >= 2 else { return }
-        let normalEvents = Self.median(events)
-        let normalAccounts = Self.median(accounts)
+        let normalEvents = events.median
+        let normalAccounts = accounts.median
         guard minAccounts > 0, normalAccounts >= Double(minAccounts), normalEvents > 0 else { return }
         let share = Double(totals[d]?.events ?? 0) / normalEvents
         if share <= dipBelow { dips[d] = share }
-    }
-
-    static func median(_ values: [Int64]) -> Double {
-        let s = values.sorted()
-        let n = s.count
-        return n % 2 == 1 ? Double(s[n / 2]) : (Double(s[n / 2 - 1]) + Double(s[n / 2])) / 2
     }
 
     /// The share of its normal activity the population had on `day`, when the day is a sealed
@@ -155,6 +168,7 @@ public struct PopulationActivity: Sendable, Hashable {
     /// of an account with a holiday calendar.
     func adding(holidays: [Int64]) -> PopulationActivity {
         var p = self
+        p.shareMemo = nil
         for day in holidays { p.dips[day] = 0 }
         return p
     }
@@ -167,5 +181,66 @@ public struct PopulationActivity: Sendable, Hashable {
             return false
         }
         return dips.keys.contains { $0 >= from && $0 <= to }
+    }
+}
+
+extension PopulationActivity {
+    /// Equal populations: the same counts, seals and dips (a kept `shareSoFar` answer is derived).
+    public static func == (a: PopulationActivity, b: PopulationActivity) -> Bool {
+        a.minAccounts == b.minAccounts && a.dipBelow == b.dipBelow && a.totals == b.totals
+            && a.sealedThrough == b.sealedThrough && a.dips == b.dips && a.firstDay == b.firstDay
+            && a.hourly == b.hourly
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(minAccounts)
+        hasher.combine(dipBelow)
+        hasher.combine(totals)
+        hasher.combine(sealedThrough)
+        hasher.combine(dips)
+        hasher.combine(firstDay)
+        hasher.combine(hourly)
+    }
+}
+
+/// The median of up to four values (the four weeks of a normal), without an allocation: the
+/// middle value, or the mean of the two middle values of an even count.
+struct MedianOfFour {
+    private var a: Int64 = 0, b: Int64 = 0, c: Int64 = 0, d: Int64 = 0
+    private(set) var count = 0
+
+    /// Adds a value (a fifth and later are ignored: a normal has at most four weeks).
+    @inline(__always) mutating func append(_ x: Int64) {
+        switch count {
+        case 0: a = x
+        case 1: b = x
+        case 2: c = x
+        case 3: d = x
+        default: return
+        }
+        count += 1
+    }
+
+    /// The median (0 of no values).
+    var median: Double {
+        @inline(__always) func order(_ x: inout Int64, _ y: inout Int64) { if x > y { swap(&x, &y) } }
+        var (a, b, c, d) = (a, b, c, d)
+        switch count {
+        case 0: return 0
+        case 1: return Double(a)
+        case 2: return (Double(min(a, b)) + Double(max(a, b))) / 2
+        case 3:
+            order(&a, &b)
+            order(&b, &c)
+            order(&a, &b)
+            return Double(b)
+        default:
+            order(&a, &b)
+            order(&c, &d)
+            order(&a, &c)
+            order(&b, &d)
+            order(&b, &c)
+            return (Double(b) + Double(c)) / 2
+        }
     }
 }

@@ -210,6 +210,10 @@ public struct Replay: Sendable {
         if population != nil, time.epochDay - 1 > population!.sealedThrough {
             population!.seal(through: time.epochDay - 1)
         }
+        // Every idle account asks the population the same question at this hour: answer it once.
+        let day = time.epochDay
+        let hour = Int((time.millisecondsSinceEpoch - day * Timestamp.millisecondsPerDay) / 3_600_000)
+        population?.memoizeShareSoFar(day: day, beforeHour: hour)
         for k in states.indices {
             if let record = scorer.advance(to: time, state: &states[k], population: population) {
                 count(record)

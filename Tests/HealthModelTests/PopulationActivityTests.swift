@@ -91,6 +91,26 @@ import Testing
         var normalSealed = normal
         normalSealed.seal(through: today)
         #expect(normalSealed.shareSoFar(day: today, beforeHour: 12) == nil)
+        // A kept answer is the answer, until the population changes; it is not part of equality.
+        var kept = holiday
+        kept.memoizeShareSoFar(day: today, beforeHour: 12)
+        #expect(kept == holiday)
+        #expect(kept.shareSoFar(day: today, beforeHour: 12) == share)
+        #expect(kept.shareSoFar(day: today, beforeHour: 11) == holiday.shareSoFar(day: today, beforeHour: 11))
+        kept.record(day: today, hour: 9, events: 9_000)
+        #expect(kept.shareSoFar(day: today, beforeHour: 12) == nil, "a normal morning after all: no dip")
+    }
+
+    /// The median of the four weeks of a normal, without an allocation: the same value as sorting.
+    @Test(arguments: [[], [7], [3, 1], [5, 9, 1], [4, 4, 2, 8], [10, -2, 7, 7], [1, 2, 3, 4, 5]] as [[Int64]])
+    func medianOfFourIsTheSortedMedian(values: [Int64]) {
+        var m = MedianOfFour()
+        for v in values { m.append(v) }
+        let s = values.prefix(4).sorted()
+        let n = s.count
+        let expected = n == 0 ? 0 : n % 2 == 1 ? Double(s[n / 2]) : (Double(s[n / 2 - 1]) + Double(s[n / 2])) / 2
+        #expect(m.count == min(values.count, 4))
+        #expect(m.median == expected)
     }
 
     /// One steady account (about 100 logins a weekday): 42 days, with `quiet` days at weekend level.

@@ -27,6 +27,43 @@ import Testing
         #expect(fast.output == slow.output)
     }
 
+    /// The skips (quiet activity; an idle account whose silence costs the same as at its last
+    /// evaluation) against evaluating at every event and every hour, on labelled histories with a
+    /// shared holiday (the population's dips and its share of today), tracking outages and every
+    /// story, under settings that move the silence's thresholds.
+    @Test(arguments: ["default", "at once", "short trend", "every 2 hours", "no population"])
+    func skippingEvaluationsIsExactOnLabelledHistories(name: String) throws {
+        var config = ScoringConfig()
+        config.populationMinAccounts = 20  // the history's 48 accounts are a population
+        switch name {
+        case "at once": config.inactivityAtOnceExpected = 2
+        case "short trend": config.inactivityTrendDays = 0.5
+        case "every 2 hours": config.rescoreEveryHours = 2
+        case "no population": config.populationMinAccounts = 0
+        default: break
+        }
+        let history = LabelledHistory(options: .init(seed: 3, accounts: 48, days: 56, warmUpDays: 30))
+        var input: [UInt8] = []
+        for day in 0..<history.options.days {
+            for line in history.lines(forDay: day) { input += line + [0x0A] }
+        }
+        var thorough = HealthScorer(config: config)
+        thorough.alwaysEvaluate = true
+        let fast = try Replay.run(input, scorer: HealthScorer(config: config))
+        let slow = try Replay.run(input, scorer: thorough)
+        #expect(fast.summary.records > 100, "\(name): \(fast.summary.records) records")
+        let fastLines = fast.output.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+        let slowLines = slow.output.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+        let firstDifference = (0..<min(fastLines.count, slowLines.count)).first { fastLines[$0] != slowLines[$0] }
+        #expect(
+            fastLines.count == slowLines.count && firstDifference == nil,
+            """
+            \(name): the skips changed the records (\(fastLines.count) vs \(slowLines.count) records); first difference \
+            at \(firstDifference.map(String.init) ?? "the end"):
+            \(firstDifference.map { fastLines[$0] + "\nvs\n" + slowLines[$0] } ?? "")
+            """)
+    }
+
     @Test func aLargerScoreStepEmitsFewerRecords() throws {
         var config = ScoringConfig()
         config.scoreStep = 5
