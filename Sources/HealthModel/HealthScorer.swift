@@ -131,8 +131,9 @@ public struct HealthScorer: Sendable {
             if state.lastActivityDay >= state.clockDay { return nil }
             if state.lastSilence != AccountState.unknownSilence, state.cache?.day == state.clockDay,
                 AccountState.silenceKey(
-                    inactivity(state, dips: dips(for: state, population: population), population: population))
-                    == state.lastSilence
+                    inactivity(
+                        state, dips: Self.idleDays(state) > 1 ? dips(for: state, population: population) : nil,
+                        population: population)) == state.lastSilence
             {
                 return nil
             }
@@ -375,7 +376,8 @@ public struct HealthScorer: Sendable {
 
     func evaluate(_ s: inout AccountState, population: PopulationActivity? = nil) -> RawEvaluation {
         let today = s.clockDay
-        let dips = dips(for: s, population: population)
+        // The dips matter to the day's judgement and to a silence of more than a day.
+        let dips = s.cache?.day != today || Self.idleDays(s) > 1 ? dips(for: s, population: population) : nil
         if s.cache?.day != today { s.cache = judgeSeries(s, today, population: dips) }
         var negatives: [RawSignal] = []
         negatives.reserveCapacity(16)
@@ -458,6 +460,11 @@ public struct HealthScorer: Sendable {
             positiveMask: pmask, silence: AccountState.silenceKey(silence))
     }
 
+    /// Whole days since the last active day (0 without activity).
+    @inline(__always) static func idleDays(_ s: AccountState) -> Int {
+        s.lastActivityDay == .min ? 0 : Int(s.clockDay) - Int(s.lastActivityDay)
+    }
+
     /// The silence signal of `s` at its clock, if any: the one part of an evaluation that moves
     /// with the hour within a day (`todaysShare`); everything else an evaluation reads changes only
     /// with the day or with an event.
@@ -471,10 +478,11 @@ public struct HealthScorer: Sendable {
     /// a half of its busiest days (one dark working day is not a trend); once it counts, never less
     /// than the fixed rule would. Before a baseline: more than `inactivityAfterDays` idle days,
     /// `inactivityPerDay` each.
+    /// Reads `dips` only for a silence of more than a day (`idleDays` > 1).
     func inactivity(_ s: AccountState, dips: PopulationActivity?, population: PopulationActivity?) -> RawSignal? {
         guard s.lastActivityDay != .min else { return nil }
         let today = s.clockDay
-        let idle = Int(today) - Int(s.lastActivityDay)
+        let idle = Self.idleDays(s)
         var shared = 0
         if let dips, idle > 1 {
             for d in (Int64(s.lastActivityDay) + 1)..<Int64(today) where dips.dip(on: d) != nil { shared += 1 }

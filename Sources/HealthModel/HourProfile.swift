@@ -37,10 +37,28 @@ struct HourProfile: Sendable, Hashable {
     }
 
     /// Every count.
-    var total: Int {
+    var total: Int { Self.byteSum(words.0) + Self.byteSum(words.1) + Self.byteSum(words.2) }
+
+    /// The counts of the hours before `hour` (0-24; clamped).
+    func sum(before hour: Int) -> Int {
+        let h = min(24, max(0, hour))
         var sum = 0
-        for h in 0..<24 { sum += Int(self[h]) }
+        for k in 0..<3 {
+            let start = 8 * k
+            if h >= start + 8 {
+                sum += Self.byteSum(word(k))
+            } else if h > start {
+                sum += Self.byteSum(word(k) & ((1 << UInt64(8 * (h - start))) &- 1))
+            }
+        }
         return sum
+    }
+
+    /// The sum of a word's eight bytes: adjacent bytes added into 16-bit lanes (at most 510
+    /// each), then the four lanes gathered into the top lane by one multiplication.
+    @inline(__always) static func byteSum(_ w: UInt64) -> Int {
+        let lanes = (w & 0x00FF_00FF_00FF_00FF) &+ ((w >> 8) & 0x00FF_00FF_00FF_00FF)
+        return Int((lanes &* 0x0001_0001_0001_0001) >> 48)
     }
 
     /// Whether no hour was counted.
@@ -51,9 +69,7 @@ struct HourProfile: Sendable, Hashable {
     func share(before hour: Int, minimumEvents: Int) -> Double? {
         let all = total
         guard all >= max(1, minimumEvents) else { return nil }
-        var before = 0
-        for h in 0..<min(24, max(0, hour)) { before += Int(self[h]) }
-        return Double(before) / Double(all)
+        return Double(sum(before: hour)) / Double(all)
     }
 
     static func == (a: HourProfile, b: HourProfile) -> Bool { a.words == b.words }

@@ -275,6 +275,21 @@ import Testing
         #expect((0..<23).allSatisfy { q[$0] == 127 } && q[23] == 128, "no bit crosses into a neighbouring hour")
     }
 
+    /// The word-at-a-time sums are the byte-by-byte sums, for full counters too.
+    @Test func sumsOfTheHoursBeforeAnHourAreTheCountsAdded() {
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<50 {
+            var p = HourProfile()
+            for h in 0..<24 { p[h] = round == 0 ? 255 : UInt8.random(in: 0...255, using: &rng) }
+            var naive = 0
+            for hour in -1...25 {
+                #expect(p.sum(before: hour) == naive, "round \(round), before \(hour)")
+                if (0..<24).contains(hour) { naive += Int(p[hour]) }
+            }
+            #expect(p.total == (0..<24).reduce(0) { $0 + Int(p[$1]) })
+        }
+    }
+
     @Test func hourlyReScoringCountsThePartOfTodayThatPassedInASilence() throws {
         // A steady account active 09:00-17:00 UTC every day, then dark from a Monday 00:00.
         var config = ScoringConfig()
