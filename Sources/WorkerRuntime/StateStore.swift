@@ -87,6 +87,24 @@ public final class PartitionState<Value: StateValue> {
         }
     }
 
+    /// Changes the value of `key` where it is held, without copying it out and back in (a copy
+    /// held while the value changes makes each array of the value copy itself on its first
+    /// change), and returns `body`'s result; nil when the key holds no value. Memory only, as
+    /// `refresh`: call `markWritten` when the change must reach the changelog.
+    @inlinable public func modify<R, E: Error>(_ key: String, _ body: (inout Value) throws(E) -> R) throws(E) -> R? {
+        guard let k = store.index[key] else { return nil }
+        return try body(&store.entries[k].value)
+    }
+
+    /// Marks `key`'s value (changed in place by `modify`) for the next changelog flush, as a write
+    /// of the key would (with the current record's offset when it is the record's key).
+    @inlinable public func markWritten(_ key: String) {
+        guard let k = store.index[key] else { return }
+        dirty.insert(key)
+        writeCount &+= 1
+        if let current, current.key == key { store.entries[k].applied.set(current.input, current.offset) }
+    }
+
     /// Every key held by this partition, in no particular order.
     public var keys: Dictionary<String, Int>.Keys { store.index.keys }
     /// Every key with its value, in no particular order.

@@ -43,6 +43,28 @@ import Testing
         #expect(state.alreadyApplied(key: "a", input: 2, offset: 6), "a third input's offset is kept too")
     }
 
+    @Test func aChangeInPlaceIsMemoryOnlyUntilMarkedThenWrittenWithItsRecordsOffset() {
+        let state = PartitionState<Count>(partition: 0, values: ["a": Count(1), "b": Count(2)])
+        #expect(state.modify("absent") { $0.n += 1 } == nil, "no value: nothing made")
+        #expect(state.count == 2)
+        let result = state.modify("a") { value -> Int in
+            value.n += 10
+            return value.n
+        }
+        #expect(result == 11 && state["a"] == Count(11))
+        #expect(!state.hasChanges, "in memory only until marked")
+        state.current = (input: 0, offset: 99, key: "a")
+        state.markWritten("a")
+        state.modify("b") { $0.n = 5 }
+        state.markWritten("b")  // not the record's key: no offset
+        #expect(state.alreadyApplied(key: "a", input: 0, offset: 99))
+        #expect(!state.alreadyApplied(key: "b", input: 0, offset: 0))
+        let changes = state.takeChanges()
+        #expect(changes.map(\.key) == ["a", "b"])
+        #expect(changes[0].value == Count(11) && changes[0].applied == [0: 99])
+        #expect(changes[1].value == Count(5) && changes[1].applied == [:])
+    }
+
     @Test func agreesWithADictionaryOverRandomWritesAndDeletions() {
         var rng = SplitMix(seed: 7)
         let state = PartitionState<Count>(partition: 0)

@@ -101,23 +101,38 @@ public final class ScorerProcessor: RecordProcessor {
         }
         try context.observeEventTime(event.occurredAt.millisecondsSinceEpoch)
         let id = event.accountId
-        var state = context.state[id] ?? scorer.makeState(accountId: id)
-        let outcome = scorer.apply(event, to: &state)
-        var encoded: [UInt8]?
-        if let score = outcome.record { encoded = try Self.encode(score) }
+        // The account's state changes where the store holds it (a copy would copy its arrays on
+        // every event); a new account's is made and written whole.
+        let scorer = self.scorer
+        let outcome =
+            context.state.modify(id) { scorer.apply(event, to: &$0) }
+            ?? {
+                var state = scorer.makeState(accountId: id)
+                let outcome = scorer.apply(event, to: &state)
+                if outcome.disposition == .applied { context.state[id] = state }
+                return outcome
+            }()
         switch outcome.disposition {
         case .applied:
-            context.state[id] = state
+            context.state.markWritten(id)
         case .duplicate:
             break  // counted once already: a redelivery or a re-publication
         case .tooLate:
             // Older than the window of remembered event ids: it cannot be checked for duplicates,
-            // so it is not counted; it goes to the DLT rather than vanish.
+            // so it is not counted (`apply` changed nothing); it goes to the DLT rather than vanish.
             throw Rejection(
                 code: "too_late",
                 reason: "occurred_at: older than the \(scorer.config.dedupDays)-day dedup window of account \(id)")
         }
-        if let encoded { context.emit(OutgoingRecord(topic: scoresTopic, key: id, value: encoded)) }
+        if let score = outcome.record {
+            // The event is applied either way; a score record that cannot be encoded (a value the
+            // JSON encoder refuses) goes to the DLT with its reason instead of the scores topic.
+            do {
+                context.emit(OutgoingRecord(topic: scoresTopic, key: id, value: try Self.encode(score)))
+            } catch {
+                context.emitDeadLetter(key: Array(id.utf8), value: nil, rejection: error)
+            }
+        }
         // Records move time by their own event time only: a backlog (after a restart, a rebalance,
         // an outage) is scored as it happened, never jumped to today and then refused as late.
         rescoreIdle(until: context.watermark.map { $0 - allowedLatenessMs }, context: context)
@@ -167,22 +182,25 @@ public final class ScorerProcessor: RecordProcessor {
         let ids = at <= lastDue ? context.state.keys.sorted() : []
         while at <= lastDue, at != .max {
             let due = Timestamp(millisecondsSinceEpoch: at)
+            let scorer = self.scorer
             for id in ids {
-                guard var state = context.state[id] else { continue }
-                let day = state.validAt?.epochDay
-                if let score = scorer.advance(to: due, state: &state) {
+                // In place: most accounts at most hours change only their clock (memory only, as a
+                // restore may lose it); a record or a new day (its buckets cleared) is written.
+                let advanced = context.state.modify(id) { state in
+                    let day = state.validAt?.epochDay
+                    let score = scorer.advance(to: due, state: &state)
+                    return (score, newDay: state.validAt?.epochDay != day)
+                }
+                guard let advanced else { continue }
+                if let score = advanced.0 {
                     do {
                         context.emit(OutgoingRecord(topic: scoresTopic, key: id, value: try Self.encode(score)))
                     } catch {
+                        // Emitted as far as the state knows; the record goes to the DLT with its reason.
                         context.emitDeadLetter(key: Array(id.utf8), value: nil, rejection: error)
-                        continue  // state not advanced, so the score is tried again at the next re-scoring
                     }
-                    context.state[id] = state
-                } else if state.validAt?.epochDay != day {
-                    context.state[id] = state  // a new day: its buckets were cleared
-                } else {
-                    context.state.refresh(id, state)
                 }
+                if advanced.0 != nil || advanced.newDay { context.state.markWritten(id) }
             }
             at = HealthScorer.boundary(after: at, step: step)
         }
