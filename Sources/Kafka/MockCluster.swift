@@ -45,6 +45,25 @@ public final class MockCluster: @unchecked Sendable {
             "create topic \(name)")
     }
 
+    /// Makes every request fail by dropping its connection (`true`), as brokers that die under
+    /// their clients do, or serves again (`false`): an outage that leaves the brokers' listeners
+    /// alone. (`setBroker(_:up:)` closes a listener and binds its port again at once, and
+    /// librdkafka 2.0.2 aborts the process when that bind fails.) Up to 1,000 requests of each
+    /// kind fail; clients back off between reconnects, so that covers outages of several seconds.
+    public func failEveryRequest(_ failing: Bool) {
+        for apiKey in Int16(0)...Int16(Self.highestApiKey) {
+            if failing {
+                var errors = [rd_kafka_resp_err_t](repeating: RD_KAFKA_RESP_ERR__TRANSPORT, count: 1000)
+                rd_kafka_mock_push_request_errors_array(cluster, apiKey, errors.count, &errors)
+            } else {
+                rd_kafka_mock_clear_request_errors(cluster, apiKey)
+            }
+        }
+    }
+
+    /// Above every request kind the mock of librdkafka 2.0.2 answers.
+    static let highestApiKey = 70
+
     /// Takes a broker down (connections refused) or brings it back, to test outages.
     public func setBroker(_ id: Int32, up: Bool) throws(KafkaError) {
         let code = up ? rd_kafka_mock_broker_set_up(cluster, id) : rd_kafka_mock_broker_set_down(cluster, id)
