@@ -117,7 +117,6 @@ public struct PopulationActivity: Sendable, Hashable {
     /// Keeps `shareSoFar(day:beforeHour:)` of this day and hour until the population next changes,
     /// for a re-scoring that asks it once per idle account (every account at one hour asks the same).
     public mutating func memoizeShareSoFar(day: Int64, beforeHour hour: Int) {
-        shareMemo = nil
         shareMemo = ShareMemo(day: day, hour: hour, share: shareSoFar(day: day, beforeHour: hour))
     }
 

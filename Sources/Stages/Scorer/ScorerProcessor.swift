@@ -102,14 +102,14 @@ public final class ScorerProcessor: RecordProcessor {
         try context.observeEventTime(event.occurredAt.millisecondsSinceEpoch)
         let id = event.accountId
         // The account's state changes where the store holds it (a copy would copy its arrays on
-        // every event); a new account's is made and written whole.
+        // every event); a new account's is made, then marked below like any other.
         let scorer = self.scorer
         let outcome =
             context.state.modify(id) { scorer.apply(event, to: &$0) }
             ?? {
                 var state = scorer.makeState(accountId: id)
                 let outcome = scorer.apply(event, to: &state)
-                if outcome.disposition == .applied { context.state[id] = state }
+                if outcome.disposition == .applied { context.state.refresh(id, state) }
                 return outcome
             }()
         switch outcome.disposition {
