@@ -6,6 +6,9 @@ public enum FleetTopics {
     /// Where the evaluator's rejected score records go (not in the catalog: auto-created by the broker).
     public static let healthScoresDLT = "health-scores-dlt"
     public static let scorerState = "ingest-scorer-state"
+    /// Each scorer partition's share of the fleet-wide activity (key = partition number, compacted),
+    /// read whole by every scorer: the population that tells a shared holiday from one account's dip.
+    public static let scorerPopulation = "ingest-scorer-population"
     public static let evaluatorState = "evaluator-state"
     public static let alerts = "alerts"
     public static let alertsRetry = ["alerts-retry-1", "alerts-retry-2", "alerts-retry-3"]

@@ -39,7 +39,7 @@ public struct ConfigProblem: Sendable, Hashable, CustomStringConvertible {
         switch error {
         case .config(let file, let key, let line, let reason):
             self.init(file: file, line: line, key: key, message: reason)
-        case .stateDecoding:
+        case .stateDecoding, .populationDecoding:
             self.init(file: "(state)", line: nil, key: "(state)", message: error.description)
         }
     }

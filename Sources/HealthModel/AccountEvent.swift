@@ -54,7 +54,7 @@ public enum EventType: UInt8, Sendable, CaseIterable, Hashable {
     }
 
     /// Whether the event shows someone using the product (it resets the inactivity clock).
-    var isActivity: Bool {
+    public var isActivity: Bool {
         switch self {
         case .login, .featureUsed, .session, .apiCall, .other: true
         default: false

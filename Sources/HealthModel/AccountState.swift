@@ -47,7 +47,7 @@ public struct AccountState: Sendable {
     /// First day with any event (the start of this account's history).
     var firstDay: Int32 = .max
     /// Last day with product activity (login, feature use, session, API call or an unknown event type).
-    var lastActivityDay: Int32 = .min
+    public internal(set) var lastActivityDay: Int32 = .min
     // What the last emitted record said.
     var lastSignalMask: UInt32 = 0
     var lastPositiveMask: UInt32 = 0

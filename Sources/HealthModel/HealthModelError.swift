@@ -5,6 +5,9 @@ public enum HealthModelError: Error, Sendable, Hashable, CustomStringConvertible
     /// A stored `AccountState` value cannot be decoded (corrupt, truncated or from a newer version):
     /// drop it and rebuild the account from events, or upgrade the reader.
     case stateDecoding(reason: String)
+    /// A population part read from the population topic cannot be decoded (corrupt, truncated, from a
+    /// newer version, or numbers no scorer writes): it is left out of the population.
+    case populationDecoding(reason: String)
 
     public var description: String {
         switch self {
@@ -13,6 +16,8 @@ public enum HealthModelError: Error, Sendable, Hashable, CustomStringConvertible
             return "\(file)\(at): \(key): \(reason)"
         case .stateDecoding(let reason):
             return "account state: \(reason)"
+        case .populationDecoding(let reason):
+            return "population part: \(reason)"
         }
     }
 }

@@ -1,3 +1,5 @@
+import Contracts
+
 /// The whole population's product activity per UTC day, and the days when most accounts were
 /// quiet together (a public holiday, an outage of the event pipeline that feeds the fleet): a dip
 /// shared by most accounts is not one account's risk.
@@ -82,6 +84,17 @@ public struct PopulationActivity: Sendable, Hashable {
         }
     }
 
+    /// Counts `event`, just applied to its account, when it is an activity: in its day and hour, and
+    /// as its account's first activity of the day when `apply` moved the account's last active day
+    /// (from `activeBefore`) to the event's day.
+    public mutating func count(applied event: AccountEvent, activeBefore: Int32, activeAfter: Int32) {
+        guard event.type.isActivity else { return }
+        let day = event.occurredAt.epochDay
+        let first = activeAfter != activeBefore && Int64(activeAfter) == day
+        let hour = Int((event.occurredAt.millisecondsSinceEpoch - day * Timestamp.millisecondsPerDay) / 3_600_000)
+        record(day: day, hour: hour, events: 1, newActiveAccounts: first ? 1 : 0)
+    }
+
     /// The population's activity in the hours of `day` before `hour` as a share of its normal for
     /// those hours (the median of the same weekday's same hours over the four weeks before, at
     /// least two of them known, with at least `minAccounts` active accounts), when it is at most
@@ -118,6 +131,36 @@ public struct PopulationActivity: Sendable, Hashable {
     /// for a re-scoring that asks it once per idle account (every account at one hour asks the same).
     public mutating func memoizeShareSoFar(day: Int64, beforeHour hour: Int) {
         shareMemo = ShareMemo(day: day, hour: hour, share: shareSoFar(day: day, beforeHour: hour))
+    }
+
+    /// Takes the sums of `parts`' counts as this population's (each part one scorer partition's
+    /// accounts: totals, hours and first day), then seals through `day` (the last day every part has
+    /// sealed): days newly sealed are judged on the sums, dips judged before are kept, as a sealed
+    /// day never changes. The parts' own dips are ignored (a part counts; it judges nothing).
+    public mutating func takeCounts(of parts: [PopulationActivity], sealThrough day: Int64) {
+        shareMemo = nil
+        var sums: [Int64: DayTotal] = [:]
+        var hours: [Int64: [Int64]] = [:]
+        var first = Int64.max
+        for part in parts {
+            first = min(first, part.firstDay)
+            for (d, t) in part.totals {
+                sums[d, default: DayTotal()].events &+= t.events
+                sums[d, default: DayTotal()].accounts &+= t.accounts
+            }
+            for (d, h) in part.hourly {
+                if var mine = hours[d] {
+                    for i in 0..<min(24, h.count) { mine[i] &+= h[i] }
+                    hours[d] = mine
+                } else {
+                    hours[d] = h
+                }
+            }
+        }
+        totals = sums
+        hourly = hours
+        firstDay = min(firstDay, first)
+        if day != .min { seal(through: day) }
     }
 
     /// Seals every day up to `day`: judges each as a shared dip or not, once.
@@ -162,6 +205,15 @@ public struct PopulationActivity: Sendable, Hashable {
     /// The share of its normal activity the population had on `day`, when the day is a sealed
     /// shared dip; nil otherwise.
     public func dip(on day: Int64) -> Double? { dips[day] }
+
+    /// A population of these counts as it was encoded (`PopulationPart`): not judged again.
+    init(counts totals: [Int64: DayTotal], hourly: [Int64: [Int64]], firstDay: Int64, sealedThrough: Int64) {
+        self.init(minAccounts: 0, dipBelow: 0)
+        self.totals = totals
+        self.hourly = hourly
+        self.firstDay = firstDay
+        self.sealedThrough = sealedThrough
+    }
 
     /// These dips with `holidays` (epoch days) as days of no expected activity at all: the quiet days
     /// of an account with a holiday calendar.

@@ -183,10 +183,8 @@ public struct Replay: Sendable {
         if population != nil, day - 1 > population!.sealedThrough { population!.seal(through: day - 1) }
         let activeBefore = states[slot].lastActivityDay
         let outcome = scorer.apply(event, to: &states[slot], population: population)
-        if population != nil, outcome.disposition == .applied, event.type.isActivity {
-            let first = states[slot].lastActivityDay != activeBefore && Int64(states[slot].lastActivityDay) == day
-            let hour = Int((event.occurredAt.millisecondsSinceEpoch - day * Timestamp.millisecondsPerDay) / 3_600_000)
-            population!.record(day: day, hour: hour, events: 1, newActiveAccounts: first ? 1 : 0)
+        if population != nil, outcome.disposition == .applied {
+            population!.count(applied: event, activeBefore: activeBefore, activeAfter: states[slot].lastActivityDay)
         }
         switch outcome.disposition {
         case .applied: counts.applied += 1

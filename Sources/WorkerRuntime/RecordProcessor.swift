@@ -43,6 +43,11 @@ public protocol RecordProcessor: AnyObject, SendableMetatype {
     /// result is in `context.assignmentData` when `partitionAssigned` is called. A throw fails the
     /// restore: the partition stays paused and the restore is retried with back-off.
     var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? { get }
+
+    /// The worker has stopped (its consumer closed, its producer flushed): release what the
+    /// processor holds beyond its partitions (a reader thread, a librdkafka handle). Called once,
+    /// on the worker thread.
+    func workerStopped()
 }
 
 extension RecordProcessor {
@@ -52,6 +57,7 @@ extension RecordProcessor {
     public func partitionRevoked(context: ProcessingContext<State>) {}
     public func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<State>) {}
     public var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? { nil }
+    public func workerStopped() {}
 }
 
 /// The processor's view of one partition while it handles a record or a tick.

@@ -165,6 +165,7 @@ extension Worker {
         producer = nil
         sender = nil
         owners.removeAll()
+        processor.workerStopped()
         if let error = failure.withLock({ $0 }) {
             logger.error("worker stopped on error", metadata: ["error": "\(error)"])
             return .failure(error)

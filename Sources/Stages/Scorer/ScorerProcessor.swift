@@ -48,6 +48,19 @@ public final class ScorerProcessor: RecordProcessor {
     public let maxMidnightsPerStep: Int64
     /// Per partition: the next re-scoring time (ms since the epoch).
     private var nextBoundaryMs: [Int32: Int64] = [:]
+    /// The fleet-wide population (nil when `population.min_accounts` is 0): this process's
+    /// partitions count their activity into their parts and publish them to `populationTopic`.
+    public var population: ScorerPopulation?
+    /// Where the parts are published (with its prefix).
+    public var populationTopic = FleetTopics.scorerPopulation
+    /// Per own partition: when its part was last published (wall clock, ms) and whether it
+    /// changed since.
+    private var lastPublished: [Int32: (at: Int64, dirty: Bool)] = [:]
+    /// How often (wall clock) a part whose counts changed is published between re-scoring times.
+    public var populationPublishEveryMilliseconds: Int64 = 10_000
+    /// How often (wall clock) a part is published even when nothing changed: the other scorers
+    /// take a part not read again for `ScorerPopulation.deadAfterMilliseconds` as ownerless.
+    public var populationHeartbeatMilliseconds: Int64 = 60_000
 
     public init(
         scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(), scoresTopic: String,
@@ -67,10 +80,48 @@ public final class ScorerProcessor: RecordProcessor {
         nextBoundaryMs[context.partition] = context.watermark.map {
             HealthScorer.boundary(after: Self.minus($0, allowedLatenessMs), step: step)
         }
+        if population != nil {
+            // The part the last owner published (read before the partition's records flow).
+            population!.own[context.partition] = context.assignmentData as? PopulationPart ?? PopulationPart()
+            population!.ownChanged()
+            lastPublished[context.partition] = (context.wallClockMilliseconds, false)
+        }
+    }
+
+    /// With a population: the partition's part as the population topic holds it, once the topic's
+    /// follower has read what the topic held at the assignment (a restore fails, and is retried,
+    /// when it cannot within its bound).
+    public var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? {
+        guard let population, let follower = population.follower else { return nil }
+        let table = population.table
+        return { partition in
+            follower.start { table.receive($0) }
+            guard follower.waitCaughtUp() else {
+                throw KafkaError(
+                    kind: .retriable,
+                    message: "population topic \(follower.topic) not read to its end within \(follower.catchUpTimeout)")
+            }
+            return table.part(of: partition) ?? PopulationPart()
+        }
+    }
+
+    /// The last publication of the partition's part before it goes (its counts since the last one).
+    public func partitionDraining(context: ProcessingContext<AccountState>) {
+        publishPart(of: context.partition, context: context, force: false)
     }
 
     public func partitionRevoked(context: ProcessingContext<AccountState>) {
         nextBoundaryMs[context.partition] = nil
+        if population != nil {
+            population!.own[context.partition] = nil
+            population!.ownChanged()
+        }
+        lastPublished[context.partition] = nil
+    }
+
+    /// The worker has stopped: the population topic's reader stops and frees its handle.
+    public func workerStopped() {
+        population?.follower?.stop()
     }
 
     /// Events whose key is not their `account_id`: re-published keyed by it, not scored here.
@@ -101,20 +152,34 @@ public final class ScorerProcessor: RecordProcessor {
         }
         try context.observeEventTime(event.occurredAt.millisecondsSinceEpoch)
         let id = event.accountId
+        let day = event.occurredAt.epochDay
+        // As a replay does: the first event of a later day seals the days before it.
+        let view = populationView(sealingBefore: day, context: context)
         // The account's state changes where the store holds it (a copy would copy its arrays on
         // every event); a new account's is made, then marked below like any other.
         let scorer = self.scorer
+        var active: (before: Int32, after: Int32) = (.min, .min)
         let outcome =
-            context.state.modify(id) { scorer.apply(event, to: &$0) }
+            context.state.modify(id) { state in
+                active.before = state.lastActivityDay
+                defer { active.after = state.lastActivityDay }
+                return scorer.apply(event, to: &state, population: view)
+            }
             ?? {
                 var state = scorer.makeState(accountId: id)
-                let outcome = scorer.apply(event, to: &state)
+                let outcome = scorer.apply(event, to: &state, population: view)
+                active.after = state.lastActivityDay
                 if outcome.disposition == .applied { context.state.refresh(id, state) }
                 return outcome
             }()
         switch outcome.disposition {
         case .applied:
             context.state.markWritten(id)
+            if population != nil, event.type.isActivity {
+                population!.own[context.partition]?.count(
+                    applied: event, activeBefore: active.before, activeAfter: active.after)
+                lastPublished[context.partition]?.dirty = true
+            }
         case .duplicate:
             break  // counted once already: a redelivery or a re-publication
         case .tooLate:
@@ -143,6 +208,11 @@ public final class ScorerProcessor: RecordProcessor {
         if let inputs, record.topic != inputs.accountEventsTopic { return }
         guard let value = record.value, let event = try? parser.parse(value) else { return }
         guard (try? context.observeEventTime(event.occurredAt.millisecondsSinceEpoch)) != nil else { return }
+        // Its time seals days as it did; its activity is not counted again (the part published
+        // since holds it, up to the last publication before the crash).
+        if population != nil {
+            _ = populationView(sealingBefore: event.occurredAt.epochDay, context: context)
+        }
         rescoreIdle(until: context.watermark.map { Self.minus($0, allowedLatenessMs) }, context: context)
     }
 
@@ -153,10 +223,46 @@ public final class ScorerProcessor: RecordProcessor {
     /// The wall clock is bounded by the records' Kafka timestamps (`evidenceBoundedNow`), so a pod
     /// whose clock runs ahead stamps no score record beyond what the evaluator accepts.
     public func tick(nowMilliseconds: Int64, context: ProcessingContext<AccountState>) {
-        guard live, context.caughtUp else { return }
+        defer { publishPart(of: context.partition, context: context, force: false) }
+        guard live, context.caughtUp else {
+            // Replay time, or a backlog: a re-scoring held for the other partitions goes on by
+            // event time once they have reached it.
+            rescoreIdle(until: context.watermark.map { Self.minus($0, allowedLatenessMs) }, context: context)
+            return
+        }
         let wall = Self.minus(context.evidenceBoundedNow(nowMilliseconds), allowedLatenessMs)
         let eventTime = context.watermark.map { Self.minus($0, allowedLatenessMs) } ?? wall
         rescoreIdle(until: max(eventTime, wall), context: context)
+    }
+
+    /// The population with the partition's part sealed through the day before `day` (as a replay
+    /// seals at the first event of a later day).
+    private func populationView(sealingBefore day: Int64, context: ProcessingContext<AccountState>)
+        -> PopulationActivity?
+    {
+        guard population != nil else { return nil }
+        let partition = context.partition
+        if let part = population!.own[partition], day - 1 > part.sealedThrough {
+            population!.own[partition]!.seal(through: day - 1)
+            population!.ownChanged()
+            lastPublished[partition]?.dirty = true
+        }
+        return population!.view(now: context.wallClockMilliseconds)
+    }
+
+    /// Publishes the partition's part: when `force` (its time reached a new re-scoring time), when
+    /// its counts changed and the last publication is `populationPublishEveryMilliseconds` old, and
+    /// every `populationHeartbeatMilliseconds` in any case.
+    private func publishPart(of partition: Int32, context: ProcessingContext<AccountState>, force: Bool) {
+        guard let part = population?.own[partition], let last = lastPublished[partition] else { return }
+        let now = context.wallClockMilliseconds
+        let age = Self.minus(now, last.at)
+        guard
+            force || (last.dirty && age >= populationPublishEveryMilliseconds) || age >= populationHeartbeatMilliseconds
+                || age < 0
+        else { return }
+        context.emit(OutgoingRecord(topic: populationTopic, key: String(partition), value: part.encoded()))
+        lastPublished[partition] = (now, false)
     }
 
     /// `a - b`, saturating (a restored watermark is input: it must not trap).
@@ -175,20 +281,40 @@ public final class ScorerProcessor: RecordProcessor {
             return
         }
         guard lastDue >= boundary, boundary != .max else { return }
+        var until = lastDue
+        if population != nil, let part = population!.own[p] {
+            // The part's time reached `lastDue`: published, so the other partitions' re-scorings
+            // that wait for it go on.
+            if part.reachedMilliseconds.map({ lastDue > $0 }) ?? true {
+                population!.own[p]!.reachedMilliseconds = lastDue
+                population!.ownChanged()
+                publishPart(of: p, context: context, force: true)
+            }
+            // A re-scoring waits until every other current partition has reached its time (their
+            // counts of the hours before it are in), at most `maxWaitMilliseconds` of this one's.
+            if let others = population!.othersReached(excluding: p, now: context.wallClockMilliseconds) {
+                until = min(lastDue, max(others, Self.minus(lastDue, population!.maxWaitMilliseconds)))
+            }
+        }
         // After a long pause only the latest days matter: older ones are past the day ring.
         let stepsPerDay = Timestamp.millisecondsPerDay / step
         var at = max(boundary, Self.minus(lastDue, (max(1, maxMidnightsPerStep) * stepsPerDay - 1) * step))
         // Sorted once for every re-scoring time of this step (24 a day when hourly), not per time.
-        let ids = at <= lastDue ? context.state.keys.sorted() : []
-        while at <= lastDue, at != .max {
+        let ids = at <= until ? context.state.keys.sorted() : []
+        while at <= until, at != .max {
             let due = Timestamp(millisecondsSinceEpoch: at)
             let scorer = self.scorer
+            // As a replay does: the days before the re-scoring time's are sealed, and every idle
+            // account asks the population the same question at this hour: answered once.
+            var view = populationView(sealingBefore: due.epochDay, context: context)
+            view?.memoizeShareSoFar(
+                day: due.epochDay, beforeHour: Int((at - due.epochDay * Timestamp.millisecondsPerDay) / 3_600_000))
             for id in ids {
                 // In place: most accounts at most hours change only their clock (memory only, as a
                 // restore may lose it); a record or a new day (its buckets cleared) is written.
                 let advanced = context.state.modify(id) { state in
                     let day = state.validAt?.epochDay
-                    let score = scorer.advance(to: due, state: &state)
+                    let score = scorer.advance(to: due, state: &state, population: view)
                     return (score, newDay: state.validAt?.epochDay != day)
                 }
                 guard let advanced else { continue }

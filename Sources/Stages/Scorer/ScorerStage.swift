@@ -53,6 +53,19 @@ public enum ScorerStage {
             live: live)
         let accountEvents = settings.topic(FleetTopics.accountEvents)
         var outputs = [settings.topic(FleetTopics.healthScores)]
+        if config.scoring.populationMinAccounts > 0 {
+            // Every scorer reads every partition's part: the population is fleet-wide.
+            let topic = settings.topic(FleetTopics.scorerPopulation)
+            processor.populationTopic = topic
+            processor.population = ScorerPopulation(
+                table: PopulationTable(logger: logger),
+                follower: TopicFollower(
+                    topic: topic, name: "population reader",
+                    configuration: settings.kafka.merging(settings.consumerOverrides), logger: logger,
+                    catchUpTimeout: .seconds(10), absentTopicIsEmpty: true),
+                minAccounts: config.scoring.populationMinAccounts, dipBelow: config.scoring.populationDipBelow)
+            outputs.append(topic)
+        }
         if let inputsFile, !inputsFile.inputs.isEmpty {
             let repartition = InputRepartition(inputs: inputsFile, accountEventsTopic: accountEvents)
             processor.inputs = repartition

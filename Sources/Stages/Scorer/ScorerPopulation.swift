@@ -1,0 +1,170 @@
+import Contracts
+import HealthModel
+import Kafka
+import Logging
+import Synchronization
+import WorkerRuntime
+
+/// The parts of the population read from `ingest-scorer-population` (one per scorer partition,
+/// key = the partition number), written by the topic follower's thread and read by the worker's,
+/// each with the wall-clock time it was read (a part not published again for a while has lost its
+/// owner).
+/// A record that is not a part (its key not a partition number, its value not a part's bytes) is
+/// left out and counted, with a warning for the first; a record without a value removes its part.
+public final class PopulationTable: Sendable {
+    private struct State {
+        var parts: [Int32: PopulationPart] = [:]
+        /// When each part was last read (wall clock, ms).
+        var readAt: [Int32: Int64] = [:]
+        /// Bumped at every change, so a reader rebuilds its sums only when something changed.
+        var version = 0
+        var rejected = 0
+    }
+
+    private let state = Mutex(State())
+    private let logger: Logger
+    private let clock: WallClock
+
+    /// A table whose parts are stamped with `clock`'s time when read.
+    public init(logger: Logger, clock: WallClock = .system) {
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Takes one record of the topic: its part replaces the partition's (or, without a value,
+    /// removes it).
+    public func receive(_ record: ConsumedRecord) {
+        guard let key = record.key, let text = String(validating: key, as: UTF8.self), text.utf8.count <= 6,
+            let partition = Int32(text), partition >= 0
+        else { return reject(record, reason: "key is not a partition number") }
+        guard let value = record.value else {
+            state.withLock { s in
+                s.readAt[partition] = nil
+                if s.parts.removeValue(forKey: partition) != nil { s.version += 1 }
+            }
+            return
+        }
+        do {
+            let part = try PopulationPart(decoding: value)
+            let now = clock.milliseconds()
+            state.withLock { s in
+                s.readAt[partition] = now
+                guard s.parts[partition] != part else { return }
+                s.parts[partition] = part
+                s.version += 1
+            }
+        } catch {
+            reject(record, reason: "\(error)")
+        }
+    }
+
+    private func reject(_ record: ConsumedRecord, reason: String) {
+        let first = state.withLock { s in
+            s.rejected += 1
+            return s.rejected == 1
+        }
+        logger.log(
+            level: first ? .warning : .debug, "population record left out",
+            metadata: [
+                "topic": "\(record.topic)", "partition": "\(record.partition)", "offset": "\(record.offset)",
+                "reason": "\(reason)",
+            ])
+    }
+
+    /// The parts read within `maxAge` (ms) of `now` (wall clock), and the version they are at.
+    public func snapshot(now: Int64, maxAge: Int64) -> (parts: [Int32: PopulationPart], version: Int) {
+        state.withLock { s in
+            (s.parts.filter { now &- (s.readAt[$0.key] ?? .min) <= maxAge }, s.version)
+        }
+    }
+
+    /// The version of the parts (it changes with them).
+    public var version: Int { state.withLock { $0.version } }
+
+    /// Records left out so far.
+    public var rejected: Int { state.withLock { $0.rejected } }
+
+    /// The part of `partition`, if one was read.
+    public func part(of partition: Int32) -> PopulationPart? { state.withLock { $0.parts[partition] } }
+}
+
+/// The population as one scorer process sees it live: the parts of its own partitions, counted as
+/// their events are applied, and the other partitions' parts read from the population topic
+/// (`PopulationTable`), summed and judged as one (`PopulationActivity.takeCounts`). Used on the
+/// worker's thread only.
+///
+/// A day is judged once every live part has sealed it: this process's own, and every part read
+/// from the topic within `deadAfterMilliseconds` (each owner publishes its part at least every
+/// minute, so a part not read again that long has lost its owner: it no longer holds the others,
+/// and its counts no longer add up). A partition behind the others (a backlog) is waited for: a
+/// day judged on part of its counts would stay judged wrong. A re-scoring time waits for the other
+/// live parts to reach it at most `maxWaitMilliseconds` of the partition's own time, so a partition
+/// behind delays the others' silence by that much at most.
+public struct ScorerPopulation {
+    /// The parts read from the topic.
+    public let table: PopulationTable
+    /// Reads the topic into `table` (nil when the table is fed another way, as in tests).
+    public let follower: TopicFollower?
+    /// The population's settings (`population.min_accounts`, `population.dip_below`).
+    public let minAccounts: Int
+    public let dipBelow: Double
+    /// How far (partition time, ms) one partition's re-scoring waits for the others to reach a
+    /// re-scoring time, and how far behind the furthest a partition's time may be and still be
+    /// waited for.
+    public let maxWaitMilliseconds: Int64
+    /// How long (wall clock, ms) a part read from the topic stays live without being read again.
+    public let deadAfterMilliseconds: Int64
+    /// The parts of the partitions this process owns.
+    public internal(set) var own: [Int32: PopulationPart] = [:]
+    private var ownVersion = 0
+    private var merged: PopulationActivity
+    /// What `merged` was summed from: the table's version, the own parts' version, when.
+    private var mergedAt: (table: Int, own: Int, now: Int64) = (-1, -1, .min)
+
+    public init(
+        table: PopulationTable, follower: TopicFollower?, minAccounts: Int, dipBelow: Double,
+        maxWaitMilliseconds: Int64 = 3_600_000, deadAfterMilliseconds: Int64 = 300_000
+    ) {
+        self.table = table
+        self.follower = follower
+        self.minAccounts = minAccounts
+        self.dipBelow = dipBelow
+        self.maxWaitMilliseconds = maxWaitMilliseconds
+        self.deadAfterMilliseconds = deadAfterMilliseconds
+        merged = PopulationActivity(minAccounts: minAccounts, dipBelow: dipBelow)
+    }
+
+    /// Something about an own part that others wait for changed (a seal, a reached time): the sums
+    /// are rebuilt at the next `view()`. (Counts alone change with every event; they are summed at
+    /// the next such change, as a re-scoring asks for them.)
+    mutating func ownChanged() { ownVersion &+= 1 }
+
+    /// The live parts at `now` (wall clock): this process's own, and those read from the topic
+    /// within `deadAfterMilliseconds` (the topic's copies of the own ones left out).
+    private func liveParts(now: Int64) -> (parts: [Int32: PopulationPart], version: Int) {
+        let (read, version) = table.snapshot(now: now, maxAge: deadAfterMilliseconds)
+        return (read.merging(own) { _, mine in mine }, version)
+    }
+
+    /// The population at `now` (wall clock): the sums of every live part, sealed through the last
+    /// day every live part has sealed.
+    public mutating func view(now: Int64) -> PopulationActivity {
+        // Unchanged parts give the same sums; a part that died is seen within 10 s.
+        if mergedAt.table == table.version, mergedAt.own == ownVersion, now &- mergedAt.now < 10_000,
+            now >= mergedAt.now
+        {
+            return merged
+        }
+        let (parts, readVersion) = liveParts(now: now)
+        let sealThrough = parts.values.map(\.sealedThrough).min() ?? .min
+        merged.takeCounts(of: parts.values.map(\.counts), sealThrough: sealThrough)
+        mergedAt = (readVersion, ownVersion, now)
+        return merged
+    }
+
+    /// The earliest re-scoring time the other live parts have reached at `now` (nil: none to wait
+    /// for).
+    func othersReached(excluding partition: Int32, now: Int64) -> Int64? {
+        liveParts(now: now).parts.filter { $0.key != partition }.compactMap(\.value.reachedMilliseconds).min()
+    }
+}
