@@ -107,7 +107,7 @@ public final class ScorerProcessor: RecordProcessor {
 
     /// The last publication of the partition's part before it goes (its counts since the last one).
     public func partitionDraining(context: ProcessingContext<AccountState>) {
-        publishPart(of: context.partition, context: context, force: false)
+        publishPart(of: context.partition, context: context, when: .changed)
     }
 
     public func partitionRevoked(context: ProcessingContext<AccountState>) {
@@ -223,7 +223,7 @@ public final class ScorerProcessor: RecordProcessor {
     /// The wall clock is bounded by the records' Kafka timestamps (`evidenceBoundedNow`), so a pod
     /// whose clock runs ahead stamps no score record beyond what the evaluator accepts.
     public func tick(nowMilliseconds: Int64, context: ProcessingContext<AccountState>) {
-        defer { publishPart(of: context.partition, context: context, force: false) }
+        defer { publishPart(of: context.partition, context: context, when: .due) }
         guard live, context.caughtUp else {
             // Replay time, or a backlog: a re-scoring held for the other partitions goes on by
             // event time once they have reached it.
@@ -250,17 +250,31 @@ public final class ScorerProcessor: RecordProcessor {
         return population!.view(now: context.wallClockMilliseconds)
     }
 
-    /// Publishes the partition's part: when `force` (its time reached a new re-scoring time), when
-    /// its counts changed and the last publication is `populationPublishEveryMilliseconds` old, and
-    /// every `populationHeartbeatMilliseconds` in any case.
-    private func publishPart(of partition: Int32, context: ProcessingContext<AccountState>, force: Bool) {
+    /// When a partition's part is published.
+    enum Publication {
+        /// Its time reached a new re-scoring time: the others may be waiting for it.
+        case always
+        /// Its counts changed since the last publication (the partition is going).
+        case changed
+        /// Its counts changed and the last publication is `populationPublishEveryMilliseconds` old,
+        /// or it is `populationHeartbeatMilliseconds` old in any case (a timer's tick).
+        case due
+    }
+
+    /// Publishes the partition's part to `populationTopic` (key: the partition number) as `when` says.
+    private func publishPart(of partition: Int32, context: ProcessingContext<AccountState>, when: Publication) {
         guard let part = population?.own[partition], let last = lastPublished[partition] else { return }
         let now = context.wallClockMilliseconds
         let age = Self.minus(now, last.at)
-        guard
-            force || (last.dirty && age >= populationPublishEveryMilliseconds) || age >= populationHeartbeatMilliseconds
-                || age < 0
-        else { return }
+        let publish =
+            switch when {
+            case .always: true
+            case .changed: last.dirty
+            case .due:
+                (last.dirty && age >= populationPublishEveryMilliseconds) || age >= populationHeartbeatMilliseconds
+                    || age < 0
+            }
+        guard publish else { return }
         context.emit(OutgoingRecord(topic: populationTopic, key: String(partition), value: part.encoded()))
         lastPublished[partition] = (now, false)
     }
@@ -288,7 +302,7 @@ public final class ScorerProcessor: RecordProcessor {
             if part.reachedMilliseconds.map({ lastDue > $0 }) ?? true {
                 population!.own[p]!.reachedMilliseconds = lastDue
                 population!.ownChanged()
-                publishPart(of: p, context: context, force: true)
+                publishPart(of: p, context: context, when: .always)
             }
             // A re-scoring waits until every other current partition has reached its time (their
             // counts of the hours before it are in), at most `maxWaitMilliseconds` of this one's.
