@@ -25,6 +25,7 @@ let allTargets: [FuzzTarget] = [
     RetryHeadersFuzz.target,
     ChangelogEnvelopeFuzz.target,
     ScorerStateFuzz.target,
+    PopulationPartFuzz.target,
     EvaluatorStateFuzz.target,
     DispatcherStateFuzz.target,
     FeedbackLinkFuzz.target,

@@ -68,6 +68,19 @@ enum FuzzSeeds {
         }
         add("scorer-state", "fresh", AccountState(accountId: "acme").encode())
 
+        // Population parts: none yet, and the sample's activity split over two partitions.
+        add("population-part", "empty", PopulationPart().encoded())
+        var parts = [PopulationPart(), PopulationPart()]
+        for line in sample {
+            guard let event = try? parser.parse(line) else { continue }
+            let p = event.accountId.utf8.reduce(0) { $0 &+ Int($1) } % 2
+            let day = event.occurredAt.epochDay
+            if day - 1 > parts[p].sealedThrough { parts[p].seal(through: day - 1) }
+            parts[p].count(applied: event, activeBefore: .min, activeAfter: Int32(day))
+            parts[p].reachedMilliseconds = event.occurredAt.millisecondsSinceEpoch / 3_600_000 * 3_600_000
+        }
+        for (i, part) in parts.enumerated() { add("population-part", "part-\(i)", part.encoded()) }
+
         // Alerts and evaluator states: the example rules over those scores.
         let rulesYAML = try String(contentsOfFile: "config/rules.yaml", encoding: .utf8)
         var evaluator = PartitionEvaluator(

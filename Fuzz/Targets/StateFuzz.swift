@@ -40,6 +40,25 @@ enum ScorerStateFuzz {
     }
 }
 
+/// A scorer partition's part of the population (`ingest-scorer-population` values, read by every
+/// scorer): decoding never traps, a decoded part round trips to the same bytes, and parts summed and
+/// sealed as a scorer does (`PopulationActivity.takeCounts`) never trap either.
+enum PopulationPartFuzz {
+    static let target = FuzzTarget(
+        name: "population-part", summary: "PopulationPart(decoding:) and the population's sums (ingest-scorer-population)"
+    ) { input in
+        guard let part = try? PopulationPart(decoding: Array(input)) else { return }
+        let bytes = part.encoded()
+        FuzzCheck.require((try? PopulationPart(decoding: bytes)) == part, "population part: decode(encode(x)) differs")
+        var population = PopulationActivity(minAccounts: 1, dipBelow: 0.8)
+        population.takeCounts(of: [part.counts, part.counts], sealThrough: part.sealedThrough)
+        if part.sealedThrough != .min {
+            _ = population.shareSoFar(day: part.sealedThrough + 1, beforeHour: 12)
+            _ = population.dip(on: part.sealedThrough)
+        }
+    }
+}
+
 /// The evaluator's per-account state (`evaluator-state` values after the frame).
 enum EvaluatorStateFuzz {
     static let target = FuzzTarget(name: "evaluator-state", summary: "AccountAlertState(decoding:) (evaluator-state)") {
