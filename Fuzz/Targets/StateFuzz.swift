@@ -45,7 +45,8 @@ enum ScorerStateFuzz {
 /// sealed as a scorer does (`PopulationActivity.takeCounts`) never trap either.
 enum PopulationPartFuzz {
     static let target = FuzzTarget(
-        name: "population-part", summary: "PopulationPart(decoding:) and the population's sums (ingest-scorer-population)"
+        name: "population-part",
+        summary: "PopulationPart(decoding:) and the population's sums (ingest-scorer-population)"
     ) { input in
         guard let part = try? PopulationPart(decoding: Array(input)) else { return }
         let bytes = part.encoded()
