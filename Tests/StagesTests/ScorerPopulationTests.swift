@@ -73,10 +73,11 @@ import WorkerRuntime
         let (history, config, lines) = Self.history()
         let processor = Self.processor(config)
         let harness = ProcessorHarness(processor: processor)
-        let now = history.endMs + 86_400_000
+        var now = history.endMs + 86_400_000
         var scores: [String] = []
         var published = 0
         for line in lines {
+            now += 200  // the wall clock moves on as the records are read
             for output in Self.emitted(harness.process(try Self.record(line, partition: 0), now: now)) {
                 if output.topic == "health-scores" {
                     scores.append(String(decoding: output.value ?? [], as: UTF8.self))
@@ -135,7 +136,7 @@ import WorkerRuntime
             ProcessorHarness(processor: processors[0], partition: 0),
             ProcessorHarness(processor: processors[1], partition: 1),
         ]
-        let now = history.endMs + 86_400_000
+        var now = history.endMs + 86_400_000
         var scores: [String] = []
         var offsets: [Int64] = [0, 0]
         func take(_ outputs: [OutgoingRecord], from p: Int) {
@@ -153,6 +154,7 @@ import WorkerRuntime
             }
         }
         for line in order {
+            now += 200  // the wall clock moves on as the records are read
             let p = try partition(line)
             take(Self.emitted(harnesses[p].process(try Self.record(line, partition: Int32(p)), now: now)), from: p)
             // The timers of both (a held re-scoring goes on once the other has reached its time).

@@ -18,6 +18,8 @@ public final class PopulationTable: Sendable {
         var readAt: [Int32: Int64] = [:]
         /// Bumped at every change, so a reader rebuilds its sums only when something changed.
         var version = 0
+        /// Bumped when a part comes, goes or seals another day (what judges days).
+        var sealVersion = 0
         var rejected = 0
     }
 
@@ -40,7 +42,10 @@ public final class PopulationTable: Sendable {
         guard let value = record.value else {
             state.withLock { s in
                 s.readAt[partition] = nil
-                if s.parts.removeValue(forKey: partition) != nil { s.version += 1 }
+                if s.parts.removeValue(forKey: partition) != nil {
+                    s.version += 1
+                    s.sealVersion += 1
+                }
             }
             return
         }
@@ -50,6 +55,7 @@ public final class PopulationTable: Sendable {
             state.withLock { s in
                 s.readAt[partition] = now
                 guard s.parts[partition] != part else { return }
+                if s.parts[partition]?.sealedThrough != part.sealedThrough { s.sealVersion += 1 }
                 s.parts[partition] = part
                 s.version += 1
             }
@@ -78,8 +84,9 @@ public final class PopulationTable: Sendable {
         }
     }
 
-    /// The version of the parts (it changes with them).
-    public var version: Int { state.withLock { $0.version } }
+    /// The version of the parts (it changes with them), and of what judges days (a part came, went
+    /// or sealed another day).
+    public var versions: (all: Int, seals: Int) { state.withLock { ($0.version, $0.sealVersion) } }
 
     /// Records left out so far.
     public var rejected: Int { state.withLock { $0.rejected } }
@@ -100,7 +107,23 @@ public final class PopulationTable: Sendable {
 /// day judged on part of its counts would stay judged wrong. A re-scoring time waits for the other
 /// live parts to reach it at most `maxWaitMilliseconds` of the partition's own time, so a partition
 /// behind delays the others' silence by that much at most.
-public struct ScorerPopulation {
+public final class ScorerPopulation {
+    /// An own partition's part, with when it was last published and whether it changed since.
+    final class Own {
+        var part: PopulationPart
+        var publishedAt: Int64
+        var dirty = false
+        /// It sealed a day since it was last published.
+        var sealedSincePublished = false
+        /// Its time reached a new re-scoring time since it was last published.
+        var reachedSincePublished = false
+
+        init(part: PopulationPart, publishedAt: Int64) {
+            self.part = part
+            self.publishedAt = publishedAt
+        }
+    }
+
     /// The parts read from the topic.
     public let table: PopulationTable
     /// Reads the topic into `table` (nil when the table is fed another way, as in tests).
@@ -109,17 +132,20 @@ public struct ScorerPopulation {
     public let minAccounts: Int
     public let dipBelow: Double
     /// How far (partition time, ms) one partition's re-scoring waits for the others to reach a
-    /// re-scoring time, and how far behind the furthest a partition's time may be and still be
-    /// waited for.
+    /// re-scoring time.
     public let maxWaitMilliseconds: Int64
     /// How long (wall clock, ms) a part read from the topic stays live without being read again.
     public let deadAfterMilliseconds: Int64
     /// The parts of the partitions this process owns.
-    public internal(set) var own: [Int32: PopulationPart] = [:]
+    private(set) var own: [Int32: Own] = [:]
     private var ownVersion = 0
+    private var ownSealVersion = 0
     private var merged: PopulationActivity
-    /// What `merged` was summed from: the table's version, the own parts' version, when.
-    private var mergedAt: (table: Int, own: Int, now: Int64) = (-1, -1, .min)
+    /// The live parts' reached times (the topic's copies of the own ones replaced by them).
+    private var reached: [Int32: Int64] = [:]
+    /// What `merged` and `reached` were taken from: the table's versions, the own parts' versions,
+    /// when (wall clock).
+    private var takenAt: (table: Int, tableSeals: Int, own: Int, ownSeals: Int, now: Int64) = (-1, -1, -1, -1, .min)
 
     public init(
         table: PopulationTable, follower: TopicFollower?, minAccounts: Int, dipBelow: Double,
@@ -134,37 +160,67 @@ public struct ScorerPopulation {
         merged = PopulationActivity(minAccounts: minAccounts, dipBelow: dipBelow)
     }
 
-    /// Something about an own part that others wait for changed (a seal, a reached time): the sums
-    /// are rebuilt at the next `view()`. (Counts alone change with every event; they are summed at
-    /// the next such change, as a re-scoring asks for them.)
-    mutating func ownChanged() { ownVersion &+= 1 }
+    /// The part of an own partition.
+    public func ownPart(of partition: Int32) -> PopulationPart? { own[partition]?.part }
 
-    /// The live parts at `now` (wall clock): this process's own, and those read from the topic
-    /// within `deadAfterMilliseconds` (the topic's copies of the own ones left out).
-    private func liveParts(now: Int64) -> (parts: [Int32: PopulationPart], version: Int) {
-        let (read, version) = table.snapshot(now: now, maxAge: deadAfterMilliseconds)
-        return (read.merging(own) { _, mine in mine }, version)
+    /// Takes `partition` on with `part` (what its last owner published).
+    func adopt(_ partition: Int32, part: PopulationPart, now: Int64) {
+        own[partition] = Own(part: part, publishedAt: now)
+        ownSealed()
+    }
+
+    /// Lets `partition` go.
+    func drop(_ partition: Int32) {
+        own[partition] = nil
+        ownSealed()
+    }
+
+    /// Something about an own part that others wait for changed (a seal, a reached time): the sums
+    /// are taken again at the next `view(now:)`. (Counts alone change with every event; they are
+    /// summed at the next such change, as a re-scoring asks for them.)
+    func ownChanged() { ownVersion &+= 1 }
+
+    /// An own part sealed another day (or came or went): days may be judged.
+    func ownSealed() {
+        ownVersion &+= 1
+        ownSealVersion &+= 1
+    }
+
+    /// Takes the sums and the reached times of the live parts again: with `counts`, when the parts
+    /// changed at all or the last take is 10 s old (a part may have died since); without, only when
+    /// what judges days changed (a part came, went or sealed another day).
+    private func take(now: Int64, counts: Bool) {
+        let versions = table.versions
+        let current =
+            counts
+            ? takenAt.table == versions.all && takenAt.own == ownVersion && now &- takenAt.now < 10_000
+                && now >= takenAt.now
+            : takenAt.tableSeals == versions.seals && takenAt.ownSeals == ownSealVersion
+        if current { return }
+        let (read, _) = table.snapshot(now: now, maxAge: deadAfterMilliseconds)
+        var parts = read
+        for (partition, mine) in own { parts[partition] = mine.part }
+        let sealThrough = parts.values.map(\.sealedThrough).min() ?? .min
+        merged.takeCounts(of: parts.values.map(\.counts), sealThrough: sealThrough)
+        reached = parts.compactMapValues(\.reachedMilliseconds)
+        // The versions read before the parts: a change in between is taken at the next call.
+        takenAt = (versions.all, versions.seals, ownVersion, ownSealVersion, now)
     }
 
     /// The population at `now` (wall clock): the sums of every live part, sealed through the last
-    /// day every live part has sealed.
-    public mutating func view(now: Int64) -> PopulationActivity {
-        // Unchanged parts give the same sums; a part that died is seen within 10 s.
-        if mergedAt.table == table.version, mergedAt.own == ownVersion, now &- mergedAt.now < 10_000,
-            now >= mergedAt.now
-        {
-            return merged
-        }
-        let (parts, readVersion) = liveParts(now: now)
-        let sealThrough = parts.values.map(\.sealedThrough).min() ?? .min
-        merged.takeCounts(of: parts.values.map(\.counts), sealThrough: sealThrough)
-        mergedAt = (readVersion, ownVersion, now)
+    /// day every live part has sealed. With `counts` false (an event's scoring, which reads only
+    /// judged days), the sums are taken again only when days may be judged.
+    public func view(now: Int64, counts: Bool = true) -> PopulationActivity {
+        take(now: now, counts: counts)
         return merged
     }
 
     /// The earliest re-scoring time the other live parts have reached at `now` (nil: none to wait
     /// for).
     func othersReached(excluding partition: Int32, now: Int64) -> Int64? {
-        liveParts(now: now).parts.filter { $0.key != partition }.compactMap(\.value.reachedMilliseconds).min()
+        take(now: now, counts: true)
+        var earliest: Int64?
+        for (p, time) in reached where p != partition { earliest = min(earliest ?? time, time) }
+        return earliest
     }
 }

@@ -53,14 +53,14 @@ public final class ScorerProcessor: RecordProcessor {
     public var population: ScorerPopulation?
     /// Where the parts are published (with its prefix).
     public var populationTopic = FleetTopics.scorerPopulation
-    /// Per own partition: when its part was last published (wall clock, ms) and whether it
-    /// changed since.
-    private var lastPublished: [Int32: (at: Int64, dirty: Bool)] = [:]
     /// How often (wall clock) a part whose counts changed is published between re-scoring times.
     public var populationPublishEveryMilliseconds: Int64 = 10_000
     /// How often (wall clock) a part is published even when nothing changed: the other scorers
     /// take a part not read again for `ScorerPopulation.deadAfterMilliseconds` as ownerless.
     public var populationHeartbeatMilliseconds: Int64 = 60_000
+    /// How often (wall clock) a part whose time reached a new re-scoring time is published, at most
+    /// (a day sealed is published at once).
+    public var populationReachedEveryMilliseconds: Int64 = 100
 
     public init(
         scorer: HealthScorer = HealthScorer(), parser: EventParser = EventParser(), scoresTopic: String,
@@ -80,12 +80,10 @@ public final class ScorerProcessor: RecordProcessor {
         nextBoundaryMs[context.partition] = context.watermark.map {
             HealthScorer.boundary(after: Self.minus($0, allowedLatenessMs), step: step)
         }
-        if population != nil {
-            // The part the last owner published (read before the partition's records flow).
-            population!.own[context.partition] = context.assignmentData as? PopulationPart ?? PopulationPart()
-            population!.ownChanged()
-            lastPublished[context.partition] = (context.wallClockMilliseconds, false)
-        }
+        // The part the last owner published (read before the partition's records flow).
+        population?.adopt(
+            context.partition, part: context.assignmentData as? PopulationPart ?? PopulationPart(),
+            now: context.wallClockMilliseconds)
     }
 
     /// With a population: the partition's part as the population topic holds it, once the topic's
@@ -112,11 +110,7 @@ public final class ScorerProcessor: RecordProcessor {
 
     public func partitionRevoked(context: ProcessingContext<AccountState>) {
         nextBoundaryMs[context.partition] = nil
-        if population != nil {
-            population!.own[context.partition] = nil
-            population!.ownChanged()
-        }
-        lastPublished[context.partition] = nil
+        population?.drop(context.partition)
     }
 
     /// The worker has stopped: the population topic's reader stops and frees its handle.
@@ -154,7 +148,7 @@ public final class ScorerProcessor: RecordProcessor {
         let id = event.accountId
         let day = event.occurredAt.epochDay
         // As a replay does: the first event of a later day seals the days before it.
-        let view = populationView(sealingBefore: day, context: context)
+        let view = populationView(sealingBefore: day, context: context, counts: false)
         // The account's state changes where the store holds it (a copy would copy its arrays on
         // every event); a new account's is made, then marked below like any other.
         let scorer = self.scorer
@@ -175,10 +169,9 @@ public final class ScorerProcessor: RecordProcessor {
         switch outcome.disposition {
         case .applied:
             context.state.markWritten(id)
-            if population != nil, event.type.isActivity {
-                population!.own[context.partition]?.count(
-                    applied: event, activeBefore: active.before, activeAfter: active.after)
-                lastPublished[context.partition]?.dirty = true
+            if event.type.isActivity, let own = population?.own[context.partition] {
+                own.part.count(applied: event, activeBefore: active.before, activeAfter: active.after)
+                own.dirty = true
             }
         case .duplicate:
             break  // counted once already: a redelivery or a re-publication
@@ -210,9 +203,7 @@ public final class ScorerProcessor: RecordProcessor {
         guard (try? context.observeEventTime(event.occurredAt.millisecondsSinceEpoch)) != nil else { return }
         // Its time seals days as it did; its activity is not counted again (the part published
         // since holds it, up to the last publication before the crash).
-        if population != nil {
-            _ = populationView(sealingBefore: event.occurredAt.epochDay, context: context)
-        }
+        _ = populationView(sealingBefore: event.occurredAt.epochDay, context: context, counts: false)
         rescoreIdle(until: context.watermark.map { Self.minus($0, allowedLatenessMs) }, context: context)
     }
 
@@ -237,46 +228,54 @@ public final class ScorerProcessor: RecordProcessor {
 
     /// The population with the partition's part sealed through the day before `day` (as a replay
     /// seals at the first event of a later day).
-    private func populationView(sealingBefore day: Int64, context: ProcessingContext<AccountState>)
-        -> PopulationActivity?
-    {
-        guard population != nil else { return nil }
-        let partition = context.partition
-        if let part = population!.own[partition], day - 1 > part.sealedThrough {
-            population!.own[partition]!.seal(through: day - 1)
-            population!.ownChanged()
-            lastPublished[partition]?.dirty = true
+    private func populationView(
+        sealingBefore day: Int64, context: ProcessingContext<AccountState>, counts: Bool = true
+    ) -> PopulationActivity? {
+        guard let population else { return nil }
+        if let own = population.own[context.partition], day - 1 > own.part.sealedThrough {
+            own.part.seal(through: day - 1)
+            own.dirty = true
+            own.sealedSincePublished = true
+            population.ownSealed()
         }
-        return population!.view(now: context.wallClockMilliseconds)
+        return population.view(now: context.wallClockMilliseconds, counts: counts)
     }
 
     /// When a partition's part is published.
     enum Publication {
-        /// Its time reached a new re-scoring time: the others may be waiting for it.
-        case always
+        /// Its time reached a new re-scoring time (the others may be waiting for it): at once when
+        /// it sealed a day since the last publication, else once `populationReachedEveryMilliseconds`
+        /// after it (a backlog reaches hours in milliseconds).
+        case reached
         /// Its counts changed since the last publication (the partition is going).
         case changed
         /// Its counts changed and the last publication is `populationPublishEveryMilliseconds` old,
-        /// or it is `populationHeartbeatMilliseconds` old in any case (a timer's tick).
+        /// its time reached a re-scoring time and it is `populationReachedEveryMilliseconds` old, or
+        /// it is `populationHeartbeatMilliseconds` old in any case (a timer's tick).
         case due
     }
 
     /// Publishes the partition's part to `populationTopic` (key: the partition number) as `when` says.
     private func publishPart(of partition: Int32, context: ProcessingContext<AccountState>, when: Publication) {
-        guard let part = population?.own[partition], let last = lastPublished[partition] else { return }
+        guard let own = population?.own[partition] else { return }
         let now = context.wallClockMilliseconds
-        let age = Self.minus(now, last.at)
+        let age = Self.minus(now, own.publishedAt)
         let publish =
             switch when {
-            case .always: true
-            case .changed: last.dirty
+            case .reached:
+                own.sealedSincePublished || age >= populationReachedEveryMilliseconds || age < 0
+            case .changed: own.dirty
             case .due:
-                (last.dirty && age >= populationPublishEveryMilliseconds) || age >= populationHeartbeatMilliseconds
-                    || age < 0
+                (own.dirty && age >= populationPublishEveryMilliseconds)
+                    || (own.reachedSincePublished && age >= populationReachedEveryMilliseconds)
+                    || age >= populationHeartbeatMilliseconds || age < 0
             }
         guard publish else { return }
-        context.emit(OutgoingRecord(topic: populationTopic, key: String(partition), value: part.encoded()))
-        lastPublished[partition] = (now, false)
+        context.emit(OutgoingRecord(topic: populationTopic, key: String(partition), value: own.part.encoded()))
+        own.publishedAt = now
+        own.dirty = false
+        own.sealedSincePublished = false
+        own.reachedSincePublished = false
     }
 
     /// `a - b`, saturating (a restored watermark is input: it must not trap).
@@ -296,18 +295,20 @@ public final class ScorerProcessor: RecordProcessor {
         }
         guard lastDue >= boundary, boundary != .max else { return }
         var until = lastDue
-        if population != nil, let part = population!.own[p] {
+        if let population, let own = population.own[p] {
             // The part's time reached `lastDue`: published, so the other partitions' re-scorings
             // that wait for it go on.
-            if part.reachedMilliseconds.map({ lastDue > $0 }) ?? true {
-                population!.own[p]!.reachedMilliseconds = lastDue
-                population!.ownChanged()
-                publishPart(of: p, context: context, when: .always)
+            if own.part.reachedMilliseconds.map({ lastDue > $0 }) ?? true {
+                own.part.reachedMilliseconds = lastDue
+                own.dirty = true
+                own.reachedSincePublished = true
+                population.ownChanged()
+                publishPart(of: p, context: context, when: .reached)
             }
-            // A re-scoring waits until every other current partition has reached its time (their
+            // A re-scoring waits until every other live partition has reached its time (their
             // counts of the hours before it are in), at most `maxWaitMilliseconds` of this one's.
-            if let others = population!.othersReached(excluding: p, now: context.wallClockMilliseconds) {
-                until = min(lastDue, max(others, Self.minus(lastDue, population!.maxWaitMilliseconds)))
+            if let others = population.othersReached(excluding: p, now: context.wallClockMilliseconds) {
+                until = min(lastDue, max(others, Self.minus(lastDue, population.maxWaitMilliseconds)))
             }
         }
         // After a long pause only the latest days matter: older ones are past the day ring.
