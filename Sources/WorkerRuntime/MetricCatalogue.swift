@@ -103,6 +103,16 @@ public enum MetricCatalogue {
             "fleet_scorer_input_records_total", .counter, labels: ["topic", "outcome"],
             exposedBy: "ingest-scorer",
             help: "Records of the inputs file's topics: republished onto account-events, skipped, or dead_lettered."),
+        MetricFamily(
+            "fleet_scorer_population_parts", .gauge, labels: [], exposedBy: "ingest-scorer",
+            help:
+                "Partitions whose part of the population this scorer sums: its own and those read from ingest-scorer-population within 5 minutes."
+        ),
+        MetricFamily(
+            "fleet_scorer_population_records_refused_total", .counter, labels: [], exposedBy: "ingest-scorer",
+            help:
+                "Records of ingest-scorer-population left out: a key that is not a partition number, or bytes no scorer wrote."
+        ),
         // The evaluator.
         MetricFamily(
             "fleet_evaluator_score_records_skipped_total", .counter, labels: ["reason"], exposedBy: "evaluator",

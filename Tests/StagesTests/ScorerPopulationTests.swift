@@ -3,6 +3,7 @@ import HealthModel
 import Kafka
 import Logging
 import Stages
+import Synchronization
 import Testing
 import WorkerRuntime
 
@@ -217,5 +218,33 @@ import WorkerRuntime
         #expect(a.keys == b.keys && a.allSatisfy { abs($0.value - b[$0.key]!) <= 1 })
         let exact = Set(scores).intersection(expected).count
         #expect(exact * 10 >= expected.count * 9, "\(exact) of \(expected.count) records byte-identical")
+    }
+
+    /// The table trusts no record of the topic: a key that is not a partition number and bytes no
+    /// scorer wrote are left out and counted; a record without a value removes its part; a part not
+    /// read again within the dead time is no longer live.
+    @Test func theTableLeavesOutWhatIsNotAPartAndForgetsPartsNotReadAgain() throws {
+        let clock = Mutex<Int64>(1_800_000_000_000)
+        let table = PopulationTable(logger: Self.logger, clock: WallClock { clock.withLock { $0 } })
+        func record(_ key: String?, _ value: [UInt8]?) -> ConsumedRecord {
+            ConsumedRecord(
+                topic: "ingest-scorer-population", partition: 0, offset: 0, key: key.map { Array($0.utf8) },
+                value: value, headers: [], timestamp: nil)
+        }
+        var part = PopulationPart()
+        part.reachedMilliseconds = 1_799_999_000_000
+        table.receive(record("3", part.encoded()))
+        table.receive(record("acme", part.encoded()))
+        table.receive(record("-1", part.encoded()))
+        table.receive(record(nil, part.encoded()))
+        table.receive(record("4", [1, 2, 3, 4]))
+        table.receive(record("5", Array("{\"json\":1}".utf8)))
+        #expect(table.rejected == 5)
+        #expect(table.part(of: 3) == part && table.part(of: 4) == nil && table.part(of: 5) == nil)
+        let now = clock.withLock { $0 }
+        #expect(table.snapshot(now: now, maxAge: 300_000).parts.keys.sorted() == [3])
+        #expect(table.snapshot(now: now + 300_001, maxAge: 300_000).parts.isEmpty, "not read again: no longer live")
+        table.receive(record("3", nil))
+        #expect(table.part(of: 3) == nil)
     }
 }

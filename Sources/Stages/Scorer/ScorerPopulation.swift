@@ -2,6 +2,7 @@ import Contracts
 import HealthModel
 import Kafka
 import Logging
+import Metrics
 import Synchronization
 import WorkerRuntime
 
@@ -26,11 +27,14 @@ public final class PopulationTable: Sendable {
     private let state = Mutex(State())
     private let logger: Logger
     private let clock: WallClock
+    private let refusedCounter: Counter
 
-    /// A table whose parts are stamped with `clock`'s time when read.
-    public init(logger: Logger, clock: WallClock = .system) {
+    /// A table whose parts are stamped with `clock`'s time when read; records left out are counted
+    /// in `fleet_scorer_population_records_refused_total` of `factory`.
+    public init(logger: Logger, clock: WallClock = .system, factory: any MetricsFactory = MetricsSystem.factory) {
         self.logger = logger
         self.clock = clock
+        refusedCounter = Counter(label: "fleet_scorer_population_records_refused_total", factory: factory)
     }
 
     /// Takes one record of the topic: its part replaces the partition's (or, without a value,
@@ -65,6 +69,7 @@ public final class PopulationTable: Sendable {
     }
 
     private func reject(_ record: ConsumedRecord, reason: String) {
+        refusedCounter.increment()
         let first = state.withLock { s in
             s.rejected += 1
             return s.rejected == 1
@@ -147,10 +152,16 @@ public final class ScorerPopulation {
     /// when (wall clock).
     private var takenAt: (table: Int, tableSeals: Int, own: Int, ownSeals: Int, now: Int64) = (-1, -1, -1, -1, .min)
 
+    private let partsGauge: Gauge
+
+    /// The live population of `table` (read by `follower`), judged with `minAccounts` and
+    /// `dipBelow`; the live parts are reported in `fleet_scorer_population_parts` of `factory`.
     public init(
         table: PopulationTable, follower: TopicFollower?, minAccounts: Int, dipBelow: Double,
-        maxWaitMilliseconds: Int64 = 3_600_000, deadAfterMilliseconds: Int64 = 300_000
+        maxWaitMilliseconds: Int64 = 3_600_000, deadAfterMilliseconds: Int64 = 300_000,
+        factory: any MetricsFactory = MetricsSystem.factory
     ) {
+        partsGauge = Gauge(label: "fleet_scorer_population_parts", factory: factory)
         self.table = table
         self.follower = follower
         self.minAccounts = minAccounts
@@ -203,6 +214,7 @@ public final class ScorerPopulation {
         let sealThrough = parts.values.map(\.sealedThrough).min() ?? .min
         merged.takeCounts(of: parts.values.map(\.counts), sealThrough: sealThrough)
         reached = parts.compactMapValues(\.reachedMilliseconds)
+        partsGauge.record(parts.count)
         // The versions read before the parts: a change in between is taken at the next call.
         takenAt = (versions.all, versions.seals, ownVersion, ownSealVersion, now)
     }
