@@ -30,6 +30,12 @@ public struct PopulationPart: Sendable, Hashable {
     /// The last day sealed (`.min` before the first seal).
     public var sealedThrough: Int64 { counts.sealedThrough }
 
+    /// Nothing yet: no counts, no day sealed, no time reached (a partition that has seen no event).
+    public var isEmpty: Bool {
+        counts.sealedThrough == .min && reachedMilliseconds == nil && counts.totals.isEmpty
+            && counts.hourly.isEmpty
+    }
+
     /// Counts `event`, just applied to its account, as a replay counts it (`PopulationActivity
     /// .count(applied:activeBefore:activeAfter:)`; ignored once its day is sealed).
     public mutating func count(applied event: AccountEvent, activeBefore: Int32, activeAfter: Int32) {

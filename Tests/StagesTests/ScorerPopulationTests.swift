@@ -247,4 +247,42 @@ import WorkerRuntime
         table.receive(record("3", nil))
         #expect(table.part(of: 3) == nil)
     }
+
+    /// A partition that has seen no event (its part empty) holds no one: the other parts' sealed
+    /// days are judged; a partition with counts but no later day yet is waited for.
+    @Test func anEmptyPartHoldsNoOneAPartWithCountsIsWaitedFor() throws {
+        let now: Int64 = 1_800_000_000_000
+        let table = PopulationTable(logger: Self.logger, clock: WallClock { now })
+        let population = ScorerPopulation(table: table, follower: nil, minAccounts: 1, dipBelow: 0.8)
+        let day0: Int64 = 20_400  // a Thursday
+        var busy = PopulationPart()
+        for d in 0..<36 {
+            let day = day0 + Int64(d)
+            if day - 1 > busy.sealedThrough { busy.seal(through: day - 1) }
+            // 10 accounts a day, one event each; the last day (35) a holiday: one account.
+            for a in 0..<(d == 35 ? 1 : 10) {
+                let event = AccountEvent(
+                    eventId: "e\(d)-\(a)", accountId: "a\(a)", type: .login,
+                    occurredAt: Timestamp.startOfDay(day).adding(seconds: 3600 * 10), userId: nil)
+                busy.count(applied: event, activeBefore: Int32(day) - 1, activeAfter: Int32(day))
+            }
+        }
+        busy.seal(through: day0 + 35)
+        busy.reachedMilliseconds = (day0 + 36) * 86_400_000
+        table.receive(
+            ConsumedRecord(
+                topic: "p", partition: 0, offset: 0, key: Array("1".utf8), value: busy.encoded(), headers: [],
+                timestamp: nil))
+        population.adopt(0, part: PopulationPart(), now: now)
+        #expect(population.view(now: now).dip(on: day0 + 35) == 0.1, "the empty own part held the judgement")
+        // A part with counts of the holiday's day and no later day yet: the day waits for it.
+        let waiting = ScorerPopulation(table: table, follower: nil, minAccounts: 1, dipBelow: 0.8)
+        var late = PopulationPart()
+        late.count(
+            applied: AccountEvent(
+                eventId: "x", accountId: "b", type: .login, occurredAt: Timestamp.startOfDay(day0 + 35), userId: nil),
+            activeBefore: .min, activeAfter: Int32(day0 + 35))
+        waiting.adopt(0, part: late, now: now)
+        #expect(waiting.view(now: now).dip(on: day0 + 35) == nil, "judged before a part with its counts sealed it")
+    }
 }

@@ -175,7 +175,7 @@ public final class ScorerPopulation {
     public func ownPart(of partition: Int32) -> PopulationPart? { own[partition]?.part }
 
     /// Takes `partition` on with `part` (what its last owner published).
-    func adopt(_ partition: Int32, part: PopulationPart, now: Int64) {
+    public func adopt(_ partition: Int32, part: PopulationPart, now: Int64) {
         own[partition] = Own(part: part, publishedAt: now)
         ownSealed()
     }
@@ -211,7 +211,9 @@ public final class ScorerPopulation {
         let (read, _) = table.snapshot(now: now, maxAge: deadAfterMilliseconds)
         var parts = read
         for (partition, mine) in own { parts[partition] = mine.part }
-        let sealThrough = parts.values.map(\.sealedThrough).min() ?? .min
+        // A part with no time and no counts yet (a partition that has seen no event) holds no one.
+        let sealThrough =
+            parts.values.filter { !$0.isEmpty }.map(\.sealedThrough).min() ?? .min
         merged.takeCounts(of: parts.values.map(\.counts), sealThrough: sealThrough)
         reached = parts.compactMapValues(\.reachedMilliseconds)
         partsGauge.record(parts.count)
