@@ -149,12 +149,11 @@ public struct PopulationActivity: Sendable, Hashable {
                 sums[d, default: DayTotal()].accounts &+= t.accounts
             }
             for (d, h) in part.hourly {
-                if var mine = hours[d] {
-                    for i in 0..<min(24, h.count) { mine[i] &+= h[i] }
-                    hours[d] = mine
-                } else {
+                guard hours[d] != nil else {
                     hours[d] = h
+                    continue
                 }
+                for i in 0..<min(24, h.count) { hours[d]![i] &+= h[i] }  // in place
             }
         }
         totals = sums

@@ -32,8 +32,7 @@ public struct PopulationPart: Sendable, Hashable {
 
     /// Nothing yet: no counts, no day sealed, no time reached (a partition that has seen no event).
     public var isEmpty: Bool {
-        counts.sealedThrough == .min && reachedMilliseconds == nil && counts.totals.isEmpty
-            && counts.hourly.isEmpty
+        counts.sealedThrough == .min && reachedMilliseconds == nil && counts.firstDay == .max
     }
 
     /// Counts `event`, just applied to its account, as a replay counts it (`PopulationActivity

@@ -186,15 +186,53 @@ public final class ScorerPopulation {
         ownSealed()
     }
 
-    /// Something about an own part that others wait for changed (a seal, a reached time): the sums
-    /// are taken again at the next `view(now:)`. (Counts alone change with every event; they are
-    /// summed at the next such change, as a re-scoring asks for them.)
-    func ownChanged() { ownVersion &+= 1 }
+    /// An own part's time moved (a reached time): the sums are taken again at the next full
+    /// `view(now:)`. (Counts alone change with every event; they are summed at the next such change,
+    /// as a re-scoring asks for them.)
+    private func ownChanged() { ownVersion &+= 1 }
 
     /// An own part sealed another day (or came or went): days may be judged.
-    func ownSealed() {
+    private func ownSealed() {
         ownVersion &+= 1
         ownSealVersion &+= 1
+    }
+
+    /// Counts `event`, just applied to its account, in `partition`'s part (when it is an activity).
+    func count(_ event: AccountEvent, in partition: Int32, activeBefore: Int32, activeAfter: Int32) {
+        guard event.type.isActivity, let mine = own[partition] else { return }
+        mine.part.count(applied: event, activeBefore: activeBefore, activeAfter: activeAfter)
+        mine.dirty = true
+    }
+
+    /// Seals `partition`'s part through the day before `day` (as a replay seals at the first event
+    /// of a later day), when it has not yet.
+    func seal(_ partition: Int32, before day: Int64) {
+        guard let mine = own[partition], day - 1 > mine.part.sealedThrough else { return }
+        mine.part.seal(through: day - 1)
+        mine.dirty = true
+        mine.sealedSincePublished = true
+        ownSealed()
+    }
+
+    /// Notes that `partition`'s time reached the re-scoring time `time`; false when it had already.
+    func reach(_ partition: Int32, at time: Int64) -> Bool {
+        guard let mine = own[partition], mine.part.reachedMilliseconds.map({ time > $0 }) ?? true else {
+            return false
+        }
+        mine.part.reachedMilliseconds = time
+        mine.dirty = true
+        mine.reachedSincePublished = true
+        ownChanged()
+        return true
+    }
+
+    /// `partition`'s part has just been published at `now`.
+    func published(_ partition: Int32, at now: Int64) {
+        guard let mine = own[partition] else { return }
+        mine.publishedAt = now
+        mine.dirty = false
+        mine.sealedSincePublished = false
+        mine.reachedSincePublished = false
     }
 
     /// Takes the sums and the reached times of the live parts again: with `counts`, when the parts

@@ -169,10 +169,8 @@ public final class ScorerProcessor: RecordProcessor {
         switch outcome.disposition {
         case .applied:
             context.state.markWritten(id)
-            if event.type.isActivity, let own = population?.own[context.partition] {
-                own.part.count(applied: event, activeBefore: active.before, activeAfter: active.after)
-                own.dirty = true
-            }
+            population?.count(
+                event, in: context.partition, activeBefore: active.before, activeAfter: active.after)
         case .duplicate:
             break  // counted once already: a redelivery or a re-publication
         case .tooLate:
@@ -232,12 +230,7 @@ public final class ScorerProcessor: RecordProcessor {
         sealingBefore day: Int64, context: ProcessingContext<AccountState>, counts: Bool = true
     ) -> PopulationActivity? {
         guard let population else { return nil }
-        if let own = population.own[context.partition], day - 1 > own.part.sealedThrough {
-            own.part.seal(through: day - 1)
-            own.dirty = true
-            own.sealedSincePublished = true
-            population.ownSealed()
-        }
+        population.seal(context.partition, before: day)
         return population.view(now: context.wallClockMilliseconds, counts: counts)
     }
 
@@ -272,10 +265,7 @@ public final class ScorerProcessor: RecordProcessor {
             }
         guard publish else { return }
         context.emit(OutgoingRecord(topic: populationTopic, key: String(partition), value: own.part.encoded()))
-        own.publishedAt = now
-        own.dirty = false
-        own.sealedSincePublished = false
-        own.reachedSincePublished = false
+        population?.published(partition, at: now)
     }
 
     /// `a - b`, saturating (a restored watermark is input: it must not trap).
@@ -295,16 +285,10 @@ public final class ScorerProcessor: RecordProcessor {
         }
         guard lastDue >= boundary, boundary != .max else { return }
         var until = lastDue
-        if let population, let own = population.own[p] {
+        if let population, population.own[p] != nil {
             // The part's time reached `lastDue`: published, so the other partitions' re-scorings
             // that wait for it go on.
-            if own.part.reachedMilliseconds.map({ lastDue > $0 }) ?? true {
-                own.part.reachedMilliseconds = lastDue
-                own.dirty = true
-                own.reachedSincePublished = true
-                population.ownChanged()
-                publishPart(of: p, context: context, when: .reached)
-            }
+            if population.reach(p, at: lastDue) { publishPart(of: p, context: context, when: .reached) }
             // A re-scoring waits until every other live partition has reached its time (their
             // counts of the hours before it are in), at most `maxWaitMilliseconds` of this one's.
             if let others = population.othersReached(excluding: p, now: context.wallClockMilliseconds) {
