@@ -48,6 +48,11 @@ public struct DetectionFigures: Sendable {
     public var ordinaryAccounts: Int
     /// Risk alerts on ordinary accounts raised from the shared holiday's first day to two days after it.
     public var holidayFalseAlerts: Int
+    /// Of `holidayFalseAlerts`, those the holiday caused: per account, the risk alerts in the holiday's
+    /// window beyond those the same history without the holiday raises in it (an account whose own
+    /// noise, a quiet month or a tracking outage, alerts in that window alerts there either way).
+    /// Nil until `measure` has run the history without its holiday.
+    public var holidayCausedAlerts: Int?
     /// Months observed after the warm-up.
     public var months: Double
     /// Days counted as the shared holiday's window (0 without one).
@@ -70,13 +75,57 @@ public struct DetectionFigures: Sendable {
         public var rule: String?
     }
 
+    /// Every risk alert on an ordinary account after the warm-up, in the history's order of accounts
+    /// and then of time, so a false alert can be looked into.
+    public var falseAlerts: [FalseAlert] = []
+
+    /// One false alert: a risk alert on an ordinary account.
+    public struct FalseAlert: Sendable, Hashable {
+        public var accountId: String
+        public var tier: Tier
+        public var noise: LabelledHistory.Noise
+        public var raisedAt: Timestamp
+        /// The rule that raised it.
+        public var rule: String
+        /// Whether it was raised in the window of the holiday every account shares.
+        public var duringSharedHoliday: Bool
+    }
+
     static let riskTypes: Set<AlertType> = [.customerAtRisk, .healthScoreDrop]
 
     /// Runs `history` through the stages' domain code, the path of `fleet-admin backtest` (the health
-    /// model of `scorer`, then `engine`'s rules, up to the history's end) and reads its figures. The
+    /// model of `scorer`, then `engine`'s rules, up to the history's end) and reads its figures; with
+    /// a shared holiday and ordinary accounts, runs the same history without the holiday too, for
+    /// `holidayCausedAlerts`. The
     /// one path of `fleet-admin bench detection` and of the tests that bound time to detect.
     public static func measure(
         _ history: LabelledHistory, scorer: HealthScorer = HealthScorer(), engine: RulesEngine
+    ) -> DetectionFigures {
+        var figures = measureOnce(history, scorer: scorer, engine: engine)
+        if history.options.sharedHoliday, let first = history.sharedHolidayDays.first,
+            history.accounts.contains(where: { $0.story == nil })
+        {
+            var options = history.options
+            options.sharedHoliday = false
+            let without = measureOnce(LabelledHistory(options: options), scorer: scorer, engine: engine)
+            let window = first * Timestamp.millisecondsPerDay..<(first + 4) * Timestamp.millisecondsPerDay
+            func inWindow(_ f: DetectionFigures) -> [String: Int] {
+                var counts: [String: Int] = [:]
+                for a in f.falseAlerts where window.contains(a.raisedAt.millisecondsSinceEpoch) {
+                    counts[a.accountId, default: 0] += 1
+                }
+                return counts
+            }
+            let base = inWindow(without)
+            figures.holidayCausedAlerts = inWindow(figures).reduce(0) {
+                $0 + max(0, $1.value - base[$1.key, default: 0])
+            }
+        }
+        return figures
+    }
+
+    private static func measureOnce(
+        _ history: LabelledHistory, scorer: HealthScorer, engine: RulesEngine
     ) -> DetectionFigures {
         var backtest = Backtest(
             scorer: scorer, engines: [engine], options: .init(to: Timestamp(millisecondsSinceEpoch: history.endMs)))
@@ -133,6 +182,15 @@ public struct DetectionFigures: Sendable {
                 ordinary += 1
                 let risk = alerts.filter {
                     Self.riskTypes.contains($0.type) && $0.raisedAt.millisecondsSinceEpoch >= warmUpEnd
+                }
+                .sorted { $0.raisedAt < $1.raisedAt }
+                for alert in risk {
+                    let ms = alert.raisedAt.millisecondsSinceEpoch
+                    falseAlerts.append(
+                        FalseAlert(
+                            accountId: account.id, tier: account.tier, noise: account.noise, raisedAt: alert.raisedAt,
+                            rule: alert.rule ?? alert.type.rawValue,
+                            duringSharedHoliday: holiday.map { ms >= $0.0 && ms < $0.1 } ?? false))
                 }
                 var figures =
                     byNoise[account.noise]
@@ -217,7 +275,9 @@ public struct DetectionFigures: Sendable {
                 + String(format: "%.1f", months) + " months (outside the shared holiday: "
                 + String(format: "%.1f", falseAlertsOutsideHolidayPerThousandPerMonth)
                 + "); \(holidayFalseAlerts) risk alerts "
-                + "on them during the holiday all accounts share")
+                + "on them during the holiday all accounts share"
+                + (holidayCausedAlerts.map { ", \($0) caused by it (beyond the same history without the holiday)" }
+                    ?? ""))
         return out
     }
 }

@@ -203,6 +203,25 @@ import Testing
     static let noiseOnly = LabelledHistory(
         options: .init(seed: 5, accounts: 70, days: 70, storyShare: 0, warmUpDays: 40))
 
+    /// The alerts the shared holiday causes are counted against the same history without it: with the
+    /// population off (every account judged alone) the holiday alerts accounts that do not alert
+    /// without it; the listed false alerts are the counted ones, flagged in the holiday's window.
+    @Test func theAlertsAHolidayCausesAreThoseTheSameHistoryWithoutItDoesNotRaise() throws {
+        let engine = try Fixtures.rules()
+        var alone = ScoringConfig()
+        alone.populationMinAccounts = 0
+        let figures = DetectionFigures.measure(Self.noiseOnly, scorer: HealthScorer(config: alone), engine: engine)
+        let caused = try #require(figures.holidayCausedAlerts, "measured without the holiday too")
+        #expect(caused > 0, "accounts judged alone alert for a holiday all of them share")
+        #expect(caused <= figures.holidayFalseAlerts)
+        #expect(figures.falseAlerts.count == figures.noise.reduce(0) { $0 + $1.falseAlerts })
+        #expect(figures.falseAlerts.filter(\.duringSharedHoliday).count == figures.holidayFalseAlerts)
+        let withPopulation = DetectionFigures.measure(Self.noiseOnly, engine: engine)
+        #expect(
+            try #require(withPopulation.holidayCausedAlerts) < caused,
+            "the population allows for the holiday (\(withPopulation.holidayCausedAlerts ?? -1) against \(caused))")
+    }
+
     /// False alerts per 1,000 accounts per month: per kind of noise, over all of them, and outside
     /// the shared holiday's four days (the months shortened by them).
     @Test(

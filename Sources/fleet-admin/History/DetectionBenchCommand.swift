@@ -34,6 +34,13 @@ struct DetectionBenchCommand: ParsableCommand {
     @Option(help: "Tier of the silent account (enterprise, mid_market, smb); default: drawn.") var silentTier: String?
     @Option(help: "With --history labelled: also list this story's accounts (onset, tier, hours to detect, rule).")
     var story: String?
+    @Option(
+        help: ArgumentHelp(
+            "With --history labelled: also list the false alerts on ordinary accounts with this kind of noise (or all).",
+            valueName: "noise"))
+    var falseAlerts: String?
+    @Flag(help: "With --history labelled: histories without the holiday every account shares.")
+    var withoutSharedHoliday = false
 
     func run() throws {
         var config = ScoringConfig()
@@ -106,7 +113,8 @@ struct DetectionBenchCommand: ParsableCommand {
     func runLabelled(config: ScoringConfig, engine: RulesEngine) throws {
         let seedList = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
         guard !seedList.isEmpty else { throw ValidationError("--seeds: numbers, comma-separated") }
-        let options = LabelledHistory.Options(accounts: accounts ?? 300, days: days ?? 75)
+        let options = LabelledHistory.Options(
+            accounts: accounts ?? 300, days: days ?? 75, sharedHoliday: !withoutSharedHoliday)
         var all: [DetectionFigures] = []
         for seed in seedList {
             var o = options
@@ -127,6 +135,20 @@ struct DetectionBenchCommand: ParsableCommand {
                     print(
                         "    \(a.accountId) \(a.tier.rawValue) onset \(a.onset.rfc3339) "
                             + "(\(Self.weekday(a.onset))): \(hours) \(a.rule ?? "")")
+                }
+            }
+            if let falseAlerts {
+                let kind = LabelledHistory.Noise(rawValue: falseAlerts)
+                guard kind != nil || falseAlerts == "all" else {
+                    throw ValidationError(
+                        "--false-alerts: all or one of "
+                            + LabelledHistory.Noise.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                for a in figures.falseAlerts where kind == nil || a.noise == kind {
+                    print(
+                        "    \(a.accountId) \(a.tier.rawValue) \(a.noise.rawValue) "
+                            + "\(a.raisedAt.rfc3339) (\(Self.weekday(a.raisedAt))) \(a.rule)"
+                            + (a.duringSharedHoliday ? " [shared holiday]" : ""))
                 }
             }
             all.append(figures)
@@ -155,6 +177,7 @@ struct DetectionBenchCommand: ParsableCommand {
         let perMonth = all.map(\.falseAlertsPerThousandPerMonth).reduce(0, +) / Double(all.count)
         print(
             "  false alerts per 1,000 ordinary accounts per month: " + String(format: "%.1f", perMonth)
-                + "; during the shared holiday: \(all.map(\.holidayFalseAlerts).reduce(0, +)) in all")
+                + "; during the shared holiday: \(all.map(\.holidayFalseAlerts).reduce(0, +)) in all, "
+                + "\(all.compactMap(\.holidayCausedAlerts).reduce(0, +)) caused by it")
     }
 }
