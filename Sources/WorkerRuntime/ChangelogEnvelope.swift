@@ -159,14 +159,31 @@ public struct ChangelogPlausibility: Sendable, Equatable {
 
     /// Why `envelope` cannot be true, or nil.
     public func problem(with envelope: ChangelogEnvelope) -> String? {
-        if envelope.epoch > epochLimit {
-            return "owner epoch \(envelope.epoch) is beyond the wall clock at restore plus a year"
-        }
+        if envelope.epoch > epochLimit { return epochProblem(envelope.epoch) }
         for (input, offset) in envelope.applied.sorted(by: { $0.key < $1.key }) {
-            if offset < 0 { return "applied offset \(offset) of input \(input) is negative" }
-            if let end = inputEnds[input], offset >= end {
-                return "applied offset \(offset) of input \(input) is at or beyond the input's end (\(end))"
-            }
+            if let problem = offsetProblem(input, offset) { return problem }
+        }
+        return nil
+    }
+
+    /// The same, for a value already kept: its owner epoch and the input offsets it reflects.
+    func problem(epoch: Int64, applied: AppliedOffsets) -> String? {
+        if epoch > epochLimit { return epochProblem(epoch) }
+        var found: String?
+        applied.forEachOffset { input, offset in
+            if found == nil { found = offsetProblem(input, offset) }
+        }
+        return found
+    }
+
+    private func epochProblem(_ epoch: Int64) -> String {
+        "owner epoch \(epoch) is beyond the wall clock at restore plus a year"
+    }
+
+    private func offsetProblem(_ input: UInt8, _ offset: Int64) -> String? {
+        if offset < 0 { return "applied offset \(offset) of input \(input) is negative" }
+        if let end = inputEnds[input], offset >= end {
+            return "applied offset \(offset) of input \(input) is at or beyond the input's end (\(end))"
         }
         return nil
     }

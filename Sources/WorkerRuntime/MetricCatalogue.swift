@@ -60,6 +60,9 @@ public enum MetricCatalogue {
             "fleet_partitions_restoring", .gauge, labels: ["stage"], exposedBy: "all stages",
             help: "Assigned partitions whose state is still being restored from the changelog."),
         MetricFamily(
+            "fleet_standby_keys", .gauge, labels: ["stage"], exposedBy: "all stages with STANDBY_REPLICAS=all",
+            help: "Keys held in the warm standby copies of the changelog (every partition, encoded)."),
+        MetricFamily(
             "fleet_state_restore_failures_total", .counter, labels: ["stage"], exposedBy: "all stages",
             help: "State restores that failed (stalled or errored) and are retried."),
         MetricFamily(

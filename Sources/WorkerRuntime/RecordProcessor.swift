@@ -44,6 +44,11 @@ public protocol RecordProcessor: AnyObject, SendableMetatype {
     /// restore: the partition stays paused and the restore is retried with back-off.
     var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? { get }
 
+    /// The worker is starting, before it joins its group: start what the processor reads beside its
+    /// partitions (a global table), so it is warm when the first partition comes. Called once, on
+    /// the worker thread; `workerStopped` follows even when the start fails.
+    func workerStarting()
+
     /// The worker has stopped (its consumer closed, its producer flushed): release what the
     /// processor holds beyond its partitions (a reader thread, a librdkafka handle). Called once,
     /// on the worker thread.
@@ -57,6 +62,7 @@ extension RecordProcessor {
     public func partitionRevoked(context: ProcessingContext<State>) {}
     public func alreadyApplied(_ record: ConsumedRecord, context: ProcessingContext<State>) {}
     public var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? { nil }
+    public func workerStarting() {}
     public func workerStopped() {}
 }
 

@@ -57,6 +57,8 @@ final class RestoreJob<Value: StateValue>: Sendable {
     private let cancelled = Atomic<Bool>(false)
     private let outcome = Mutex<Result?>(nil)
     private let elapsed = Mutex<Duration?>(nil)
+    /// Keys taken warm from the standby copies (`StandbyReplicas`) rather than read.
+    let warmKeys = Mutex<Int>(0)
 
     init(partitions: [Int32], generations: [Int32: Int]) {
         self.partitions = partitions
@@ -82,7 +84,8 @@ final class RestoreJob<Value: StateValue>: Sendable {
     func start(
         changelog: String?, inputs: [String] = [], futureTimeBound: FutureTimeBound = FutureTimeBound(),
         reader: (@Sendable (Int32) throws -> any Sendable)?, configuration: KafkaConfiguration, logger: Logger,
-        stallTimeout: Duration, clock: WallClock = .system, onDone: @escaping @Sendable () -> Void
+        stallTimeout: Duration, clock: WallClock = .system, standby: StandbyReplicas<Value>? = nil,
+        onDone: @escaping @Sendable () -> Void
     ) {
         BlockingThread.start(name: "restore-\(changelog ?? "inputs")") { [self] in
             let began = ContinuousClock.now
@@ -90,7 +93,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 changelog.map {
                     run(
                         changelog: $0, inputs: inputs, futureTimeBound: futureTimeBound, configuration: configuration,
-                        logger: logger, stallTimeout: stallTimeout, clock: clock)
+                        logger: logger, stallTimeout: stallTimeout, clock: clock, standby: standby)
                 }
                 ?? .success(Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) }))
             if let reader, case .success(var restored) = result {
@@ -122,9 +125,9 @@ final class RestoreJob<Value: StateValue>: Sendable {
 
     private func run(
         changelog: String, inputs: [String], futureTimeBound: FutureTimeBound,
-        configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration, clock: WallClock
+        configuration: KafkaConfiguration, logger: Logger, stallTimeout: Duration, clock: WallClock,
+        standby: StandbyReplicas<Value>?
     ) -> Result {
-        var result = Dictionary(uniqueKeysWithValues: partitions.map { ($0, RestoredPartition<Value>()) })
         var config = configuration
         for key in ["group.id", "group.instance.id", "partition.assignment.strategy"] { config[key] = nil }
         config["enable.auto.commit"] = "false"
@@ -152,13 +155,25 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 }
                 limits[p] = ChangelogPlausibility(now: now, futureTimeBound: futureTimeBound, inputEnds: inputEnds)
             }
+            // Per partition: the standby's warm copy (read on from its position), or nothing (read from
+            // the beginning).
+            var replicas: [Int32: ChangelogReplica<Value>] = [:]
+            var starts: [Int32: Int64] = [:]
+            for p in partitions {
+                let limit = limits[p] ?? ChangelogPlausibility(now: now, futureTimeBound: futureTimeBound)
+                if let warm = standby?.take(p), let end = ends[p] {
+                    replicas[p] = warm.taken(limit: limit)
+                    warmKeys.withLock { $0 += replicas[p]!.restored.entries.count }
+                    if warm.position >= end { ends[p] = nil } else { starts[p] = warm.position }
+                } else {
+                    replicas[p] = ChangelogReplica()
+                    if ends[p] != nil { starts[p] = KafkaOffset.beginning }
+                }
+            }
             if !ends.isEmpty {
                 try consumer.assign(
-                    Dictionary(
-                        uniqueKeysWithValues: ends.keys.map { (TopicPartition(changelog, $0), KafkaOffset.beginning) }))
+                    Dictionary(uniqueKeysWithValues: ends.keys.map { (TopicPartition(changelog, $0), starts[$0]!) }))
             }
-            // Per partition and key: the epoch and offset of the value kept so far.
-            var winners: [Int32: [String: (epoch: Int64, offset: Int64)]] = [:]
             var lastProgress = ContinuousClock.now
             while !ends.isEmpty {
                 if cancelled.load(ordering: .acquiring) {
@@ -178,63 +193,12 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 }
                 lastProgress = ContinuousClock.now
                 let p = record.partition
-                result[p]?.records += 1
-                result[p]?.bytes += (record.key?.count ?? 0) + (record.value?.count ?? 0)
+                guard replicas[p] != nil else { continue }
                 if let end = ends[p], record.offset + 1 >= end { ends[p] = nil }
-                guard let key = record.keyString else { continue }
-                guard let value = record.value else {
-                    // A tombstone (written by compaction tooling or an older version): delete.
-                    result[p]?.entries.remove(key)
-                    winners[p]?[key] = nil
-                    continue
-                }
-                let envelope: ChangelogEnvelope
-                do {
-                    envelope = try ChangelogEnvelope(decoding: value)
-                } catch {
-                    result[p]?.quarantined.append(
-                        QuarantinedValue(key: key, value: value, offset: record.offset, reason: error))
-                    continue
-                }
                 let limit = limits[p] ?? ChangelogPlausibility(now: .max, futureTimeBound: futureTimeBound)
-                var metadata: PartitionMetadata?
-                var problem = limit.problem(with: envelope)
-                if problem == nil, key == PartitionMetadata.key {
-                    do {
-                        let decoded = try PartitionMetadata(decoding: envelope.payload)
-                        problem = limit.problem(with: decoded)
-                        metadata = decoded
-                    } catch {
-                        problem = error.reason
-                    }
-                }
-                if let problem {
-                    result[p]!.corrupt.append(CorruptValue(key: key, offset: record.offset, reason: problem))
-                    continue
-                }
-                result[p]!.maxEpoch = max(result[p]!.maxEpoch, envelope.epoch)
-                // a stale owner's write
-                if let previous = winners[p]?[key], previous.epoch > envelope.epoch { continue }
-                winners[p, default: [:]][key] = (envelope.epoch, record.offset)
-                if let metadata {
-                    result[p]!.metadata = metadata
-                    continue
-                }
-                if envelope.deleted {
-                    result[p]!.entries.remove(key)
-                    continue
-                }
-                do {
-                    let value = try Value(stateBytes: envelope.payload)
-                    result[p]!.entries.put(key, value, applied: AppliedOffsets(envelope.applied))
-                    result[p]!.quarantined.removeAll { $0.key == key }
-                } catch {
-                    result[p]!.entries.remove(key)
-                    result[p]!.quarantined.removeAll { $0.key == key }
-                    result[p]!.quarantined.append(
-                        QuarantinedValue(key: key, value: value, offset: record.offset, reason: error))
-                }
+                replicas[p]!.apply(key: record.keyString, value: record.value, offset: record.offset, limit: limit)
             }
+            let result = replicas.mapValues(\.restored)
             logger.info(
                 "state restored",
                 metadata: [
@@ -242,6 +206,7 @@ final class RestoreJob<Value: StateValue>: Sendable {
                     "records": "\(result.values.reduce(0) { $0 + $1.records })",
                     "bytes": "\(result.values.reduce(0) { $0 + $1.bytes })",
                     "keys": "\(result.values.reduce(0) { $0 + $1.entries.count })",
+                    "keys_warm": "\(warmKeys.withLock { $0 })",
                     "quarantined": "\(result.values.reduce(0) { $0 + $1.quarantined.count })",
                     "corrupt": "\(result.values.reduce(0) { $0 + $1.corrupt.count })",
                 ])

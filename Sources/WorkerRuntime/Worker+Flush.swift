@@ -166,6 +166,8 @@ extension Worker {
         sender = nil
         owners.removeAll()
         processor.workerStopped()
+        standby?.stop()
+        standby = nil
         if let error = failure.withLock({ $0 }) {
             logger.error("worker stopped on error", metadata: ["error": "\(error)"])
             return .failure(error)

@@ -36,7 +36,7 @@ extension Worker {
             changelog: topology.changelog, inputs: topology.inputs,
             futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds),
             reader: reader, configuration: settings.consumerConfiguration, logger: logger,
-            stallTimeout: settings.restoreStallTimeout, clock: clock
+            stallTimeout: settings.restoreStallTimeout, clock: clock, standby: standby
         ) { [self] in
             self.restoreFinished.store(true, ordering: .releasing)
         }
@@ -80,7 +80,8 @@ extension Worker {
         let report = RestoreReport(
             partitions: job.partitions, records: restored.values.reduce(0) { $0 + $1.records },
             keys: restored.values.reduce(0) { $0 + $1.entries.count },
-            bytes: restored.values.reduce(0) { $0 + $1.bytes }, duration: job.duration ?? .zero)
+            bytes: restored.values.reduce(0) { $0 + $1.bytes }, duration: job.duration ?? .zero,
+            warmKeys: job.warmKeys.withLock { $0 })
         restoreLog.withLock { log in
             log.append(report)
             if log.count > 64 { log.removeFirst(log.count - 64) }
@@ -191,6 +192,7 @@ extension Worker {
             keys += context.state.count
         }
         stateKeysGauge.record(keys)
+        if let standby { standbyKeysGauge.record(standby.keys) }
         // Failed restores whose back-off has passed.
         startRestores()
     }

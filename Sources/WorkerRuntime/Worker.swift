@@ -80,10 +80,13 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     let flushCondition = NSCondition()
     let restoreFinished = Atomic<Bool>(false)
     let restoreLog = Mutex<[RestoreReport]>([])
+    let standbyWarm = Mutex<(keys: Int, records: Int, duration: Duration)?>(nil)
 
     // Owned by the worker thread.
     var consumer: KafkaConsumer?
     var producer: KafkaProducer?
+    /// Warm copies of the changelog's partitions (`STANDBY_REPLICAS=all`), nil without.
+    var standby: StandbyReplicas<State>?
     var sender: OutputSender?
     var owners: [Int32: PartitionOwner<State>] = [:]
     var nextGeneration = 1
@@ -106,6 +109,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     let restoreFailureCounter: Counter
     let stateKeysGauge: Gauge
     let restoringGauge: Gauge
+    let standbyKeysGauge: Gauge
 
     public init(
         settings: WorkerSettings, topology: WorkerTopology, processor: Processor, logger: Logger,
@@ -129,6 +133,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
         restoreFailureCounter = Counter(label: "fleet_state_restore_failures_total", dimensions: dims)
         stateKeysGauge = Gauge(label: "fleet_state_keys", dimensions: dims)
         restoringGauge = Gauge(label: "fleet_partitions_restoring", dimensions: dims)
+        standbyKeysGauge = Gauge(label: "fleet_standby_keys", dimensions: dims)
     }
 
     /// Health as reported by the HTTP endpoints.
@@ -155,6 +160,10 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
     /// The last 64 restores applied, oldest first (for benchmarks and tests): what each read and
     /// how long it took.
     public var restoreReports: [RestoreReport] { restoreLog.withLock { $0 } }
+
+    /// With `STANDBY_REPLICAS=all`, once the copies were warm at start (for benchmarks and tests): the
+    /// keys they held, the changelog records read, and the time from the worker's start.
+    public var standbyWarmUp: (keys: Int, records: Int, duration: Duration)? { standbyWarm.withLock { $0 } }
 
     /// Asks the loop to stop; `run()` returns once it has committed, left the group and flushed,
     /// within `SHUTDOWN_TIMEOUT_MS` of this call.
@@ -237,6 +246,8 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                     self.producedTotal.add(1, ordering: .relaxed)
                 },
                 onFailure: { [self] in self.recordFailure($0) })
+            processor.workerStarting()
+            warmStandby()
             consumer = try KafkaConsumer(
                 configuration: settings.consumerConfiguration, name: "\(settings.stage)-consumer", logger: logger,
                 rebalanceHandler: self)
@@ -251,6 +262,9 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             consumer = nil
             producer?.shutdownBlocking(timeout: settings.shutdownTimeout)
             producer = nil
+            standby?.stop()
+            standby = nil
+            processor.workerStopped()
             return .failure(.kafka(error))
         }
         if let mismatch = followerPartitionMismatch() {
@@ -259,6 +273,9 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             consumer = nil
             producer?.shutdownBlocking(timeout: settings.shutdownTimeout)
             producer = nil
+            standby?.stop()
+            standby = nil
+            processor.workerStopped()
             return .failure(mismatch)
         }
         setStatus(detail: "joining group \(settings.groupId)")
@@ -303,6 +320,43 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             if due { reportLag() }
         }
         return shutdown()
+    }
+
+    /// With `STANDBY_REPLICAS=all` and a changelog: starts the standby copies and waits, before the
+    /// worker joins its group, until they hold the whole changelog (or `STANDBY_WARMUP_TIMEOUT_MS`
+    /// passed), so a replica added to scale out takes its partitions warm and restores only what was
+    /// written since. The wait is cut short by a stop request.
+    func warmStandby() {
+        guard settings.standby == .all, let changelog = topology.changelog, standby == nil else { return }
+        let standby = StandbyReplicas<State>(
+            changelog: changelog, configuration: settings.consumerConfiguration, logger: logger,
+            futureTimeBound: FutureTimeBound(maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds),
+            warmUpTimeout: max(settings.standbyWarmUpTimeout, .milliseconds(1)), clock: clock)
+        self.standby = standby
+        standby.start()
+        guard settings.standbyWarmUpTimeout > .zero else { return }
+        setStatus(detail: "warming standby copies of \(changelog)")
+        let began = ContinuousClock.now
+        let answered = DispatchSemaphore(value: 0)
+        let result = Atomic<Bool>(false)
+        standby.whenWarm { warm in
+            result.store(warm, ordering: .releasing)
+            answered.signal()
+        }
+        while answered.wait(timeout: .now() + 0.2) == .timedOut {
+            if stopRequested.load(ordering: .acquiring) { return }
+        }
+        let warm = result.load(ordering: .acquiring)
+        if warm {
+            let figures = (standby.keys, standby.recordsRead, ContinuousClock.now - began)
+            standbyWarm.withLock { $0 = figures }
+        }
+        logger.log(
+            level: warm ? .info : .warning, warm ? "standby copies warm" : "standby copies not warm in time; joining",
+            metadata: [
+                "changelog": "\(changelog)", "keys": "\(standby.keys)", "records": "\(standby.recordsRead)",
+                "seconds": "\(((ContinuousClock.now - began).timeInterval * 100).rounded() / 100)",
+            ])
     }
 
     func handle(_ record: ConsumedRecord, caughtUp: Bool = true) {

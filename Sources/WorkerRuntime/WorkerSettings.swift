@@ -20,6 +20,8 @@ import Kafka
 /// | `MAX_RECORD_BYTES` | larger input records go to the DLT (`too_large`) unread | 1048576 |
 /// | `MAX_CLOCK_SKEW_MS` | event times further ahead of the wall clock go to the DLT | 600000 |
 /// | `RESTORE_STALL_TIMEOUT_MS` | a restore fails (and is retried) after this long without progress | 30000 |
+/// | `STANDBY_REPLICAS` | `all`: keep a warm copy of every changelog partition (a moved partition restores only the tail); `none` | none |
+/// | `STANDBY_WARMUP_TIMEOUT_MS` | with standbys, how long a starting worker reads the changelog before it joins its group | 120000 |
 public struct WorkerSettings: Sendable {
     public var stage: String
     /// Properties for both clients.
@@ -37,6 +39,10 @@ public struct WorkerSettings: Sendable {
     public var maxRecordBytes: Int
     public var maxClockSkew: Duration
     public var restoreStallTimeout: Duration
+    /// Which changelog partitions are kept warm (`StandbyReplicas`).
+    public var standby: StandbyMode
+    /// With standbys: the longest a starting worker reads its changelog before it joins its group.
+    public var standbyWarmUpTimeout: Duration
     /// The limits of every HTTP listener of the worker (health, and the dispatcher's feedback).
     public var httpLimits: HTTPLimits
 
@@ -46,7 +52,8 @@ public struct WorkerSettings: Sendable {
         logLevel: String = "info", logFormat: String = "json", commitInterval: Duration = .seconds(1),
         shutdownTimeout: Duration = .seconds(25),
         maxRecordBytes: Int = 1_048_576, maxClockSkew: Duration = .seconds(600),
-        restoreStallTimeout: Duration = .seconds(30),
+        restoreStallTimeout: Duration = .seconds(30), standby: StandbyMode = .none,
+        standbyWarmUpTimeout: Duration = .seconds(120),
         kafka: [String: String] = [:], consumerOverrides: [String: String] = [:],
         producerOverrides: [String: String] = [:],
         httpLimits: HTTPLimits = HTTPLimits()
@@ -64,6 +71,8 @@ public struct WorkerSettings: Sendable {
         self.maxRecordBytes = maxRecordBytes
         self.maxClockSkew = maxClockSkew
         self.restoreStallTimeout = restoreStallTimeout
+        self.standby = standby
+        self.standbyWarmUpTimeout = standbyWarmUpTimeout
         self.consumerOverrides = consumerOverrides
         self.producerOverrides = producerOverrides
         self.httpLimits = httpLimits
@@ -120,6 +129,12 @@ public struct WorkerSettings: Sendable {
         guard ["json", "text"].contains(format) else {
             throw .configuration(source: "environment", key: "LOG_FORMAT", reason: "\"\(format)\" is not json or text")
         }
+        let standbyText = env["STANDBY_REPLICAS"]?.lowercased() ?? "none"
+        guard let standby = StandbyMode(rawValue: standbyText) else {
+            throw .configuration(
+                source: "environment", key: "STANDBY_REPLICAS",
+                reason: "\"\(standbyText.prefix(40))\" is not none or all")
+        }
         let settings = WorkerSettings(
             stage: stage, brokers: brokers, topicPrefix: env["TOPIC_PREFIX"] ?? "", groupId: env["GROUP_ID"],
             httpHost: env["HTTP_HOST"] ?? "0.0.0.0", httpPort: try integer("HTTP_PORT", 8080, 0...65535),
@@ -129,6 +144,8 @@ public struct WorkerSettings: Sendable {
             maxRecordBytes: try integer("MAX_RECORD_BYTES", 1_048_576, 1024...100_000_000),
             maxClockSkew: .milliseconds(try integer("MAX_CLOCK_SKEW_MS", 600_000, 0...31_536_000_000)),
             restoreStallTimeout: .milliseconds(try integer("RESTORE_STALL_TIMEOUT_MS", 30_000, 1000...3_600_000)),
+            standby: standby,
+            standbyWarmUpTimeout: .milliseconds(try integer("STANDBY_WARMUP_TIMEOUT_MS", 120_000, 0...3_600_000)),
             kafka: shared, consumerOverrides: consumer, producerOverrides: producer,
             httpLimits: HTTPLimits(
                 idleTimeout: .milliseconds(try integer("HTTP_IDLE_TIMEOUT_MS", 10_000, 100...600_000)),

@@ -40,6 +40,8 @@ import Testing
         (["LOG_LEVEL": "loud"], "LOG_LEVEL"),
         (["COMMIT_INTERVAL_MS": "0"], "COMMIT_INTERVAL_MS"),
         (["KAFKA_NO_SUCH_THING": "1"], "no.such.thing"),
+        (["STANDBY_REPLICAS": "2"], "STANDBY_REPLICAS"),
+        (["STANDBY_WARMUP_TIMEOUT_MS": "-1"], "STANDBY_WARMUP_TIMEOUT_MS"),
     ])
     func badSettingsNameTheKeyAndTheProblem(extra: [String: String], mentions: String) {
         var env = ["KAFKA_BROKERS": "localhost:9092"]
@@ -49,6 +51,15 @@ import Testing
         } throws: { error in
             "\(error)".contains(mentions) && "\(error)".contains("configuration error in environment")
         }
+    }
+
+    @Test func standbyReplicasAreNoneByDefaultAndAllOnRequest() throws {
+        let plain = try WorkerSettings.fromEnvironment(stage: "s", ["KAFKA_BROKERS": "localhost:9092"])
+        #expect(plain.standby == .none && plain.standbyWarmUpTimeout == .seconds(120))
+        let warm = try WorkerSettings.fromEnvironment(
+            stage: "s",
+            ["KAFKA_BROKERS": "localhost:9092", "STANDBY_REPLICAS": "ALL", "STANDBY_WARMUP_TIMEOUT_MS": "5000"])
+        #expect(warm.standby == .all && warm.standbyWarmUpTimeout == .seconds(5))
     }
 
     @Test func missingBrokersIsNamed() {

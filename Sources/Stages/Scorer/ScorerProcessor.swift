@@ -1,6 +1,7 @@
 import Contracts
 import HealthModel
 import Kafka
+import Synchronization
 import WorkerRuntime
 
 extension AccountState: StateValue {
@@ -88,16 +89,24 @@ public final class ScorerProcessor: RecordProcessor {
 
     /// With a population: the partition's part as the population topic holds it, once the topic's
     /// follower has read what the topic held at the assignment (a restore fails, and is retried,
-    /// when it cannot within its bound).
+    /// when it cannot within its bound). The runtime asks for this reader once per restore and calls
+    /// it per partition: the barrier is passed once for all of them (every last owner published its
+    /// part before the restore began).
     public var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? {
         guard let population, let follower = population.follower else { return nil }
         let table = population.table
+        let passed = Mutex(false)
         return { partition in
             follower.start { table.receive($0) }
-            guard follower.waitCaughtUp() else {
-                throw KafkaError(
-                    kind: .retriable,
-                    message: "population topic \(follower.topic) not read to its end within \(follower.catchUpTimeout)")
+            try passed.withLock { passed in
+                guard !passed else { return }
+                guard follower.waitCaughtUp() else {
+                    throw KafkaError(
+                        kind: .retriable,
+                        message:
+                            "population topic \(follower.topic) not read to its end within \(follower.catchUpTimeout)")
+                }
+                passed = true
             }
             return table.part(of: partition) ?? PopulationPart()
         }
@@ -111,6 +120,14 @@ public final class ScorerProcessor: RecordProcessor {
     public func partitionRevoked(context: ProcessingContext<AccountState>) {
         nextBoundaryMs[context.partition] = nil
         population?.drop(context.partition)
+    }
+
+    /// The worker is starting: the population topic's reader starts, so a partition given to this
+    /// replica (a scale-up) finds it read instead of opening it then.
+    public func workerStarting() {
+        guard let population, let follower = population.follower else { return }
+        let table = population.table
+        follower.start { table.receive($0) }
     }
 
     /// The worker has stopped: the population topic's reader stops and frees its handle.

@@ -237,12 +237,7 @@ struct HealthBenchCommand: ParsableCommand {
         withExtendedLifetime((dictionary, offsets)) {}
     }
 
-    private func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
+    private func residentBytes() -> Int { ResidentMemory.bytes }
 
     /// Runs `body`; returns its wall time and its CPU time on this thread (the machine is shared, so
     /// wall time includes time spent descheduled; CPU time is the figure of one core's work).

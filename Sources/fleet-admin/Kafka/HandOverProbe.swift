@@ -109,4 +109,8 @@ final class HandOverProbe<Inner: RecordProcessor>: RecordProcessor {
     }
 
     var assignmentReader: (@Sendable (Int32) throws -> any Sendable)? { inner.assignmentReader }
+
+    func workerStarting() { inner.workerStarting() }
+
+    func workerStopped() { inner.workerStopped() }
 }

@@ -42,6 +42,11 @@ struct RescaleBenchCommand: AsyncParsableCommand {
     var compression = "lz4"
     @Option(help: "Extra consumer settings of both members, key=value, comma-separated (restore reads with them too).")
     var consumer = ""
+    @Flag(
+        help:
+            "Both members keep standby copies of the whole changelog (STANDBY_REPLICAS=all): the second warms its copies before it joins."
+    )
+    var standby = false
 
     static let logger: Logger = {
         var logger = Logger(label: "bench-rescale")
@@ -81,12 +86,13 @@ struct RescaleBenchCommand: AsyncParsableCommand {
         print(
             "bench rescale: ingest-scorer, \(accounts) accounts, \(partitions) partitions, mock broker in-process, "
                 + "\(ProcessInfo.processInfo.activeProcessorCount) cores, session.timeout.ms \(sessionTimeoutMs), "
-                + "compression \(compression), live load \(rate) events/s")
+                + "compression \(compression), live load \(rate) events/s, standby replicas \(standby ? "all" : "none")"
+        )
 
         let watch = HandOverWatch()
         let settings = WorkerSettings(
             stage: FleetStage.ingestScorer.name, brokers: cluster.bootstrapServers, topicPrefix: prefix,
-            groupId: prefix + "scorer", consumerOverrides: try consumerSettings(),
+            groupId: prefix + "scorer", standby: standby ? .all : .none, consumerOverrides: try consumerSettings(),
             producerOverrides: ["compression.type": compression])
         // Events are dated now and time is event time only: no wall-clock re-scoring of a million
         // idle accounts at the top of an hour in the middle of the measurement.
@@ -112,6 +118,7 @@ struct RescaleBenchCommand: AsyncParsableCommand {
                 logger: Self.logger)
             watch.recording.store(true, ordering: .relaxed)
             try await Task.sleep(for: .seconds(settleSeconds))
+            let residentBefore = ResidentMemory.bytes
             let joinedAt = WallClock.system.milliseconds()
             let member = try ScorerStage.make(settings: settings, env: env, logger: Self.logger) {
                 HandOverProbe($0, member: 1, watch: watch)
@@ -126,6 +133,15 @@ struct RescaleBenchCommand: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(1))
             watch.recording.store(false, ordering: .relaxed)
             let offered = await live.stop()
+            if let warm = member.standbyWarmUp {
+                print(
+                    String(
+                        format: "second member's standby copies: %d keys from %d records, warm %.2f s after its start",
+                        warm.keys, warm.records, seconds(warm.duration)))
+            }
+            print(
+                "process resident memory (broker and both members): \(residentBefore >> 20) MiB before the second "
+                    + "member, \(ResidentMemory.bytes >> 20) MiB at the end")
             try report(
                 watch: watch, joinedAt: joinedAt, restores: member.restoreReports, offered: offered,
                 changelog: try changelogSummary(cluster, changelog))
@@ -240,8 +256,8 @@ struct RescaleBenchCommand: AsyncParsableCommand {
             print(
                 String(
                     format:
-                        "restore of partitions %@: %d keys, %d records, %.1f MB in %.2f s: %.0f keys/s, %.1f MB/s",
-                    "\(r.partitions)" as NSString, r.keys, r.records, Double(r.bytes) / 1e6, r.seconds,
+                        "restore of partitions %@: %d keys (%d taken warm), %d records, %.1f MB in %.2f s: %.0f keys/s, %.1f MB/s",
+                    "\(r.partitions)" as NSString, r.keys, r.warmKeys, r.records, Double(r.bytes) / 1e6, r.seconds,
                     r.keysPerSecond, r.bytesPerSecond / 1e6))
         }
         let held = movedSet.reduce(0) { $0 + (watch.keysHeldAtRevoke[$1] ?? 0) }
