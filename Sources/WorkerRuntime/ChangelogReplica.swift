@@ -12,6 +12,10 @@ struct ChangelogReplica<Value: StateValue>: Sendable {
     var winners: [String: ChangelogWinner] = [:]
     /// The next offset to read (every record below it has been applied).
     var position: Int64 = 0
+    /// Keep at most the latest corrupt or undecodable frame per key, and none once a believable value
+    /// replaced it: a standby copy lives as long as its process, and its lists would otherwise grow
+    /// with every bad frame ever read (a restore reads each frame once and reports them all).
+    var pruneSuperseded = false
 
     /// Applies one changelog record, judged against `limit`; `decode` turns a value's envelope (and
     /// the record's bytes and offset) into the kept value.
@@ -35,6 +39,7 @@ struct ChangelogReplica<Value: StateValue>: Sendable {
         do {
             envelope = try ChangelogEnvelope(decoding: value)
         } catch {
+            if pruneSuperseded { restored.quarantined.removeAll { $0.key == key } }
             restored.quarantined.append(QuarantinedValue(key: key, value: value, offset: offset, reason: error))
             return
         }
@@ -50,6 +55,7 @@ struct ChangelogReplica<Value: StateValue>: Sendable {
             }
         }
         if let problem {
+            if pruneSuperseded { restored.corrupt.removeAll { $0.key == key } }
             restored.corrupt.append(CorruptValue(key: key, offset: offset, reason: problem))
             return
         }
@@ -57,6 +63,7 @@ struct ChangelogReplica<Value: StateValue>: Sendable {
         // a stale owner's write
         if let previous = winners[key], previous.epoch > envelope.epoch { return }
         winners[key] = ChangelogWinner(epoch: envelope.epoch, offset: offset)
+        if pruneSuperseded, !restored.corrupt.isEmpty { restored.corrupt.removeAll { $0.key == key } }
         if let metadata {
             restored.metadata = metadata
             return
@@ -98,6 +105,7 @@ extension ChangelogReplica {
     /// after the take). Values are shared with the copy until either changes them.
     func taken(limit: ChangelogPlausibility) -> ChangelogReplica<Value> {
         var out = self
+        out.pruneSuperseded = false
         out.restored.records = 0
         out.restored.bytes = 0
         var unbelievable: [(key: String, reason: String)] = []

@@ -61,7 +61,7 @@ public enum MetricCatalogue {
             help: "Assigned partitions whose state is still being restored from the changelog."),
         MetricFamily(
             "fleet_standby_keys", .gauge, labels: ["stage"], exposedBy: "all stages with STANDBY_REPLICAS=all",
-            help: "Keys held in the warm standby copies of the changelog (every partition, encoded)."),
+            help: "Keys held in the warm standby copies of the changelog (every partition of the stage, decoded)."),
         MetricFamily(
             "fleet_state_restore_failures_total", .counter, labels: ["stage"], exposedBy: "all stages",
             help: "State restores that failed (stalled or errored) and are retried."),

@@ -13,8 +13,9 @@ public struct RestoreReport: Sendable, Equatable {
     /// From the restore thread's start (its consumer created, the ends looked up) to the last
     /// record applied.
     public var duration: Duration
-    /// Of `keys`, those taken from this worker's standby copies (`STANDBY_REPLICAS=all`) rather than
-    /// read: `records` then counts only the changelog's tail after the copies.
+    /// Keys taken from this worker's standby copies (`STANDBY_REPLICAS=all`) rather than read (the
+    /// tail read after them may delete some, so this can exceed `keys`): `records` then counts only
+    /// the changelog's tail after the copies.
     public var warmKeys: Int
 
     public init(partitions: [Int32], records: Int, keys: Int, bytes: Int, duration: Duration, warmKeys: Int = 0) {

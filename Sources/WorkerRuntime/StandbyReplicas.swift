@@ -23,7 +23,9 @@ public enum StandbyMode: String, Sendable, CaseIterable {
 /// Every partition is copied, the ones this worker owns too: the copy is the changelog as read, never
 /// the worker's live state, so a partition that leaves and comes back needs no hand-over, and one
 /// lost without a flush is still only what the changelog holds. Frames are judged at read time
-/// against the wall clock (no input ends: those are checked when a partition is taken).
+/// against the wall clock (no input ends: those are checked when a partition is taken). A copy is
+/// used only while the changelog still holds what it read past (`RestoreJob`); a changelog deleted
+/// and recreated under running replicas is not followed: restart them.
 final class StandbyReplicas<Value: StateValue>: Sendable {
     private let follower: TopicFollower
     private let futureTimeBound: FutureTimeBound
@@ -49,7 +51,12 @@ final class StandbyReplicas<Value: StateValue>: Sendable {
             replicas.withLock { replicas in
                 // A record read again (the follower reopened after a failure) is not applied twice.
                 if let known = replicas[record.partition], record.offset < known.position { return }
-                replicas[record.partition, default: ChangelogReplica()].apply(
+                if replicas[record.partition] == nil {
+                    var fresh = ChangelogReplica<Value>()
+                    fresh.pruneSuperseded = true
+                    replicas[record.partition] = fresh
+                }
+                replicas[record.partition]!.apply(
                     key: record.keyString, value: record.value, offset: record.offset, limit: limit)
             }
         }

@@ -135,10 +135,26 @@ final class RestoreJob<Value: StateValue>: Sendable {
         do {
             let consumer = try KafkaConsumer(configuration: config, name: "restore", logger: logger)
             defer { consumer.close() }
+            // The standby's copies are taken before any end is read: every value in a copy was written
+            // before the ends below, so the inputs' ends (read after) bound what it names, as they
+            // bound every value the restore reads below the changelog's ends.
+            var copies: [Int32: ChangelogReplica<Value>] = [:]
+            if let standby { for p in partitions { copies[p] = standby.take(p) } }
             var ends: [Int32: Int64] = [:]
+            var starts: [Int32: Int64] = [:]
             for p in partitions {
                 let (low, high) = try consumer.watermarks(TopicPartition(changelog, p), timeout: stallTimeout)
-                if high > low { ends[p] = high }
+                guard high > low else { continue }
+                ends[p] = high
+                // A copy is used only where the changelog still holds what it read past: not when the
+                // log's start moved beyond it (records deleted) or its end is below it (the topic
+                // recreated); then the partition is read from the beginning.
+                if let copy = copies[p], copy.position >= low, copy.position <= high {
+                    starts[p] = copy.position
+                } else {
+                    copies[p] = nil
+                    starts[p] = KafkaOffset.beginning
+                }
             }
             // The limits of a believable frame: the wall clock now, and each input partition's end.
             let now = clock.milliseconds()
@@ -155,20 +171,17 @@ final class RestoreJob<Value: StateValue>: Sendable {
                 }
                 limits[p] = ChangelogPlausibility(now: now, futureTimeBound: futureTimeBound, inputEnds: inputEnds)
             }
-            // Per partition: the standby's warm copy (read on from its position), or nothing (read from
-            // the beginning).
+            // Per partition: the standby's copy, read on from its position, or nothing.
             var replicas: [Int32: ChangelogReplica<Value>] = [:]
-            var starts: [Int32: Int64] = [:]
             for p in partitions {
-                let limit = limits[p] ?? ChangelogPlausibility(now: now, futureTimeBound: futureTimeBound)
-                if let warm = standby?.take(p), let end = ends[p] {
-                    replicas[p] = warm.taken(limit: limit)
-                    warmKeys.withLock { $0 += replicas[p]!.restored.entries.count }
-                    if warm.position >= end { ends[p] = nil } else { starts[p] = warm.position }
-                } else {
+                guard let copy = copies[p], let end = ends[p] else {
                     replicas[p] = ChangelogReplica()
-                    if ends[p] != nil { starts[p] = KafkaOffset.beginning }
+                    continue
                 }
+                let limit = limits[p] ?? ChangelogPlausibility(now: now, futureTimeBound: futureTimeBound)
+                replicas[p] = copy.taken(limit: limit)
+                warmKeys.withLock { $0 += replicas[p]!.restored.entries.count }
+                if copy.position >= end { ends[p] = nil }
             }
             if !ends.isEmpty {
                 try consumer.assign(

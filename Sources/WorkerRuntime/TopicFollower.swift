@@ -214,7 +214,9 @@ public final class TopicFollower: Sendable {
     private func step(_ reader: Reader) throws(KafkaError) {
         let fresh = state.withLock { s in s.waiters.filter { $0.value.targets == nil }.map(\.key) }
         if !fresh.isEmpty {
-            let targets = try reader.watermarks(timeout: catchUpTimeout)
+            // The broker call is bounded on its own: a long barrier (a standby's warm-up) must not
+            // keep `stop` waiting for it.
+            let targets = try reader.watermarks(timeout: min(catchUpTimeout, .seconds(5)))
             state.withLock { s in
                 for id in fresh where s.waiters[id] != nil { s.waiters[id]!.targets = targets }
             }

@@ -248,6 +248,17 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                 onFailure: { [self] in self.recordFailure($0) })
             processor.workerStarting()
             warmStandby()
+            if stopRequested.load(ordering: .acquiring) {
+                // Stopped while the copies warmed: leave without joining the group.
+                standby?.stop()
+                standby = nil
+                processor.workerStopped()
+                producer.shutdownBlocking(timeout: settings.shutdownTimeout)
+                self.producer = nil
+                sender = nil
+                setStatus(ready: false, detail: "stopped")
+                return .success(())
+            }
             consumer = try KafkaConsumer(
                 configuration: settings.consumerConfiguration, name: "\(settings.stage)-consumer", logger: logger,
                 rebalanceHandler: self)

@@ -117,4 +117,25 @@ import Testing
         #expect(taken.restored.corrupt.contains { $0.key == "g" })
         #expect(Self.direct(Self.records).restored.entries["g"] == Count(5), "believable at the first limits")
     }
+
+    @Test func aStandbyCopyKeepsOnlyTheLatestBadFrameOfAKeyAndNoneOnceReplaced() {
+        let cut = Array(Self.put(3, epoch: 20).prefix(8))
+        let records: [Record] = [
+            ("k", cut), ("k", cut), ("k", cut),  // undecodable frames: one kept
+            ("j", Self.put(1, epoch: .max)), ("j", Self.put(1, epoch: .max)),  // unbelievable: one kept
+            ("i", Self.put(1, epoch: .max)), ("i", Self.put(2, epoch: 20)),  // replaced: none kept
+        ]
+        var copy = ChangelogReplica<Count>()
+        copy.pruneSuperseded = true
+        for (offset, r) in records.enumerated() {
+            copy.apply(key: r.key, value: r.value, offset: Int64(offset), limit: Self.readTime)
+        }
+        #expect(copy.restored.quarantined.map { "\($0.key)@\($0.offset)" } == ["k@2"])
+        #expect(copy.restored.corrupt.map { "\($0.key)@\($0.offset)" } == ["j@4"])
+        #expect(copy.restored.entries["i"] == Count(2))
+        // A restore reads each frame once and reports every one.
+        let restore = Self.direct(records)
+        #expect(restore.restored.quarantined.count == 3 && restore.restored.corrupt.count == 3)
+        #expect(!copy.taken(limit: Self.limit).pruneSuperseded, "the restore's tail is read as a restore reads")
+    }
 }
