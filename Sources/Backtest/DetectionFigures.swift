@@ -14,19 +14,27 @@ public struct DetectionFigures: Sendable {
         public var accounts: Int
         /// Hours from onset to the first expected alert, sorted, of the detected accounts.
         public var hours: [Double]
+        /// The same in the account's working hours (`LabelledHistory.businessHours`), sorted.
+        public var businessHours: [Double]
         public var missed: Int { accounts - hours.count }
 
-        public init(story: LabelledHistory.Story, accounts: Int, hours: [Double]) {
+        public init(story: LabelledHistory.Story, accounts: Int, hours: [Double], businessHours: [Double] = []) {
             self.story = story
             self.accounts = accounts
             self.hours = hours
+            self.businessHours = businessHours
         }
 
         /// The `q` quantile (0...1) of the detected accounts' hours (nearest rank), nil if none.
-        public func quantile(_ q: Double) -> Double? {
-            guard !hours.isEmpty else { return nil }
-            let rank = Int((q * Double(hours.count)).rounded(.up)) - 1
-            return hours[min(max(rank, 0), hours.count - 1)]
+        public func quantile(_ q: Double) -> Double? { Self.quantile(q, of: hours) }
+
+        /// The `q` quantile of the detected accounts' working hours, nil if none.
+        public func businessQuantile(_ q: Double) -> Double? { Self.quantile(q, of: businessHours) }
+
+        static func quantile(_ q: Double, of sorted: [Double]) -> Double? {
+            guard !sorted.isEmpty else { return nil }
+            let rank = Int((q * Double(sorted.count)).rounded(.up)) - 1
+            return sorted[min(max(rank, 0), sorted.count - 1)]
         }
     }
 
@@ -71,6 +79,9 @@ public struct DetectionFigures: Sendable {
         public var onset: Timestamp
         /// Hours from onset to the first expected alert; nil when none came.
         public var hours: Double?
+        /// The same in the account's working hours (weekdays 08:00-18:00 local, the shared holiday
+        /// excepted).
+        public var businessHours: Double?
         /// The rule of that first alert.
         public var rule: String?
     }
@@ -154,7 +165,7 @@ public struct DetectionFigures: Sendable {
         var byNoise: [LabelledHistory.Noise: NoiseFigures] = [:]
         var ordinary = 0
         var holidayAlerts = 0
-        for account in history.accounts {
+        for (index, account) in history.accounts.enumerated() {
             let alerts = firstByAccount[account.id] ?? []
             if let story = account.story, let onset = account.onsetMs {
                 var figures = byStory[story] ?? StoryFigures(story: story, accounts: 0, hours: [])
@@ -165,17 +176,20 @@ public struct DetectionFigures: Sendable {
                 })
                 .min(by: { $0.raisedAt < $1.raisedAt }) {
                     figures.hours.append(Double(first.raisedAt.millisecondsSinceEpoch - onset) / 3_600_000)
+                    let business = history.businessHours(
+                        ofAccount: index, from: onset, to: first.raisedAt.millisecondsSinceEpoch)
+                    figures.businessHours.append(business)
                     storyAccounts.append(
                         StoryAccount(
                             accountId: account.id, tier: account.tier, story: story,
                             onset: Timestamp(millisecondsSinceEpoch: onset),
                             hours: Double(first.raisedAt.millisecondsSinceEpoch - onset) / 3_600_000,
-                            rule: first.rule ?? first.type.rawValue))
+                            businessHours: business, rule: first.rule ?? first.type.rawValue))
                 } else {
                     storyAccounts.append(
                         StoryAccount(
                             accountId: account.id, tier: account.tier, story: story,
-                            onset: Timestamp(millisecondsSinceEpoch: onset), hours: nil, rule: nil))
+                            onset: Timestamp(millisecondsSinceEpoch: onset), hours: nil, businessHours: nil, rule: nil))
                 }
                 byStory[story] = figures
             } else {
@@ -213,6 +227,7 @@ public struct DetectionFigures: Sendable {
             byStory[story].map {
                 var f = $0
                 f.hours.sort()
+                f.businessHours.sort()
                 return f
             }
         }
@@ -247,13 +262,14 @@ public struct DetectionFigures: Sendable {
     /// The figures as a table, one line per story type and per kind of noise.
     public var lines: [String] {
         func h(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
-        var out = ["story               accounts  detected  missed  p50 h   p90 h   max h"]
+        var out = ["story               accounts  detected  missed  p50 h   p90 h   max h  p50 bh  p90 bh"]
         for s in stories {
             out.append(
                 s.story.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)
                     + "\(s.accounts)".leftPadded(8) + "\(s.hours.count)".leftPadded(10) + "\(s.missed)".leftPadded(8)
                     + h(s.quantile(0.5)).leftPadded(7) + h(s.quantile(0.9)).leftPadded(8)
-                    + h(s.hours.last).leftPadded(8))
+                    + h(s.hours.last).leftPadded(8) + h(s.businessQuantile(0.5)).leftPadded(8)
+                    + h(s.businessQuantile(0.9)).leftPadded(8))
         }
         out.append("noise               accounts  false alerts  accounts alerted  per 1,000 accounts per month")
         for n in noise {

@@ -157,6 +157,31 @@ public struct LabelledHistory: Sendable {
 
     /// The last instant of the history.
     public var endMs: Int64 { startMs + Int64(options.days) * Timestamp.millisecondsPerDay }
+
+    /// Hours of account `index`'s working time between two instants (ms): weekdays 08:00-18:00 in its
+    /// time zone, the holiday every account shares excepted. How much of its working time a
+    /// detection took: an account that never works at weekends gives no evidence of a silence
+    /// begun on a Saturday before Monday's first hours.
+    public func businessHours(ofAccount index: Int, from: Int64, to: Int64) -> Double {
+        guard rhythms.indices.contains(index), to > from else { return 0 }
+        let offset = rhythms[index].localOffsetHours * 3_600_000
+        var t = from
+        var ms: Int64 = 0
+        while t < to {
+            let hourStart = t - ((t % 3_600_000) + 3_600_000) % 3_600_000
+            let end = min(to, hourStart + 3_600_000)
+            let local = hourStart + offset
+            let localDay =
+                (local - ((local % Timestamp.millisecondsPerDay) + Timestamp.millisecondsPerDay)
+                    % Timestamp.millisecondsPerDay)
+                / Timestamp.millisecondsPerDay
+            let localHour = (local - localDay * Timestamp.millisecondsPerDay) / 3_600_000
+            let weekday = ((localDay + 3) % 7 + 7) % 7
+            if weekday < 5, localHour >= 8, localHour < 18, !sharedHolidayDays.contains(localDay) { ms += end - t }
+            t = end
+        }
+        return Double(ms) / 3_600_000
+    }
 }
 
 /// One account's habits.

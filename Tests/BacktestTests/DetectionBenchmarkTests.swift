@@ -203,6 +203,30 @@ import Testing
     static let noiseOnly = LabelledHistory(
         options: .init(seed: 5, accounts: 70, days: 70, storyShare: 0, warmUpDays: 40))
 
+    /// Working hours: every week holds 50 of each account's (ten a weekday, in its own time zone), and
+    /// a week over the holiday every account shares 30; none between an instant and itself.
+    @Test func aWeekHoldsFiftyWorkingHoursAndTheSharedHolidayTakesTwenty() throws {
+        let history = Self.noiseOnly
+        let holiday = try #require(history.sharedHolidayDays.first) * Timestamp.millisecondsPerDay
+        let week = 7 * Timestamp.millisecondsPerDay
+        for index in history.accounts.indices {
+            let plain = history.startMs + 3 * Timestamp.millisecondsPerDay + Int64(index) * 3_600_000 / 7
+            #expect(abs(history.businessHours(ofAccount: index, from: plain, to: plain + week) - 50) < 1e-9)
+            let over = holiday - 2 * Timestamp.millisecondsPerDay
+            #expect(abs(history.businessHours(ofAccount: index, from: over, to: over + week) - 30) < 1e-9)
+            #expect(history.businessHours(ofAccount: index, from: plain, to: plain) == 0)
+        }
+        // Two days from a Saturday 00:00 UTC hold at most the hours of a Monday morning east of UTC.
+        var saturday = history.startMs / Timestamp.millisecondsPerDay + 7
+        while (saturday + 3) % 7 != 5 { saturday += 1 }
+        let weekend = (0..<history.accounts.count).map {
+            history.businessHours(
+                ofAccount: $0, from: saturday * Timestamp.millisecondsPerDay,
+                to: (saturday + 2) * Timestamp.millisecondsPerDay)
+        }
+        #expect(weekend.allSatisfy { $0 <= 2 } && weekend.contains(0), "\(Set(weekend))")
+    }
+
     /// The alerts the shared holiday causes are counted against the same history without it: with the
     /// population off (every account judged alone) the holiday alerts accounts that do not alert
     /// without it; the listed false alerts are the counted ones, flagged in the holiday's window.

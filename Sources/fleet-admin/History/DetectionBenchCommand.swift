@@ -131,7 +131,10 @@ struct DetectionBenchCommand: ParsableCommand {
                         "--story: one of \(LabelledHistory.Story.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 for a in figures.storyAccounts where a.story == kind {
-                    let hours = a.hours.map { String(format: "%6.1f h", $0) } ?? "missed"
+                    let hours =
+                        a.hours.map {
+                            String(format: "%6.1f h (%4.1f working h)", $0, a.businessHours ?? 0)
+                        } ?? "missed"
                     print(
                         "    \(a.accountId) \(a.tier.rawValue) onset \(a.onset.rfc3339) "
                             + "(\(Self.weekday(a.onset))): \(hours) \(a.rule ?? "")")
@@ -154,16 +157,18 @@ struct DetectionBenchCommand: ParsableCommand {
             all.append(figures)
         }
         guard all.count > 1 else { return }
-        var hours: [LabelledHistory.Story: (accounts: Int, hours: [Double])] = [:]
+        var hours: [LabelledHistory.Story: (accounts: Int, hours: [Double], business: [Double])] = [:]
         for f in all {
             for s in f.stories {
-                hours[s.story, default: (0, [])].accounts += s.accounts
+                hours[s.story, default: (0, [], [])].accounts += s.accounts
                 hours[s.story]!.hours += s.hours
+                hours[s.story]!.business += s.businessHours
             }
         }
         let merged = LabelledHistory.Story.allCases.compactMap { story in
             hours[story].map {
-                DetectionFigures.StoryFigures(story: story, accounts: $0.accounts, hours: $0.hours.sorted())
+                DetectionFigures.StoryFigures(
+                    story: story, accounts: $0.accounts, hours: $0.hours.sorted(), businessHours: $0.business.sorted())
             }
         }
         print("over \(all.count) seeds:")
@@ -172,7 +177,8 @@ struct DetectionBenchCommand: ParsableCommand {
             print(
                 "  \(s.story.rawValue): \(s.hours.count) of \(s.accounts) detected (\(s.missed) missed); "
                     + "hours p50 \(q(s.quantile(0.5))), "
-                    + "p90 \(q(s.quantile(0.9))), max \(q(s.hours.last))")
+                    + "p90 \(q(s.quantile(0.9))), max \(q(s.hours.last)); working hours p50 "
+                    + "\(q(s.businessQuantile(0.5))), p90 \(q(s.businessQuantile(0.9)))")
         }
         let perMonth = all.map(\.falseAlertsPerThousandPerMonth).reduce(0, +) / Double(all.count)
         print(
