@@ -61,6 +61,10 @@ public struct DetectionFigures: Sendable {
     /// noise, a quiet month or a tracking outage, alerts in that window alerts there either way).
     /// Nil until `measure` has run the history without its holiday.
     public var holidayCausedAlerts: Int?
+    /// Of the accounts with a risk alert in the holiday's window, those without one in it when the
+    /// same history has no holiday: ordinary accounts the holiday alone made alert (the rest were
+    /// alerting for their own noise, which the holiday can prolong). Nil as `holidayCausedAlerts`.
+    public var holidayAlertedAccounts: Int?
     /// Months observed after the warm-up.
     public var months: Double
     /// Days counted as the shared holiday's window (0 without one).
@@ -100,6 +104,9 @@ public struct DetectionFigures: Sendable {
         public var rule: String
         /// Whether it was raised in the window of the holiday every account shares.
         public var duringSharedHoliday: Bool
+        /// The score that raised it and the texts of its largest signals (at most three).
+        public var score: Int?
+        public var signals: [String] = []
     }
 
     static let riskTypes: Set<AlertType> = [.customerAtRisk, .healthScoreDrop]
@@ -128,9 +135,9 @@ public struct DetectionFigures: Sendable {
                 return counts
             }
             let base = inWindow(without)
-            figures.holidayCausedAlerts = inWindow(figures).reduce(0) {
-                $0 + max(0, $1.value - base[$1.key, default: 0])
-            }
+            let with = inWindow(figures)
+            figures.holidayCausedAlerts = with.reduce(0) { $0 + max(0, $1.value - base[$1.key, default: 0]) }
+            figures.holidayAlertedAccounts = with.keys.filter { base[$0] == nil }.count
         }
         return figures
     }
@@ -204,7 +211,8 @@ public struct DetectionFigures: Sendable {
                         FalseAlert(
                             accountId: account.id, tier: account.tier, noise: account.noise, raisedAt: alert.raisedAt,
                             rule: alert.rule ?? alert.type.rawValue,
-                            duringSharedHoliday: holiday.map { ms >= $0.0 && ms < $0.1 } ?? false))
+                            duringSharedHoliday: holiday.map { ms >= $0.0 && ms < $0.1 } ?? false,
+                            score: alert.score?.score, signals: (alert.score?.signals ?? []).prefix(3).map(\.text)))
                 }
                 var figures =
                     byNoise[account.noise]
@@ -293,7 +301,8 @@ public struct DetectionFigures: Sendable {
                 + "); \(holidayFalseAlerts) risk alerts "
                 + "on them during the holiday all accounts share"
                 + (holidayCausedAlerts.map { ", \($0) caused by it (beyond the same history without the holiday)" }
-                    ?? ""))
+                    ?? "")
+                + (holidayAlertedAccounts.map { ", on \($0) accounts that do not alert then without it" } ?? ""))
         return out
     }
 }

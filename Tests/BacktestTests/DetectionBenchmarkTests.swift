@@ -238,6 +238,8 @@ import Testing
         let caused = try #require(figures.holidayCausedAlerts, "measured without the holiday too")
         #expect(caused > 0, "accounts judged alone alert for a holiday all of them share")
         #expect(caused <= figures.holidayFalseAlerts)
+        let alerted = try #require(figures.holidayAlertedAccounts)
+        #expect(alerted > 0 && alerted <= caused, "\(alerted) accounts, \(caused) alerts")
         #expect(figures.falseAlerts.count == figures.noise.reduce(0) { $0 + $1.falseAlerts })
         #expect(figures.falseAlerts.filter(\.duringSharedHoliday).count == figures.holidayFalseAlerts)
         let withPopulation = DetectionFigures.measure(Self.noiseOnly, engine: engine)

@@ -151,7 +151,8 @@ struct DetectionBenchCommand: ParsableCommand {
                     print(
                         "    \(a.accountId) \(a.tier.rawValue) \(a.noise.rawValue) "
                             + "\(a.raisedAt.rfc3339) (\(Self.weekday(a.raisedAt))) \(a.rule)"
-                            + (a.duringSharedHoliday ? " [shared holiday]" : ""))
+                            + (a.duringSharedHoliday ? " [shared holiday]" : "")
+                            + (a.score.map { ", score \($0): " } ?? ": ") + a.signals.joined(separator: "; "))
                 }
             }
             all.append(figures)
@@ -184,6 +185,7 @@ struct DetectionBenchCommand: ParsableCommand {
         print(
             "  false alerts per 1,000 ordinary accounts per month: " + String(format: "%.1f", perMonth)
                 + "; during the shared holiday: \(all.map(\.holidayFalseAlerts).reduce(0, +)) in all, "
-                + "\(all.compactMap(\.holidayCausedAlerts).reduce(0, +)) caused by it")
+                + "\(all.compactMap(\.holidayCausedAlerts).reduce(0, +)) caused by it, on "
+                + "\(all.compactMap(\.holidayAlertedAccounts).reduce(0, +)) accounts that do not alert then without it")
     }
 }
