@@ -138,4 +138,49 @@ import Testing
         #expect(restore.restored.quarantined.count == 3 && restore.restored.corrupt.count == 3)
         #expect(!copy.taken(limit: Self.limit).pruneSuperseded, "the restore's tail is read as a restore reads")
     }
+
+    /// Random changelogs (puts by three owners, late writes of earlier ones, tombstones, deletions,
+    /// cut frames, undecodable values, unbelievable epochs), taken at a random point: the entries,
+    /// the metadata and the position are a restore's from the beginning.
+    @Test func randomChangelogsTakenAnywhereHoldWhatARestoreHolds() {
+        var rng = SystemRandomNumberGenerator()
+        let keys = ["a", "b", "c", "d"]
+        for round in 0..<500 {
+            var records: [Record] = []
+            for _ in 0..<Int.random(in: 1...30, using: &rng) {
+                let key = keys.randomElement(using: &rng)!
+                let epoch = [10, 20, 30].randomElement(using: &rng)! as Int64
+                let n = UInt8.random(in: 0...9, using: &rng)
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0: records.append((key, nil))
+                case 1: records.append((key, ChangelogEnvelope(epoch: epoch, deleted: true, payload: []).bytes))
+                case 2: records.append((key, Array(Self.put(n, epoch: epoch).prefix(8))))
+                case 3: records.append((key, ChangelogEnvelope(epoch: epoch, payload: [9, n]).bytes))
+                case 4: records.append((key, Self.put(n, epoch: .max)))
+                case 5:
+                    records.append(
+                        (
+                            PartitionMetadata.key,
+                            ChangelogEnvelope(epoch: epoch, payload: PartitionMetadata(watermark: Int64(n)).bytes).bytes
+                        ))
+                default: records.append((key, Self.put(n, epoch: epoch, applied: [0: Int64(n)])))
+                }
+            }
+            let direct = Self.direct(records)
+            let split = Int.random(in: 0...records.count, using: &rng)
+            var taken = Self.standby(Array(records.prefix(split))).taken(limit: Self.limit)
+            for (offset, r) in records.enumerated().dropFirst(split) {
+                taken.apply(key: r.key, value: r.value, offset: Int64(offset), limit: Self.limit)
+            }
+            let entries = { (r: ChangelogReplica<Count>) in
+                r.restored.entries.entries.map { "\($0.key)=\($0.value.n)@\($0.applied.dictionary)" }.sorted()
+            }
+            #expect(entries(taken) == entries(direct), "round \(round), split \(split): \(records)")
+            #expect(taken.restored.metadata == direct.restored.metadata && taken.position == direct.position)
+            #expect(taken.restored.maxEpoch == direct.restored.maxEpoch)
+            #expect(
+                Set(taken.restored.quarantined.map(\.key)) == Set(direct.restored.quarantined.map(\.key)),
+                "round \(round): the keys in quarantine")
+        }
+    }
 }

@@ -144,7 +144,20 @@ import Testing
             topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
             processor: DueProcessor(output: output), logger: Self.logger)
         let run = Task { try await worker.run() }
-        let due = Int64(Date().timeIntervalSince1970 * 1000) + 8000  // after the group join
+        // Due once the worker holds both partitions, so the free partition's records have seconds to
+        // pass however long the join takes on a loaded machine (CI once took more than the 8 s this
+        // test gave the join and the records together).
+        let joinDeadline = ContinuousClock.now + .seconds(60)
+        while !worker.status.ready {
+            guard ContinuousClock.now < joinDeadline else {
+                worker.requestStop()
+                try await run.value
+                Issue.record("the worker was not ready within 60 s: \(worker.status)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let due = Int64(Date().timeIntervalSince1970 * 1000) + 4000
         try await Self.produce(
             cluster, topic: input, [(0, "due:\(due)"), (0, "after-due")] + (0..<5).map { (1, "free\($0)") })
         let outputs = try await TopicReader.read(cluster, topic: output, partitions: 1, count: 7, timeout: .seconds(40))
