@@ -100,4 +100,29 @@ import Testing
         #expect(try await second.terminate() == 0, "second:\n\(second.log.suffix(3000))")
         #expect(try await first.terminate() == 0, "first:\n\(first.log.suffix(3000))")
     }
+
+    /// A SIGTERM while the copies warm (here: no broker answers, and the warm-up would wait ten
+    /// minutes) stops the worker within its budget, without ever joining its group.
+    @Test func aStopWhileTheCopiesWarmEndsAtOnceWithoutJoining() async throws {
+        let cluster = try MockCluster()
+        let topics = try ProbeTopics(cluster)
+        let probe = try ProbeProcess(
+            cluster: cluster, topics: topics, group: "g-\(topics.input)",
+            extra: [
+                "KAFKA_BROKERS": "127.0.0.1:1", "STANDBY_REPLICAS": "all", "STANDBY_WARMUP_TIMEOUT_MS": "600000",
+                "SHUTDOWN_TIMEOUT_MS": "5000",
+            ])
+        _ = try await probe.httpPort(timeout: .seconds(20))
+        // The worker is warming its copies (its reader finds no broker) before the stop comes.
+        #expect(
+            probe.waitForLog(timeout: .seconds(30)) { $0.contains("standby replicas cannot read the topic") },
+            "the copies' reader started:\n\(probe.log.suffix(3000))")
+        let began = ContinuousClock.now
+        let status = try await probe.terminate(timeout: .seconds(20))
+        let took = ContinuousClock.now - began
+        #expect(status == 0, "log:\n\(probe.log.suffix(6000))")
+        #expect(took < .seconds(15), "stopped in \(took)")
+        #expect(!probe.log.contains("worker started"), "it never joined:\n\(probe.log.suffix(3000))")
+        #expect(!probe.log.contains("standby copies warm\""), "the copies were not warm")
+    }
 }
