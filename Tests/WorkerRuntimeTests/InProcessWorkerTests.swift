@@ -139,14 +139,18 @@ import Testing
         let group = "g-due-\(id)"
         try cluster.createTopic(input, partitions: 2)
         try cluster.createTopic(output, partitions: 1)
+        var settings = Self.settings(cluster, group: group)
+        // The mock broker holds a produce's ack while a fetch long-polls: with the default 500 ms the
+        // seven records below, sent one after another, took up to 3.5 s under CI's load.
+        settings.consumerOverrides["fetch.wait.max.ms"] = "10"
         let worker = Worker(
-            settings: Self.settings(cluster, group: group),
+            settings: settings,
             topology: WorkerTopology(inputs: [input], changelog: nil, deadLetter: input + "-dlt"),
             processor: DueProcessor(output: output), logger: Self.logger)
         let run = Task { try await worker.run() }
         // Due once the worker holds both partitions, so the free partition's records have seconds to
-        // pass however long the join takes on a loaded machine (CI once took more than the 8 s this
-        // test gave the join and the records together).
+        // pass however long the join takes on a loaded machine (CI took more than the 8 s this test
+        // gave the join and the records together).
         let joinDeadline = ContinuousClock.now + .seconds(60)
         while !worker.status.ready {
             guard ContinuousClock.now < joinDeadline else {
@@ -157,7 +161,7 @@ import Testing
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let due = Int64(Date().timeIntervalSince1970 * 1000) + 4000
+        let due = Int64(Date().timeIntervalSince1970 * 1000) + 6000
         try await Self.produce(
             cluster, topic: input, [(0, "due:\(due)"), (0, "after-due")] + (0..<5).map { (1, "free\($0)") })
         let outputs = try await TopicReader.read(cluster, topic: output, partitions: 1, count: 7, timeout: .seconds(40))
