@@ -170,9 +170,10 @@ let package = Package(
         // A produce/consume and worker cycle that scripts/leak-check runs under LeakSanitizer.
         .executableTarget(name: "leak-check", dependencies: ["Kafka", "WorkerRuntime"], path: "Tests/LeakCheck"),
 
-        .testTarget(name: "ContractsTests", dependencies: ["Contracts"]),
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts", "TestSupport"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "CRdKafka"]),
-        // Helpers shared by the process tests: a child's log lines, HTTP GET, bounded waits.
+        // Helpers shared by the tests: a child's log lines, HTTP GET, bounded waits, the lane for long
+        // synchronous work (CPULane).
         .target(name: "TestSupport", dependencies: ["Contracts"], path: "Tests/TestSupport"),
         .testTarget(
             name: "WorkerRuntimeTests",
@@ -182,16 +183,17 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
-        .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts"]),
+        .testTarget(name: "HealthModelTests", dependencies: ["HealthModel", "Contracts", "TestSupport"]),
         .testTarget(name: "EventInputsTests", dependencies: ["EventInputs", "HealthModel", "Contracts"]),
         .testTarget(name: "AlertRulesTests", dependencies: ["AlertRules", "Contracts", "HealthModel", "TestSupport"]),
-        .testTarget(name: "BacktestTests", dependencies: ["Backtest", "AlertRules", "HealthModel", "Contracts"]),
+        .testTarget(
+            name: "BacktestTests", dependencies: ["Backtest", "AlertRules", "HealthModel", "Contracts", "TestSupport"]),
         .testTarget(name: "DemoTests"),
         .testTarget(
             name: "StagesTests",
             dependencies: [
                 "Stages", "WorkerRuntime", "HealthModel", "AlertRules", "Contracts", "Kafka", "SlackDelivery",
-                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                "TestSupport", .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]),
         // The fleet end to end: broker, the three stage executables as processes, a Slack-like sink with faults.
         .testTarget(

@@ -3,6 +3,7 @@ import Backtest
 import Contracts
 import Foundation
 import HealthModel
+import TestSupport
 import Testing
 
 @Suite struct BacktestTests {
@@ -26,15 +27,17 @@ import Testing
         return alerts
     }
 
-    @Test func alertsAreThoseOfTheStagesDomainCode() throws {
-        let result = Fixtures.result
-        let reference = Self.reference(try Fixtures.rules())
-        #expect(reference.count >= 10, "the sample's stories alert")
-        // The backtest ends by advancing to the last midnight and releasing what is due by the last
-        // event: the reference is a prefix of it.
-        #expect(Array(result.primary.alerts.prefix(reference.count)) == reference)
-        #expect(result.badLineCount == 0 && result.summary.duplicates == 1)
-        #expect(result.summary.accounts == 20)
+    @Test func alertsAreThoseOfTheStagesDomainCode() async throws {
+        try await CPULane.run {
+            let result = Fixtures.result
+            let reference = Self.reference(try Fixtures.rules())
+            #expect(reference.count >= 10, "the sample's stories alert")
+            // The backtest ends by advancing to the last midnight and releasing what is due by the last
+            // event: the reference is a prefix of it.
+            #expect(Array(result.primary.alerts.prefix(reference.count)) == reference)
+            #expect(result.badLineCount == 0 && result.summary.duplicates == 1)
+            #expect(result.summary.accounts == 20)
+        }
     }
 
     @Test func theOutputIsTheAlertsTopicsRecords() throws {
@@ -79,35 +82,41 @@ import Testing
         #expect(report.contains { $0 == "  line 6: occurred_at: not RFC 3339" }, "\(report)")
     }
 
-    @Test func fromKeepsTheWarmUpButReportsOnlyTheLaterAlerts() throws {
-        let from = Fixtures.day(50)
-        let result = Backtest.run(Fixtures.sample, engines: [try Fixtures.rules()], options: .init(from: from))
-        let full = Fixtures.result.primary.alerts.filter { $0.raisedAt >= from }
-        #expect(!full.isEmpty)
-        #expect(result.primary.alerts == full, "the same alerts after --from as the full history gives")
-        #expect(result.primary.raised.allSatisfy { $0.alert.raisedAt >= from })
-        #expect(result.series.allSatisfy { $0.points.allSatisfy { $0.at >= from } })
+    @Test func fromKeepsTheWarmUpButReportsOnlyTheLaterAlerts() async throws {
+        try await CPULane.run {
+            let from = Fixtures.day(50)
+            let result = Backtest.run(Fixtures.sample, engines: [try Fixtures.rules()], options: .init(from: from))
+            let full = Fixtures.result.primary.alerts.filter { $0.raisedAt >= from }
+            #expect(!full.isEmpty)
+            #expect(result.primary.alerts == full, "the same alerts after --from as the full history gives")
+            #expect(result.primary.raised.allSatisfy { $0.alert.raisedAt >= from })
+            #expect(result.series.allSatisfy { $0.points.allSatisfy { $0.at >= from } })
+        }
     }
 
-    @Test func toStopsTheHistoryAndAdvancesIdleAccountsToIt() throws {
-        let to = Fixtures.day(53)
-        let result = Backtest.run(Fixtures.sample, engines: [try Fixtures.rules()], options: .init(to: to))
-        #expect(result.eventsAfterPeriod > 0)
-        #expect(result.lastEventAt! <= to)
-        #expect(result.primary.alerts.allSatisfy { $0.raisedAt <= to })
-        // The silent account went dark on the story day (day 48): it is re-scored at the midnight of
-        // `to`, which the watermark (the last event less an hour) has not passed.
-        let silent = try #require(result.series.first { $0.accountId == Fixtures.generator.stories.silent })
-        #expect(silent.points.last?.at == to)
-        let full = try #require(Fixtures.result.series.first { $0.accountId == Fixtures.generator.stories.silent })
-        #expect(silent.points == full.points.filter { $0.at <= to })
+    @Test func toStopsTheHistoryAndAdvancesIdleAccountsToIt() async throws {
+        try await CPULane.run {
+            let to = Fixtures.day(53)
+            let result = Backtest.run(Fixtures.sample, engines: [try Fixtures.rules()], options: .init(to: to))
+            #expect(result.eventsAfterPeriod > 0)
+            #expect(result.lastEventAt! <= to)
+            #expect(result.primary.alerts.allSatisfy { $0.raisedAt <= to })
+            // The silent account went dark on the story day (day 48): it is re-scored at the midnight of
+            // `to`, which the watermark (the last event less an hour) has not passed.
+            let silent = try #require(result.series.first { $0.accountId == Fixtures.generator.stories.silent })
+            #expect(silent.points.last?.at == to)
+            let full = try #require(Fixtures.result.series.first { $0.accountId == Fixtures.generator.stories.silent })
+            #expect(silent.points == full.points.filter { $0.at <= to })
+        }
     }
 
-    @Test func twoRuleSetsShareTheScores() throws {
-        let result = Backtest.run(Fixtures.sample, engines: [try Fixtures.rules(), try Fixtures.rules()])
-        #expect(result.runs.count == 2)
-        #expect(result.runs[0].alerts == result.runs[1].alerts)
-        #expect(result.runs[0].alerts == Fixtures.result.primary.alerts)
+    @Test func twoRuleSetsShareTheScores() async throws {
+        try await CPULane.run {
+            let result = Backtest.run(Fixtures.sample, engines: [try Fixtures.rules(), try Fixtures.rules()])
+            #expect(result.runs.count == 2)
+            #expect(result.runs[0].alerts == result.runs[1].alerts)
+            #expect(result.runs[0].alerts == Fixtures.result.primary.alerts)
+        }
     }
 }
 
@@ -156,26 +165,28 @@ import Testing
 }
 
 @Suite struct StoryDetectionTests {
-    @Test func theSampleStoriesAreDetectedWithinDaysAndOrdinaryAccountsNever() throws {
-        let detection = StoryDetection(
-            generator: Fixtures.generator,
-            result: Backtest.run(
-                Fixtures.sample, engines: [try Fixtures.rules()],
-                options: .init(to: Fixtures.day(60))))
-        #expect(detection.stories.map(\.story) == ["collapse", "silent"])
-        for story in detection.stories {
-            let hours = try #require(story.hoursToAtRisk, "\(story.story) detected")
-            #expect(hours >= 0 && hours <= 72, "\(story.story): at risk \(hours) h after going dark")
-            #expect(story.alertAt != nil && story.alertAt! >= story.atRiskAt!, "a churn-risk alert follows")
+    @Test func theSampleStoriesAreDetectedWithinDaysAndOrdinaryAccountsNever() async throws {
+        try await CPULane.run {
+            let detection = StoryDetection(
+                generator: Fixtures.generator,
+                result: Backtest.run(
+                    Fixtures.sample, engines: [try Fixtures.rules()],
+                    options: .init(to: Fixtures.day(60))))
+            #expect(detection.stories.map(\.story) == ["collapse", "silent"])
+            for story in detection.stories {
+                let hours = try #require(story.hoursToAtRisk, "\(story.story) detected")
+                #expect(hours >= 0 && hours <= 72, "\(story.story): at risk \(hours) h after going dark")
+                #expect(story.alertAt != nil && story.alertAt! >= story.atRiskAt!, "a churn-risk alert follows")
+            }
+            let collapse = try #require(detection.stories.first)
+            #expect(collapse.tier == .enterprise && collapse.darkAt == Fixtures.day(50))
+            #expect(collapse.criticalAt != nil)
+            #expect(detection.ordinaryAccounts == 14)
+            #expect(detection.ordinaryNotHealthy.isEmpty && detection.ordinaryAlerts.isEmpty)
+            #expect(detection.upsellAt != nil, "the expanding account's lasting usage growth is an upsell opportunity")
+            #expect(
+                detection.lines.last
+                    == "false positives: 0 of 14 ordinary accounts left healthy; 0 alerts on ordinary accounts")
         }
-        let collapse = try #require(detection.stories.first)
-        #expect(collapse.tier == .enterprise && collapse.darkAt == Fixtures.day(50))
-        #expect(collapse.criticalAt != nil)
-        #expect(detection.ordinaryAccounts == 14)
-        #expect(detection.ordinaryNotHealthy.isEmpty && detection.ordinaryAlerts.isEmpty)
-        #expect(detection.upsellAt != nil, "the expanding account's lasting usage growth is an upsell opportunity")
-        #expect(
-            detection.lines.last
-                == "false positives: 0 of 14 ordinary accounts left healthy; 0 alerts on ordinary accounts")
     }
 }

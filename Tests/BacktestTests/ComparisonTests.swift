@@ -1,6 +1,7 @@
 import AlertRules
 import Backtest
 import Contracts
+import TestSupport
 import Testing
 
 @Suite struct ComparisonTests {
@@ -11,44 +12,50 @@ import Testing
         return (c, result)
     }
 
-    @Test func theSameRulesDifferInNothing() throws {
-        let (c, result) = try compare(Fixtures.rulesText)
-        #expect(c.onlyInA.isEmpty && c.onlyInB.isEmpty && c.changed.isEmpty)
-        #expect(c.same.count == BacktestAlert.group(result.runs[0].raised).count)
+    @Test func theSameRulesDifferInNothing() async throws {
+        try await CPULane.run {
+            let (c, result) = try compare(Fixtures.rulesText)
+            #expect(c.onlyInA.isEmpty && c.onlyInB.isEmpty && c.changed.isEmpty)
+            #expect(c.same.count == BacktestAlert.group(result.runs[0].raised).count)
+        }
     }
 
-    @Test func aRoutingChangeShowsAsChangedChannels() throws {
-        // B sends everything of medium severity and above to cs-escalations.
-        let other = Fixtures.replacing(
-            """
-                  types: [customer_at_risk, health_score_drop]
-                  min_severity: high
-            """,
-            with: """
+    @Test func aRoutingChangeShowsAsChangedChannels() async throws {
+        try await CPULane.run {
+            // B sends everything of medium severity and above to cs-escalations.
+            let other = Fixtures.replacing(
+                """
                       types: [customer_at_risk, health_score_drop]
-                      min_severity: medium
-                """)
-        let (c, _) = try compare(other)
-        #expect(c.onlyInA.isEmpty && c.onlyInB.isEmpty)
-        #expect(!c.changed.isEmpty)
-        #expect(
-            c.changed.allSatisfy {
-                $0.channelsChanged && !$0.priorityChanged && $0.b.destinations["cs-escalations"] != nil
-            })
-        #expect(c.changed.allSatisfy { $0.a.severity == .medium })
-        #expect(c.changed[0].differences == ["channels +cs-escalations"])
+                      min_severity: high
+                """,
+                with: """
+                          types: [customer_at_risk, health_score_drop]
+                          min_severity: medium
+                    """)
+            let (c, _) = try compare(other)
+            #expect(c.onlyInA.isEmpty && c.onlyInB.isEmpty)
+            #expect(!c.changed.isEmpty)
+            #expect(
+                c.changed.allSatisfy {
+                    $0.channelsChanged && !$0.priorityChanged && $0.b.destinations["cs-escalations"] != nil
+                })
+            #expect(c.changed.allSatisfy { $0.a.severity == .medium })
+            #expect(c.changed[0].differences == ["channels +cs-escalations"])
+        }
     }
 
-    @Test func aPriorityOverrideShowsAsChangedPriority() throws {
-        let other = Fixtures.replacing(
-            "# priorities:\n#   medium: {enterprise: P2}", with: "priorities:\n  medium: {enterprise: P2}")
-        let (c, _) = try compare(other)
-        #expect(!c.changed.isEmpty)
-        #expect(
-            c.changed.allSatisfy {
-                $0.priorityChanged && $0.a.priority.rawValue == "P3" && $0.b.priority.rawValue == "P2"
-            })
-        #expect(c.onlyInA.isEmpty && c.onlyInB.isEmpty)
+    @Test func aPriorityOverrideShowsAsChangedPriority() async throws {
+        try await CPULane.run {
+            let other = Fixtures.replacing(
+                "# priorities:\n#   medium: {enterprise: P2}", with: "priorities:\n  medium: {enterprise: P2}")
+            let (c, _) = try compare(other)
+            #expect(!c.changed.isEmpty)
+            #expect(
+                c.changed.allSatisfy {
+                    $0.priorityChanged && $0.a.priority.rawValue == "P3" && $0.b.priority.rawValue == "P2"
+                })
+            #expect(c.onlyInA.isEmpty && c.onlyInB.isEmpty)
+        }
     }
 
     @Test func aRemovedRuleShowsItsAlertsOnlyInA() throws {

@@ -2,6 +2,7 @@ import AlertRules
 import Backtest
 import Contracts
 import HealthModel
+import TestSupport
 import Testing
 
 /// The labelled detection benchmark: its histories are deterministic and labelled as documented,
@@ -132,47 +133,51 @@ import Testing
     /// these accounts: collapse 0.05, silent 0, gradual decline 0.50, champion left 0.66, seat
     /// contraction 0.36, expansion 1.48, upsell 1.76, payment failures and ticket spike 1).
     @Test(arguments: LabelledHistory.Story.allCases)
-    func aStoryChangesItsAccountsEventsFromItsOnsetAndNotBefore(story: LabelledHistory.Story) throws {
-        let pairs = Self.storied.accounts.indices.filter {
-            Self.storied.accounts[$0].story == story && Self.plain.accounts[$0].noise == .ordinary
-        }
-        #expect(pairs.count == 2)
-        var withStory = 0
-        var without = 0
-        for i in pairs {
-            let account = Self.storied.accounts[i]
-            #expect(Self.plain.accounts[i].id == account.id && Self.plain.accounts[i].tier == account.tier)
-            let onset = try #require(account.onsetMs)
-            let a = Self.storiedLines[account.id] ?? []
-            let b = Self.plainLines[account.id] ?? []
-            #expect(a.filter { $0.ms < onset }.map(\.line) == b.filter { $0.ms < onset }.map(\.line))
-            let common = min(a.count, b.count)
-            let firstDifference = (0..<common).first { a[$0].line != b[$0].line } ?? common
-            let differsAt = min(
-                firstDifference < a.count ? a[firstDifference].ms : .max,
-                firstDifference < b.count ? b[firstDifference].ms : .max)
-            #expect(differsAt >= onset && differsAt < Self.storied.endMs, "\(account.id): the story changes nothing")
-            switch story {
-            case .paymentFailures, .ticketSpike, .championLeft, .seatContraction, .expansion:
-                #expect(differsAt == onset, "\(account.id): its business event is at the onset")
-            default: break
+    func aStoryChangesItsAccountsEventsFromItsOnsetAndNotBefore(story: LabelledHistory.Story) async throws {
+        try await CPULane.run {
+            let pairs = Self.storied.accounts.indices.filter {
+                Self.storied.accounts[$0].story == story && Self.plain.accounts[$0].noise == .ordinary
             }
-            withStory += Self.logins(a, from: onset)
-            without += Self.logins(b, from: onset)
-        }
-        let ratio = Double(withStory) / Double(max(1, without))
-        let expected: ClosedRange<Double> =
-            switch story {
-            case .suddenCollapse: 0...0.15  // a twentieth
-            case .goingSilent: 0...0
-            case .gradualDecline: 0.4...0.9  // down to a fifth over three weeks; 10 to 30 days observed
-            case .championLeft: 0.5...0.85  // two thirds
-            case .seatContraction: 0.25...0.5  // 0.6 of the level and 0.6 of the users: 0.36
-            case .expansion: 1.3...1.7  // half again as many users
-            case .upsell: 1.5...2.1  // 1.8
-            case .paymentFailures, .ticketSpike: 1...1  // activity unchanged
+            #expect(pairs.count == 2)
+            var withStory = 0
+            var without = 0
+            for i in pairs {
+                let account = Self.storied.accounts[i]
+                #expect(Self.plain.accounts[i].id == account.id && Self.plain.accounts[i].tier == account.tier)
+                let onset = try #require(account.onsetMs)
+                let a = Self.storiedLines[account.id] ?? []
+                let b = Self.plainLines[account.id] ?? []
+                #expect(a.filter { $0.ms < onset }.map(\.line) == b.filter { $0.ms < onset }.map(\.line))
+                let common = min(a.count, b.count)
+                let firstDifference = (0..<common).first { a[$0].line != b[$0].line } ?? common
+                let differsAt = min(
+                    firstDifference < a.count ? a[firstDifference].ms : .max,
+                    firstDifference < b.count ? b[firstDifference].ms : .max)
+                #expect(
+                    differsAt >= onset && differsAt < Self.storied.endMs, "\(account.id): the story changes nothing")
+                switch story {
+                case .paymentFailures, .ticketSpike, .championLeft, .seatContraction, .expansion:
+                    #expect(differsAt == onset, "\(account.id): its business event is at the onset")
+                default: break
+                }
+                withStory += Self.logins(a, from: onset)
+                without += Self.logins(b, from: onset)
             }
-        #expect(expected.contains(ratio), "logins after the onset: \(withStory) against \(without) without the story")
+            let ratio = Double(withStory) / Double(max(1, without))
+            let expected: ClosedRange<Double> =
+                switch story {
+                case .suddenCollapse: 0...0.15  // a twentieth
+                case .goingSilent: 0...0
+                case .gradualDecline: 0.4...0.9  // down to a fifth over three weeks; 10 to 30 days observed
+                case .championLeft: 0.5...0.85  // two thirds
+                case .seatContraction: 0.25...0.5  // 0.6 of the level and 0.6 of the users: 0.36
+                case .expansion: 1.3...1.7  // half again as many users
+                case .upsell: 1.5...2.1  // 1.8
+                case .paymentFailures, .ticketSpike: 1...1  // activity unchanged
+                }
+            #expect(
+                expected.contains(ratio), "logins after the onset: \(withStory) against \(without) without the story")
+        }
     }
 
     // MARK: The arithmetic of the figures
@@ -230,22 +235,24 @@ import Testing
     /// The alerts the shared holiday causes are counted against the same history without it: with the
     /// population off (every account judged alone) the holiday alerts accounts that do not alert
     /// without it; the listed false alerts are the counted ones, flagged in the holiday's window.
-    @Test func theAlertsAHolidayCausesAreThoseTheSameHistoryWithoutItDoesNotRaise() throws {
-        let engine = try Fixtures.rules()
-        var alone = ScoringConfig()
-        alone.populationMinAccounts = 0
-        let figures = DetectionFigures.measure(Self.noiseOnly, scorer: HealthScorer(config: alone), engine: engine)
-        let caused = try #require(figures.holidayCausedAlerts, "measured without the holiday too")
-        #expect(caused > 0, "accounts judged alone alert for a holiday all of them share")
-        #expect(caused <= figures.holidayFalseAlerts)
-        let alerted = try #require(figures.holidayAlertedAccounts)
-        #expect(alerted > 0 && alerted <= caused, "\(alerted) accounts, \(caused) alerts")
-        #expect(figures.falseAlerts.count == figures.noise.reduce(0) { $0 + $1.falseAlerts })
-        #expect(figures.falseAlerts.filter(\.duringSharedHoliday).count == figures.holidayFalseAlerts)
-        let withPopulation = DetectionFigures.measure(Self.noiseOnly, engine: engine)
-        #expect(
-            try #require(withPopulation.holidayCausedAlerts) < caused,
-            "the population allows for the holiday (\(withPopulation.holidayCausedAlerts ?? -1) against \(caused))")
+    @Test func theAlertsAHolidayCausesAreThoseTheSameHistoryWithoutItDoesNotRaise() async throws {
+        try await CPULane.run {
+            let engine = try Fixtures.rules()
+            var alone = ScoringConfig()
+            alone.populationMinAccounts = 0
+            let figures = DetectionFigures.measure(Self.noiseOnly, scorer: HealthScorer(config: alone), engine: engine)
+            let caused = try #require(figures.holidayCausedAlerts, "measured without the holiday too")
+            #expect(caused > 0, "accounts judged alone alert for a holiday all of them share")
+            #expect(caused <= figures.holidayFalseAlerts)
+            let alerted = try #require(figures.holidayAlertedAccounts)
+            #expect(alerted > 0 && alerted <= caused, "\(alerted) accounts, \(caused) alerts")
+            #expect(figures.falseAlerts.count == figures.noise.reduce(0) { $0 + $1.falseAlerts })
+            #expect(figures.falseAlerts.filter(\.duringSharedHoliday).count == figures.holidayFalseAlerts)
+            let withPopulation = DetectionFigures.measure(Self.noiseOnly, engine: engine)
+            #expect(
+                try #require(withPopulation.holidayCausedAlerts) < caused,
+                "the population allows for the holiday (\(withPopulation.holidayCausedAlerts ?? -1) against \(caused))")
+        }
     }
 
     /// False alerts per 1,000 accounts per month: per kind of noise, over all of them, and outside

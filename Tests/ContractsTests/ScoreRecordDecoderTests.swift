@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Contracts
@@ -213,35 +214,37 @@ import Testing
 
     /// Many generated records, each written canonically and in a random layout (key order, whitespace,
     /// escapes, unknown keys, nulls), then mutated and truncated: both decoders agree on every input.
-    @Test func agreesWithFoundationOnGeneratedAndMutatedRecords() throws {
-        var rng = TestRandom(seed: 27)
-        var accepted = 0
-        var refused = 0
-        for round in 0..<1500 {
-            let record = Self.randomRecord(&rng)
-            let canonical = try RecordCoding.encode(record)
-            #expect(try ScoreRecordDecoder.decode(canonical) == record, "round \(round)")
-            var inputs: [[UInt8]] = [canonical]
-            if let tree = JSONTree.parse(canonical) {
-                inputs.append(Array(tree.written(&rng).utf8))
-            }
-            for source in inputs {
-                inputs.append(Array(source.prefix(rng.below(source.count + 1))))
-                for _ in 0..<4 { inputs.append(Self.mutated(source, &rng)) }
-            }
-            for input in inputs {
-                let ours = try? ScoreRecordDecoder.decode(input)
-                let theirs = try? RecordCoding.decode(ScoreRecord.self, from: input)
-                #expect(ours == theirs, "disagree on \(String(decoding: input, as: UTF8.self))")
-                if let ours, let theirs {
-                    #expect(try RecordCoding.encode(ours) == RecordCoding.encode(theirs))
-                    accepted += 1
-                } else {
-                    refused += 1
+    @Test func agreesWithFoundationOnGeneratedAndMutatedRecords() async throws {
+        try await CPULane.run {
+            var rng = TestRandom(seed: 27)
+            var accepted = 0
+            var refused = 0
+            for round in 0..<1500 {
+                let record = Self.randomRecord(&rng)
+                let canonical = try RecordCoding.encode(record)
+                #expect(try ScoreRecordDecoder.decode(canonical) == record, "round \(round)")
+                var inputs: [[UInt8]] = [canonical]
+                if let tree = JSONTree.parse(canonical) {
+                    inputs.append(Array(tree.written(&rng).utf8))
+                }
+                for source in inputs {
+                    inputs.append(Array(source.prefix(rng.below(source.count + 1))))
+                    for _ in 0..<4 { inputs.append(Self.mutated(source, &rng)) }
+                }
+                for input in inputs {
+                    let ours = try? ScoreRecordDecoder.decode(input)
+                    let theirs = try? RecordCoding.decode(ScoreRecord.self, from: input)
+                    #expect(ours == theirs, "disagree on \(String(decoding: input, as: UTF8.self))")
+                    if let ours, let theirs {
+                        #expect(try RecordCoding.encode(ours) == RecordCoding.encode(theirs))
+                        accepted += 1
+                    } else {
+                        refused += 1
+                    }
                 }
             }
+            #expect(accepted > 3000 && refused > 3000)
         }
-        #expect(accepted > 3000 && refused > 3000)
     }
 
     static func mutated(_ bytes: [UInt8], _ rng: inout TestRandom) -> [UInt8] {

@@ -1,4 +1,5 @@
 import Contracts
+import TestSupport
 import Testing
 
 @testable import HealthModel
@@ -7,15 +8,17 @@ import Testing
     let scorer = HealthScorer()
     let noon = Timestamp(year: 2026, month: 11, day: 20, hour: 12)
 
-    @Test func stateOfEverySampleAccountRoundTripsExactly() throws {
-        let replay = Fixtures.replayed.replay
-        #expect(replay.accountIds.count == Fixtures.sampleOptions.accounts)
-        for id in replay.accountIds {
-            let state = try #require(replay.state(of: id))
-            let bytes = state.encode()
-            let decoded = try AccountState(decoding: bytes)
-            #expect(decoded == state, "\(id) round-trips")
-            #expect(decoded.encode() == bytes, "\(id) re-encodes to the same bytes")
+    @Test func stateOfEverySampleAccountRoundTripsExactly() async throws {
+        try await CPULane.run {
+            let replay = Fixtures.replayed.replay
+            #expect(replay.accountIds.count == Fixtures.sampleOptions.accounts)
+            for id in replay.accountIds {
+                let state = try #require(replay.state(of: id))
+                let bytes = state.encode()
+                let decoded = try AccountState(decoding: bytes)
+                #expect(decoded == state, "\(id) round-trips")
+                #expect(decoded.encode() == bytes, "\(id) re-encodes to the same bytes")
+            }
         }
     }
 

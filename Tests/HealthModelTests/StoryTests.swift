@@ -1,4 +1,5 @@
 import Contracts
+import TestSupport
 import Testing
 
 @testable import HealthModel
@@ -55,27 +56,30 @@ import Testing
         #expect(lowest < 100, "ordinary accounts do move a little")
     }
 
-    @Test func anEnterpriseAccountThatGoesDarkIsAtRiskWithinThreeDays() throws {
-        let options = SampleGenerator.Options(seed: 42, accounts: 40, days: 60, silentTier: .enterprise)
-        let generator = SampleGenerator(options: options)
-        var replay = Replay()
-        var records: [ScoreRecord] = []
-        for line in generator.allLines() {
-            line.withUnsafeBufferPointer { replay.process(line: $0) { records.append($0) } }
+    @Test func anEnterpriseAccountThatGoesDarkIsAtRiskWithinThreeDays() async throws {
+        try await CPULane.run {
+            let options = SampleGenerator.Options(seed: 42, accounts: 40, days: 60, silentTier: .enterprise)
+            let generator = SampleGenerator(options: options)
+            var replay = Replay()
+            var records: [ScoreRecord] = []
+            for line in generator.allLines() {
+                line.withUnsafeBufferPointer { replay.process(line: $0) { records.append($0) } }
+            }
+            let silent = try #require(generator.stories.silent)
+            let dark = try #require(generator.stories.darkFrom(silent, start: options.start))
+            let mine = records.filter { $0.accountId == silent }
+            #expect(mine.last?.profile.tier == .enterprise)
+            #expect(mine.filter { $0.validAt < dark }.allSatisfy { $0.zone == .healthy }, "healthy before")
+            let atRisk = try #require(mine.first { $0.zone != .healthy }, "goes at risk")
+            #expect(
+                atRisk.validAt <= dark.adding(days: 3), "within 3 days of going dark (measured: 2): \(atRisk.validAt)")
+            #expect(atRisk.signals.contains { $0.code == SignalCode.loginsDown || $0.code == SignalCode.usageDown })
+            let ordinary = Set(generator.ordinaryAccounts)
+            let strays = records.filter { ordinary.contains($0.accountId) && $0.zone != .healthy }
+            #expect(
+                strays.isEmpty,
+                "ordinary accounts stay healthy: \(strays.map { "\($0.accountId) \($0.validAt) \($0.score)" })")
         }
-        let silent = try #require(generator.stories.silent)
-        let dark = try #require(generator.stories.darkFrom(silent, start: options.start))
-        let mine = records.filter { $0.accountId == silent }
-        #expect(mine.last?.profile.tier == .enterprise)
-        #expect(mine.filter { $0.validAt < dark }.allSatisfy { $0.zone == .healthy }, "healthy before")
-        let atRisk = try #require(mine.first { $0.zone != .healthy }, "goes at risk")
-        #expect(atRisk.validAt <= dark.adding(days: 3), "within 3 days of going dark (measured: 2): \(atRisk.validAt)")
-        #expect(atRisk.signals.contains { $0.code == SignalCode.loginsDown || $0.code == SignalCode.usageDown })
-        let ordinary = Set(generator.ordinaryAccounts)
-        let strays = records.filter { ordinary.contains($0.accountId) && $0.zone != .healthy }
-        #expect(
-            strays.isEmpty,
-            "ordinary accounts stay healthy: \(strays.map { "\($0.accountId) \($0.validAt) \($0.score)" })")
     }
 
     @Test func ordinaryAccountsShowNoUsageGrowthSpikes() {

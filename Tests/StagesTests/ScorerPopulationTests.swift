@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Stages
 import Synchronization
+import TestSupport
 import Testing
 import WorkerRuntime
 
@@ -70,37 +71,39 @@ import WorkerRuntime
 
     /// One partition holds the whole population: the stage's records are the replay's, byte for byte,
     /// and its population judged the same days as shared dips.
-    @Test func onePartitionScoresExactlyAsTheReplay() throws {
-        let (history, config, lines) = Self.history()
-        let processor = Self.processor(config)
-        let harness = ProcessorHarness(processor: processor)
-        var now = history.endMs + 86_400_000
-        var scores: [String] = []
-        var published = 0
-        for line in lines {
-            now += 200  // the wall clock moves on as the records are read
-            for output in Self.emitted(harness.process(try Self.record(line, partition: 0), now: now)) {
-                if output.topic == "health-scores" {
-                    scores.append(String(decoding: output.value ?? [], as: UTF8.self))
-                } else {
-                    #expect(output.topic == "ingest-scorer-population" && output.key == Array("0".utf8))
-                    published += 1
+    @Test func onePartitionScoresExactlyAsTheReplay() async throws {
+        try await CPULane.run {
+            let (history, config, lines) = Self.history()
+            let processor = Self.processor(config)
+            let harness = ProcessorHarness(processor: processor)
+            var now = history.endMs + 86_400_000
+            var scores: [String] = []
+            var published = 0
+            for line in lines {
+                now += 200  // the wall clock moves on as the records are read
+                for output in Self.emitted(harness.process(try Self.record(line, partition: 0), now: now)) {
+                    if output.topic == "health-scores" {
+                        scores.append(String(decoding: output.value ?? [], as: UTF8.self))
+                    } else {
+                        #expect(output.topic == "ingest-scorer-population" && output.key == Array("0".utf8))
+                        published += 1
+                    }
                 }
             }
+            let (expected, replay) = try Self.replayed(lines, config: config)
+            #expect(expected.count > 100)
+            scores.sort()
+            #expect(scores == expected, "\(Self.firstDifference(scores, expected))")
+            #expect(!history.sharedHolidayDays.isEmpty)
+            #expect(Set(replay.population!.dips.keys).isSuperset(of: history.sharedHolidayDays))
+            #expect(processor.population!.view(now: now).dips == replay.population!.dips)
+            // The population changes this history's records: without it they differ.
+            var alone = config
+            alone.populationMinAccounts = 0
+            #expect(try Self.replayed(lines, config: alone).lines != expected)
+            // About one publication per re-scoring time reached (hourly over 56 days).
+            #expect(published > 56 * 20, "\(published) publications")
         }
-        let (expected, replay) = try Self.replayed(lines, config: config)
-        #expect(expected.count > 100)
-        scores.sort()
-        #expect(scores == expected, "\(Self.firstDifference(scores, expected))")
-        #expect(!history.sharedHolidayDays.isEmpty)
-        #expect(Set(replay.population!.dips.keys).isSuperset(of: history.sharedHolidayDays))
-        #expect(processor.population!.view(now: now).dips == replay.population!.dips)
-        // The population changes this history's records: without it they differ.
-        var alone = config
-        alone.populationMinAccounts = 0
-        #expect(try Self.replayed(lines, config: alone).lines != expected)
-        // About one publication per re-scoring time reached (hourly over 56 days).
-        #expect(published > 56 * 20, "\(published) publications")
     }
 
     /// Two scorers, one partition each, the accounts split between them: each reads the other's
@@ -112,112 +115,114 @@ import WorkerRuntime
     /// re-scoring may wait as long as the other is behind (with the default hour's wait, scorer 0
     /// re-scores before scorer 1's day is in: the difference a day's lag makes).
     @Test(arguments: [(true, 1), (false, 1), (false, 48)])
-    func twoScorersSeeTheFleetsHolidayAsOneReplayDoes(interleaved: Bool, maxWaitHours: Int64) throws {
-        let (history, config, lines) = Self.history()
-        func partition(_ line: [UInt8]) throws -> Int {
-            Int(try EventParser().parse(line).accountId.utf8.reduce(0) { $0 &+ Int($1) } % 2)
-        }
-        var order: [[UInt8]] = []
-        if interleaved {
-            order = lines
-        } else {
-            for day in 0..<history.options.days {
-                let batch = history.lines(forDay: day)
-                order += try batch.filter { try partition($0) == 0 } + batch.filter { try partition($0) == 1 }
+    func twoScorersSeeTheFleetsHolidayAsOneReplayDoes(interleaved: Bool, maxWaitHours: Int64) async throws {
+        try await CPULane.run {
+            let (history, config, lines) = Self.history()
+            func partition(_ line: [UInt8]) throws -> Int {
+                Int(try EventParser().parse(line).accountId.utf8.reduce(0) { $0 &+ Int($1) } % 2)
             }
-        }
-        let tables = [PopulationTable(logger: Self.logger), PopulationTable(logger: Self.logger)]
-        let processors = [Self.processor(config, table: tables[0]), Self.processor(config, table: tables[1])]
-        for processor in processors {
-            processor.population = ScorerPopulation(
-                table: processor.population!.table, follower: nil, minAccounts: config.populationMinAccounts,
-                dipBelow: config.populationDipBelow, maxWaitMilliseconds: maxWaitHours * 3_600_000)
-        }
-        let harnesses = [
-            ProcessorHarness(processor: processors[0], partition: 0),
-            ProcessorHarness(processor: processors[1], partition: 1),
-        ]
-        var now = history.endMs + 86_400_000
-        var scores: [String] = []
-        var offsets: [Int64] = [0, 0]
-        func take(_ outputs: [OutgoingRecord], from p: Int) {
-            for output in outputs {
-                if output.topic == "health-scores" {
-                    scores.append(String(decoding: output.value ?? [], as: UTF8.self))
-                    continue
-                }
-                // The other scorer reads it from the topic.
-                offsets[p] += 1
-                tables[1 - p].receive(
-                    ConsumedRecord(
-                        topic: output.topic, partition: 0, offset: offsets[p], key: output.key, value: output.value,
-                        headers: [], timestamp: nil))
-            }
-        }
-        for line in order {
-            now += 200  // the wall clock moves on as the records are read
-            let p = try partition(line)
-            take(Self.emitted(harnesses[p].process(try Self.record(line, partition: Int32(p)), now: now)), from: p)
-            // The timers of both (a held re-scoring goes on once the other has reached its time).
-            for q in 0..<2 { take(harnesses[q].tick(now: now), from: q) }
-        }
-        let (expected, replay) = try Self.replayed(lines, config: config)
-        // The same days are shared dips. Their shares differ a little: a replay stops counting a
-        // day at the first event of a later day in the whole history, each scorer at the first in
-        // its own partitions (this history's days come account by account, not in time order).
-        let replayDips = replay.population!.dips
-        for p in 0..<2 {
-            let dips = processors[p].population!.view(now: now).dips.filter {
-                $0.key <= replay.population!.sealedThrough
-            }
-            #expect(
-                dips.keys.sorted() == replayDips.keys.sorted()
-                    && dips.allSatisfy { abs($0.value - replayDips[$0.key]!) < 0.02 },
-                "scorer \(p): dips \(dips.sorted { $0.key < $1.key }) vs the replay's \(replayDips.sorted { $0.key < $1.key })"
-            )
-        }
-        #expect(Set(replayDips.keys).isSuperset(of: history.sharedHolidayDays))
-        // What alerts are made of: each account's zones in order (repeats dropped) are the replay's.
-        func zones(_ lines: [String]) throws -> [String: [Zone]] {
-            var out: [String: [(Timestamp, Int, Zone)]] = [:]
-            for line in lines {
-                let r = try ScoreRecordDecoder.decode(Array(line.utf8))
-                out[r.accountId, default: []].append((r.validAt, r.sequence ?? 0, r.zone))
-            }
-            return out.mapValues { records in
-                records.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2).reduce(into: [Zone]()) {
-                    if $0.last != $1 { $0.append($1) }
+            var order: [[UInt8]] = []
+            if interleaved {
+                order = lines
+            } else {
+                for day in 0..<history.options.days {
+                    let batch = history.lines(forDay: day)
+                    order += try batch.filter { try partition($0) == 0 } + batch.filter { try partition($0) == 1 }
                 }
             }
-        }
-        let zonesNow = try zones(scores)
-        let zonesThen = try zones(expected)
-        let differing = zonesNow.keys.filter { zonesNow[$0] != zonesThen[$0] }.sorted()
-        #expect(differing.isEmpty, "\(differing.map { "\($0): \(zonesNow[$0]!) vs \(zonesThen[$0] ?? [])" })")
-        guard interleaved else { return }
-        // Every record says what the replay's says: the same account, time, zone and signals, and a
-        // score within a point (the shares above move a baseline by a fraction).
-        func verdicts(_ lines: [String]) throws -> [String] {
-            try lines.map { line in
-                let r = try ScoreRecordDecoder.decode(Array(line.utf8))
-                return "\(r.accountId) \(r.validAt) \(r.zone) \(r.signals.map(\.code))"
-            }.sorted()
-        }
-        func scoreOf(_ lines: [String]) throws -> [String: Int] {
-            var out: [String: Int] = [:]
-            for line in lines {
-                let r = try ScoreRecordDecoder.decode(Array(line.utf8))
-                out["\(r.accountId) \(r.validAt)"] = r.score
+            let tables = [PopulationTable(logger: Self.logger), PopulationTable(logger: Self.logger)]
+            let processors = [Self.processor(config, table: tables[0]), Self.processor(config, table: tables[1])]
+            for processor in processors {
+                processor.population = ScorerPopulation(
+                    table: processor.population!.table, follower: nil, minAccounts: config.populationMinAccounts,
+                    dipBelow: config.populationDipBelow, maxWaitMilliseconds: maxWaitHours * 3_600_000)
             }
-            return out
+            let harnesses = [
+                ProcessorHarness(processor: processors[0], partition: 0),
+                ProcessorHarness(processor: processors[1], partition: 1),
+            ]
+            var now = history.endMs + 86_400_000
+            var scores: [String] = []
+            var offsets: [Int64] = [0, 0]
+            func take(_ outputs: [OutgoingRecord], from p: Int) {
+                for output in outputs {
+                    if output.topic == "health-scores" {
+                        scores.append(String(decoding: output.value ?? [], as: UTF8.self))
+                        continue
+                    }
+                    // The other scorer reads it from the topic.
+                    offsets[p] += 1
+                    tables[1 - p].receive(
+                        ConsumedRecord(
+                            topic: output.topic, partition: 0, offset: offsets[p], key: output.key, value: output.value,
+                            headers: [], timestamp: nil))
+                }
+            }
+            for line in order {
+                now += 200  // the wall clock moves on as the records are read
+                let p = try partition(line)
+                take(Self.emitted(harnesses[p].process(try Self.record(line, partition: Int32(p)), now: now)), from: p)
+                // The timers of both (a held re-scoring goes on once the other has reached its time).
+                for q in 0..<2 { take(harnesses[q].tick(now: now), from: q) }
+            }
+            let (expected, replay) = try Self.replayed(lines, config: config)
+            // The same days are shared dips. Their shares differ a little: a replay stops counting a
+            // day at the first event of a later day in the whole history, each scorer at the first in
+            // its own partitions (this history's days come account by account, not in time order).
+            let replayDips = replay.population!.dips
+            for p in 0..<2 {
+                let dips = processors[p].population!.view(now: now).dips.filter {
+                    $0.key <= replay.population!.sealedThrough
+                }
+                #expect(
+                    dips.keys.sorted() == replayDips.keys.sorted()
+                        && dips.allSatisfy { abs($0.value - replayDips[$0.key]!) < 0.02 },
+                    "scorer \(p): dips \(dips.sorted { $0.key < $1.key }) vs the replay's \(replayDips.sorted { $0.key < $1.key })"
+                )
+            }
+            #expect(Set(replayDips.keys).isSuperset(of: history.sharedHolidayDays))
+            // What alerts are made of: each account's zones in order (repeats dropped) are the replay's.
+            func zones(_ lines: [String]) throws -> [String: [Zone]] {
+                var out: [String: [(Timestamp, Int, Zone)]] = [:]
+                for line in lines {
+                    let r = try ScoreRecordDecoder.decode(Array(line.utf8))
+                    out[r.accountId, default: []].append((r.validAt, r.sequence ?? 0, r.zone))
+                }
+                return out.mapValues { records in
+                    records.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2).reduce(into: [Zone]()) {
+                        if $0.last != $1 { $0.append($1) }
+                    }
+                }
+            }
+            let zonesNow = try zones(scores)
+            let zonesThen = try zones(expected)
+            let differing = zonesNow.keys.filter { zonesNow[$0] != zonesThen[$0] }.sorted()
+            #expect(differing.isEmpty, "\(differing.map { "\($0): \(zonesNow[$0]!) vs \(zonesThen[$0] ?? [])" })")
+            guard interleaved else { return }
+            // Every record says what the replay's says: the same account, time, zone and signals, and a
+            // score within a point (the shares above move a baseline by a fraction).
+            func verdicts(_ lines: [String]) throws -> [String] {
+                try lines.map { line in
+                    let r = try ScoreRecordDecoder.decode(Array(line.utf8))
+                    return "\(r.accountId) \(r.validAt) \(r.zone) \(r.signals.map(\.code))"
+                }.sorted()
+            }
+            func scoreOf(_ lines: [String]) throws -> [String: Int] {
+                var out: [String: Int] = [:]
+                for line in lines {
+                    let r = try ScoreRecordDecoder.decode(Array(line.utf8))
+                    out["\(r.accountId) \(r.validAt)"] = r.score
+                }
+                return out
+            }
+            scores.sort()
+            let (mine, theirs) = (try verdicts(scores), try verdicts(expected))
+            #expect(mine == theirs, "\(Self.firstDifference(mine, theirs))")
+            let (a, b) = (try scoreOf(scores), try scoreOf(expected))
+            #expect(a.keys == b.keys && a.allSatisfy { abs($0.value - b[$0.key]!) <= 1 })
+            let exact = Set(scores).intersection(expected).count
+            #expect(exact * 10 >= expected.count * 9, "\(exact) of \(expected.count) records byte-identical")
         }
-        scores.sort()
-        let (mine, theirs) = (try verdicts(scores), try verdicts(expected))
-        #expect(mine == theirs, "\(Self.firstDifference(mine, theirs))")
-        let (a, b) = (try scoreOf(scores), try scoreOf(expected))
-        #expect(a.keys == b.keys && a.allSatisfy { abs($0.value - b[$0.key]!) <= 1 })
-        let exact = Set(scores).intersection(expected).count
-        #expect(exact * 10 >= expected.count * 9, "\(exact) of \(expected.count) records byte-identical")
     }
 
     /// The table trusts no record of the topic: a key that is not a partition number and bytes no

@@ -22,15 +22,24 @@ import Testing
             consumerOverrides: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "300"])
     }
 
+    /// Sends `records` in their order and waits until the broker acknowledged them all. They are
+    /// enqueued together, not one acknowledgement after another: under CI's load each of those
+    /// round trips took a second or more, so records meant to arrive together were seconds apart.
     static func produce(_ cluster: MockCluster, topic: String, _ records: [(Int32, String)]) async throws {
         let producer = try KafkaProducer(
             configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers, ["linger.ms": "1"]),
             logger: logger)
+        let failures = Mutex<[KafkaError]>([])
         for (partition, value) in records {
-            _ = try await producer.send(
-                OutgoingRecord(topic: topic, partition: partition, key: nil, value: Array(value.utf8)))
+            producer.sendWithoutBlocking(
+                OutgoingRecord(topic: topic, partition: partition, key: nil, value: Array(value.utf8))
+            ) { result in
+                if case .failure(let error) = result { failures.withLock { $0.append(error) } }
+            }
         }
+        try await producer.flush()
         await producer.shutdown()
+        if let failure = failures.withLock({ $0.first }) { throw failure }
     }
 
     static func committed(_ cluster: MockCluster, group: String, topic: String, partitions: Int) throws -> [Int64] {
@@ -140,8 +149,7 @@ import Testing
         try cluster.createTopic(input, partitions: 2)
         try cluster.createTopic(output, partitions: 1)
         var settings = Self.settings(cluster, group: group)
-        // The mock broker holds a produce's ack while a fetch long-polls: with the default 500 ms the
-        // seven records below, sent one after another, took up to 3.5 s under CI's load.
+        // The mock broker holds a produce's ack while a fetch long-polls (500 ms by default).
         settings.consumerOverrides["fetch.wait.max.ms"] = "10"
         let worker = Worker(
             settings: settings,
