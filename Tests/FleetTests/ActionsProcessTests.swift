@@ -50,14 +50,15 @@ import Testing
         try Self.rules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
         let evaluatorEnv = fleet.env(["RULES_FILE": rulesPath])
         var evaluator = try StageProcess("evaluator", env: evaluatorEnv)
-        defer { evaluator.stop() }
+        defer { evaluator.stopWithoutWaiting() }
         let dispatcher = try StageProcess(
             "dispatcher",
             env: fleet.dispatcherEnv(["SLACK_SIGNING_SECRET": Self.secret, "FEEDBACK_PORT": "0"]))
-        defer { dispatcher.stop() }
-        let httpPort = try #require(dispatcher.httpPort(timeout: .seconds(30)), "\(dispatcher.log.suffix(2000))")
+        defer { dispatcher.stopWithoutWaiting() }
+        let httpPort = try #require(await dispatcher.httpPort(timeout: .seconds(30)), "\(dispatcher.log.suffix(2000))")
         let actionsPort = try #require(
-            FeedbackProcessTests.feedbackPort(dispatcher), "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
+            await FeedbackProcessTests.feedbackPort(dispatcher),
+            "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
 
         // The account enters at_risk: one alert, delivered with the lifecycle buttons.
         let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -88,7 +89,7 @@ import Testing
         let answer = try await Self.post(url, body: signed.body, headers: signed.headers)
         #expect(answer.status == 200, "click: \(answer.status) \(answer.body)\n\(dispatcher.log.suffix(1500))")
         // Killed at once, before or after it applied the click: either way nothing is lost.
-        evaluator.killHard()
+        await evaluator.killHard()
 
         // A replay of the same request: answered, not recorded again. A forged and a stale one: 401.
         #expect(try await Self.post(url, body: signed.body, headers: signed.headers).status == 200)
@@ -134,8 +135,8 @@ import Testing
             #expect(!process.log.contains(Self.secret), "the secret appeared in the log")
         }
         #expect(!metrics.contains(Self.secret))
-        #expect(evaluator.stop() == 0)
-        #expect(dispatcher.stop() == 0)
+        #expect(await evaluator.stop() == 0)
+        #expect(await dispatcher.stop() == 0)
         await fleet.shutdown()
     }
 

@@ -10,28 +10,19 @@ import Testing
 /// delivered once), and replayed again without a second post.
 @Suite(.serialized) struct AdminProcessTests {
     /// Runs `fleet-admin` with `arguments` and the fleet's environment; its exit status and stdout.
-    static func admin(_ arguments: [String], env: [String: String]) throws -> (status: Int32, output: String) {
+    static func admin(_ arguments: [String], env: [String: String]) async throws -> (status: Int32, output: String) {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
             "fleet-admin")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw FleetTestError("fleet-admin not built at \(binary.path): run `swift build --build-tests` first")
         }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try await ChildRun.run(
+            binary, arguments, environment: ProcessInfo.processInfo.environment.merging(env) { _, new in new })
     }
 
     /// `events validate` on a file with one good and two bad lines: the bad ones with their line
     /// and code, a summary, exit 1; the seeded sample passes with exit 0.
-    @Test func eventsValidatePrintsEachRefusedLineAndExitsOneWhenAnyIsRefused() throws {
+    @Test func eventsValidatePrintsEachRefusedLineAndExitsOneWhenAnyIsRefused() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent(
             "events-\(UInt32.random(in: 0...UInt32.max)).jsonl")
         defer { try? FileManager.default.removeItem(at: file) }
@@ -41,17 +32,17 @@ import Testing
             #"{"event_id":"e3","account_id":"acme","type":"login","occurred_at":"2099-01-01T00:00:00Z"}"#,
         ]
         try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
-        let bad = try Self.admin(["events", "validate", file.path], env: [:])
+        let bad = try await Self.admin(["events", "validate", file.path], env: [:])
         #expect(bad.status == 1, "\(bad.output)")
         #expect(
             bad.output.contains("\(file.path):2: missing_field: properties.score: missing for nps_response"),
             "\(bad.output)")
         #expect(bad.output.contains("\(file.path):3: future_event_time: "), "\(bad.output)")
         #expect(bad.output.contains("3 events checked: 1 accepted, 2 refused"), "\(bad.output)")
-        let missing = try Self.admin(["events", "validate", file.path + ".absent"], env: [:])
+        let missing = try await Self.admin(["events", "validate", file.path + ".absent"], env: [:])
         #expect(missing.status == 2, "\(missing.output)")
         try lines[0].write(to: file, atomically: true, encoding: .utf8)
-        let good = try Self.admin(["events", "validate", file.path], env: [:])
+        let good = try await Self.admin(["events", "validate", file.path], env: [:])
         #expect(good.status == 0 && good.output.contains("1 events checked: 1 accepted, 0 refused"), "\(good.output)")
     }
 
@@ -65,7 +56,7 @@ import Testing
         }
         try (events[..<20] + ["{broken"] + events[20...]).joined(separator: "\n").write(
             to: file, atomically: true, encoding: .utf8)
-        let run = try Self.admin(["produce", file.path, "--rate", "500"], env: fleet.env())
+        let run = try await Self.admin(["produce", file.path, "--rate", "500"], env: fleet.env())
         #expect(run.status == 1, "\(run.output)")
         #expect(run.output.contains("\(file.path):21: invalid_json: "), "\(run.output)")
         #expect(run.output.contains("40 of 40 events acknowledged by t.account-events"), "\(run.output)")
@@ -91,13 +82,13 @@ import Testing
     @Test func topicsDiffSaysWhyABrokerWithoutAdminAPIDoesNotAnswer() async throws {
         let fleet = try await FleetHarness(destinations: [])
         let started = ContinuousClock.now
-        let diff = try Self.admin(["topics", "diff", "--timeout", "2"], env: fleet.env())
+        let diff = try await Self.admin(["topics", "diff", "--timeout", "2"], env: fleet.env())
         #expect(ContinuousClock.now - started < .seconds(20), "topics diff took \(ContinuousClock.now - started)")
         #expect(diff.status == 1, "\(diff.output)")
         #expect(
             diff.output.contains("did not answer DescribeConfigs") && diff.output.contains("--skip-configs"),
             "\(diff.output)")
-        let skip = try Self.admin(["topics", "diff", "--skip-configs"], env: fleet.env())
+        let skip = try await Self.admin(["topics", "diff", "--skip-configs"], env: fleet.env())
         #expect(
             skip.status == 1 && skip.output.contains("t.account-events: replication factor 1, defined 3"),
             "\(skip.output)")
@@ -107,7 +98,7 @@ import Testing
     /// One vocabulary: the files come from the flag, else the variable the stages read (as in a pod,
     /// where the runbook's `kubectl exec ... fleet-admin send-test` finds DESTINATIONS_FILE), and a
     /// command without one names both; a dry run renders without any secret.
-    @Test func adminCommandsReadTheStagesEnvironmentAndNameWhatIsMissing() throws {
+    @Test func adminCommandsReadTheStagesEnvironmentAndNameWhatIsMissing() async throws {
         let root = FleetHarness.root.path
         let noSecrets = [
             "SLACK_WEBHOOK_CUSTOMER_HEALTH": "", "SLACK_WEBHOOK_CS_ESCALATIONS": "",
@@ -117,19 +108,20 @@ import Testing
         let files = [
             "RULES_FILE": root + "/config/rules.yaml", "DESTINATIONS_FILE": root + "/config/destinations.yaml",
         ]
-        let dry = try Self.admin(["send-test", "billing-alerts", "--dry-run"], env: noSecrets.merging(files) { $1 })
+        let dry = try await Self.admin(
+            ["send-test", "billing-alerts", "--dry-run"], env: noSecrets.merging(files) { $1 })
         #expect(
             dry.status == 0 && dry.output.contains("destination: billing-alerts") && dry.output.contains("placeholder"),
             "\(dry.output)")
-        let check = try Self.admin(["rules", "check"], env: files)
+        let check = try await Self.admin(["rules", "check"], env: files)
         #expect(check.status == 0 && check.output.contains("OK \(root)/config/rules.yaml"), "\(check.output)")
-        let test = try Self.admin(["rules", "test", root + "/config/rules-tests"], env: files)
+        let test = try await Self.admin(["rules", "test", root + "/config/rules-tests"], env: files)
         #expect(test.status == 0 && test.output.contains("fixtures passed"), "\(test.output)")
-        let none = try Self.admin(
+        let none = try await Self.admin(
             ["check-config"], env: ["RULES_FILE": "", "DESTINATIONS_FILE": "", "SCORING_FILE": "", "INPUTS_FILE": ""])
         #expect(none.status != 0 && none.output.contains("give --rules or set RULES_FILE"), "\(none.output)")
         // The README's own command: an inputs file alone is checked, and the summary says what was not.
-        let inputsOnly = try Self.admin(
+        let inputsOnly = try await Self.admin(
             ["check-config", "--inputs", root + "/config/inputs/inputs.yaml"],
             env: ["RULES_FILE": "", "DESTINATIONS_FILE": "", "SCORING_FILE": "", "INPUTS_FILE": ""])
         #expect(
@@ -143,7 +135,7 @@ import Testing
         let fleet = try await FleetHarness(destinations: ["archived", "calm"])
         fleet.sink.setDefault(.channelIsArchived, path: fleet.path("archived"))
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         let archived = (0..<3).map { FleetHarness.alert($0, destination: "archived", tag: "replay-archived") }
         let calm = (0..<2).map { FleetHarness.alert($0, destination: "calm", account: "acme", tag: "replay-calm") }
         try await fleet.produce(archived + calm)
@@ -155,7 +147,7 @@ import Testing
         let env = fleet.env()
 
         // Inspect: the reason and the source, never the URL.
-        let inspect = try Self.admin(["dlt", "inspect", "alerts-dlt"], env: env)
+        let inspect = try await Self.admin(["dlt", "inspect", "alerts-dlt"], env: env)
         #expect(inspect.status == 0, "\(inspect.output)")
         #expect(inspect.output.components(separatedBy: "code channel_is_archived").count - 1 == 3, "\(inspect.output)")
         #expect(inspect.output.contains("from t.alerts["))
@@ -168,14 +160,15 @@ import Testing
 
         // The channel is back. A dry run sends nothing.
         fleet.sink.setDefault(.ok, path: fleet.path("archived"))
-        let dry = try Self.admin(["dlt", "replay", "alerts-dlt", "--destination", "archived", "--dry-run"], env: env)
+        let dry = try await Self.admin(
+            ["dlt", "replay", "alerts-dlt", "--destination", "archived", "--dry-run"], env: env)
         #expect(
             dry.status == 0 && dry.output.contains("3 of 3 matching dead letters")
                 && dry.output.contains("nothing sent"), "\(dry.output)")
         #expect(try fleet.size("alerts", partitions: 12) == 5, "the dry run sent something")
 
         // The replay: each alert delivered once.
-        let replay = try Self.admin(["dlt", "replay", "alerts-dlt", "--destination", "archived"], env: env)
+        let replay = try await Self.admin(["dlt", "replay", "alerts-dlt", "--destination", "archived"], env: env)
         #expect(replay.status == 0 && replay.output.contains("sent 3, refused 0"), "\(replay.output)")
         let replayed = await fleet.waitForDeliveries(timeout: .seconds(30), watching: [dispatcher]) {
             $0["archived"]?.count == 3
@@ -186,7 +179,7 @@ import Testing
 
         // Again: the delivery log skips them. A new alert behind them on the same partition shows
         // the dispatcher has read past them.
-        let again = try Self.admin(["dlt", "replay", "alerts-dlt", "--destination", "archived"], env: env)
+        let again = try await Self.admin(["dlt", "replay", "alerts-dlt", "--destination", "archived"], env: env)
         #expect(again.status == 0 && again.output.contains("sent 3"), "\(again.output)")
         let sentinel = FleetHarness.alert(99, destination: "archived", tag: "replay-sentinel")
         try await fleet.produce([sentinel])
@@ -245,7 +238,7 @@ import Testing
             "a webhook URL reached /metrics")
 
         // The delivery log says what was posted where, with Slack's answer.
-        let log = try Self.admin(["delivery-log", "--destination", "archived"], env: env)
+        let log = try await Self.admin(["delivery-log", "--destination", "archived"], env: env)
         #expect(log.status == 0, "\(log.output)")
         // The replayed alerts keep their history: one attempt (the 410) before the dead letter.
         for alert in archived {
@@ -256,7 +249,7 @@ import Testing
         #expect(
             log.output.contains("-> archived  Slack answered 200 ok  retries 0  alert \(sentinel.alertId)"),
             "\(log.output)")
-        let acme = try Self.admin(["delivery-log", "--account", "acme"], env: env)
+        let acme = try await Self.admin(["delivery-log", "--account", "acme"], env: env)
         #expect(acme.output.contains("2 alerts delivered"), "\(acme.output)")
         await fleet.shutdown()
     }

@@ -46,7 +46,7 @@ import Testing
         fleet.sink.script(
             path: fleet.path("stormy"), Array(repeating: .rateLimited(retryAfterSeconds: retryAfter), count: storm))
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["RETRY_DELAYS_MS": "500,1000,2000"]))
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         // Partition 0: stormy and neighbour interleaved; partition 5: calm.
         func wave(_ range: Range<Int>) -> [(alert: AlertRecord, partition: Int32)] {
             range.flatMap { n -> [(alert: AlertRecord, partition: Int32)] in
@@ -133,15 +133,21 @@ import Testing
             let partitions = topic == "alerts-dlt" ? 3 : 12
             #expect(try fleet.size(topic, partitions: partitions) == 0, "a 429 sent records to \(topic)")
         }
-        let log = try await fleet.deliveryLog()
-        let stormyEntries = log.compactMap { r -> [String: Any]? in
-            // Deliveries only: the intents written before each post (`"state":"posting"`) are not.
-            guard let o = try? JSONSerialization.jsonObject(with: Data(r.value ?? [])) as? [String: Any],
-                o["destination"] as? String == "stormy",
-                o["state"] == nil
-            else { return nil }
-            return o
+        // Deliveries only: the intents written before each post (`"state":"posting"`) are not.
+        func stormyDeliveries(_ log: [ConsumedRecord]) -> [[String: Any]] {
+            log.compactMap { r -> [String: Any]? in
+                guard let o = try? JSONSerialization.jsonObject(with: Data(r.value ?? [])) as? [String: Any],
+                    o["destination"] as? String == "stormy",
+                    o["state"] == nil
+                else { return nil }
+                return o
+            }
         }
+        // The log's entry for a post is written after the sink answered it: awaited, not assumed.
+        let log = try await fleet.read("alerts-delivered", partitions: 12, timeout: .seconds(60)) {
+            stormyDeliveries($0).count >= expected["stormy"]!.count
+        }
+        let stormyEntries = stormyDeliveries(log)
         #expect(
             stormyEntries.count == expected["stormy"]!.count, "delivery log holds \(stormyEntries.count) stormy entries"
         )
@@ -169,7 +175,7 @@ import Testing
             FleetHarness.alert($0, destination: names[$0 % names.count], tag: "rebalance")
         }
         let first = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
-        defer { first.stop() }
+        defer { first.stopWithoutWaiting() }
         let sent = WaveCount()
         let feeder = Task {
             for w in 0..<waves {
@@ -188,8 +194,8 @@ import Testing
             "only \(fleet.sink.requestCount) posts from the first dispatcher within 30 s\n\(first.log.suffix(2000))")
 
         let second = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
-        defer { second.stop() }
-        let joined = second.waitForLog(timeout: .seconds(40)) { $0.contains("partition ready") }
+        defer { second.stopWithoutWaiting() }
+        let joined = await second.waitForLog(timeout: .seconds(40)) { $0.contains("partition ready") }
         let atJoin = sent.value
         #expect(joined, "the second dispatcher was given no partition within 40 s\n\(second.log.suffix(2000))")
         #expect(
@@ -197,7 +203,7 @@ import Testing
             "the stream was over (\(atJoin) waves sent) before the second dispatcher had partitions: no rebalance mid-stream"
         )
 
-        let exit = first.stop(timeout: 40)
+        let exit = await first.stop(timeout: 40)
         let atLeave = sent.value
         #expect(exit == 0, "the first dispatcher did not stop cleanly (status \(exit))\n\(first.log.suffix(2000))")
         #expect(atLeave < waves, "the stream was over (\(atLeave) waves sent) before the first dispatcher left")
@@ -248,15 +254,15 @@ import Testing
         }
         try await fleet.produce(alerts)
         let first = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["SHUTDOWN_TIMEOUT_MS": "5000"]))
-        defer { first.stop() }
+        defer { first.stopWithoutWaiting() }
         let began = await fleet.sink.waitForRequests(count: 2 * names.count, timeoutSeconds: 30)
         #expect(
             began,
             "only \(fleet.sink.requestCount) posts from the first dispatcher within 30 s\n\(first.log.suffix(2000))")
 
         let second = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["SHUTDOWN_TIMEOUT_MS": "5000"]))
-        defer { second.stop() }
-        let joined = second.waitForLog(timeout: .seconds(40)) { $0.contains("partition ready") }
+        defer { second.stopWithoutWaiting() }
+        let joined = await second.waitForLog(timeout: .seconds(40)) { $0.contains("partition ready") }
         let postsAtJoin = fleet.sink.requestCount
         #expect(joined, "the second dispatcher was given no partition within 40 s\n\(second.log.suffix(2000))")
         // More left per destination than the drain budget (4 s at 1 post/s) could post.
@@ -307,7 +313,7 @@ import Testing
         let alerts = (0..<240).map { FleetHarness.alert($0, destination: names[$0 % names.count], tag: "outage") }
         try await fleet.produce(alerts)
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         let began = await fleet.sink.waitForRequests(count: 30, timeoutSeconds: 30)
         #expect(began, "only \(fleet.sink.requestCount) posts within 30 s\n\(dispatcher.log.suffix(2000))")
         try fleet.cluster.setBroker(1, up: false)
@@ -396,7 +402,7 @@ extension DispatcherFaultTests {
     @Test func anAlertWithHugeAmountsIsPostedAndItsPartitionFlows() async throws {
         let fleet = try await FleetHarness(destinations: ["rich"])
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         var huge = FleetHarness.alert(1, destination: "rich", account: "whale", tag: "huge")
         huge.type = .billingRetryFailed
         huge.score = ScoreRecord(
@@ -443,9 +449,9 @@ extension DispatcherFaultTests {
         let fleet = try await FleetHarness(destinations: names + ["paused"])
         for name in names { fleet.sink.script(path: fleet.path(name), [.serverError]) }
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["RETRY_DELAYS_MS": "300,300,300"]))
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         let port = try #require(
-            dispatcher.httpPort(timeout: .seconds(30)), "no http port logged:\n\(dispatcher.log.suffix(2000))")
+            await dispatcher.httpPort(timeout: .seconds(30)), "no http port logged:\n\(dispatcher.log.suffix(2000))")
         func alert(_ n: Int, _ destination: String) -> AlertRecord {
             FleetHarness.alert(n, destination: destination, tag: "headers")
         }
@@ -535,7 +541,7 @@ extension DispatcherFaultTests {
         let post = "/api/chat.postMessage"
         let dispatcher = try StageProcess(
             "dispatcher", env: fleet.dispatcherEnv(["RETRY_DELAYS_MS": "200,200,200", "POST_TIMEOUT_MS": "1000"]))
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         let landed = FleetHarness.alert(1, destination: "app", account: "acme", tag: "in-doubt")
         let lost = FleetHarness.alert(2, destination: "app", account: "globex", tag: "in-doubt")
         // `landed`: three 500s, then a post Slack stores but answers only after the timeout.
@@ -557,7 +563,7 @@ extension DispatcherFaultTests {
             fleet.postedToChannels()[channel]?[landed.alertId] == 1
                 && fleet.postedToChannels()[channel]?[lost.alertId] == nil)
 
-        let replay = try AdminProcessTests.admin(["dlt", "replay", "alerts-dlt"], env: fleet.env())
+        let replay = try await AdminProcessTests.admin(["dlt", "replay", "alerts-dlt"], env: fleet.env())
         #expect(replay.status == 0, "\(replay.output)")
         let settled = await fleet.waitUntil(timeout: .seconds(30), watching: [dispatcher]) {
             fleet.postedToChannels()[channel]?[lost.alertId] == 1

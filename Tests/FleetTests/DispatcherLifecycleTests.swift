@@ -10,9 +10,10 @@ import Testing
     @Test func aSigtermStopsEveryPartInOrderCommitsAndExitsZero() async throws {
         let fleet = try await FleetHarness(destinations: ["fb"])
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv(FeedbackProcessTests.feedbackEnv))
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         _ = try #require(
-            FeedbackProcessTests.feedbackPort(dispatcher), "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
+            await FeedbackProcessTests.feedbackPort(dispatcher),
+            "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
         let alerts = (1...3).map { FleetHarness.alert($0, destination: "fb", tag: "lifecycle") }
         try await fleet.produce(alerts)
         let delivered = await fleet.waitForDeliveries(timeout: .seconds(60), watching: [dispatcher]) { done in
@@ -20,7 +21,7 @@ import Testing
         }
         #expect(delivered, "the alerts were not delivered:\n\(dispatcher.log.suffix(2000))")
 
-        let status = dispatcher.stop()
+        let status = await dispatcher.stop()
         let log = dispatcher.log
         #expect(status == 0, "exit status \(status):\n\(log.suffix(3000))")
         let order = [

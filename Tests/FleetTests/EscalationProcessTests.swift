@@ -37,9 +37,9 @@ import Testing
         try Self.rules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
         let evaluatorEnv = fleet.env(["RULES_FILE": rulesPath, "TICK_INTERVAL_MS": "200"])
         var evaluator = try StageProcess("evaluator", env: evaluatorEnv)
-        defer { evaluator.stop() }
+        defer { evaluator.stopWithoutWaiting() }
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv())
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
 
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let producer = try fleet.producer()
@@ -72,7 +72,7 @@ import Testing
         #expect(fleet.sink.requests(path: fleet.path("boss")).isEmpty, "escalated before the SLA")
 
         // Killed while both clocks run: the restarted evaluator has them from its changelog.
-        evaluator.killHard()
+        await evaluator.killHard()
         evaluator = try StageProcess("evaluator", env: evaluatorEnv)
         let escalated = await fleet.waitUntil(timeout: .seconds(90), watching: [evaluator, dispatcher]) {
             !fleet.sink.requests(path: fleet.path("boss")).isEmpty
@@ -90,8 +90,8 @@ import Testing
         #expect(escalations.first?.contains("Escalation 1 of 1") == true)
         #expect(escalations.first?.contains("<@U0BOSS>") == true)
         #expect(fleet.sink.requests(path: fleet.path("act")).count == 2, "no alert twice")
-        #expect(evaluator.stop() == 0)
-        #expect(dispatcher.stop() == 0)
+        #expect(await evaluator.stop() == 0)
+        #expect(await dispatcher.stop() == 0)
         await fleet.shutdown()
     }
 }

@@ -24,11 +24,11 @@ import Testing
     @Test func aClickIsRecordedOnceAndItsReplayRefused() async throws {
         let fleet = try await FleetHarness(destinations: ["fb"])
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv(Self.feedbackEnv))
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         let port = try #require(
-            dispatcher.httpPort(timeout: .seconds(30)), "no http port logged:\n\(dispatcher.log.suffix(2000))")
+            await dispatcher.httpPort(timeout: .seconds(30)), "no http port logged:\n\(dispatcher.log.suffix(2000))")
         let feedbackPort = try #require(
-            Self.feedbackPort(dispatcher), "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
+            await Self.feedbackPort(dispatcher), "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
         #expect(feedbackPort != port)
         #expect(!dispatcher.log.contains(Self.secret), "the secret appeared in the log")
 
@@ -82,11 +82,11 @@ import Testing
         let metrics = try await Self.get("http://127.0.0.1:\(port)/metrics")
         #expect(metrics.status == 200 && metrics.body.contains("fleet_feedback_requests_total"))
         #expect(!metrics.body.contains(Self.secret))
-        #expect(dispatcher.stop() == 0)
+        #expect(await dispatcher.stop() == 0)
         #expect(!dispatcher.log.contains(Self.secret), "the secret appeared in the log")
 
         // The precision report reads the same topics from the cluster: one alert sent, marked useful.
-        let report = try Self.run(
+        let report = try await Self.run(
             "fleet-admin", ["report", "precision", "--from-kafka", "--since", "1d"],
             env: ["KAFKA_BROKERS": fleet.cluster.bootstrapServers, "TOPIC_PREFIX": fleet.prefix])
         #expect(report.status == 0, "report: \(report.output)")
@@ -104,8 +104,9 @@ import Testing
         let fleet = try await FleetHarness(destinations: ["fb"])
         let env = fleet.dispatcherEnv(Self.feedbackEnv)
         let first = try StageProcess("dispatcher", env: env)
-        defer { first.stop() }
-        let firstPort = try #require(Self.feedbackPort(first), "no feedback port logged:\n\(first.log.suffix(2000))")
+        defer { first.stopWithoutWaiting() }
+        let firstPort = try #require(
+            await Self.feedbackPort(first), "no feedback port logged:\n\(first.log.suffix(2000))")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let alert = AlertRecord(
             alertId: "fbfbfbfb00000002", type: .customerAtRisk, severity: .high, priority: Priority(level: 3)!,
@@ -124,19 +125,20 @@ import Testing
 
         // A second replica, started after the click: it has never seen the link itself.
         let second = try StageProcess("dispatcher", env: env)
-        defer { second.stop() }
-        let secondPort = try #require(Self.feedbackPort(second), "no feedback port logged:\n\(second.log.suffix(2000))")
+        defer { second.stopWithoutWaiting() }
+        let secondPort = try #require(
+            await Self.feedbackPort(second), "no feedback port logged:\n\(second.log.suffix(2000))")
         let onSecond = try await Self.click(port: secondPort, path)
         #expect(
             onSecond.status == 409,
             "replay on another replica: \(onSecond.status) \(onSecond.body)\n\(second.log.suffix(2000))")
 
         // The first replica restarted: its memory is gone, the topic's is not.
-        #expect(first.stop() == 0)
+        #expect(await first.stop() == 0)
         let restarted = try StageProcess("dispatcher", env: env)
-        defer { restarted.stop() }
+        defer { restarted.stopWithoutWaiting() }
         let restartedPort = try #require(
-            Self.feedbackPort(restarted), "no feedback port logged:\n\(restarted.log.suffix(2000))")
+            await Self.feedbackPort(restarted), "no feedback port logged:\n\(restarted.log.suffix(2000))")
         let afterRestart = try await Self.click(port: restartedPort, path)
         #expect(
             afterRestart.status == 409,
@@ -148,8 +150,8 @@ import Testing
         #expect(
             record.alertId == alert.alertId && record.verdict == .useful && record.linkId != nil
                 && record.linkExpiresAt != nil)
-        #expect(second.stop() == 0)
-        #expect(restarted.stop() == 0)
+        #expect(await second.stop() == 0)
+        #expect(await restarted.stop() == 0)
         for process in [first, second, restarted] {
             #expect(!process.log.contains(Self.secret), "the secret appeared in the log")
         }
@@ -170,9 +172,11 @@ import Testing
     }
 
     /// The feedback listener's port, from its "feedback listening" log line.
-    static func feedbackPort(_ process: StageProcess) -> Int? {
+    static func feedbackPort(_ process: StageProcess) async -> Int? {
         let pattern = #""feedback_port":"(\d+)""#
-        guard process.waitForLog(timeout: .seconds(30), { $0.range(of: pattern, options: .regularExpression) != nil })
+        guard
+            await process.waitForLog(
+                timeout: .seconds(30), { $0.range(of: pattern, options: .regularExpression) != nil })
         else { return nil }
         let log = process.log
         return log.range(of: pattern, options: .regularExpression).flatMap { Int(log[$0].dropFirst(17).dropLast(1)) }
@@ -202,21 +206,12 @@ import Testing
     }
 
     /// Runs a sibling executable to its end; its exit status and standard output and error.
-    static func run(_ name: String, _ arguments: [String], env: [String: String]) throws -> (
+    static func run(_ name: String, _ arguments: [String], env: [String: String]) async throws -> (
         status: Int32, output: String
     ) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent(name)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try await ChildRun.run(
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name),
+            arguments, environment: ProcessInfo.processInfo.environment.merging(env) { _, new in new })
     }
 
     /// Every string in a JSON body that is a feedback URL.

@@ -120,7 +120,7 @@ import Testing
         let env = fleet.env(["KAFKA_CONSUMER_AUTO_COMMIT_INTERVAL_MS": "200"])
         var stages: [String: StageProcess] = [:]
         for name in ["ingest-scorer", "evaluator", "dispatcher"] { stages[name] = try StageProcess(name, env: env) }
-        defer { for s in stages.values { s.stop() } }
+        defer { for s in stages.values { s.stopWithoutWaiting() } }
         func logs() -> String { stages.values.map { "\($0.name):\n\($0.log.suffix(1500))" }.joined(separator: "\n") }
 
         let generator = SampleGenerator(options: .init(seed: 7, accounts: 24, days: 40))
@@ -162,7 +162,7 @@ import Testing
                 try fleet.committed(group: victim, topic: input, partitions: 12) > 0
             }
             guard busy else { throw FleetTestError("\(victim) committed nothing of \(input) within 60 s\n\(logs())") }
-            stages[victim]!.killHard()
+            await stages[victim]!.killHard()
             let behind = try fleet.lag(group: victim, topic: input, partitions: 12)
             note = "\(victim) killed with \(behind) records of \(input) not committed"
             try send(31..<35)

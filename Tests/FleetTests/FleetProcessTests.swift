@@ -14,7 +14,7 @@ import Testing
         let names = ["customer-health", "cs-escalations", "revenue-signals", "billing-alerts"]
         let fleet = try await FleetHarness(destinations: names)
         let stages = try ["ingest-scorer", "evaluator", "dispatcher"].map { try StageProcess($0, env: fleet.env()) }
-        defer { for s in stages { s.stop() } }
+        defer { for s in stages { s.stopWithoutWaiting() } }
         let generator = SampleGenerator(options: .init(seed: 7, accounts: 24, days: 40))
         let parser = EventParser()
         let producer = try fleet.producer()
@@ -78,7 +78,7 @@ import Testing
         let processes = try await fleet.killDispatcherWhileHolding(path: fleet.path(names[0]), kills: 3)
         let dispatcher = processes.last!
         let kills = processes.count - 1
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         let ids = Set(alerts.map { "\($0.destination) \($0.alertId)" })
         let complete = await fleet.waitForDeliveries(timeout: .seconds(90), watching: [dispatcher]) { d in
             ids.allSatisfy { key in
@@ -124,7 +124,7 @@ import Testing
         let processes = try await fleet.killDispatcherWhileHolding(path: "/api/chat.postMessage", kills: 3)
         let dispatcher = processes.last!
         let kills = processes.count - 1
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         let wanted = Set(alerts.map { "\(FleetHarness.channel($0.destination)) \($0.alertId)" })
         func missing(_ posted: [String: [String: Int]]) -> [String] {
             wanted.filter { key in
@@ -175,7 +175,7 @@ import Testing
         fleet.sink.setDefault(.channelIsArchived, path: fleet.path("archived"))
         fleet.sink.script(path: fleet.path("flaky"), Array(repeating: .serverError, count: 6))
         let dispatcher = try StageProcess("dispatcher", env: fleet.dispatcherEnv(["RETRY_DELAYS_MS": "500,1000,2000"]))
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         let flaky = (0..<4).map { FleetHarness.alert($0, destination: "flaky", tag: "flaky") }
         let archived = (0..<3).map { FleetHarness.alert($0, destination: "archived", tag: "archived") }
         let calm = (0..<20).map { FleetHarness.alert($0, destination: $0 % 2 == 0 ? "calm1" : "calm2", tag: "calm") }

@@ -32,44 +32,44 @@ final class StageProcess: @unchecked Sendable {
 
     var log: String { lines.text }
 
-    /// The HTTP port the stage bound (from its "http listening" log line), waited for on the log's
-    /// condition up to `timeout`; nil if it logged none.
-    func httpPort(timeout: Duration) -> Int? {
-        lines.waitForMatch(upTo: timeout) { text in
+    /// The HTTP port the stage bound (from its "http listening" log line), awaited up to `timeout`;
+    /// nil if it logged none.
+    func httpPort(timeout: Duration) async -> Int? {
+        await lines.match(upTo: timeout) { text in
             text.range(of: #""port":"(\d+)""#, options: .regularExpression).map {
                 Int(text[$0].dropFirst(8).dropLast(1))!
             }
         }
     }
 
-    /// Waits (on the log's condition, not a sleep) until the log satisfies `match`; false after
-    /// `timeout` or when the process has exited.
-    func waitForLog(timeout: Duration, _ match: (String) -> Bool) -> Bool {
-        lines.waitFor(timeout: timeout) { text in match(text) || !process.isRunning } && match(lines.text)
+    /// Awaits (the log's lines, not a sleep) the log satisfying `match`; false after `timeout` or
+    /// once the process closed its log (exited) without it.
+    func waitForLog(timeout: Duration, _ match: @escaping @Sendable (String) -> Bool) async -> Bool {
+        await lines.until(timeout, match)
     }
 
     /// kill -9: no drain, no commit, no goodbye to the group.
-    func killHard() {
+    func killHard() async {
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        follower.waitForEnd(timeout: .seconds(5))
+        _ = await ChildExit.within(.seconds(30), process)
+        await lines.ended(within: .seconds(5))
+    }
+
+    /// SIGTERM, not waited for: a test's `defer` (after its own `stop`, or when it failed early);
+    /// the process shuts down on its own, and `deinit` kills it if it is still running then.
+    func stopWithoutWaiting() {
+        if process.isRunning { process.terminate() }
     }
 
     /// SIGTERM, then the exit status (SIGKILL after `timeout`).
     @discardableResult
-    func stop(timeout: TimeInterval = 30) -> Int32 {
+    func stop(timeout: TimeInterval = 30) async -> Int32 {
         if process.isRunning { process.terminate() }
-        let exited = DispatchSemaphore(value: 0)
-        let process = self.process
-        DispatchQueue.global().async {
-            process.waitUntilExit()
-            exited.signal()
-        }
-        if exited.wait(timeout: .now() + timeout) == .timedOut {
+        if await !ChildExit.within(.milliseconds(Int64(timeout * 1000)), process) {
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            _ = await ChildExit.within(.seconds(30), process)
         }
-        follower.waitForEnd(timeout: .seconds(5))
+        await lines.ended(within: .seconds(5))
         return process.terminationStatus
     }
 
@@ -282,7 +282,7 @@ final class FleetHarness: @unchecked Sendable {
             #expect(
                 holding,
                 "no held post before kill \(kill) (\(sink.requestCount) requests):\n\(dispatcher.log.suffix(2000))")
-            dispatcher.killHard()
+            await dispatcher.killHard()
             processes.append(try StageProcess("dispatcher", env: dispatcherEnv()))
         }
         return processes
@@ -324,12 +324,6 @@ final class FleetHarness: @unchecked Sendable {
     func lag(group: String, topic: String, partitions: Int) throws -> Int64 {
         Int64(try size(topic, partitions: partitions))
             - (try committed(group: group, topic: topic, partitions: partitions))
-    }
-
-    /// The entries of the delivery log `alerts-delivered` (12 partitions), read to its end.
-    func deliveryLog() async throws -> [ConsumedRecord] {
-        let total = try size("alerts-delivered", partitions: 12)
-        return try await read("alerts-delivered", partitions: 12, timeout: .seconds(20)) { $0.count >= total }
     }
 
     func shutdown() async {

@@ -55,7 +55,7 @@ import WorkerRuntime
 
         let env = fleet.env(["RETRY_DELAYS_MS": "500,1000,2000"])
         let stages = try ["ingest-scorer", "evaluator", "dispatcher"].map { try StageProcess($0, env: env) }
-        defer { for s in stages { s.stop() } }
+        defer { for s in stages { s.stopWithoutWaiting() } }
 
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let t0 = now - 2 * Self.hour

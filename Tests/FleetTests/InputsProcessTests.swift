@@ -32,9 +32,9 @@ import Testing
         let yaml = try String(contentsOf: Self.shippedInputs, encoding: .utf8)
         try Self.createInputTopics(fleet, yaml: yaml)
         let scorer = try StageProcess("ingest-scorer", env: fleet.env(["INPUTS_FILE": Self.shippedInputs.path]))
-        defer { scorer.stop() }
+        defer { scorer.stopWithoutWaiting() }
         #expect(
-            scorer.waitForLog(timeout: .seconds(60)) { $0.contains("supportdb.public.tickets") },
+            await scorer.waitForLog(timeout: .seconds(60)) { $0.contains("supportdb.public.tickets") },
             "the scorer did not start with its inputs:\n\(scorer.log.suffix(2000))")
 
         // The same change on both input partitions (a redelivery on another partition, as after a
@@ -84,7 +84,7 @@ import Testing
         let stages = try ["ingest-scorer", "evaluator"].map {
             try StageProcess($0, env: fleet.env(["INPUTS_FILE": Self.shippedInputs.path]))
         }
-        defer { for s in stages { s.stop() } }
+        defer { for s in stages { s.stopWithoutWaiting() } }
 
         let producer = try fleet.producer()
         let tables = [
@@ -137,7 +137,7 @@ import Testing
         let stages = try ["ingest-scorer", "evaluator"].map {
             try StageProcess($0, env: fleet.env(["INPUTS_FILE": inputs.path]))
         }
-        defer { for s in stages { s.stop() } }
+        defer { for s in stages { s.stopWithoutWaiting() } }
 
         let producer = try fleet.producer()
         let generator = SampleGenerator(options: .init(seed: 7, accounts: 6, days: 40))

@@ -35,14 +35,15 @@ import Testing
         let rulesPath = fleet.directory.appendingPathComponent("rules.yaml").path
         try Self.rules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
         let evaluator = try StageProcess("evaluator", env: fleet.env(["RULES_FILE": rulesPath]))
-        defer { evaluator.stop() }
+        defer { evaluator.stopWithoutWaiting() }
         let dispatcherEnv = fleet.dispatcherEnv([
             "SLACK_SIGNING_SECRET": ActionsProcessTests.secret, "FEEDBACK_PORT": "0",
         ])
         var dispatcher = try StageProcess("dispatcher", env: dispatcherEnv)
-        defer { dispatcher.stop() }
+        defer { dispatcher.stopWithoutWaiting() }
         let actionsPort = try #require(
-            FeedbackProcessTests.feedbackPort(dispatcher), "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
+            await FeedbackProcessTests.feedbackPort(dispatcher),
+            "no feedback port logged:\n\(dispatcher.log.suffix(2000))")
         let channel = FleetHarness.channel("app")
         func top() -> [StoredMessage] { fleet.sink.storedMessages().filter { $0.threadTS == nil } }
         func replies() -> [StoredMessage] { fleet.sink.storedMessages().filter { $0.threadTS != nil } }
@@ -76,7 +77,7 @@ import Testing
         let answer = try await ActionsProcessTests.post(
             "http://127.0.0.1:\(actionsPort)/slack/actions", body: signed.body, headers: signed.headers)
         #expect(answer.status == 200, "click: \(answer.status) \(answer.body)")
-        dispatcher.killHard()
+        await dispatcher.killHard()
         dispatcher = try StageProcess("dispatcher", env: dispatcherEnv)
 
         // The original message now says who took it: edited in place, not posted again.
@@ -136,8 +137,8 @@ import Testing
         #expect(!recorded.isEmpty, "no silenced alert in the delivery log:\n\(dispatcher.log.suffix(2000))")
         #expect(recorded.allSatisfy { $0.suppressed == "silenced" && $0.status == 0 }, "\(recorded)")
         #expect(fleet.sink.storedMessages().count == postedBefore, "a silenced alert was posted")
-        #expect(evaluator.stop() == 0)
-        #expect(dispatcher.stop() == 0)
+        #expect(await evaluator.stop() == 0)
+        #expect(await dispatcher.stop() == 0)
         await fleet.shutdown()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 import WorkerRuntime
 
@@ -14,47 +15,22 @@ import WorkerRuntime
     /// running after `timeout` is terminated and reported as an error naming what it printed.
     static func run(
         _ executable: String, _ arguments: [String], env: [String: String] = [:], timeout: Duration = .seconds(60)
-    ) throws -> (status: Int32, output: String) {
+    ) async throws -> (status: Int32, output: String) {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent(executable)
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw FleetTestError("\(executable) not built at \(binary.path): run `swift build --build-tests` first")
         }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
         let inherited = ProcessInfo.processInfo.environment.filter {
             !$0.key.hasPrefix("KAFKA_") && !$0.key.hasSuffix("_FILE")
         }
-        process.environment = inherited.merging(env) { _, new in new }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        // Read off this thread, so that a process that never exits cannot hold the test.
-        let output = Mutex(Data())
-        let read = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            output.withLock { $0 = data }
-            read.signal()
-        }
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        guard exited.wait(timeout: .now() + seconds) == .success else {
-            process.terminate()
-            read.wait()
-            let text = output.withLock { String(decoding: $0, as: UTF8.self) }
-            throw FleetTestError("\(executable) \(arguments) still running after \(timeout):\n\(text.suffix(2000))")
-        }
-        read.wait()
-        return (process.terminationStatus, output.withLock { String(decoding: $0, as: UTF8.self) })
+        return try await ChildRun.run(
+            binary, arguments, environment: inherited.merging(env) { _, new in new }, timeout: timeout)
     }
 
     @Test(arguments: executables)
-    func versionPrintsTheChartsAppVersionAndExitsZero(executable: String) throws {
-        let result = try Self.run(executable, ["--version"])
+    func versionPrintsTheChartsAppVersionAndExitsZero(executable: String) async throws {
+        let result = try await Self.run(executable, ["--version"])
         #expect(result.status == 0, "\(result.output)")
         #expect(
             result.output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -70,11 +46,11 @@ import WorkerRuntime
         "KAFKA_SASL_PASSWROD": "hunter2-do-not-show",
     ]
 
-    @Test func aStagesCheckConfigReportsEveryRefusedKafkaPropertyAtOnce() throws {
+    @Test func aStagesCheckConfigReportsEveryRefusedKafkaPropertyAtOnce() async throws {
         let rules = FleetHarness.root.appendingPathComponent("config/rules.yaml").path
-        let good = try Self.run("evaluator", ["--check-config"], env: ["RULES_FILE": rules])
+        let good = try await Self.run("evaluator", ["--check-config"], env: ["RULES_FILE": rules])
         #expect(good.status == 0 && good.output.contains("OK: evaluator configuration"), "\(good.output)")
-        let bad = try Self.run(
+        let bad = try await Self.run(
             "evaluator", ["--check-config"], env: Self.badKafka.merging(["RULES_FILE": rules]) { $1 })
         #expect(bad.status == 1, "\(bad.output)")
         for variable in Self.badKafka.keys {
@@ -84,7 +60,7 @@ import WorkerRuntime
         #expect(!bad.output.contains("hunter2"), "a secret's value was printed:\n\(bad.output)")
     }
 
-    @Test func fleetAdminCheckConfigReportsTheFilesAndTheKafkaPropertiesTogether() throws {
+    @Test func fleetAdminCheckConfigReportsTheFilesAndTheKafkaPropertiesTogether() async throws {
         let root = FleetHarness.root.appendingPathComponent("config").path
         // The webhook variables empty: problems of the destinations file, with its path and line.
         let env = [
@@ -92,10 +68,10 @@ import WorkerRuntime
             "SLACK_WEBHOOK_CUSTOMER_HEALTH": "", "SLACK_WEBHOOK_CS_ESCALATIONS": "",
             "SLACK_WEBHOOK_REVENUE_SIGNALS": "", "SLACK_WEBHOOK_BILLING_ALERTS": "",
         ]
-        let filesOnly = try Self.run("fleet-admin", ["check-config"], env: env)
+        let filesOnly = try await Self.run("fleet-admin", ["check-config"], env: env)
         let fileProblems = filesOnly.output.split(separator: "\n").filter { $0.hasPrefix(root + "/destinations.yaml:") }
         #expect(filesOnly.status == 1 && fileProblems.count >= 4, "\(filesOnly.output)")
-        let bad = try Self.run("fleet-admin", ["check-config"], env: env.merging(Self.badKafka) { $1 })
+        let bad = try await Self.run("fleet-admin", ["check-config"], env: env.merging(Self.badKafka) { $1 })
         #expect(bad.status == 1, "\(bad.output)")
         for variable in Self.badKafka.keys {
             #expect(bad.output.contains("environment: \(variable): "), "\(variable) not reported:\n\(bad.output)")
@@ -109,7 +85,7 @@ import WorkerRuntime
 
     /// A bad inputs file stops the ingest-scorer at start, before it connects, with the file, the
     /// line and the key of every problem; `--check-config` says the same.
-    @Test func aBadInputsFileIsRefusedAtStartWithItsFileAndLine() throws {
+    @Test func aBadInputsFileIsRefusedAtStartWithItsFileAndLine() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "inputs-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -126,12 +102,12 @@ import WorkerRuntime
                 occurred_at: created
         """.write(to: file, atomically: true, encoding: .utf8)
         let env = ["INPUTS_FILE": file.path, "KAFKA_BROKERS": "127.0.0.1:1"]
-        let check = try Self.run("ingest-scorer", ["--check-config"], env: env)
+        let check = try await Self.run("ingest-scorer", ["--check-config"], env: env)
         #expect(check.status == 1, "\(check.output)")
         #expect(check.output.contains("\(file.path):5: inputs[0].mappings[0].type: "), "\(check.output)")
 
         // A start: refused before any connection (the broker address answers nothing), bounded.
-        let start = try Self.run("ingest-scorer", [], env: env, timeout: .seconds(30))
+        let start = try await Self.run("ingest-scorer", [], env: env, timeout: .seconds(30))
         let text = start.output
         #expect(start.status == 1, "\(text)")
         #expect(text.contains("ingest-scorer did not start"), "\(text)")

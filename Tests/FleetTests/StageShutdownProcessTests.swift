@@ -45,12 +45,13 @@ import Testing
         // only come from the shutdown.
         let env = fleet.env(["COMMIT_INTERVAL_MS": "60000"])
         let scorer = try StageProcess("ingest-scorer", env: env)
-        defer { scorer.stop() }
+        defer { scorer.stopWithoutWaiting() }
         let evaluator = try StageProcess("evaluator", env: env)
-        defer { evaluator.stop() }
-        let scorerPort = try #require(scorer.httpPort(timeout: .seconds(30)), "scorer:\n\(scorer.log.suffix(2000))")
+        defer { evaluator.stopWithoutWaiting() }
+        let scorerPort = try #require(
+            await scorer.httpPort(timeout: .seconds(30)), "scorer:\n\(scorer.log.suffix(2000))")
         let evaluatorPort = try #require(
-            evaluator.httpPort(timeout: .seconds(30)), "evaluator:\n\(evaluator.log.suffix(2000))")
+            await evaluator.httpPort(timeout: .seconds(30)), "evaluator:\n\(evaluator.log.suffix(2000))")
 
         let generator = SampleGenerator(options: .init(seed: 11, accounts: 6, days: 8))
         let parser = EventParser()
@@ -83,7 +84,7 @@ import Testing
         await producer.shutdown()
         #expect(scored, "the scorer did not read the \(events) events:\n\(scorer.log.suffix(2000))")
         #expect(lag > 0, "offsets were committed before the shutdown, three times; the test proves nothing")
-        let scorerStatus = scorer.stop()
+        let scorerStatus = await scorer.stop()
         #expect(scorerStatus == 0, "scorer exit status \(scorerStatus):\n\(scorer.log.suffix(3000))")
         #expect(Self.stoppedInOrder(scorer.log), "scorer:\n\(scorer.log.suffix(3000))")
         let scorerLag = try fleet.lag(group: "ingest-scorer", topic: "account-events", partitions: 12)
@@ -94,7 +95,7 @@ import Testing
         #expect(scores > 0, "the scorer wrote no score")
         let evaluated = await Self.waitConsumed(evaluator, port: evaluatorPort, count: scores, timeout: .seconds(45))
         #expect(evaluated, "the evaluator did not read the \(scores) scores:\n\(evaluator.log.suffix(2000))")
-        let evaluatorStatus = evaluator.stop()
+        let evaluatorStatus = await evaluator.stop()
         #expect(evaluatorStatus == 0, "evaluator exit status \(evaluatorStatus):\n\(evaluator.log.suffix(3000))")
         #expect(Self.stoppedInOrder(evaluator.log), "evaluator:\n\(evaluator.log.suffix(3000))")
         let evaluatorLag = try fleet.lag(group: "evaluator", topic: "health-scores", partitions: 12)

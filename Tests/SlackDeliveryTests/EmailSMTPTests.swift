@@ -70,7 +70,7 @@ struct EmailSMTPTests {
         await deliverer.shutdown()
         #expect(outcome == .delivered(status: 250), "\(outcome)")
 
-        let messages = server.waitForMessages(1)
+        let messages = await server.waitForMessages(1)
         try #require(messages.count == 1, "the server received \(messages.count) messages: \(server.lines.text)")
         let m = messages[0]
         #expect(m["mail_from"] as? String == "alerts@fleet.example.com")
@@ -120,7 +120,7 @@ struct EmailSMTPTests {
         let second = await deliverer.submit(alert)
         await deliverer.shutdown()
         #expect(second == .delivered(status: 250), "\(second)")
-        let messages = server.waitForMessages(1)
+        let messages = await server.waitForMessages(1)
         #expect(messages.count == 1)
         #expect(messages.first?["message_id"] as? String == "<alert.al-customer_at_risk-acme-1@fleet.example.com>")
     }
@@ -181,7 +181,7 @@ struct EmailSMTPTests {
         }
         await deliverer.shutdown()
         #expect(outcomes.allSatisfy { $0 == .delivered(status: 250) }, "\(outcomes)")
-        let ids = server.waitForMessages(3).map { $0["message_id"] as? String ?? "" }
+        let ids = await server.waitForMessages(3).map { $0["message_id"] as? String ?? "" }
         #expect(ids == (0..<3).map { "<alert.al-\($0)@fleet.example.com>" })
     }
 }

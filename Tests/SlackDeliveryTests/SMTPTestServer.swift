@@ -73,11 +73,9 @@ final class SMTPTestServer: @unchecked Sendable {
     var messages: [[String: Any]] { Self.records("MESSAGE ", lines.text) }
 
     /// Waits, bounded, until `count` messages have arrived; returns them.
-    func waitForMessages(_ count: Int, upTo timeout: Duration = .seconds(20)) -> [[String: Any]] {
-        lines.waitForMatch(upTo: timeout) { text in
-            let found = Self.records("MESSAGE ", text)
-            return found.count >= count ? found : nil
-        } ?? messages
+    func waitForMessages(_ count: Int, upTo timeout: Duration = .seconds(20)) async -> [[String: Any]] {
+        _ = await lines.until(timeout) { Self.records("MESSAGE ", $0).count >= count }
+        return messages
     }
 
     /// The `AUTH` records (the user names that logged in; passwords are never printed).

@@ -21,6 +21,7 @@ public final class PipeFollower: Sendable {
             defer {
                 buffer.deallocate()
                 withExtendedLifetime(handle) {}
+                lines.end()
                 finished.signal()
             }
             while true {

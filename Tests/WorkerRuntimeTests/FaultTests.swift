@@ -114,7 +114,7 @@ import Testing
             // flushes and commits happen along the way); the worker is killed once its outputs
             // pass a point chosen at random within the chunk, while the chunk is still arriving.
             try #require(
-                probe.waitForLog(timeout: .seconds(60)) { $0.contains("partition ready") },
+                await probe.waitForLog(timeout: .seconds(60)) { $0.contains("partition ready") },
                 "worker \(kill + 1) never ready:\n\(probe.log.suffix(3000))")
             let part = Array(records[(kill * chunk)..<((kill + 1) * chunk)])
             let production = Task {
@@ -222,7 +222,7 @@ import Testing
             try await Self.produce(producer, topic: topics.follower, Array(restF[step..<min(step + 24, restF.count)]))
             if step == restP.count / 2 {
                 // Half-way, wait for the third member to own partitions of both inputs.
-                let joined = c.waitForLog(timeout: .seconds(60)) { $0.contains("partition ready") }
+                let joined = await c.waitForLog(timeout: .seconds(60)) { $0.contains("partition ready") }
                 try #require(joined, "the third member never became ready:\n\(c.log.suffix(3000))")
             }
         }

@@ -63,50 +63,30 @@ final class ProbeProcess: @unchecked Sendable {
     }
 
     func waitForExit(timeout: Duration) async throws -> Int32 {
-        let process = self.process
-        let exited: Bool = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds))
-                let semaphore = DispatchSemaphore(value: 0)
-                DispatchQueue.global().async {
-                    process.waitUntilExit()
-                    semaphore.signal()
-                }
-                continuation.resume(
-                    returning: semaphore.wait(timeout: .now() + deadline.timeIntervalSinceNow) == .success)
-            }
-        }
-        guard exited else {
+        guard await ChildExit.within(timeout, process) else {
             process.interrupt()
             throw ProbeError("probe did not exit within \(timeout); its log:\n\(log.suffix(3000))")
         }
-        follower.waitForEnd(timeout: .seconds(5))
+        await lines.ended(within: .seconds(5))
         return process.terminationStatus
     }
 
     var log: String { lines.text }
 
-    /// Waits (on a condition, not a sleep) until the log satisfies `match`, at most `timeout`.
-    func waitForLog(timeout: Duration, _ match: (String) -> Bool) -> Bool {
-        lines.waitForMatch(upTo: timeout) { match($0) ? true : nil } ?? false
+    /// Awaits (the log's lines, not a sleep) the log satisfying `match`, at most `timeout`.
+    func waitForLog(timeout: Duration, _ match: @escaping @Sendable (String) -> Bool) async -> Bool {
+        await lines.until(timeout, match)
     }
 
-    /// The HTTP port the probe bound (from its "http listening" log line), waited for up to `timeout`.
+    /// The HTTP port the probe bound (from its "http listening" log line), awaited up to `timeout`.
     func httpPort(timeout: Duration) async throws -> Int {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let port = lines.waitForMatch(
-                upTo: .milliseconds(500),
-                { text in
-                    text.range(of: #""port":"(\d+)""#, options: .regularExpression).map {
-                        Int(text[$0].dropFirst(8).dropLast(1))!
-                    }
-                })
-            {
-                return port
+        let port = await lines.match(upTo: timeout) { text in
+            text.range(of: #""port":"(\d+)""#, options: .regularExpression).map {
+                Int(text[$0].dropFirst(8).dropLast(1))!
             }
         }
-        throw ProbeError("probe logged no http port within \(timeout):\n\(log.suffix(2000))")
+        guard let port else { throw ProbeError("probe logged no http port within \(timeout):\n\(log.suffix(2000))") }
+        return port
     }
 
     deinit {

@@ -69,10 +69,10 @@ import Testing
         let second = try ProbeProcess(
             cluster: cluster, topics: topics, group: group, extra: ["STANDBY_REPLICAS": "all"])
         #expect(
-            second.waitForLog(timeout: .seconds(30)) { $0.contains("standby copies warm") },
+            await second.waitForLog(timeout: .seconds(30)) { $0.contains("standby copies warm") },
             "the second replica warms its copies before it joins:\n\(second.log.suffix(3000))")
         #expect(
-            second.waitForLog(timeout: .seconds(60)) { !Self.restores($0).filter { $0.keys > 0 }.isEmpty },
+            await second.waitForLog(timeout: .seconds(60)) { !Self.restores($0).filter { $0.keys > 0 }.isEmpty },
             "the second replica is given partitions with state:\n\(second.log.suffix(3000))")
         let restores = Self.restores(second.log).filter { $0.keys > 0 }
         for r in restores {
@@ -115,7 +115,7 @@ import Testing
         _ = try await probe.httpPort(timeout: .seconds(20))
         // The worker is warming its copies (its reader finds no broker) before the stop comes.
         #expect(
-            probe.waitForLog(timeout: .seconds(30)) { $0.contains("standby replicas cannot read the topic") },
+            await probe.waitForLog(timeout: .seconds(30)) { $0.contains("standby replicas cannot read the topic") },
             "the copies' reader started:\n\(probe.log.suffix(3000))")
         let began = ContinuousClock.now
         let status = try await probe.terminate(timeout: .seconds(20))
