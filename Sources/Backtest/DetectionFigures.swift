@@ -114,8 +114,8 @@ public struct DetectionFigures: Sendable {
     /// Runs `history` through the stages' domain code, the path of `fleet-admin backtest` (the health
     /// model of `scorer`, then `engine`'s rules, up to the history's end) and reads its figures; with
     /// a shared holiday and ordinary accounts, runs the same history without the holiday too, for
-    /// `holidayCausedAlerts`. The
-    /// one path of `fleet-admin bench detection` and of the tests that bound time to detect.
+    /// `holidayCausedAlerts`. The one path of `fleet-admin bench detection` and of the tests that
+    /// bound time to detect.
     public static func measure(
         _ history: LabelledHistory, scorer: HealthScorer = HealthScorer(), engine: RulesEngine
     ) -> DetectionFigures {

@@ -17,12 +17,9 @@ struct ChangelogReplica<Value: StateValue>: Sendable {
     /// with every bad frame ever read (a restore reads each frame once and reports them all).
     var pruneSuperseded = false
 
-    /// Applies one changelog record, judged against `limit`; `decode` turns a value's envelope (and
-    /// the record's bytes and offset) into the kept value.
-    mutating func apply(
-        key: String?, value: [UInt8]?, offset: Int64, limit: ChangelogPlausibility,
-        decode: (ChangelogEnvelope, [UInt8], Int64) throws(Rejection) -> Value
-    ) {
+    /// Applies one changelog record, judged against `limit`; a value is the stage's state decoded
+    /// from the envelope's payload.
+    mutating func apply(key: String?, value: [UInt8]?, offset: Int64, limit: ChangelogPlausibility) {
         // A record below what was read (a consumer reset to the log's start) would undo later values.
         guard offset >= position else { return }
         position = offset + 1
@@ -73,7 +70,7 @@ struct ChangelogReplica<Value: StateValue>: Sendable {
             return
         }
         do {
-            let decoded = try decode(envelope, value, offset)
+            let decoded = try Value(stateBytes: envelope.payload)
             restored.entries.put(key, decoded, applied: AppliedOffsets(envelope.applied))
             restored.quarantined.removeAll { $0.key == key }
         } catch {
@@ -91,13 +88,6 @@ struct ChangelogWinner: Sendable {
 }
 
 extension ChangelogReplica {
-    /// The restore's rule: a value is the stage's state decoded from the envelope's payload.
-    mutating func apply(key: String?, value: [UInt8]?, offset: Int64, limit: ChangelogPlausibility) {
-        apply(key: key, value: value, offset: offset, limit: limit) { envelope, _, _ throws(Rejection) in
-            try Value(stateBytes: envelope.payload)
-        }
-    }
-
     /// This copy as a restore takes it over: checked against `limit` once more (the wall clock and
     /// the inputs' ends at the take: a value whose frame is no longer believable, such as an applied
     /// offset beyond the end of an input recreated since, is left out as corrupt, its key starting

@@ -62,10 +62,6 @@ final class StandbyReplicas<Value: StateValue>: Sendable {
         }
     }
 
-    /// Blocks (never on the cooperative pool) until the copy holds everything the changelog held at
-    /// the call, or the warm-up time-out passed; whether it does.
-    func waitWarm() -> Bool { follower.waitCaughtUp() }
-
     /// Calls `answer` once: whether the copy holds everything the changelog held at the call, within
     /// the warm-up time-out (never on the caller's thread).
     func whenWarm(_ answer: @escaping @Sendable (Bool) -> Void) { follower.whenCaughtUp(answer) }
