@@ -32,9 +32,15 @@ final class PartitionOwner<State: StateValue>: @unchecked Sendable {
     var lastRecordAt: [Int64]
     var restoreJob: RestoreJob<State>?
     var restoreFailedAt: ContinuousClock.Instant?
+    /// When this partition next closes its changes into a flush (`FlushPhase`).
+    var nextFlush: ContinuousClock.Instant
 
-    init(generation: Int, partition: Int32, partitions: [TopicPartition], maxClockSkewMilliseconds: Int64) {
+    init(
+        generation: Int, partition: Int32, partitions: [TopicPartition], maxClockSkewMilliseconds: Int64,
+        firstFlush: ContinuousClock.Instant
+    ) {
         self.partition = partition
+        self.nextFlush = firstFlush
         self.lastRecordAt = Array(repeating: 0, count: max(Set(partitions.map(\.topic)).count, 1))
         self.lifecycle = PartitionLifecycle(generation: generation, partitions: partitions)
         self.context = ProcessingContext(

@@ -14,7 +14,8 @@ extension Worker {
         for (p, group) in Dictionary(grouping: tps, by: \.partition) where owners[p] == nil {
             let owner = PartitionOwner<State>(
                 generation: nextGeneration, partition: p, partitions: group,
-                maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds)
+                maxClockSkewMilliseconds: settings.maxClockSkew.inMilliseconds,
+                firstFlush: FlushPhase.first(of: p, after: .now, interval: settings.commitInterval))
             nextGeneration += 1
             owners[p] = owner
         }

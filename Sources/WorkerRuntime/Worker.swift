@@ -294,7 +294,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             "worker started",
             metadata: ["stage": "\(settings.stage)", "inputs": "\(topology.inputs)", "group": "\(settings.groupId)"])
         var nextTick = ContinuousClock.now + tickInterval
-        var nextFlush = ContinuousClock.now + settings.commitInterval
+        var nextLagReport = ContinuousClock.now + settings.commitInterval
         while !stopRequested.load(ordering: .acquiring), failure.withLock({ $0 }) == nil {
             heartbeat.store(Self.monotonicMilliseconds(), ordering: .relaxed)
             let batch: [ConsumedRecord]
@@ -324,11 +324,17 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
                 nextTick = now + tickInterval
                 runTicks()
             }
-            let due = now >= nextFlush
-            if due { nextFlush = now + settings.commitInterval }
-            driveFlushes(force: due, owners: Array(owners.values))
+            // Each partition closes its flush at its own phase of the commit interval (FlushPhase).
+            for owner in owners.values {
+                let due = now >= owner.nextFlush
+                if due { owner.nextFlush = now + settings.commitInterval }
+                driveFlushes(force: due, owners: [owner])
+            }
             storeOffsets()
-            if due { reportLag() }
+            if now >= nextLagReport {
+                nextLagReport = now + settings.commitInterval
+                reportLag()
+            }
         }
         return shutdown()
     }

@@ -127,11 +127,13 @@ import Testing
 @Suite struct AssignmentGenerationTests {
     @Test func aLateCompletionOfAnEarlierAssignmentChangesNothingInTheNext() {
         let tp = TopicPartition("alerts", 0)
-        let old = PartitionOwner<NoState>(generation: 1, partition: 0, partitions: [tp], maxClockSkewMilliseconds: 0)
+        let old = PartitionOwner<NoState>(
+            generation: 1, partition: 0, partitions: [tp], maxClockSkewMilliseconds: 0, firstFlush: .now)
         old.tracker.open(tp, offset: 100)
         old.tracker.hold(tp, offset: 100)  // a changelog write or a deferred record of offset 100
         // The partition is lost and assigned again: a new owner re-opens offset 100.
-        let new = PartitionOwner<NoState>(generation: 2, partition: 0, partitions: [tp], maxClockSkewMilliseconds: 0)
+        let new = PartitionOwner<NoState>(
+            generation: 2, partition: 0, partitions: [tp], maxClockSkewMilliseconds: 0, firstFlush: .now)
         new.tracker.open(tp, offset: 100)
         new.tracker.hold(tp, offset: 100)
         new.tracker.release(tp, offset: 100)  // its processing is done; its own hold remains

@@ -35,6 +35,11 @@ struct FleetBenchCommand: AsyncParsableCommand {
     @Option(help: "Sample days for the throughput run.") var days = 30
     @Option(help: "Offered load of the latency run, events/s.") var rate = 5000
     @Option(help: "Length of the latency run, seconds.") var seconds = 30
+    @Option(
+        help:
+            "Seconds of load offered before the latency run's first probe (the stages' first states and joins are not what it measures)."
+    )
+    var warmUpSeconds = 3
     @Option(help: "Probe events per second in the latency run (each a fresh account's failed billing retry).")
     var probesPerSecond = 20
     @Option(help: "The dispatcher's GROUP_WAIT_MS in the latency run (the shipped default is 500).") var groupWaitMs = 0
@@ -230,6 +235,7 @@ struct FleetBenchCommand: AsyncParsableCommand {
         let sent = Mutex<[String: Int64]>([:])  // probe account -> wall ms at send
         let latencies = Mutex<[Int64]>([])  // one per Slack message about a probe
         let arrivedProbes = Mutex<Set<String>>([])
+        let firstArrival = Mutex<[String: Int64]>([:])  // probe account -> wall ms of its first message
         let messages = Atomic<Int>(0)
         let sink = SlackSink(recordRequests: false, recordBodies: true) { request in
             messages.add(1, ordering: .relaxed)
@@ -240,6 +246,7 @@ struct FleetBenchCommand: AsyncParsableCommand {
             if let at = sent.withLock({ $0[account] }) {
                 latencies.withLock { $0.append(arrived - at) }
                 arrivedProbes.withLock { _ = $0.insert(account) }
+                firstArrival.withLock { if $0[account] == nil { $0[account] = arrived } }
             }
         }
         let port = try await sink.start()
@@ -281,7 +288,8 @@ struct FleetBenchCommand: AsyncParsableCommand {
         await BlockingThread.run { producer.warmUp(topics: [topic]) }
         let failed = Atomic<Int>(0)
         let every = max(1, rate / max(1, probesPerSecond))
-        let offeredCount = rate * seconds
+        let warmUpCount = rate * warmUpSeconds
+        let offeredCount = rate * seconds + warmUpCount
         let start = ContinuousClock.now
         var probes = 0
         for i in 0..<offeredCount {
@@ -292,7 +300,7 @@ struct FleetBenchCommand: AsyncParsableCommand {
             let at = Timestamp(millisecondsSinceEpoch: now).rfc3339
             let key: String
             let line: String
-            if i % every == 0 {
+            if i >= warmUpCount, i % every == 0 {
                 probes += 1
                 key = String(format: "probe-%06d", probes)
                 line =
@@ -317,6 +325,9 @@ struct FleetBenchCommand: AsyncParsableCommand {
         let lost = probes - arrivedProbes.withLock { $0.count }
         let alertsRaised = try total(cluster, topic: prefix + FleetTopics.alerts, partitions: 12)
         let scoresWritten = try total(cluster, topic: prefix + FleetTopics.healthScores, partitions: 12)
+        let hops = try await ProbeHops.measure(
+            cluster, prefix: prefix, sent: sent.withLock { $0 }, slack: firstArrival.withLock { $0 },
+            logger: Self.logger)
         scorer.requestStop()
         evaluator.requestStop()
         dispatcher.worker.requestStop()
@@ -335,11 +346,13 @@ struct FleetBenchCommand: AsyncParsableCommand {
         print(
             String(
                 format:
-                    "latency: %d events offered at %.0f events/s for %d s (%d probes), GROUP_WAIT_MS=%d, sink not rate limited, %d send failures",
-                offeredCount, offered, seconds, probes, groupWaitMs, failed.load(ordering: .relaxed)))
+                    "latency: %d events offered at %.0f events/s for %d s after %d s of warm-up (%d probes), GROUP_WAIT_MS=%d, sink not rate limited, %d send failures",
+                offeredCount, offered, seconds, warmUpSeconds, probes, groupWaitMs, failed.load(ordering: .relaxed)))
         print("  \(scoresWritten) scores, \(alertsRaised) alerts, \(messages.load(ordering: .relaxed)) Slack messages")
         print(
             "  event -> Slack: p50 \(percentile(0.50)) ms, p99 \(percentile(0.99)) ms, max \(sorted.last ?? -1) ms over \(sorted.count) messages about \(probes - lost) probes; \(lost) probes not arrived within 15 s"
         )
+        print("  per hop, each probe's first record (record timestamps are the producers' clocks at the send):")
+        for line in hops.lines { print("    " + line) }
     }
 }
