@@ -69,6 +69,8 @@ public struct DetectionFigures: Sendable {
     public var months: Double
     /// Days counted as the shared holiday's window (0 without one).
     public var holidayWindowDays: Int
+    /// What the shared days are: "holiday", or "outage" (of the customer's event pipeline).
+    public var sharedDays = "holiday"
     /// False alerts on ordinary accounts by rule (the rule that raised them).
     public var falseAlertsByRule: [String: Int] = [:]
     /// Every story account, in the history's order: when its story began and how long its first
@@ -164,6 +166,7 @@ public struct DetectionFigures: Sendable {
         let observed = max(0, Double(history.endMs - warmUpEnd)) / Double(30 * Timestamp.millisecondsPerDay)
         months = observed
         holidayWindowDays = history.sharedHolidayDays.isEmpty ? 0 : 4
+        sharedDays = history.options.sharedOutage ? "outage" : "holiday"
         let holiday = history.sharedHolidayDays.first.map {
             ($0 * Timestamp.millisecondsPerDay, ($0 + 4) * Timestamp.millisecondsPerDay)
         }
@@ -296,12 +299,13 @@ public struct DetectionFigures: Sendable {
             "all ordinary accounts: \(ordinaryAccounts), "
                 + String(format: "%.1f", falseAlertsPerThousandPerMonth)
                 + " false alerts per 1,000 accounts per month over "
-                + String(format: "%.1f", months) + " months (outside the shared holiday: "
+                + String(format: "%.1f", months) + " months (outside the shared \(sharedDays): "
                 + String(format: "%.1f", falseAlertsOutsideHolidayPerThousandPerMonth)
                 + "); \(holidayFalseAlerts) risk alerts "
-                + "on them during the holiday all accounts share"
-                + (holidayCausedAlerts.map { ", \($0) caused by it (beyond the same history without the holiday)" }
-                    ?? "")
+                + "on them during the \(sharedDays) all accounts share"
+                + (holidayCausedAlerts.map {
+                    ", \($0) caused by it (beyond the same history without the \(sharedDays))"
+                } ?? "")
                 + (holidayAlertedAccounts.map { ", on \($0) accounts that do not alert then without it" } ?? ""))
         return out
     }

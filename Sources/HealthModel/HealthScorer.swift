@@ -842,9 +842,11 @@ public struct HealthScorer: Sendable {
                 let ratio = observed / expected - 1
                 return (max(0, -ratio), ratio, (observed - expected) / spread, observed, expected, days, busiestKept)
             }
-            func penalty(drop: Double, z: Double) -> Double {
+            func penalty(drop: Double, z: Double, power: Double) -> Double {
                 let confidence = min(1, max(0, (-z - c.zStart) / (c.zFull - c.zStart)))
-                return drop >= c.minDrop ? min(100, drop * 100 * confidence) : 0
+                guard drop >= c.minDrop else { return 0 }
+                let weight = power == 1 ? drop : Foundation.pow(drop, power)
+                return min(100, weight * 100 * confidence)
             }
             let main = window(recent, trimBest: false, variance: variance)
             guard main.expected > 0 else { return nil }
@@ -856,7 +858,7 @@ public struct HealthScorer: Sendable {
                 ? min(main.ratio, trimmed.ratio) : 0
             var judgement = Judgement(
                 drop: main.drop, growth: growth, z: main.z, observed: main.observed, expected: main.expected,
-                penalty: penalty(drop: main.drop, z: main.z), days: main.days)
+                penalty: penalty(drop: main.drop, z: main.z, power: c.dropPower), days: main.days)
             // A dark spell: the last `shortDays` complete days judged on their own, against the same
             // weekday means and the robust spread (a holiday in the baseline must not hide an account
             // that stopped).
@@ -867,7 +869,7 @@ public struct HealthScorer: Sendable {
                 var busiest = 0.0
                 for k in 0..<7 { busiest = max(busiest, t[14 + k]) }
                 let enough = short.expected > 0 && short.busiestKept >= 0.5 * busiest
-                let p = enough ? penalty(drop: short.drop, z: short.z) : 0
+                let p = enough ? penalty(drop: short.drop, z: short.z, power: 1) : 0
                 if p > judgement.penalty {
                     judgement = Judgement(
                         drop: short.drop, growth: growth, z: short.z, observed: short.observed,

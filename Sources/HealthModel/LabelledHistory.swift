@@ -82,10 +82,13 @@ public struct LabelledHistory: Sendable {
         public var sharedHoliday: Bool
         /// Days of baseline before any story begins.
         public var warmUpDays: Int
+        /// The shared days are an outage of the customer's own event pipeline instead of a holiday:
+        /// no activity from any account for those two UTC days (with `sharedHoliday`).
+        public var sharedOutage: Bool
 
         public init(
             seed: UInt64 = 1, accounts: Int = 300, days: Int = 75, storyShare: Double = 0.3,
-            sharedHoliday: Bool = true, warmUpDays: Int = 40
+            sharedHoliday: Bool = true, warmUpDays: Int = 40, sharedOutage: Bool = false
         ) {
             self.seed = seed
             self.accounts = accounts
@@ -93,6 +96,7 @@ public struct LabelledHistory: Sendable {
             self.storyShare = storyShare
             self.sharedHoliday = sharedHoliday
             self.warmUpDays = warmUpDays
+            self.sharedOutage = sharedOutage
         }
     }
 
@@ -250,7 +254,9 @@ private struct Rhythm: Sendable {
         func level(localDay: Int64) -> Double {
             let weekday = Int((localDay + 3) % 7)
             var level = weekday >= 5 ? weekendFactor : 1.0
-            if history.sharedHolidayDays.contains(localDay) { level = min(level, weekendFactor) }
+            if !history.options.sharedOutage, history.sharedHolidayDays.contains(localDay) {
+                level = min(level, weekendFactor)
+            }
             switch a.noise {
             case .ordinary, .small, .bursty: break
             case .regionalHoliday: if localDay == regionalHoliday { level = min(level, weekendFactor) }
@@ -267,6 +273,7 @@ private struct Rhythm: Sendable {
             let localHour = (local % Timestamp.millisecondsPerDay) / 3_600_000
             let businessHour = localHour >= 8 && localHour < 18
             var hourLevel = level(localDay: local / Timestamp.millisecondsPerDay) * (businessHour ? 1.0 : 0.04)
+            if history.options.sharedOutage, history.sharedHolidayDays.contains(epochDay) { hourLevel = 0 }
             let sinceOnset = hourStart - onset
             if sinceOnset >= 0, let story = a.story {
                 let days = Double(sinceOnset) / Double(Timestamp.millisecondsPerDay)

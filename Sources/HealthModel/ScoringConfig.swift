@@ -46,8 +46,13 @@ public struct ScoringConfig: Sendable, Hashable {
     public var minHistoryDays = 14
     /// Half-life of the exponential weights of the baseline, in days.
     public var halfLifeDays = 14.0
-    /// Drops smaller than this fraction are ignored.
+    /// Drops smaller than this fraction are ignored: half, so a quiet month (a season at 60% of the
+    /// account's normal) is not a risk on its own; a champion leaving or seats cut say so themselves.
     public var minDrop = 0.15
+    /// A drop of `d` (a fraction) costs `100 x d^dropPower` points at full confidence: 1 counts every
+    /// drop in proportion; above 1 a moderate drop is named but weighs little (a quiet month, down
+    /// 40%, costs 16 points at 2) while a halving (25) or a collapse (down 95%: 90) weighs as before.
+    public var dropPower = 1.0
     /// A drop starts to count at this many standard deviations below normal...
     public var zStart = 2.0
     /// ...and counts fully from this many.
@@ -58,9 +63,11 @@ public struct ScoringConfig: Sendable, Hashable {
     public var inactivityPerDay = 10.0
     public var inactivityMax = 60.0
     /// With a baseline, a silence starts to count when the account's own weekday means expect at
-    /// least this many logins over its complete silent days (the chance of none is e^-this: 6,
-    /// 0.25%)... 0: the fixed rule (`inactivityAfterDays`) always.
-    public var inactivityMinExpected = 6.0
+    /// least this many logins over its complete silent days (the chance of none is e^-this: 10,
+    /// 4.5e-5, so that an account looked at some fifteen times a month, each look a fresh silence,
+    /// is falsely silent less than once in a thousand months)... 0: the fixed rule
+    /// (`inactivityAfterDays`) always.
+    public var inactivityMinExpected = 10.0
     /// ...and counts fully (`inactivityMax`) from this many (20: 2e-9, room for days busier or
     /// quieter than Poisson), at once: a daily-active account that goes dark needs one silent day.
     public var inactivityFullExpected = 20.0
@@ -313,6 +320,7 @@ public struct ScoringConfig: Sendable, Hashable {
             ("emit.min_signal_impact", \.minSignalImpact, 0...100),
             ("baseline.half_life_days", \.halfLifeDays, 0.5...365),
             ("baseline.min_drop", \.minDrop, 0...0.99),
+            ("baseline.drop_power", \.dropPower, 1...4),
             ("baseline.z_start", \.zStart, 0...20),
             ("baseline.z_full", \.zFull, 0...20),
             ("signals.inactivity.per_day", \.inactivityPerDay, 0...100),

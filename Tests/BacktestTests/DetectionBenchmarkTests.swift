@@ -255,6 +255,46 @@ import Testing
         }
     }
 
+    /// An outage of the customer's own event pipeline: no activity from any account in the two shared
+    /// UTC days, activity on the days around them; the days are the same as the holiday's would be.
+    @Test func aSharedOutageSilencesEveryAccountForItsTwoDaysOnly() throws {
+        var options = Self.noiseOnly.options
+        options.sharedOutage = true
+        let history = LabelledHistory(options: options)
+        #expect(history.sharedHolidayDays == Self.noiseOnly.sharedHolidayDays)
+        let first = try #require(history.sharedHolidayDays.first)
+        let outage = first * Timestamp.millisecondsPerDay..<(first + 2) * Timestamp.millisecondsPerDay
+        let parser = EventParser()
+        var inside = 0
+        var before = Set<String>()
+        let firstIndex = Int((outage.lowerBound - history.startMs) / Timestamp.millisecondsPerDay)
+        for day in (firstIndex - 2)...(firstIndex + 3) {
+            for line in history.lines(forDay: day) {
+                let e = try parser.parse(line)
+                guard e.type.isActivity else { continue }
+                if outage.contains(e.occurredAt.millisecondsSinceEpoch) { inside += 1 }
+                if e.occurredAt.millisecondsSinceEpoch < outage.lowerBound { before.insert(e.accountId) }
+            }
+        }
+        #expect(inside == 0, "activity during the outage")
+        #expect(before.count >= history.accounts.count / 2, "\(before.count) accounts active before it")
+    }
+
+    /// The population allows for an outage every account shares as it does for a holiday: no account
+    /// with a plain weekday rhythm alerts in its window, and it causes at most one alert (seed 5: the
+    /// account whose own two-day tracking outage ends the day before it, four dark days in a row).
+    @Test func aSharedOutageAlertsNoPlainAccount() async throws {
+        try await CPULane.run {
+            var options = Self.noiseOnly.options
+            options.sharedOutage = true
+            let figures = DetectionFigures.measure(LabelledHistory(options: options), engine: try Fixtures.rules())
+            #expect(figures.sharedDays == "outage")
+            let during = figures.falseAlerts.filter(\.duringSharedHoliday)
+            #expect(during.allSatisfy { $0.noise != .ordinary }, "\(during.map(\.accountId))")
+            #expect(try #require(figures.holidayCausedAlerts, "measured without the outage too") <= 1)
+        }
+    }
+
     /// False alerts per 1,000 accounts per month: per kind of noise, over all of them, and outside
     /// the shared holiday's four days (the months shortened by them).
     @Test(

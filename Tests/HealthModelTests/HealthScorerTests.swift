@@ -4,7 +4,7 @@ import Testing
 @testable import HealthModel
 
 @Suite struct HealthScorerTests {
-    let scorer = HealthScorer()
+    var scorer = HealthScorer()
     let start = Timestamp(year: 2026, month: 9, day: 7)  // a Monday
 
     /// 42 days of logins (weekdays only) around `mean` with `spread`, then 7 days at `(1 - dip)`; returns the evaluation.
@@ -43,6 +43,25 @@ import Testing
             )
             #expect(abs((logins?.value ?? 0) + 0.2) < 0.05, "about -20%: \(logins?.value ?? 0)")
             #expect(steady.zone == .healthy && steady.score < 100)
+        }
+    }
+
+    /// `baseline.drop_power`: at 2 a steady account's week 40% down (a quiet month) is still named
+    /// but costs about 16 points instead of 40, and stays clear of the 15-point drop rule; at 1 it does
+    /// not.
+    @Test func aDropPowerAboveOneNamesAModerateDropButWeighsItLess() {
+        var config = ScoringConfig()
+        config.dropPower = 2
+        let squared = HealthScorerTests(scorer: HealthScorer(config: config))
+        for seed in UInt64(1)...3 {
+            let linear = dipped(mean: 200, spread: 6, dip: 0.4, seed: seed)
+            let quadratic = squared.dipped(mean: 200, spread: 6, dip: 0.4, seed: seed)
+            for e in [linear, quadratic] {
+                let logins = e.signals.first { $0.code == SignalCode.loginsDown }
+                #expect(abs((logins?.value ?? 0) + 0.4) < 0.05, "about -40%: \(e.signals.map(\.text))")
+            }
+            #expect(linear.score <= 85, "linear: \(linear.score)")
+            #expect(quadratic.score > 85 && quadratic.score < 100, "squared: \(quadratic.score)")
         }
     }
 

@@ -21,12 +21,12 @@ import Testing
         let start = Timestamp(year: 2026, month: 9, day: 1, hour: 10)
         for d in 0..<30 { _ = scorer.apply(f.make(.login, at: start.adding(days: Int64(d)), user: "u1"), to: &state) }
         let lastActive = state.lastActivityDay
-        _ = scorer.apply(f.make(.accountChurned, at: start.adding(days: 38)), to: &state)
+        _ = scorer.apply(f.make(.accountChurned, at: start.adding(days: 44)), to: &state)
         #expect(state.lastActivityDay == lastActive, "a churn is not activity")
         let e = scorer.evaluation(of: &state)
         #expect(e.signals.contains { $0.code == SignalCode.inactivity })
         // A login would have ended it.
-        _ = scorer.apply(f.make(.login, at: start.adding(days: 38).adding(seconds: 60), user: "u1"), to: &state)
+        _ = scorer.apply(f.make(.login, at: start.adding(days: 44).adding(seconds: 60), user: "u1"), to: &state)
         #expect(state.lastActivityDay > lastActive)
     }
 }

@@ -56,6 +56,10 @@ import Testing
             .config(
                 file: "bad.yaml", key: "signals.inactivity.per_day", line: 3, reason: "expected a number, got '.nan'")
         ),
+        (
+            "baseline:\n  drop_power: 0.5\n",
+            .config(file: "bad.yaml", key: "baseline.drop_power", line: 2, reason: "0.5 is outside 1.0...4.0")
+        ),
         ("just text", .config(file: "bad.yaml", key: "(document)", line: 1, reason: "expected a mapping of sections")),
     ])
     func aBadFileFailsWithFileKeyLineAndReason(yaml: String, expected: HealthModelError) {

@@ -82,6 +82,20 @@ import Testing
         #expect(fixed.signals.contains { $0.text == "No activity for 7 days" }, "\(fixed.signals.map(\.text))")
     }
 
+    /// A silence counts from 10 logins expected (e^-10): looked at some fifteen times a month, an
+    /// account is falsely silent less than once in a thousand months. One login a weekday, last active
+    /// on a Friday: 8 weekdays later (8 expected) not yet, 13 weekdays later it counts.
+    @Test func aSilenceCountsFromTenLoginsExpected() {
+        let eight = account(perDay: 1, tail: 10) { _ in 0 }
+        #expect(!eight.signals.contains { $0.code == SignalCode.inactivity }, "\(eight.signals.map(\.text))")
+        let thirteen = account(perDay: 1, tail: 17) { _ in 0 }
+        #expect(thirteen.signals.contains { $0.code == SignalCode.inactivity }, "\(thirteen.signals.map(\.text))")
+        var config = ScoringConfig()
+        config.inactivityMinExpected = 6
+        let before = account(perDay: 1, tail: 10, scorer: HealthScorer(config: config)) { _ in 0 }
+        #expect(before.signals.contains { $0.code == SignalCode.inactivity }, "\(before.signals.map(\.text))")
+    }
+
     @Test func aSmallNoisyAccountNeedsMoreThanTwoDarkDays() {
         let e = account(perDay: 3, tail: 2) { _ in 0 }
         #expect(e.zone == .healthy, "\(e.score) \(e.signals.map(\.text))")

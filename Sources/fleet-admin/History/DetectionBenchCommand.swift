@@ -41,6 +41,11 @@ struct DetectionBenchCommand: ParsableCommand {
     var falseAlerts: String?
     @Flag(help: "With --history labelled: histories without the holiday every account shares.")
     var withoutSharedHoliday = false
+    @Flag(
+        help:
+            "With --history labelled: the two days every account shares are an outage of the customer's own event pipeline (no events from any account), not a holiday."
+    )
+    var sharedOutage = false
 
     func run() throws {
         var config = ScoringConfig()
@@ -114,7 +119,8 @@ struct DetectionBenchCommand: ParsableCommand {
         let seedList = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) }
         guard !seedList.isEmpty else { throw ValidationError("--seeds: numbers, comma-separated") }
         let options = LabelledHistory.Options(
-            accounts: accounts ?? 300, days: days ?? 75, sharedHoliday: !withoutSharedHoliday)
+            accounts: accounts ?? 300, days: days ?? 75, sharedHoliday: !withoutSharedHoliday,
+            sharedOutage: sharedOutage)
         var all: [DetectionFigures] = []
         for seed in seedList {
             var o = options
@@ -151,7 +157,7 @@ struct DetectionBenchCommand: ParsableCommand {
                     print(
                         "    \(a.accountId) \(a.tier.rawValue) \(a.noise.rawValue) "
                             + "\(a.raisedAt.rfc3339) (\(Self.weekday(a.raisedAt))) \(a.rule)"
-                            + (a.duringSharedHoliday ? " [shared holiday]" : "")
+                            + (a.duringSharedHoliday ? " [shared \(figures.sharedDays)]" : "")
                             + (a.score.map { ", score \($0): " } ?? ": ") + a.signals.joined(separator: "; "))
                 }
             }
