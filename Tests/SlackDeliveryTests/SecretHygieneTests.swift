@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import SlackSink
+import TestSupport
 import Testing
 
 @testable import SlackDelivery
@@ -14,9 +15,8 @@ struct SecretHygieneTests {
         let sink = SlackSink()
         try await sink.start()
         let tokenPath = "/services/T0SECRET/B0SECRET/\(Self.token)"
-        let deadSink = SlackSink()
-        let deadPort = try await deadSink.start()
-        await deadSink.stop()
+        let refused = try RefusedPort()
+        let deadPort = refused.port
         let env = [
             "HOOK_LIVE": sink.url(path: tokenPath),
             "HOOK_DEAD": "http://127.0.0.1:\(deadPort)\(tokenPath)",
@@ -59,6 +59,7 @@ struct SecretHygieneTests {
         let dead = await deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "dead"))
         #expect(dead.code == "connection_failed")
         texts += ["\(dead)", String(reflecting: dead)]
+        withExtendedLifetime(refused) {}
         let crm = await deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "crm"))
         texts += ["\(crm)"]
         await deliverer.shutdown()
