@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import TestSupport
 import Testing
 
 @testable import HealthModel
@@ -13,6 +14,21 @@ import Testing
         let text = try String(contentsOf: file, encoding: .utf8)
         let loaded = try ScoringConfig(yaml: text, file: "scoring.yaml")
         #expect(loaded == ScoringConfig())
+    }
+
+    /// docs/tuning.md's examples are scoring files the parser accepts, each changing what it says.
+    @Test func theTuningPagesExamplesParse() throws {
+        let blocks = try MarkdownExamples.yamlBlocks(ofFile: "docs/tuning.md")
+        #expect(blocks.count == 2)
+        var configs: [ScoringConfig] = []
+        for block in blocks {
+            do { configs.append(try ScoringConfig(yaml: block.text, file: "docs/tuning.md:\(block.line)")) } catch {
+                Issue.record("docs/tuning.md line \(block.line): \(error)")
+            }
+        }
+        guard configs.count == 2 else { return }
+        #expect(configs[0].inactivityAtOnceExpected == 20 && configs[0].inactivityFullExpected == 20)
+        #expect(configs[1].dropPower == 2 && configs[1].holidays["Europe/Berlin"]?.count == 3)
     }
 
     @Test func keysLeftOutKeepTheirDefaults() throws {
