@@ -46,8 +46,7 @@ public struct ScoringConfig: Sendable, Hashable {
     public var minHistoryDays = 14
     /// Half-life of the exponential weights of the baseline, in days.
     public var halfLifeDays = 14.0
-    /// Drops smaller than this fraction are ignored: half, so a quiet month (a season at 60% of the
-    /// account's normal) is not a risk on its own; a champion leaving or seats cut say so themselves.
+    /// Drops smaller than this fraction are ignored.
     public var minDrop = 0.15
     /// A drop of `d` (a fraction) costs `100 x d^dropPower` points at full confidence: 1 counts every
     /// drop in proportion; above 1 a moderate drop is named but weighs little (a quiet month, down

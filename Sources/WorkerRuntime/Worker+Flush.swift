@@ -19,7 +19,7 @@ extension Worker {
 
     /// Closes a flush of each owner with changes (when `force`), and writes queued flushes whose
     /// preceding outputs are all acknowledged.
-    func driveFlushes(force: Bool, owners selected: [PartitionOwner<State>]) {
+    func driveFlushes(force: Bool, owners selected: some Sequence<PartitionOwner<State>>) {
         guard let changelog = topology.changelog else {
             // Stateless: nothing to write; release holds at once.
             for owner in selected {

@@ -328,7 +328,7 @@ public final class Worker<Processor: RecordProcessor>: Service, RebalanceHandler
             for owner in owners.values {
                 let due = now >= owner.nextFlush
                 if due { owner.nextFlush = now + settings.commitInterval }
-                driveFlushes(force: due, owners: [owner])
+                driveFlushes(force: due, owners: CollectionOfOne(owner))
             }
             storeOffsets()
             if now >= nextLagReport {

@@ -84,16 +84,18 @@ import Testing
 
     /// A silence counts from 10 logins expected (e^-10): looked at some fifteen times a month, an
     /// account is falsely silent less than once in a thousand months. One login a weekday, last active
-    /// on a Friday: 8 weekdays later (8 expected) not yet, 13 weekdays later it counts.
-    @Test func aSilenceCountsFromTenLoginsExpected() {
-        let eight = account(perDay: 1, tail: 10) { _ in 0 }
-        #expect(!eight.signals.contains { $0.code == SignalCode.inactivity }, "\(eight.signals.map(\.text))")
-        let thirteen = account(perDay: 1, tail: 17) { _ in 0 }
-        #expect(thirteen.signals.contains { $0.code == SignalCode.inactivity }, "\(thirteen.signals.map(\.text))")
+    /// on a Friday: 8 weekdays later (8 expected) not yet, 13 weekdays later it counts; at the old
+    /// threshold of 6 the 8 already did.
+    @Test(
+        arguments: [
+            // (days after the last active week, min_expected, whether the silence counts)
+            (10, 10.0, false), (17, 10.0, true), (10, 6.0, true),
+        ] as [(Int, Double, Bool)])
+    func aSilenceCountsFromTenLoginsExpected(tail: Int, minExpected: Double, counts: Bool) {
         var config = ScoringConfig()
-        config.inactivityMinExpected = 6
-        let before = account(perDay: 1, tail: 10, scorer: HealthScorer(config: config)) { _ in 0 }
-        #expect(before.signals.contains { $0.code == SignalCode.inactivity }, "\(before.signals.map(\.text))")
+        config.inactivityMinExpected = minExpected
+        let e = account(perDay: 1, tail: tail, scorer: HealthScorer(config: config)) { _ in 0 }
+        #expect(e.signals.contains { $0.code == SignalCode.inactivity } == counts, "\(e.signals.map(\.text))")
     }
 
     @Test func aSmallNoisyAccountNeedsMoreThanTwoDarkDays() {

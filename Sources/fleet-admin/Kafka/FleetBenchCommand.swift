@@ -337,9 +337,7 @@ struct FleetBenchCommand: AsyncParsableCommand {
         await sink.stop()
 
         let sorted = latencies.withLock { $0 }.sorted()
-        func percentile(_ p: Double) -> Int64 {
-            sorted.isEmpty ? -1 : sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
-        }
+        func percentile(_ p: Double) -> Int64 { ProbeHops.nearestRank(p, of: sorted) }
         let offered =
             Double(offeredCount)
             / (Double(offeredFor.components.seconds) + Double(offeredFor.components.attoseconds) / 1e18)

@@ -34,7 +34,7 @@ struct ProbeHops {
         var alerted: [String: Int64] = [:]
         for record in alerts {
             guard let value = record.value, let at = record.timestamp,
-                let account = Self.probeAccount(in: value), sent[account] != nil
+                let account = try? RecordCoding.decode(AlertRecord.self, from: value).accountId, sent[account] != nil
             else { continue }
             alerted[account] = min(alerted[account] ?? .max, at)
         }
@@ -50,25 +50,21 @@ struct ProbeHops {
         return hops
     }
 
-    /// The `probe-NNNNNN` account an alert record names, if any.
-    static func probeAccount(in value: [UInt8]) -> String? {
-        let text = String(decoding: value, as: UTF8.self)
-        return text.range(of: #"probe-[0-9]{6}"#, options: .regularExpression).map { String(text[$0]) }
-    }
-
     /// One line per hop: p50, p90, p99 and max over the probes that went all the way.
     var lines: [String] {
         func figures(_ name: String, _ values: [Int64]) -> String {
             let sorted = values.sorted()
-            func at(_ p: Double) -> Int64 {
-                sorted.isEmpty
-                    ? -1 : sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
-            }
+            func at(_ p: Double) -> Int64 { Self.nearestRank(p, of: sorted) }
             return "\(name): p50 \(at(0.5)) ms, p90 \(at(0.9)) ms, p99 \(at(0.99)) ms, max \(sorted.last ?? -1) ms"
         }
         return [
             figures("event -> score", eventToScore), figures("score -> alert", scoreToAlert),
             figures("alert -> Slack", alertToSlack), "over \(eventToScore.count) probes",
         ]
+    }
+
+    /// The nearest-rank `p` quantile of `sorted` (ascending), or -1 when it is empty.
+    static func nearestRank(_ p: Double, of sorted: [Int64]) -> Int64 {
+        sorted.isEmpty ? -1 : sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))]
     }
 }
