@@ -19,16 +19,14 @@ import Testing
     /// Waits until the stage's `fleet_records_consumed_total` reaches `count` (checking every 50 ms,
     /// up to `timeout`); false after it, or once the process has exited.
     static func waitConsumed(_ stage: StageProcess, port: Int, count: Int, timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline, stage.process.isRunning {
-            if let page = try? await HTTPGet.body(port: port, path: "/metrics"),
-                counter("fleet_records_consumed_total", in: page) >= count
-            {
-                return true
-            }
-            try? await Task.sleep(for: .milliseconds(50))
+        var consumed = false
+        _ = try? await BoundedWait.until(timeout) {
+            guard stage.process.isRunning else { return true }
+            let page = try? await HTTPGet.body(port: port, path: "/metrics")
+            consumed = page.map { counter("fleet_records_consumed_total", in: $0) >= count } ?? false
+            return consumed
         }
-        return false
+        return consumed
     }
 
     /// The log says the worker stopped before the health listener, and both did.

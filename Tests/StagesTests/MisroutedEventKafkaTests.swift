@@ -4,6 +4,7 @@ import HealthModel
 import Kafka
 import Logging
 import Stages
+import TestSupport
 import Testing
 import WorkerRuntime
 
@@ -101,12 +102,11 @@ import WorkerRuntime
         let run = Task { try await worker.run() }
         // Done when both partitions are committed to their end: 2 on the other partition, and on
         // acme's, its 2 records plus the 2 copies (committed only once the copies were acknowledged).
-        let deadline = ContinuousClock.now + .seconds(40)
+        // Committed offsets are the broker's state, not an event: checked every 200 ms, bounded.
         var offsets: [Int64] = []
-        while ContinuousClock.now < deadline {
+        _ = try await BoundedWait.until(.seconds(40), every: .milliseconds(200)) {
             offsets = try Self.committed(cluster, group: group, topic: events)
-            if offsets[Int(other)] == 2 && offsets[Int(home)] == 4 { break }
-            try await Task.sleep(for: .milliseconds(200))
+            return offsets[Int(other)] == 2 && offsets[Int(home)] == 4
         }
         worker.requestStop()
         try await run.value

@@ -4,6 +4,7 @@ import HealthModel
 import Kafka
 import Logging
 import Stages
+import TestSupport
 import Testing
 import WorkerRuntime
 
@@ -43,13 +44,12 @@ import WorkerRuntime
             ])
         let worker = try ScorerStage.make(settings: settings, env: ["TIME_MODE": "replay"], logger: logger)
         let run = Task { try await worker.run() }
-        let deadline = ContinuousClock.now + .seconds(40)
+        // Committed offsets are the broker's state, not an event: checked every 200 ms, bounded.
         var offsets: [Int64] = []
-        while ContinuousClock.now < deadline {
+        _ = try await BoundedWait.until(.seconds(40), every: .milliseconds(200)) {
             offsets = try MisroutedEventKafkaTests.committed(
                 cluster, group: prefix + "g", topic: prefix + FleetTopics.accountEvents)
-            if offsets == ends { break }
-            try await Task.sleep(for: .milliseconds(200))
+            return offsets == ends
         }
         worker.requestStop()
         try await run.value

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import WorkerRuntime
@@ -159,15 +160,12 @@ import Testing
         // Due once the worker holds both partitions, so the free partition's records have seconds to
         // pass however long the join takes on a loaded machine (CI took more than the 8 s this test
         // gave the join and the records together).
-        let joinDeadline = ContinuousClock.now + .seconds(60)
-        while !worker.status.ready {
-            guard ContinuousClock.now < joinDeadline else {
-                worker.requestStop()
-                try await run.value
-                Issue.record("the worker was not ready within 60 s: \(worker.status)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        // Readiness is a state (what /readyz reports), not an event: checked every 20 ms, bounded.
+        guard try await BoundedWait.until(.seconds(60), every: .milliseconds(20), { worker.status.ready }) else {
+            worker.requestStop()
+            try await run.value
+            Issue.record("the worker was not ready within 60 s: \(worker.status)")
+            return
         }
         let due = Int64(Date().timeIntervalSince1970 * 1000) + 6000
         try await Self.produce(
