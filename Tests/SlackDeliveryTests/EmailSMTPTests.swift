@@ -47,20 +47,20 @@ struct EmailSMTPTests {
         return alert
     }
 
-    static func server(user: String? = nil) throws -> SMTPTestServer {
+    static func server(user: String? = nil) async throws -> SMTPTestServer {
         guard SMTPTestServer.python != nil else {
             // Only reached when FLEET_REQUIRE_SMTP_TESTS=1 (scripts/test, CI): fail with the fix.
             Issue.record("\(SMTPTestServer.skipReason) but FLEET_REQUIRE_SMTP_TESTS=1 requires them")
             throw SMTPTestServer.ServerError("no venv")
         }
-        return try SMTPTestServer(user: user, password: user == nil ? nil : password)
+        return try await SMTPTestServer.start(user: user, password: user == nil ? nil : password)
     }
 
     @Test(
         "a message arrives with both parts, its subject, addresses and Message-ID, HTML escaped; AUTH reaches the server and the password no log line"
     )
     func deliversMultipartAlternative() async throws {
-        let server = try Self.server(user: "fleet-mailer")
+        let server = try await Self.server(user: "fleet-mailer")
         defer { server.stop() }
         let handler = RecordingLogHandler()
         let deliverer = try Self.deliverer(
@@ -106,7 +106,7 @@ struct EmailSMTPTests {
 
     @Test("a 451 is retried later, and the same message is delivered on the next attempt")
     func transientThenDelivered() async throws {
-        let server = try Self.server()
+        let server = try await Self.server()
         defer { server.stop() }
         let deliverer = try Self.deliverer(server, to: ["fail451-1@example.com"])
         let alert = Self.hostileAlert()
@@ -127,7 +127,7 @@ struct EmailSMTPTests {
 
     @Test("a 550 is permanent (dead-lettered with code smtp_550)")
     func rejectedIsPermanent() async throws {
-        let server = try Self.server()
+        let server = try await Self.server()
         defer { server.stop() }
         let deliverer = try Self.deliverer(server, to: ["reject550@example.com"])
         let outcome = await deliverer.submit(Self.hostileAlert())
@@ -139,7 +139,7 @@ struct EmailSMTPTests {
 
     @Test("a refused login is permanent, and the wrong password is in no log line or outcome")
     func loginDeniedIsPermanent() async throws {
-        let server = try Self.server(user: "fleet-mailer")
+        let server = try await Self.server(user: "fleet-mailer")
         defer { server.stop() }
         let handler = RecordingLogHandler()
         let wrong = "WRONG-secret-pass-987"
@@ -156,7 +156,7 @@ struct EmailSMTPTests {
 
     @Test("smtp:// without allow_insecure_smtp requires STARTTLS: a server without it is not sent to")
     func startTLSRequired() async throws {
-        let server = try Self.server()
+        let server = try await Self.server()
         defer { server.stop() }
         let deliverer = try Self.deliverer(server, to: ["csm@example.com"], insecure: false)
         let outcome = await deliverer.submit(Self.hostileAlert())
@@ -170,7 +170,7 @@ struct EmailSMTPTests {
 
     @Test("rate limits apply as for every destination: a burst of 3 at 50/s all arrive, in order")
     func severalMessagesInOrder() async throws {
-        let server = try Self.server()
+        let server = try await Self.server()
         defer { server.stop() }
         let deliverer = try Self.deliverer(server, to: ["csm@example.com"])
         var outcomes: [DeliveryOutcome] = []

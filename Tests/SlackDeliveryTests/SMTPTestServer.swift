@@ -20,41 +20,58 @@ final class SMTPTestServer: @unchecked Sendable {
         "aiosmtpd's venv is missing (.build-venv-tests: run scripts/test-venv): the SMTP tests are skipped"
 
     let port: Int
-    let lines = LogLines()
-    private let process = Process()
-    private let input = Pipe()
-    private let exited = DispatchSemaphore(value: 0)
+    let lines: LogLines
+    private let process: Process
+    private let input: Pipe
+    private let exited: DispatchSemaphore
     private let follower: PipeFollower
 
+    private init(
+        port: Int, lines: LogLines, process: Process, input: Pipe, exited: DispatchSemaphore, follower: PipeFollower
+    ) {
+        self.port = port
+        self.lines = lines
+        self.process = process
+        self.input = input
+        self.exited = exited
+        self.follower = follower
+    }
+
     /// Starts the server (with `user`/`password`: AUTH required, only that pair accepted) and
-    /// waits, bounded, for its port.
-    init(user: String? = nil, password: String? = nil) throws {
+    /// awaits, bounded, its port. Awaited, not waited for on a pool thread: two tests starting
+    /// servers at once on a 2-core machine held both of the pool's threads while python started
+    /// under the suite's load. The bound is for a machine that busy (a free one takes ~0.3 s).
+    static func start(user: String? = nil, password: String? = nil) async throws -> SMTPTestServer {
         guard let python = Self.python else {
             throw ServerError("the venv python .build-venv-tests/bin/python is missing: run scripts/test-venv")
         }
         let script = MarkdownExamples.root.appendingPathComponent("Tests/SMTPServer/smtp_server.py").path
+        let process = Process()
+        let input = Pipe()
+        let exited = DispatchSemaphore(value: 0)
+        let lines = LogLines()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script] + (user.map { ["--user", $0, "--password", password ?? ""] } ?? [])
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         process.standardInput = input
-        let exited = self.exited
         process.terminationHandler = { _ in exited.signal() }
         try process.run()
-        follower = PipeFollower(output.fileHandleForReading, into: lines)
+        let follower = PipeFollower(output.fileHandleForReading, into: lines)
         guard
-            let port = lines.waitForMatch(
-                upTo: .seconds(30),
+            let port = await lines.match(
+                upTo: .seconds(120),
                 { text in
                     Self.completeLines(text).first { $0.hasPrefix("PORT ") }.flatMap { Int($0.dropFirst(5)) }
                 })
         else {
             try? input.fileHandleForWriting.close()
             process.terminate()
-            throw ServerError("the SMTP server printed no port within 30 s (output: \(lines.text))")
+            throw ServerError("the SMTP server printed no port within 120 s (output: \(lines.text))")
         }
-        self.port = port
+        return SMTPTestServer(
+            port: port, lines: lines, process: process, input: input, exited: exited, follower: follower)
     }
 
     /// Closes the server's standard input (it exits) and waits for its exit, bounded.
