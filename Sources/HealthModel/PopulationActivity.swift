@@ -139,11 +139,74 @@ public struct PopulationActivity: Sendable, Hashable {
     /// day never changes. The parts' own dips are ignored (a part counts; it judges nothing).
     public mutating func takeCounts(of parts: [PopulationActivity], sealThrough day: Int64) {
         shareMemo = nil
-        var sums: [Int64: DayTotal] = [:]
-        var hours: [Int64: [Int64]] = [:]
         var first = Int64.max
+        var low = Int64.max
+        var high = Int64.min
         for part in parts {
             first = min(first, part.firstDay)
+            for d in part.totals.keys {
+                low = min(low, d)
+                high = max(high, d)
+            }
+            for d in part.hourly.keys {
+                low = min(low, d)
+                high = max(high, d)
+            }
+        }
+        if low > high {
+            totals = [:]
+            hourly = [:]
+        } else if high - low < Self.denseSumDays {
+            sumDensely(parts, from: low, through: high)
+        } else {
+            sumSparsely(parts)
+        }
+        firstDay = min(firstDay, first)
+        if day != .min { seal(through: day) }
+    }
+
+    /// The widest span of days summed in arrays by `takeCounts` (the parts hold the last five weeks
+    /// and the open days; a part read from the topic may hold days far apart: summed by dictionary).
+    static let denseSumDays: Int64 = 64
+
+    /// The sums of `parts`' days in `low...high`, added up in arrays indexed by day: every part is
+    /// summed once a re-scoring time per partition, and adding into dictionaries (a hash per day
+    /// and part, an array copied per day) cost more than the scoring of the hour's accounts.
+    private mutating func sumDensely(_ parts: [PopulationActivity], from low: Int64, through high: Int64) {
+        let days = Int(high - low) + 1
+        var sums = [DayTotal?](repeating: nil, count: days)
+        var hours = [Int64](repeating: 0, count: days * 24)
+        var hasHours = [Bool](repeating: false, count: days)
+        for part in parts {
+            for (d, t) in part.totals {
+                let i = Int(d - low)
+                var sum = sums[i] ?? DayTotal()
+                sum.events &+= t.events
+                sum.accounts &+= t.accounts
+                sums[i] = sum
+            }
+            for (d, h) in part.hourly {
+                let i = Int(d - low)
+                hasHours[i] = true
+                for k in 0..<min(24, h.count) { hours[i * 24 + k] &+= h[k] }
+            }
+        }
+        var newTotals: [Int64: DayTotal] = Dictionary(minimumCapacity: days)
+        var newHourly: [Int64: [Int64]] = Dictionary(minimumCapacity: days)
+        for i in 0..<days {
+            let d = low + Int64(i)
+            if let sum = sums[i] { newTotals[d] = sum }
+            if hasHours[i] { newHourly[d] = Array(hours[(i * 24)..<(i * 24 + 24)]) }
+        }
+        totals = newTotals
+        hourly = newHourly
+    }
+
+    /// The sums of `parts`' days, added up by dictionary.
+    private mutating func sumSparsely(_ parts: [PopulationActivity]) {
+        var sums: [Int64: DayTotal] = [:]
+        var hours: [Int64: [Int64]] = [:]
+        for part in parts {
             for (d, t) in part.totals {
                 sums[d, default: DayTotal()].events &+= t.events
                 sums[d, default: DayTotal()].accounts &+= t.accounts
@@ -158,8 +221,6 @@ public struct PopulationActivity: Sendable, Hashable {
         }
         totals = sums
         hourly = hours
-        firstDay = min(firstDay, first)
-        if day != .min { seal(through: day) }
     }
 
     /// Seals every day up to `day`: judges each as a shared dip or not, once.

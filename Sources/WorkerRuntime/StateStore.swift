@@ -30,6 +30,9 @@ public final class PartitionState<Value: StateValue> {
     @usableFromInline var current: (input: UInt8, offset: Int64, key: String)?
     /// Writes so far (to tell whether a record changed state).
     @usableFromInline var writeCount = 0
+    /// The entries' places in key order, and the layout they were sorted at (a key coming or going
+    /// moves the places).
+    @usableFromInline var keptOrder: (places: [Int], layout: Int)?
 
     /// An empty store of `partition`.
     public init(partition: Int32) {
@@ -105,6 +108,29 @@ public final class PartitionState<Value: StateValue> {
         if let current, current.key == key { store.entries[k].applied.set(current.input, current.offset) }
     }
 
+    /// Visits every held value in key order, changing it where it is held, and marks for the next
+    /// changelog flush those for which `body` returns true (as `markWritten` does). For walks over
+    /// every value, many times over (an hourly re-scoring of every account): the keys are sorted
+    /// again only when a key came or went since the last walk, and no key is looked up. `body` must
+    /// not use this store (its value is being changed in place).
+    @inlinable public func modifyEach<E: Error>(
+        inKeyOrder body: (_ key: String, _ value: inout Value) throws(E) -> Bool
+    ) throws(E) {
+        for k in placesInKeyOrder() {
+            let key = store.entries[k].key
+            if try body(key, &store.entries[k].value) { markWritten(key) }
+        }
+    }
+
+    /// The entries' places sorted by key, kept until a key comes or goes.
+    @usableFromInline func placesInKeyOrder() -> [Int] {
+        if let keptOrder, keptOrder.layout == store.layout { return keptOrder.places }
+        let entries = store.entries
+        let places = entries.indices.sorted { entries[$0].key < entries[$1].key }
+        keptOrder = (places, store.layout)
+        return places
+    }
+
     /// Every key held by this partition, in no particular order.
     public var keys: Dictionary<String, Int>.Keys { store.index.keys }
     /// Every key with its value, in no particular order.
@@ -158,6 +184,8 @@ public final class PartitionState<Value: StateValue> {
     @usableFromInline var entries: [Entry] = []
     /// Position of each key's entry in `entries`.
     @usableFromInline var index: [String: Int] = [:]
+    /// Changes when a key comes or goes (the positions move): a kept key order is stale then.
+    @usableFromInline var layout = 0
 
     @inlinable init() {}
 
@@ -173,12 +201,14 @@ public final class PartitionState<Value: StateValue> {
         } else {
             index[key] = entries.count
             entries.append(Entry(key: key, value: value, applied: applied))
+            layout &+= 1
         }
     }
 
     /// Removes `key`; the offsets its value reflected, nil if it held none.
     @discardableResult @inlinable mutating func remove(_ key: String) -> AppliedOffsets? {
         guard let k = index.removeValue(forKey: key) else { return nil }
+        layout &+= 1
         let applied = entries[k].applied
         let last = entries.count - 1
         if k != last {

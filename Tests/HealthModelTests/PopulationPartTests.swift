@@ -135,4 +135,32 @@ import Testing
             activeBefore: .min, activeAfter: Int32(sealed))
         #expect(late == parts[0])
     }
+
+    /// Parts are summed in arrays when their days lie within `denseSumDays` of each other, by
+    /// dictionary when not (a part read from the topic may hold any day of 1900-2200): both give
+    /// every day's totals and hours, and the same sums for the days they share.
+    @Test(arguments: [3, PopulationActivity.denseSumDays - 1, PopulationActivity.denseSumDays, 40_000])
+    func partsAddUpWhereverTheirDaysLie(farDayOffset: Int64) {
+        let d0 = start.epochDay
+        var a = PopulationActivity(minAccounts: 0, dipBelow: 0)
+        var b = PopulationActivity(minAccounts: 0, dipBelow: 0)
+        a.record(day: d0, hour: 9, events: 4, newActiveAccounts: 2)
+        a.record(day: d0 + 1, hour: 23, events: 1, newActiveAccounts: 1)
+        a.record(day: d0 + 1, hour: nil, events: 2)
+        b.record(day: d0 + 1, hour: 0, events: 5, newActiveAccounts: 3)
+        b.record(day: d0 + farDayOffset, hour: 12, events: 7, newActiveAccounts: 1)
+        var merged = PopulationActivity(minAccounts: 0, dipBelow: 0)
+        merged.takeCounts(of: [a, b], sealThrough: .min)
+        func hours(_ pairs: [Int: Int64]) -> [Int64] { (0..<24).map { pairs[$0] ?? 0 } }
+        var totals: [Int64: PopulationActivity.DayTotal] = [
+            d0: .init(events: 4, accounts: 2), d0 + 1: .init(events: 8, accounts: 4),
+        ]
+        totals[d0 + farDayOffset, default: .init()].events += 7
+        totals[d0 + farDayOffset, default: .init()].accounts += 1
+        var hourly: [Int64: [Int64]] = [d0: hours([9: 4]), d0 + 1: hours([0: 5, 23: 1])]
+        hourly[d0 + farDayOffset, default: hours([:])][12] += 7
+        #expect(merged.totals == totals)
+        #expect(merged.hourly == hourly)
+        #expect(merged.firstDay == d0)
+    }
 }

@@ -65,6 +65,35 @@ import Testing
         #expect(changes[1].value == Count(5) && changes[1].applied == [:])
     }
 
+    /// A walk visits every value in key order, changes it in place and marks only the values its
+    /// body says were written; after a key comes or goes (the places move), the next walk follows
+    /// the new order.
+    @Test func aWalkInKeyOrderChangesInPlaceMarksWhatItSaysAndFollowsKeysThatComeAndGo() {
+        let state = PartitionState<Count>(partition: 0, values: ["c": Count(3), "a": Count(1), "b": Count(2)])
+        var visited: [String] = []
+        state.modifyEach { key, value in
+            visited.append(key)
+            value.n *= 10
+            return key == "b"
+        }
+        #expect(visited == ["a", "b", "c"])
+        #expect(state["a"] == Count(10) && state["b"] == Count(20) && state["c"] == Count(30))
+        #expect(state.takeChanges().map(\.key) == ["b"], "only what the walk marked")
+        // "a" goes: "c" (the last entry) takes its place; "aa" comes at the end.
+        state["a"] = nil
+        state["aa"] = Count(7)
+        _ = state.takeChanges()
+        visited = []
+        state.modifyEach { key, value in
+            visited.append(key)
+            value.n += 1
+            return false
+        }
+        #expect(visited == ["aa", "b", "c"])
+        #expect(state["aa"] == Count(8) && state["b"] == Count(21) && state["c"] == Count(31))
+        #expect(!state.hasChanges)
+    }
+
     @Test func agreesWithADictionaryOverRandomWritesAndDeletions() {
         var rng = SplitMix(seed: 7)
         let state = PartitionState<Count>(partition: 0)

@@ -68,8 +68,7 @@ public final class MisroutedEvents {
     /// the event here), or nil when the record is keyed by its account id (score it here).
     /// Throws `repartition_loop` for a copy already re-published once whose key still mismatches.
     public func copy(of record: ConsumedRecord, accountId: String) throws(Rejection) -> OutgoingRecord? {
-        let id = Array(accountId.utf8)
-        if let key = record.key, key == id { return nil }
+        if let key = record.key, key.elementsEqual(accountId.utf8) { return nil }  // compared in place, no copy
         let reason: Reason = (record.key?.isEmpty ?? true) ? .missingKey : .mismatchedKey
         let source = "\(record.topicPartition)@\(record.offset)"
         let keyText = record.key.map { String(decoding: $0.prefix(128), as: UTF8.self) }
@@ -86,7 +85,7 @@ public final class MisroutedEvents {
         counters["\(reason.rawValue)/\(Outcome.republished.rawValue)"]?.increment()
         logOnce(record, reason: reason, outcome: .republished, accountId: accountId)
         let marked = record.headers + [KafkaHeader(name: Self.repartitionedFromHeader, text: source)]
-        return OutgoingRecord(topic: record.topic, key: id, value: record.value, headers: marked)
+        return OutgoingRecord(topic: record.topic, key: Array(accountId.utf8), value: record.value, headers: marked)
     }
 
     private func logOnce(_ record: ConsumedRecord, reason: Reason, outcome: Outcome, accountId: String) {

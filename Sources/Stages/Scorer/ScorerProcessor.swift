@@ -315,8 +315,6 @@ public final class ScorerProcessor: RecordProcessor {
         // After a long pause only the latest days matter: older ones are past the day ring.
         let stepsPerDay = Timestamp.millisecondsPerDay / step
         var at = max(boundary, Self.minus(lastDue, (max(1, maxMidnightsPerStep) * stepsPerDay - 1) * step))
-        // Sorted once for every re-scoring time of this step (24 a day when hourly), not per time.
-        let ids = at <= until ? context.state.keys.sorted() : []
         while at <= until, at != .max {
             let due = Timestamp(millisecondsSinceEpoch: at)
             let scorer = self.scorer
@@ -325,24 +323,21 @@ public final class ScorerProcessor: RecordProcessor {
             var view = populationView(sealingBefore: due.epochDay, context: context)
             view?.memoizeShareSoFar(
                 day: due.epochDay, beforeHour: Int((at - due.epochDay * Timestamp.millisecondsPerDay) / 3_600_000))
-            for id in ids {
-                // In place: most accounts at most hours change only their clock (memory only, as a
-                // restore may lose it); a record or a new day (its buckets cleared) is written.
-                let advanced = context.state.modify(id) { state in
-                    let day = state.validAt?.epochDay
-                    let score = scorer.advance(to: due, state: &state, population: view)
-                    return (score, newDay: state.validAt?.epochDay != day)
-                }
-                guard let advanced else { continue }
-                if let score = advanced.0 {
-                    do {
+            // In key order (sorted again only when an account came or went), in place: most
+            // accounts at most hours change only their clock (memory only, as a restore may lose
+            // it); a record or a new day (its buckets cleared) is written.
+            context.state.modifyEach { id, state in
+                let day = state.validAt?.epochDay
+                let score = scorer.advance(to: due, state: &state, population: view)
+                if let score {
+                    do throws(Rejection) {
                         context.emit(OutgoingRecord(topic: scoresTopic, key: id, value: try Self.encode(score)))
                     } catch {
                         // Emitted as far as the state knows; the record goes to the DLT with its reason.
                         context.emitDeadLetter(key: Array(id.utf8), value: nil, rejection: error)
                     }
                 }
-                if advanced.0 != nil || advanced.newDay { context.state.markWritten(id) }
+                return score != nil || state.validAt?.epochDay != day
             }
             at = HealthScorer.boundary(after: at, step: step)
         }
