@@ -32,7 +32,7 @@ public final class PartitionState<Value: StateValue> {
     @usableFromInline var writeCount = 0
     /// The entries' places in key order, and the layout they were sorted at (a key coming or going
     /// moves the places).
-    @usableFromInline var keptOrder: (places: [Int], layout: Int)?
+    @usableFromInline var keptOrder: (places: [Int32], layout: Int)?
 
     /// An empty store of `partition`.
     public init(partition: Int32) {
@@ -111,22 +111,24 @@ public final class PartitionState<Value: StateValue> {
     /// Visits every held value in key order, changing it where it is held, and marks for the next
     /// changelog flush those for which `body` returns true (as `markWritten` does). For walks over
     /// every value, many times over (an hourly re-scoring of every account): the keys are sorted
-    /// again only when a key came or went since the last walk, and no key is looked up. `body` must
-    /// not use this store (its value is being changed in place).
+    /// again only when a key came or went since the last walk, and a value is reached by its place,
+    /// not by looking its key up (only a marked one is, to record it). `body` must not use this
+    /// store (its value is being changed in place).
     @inlinable public func modifyEach<E: Error>(
         inKeyOrder body: (_ key: String, _ value: inout Value) throws(E) -> Bool
     ) throws(E) {
-        for k in placesInKeyOrder() {
+        for place in placesInKeyOrder() {
+            let k = Int(place)
             let key = store.entries[k].key
             if try body(key, &store.entries[k].value) { markWritten(key) }
         }
     }
 
-    /// The entries' places sorted by key, kept until a key comes or goes.
-    @usableFromInline func placesInKeyOrder() -> [Int] {
+    /// The entries' places sorted by key, kept until a key comes or goes (4 bytes a key).
+    @usableFromInline func placesInKeyOrder() -> [Int32] {
         if let keptOrder, keptOrder.layout == store.layout { return keptOrder.places }
         let entries = store.entries
-        let places = entries.indices.sorted { entries[$0].key < entries[$1].key }
+        let places = entries.indices.sorted { entries[$0].key < entries[$1].key }.map { Int32(truncatingIfNeeded: $0) }
         keptOrder = (places, store.layout)
         return places
     }

@@ -69,7 +69,9 @@ import Testing
     /// body says were written; after a key comes or goes (the places move), the next walk follows
     /// the new order.
     @Test func aWalkInKeyOrderChangesInPlaceMarksWhatItSaysAndFollowsKeysThatComeAndGo() {
-        let state = PartitionState<Count>(partition: 0, values: ["c": Count(3), "a": Count(1), "b": Count(2)])
+        let state = PartitionState<Count>(partition: 0)
+        for (key, n) in [("c", 3), ("a", 1), ("b", 2)] { state[key] = Count(n) }  // held c, a, b
+        _ = state.takeChanges()
         var visited: [String] = []
         state.modifyEach { key, value in
             visited.append(key)
@@ -79,7 +81,14 @@ import Testing
         #expect(visited == ["a", "b", "c"])
         #expect(state["a"] == Count(10) && state["b"] == Count(20) && state["c"] == Count(30))
         #expect(state.takeChanges().map(\.key) == ["b"], "only what the walk marked")
-        // "a" goes: "c" (the last entry) takes its place; "aa" comes at the end.
+        visited = []
+        state.modifyEach { key, _ in
+            visited.append(key)
+            return false
+        }
+        #expect(visited == ["a", "b", "c"], "the kept order, nothing changed")
+        // "a" goes: "b" (the last entry) takes its place; "aa" comes at the end (held: c, b, aa; the
+        // places sorted before would now visit b, aa, c).
         state["a"] = nil
         state["aa"] = Count(7)
         _ = state.takeChanges()

@@ -89,17 +89,6 @@ public final class PopulationTable: Sendable {
         }
     }
 
-    /// The re-scoring times reached by the parts read within `maxAge` (ms) of `now` (wall clock).
-    public func reachedTimes(now: Int64, maxAge: Int64) -> [Int32: Int64] {
-        state.withLock { s in
-            var times: [Int32: Int64] = [:]
-            for (partition, part) in s.parts where now &- (s.readAt[partition] ?? .min) <= maxAge {
-                times[partition] = part.reachedMilliseconds
-            }
-            return times
-        }
-    }
-
     /// The version of the parts (it changes with them), and of what judges days (a part came, went
     /// or sealed another day).
     public var versions: (all: Int, seals: Int) { state.withLock { ($0.version, $0.sealVersion) } }
@@ -157,14 +146,11 @@ public final class ScorerPopulation {
     private var ownVersion = 0
     private var ownSealVersion = 0
     private var merged: PopulationActivity
-    /// What `merged` was taken from: the table's versions, the own parts' versions, when (wall clock).
-    private var takenAt: (table: Int, tableSeals: Int, own: Int, ownSeals: Int, now: Int64) = (-1, -1, -1, -1, .min)
-    /// The live parts' reached times (the topic's copies of the own ones replaced by them), taken
-    /// apart from the sums: a partition waiting for the others asks for them at every record, and
-    /// summing every part's counts each time the table changed cost more than the scoring.
+    /// The live parts' reached times (the topic's copies of the own ones replaced by them).
     private var reached: [Int32: Int64] = [:]
-    /// What `reached` was taken from: the table's version, the own parts' version, when (wall clock).
-    private var reachedTakenAt: (table: Int, own: Int, now: Int64) = (-1, -1, .min)
+    /// What `merged` and `reached` were taken from: the table's versions, the own parts' versions,
+    /// when (wall clock).
+    private var takenAt: (table: Int, tableSeals: Int, own: Int, ownSeals: Int, now: Int64) = (-1, -1, -1, -1, .min)
 
     private let partsGauge: Gauge
 
@@ -267,24 +253,10 @@ public final class ScorerPopulation {
         let sealThrough =
             parts.values.filter { !$0.isEmpty }.map(\.sealedThrough).min() ?? .min
         merged.takeCounts(of: parts.values.map(\.counts), sealThrough: sealThrough)
+        reached = parts.compactMapValues(\.reachedMilliseconds)
         partsGauge.record(parts.count)
         // The versions read before the parts: a change in between is taken at the next call.
         takenAt = (versions.all, versions.seals, ownVersion, ownSealVersion, now)
-    }
-
-    /// Takes the live parts' reached times again when the parts changed or the last take is 10 s
-    /// old (a part may have died since), as `take` does with the sums.
-    private func takeReached(now: Int64) {
-        let version = table.versions.all
-        if reachedTakenAt.table == version, reachedTakenAt.own == ownVersion, now &- reachedTakenAt.now < 10_000,
-            now >= reachedTakenAt.now
-        {
-            return
-        }
-        var times = table.reachedTimes(now: now, maxAge: deadAfterMilliseconds)
-        for (partition, mine) in own { times[partition] = mine.part.reachedMilliseconds }
-        reached = times
-        reachedTakenAt = (version, ownVersion, now)
     }
 
     /// The population at `now` (wall clock): the sums of every live part, sealed through the last
@@ -298,7 +270,7 @@ public final class ScorerPopulation {
     /// The earliest re-scoring time the other live parts have reached at `now` (nil: none to wait
     /// for).
     func othersReached(excluding partition: Int32, now: Int64) -> Int64? {
-        takeReached(now: now)
+        take(now: now, counts: true)
         var earliest: Int64?
         for (p, time) in reached where p != partition { earliest = min(earliest ?? time, time) }
         return earliest
