@@ -9,13 +9,6 @@ import Testing
 
 @Suite("Delivery over libcurl against a local Slack-like server")
 struct DeliveryTests {
-    /// CLOCK_MONOTONIC in nanoseconds, the clock of the sink's arrival times.
-    static func monotonicNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-
     @Test("200 ok is delivered; the body is valid Block Kit JSON")
     func delivered() async throws {
         let h = try await SinkHarness.start(["a"])
@@ -209,7 +202,7 @@ struct DeliveryTests {
     @Test("1 message per second per destination holds over a burst (burst 3 + 3 more)")
     func onePerSecondOverABurst() async throws {
         let h = try await SinkHarness.start(["a"], rate: .slackDefault)
-        let submitted = Self.monotonicNanos()  // the sink's clock
+        let submitted = DeliveryClock.monotonicNanos()  // the sink's clock (CLOCK_MONOTONIC)
         let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
             for _ in 0..<6 {
                 group.addTask { await h.deliverer.submit(Fixtures.alert(.customerAtRisk, destination: "a")) }

@@ -1,10 +1,10 @@
 import Foundation
 
-/// Text appended by one thread (a child process's stderr) and read, or waited on, by others: by a
-/// task (`match`, `until`: no thread held while waiting, so a test's waits never take a thread of
-/// the cooperative pool from the rest of the suite) or by a thread (`waitForMatch`, `waitFor`).
+/// Text appended by one thread (a child process's stderr) and read, or awaited, by others
+/// (`match`, `until`: no thread held while waiting, so a test's waits never take a thread of the
+/// cooperative pool from the rest of the suite).
 public final class LogLines: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let lock = NSLock()
     private var buffer = ""
     private var ended = false
     /// Tasks waiting for the text: each is given the text (and whether more can come) on every
@@ -16,21 +16,19 @@ public final class LogLines: @unchecked Sendable {
     public init() {}
 
     public func append(_ text: String) {
-        condition.lock()
+        lock.lock()
         buffer += text
-        condition.broadcast()
         offer(last: false)
-        condition.unlock()
+        lock.unlock()
     }
 
     /// No more text will come (the child closed its end of the pipe): waiting tasks get their
     /// answer now.
     public func end() {
-        condition.lock()
+        lock.lock()
         ended = true
-        condition.broadcast()
         offer(last: true)
-        condition.unlock()
+        lock.unlock()
     }
 
     /// Gives the text to every waiting task; under the lock.
@@ -45,8 +43,8 @@ public final class LogLines: @unchecked Sendable {
     /// or until no more text can come.
     public func match<T: Sendable>(upTo timeout: Duration, _ match: @escaping @Sendable (String) -> T?) async -> T? {
         await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
-            condition.lock()
-            defer { condition.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             let waiter: @Sendable (String, Bool) -> Bool = { text, last in
                 if let found = match(text) {
                     continuation.resume(returning: found)
@@ -82,47 +80,23 @@ public final class LogLines: @unchecked Sendable {
     }
 
     private var isEnded: Bool {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return ended
     }
 
     /// A waiter's time is up: its last look at the text.
     private func expire(_ id: Int) {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         timers[id] = nil
         if let waiter = waiters.removeValue(forKey: id) { _ = waiter(buffer, true) }
     }
 
     public var text: String {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return buffer
-    }
-
-    /// The first non-nil `match` of the text, waiting for more text up to `timeout`.
-    public func waitForMatch<T>(upTo timeout: Duration, _ match: (String) -> T?) -> T? {
-        let deadline = Date(timeIntervalSinceNow: timeout.seconds)
-        condition.lock()
-        defer { condition.unlock() }
-        while true {
-            if let found = match(buffer) { return found }
-            guard condition.wait(until: deadline) else { return match(buffer) }
-        }
-    }
-
-    /// True once `match` holds for the text, false after `timeout`. Re-checked on every append
-    /// and at least every 200 ms (for conditions that also look outside the text).
-    public func waitFor(timeout: Duration, _ match: (String) -> Bool) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout.seconds)
-        condition.lock()
-        defer { condition.unlock() }
-        while !match(buffer) {
-            if Date() >= deadline { return false }
-            _ = condition.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.2)))
-        }
-        return true
     }
 }
 
