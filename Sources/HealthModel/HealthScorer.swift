@@ -400,6 +400,7 @@ public struct HealthScorer: Sendable {
             }
         }
         supportAndCommercial(s, today: today, negatives: &negatives, positives: &positives)
+        if config.dropPower != 1 { weighCorroboratedDrops(&negatives) }
 
         // Combine: per family, largest penalty first, each next one counting half as much.
         negatives.sort {
@@ -458,6 +459,26 @@ public struct HealthScorer: Sendable {
         return RawEvaluation(
             score: score, components: components, signals: negatives, positives: positives, signalMask: mask,
             positiveMask: pmask, silence: AccountState.silenceKey(silence))
+    }
+
+    /// A drop over the week that comes with a reason for concern of another kind (a support or
+    /// commercial risk: the champion left, seats cut, angry tickets, a failed payment, a renewal near)
+    /// counts in proportion (`100 x d`), as it did before `dropPower`; on its own it keeps the weight
+    /// `dropPower` gives it, so a quiet month is named but weighs little. A dark spell judged on the
+    /// last days alone (`days` > 0) is in proportion already.
+    @inline(__always) func weighCorroboratedDrops(_ negatives: inout [RawSignal]) {
+        guard negatives.contains(where: { $0.kind.corroboratesDrops }) else { return }
+        for j in negatives.indices where negatives[j].kind.isDrop && negatives[j].days == 0 {
+            let drop = -negatives[j].value
+            guard drop > 0, drop < 1 else { continue }
+            negatives[j].points = min(100, negatives[j].points / Self.dropDiscount(drop, power: config.dropPower))
+        }
+    }
+
+    /// What a drop of `drop` keeps of its proportional weight under `power`: (drop / 0.9)^(power - 1), so
+    /// a moderate drop weighs little and a collapse (down 90% or more) counts in full.
+    @inline(__always) static func dropDiscount(_ drop: Double, power: Double) -> Double {
+        Foundation.pow(min(1, drop / 0.9), power - 1)
     }
 
     /// Whole days since the last active day (0 without activity).
@@ -845,7 +866,7 @@ public struct HealthScorer: Sendable {
             func penalty(drop: Double, z: Double, power: Double) -> Double {
                 let confidence = min(1, max(0, (-z - c.zStart) / (c.zFull - c.zStart)))
                 guard drop >= c.minDrop else { return 0 }
-                let weight = power == 1 ? drop : Foundation.pow(drop, power)
+                let weight = power == 1 ? drop : drop * Self.dropDiscount(drop, power: power)
                 return min(100, weight * 100 * confidence)
             }
             let main = window(recent, trimBest: false, variance: variance)

@@ -48,10 +48,12 @@ public struct ScoringConfig: Sendable, Hashable {
     public var halfLifeDays = 14.0
     /// Drops smaller than this fraction are ignored.
     public var minDrop = 0.15
-    /// A drop of `d` (a fraction) costs `100 x d^dropPower` points at full confidence: 1 counts every
-    /// drop in proportion; above 1 a moderate drop is named but weighs little (a quiet month, down
-    /// 40%, costs 16 points at 2) while a halving (25) or a collapse (down 95%: 90) weighs as before.
-    public var dropPower = 1.0
+    /// A drop of `d` (a fraction) over the week costs `100 x d x (d / 0.9)^(dropPower - 1)` points at
+    /// full confidence: 1 counts every drop in proportion; at 2 (the default) a moderate drop is named
+    /// but weighs little (a quiet month, down 40%, costs 18 points) while a collapse (down 90% or more)
+    /// weighs in full, and so does any drop with a support or commercial risk beside it
+    /// (`HealthScorer.weighCorroboratedDrops`).
+    public var dropPower = 2.0
     /// A drop starts to count at this many standard deviations below normal...
     public var zStart = 2.0
     /// ...and counts fully from this many.

@@ -45,6 +45,20 @@ enum SignalKind: UInt8, Sendable, CaseIterable {
     }
 
     var bit: UInt32 { 1 << UInt32(rawValue) }
+
+    /// A drop of activity against the account's own baseline (judged by `HealthScorer.judge`).
+    var isDrop: Bool { self == .loginsDown || self == .activeUsersDown || self == .usageDown }
+
+    /// A risk of another kind than activity (support or commercial) that makes a drop of activity
+    /// count in full: the two together say more than either alone.
+    var corroboratesDrops: Bool {
+        switch self {
+        case .ticketSpike, .escalations, .negativeSentiment, .npsDetractor, .paymentFailures, .billingRetryFailed,
+            .seatsDown, .renewalSoon, .cancellationScheduled, .championLeft:
+            true
+        default: false
+        }
+    }
 }
 
 /// Which daily series a usage signal is about (for its text).

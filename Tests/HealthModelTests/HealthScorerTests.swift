@@ -8,13 +8,19 @@ import Testing
     let start = Timestamp(year: 2026, month: 9, day: 7)  // a Monday
 
     /// 42 days of logins (weekdays only) around `mean` with `spread`, then 7 days at `(1 - dip)`; returns the evaluation.
-    func dipped(mean: Double, spread: Double, dip: Double, seed: UInt64) -> HealthEvaluation {
+    /// With `championLeaves`, the champion leaves on the dip's first day.
+    func dipped(
+        mean: Double, spread: Double, dip: Double, seed: UInt64, championLeaves: Bool = false
+    ) -> HealthEvaluation {
         var rng = SplitMix64(seed, 1, 2)
         var state = scorer.makeState(accountId: "a")
         var f = EventFactory(account: "a")
         for d in 0..<49 {
             let day = start.adding(days: Int64(d))
             guard day.weekday < 5 else { continue }
+            if championLeaves, d == 42 {
+                _ = scorer.apply(f.make(.championLeft, at: day.adding(seconds: 7 * 3600), user: "u0"), to: &state)
+            }
             let level = d >= 42 ? 1 - dip : 1
             let n = max(0, Int(((mean + spread * (2 * rng.unit() - 1)) * level).rounded()))
             for k in 0..<n {
@@ -46,22 +52,46 @@ import Testing
         }
     }
 
-    /// `baseline.drop_power`: at 2 a steady account's week 40% down (a quiet month) is still named
-    /// but costs about 16 points instead of 40, and stays clear of the 15-point drop rule; at 1 it does
-    /// not.
+    /// `baseline.drop_power` (2 by default): a steady account's week 40% down (a quiet month) is still
+    /// named but costs about 18 points instead of 40, and stays clear of the 15-point drop rule; at 1 it
+    /// does not. A collapse (down 95%) weighs as it does at 1.
     @Test func aDropPowerAboveOneNamesAModerateDropButWeighsItLess() {
         var config = ScoringConfig()
-        config.dropPower = 2
-        let squared = HealthScorerTests(scorer: HealthScorer(config: config))
+        #expect(config.dropPower == 2)
+        config.dropPower = 1
+        let proportional = HealthScorerTests(scorer: HealthScorer(config: config))
         for seed in UInt64(1)...3 {
-            let linear = dipped(mean: 200, spread: 6, dip: 0.4, seed: seed)
-            let quadratic = squared.dipped(mean: 200, spread: 6, dip: 0.4, seed: seed)
-            for e in [linear, quadratic] {
+            let linear = proportional.dipped(mean: 200, spread: 6, dip: 0.4, seed: seed)
+            let weighed = dipped(mean: 200, spread: 6, dip: 0.4, seed: seed)
+            for e in [linear, weighed] {
                 let logins = e.signals.first { $0.code == SignalCode.loginsDown }
                 #expect(abs((logins?.value ?? 0) + 0.4) < 0.05, "about -40%: \(e.signals.map(\.text))")
             }
             #expect(linear.score <= 85, "linear: \(linear.score)")
-            #expect(quadratic.score > 85 && quadratic.score < 100, "squared: \(quadratic.score)")
+            #expect(weighed.score > 85 && weighed.score < 100, "weighed: \(weighed.score)")
+            let collapse = dipped(mean: 200, spread: 6, dip: 0.95, seed: seed)
+            let linearCollapse = proportional.dipped(mean: 200, spread: 6, dip: 0.95, seed: seed)
+            #expect(collapse.score == linearCollapse.score, "a collapse: \(collapse.score), \(linearCollapse.score)")
+        }
+    }
+
+    /// A moderate drop with a risk of another kind beside it (here the champion leaving) counts in
+    /// proportion, as at `drop_power: 1`: the two together say more than either alone.
+    @Test func aModerateDropWithTheChampionLeavingCountsInFull() {
+        var config = ScoringConfig()
+        config.dropPower = 1
+        let proportional = HealthScorerTests(scorer: HealthScorer(config: config))
+        for seed in UInt64(1)...3 {
+            let alone = dipped(mean: 200, spread: 6, dip: 0.4, seed: seed)
+            let corroborated = dipped(mean: 200, spread: 6, dip: 0.4, seed: seed, championLeaves: true)
+            let linear = proportional.dipped(mean: 200, spread: 6, dip: 0.4, seed: seed, championLeaves: true)
+            func loginsImpact(_ e: HealthEvaluation) -> Double {
+                e.signals.first { $0.code == SignalCode.loginsDown }?.impact ?? 0
+            }
+            #expect(corroborated.signals.contains { $0.code == SignalCode.championLeft })
+            #expect(loginsImpact(corroborated) < 2 * loginsImpact(alone), "\(corroborated.signals.map(\.text))")
+            #expect(loginsImpact(corroborated) == loginsImpact(linear))
+            #expect(corroborated.score == linear.score && corroborated.score <= 80, "\(corroborated.score)")
         }
     }
 
