@@ -341,7 +341,8 @@ public struct HealthScorer: Sendable {
 
     private func signal(_ r: RawSignal) -> Signal {
         Signal(
-            code: r.kind.code, family: r.kind.family, text: SignalText.text(r, baselineDays: config.baselineDays),
+            code: r.kind.code, family: r.kind.family,
+            text: SignalText.text(r, baselineDays: config.baselineDays, recentDays: config.recentDays),
             impact: r.impact, value: round3(r.value), baseline: r.baseline.map(round3))
     }
 
@@ -717,6 +718,8 @@ public struct HealthScorer: Sendable {
         var days: Double
         /// The drop is that of the short window (`shortDays`), worse than the whole recent window's.
         var shortWindow = false
+        /// Days the baseline compared with ends earlier than the usual one (`declineLagDays`; 0: the usual).
+        var lagDays = 0
         /// Days of the compared window when most accounts were quiet together (their expected
         /// figure is the population's share of the account's normal).
         var sharedDipDays = 0
@@ -731,14 +734,17 @@ public struct HealthScorer: Sendable {
         case api(Int)
     }
 
+    /// The recent window of a daily series against the account's own baseline. With `lag` > 0, against
+    /// the baseline that ends `lag` days earlier, for its drop only (no growth, no short window).
     func judge(
-        _ s: AccountState, today: Int32, lump: Double = 1, _ source: Source, population: PopulationActivity? = nil
+        _ s: AccountState, today: Int32, lump: Double = 1, _ source: Source, population: PopulationActivity? = nil,
+        lag: Int32 = 0
     ) -> Judgement? {
         let c = config
         let recent = Int32(c.recentDays)
         // The baseline ends before the recent window, or before the account went silent, whichever
         // is earlier: silent days must not become the new normal.
-        var baseEnd = today - recent - 1
+        var baseEnd = today - recent - 1 - lag
         if s.lastActivityDay != .min, s.lastActivityDay < baseEnd { baseEnd = s.lastActivityDay }
         guard s.firstDay != .max, !s.isEmpty else { return nil }
         let baseStart = max(baseEnd - Int32(c.baselineDays) + 1, s.firstDay)
@@ -871,6 +877,16 @@ public struct HealthScorer: Sendable {
             }
             let main = window(recent, trimBest: false, variance: variance)
             guard main.expected > 0 else { return nil }
+            if lag > 0 {
+                var judgement = Judgement(
+                    drop: main.drop, growth: 0, z: main.z, observed: main.observed, expected: main.expected,
+                    penalty: penalty(drop: main.drop, z: main.z, power: c.dropPower), days: main.days,
+                    lagDays: Int(lag))
+                if population != nil {
+                    for d in (today - recent)...(today - 1) where isDip(d) { judgement.sharedDipDays += 1 }
+                }
+                return judgement
+            }
             // Growth: beyond doubt (z_full against the whole spread), and still there without the
             // best day, so one burst day (a batch import, a training day) is not growth.
             let trimmed = window(recent, trimBest: true, variance: variance)
@@ -912,7 +928,25 @@ public struct HealthScorer: Sendable {
         func signal(_ kind: SignalKind, _ series: UsageSeries, _ j: Judgement) -> RawSignal {
             RawSignal(
                 kind: kind, points: j.penalty, value: -j.drop, baseline: j.dailyBaseline,
-                days: j.shortWindow ? Int(j.days) : 0, series: series, before: j.sharedDipDays)
+                days: j.shortWindow ? Int(j.days) : 0, series: series, before: j.sharedDipDays, after: j.lagDays)
+        }
+        /// A series judged against its usual baseline and, for a drop, against the earlier one
+        /// (`declineLagDays`): the worse drop of the two, the growth of the usual one. The earlier
+        /// baseline counts only while the usual one still sees a drop that counts (the decline goes
+        /// on: a quiet month that has become the account's normal is not judged against the level
+        /// before it for weeks), and only when it sees the drop deeper (a decline that the usual
+        /// baseline has followed down) and weighs it more (its spread is not widened by the decline's
+        /// own days, as the usual one's is).
+        let lag = Int32(config.declineLagDays)
+        func judged(lump: Double = 1, _ source: Source) -> Judgement? {
+            let usual = judge(s, today: today, lump: lump, source, population: population)
+            guard lag > 0, let usualPenalty = usual?.penalty, usualPenalty > 0,
+                let earlier = judge(s, today: today, lump: lump, source, population: population, lag: lag),
+                earlier.penalty > usualPenalty, earlier.drop >= usual!.drop + 0.05  // deeper by 5 points of the level
+            else { return usual }
+            var worse = earlier
+            worse.growth = usual!.growth
+            return worse
         }
         // Product usage: the worst of feature use, session minutes and API calls.
         var worst: RawSignal?
@@ -924,9 +958,9 @@ public struct HealthScorer: Sendable {
         for series in [UsageSeries.featureUses, .sessionMinutes, .apiCalls] {
             let j: Judgement?
             switch series {
-            case .sessionMinutes: j = judge(s, today: today, lump: 40, .small(.minutes), population: population)
-            case .apiCalls: j = judge(s, today: today, lump: 200, .api(0), population: population)
-            default: j = judge(s, today: today, lump: 1, .small(.featureUses), population: population)
+            case .sessionMinutes: j = judged(lump: 40, .small(.minutes))
+            case .apiCalls: j = judged(lump: 200, .api(0))
+            default: j = judged(.small(.featureUses))
             }
             guard let j else { continue }
             if j.penalty > 0, j.penalty > (worst?.points ?? 0) { worst = signal(.usageDown, series, j) }
@@ -939,10 +973,10 @@ public struct HealthScorer: Sendable {
         if let worst { negatives.append(worst) }
         if let best { positives.append(best) }
         // Engagement: logins and distinct users.
-        if let j = judge(s, today: today, .small(.logins), population: population), j.penalty > 0 {
+        if let j = judged(.small(.logins)), j.penalty > 0 {
             negatives.append(signal(.loginsDown, .logins, j))
         }
-        if let j = judge(s, today: today, .small(.users), population: population), j.penalty > 0 {
+        if let j = judged(.small(.users)), j.penalty > 0 {
             negatives.append(signal(.activeUsersDown, .activeUsers, j))
         }
         // API error rate against the account's own normal rate.

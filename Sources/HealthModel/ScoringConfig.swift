@@ -42,6 +42,11 @@ public struct ScoringConfig: Sendable, Hashable {
     /// the same baseline, so a steady account that goes dark is seen in two working days, not a week;
     /// the spread still protects small and noisy accounts. 0 turns it off; else 3 or more, below `recentDays`.
     public var shortDays = 3
+    /// The recent window is also compared with a baseline that ends this many days earlier than the
+    /// usual one (the account's level of some three to seven weeks ago), so a slow decline, which the
+    /// usual baseline follows down, is still judged against the level before it. Drops only (growth
+    /// is judged against the usual baseline). 0 turns it off.
+    public var declineLagDays = 14
     /// Days of history needed before drops are judged.
     public var minHistoryDays = 14
     /// Half-life of the exponential weights of the baseline, in days.
@@ -232,13 +237,15 @@ public struct ScoringConfig: Sendable, Hashable {
                 file: file, key: "baseline.z_start", line: lineOf("baseline.z_start"),
                 reason: "must be below baseline.z_full (\(zFull))")
         }
-        let needed = baselineDays + recentDays + 1
+        let needed = baselineDays + recentDays + declineLagDays + 1
         guard horizonDays >= needed,
             horizonDays >= max(npsDays, championDays, escalationDays, sentimentDays, billingRetryDays, seatsDays) + 1
         else {
             throw .config(
                 file: file, key: "state.horizon_days", line: lineOf("state.horizon_days"),
-                reason: "must cover the baseline, the recent window and every signal's days (at least \(needed))")
+                reason:
+                    "must cover the baseline, the recent window, the decline lag and every signal's days (at least \(needed))"
+            )
         }
         guard minHistoryDays <= baselineDays else {
             throw .config(
@@ -293,6 +300,7 @@ public struct ScoringConfig: Sendable, Hashable {
             ("baseline.recent_days", \.recentDays, 1...28),
             ("baseline.min_history_days", \.minHistoryDays, 1...120),
             ("baseline.short_days", \.shortDays, 0...27),
+            ("baseline.decline_lag_days", \.declineLagDays, 0...60),
             ("signals.inactivity.after_days", \.inactivityAfterDays, 1...60),
             ("signals.inactivity.hour_profile_min_events", \.inactivityHourProfileMinEvents, 1...100_000),
             ("emit.rescore_every_hours", \.rescoreEveryHours, 1...24),

@@ -112,7 +112,12 @@ enum SignalText {
 
     static func plural(_ n: Int, _ word: String) -> String { n == 1 ? "1 \(word)" : "\(n) \(word)s" }
 
-    static func text(_ s: RawSignal, baselineDays: Int) -> String {
+    /// "3-7 weeks" when both ends are whole weeks, else "21-50 days".
+    static func span(from: Int, to: Int) -> String {
+        from % 7 == 0 && to % 7 == 0 ? "\(from / 7)-\(to / 7) weeks" : "\(from)-\(to) days"
+    }
+
+    static func text(_ s: RawSignal, baselineDays: Int, recentDays: Int = 7) -> String {
         switch s.kind {
         case .loginsDown, .activeUsersDown, .usageDown:
             let label =
@@ -122,7 +127,13 @@ enum SignalText {
             // `before`: days of the window most accounts were quiet together (expected less on them).
             let shared =
                 s.before > 0 ? ", allowing for \(plural(s.before, "day")) quiet fleet-wide or on holiday" : ""
-            return "\(label) down \(percent(s.value))%\(recent) vs \(baselineDays)-day baseline\(shared)"
+            // `after`: days the compared baseline ends earlier than the usual one (a slow decline
+            // judged against the account's level before it).
+            let against =
+                s.after > 0
+                ? "its level \(span(from: recentDays + s.after, to: recentDays + s.after + baselineDays)) ago"
+                : "\(baselineDays)-day baseline"
+            return "\(label) down \(percent(s.value))%\(recent) vs \(against)\(shared)"
         case .usageGrowth:
             return "\(s.series.label) up \(percent(s.value))% vs \(baselineDays)-day baseline"
         case .inactivity:

@@ -95,6 +95,58 @@ import Testing
         }
     }
 
+    /// Weekday logins around 200 (spread 6) at `level(day)` of normal for `days` days; the evaluation
+    /// at the end, by `scorer`.
+    static func evaluated(_ scorer: HealthScorer, days: Int, level: (Int) -> Double) -> HealthEvaluation {
+        let start = Timestamp(year: 2026, month: 9, day: 7)
+        var rng = SplitMix64(7, 1, 2)
+        var state = scorer.makeState(accountId: "a")
+        var f = EventFactory(account: "a")
+        for d in 0..<days {
+            let day = start.adding(days: Int64(d))
+            guard day.weekday < 5 else { continue }
+            let n = max(0, Int(((200 + 6 * (2 * rng.unit() - 1)) * level(d)).rounded()))
+            for k in 0..<n {
+                _ = scorer.apply(
+                    f.make(.login, at: day.adding(seconds: Int64(8 * 3600 + k * 60)), user: "u\(k % 50)"), to: &state)
+            }
+        }
+        _ = scorer.advance(to: start.adding(days: Int64(days)), state: &state)
+        return scorer.evaluation(of: &state)
+    }
+
+    /// `baseline.decline_lag_days`: a decline over three weeks, which the usual baseline follows down
+    /// (and whose own days widen its spread), is judged against the account's level before it; a quiet
+    /// month that has become the account's normal is not.
+    @Test func aSlowDeclineIsJudgedAgainstTheLevelBeforeIt() {
+        var off = ScoringConfig()
+        off.declineLagDays = 0
+        let withoutLag = HealthScorer(config: off)
+        // Down from 1 to 0.2 over 21 days from day 42: on some day of its second and third weeks, the
+        // drop against the earlier level is the one named, and weighs more than the usual one alone.
+        let decline = { (d: Int) in d < 42 ? 1.0 : max(0.2, 1 - 0.8 * Double(d - 42) / 21) }
+        var seen: [String] = []
+        var earlierNamed = false
+        for days in 49...63 {
+            let judged = Self.evaluated(scorer, days: days, level: decline)
+            let usualOnly = Self.evaluated(withoutLag, days: days, level: decline)
+            let logins = judged.signals.first { $0.code == SignalCode.loginsDown }
+            seen.append("day \(days): \(judged.score) vs \(usualOnly.score) \(logins?.text ?? "-")")
+            if logins?.text.hasSuffix("vs its level 3-7 weeks ago") == true, judged.score < usualOnly.score {
+                earlierNamed = true
+            }
+            #expect(judged.score <= usualOnly.score, "\(seen)")
+        }
+        #expect(earlierNamed, "\(seen)")
+        // A quiet month (60% from day 42), from its third week: the usual baseline has it as normal.
+        let quiet = { (d: Int) in d < 42 ? 1.0 : 0.6 }
+        for days in 58...70 {
+            let month = Self.evaluated(scorer, days: days, level: quiet)
+            #expect(!month.signals.contains { $0.text.contains("weeks ago") }, "\(days): \(month.signals.map(\.text))")
+            #expect(month.score == Self.evaluated(withoutLag, days: days, level: quiet).score, "day \(days)")
+        }
+    }
+
     @Test func paymentFailureIsEmittedAtOnceWithItsRef() throws {
         var state = scorer.makeState(accountId: "acme")
         var f = EventFactory(account: "acme")

@@ -61,7 +61,8 @@ import Testing
             "state:\n  horizon_days: 20\n",
             .config(
                 file: "bad.yaml", key: "state.horizon_days", line: 2,
-                reason: "must cover the baseline, the recent window and every signal's days (at least 36)")
+                reason:
+                    "must cover the baseline, the recent window, the decline lag and every signal's days (at least 50)")
         ),
         (
             "weights:\n  - 1\n  - 2\n",
