@@ -383,10 +383,7 @@ public struct HealthScorer: Sendable {
         var negatives: [RawSignal] = []
         negatives.reserveCapacity(16)
         var positives: [RawSignal] = []
-        if let cache = s.cache {
-            negatives.append(contentsOf: cache.negatives)
-            positives.append(contentsOf: cache.positives)
-        }
+        if let cache = s.cache { positives.append(contentsOf: cache.positives) }
         let silence = inactivity(s, dips: dips, population: population)
         if let silence { negatives.append(silence) }
         // Feature adoption.
@@ -401,7 +398,12 @@ public struct HealthScorer: Sendable {
             }
         }
         supportAndCommercial(s, today: today, negatives: &negatives, positives: &positives)
-        if config.dropPower != 1 { weighCorroboratedDrops(&negatives) }
+        // A drop over the week with a support or commercial risk beside it counts in proportion: the
+        // two together say more than either alone. On its own it weighs by `dropPower`.
+        if let cache = s.cache {
+            let corroborated = negatives.contains { $0.kind.corroboratesDrops }
+            negatives.append(contentsOf: cache.negatives(corroborated: corroborated))
+        }
 
         // Combine: per family, largest penalty first, each next one counting half as much.
         negatives.sort {
@@ -460,20 +462,6 @@ public struct HealthScorer: Sendable {
         return RawEvaluation(
             score: score, components: components, signals: negatives, positives: positives, signalMask: mask,
             positiveMask: pmask, silence: AccountState.silenceKey(silence))
-    }
-
-    /// A drop over the week that comes with a reason for concern of another kind (a support or
-    /// commercial risk: the champion left, seats cut, angry tickets, a failed payment, a renewal near)
-    /// counts in proportion (`100 x d`), as it did before `dropPower`; on its own it keeps the weight
-    /// `dropPower` gives it, so a quiet month is named but weighs little. A dark spell judged on the
-    /// last days alone (`days` > 0) is in proportion already.
-    @inline(__always) func weighCorroboratedDrops(_ negatives: inout [RawSignal]) {
-        guard negatives.contains(where: { $0.kind.corroboratesDrops }) else { return }
-        for j in negatives.indices where negatives[j].kind.isDrop && negatives[j].days == 0 {
-            let drop = -negatives[j].value
-            guard drop > 0, drop < 1 else { continue }
-            negatives[j].points = min(100, negatives[j].points / Self.dropDiscount(drop, power: config.dropPower))
-        }
     }
 
     /// What a drop of `drop` keeps of its proportional weight under `power`: (drop / 0.9)^(power - 1), so
@@ -734,12 +722,21 @@ public struct HealthScorer: Sendable {
         case api(Int)
     }
 
+    /// A series' judgement in the two ways a drop over the week can weigh: `weighed` by `dropPower`
+    /// (an account with nothing else wrong) and `full`, in proportion (an account with a support or
+    /// commercial risk beside the drop). Each picks its own worse window (the week or the dark spell),
+    /// so a corroborated drop is never left at the weight of the other way.
+    struct Judged {
+        var weighed: Judgement
+        var full: Judgement
+    }
+
     /// The recent window of a daily series against the account's own baseline. With `lag` > 0, against
     /// the baseline that ends `lag` days earlier, for its drop only (no growth, no short window).
     func judge(
         _ s: AccountState, today: Int32, lump: Double = 1, _ source: Source, population: PopulationActivity? = nil,
         lag: Int32 = 0
-    ) -> Judgement? {
+    ) -> Judged? {
         let c = config
         let recent = Int32(c.recentDays)
         // The baseline ends before the recent window, or before the account went silent, whichever
@@ -761,7 +758,7 @@ public struct HealthScorer: Sendable {
         let baseCount = Int(baseEnd - baseStart + 1)
         let recentStart = today - recent
         let dayCount = baseCount + Int(recent)
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 21 + 2 * dayCount) { t -> Judgement? in
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 21 + 2 * dayCount) { t -> Judged? in
             for k in 0..<21 { t[k] = 0 }
             // t[0..<7]: weights per weekday, t[7..<14]: weighted sums, t[14..<21]: weekday means; then
             // the days' values, then their dips (the population's share of normal on a day most
@@ -885,7 +882,9 @@ public struct HealthScorer: Sendable {
                 if population != nil {
                     for d in (today - recent)...(today - 1) where isDip(d) { judgement.sharedDipDays += 1 }
                 }
-                return judgement
+                var full = judgement
+                full.penalty = penalty(drop: main.drop, z: main.z, power: 1)
+                return Judged(weighed: judgement, full: full)
             }
             // Growth: beyond doubt (z_full against the whole spread), and still there without the
             // best day, so one burst day (a batch import, a training day) is not growth.
@@ -896,6 +895,8 @@ public struct HealthScorer: Sendable {
             var judgement = Judgement(
                 drop: main.drop, growth: growth, z: main.z, observed: main.observed, expected: main.expected,
                 penalty: penalty(drop: main.drop, z: main.z, power: c.dropPower), days: main.days)
+            var full = judgement
+            full.penalty = penalty(drop: main.drop, z: main.z, power: 1)
             // A dark spell: the last `shortDays` complete days judged on their own, against the same
             // weekday means and the robust spread (a holiday in the baseline must not hide an account
             // that stopped).
@@ -907,18 +908,22 @@ public struct HealthScorer: Sendable {
                 for k in 0..<7 { busiest = max(busiest, t[14 + k]) }
                 let enough = short.expected > 0 && short.busiestKept >= 0.5 * busiest
                 let p = enough ? penalty(drop: short.drop, z: short.z, power: 1) : 0
-                if p > judgement.penalty {
-                    judgement = Judgement(
-                        drop: short.drop, growth: growth, z: short.z, observed: short.observed,
-                        expected: short.expected,
-                        penalty: p, days: short.days, shortWindow: true)
-                }
+                let spell = Judgement(
+                    drop: short.drop, growth: growth, z: short.z, observed: short.observed,
+                    expected: short.expected,
+                    penalty: p, days: short.days, shortWindow: true)
+                if p > judgement.penalty { judgement = spell }
+                if p > full.penalty { full = spell }
             }
             if population != nil {
-                let length = judgement.shortWindow ? Int32(c.shortDays) : recent
-                for d in (today - length)...(today - 1) where isDip(d) { judgement.sharedDipDays += 1 }
+                for k in 0..<2 {
+                    let length = (k == 0 ? judgement : full).shortWindow ? Int32(c.shortDays) : recent
+                    var shared = 0
+                    for d in (today - length)...(today - 1) where isDip(d) { shared += 1 }
+                    if k == 0 { judgement.sharedDipDays = shared } else { full.sharedDipDays = shared }
+                }
             }
-            return judgement
+            return Judged(weighed: judgement, full: full)
         }
     }
 
@@ -936,34 +941,47 @@ public struct HealthScorer: Sendable {
         /// on: a quiet month that has become the account's normal is not judged against the level
         /// before it for weeks), and only when it sees the drop deeper (a decline that the usual
         /// baseline has followed down) and weighs it more (its spread is not widened by the decline's
-        /// own days, as the usual one's is).
+        /// own days, as the usual one's is). Chosen in each of the two ways a drop can weigh.
         let lag = Int32(config.declineLagDays)
-        func judged(lump: Double = 1, _ source: Source) -> Judgement? {
-            let usual = judge(s, today: today, lump: lump, source, population: population)
-            guard lag > 0, let usualPenalty = usual?.penalty, usualPenalty > 0,
-                let earlier = judge(s, today: today, lump: lump, source, population: population, lag: lag),
-                earlier.penalty > usualPenalty, earlier.drop >= usual!.drop + 0.05  // deeper by 5 points of the level
+        func judged(lump: Double = 1, _ source: Source) -> Judged? {
+            guard let usual = judge(s, today: today, lump: lump, source, population: population) else { return nil }
+            guard lag > 0, usual.full.penalty > 0,
+                let earlier = judge(s, today: today, lump: lump, source, population: population, lag: lag)
             else { return usual }
-            var worse = earlier
-            worse.growth = usual!.growth
-            return worse
+            func worse(_ u: Judgement, _ e: Judgement) -> Judgement {
+                // Deeper by 5 points of the level at least, so a drop both see alike keeps its usual words.
+                guard u.penalty > 0, e.penalty > u.penalty, e.drop >= u.drop + 0.05 else { return u }
+                var chosen = e
+                chosen.growth = u.growth
+                return chosen
+            }
+            return Judged(weighed: worse(usual.weighed, earlier.weighed), full: worse(usual.full, earlier.full))
         }
+        // With `dropPower` 1 the two ways are one: only `negatives` is kept.
+        let twoWays = config.dropPower != 1
+        var fullNegatives: [RawSignal] = []
         // Product usage: the worst of feature use, session minutes and API calls.
         var worst: RawSignal?
+        var worstFull: RawSignal?
         var best: RawSignal?
         // Lumps: the noise floor of a series counts its units in lumps, not one by one: a day's
         // minutes are a sum of sessions of very different lengths (its variance is about the
         // minutes times E[m^2]/E[m], some 40 minutes for sessions of 5 to 60), an api_call event
         // carries hundreds of calls.
         for series in [UsageSeries.featureUses, .sessionMinutes, .apiCalls] {
-            let j: Judgement?
+            let judgedSeries: Judged?
             switch series {
-            case .sessionMinutes: j = judged(lump: 40, .small(.minutes))
-            case .apiCalls: j = judged(lump: 200, .api(0))
-            default: j = judged(.small(.featureUses))
+            case .sessionMinutes: judgedSeries = judged(lump: 40, .small(.minutes))
+            case .apiCalls: judgedSeries = judged(lump: 200, .api(0))
+            default: judgedSeries = judged(.small(.featureUses))
             }
-            guard let j else { continue }
+            guard let judgedSeries else { continue }
+            let j = judgedSeries.weighed
             if j.penalty > 0, j.penalty > (worst?.points ?? 0) { worst = signal(.usageDown, series, j) }
+            let f = judgedSeries.full
+            if twoWays, f.penalty > 0, f.penalty > (worstFull?.points ?? 0) {
+                worstFull = signal(.usageDown, series, f)
+            }
             if j.growth >= config.usageGrowthMinRatio, j.growth > (best?.value ?? 0) {
                 best = RawSignal(
                     kind: .usageGrowth, points: min(10, j.growth * 10), value: j.growth, baseline: j.dailyBaseline,
@@ -971,13 +989,16 @@ public struct HealthScorer: Sendable {
             }
         }
         if let worst { negatives.append(worst) }
+        if let worstFull { fullNegatives.append(worstFull) }
         if let best { positives.append(best) }
         // Engagement: logins and distinct users.
-        if let j = judged(.small(.logins)), j.penalty > 0 {
-            negatives.append(signal(.loginsDown, .logins, j))
-        }
-        if let j = judged(.small(.users)), j.penalty > 0 {
-            negatives.append(signal(.activeUsersDown, .activeUsers, j))
+        for (kind, series, source) in [
+            (SignalKind.loginsDown, UsageSeries.logins, Source.small(.logins)),
+            (.activeUsersDown, .activeUsers, .small(.users)),
+        ] {
+            guard let j = judged(source) else { continue }
+            if j.weighed.penalty > 0 { negatives.append(signal(kind, series, j.weighed)) }
+            if twoWays, j.full.penalty > 0 { fullNegatives.append(signal(kind, series, j.full)) }
         }
         // API error rate against the account's own normal rate.
         let recentStart = today - Int32(config.recentDays)
@@ -1000,16 +1021,19 @@ public struct HealthScorer: Sendable {
             let rate = errors / calls
             let normal = baseCalls > 0 ? baseErrors / baseCalls : 0
             if rate >= config.apiErrorMinRate, rate >= 2 * normal {
-                negatives.append(
-                    RawSignal(
-                        kind: .apiErrors, points: min(config.apiErrorMax, rate * 200), value: rate,
-                        baseline: round3(normal)))
+                let errorRate = RawSignal(
+                    kind: .apiErrors, points: min(config.apiErrorMax, rate * 200), value: rate,
+                    baseline: round3(normal))
+                negatives.append(errorRate)
+                if twoWays { fullNegatives.append(errorRate) }
             }
         }
         let rhythm =
             weekdayMeans(s, today: today, .small(.logins), population: population)
             ?? weekdayMeans(s, today: today, .small(.featureUses), population: population)
-        return SeriesCache(day: today, negatives: negatives, positives: positives, rhythm: rhythm)
+        return SeriesCache(
+            day: today, negatives: negatives, corroboratedNegatives: twoWays ? fullNegatives : nil,
+            positives: positives, rhythm: rhythm)
     }
 
     /// The weekday means of a daily series over the account's baseline (the baseline of `judge`,
@@ -1055,16 +1079,28 @@ public struct HealthScorer: Sendable {
 final class SeriesCache: Sendable {
     let day: Int32
     let negatives: [RawSignal]
+    /// The same with every drop over the week in proportion, for an account with a support or
+    /// commercial risk beside it; nil when the two are one (`dropPower` 1).
+    let corroboratedNegatives: [RawSignal]?
     let positives: [RawSignal]
     /// The account's expected logins (or feature uses, without logins) per weekday (Monday first),
     /// from its baseline; nil before it has one. What a silence is judged against.
     let rhythm: [Double]?
 
-    init(day: Int32, negatives: [RawSignal], positives: [RawSignal], rhythm: [Double]? = nil) {
+    init(
+        day: Int32, negatives: [RawSignal], corroboratedNegatives: [RawSignal]? = nil, positives: [RawSignal],
+        rhythm: [Double]? = nil
+    ) {
         self.day = day
         self.negatives = negatives
+        self.corroboratedNegatives = corroboratedNegatives
         self.positives = positives
         self.rhythm = rhythm
+    }
+
+    /// The drops (and API errors) that count, by whether a support or commercial risk corroborates them.
+    func negatives(corroborated: Bool) -> [RawSignal] {
+        corroborated ? (corroboratedNegatives ?? negatives) : negatives
     }
 }
 

@@ -46,9 +46,6 @@ enum SignalKind: UInt8, Sendable, CaseIterable {
 
     var bit: UInt32 { 1 << UInt32(rawValue) }
 
-    /// A drop of activity against the account's own baseline (judged by `HealthScorer.judge`).
-    var isDrop: Bool { self == .loginsDown || self == .activeUsersDown || self == .usageDown }
-
     /// A risk of another kind than activity (support or commercial) that makes a drop of activity
     /// count in full: the two together say more than either alone.
     var corroboratesDrops: Bool {

@@ -89,7 +89,8 @@ import Testing
                 e.signals.first { $0.code == SignalCode.loginsDown }?.impact ?? 0
             }
             #expect(corroborated.signals.contains { $0.code == SignalCode.championLeft })
-            #expect(loginsImpact(corroborated) < 2 * loginsImpact(alone), "\(corroborated.signals.map(\.text))")
+            // Impacts are negative: the corroborated drop weighs more than twice as much as alone.
+            #expect(-loginsImpact(corroborated) > 2 * -loginsImpact(alone), "\(corroborated.signals.map(\.text))")
             #expect(loginsImpact(corroborated) == loginsImpact(linear))
             #expect(corroborated.score == linear.score && corroborated.score <= 80, "\(corroborated.score)")
         }
@@ -97,13 +98,19 @@ import Testing
 
     /// Weekday logins around 200 (spread 6) at `level(day)` of normal for `days` days; the evaluation
     /// at the end, by `scorer`.
-    static func evaluated(_ scorer: HealthScorer, days: Int, level: (Int) -> Double) -> HealthEvaluation {
+    /// With `championLeavesOn`, the champion leaves on that day.
+    static func evaluated(
+        _ scorer: HealthScorer, days: Int, seed: UInt64 = 7, championLeavesOn: Int? = nil, level: (Int) -> Double
+    ) -> HealthEvaluation {
         let start = Timestamp(year: 2026, month: 9, day: 7)
-        var rng = SplitMix64(7, 1, 2)
+        var rng = SplitMix64(seed, 1, 2)
         var state = scorer.makeState(accountId: "a")
         var f = EventFactory(account: "a")
         for d in 0..<days {
             let day = start.adding(days: Int64(d))
+            if d == championLeavesOn {
+                _ = scorer.apply(f.make(.championLeft, at: day.adding(seconds: 7 * 3600), user: "u0"), to: &state)
+            }
             guard day.weekday < 5 else { continue }
             let n = max(0, Int(((200 + 6 * (2 * rng.unit() - 1)) * level(d)).rounded()))
             for k in 0..<n {
@@ -145,6 +152,36 @@ import Testing
             #expect(!month.signals.contains { $0.text.contains("weeks ago") }, "\(days): \(month.signals.map(\.text))")
             #expect(month.score == Self.evaluated(withoutLag, days: days, level: quiet).score, "day \(days)")
         }
+    }
+
+    /// With a risk of another kind beside it, an account scores exactly as at `drop_power: 1` on every
+    /// day of a decline, whichever window (the week, the dark spell, the level 3-7 weeks ago) names the
+    /// drop: each way of weighing picks its own worse window.
+    @Test func aCorroboratedDeclineScoresAsAtDropPowerOne() {
+        var config = ScoringConfig()
+        config.dropPower = 1
+        let proportional = HealthScorer(config: config)
+        var differing: [String] = []
+        var below = 0
+        for (depth, weeks) in [(0.2, 1), (0.4, 2), (0.6, 3)] {
+            for seed in UInt64(1)...2 {
+                let decline = { (d: Int) in
+                    d < 42 ? 1.0 : max(depth, 1 - (1 - depth) * Double(d - 42) / Double(7 * weeks))
+                }
+                for days in stride(from: 49, through: 71, by: 2) {
+                    let weighed = Self.evaluated(scorer, days: days, seed: seed, championLeavesOn: 42, level: decline)
+                    let linear = Self.evaluated(
+                        proportional, days: days, seed: seed, championLeavesOn: 42, level: decline)
+                    if weighed.score != linear.score {
+                        differing.append("\(depth) \(seed) day \(days): \(weighed.score) vs \(linear.score)")
+                    }
+                    let alone = Self.evaluated(scorer, days: days, seed: seed, level: decline)
+                    if alone.score > weighed.score { below += 1 }
+                }
+            }
+        }
+        #expect(differing.isEmpty, "\(differing)")
+        #expect(below > 0, "the champion leaving moved no score")
     }
 
     @Test func paymentFailureIsEmittedAtOnceWithItsRef() throws {
