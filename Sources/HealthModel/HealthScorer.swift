@@ -872,6 +872,13 @@ public struct HealthScorer: Sendable {
                 let weight = power == 1 ? drop : drop * Self.dropDiscount(drop, power: power)
                 return min(100, weight * 100 * confidence)
             }
+            /// Days of the last `length` days most accounts were quiet together (0 without the population).
+            func sharedDips(_ length: Int32) -> Int {
+                guard population != nil else { return 0 }
+                var shared = 0
+                for d in (today - length)...(today - 1) where isDip(d) { shared += 1 }
+                return shared
+            }
             let main = window(recent, trimBest: false, variance: variance)
             guard main.expected > 0 else { return nil }
             if lag > 0 {
@@ -879,9 +886,7 @@ public struct HealthScorer: Sendable {
                     drop: main.drop, growth: 0, z: main.z, observed: main.observed, expected: main.expected,
                     penalty: penalty(drop: main.drop, z: main.z, power: c.dropPower), days: main.days,
                     lagDays: Int(lag))
-                if population != nil {
-                    for d in (today - recent)...(today - 1) where isDip(d) { judgement.sharedDipDays += 1 }
-                }
+                judgement.sharedDipDays = sharedDips(recent)
                 var full = judgement
                 full.penalty = penalty(drop: main.drop, z: main.z, power: 1)
                 return Judged(weighed: judgement, full: full)
@@ -915,14 +920,8 @@ public struct HealthScorer: Sendable {
                 if p > judgement.penalty { judgement = spell }
                 if p > full.penalty { full = spell }
             }
-            if population != nil {
-                for k in 0..<2 {
-                    let length = (k == 0 ? judgement : full).shortWindow ? Int32(c.shortDays) : recent
-                    var shared = 0
-                    for d in (today - length)...(today - 1) where isDip(d) { shared += 1 }
-                    if k == 0 { judgement.sharedDipDays = shared } else { full.sharedDipDays = shared }
-                }
-            }
+            judgement.sharedDipDays = sharedDips(judgement.shortWindow ? Int32(c.shortDays) : recent)
+            full.sharedDipDays = sharedDips(full.shortWindow ? Int32(c.shortDays) : recent)
             return Judged(weighed: judgement, full: full)
         }
     }

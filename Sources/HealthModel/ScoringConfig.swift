@@ -57,7 +57,7 @@ public struct ScoringConfig: Sendable, Hashable {
     /// full confidence: 1 counts every drop in proportion; at 2 (the default) a moderate drop is named
     /// but weighs little (a quiet month, down 40%, costs 18 points) while a collapse (down 90% or more)
     /// weighs in full, and so does any drop with a support or commercial risk beside it
-    /// (`HealthScorer.weighCorroboratedDrops`).
+    /// (`HealthScorer.Judged`, `SeriesCache.negatives(corroborated:)`).
     public var dropPower = 2.0
     /// A drop starts to count at this many standard deviations below normal...
     public var zStart = 2.0

@@ -114,7 +114,7 @@ enum SignalText {
         from % 7 == 0 && to % 7 == 0 ? "\(from / 7)-\(to / 7) weeks" : "\(from)-\(to) days"
     }
 
-    static func text(_ s: RawSignal, baselineDays: Int, recentDays: Int = 7) -> String {
+    static func text(_ s: RawSignal, baselineDays: Int, recentDays: Int) -> String {
         switch s.kind {
         case .loginsDown, .activeUsersDown, .usageDown:
             let label =
